@@ -1,0 +1,113 @@
+import type { CustomerRow, OrderBundle, ProductBundle, ResourceType, UpsertResult } from './rows.js';
+
+/** A tenant as the SDK reads it (the access token stays encrypted here). */
+export interface TenantRecord {
+  id: string;
+  name: string | null;
+  shopDomain: string;
+  accessTokenEnc: string;
+  scopes: string | null;
+  isActive: boolean;
+  syncStatus: 'idle' | 'running' | 'error';
+  lastSyncAt: Date | null;
+  lastError: string | null;
+  config: Record<string, unknown>;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface TenantInput {
+  id: string;
+  name?: string | null;
+  shopDomain: string;
+  accessTokenEnc: string;
+  scopes?: string | null;
+  config?: Record<string, unknown>;
+}
+
+export interface Checkpoint {
+  tenantId: string;
+  resource: ResourceType;
+  /** Highest Shopify updated_at fully committed. */
+  watermark: Date | null;
+  /** Resume position of an unfinished run (opaque to the store). */
+  cursor: string | null;
+  runId: string | null;
+  fullSyncCompletedAt: Date | null;
+  updatedAt: Date;
+}
+
+export interface SyncRunRecord {
+  id: string;
+  tenantId: string;
+  resource: string;
+  mode: 'full' | 'incremental';
+  status: 'running' | 'succeeded' | 'failed' | 'cancelled';
+  fetched: number;
+  imported: number;
+  skipped: number;
+  failed: number;
+  error: string | null;
+  options: Record<string, unknown>;
+  startedAt: Date;
+  finishedAt: Date | null;
+}
+
+export interface SyncFailureInput {
+  shopifyId: bigint | null;
+  reason: string;
+}
+
+export interface RecordCounts {
+  customers: number;
+  products: number;
+  variants: number;
+  orders: number;
+  lineItems: number;
+}
+
+/**
+ * Everything the SDK writes and reads, tenant-scoped in every statement.
+ * Synced-data writes are one set-based statement per table per batch and idempotent:
+ * an incoming row replaces the stored one only when its shopifyUpdatedAt is newer or equal,
+ * and a tombstone (deletedAt) is never overwritten by an older version.
+ */
+export interface IngestStore {
+  // synced data
+  upsertCustomers(tenantId: string, rows: CustomerRow[]): Promise<UpsertResult>;
+  /** Products and their variants in one transaction. */
+  upsertProducts(tenantId: string, bundle: ProductBundle): Promise<UpsertResult>;
+  /** Orders, their line items and events in one transaction (all or nothing). */
+  upsertOrders(tenantId: string, bundle: OrderBundle): Promise<UpsertResult>;
+  /**
+   * Tombstones: sets deletedAt (and shopifyUpdatedAt = deletedAt) unless a newer version exists.
+   * Ids not stored yet get a tombstone row, so a late, older create cannot resurrect them.
+   */
+  markDeleted(tenantId: string, resource: ResourceType, ids: bigint[], deletedAt: Date): Promise<number>;
+  /** Which of `ids` are stored (deleted or not) — for skipExisting. */
+  existingIds(tenantId: string, resource: ResourceType, ids: bigint[]): Promise<Set<bigint>>;
+  countRecords(tenantId: string, options?: { includeDeleted?: boolean }): Promise<RecordCounts>;
+
+  // privacy
+  /** customers/redact: erase that customer's PII columns and payload, and their orders' PII. */
+  redactCustomer(tenantId: string, customerId: bigint, orderIds?: bigint[]): Promise<void>;
+  /** shop/redact: delete every row of the tenant (the tenant row itself too when `includeTenant`). */
+  purgeTenant(tenantId: string, options?: { includeTenant?: boolean }): Promise<void>;
+
+  // tenants
+  upsertTenant(input: TenantInput): Promise<TenantRecord>;
+  getTenant(tenantId: string): Promise<TenantRecord | null>;
+  getTenantByShop(shopDomain: string): Promise<TenantRecord | null>;
+  listTenants(options?: { activeOnly?: boolean }): Promise<TenantRecord[]>;
+  setTenantActive(tenantId: string, active: boolean): Promise<void>;
+  setTenantSyncStatus(tenantId: string, status: TenantRecord['syncStatus'], options?: { lastSyncAt?: Date; error?: string | null }): Promise<void>;
+
+  // sync state
+  getCheckpoint(tenantId: string, resource: ResourceType): Promise<Checkpoint | null>;
+  saveCheckpoint(tenantId: string, resource: ResourceType, patch: Partial<Pick<Checkpoint, 'watermark' | 'cursor' | 'runId' | 'fullSyncCompletedAt'>>): Promise<void>;
+  startRun(input: { id: string; tenantId: string; resource: string; mode: SyncRunRecord['mode']; options?: Record<string, unknown> }): Promise<void>;
+  updateRunCounts(runId: string, tenantId: string, counts: Partial<Pick<SyncRunRecord, 'fetched' | 'imported' | 'skipped' | 'failed'>>): Promise<void>;
+  finishRun(runId: string, tenantId: string, result: { status: SyncRunRecord['status']; error?: string | null; counts?: Partial<Pick<SyncRunRecord, 'fetched' | 'imported' | 'skipped' | 'failed'>> }): Promise<void>;
+  recordFailures(runId: string, tenantId: string, resource: string, failures: SyncFailureInput[]): Promise<void>;
+  listRuns(tenantId: string, options?: { limit?: number; resource?: string }): Promise<SyncRunRecord[]>;
+}

@@ -1,0 +1,72 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient } from '../../src/generated/prisma/client.js';
+import { testDatabaseConfig, testDatabaseUrl } from './pg-config.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  prisma: PrismaClient;
+  /** Runs SQL on a plain pg connection (outside Prisma), e.g. for assertions. */
+  query<T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<T[]>;
+  drop(): Promise<void>;
+}
+
+async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client(testDatabaseConfig());
+  await client.connect();
+  try { return await fn(client); } finally { await client.end(); }
+}
+
+/** Applies prisma/migrations/*\/migration.sql in order (plain SQL, independent of the SDK's migrate()). */
+export async function applyMigrationFiles(client: pg.Client): Promise<void> {
+  const dir = path.join(root, 'prisma/migrations');
+  const names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  for (const name of names) await client.query(await readFile(path.join(dir, name, 'migration.sql'), 'utf8'));
+}
+
+/**
+ * A fresh PostgreSQL database for one test file: created empty, optionally migrated, dropped by `drop()`.
+ * Each test file gets its own, so files can run in parallel without seeing each other's rows.
+ */
+export async function createTestDatabase(options: { migrate?: boolean; prefix?: string } = {}): Promise<TestDatabase> {
+  const name = `${options.prefix ?? 'si_test'}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  await admin((c) => c.query(`CREATE DATABASE "${name}"`));
+  const direct = new pg.Client(testDatabaseConfig(name));
+  await direct.connect();
+  if (options.migrate !== false) await applyMigrationFiles(direct);
+  const url = testDatabaseUrl(name);
+  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
+  return {
+    name,
+    url,
+    prisma,
+    async query(sql, params) { return (await direct.query(sql, params as unknown[])).rows; },
+    async drop() {
+      await prisma.$disconnect().catch(() => {});
+      await direct.end().catch(() => {});
+      await admin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+    },
+  };
+}
+
+/** Path of the shared Shopify fixtures (../shared/fixtures beside the clone); throws a clear error when absent. */
+export function fixturesDir(): string {
+  const dir = process.env.SHOPIFY_FIXTURES_DIR ?? path.resolve(root, '../shared/fixtures');
+  return dir;
+}
+
+export async function readFixture(relative: string): Promise<string> {
+  const file = path.join(fixturesDir(), relative);
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    throw new Error(`[shopify-ingest tests] fixture ${file} is missing: tests read Shopify samples from ../shared/fixtures beside the clone (or SHOPIFY_FIXTURES_DIR). ${(error as Error).message}`);
+  }
+}
