@@ -58,6 +58,13 @@ export interface SyncFailureInput {
   reason: string;
 }
 
+export interface SyncFailureRecord {
+  resource: string;
+  shopifyId: bigint | null;
+  reason: string;
+  createdAt: Date;
+}
+
 export interface RecordCounts {
   customers: number;
   products: number;
@@ -110,4 +117,6 @@ export interface IngestStore {
   finishRun(runId: string, tenantId: string, result: { status: SyncRunRecord['status']; error?: string | null; counts?: Partial<Pick<SyncRunRecord, 'fetched' | 'imported' | 'skipped' | 'failed'>> }): Promise<void>;
   recordFailures(runId: string, tenantId: string, resource: string, failures: SyncFailureInput[]): Promise<void>;
   listRuns(tenantId: string, options?: { limit?: number; resource?: string }): Promise<SyncRunRecord[]>;
+  /** Failures recorded for one run, oldest first. */
+  listFailures(tenantId: string, runId: string): Promise<SyncFailureRecord[]>;
 }

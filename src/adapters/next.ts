@@ -1,0 +1,44 @@
+/**
+ * Next.js adapter. App Router handlers are Web-standard already; the Pages Router needs Next's body
+ * parser off so the raw bytes reach the HMAC check. Only types are imported from Next.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createNodeHandler } from '../node/index.js';
+
+/** What the adapter needs from a webhook service (a `createWebhookService()` result fits). */
+export interface WebhookEndpoint {
+  handler: (request: Request) => Promise<Response>;
+}
+
+/**
+ * App Router route handler (`app/api/webhooks/shopify/route.ts`).
+ *
+ * @example
+ * ```ts
+ * import { createNextWebhookHandler } from 'shopify-ingest/next';
+ * export const runtime = 'nodejs';
+ * export const { POST } = createNextWebhookHandler(webhooks);
+ * ```
+ */
+export function createNextWebhookHandler(service: WebhookEndpoint): { POST: (request: Request) => Promise<Response> } {
+  return { POST: (request: Request) => service.handler(request) };
+}
+
+const PAGES_HINT = 'In the Next.js Pages Router, export const config = { api: { bodyParser: false } } from this API route (see pagesRouterConfig).';
+
+/** The route config the Pages Router handler needs: `export const config = pagesRouterConfig`. */
+export const pagesRouterConfig = { api: { bodyParser: false } } as const;
+
+/**
+ * Pages Router API route (`pages/api/webhooks/shopify.ts`).
+ *
+ * @example
+ * ```ts
+ * import { createNextPagesWebhookHandler } from 'shopify-ingest/next';
+ * export const config = { api: { bodyParser: false } };
+ * export default createNextPagesWebhookHandler(webhooks);
+ * ```
+ */
+export function createNextPagesWebhookHandler(service: WebhookEndpoint): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  return createNodeHandler(service.handler, { mountHint: PAGES_HINT });
+}

@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+/**
+ * The `shopify-ingest` command. Exit codes: 0 ok, 1 failed, 2 usage error, 3 configuration error,
+ * 4 finished but some records failed (see shopify_sync_failures).
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, ShopifyIngestError } from '../errors.js';
+import { runCommand, type CliContext } from './commands.js';
+import { EXIT, UsageError } from './exit.js';
+
+export { EXIT, UsageError };
+
+export const USAGE = `Usage: shopify-ingest <command> [options]
+
+Commands:
+  demo                                 Simulator + embedded database + full sync + live webhooks, with a summary
+  migrate                              Apply pending migrations to the database
+  sync <tenant> [customers|products|orders|all] [--mode full|incremental|auto] [--dry-run]
+  status                               Sync status of every tenant
+  tenants list
+  tenants add <tenant> --shop <domain> --token <token> [--base-url <url>] [--name <name>]
+  tenants remove <tenant> [--purge]
+  webhooks replay <id>                 Put a stored delivery back to pending
+  simulator [--shops 3] [--orders 10000] [--customers N] [--products N] [--port N] [--https]
+
+Options:
+  --database-url <url>   PostgreSQL (default DATABASE_URL, else the embedded database in ./.shopify-ingest/db)
+  --json                 Machine-readable output
+  -h, --help             This help
+`;
+
+export async function main(argv: string[] = process.argv.slice(2), context: Partial<CliContext> = {}): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        'database-url': { type: 'string' },
+        'data-dir': { type: 'string' },
+        mode: { type: 'string' },
+        'dry-run': { type: 'boolean' },
+        'batch-size': { type: 'string' },
+        concurrency: { type: 'string' },
+        shop: { type: 'string' },
+        token: { type: 'string' },
+        'base-url': { type: 'string' },
+        name: { type: 'string' },
+        purge: { type: 'boolean' },
+        shops: { type: 'string' },
+        orders: { type: 'string' },
+        customers: { type: 'string' },
+        products: { type: 'string' },
+        port: { type: 'string' },
+        https: { type: 'boolean' },
+        seed: { type: 'string' },
+        'time-scale': { type: 'string' },
+        keep: { type: 'boolean' },
+      },
+    });
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  const { values, positionals } = parsed;
+  if (values.help || positionals.length === 0) {
+    process.stdout.write(USAGE);
+    return positionals.length === 0 && !values.help ? EXIT.usage : EXIT.ok;
+  }
+  const ctx: CliContext = {
+    stdout: context.stdout ?? process.stdout,
+    stderr: context.stderr ?? process.stderr,
+    env: context.env ?? process.env,
+    json: Boolean(values.json),
+  };
+  try {
+    return await runCommand(positionals, values as Record<string, string | boolean | undefined>, ctx);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      ctx.stderr.write(`${error.message}\n\n${USAGE}`);
+      return EXIT.usage;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    if (ctx.json) ctx.stdout.write(`${JSON.stringify({ ok: false, error: message, code: (error as ShopifyIngestError).code })}\n`);
+    else ctx.stderr.write(`${message}\n`);
+    return error instanceof ConfigError ? EXIT.config : EXIT.failed;
+  }
+}
+
+// Run when executed as the bin (not when imported by tests).
+const invokedAs = process.argv[1] ?? '';
+if (/shopify-ingest$|cli[\\/]index\.(c?js|ts)$/.test(invokedAs)) {
+  main().then((code) => { process.exitCode = code; }, (error) => {
+    process.stderr.write(`${(error as Error).stack ?? error}\n`);
+    process.exitCode = EXIT.failed;
+  });
+}

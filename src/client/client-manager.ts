@@ -1,0 +1,135 @@
+import { assertTenantId, TenantError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { createShopifyClient, type ShopifyClient, type ShopifyClientOptions } from './client.js';
+import { LimiterRegistry, type LimiterRegistryOptions } from './limiter.js';
+
+/** What identifies a tenant's store. */
+export interface ShopifyCredentials {
+  shopDomain: string;
+  accessToken: string;
+  apiVersion?: string;
+}
+
+/** Client options that are not credentials (applied to every client unless overridden per tenant). */
+export type ClientDefaults = Omit<ShopifyClientOptions, 'shopDomain' | 'accessToken' | 'limiters' | 'redis'>;
+
+/** Options of {@link ClientManager}. */
+export interface ClientManagerOptions extends ClientDefaults {
+  /** Limiter settings (bucket, leak rate, Redis cluster mode, clock) shared by all clients of the manager. */
+  limiter?: Omit<LimiterRegistryOptions, 'now' | 'sleep' | 'logger'>;
+  /** Use this registry instead of creating one (it is then not stopped by {@link ClientManager.close}). */
+  limiters?: LimiterRegistry;
+  logger?: Logger;
+}
+
+/**
+ * One {@link ShopifyClient} per tenant. All clients share the manager's limiter registry, keyed by shop
+ * domain: two tenants pointing at the same shop draw from one rate-limit budget, as Shopify counts it.
+ *
+ * @example
+ * ```ts
+ * const manager = new ClientManager({ logger });
+ * manager.addClient('tenant-123', { shopDomain: 'acme.myshopify.com', accessToken: 'shpat_xxx' });
+ * const orders = await manager.getClient('tenant-123').fetchAllPages('/orders.json');
+ * await manager.close();
+ * ```
+ */
+export class ClientManager {
+  /** The registry every client of this manager draws its limiter from. */
+  readonly limiters: LimiterRegistry;
+  private readonly byTenant = new Map<string, ShopifyClient>();
+  private readonly defaults: ClientDefaults;
+  private readonly ownsRegistry: boolean;
+
+  constructor(options: ClientManagerOptions = {}) {
+    const { limiter, limiters, ...defaults } = options;
+    this.defaults = defaults;
+    this.ownsRegistry = !limiters;
+    this.limiters = limiters ?? new LimiterRegistry({ ...limiter, now: options.now, sleep: options.sleep, logger: options.logger });
+  }
+
+  /**
+   * Creates (or replaces) the client of `tenantId`. Invalid credentials throw a `ConfigError` here.
+   *
+   * @example
+   * ```ts
+   * const client = manager.addClient('t1', { shopDomain: 's.myshopify.com', accessToken: token }, { apiVersion: '2025-10' });
+   * ```
+   */
+  addClient(tenantId: string, credentials: ShopifyCredentials, options: ClientDefaults = {}): ShopifyClient {
+    assertTenantId(tenantId);
+    const client = createShopifyClient({
+      ...this.defaults,
+      ...options,
+      ...credentials,
+      limiters: this.limiters,
+    });
+    this.byTenant.set(tenantId, client);
+    return client;
+  }
+
+  /**
+   * The client of `tenantId`; throws `TenantError` (`TENANT_NOT_FOUND`) when there is none.
+   *
+   * @example
+   * ```ts
+   * const ok = await manager.getClient('t1').healthCheck();
+   * ```
+   */
+  getClient(tenantId: string): ShopifyClient {
+    assertTenantId(tenantId);
+    const client = this.byTenant.get(tenantId);
+    if (!client) throw new TenantError('TENANT_NOT_FOUND', `no Shopify client for tenant "${tenantId}"`, tenantId);
+    return client;
+  }
+
+  hasClient(tenantId: string): boolean {
+    return this.byTenant.has(tenantId);
+  }
+
+  /** Removes the tenant's client; the shop's limiter goes too once no other tenant uses that shop. Returns whether a client existed. */
+  async removeClient(tenantId: string): Promise<boolean> {
+    const client = this.byTenant.get(tenantId);
+    if (!client) return false;
+    this.byTenant.delete(tenantId);
+    const shopStillUsed = [...this.byTenant.values()].some((c) => c.shopDomain === client.shopDomain);
+    if (!shopStillUsed) await this.limiters.delete(client.shopDomain);
+    return true;
+  }
+
+  /** `[tenantId, client]` pairs. */
+  clients(): Array<[string, ShopifyClient]> {
+    return [...this.byTenant.entries()];
+  }
+
+  tenantIds(): string[] {
+    return [...this.byTenant.keys()];
+  }
+
+  get size(): number {
+    return this.byTenant.size;
+  }
+
+  /** Forgets every client and stops the limiters (closing Redis connections the manager opened). */
+  async close(): Promise<void> {
+    this.byTenant.clear();
+    if (this.ownsRegistry) await this.limiters.stop();
+  }
+
+  /** Alias of {@link close}. */
+  stop(): Promise<void> {
+    return this.close();
+  }
+}
+
+/**
+ * Creates a {@link ClientManager}.
+ *
+ * @example
+ * ```ts
+ * const manager = createClientManager({ limiter: { redis: { clientOptions: { host: '127.0.0.1' } } } });
+ * ```
+ */
+export function createClientManager(options: ClientManagerOptions = {}): ClientManager {
+  return new ClientManager(options);
+}

@@ -1,0 +1,617 @@
+import { createFetch, type $Fetch } from 'ofetch';
+import pRetry, { AbortError } from 'p-retry';
+import { parseShopifyJson } from '../json.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { assertAccessToken, assertApiVersion, DEFAULT_API_VERSION, normalizeBaseUrl, normalizeShopDomain } from './config.js';
+import { GraphqlError, ShopifyApiError, type GraphqlErrorEntry, type ShopifyApiErrorCode } from './errors.js';
+import { GraphqlBucket, type GraphqlCost, type GraphqlRateLimitStatus } from './graphql-bucket.js';
+import { LimiterRegistry, type RedisClusterOptions, type RestRateLimitStatus, type ShopLimiter } from './limiter.js';
+import { parseLinkHeader, type PageLinks } from './link-header.js';
+import { extractItems, inferListKey, nextPageQuery, serializeQuery, type Query } from './pagination.js';
+import { parseCallLimit, type CallLimit } from './rest-bucket.js';
+
+/** The seed's retry settings: exponential backoff for 5xx and network errors. */
+export interface RetryOptions {
+  /** Retries after the first attempt (default 3). */
+  retries: number;
+  /** Backoff multiplier (default 2). */
+  factor: number;
+  /** First delay in ms (default 1000). */
+  minTimeout: number;
+  /** Largest delay in ms (default 5000). */
+  maxTimeout: number;
+}
+
+/** Default {@link RetryOptions}, as in the seed. */
+export const DEFAULT_RETRY_OPTIONS: Readonly<RetryOptions> = Object.freeze({ retries: 3, factor: 2, minTimeout: 1000, maxTimeout: 5000 });
+
+/** Options of {@link createShopifyClient}. */
+export interface ShopifyClientOptions {
+  /** `mystore.myshopify.com` (any hostname is accepted when `baseUrl` is given). */
+  shopDomain: string;
+  /** Admin API access token (`shpat_...`); sent as `X-Shopify-Access-Token`, never logged. */
+  accessToken: string;
+  /** Admin API version `YYYY-MM` (default {@link DEFAULT_API_VERSION}). */
+  apiVersion?: string;
+  /** Origin to call instead of `https://{shopDomain}`, e.g. the simulator's `url`. */
+  baseUrl?: string;
+  /** `fetch` implementation (default: the global one, looked up at call time so interceptors work). */
+  fetch?: typeof globalThis.fetch;
+  logger?: Logger;
+  /** Backoff for 5xx and network errors (the seed's `retryOptions`). */
+  retryOptions?: Partial<RetryOptions>;
+  /** Per-attempt timeout in ms, body included (default 30 000). */
+  timeoutMs?: number;
+  /** How many 429 / THROTTLED responses one call waits out before failing (default 20). They do not use up `retries`. */
+  maxThrottleRetries?: number;
+  /** Initial REST bucket size until a header says otherwise (env `SHOPIFY_API_CALL_LIMIT` via the service; default 40). */
+  bucketSize?: number;
+  /** REST leak rate, requests/s. When set it is always used; otherwise derived from the bucket size. */
+  leakRate?: number;
+  /** REST slots kept free (default 5% of the bucket). */
+  safetyMargin?: number;
+  /**
+   * A limiter registry shared with other clients: clients of the same shop in one registry share one budget.
+   * Without it the client makes a private registry (closed by {@link ShopifyClient.close}).
+   */
+  limiters?: LimiterRegistry;
+  /** Cluster mode (only when no `limiters` is given): share the shop's budget with other processes through Redis. */
+  redis?: RedisClusterOptions;
+  /** Extra request headers (e.g. a User-Agent naming your app). */
+  headers?: Record<string, string>;
+  /** Clock in ms (default `Date.now`); injected by tests. */
+  now?: () => number;
+  /** Sleep (default `setTimeout`); injected by tests. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** Per-call options. */
+export interface RequestOptions {
+  query?: Query;
+  /** JSON body for POST/PUT. */
+  body?: unknown;
+  signal?: AbortSignal;
+  /** Overrides `retryOptions.retries` for this call. */
+  retries?: number;
+}
+
+/** A parsed REST response. */
+export interface ShopifyResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+  callLimit: CallLimit | undefined;
+  links: PageLinks;
+  requestId: string | undefined;
+}
+
+/** One page of a REST list. */
+export interface Page<T> {
+  items: T[];
+  /** Cursor links (`next` absent on the last page). */
+  pageInfo: PageLinks;
+  callLimit: CallLimit | undefined;
+}
+
+/** Options of {@link ShopifyClient.pages} / {@link ShopifyClient.fetchAllPages}. */
+export interface PageOptions {
+  /** Key of the list in the body (default: inferred from the path, `/orders.json` -> `orders`). */
+  key?: string;
+  signal?: AbortSignal;
+}
+
+/** Rate-limit view returned by {@link ShopifyClient.getRateLimitStatus}. */
+export interface RateLimitStatus extends RestRateLimitStatus {
+  graphql: GraphqlRateLimitStatus;
+}
+
+interface RawResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+const USER_AGENT = 'shopify-ingest';
+
+/**
+ * Shopify Admin API client (REST + GraphQL) with header-driven rate limiting, retries and cursor pagination.
+ * Create it with {@link createShopifyClient}.
+ *
+ * @example
+ * ```ts
+ * const client = createShopifyClient({ shopDomain: 'mystore.myshopify.com', accessToken: 'shpat_xxx' });
+ * for await (const orders of client.pages<Order>('/orders.json', { status: 'any', limit: 250 })) {
+ *   await save(orders);
+ * }
+ * ```
+ */
+export class ShopifyClient {
+  readonly shopDomain: string;
+  readonly apiVersion: string;
+  /** Origin requests go to (`https://{shopDomain}` unless `baseUrl` was given). */
+  readonly baseUrl: string;
+  private readonly accessToken: string;
+  private readonly $fetch: $Fetch;
+  private readonly logger: Logger;
+  private readonly retry: RetryOptions;
+  private readonly timeoutMs: number;
+  private readonly maxThrottleRetries: number;
+  private readonly headers: Record<string, string>;
+  private readonly registry: LimiterRegistry;
+  private readonly ownsRegistry: boolean;
+  private readonly limiter: ShopLimiter;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly deprecationsLogged = new Set<string>();
+
+  constructor(options: ShopifyClientOptions) {
+    if (!options || typeof options !== 'object') throw new TypeError('createShopifyClient(options) needs an options object');
+    this.baseUrl = options.baseUrl ? normalizeBaseUrl(options.baseUrl) : '';
+    this.shopDomain = normalizeShopDomain(options.shopDomain, Boolean(options.baseUrl));
+    if (!this.baseUrl) this.baseUrl = `https://${this.shopDomain}`;
+    assertAccessToken(options.accessToken);
+    this.accessToken = options.accessToken;
+    this.apiVersion = options.apiVersion ?? DEFAULT_API_VERSION;
+    assertApiVersion(this.apiVersion);
+    this.logger = options.logger ?? silentLogger;
+    this.retry = { ...DEFAULT_RETRY_OPTIONS, ...definedOnly(options.retryOptions ?? {}) };
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.maxThrottleRetries = options.maxThrottleRetries ?? 20;
+    this.headers = { ...options.headers };
+    const injected = options.fetch;
+    // Resolve the global fetch per call, not at construction, so interceptors installed later still apply.
+    this.$fetch = createFetch({ fetch: (input, init) => (injected ?? globalThis.fetch)(input, init) });
+    this.ownsRegistry = !options.limiters;
+    this.registry = options.limiters ?? new LimiterRegistry({ now: options.now, sleep: options.sleep, logger: options.logger, redis: options.redis });
+    this.now = options.now ?? this.registry.timing.now;
+    this.sleep = options.sleep ?? this.registry.timing.sleep;
+    this.limiter = this.registry.forShop(this.shopDomain, {
+      bucketSize: options.bucketSize,
+      leakRate: options.leakRate,
+      safetyMargin: options.safetyMargin,
+    });
+  }
+
+  /**
+   * GET a REST resource and return its parsed body (ids beyond 2^53 come back as `bigint`).
+   *
+   * @example
+   * ```ts
+   * const { shop } = await client.get<{ shop: { name: string } }>('/shop.json');
+   * const { count } = await client.get<{ count: number }>('/orders/count.json', { status: 'any' });
+   * ```
+   */
+  async get<T = any>(path: string, query?: Query, options: Omit<RequestOptions, 'query' | 'body'> = {}): Promise<T> {
+    return (await this.request<T>('GET', path, { ...options, query })).body;
+  }
+
+  /**
+   * Sends one REST request through the shop's limiter, with retries, and returns status, headers and body.
+   *
+   * @example
+   * ```ts
+   * const res = await client.request('GET', '/orders.json', { query: { limit: 250 } });
+   * console.log(res.callLimit, res.links.next?.pageInfo);
+   * ```
+   */
+  async request<T = any>(method: string, path: string, options: RequestOptions = {}): Promise<ShopifyResponse<T>> {
+    const verb = method.toUpperCase();
+    const { path: cleanPath, query } = splitPath(path, options.query);
+    return this.withRetries(verb, cleanPath, options, () => this.restAttempt<T>(verb, cleanPath, query, options));
+  }
+
+  /**
+   * Iterates over the pages of a REST list, following the `Link` header. Filters in `query` apply to the
+   * first request; later requests carry only `page_info`, `limit` and `fields`, as Shopify requires.
+   *
+   * @example
+   * ```ts
+   * for await (const page of client.paginate('/customers.json', { limit: 250 })) console.log(page.items.length);
+   * ```
+   */
+  async *paginate<T = any>(path: string, query?: Query, options: PageOptions = {}): AsyncGenerator<Page<T>, void, undefined> {
+    const { path: cleanPath, query: firstQuery } = splitPath(path, query);
+    const key = options.key ?? inferListKey(cleanPath);
+    let pageQuery: Query | undefined = firstQuery;
+    for (;;) {
+      const response = await this.request<unknown>('GET', cleanPath, { query: pageQuery, signal: options.signal });
+      const items = extractItems<T>(response.body, key, cleanPath);
+      yield { items, pageInfo: response.links, callLimit: response.callLimit };
+      const next = response.links.next;
+      if (!next) return;
+      pageQuery = nextPageQuery(next, firstQuery);
+    }
+  }
+
+  /**
+   * Item arrays of a REST list, one page at a time (memory-bounded).
+   *
+   * @example
+   * ```ts
+   * for await (const orders of client.pages<ShopifyOrder>('/orders.json', { status: 'any', limit: 250 })) {
+   *   await store.upsertOrders(orders);
+   * }
+   * ```
+   */
+  async *pages<T = any>(path: string, query?: Query, options: PageOptions = {}): AsyncGenerator<T[], void, undefined> {
+    for await (const page of this.paginate<T>(path, query, options)) yield page.items;
+  }
+
+  /**
+   * Every item of a REST list, following pagination. Prefer {@link pages} for large lists.
+   *
+   * @example
+   * ```ts
+   * const customers = await client.fetchAllPages('/customers.json');
+   * ```
+   */
+  async fetchAllPages<T = any>(path: string, query?: Query, options: PageOptions = {}): Promise<T[]> {
+    const all: T[] = [];
+    for await (const items of this.pages<T>(path, query, options)) all.push(...items);
+    return all;
+  }
+
+  /**
+   * Runs a GraphQL Admin API query and returns `data`. Waits (without counting a failure) when the query
+   * would not fit the shop's cost bucket, or when Shopify answers THROTTLED (in a 200) or 429.
+   * Throws {@link GraphqlError} when the response carries other errors.
+   *
+   * @example
+   * ```ts
+   * const data = await client.graphql<{ shop: { name: string } }>('{ shop { name } }');
+   * const { orders } = await client.graphql(`query($n: Int!) { orders(first: $n) { nodes { id } } }`, { n: 50 });
+   * ```
+   */
+  async graphql<T = any>(query: string, variables?: Record<string, unknown>, options: { signal?: AbortSignal } = {}): Promise<T> {
+    return (await this.graphqlRaw<T>(query, variables, options)).data;
+  }
+
+  /** Like {@link graphql}, also returning `extensions` (query cost, throttle status). */
+  async graphqlRaw<T = any>(query: string, variables?: Record<string, unknown>, options: { signal?: AbortSignal } = {}): Promise<{ data: T; extensions: { cost?: GraphqlCost } & Record<string, unknown> }> {
+    const path = '/graphql.json';
+    return this.withRetries('POST', path, options, () => this.graphqlAttempt<T>(query, variables, options.signal));
+  }
+
+  /**
+   * True when the next REST request would have to wait for the bucket to leak.
+   *
+   * @example
+   * ```ts
+   * if (client.isRateLimited()) await new Promise((r) => setTimeout(r, client.getWaitTime()));
+   * ```
+   */
+  isRateLimited(): boolean {
+    return this.limiter.rest.waitTime() > 0;
+  }
+
+  /** Milliseconds until the next REST request may be sent (0 = now). */
+  getWaitTime(): number {
+    return this.limiter.rest.waitTime();
+  }
+
+  /**
+   * The shop's rate-limit state as this process sees it.
+   *
+   * @example
+   * ```ts
+   * const { callsMade, bucketSize, isLimited } = client.getRateLimitStatus();
+   * ```
+   */
+  getRateLimitStatus(): RateLimitStatus {
+    return { ...this.limiter.rest.status(), graphql: this.limiter.graphql.status() };
+  }
+
+  /**
+   * True when `GET /shop.json` succeeds (one attempt, no retries). Never throws.
+   *
+   * @example
+   * ```ts
+   * if (!(await client.healthCheck())) console.warn('token revoked or shop unreachable');
+   * ```
+   */
+  async healthCheck(): Promise<boolean> {
+    try {
+      await this.request('GET', '/shop.json', { retries: 0 });
+      return true;
+    } catch (error) {
+      this.logger.warn('shopify health check failed', { shop: this.shopDomain, error });
+      return false;
+    }
+  }
+
+  /** Releases the client's private limiter (a shared registry is left to its owner). */
+  async close(): Promise<void> {
+    if (this.ownsRegistry) await this.registry.stop();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private async restAttempt<T>(method: string, path: string, query: Query | undefined, options: RequestOptions): Promise<ShopifyResponse<T>> {
+    for (let throttled = 0; ; throttled++) {
+      const raw = await this.limiter.rest.schedule(async () => {
+        const response = await this.send(method, path, query, options.body, options.signal);
+        const limit = parseCallLimit(response.headers.get('x-shopify-shop-api-call-limit'));
+        if (limit) this.limiter.rest.observe(limit);
+        return response;
+      });
+      this.noteDeprecation(method, path, raw.headers);
+      if (raw.status === 429) {
+        // Shopify: wait Retry-After seconds (REST sends "2.0") and try again; this is pacing, not failure.
+        // https://shopify.dev/docs/api/usage/limits#rest-admin-api-rate-limits
+        const wait = retryAfterMs(raw.headers) ?? 1000;
+        if (throttled >= this.maxThrottleRetries) throw this.httpError(method, path, raw, 'SHOPIFY_THROTTLED', false);
+        this.logger.warn('shopify rate limit hit (429), waiting', { shop: this.shopDomain, method, path, waitMs: wait });
+        this.limiter.rest.throttled(wait);
+        continue;
+      }
+      if (raw.status >= 300) throw this.classify(method, path, raw);
+      const body = this.parseBody<T>(method, path, raw);
+      return {
+        status: raw.status,
+        headers: raw.headers,
+        body,
+        callLimit: parseCallLimit(raw.headers.get('x-shopify-shop-api-call-limit')),
+        links: parseLinkHeader(raw.headers.get('link')),
+        requestId: raw.headers.get('x-request-id') ?? undefined,
+      };
+    }
+  }
+
+  private async graphqlAttempt<T>(query: string, variables: Record<string, unknown> | undefined, signal: AbortSignal | undefined) {
+    const path = '/graphql.json';
+    const gql = this.limiter.graphql;
+    for (let throttled = 0; ; throttled++) {
+      const cost = gql.bucket.estimate(query);
+      const raw = await gql.schedule(cost, () => this.send('POST', path, undefined, variables ? { query, variables } : { query }, signal));
+      this.noteDeprecation('POST', path, raw.headers);
+      if (raw.status === 429) {
+        const wait = retryAfterMs(raw.headers) ?? 1000;
+        if (throttled >= this.maxThrottleRetries) throw this.httpError('POST', path, raw, 'SHOPIFY_THROTTLED', false);
+        this.logger.warn('shopify graphql 429, waiting', { shop: this.shopDomain, waitMs: wait });
+        await this.sleep(wait);
+        continue;
+      }
+      if (raw.status >= 300) throw this.classify('POST', path, raw);
+      const body = this.parseBody<{ data?: T; errors?: unknown; extensions?: { cost?: GraphqlCost } & Record<string, unknown> }>('POST', path, raw);
+      const extensions = body?.extensions ?? {};
+      gql.bucket.observe(query, extensions.cost, this.now());
+      const errors = normalizeGraphqlErrors(body?.errors);
+      if (errors.length > 0) {
+        if (errors.some((e) => e.extensions?.code === 'THROTTLED')) {
+          // Throttled queries come back as 200 + THROTTLED; wait until the cost is restored.
+          // https://shopify.dev/docs/api/usage/limits#graphql-admin-api-rate-limits
+          if (throttled >= this.maxThrottleRetries) {
+            throw new GraphqlError({ shop: this.shopDomain, errors, data: body?.data, requestId: raw.headers.get('x-request-id') ?? undefined, code: 'SHOPIFY_THROTTLED' });
+          }
+          const wait = GraphqlBucket.throttledWait(extensions.cost);
+          this.logger.warn('shopify graphql throttled, waiting', { shop: this.shopDomain, waitMs: wait });
+          await this.sleep(wait);
+          continue;
+        }
+        throw new GraphqlError({ shop: this.shopDomain, errors, data: body?.data, requestId: raw.headers.get('x-request-id') ?? undefined });
+      }
+      return { data: body?.data as T, extensions };
+    }
+  }
+
+  /** One HTTP exchange; network failures become retryable {@link ShopifyApiError}s. */
+  private async send(method: string, path: string, query: Query | undefined, body: unknown, signal: AbortSignal | undefined): Promise<RawResponse> {
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new TimeoutAbort(this.timeoutMs)), this.timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal;
+    try {
+      const response = await this.$fetch.raw<string, 'text'>(`${this.baseUrl}/admin/api/${this.apiVersion}${path}`, {
+        method,
+        query: serializeQuery(query),
+        body: body === undefined ? undefined : (body as Record<string, unknown>),
+        headers: {
+          accept: 'application/json',
+          'user-agent': USER_AGENT,
+          ...this.headers,
+          'x-shopify-access-token': this.accessToken,
+        },
+        responseType: 'text',
+        ignoreResponseError: true,
+        retry: false,
+        signal: combined,
+      });
+      return { status: response.status, headers: response.headers, text: response._data ?? '' };
+    } catch (error) {
+      if (signal?.aborted) throw new AbortError(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+      const timedOut = timeout.signal.aborted;
+      throw new ShopifyApiError({
+        code: timedOut ? 'SHOPIFY_TIMEOUT' : 'SHOPIFY_NETWORK_ERROR',
+        shop: this.shopDomain,
+        method,
+        path,
+        retryable: true,
+        reason: timedOut ? `no response within ${this.timeoutMs} ms` : networkReason(error),
+        cause: error,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private parseBody<T>(method: string, path: string, raw: RawResponse): T {
+    if (raw.text === '' && method !== 'GET') return {} as T;
+    try {
+      return parseShopifyJson<T>(raw.text);
+    } catch (cause) {
+      // A cut-off body (connection dropped mid-transfer, proxy error page) is transient: retry it.
+      throw new ShopifyApiError({
+        code: 'SHOPIFY_BAD_RESPONSE',
+        status: raw.status,
+        shop: this.shopDomain,
+        method,
+        path,
+        requestId: raw.headers.get('x-request-id') ?? undefined,
+        retryable: true,
+        reason: `malformed JSON body (${raw.text.length} bytes)`,
+        cause,
+      });
+    }
+  }
+
+  private classify(method: string, path: string, raw: RawResponse): ShopifyApiError {
+    const s = raw.status;
+    if (s === 402) return this.httpError(method, path, raw, 'SHOP_FROZEN', false);
+    if (s === 423) return this.httpError(method, path, raw, 'SHOP_LOCKED', false);
+    // 5xx are Shopify-side and transient; 408 is a proxy timeout.
+    const retryable = s >= 500 || s === 408;
+    return this.httpError(method, path, raw, `SHOPIFY_HTTP_${s}`, retryable);
+  }
+
+  private httpError(method: string, path: string, raw: RawResponse, code: ShopifyApiErrorCode, retryable: boolean): ShopifyApiError {
+    return new ShopifyApiError({
+      code,
+      status: raw.status,
+      shop: this.shopDomain,
+      method,
+      path,
+      requestId: raw.headers.get('x-request-id') ?? undefined,
+      retryAfter: retryAfterMs(raw.headers),
+      retryable,
+      reason: errorText(raw.text),
+    });
+  }
+
+  private noteDeprecation(method: string, path: string, headers: Headers): void {
+    const reason = headers.get('x-shopify-api-deprecated-reason');
+    if (!reason) return;
+    const key = `${method} ${path}`;
+    if (this.deprecationsLogged.has(key)) return;
+    this.deprecationsLogged.add(key);
+    this.logger.warn('shopify api deprecation', { shop: this.shopDomain, method, path, apiVersion: this.apiVersion, reason });
+  }
+
+  /**
+   * Runs `attempt` with p-retry: retryable {@link ShopifyApiError}s (5xx, network, timeout, malformed body)
+   * back off exponentially per `retryOptions`; anything else fails at once. The delay goes through the
+   * injected `sleep` so tests stay in virtual time.
+   */
+  private async withRetries<T>(method: string, path: string, options: { signal?: AbortSignal; retries?: number }, attempt: () => Promise<T>): Promise<T> {
+    let attempts = 0;
+    try {
+      return await pRetry(
+        async (n) => {
+          attempts = n;
+          try {
+            return await attempt();
+          } catch (error) {
+            if (error instanceof ShopifyApiError && error.retryable) throw error;
+            throw error instanceof AbortError ? error : new AbortError(error instanceof Error ? error : new Error(String(error)));
+          }
+        },
+        {
+          retries: options.retries ?? this.retry.retries,
+          minTimeout: 0,
+          maxTimeout: 0,
+          signal: options.signal,
+          shouldRetry: async ({ error, retriesConsumed }) => {
+            const backoff = Math.min(this.retry.maxTimeout, this.retry.minTimeout * this.retry.factor ** retriesConsumed);
+            const hinted = error instanceof ShopifyApiError ? error.retryAfter ?? 0 : 0;
+            const delay = Math.max(backoff, Math.min(hinted, this.retry.maxTimeout));
+            this.logger.warn('shopify request failed, retrying', {
+              shop: this.shopDomain, method, path, attempt: retriesConsumed + 1, delayMs: delay, error,
+            });
+            await this.sleep(delay);
+            return true;
+          },
+        },
+      );
+    } catch (error) {
+      if (error instanceof ShopifyApiError) throw error.withAttempts(attempts);
+      throw error;
+    }
+  }
+}
+
+/**
+ * Creates a {@link ShopifyClient}. Throws a `ConfigError` at once for a bad domain, empty token or
+ * malformed API version.
+ *
+ * @example
+ * ```ts
+ * const client = createShopifyClient({ shopDomain: 'mystore.myshopify.com', accessToken: 'shpat_xxxxx' });
+ * const customers = await client.fetchAllPages('/customers.json');
+ * ```
+ */
+export function createShopifyClient(options: ShopifyClientOptions): ShopifyClient {
+  return new ShopifyClient(options);
+}
+
+class TimeoutAbort extends Error {
+  constructor(ms: number) {
+    super(`timed out after ${ms} ms`);
+    this.name = 'TimeoutError';
+  }
+}
+
+/** Splits `'/orders.json?status=any'` and strips an `/admin/api/{version}` prefix; explicit `query` wins. */
+function splitPath(path: string, query: Query | undefined): { path: string; query: Query | undefined } {
+  let p = path.trim();
+  if (/^https?:\/\//i.test(p)) {
+    const url = new URL(p);
+    p = url.pathname + url.search;
+  }
+  const q = p.indexOf('?');
+  let fromPath: Query | undefined;
+  if (q >= 0) {
+    fromPath = Object.fromEntries(new URLSearchParams(p.slice(q + 1)));
+    p = p.slice(0, q);
+  }
+  p = p.replace(/^\/?admin\/api\/[^/]+/, '');
+  if (!p.startsWith('/')) p = `/${p}`;
+  const merged = fromPath || query ? { ...fromPath, ...query } : undefined;
+  return { path: p, query: merged };
+}
+
+/** `Retry-After` in ms; Shopify sends seconds, possibly fractional ("2.0", "0.5"). */
+function retryAfterMs(headers: Headers): number | undefined {
+  const value = headers.get('retry-after');
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+function errorText(text: string): string | undefined {
+  if (!text) return undefined;
+  try {
+    const body = JSON.parse(text) as { errors?: unknown; error?: unknown; error_description?: unknown };
+    const errors = body.errors ?? body.error_description ?? body.error;
+    if (errors !== undefined) return typeof errors === 'string' ? errors : JSON.stringify(errors);
+  } catch {
+    // not JSON: fall through
+  }
+  return text.slice(0, 200);
+}
+
+function networkReason(error: unknown): string {
+  const seen = new Set<unknown>();
+  let current: unknown = error;
+  let message = '';
+  while (current && typeof current === 'object' && !seen.has(current)) {
+    seen.add(current);
+    const e = current as { code?: unknown; message?: unknown; cause?: unknown };
+    if (typeof e.code === 'string') return e.code;
+    if (typeof e.message === 'string' && e.message) message = e.message;
+    current = e.cause;
+  }
+  return message.replace(/^\[[A-Z]+\] "[^"]*": /, '') || 'network error';
+}
+
+function normalizeGraphqlErrors(errors: unknown): GraphqlErrorEntry[] {
+  if (!errors) return [];
+  if (typeof errors === 'string') return [{ message: errors }];
+  if (Array.isArray(errors)) {
+    return errors.map((e) => (e && typeof e === 'object' ? (e as GraphqlErrorEntry) : { message: String(e) }));
+  }
+  return [{ message: JSON.stringify(errors) }];
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

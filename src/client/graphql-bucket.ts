@@ -1,0 +1,96 @@
+/**
+ * A local estimate of Shopify's GraphQL cost bucket for one shop.
+ *
+ * Every GraphQL response reports `extensions.cost.throttleStatus` = `{ maximumAvailable,
+ * currentlyAvailable, restoreRate }` (https://shopify.dev/docs/api/usage/limits#graphql-admin-api-rate-limits).
+ * The bucket is read from those responses, never hard-coded (plans differ: 100/200/1000/2000 points/s).
+ * Before a query is sent its cost is estimated (the last `requestedQueryCost` seen for the same query text)
+ * and reserved; if the estimate exceeds what is available the caller waits `(cost - available) / restoreRate`.
+ */
+export class GraphqlBucket {
+  maximumAvailable: number | undefined;
+  restoreRate: number | undefined;
+  private available = 0;
+  private at = 0;
+  private reserved = 0;
+  private readonly costs = new Map<string, number>();
+  private readonly defaultCost: number;
+
+  constructor(options: { defaultCost?: number } = {}) {
+    this.defaultCost = options.defaultCost ?? 50;
+  }
+
+  /** Points available at `now` (undefined until a response reported the bucket). */
+  availableAt(now: number): number | undefined {
+    if (this.maximumAvailable === undefined || this.restoreRate === undefined) return undefined;
+    const restored = (Math.max(0, now - this.at) * this.restoreRate) / 1000;
+    return Math.min(this.maximumAvailable, this.available + restored);
+  }
+
+  /** The cost to reserve for `query`: its last requested cost, or the default. */
+  estimate(query: string): number {
+    return this.costs.get(query) ?? this.defaultCost;
+  }
+
+  /** Milliseconds to wait before a query costing `cost` fits (0 when the bucket is still unknown). */
+  waitTime(cost: number, now: number): number {
+    const available = this.availableAt(now);
+    if (available === undefined || !this.restoreRate) return 0;
+    // A query can never cost more than the bucket; cap so a bad estimate cannot wait forever.
+    const need = Math.min(cost, this.maximumAvailable ?? cost) + this.reserved - available;
+    return need <= 0 ? 0 : Math.ceil((need * 1000) / this.restoreRate);
+  }
+
+  reserve(cost: number): void {
+    this.reserved += cost;
+  }
+
+  release(cost: number): void {
+    this.reserved = Math.max(0, this.reserved - cost);
+  }
+
+  /** Folds in `extensions.cost` of a response to `query`. */
+  observe(query: string, cost: GraphqlCost | undefined, now: number): void {
+    if (!cost) return;
+    if (typeof cost.requestedQueryCost === 'number') this.costs.set(query, cost.requestedQueryCost);
+    const status = cost.throttleStatus;
+    if (!status) return;
+    this.maximumAvailable = status.maximumAvailable;
+    this.restoreRate = status.restoreRate;
+    this.available = status.currentlyAvailable;
+    this.at = now;
+  }
+
+  /** Milliseconds a THROTTLED response asks to wait: `(requestedQueryCost - currentlyAvailable) / restoreRate`. */
+  static throttledWait(cost: GraphqlCost | undefined, fallbackMs = 1000): number {
+    const status = cost?.throttleStatus;
+    const requested = cost?.requestedQueryCost;
+    if (!status || typeof requested !== 'number' || !status.restoreRate) return fallbackMs;
+    return Math.max(0, Math.ceil(((requested - status.currentlyAvailable) * 1000) / status.restoreRate));
+  }
+
+  status(now: number): GraphqlRateLimitStatus {
+    return {
+      maximumAvailable: this.maximumAvailable,
+      currentlyAvailable: this.availableAt(now),
+      restoreRate: this.restoreRate,
+      reserved: this.reserved,
+    };
+  }
+}
+
+/** `extensions.cost` of a GraphQL Admin API response. */
+export interface GraphqlCost {
+  requestedQueryCost?: number;
+  actualQueryCost?: number | null;
+  throttleStatus?: { maximumAvailable: number; currentlyAvailable: number; restoreRate: number };
+}
+
+/** What the client knows about a shop's GraphQL bucket. */
+export interface GraphqlRateLimitStatus {
+  maximumAvailable: number | undefined;
+  currentlyAvailable: number | undefined;
+  restoreRate: number | undefined;
+  /** Points reserved by queries in flight. */
+  reserved: number;
+}

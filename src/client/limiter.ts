@@ -1,0 +1,395 @@
+import Bottleneck from 'bottleneck';
+import type { Logger } from '../logger.js';
+import { silentLogger } from '../logger.js';
+import { GraphqlBucket, type GraphqlRateLimitStatus } from './graphql-bucket.js';
+import { RestBucket, type CallLimit } from './rest-bucket.js';
+
+/** Milliseconds clock and sleep, injectable so tests run in virtual time. */
+export interface Timing {
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+}
+
+/** The REST rate-limit view of one shop, as {@link ShopifyClient.getRateLimitStatus} reports it. */
+export interface RestRateLimitStatus {
+  /** Estimated requests in the bucket now (the `used` of the call-limit header, leaked since). */
+  callsMade: number;
+  bucketSize: number;
+  /** True when the next request would have to wait. */
+  isLimited: boolean;
+  leakRate: number;
+  /** Requests sent and not yet answered. */
+  inFlight: number;
+  /** Milliseconds until the next request may go. */
+  waitTimeMs: number;
+  /** `local` (one process) or `cluster` (budget shared through Redis). */
+  mode: 'local' | 'cluster';
+}
+
+/** Paces REST requests of one shop. */
+export interface RestLimiter {
+  /** Runs `task` once the bucket has room; the task should call {@link observe} with the response header. */
+  schedule<T>(task: () => Promise<T>): Promise<T>;
+  /** Folds in a response's `X-Shopify-Shop-Api-Call-Limit`. */
+  observe(limit: CallLimit): void;
+  /** A 429 arrived: hold every request of this shop for `retryAfterMs`. */
+  throttled(retryAfterMs: number): void;
+  waitTime(): number;
+  status(): RestRateLimitStatus;
+}
+
+/** Cost-based pacing of GraphQL queries of one shop. */
+export interface GraphqlLimiter {
+  readonly bucket: GraphqlBucket;
+  /** Waits until `cost` points fit, reserves them, runs `task`, then releases the reservation. */
+  schedule<T>(cost: number, task: () => Promise<T>): Promise<T>;
+  status(): GraphqlRateLimitStatus;
+}
+
+/** Both limiters of one shop. */
+export interface ShopLimiter {
+  readonly shop: string;
+  readonly rest: RestLimiter;
+  readonly graphql: GraphqlLimiter;
+}
+
+/** Redis settings for cluster mode. */
+export interface RedisClusterOptions {
+  /** An ioredis client to share (it is not closed by the SDK; a duplicate is made for pub/sub). */
+  client?: unknown;
+  /** ioredis connection options, used when no client is given (the SDK then owns and closes it). */
+  clientOptions?: Record<string, unknown>;
+  /** Key namespace; processes that should share a budget must use the same prefix. Default `shopify-ingest`. */
+  prefix?: string;
+  /**
+   * Milliseconds after which a job that never finished (crashed process) stops counting as running.
+   * Default 60 000.
+   */
+  jobExpiration?: number;
+}
+
+/** Options of {@link createLimiterRegistry}; per-shop settings apply to limiters the registry creates. */
+export interface LimiterRegistryOptions {
+  /** Initial REST bucket size until a response header says otherwise (Shopify standard: 40). */
+  bucketSize?: number;
+  /** REST leak rate in requests/s. When set it is always used; otherwise derived from the bucket size (40->2, 80->4, 400->20). */
+  leakRate?: number;
+  /** REST slots kept free (default 5% of the bucket, 1..4). */
+  safetyMargin?: number;
+  /** Cost assumed for a GraphQL query never seen before (default 50). */
+  graphqlDefaultCost?: number;
+  /** Share each shop's REST budget between processes through Redis (Bottleneck clustering). */
+  redis?: RedisClusterOptions;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  logger?: Logger;
+}
+
+/**
+ * Holds one {@link ShopLimiter} per shop domain. Shopify's limits are per app and store, so every client
+ * of the same shop must draw from the same limiter: give them the same registry (a {@link ClientManager}
+ * does this for you). Registries are plain objects: there is no module-level state.
+ *
+ * @example
+ * ```ts
+ * const limiters = createLimiterRegistry({ leakRate: 2 });
+ * const a = createShopifyClient({ shopDomain: 's.myshopify.com', accessToken: t, limiters });
+ * const b = createShopifyClient({ shopDomain: 's.myshopify.com', accessToken: t, limiters }); // shares a's budget
+ * await limiters.stop();
+ * ```
+ */
+export class LimiterRegistry {
+  private readonly shops = new Map<string, ShopLimiter & { stop(): Promise<void> }>();
+  private readonly options: LimiterRegistryOptions;
+  private connection: Bottleneck.IORedisConnection | undefined;
+  private stopped = false;
+  readonly timing: Timing;
+
+  constructor(options: LimiterRegistryOptions = {}) {
+    this.options = options;
+    this.timing = { now: options.now ?? Date.now, sleep: options.sleep ?? defaultSleep };
+  }
+
+  /** The limiter of `shop`, created on first use with the registry's settings (or `overrides`). */
+  forShop(shop: string, overrides: Partial<Pick<LimiterRegistryOptions, 'bucketSize' | 'leakRate' | 'safetyMargin'>> = {}): ShopLimiter {
+    let limiter = this.shops.get(shop);
+    if (!limiter) {
+      const settings = { ...this.options, ...definedOnly(overrides) };
+      const rest = this.options.redis
+        ? new ClusterRestLimiter(shop, settings, this.timing, this.redisConnection(), this.options.redis)
+        : new LocalRestLimiter(settings, this.timing);
+      const graphql = new LocalGraphqlLimiter(settings, this.timing);
+      limiter = { shop, rest, graphql, stop: () => rest.stop() };
+      this.shops.set(shop, limiter);
+    }
+    return limiter;
+  }
+
+  has(shop: string): boolean {
+    return this.shops.has(shop);
+  }
+
+  /** Forgets (and stops) the limiter of `shop`. */
+  async delete(shop: string): Promise<void> {
+    const limiter = this.shops.get(shop);
+    this.shops.delete(shop);
+    await limiter?.stop();
+  }
+
+  /** Stops every limiter and closes the Redis connections the registry opened. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    const all = [...this.shops.values()];
+    this.shops.clear();
+    await Promise.allSettled(all.map((l) => l.stop()));
+    const connection = this.connection;
+    this.connection = undefined;
+    if (connection) {
+      const owned = !this.options.redis?.client;
+      const raw = connection as unknown as { client: { quit(): Promise<unknown> }; subscriber: { quit(): Promise<unknown> } };
+      // A caller's client stays open; only the pub/sub duplicate Bottleneck made is ours to close.
+      await Promise.allSettled(owned ? [connection.disconnect(true)] : [raw.subscriber.quit()]);
+    }
+  }
+
+  private redisConnection(): Bottleneck.IORedisConnection {
+    if (!this.connection) {
+      const redis = this.options.redis ?? {};
+      this.connection = new Bottleneck.IORedisConnection(
+        redis.client ? { client: redis.client as never } : { clientOptions: redis.clientOptions ?? {} },
+      );
+      this.connection.on('error', (error: unknown) => (this.options.logger ?? silentLogger).error('redis limiter connection error', { error }));
+    }
+    return this.connection;
+  }
+}
+
+/**
+ * Creates a {@link LimiterRegistry}.
+ *
+ * @example
+ * ```ts
+ * const limiters = createLimiterRegistry({ redis: { clientOptions: { host: '127.0.0.1' } } }); // cluster mode
+ * ```
+ */
+export function createLimiterRegistry(options: LimiterRegistryOptions = {}): LimiterRegistry {
+  return new LimiterRegistry(options);
+}
+
+/**
+ * One process: the bucket estimate decides when a request may go; a Bottleneck queue with one slot
+ * hands out permits to waiting requests in arrival order, so they are served FIFO and never stampede.
+ */
+class LocalRestLimiter implements RestLimiter {
+  private readonly bucket: RestBucket;
+  private readonly gate = new Bottleneck({ maxConcurrent: 1 });
+
+  constructor(settings: LimiterRegistryOptions, private readonly timing: Timing) {
+    this.bucket = new RestBucket({ now: timing.now(), size: settings.bucketSize, leakRate: settings.leakRate, safetyMargin: settings.safetyMargin });
+  }
+
+  private waiting = 0;
+
+  async schedule<T>(task: () => Promise<T>): Promise<T> {
+    // Fast path: nobody queued and room now. Bottleneck costs a few ms per job (it yields through timers),
+    // which only matters when no waiting is due anyway.
+    if (this.waiting === 0 && this.bucket.waitTime(this.timing.now()) === 0) {
+      this.bucket.take(this.timing.now());
+    } else {
+      this.waiting++;
+      try {
+        await this.gate.schedule(() => this.waitForRoom());
+      } finally {
+        this.waiting--;
+      }
+    }
+    try {
+      return await task();
+    } finally {
+      this.bucket.settle();
+    }
+  }
+
+  private async waitForRoom(): Promise<void> {
+    // Loop: a 429 seen by another request while we slept may push the bucket up again.
+    for (let wait = this.bucket.waitTime(this.timing.now()); wait > 0; wait = this.bucket.waitTime(this.timing.now())) {
+      await this.timing.sleep(wait);
+    }
+    this.bucket.take(this.timing.now());
+  }
+
+  observe(limit: CallLimit): void {
+    this.bucket.observe(limit, this.timing.now());
+  }
+
+  throttled(retryAfterMs: number): void {
+    this.bucket.markFull(this.timing.now(), retryAfterMs);
+  }
+
+  waitTime(): number {
+    return this.bucket.waitTime(this.timing.now());
+  }
+
+  status(): RestRateLimitStatus {
+    return bucketStatus(this.bucket, this.timing.now(), 'local');
+  }
+
+  async stop(): Promise<void> {
+    await this.gate.stop({ dropWaitingJobs: true }).catch(() => undefined);
+  }
+}
+
+/**
+ * Several processes: Bottleneck's Redis datastore holds a reservoir of `size - margin` tokens that grows by
+ * one every `1000 / leakRate` ms (Redis time), i.e. the leaky bucket itself lives in Redis. Jobs carry an
+ * expiration so a crashed process cannot hold a slot. Headers still correct the shared reservoir when
+ * something outside the cluster (another app) drains the same bucket.
+ */
+class ClusterRestLimiter implements RestLimiter {
+  private readonly bucket: RestBucket;
+  private readonly limiter: Bottleneck;
+  private readonly expiration: number;
+  private readonly logger: Logger;
+
+  constructor(shop: string, settings: LimiterRegistryOptions, private readonly timing: Timing, connection: Bottleneck.IORedisConnection, redis: RedisClusterOptions) {
+    this.bucket = new RestBucket({ now: timing.now(), size: settings.bucketSize, leakRate: settings.leakRate, safetyMargin: settings.safetyMargin });
+    this.expiration = redis.jobExpiration ?? 60_000;
+    this.logger = settings.logger ?? silentLogger;
+    const interval = Math.max(1, Math.round(1000 / this.bucket.leakRate));
+    this.limiter = new Bottleneck({
+      id: `${redis.prefix ?? 'shopify-ingest'}:rest:${shop}`,
+      datastore: 'ioredis',
+      connection,
+      // Never wipe the shared state: other processes are using it.
+      clearDatastore: false,
+      reservoir: this.bucket.capacity,
+      reservoirIncreaseAmount: 1,
+      reservoirIncreaseInterval: interval,
+      reservoirIncreaseMaximum: this.bucket.capacity,
+      // Waiting jobs are re-checked on each heartbeat; keep it close to the refill interval.
+      heartbeatInterval: Math.min(250, interval),
+      // Idle shops' keys expire from Redis after 10 minutes.
+      timeout: 600_000,
+    });
+    this.limiter.on('error', (error: unknown) => this.logger.error('cluster limiter error', { shop, error }));
+  }
+
+  async schedule<T>(task: () => Promise<T>): Promise<T> {
+    const blocked = this.bucket.blockedFor(this.timing.now());
+    if (blocked > 0) await this.timing.sleep(blocked);
+    return this.limiter.schedule({ expiration: this.expiration }, async () => {
+      this.bucket.take(this.timing.now());
+      try {
+        return await task();
+      } finally {
+        this.bucket.settle();
+      }
+    });
+  }
+
+  observe(limit: CallLimit): void {
+    const previousSize = this.bucket.size;
+    this.bucket.observe(limit, this.timing.now());
+    if (this.bucket.size !== previousSize) {
+      const interval = Math.max(1, Math.round(1000 / this.bucket.leakRate));
+      void this.update({ reservoirIncreaseInterval: interval, reservoirIncreaseMaximum: this.bucket.capacity, heartbeatInterval: Math.min(250, interval) })
+        .catch((error: unknown) => this.logger.warn('cluster limiter update failed', { error }));
+    }
+    // Another app (or a process outside the cluster) used the bucket: take its share out of the reservoir.
+    if (limit.used >= this.bucket.capacity) void this.drainTo(limit.used);
+  }
+
+  private async drainTo(used: number): Promise<void> {
+    try {
+      const current = (await this.limiter.currentReservoir()) ?? 0;
+      const implied = this.bucket.capacity - current;
+      if (used > implied + 1) await this.limiter.incrementReservoir(-(used - implied));
+    } catch (error) {
+      this.logger.warn('cluster limiter correction failed', { error });
+    }
+  }
+
+  throttled(retryAfterMs: number): void {
+    this.bucket.markFull(this.timing.now(), retryAfterMs);
+    void this.update({ reservoir: 0 }).catch((error: unknown) => this.logger.warn('cluster limiter update failed', { error }));
+  }
+
+  /** Bottleneck's typings say `updateSettings` is synchronous; with a Redis datastore it returns a promise. */
+  private async update(settings: Bottleneck.ConstructorOptions): Promise<void> {
+    await (this.limiter.updateSettings(settings) as unknown as Promise<unknown>);
+  }
+
+  waitTime(): number {
+    return this.bucket.waitTime(this.timing.now());
+  }
+
+  status(): RestRateLimitStatus {
+    return bucketStatus(this.bucket, this.timing.now(), 'cluster');
+  }
+
+  async stop(): Promise<void> {
+    await this.limiter.stop({ dropWaitingJobs: true }).catch(() => undefined);
+    await this.limiter.disconnect(false);
+  }
+}
+
+class LocalGraphqlLimiter implements GraphqlLimiter {
+  readonly bucket: GraphqlBucket;
+  private readonly gate = new Bottleneck({ maxConcurrent: 1 });
+
+  constructor(settings: LimiterRegistryOptions, private readonly timing: Timing) {
+    this.bucket = new GraphqlBucket({ defaultCost: settings.graphqlDefaultCost });
+  }
+
+  private waiting = 0;
+
+  async schedule<T>(cost: number, task: () => Promise<T>): Promise<T> {
+    if (this.waiting === 0 && this.bucket.waitTime(cost, this.timing.now()) === 0) {
+      this.bucket.reserve(cost);
+    } else {
+      this.waiting++;
+      try {
+        await this.gate.schedule(async () => {
+          for (let wait = this.bucket.waitTime(cost, this.timing.now()); wait > 0; wait = this.bucket.waitTime(cost, this.timing.now())) {
+            await this.timing.sleep(wait);
+          }
+          this.bucket.reserve(cost);
+        });
+      } finally {
+        this.waiting--;
+      }
+    }
+    try {
+      return await task();
+    } finally {
+      this.bucket.release(cost);
+    }
+  }
+
+  status(): GraphqlRateLimitStatus {
+    return this.bucket.status(this.timing.now());
+  }
+}
+
+function bucketStatus(bucket: RestBucket, now: number, mode: 'local' | 'cluster'): RestRateLimitStatus {
+  const waitTimeMs = bucket.waitTime(now);
+  return {
+    callsMade: Math.round(bucket.levelAt(now)),
+    bucketSize: bucket.size,
+    isLimited: waitTimeMs > 0,
+    leakRate: bucket.leakRate,
+    inFlight: bucket.inFlight,
+    waitTimeMs,
+    mode,
+  };
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** `setTimeout` as a promise. */
+export function defaultSleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

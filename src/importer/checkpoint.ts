@@ -1,0 +1,139 @@
+import type { ResourceType } from '../store/rows.js';
+
+/**
+ * What an unfinished run stores in `checkpoint.cursor` so a restart continues it.
+ *
+ * Shopify lists records by ascending id when `since_id` is given
+ * (https://shopify.dev/docs/api/admin-rest/latest/resources/order#get-orders?since_id=123),
+ * not by `updated_at`; so the resume position is an id (`sinceId`), and the run's filters are kept
+ * so the restart lists exactly the same set. The watermark cannot move until the whole listing
+ * is done (a record with a low id may be the newest), so it is only written when the run completes.
+ */
+export interface ResumeCursor {
+  v: 1;
+  /** The run that wrote the cursor (the first one, when a resumed run was resumed again). */
+  runId: string;
+  mode: 'full' | 'incremental';
+  /** Every record with id <= sinceId matching the filters is committed. */
+  sinceId: string;
+  updatedAtMin: string | null;
+  /** When the interrupted run started: the watermark of the finished run may not pass it. */
+  startedAt: string;
+  /** Highest updated_at among committed records (ms), for the final watermark. */
+  maxUpdatedAt: number | null;
+}
+
+/** Parses a stored cursor; anything unreadable (another version, hand-edited) means "no resume". */
+export function decodeCursor(text: string | null | undefined): ResumeCursor | null {
+  if (!text) return null;
+  try {
+    const c = JSON.parse(text) as Partial<ResumeCursor>;
+    if (c.v !== 1 || typeof c.sinceId !== 'string' || !/^\d+$/.test(c.sinceId) || (c.mode !== 'full' && c.mode !== 'incremental')) return null;
+    if (typeof c.startedAt !== 'string' || Number.isNaN(Date.parse(c.startedAt))) return null;
+    return {
+      v: 1,
+      runId: String(c.runId ?? ''),
+      mode: c.mode,
+      sinceId: c.sinceId,
+      updatedAtMin: typeof c.updatedAtMin === 'string' ? c.updatedAtMin : null,
+      startedAt: c.startedAt,
+      maxUpdatedAt: typeof c.maxUpdatedAt === 'number' ? c.maxUpdatedAt : null,
+    };
+  } catch {
+    return null;
+  }
+}
+
+export function encodeCursor(cursor: ResumeCursor): string {
+  return JSON.stringify(cursor);
+}
+
+interface PendingBatch {
+  seq: number;
+  lastId: bigint | null;
+  maxUpdatedAt: number | null;
+  done: boolean;
+}
+
+/**
+ * Tracks the contiguous prefix of committed batches. With `concurrency` > 1 batches finish out of
+ * order; the resume position may only pass a batch when it and every batch before it are committed,
+ * otherwise a crash would skip the unfinished one.
+ *
+ * @example
+ * ```ts
+ * const t = new CommitTracker(0n, null);
+ * const a = t.add(100n, 1), b = t.add(200n, 2);
+ * t.complete(b); // false: batch a is still in flight
+ * t.complete(a); // true: committedId is now 200n
+ * ```
+ */
+export class CommitTracker {
+  private readonly pending: PendingBatch[] = [];
+  private nextSeq = 0;
+  committedId: bigint;
+  committedMaxUpdatedAt: number | null;
+
+  constructor(startId: bigint, startMaxUpdatedAt: number | null) {
+    this.committedId = startId;
+    this.committedMaxUpdatedAt = startMaxUpdatedAt;
+  }
+
+  /** Registers the next batch in listing order and returns its sequence number. */
+  add(lastId: bigint | null, maxUpdatedAt: number | null): number {
+    const seq = this.nextSeq++;
+    this.pending.push({ seq, lastId, maxUpdatedAt, done: false });
+    return seq;
+  }
+
+  /** Marks a batch committed; true when the committed prefix moved. */
+  complete(seq: number): boolean {
+    const batch = this.pending.find((b) => b.seq === seq);
+    if (!batch) return false;
+    batch.done = true;
+    let advanced = false;
+    while (this.pending.length > 0 && this.pending[0].done) {
+      const head = this.pending.shift()!;
+      if (head.lastId !== null && head.lastId > this.committedId) this.committedId = head.lastId;
+      if (head.maxUpdatedAt !== null && (this.committedMaxUpdatedAt === null || head.maxUpdatedAt > this.committedMaxUpdatedAt)) {
+        this.committedMaxUpdatedAt = head.maxUpdatedAt;
+      }
+      advanced = true;
+    }
+    return advanced;
+  }
+
+  /** Batches registered but not yet part of the committed prefix. */
+  get uncommitted(): number {
+    return this.pending.length;
+  }
+}
+
+/**
+ * Serialises writes of a value that only matters in its latest version (checkpoint, run counts):
+ * at most one write in flight, intermediate values are dropped, `flush()` waits for the last one.
+ */
+export function createLatestWriter<T>(write: (value: T) => Promise<void>, onError: (error: unknown) => void): { push(value: T): void; flush(): Promise<void> } {
+  let running: Promise<void> | null = null;
+  let next: { value: T } | null = null;
+  const drain = async (): Promise<void> => {
+    while (next) {
+      const { value } = next;
+      next = null;
+      try { await write(value); } catch (error) { onError(error); }
+    }
+    running = null;
+  };
+  return {
+    push(value: T) {
+      next = { value };
+      if (!running) running = drain();
+    },
+    async flush() {
+      while (running) await running;
+    },
+  };
+}
+
+/** Resources in the order `importAll` runs them. */
+export const RESOURCES: readonly ResourceType[] = ['customers', 'products', 'orders'];

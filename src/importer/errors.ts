@@ -1,0 +1,23 @@
+import { ShopifyIngestError } from '../errors.js';
+import type { ImportResult } from './types.js';
+
+/**
+ * A sync run that stopped: a batch write still failed after its retries, the listing failed,
+ * or the run was aborted. The checkpoint was NOT advanced past the rows that are not committed,
+ * so the next run resumes from there. `result` holds the counts reached before the failure.
+ *
+ * @example
+ * ```ts
+ * try { await importer.importOrders() }
+ * catch (e) { if (e instanceof ImportError) log.error(e.message, { runId: e.result?.runId }) }
+ * ```
+ */
+export class ImportError extends ShopifyIngestError {
+  /** Counts of the run up to the failure (absent when the run did not start). */
+  readonly result: ImportResult | undefined;
+
+  constructor(message: string, options: { cause?: unknown; result?: ImportResult; code?: string; details?: Record<string, unknown> } = {}) {
+    super(options.code ?? 'IMPORT_FAILED', message, { cause: options.cause, details: options.details });
+    this.result = options.result;
+  }
+}

@@ -1,0 +1,88 @@
+import { ConfigError } from '../errors.js';
+import type { ImportMode, ImportOptions, RetryOptions } from './types.js';
+
+/** Import options with defaults applied and values checked. */
+export interface ResolvedImportOptions {
+  batchSize: number;
+  concurrency: number;
+  skipExisting: boolean;
+  dryRun: boolean;
+  dateRange: { from: Date | null; to: Date | null } | null;
+  retry: Required<RetryOptions>;
+  mode: ImportMode;
+  pageSize: number;
+  overlapMs: number;
+  signal: AbortSignal | undefined;
+}
+
+/** Shopify's REST maximum `limit` (https://shopify.dev/docs/api/usage/pagination-rest). */
+export const SHOPIFY_MAX_PAGE_SIZE = 250;
+export const DEFAULT_OVERLAP_MS = 5 * 60_000;
+const MAX_CONCURRENCY = 32;
+
+function integer(name: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`import option ${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function date(name: string, value: unknown): Date | null {
+  if (value === undefined || value === null || value === '') return null;
+  const d = value instanceof Date ? new Date(value.getTime()) : typeof value === 'string' ? new Date(value) : new Date(NaN);
+  if (Number.isNaN(d.getTime())) throw new ConfigError(`import option ${name} must be an ISO 8601 date, got ${JSON.stringify(value)}`);
+  return d;
+}
+
+/**
+ * Applies defaults (batchSize 100, concurrency 3, page 250, retries 3 x2 from 1s to 5s, overlap 5 min)
+ * and rejects nonsense early, with a message naming the option.
+ */
+export function resolveImportOptions(options: ImportOptions = {}): ResolvedImportOptions {
+  if (options === null || typeof options !== 'object') throw new ConfigError('import options must be an object');
+  const mode = options.mode ?? 'auto';
+  if (mode !== 'full' && mode !== 'incremental' && mode !== 'auto') {
+    throw new ConfigError(`import option mode must be 'full', 'incremental' or 'auto', got ${JSON.stringify(mode)}`);
+  }
+  let dateRange: ResolvedImportOptions['dateRange'] = null;
+  if (options.dateRange !== undefined && options.dateRange !== null) {
+    const from = date('dateRange.from', options.dateRange.from);
+    const to = date('dateRange.to', options.dateRange.to);
+    if (from && to && from.getTime() > to.getTime()) throw new ConfigError('import option dateRange.from is after dateRange.to');
+    if (from || to) dateRange = { from, to };
+  }
+  const r = options.retryOptions ?? {};
+  const retry: Required<RetryOptions> = {
+    retries: integer('retryOptions.retries', r.retries, 3, 0, 100),
+    factor: r.factor ?? 2,
+    minTimeout: integer('retryOptions.minTimeout', r.minTimeout, 1000, 0, 3_600_000),
+    maxTimeout: integer('retryOptions.maxTimeout', r.maxTimeout, 5000, 0, 3_600_000),
+  };
+  if (typeof retry.factor !== 'number' || !(retry.factor >= 1)) throw new ConfigError('import option retryOptions.factor must be a number >= 1');
+  if (retry.maxTimeout < retry.minTimeout) retry.maxTimeout = retry.minTimeout;
+  return {
+    batchSize: integer('batchSize', options.batchSize, 100, 1, 10_000),
+    concurrency: integer('concurrency', options.concurrency, 3, 1, MAX_CONCURRENCY),
+    skipExisting: options.skipExisting === true,
+    dryRun: options.dryRun === true,
+    dateRange,
+    retry,
+    mode,
+    pageSize: integer('pageSize', options.pageSize, SHOPIFY_MAX_PAGE_SIZE, 1, SHOPIFY_MAX_PAGE_SIZE),
+    overlapMs: integer('overlapMs', options.overlapMs, DEFAULT_OVERLAP_MS, 0, 7 * 24 * 3_600_000),
+    signal: options.signal,
+  };
+}
+
+/** The options a run row records (JSON-safe, no functions or signals). */
+export function describeOptions(o: ResolvedImportOptions): Record<string, unknown> {
+  return {
+    batchSize: o.batchSize,
+    concurrency: o.concurrency,
+    skipExisting: o.skipExisting,
+    dateRange: o.dateRange ? { from: o.dateRange.from?.toISOString() ?? null, to: o.dateRange.to?.toISOString() ?? null } : null,
+    requestedMode: o.mode,
+    pageSize: o.pageSize,
+  };
+}

@@ -1,0 +1,150 @@
+import type { KeyRing } from '../crypto/index.js';
+import type { Logger } from '../logger.js';
+import type { IngestStore } from '../store/types.js';
+import type { CustomerRow, OrderBundle, ProductBundle, ResourceType } from '../store/rows.js';
+
+/** Retry of a failed batch write (same shape as the seed's `retryOptions`; times in ms). */
+export interface RetryOptions {
+  /** Retries after the first attempt (default 3). */
+  retries?: number;
+  /** Multiplier of the delay per retry (default 2). */
+  factor?: number;
+  /** First delay (default 1000). */
+  minTimeout?: number;
+  /** Largest delay (default 5000). */
+  maxTimeout?: number;
+}
+
+/** Which sync to run. `auto` (default): incremental once a full sync of the resource completed, else full. */
+export type ImportMode = 'full' | 'incremental' | 'auto';
+
+/**
+ * Options of one import (the seed's Import Options plus `mode`, `pageSize` and `overlapMs`).
+ *
+ * @example
+ * ```ts
+ * await importer.importOrders({ batchSize: 100, concurrency: 3, dateRange: { from: '2024-01-01T00:00:00Z' } });
+ * ```
+ */
+export interface ImportOptions {
+  /** Rows per database write (default 100). Independent of the Shopify page size. */
+  batchSize?: number;
+  /** Batch writes in flight at once (default 3, at most 32). Fetching pauses while all are busy. */
+  concurrency?: number;
+  /** Skip records whose id is already stored (deleted or not); they are counted as skipped. */
+  skipExisting?: boolean;
+  /**
+   * Fetch and transform only: no rows, no checkpoints, no run records, no tenant status
+   * (the returned result still carries counts and a run id). Existing ids are read for `skipExisting`.
+   */
+  dryRun?: boolean;
+  /**
+   * Only records whose Shopify `updated_at` is in this window (`updated_at_min`/`updated_at_max`).
+   * `updated_at`, not `created_at`, so a window also catches old orders that changed in it
+   * (paid, fulfilled, refunded). A windowed run is a one-off: it neither reads nor moves the
+   * watermark and the resume cursor, and never counts as a full sync.
+   */
+  dateRange?: { from?: string | Date; to?: string | Date };
+  /** Retries of a failed batch write. */
+  retryOptions?: RetryOptions;
+  /** `full`, `incremental` or `auto` (default). */
+  mode?: ImportMode;
+  /** Records per Shopify page (default 250, Shopify's maximum). */
+  pageSize?: number;
+  /**
+   * How far before the watermark an incremental sync starts (default 5 minutes), so records
+   * updated while the previous sync ran, or stamped by a clock slightly behind ours, are not missed.
+   */
+  overlapMs?: number;
+  /** Abort the run (the checkpoint keeps what was committed). */
+  signal?: AbortSignal;
+  /** Progress callback for this call only (in addition to the service's). */
+  onProgress?: (event: ImportProgress) => void;
+}
+
+/** Progress of a run, emitted after every committed batch and once at the end (`done: true`). */
+export interface ImportProgress {
+  tenantId: string;
+  resource: ResourceType;
+  runId: string;
+  mode: 'full' | 'incremental';
+  fetched: number;
+  imported: number;
+  skipped: number;
+  failed: number;
+  /** Records fetched per second since the run started. */
+  ratePerSecond: number;
+  elapsedMs: number;
+  done: boolean;
+}
+
+/** What one run did. */
+export interface ImportResult {
+  runId: string;
+  tenantId: string;
+  resource: ResourceType;
+  mode: 'full' | 'incremental';
+  status: 'succeeded' | 'failed' | 'cancelled';
+  dryRun: boolean;
+  /** The run continued an interrupted one from its checkpoint. */
+  resumed: boolean;
+  /** Records received from Shopify. */
+  fetched: number;
+  /** Records written (inserted or updated; child rows are not counted). */
+  imported: number;
+  /** Records not written: already stored (`skipExisting`) or the stored version is newer. */
+  skipped: number;
+  /** Records that could not be transformed (recorded in shopify_sync_failures). */
+  failed: number;
+  /** The seed's name for `failed`. */
+  errors: number;
+  /** Tombstones written for records deleted at Shopify. */
+  deleted: number;
+  /** Shopify requests made for the listing (pages), useful to see an incremental sync's saving. */
+  pages: number;
+  startedAt: Date;
+  finishedAt: Date;
+  durationMs: number;
+  error?: string;
+}
+
+/** Result of `importAll`. */
+export interface ImportAllResult {
+  customers: ImportResult;
+  products: ImportResult;
+  orders: ImportResult;
+}
+
+/** The part of a Shopify client the importer uses (see `createShopifyClient`). */
+export interface ImportClient {
+  /** Pages of a REST listing; the first request carries `query`, the next follow the Link header. */
+  pages<T = unknown>(path: string, query?: Record<string, string | number | boolean | undefined>): AsyncGenerator<T[]> | AsyncIterable<T[]>;
+}
+
+/** The part of a ShopifyTransformer instance the importer uses. */
+export interface ImportTransformer {
+  transformCustomer(data: unknown, tenantId: string): CustomerRow;
+  transformProduct(data: unknown, tenantId: string): ProductBundle;
+  transformOrder(data: unknown, tenantId: string): OrderBundle;
+}
+
+/** Service-level options of `createImportService`. */
+export interface ImportServiceOptions {
+  /** Encrypts PII; defaults to `keyRingFromEnv()` (ENCRYPTION_KEY), resolved on first import. */
+  keyRing?: KeyRing;
+  /** Overrides the transformer built from `keyRing`. */
+  transformer?: ImportTransformer;
+  logger?: Logger;
+  /** Current time (runs, watermarks, rates). */
+  clock?: () => Date;
+  /** Delay used between batch-write retries. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Defaults to `createStore(prisma)`. */
+  store?: IngestStore;
+  /** Called with every progress event of every run. */
+  onProgress?: (event: ImportProgress) => void;
+  /** Defaults for every import of this service. */
+  defaults?: ImportOptions;
+  /** Run id factory (default: ksuid). */
+  newRunId?: () => string;
+}

@@ -1,0 +1,151 @@
+/**
+ * The one place where Node's `(req, res)` becomes a Web `Request` and a Web `Response` is written
+ * back. Every Node-based adapter (plain `node:http`, Express, Fastify, Next.js Pages Router) goes
+ * through here, so the raw-body rules live in one file.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RawBodyUnavailableError } from '../webhooks/errors.js';
+
+/** A Node request as frameworks leave it: maybe with `rawBody` or a `body` set by a parser. */
+export type NodeRequestLike = IncomingMessage & { body?: unknown; rawBody?: unknown; originalUrl?: string };
+
+/** Says how to mount the route when a parser consumed the body (framework-specific). */
+export const DEFAULT_MOUNT_HINT =
+  'Mount the webhook route before any JSON body parser, or hand it the raw bytes: in Express use express.raw({ type: "application/json" }) on this route, ' +
+  'or express.json({ verify: captureRawBody }) from shopify-ingest/express; in the Next.js Pages Router export const config = { api: { bodyParser: false } }.';
+
+export interface ToWebRequestOptions {
+  /** Raw body bytes the caller already holds (e.g. Fastify's buffer parser). */
+  body?: Uint8Array | string;
+  /** Advice put in the error when only a parsed body is left. */
+  mountHint?: string;
+}
+
+const isBytes = (v: unknown): v is Uint8Array => v instanceof Uint8Array;
+
+/**
+ * Finds the raw body: explicit `body`, then `req.rawBody`, then `req.body` when it is bytes or a
+ * string, else the unread stream. When the stream was consumed and only a parsed object is left,
+ * throws {@link RawBodyUnavailableError} (an HMAC over a re-serialised body can never verify).
+ */
+function rawBodyOf(req: NodeRequestLike, options: ToWebRequestOptions): Uint8Array | string | ReadableStream<Uint8Array> | null {
+  if (options.body !== undefined) return options.body;
+  if (isBytes(req.rawBody) || typeof req.rawBody === 'string') return req.rawBody;
+  if (isBytes(req.body) || typeof req.body === 'string') return req.body;
+  if (req.body !== undefined && req.body !== null) throw new RawBodyUnavailableError(options.mountHint ?? DEFAULT_MOUNT_HINT);
+  if (req.readableEnded) {
+    if (req.method === 'GET' || req.method === 'HEAD') return null;
+    throw new RawBodyUnavailableError(options.mountHint ?? DEFAULT_MOUNT_HINT);
+  }
+  return nodeStreamToWeb(req);
+}
+
+/**
+ * Wraps the request stream with back-pressure. Cancelling (an oversized body) stops reading and
+ * discards the rest without destroying the socket, so the 413 still reaches the client.
+ */
+function nodeStreamToWeb(req: IncomingMessage): ReadableStream<Uint8Array> {
+  let finished = false;
+  let detach = () => {};
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      const onData = (chunk: Buffer) => {
+        if (finished) return;
+        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        if ((controller.desiredSize ?? 1) <= 0) req.pause();
+      };
+      const onEnd = () => { if (!finished) { finished = true; detach(); controller.close(); } };
+      const onError = (error: Error) => { if (!finished) { finished = true; detach(); controller.error(error); } };
+      detach = () => { req.off('data', onData); req.off('end', onEnd); req.off('error', onError); };
+      req.on('data', onData);
+      req.on('end', onEnd);
+      req.on('error', onError);
+    },
+    pull() {
+      req.resume();
+    },
+    cancel() {
+      finished = true;
+      detach();
+      req.resume();
+    },
+  }, { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength });
+}
+
+/**
+ * Converts a Node request to a Web `Request` (headers, method, URL, raw body).
+ *
+ * @example
+ * ```ts
+ * http.createServer(async (req, res) => {
+ *   const response = await handler(toWebRequest(req));
+ *   await sendWebResponse(res, response);
+ * });
+ * ```
+ */
+export function toWebRequest(req: NodeRequestLike, options: ToWebRequestOptions = {}): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined || name.startsWith(':')) continue;
+    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+    else headers.set(name, value);
+  }
+  const method = req.method ?? 'GET';
+  const host = req.headers.host ?? 'localhost';
+  const url = new URL(req.originalUrl ?? req.url ?? '/', `http://${host}`);
+  const body = method === 'GET' || method === 'HEAD' ? null : rawBodyOf(req, options);
+  if (body !== null && !(body instanceof ReadableStream)) headers.delete('content-length');
+  return new Request(url, {
+    method,
+    headers,
+    body: body as BodyInit | null,
+    // Required by undici for a streamed request body.
+    ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
+  } as RequestInit);
+}
+
+/** Writes a Web `Response` to a Node response (status, headers, body). */
+export async function sendWebResponse(res: ServerResponse, response: Response): Promise<void> {
+  res.statusCode = response.status;
+  response.headers.forEach((value, name) => res.setHeader(name, value));
+  const body = response.body ? Buffer.from(await response.arrayBuffer()) : undefined;
+  res.end(body);
+}
+
+export interface NodeHandlerOptions {
+  /** Advice given when a parser consumed the body. */
+  mountHint?: string;
+  /** Called with unexpected errors (the response is a bare 500). */
+  onError?: (error: unknown) => void;
+}
+
+/** A Node `(req, res)` handler. */
+export type NodeHandler = (req: IncomingMessage, res: ServerResponse, body?: Uint8Array | string) => Promise<void>;
+
+/**
+ * Turns a Web handler into a Node `(req, res)` handler. A consumed body is answered 500 with a
+ * message that says how to mount the route, instead of a misleading 401.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * createServer(createNodeHandler(webhooks.handler)).listen(3000);
+ * ```
+ */
+export function createNodeHandler(handler: (request: Request) => Promise<Response>, options: NodeHandlerOptions = {}): NodeHandler {
+  return async (req, res, body) => {
+    let response: Response;
+    try {
+      const request = toWebRequest(req as NodeRequestLike, { mountHint: options.mountHint, body });
+      response = await handler(request);
+    } catch (error) {
+      if (error instanceof RawBodyUnavailableError) {
+        response = new Response(error.message, { status: 500, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+      } else {
+        options.onError?.(error);
+        response = new Response('Internal Server Error', { status: 500, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+      }
+    }
+    await sendWebResponse(res, response);
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * A PrismaClient for the shopify-ingest schema that picks its driver adapter itself, so the seed's
+ * `new PrismaClient()` works as written: PostgreSQL through `@prisma/adapter-pg` when
+ * `DATABASE_URL` is a postgres URL, otherwise the embedded PostgreSQL (PGlite) under
+ * `./.shopify-ingest/db`. Pass `{ adapter }` to choose yourself. Hosts that merged our models into
+ * their own schema use their own generated client instead; the SDK accepts either.
+ */
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { mkdirSync } from 'node:fs';
+import { PrismaClient as GeneratedPrismaClient } from './generated/prisma/client.js';
+import { DEFAULT_DATA_DIR, resolveDatabaseTarget } from './store/database.js';
+
+type GeneratedOptions = ConstructorParameters<typeof GeneratedPrismaClient>[0];
+export type PrismaClientOptions = Partial<GeneratedOptions> & { dataDir?: string; url?: string };
+
+function withDefaultAdapter(options: PrismaClientOptions = {}): GeneratedOptions {
+  if ('adapter' in options && options.adapter) return options as GeneratedOptions;
+  const { dataDir, url, ...rest } = options;
+  const target = resolveDatabaseTarget({ url, dataDir: dataDir ?? DEFAULT_DATA_DIR });
+  if (target.kind === 'postgres') return { ...rest, adapter: new PrismaPg({ connectionString: target.url }) } as GeneratedOptions;
+  if (!target.dataDir.startsWith('memory://')) mkdirSync(target.dataDir, { recursive: true });
+  return { ...rest, adapter: new PrismaPGlite(new PGlite(target.dataDir)) } as GeneratedOptions;
+}
+
+/**
+ * @example
+ * ```ts
+ * import { PrismaClient, createIngestionService } from 'shopify-ingest';
+ * const prisma = new PrismaClient();            // DATABASE_URL, or the embedded database
+ * const shopifyService = createIngestionService(prisma);
+ * await shopifyService.initialize();            // applies the migrations
+ * ```
+ */
+export class PrismaClient extends GeneratedPrismaClient {
+  constructor(options?: PrismaClientOptions) {
+    super(withDefaultAdapter(options));
+  }
+}

@@ -1,0 +1,501 @@
+import cron, { type ScheduledTask, type Logger as CronLogger } from 'node-cron';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { PrismaLike, SqlExecutor } from '../store/prisma-like.js';
+import { deleteExpiredLeases } from '../store/leases.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { assertTenantId } from '../errors.js';
+import { SchedulerError } from './errors.js';
+import { createLeaseCoordinator, type LeaseCoordinator } from './lease-coordinator.js';
+import { createImporterJobRunner, tenantIdsOf, type JobRunner, type SchedulerClientSource } from './job-runner.js';
+import {
+  DEFAULT_SYNC_CONFIG, SYNC_JOB_TYPES, assertSchedule, assertTimezone, mergeSyncConfig, resourceOf, runOptionsFor, syncJobId,
+  type SyncConfig, type SyncConfigOverrides, type SyncJobConfig, type SyncJobType, type SyncResource,
+} from './sync-config.js';
+
+/**
+ * Options of {@link createSchedulerService}.
+ *
+ * @example
+ * ```ts
+ * createSchedulerService(prisma, clientManager, {
+ *   timezone: 'Europe/Paris',
+ *   syncConfig: { orders: { schedule: '*\/15 * * * *' } },
+ *   logger,
+ * });
+ * ```
+ */
+export interface SchedulerOptions {
+  /** Runs one job; defaults to the importer (`createImportService(...).importCustomers(options)` etc.). */
+  runJob?: JobRunner;
+  /** Service-wide overrides of {@link DEFAULT_SYNC_CONFIG}; tenants can override further. */
+  syncConfig?: SyncConfigOverrides;
+  /** IANA time zone the schedules are read in. Default `UTC`, whatever the host's zone. */
+  timezone?: string;
+  /**
+   * Elect each tick through PostgreSQL so that only one instance of a multi-instance app runs it
+   * (default: on). Turn off for a single process without the lease table.
+   */
+  distributed?: boolean;
+  /** Lease lifetime; the running instance renews it every third of this. Default 60 s. */
+  leaseTtlMs?: number;
+  /** Finished or expired leases older than this are deleted. Default 24 h. */
+  leaseRetentionMs?: number;
+  /** How often old leases are cleaned up while the scheduler runs. Default 1 h. */
+  cleanupIntervalMs?: number;
+  /** This instance's id in the lease table. Default `<hostname>-<pid>-<random>`. */
+  instanceId?: string;
+  /** Scheduler clock: run times, date windows, lease times. */
+  clock?: () => Date;
+  logger?: Logger;
+}
+
+/** Status of one job, as {@link SchedulerService.getStatus} reports it. */
+export interface SchedulerJobStatus {
+  id: string;
+  tenantId: string;
+  type: SyncJobType;
+  resource: SyncResource;
+  schedule: string;
+  timezone: string;
+  /** Whether the job is scheduled (it may be enabled while the scheduler is stopped). */
+  enabled: boolean;
+  /** Running on this instance right now. */
+  running: boolean;
+  runningSince: Date | null;
+  lastRunAt: Date | null;
+  lastFinishedAt: Date | null;
+  lastDurationMs: number | null;
+  lastResult: unknown;
+  lastError: string | null;
+  lastTrigger: 'scheduled' | 'manual' | null;
+  /** Next tick, or null when the job or the scheduler is stopped. */
+  nextRunAt: Date | null;
+  runCount: number;
+  failureCount: number;
+  /** Ticks skipped because the previous run was still going (here or on another instance). */
+  skippedOverlaps: number;
+  lastSkippedAt: Date | null;
+  /** Ticks another instance was elected for. */
+  ranElsewhere: number;
+  /** Last lease-table failure (the tick was skipped, fail-closed). */
+  lastLeaseError: string | null;
+}
+
+/** What {@link SchedulerService.getStatus} returns; `totalJobs` and `runningJobs` as in the seed. */
+export interface SchedulerStatus {
+  /** The scheduler is started. */
+  enabled: boolean;
+  instanceId: string;
+  timezone: string;
+  distributed: boolean;
+  totalJobs: number;
+  /** Jobs enabled and scheduled. */
+  activeJobs: number;
+  /** Jobs running on this instance now. */
+  runningJobs: number;
+  jobs: SchedulerJobStatus[];
+}
+
+interface JobState {
+  id: string;
+  tenantId: string;
+  type: SyncJobType;
+  config: SyncJobConfig;
+  timezone: string;
+  task?: ScheduledTask;
+  coordinator?: LeaseCoordinator;
+  running: boolean;
+  runningSince: Date | null;
+  current?: { promise: Promise<unknown>; controller: AbortController };
+  lastRunAt: Date | null;
+  lastFinishedAt: Date | null;
+  lastDurationMs: number | null;
+  lastResult: unknown;
+  lastError: string | null;
+  lastTrigger: 'scheduled' | 'manual' | null;
+  runCount: number;
+  failureCount: number;
+  skippedOverlaps: number;
+  lastSkippedAt: Date | null;
+  ranElsewhere: number;
+  lastLeaseError: string | null;
+}
+
+type RunOutcome = { ok: true; result: unknown } | { ok: false; error: unknown };
+
+/**
+ * node-cron jobs per tenant and resource, from the seed's `syncConfig`, with no overlapping runs
+ * and, across several instances of the host app, each tick run by exactly one of them.
+ *
+ * @example
+ * ```ts
+ * const scheduler = createSchedulerService(prisma, clientManager);
+ * await scheduler.startScheduler();
+ * scheduler.enableJob('customers-sync-tenant123');
+ * scheduler.disableJob('products-sync-tenant123');
+ * const status = scheduler.getStatus();
+ * console.log(`Running ${status.runningJobs} of ${status.totalJobs} jobs`);
+ * ```
+ */
+export class SchedulerService {
+  readonly instanceId: string;
+  readonly timezone: string;
+  readonly distributed: boolean;
+  private readonly db: SqlExecutor | undefined;
+  private readonly clientManager: SchedulerClientSource | undefined;
+  private readonly runJob: JobRunner;
+  private readonly baseConfig: SyncConfig;
+  private readonly leaseTtlMs: number;
+  private readonly leaseRetentionMs: number;
+  private readonly cleanupIntervalMs: number;
+  private readonly clock: () => Date;
+  private readonly logger: Logger;
+  private readonly cronLogger: CronLogger;
+  private readonly jobs = new Map<string, JobState>();
+  private started = false;
+  private cleanupTimer: NodeJS.Timeout | undefined;
+
+  constructor(prisma: PrismaLike | SqlExecutor | undefined | null, clientManager?: SchedulerClientSource | null, options: SchedulerOptions = {}) {
+    this.db = prisma ?? undefined;
+    this.clientManager = clientManager ?? undefined;
+    this.timezone = options.timezone ?? 'UTC';
+    assertTimezone(this.timezone);
+    this.baseConfig = mergeSyncConfig(DEFAULT_SYNC_CONFIG as SyncConfig, options.syncConfig);
+    for (const type of SYNC_JOB_TYPES) assertSchedule(this.baseConfig[type].schedule, `${type} (syncConfig)`);
+    this.distributed = (options.distributed ?? true) && this.db !== undefined;
+    this.leaseTtlMs = options.leaseTtlMs ?? 60_000;
+    this.leaseRetentionMs = options.leaseRetentionMs ?? 24 * 60 * 60 * 1000;
+    this.cleanupIntervalMs = options.cleanupIntervalMs ?? 60 * 60 * 1000;
+    this.instanceId = options.instanceId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    this.clock = options.clock ?? (() => new Date());
+    this.logger = options.logger ?? silentLogger;
+    if (options.runJob) this.runJob = options.runJob;
+    else if (this.db && this.clientManager && '$transaction' in this.db) this.runJob = createImporterJobRunner(this.db as PrismaLike, this.clientManager);
+    else this.runJob = async () => { throw new SchedulerError('SCHEDULER_JOB_NOT_FOUND', 'no job runner: pass options.runJob, or a PrismaClient and a ClientManager'); };
+    // node-cron's own messages (e.g. its overlap warning) are reported by us with job context instead.
+    const logger = this.logger;
+    this.cronLogger = {
+      info: (m) => logger.debug(`node-cron: ${m}`),
+      warn: (m) => logger.debug(`node-cron: ${m}`),
+      debug: (m) => logger.debug(`node-cron: ${m instanceof Error ? m.message : m}`),
+      error: (m, err) => logger.error(`node-cron: ${m instanceof Error ? m.message : m}`, err ? { error: err } : undefined),
+    };
+  }
+
+  /**
+   * Schedules the jobs of every tenant the client manager knows (and of tenants added earlier)
+   * and starts the ticks.
+   */
+  async startScheduler(): Promise<void> {
+    if (this.clientManager) {
+      for (const tenantId of await tenantIdsOf(this.clientManager)) {
+        if (!this.hasTenant(tenantId)) this.addTenantJobs(tenantId);
+      }
+    }
+    this.started = true;
+    for (const job of this.jobs.values()) if (job.config.enabled) this.arm(job);
+    if (this.distributed && !this.cleanupTimer) {
+      void this.cleanupLeases();
+      this.cleanupTimer = setInterval(() => void this.cleanupLeases(), this.cleanupIntervalMs);
+      this.cleanupTimer.unref?.();
+    }
+    this.logger.info('scheduler started', { instanceId: this.instanceId, jobs: this.jobs.size, timezone: this.timezone, distributed: this.distributed });
+  }
+
+  /**
+   * Stops all ticks. Running jobs continue unless `abortRunning` (their `signal` is aborted);
+   * `waitMs` waits up to that long for them to finish.
+   */
+  async stopScheduler(options: { waitMs?: number; abortRunning?: boolean } = {}): Promise<void> {
+    this.started = false;
+    for (const job of this.jobs.values()) this.disarm(job);
+    if (this.cleanupTimer) clearInterval(this.cleanupTimer);
+    this.cleanupTimer = undefined;
+    const running = [...this.jobs.values()].filter((j) => j.current);
+    if (options.abortRunning) for (const job of running) job.current?.controller.abort(new SchedulerError('SCHEDULER_STOPPED', `scheduler stopped while ${job.id} was running`, { jobId: job.id }));
+    if (options.waitMs && running.length > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled(running.map((j) => j.current!.promise)),
+        new Promise((resolve) => { timer = setTimeout(resolve, options.waitMs); }),
+      ]);
+      clearTimeout(timer);
+    }
+    this.logger.info('scheduler stopped', { instanceId: this.instanceId, stillRunning: [...this.jobs.values()].filter((j) => j.running).length });
+  }
+
+  /**
+   * Adds (or replaces) the four jobs of a tenant, with optional per-tenant overrides.
+   * Returns the job ids. Jobs start ticking at once if the scheduler is started.
+   *
+   * @example
+   * ```ts
+   * scheduler.addTenantJobs('tenant123', { orders: { schedule: '*\/10 * * * *' }, fullSync: { enabled: false } });
+   * ```
+   */
+  addTenantJobs(tenantId: string, overrides?: SyncConfigOverrides): string[] {
+    assertTenantId(tenantId);
+    const config = mergeSyncConfig(this.baseConfig, overrides);
+    const states: JobState[] = SYNC_JOB_TYPES.map((type) => {
+      const id = syncJobId(type, tenantId);
+      const timezone = config[type].timezone ?? this.timezone;
+      assertSchedule(config[type].schedule, id);
+      assertTimezone(timezone, id);
+      return this.newJobState(id, tenantId, type, config[type], timezone);
+    });
+    this.removeTenantJobs(tenantId);
+    for (const state of states) {
+      this.jobs.set(state.id, state);
+      if (this.started && state.config.enabled) this.arm(state);
+    }
+    return states.map((s) => s.id);
+  }
+
+  /** Removes a tenant's jobs (a run in progress finishes). Returns how many were removed. */
+  removeTenantJobs(tenantId: string): number {
+    let removed = 0;
+    for (const job of [...this.jobs.values()]) {
+      if (job.tenantId !== tenantId) continue;
+      this.disarm(job);
+      this.jobs.delete(job.id);
+      removed++;
+    }
+    return removed;
+  }
+
+  hasTenant(tenantId: string): boolean {
+    for (const job of this.jobs.values()) if (job.tenantId === tenantId) return true;
+    return false;
+  }
+
+  /** Enables a job (it ticks while the scheduler is started). Returns false for an unknown id. */
+  enableJob(jobId: string): boolean {
+    const job = this.jobs.get(jobId);
+    if (!job) {
+      this.logger.warn('enableJob: unknown job', { jobId });
+      return false;
+    }
+    job.config = { ...job.config, enabled: true };
+    if (this.started) this.arm(job);
+    return true;
+  }
+
+  /** Disables a job: no more ticks (a run in progress finishes). Returns false for an unknown id. */
+  disableJob(jobId: string): boolean {
+    const job = this.jobs.get(jobId);
+    if (!job) {
+      this.logger.warn('disableJob: unknown job', { jobId });
+      return false;
+    }
+    job.config = { ...job.config, enabled: false };
+    this.disarm(job);
+    return true;
+  }
+
+  /**
+   * Runs a job now, outside its schedule, and resolves with the runner's result.
+   * Throws `SCHEDULER_JOB_BUSY` if it is running here or (distributed) on another instance.
+   */
+  async runJobNow(jobId: string): Promise<unknown> {
+    const job = this.jobs.get(jobId);
+    if (!job) throw new SchedulerError('SCHEDULER_JOB_NOT_FOUND', `no scheduled job ${jobId}`, { jobId });
+    if (job.running) throw new SchedulerError('SCHEDULER_JOB_BUSY', `job ${jobId} is already running on this instance`, { jobId });
+    let key: string | undefined;
+    if (this.distributed) {
+      const coordinator = job.coordinator ?? (job.coordinator = this.newCoordinator(job));
+      key = `${job.id}:manual:${this.clock().toISOString()}:${this.instanceId}`;
+      if (!(await coordinator.shouldRun(key))) throw new SchedulerError('SCHEDULER_JOB_BUSY', `job ${jobId} is running on another instance`, { jobId });
+    }
+    try {
+      const outcome = await this.execute(job, 'manual');
+      if (!outcome.ok) throw outcome.error;
+      return outcome.result;
+    } finally {
+      if (key) await job.coordinator!.onComplete(key).catch((error: unknown) => this.logger.warn('scheduler lease release failed', { jobId, error }));
+    }
+  }
+
+  /** Status of the scheduler and every job (the seed's `{ totalJobs, runningJobs }` and more). */
+  getStatus(): SchedulerStatus {
+    const jobs = [...this.jobs.values()].map((j): SchedulerJobStatus => ({
+      id: j.id,
+      tenantId: j.tenantId,
+      type: j.type,
+      resource: resourceOf(j.type),
+      schedule: j.config.schedule,
+      timezone: j.timezone,
+      enabled: j.config.enabled,
+      running: j.running,
+      runningSince: j.runningSince,
+      lastRunAt: j.lastRunAt,
+      lastFinishedAt: j.lastFinishedAt,
+      lastDurationMs: j.lastDurationMs,
+      lastResult: j.lastResult,
+      lastError: j.lastError,
+      lastTrigger: j.lastTrigger,
+      nextRunAt: j.task ? j.task.getNextRun() : null,
+      runCount: j.runCount,
+      failureCount: j.failureCount,
+      skippedOverlaps: j.skippedOverlaps,
+      lastSkippedAt: j.lastSkippedAt,
+      ranElsewhere: j.ranElsewhere,
+      lastLeaseError: j.lastLeaseError,
+    }));
+    return {
+      enabled: this.started,
+      instanceId: this.instanceId,
+      timezone: this.timezone,
+      distributed: this.distributed,
+      totalJobs: jobs.length,
+      activeJobs: jobs.filter((j) => j.enabled && j.nextRunAt !== null).length,
+      runningJobs: jobs.filter((j) => j.running).length,
+      jobs,
+    };
+  }
+
+  private newJobState(id: string, tenantId: string, type: SyncJobType, config: SyncJobConfig, timezone: string): JobState {
+    return {
+      id, tenantId, type, config, timezone,
+      running: false, runningSince: null,
+      lastRunAt: null, lastFinishedAt: null, lastDurationMs: null, lastResult: undefined, lastError: null, lastTrigger: null,
+      runCount: 0, failureCount: 0, skippedOverlaps: 0, lastSkippedAt: null, ranElsewhere: 0, lastLeaseError: null,
+    };
+  }
+
+  private newCoordinator(job: JobState): LeaseCoordinator {
+    return createLeaseCoordinator(this.db!, {
+      jobId: job.id,
+      holder: this.instanceId,
+      ttlMs: this.leaseTtlMs,
+      clock: this.clock,
+      logger: this.logger,
+      onRefused: (refusal, runKey) => {
+        if (runKey.startsWith('manual:')) return; // runJobNow reports it by throwing
+        if (refusal.reason === 'busy') {
+          this.recordSkip(job, { runningOn: refusal.holder, runKey });
+        } else {
+          job.ranElsewhere++;
+          this.logger.debug('scheduled run taken by another instance', { jobId: job.id, runKey, holder: refusal.reason === 'taken' ? refusal.holder : undefined });
+        }
+      },
+    });
+  }
+
+  private recordSkip(job: JobState, meta: Record<string, unknown> = {}): void {
+    job.skippedOverlaps++;
+    job.lastSkippedAt = this.clock();
+    this.logger.warn('scheduled run skipped: the previous run is still going', {
+      jobId: job.id, tenantId: job.tenantId, skippedOverlaps: job.skippedOverlaps, runningSince: job.runningSince?.toISOString(), ...meta,
+    });
+  }
+
+  private arm(job: JobState): void {
+    if (job.task) return;
+    if (this.distributed && !job.coordinator) job.coordinator = this.newCoordinator(job);
+    const task = cron.createTask(job.config.schedule, async (ctx) => {
+      // A manual run (runJobNow) is not seen by node-cron's own overlap check.
+      if (job.running) return this.recordSkip(job);
+      await this.execute(job, 'scheduled', ctx.date);
+    }, {
+      name: job.id,
+      timezone: job.timezone,
+      noOverlap: true,
+      distributed: this.distributed,
+      runCoordinator: job.coordinator,
+      distributedLease: this.leaseTtlMs,
+      logger: this.cronLogger,
+    });
+    task.on('execution:overlap', () => this.recordSkip(job));
+    task.on('execution:skipped', (ctx) => {
+      if (ctx.reason === 'coordinator-error') {
+        job.lastLeaseError = `lease table unreachable at ${this.clock().toISOString()}`;
+        this.logger.error('scheduled run skipped: lease table unreachable', { jobId: job.id });
+      }
+    });
+    task.on('execution:missed', (ctx) => this.logger.warn('scheduled run missed (event loop blocked?)', { jobId: job.id, at: ctx.date.toISOString() }));
+    job.task = task;
+    void task.start();
+  }
+
+  private disarm(job: JobState): void {
+    if (!job.task) return;
+    const task = job.task;
+    job.task = undefined;
+    void task.destroy();
+  }
+
+  private async execute(job: JobState, trigger: 'scheduled' | 'manual', scheduledFor?: Date): Promise<RunOutcome> {
+    const startedAt = this.clock();
+    const controller = new AbortController();
+    job.running = true;
+    job.runningSince = startedAt;
+    job.lastRunAt = startedAt;
+    job.lastTrigger = trigger;
+    job.runCount++;
+    const meta = { jobId: job.id, tenantId: job.tenantId, resource: resourceOf(job.type), trigger };
+    this.logger.info('scheduled job started', meta);
+    const promise = Promise.resolve().then(() => this.runJob({
+      jobId: job.id,
+      jobType: job.type,
+      tenantId: job.tenantId,
+      resource: resourceOf(job.type),
+      options: runOptionsFor(job.config, startedAt),
+      trigger,
+      startedAt,
+      scheduledFor,
+      signal: controller.signal,
+    }));
+    job.current = { promise, controller };
+    let outcome: RunOutcome;
+    try {
+      outcome = { ok: true, result: await promise };
+      job.lastResult = outcome.result;
+      job.lastError = null;
+    } catch (error) {
+      outcome = { ok: false, error };
+      job.failureCount++;
+      job.lastResult = undefined;
+      job.lastError = error instanceof Error ? error.message : String(error);
+    }
+    const finishedAt = this.clock();
+    job.running = false;
+    job.runningSince = null;
+    job.current = undefined;
+    job.lastFinishedAt = finishedAt;
+    job.lastDurationMs = finishedAt.getTime() - startedAt.getTime();
+    if (outcome.ok) this.logger.info('scheduled job finished', { ...meta, durationMs: job.lastDurationMs });
+    else this.logger.error('scheduled job failed', { ...meta, durationMs: job.lastDurationMs, error: outcome.error });
+    return outcome;
+  }
+
+  private async cleanupLeases(): Promise<void> {
+    try {
+      const deleted = await deleteExpiredLeases(this.db!, new Date(this.clock().getTime() - this.leaseRetentionMs));
+      if (deleted > 0) this.logger.debug('old scheduler leases deleted', { deleted });
+    } catch (error) {
+      this.logger.warn('scheduler lease cleanup failed', { error });
+    }
+  }
+}
+
+/**
+ * Creates the scheduler. Jobs are added per tenant with {@link SchedulerService.addTenantJobs}
+ * (the ingestion service does this in `addTenant`) or, on `startScheduler()`, for every tenant
+ * the client manager holds.
+ *
+ * @example
+ * ```ts
+ * const scheduler = createSchedulerService(prisma, clientManager);
+ * scheduler.addTenantJobs('tenant123');
+ * await scheduler.startScheduler();
+ * scheduler.getStatus().jobs.map((j) => [j.id, j.nextRunAt]);
+ * ```
+ */
+export function createSchedulerService(
+  prisma: PrismaLike | SqlExecutor | undefined | null,
+  clientManager?: SchedulerClientSource | null,
+  options?: SchedulerOptions,
+): SchedulerService {
+  return new SchedulerService(prisma, clientManager, options);
+}

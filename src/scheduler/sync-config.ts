@@ -1,0 +1,116 @@
+import cron from 'node-cron';
+import { SchedulerError } from './errors.js';
+
+/** The kinds of scheduled job: one per resource plus the weekly full sync. */
+export type SyncJobType = 'customers' | 'products' | 'orders' | 'fullSync';
+
+/** What a job imports; `fullSync` imports `all`. */
+export type SyncResource = 'customers' | 'products' | 'orders' | 'all';
+
+/** All job types, in the order jobs are listed in the status. */
+export const SYNC_JOB_TYPES: readonly SyncJobType[] = ['customers', 'products', 'orders', 'fullSync'];
+
+/** Options handed to the import of a scheduled run (the seed's Import Options). */
+export interface SyncJobOptions {
+  batchSize?: number;
+  concurrency?: number;
+  skipExisting?: boolean;
+  dryRun?: boolean;
+  /** A fixed window. Usually left out in favour of {@link SyncJobConfig.dateWindowDays}. */
+  dateRange?: { from?: string; to?: string };
+  [option: string]: unknown;
+}
+
+/**
+ * One job of the seed's `syncConfig`.
+ *
+ * @example
+ * ```ts
+ * const orders: SyncJobConfig = { enabled: true, schedule: '*\/30 * * * *', dateWindowDays: 7, options: { batchSize: 50 } };
+ * ```
+ */
+export interface SyncJobConfig {
+  enabled: boolean;
+  /** A node-cron expression (5 fields, or 6 with seconds first). */
+  schedule: string;
+  options?: SyncJobOptions;
+  /**
+   * Import only records updated in the last N days, computed when each run starts
+   * (`dateRange: { from: now - N days, to: now }`). The seed's README computes this window once,
+   * when the config object is built, which would freeze it at process start; computing it per run
+   * keeps "the last 7 days" true for a process that runs for weeks.
+   */
+  dateWindowDays?: number;
+  /** IANA time zone of the schedule; defaults to the scheduler's (UTC unless configured). */
+  timezone?: string;
+}
+
+/** The seed's `syncConfig`: one entry per job type. */
+export type SyncConfig = Record<SyncJobType, SyncJobConfig>;
+
+/** Per-tenant or per-service overrides: any job, any field; `options` are merged key by key. */
+export type SyncConfigOverrides = { [K in SyncJobType]?: Partial<SyncJobConfig> };
+
+/**
+ * The default schedule of the seed's README, with the orders window computed at run time.
+ * Times are in the scheduler's time zone (UTC by default).
+ */
+export const DEFAULT_SYNC_CONFIG: Readonly<SyncConfig> = Object.freeze({
+  customers: { enabled: true, schedule: '0 */6 * * *', options: { batchSize: 100, concurrency: 2, skipExisting: false } },
+  products: { enabled: true, schedule: '0 2 * * *', options: { batchSize: 75, concurrency: 2 } },
+  orders: { enabled: true, schedule: '*/30 * * * *', options: { batchSize: 50, concurrency: 3 }, dateWindowDays: 7 },
+  fullSync: { enabled: true, schedule: '0 1 * * 0', options: { batchSize: 100, concurrency: 2 } },
+});
+
+/** Layers overrides on a config (later wins); `options` objects are merged, not replaced. */
+export function mergeSyncConfig(base: SyncConfig, ...layers: Array<SyncConfigOverrides | undefined>): SyncConfig {
+  const out = {} as SyncConfig;
+  for (const type of SYNC_JOB_TYPES) {
+    let job: SyncJobConfig = { ...base[type], options: { ...base[type].options } };
+    for (const layer of layers) {
+      const patch = layer?.[type];
+      if (!patch) continue;
+      job = { ...job, ...patch, options: { ...job.options, ...patch.options } };
+    }
+    out[type] = job;
+  }
+  return out;
+}
+
+/** The seed's job id: `customers-sync-tenant123`, `fullSync-sync-tenant123`. */
+export function syncJobId(type: SyncJobType, tenantId: string): string {
+  return `${type}-sync-${tenantId}`;
+}
+
+export function resourceOf(type: SyncJobType): SyncResource {
+  return type === 'fullSync' ? 'all' : type;
+}
+
+/** Throws a {@link SchedulerError} unless `timezone` is an IANA zone this runtime knows. */
+export function assertTimezone(timezone: string, jobId?: string): void {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
+  } catch (cause) {
+    throw new SchedulerError('SCHEDULER_INVALID_TIMEZONE', `unknown time zone "${timezone}"${jobId ? ` for job ${jobId}` : ''}`, { jobId, cause });
+  }
+}
+
+/** Throws a {@link SchedulerError} naming the job unless `schedule` is a valid node-cron expression. */
+export function assertSchedule(schedule: string, jobId?: string): void {
+  if (typeof schedule !== 'string' || !cron.validate(schedule)) {
+    throw new SchedulerError('SCHEDULER_INVALID_SCHEDULE', `invalid cron expression "${String(schedule)}"${jobId ? ` for job ${jobId}` : ''}`, { jobId });
+  }
+}
+
+/**
+ * The options of one run: the job's options plus, for windowed jobs, a `dateRange` ending now.
+ * An explicit `options.dateRange` wins over `dateWindowDays`.
+ */
+export function runOptionsFor(job: SyncJobConfig, now: Date): SyncJobOptions {
+  const options: SyncJobOptions = { ...job.options };
+  if (job.dateWindowDays !== undefined && options.dateRange === undefined) {
+    const from = new Date(now.getTime() - job.dateWindowDays * 24 * 60 * 60 * 1000);
+    options.dateRange = { from: from.toISOString(), to: now.toISOString() };
+  }
+  return options;
+}

@@ -1,0 +1,100 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { PrismaClient } from '../generated/prisma/client.js';
+import { ConfigError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { migrate, type MigrateOptions } from './migrate.js';
+
+export interface DatabaseOptions {
+  /**
+   * A `postgres://` / `postgresql://` URL: PostgreSQL through `@prisma/adapter-pg`.
+   * Defaults to `DATABASE_URL`; when neither is a PostgreSQL URL, the embedded database is used.
+   */
+  url?: string;
+  /**
+   * Folder of the embedded database (PGlite), created when missing. Default `./.shopify-ingest/db`.
+   * `memory://` keeps it in memory (gone on exit). Only one process may open a folder at a time.
+   */
+  dataDir?: string;
+  logger?: Logger;
+  /** Apply pending migrations before returning (default true). */
+  migrate?: boolean;
+  /** Passed to {@link migrate}. */
+  migrateOptions?: Omit<MigrateOptions, 'logger'>;
+  /** Environment to read `DATABASE_URL` from (default `process.env`). */
+  env?: Record<string, string | undefined>;
+}
+
+/** The embedded database's default folder, relative to the working directory. */
+export const DEFAULT_DATA_DIR = './.shopify-ingest/db';
+
+const POSTGRES_URL = /^postgres(ql)?:\/\//i;
+
+/** Which database {@link createDatabase} would open for these options. */
+export function resolveDatabaseTarget(options: Pick<DatabaseOptions, 'url' | 'dataDir' | 'env'> = {}): { kind: 'postgres'; url: string } | { kind: 'embedded'; dataDir: string } {
+  const env = options.env ?? process.env;
+  const url = options.url ?? env.DATABASE_URL;
+  if (url && POSTGRES_URL.test(url)) return { kind: 'postgres', url };
+  if (options.url) throw new ConfigError(`database url must start with postgres:// or postgresql:// (got ${options.url.split(':')[0]}:...)`);
+  const dataDir = options.dataDir ?? DEFAULT_DATA_DIR;
+  return { kind: 'embedded', dataDir: dataDir.startsWith('memory://') ? dataDir : path.resolve(dataDir) };
+}
+
+/**
+ * Opens the database the SDK writes to and returns a ready, migrated PrismaClient.
+ *
+ * - With a PostgreSQL URL (`url`, else `DATABASE_URL`): the generated client over `@prisma/adapter-pg`.
+ * - Otherwise: an embedded PostgreSQL (PGlite, PostgreSQL compiled to WASM) persisted under `dataDir`,
+ *   through `pglite-prisma-adapter`. Same schema, same SQL. Good for demos, tests and single-process
+ *   tools; use a real PostgreSQL for several processes (PGlite is one connection in one process).
+ *
+ * `$disconnect()` on the returned client also closes the embedded database.
+ *
+ * @example
+ * ```ts
+ * import { createDatabase, createStore } from 'shopify-ingest';
+ *
+ * const prisma = await createDatabase();                          // embedded, ./.shopify-ingest/db
+ * const pg = await createDatabase({ url: 'postgresql://postgres@127.0.0.1:5432/app' });
+ * const store = createStore(prisma);
+ * ```
+ */
+export async function createDatabase(options: DatabaseOptions = {}): Promise<PrismaClient> {
+  const logger = options.logger ?? silentLogger;
+  const target = resolveDatabaseTarget(options);
+  let prisma: PrismaClient;
+  if (target.kind === 'postgres') {
+    prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: target.url }) });
+    logger.debug('database: postgresql', { host: safeHost(target.url) });
+  } else {
+    if (!target.dataDir.startsWith('memory://')) await mkdir(target.dataDir, { recursive: true });
+    const lite = await PGlite.create(target.dataDir);
+    prisma = new PrismaClient({ adapter: new PrismaPGlite(lite) });
+    const disconnect = prisma.$disconnect.bind(prisma);
+    // PrismaClient does not own the PGlite instance; close it with the client so the folder is released.
+    Object.defineProperty(prisma, '$disconnect', {
+      configurable: true,
+      value: async () => {
+        await disconnect();
+        if (!lite.closed) await lite.close();
+      },
+    });
+    logger.debug('database: embedded', { dataDir: target.dataDir });
+  }
+  if (options.migrate !== false) {
+    try {
+      await migrate(prisma, { ...options.migrateOptions, logger });
+    } catch (error) {
+      await prisma.$disconnect().catch(() => {});
+      throw error;
+    }
+  }
+  return prisma;
+}
+
+function safeHost(url: string): string {
+  try { return new URL(url).host; } catch { return 'invalid'; }
+}

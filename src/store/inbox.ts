@@ -1,0 +1,292 @@
+/**
+ * SQL of the webhook inbox (`shopify_webhook_inbox`): every delivery is INSERTed here before Shopify
+ * gets its 200, then claimed, processed and marked by workers. Several processes may share the table:
+ * claims use `FOR UPDATE SKIP LOCKED`, so a row is held by one worker at a time, and a claim expires
+ * (`locked_at` older than the lock timeout) so rows held by a crashed worker are picked up again.
+ */
+import type { PrismaLike, SqlExecutor } from './prisma-like.js';
+
+/** A delivery as the handler stores it (body already encrypted). */
+export interface InboxDelivery {
+  id: string;
+  tenantId: string;
+  webhookId: string;
+  eventId: string | null;
+  topic: string;
+  shopDomain: string;
+  apiVersion: string | null;
+  triggeredAt: Date | null;
+  bodyEnc: string;
+  receivedAt: Date;
+}
+
+export type InboxStatus = 'pending' | 'processing' | 'processed' | 'failed';
+
+/** One inbox row. */
+export interface InboxRow extends Omit<InboxDelivery, 'bodyEnc'> {
+  bodyEnc: string | null;
+  status: InboxStatus;
+  attempts: number;
+  lastError: string | null;
+  nextAttemptAt: Date;
+  lockedAt: Date | null;
+  lockedBy: string | null;
+  duplicates: number;
+  processedAt: Date | null;
+}
+
+/** Result of storing one delivery: `inserted` is false for a duplicate (same tenant and webhook id). */
+export interface InboxInsertResult {
+  id: string;
+  inserted: boolean;
+}
+
+export interface ClaimOptions {
+  workerId: string;
+  limit: number;
+  now: Date;
+  /** A `processing` row locked longer ago than this is considered abandoned and claimed again. */
+  lockTimeoutMs: number;
+}
+
+/** Data access for the inbox. Create with {@link createWebhookInbox}. */
+export interface WebhookInbox {
+  /**
+   * Stores a delivery durably; a duplicate increments `duplicates` instead. Concurrent calls are
+   * grouped into one multi-row INSERT (group commit), so throughput does not cost one round trip each.
+   */
+  insert(delivery: InboxDelivery): Promise<InboxInsertResult>;
+  /** Claims up to `limit` due rows (pending and due, or processing with an expired lock). */
+  claim(options: ClaimOptions): Promise<InboxRow[]>;
+  /** Marks claimed rows processed; `clearBody` drops the encrypted body (nothing kept that is not needed). */
+  complete(ids: string[], workerId: string, now: Date, options?: { clearBody?: boolean }): Promise<number>;
+  /** Records a failed attempt: back to `pending` at `nextAttemptAt`, or `failed` for good when `final`. */
+  fail(id: string, workerId: string, error: string, nextAttemptAt: Date, final: boolean): Promise<void>;
+  /** Resets a row to pending (attempts 0). Returns 'ok', 'not_found', 'no_body' or 'processing'. */
+  replay(id: string, now: Date): Promise<'ok' | 'not_found' | 'no_body' | 'processing'>;
+  get(id: string): Promise<InboxRow | null>;
+  /** Row counts by status (all tenants, or one). */
+  countByStatus(tenantId?: string): Promise<Record<InboxStatus, number>>;
+  /** Deletes a tenant's inbox rows (shop/redact), except `keepId` (the delivery being processed). */
+  purgeTenant(tenantId: string, keepId?: string): Promise<number>;
+  /** Drops the stored bodies of a tenant's rows that are not waiting to be processed. */
+  clearProcessedBodies(tenantId: string): Promise<number>;
+}
+
+const FIELDS: Array<[column: string, field: string]> = [
+  ['id', 'id'], ['tenant_id', 'tenantId'], ['webhook_id', 'webhookId'], ['event_id', 'eventId'], ['topic', 'topic'],
+  ['shop_domain', 'shopDomain'], ['api_version', 'apiVersion'], ['triggered_at', 'triggeredAt'], ['body_enc', 'bodyEnc'],
+  ['status', 'status'], ['attempts', 'attempts'], ['last_error', 'lastError'], ['next_attempt_at', 'nextAttemptAt'],
+  ['locked_at', 'lockedAt'], ['locked_by', 'lockedBy'], ['duplicates', 'duplicates'], ['received_at', 'receivedAt'],
+  ['processed_at', 'processedAt'],
+];
+const columns = (alias = '') => FIELDS.map(([c, f]) => `${alias}${c} AS "${f}"`).join(', ');
+
+interface PendingInsert {
+  delivery: InboxDelivery;
+  resolve: (result: InboxInsertResult) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Inbox data access over a PrismaClient (raw SQL on `shopify_webhook_inbox` only).
+ *
+ * @param options.maxBatch most deliveries written by one INSERT (default 500)
+ * @example
+ * ```ts
+ * const inbox = createWebhookInbox(prisma);
+ * const rows = await inbox.claim({ workerId: 'w1', limit: 50, now: new Date(), lockTimeoutMs: 60_000 });
+ * ```
+ */
+export function createWebhookInbox(db: PrismaLike | SqlExecutor, options: { maxBatch?: number } = {}): WebhookInbox {
+  const maxBatch = options.maxBatch ?? 500;
+  let queue: PendingInsert[] = [];
+  let flushing = false;
+
+  async function insertMany(batch: PendingInsert[]): Promise<void> {
+    // Within one statement a key may appear once (ON CONFLICT cannot touch a row twice), so repeats
+    // of a key inside the batch wait for the first one and are reported as duplicates.
+    const firstByKey = new Map<string, PendingInsert>();
+    const repeats: Array<{ item: PendingInsert; first: PendingInsert }> = [];
+    for (const item of batch) {
+      const key = `${item.delivery.tenantId}\u0000${item.delivery.webhookId}`;
+      const first = firstByKey.get(key);
+      if (first) repeats.push({ item, first });
+      else firstByKey.set(key, item);
+    }
+    const unique = [...firstByKey.values()];
+    const d = unique.map((u) => u.delivery);
+    const rows = await db.$queryRawUnsafe<Array<{ id: string; tenantId: string; webhookId: string; inserted: boolean }>>(
+      `INSERT INTO shopify_webhook_inbox
+         (id, tenant_id, webhook_id, event_id, topic, shop_domain, api_version, triggered_at, body_enc, received_at, next_attempt_at, status)
+       SELECT t.id, t.tenant_id, t.webhook_id, t.event_id, t.topic, t.shop_domain, t.api_version,
+              t.triggered_at::timestamptz, t.body_enc, t.received_at::timestamptz, t.received_at::timestamptz, 'pending'
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
+           AS t(id, tenant_id, webhook_id, event_id, topic, shop_domain, api_version, triggered_at, body_enc, received_at)
+       ON CONFLICT (tenant_id, webhook_id) DO UPDATE SET duplicates = shopify_webhook_inbox.duplicates + 1
+       RETURNING id, tenant_id AS "tenantId", webhook_id AS "webhookId", (xmax = 0) AS inserted`,
+      d.map((x) => x.id),
+      d.map((x) => x.tenantId),
+      d.map((x) => x.webhookId),
+      d.map((x) => x.eventId),
+      d.map((x) => x.topic),
+      d.map((x) => x.shopDomain),
+      d.map((x) => x.apiVersion),
+      d.map((x) => (x.triggeredAt ? x.triggeredAt.toISOString() : null)),
+      d.map((x) => x.bodyEnc),
+      d.map((x) => x.receivedAt.toISOString()),
+    );
+    const byKey = new Map(rows.map((r) => [`${r.tenantId}\u0000${r.webhookId}`, r]));
+    for (const item of unique) {
+      const row = byKey.get(`${item.delivery.tenantId}\u0000${item.delivery.webhookId}`);
+      if (!row) item.reject(new Error('inbox insert returned no row'));
+      else item.resolve({ id: row.id, inserted: Boolean(row.inserted) });
+    }
+    for (const { item, first } of repeats) {
+      const row = byKey.get(`${first.delivery.tenantId}\u0000${first.delivery.webhookId}`);
+      if (!row) { item.reject(new Error('inbox insert returned no row')); continue; }
+      await db.$executeRawUnsafe(`UPDATE shopify_webhook_inbox SET duplicates = duplicates + 1 WHERE id = $1`, row.id);
+      item.resolve({ id: row.id, inserted: false });
+    }
+  }
+
+  async function flush(): Promise<void> {
+    flushing = true;
+    try {
+      while (queue.length > 0) {
+        const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch);
+        queue = queue.length <= maxBatch ? [] : queue.slice(maxBatch);
+        try {
+          await insertMany(batch);
+        } catch (error) {
+          for (const item of batch) item.reject(error);
+        }
+      }
+    } finally {
+      flushing = false;
+    }
+  }
+
+  return {
+    insert(delivery) {
+      return new Promise<InboxInsertResult>((resolve, reject) => {
+        queue.push({ delivery, resolve, reject });
+        // The first delivery is written at once; those arriving while it is in flight join the next statement.
+        if (!flushing) void flush();
+      });
+    },
+
+    async claim({ workerId, limit, now, lockTimeoutMs }) {
+      const expired = new Date(now.getTime() - lockTimeoutMs);
+      return db.$queryRawUnsafe<InboxRow[]>(
+        `UPDATE shopify_webhook_inbox AS w
+            SET status = 'processing', locked_at = $1::timestamptz, locked_by = $2, attempts = w.attempts + 1
+           FROM (SELECT id FROM shopify_webhook_inbox
+                  WHERE (status = 'pending' AND next_attempt_at <= $1::timestamptz)
+                     OR (status = 'processing' AND locked_at < $3::timestamptz)
+                  ORDER BY next_attempt_at, received_at
+                  LIMIT $4
+                  FOR UPDATE SKIP LOCKED) AS c
+          WHERE w.id = c.id
+      RETURNING ${columns('w.')}`,
+        now.toISOString(), workerId, expired.toISOString(), limit,
+      ).then((rows) => rows.sort((a, b) => a.receivedAt.getTime() - b.receivedAt.getTime()));
+    },
+
+    async complete(ids, workerId, now, opts = {}) {
+      if (ids.length === 0) return 0;
+      return db.$executeRawUnsafe(
+        `UPDATE shopify_webhook_inbox
+            SET status = 'processed', processed_at = $3::timestamptz, locked_at = NULL, locked_by = NULL, last_error = NULL,
+                body_enc = CASE WHEN $4 THEN NULL ELSE body_enc END
+          WHERE id = ANY($1::text[]) AND locked_by = $2`,
+        ids, workerId, now.toISOString(), opts.clearBody ?? false,
+      );
+    },
+
+    async fail(id, workerId, error, nextAttemptAt, final) {
+      await db.$executeRawUnsafe(
+        `UPDATE shopify_webhook_inbox
+            SET status = $4, last_error = $3, next_attempt_at = $5::timestamptz, locked_at = NULL, locked_by = NULL
+          WHERE id = $1 AND locked_by = $2`,
+        id, workerId, error.slice(0, 4000), final ? 'failed' : 'pending', nextAttemptAt.toISOString(),
+      );
+    },
+
+    async replay(id, now) {
+      const updated = await db.$executeRawUnsafe(
+        `UPDATE shopify_webhook_inbox
+            SET status = 'pending', attempts = 0, last_error = NULL, next_attempt_at = $2::timestamptz,
+                locked_at = NULL, locked_by = NULL, processed_at = NULL
+          WHERE id = $1 AND body_enc IS NOT NULL AND status <> 'processing'`,
+        id, now.toISOString(),
+      );
+      if (updated > 0) return 'ok';
+      const rows = await db.$queryRawUnsafe<Array<{ status: string; hasBody: boolean }>>(
+        `SELECT status, body_enc IS NOT NULL AS "hasBody" FROM shopify_webhook_inbox WHERE id = $1`, id,
+      );
+      if (rows.length === 0) return 'not_found';
+      return rows[0]!.hasBody ? 'processing' : 'no_body';
+    },
+
+    async get(id) {
+      const rows = await db.$queryRawUnsafe<InboxRow[]>(`SELECT ${columns()} FROM shopify_webhook_inbox WHERE id = $1`, id);
+      return rows[0] ?? null;
+    },
+
+    async countByStatus(tenantId) {
+      const rows = await db.$queryRawUnsafe<Array<{ status: InboxStatus; n: number }>>(
+        `SELECT status, count(*)::int AS n FROM shopify_webhook_inbox WHERE ($1::text IS NULL OR tenant_id = $1) GROUP BY status`,
+        tenantId ?? null,
+      );
+      const out: Record<InboxStatus, number> = { pending: 0, processing: 0, processed: 0, failed: 0 };
+      for (const r of rows) out[r.status] = Number(r.n);
+      return out;
+    },
+
+    async purgeTenant(tenantId, keepId) {
+      return db.$executeRawUnsafe(
+        `DELETE FROM shopify_webhook_inbox WHERE tenant_id = $1 AND ($2::text IS NULL OR id <> $2)`, tenantId, keepId ?? null,
+      );
+    },
+
+    async clearProcessedBodies(tenantId) {
+      return db.$executeRawUnsafe(
+        `UPDATE shopify_webhook_inbox SET body_enc = NULL WHERE tenant_id = $1 AND status IN ('processed', 'failed') AND body_enc IS NOT NULL`,
+        tenantId,
+      );
+    },
+  };
+}
+
+/** A customer's stored rows, PII columns still encrypted (for customers/data_request). */
+export interface StoredCustomerData {
+  customer: Record<string, unknown> | null;
+  orders: Array<Record<string, unknown>>;
+}
+
+/**
+ * Reads what is stored about one customer and the given orders (plus the customer's own orders), for
+ * `customers/data_request`. Numbers and payloads come back as text so ids and money stay exact.
+ */
+export async function readStoredCustomerData(db: SqlExecutor, tenantId: string, customerId: bigint, orderIds: bigint[]): Promise<StoredCustomerData> {
+  const customers = await db.$queryRawUnsafe<Array<Record<string, unknown>>>(
+    `SELECT id::text AS id, email_enc AS "emailEnc", first_name_enc AS "firstNameEnc", last_name_enc AS "lastNameEnc",
+            phone_enc AS "phoneEnc", addresses_enc AS "addressesEnc", state, tags, currency, orders_count AS "ordersCount",
+            total_spent::text AS "totalSpent", shopify_created_at AS "shopifyCreatedAt", shopify_updated_at AS "shopifyUpdatedAt",
+            deleted_at AS "deletedAt", payload::text AS payload
+       FROM shopify_customers WHERE tenant_id = $1 AND id = $2::bigint`,
+    tenantId, customerId.toString(),
+  );
+  const orders = await db.$queryRawUnsafe<Array<Record<string, unknown>>>(
+    `SELECT id::text AS id, name, customer_id::text AS "customerId", email_enc AS "emailEnc", phone_enc AS "phoneEnc",
+            financial_status AS "financialStatus", fulfillment_status AS "fulfillmentStatus", currency,
+            total_price::text AS "totalPrice", processed_at AS "processedAt", shopify_created_at AS "shopifyCreatedAt",
+            payload::text AS payload
+       FROM shopify_orders
+      WHERE tenant_id = $1 AND (customer_id = $2::bigint OR id = ANY($3::bigint[]))
+      ORDER BY id`,
+    tenantId, customerId.toString(), orderIds.map((id) => id.toString()),
+  );
+  return { customer: customers[0] ?? null, orders };
+}

@@ -1,0 +1,10 @@
+export { createStore } from './create-store.js';
+export { migrate, MigrationError, MIGRATIONS_TABLE, type MigrateOptions, type MigrateResult } from './migrate.js';
+export { createDatabase, resolveDatabaseTarget, DEFAULT_DATA_DIR, type DatabaseOptions } from './database.js';
+export { readMigrationFiles, resolveMigrationsDir, migrationChecksum, type MigrationFile } from './migration-files.js';
+export { splitSqlStatements } from './sql-split.js';
+export { incomingWins, newestById } from './versioning.js';
+export type { OrdersWriteResult, ProductsWriteResult } from './synced-data.js';
+export type { PrismaLike, SqlExecutor } from './prisma-like.js';
+export type * from './rows.js';
+export type * from './types.js';

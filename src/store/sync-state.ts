@@ -1,0 +1,170 @@
+import { assertTenantId } from '../errors.js';
+import { columnArrays, unnestFrom, type ColumnSpec } from './columns.js';
+import type { PrismaLike } from './prisma-like.js';
+import type { ResourceType } from './rows.js';
+import { storeFailure } from './store-errors.js';
+import type { Checkpoint, SyncFailureInput, SyncFailureRecord, SyncRunRecord } from './types.js';
+
+type Counts = Partial<Pick<SyncRunRecord, 'fetched' | 'imported' | 'skipped' | 'failed'>>;
+const COUNT_COLUMNS = ['fetched', 'imported', 'skipped', 'failed'] as const;
+
+const CHECKPOINT_SELECT = `SELECT "tenant_id" AS "tenantId", "resource", "watermark", "cursor", "run_id" AS "runId",
+  "full_sync_completed_at" AS "fullSyncCompletedAt", "updated_at" AS "updatedAt" FROM "shopify_sync_checkpoints"`;
+
+const RUN_SELECT = `SELECT "id", "tenant_id" AS "tenantId", "resource", "mode", "status", "fetched", "imported", "skipped", "failed",
+  "error", "options"::text AS "options", "started_at" AS "startedAt", "finished_at" AS "finishedAt" FROM "shopify_sync_runs"`;
+
+const failureColumns: readonly ColumnSpec<SyncFailureInput>[] = [
+  { column: 'shopify_id', type: 'bigint', value: (f) => f.shopifyId },
+  { column: 'reason', type: 'text', value: (f) => f.reason },
+];
+
+/** `"fetched" = $n, ...` for the counts given (absolute values: the importer reports its running totals). */
+function countAssignments(counts: Counts | undefined, firstParam: number): { sql: string[]; values: number[] } {
+  const sql: string[] = [];
+  const values: number[] = [];
+  for (const key of COUNT_COLUMNS) {
+    const v = counts?.[key];
+    if (v === undefined) continue;
+    values.push(Math.trunc(v));
+    sql.push(`"${key}" = $${firstParam + values.length - 1}::int`);
+  }
+  return { sql, values };
+}
+
+/** Checkpoints, run history and failures of syncs. */
+export function createSyncStateStore(prisma: PrismaLike) {
+  return {
+    async getCheckpoint(tenantId: string, resource: ResourceType): Promise<Checkpoint | null> {
+      assertTenantId(tenantId);
+      try {
+        const rows = await prisma.$queryRawUnsafe<Checkpoint[]>(`${CHECKPOINT_SELECT} WHERE "tenant_id" = $1 AND "resource" = $2`, tenantId, resource);
+        return rows[0] ?? null;
+      } catch (error) {
+        throw storeFailure('getCheckpoint', tenantId, error, { resource });
+      }
+    },
+
+    /** Creates or updates the checkpoint; only the fields present in `patch` change (`null` clears one). */
+    async saveCheckpoint(tenantId: string, resource: ResourceType, patch: Partial<Pick<Checkpoint, 'watermark' | 'cursor' | 'runId' | 'fullSyncCompletedAt'>>): Promise<void> {
+      assertTenantId(tenantId);
+      const fields = [
+        ['watermark', 'watermark', 'timestamptz'],
+        ['cursor', 'cursor', 'text'],
+        ['runId', 'run_id', 'text'],
+        ['fullSyncCompletedAt', 'full_sync_completed_at', 'timestamptz'],
+      ] as const;
+      const values = fields.map(([key]) => {
+        const v = patch[key];
+        return v instanceof Date ? v.toISOString() : (v ?? null);
+      });
+      const sets = fields.filter(([key]) => key in patch && patch[key] !== undefined).map(([, column]) => `"${column}" = excluded."${column}"`);
+      sets.push('"updated_at" = now()');
+      try {
+        await prisma.$executeRawUnsafe(
+          `INSERT INTO "shopify_sync_checkpoints" ("tenant_id", "resource", "watermark", "cursor", "run_id", "full_sync_completed_at", "updated_at")
+           VALUES ($1, $2, $3::timestamptz, $4, $5, $6::timestamptz, now())
+           ON CONFLICT ("tenant_id", "resource") DO UPDATE SET ${sets.join(', ')}`,
+          tenantId,
+          resource,
+          ...values,
+        );
+      } catch (error) {
+        throw storeFailure('saveCheckpoint', tenantId, error, { resource });
+      }
+    },
+
+    async startRun(input: { id: string; tenantId: string; resource: string; mode: SyncRunRecord['mode']; options?: Record<string, unknown> }): Promise<void> {
+      assertTenantId(input.tenantId);
+      try {
+        await prisma.$executeRawUnsafe(
+          `INSERT INTO "shopify_sync_runs" ("id", "tenant_id", "resource", "mode", "status", "options") VALUES ($1, $2, $3, $4, 'running', $5::jsonb)`,
+          input.id,
+          input.tenantId,
+          input.resource,
+          input.mode,
+          JSON.stringify(input.options ?? {}),
+        );
+      } catch (error) {
+        throw storeFailure('startRun', input.tenantId, error, { runId: input.id });
+      }
+    },
+
+    async updateRunCounts(runId: string, tenantId: string, counts: Counts): Promise<void> {
+      assertTenantId(tenantId);
+      const { sql, values } = countAssignments(counts, 3);
+      if (sql.length === 0) return;
+      try {
+        await prisma.$executeRawUnsafe(`UPDATE "shopify_sync_runs" SET ${sql.join(', ')} WHERE "id" = $1 AND "tenant_id" = $2`, runId, tenantId, ...values);
+      } catch (error) {
+        throw storeFailure('updateRunCounts', tenantId, error, { runId });
+      }
+    },
+
+    async finishRun(runId: string, tenantId: string, result: { status: SyncRunRecord['status']; error?: string | null; counts?: Counts }): Promise<void> {
+      assertTenantId(tenantId);
+      const { sql, values } = countAssignments(result.counts, 5);
+      try {
+        await prisma.$executeRawUnsafe(
+          `UPDATE "shopify_sync_runs" SET "status" = $3, "error" = $4, "finished_at" = now()${sql.length ? ', ' + sql.join(', ') : ''}
+           WHERE "id" = $1 AND "tenant_id" = $2`,
+          runId,
+          tenantId,
+          result.status,
+          result.error ?? null,
+          ...values,
+        );
+      } catch (error) {
+        throw storeFailure('finishRun', tenantId, error, { runId });
+      }
+    },
+
+    async recordFailures(runId: string, tenantId: string, resource: string, failures: SyncFailureInput[]): Promise<void> {
+      assertTenantId(tenantId);
+      if (failures.length === 0) return;
+      try {
+        await prisma.$executeRawUnsafe(
+          `INSERT INTO "shopify_sync_failures" ("run_id", "tenant_id", "resource", "shopify_id", "reason")
+           SELECT $1, $2, $3, f."shopify_id", f."reason" FROM ${unnestFrom(failureColumns, 4, 'f')}`,
+          runId,
+          tenantId,
+          resource,
+          ...columnArrays(failureColumns, failures),
+        );
+      } catch (error) {
+        throw storeFailure('recordFailures', tenantId, error, { runId, failures: failures.length });
+      }
+    },
+
+    async listRuns(tenantId: string, options: { limit?: number; resource?: string } = {}): Promise<SyncRunRecord[]> {
+      assertTenantId(tenantId);
+      const limit = Math.max(1, Math.min(1000, Math.trunc(options.limit ?? 50)));
+      try {
+        const rows = await prisma.$queryRawUnsafe<(Omit<SyncRunRecord, 'options'> & { options: string })[]>(
+          `${RUN_SELECT} WHERE "tenant_id" = $1 AND ($2::text IS NULL OR "resource" = $2) ORDER BY "started_at" DESC, "id" DESC LIMIT ${limit}`,
+          tenantId,
+          options.resource ?? null,
+        );
+        return rows.map((r) => ({ ...r, options: JSON.parse(r.options) as Record<string, unknown> }));
+      } catch (error) {
+        throw storeFailure('listRuns', tenantId, error);
+      }
+    },
+
+    /** Failures recorded for a run (newest last). */
+    async listFailures(tenantId: string, runId: string): Promise<SyncFailureRecord[]> {
+      assertTenantId(tenantId);
+      try {
+        const rows = await prisma.$queryRawUnsafe<{ resource: string; shopifyId: string | null; reason: string; createdAt: Date }[]>(
+          `SELECT "resource", "shopify_id"::text AS "shopifyId", "reason", "created_at" AS "createdAt" FROM "shopify_sync_failures"
+            WHERE "tenant_id" = $1 AND "run_id" = $2 ORDER BY "id"`,
+          tenantId,
+          runId,
+        );
+        return rows.map((r) => ({ ...r, shopifyId: r.shopifyId === null ? null : BigInt(r.shopifyId) }));
+      } catch (error) {
+        throw storeFailure('listFailures', tenantId, error, { runId });
+      }
+    },
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * The one rule every synced-data write follows (SQL guards and in-batch dedupe alike).
+ *
+ * A stored row and an incoming row are two versions of a Shopify record; each has Shopify's
+ * `updated_at` and maybe a tombstone (`deletedAt`). The incoming version replaces the stored one when
+ *
+ *   1. it is not older: `incoming.updated_at >= stored.updated_at` (equal wins, so replaying the
+ *      same version is a harmless rewrite and the same batch twice leaves the same rows), and
+ *   2. it does not resurrect a tombstone: if the stored row is deleted, only another tombstone may
+ *      replace it. Shopify never restores a deleted customer, product or order and never reuses
+ *      an id, so a live version that arrives after a delete (an `orders/updated` webhook retried
+ *      late, an import page fetched before the delete) is stale whatever its `updated_at`.
+ *
+ * A delete itself (`markDeleted`) is a version at `deletedAt`: it tombstones a live row unless
+ * that row's `updated_at` is newer than `deletedAt`, and creates a tombstone row for an id never
+ * seen, so the create that arrives later (older than the delete) loses by rule 2.
+ */
+export const VERSION_GUARD = (stored: string) =>
+  `excluded."shopify_updated_at" >= ${stored}."shopify_updated_at" AND (${stored}."deleted_at" IS NULL OR excluded."deleted_at" IS NOT NULL)`;
+
+interface Versioned {
+  id: bigint;
+  shopifyUpdatedAt: Date;
+  deletedAt: Date | null;
+}
+
+/** {@link VERSION_GUARD} in JavaScript: does `incoming` replace `stored`? */
+export function incomingWins(incoming: Versioned, stored: Versioned): boolean {
+  if (incoming.shopifyUpdatedAt.getTime() < stored.shopifyUpdatedAt.getTime()) return false;
+  return stored.deletedAt === null || incoming.deletedAt !== null;
+}
+
+/**
+ * Keeps one row per id, the one that would win by {@link VERSION_GUARD} (the later one on a tie).
+ * PostgreSQL refuses an `INSERT ... ON CONFLICT DO UPDATE` that touches the same row twice
+ * ("command cannot affect row a second time"), and a Shopify page can repeat a record that
+ * changed while it was being paged.
+ */
+export function newestById<R extends Versioned>(rows: readonly R[]): R[] {
+  if (rows.length < 2) return rows.slice();
+  const byId = new Map<bigint, R>();
+  let duplicates = false;
+  for (const row of rows) {
+    const seen = byId.get(row.id);
+    if (seen === undefined) byId.set(row.id, row);
+    else {
+      duplicates = true;
+      if (incomingWins(row, seen)) byId.set(row.id, row);
+    }
+  }
+  return duplicates ? [...byId.values()] : rows.slice();
+}
+
+/** Keeps the last row per key (rows without a version of their own: line items, events). */
+export function lastByKey<R>(rows: readonly R[], key: (row: R) => string | bigint): R[] {
+  const byKey = new Map<string | bigint, R>();
+  for (const row of rows) byKey.set(key(row), row);
+  return byKey.size === rows.length ? rows.slice() : [...byKey.values()];
+}

@@ -1,0 +1,501 @@
+/**
+ * The GraphQL Admin API of the simulator: `POST /admin/api/{version}/graphql.json`.
+ *
+ * Supported (selection sets are honoured, aliases and fragments work, unknown fields are null):
+ * - `shop { name id myshopifyDomain currencyCode ... }`
+ * - `customers|products|orders(first|last, after, reverse, query)` connections with `edges { cursor node }`,
+ *   `nodes` and `pageInfo`; `query` understands `updated_at:>=...`, `updated_at:<...`,
+ *   `created_at:...`, `id:>...` and, for orders, `status:open|closed|cancelled|any` (terms joined by spaces/AND).
+ *   Results come in id order (`sortKey` is accepted and ignored).
+ * - `customer|product|order(id:)`, `node(id:)`, nested `lineItems`, `variants`, `images`, `addressesV2` connections.
+ * - Bulk operations: `bulkOperationRunQuery`, `bulkOperationCancel`, `bulkOperation(id:)`,
+ *   `currentBulkOperation`, the JSONL result file and the `bulk_operations/finish` webhook.
+ *
+ * Cost follows Shopify's calculation (scalars 0, objects 1, connections 2 + first x node cost,
+ * mutations 10), charged up front from a restoring bucket; the unused part is refunded, and a
+ * request the bucket cannot pay gets a `THROTTLED` error in a 200.
+ * https://shopify.dev/docs/api/usage/limits#graphql-admin-api-rate-limits
+ */
+import type http from 'node:http';
+import type { RestResponse } from './rest-api.js';
+import type { SimulatedShop } from './shop.js';
+import type { Clock } from './clock.js';
+import type { WebhookDispatcher } from './webhooks.js';
+import type { JsonObject, ResourceName } from './generator.js';
+import type { RecordFilter } from './resource-table.js';
+import { parseGraphql, resolveArgs, GraphqlSyntaxError, type FieldNode } from './graphql-parser.js';
+import { ConnectionSource, toGraphqlNode } from './graphql-nodes.js';
+import { stringifyShopifyJson } from '../json.js';
+
+const RESOURCES: ResourceName[] = ['customers', 'products', 'orders'];
+const SINGULAR: Record<string, ResourceName> = { customer: 'customers', product: 'products', order: 'orders' };
+const GID_TYPES: Record<string, ResourceName> = { Customer: 'customers', Product: 'products', Order: 'orders' };
+const MAX_PAGE = 250;
+
+/** Bulk operation behaviour. */
+export interface BulkOptions {
+  /** Simulated ms from CREATED to RUNNING (default 1000). */
+  startDelayMs?: number;
+  /** Root records processed per simulated second (default 20 000). */
+  rowsPerSecond?: number;
+}
+
+type BulkStatus = 'CREATED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELING' | 'CANCELED';
+
+interface BulkOperation {
+  number: number;
+  shop: SimulatedShop;
+  status: BulkStatus;
+  errorCode: string | null;
+  createdAtMs: number;
+  startedAtMs?: number;
+  completedAtMs: number | null;
+  query: string;
+  resource: ResourceName;
+  filter: RecordFilter;
+  root: FieldNode;
+  rootTotal: number;
+  /** Roots written to the file (all, or the part before a failure). */
+  rootsInFile: number;
+  durationMs: number;
+  timers: NodeJS.Timeout[];
+}
+
+class GraphqlError extends Error {
+  constructor(message: string, readonly extensions?: JsonObject) {
+    super(message);
+  }
+}
+
+function encodeCursor(index: number): string {
+  return Buffer.from(JSON.stringify({ i: index }), 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: unknown): number {
+  if (typeof cursor !== 'string') throw new GraphqlError('Invalid cursor.', { code: 'BAD_USER_INPUT' });
+  try {
+    const { i } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { i: unknown };
+    if (typeof i === 'number' && Number.isInteger(i)) return i;
+  } catch { /* fall through */ }
+  throw new GraphqlError(`Invalid cursor for current pagination sort.`, { code: 'BAD_USER_INPUT' });
+}
+
+/** Parses Shopify search syntax terms the simulator supports into a filter. https://shopify.dev/docs/api/usage/search-syntax */
+export function parseSearchQuery(query: string | undefined, resource: ResourceName, shop: SimulatedShop): RecordFilter {
+  const filter: RecordFilter = {};
+  if (!query) return filter;
+  const terms = query.match(/(?:[^\s"']+|"[^"]*"|'[^']*')+/g) ?? [];
+  for (const term of terms) {
+    if (term === 'AND') continue;
+    const m = /^([a-z_]+):(>=|<=|>|<|=)?(.*)$/.exec(term);
+    if (!m) continue;
+    const [, field, op = '=', raw] = m;
+    const value = raw.replace(/^['"]|['"]$/g, '');
+    if (field === 'updated_at' || field === 'created_at') {
+      const ms = Date.parse(value);
+      if (Number.isNaN(ms)) throw new GraphqlError(`Invalid ${field} value: ${value}`, { code: 'BAD_USER_INPUT' });
+      const min = field === 'updated_at' ? 'updatedMin' : 'createdMin';
+      const max = field === 'updated_at' ? 'updatedMax' : 'createdMax';
+      if (op === '>=') filter[min] = ms;
+      else if (op === '>') filter[min] = ms + 1;
+      else if (op === '<=') filter[max] = ms;
+      else if (op === '<') filter[max] = ms - 1;
+      else { filter[min] = ms; filter[max] = ms + 999; }
+    } else if (field === 'id' && /^\d+$/.test(value)) {
+      const id = BigInt(value);
+      if (op === '>') filter.minIndex = shop.afterIndexOf(resource, id) + 1;
+      else if (op === '>=') filter.minIndex = shop.beforeIndexOf(resource, id);
+      else if (op === '=') filter.indices = [shop.gen.indexOf(resource, id)].filter((i) => i >= 0);
+    } else if (field === 'status' && resource === 'orders' && ['open', 'closed', 'cancelled', 'any'].includes(value)) {
+      filter.status = value as RecordFilter['status'];
+    }
+  }
+  if (resource === 'orders' && !filter.status) filter.status = 'any';
+  return filter;
+}
+
+function fieldsCost(selections: FieldNode[], vars: Record<string, unknown>): number {
+  return selections.reduce((n, f) => n + fieldCost(f, vars), 0);
+}
+
+function connectionNode(field: FieldNode): FieldNode | undefined {
+  return field.selections.find((s) => s.name === 'nodes') ?? field.selections.find((s) => s.name === 'edges')?.selections.find((s) => s.name === 'node');
+}
+
+function isConnection(field: FieldNode): boolean {
+  return field.selections.some((s) => s.name === 'edges' || s.name === 'nodes' || s.name === 'pageInfo');
+}
+
+/** Shopify's requested cost of one field. */
+function fieldCost(field: FieldNode, vars: Record<string, unknown>): number {
+  if (!field.selections.length) return 0;
+  if (isConnection(field)) {
+    const args = resolveArgs(field.args, vars);
+    const n = Number(args.first ?? args.last ?? 0);
+    const node = connectionNode(field);
+    return 2 + n * (1 + (node ? fieldsCost(node.selections, vars) : 0));
+  }
+  return 1 + fieldsCost(field.selections, vars);
+}
+
+/**
+ * Creates the GraphQL endpoint handler (one per simulator).
+ *
+ * @example
+ * ```ts
+ * const res = await fetch(`${sim.url}/admin/api/2025-01/graphql.json`, {
+ *   method: 'POST', headers: { 'X-Shopify-Access-Token': token, 'Content-Type': 'application/json' },
+ *   body: JSON.stringify({ query: '{ orders(first: 10, query: "updated_at:>=\'2024-06-01T00:00:00Z\'") { nodes { id updatedAt } pageInfo { hasNextPage endCursor } } }' }),
+ * });
+ * ```
+ */
+export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhooks: WebhookDispatcher; fileUrl: (path: string) => string; bulk?: BulkOptions }) {
+  const operations = new Map<string, BulkOperation>();
+  const current = new Map<SimulatedShop, BulkOperation>();
+  let nextOperation = 1;
+  let failNext: { errorCode: string; fraction: number } | undefined;
+  const bulkOptions: BulkOptions = { ...init.bulk };
+
+  function project(value: unknown, field: FieldNode, vars: Record<string, unknown>): unknown {
+    if (value instanceof ConnectionSource) return listConnection(value.items, field, vars);
+    if (value === undefined || value === null) return null;
+    if (!field.selections.length) return value;
+    if (Array.isArray(value)) {
+      const args = resolveArgs(field.args, vars);
+      const items = typeof args.first === 'number' ? value.slice(0, args.first) : value;
+      return items.map((v) => project(v, field, vars));
+    }
+    if (typeof value === 'object') {
+      const obj = value as JsonObject;
+      const out: JsonObject = {};
+      for (const sel of field.selections) out[sel.alias] = sel.name === '__typename' ? obj.__typename ?? null : project(obj[sel.name], sel, vars);
+      return out;
+    }
+    return value;
+  }
+
+  function connectionResult(page: Array<{ cursor: string; node: unknown }>, info: { hasNextPage: boolean; hasPreviousPage: boolean }, field: FieldNode, vars: Record<string, unknown>): JsonObject {
+    const out: JsonObject = {};
+    for (const sel of field.selections) {
+      if (sel.name === 'edges') {
+        out[sel.alias] = page.map((e) => {
+          const edge: JsonObject = {};
+          for (const s of sel.selections) edge[s.alias] = s.name === 'cursor' ? e.cursor : s.name === 'node' ? project(e.node, s, vars) : s.name === '__typename' ? 'Edge' : null;
+          return edge;
+        });
+      } else if (sel.name === 'nodes') out[sel.alias] = page.map((e) => project(e.node, sel, vars));
+      else if (sel.name === 'pageInfo') {
+        out[sel.alias] = project({
+          hasNextPage: info.hasNextPage, hasPreviousPage: info.hasPreviousPage,
+          startCursor: page[0]?.cursor ?? null, endCursor: page[page.length - 1]?.cursor ?? null,
+        }, sel, vars);
+      } else out[sel.alias] = null;
+    }
+    return out;
+  }
+
+  function listConnection(items: JsonObject[], field: FieldNode, vars: Record<string, unknown>): JsonObject {
+    const args = resolveArgs(field.args, vars);
+    const start = args.after !== undefined && args.after !== null ? decodeCursor(args.after) + 1 : 0;
+    const first = Math.min(Number(args.first ?? args.last ?? MAX_PAGE), MAX_PAGE);
+    const page = items.slice(start, start + first).map((node, k) => ({ cursor: encodeCursor(start + k), node }));
+    return connectionResult(page, { hasNextPage: start + first < items.length, hasPreviousPage: start > 0 }, field, vars);
+  }
+
+  function resourceConnection(shop: SimulatedShop, resource: ResourceName, field: FieldNode, vars: Record<string, unknown>): { value: JsonObject; returned: number; requested: number } {
+    const args = resolveArgs(field.args, vars);
+    if (args.first === undefined && args.last === undefined) throw new GraphqlError('you must provide one of first or last', { code: 'BAD_USER_INPUT' });
+    const requested = Number(args.first ?? args.last);
+    if (!Number.isInteger(requested) || requested < 0) throw new GraphqlError('first must be a positive integer', { code: 'BAD_USER_INPUT' });
+    if (requested > MAX_PAGE) throw new GraphqlError(`The maximum number of results is ${MAX_PAGE}.`, { code: 'BAD_USER_INPUT' });
+    const filter = parseSearchQuery(typeof args.query === 'string' ? args.query : undefined, resource, shop);
+    const table = shop.tables[resource];
+    // `last` and `reverse` both walk from the newest id; `reverse` with `last` walks from the oldest.
+    const descending = Boolean(args.reverse) !== (args.last !== undefined && args.first === undefined);
+    const cursorArg = args.after ?? args.before;
+    const cursor = cursorArg !== undefined && cursorArg !== null ? decodeCursor(cursorArg) : undefined;
+    const page = descending
+      ? table.list(filter, { before: cursor ?? Number.MAX_SAFE_INTEGER }, requested)
+      : table.list(filter, { after: cursor ?? -1 }, requested);
+    const indices = descending ? [...page.indices].reverse() : page.indices;
+    const edges = indices.map((i) => ({ cursor: encodeCursor(i), node: toGraphqlNode(resource, table.get(i)!) }));
+    const value = connectionResult(edges, { hasNextPage: page.hasMore, hasPreviousPage: cursor !== undefined }, field, vars);
+    return { value, returned: edges.length, requested };
+  }
+
+  function nodeById(shop: SimulatedShop, gid: unknown): JsonObject | null {
+    const m = typeof gid === 'string' ? /^gid:\/\/shopify\/(\w+)\/(\d+)/.exec(gid) : null;
+    if (!m) return null;
+    if (m[1] === 'BulkOperation') {
+      const op = operations.get(gid as string);
+      return op && op.shop === shop ? bulkObject(op) : null;
+    }
+    const resource = GID_TYPES[m[1]];
+    if (!resource) return null;
+    const record = shop.find(resource, BigInt(m[2]));
+    return record ? toGraphqlNode(resource, record) : null;
+  }
+
+  function shopObject(shop: SimulatedShop): JsonObject {
+    return {
+      __typename: 'Shop', id: `gid://shopify/Shop/${548_380_009 + shop.shopNumber}`, name: shop.name, myshopifyDomain: shop.domain,
+      email: `owner@${shop.domain}`, currencyCode: shop.gen.currency, ianaTimezone: 'America/New_York', plan: { displayName: 'Basic' },
+      url: `https://${shop.domain}`,
+    };
+  }
+
+  // ---- bulk operations -------------------------------------------------------------------
+
+  function gidOf(op: BulkOperation): string {
+    return `gid://shopify/BulkOperation/${op.number}`;
+  }
+
+  function fileUrl(op: BulkOperation, partial: boolean): string {
+    return init.fileUrl(`/bulk/${op.shop.shopNumber}/${op.number}${partial ? '-partial' : ''}.jsonl`);
+  }
+
+  function processedRoots(op: BulkOperation): number {
+    if (op.status === 'COMPLETED' || op.status === 'FAILED' || op.status === 'CANCELED') return op.rootsInFile;
+    if (op.status !== 'RUNNING' || op.startedAtMs === undefined) return 0;
+    const fraction = Math.min(1, ((init.clock() - op.startedAtMs) * init.timeScale) / Math.max(1, op.durationMs));
+    return Math.floor(op.rootTotal * fraction);
+  }
+
+  function bulkObject(op: BulkOperation): JsonObject {
+    const done = op.status === 'COMPLETED';
+    const roots = processedRoots(op);
+    return {
+      __typename: 'BulkOperation', id: gidOf(op), status: op.status, errorCode: op.errorCode, type: 'QUERY', query: op.query,
+      createdAt: new Date(op.createdAtMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      completedAt: op.completedAtMs ? new Date(op.completedAtMs).toISOString().replace(/\.\d{3}Z$/, 'Z') : null,
+      // objectCount counts root objects: nested lines are only known once the file is written.
+      objectCount: String(roots), rootObjectCount: String(roots), fileSize: null,
+      url: done && op.rootsInFile > 0 ? fileUrl(op, false) : null,
+      partialDataUrl: op.status === 'FAILED' && op.rootsInFile > 0 ? fileUrl(op, true) : null,
+    };
+  }
+
+  function finishWebhook(op: BulkOperation): void {
+    init.webhooks.deliver(op.shop, 'bulk_operations/finish', {
+      admin_graphql_api_id: gidOf(op), completed_at: new Date(op.completedAtMs ?? init.clock()).toISOString(),
+      created_at: new Date(op.createdAtMs).toISOString(), error_code: op.errorCode ? op.errorCode.toLowerCase() : null,
+      status: op.status.toLowerCase(), type: 'query',
+    });
+  }
+
+  function startBulk(shop: SimulatedShop, query: unknown): JsonObject {
+    const running = current.get(shop);
+    if (running && (running.status === 'CREATED' || running.status === 'RUNNING' || running.status === 'CANCELING')) {
+      return { bulkOperation: null, userErrors: [{ field: null, message: `A bulk query operation for this app and shop is already in progress: ${gidOf(running)}.`, code: 'OPERATION_IN_PROGRESS' }] };
+    }
+    let root: FieldNode | undefined;
+    let message = '';
+    try {
+      const parsed = parseGraphql(String(query ?? ''));
+      const tops = parsed.selections.filter((s) => RESOURCES.includes(s.name as ResourceName));
+      if (parsed.kind !== 'query' || tops.length !== 1 || parsed.selections.length !== 1) message = 'Bulk queries must contain exactly one top-level connection field: customers, products or orders.';
+      else root = tops[0];
+    } catch (error) {
+      message = `Invalid bulk query: ${(error as Error).message}`;
+    }
+    if (!root) return { bulkOperation: null, userErrors: [{ field: ['query'], message, code: 'INVALID' }] };
+    const resource = root.name as ResourceName;
+    const filter = parseSearchQuery(typeof root.args.query === 'string' ? root.args.query : undefined, resource, shop);
+    const rootTotal = shop.tables[resource].count(filter);
+    const rows = bulkOptions.rowsPerSecond ?? 20_000;
+    const op: BulkOperation = {
+      number: nextOperation++, shop, status: 'CREATED', errorCode: null, createdAtMs: init.clock(), completedAtMs: null, query: String(query),
+      resource, filter, root, rootTotal, rootsInFile: 0, durationMs: Math.max(100, (rootTotal / rows) * 1000), timers: [],
+    };
+    operations.set(gidOf(op), op);
+    current.set(shop, op);
+    const fail = failNext;
+    failNext = undefined;
+    const startWall = (bulkOptions.startDelayMs ?? 1000) / init.timeScale;
+    op.timers.push(setTimeout(() => {
+      if (op.status !== 'CREATED') return;
+      op.status = 'RUNNING';
+      op.startedAtMs = init.clock();
+      const runWall = (fail ? op.durationMs * fail.fraction : op.durationMs) / init.timeScale;
+      op.timers.push(setTimeout(() => {
+        if (op.status !== 'RUNNING') return;
+        op.completedAtMs = init.clock();
+        if (fail) {
+          op.status = 'FAILED';
+          op.errorCode = fail.errorCode;
+          op.rootsInFile = Math.floor(op.rootTotal * fail.fraction);
+        } else {
+          op.status = 'COMPLETED';
+          op.rootsInFile = op.rootTotal;
+        }
+        finishWebhook(op);
+      }, runWall));
+    }, startWall));
+    return { bulkOperation: bulkObject(op), userErrors: [] };
+  }
+
+  function cancelBulk(shop: SimulatedShop, id: unknown): JsonObject {
+    const op = operations.get(String(id));
+    if (!op || op.shop !== shop) return { bulkOperation: null, userErrors: [{ field: ['id'], message: 'Bulk operation does not exist' }] };
+    if (op.status !== 'CREATED' && op.status !== 'RUNNING') {
+      return { bulkOperation: bulkObject(op), userErrors: [{ field: null, message: `A bulk operation cannot be canceled when it is ${op.status.toLowerCase()}` }] };
+    }
+    op.rootsInFile = processedRoots(op);
+    op.status = 'CANCELING';
+    for (const t of op.timers) clearTimeout(t);
+    op.timers.push(setTimeout(() => {
+      op.status = 'CANCELED';
+      op.completedAtMs = init.clock();
+      finishWebhook(op);
+    }, 100 / init.timeScale));
+    return { bulkOperation: bulkObject(op), userErrors: [] };
+  }
+
+  /** JSONL lines of one root record: the node without connections, then each nested node with `__parentId`. */
+  function bulkLines(op: BulkOperation, index: number): string[] {
+    const record = op.shop.tables[op.resource].get(index);
+    if (!record) return [];
+    const node = toGraphqlNode(op.resource, record);
+    const nodeSel = connectionNode(op.root) ?? op.root;
+    const plain: FieldNode = { ...nodeSel, selections: nodeSel.selections.filter((s) => !(node[s.name] instanceof ConnectionSource)) };
+    const lines = [stringifyShopifyJson(project(node, plain, {}))];
+    const parentId = node.id;
+    for (const sel of nodeSel.selections) {
+      const source = node[sel.name];
+      if (!(source instanceof ConnectionSource)) continue;
+      const childSel = connectionNode(sel);
+      if (!childSel) continue;
+      for (const item of source.items) {
+        const child = project(item, childSel, {}) as JsonObject;
+        child.__parentId = parentId;
+        lines.push(stringifyShopifyJson(child));
+      }
+    }
+    return lines;
+  }
+
+  /** Streams a result file with backpressure; records are generated as they are written. */
+  async function streamFile(op: BulkOperation, res: http.ServerResponse): Promise<void> {
+    res.writeHead(200, { 'Content-Type': 'application/jsonl' });
+    const table = op.shop.tables[op.resource];
+    let after = -1;
+    let left = op.rootsInFile;
+    while (left > 0) {
+      const page = table.list(op.filter, { after }, Math.min(500, left));
+      if (!page.indices.length) break;
+      let chunk = '';
+      for (const i of page.indices) for (const line of bulkLines(op, i)) chunk += line + '\n';
+      after = page.indices[page.indices.length - 1];
+      left -= page.indices.length;
+      if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+      if (res.destroyed) return;
+    }
+    res.end();
+  }
+
+  // ---- request handling ------------------------------------------------------------------
+
+  function resolveRoot(shop: SimulatedShop, op: 'query' | 'mutation', field: FieldNode, vars: Record<string, unknown>, actual: { saved: number }): unknown {
+    const args = resolveArgs(field.args, vars);
+    if (op === 'mutation') {
+      if (field.name === 'bulkOperationRunQuery') return project(startBulk(shop, args.query), field, vars);
+      if (field.name === 'bulkOperationCancel') return project(cancelBulk(shop, args.id), field, vars);
+      throw new GraphqlError(`Field '${field.name}' doesn't exist on type 'Mutation'`, { code: 'undefinedField', typeName: 'Mutation', fieldName: field.name });
+    }
+    if (field.name === '__typename') return 'QueryRoot';
+    if (field.name === 'shop') return project(shopObject(shop), field, vars);
+    if (RESOURCES.includes(field.name as ResourceName)) {
+      const { value, returned, requested } = resourceConnection(shop, field.name as ResourceName, field, vars);
+      const node = connectionNode(field);
+      actual.saved += (requested - returned) * (1 + (node ? fieldsCost(node.selections, vars) : 0));
+      return value;
+    }
+    if (SINGULAR[field.name]) {
+      const node = nodeById(shop, args.id);
+      return node && node.__typename?.toString().toLowerCase() === field.name ? project(node, field, vars) : null;
+    }
+    if (field.name === 'node') return project(nodeById(shop, args.id), field, vars);
+    if (field.name === 'bulkOperation') return project(nodeById(shop, args.id), field, vars);
+    if (field.name === 'currentBulkOperation') {
+      const op = current.get(shop);
+      return op ? project(bulkObject(op), field, vars) : null;
+    }
+    throw new GraphqlError(`Field '${field.name}' doesn't exist on type 'QueryRoot'`, { code: 'undefinedField', typeName: 'QueryRoot', fieldName: field.name });
+  }
+
+  return {
+    /** Fails the next bulk operation with `errorCode` after `fraction` of its roots (partialDataUrl then serves them). */
+    failNextBulkOperation(errorCode = 'INTERNAL_SERVER_ERROR', fraction = 0.5): void {
+      failNext = { errorCode, fraction };
+    },
+    /** Bulk operation timing from now on. */
+    configureBulk(next: BulkOptions): void {
+      Object.assign(bulkOptions, next);
+    },
+
+    /** Answers one GraphQL request of a shop. */
+    handle(shop: SimulatedShop, rawBody: string, opts: { unthrottled: boolean }): RestResponse {
+      let body: { query?: unknown; variables?: unknown; operationName?: unknown };
+      try { body = JSON.parse(rawBody || '{}'); } catch { return { status: 400, body: { errors: { query: 'Required parameter missing or invalid' } } }; }
+      if (typeof body.query !== 'string' || !body.query.trim()) return { status: 400, body: { errors: { query: 'Required parameter missing or invalid' } } };
+      const vars = (body.variables && typeof body.variables === 'object' ? body.variables : {}) as Record<string, unknown>;
+      let op;
+      try {
+        op = parseGraphql(body.query, typeof body.operationName === 'string' ? body.operationName : undefined);
+      } catch (error) {
+        if (error instanceof GraphqlSyntaxError) return { status: 200, body: { errors: [{ message: error.message, extensions: { code: 'PARSE_ERROR' } }] } };
+        throw error;
+      }
+      const requested = op.kind === 'mutation' ? 10 : fieldsCost(op.selections, vars);
+      const status = shop.costBucket.status();
+      if (requested > status.maximumAvailable) {
+        return { status: 200, body: { errors: [{ message: `Query cost is ${requested}, which exceeds the single query max cost limit (${status.maximumAvailable}).`, extensions: { code: 'MAX_COST_EXCEEDED', cost: requested, maxCost: status.maximumAvailable } }] } };
+      }
+      if (!opts.unthrottled && !shop.costBucket.tryTake(requested)) {
+        return {
+          status: 200,
+          body: {
+            errors: [{ message: 'Throttled', extensions: { code: 'THROTTLED', documentation: 'https://shopify.dev/api/usage/rate-limits' } }],
+            extensions: { cost: { requestedQueryCost: requested, actualQueryCost: null, throttleStatus: shop.costBucket.status() } },
+          },
+        };
+      }
+      const data: JsonObject = {};
+      const errors: JsonObject[] = [];
+      const actual = { saved: 0 };
+      for (const field of op.selections) {
+        try {
+          data[field.alias] = resolveRoot(shop, op.kind, field, vars, actual);
+        } catch (error) {
+          if (!(error instanceof GraphqlError)) throw error;
+          data[field.alias] = null;
+          errors.push({ message: error.message, path: [field.alias], extensions: error.extensions });
+        }
+      }
+      const actualCost = Math.max(0, requested - actual.saved);
+      if (!opts.unthrottled) shop.costBucket.refund(requested - actualCost);
+      const out: JsonObject = { data };
+      if (errors.length) out.errors = errors;
+      out.extensions = { cost: { requestedQueryCost: requested, actualQueryCost: actualCost, throttleStatus: shop.costBucket.status() } };
+      return { status: 200, body: out };
+    },
+
+    /** Serves `/bulk/{shop}/{op}.jsonl` (and `-partial.jsonl`); false when the path is not a result file. */
+    serveFile(path: string, res: http.ServerResponse): boolean {
+      const m = /^\/bulk\/(\d+)\/(\d+)(-partial)?\.jsonl$/.exec(path);
+      if (!m) return false;
+      const op = operations.get(`gid://shopify/BulkOperation/${m[2]}`);
+      if (!op || op.shop.shopNumber !== Number(m[1])) return false;
+      const ready = m[3] ? op.status === 'FAILED' : op.status === 'COMPLETED';
+      if (!ready) return false;
+      streamFile(op, res).catch(() => res.destroy());
+      return true;
+    },
+
+    stop(): void {
+      for (const op of operations.values()) for (const t of op.timers) clearTimeout(t);
+    },
+  };
+}
+
+export type GraphqlApi = ReturnType<typeof createGraphqlApi>;

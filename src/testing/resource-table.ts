@@ -1,0 +1,269 @@
+/**
+ * One resource (customers, products or orders) of one shop: seeded base records generated on
+ * demand plus a small overlay of changes. Only the overlay takes memory, so 1,000,000 orders cost
+ * a few numbers until tests mutate them.
+ *
+ * Base record i has id, created_at and updated_at all increasing with i, so a time filter maps to
+ * an index range by binary search, and keyset pagination on id is keyset pagination on the index.
+ * Changed records (updated, deleted, created) live in the overlay with their own times and are
+ * merged into every listing in index order.
+ */
+import { OrderState, type Generator, type JsonObject, type ResourceName } from './generator.js';
+
+/** Order status filter of `GET /orders.json` (https://shopify.dev/docs/api/admin-rest/latest/resources/order#get-orders). */
+export type OrderStatusFilter = 'open' | 'closed' | 'cancelled' | 'any';
+
+/** A listing filter; every bound is inclusive like Shopify's `*_min`/`*_max`. */
+export interface RecordFilter {
+  createdMin?: number;
+  createdMax?: number;
+  updatedMin?: number;
+  updatedMax?: number;
+  status?: OrderStatusFilter;
+  /** Restrict to these record indices (from `ids=`). */
+  indices?: number[];
+  /** Only indices >= this (from `since_id`). */
+  minIndex?: number;
+}
+
+interface OverlayEntry {
+  /** Current record, or null once deleted. */
+  record: JsonObject | null;
+  createdMs: number;
+  updatedMs: number;
+  state: OrderState;
+  deletedMs?: number;
+}
+
+const BLOCK = 4096;
+
+function stateOfRecord(record: JsonObject): OrderState {
+  if (record.cancelled_at) return OrderState.Cancelled;
+  if (record.closed_at) return OrderState.Closed;
+  return OrderState.Open;
+}
+
+function statusMatches(status: OrderStatusFilter | undefined, state: OrderState): boolean {
+  if (!status || status === 'any') return true;
+  if (status === 'open') return state === OrderState.Open;
+  // Cancelled orders are also closed (archived), as Shopify archives them.
+  if (status === 'closed') return state !== OrderState.Open;
+  return state === OrderState.Cancelled;
+}
+
+/** Page of a listing: record indices in id order, and whether more match beyond either end. */
+export interface ListResult {
+  indices: number[];
+  hasMore: boolean;
+}
+
+/**
+ * Creates the table of one resource.
+ *
+ * @example
+ * ```ts
+ * const orders = createResourceTable(gen, 'orders', 1_000_000);
+ * orders.list({ status: 'any' }, { after: -1 }, 50).indices // [0, 1, ..., 49]
+ * ```
+ */
+export function createResourceTable(
+  gen: Generator,
+  resource: ResourceName,
+  baseCount: number,
+  build: (index: number) => JsonObject = (index) => gen.build(resource, index),
+) {
+  const overlay = new Map<number, OverlayEntry>();
+  let size = baseCount;
+  const statusBlocks = new Map<number, Uint32Array>();
+  const isOrders = resource === 'orders';
+
+  function baseState(i: number): OrderState {
+    return isOrders ? gen.orderState(i) : OrderState.Open;
+  }
+
+  /** First base index in [0, baseCount] with f(i) >= t (f non-decreasing). */
+  function lowerBound(f: (i: number) => number, t: number): number {
+    let lo = 0;
+    let hi = baseCount;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (f(mid) >= t) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
+  const createdAt = (i: number) => gen.createdAtMs(resource, i);
+  const updatedAt = (i: number) => gen.updatedAtMs(resource, i);
+
+  /** Base index range [lo, hi) that satisfies the time bounds. */
+  function baseRange(f: RecordFilter): [number, number] {
+    let lo = Math.max(0, f.minIndex ?? 0);
+    let hi = baseCount;
+    if (f.createdMin !== undefined) lo = Math.max(lo, lowerBound(createdAt, f.createdMin));
+    if (f.updatedMin !== undefined) lo = Math.max(lo, lowerBound(updatedAt, f.updatedMin));
+    if (f.createdMax !== undefined) hi = Math.min(hi, lowerBound(createdAt, f.createdMax + 1));
+    if (f.updatedMax !== undefined) hi = Math.min(hi, lowerBound(updatedAt, f.updatedMax + 1));
+    return [lo, Math.max(lo, hi)];
+  }
+
+  function entryMatches(e: OverlayEntry, f: RecordFilter): boolean {
+    if (!e.record) return false;
+    if (f.createdMin !== undefined && e.createdMs < f.createdMin) return false;
+    if (f.createdMax !== undefined && e.createdMs > f.createdMax) return false;
+    if (f.updatedMin !== undefined && e.updatedMs < f.updatedMin) return false;
+    if (f.updatedMax !== undefined && e.updatedMs > f.updatedMax) return false;
+    return !isOrders || statusMatches(f.status, e.state);
+  }
+
+  /** True when index i (base or overlay) exists and matches the filter. */
+  function matches(i: number, f: RecordFilter): boolean {
+    if (i < 0 || i >= size || i < (f.minIndex ?? 0)) return false;
+    const e = overlay.get(i);
+    if (e) return entryMatches(e, f);
+    if (i >= baseCount) return false;
+    const [lo, hi] = baseRange(f);
+    return i >= lo && i < hi && (!isOrders || statusMatches(f.status, baseState(i)));
+  }
+
+  function overlayMatches(f: RecordFilter): number[] {
+    const out: number[] = [];
+    const min = f.minIndex ?? 0;
+    for (const [i, e] of overlay) if (i >= min && entryMatches(e, f)) out.push(i);
+    return out.sort((a, b) => a - b);
+  }
+
+  /**
+   * Up to `limit` matching indices strictly after `after` (ascending) or strictly before `before`
+   * (returned ascending too), plus whether more match in that direction.
+   */
+  function list(f: RecordFilter, cursor: { after?: number; before?: number }, limit: number): ListResult {
+    const want = limit + 1;
+    const found: number[] = [];
+    const descending = cursor.before !== undefined;
+    if (f.indices) {
+      const sorted = [...new Set(f.indices)].sort((a, b) => (descending ? b - a : a - b));
+      for (const i of sorted) {
+        if (found.length >= want) break;
+        if (descending ? i >= cursor.before! : i <= (cursor.after ?? -1)) continue;
+        if (matches(i, f)) found.push(i);
+      }
+    } else {
+      const [lo, hi] = baseRange(f);
+      const extra = overlayMatches(f);
+      const checkStatus = isOrders && f.status && f.status !== 'any';
+      const baseOk = (b: number) => !overlay.has(b) && (!checkStatus || statusMatches(f.status, baseState(b)));
+      if (!descending) {
+        let b = Math.max(lo, (cursor.after ?? -1) + 1);
+        let k = 0;
+        while (k < extra.length && extra[k] <= (cursor.after ?? -1)) k++;
+        while (found.length < want) {
+          while (b < hi && !baseOk(b)) b++;
+          const nextBase = b < hi ? b : Infinity;
+          const nextExtra = k < extra.length ? extra[k] : Infinity;
+          if (nextBase === Infinity && nextExtra === Infinity) break;
+          if (nextBase < nextExtra) { found.push(nextBase); b++; }
+          else { found.push(nextExtra); k++; }
+        }
+      } else {
+        let b = Math.min(hi, cursor.before!) - 1;
+        let k = extra.length - 1;
+        while (k >= 0 && extra[k] >= cursor.before!) k--;
+        while (found.length < want) {
+          while (b >= lo && !baseOk(b)) b--;
+          const nextBase = b >= lo ? b : -Infinity;
+          const nextExtra = k >= 0 ? extra[k] : -Infinity;
+          if (nextBase === -Infinity && nextExtra === -Infinity) break;
+          if (nextBase > nextExtra) { found.push(nextBase); b--; }
+          else { found.push(nextExtra); k--; }
+        }
+      }
+    }
+    const hasMore = found.length > limit;
+    const page = found.slice(0, limit);
+    if (descending) page.reverse();
+    return { indices: page, hasMore };
+  }
+
+  /** Per-block status counts of base orders, computed once per block (245 blocks at 1M orders). */
+  function blockCounts(block: number): Uint32Array {
+    let c = statusBlocks.get(block);
+    if (!c) {
+      c = new Uint32Array(3);
+      const end = Math.min(baseCount, (block + 1) * BLOCK);
+      for (let i = block * BLOCK; i < end; i++) c[baseState(i)]++;
+      statusBlocks.set(block, c);
+    }
+    return c;
+  }
+
+  function countBaseStatus(lo: number, hi: number, status: OrderStatusFilter): number {
+    const pick = (c: ArrayLike<number>) => (status === 'open' ? c[0] : status === 'closed' ? c[1] + c[2] : c[2]);
+    let n = 0;
+    let i = lo;
+    while (i < hi) {
+      if (i % BLOCK === 0 && i + BLOCK <= hi) { n += pick(blockCounts(i / BLOCK)); i += BLOCK; continue; }
+      if (statusMatches(status, baseState(i))) n++;
+      i++;
+    }
+    return n;
+  }
+
+  /** Number of records matching the filter. */
+  function count(f: RecordFilter): number {
+    if (f.indices) return [...new Set(f.indices)].filter((i) => matches(i, f)).length;
+    const [lo, hi] = baseRange(f);
+    const checkStatus = isOrders && f.status && f.status !== 'any';
+    let n = checkStatus ? countBaseStatus(lo, hi, f.status!) : hi - lo;
+    for (const [i, e] of overlay) {
+      if (i < baseCount && i >= lo && i < hi && (!checkStatus || statusMatches(f.status, baseState(i)))) n--;
+      if (i >= (f.minIndex ?? 0) && entryMatches(e, f)) n++;
+    }
+    return n;
+  }
+
+  /** The current record at index i, or undefined when absent or deleted. */
+  function get(i: number): JsonObject | undefined {
+    if (i < 0 || i >= size) return undefined;
+    const e = overlay.get(i);
+    if (e) return e.record ?? undefined;
+    return i < baseCount ? build(i) : undefined;
+  }
+
+  function exists(i: number): boolean {
+    if (i < 0 || i >= size) return false;
+    const e = overlay.get(i);
+    return e ? e.record !== null : i < baseCount;
+  }
+
+  /** Adds a record built by `build(index)` with created_at = updated_at = now. Returns its index. */
+  function create(now: number, build: (index: number, times: { created: number; updated: number }) => JsonObject): { index: number; record: JsonObject } {
+    const index = size++;
+    const record = build(index, { created: now, updated: now });
+    overlay.set(index, { record, createdMs: now, updatedMs: now, state: stateOfRecord(record) });
+    return { index, record };
+  }
+
+  /** Replaces record i (already patched by the caller) and bumps its updated_at to now. */
+  function replace(i: number, record: JsonObject, now: number): void {
+    const prev = overlay.get(i);
+    const createdMs = prev ? prev.createdMs : createdAt(i);
+    overlay.set(i, { record, createdMs, updatedMs: now, state: stateOfRecord(record) });
+  }
+
+  function remove(i: number, now: number): void {
+    const prev = overlay.get(i);
+    overlay.set(i, { record: null, createdMs: prev ? prev.createdMs : createdAt(i), updatedMs: now, state: OrderState.Open, deletedMs: now });
+  }
+
+  return {
+    resource, list, count, get, exists, create, replace, remove,
+    /** Ids served so far, base and created (deleted ones included). */
+    get size() { return size; },
+    get baseCount() { return baseCount; },
+    /** Number of changed records held in memory. */
+    get overlaySize() { return overlay.size; },
+  };
+}
+
+export type ResourceTable = ReturnType<typeof createResourceTable>;

@@ -1,0 +1,115 @@
+import { stringifyShopifyJson } from '../json.js';
+import type { LineItemRow, OrderBundle, OrderRow } from '../store/rows.js';
+import type { RecordSealer } from './pii.js';
+import { FieldError } from './errors.js';
+import { orderEvents, refundAmount, sumMoney } from './events.js';
+import { bool, int, isObject, lower, moneyOf, nodes, pick, refId, resolveId, str, tags, time, type JsonObject } from './values.js';
+
+/** GraphQL `displayFulfillmentStatus` in REST's vocabulary (`null` = unfulfilled, `partial`, `fulfilled`, `restocked`). */
+const GRAPHQL_FULFILLMENT: Record<string, string | null> = {
+  UNFULFILLED: null,
+  PARTIALLY_FULFILLED: 'partial',
+  FULFILLED: 'fulfilled',
+  RESTOCKED: 'restocked',
+};
+
+function fulfillmentStatus(data: JsonObject): string | null {
+  if ('fulfillment_status' in data) return lower(data.fulfillment_status);
+  const display = str(data.displayFulfillmentStatus);
+  if (display === null) return lower(data.fulfillmentStatus);
+  return display in GRAPHQL_FULFILLMENT ? GRAPHQL_FULFILLMENT[display] : display.toLowerCase();
+}
+
+/**
+ * REST has `order_number`; GraphQL has only `name` (`#1001`). The number is read from the name only
+ * when it holds a single run of digits, since shops may customise the prefix and suffix.
+ */
+function orderNumber(data: JsonObject): number | null {
+  const direct = pick(data, 'order_number', 'orderNumber');
+  if (direct !== undefined && direct !== null) return int(direct, 'order_number');
+  const name = str(data.name);
+  const match = name === null ? null : /^\D*(\d+)\D*$/.exec(name);
+  return match ? Number(match[1]) : null;
+}
+
+function lineItemRow(item: JsonObject, sealedItem: JsonObject, orderId: bigint, tenantId: string): LineItemRow {
+  const id = resolveId(item);
+  if (id === null) throw new FieldError('a line item has no id');
+  let productId = refId(item, 'product_id', 'product');
+  const variant = item.variant;
+  if (productId === null && isObject(variant) && isObject(variant.product)) productId = resolveId(variant.product);
+  return {
+    tenantId,
+    id,
+    orderId,
+    productId,
+    variantId: refId(item, 'variant_id', 'variant'),
+    title: str(item.title),
+    variantTitle: str(pick(item, 'variant_title', 'variantTitle')),
+    sku: str(item.sku),
+    vendor: str(item.vendor),
+    quantity: int(item.quantity, 'line item quantity') ?? 0,
+    price: moneyOf(item, 'line item price', 'price', 'price_set', 'originalUnitPriceSet'),
+    totalDiscount: moneyOf(item, 'line item total_discount', 'total_discount', 'total_discount_set', 'totalDiscountSet'),
+    fulfillmentStatus: lower(pick(item, 'fulfillment_status', 'fulfillmentStatus')),
+    payload: stringifyShopifyJson(sealedItem),
+  };
+}
+
+/** Builds an order with its line items and lifecycle events; `id` and `updatedAt` were validated by the caller. */
+export function orderBundle(data: JsonObject, id: bigint, updatedAt: Date, tenantId: string, sealer: RecordSealer, blindIndex: (email: string) => string): OrderBundle {
+  const email = str(data.email) || str(pick(data, 'contact_email', 'contactEmail')) || null;
+  const customer = data.customer;
+  const items = nodes(pick(data, 'line_items', 'lineItems'));
+  // Seal once; line item payloads are the sealed order's own line items (no second walk).
+  const sealed = sealer.seal(data) as JsonObject;
+  const sealedItems = nodes(pick(sealed, 'line_items', 'lineItems'));
+  const refunds = nodes(data.refunds);
+  const totalPrice = moneyOf(data, 'total_price', 'total_price', 'total_price_set', 'totalPriceSet');
+  const explicitRefunded = pick(data, 'total_refunded', 'total_refunded_set', 'totalRefundedSet');
+  let totalRefunded: string | null;
+  if (explicitRefunded !== undefined && explicitRefunded !== null) {
+    totalRefunded = moneyOf(data, 'total_refunded', 'total_refunded', 'total_refunded_set', 'totalRefundedSet');
+  } else if (Array.isArray(data.refunds) || isObject(data.refunds)) {
+    // REST orders carry no total_refunded: it is the sum of the refunds they embed.
+    totalRefunded = sumMoney(refunds.map(refundAmount)) ?? '0.00';
+  } else {
+    totalRefunded = null;
+  }
+
+  const order: OrderRow = {
+    tenantId,
+    id,
+    name: str(data.name),
+    orderNumber: orderNumber(data),
+    customerId: isObject(customer) ? resolveId(customer) : null,
+    emailEnc: sealer.value(email),
+    emailHash: email ? blindIndex(email) : null,
+    phoneEnc: sealer.value(str(data.phone)),
+    financialStatus: lower(pick(data, 'financial_status', 'displayFinancialStatus')),
+    fulfillmentStatus: fulfillmentStatus(data),
+    cancelReason: lower(pick(data, 'cancel_reason', 'cancelReason')),
+    cancelledAt: time(pick(data, 'cancelled_at', 'cancelledAt'), 'cancelled_at'),
+    closedAt: time(pick(data, 'closed_at', 'closedAt'), 'closed_at'),
+    processedAt: time(pick(data, 'processed_at', 'processedAt'), 'processed_at'),
+    currency: str(pick(data, 'currency', 'currencyCode')),
+    subtotalPrice: moneyOf(data, 'subtotal_price', 'subtotal_price', 'subtotal_price_set', 'subtotalPriceSet'),
+    totalPrice,
+    totalTax: moneyOf(data, 'total_tax', 'total_tax', 'total_tax_set', 'totalTaxSet'),
+    totalDiscounts: moneyOf(data, 'total_discounts', 'total_discounts', 'total_discounts_set', 'totalDiscountsSet'),
+    totalRefunded,
+    lineItemCount: pick(data, 'line_items', 'lineItems') === undefined ? null : items.length,
+    tags: tags(data.tags),
+    sourceName: str(pick(data, 'source_name', 'sourceName')),
+    test: bool(data.test),
+    shopifyCreatedAt: time(pick(data, 'created_at', 'createdAt'), 'created_at'),
+    shopifyUpdatedAt: updatedAt,
+    deletedAt: null,
+    payload: stringifyShopifyJson(sealed),
+  };
+  return {
+    orders: [order],
+    lineItems: items.map((item, i) => lineItemRow(item, sealedItems[i], id, tenantId)),
+    events: orderEvents(data, order, refunds),
+  };
+}

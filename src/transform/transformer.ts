@@ -1,0 +1,240 @@
+import { assertTenantId } from '../errors.js';
+import { envKeyRing, type KeyRing, type KeyRingEnv } from '../crypto/key-ring.js';
+import type { CustomerRow, OrderBundle, ProductBundle } from '../store/rows.js';
+import { customerRow } from './customer.js';
+import { FieldError, TransformError, type TransformFailure } from './errors.js';
+import { orderBundle } from './order.js';
+import { createRecordSealer, DEFAULT_PII_KEYS, type RecordSealer } from './pii.js';
+import { productBundle } from './product.js';
+import { isObject, pick, resolveId, time, type JsonObject } from './values.js';
+
+/** Options of {@link ShopifyTransformer}. */
+export interface ShopifyTransformerOptions {
+  /** Encrypts PII; see `createKeyRing` / `keyRingFromEnv`. */
+  keyRing: KeyRing;
+  /** Keys treated as PII in stored payloads besides {@link DEFAULT_PII_KEYS}, e.g. `['note']`. */
+  extraPiiKeys?: readonly string[];
+}
+
+/** Options of the batch methods. */
+export interface TransformBatchOptions {
+  /** Called for each record that cannot be transformed (it is also listed in `failures`). */
+  onError?: (failure: TransformFailure) => void;
+  /** Throw the first {@link TransformError} instead of collecting failures. */
+  strict?: boolean;
+}
+
+/** Rows of a batch of customers, and the records that failed. */
+export interface CustomersBatchResult { customers: CustomerRow[]; failures: TransformFailure[] }
+/** Rows of a batch of products, and the records that failed. */
+export interface ProductsBatchResult extends ProductBundle { failures: TransformFailure[] }
+/** Rows of a batch of orders, and the records that failed. */
+export interface OrdersBatchResult extends OrderBundle { failures: TransformFailure[] }
+
+type Resource = 'customers' | 'products' | 'orders';
+
+/**
+ * The exact Shopify id of a record (REST/webhook body or GraphQL node), or null: `admin_graphql_api_id`
+ * first, then `id`, then `legacyResourceId`. Useful for delete webhooks, whose bodies hold only an id.
+ *
+ * @example
+ * ```ts
+ * resolveShopifyId(parseShopifyJson('{"id": 820982911946154508}')) // 820982911946154508n
+ * resolveShopifyId({ id: 'gid://shopify/Order/450789469' })         // 450789469n
+ * ```
+ */
+export function resolveShopifyId(record: unknown): bigint | null {
+  if (!isObject(record)) return null;
+  try { return resolveId(record); } catch { return null; }
+}
+
+/**
+ * Turns Shopify records into rows: pure functions of the record, the tenant and the key ring (no I/O).
+ * Accepts REST and webhook bodies (snake_case; parse them with `parseShopifyJson` so 64-bit ids stay
+ * exact) and GraphQL nodes (gid ids, camelCase, MoneyBag amounts, connections); both give the same rows.
+ * PII goes into `*Enc` columns and is sealed inside `payload` (see docs/security.md).
+ *
+ * The static methods use a key ring built from `ENCRYPTION_KEY` & co. on first use (the seed's API);
+ * instances take an explicit ring.
+ *
+ * @example
+ * ```ts
+ * // seed style, keys from the environment
+ * const customer = ShopifyTransformer.transformCustomer(shopifyCustomer, tenantId);
+ * const { orders, lineItems, events } = ShopifyTransformer.transformOrdersBatch(shopifyOrders, tenantId);
+ *
+ * // explicit key ring
+ * const transformer = new ShopifyTransformer({ keyRing: createKeyRing({ key }) });
+ * const { products, variants } = transformer.transformProduct(product, tenantId);
+ * ```
+ */
+export class ShopifyTransformer {
+  readonly keyRing: KeyRing;
+  private readonly piiKeys: ReadonlySet<string>;
+  private readonly blindIndex: (email: string) => string;
+
+  constructor(options: ShopifyTransformerOptions) {
+    if (!options || !options.keyRing) throw new TypeError('[shopify-ingest] new ShopifyTransformer({ keyRing }) needs a key ring (createKeyRing / keyRingFromEnv)');
+    this.keyRing = options.keyRing;
+    this.piiKeys = new Set([...DEFAULT_PII_KEYS, ...(options.extraPiiKeys ?? [])]);
+    this.blindIndex = (email) => this.keyRing.blindIndex(email);
+  }
+
+  /**
+   * The transformer the static methods use: built from the environment's keys, rebuilt when they change.
+   * Throws `ConfigError` when `ENCRYPTION_KEY` is missing or malformed.
+   *
+   * @example
+   * ```ts
+   * const transformer = ShopifyTransformer.fromEnv(); // same as the static methods use
+   * ```
+   */
+  static fromEnv(env: KeyRingEnv = process.env): ShopifyTransformer {
+    const ring = envKeyRing(env);
+    const cached = envTransformers.get(ring);
+    if (cached) return cached;
+    const transformer = new ShopifyTransformer({ keyRing: ring });
+    envTransformers.set(ring, transformer);
+    return transformer;
+  }
+
+  /** Static form of {@link ShopifyTransformer.prototype.transformCustomer}, keys from the environment. */
+  static transformCustomer(data: unknown, tenantId: string): CustomerRow { return ShopifyTransformer.fromEnv().transformCustomer(data, tenantId); }
+  /** Static form of {@link ShopifyTransformer.prototype.transformCustomersBatch}. */
+  static transformCustomersBatch(data: Iterable<unknown>, tenantId: string, options?: TransformBatchOptions): CustomersBatchResult { return ShopifyTransformer.fromEnv().transformCustomersBatch(data, tenantId, options); }
+  /** Static form of {@link ShopifyTransformer.prototype.transformProduct}. */
+  static transformProduct(data: unknown, tenantId: string): ProductBundle { return ShopifyTransformer.fromEnv().transformProduct(data, tenantId); }
+  /** Static form of {@link ShopifyTransformer.prototype.transformProductsBatch}. */
+  static transformProductsBatch(data: Iterable<unknown>, tenantId: string, options?: TransformBatchOptions): ProductsBatchResult { return ShopifyTransformer.fromEnv().transformProductsBatch(data, tenantId, options); }
+  /** Static form of {@link ShopifyTransformer.prototype.transformOrder}. */
+  static transformOrder(data: unknown, tenantId: string): OrderBundle { return ShopifyTransformer.fromEnv().transformOrder(data, tenantId); }
+  /** Static form of {@link ShopifyTransformer.prototype.transformOrdersBatch}. */
+  static transformOrdersBatch(data: Iterable<unknown>, tenantId: string, options?: TransformBatchOptions): OrdersBatchResult { return ShopifyTransformer.fromEnv().transformOrdersBatch(data, tenantId, options); }
+
+  /**
+   * One customer -> one row. Email, names, phone and addresses become ciphertext; `emailHash` is the
+   * blind index. Throws {@link TransformError} when the record has no id or no `updated_at`.
+   *
+   * @example
+   * ```ts
+   * const row = transformer.transformCustomer({ id: 1, email: 'Bob@x.com', updated_at: '2024-01-01T00:00:00Z' }, 'tenant-1');
+   * transformer.keyRing.decrypt(row.emailEnc!, 'tenant-1') // 'Bob@x.com'
+   * ```
+   */
+  transformCustomer(data: unknown, tenantId: string): CustomerRow {
+    return this.record('customers', data, tenantId, (record, id, updatedAt, sealer) => customerRow(record, id, updatedAt, tenantId, sealer, this.blindIndex));
+  }
+
+  /**
+   * One product -> `{ products: [row], variants }`.
+   *
+   * @example
+   * ```ts
+   * const { products, variants } = transformer.transformProduct(productJson, 'tenant-1');
+   * ```
+   */
+  transformProduct(data: unknown, tenantId: string): ProductBundle {
+    return this.record('products', data, tenantId, (record, id, updatedAt, sealer) => productBundle(record, id, updatedAt, tenantId, sealer));
+  }
+
+  /**
+   * One order -> `{ orders: [row], lineItems, events }`.
+   *
+   * @example
+   * ```ts
+   * const { orders, lineItems, events } = transformer.transformOrder(orderJson, 'tenant-1');
+   * events.map((e) => e.type) // ['created', 'paid', 'refunded']
+   * ```
+   */
+  transformOrder(data: unknown, tenantId: string): OrderBundle {
+    return this.record('orders', data, tenantId, (record, id, updatedAt, sealer) => orderBundle(record, id, updatedAt, tenantId, sealer, this.blindIndex));
+  }
+
+  /**
+   * Many customers; records that fail are listed in `failures` (and passed to `onError`) while the
+   * others are returned.
+   *
+   * @example
+   * ```ts
+   * const { customers, failures } = transformer.transformCustomersBatch(page, 'tenant-1');
+   * ```
+   */
+  transformCustomersBatch(data: Iterable<unknown>, tenantId: string, options: TransformBatchOptions = {}): CustomersBatchResult {
+    const result: CustomersBatchResult = { customers: [], failures: [] };
+    this.batch(data, options, result.failures, (record) => { result.customers.push(this.transformCustomer(record, tenantId)); }, tenantId);
+    return result;
+  }
+
+  /**
+   * Many products -> all product and variant rows, plus `failures`.
+   *
+   * @example
+   * ```ts
+   * const { products, variants, failures } = transformer.transformProductsBatch(page, 'tenant-1');
+   * ```
+   */
+  transformProductsBatch(data: Iterable<unknown>, tenantId: string, options: TransformBatchOptions = {}): ProductsBatchResult {
+    const result: ProductsBatchResult = { products: [], variants: [], failures: [] };
+    this.batch(data, options, result.failures, (record) => {
+      const bundle = this.transformProduct(record, tenantId);
+      for (const row of bundle.products) result.products.push(row);
+      for (const row of bundle.variants) result.variants.push(row);
+    }, tenantId);
+    return result;
+  }
+
+  /**
+   * Many orders -> `{ orders, lineItems, events }` (the seed's shape) plus `failures`.
+   *
+   * @example
+   * ```ts
+   * const { orders, lineItems, events, failures } = transformer.transformOrdersBatch(page, 'tenant-1', {
+   *   onError: (f) => logger.warn('order skipped', { id: String(f.shopifyId), reason: f.reason }),
+   * });
+   * ```
+   */
+  transformOrdersBatch(data: Iterable<unknown>, tenantId: string, options: TransformBatchOptions = {}): OrdersBatchResult {
+    const result: OrdersBatchResult = { orders: [], lineItems: [], events: [], failures: [] };
+    this.batch(data, options, result.failures, (record) => {
+      const bundle = this.transformOrder(record, tenantId);
+      for (const row of bundle.orders) result.orders.push(row);
+      for (const row of bundle.lineItems) result.lineItems.push(row);
+      for (const row of bundle.events) result.events.push(row);
+    }, tenantId);
+    return result;
+  }
+
+  private batch(data: Iterable<unknown>, options: TransformBatchOptions, failures: TransformFailure[], each: (record: unknown) => void, tenantId: string): void {
+    assertTenantId(tenantId);
+    for (const record of data) {
+      try {
+        each(record);
+      } catch (error) {
+        if (!(error instanceof TransformError) || options.strict) throw error;
+        const failure: TransformFailure = { shopifyId: error.shopifyId, reason: error.reason, error };
+        failures.push(failure);
+        options.onError?.(failure);
+      }
+    }
+  }
+
+  private record<T>(resource: Resource, data: unknown, tenantId: string, build: (record: JsonObject, id: bigint, updatedAt: Date, sealer: RecordSealer) => T): T {
+    assertTenantId(tenantId);
+    if (!isObject(data)) throw new TransformError(resource, null, 'record is not a JSON object');
+    let id: bigint | null = null;
+    try {
+      id = resolveId(data);
+      if (id === null) throw new TransformError(resource, null, 'record has no id (admin_graphql_api_id, id or legacyResourceId)');
+      const updatedAt = time(pick(data, 'updated_at', 'updatedAt'), 'updated_at');
+      if (updatedAt === null) throw new TransformError(resource, id, 'updated_at is missing (needed to order versions)');
+      return build(data, id, updatedAt, createRecordSealer(this.keyRing, tenantId, this.piiKeys));
+    } catch (error) {
+      if (error instanceof TransformError) throw error;
+      const reason = error instanceof FieldError ? error.message : `unexpected ${(error as Error)?.name ?? 'error'}: ${(error as Error)?.message ?? String(error)}`;
+      throw new TransformError(resource, id, reason, { cause: error });
+    }
+  }
+}
+
+// Transformers for environment key rings, held weakly by their ring (envKeyRing keeps one ring per env signature).
+const envTransformers = new WeakMap<KeyRing, ShopifyTransformer>();

@@ -1,0 +1,56 @@
+/** The `X-Shopify-*` headers of one delivery. */
+export interface ShopifyWebhookHeaders {
+  topic: string;
+  hmac: string;
+  /** Lower-cased `*.myshopify.com` domain. */
+  shopDomain: string;
+  webhookId: string;
+  apiVersion: string | null;
+  /** Same for every delivery of one event across subscriptions; kept for correlation. */
+  eventId: string | null;
+  triggeredAt: Date | null;
+}
+
+/** Headers every delivery must carry; without them a request is answered 400. */
+export const REQUIRED_WEBHOOK_HEADERS = ['x-shopify-topic', 'x-shopify-hmac-sha256', 'x-shopify-shop-domain', 'x-shopify-webhook-id'] as const;
+
+/**
+ * Reads the Shopify headers through a getter. Names are matched case-insensitively: HTTP/2 lower-cases
+ * them and proxies may change case, and both `Headers.get` and Node's `req.headers` are already so.
+ *
+ * @returns the headers, or the list of required ones that are missing
+ * @example
+ * ```ts
+ * const result = readWebhookHeaders((name) => request.headers.get(name));
+ * if ('missing' in result) return new Response('missing ' + result.missing.join(', '), { status: 400 });
+ * ```
+ */
+export function readWebhookHeaders(get: (name: string) => string | null | undefined): ShopifyWebhookHeaders | { missing: string[] } {
+  const read = (name: string) => {
+    const value = get(name) ?? get(name.toLowerCase());
+    const text = value == null ? '' : String(value).trim();
+    return text === '' ? null : text;
+  };
+  const topic = read('x-shopify-topic');
+  const hmac = read('x-shopify-hmac-sha256');
+  const shop = read('x-shopify-shop-domain');
+  const webhookId = read('x-shopify-webhook-id');
+  const missing: string[] = [];
+  if (!topic) missing.push('X-Shopify-Topic');
+  if (!hmac) missing.push('X-Shopify-Hmac-Sha256');
+  if (!shop) missing.push('X-Shopify-Shop-Domain');
+  if (!webhookId) missing.push('X-Shopify-Webhook-Id');
+  if (missing.length > 0) return { missing };
+  const triggered = read('x-shopify-triggered-at');
+  const triggeredAt = triggered ? new Date(triggered) : null;
+  return {
+    topic: topic!.toLowerCase(),
+    hmac: hmac!,
+    shopDomain: shop!.toLowerCase(),
+    webhookId: webhookId!,
+    apiVersion: read('x-shopify-api-version'),
+    eventId: read('x-shopify-event-id'),
+    triggeredAt: triggeredAt && !Number.isNaN(triggeredAt.getTime()) ? triggeredAt : null,
+  };
+}
+

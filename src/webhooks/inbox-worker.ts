@@ -1,0 +1,169 @@
+import type { Logger } from '../logger.js';
+import { silentLogger } from '../logger.js';
+import type { InboxRow, WebhookInbox } from '../store/inbox.js';
+
+export interface InboxWorkerOptions {
+  inbox: WebhookInbox;
+  /**
+   * Processes claimed rows; returns the error of each row that failed (by id). Rows not in the map
+   * are marked processed.
+   */
+  process(rows: InboxRow[]): Promise<Map<string, unknown>>;
+  /** Unique per process; recorded in `locked_by`. */
+  workerId: string;
+  /** Rows claimed at once (default 100). */
+  batchSize?: number;
+  /** How often the inbox is polled when nothing wakes the worker (default 1000 ms). */
+  pollIntervalMs?: number;
+  /** A claim older than this is taken over (the worker holding it is presumed dead). Default 5 min. */
+  lockTimeoutMs?: number;
+  /** Attempts before a row stays `failed` (default 8, like Shopify's own retries). */
+  maxAttempts?: number;
+  /** Backoff of attempt n: min(maxMs, baseMs * 2^(n-1)) plus up to 20% jitter. Defaults 2 s and 15 min. */
+  backoff?: { baseMs?: number; maxMs?: number };
+  /** Drop the encrypted body once processed (default true: the inbox keeps no PII it no longer needs); or decide per row. */
+  clearBodyOnSuccess?: boolean | ((row: InboxRow) => boolean);
+  clock?: () => Date;
+  random?: () => number;
+  logger?: Logger;
+  onProcessed?: (count: number) => void;
+  onFailed?: (row: InboxRow, error: unknown, final: boolean) => void;
+}
+
+/** Runs the inbox: claim, process, mark; woken at once after an insert, polling otherwise. */
+export interface InboxWorker {
+  /** Starts the loop (picks up rows left by a previous run first). Idempotent. */
+  start(): void;
+  /** Stops the loop after the batch in flight is finished. */
+  stop(): Promise<void>;
+  /** Signals new rows: the loop runs now instead of at the next poll. */
+  wake(): void;
+  /** Claims and processes one batch; returns how many rows were claimed. */
+  runOnce(): Promise<number>;
+  /** Processes batches until nothing is due; returns the number of rows claimed. */
+  drain(): Promise<number>;
+  readonly running: boolean;
+}
+
+export function errorMessage(error: unknown): string {
+  if (error instanceof AggregateError) return `${error.message}`;
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
+
+/**
+ * Creates the inbox worker. Several workers (processes) can run against one inbox: claims use
+ * `FOR UPDATE SKIP LOCKED`, so a row is processed by one worker at a time.
+ *
+ * @example
+ * ```ts
+ * const worker = createInboxWorker({ inbox, workerId: 'web-1', process: async (rows) => new Map() });
+ * worker.start();
+ * process.on('SIGTERM', () => worker.stop());
+ * ```
+ */
+export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
+  const batchSize = options.batchSize ?? 100;
+  const pollIntervalMs = options.pollIntervalMs ?? 1000;
+  const lockTimeoutMs = options.lockTimeoutMs ?? 5 * 60_000;
+  const maxAttempts = options.maxAttempts ?? 8;
+  const baseMs = options.backoff?.baseMs ?? 2000;
+  const maxMs = options.backoff?.maxMs ?? 15 * 60_000;
+  const clock = options.clock ?? (() => new Date());
+  const random = options.random ?? Math.random;
+  const logger = options.logger ?? silentLogger;
+  const clearBody = options.clearBodyOnSuccess ?? true;
+
+  let running = false;
+  let loop: Promise<void> | null = null;
+  let wakeUp: (() => void) | null = null;
+  let woken = false;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+
+  async function runOnce(): Promise<number> {
+    const rows = await options.inbox.claim({ workerId: options.workerId, limit: batchSize, now: clock(), lockTimeoutMs });
+    if (rows.length === 0) return 0;
+    let failures: Map<string, unknown>;
+    try {
+      failures = await options.process(rows);
+    } catch (error) {
+      failures = new Map(rows.map((r) => [r.id, error]));
+    }
+    const done = rows.filter((r) => !failures.has(r.id));
+    const drop = done.filter((r) => (typeof clearBody === 'function' ? clearBody(r) : clearBody)).map((r) => r.id);
+    const keep = done.filter((r) => !drop.includes(r.id)).map((r) => r.id);
+    await options.inbox.complete(drop, options.workerId, clock(), { clearBody: true });
+    await options.inbox.complete(keep, options.workerId, clock(), { clearBody: false });
+    if (done.length > 0) options.onProcessed?.(done.length);
+    for (const row of rows) {
+      if (!failures.has(row.id)) continue;
+      const error = failures.get(row.id);
+      const final = row.attempts >= maxAttempts;
+      const delay = Math.min(maxMs, baseMs * 2 ** Math.max(0, row.attempts - 1)) * (1 + 0.2 * random());
+      const next = new Date(clock().getTime() + delay);
+      await options.inbox.fail(row.id, options.workerId, errorMessage(error), next, final);
+      logger[final ? 'error' : 'warn'](final ? 'webhook failed for good (replay it with replayWebhook)' : 'webhook processing failed; will retry', {
+        inboxId: row.id, topic: row.topic, tenantId: row.tenantId, attempts: row.attempts, error,
+      });
+      options.onFailed?.(row, error, final);
+    }
+    return rows.length;
+  }
+
+  async function drain(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await runOnce();
+      total += n;
+      if (n < batchSize) return total;
+    }
+  }
+
+  function idle(): Promise<void> {
+    if (woken) { woken = false; return Promise.resolve(); }
+    return new Promise<void>((resolve) => {
+      wakeUp = resolve;
+      timer = setTimeout(resolve, pollIntervalMs);
+      timer.unref?.();
+    }).finally(() => {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      wakeUp = null;
+      woken = false;
+    });
+  }
+
+  async function run(): Promise<void> {
+    while (running) {
+      try {
+        const n = await runOnce();
+        if (n === batchSize) continue;
+      } catch (error) {
+        logger.error('webhook worker could not claim or mark rows; retrying at next poll', { workerId: options.workerId, error });
+      }
+      if (!running) break;
+      await idle();
+    }
+  }
+
+  return {
+    get running() { return running; },
+    start() {
+      if (running) return;
+      running = true;
+      loop = run();
+    },
+    async stop() {
+      running = false;
+      wakeUp?.();
+      await loop;
+      loop = null;
+    },
+    wake() {
+      if (wakeUp) wakeUp();
+      else woken = true;
+    },
+    runOnce,
+    drain,
+  };
+}

@@ -1,0 +1,20 @@
+/** Shopify webhooks: verify, store durably, process, dispatch. */
+export { verifyWebhookHmac, signWebhookBody } from './verify.js';
+export { readWebhookHeaders, REQUIRED_WEBHOOK_HEADERS } from './headers.js';
+export type { ShopifyWebhookHeaders } from './headers.js';
+export { createWebhookHandler, DEFAULT_MAX_BODY_BYTES } from './handler.js';
+export type { WebhookHandlerOptions, VerifiedDelivery } from './handler.js';
+export { readBodyWithLimit, BodyTooLargeError } from './read-body.js';
+export { createWebhookDispatcher, WebhookHandlerAggregateError } from './dispatcher.js';
+export type { WebhookDispatcher, WebhookEmitter, WebhookHandlerFn } from './dispatcher.js';
+export { createInboxWorker } from './inbox-worker.js';
+export type { InboxWorker, InboxWorkerOptions } from './inbox-worker.js';
+export { applyWebhookEvents } from './apply.js';
+export type { ApplyContext, ApplyHooks, CustomerDataExport, WebhookTransformer } from './apply.js';
+export { createWebhookService } from './service.js';
+export type { WebhookService, WebhookServiceOptions, WebhookStats, WebhookWorkerOptions } from './service.js';
+export { WebhookError, RawBodyUnavailableError } from './errors.js';
+export { WEBHOOK_TOPICS, INACTIVE_TENANT_TOPICS } from './topics.js';
+export type * from './topics.js';
+export { createWebhookInbox } from '../store/inbox.js';
+export type { WebhookInbox, InboxRow, InboxDelivery, InboxStatus } from '../store/inbox.js';

@@ -1,0 +1,259 @@
+import { hostname } from 'node:os';
+import KSUID from 'ksuid';
+import { keyRingFromEnv, type KeyRing } from '../crypto/index.js';
+import { ConfigError } from '../errors.js';
+import { parseShopifyJson } from '../json.js';
+import type { Logger } from '../logger.js';
+import { createJsonLogger } from '../logger.js';
+import { createNodeHandler, type NodeHandler } from '../node/index.js';
+import { createStore } from '../store/index.js';
+import { createWebhookInbox, type InboxRow, type WebhookInbox } from '../store/inbox.js';
+import type { PrismaLike } from '../store/prisma-like.js';
+import type { IngestStore } from '../store/types.js';
+import { ShopifyTransformer } from '../transform/index.js';
+import { applyWebhookEvents, type ApplyHooks, type WebhookTransformer } from './apply.js';
+import { createWebhookDispatcher, type WebhookEmitter } from './dispatcher.js';
+import { WebhookError } from './errors.js';
+import { createWebhookHandler, DEFAULT_MAX_BODY_BYTES } from './handler.js';
+import { createInboxWorker, type InboxWorker } from './inbox-worker.js';
+import { INACTIVE_TENANT_TOPICS, type WebhookEvent } from './topics.js';
+
+const PRIVACY_TOPICS = new Set(['customers/redact', 'customers/data_request', 'shop/redact']);
+
+export interface WebhookWorkerOptions {
+  /** Start the in-process worker on the first accepted delivery (default true). Set false to run it yourself. */
+  autoStart?: boolean;
+  batchSize?: number;
+  pollIntervalMs?: number;
+  lockTimeoutMs?: number;
+  backoff?: { baseMs?: number; maxMs?: number };
+  /** Recorded in `locked_by`; default `<hostname>:<pid>:<random>`. */
+  workerId?: string;
+}
+
+export interface WebhookServiceOptions extends ApplyHooks {
+  /** App client secret(s) accepted for the HMAC. Default: `SHOPIFY_API_SECRET` (and `SHOPIFY_API_SECRET_PREVIOUS`). */
+  secrets?: string | string[];
+  /** Same as `secrets` (the name Shopify's docs use). */
+  apiSecret?: string;
+  /** Encrypts inbox bodies (tenant id as associated data). Default: `keyRingFromEnv()`. */
+  keyRing?: KeyRing;
+  /** Default: `new ShopifyTransformer({ keyRing })`, the importer's transformer. */
+  transformer?: WebhookTransformer;
+  /** Default: `createStore(prisma)`, the importer's store. */
+  store?: IngestStore;
+  logger?: Logger;
+  clock?: () => Date;
+  random?: () => number;
+  /** Largest accepted body (default 2 MiB). */
+  maxBodyBytes?: number;
+  /** Processing attempts before a delivery stays `failed` (default 8). */
+  maxAttempts?: number;
+  worker?: WebhookWorkerOptions;
+  /** How long a shop -> tenant lookup is cached (default 5 s; unknown shops 1 s). */
+  tenantCacheTtlMs?: number;
+  /** Keep the encrypted body of processed deliveries (default false: only unprocessed and failed ones keep it, for replay). */
+  keepProcessedBodies?: boolean;
+  /** Environment read for defaults (tests inject one). */
+  env?: Record<string, string | undefined>;
+}
+
+/** Counters since this service was created (`pending` counts the shared inbox). */
+export interface WebhookStats {
+  /** Deliveries accepted (200) by this process, duplicates included. */
+  received: number;
+  /** Duplicate deliveries acknowledged without being stored again. */
+  duplicates: number;
+  processed: number;
+  /** Failed processing attempts (retried or final). */
+  failed: number;
+  /** Rows waiting in the inbox (pending or processing), all processes. */
+  pending: number;
+  /** Rows that exhausted their attempts (status `failed`), all processes. */
+  deadLetters: number;
+}
+
+export interface WebhookService extends WebhookEmitter {
+  /** The Web-standard endpoint: `(Request) => Promise<Response>`. */
+  readonly handler: (request: Request) => Promise<Response>;
+  /** The same endpoint for Node `(req, res)`. */
+  readonly nodeHandler: NodeHandler;
+  /** Largest accepted body, for adapters that buffer before calling the handler. */
+  readonly maxBodyBytes: number;
+  /** Starts the in-process worker (rows left unprocessed by a previous run are picked up first). */
+  start(): void;
+  /** Stops the worker after the batch in flight. */
+  stop(): Promise<void>;
+  /** Processes every due row now; returns how many were claimed. */
+  processPending(): Promise<number>;
+  /** Puts a stored delivery back to pending (after a fix), attempts reset. */
+  replayWebhook(id: string): Promise<void>;
+  getStats(): Promise<WebhookStats>;
+  /** The inbox data access (inspection, tests). */
+  readonly inbox: WebhookInbox;
+}
+
+function secretsFrom(options: WebhookServiceOptions, env: Record<string, string | undefined>): string[] {
+  const given = options.secrets ?? options.apiSecret;
+  const list = given !== undefined
+    ? (Array.isArray(given) ? given : [given])
+    : [env.SHOPIFY_API_SECRET, env.SHOPIFY_API_SECRET_PREVIOUS];
+  const secrets = list.filter((s): s is string => typeof s === 'string' && s.length > 0);
+  if (secrets.length === 0) throw new ConfigError('createWebhookService: no webhook secret; pass `secrets` or set SHOPIFY_API_SECRET');
+  return secrets;
+}
+
+/**
+ * The webhook service: verifies, stores durably, then processes Shopify webhooks through the
+ * importer's transformers and store, and dispatches them to your handlers.
+ *
+ * Deliveries are acknowledged once INSERTed into `shopify_webhook_inbox` (body encrypted); an
+ * in-process worker applies them (create/update/delete topics, `app/uninstalled`, the privacy
+ * topics) and then runs your handlers. Failures are retried with backoff and kept for replay.
+ *
+ * @example
+ * ```ts
+ * const webhooks = createWebhookService(prisma, { secrets: process.env.SHOPIFY_API_SECRET! });
+ * webhooks.on('orders/paid', async (event) => notify(event.tenantId, event.payload.name));
+ * webhooks.onError((error) => logger.error(error.message));
+ * app.post('/webhooks/shopify', shopifyWebhooks(webhooks)); // from 'shopify-ingest/express'
+ * webhooks.start();
+ * ```
+ */
+export function createWebhookService(prisma: PrismaLike, options: WebhookServiceOptions = {}): WebhookService {
+  const env = options.env ?? process.env;
+  const secrets = secretsFrom(options, env);
+  const logger = options.logger ?? createJsonLogger();
+  const clock = options.clock ?? (() => new Date());
+  let keyRing = options.keyRing;
+  const ring = () => (keyRing ??= keyRingFromEnv(env));
+  ring(); // fail at start-up, not on the first webhook, when ENCRYPTION_KEY is missing
+  const store = options.store ?? createStore(prisma);
+  const transformer = options.transformer ?? new ShopifyTransformer({ keyRing: ring() });
+  const inbox = createWebhookInbox(prisma);
+  const dispatcher = createWebhookDispatcher();
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const ttl = options.tenantCacheTtlMs ?? 5000;
+  const tenantCache = new Map<string, { tenantId: string | null; active: boolean; expires: number }>();
+  const stats = { received: 0, duplicates: 0, processed: 0, failed: 0 };
+  const workerOptions = options.worker ?? {};
+  const workerId = workerOptions.workerId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+
+  async function resolveTenant(shopDomain: string, topic: string): Promise<string | null> {
+    const now = clock().getTime();
+    let entry = tenantCache.get(shopDomain);
+    if (!entry || entry.expires <= now) {
+      const tenant = await store.getTenantByShop(shopDomain);
+      entry = { tenantId: tenant?.id ?? null, active: tenant?.isActive ?? false, expires: now + (tenant ? ttl : Math.min(ttl, 1000)) };
+      tenantCache.set(shopDomain, entry);
+    }
+    if (!entry.tenantId) return null;
+    return entry.active || INACTIVE_TENANT_TOPICS.includes(topic) ? entry.tenantId : null;
+  }
+
+  function toEvent(row: InboxRow): WebhookEvent {
+    if (row.bodyEnc === null) throw new WebhookError('WEBHOOK_BODY_NOT_RETAINED', `webhook ${row.id} has no stored body`, { topic: row.topic });
+    const payload = parseShopifyJson<Record<string, unknown>>(ring().decrypt(row.bodyEnc, row.tenantId));
+    return {
+      id: row.id, topic: row.topic, tenantId: row.tenantId, shopDomain: row.shopDomain, webhookId: row.webhookId,
+      eventId: row.eventId, apiVersion: row.apiVersion, triggeredAt: row.triggeredAt, receivedAt: row.receivedAt,
+      attempt: row.attempts, payload,
+    } as WebhookEvent;
+  }
+
+  async function processRows(rows: InboxRow[]): Promise<Map<string, unknown>> {
+    const failures = new Map<string, unknown>();
+    const events: WebhookEvent[] = [];
+    for (const row of rows) {
+      try { events.push(toEvent(row)); } catch (error) { failures.set(row.id, error); }
+    }
+    const applied = await applyWebhookEvents({
+      db: prisma, store, inbox, transformer, keyRing: ring(), logger,
+      hooks: {
+        onDataRequest: options.onDataRequest,
+        onTenantDeactivated: async (tenantId) => {
+          for (const [shop, entry] of tenantCache) if (entry.tenantId === tenantId) tenantCache.delete(shop);
+          await options.onTenantDeactivated?.(tenantId);
+        },
+      },
+    }, events);
+    for (const [id, error] of applied) failures.set(id, error);
+    for (const event of events) {
+      if (failures.has(event.id)) continue;
+      try { await dispatcher.dispatch(event); } catch (error) { failures.set(event.id, error); }
+    }
+    return failures;
+  }
+
+  const worker: InboxWorker = createInboxWorker({
+    inbox,
+    process: processRows,
+    workerId,
+    batchSize: workerOptions.batchSize,
+    pollIntervalMs: workerOptions.pollIntervalMs,
+    lockTimeoutMs: workerOptions.lockTimeoutMs,
+    maxAttempts: options.maxAttempts,
+    backoff: workerOptions.backoff,
+    // Privacy deliveries name a customer: never kept, whatever keepProcessedBodies says.
+    clearBodyOnSuccess: options.keepProcessedBodies ? (row) => PRIVACY_TOPICS.has(row.topic) : true,
+    clock,
+    random: options.random,
+    logger,
+    onProcessed: (n) => { stats.processed += n; },
+    onFailed: () => { stats.failed += 1; },
+  });
+
+  const handler = createWebhookHandler({
+    secrets,
+    maxBodyBytes,
+    logger,
+    resolveTenant,
+    async accept(delivery) {
+      const result = await inbox.insert({
+        id: KSUID.randomSync(clock()).string,
+        tenantId: delivery.tenantId,
+        webhookId: delivery.webhookId,
+        eventId: delivery.eventId,
+        topic: delivery.topic,
+        shopDomain: delivery.shopDomain,
+        apiVersion: delivery.apiVersion,
+        triggeredAt: delivery.triggeredAt,
+        // The inbox must not hold plaintext PII: the body is sealed for its tenant.
+        bodyEnc: ring().encrypt(delivery.rawBody, delivery.tenantId),
+        receivedAt: clock(),
+      });
+      stats.received += 1;
+      if (!result.inserted) stats.duplicates += 1;
+      else if (workerOptions.autoStart !== false && !worker.running) worker.start();
+      if (result.inserted) worker.wake();
+      return result;
+    },
+  });
+
+  const nodeHandler = createNodeHandler(handler, { onError: (error) => logger.error('webhook handler failed', { error }) });
+
+  return {
+    handler,
+    nodeHandler,
+    maxBodyBytes,
+    inbox,
+    on: dispatcher.on,
+    onAny: dispatcher.onAny,
+    onError: dispatcher.onError,
+    removeListener: dispatcher.removeListener,
+    start: () => worker.start(),
+    stop: () => worker.stop(),
+    processPending: () => worker.drain(),
+    async replayWebhook(id) {
+      const result = await inbox.replay(id, clock());
+      if (result === 'not_found') throw new WebhookError('WEBHOOK_NOT_FOUND', `replayWebhook: no inbox row ${id}`);
+      if (result === 'no_body') throw new WebhookError('WEBHOOK_BODY_NOT_RETAINED', `replayWebhook: inbox row ${id} was processed and its body dropped (set keepProcessedBodies to replay processed deliveries)`);
+      if (result === 'processing') throw new WebhookError('WEBHOOK_BUSY', `replayWebhook: inbox row ${id} is being processed right now`);
+      worker.wake();
+    },
+    async getStats() {
+      const counts = await inbox.countByStatus();
+      return { ...stats, pending: counts.pending + counts.processing, deadLetters: counts.failed };
+    },
+  };
+}

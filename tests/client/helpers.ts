@@ -1,0 +1,31 @@
+import type { Logger } from '../../src/logger.js';
+
+/** Virtual time: `sleep` advances the clock instantly and records the requested delays. */
+export function virtualTime(start = 1_700_000_000_000) {
+  let t = start;
+  const sleeps: number[] = [];
+  return {
+    now: () => t,
+    sleep: async (ms: number) => {
+      sleeps.push(ms);
+      t += ms;
+    },
+    advance(ms: number) {
+      t += ms;
+    },
+    sleeps,
+  };
+}
+
+/** A logger that records its calls. */
+export function recordingLogger() {
+  const lines: Array<{ level: string; message: string; meta?: Record<string, unknown> }> = [];
+  const at = (level: string) => (message: string, meta?: Record<string, unknown>) => void lines.push({ level, message, meta });
+  const logger: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  return { logger, lines };
+}
+
+export const SHOP = 'test-shop.myshopify.com';
+export const ORIGIN = `https://${SHOP}`;
+export const TOKEN = 'shpat_test_token_123';
+export const API = '/admin/api/2025-10';

@@ -1,0 +1,107 @@
+/**
+ * Small in-memory fakes of the client, store and transformer, for unit tests of the run loop only
+ * (integration tests use the real simulator, store and PostgreSQL).
+ */
+import type { CustomerRow, OrderBundle, ProductBundle, ResourceType, UpsertResult } from '../../src/store/rows.js';
+import type { Checkpoint, IngestStore, SyncFailureInput, SyncRunRecord } from '../../src/store/types.js';
+import type { ImportClient, ImportTransformer } from '../../src/importer/types.js';
+
+export interface FakeRecord { id: number; updated_at: string; bad?: boolean; [k: string]: unknown }
+
+/** A Shopify-like listing: honours since_id, updated_at_min/max and limit; ids ascending. */
+export function createFakeClient(records: Record<string, FakeRecord[]>, options: { failAfterPages?: number } = {}) {
+  const requests: Array<{ path: string; query: Record<string, unknown> }> = [];
+  let pagesServed = 0;
+  const client: ImportClient = {
+    async *pages<T>(path: string, query: Record<string, string | number | boolean | undefined> = {}) {
+      requests.push({ path, query: { ...query } });
+      const key = path.replace(/^\//, '').replace(/\.json$/, '');
+      const since = BigInt(String(query.since_id ?? '0'));
+      const min = query.updated_at_min ? Date.parse(String(query.updated_at_min)) : -Infinity;
+      const max = query.updated_at_max ? Date.parse(String(query.updated_at_max)) : Infinity;
+      const limit = Number(query.limit ?? 50);
+      const list = (records[key] ?? []).filter((r) => BigInt(r.id) > since && Date.parse(r.updated_at) >= min && Date.parse(r.updated_at) <= max).sort((a, b) => a.id - b.id);
+      for (let i = 0; i < list.length; i += limit) {
+        if (options.failAfterPages !== undefined && pagesServed >= options.failAfterPages) throw new Error('connection reset');
+        pagesServed++;
+        if (i > 0) requests.push({ path, query: { page_info: String(i) } });
+        yield list.slice(i, i + limit).map((r) => ({ ...r })) as T[];
+      }
+    },
+  };
+  return { client, requests };
+}
+
+export const fakeTransformer: ImportTransformer = {
+  transformCustomer(data: any, tenantId: string): CustomerRow {
+    if (data.bad) throw new Error(`customer ${data.id} is malformed`);
+    return { tenantId, id: BigInt(data.id), shopifyUpdatedAt: new Date(data.updated_at), payload: JSON.stringify({ id: data.id }) } as CustomerRow;
+  },
+  transformProduct(data: any, tenantId: string): ProductBundle {
+    return { products: [{ tenantId, id: BigInt(data.id), shopifyUpdatedAt: new Date(data.updated_at) } as any], variants: [] };
+  },
+  transformOrder(data: any, tenantId: string): OrderBundle {
+    if (data.bad) throw new Error(`order ${data.id} is malformed`);
+    return { orders: [{ tenantId, id: BigInt(data.id), shopifyUpdatedAt: new Date(data.updated_at) } as any], lineItems: [], events: [] };
+  },
+};
+
+/** In-memory IngestStore subset with hooks to delay or fail writes. */
+export function createFakeStore(hooks: { beforeWrite?: (resource: ResourceType, ids: bigint[]) => Promise<void> | void } = {}) {
+  const rows: Record<ResourceType, Map<bigint, { updatedAt: number; deletedAt: number | null }>> = { customers: new Map(), products: new Map(), orders: new Map() };
+  const checkpoints = new Map<string, Checkpoint>();
+  const checkpointHistory: Array<{ resource: ResourceType; cursor: string | null | undefined; committedAtSave: bigint[] }> = [];
+  const runs = new Map<string, SyncRunRecord>();
+  const failures: Array<SyncFailureInput & { runId: string }> = [];
+  const tenantStatus: string[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const upsert = async (resource: ResourceType, items: Array<{ id: bigint; shopifyUpdatedAt: Date }>): Promise<UpsertResult> => {
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    try {
+      await hooks.beforeWrite?.(resource, items.map((i) => i.id));
+      let written = 0, stale = 0;
+      for (const item of items) {
+        const current = rows[resource].get(item.id);
+        if (current && current.updatedAt > item.shopifyUpdatedAt.getTime()) { stale++; continue; }
+        rows[resource].set(item.id, { updatedAt: item.shopifyUpdatedAt.getTime(), deletedAt: current?.deletedAt ?? null });
+        written++;
+      }
+      return { written, stale };
+    } finally { inFlight--; }
+  };
+  const store = {
+    upsertCustomers: (_t: string, r: CustomerRow[]) => upsert('customers', r),
+    upsertProducts: (_t: string, b: ProductBundle) => upsert('products', b.products),
+    upsertOrders: (_t: string, b: OrderBundle) => upsert('orders', b.orders),
+    async markDeleted(_t: string, resource: ResourceType, ids: bigint[], at: Date) {
+      for (const id of ids) rows[resource].set(id, { updatedAt: at.getTime(), deletedAt: at.getTime() });
+      return ids.length;
+    },
+    async existingIds(_t: string, resource: ResourceType, ids: bigint[]) { return new Set(ids.filter((id) => rows[resource].has(id))); },
+    async getCheckpoint(tenantId: string, resource: ResourceType) { return checkpoints.get(resource) ?? null; },
+    async saveCheckpoint(tenantId: string, resource: ResourceType, patch: Partial<Checkpoint>) {
+      const current: Checkpoint = checkpoints.get(resource) ?? { tenantId, resource, watermark: null, cursor: null, runId: null, fullSyncCompletedAt: null, updatedAt: new Date() };
+      checkpoints.set(resource, { ...current, ...patch, updatedAt: new Date() });
+      checkpointHistory.push({ resource, cursor: patch.cursor, committedAtSave: [...rows[resource].keys()] });
+    },
+    async startRun(input: { id: string; tenantId: string; resource: string; mode: 'full' | 'incremental'; options?: Record<string, unknown> }) {
+      runs.set(input.id, { id: input.id, tenantId: input.tenantId, resource: input.resource, mode: input.mode, status: 'running', fetched: 0, imported: 0, skipped: 0, failed: 0, error: null, options: input.options ?? {}, startedAt: new Date(), finishedAt: null });
+    },
+    async updateRunCounts(runId: string, _t: string, counts: Partial<SyncRunRecord>) { Object.assign(runs.get(runId)!, counts); },
+    async finishRun(runId: string, _t: string, result: { status: SyncRunRecord['status']; error?: string | null; counts?: Partial<SyncRunRecord> }) {
+      const run = runs.get(runId);
+      if (run) Object.assign(run, result.counts ?? {}, { status: result.status, error: result.error ?? null, finishedAt: new Date() });
+    },
+    async recordFailures(runId: string, _t: string, _r: string, f: SyncFailureInput[]) { for (const x of f) failures.push({ ...x, runId }); },
+    async setTenantSyncStatus(_t: string, status: string) { tenantStatus.push(status); },
+    async listRuns() { return [...runs.values()].reverse(); },
+    async countRecords() { return { customers: rows.customers.size, products: rows.products.size, variants: 0, orders: rows.orders.size, lineItems: 0 }; },
+  };
+  return { store: store as unknown as IngestStore, rows, checkpoints, checkpointHistory, runs, failures, tenantStatus, maxInFlight: () => maxInFlight };
+}
+
+export function makeRecords(n: number, startMs = Date.parse('2024-01-01T00:00:00Z'), firstId = 1000): FakeRecord[] {
+  return Array.from({ length: n }, (_, i) => ({ id: firstId + i, updated_at: new Date(startMs + ((i * 7919) % n) * 60_000).toISOString() }));
+}

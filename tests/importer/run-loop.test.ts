@@ -1,0 +1,224 @@
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/logger.js';
+import { CommitTracker, createLatestWriter, decodeCursor } from '../../src/importer/checkpoint.js';
+import { ImportError } from '../../src/importer/errors.js';
+import { resolveImportOptions } from '../../src/importer/options.js';
+import { nextWatermark, planRun, runResourceSync, type RunContext } from '../../src/importer/run.js';
+import type { ImportOptions, ImportProgress } from '../../src/importer/types.js';
+import { createFakeClient, createFakeStore, fakeTransformer, makeRecords } from './fakes.js';
+
+const NOW = new Date('2024-06-01T00:00:00Z');
+
+function context(client: RunContext['client'], store: RunContext['store'], progress: ImportProgress[] = []): RunContext {
+  let n = 0;
+  return {
+    tenantId: 't1', client, store, transformer: fakeTransformer, logger: silentLogger,
+    clock: () => NOW, sleep: async () => {}, newRunId: () => `run${++n}`,
+    listStoredIds: async () => [],
+    emitProgress: (e) => progress.push(e),
+  };
+}
+
+const run = (ctx: RunContext, resource: 'customers' | 'orders', options: ImportOptions = {}) =>
+  runResourceSync(ctx, resource, resolveImportOptions({ retryOptions: { retries: 2, minTimeout: 0 }, ...options }));
+
+describe('options', () => {
+  it('applies the seed defaults and rejects nonsense with the option name', () => {
+    const o = resolveImportOptions();
+    expect(o).toMatchObject({ batchSize: 100, concurrency: 3, skipExisting: false, dryRun: false, mode: 'auto', pageSize: 250, overlapMs: 300_000 });
+    expect(o.retry).toEqual({ retries: 3, factor: 2, minTimeout: 1000, maxTimeout: 5000 });
+    expect(() => resolveImportOptions({ batchSize: 0 })).toThrow(/batchSize/);
+    expect(() => resolveImportOptions({ concurrency: 1.5 })).toThrow(/concurrency/);
+    expect(() => resolveImportOptions({ pageSize: 251 })).toThrow(/pageSize/);
+    expect(() => resolveImportOptions({ mode: 'sometimes' as never })).toThrow(/mode/);
+    expect(() => resolveImportOptions({ dateRange: { from: 'yesterday' } })).toThrow(/dateRange.from/);
+    expect(() => resolveImportOptions({ dateRange: { from: '2024-02-01', to: '2024-01-01' } })).toThrow(/after/);
+  });
+});
+
+describe('CommitTracker', () => {
+  it('advances only over a contiguous committed prefix', () => {
+    const t = new CommitTracker(0n, null);
+    const a = t.add(100n, 5), b = t.add(200n, 9), c = t.add(300n, 1);
+    expect(t.complete(c)).toBe(false);
+    expect(t.complete(b)).toBe(false);
+    expect(t.committedId).toBe(0n);
+    expect(t.complete(a)).toBe(true);
+    expect(t.committedId).toBe(300n);
+    expect(t.committedMaxUpdatedAt).toBe(9);
+  });
+
+  it('latest writer serialises and keeps only the newest pending value', async () => {
+    const written: number[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    const w = createLatestWriter<number>(async (v) => { if (v === 1) await gate; written.push(v); }, () => {});
+    w.push(1); w.push(2); w.push(3);
+    release();
+    await w.flush();
+    expect(written).toEqual([1, 3]);
+  });
+});
+
+describe('planning and watermark', () => {
+  const o = resolveImportOptions();
+  it('auto is full until a full sync completed, then incremental from watermark minus overlap', () => {
+    expect(planRun(o, null, NOW).mode).toBe('full');
+    const cp = { tenantId: 't1', resource: 'orders' as const, watermark: new Date('2024-05-01T00:00:00Z'), cursor: null, runId: null, fullSyncCompletedAt: new Date(), updatedAt: new Date() };
+    const plan = planRun(o, cp, NOW);
+    expect(plan.mode).toBe('incremental');
+    expect(plan.updatedAtMin?.toISOString()).toBe('2024-04-30T23:55:00.000Z');
+    expect(planRun(resolveImportOptions({ mode: 'full' }), cp, NOW).mode).toBe('full');
+  });
+
+  it('never moves the watermark past the start of the listing, nor backwards', () => {
+    const start = new Date('2024-06-01T00:00:00Z');
+    expect(nextWatermark(null, Date.parse('2024-07-01T00:00:00Z'), start)).toEqual(start);
+    expect(nextWatermark(null, Date.parse('2024-05-01T00:00:00Z'), start)).toEqual(new Date('2024-05-01T00:00:00Z'));
+    expect(nextWatermark(new Date('2024-05-10T00:00:00Z'), Date.parse('2024-05-01T00:00:00Z'), start)).toEqual(new Date('2024-05-10T00:00:00Z'));
+    expect(nextWatermark(new Date('2024-05-10T00:00:00Z'), null, start)).toEqual(new Date('2024-05-10T00:00:00Z'));
+  });
+});
+
+describe('run loop (fakes)', () => {
+  it('full sync: every record written, batches bounded, concurrency bounded, run recorded, checkpoint completed', async () => {
+    const records = makeRecords(1234);
+    const { client, requests } = createFakeClient({ orders: records });
+    const fake = createFakeStore({ beforeWrite: async (_r, ids) => { expect(ids.length).toBeLessThanOrEqual(100); await new Promise((r) => setTimeout(r, 2)); } });
+    const progress: ImportProgress[] = [];
+    const result = await run(context(client, fake.store, progress), 'orders', { concurrency: 2, pageSize: 50 });
+    expect(result).toMatchObject({ status: 'succeeded', mode: 'full', fetched: 1234, imported: 1234, failed: 0, skipped: 0 });
+    expect(fake.rows.orders.size).toBe(1234);
+    expect(fake.maxInFlight()).toBeLessThanOrEqual(2);
+    expect(fake.maxInFlight()).toBe(2);
+    expect(requests[0].query).toMatchObject({ status: 'any', limit: 50, since_id: '0' });
+    const cp = fake.checkpoints.get('orders')!;
+    expect(cp.cursor).toBeNull();
+    expect(cp.fullSyncCompletedAt).toEqual(NOW);
+    expect(cp.watermark!.getTime()).toBe(Math.max(...records.map((r) => Date.parse(r.updated_at))));
+    expect([...fake.runs.values()][0]).toMatchObject({ status: 'succeeded', fetched: 1234, imported: 1234, mode: 'full' });
+    expect(fake.tenantStatus).toEqual(['running', 'idle']);
+    expect(progress.at(-1)).toMatchObject({ done: true, fetched: 1234, imported: 1234, tenantId: 't1', resource: 'orders' });
+    expect(progress.filter((p) => !p.done).length).toBeGreaterThanOrEqual(12);
+  });
+
+  it('a batch that keeps failing fails the run; the cursor never passes an uncommitted record; a rerun resumes and completes', async () => {
+    const records = makeRecords(1000);
+    let broken = true;
+    const failing = new Set<bigint>([BigInt(records[537].id)]);
+    const fake = createFakeStore({
+      beforeWrite: async (_r, ids) => {
+        await new Promise((r) => setTimeout(r, Math.random() * 4));
+        if (broken && ids.some((id) => failing.has(id))) throw new Error('deadlock detected');
+      },
+    });
+    const first = createFakeClient({ orders: records });
+    const err = await run(context(first.client, fake.store), 'orders', { concurrency: 4, batchSize: 50 }).catch((e) => e);
+    expect(err).toBeInstanceOf(ImportError);
+    expect(err.message).toMatch(/deadlock detected/);
+    expect(err.result.status).toBe('failed');
+    // Every saved cursor only covered records that were committed at that moment.
+    for (const h of fake.checkpointHistory) {
+      const c = decodeCursor(h.cursor);
+      if (!c) continue;
+      const committed = new Set(h.committedAtSave);
+      for (const r of records) if (BigInt(r.id) <= BigInt(c.sinceId)) expect(committed.has(BigInt(r.id))).toBe(true);
+    }
+    const cursor = decodeCursor(fake.checkpoints.get('orders')!.cursor)!;
+    expect(BigInt(cursor.sinceId)).toBeLessThan(BigInt(records[537].id));
+    expect([...fake.runs.values()][0]).toMatchObject({ status: 'failed', error: expect.stringMatching(/deadlock/) });
+    expect(fake.tenantStatus.at(-1)).toBe('error');
+
+    broken = false;
+    const second = createFakeClient({ orders: records });
+    const result = await run(context(second.client, fake.store), 'orders', { concurrency: 4, batchSize: 50 });
+    expect(result).toMatchObject({ status: 'succeeded', resumed: true, mode: 'full' });
+    expect(second.requests[0].query.since_id).toBe(cursor.sinceId);
+    expect(result.fetched).toBe(records.filter((r) => BigInt(r.id) > BigInt(cursor.sinceId)).length);
+    expect(fake.rows.orders.size).toBe(1000);
+    expect(fake.checkpoints.get('orders')!.cursor).toBeNull();
+    expect(fake.checkpoints.get('orders')!.fullSyncCompletedAt).toEqual(NOW);
+  });
+
+  it('a listing error mid-way fails the run and keeps the committed cursor', async () => {
+    const records = makeRecords(600);
+    const fake = createFakeStore();
+    const { client } = createFakeClient({ orders: records }, { failAfterPages: 3 });
+    await expect(run(context(client, fake.store), 'orders', { pageSize: 100, batchSize: 100 })).rejects.toThrow(/connection reset/);
+    const cursor = decodeCursor(fake.checkpoints.get('orders')!.cursor)!;
+    expect(cursor.sinceId).toBe(String(records[299].id));
+  });
+
+  it('transient write errors are retried', async () => {
+    let failures = 3;
+    const fake = createFakeStore({ beforeWrite: () => { if (failures-- > 0) throw new Error('ECONNRESET'); } });
+    const { client } = createFakeClient({ orders: makeRecords(300) });
+    const result = await run(context(client, fake.store), 'orders', { retryOptions: { retries: 3, minTimeout: 0 } });
+    expect(result.imported).toBe(300);
+  });
+
+  it('a record that cannot be transformed is recorded with its id and reason, the rest is imported', async () => {
+    const records = makeRecords(250);
+    records[10].bad = true;
+    records[200].bad = true;
+    const fake = createFakeStore();
+    const { client } = createFakeClient({ customers: records });
+    const result = await run(context(client, fake.store), 'customers');
+    expect(result).toMatchObject({ status: 'succeeded', fetched: 250, imported: 248, failed: 2, errors: 2 });
+    expect(fake.failures.map((f) => f.shopifyId)).toEqual([BigInt(records[10].id), BigInt(records[200].id)]);
+    expect(fake.failures[0].reason).toMatch(/malformed/);
+  });
+
+  it('dryRun fetches and transforms but writes nothing', async () => {
+    const records = makeRecords(300);
+    records[5].bad = true;
+    const fake = createFakeStore();
+    const { client } = createFakeClient({ customers: records });
+    const result = await run(context(client, fake.store), 'customers', { dryRun: true });
+    expect(result).toMatchObject({ dryRun: true, fetched: 300, imported: 299, failed: 1 });
+    expect(fake.rows.customers.size).toBe(0);
+    expect(fake.runs.size).toBe(0);
+    expect(fake.checkpoints.size).toBe(0);
+    expect(fake.failures).toHaveLength(0);
+    expect(fake.tenantStatus).toHaveLength(0);
+  });
+
+  it('incremental after a full sync lists from the watermark minus the overlap; skipExisting skips stored ids', async () => {
+    const records = makeRecords(500);
+    const fake = createFakeStore();
+    await run(context(createFakeClient({ orders: records }).client, fake.store), 'orders');
+    const watermark = fake.checkpoints.get('orders')!.watermark!;
+    records[3].updated_at = new Date(watermark.getTime() + 60_000).toISOString();
+    records.push({ id: 99_999, updated_at: new Date(watermark.getTime() + 120_000).toISOString() });
+    const second = createFakeClient({ orders: records });
+    const result = await run(context(second.client, fake.store), 'orders', { skipExisting: true });
+    expect(result.mode).toBe('incremental');
+    expect(second.requests[0].query.updated_at_min).toBe(new Date(watermark.getTime() - 300_000).toISOString());
+    expect(result.fetched).toBeLessThan(20);
+    expect(result.skipped).toBe(result.fetched - 1);
+    expect(result.imported).toBe(1);
+    expect(fake.rows.orders.has(99_999n)).toBe(true);
+  });
+
+  it('a dateRange run filters by updated_at and leaves the checkpoint alone', async () => {
+    const records = makeRecords(100);
+    const fake = createFakeStore();
+    const { client, requests } = createFakeClient({ orders: records });
+    const [from, to] = [records[10].updated_at, records[20].updated_at].sort();
+    const result = await run(context(client, fake.store), 'orders', { dateRange: { from, to } });
+    expect(requests[0].query).toMatchObject({ updated_at_min: new Date(from).toISOString(), updated_at_max: new Date(to).toISOString() });
+    expect(result.fetched).toBe(records.filter((r) => r.updated_at >= from && r.updated_at <= to).length);
+    expect(fake.checkpoints.size).toBe(0);
+  });
+
+  it('abort stops the run as cancelled, keeping the committed cursor', async () => {
+    const controller = new AbortController();
+    const fake = createFakeStore();
+    const { client } = createFakeClient({ orders: makeRecords(1000) });
+    const ctx = context(client, fake.store);
+    const err = await runResourceSync(ctx, 'orders', resolveImportOptions({ pageSize: 100, signal: controller.signal }), (p) => { if (p.fetched >= 300) controller.abort(); }).catch((e) => e);
+    expect(err.code).toBe('IMPORT_ABORTED');
+    expect([...fake.runs.values()][0].status).toBe('cancelled');
+    expect(decodeCursor(fake.checkpoints.get('orders')!.cursor)).not.toBeNull();
+  });
+});

@@ -1,0 +1,422 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StoreError, TenantError } from '../../src/errors.js';
+import { parseShopifyJson } from '../../src/json.js';
+import { createStore, type IngestStore, type PrismaLike } from '../../src/store/index.js';
+import { at, customer, event, lineItem, mergeBundles, order, orderBundle, product, variant } from './rows.js';
+
+export interface OpenedDatabase {
+  prisma: PrismaLike;
+  close(): Promise<void>;
+}
+
+/**
+ * The store's behaviour, run against each backend (PostgreSQL through adapter-pg, embedded PGlite).
+ * Each test uses its own tenant ids, so tests do not depend on each other's rows.
+ */
+export function defineStoreSuite(backend: string, open: () => Promise<OpenedDatabase>): void {
+  describe(`store on ${backend}`, () => {
+    let db: OpenedDatabase;
+    let store: IngestStore;
+    let sql: <T = Record<string, unknown>>(query: string, ...values: unknown[]) => Promise<T[]>;
+    let tenantSeq = 0;
+
+    /** A fresh tenant (row in shopify_tenants) per test. */
+    async function tenant(label = 't'): Promise<string> {
+      const id = `${label}-${++tenantSeq}-${Math.random().toString(36).slice(2, 8)}`;
+      await store.upsertTenant({ id, shopDomain: `${id}.myshopify.com`, accessTokenEnc: 'enc:token' });
+      return id;
+    }
+
+    const customerRows = (tenantId: string) =>
+      sql<{ id: string; payload: string; email_enc: string | null; shopify_updated_at: Date; deleted_at: Date | null; total_spent: string | null }>(
+        `SELECT id::text, payload::text, email_enc, shopify_updated_at, deleted_at, total_spent::text FROM shopify_customers WHERE tenant_id = $1 ORDER BY id`,
+        tenantId,
+      );
+    const lineItemIds = async (tenantId: string, orderId: bigint) =>
+      (await sql<{ id: string }>(`SELECT id::text FROM shopify_order_line_items WHERE tenant_id = $1 AND order_id = $2::bigint ORDER BY id`, tenantId, orderId.toString())).map((r) => r.id);
+
+    beforeAll(async () => {
+      db = await open();
+      store = createStore(db.prisma);
+      sql = (query, ...values) => db.prisma.$queryRawUnsafe(query, ...values);
+    });
+    afterAll(async () => {
+      await db?.close();
+    });
+
+    describe('idempotency', () => {
+      it('writes the same customer batch twice to the same rows', async () => {
+        const t = await tenant();
+        const batch = [customer(t, 1n), customer(t, 2n, { totalSpent: '0.10' }), customer(t, 3n, { deletedAt: null, tags: null })];
+        expect(await store.upsertCustomers(t, batch)).toEqual({ written: 3, stale: 0 });
+        const first = await customerRows(t);
+        expect(await store.upsertCustomers(t, batch)).toEqual({ written: 3, stale: 0 });
+        expect(await customerRows(t)).toEqual(first);
+        expect(first.map((r) => r.total_spent)).toEqual(['19.9900', '0.1000', '19.9900']);
+      });
+
+      it('writes the same order bundle twice to the same orders, line items and events', async () => {
+        const t = await tenant();
+        const bundle = mergeBundles(orderBundle(t, 10n), orderBundle(t, 11n, 2));
+        const first = await store.upsertOrders(t, bundle);
+        expect(first).toMatchObject({ written: 2, stale: 0 });
+        const snapshot = () => sql(`SELECT o.id::text, o.total_price::text, (SELECT count(*)::int FROM shopify_order_line_items l WHERE l.tenant_id = o.tenant_id AND l.order_id = o.id) AS lines,
+          (SELECT count(*)::int FROM shopify_order_events e WHERE e.tenant_id = o.tenant_id AND e.order_id = o.id) AS events FROM shopify_orders o WHERE o.tenant_id = $1 ORDER BY o.id`, t);
+        const before = await snapshot();
+        await store.upsertOrders(t, bundle);
+        expect(await snapshot()).toEqual(before);
+        expect(before).toEqual([
+          { id: '10', total_price: '33.3000', lines: 3, events: 2 },
+          { id: '11', total_price: '33.3000', lines: 2, events: 2 },
+        ]);
+        expect(await store.countRecords(t)).toEqual({ customers: 0, products: 0, variants: 0, orders: 2, lineItems: 5 });
+      });
+
+      it('keeps the newest version when a batch repeats an id, without ON CONFLICT errors', async () => {
+        const t = await tenant();
+        const v1 = customer(t, 7n, { shopifyUpdatedAt: at('2024-03-01T00:00:00Z'), payload: '{"v":1}' });
+        const v3 = customer(t, 7n, { shopifyUpdatedAt: at('2024-03-03T00:00:00Z'), payload: '{"v":3}' });
+        const v2 = customer(t, 7n, { shopifyUpdatedAt: at('2024-03-02T00:00:00Z'), payload: '{"v":2}' });
+        expect(await store.upsertCustomers(t, [v1, v3, v2])).toEqual({ written: 1, stale: 2 });
+        expect((await customerRows(t))[0].payload).toBe('{"v": 3}');
+
+        const o1 = orderBundle(t, 20n, 2, { shopifyUpdatedAt: at('2024-03-01T00:00:00Z') });
+        const o2 = orderBundle(t, 20n, 2, { shopifyUpdatedAt: at('2024-03-02T00:00:00Z'), totalPrice: '99.00' });
+        const result = await store.upsertOrders(t, mergeBundles(o2, o1));
+        expect(result).toMatchObject({ written: 1, stale: 1 });
+        const [row] = await sql<{ total_price: string }>(`SELECT total_price::text FROM shopify_orders WHERE tenant_id = $1`, t);
+        expect(row.total_price).toBe('99.0000');
+        expect(await lineItemIds(t, 20n)).toEqual(['201', '202']);
+      });
+    });
+
+    describe('versions', () => {
+      it('never lets an older update overwrite a newer one; an equal one rewrites', async () => {
+        const t = await tenant();
+        await store.upsertCustomers(t, [customer(t, 1n, { shopifyUpdatedAt: at('2024-05-02T00:00:00Z'), payload: '{"v":"new"}' })]);
+        expect(await store.upsertCustomers(t, [customer(t, 1n, { shopifyUpdatedAt: at('2024-05-01T00:00:00Z'), payload: '{"v":"old"}' })])).toEqual({ written: 0, stale: 1 });
+        expect((await customerRows(t))[0].payload).toBe('{"v": "new"}');
+        expect(await store.upsertCustomers(t, [customer(t, 1n, { shopifyUpdatedAt: at('2024-05-02T00:00:00Z'), payload: '{"v":"same-time"}' })])).toEqual({ written: 1, stale: 0 });
+        expect((await customerRows(t))[0].payload).toBe('{"v": "same-time"}');
+      });
+
+      it('leaves line items and events of an order whose incoming version lost untouched', async () => {
+        const t = await tenant();
+        await store.upsertOrders(t, orderBundle(t, 30n, 3, { shopifyUpdatedAt: at('2024-05-02T00:00:00Z') }));
+        const stale = {
+          orders: [order(t, 30n, { shopifyUpdatedAt: at('2024-05-01T00:00:00Z'), totalPrice: '1.00' })],
+          lineItems: [lineItem(t, 30n, 309n)],
+          events: [event(t, 30n, 'cancelled')],
+        };
+        expect(await store.upsertOrders(t, stale)).toMatchObject({ written: 0, stale: 1, lineItems: 0, lineItemsRemoved: 0 });
+        expect(await lineItemIds(t, 30n)).toEqual(['301', '302', '303']);
+        const types = await sql<{ type: string }>(`SELECT type FROM shopify_order_events WHERE tenant_id = $1 ORDER BY type`, t);
+        expect(types.map((r) => r.type)).toEqual(['created', 'paid']);
+      });
+
+      it('replaces the line items and events of an order whose newer version won', async () => {
+        const t = await tenant();
+        await store.upsertOrders(t, orderBundle(t, 40n, 3));
+        const next = {
+          orders: [order(t, 40n, { shopifyUpdatedAt: at('2024-06-01T00:00:00Z') })],
+          lineItems: [lineItem(t, 40n, 401n, { quantity: 5 }), lineItem(t, 40n, 402n), lineItem(t, 40n, 409n)],
+          events: [event(t, 40n, 'created'), event(t, 40n, 'refunded', { sourceId: 999n, amount: '5.00' })],
+        };
+        expect(await store.upsertOrders(t, next)).toMatchObject({ written: 1, lineItems: 3, lineItemsRemoved: 1, events: 2, eventsRemoved: 1 });
+        expect(await lineItemIds(t, 40n)).toEqual(['401', '402', '409']);
+        const [li] = await sql<{ quantity: number }>(`SELECT quantity FROM shopify_order_line_items WHERE tenant_id = $1 AND id = 401`, t);
+        expect(li.quantity).toBe(5);
+        const events = await sql<{ type: string; source_id: string; amount: string | null }>(
+          `SELECT type, source_id::text, amount::text FROM shopify_order_events WHERE tenant_id = $1 ORDER BY type`, t);
+        expect(events).toEqual([{ type: 'created', source_id: '40', amount: null }, { type: 'refunded', source_id: '999', amount: '5.0000' }]);
+      });
+    });
+
+    describe('tombstones', () => {
+      it('tombstones a stored row; older and newer live versions never resurrect it', async () => {
+        const t = await tenant();
+        await store.upsertCustomers(t, [customer(t, 1n, { shopifyUpdatedAt: at('2024-01-02T00:00:00Z') })]);
+        expect(await store.markDeleted(t, 'customers', [1n], at('2024-01-03T00:00:00Z'))).toBe(1);
+        expect(await store.markDeleted(t, 'customers', [1n], at('2024-01-04T00:00:00Z'))).toBe(0);
+        expect(await store.upsertCustomers(t, [customer(t, 1n, { shopifyUpdatedAt: at('2024-01-02T12:00:00Z') })])).toEqual({ written: 0, stale: 1 });
+        expect(await store.upsertCustomers(t, [customer(t, 1n, { shopifyUpdatedAt: at('2024-01-09T00:00:00Z') })])).toEqual({ written: 0, stale: 1 });
+        const [row] = await customerRows(t);
+        expect(row.deleted_at).toEqual(at('2024-01-03T00:00:00Z'));
+        expect(row.shopify_updated_at).toEqual(at('2024-01-03T00:00:00Z'));
+        expect(await store.countRecords(t)).toMatchObject({ customers: 0 });
+        expect(await store.countRecords(t, { includeDeleted: true })).toMatchObject({ customers: 1 });
+      });
+
+      it('tombstones a never-seen id, so a create that arrives later loses', async () => {
+        const t = await tenant();
+        expect(await store.markDeleted(t, 'orders', [50n, 50n], at('2024-02-01T00:00:00Z'))).toBe(1);
+        expect(await store.existingIds(t, 'orders', [50n, 51n])).toEqual(new Set([50n]));
+        const late = await store.upsertOrders(t, orderBundle(t, 50n, 2, { shopifyUpdatedAt: at('2024-01-31T00:00:00Z') }));
+        expect(late).toMatchObject({ written: 0, stale: 1, lineItems: 0 });
+        expect(await lineItemIds(t, 50n)).toEqual([]);
+        const [row] = await sql<{ deleted_at: Date; payload: string }>(`SELECT deleted_at, payload::text FROM shopify_orders WHERE tenant_id = $1`, t);
+        expect(row).toEqual({ deleted_at: at('2024-02-01T00:00:00Z'), payload: '{"id": 50}' });
+      });
+
+      it('does not tombstone a row changed after the delete time', async () => {
+        const t = await tenant();
+        await store.upsertCustomers(t, [customer(t, 1n, { shopifyUpdatedAt: at('2024-03-05T00:00:00Z') })]);
+        expect(await store.markDeleted(t, 'customers', [1n], at('2024-03-04T00:00:00Z'))).toBe(0);
+        expect((await customerRows(t))[0].deleted_at).toBeNull();
+      });
+
+      it('accepts a tombstone through upsert when it is not older', async () => {
+        const t = await tenant();
+        await store.upsertCustomers(t, [customer(t, 1n)]);
+        const tomb = customer(t, 1n, { shopifyUpdatedAt: at('2024-01-05T00:00:00Z'), deletedAt: at('2024-01-05T00:00:00Z') });
+        expect(await store.upsertCustomers(t, [tomb])).toEqual({ written: 1, stale: 0 });
+        expect((await customerRows(t))[0].deleted_at).toEqual(at('2024-01-05T00:00:00Z'));
+      });
+
+      it('tombstones variants a product update no longer lists, and all variants of a deleted product', async () => {
+        const t = await tenant();
+        await store.upsertProducts(t, { products: [product(t, 60n)], variants: [variant(t, 60n, 601n), variant(t, 60n, 602n)] });
+        const next = await store.upsertProducts(t, {
+          products: [product(t, 60n, { shopifyUpdatedAt: at('2024-02-01T00:00:00Z'), title: 'Renamed' })],
+          variants: [variant(t, 60n, 601n, { shopifyUpdatedAt: at('2024-02-01T00:00:00Z'), price: '12.50' })],
+        });
+        expect(next).toMatchObject({ written: 1, variants: 1, variantsRemoved: 1 });
+        const variants = () => sql<{ id: string; price: string; deleted_at: Date | null }>(
+          `SELECT id::text, price::text, deleted_at FROM shopify_product_variants WHERE tenant_id = $1 ORDER BY id`, t);
+        expect(await variants()).toEqual([
+          { id: '601', price: '12.5000', deleted_at: null },
+          { id: '602', price: '10.0000', deleted_at: at('2024-02-01T00:00:00Z') },
+        ]);
+        expect(await store.markDeleted(t, 'products', [60n], at('2024-03-01T00:00:00Z'))).toBe(1);
+        expect((await variants()).map((v) => v.deleted_at)).toEqual([at('2024-03-01T00:00:00Z'), at('2024-02-01T00:00:00Z')]);
+        expect(await store.countRecords(t)).toMatchObject({ products: 0, variants: 0 });
+      });
+    });
+
+    describe('atomic orders', () => {
+      it('writes nothing when one line item in the batch violates a constraint', async () => {
+        const t = await tenant();
+        const good = orderBundle(t, 70n);
+        const bad = orderBundle(t, 71n);
+        bad.lineItems[1] = { ...bad.lineItems[1], quantity: null as unknown as number };
+        const error = await store.upsertOrders(t, mergeBundles(good, bad, orderBundle(t, 72n))).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(StoreError);
+        expect((error as StoreError).message).toMatch(/^\[shopify-ingest\] upsertOrders failed/);
+        expect(await store.countRecords(t, { includeDeleted: true })).toMatchObject({ orders: 0, lineItems: 0 });
+        expect(await sql(`SELECT 1 FROM shopify_order_events WHERE tenant_id = $1`, t)).toEqual([]);
+      });
+
+      it('keeps the previous versions intact when an update batch fails', async () => {
+        const t = await tenant();
+        await store.upsertOrders(t, orderBundle(t, 80n, 2));
+        const update = orderBundle(t, 80n, 3, { shopifyUpdatedAt: at('2024-09-01T00:00:00Z'), totalPrice: '1.00' });
+        update.lineItems[2] = { ...update.lineItems[2], price: 'not-a-number' };
+        await expect(store.upsertOrders(t, update)).rejects.toBeInstanceOf(StoreError);
+        const [o] = await sql<{ total_price: string }>(`SELECT total_price::text FROM shopify_orders WHERE tenant_id = $1`, t);
+        expect(o.total_price).toBe('33.3000');
+        expect(await lineItemIds(t, 80n)).toEqual(['801', '802']);
+      });
+
+      it('refuses line items whose order is not in the batch', async () => {
+        const t = await tenant();
+        const bundle = orderBundle(t, 90n);
+        bundle.lineItems.push(lineItem(t, 91n, 911n));
+        await expect(store.upsertOrders(t, bundle)).rejects.toMatchObject({ code: 'ORPHAN_ROWS' });
+        expect(await store.countRecords(t)).toMatchObject({ orders: 0 });
+      });
+    });
+
+    describe('tenant isolation', () => {
+      it("never reads or writes another tenant's rows", async () => {
+        const a = await tenant('a');
+        const b = await tenant('b');
+        await store.upsertCustomers(b, [customer(b, 1n, { payload: '{"tenant":"b"}' })]);
+        await store.upsertOrders(b, orderBundle(b, 5n));
+        await store.upsertCustomers(a, [customer(a, 1n, { payload: '{"tenant":"a"}', shopifyUpdatedAt: at('2030-01-01T00:00:00Z') })]);
+        await store.upsertOrders(a, orderBundle(a, 5n, 1, { shopifyUpdatedAt: at('2030-01-01T00:00:00Z') }));
+        await store.markDeleted(a, 'customers', [1n], at('2031-01-01T00:00:00Z'));
+        expect((await customerRows(b))[0]).toMatchObject({ payload: '{"tenant": "b"}', deleted_at: null });
+        expect(await lineItemIds(b, 5n)).toEqual(['51', '52', '53']);
+        expect(await store.countRecords(b)).toEqual({ customers: 1, products: 0, variants: 0, orders: 1, lineItems: 3 });
+        expect(await store.countRecords(a)).toEqual({ customers: 0, products: 0, variants: 0, orders: 1, lineItems: 1 });
+        expect(await store.existingIds(a, 'orders', [5n, 6n])).toEqual(new Set([5n]));
+        await store.purgeTenant(a);
+        expect(await store.countRecords(a, { includeDeleted: true })).toEqual({ customers: 0, products: 0, variants: 0, orders: 0, lineItems: 0 });
+        expect(await store.countRecords(b)).toEqual({ customers: 1, products: 0, variants: 0, orders: 1, lineItems: 3 });
+      });
+
+      it('refuses a row of another tenant passed to a write', async () => {
+        const a = await tenant('a');
+        const b = await tenant('b');
+        await expect(store.upsertCustomers(a, [customer(b, 1n)])).rejects.toMatchObject({ code: 'TENANT_MISMATCH' });
+        await expect(store.upsertOrders(a, { ...orderBundle(a, 1n), lineItems: [lineItem(b, 1n, 11n)] })).rejects.toMatchObject({ code: 'TENANT_MISMATCH' });
+        expect(await store.countRecords(b)).toMatchObject({ customers: 0, orders: 0 });
+      });
+
+      it('refuses every call without a tenant id', async () => {
+        const calls: Array<(id: string) => Promise<unknown>> = [
+          (id) => store.upsertCustomers(id, []),
+          (id) => store.upsertProducts(id, { products: [], variants: [] }),
+          (id) => store.upsertOrders(id, { orders: [], lineItems: [], events: [] }),
+          (id) => store.markDeleted(id, 'orders', [1n], new Date()),
+          (id) => store.existingIds(id, 'orders', [1n]),
+          (id) => store.countRecords(id),
+          (id) => store.redactCustomer(id, 1n),
+          (id) => store.purgeTenant(id),
+          (id) => store.upsertTenant({ id, shopDomain: 'x.myshopify.com', accessTokenEnc: 'x' }),
+          (id) => store.getTenant(id),
+          (id) => store.setTenantActive(id, false),
+          (id) => store.setTenantSyncStatus(id, 'idle'),
+          (id) => store.getCheckpoint(id, 'orders'),
+          (id) => store.saveCheckpoint(id, 'orders', { cursor: 'x' }),
+          (id) => store.startRun({ id: 'r', tenantId: id, resource: 'orders', mode: 'full' }),
+          (id) => store.updateRunCounts('r', id, { fetched: 1 }),
+          (id) => store.finishRun('r', id, { status: 'succeeded' }),
+          (id) => store.recordFailures('r', id, 'orders', [{ shopifyId: 1n, reason: 'x' }]),
+          (id) => store.listRuns(id),
+          (id) => store.listFailures(id, 'r'),
+        ];
+        for (const call of calls) {
+          for (const bad of ['', '   ', undefined as unknown as string]) {
+            const error = await call(bad).catch((e: unknown) => e);
+            expect(error).toBeInstanceOf(TenantError);
+            expect((error as TenantError).code).toBe('TENANT_REQUIRED');
+          }
+        }
+      });
+    });
+
+    describe('bigint ids', () => {
+      it('round-trips ids above 2^53 exactly, in columns and in the jsonb payload', async () => {
+        const t = await tenant();
+        const big = 820982911946154508n;
+        const max = 9223372036854775807n;
+        const payload = `{"id":${big},"customer":{"id":${max}},"line_items":[{"id":${big + 1n}}],"price":"19.99"}`;
+        await store.upsertCustomers(t, [customer(t, max, { payload: `{"id":${max}}` })]);
+        await store.upsertOrders(t, {
+          orders: [order(t, big, { customerId: max, payload })],
+          lineItems: [lineItem(t, big, big + 1n, { productId: big + 2n, variantId: big + 3n })],
+          events: [event(t, big, 'created', { sourceId: big })],
+        });
+        expect(await store.existingIds(t, 'customers', [max, max - 1n])).toEqual(new Set([max]));
+        expect(await store.existingIds(t, 'orders', [big, big - 1n])).toEqual(new Set([big]));
+        const [o] = await sql<{ id: bigint; customer_id: bigint; payload: string }>(`SELECT id, customer_id, payload::text FROM shopify_orders WHERE tenant_id = $1`, t);
+        expect(o.id).toBe(big);
+        expect(o.customer_id).toBe(max);
+        const parsed = parseShopifyJson<{ id: bigint; customer: { id: bigint }; line_items: { id: bigint }[] }>(o.payload);
+        expect(parsed.id).toBe(big);
+        expect(parsed.customer.id).toBe(max);
+        expect(parsed.line_items[0].id).toBe(big + 1n);
+        const [li] = await sql<{ id: string; product_id: string; variant_id: string }>(
+          `SELECT id::text, product_id::text, variant_id::text FROM shopify_order_line_items WHERE tenant_id = $1`, t);
+        expect(li).toEqual({ id: (big + 1n).toString(), product_id: (big + 2n).toString(), variant_id: (big + 3n).toString() });
+        expect(await store.markDeleted(t, 'orders', [big], at('2025-01-01T00:00:00Z'))).toBe(1);
+        const [tomb] = await sql<{ payload: string }>(`SELECT payload::text FROM shopify_orders WHERE tenant_id = $1 AND deleted_at IS NOT NULL`, t);
+        expect(parseShopifyJson<{ id: bigint }>(tomb.payload).id).toBe(big);
+      });
+    });
+
+    describe('privacy', () => {
+      it("redactCustomer erases that customer's PII and their orders' PII, nobody else's", async () => {
+        const t = await tenant();
+        await store.upsertCustomers(t, [customer(t, 1n), customer(t, 2n)]);
+        await store.upsertOrders(t, mergeBundles(
+          orderBundle(t, 100n, 1, { customerId: 1n }),
+          orderBundle(t, 101n, 1, { customerId: null }),
+          orderBundle(t, 102n, 1, { customerId: 2n }),
+        ));
+        await store.redactCustomer(t, 1n, [101n]);
+        const customers = await sql<{ id: string; email_enc: string | null; email_hash: string | null; first_name_enc: string | null; payload: string }>(
+          `SELECT id::text, email_enc, email_hash, first_name_enc, payload::text FROM shopify_customers WHERE tenant_id = $1 ORDER BY id`, t);
+        expect(customers[0]).toEqual({ id: '1', email_enc: null, email_hash: null, first_name_enc: null, payload: '{"id": 1, "redacted": true}' });
+        expect(customers[1]).toMatchObject({ id: '2', email_enc: 'enc:mail-2', first_name_enc: 'enc:first' });
+        const orders = await sql<{ id: string; email_enc: string | null; payload: string }>(
+          `SELECT id::text, email_enc, payload::text FROM shopify_orders WHERE tenant_id = $1 ORDER BY id`, t);
+        for (const o of orders.slice(0, 2)) {
+          expect(o.email_enc).toBeNull();
+          expect(JSON.parse(o.payload)).toEqual({ id: Number(o.id), total_price: '33.30', redacted: true });
+        }
+        expect(orders[2].email_enc).toBe('enc:mail');
+        expect(JSON.parse(orders[2].payload)).toHaveProperty('email', 'a@example.com');
+      });
+
+      it('purgeTenant deletes every row of the tenant, and the tenant with includeTenant', async () => {
+        const t = await tenant();
+        await store.upsertCustomers(t, [customer(t, 1n)]);
+        await store.upsertProducts(t, { products: [product(t, 2n)], variants: [variant(t, 2n, 21n)] });
+        await store.upsertOrders(t, orderBundle(t, 3n));
+        await store.saveCheckpoint(t, 'orders', { cursor: 'c' });
+        await store.startRun({ id: `run-${t}`, tenantId: t, resource: 'orders', mode: 'full' });
+        await store.recordFailures(`run-${t}`, t, 'orders', [{ shopifyId: 1n, reason: 'bad' }]);
+        await store.purgeTenant(t);
+        expect(await store.countRecords(t, { includeDeleted: true })).toEqual({ customers: 0, products: 0, variants: 0, orders: 0, lineItems: 0 });
+        expect(await store.getCheckpoint(t, 'orders')).toBeNull();
+        expect(await store.listRuns(t)).toEqual([]);
+        expect(await store.getTenant(t)).not.toBeNull();
+        await store.purgeTenant(t, { includeTenant: true });
+        expect(await store.getTenant(t)).toBeNull();
+      });
+    });
+
+    describe('tenants', () => {
+      it('creates, updates, finds and lists tenants', async () => {
+        const id = `tn-${Math.random().toString(36).slice(2, 8)}`;
+        const created = await store.upsertTenant({ id, shopDomain: `${id}.myshopify.com`, accessTokenEnc: 'enc:1', name: 'Shop', config: { syncEvery: '1h' } });
+        expect(created).toMatchObject({ id, name: 'Shop', isActive: true, syncStatus: 'idle', config: { syncEvery: '1h' }, lastSyncAt: null });
+        expect(created.createdAt).toBeInstanceOf(Date);
+        const updated = await store.upsertTenant({ id, shopDomain: `${id}.myshopify.com`, accessTokenEnc: 'enc:2' });
+        expect(updated).toMatchObject({ accessTokenEnc: 'enc:2', name: 'Shop', config: { syncEvery: '1h' } });
+        expect(await store.getTenantByShop(`${id.toUpperCase()}.MYSHOPIFY.COM`)).toMatchObject({ id });
+        await store.setTenantActive(id, false);
+        expect((await store.listTenants({ activeOnly: true })).map((x) => x.id)).not.toContain(id);
+        expect((await store.listTenants()).map((x) => x.id)).toContain(id);
+        await store.setTenantActive(id, true);
+        await store.setTenantSyncStatus(id, 'error', { error: 'boom' });
+        expect(await store.getTenant(id)).toMatchObject({ syncStatus: 'error', lastError: 'boom' });
+        await store.setTenantSyncStatus(id, 'idle', { lastSyncAt: at('2024-01-01T00:00:00Z'), error: null });
+        expect(await store.getTenant(id)).toMatchObject({ syncStatus: 'idle', lastError: null, lastSyncAt: at('2024-01-01T00:00:00Z'), isActive: true });
+        await expect(store.setTenantActive('missing-tenant', true)).rejects.toMatchObject({ code: 'TENANT_NOT_FOUND' });
+        await expect(store.upsertTenant({ id: `${id}-other`, shopDomain: `${id}.myshopify.com`, accessTokenEnc: 'x' })).rejects.toMatchObject({ code: 'TENANT_SHOP_TAKEN' });
+      });
+    });
+
+    describe('sync state', () => {
+      it('round-trips checkpoints, patching only the fields given', async () => {
+        const t = await tenant();
+        expect(await store.getCheckpoint(t, 'orders')).toBeNull();
+        await store.saveCheckpoint(t, 'orders', { watermark: at('2024-01-01T00:00:00Z'), cursor: 'page-2', runId: 'r1' });
+        await store.saveCheckpoint(t, 'orders', { cursor: null });
+        const cp = await store.getCheckpoint(t, 'orders');
+        expect(cp).toMatchObject({ tenantId: t, resource: 'orders', watermark: at('2024-01-01T00:00:00Z'), cursor: null, runId: 'r1', fullSyncCompletedAt: null });
+        expect(cp?.updatedAt).toBeInstanceOf(Date);
+        await store.saveCheckpoint(t, 'orders', { fullSyncCompletedAt: at('2024-02-01T00:00:00Z') });
+        expect(await store.getCheckpoint(t, 'orders')).toMatchObject({ watermark: at('2024-01-01T00:00:00Z'), fullSyncCompletedAt: at('2024-02-01T00:00:00Z') });
+        expect(await store.getCheckpoint(t, 'customers')).toBeNull();
+      });
+
+      it('round-trips runs and failures', async () => {
+        const t = await tenant();
+        const other = await tenant();
+        await store.startRun({ id: `r1-${t}`, tenantId: t, resource: 'orders', mode: 'full', options: { pageSize: 250 } });
+        await store.updateRunCounts(`r1-${t}`, t, { fetched: 10, imported: 9 });
+        await store.updateRunCounts(`r1-${t}`, other, { fetched: 999 });
+        await store.recordFailures(`r1-${t}`, t, 'orders', [{ shopifyId: 820982911946154508n, reason: 'bad total' }, { shopifyId: null, reason: 'unparseable page' }]);
+        await store.finishRun(`r1-${t}`, t, { status: 'succeeded', counts: { fetched: 12, imported: 10, skipped: 1, failed: 1 } });
+        await store.startRun({ id: `r2-${t}`, tenantId: t, resource: 'customers', mode: 'incremental' });
+        const runs = await store.listRuns(t);
+        expect(runs.map((r) => r.id).sort()).toEqual([`r1-${t}`, `r2-${t}`]);
+        const r1 = runs.find((r) => r.id === `r1-${t}`)!;
+        expect(r1).toMatchObject({ status: 'succeeded', mode: 'full', fetched: 12, imported: 10, skipped: 1, failed: 1, error: null, options: { pageSize: 250 } });
+        expect(r1.finishedAt).toBeInstanceOf(Date);
+        expect(await store.listRuns(t, { resource: 'customers' })).toMatchObject([{ id: `r2-${t}`, status: 'running', fetched: 0, finishedAt: null }]);
+        expect(await store.listRuns(other)).toEqual([]);
+        const failures = await store.listFailures(t, `r1-${t}`);
+        expect(failures.map(({ shopifyId, reason }) => ({ shopifyId, reason }))).toEqual([
+          { shopifyId: 820982911946154508n, reason: 'bad total' },
+          { shopifyId: null, reason: 'unparseable page' },
+        ]);
+        expect(await store.listFailures(other, `r1-${t}`)).toEqual([]);
+      });
+    });
+  });
+}

@@ -1,0 +1,145 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ConfigError, TenantError } from '../../src/errors.js';
+import { ShopifyTransformer, TransformError, addMoney, toMoney } from '../../src/transform/index.js';
+import { restOrdersPage, ring, TEST_KEY, transformer } from './helpers.js';
+
+const T = 'tenant-values';
+const order = (extra: Record<string, unknown> = {}) => ({ id: 1, updated_at: '2024-03-10T01:59:59.999+14:00', ...extra });
+
+describe('money', () => {
+  it('keeps exact decimal strings and normalises to two or more decimals', () => {
+    expect(toMoney('0.10', 'x')).toBe('0.10');
+    expect(toMoney('199.0', 'x')).toBe('199.00');
+    expect(toMoney('5', 'x')).toBe('5.00');
+    expect(toMoney('-3.5', 'x')).toBe('-3.50');
+    expect(toMoney('12345678901234567.1234', 'x')).toBe('12345678901234567.1234');
+    expect(toMoney(195.66, 'x')).toBe('195.66');
+    expect(toMoney(0.1, 'x')).toBe('0.10');
+    expect(toMoney({ shopMoney: { amount: '7.1' } }, 'x')).toBe('7.10');
+    expect(toMoney({ shop_money: { amount: '7.10' } }, 'x')).toBe('7.10');
+    expect(toMoney({ amount: '0.3', currencyCode: 'EUR' }, 'x')).toBe('0.30');
+    expect(toMoney(null, 'x')).toBeNull();
+    expect(toMoney('', 'x')).toBeNull();
+    expect(() => toMoney('1e3', 'x')).toThrow();
+    expect(() => toMoney(1e21, 'x')).toThrow();
+    expect(() => toMoney('12,50', 'x')).toThrow();
+  });
+
+  it('adds exactly where floats would not (0.1 + 0.2)', () => {
+    expect(0.1 + 0.2).not.toBe(0.3);
+    expect(addMoney('0.10', '0.20')).toBe('0.30');
+    expect(addMoney('0.1', '0.005')).toBe('0.105');
+    expect(addMoney('-1.00', '0.25')).toBe('-0.75');
+    expect(addMoney('9007199254740993.01', '0.99')).toBe('9007199254740994.00');
+  });
+
+  it('sums refund transactions exactly, and refund line subtotals when a refund has no transactions', () => {
+    const { orders, events } = transformer.transformOrder(order({
+      financial_status: 'refunded',
+      refunds: [
+        { id: 10, processed_at: '2024-01-02T00:00:00Z', transactions: [
+          { kind: 'refund', status: 'success', amount: '0.10' },
+          { kind: 'refund', status: 'success', amount: '0.20' },
+          { kind: 'refund', status: 'failure', amount: '5.00' },
+        ] },
+        { id: 11, created_at: '2024-01-03T00:00:00Z', transactions: [], refund_line_items: [{ subtotal: 195.66, subtotal_set: { shop_money: { amount: '195.66' } } }, { subtotal: 0.01 }] },
+      ],
+    }), T);
+    expect(events.filter((e) => e.type === 'refunded').map((e) => [e.sourceId, e.amount, e.occurredAt.toISOString()])).toEqual([
+      [10n, '0.30', '2024-01-02T00:00:00.000Z'],
+      [11n, '195.67', '2024-01-03T00:00:00.000Z'],
+    ]);
+    expect(orders[0].totalRefunded).toBe('195.97');
+  });
+
+  it('a malformed amount is a TransformError naming the field and the record', () => {
+    let error: unknown;
+    try { transformer.transformOrder(order({ total_price: 'free' }), T); } catch (e) { error = e; }
+    expect(error).toBeInstanceOf(TransformError);
+    expect((error as TransformError).shopifyId).toBe(1n);
+    expect((error as TransformError).reason).toMatch(/total_price is not a decimal amount/);
+  });
+});
+
+describe('times', () => {
+  it('parses offsets into UTC instants (including across a date line) and tolerates null', () => {
+    const { orders, events } = transformer.transformOrder(order({ created_at: '2008-01-10T11:00:00-05:00', closed_at: null, cancelled_at: '2024-03-10T00:00:00+14:00', fulfillments: [{ id: 5, created_at: '2024-03-09T10:00:00.123Z', status: 'success' }] }), T);
+    expect(orders[0].shopifyUpdatedAt.toISOString()).toBe('2024-03-09T11:59:59.999Z');
+    expect(orders[0].shopifyCreatedAt!.toISOString()).toBe('2008-01-10T16:00:00.000Z');
+    expect(orders[0].closedAt).toBeNull();
+    expect(orders[0].cancelledAt!.toISOString()).toBe('2024-03-09T10:00:00.000Z');
+    expect(events.map((e) => [e.type, e.sourceId, e.occurredAt.toISOString()])).toEqual([
+      ['created', 1n, '2008-01-10T16:00:00.000Z'],
+      ['fulfilled', 5n, '2024-03-09T10:00:00.123Z'],
+      ['cancelled', 1n, '2024-03-09T10:00:00.000Z'],
+    ]);
+  });
+
+  it('rejects a record without updated_at or with an unparsable time', () => {
+    expect(() => transformer.transformProduct({ id: 7 }, T)).toThrow(/updated_at is missing/);
+    expect(() => transformer.transformProduct({ id: 7, updated_at: 'yesterday' }, T)).toThrow(TransformError);
+    expect(() => transformer.transformProduct({ updated_at: '2024-01-01T00:00:00Z' }, T)).toThrow(/no id/);
+    expect(() => transformer.transformProduct('nope', T)).toThrow(/not a JSON object/);
+  });
+
+  it('a minimal record with only id and updated_at transforms (missing fields are null)', () => {
+    const { orders, lineItems, events } = transformer.transformOrder(order(), T);
+    expect(orders[0]).toMatchObject({ emailEnc: null, emailHash: null, totalPrice: null, totalRefunded: null, lineItemCount: null, customerId: null });
+    expect(lineItems).toEqual([]);
+    expect(events).toEqual([]);
+  });
+});
+
+describe('batches', () => {
+  it('report failed records by id and reason, and keep the others', async () => {
+    const [good] = await restOrdersPage();
+    const seen: unknown[] = [];
+    const result = transformer.transformOrdersBatch([good, { id: 99 }, { admin_graphql_api_id: 'gid://shopify/Order/98', updated_at: '2024-01-01T00:00:00Z', total_tax: [] }, 'junk'], T, { onError: (f) => seen.push(f.shopifyId) });
+    expect(result.orders.map((o) => o.id)).toEqual([450789469n]);
+    expect(result.lineItems).toHaveLength(3);
+    expect(result.failures.map((f) => [f.shopifyId, f.reason])).toEqual([
+      [99n, 'updated_at is missing (needed to order versions)'],
+      [98n, 'total_tax is not a money value'],
+      [null, 'record is not a JSON object'],
+    ]);
+    expect(seen).toEqual([99n, 98n, null]);
+    expect(() => transformer.transformOrdersBatch([{ id: 99 }], T, { strict: true })).toThrow(TransformError);
+  });
+
+  it('customers and products batches', () => {
+    const c = transformer.transformCustomersBatch([{ id: 1, updated_at: '2024-01-01T00:00:00Z', email: 'A@b.c' }, { id: 2 }], T);
+    expect(c.customers.map((r) => r.emailHash)).toEqual([ring.blindIndex('a@b.c')]);
+    expect(c.failures.map((f) => f.shopifyId)).toEqual([2n]);
+    const p = transformer.transformProductsBatch([{ id: 1, updated_at: '2024-01-01T00:00:00Z', variants: [{ id: 2, price: '1' }, { id: 3 }] }], T);
+    expect(p.variants.map((v) => [v.id, v.productId, v.price, v.shopifyUpdatedAt.toISOString()])).toEqual([[2n, 1n, '1.00', '2024-01-01T00:00:00.000Z'], [3n, 1n, null, '2024-01-01T00:00:00.000Z']]);
+  });
+
+  it('need a tenant id', () => {
+    expect(() => transformer.transformOrdersBatch([], '')).toThrow(TenantError);
+    expect(() => transformer.transformCustomer({ id: 1, updated_at: '2024-01-01T00:00:00Z' }, undefined as unknown as string)).toThrow(TenantError);
+  });
+});
+
+describe('static methods (seed API) use ENCRYPTION_KEY from the environment', () => {
+  afterEach(() => { vi.unstubAllEnvs(); });
+
+  it('encrypt with the environment key, and fail clearly without one', async () => {
+    vi.stubEnv('ENCRYPTION_KEY', TEST_KEY);
+    vi.stubEnv('ENCRYPTION_PREVIOUS_KEYS', '');
+    vi.stubEnv('BLIND_INDEX_KEY', '');
+    const [source] = await restOrdersPage();
+    const { orders, lineItems, events } = ShopifyTransformer.transformOrdersBatch([source], T);
+    expect(orders).toHaveLength(1);
+    expect(lineItems).toHaveLength(3);
+    expect(events).toHaveLength(3);
+    expect(ring.decrypt(orders[0].emailEnc!, T)).toBe('bob.norman@mail.example.com');
+    expect(ShopifyTransformer.fromEnv()).toBe(ShopifyTransformer.fromEnv());
+    const customer = ShopifyTransformer.transformCustomer(source.customer, T);
+    expect(ring.decrypt(customer.emailEnc!, T)).toBe('bob.norman@mail.example.com');
+
+    vi.stubEnv('ENCRYPTION_KEY', '');
+    expect(() => ShopifyTransformer.transformCustomer(source.customer, T)).toThrow(ConfigError);
+    vi.stubEnv('ENCRYPTION_KEY', 'short');
+    expect(() => ShopifyTransformer.transformOrdersBatch([source], T)).toThrow(/ENCRYPTION_KEY must be a 32-byte key/);
+  });
+});

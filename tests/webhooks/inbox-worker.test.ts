@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createInboxWorker, createWebhookInbox, type InboxDelivery, type InboxRow } from '../../src/webhooks/index.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase({ prefix: 'si_wh_inbox' });
+  await db.query(`INSERT INTO shopify_tenants (id, shop_domain, access_token_enc) VALUES ('t1', 'one.myshopify.com', 'x'), ('t2', 'two.myshopify.com', 'x')`);
+});
+afterAll(async () => { await db?.drop(); });
+beforeEach(async () => { await db.query('DELETE FROM shopify_webhook_inbox'); });
+
+let seq = 0;
+const delivery = (over: Partial<InboxDelivery> = {}): InboxDelivery => ({
+  id: `row-${++seq}`, tenantId: 't1', webhookId: `wh-${seq}`, eventId: null, topic: 'orders/create', shopDomain: 'one.myshopify.com',
+  apiVersion: '2025-07', triggeredAt: new Date('2025-01-01T00:00:00Z'), bodyEnc: 'sealed', receivedAt: new Date('2025-01-01T00:00:01Z'), ...over,
+});
+
+describe('webhook inbox', () => {
+  it('inserts, groups concurrent inserts, and counts duplicates per (tenant, webhook id)', async () => {
+    const inbox = createWebhookInbox(db.prisma);
+    const results = await Promise.all([
+      inbox.insert(delivery({ webhookId: 'A' })),
+      inbox.insert(delivery({ webhookId: 'A' })),
+      inbox.insert(delivery({ webhookId: 'A', tenantId: 't2' })),
+      inbox.insert(delivery({ webhookId: 'B' })),
+      inbox.insert(delivery({ webhookId: 'A' })),
+    ]);
+    expect(results.map((r) => r.inserted)).toEqual([true, false, true, true, false]);
+    expect(results[1]!.id).toBe(results[0]!.id);
+    const later = await inbox.insert(delivery({ webhookId: 'B' }));
+    expect(later).toEqual({ id: results[3]!.id, inserted: false });
+    const rows = await db.query(`SELECT tenant_id, webhook_id, duplicates, status FROM shopify_webhook_inbox ORDER BY tenant_id, webhook_id`);
+    expect(rows).toEqual([
+      { tenant_id: 't1', webhook_id: 'A', duplicates: 2, status: 'pending' },
+      { tenant_id: 't1', webhook_id: 'B', duplicates: 1, status: 'pending' },
+      { tenant_id: 't2', webhook_id: 'A', duplicates: 0, status: 'pending' },
+    ]);
+    expect(await inbox.countByStatus()).toEqual({ pending: 3, processing: 0, processed: 0, failed: 0 });
+    expect(await inbox.countByStatus('t2')).toEqual({ pending: 1, processing: 0, processed: 0, failed: 0 });
+  });
+
+  it('claims with SKIP LOCKED: two workers never get the same row; an expired lock is taken over', async () => {
+    const inbox = createWebhookInbox(db.prisma);
+    await Promise.all(Array.from({ length: 30 }, () => inbox.insert(delivery())));
+    const now = new Date('2025-01-01T00:01:00Z');
+    const [a, b] = await Promise.all([
+      inbox.claim({ workerId: 'a', limit: 20, now, lockTimeoutMs: 60_000 }),
+      inbox.claim({ workerId: 'b', limit: 20, now, lockTimeoutMs: 60_000 }),
+    ]);
+    const ids = [...a, ...b].map((r) => r.id);
+    expect(ids).toHaveLength(30);
+    expect(new Set(ids).size).toBe(30);
+    expect(a.every((r) => r.status === 'processing' && r.lockedBy === 'a' && r.attempts === 1)).toBe(true);
+    // Worker a "crashes"; within the lock timeout nobody can take its rows, after it someone does.
+    expect(await inbox.claim({ workerId: 'c', limit: 50, now: new Date(now.getTime() + 30_000), lockTimeoutMs: 60_000 })).toHaveLength(0);
+    const taken = await inbox.claim({ workerId: 'c', limit: 50, now: new Date(now.getTime() + 61_000), lockTimeoutMs: 60_000 });
+    expect(taken).toHaveLength(30);
+    expect(taken[0]!.attempts).toBe(2);
+    // The crashed worker can no longer mark them.
+    expect(await inbox.complete(a.map((r) => r.id), 'a', now)).toBe(0);
+    expect(await inbox.complete(taken.map((r) => r.id), 'c', now, { clearBody: true })).toBe(30);
+    const [row] = await db.query(`SELECT status, body_enc, locked_by FROM shopify_webhook_inbox LIMIT 1`);
+    expect(row).toEqual({ status: 'processed', body_enc: null, locked_by: null });
+  });
+});
+
+describe('inbox worker', () => {
+  it('retries with exponential backoff, then leaves the row failed; replay resets it', async () => {
+    const inbox = createWebhookInbox(db.prisma);
+    let now = new Date('2025-01-01T00:00:02Z');
+    const failures: Array<{ final: boolean }> = [];
+    let fail = true;
+    const seen: InboxRow[] = [];
+    const worker = createInboxWorker({
+      inbox, workerId: 'w', maxAttempts: 3, backoff: { baseMs: 1000, maxMs: 60_000 }, clock: () => now, random: () => 0,
+      process: async (rows) => { seen.push(...rows); return new Map(fail ? rows.map((r) => [r.id, new Error('boom')]) : []); },
+      onFailed: (_row, _e, final) => failures.push({ final }),
+    });
+    const { id } = await inbox.insert(delivery());
+    expect(await worker.runOnce()).toBe(1);
+    let row = (await inbox.get(id))!;
+    expect(row).toMatchObject({ status: 'pending', attempts: 1, lastError: 'Error: boom', lockedBy: null });
+    expect(row.nextAttemptAt.getTime() - now.getTime()).toBe(1000);
+    expect(await worker.runOnce()).toBe(0); // not due yet
+    now = new Date(now.getTime() + 1000);
+    expect(await worker.runOnce()).toBe(1);
+    row = (await inbox.get(id))!;
+    expect(row.nextAttemptAt.getTime() - now.getTime()).toBe(2000);
+    now = new Date(now.getTime() + 2000);
+    await worker.runOnce();
+    row = (await inbox.get(id))!;
+    expect(row).toMatchObject({ status: 'failed', attempts: 3 });
+    expect(failures).toEqual([{ final: false }, { final: false }, { final: true }]);
+    now = new Date(now.getTime() + 3_600_000);
+    expect(await worker.runOnce()).toBe(0); // failed rows stay put
+
+    fail = false;
+    expect(await inbox.replay(id, now)).toBe('ok');
+    expect(await worker.drain()).toBe(1);
+    row = (await inbox.get(id))!;
+    expect(row).toMatchObject({ status: 'processed', attempts: 1, lastError: null, bodyEnc: null });
+    expect(await inbox.replay(id, now)).toBe('no_body');
+    expect(await inbox.replay('nope', now)).toBe('not_found');
+  });
+
+  it('is woken at once by wake(), polls otherwise, and picks up rows left from before start', async () => {
+    const inbox = createWebhookInbox(db.prisma);
+    await inbox.insert(delivery({ receivedAt: new Date('2020-01-01T00:00:00Z') }));
+    const processed: string[] = [];
+    const worker = createInboxWorker({
+      inbox, workerId: 'w2', pollIntervalMs: 60_000,
+      process: async (rows) => { processed.push(...rows.map((r) => r.webhookId)); return new Map(); },
+    });
+    worker.start();
+    await expect.poll(() => processed.length).toBe(1);
+    const started = Date.now();
+    const d = delivery({ receivedAt: new Date() });
+    await inbox.insert(d);
+    worker.wake();
+    await expect.poll(() => processed.length).toBe(2);
+    expect(Date.now() - started).toBeLessThan(5000);
+    await worker.stop();
+    expect(worker.running).toBe(false);
+    expect(await inbox.countByStatus()).toMatchObject({ processed: 2, pending: 0 });
+  });
+});

@@ -1,0 +1,212 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient } from '../../src/generated/prisma/client.js';
+import { createKeyRing } from '../../src/crypto/index.js';
+import { createStore } from '../../src/store/index.js';
+import { silentLogger } from '../../src/logger.js';
+import { createWebhookService, WebhookHandlerAggregateError, type CustomerDataExport, type WebhookService } from '../../src/webhooks/index.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { captureBody, ENCRYPTION_KEY, SECRET, signedDelivery, toRequest } from './helpers/deliveries.js';
+
+let db: TestDatabase;
+const keyRing = createKeyRing({ key: ENCRYPTION_KEY });
+const exports: CustomerDataExport[] = [];
+
+function service(over: Parameters<typeof createWebhookService>[1] = {}): WebhookService {
+  return createWebhookService(db.prisma, {
+    secrets: SECRET, keyRing, logger: silentLogger, worker: { autoStart: false }, tenantCacheTtlMs: 0,
+    onDataRequest: (_tenantId, data) => { exports.push(data); },
+    ...over,
+  });
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase({ prefix: 'si_wh_service' });
+});
+afterAll(async () => { await db?.drop(); });
+beforeEach(async () => {
+  await db.query('DELETE FROM shopify_tenants');
+  await createStore(db.prisma).upsertTenant({ id: 't1', shopDomain: 'shop.myshopify.com', accessTokenEnc: 'x' });
+  await createStore(db.prisma).upsertTenant({ id: 't2', shopDomain: 'other.myshopify.com', accessTokenEnc: 'x' });
+});
+
+const send = (s: WebhookService, topic: string, body: unknown, options: Parameters<typeof signedDelivery>[2] = {}) =>
+  s.handler(toRequest(signedDelivery(topic, body, options)));
+
+describe('createWebhookService', () => {
+  it('acks after a durable, encrypted insert, then applies the order through the importer path', async () => {
+    const s = service();
+    const order = await captureBody('orders.create');
+    const res = await send(s, 'orders/create', order);
+    expect(res.status).toBe(200);
+    const [row] = await db.query(`SELECT tenant_id, topic, status, body_enc, event_id FROM shopify_webhook_inbox`);
+    expect(row).toMatchObject({ tenant_id: 't1', topic: 'orders/create', status: 'pending' });
+    expect(row!.body_enc).not.toContain('jon@example.com');
+    expect(keyRing.isEncrypted(row!.body_enc)).toBe(true);
+    expect(await s.processPending()).toBe(1);
+    // admin_graphql_api_id carries the exact id; the re-serialised numeric one lost precision.
+    const orders = await db.query(`SELECT id::text, email_enc, total_price::text FROM shopify_orders WHERE tenant_id = 't1'`);
+    expect(orders).toEqual([{ id: '820982911946154508', email_enc: expect.stringMatching(/^v1\./), total_price: Number(order.total_price).toFixed(4) }]);
+    const [done] = await db.query(`SELECT status, body_enc, processed_at FROM shopify_webhook_inbox`);
+    expect(done).toMatchObject({ status: 'processed', body_enc: null });
+    expect(await s.getStats()).toMatchObject({ received: 1, duplicates: 0, processed: 1, failed: 0, pending: 0 });
+  });
+
+  it('acknowledges a duplicate without processing it again', async () => {
+    const s = service();
+    const seen: string[] = [];
+    s.on('customers/create', (e) => { seen.push(e.webhookId); });
+    const d = signedDelivery('customers/create', await captureBody('customers.create'), { webhookId: 'same' });
+    expect((await s.handler(toRequest(d))).status).toBe(200);
+    await s.processPending();
+    const again = await s.handler(toRequest(d));
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual({ ok: true, duplicate: true });
+    expect(await s.processPending()).toBe(0);
+    expect(seen).toEqual(['same']);
+    expect(await s.getStats()).toMatchObject({ received: 2, duplicates: 1, processed: 1 });
+    const [row] = await db.query(`SELECT duplicates FROM shopify_webhook_inbox`);
+    expect(row!.duplicates).toBe(1);
+  });
+
+  it('ignores an older orders/updated and accepts products/update before products/create', async () => {
+    const s = service();
+    const base = { id: 1001, name: '#1001', email: 'x@example.com', created_at: '2025-01-01T00:00:00Z', currency: 'USD', total_price: '10.00', line_items: [] };
+    await send(s, 'orders/updated', { ...base, updated_at: '2025-01-03T00:00:00Z', financial_status: 'paid' });
+    await send(s, 'orders/updated', { ...base, updated_at: '2025-01-02T00:00:00Z', financial_status: 'pending' });
+    await s.processPending();
+    await send(s, 'orders/create', { ...base, updated_at: '2025-01-01T00:00:00Z', financial_status: 'pending' });
+    await s.processPending();
+    expect(await db.query(`SELECT financial_status FROM shopify_orders`)).toEqual([{ financial_status: 'paid' }]);
+
+    const product = await captureBody('products.create');
+    await send(s, 'products/update', { ...product, title: 'Newer', updated_at: '2030-01-02T00:00:00Z' });
+    await s.processPending();
+    await send(s, 'products/create', { ...product, title: 'Older', updated_at: '2030-01-01T00:00:00Z' });
+    await s.processPending();
+    expect(await db.query(`SELECT title FROM shopify_products`)).toEqual([{ title: 'Newer' }]);
+  });
+
+  it('tombstones deletes so a late create does not resurrect the record', async () => {
+    const s = service();
+    await send(s, 'customers/delete', { id: 42 }, { triggeredAt: '2025-02-01T00:00:00Z' });
+    await s.processPending();
+    await send(s, 'customers/create', { id: 42, email: 'late@example.com', created_at: '2025-01-01T00:00:00Z', updated_at: '2025-01-01T00:00:00Z' });
+    await s.processPending();
+    const rows = await db.query(`SELECT id::text, deleted_at FROM shopify_customers`);
+    expect(rows).toEqual([{ id: '42', deleted_at: new Date('2025-02-01T00:00:00Z') }]);
+  });
+
+  it('types handlers per topic; failures aggregate with the event, are retried, end failed, and replay', async () => {
+    let now = new Date('2025-05-01T00:00:00Z');
+    const s = service({ clock: () => now, maxAttempts: 2, worker: { autoStart: false, backoff: { baseMs: 1000 } }, random: () => 0 });
+    const errors: WebhookHandlerAggregateError[] = [];
+    let failing = true;
+    const names: string[] = [];
+    s.on(['orders/paid', 'orders/create'], (event) => { names.push(String(event.payload.name)); });
+    s.on('orders/paid', () => { if (failing) throw new Error('crm down'); });
+    s.onAny(() => { if (failing) throw new Error('audit down'); });
+    s.onError((e) => { errors.push(e); });
+    await send(s, 'orders/paid', { id: 7, name: '#7', created_at: '2025-01-01T00:00:00Z', updated_at: '2025-01-01T00:00:00Z', line_items: [] });
+    await s.processPending();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(AggregateError);
+    expect(errors[0]!.errors.map((e) => (e as Error).message)).toEqual(['crm down', 'audit down']);
+    expect(errors[0]!.event).toMatchObject({ topic: 'orders/paid', tenantId: 't1', attempt: 1, payload: { id: 7, name: '#7' } });
+    now = new Date(now.getTime() + 1000);
+    await s.processPending();
+    const [row] = await db.query(`SELECT id, status, attempts, last_error FROM shopify_webhook_inbox`);
+    expect(row).toMatchObject({ status: 'failed', attempts: 2 });
+    expect(row!.last_error).toContain('crm down');
+    expect(await s.getStats()).toMatchObject({ failed: 2, deadLetters: 1 });
+    failing = false;
+    await s.replayWebhook(row!.id);
+    await s.processPending();
+    expect((await db.query(`SELECT status FROM shopify_webhook_inbox`))[0]!.status).toBe('processed');
+    expect(names).toEqual(['#7', '#7', '#7']);
+    await expect(s.replayWebhook('missing')).rejects.toMatchObject({ code: 'WEBHOOK_NOT_FOUND' });
+  });
+
+  it('app/uninstalled deactivates the tenant: later deliveries 404, privacy topics still accepted', async () => {
+    const s = service();
+    await send(s, 'app/uninstalled', { id: 1, domain: 'shop.myshopify.com' });
+    await s.processPending();
+    expect((await db.query(`SELECT is_active FROM shopify_tenants WHERE id = 't1'`))[0]!.is_active).toBe(false);
+    expect((await send(s, 'orders/create', { id: 1 })).status).toBe(404);
+    expect((await send(s, 'shop/redact', { shop_id: 1, shop_domain: 'shop.myshopify.com' })).status).toBe(200);
+    expect((await send(s, 'orders/create', { id: 1 }, { shop: 'unknown.myshopify.com' })).status).toBe(404);
+    expect(await db.query(`SELECT count(*)::int AS n FROM shopify_webhook_inbox WHERE topic = 'orders/create'`)).toEqual([{ n: 0 }]);
+  });
+
+  it('customers/redact erases the PII of the customer and their orders (tables and inbox)', async () => {
+    const s = service({ keepProcessedBodies: true });
+    const customer = await captureBody('customers.create');
+    const order = await captureBody('orders.create');
+    const customerId = /\d+$/.exec(customer.admin_graphql_api_id)![0];
+    await send(s, 'customers/create', customer);
+    await send(s, 'orders/create', order);
+    await s.processPending();
+    const before = await db.query(`SELECT email_enc, payload::text FROM shopify_customers`);
+    expect(before[0]!.email_enc).toBeTruthy();
+    // Raw JSON text: these ids do not fit a double.
+    await send(s, 'customers/data_request', `{"shop_id":1,"shop_domain":"shop.myshopify.com","customer":{"id":${customerId}},"orders_requested":[820982911946154508],"data_request":{"id":9}}`);
+    await s.processPending();
+    expect(exports).toHaveLength(1);
+    expect(exports[0]!.customer).toMatchObject({ id: customerId, email: customer.email, firstName: customer.first_name });
+    expect(exports[0]!.orders.map((o) => o.id)).toContain('820982911946154508');
+    expect(exports[0]!.dataRequestId).toBe('9');
+
+    await send(s, 'customers/redact', `{"shop_id":1,"shop_domain":"shop.myshopify.com","customer":{"id":${customerId},"email":"${customer.email}"},"orders_to_redact":[820982911946154508]}`);
+    await s.processPending();
+    const [c] = await db.query(`SELECT email_enc, email_hash, first_name_enc, last_name_enc, phone_enc, addresses_enc, payload::text AS payload FROM shopify_customers`);
+    expect(c).toMatchObject({ email_enc: null, email_hash: null, first_name_enc: null, last_name_enc: null, phone_enc: null, addresses_enc: null });
+    expect(c!.payload).not.toMatch(/_pii|v1\./);
+    const [o] = await db.query(`SELECT email_enc, phone_enc, payload::text AS payload FROM shopify_orders`);
+    expect(o).toMatchObject({ email_enc: null, phone_enc: null });
+    const bodies = await db.query(`SELECT topic, body_enc FROM shopify_webhook_inbox WHERE body_enc IS NOT NULL`);
+    expect(bodies).toEqual([]);
+  });
+
+  it('shop/redact deletes all of the tenant data and inbox rows, not other tenants', async () => {
+    const s = service();
+    await send(s, 'customers/create', await captureBody('customers.create'));
+    await send(s, 'orders/create', await captureBody('orders.create'), { shop: 'other.myshopify.com' });
+    await s.processPending();
+    await send(s, 'shop/redact', { shop_id: 1, shop_domain: 'shop.myshopify.com' });
+    await s.processPending();
+    expect(await db.query(`SELECT tenant_id FROM shopify_customers`)).toEqual([]);
+    expect(await db.query(`SELECT tenant_id FROM shopify_orders`)).toEqual([{ tenant_id: 't2' }]);
+    expect(await db.query(`SELECT tenant_id, topic FROM shopify_webhook_inbox ORDER BY tenant_id`)).toEqual([{ tenant_id: 't2', topic: 'orders/create' }]);
+  });
+
+  it('several workers share the inbox without processing a row twice', async () => {
+    const a = service({ worker: { autoStart: false, workerId: 'a', batchSize: 5 } });
+    const b = service({ worker: { autoStart: false, workerId: 'b', batchSize: 5 } });
+    const counts = new Map<string, number>();
+    const count = (e: { webhookId: string }) => { counts.set(e.webhookId, (counts.get(e.webhookId) ?? 0) + 1); };
+    a.onAny(count);
+    b.onAny(count);
+    await Promise.all(Array.from({ length: 40 }, (_, i) => send(a, 'customers/update', { id: 500 + i, updated_at: '2025-01-01T00:00:00Z', email: `c${i}@example.com` })));
+    await Promise.all([a.processPending(), b.processPending(), a.processPending(), b.processPending()]);
+    expect(counts.size).toBe(40);
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    expect(await db.query(`SELECT count(*)::int AS n FROM shopify_customers`)).toEqual([{ n: 40 }]);
+  });
+
+  it('the in-process worker processes right after the ack, and picks up rows left before start', async () => {
+    const s = service({ worker: { autoStart: false, pollIntervalMs: 50 } });
+    await send(s, 'customers/update', { id: 900, updated_at: '2025-01-01T00:00:00Z' });
+    const live = service({ worker: { pollIntervalMs: 60_000 } });
+    await send(live, 'customers/update', { id: 901, updated_at: '2025-01-01T00:00:00Z' });
+    await expect.poll(async () => (await db.query(`SELECT count(*)::int AS n FROM shopify_customers`))[0]!.n).toBe(2);
+    await live.stop();
+  });
+
+  it('answers 503 when the database is down (nothing acknowledged and lost)', async () => {
+    const down = new PrismaClient({ adapter: new PrismaPg({ connectionString: 'postgresql://postgres@127.0.0.1:1/none', connectionTimeoutMillis: 500 }) });
+    const s = createWebhookService(down, { secrets: SECRET, keyRing, logger: silentLogger, worker: { autoStart: false } });
+    const res = await send(s, 'orders/create', { id: 1 });
+    expect(res.status).toBe(503);
+    await down.$disconnect();
+  });
+});

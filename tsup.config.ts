@@ -1,0 +1,22 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    'adapters/express': 'src/adapters/express.ts',
+    'adapters/fastify': 'src/adapters/fastify.ts',
+    'adapters/next': 'src/adapters/next.ts',
+    'testing/index': 'src/testing/index.ts',
+    'cli/index': 'src/cli/index.ts',
+  },
+  format: ['esm', 'cjs'],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  target: 'node20',
+  platform: 'node',
+  shims: true,
+  splitting: true,
+  // Frameworks are optional peers: never bundled, only their types are imported.
+  external: ['express', 'fastify', 'next', 'ioredis', /^@prisma\//, 'pg', '@electric-sql/pglite', 'pglite-prisma-adapter'],
+});
