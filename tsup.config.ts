@@ -18,5 +18,5 @@ export default defineConfig({
   shims: true,
   splitting: true,
   // Frameworks are optional peers: never bundled, only their types are imported.
-  external: ['express', 'fastify', 'next', 'ioredis', /^@prisma\//, 'pg', '@electric-sql/pglite', 'pglite-prisma-adapter'],
+  external: ['express', 'fastify', 'next', 'ioredis', 'selfsigned', /^@prisma\//, 'pg', '@electric-sql/pglite', 'pglite-prisma-adapter'],
 });

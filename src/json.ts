@@ -19,7 +19,7 @@ const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
  * positive only costs the exact scan below, never a wrong result.
  */
 function mayHoldUnsafeInteger(text: string): boolean {
-  return /(?:^|[:,[])\s*-?\d{16}/.test(text);
+  return /[:,[]\s*-?\d{16}/.test(text) || /^\s*-?\d{16}/.test(text);
 }
 
 /**
@@ -27,7 +27,7 @@ function mayHoldUnsafeInteger(text: string): boolean {
  * after parsing. Strings are skipped with `indexOf` (native speed; a quote preceded by an odd run of
  * backslashes is escaped), and only the short stretches between strings are scanned for digits.
  */
-function markUnsafeIntegers(text: string): { text: string; marked: boolean } {
+export function markUnsafeIntegers(text: string): { text: string; marked: boolean } {
   let out = '';
   let last = 0;
   let marked = false;
@@ -82,7 +82,7 @@ function markUnsafeIntegers(text: string): { text: string; marked: boolean } {
 }
 
 /** Replaces marked strings by bigints, in place (faster than a JSON.parse reviver, which is called for every value). */
-function reviveBigints(value: unknown): unknown {
+export function reviveBigints(value: unknown): unknown {
   if (typeof value === 'string') return value.startsWith(BIG_MARK) ? BigInt(value.slice(BIG_MARK.length)) : value;
   if (typeof value !== 'object' || value === null) return value;
   if (Array.isArray(value)) {
@@ -124,19 +124,41 @@ export function parseShopifyJson<T = unknown>(text: string): T {
  * ```
  */
 export function stringifyShopifyJson(value: unknown): string {
+  const proto = BigInt.prototype as unknown as Record<string, unknown>;
   // Fast path: most records hold no bigint (ids below 2^53 parse as numbers), and JSON.stringify
   // without a replacer is several times faster. With a bigint it throws early (ids come first).
-  try {
-    return JSON.stringify(value);
-  } catch (error) {
-    if (!(error instanceof TypeError) || !/BigInt/i.test(error.message)) throw error;
+  // Skipped when the host installed its own BigInt.prototype.toJSON (it would decide the output).
+  if (!('toJSON' in proto)) {
+    try {
+      return JSON.stringify(value);
+    } catch (error) {
+      if (!(error instanceof TypeError) || !/BigInt/i.test(error.message)) throw error;
+    }
   }
-  let sawBigint = false;
-  const text = JSON.stringify(value, (_key, v) => {
-    if (typeof v === 'bigint') { sawBigint = true; return BIG_MARK + v.toString(); }
-    return v;
-  });
-  if (!sawBigint) return text;
+  // Bigints present: a replacer function costs a call per value (about 2x slower on order payloads),
+  // so BigInt.prototype.toJSON is set for the duration of this synchronous call and restored after.
+  let text: string;
+  const previous = Object.getOwnPropertyDescriptor(proto, 'toJSON');
+  try {
+    Object.defineProperty(proto, 'toJSON', { value: markBigint, configurable: true, writable: true });
+  } catch {
+    return stringifyWithReplacer(value); // a frozen BigInt.prototype (SES lockdown)
+  }
+  try {
+    text = JSON.stringify(value);
+  } finally {
+    if (previous) Object.defineProperty(proto, 'toJSON', previous);
+    else delete proto.toJSON;
+  }
   // JSON.stringify escapes the NUL of the mark as the six characters \u0000.
+  return text.replace(/"\\u0000bigint:(-?\d+)"/g, '$1');
+}
+
+function markBigint(this: bigint): string {
+  return BIG_MARK + this.toString();
+}
+
+function stringifyWithReplacer(value: unknown): string {
+  const text = JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? BIG_MARK + v.toString() : v));
   return text.replace(/"\\u0000bigint:(-?\d+)"/g, '$1');
 }

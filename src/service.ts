@@ -155,7 +155,11 @@ export class IngestionService {
   get keyRing(): KeyRing {
     if (!this.keyRingValue) {
       requireFor(this.config, ['encryption']);
-      this.keyRingValue = createKeyRing({ key: this.config.encryptionKey! });
+      this.keyRingValue = createKeyRing({
+        key: this.config.encryptionKey!,
+        previousKeys: this.config.encryptionPreviousKeys,
+        blindIndexKey: this.config.blindIndexKey,
+      });
     }
     return this.keyRingValue;
   }

@@ -1,9 +1,23 @@
 import { createAuthenticator, type AuthOptions, type AuthPrincipal, type HeaderSource } from './authenticate.js';
 
-/** The body of every 401: no hint about what was wrong. */
+/**
+ * The body of every 401: no hint about what was wrong.
+ *
+ * @example
+ * ```ts
+ * res.status(401).type('json').send(UNAUTHORIZED_BODY);
+ * ```
+ */
 export const UNAUTHORIZED_BODY = '{"error":"unauthorized"}';
 
-/** A 401 Fetch API response with the body `{ "error": "unauthorized" }`. */
+/**
+ * A 401 Fetch API response with the body `{ "error": "unauthorized" }`.
+ *
+ * @example
+ * ```ts
+ * if (!guard.authenticate(request).ok) return unauthorizedResponse();
+ * ```
+ */
 export function unauthorizedResponse(): Response {
   return new Response(UNAUTHORIZED_BODY, { status: 401, headers: { 'content-type': 'application/json', 'www-authenticate': 'Bearer' } });
 }

@@ -328,10 +328,10 @@ export class ShopifyClient {
 
   private async restAttempt<T>(method: string, path: string, query: Query | undefined, options: RequestOptions): Promise<ShopifyResponse<T>> {
     for (let throttled = 0; ; throttled++) {
-      const raw = await this.limiter.rest.schedule(async () => {
+      const raw = await this.limiter.rest.schedule(async (report) => {
         const response = await this.send(method, path, query, options.body, options.signal);
         const limit = parseCallLimit(response.headers.get('x-shopify-shop-api-call-limit'));
-        if (limit) this.limiter.rest.observe(limit);
+        if (limit) report(limit);
         return response;
       });
       this.noteDeprecation(method, path, raw.headers);

@@ -1,10 +1,11 @@
 import { ConfigError } from '../errors.js';
 
 /**
- * The Admin API version used when none is given: a stable release.
- * Shopify supports each version for at least 12 months (https://shopify.dev/docs/api/usage/versioning).
+ * The Admin API version used when none is given: the newest stable release when this SDK version was cut.
+ * Shopify releases one per quarter and supports each for at least 12 months
+ * (https://shopify.dev/docs/api/usage/versioning); pin `apiVersion` yourself to control upgrades.
  */
-export const DEFAULT_API_VERSION = '2025-10';
+export const DEFAULT_API_VERSION = '2026-10';
 
 const SHOP_DOMAIN = /^[a-z0-9][a-z0-9-]*\.myshopify\.com$/;
 const HOSTNAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/;

@@ -6,6 +6,13 @@
  * The bucket is read from those responses, never hard-coded (plans differ: 100/200/1000/2000 points/s).
  * Before a query is sent its cost is estimated (the last `requestedQueryCost` seen for the same query text)
  * and reserved; if the estimate exceeds what is available the caller waits `(cost - available) / restoreRate`.
+ *
+ * @example
+ * ```ts
+ * const points = new GraphqlBucket();
+ * points.observe(query, { requestedQueryCost: 200, throttleStatus: { maximumAvailable: 2000, currentlyAvailable: 10, restoreRate: 100 } }, Date.now());
+ * points.waitTime(points.estimate(query), Date.now()); // 1900 ms
+ * ```
  */
 export class GraphqlBucket {
   maximumAvailable: number | undefined;

@@ -28,10 +28,11 @@ export interface RestRateLimitStatus {
 
 /** Paces REST requests of one shop. */
 export interface RestLimiter {
-  /** Runs `task` once the bucket has room; the task should call {@link observe} with the response header. */
-  schedule<T>(task: () => Promise<T>): Promise<T>;
-  /** Folds in a response's `X-Shopify-Shop-Api-Call-Limit`. */
-  observe(limit: CallLimit): void;
+  /**
+   * Runs `task` once the bucket has room. The task passes the response's `X-Shopify-Shop-Api-Call-Limit`
+   * to `report` (when it has one) before returning.
+   */
+  schedule<T>(task: (report: (limit: CallLimit) => void) => Promise<T>): Promise<T>;
   /** A 429 arrived: hold every request of this shop for `retryAfterMs`. */
   throttled(retryAfterMs: number): void;
   waitTime(): number;
@@ -191,37 +192,44 @@ class LocalRestLimiter implements RestLimiter {
 
   private waiting = 0;
 
-  async schedule<T>(task: () => Promise<T>): Promise<T> {
+  async schedule<T>(task: (report: (limit: CallLimit) => void) => Promise<T>): Promise<T> {
     // Fast path: nobody queued and room now. Bottleneck costs a few ms per job (it yields through timers),
     // which only matters when no waiting is due anyway.
+    let seq: number;
     if (this.waiting === 0 && this.bucket.waitTime(this.timing.now()) === 0) {
-      this.bucket.take(this.timing.now());
+      seq = this.bucket.take(this.timing.now());
     } else {
       this.waiting++;
       try {
-        await this.gate.schedule(() => this.waitForRoom());
+        seq = await this.gate.schedule(() => this.waitForRoom());
       } finally {
         this.waiting--;
       }
     }
+    let observed = false;
+    const report = (limit: CallLimit) => {
+      observed = true;
+      this.bucket.observe(limit, this.timing.now(), seq);
+    };
     try {
-      return await task();
+      return await task(report);
     } finally {
-      this.bucket.settle();
+      this.bucket.settle(this.timing.now(), observed, seq);
+      if (this.onSettle.length) for (const wake of this.onSettle.splice(0)) wake();
     }
   }
 
-  private async waitForRoom(): Promise<void> {
+  private async waitForRoom(): Promise<number> {
     // Loop: a 429 seen by another request while we slept may push the bucket up again.
     for (let wait = this.bucket.waitTime(this.timing.now()); wait > 0; wait = this.bucket.waitTime(this.timing.now())) {
-      await this.timing.sleep(wait);
+      if (this.bucket.needsResponses(this.timing.now())) await new Promise<void>((resolve) => this.onSettle.push(resolve));
+      else await this.timing.sleep(wait);
     }
-    this.bucket.take(this.timing.now());
+    return this.bucket.take(this.timing.now());
   }
 
-  observe(limit: CallLimit): void {
-    this.bucket.observe(limit, this.timing.now());
-  }
+  /** Waiters woken by the next answered request. */
+  private onSettle: Array<() => void> = [];
 
   throttled(retryAfterMs: number): void {
     this.bucket.markFull(this.timing.now(), retryAfterMs);
@@ -275,22 +283,23 @@ class ClusterRestLimiter implements RestLimiter {
     this.limiter.on('error', (error: unknown) => this.logger.error('cluster limiter error', { shop, error }));
   }
 
-  async schedule<T>(task: () => Promise<T>): Promise<T> {
+  async schedule<T>(task: (report: (limit: CallLimit) => void) => Promise<T>): Promise<T> {
     const blocked = this.bucket.blockedFor(this.timing.now());
     if (blocked > 0) await this.timing.sleep(blocked);
     return this.limiter.schedule({ expiration: this.expiration }, async () => {
-      this.bucket.take(this.timing.now());
+      const seq = this.bucket.take(this.timing.now());
       try {
-        return await task();
+        return await task((limit) => this.observe(limit, seq));
       } finally {
-        this.bucket.settle();
+        // The shared reservoir is the budget in cluster mode; the local bucket only feeds status().
+        this.bucket.settle(this.timing.now(), true, seq);
       }
     });
   }
 
-  observe(limit: CallLimit): void {
+  private observe(limit: CallLimit, seq: number): void {
     const previousSize = this.bucket.size;
-    this.bucket.observe(limit, this.timing.now());
+    this.bucket.observe(limit, this.timing.now(), seq);
     if (this.bucket.size !== previousSize) {
       const interval = Math.max(1, Math.round(1000 / this.bucket.leakRate));
       void this.update({ reservoirIncreaseInterval: interval, reservoirIncreaseMaximum: this.bucket.capacity, heartbeatInterval: Math.min(250, interval) })

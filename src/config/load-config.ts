@@ -158,7 +158,14 @@ const SETTINGS: { [K in keyof IngestionConfig]: Setting<K> } = {
   ingestApiKeys: { key: 'ingestApiKeys', variable: 'INGEST_API_KEYS', parse: list },
 };
 
-/** The environment variable behind each config field, e.g. for error messages and docs. */
+/**
+ * The environment variable behind each config field, e.g. for error messages and docs.
+ *
+ * @example
+ * ```ts
+ * CONFIG_VARIABLES.defaultBatchSize; // 'DEFAULT_BATCH_SIZE'
+ * ```
+ */
 export const CONFIG_VARIABLES: Readonly<Record<keyof IngestionConfig, string>> = Object.freeze(
   Object.fromEntries(Object.values(SETTINGS).map((s) => [s.key, s.variable])) as Record<keyof IngestionConfig, string>,
 );
@@ -257,12 +264,24 @@ export function requireFor(config: IngestionConfig, features: readonly ConfigFea
 /**
  * All secrets that verify webhooks: SHOPIFY_API_SECRET first, then SHOPIFY_API_SECRET_PREVIOUS and
  * SHOPIFY_WEBHOOK_SECRETS, without duplicates.
+ *
+ * @example
+ * ```ts
+ * verifyWebhookHmac(rawBody, hmacHeader, webhookSecretsOf(loadConfig()));
+ * ```
  */
 export function webhookSecretsOf(config: Pick<IngestionConfig, 'shopifyApiSecret' | 'shopifyApiSecretPrevious' | 'webhookSecrets'>): string[] {
   return [...new Set([config.shopifyApiSecret, config.shopifyApiSecretPrevious, ...config.webhookSecrets].filter((s): s is string => Boolean(s)))];
 }
 
-/** Auth middleware options from a config (see `createAuthMiddleware`). */
+/**
+ * Auth middleware options from a config (see `createAuthMiddleware`).
+ *
+ * @example
+ * ```ts
+ * app.use('/api/shopify', createAuthMiddleware(authOptionsOf(loadConfig({}, process.env, { require: ['auth'] }))));
+ * ```
+ */
 export function authOptionsOf(config: Pick<IngestionConfig, 'shopifyApiKey' | 'shopifyApiSecret' | 'shopifyApiSecretPrevious' | 'ingestApiKeys'>): { apiKey?: string; apiSecret: string[]; apiKeys: string[]; env: Env } {
   const apiSecret = [config.shopifyApiSecret, config.shopifyApiSecretPrevious].filter((s): s is string => Boolean(s));
   // `env: {}`: the config already decided; the middleware must not fall back to process.env.

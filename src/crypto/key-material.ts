@@ -46,7 +46,14 @@ export function parseKeyMaterial(input: KeyInput | undefined | null, name: strin
   );
 }
 
-/** Short, non-secret fingerprint naming a key inside ciphertexts: the first 8 hex digits of SHA-256(key). */
+/**
+ * Short, non-secret fingerprint naming a key inside ciphertexts: the first 8 hex digits of SHA-256(key).
+ *
+ * @example
+ * ```ts
+ * keyFingerprint(parseKeyMaterial(process.env.ENCRYPTION_KEY, 'ENCRYPTION_KEY')) // e.g. '42091600'
+ * ```
+ */
 export function keyFingerprint(key: Uint8Array): string {
   return createHash('sha256').update(key).digest('hex').slice(0, 8);
 }

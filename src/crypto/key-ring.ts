@@ -183,7 +183,14 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
   };
 }
 
-/** The normal form the blind index hashes: trimmed, NFC, lower-cased (`toLowerCase`, locale-independent). */
+/**
+ * The normal form the blind index hashes: trimmed, NFC, lower-cased (`toLowerCase`, locale-independent).
+ *
+ * @example
+ * ```ts
+ * normaliseEmail('  Bob@Example.COM ') // 'bob@example.com'
+ * ```
+ */
 export function normaliseEmail(email: string): string {
   return email.trim().normalize('NFC').toLowerCase();
 }

@@ -6,6 +6,7 @@ import { applyDestroyEvents, reconcileIds } from './deletions.js';
 import { ImportError } from './errors.js';
 import { describeOptions, type ResolvedImportOptions } from './options.js';
 import { RESOURCE_ADAPTERS, shopifyIdOf, updatedAtOf, type ResourceAdapter } from './resources.js';
+import { lookahead } from './lookahead.js';
 import { withRetry } from './retry.js';
 import type { StoredIdLister } from './stored-ids.js';
 import type { ImportClient, ImportProgress, ImportResult, ImportTransformer } from './types.js';
@@ -147,9 +148,12 @@ export async function runResourceSync(ctx: RunContext, resource: ResourceType, o
       id: runId, tenantId, resource, mode: plan.mode,
       options: { ...describeOptions(options), resumedFrom: plan.resumedFrom?.runId ?? null, sinceId: plan.sinceId.toString(), updatedAtMin: plan.updatedAtMin?.toISOString() ?? null },
     });
-    if (plan.resumedFrom?.runId && checkpoint?.runId) {
-      // The interrupted run never finished (its process died); close its record.
-      await store.finishRun(checkpoint.runId, tenantId, { status: 'cancelled', error: `interrupted; resumed by run ${runId}` }).catch((error) => logger.warn('could not close interrupted run', { error }));
+    if (plan.resumedFrom && checkpoint?.runId) {
+      // A run whose process died is still 'running' in its record: close it (a failed one keeps its error).
+      const previous = (await store.listRuns(tenantId, { resource, limit: 10 })).find((r) => r.id === checkpoint.runId);
+      if (previous?.status === 'running') {
+        await store.finishRun(previous.id, tenantId, { status: 'cancelled', error: `interrupted; resumed by run ${runId}` }).catch((error) => logger.warn('could not close interrupted run', { error }));
+      }
     }
     await store.setTenantSyncStatus(tenantId, 'running');
   }
@@ -212,7 +216,7 @@ export async function runResourceSync(ctx: RunContext, resource: ResourceType, o
   if (plan.updatedAtMax) query.updated_at_max = plan.updatedAtMax.toISOString();
 
   try {
-    for await (const page of ctx.client.pages<unknown>(adapter.path, query)) {
+    for await (const page of lookahead(ctx.client.pages<unknown>(adapter.path, query))) {
       pages++;
       for (const raw of page) {
         counts.fetched++;

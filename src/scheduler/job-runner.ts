@@ -32,7 +32,7 @@ export interface SchedulerClientSource {
 }
 
 interface ImporterModule {
-  createImportService(prisma: PrismaLike, client: unknown, tenantId: string): {
+  createImportService(prisma: PrismaLike, client: unknown, tenantId: string, options?: Record<string, unknown>): {
     importCustomers(options?: unknown): Promise<unknown>;
     importProducts(options?: unknown): Promise<unknown>;
     importOrders(options?: unknown): Promise<unknown>;
@@ -49,10 +49,15 @@ interface ImporterModule {
  * const scheduler = createSchedulerService(prisma, clientManager, { runJob: createImporterJobRunner(prisma, clientManager) });
  * ```
  */
-export function createImporterJobRunner(prisma: PrismaLike, clientManager: SchedulerClientSource): JobRunner {
+export function createImporterJobRunner(
+  prisma: PrismaLike,
+  clientManager: SchedulerClientSource,
+  /** Passed to `createImportService` (e.g. `{ keyRing, logger }`); default: the key ring from ENCRYPTION_KEY. */
+  importServiceOptions?: Record<string, unknown>,
+): JobRunner {
   return async (run) => {
     const { createImportService } = (await import('../importer/index.js')) as unknown as ImporterModule;
-    const importer = createImportService(prisma, clientManager.getClient(run.tenantId), run.tenantId);
+    const importer = createImportService(prisma, clientManager.getClient(run.tenantId), run.tenantId, importServiceOptions);
     const options = { ...run.options, signal: run.signal };
     switch (run.resource) {
       case 'customers': return importer.importCustomers(options);

@@ -28,6 +28,8 @@ import {
 export interface SchedulerOptions {
   /** Runs one job; defaults to the importer (`createImportService(...).importCustomers(options)` etc.). */
   runJob?: JobRunner;
+  /** Options of the default runner's `createImportService` (e.g. `{ keyRing, logger }`). */
+  importServiceOptions?: Record<string, unknown>;
   /** Service-wide overrides of {@link DEFAULT_SYNC_CONFIG}; tenants can override further. */
   syncConfig?: SyncConfigOverrides;
   /** IANA time zone the schedules are read in. Default `UTC`, whatever the host's zone. */
@@ -37,7 +39,11 @@ export interface SchedulerOptions {
    * (default: on). Turn off for a single process without the lease table.
    */
   distributed?: boolean;
-  /** Lease lifetime; the running instance renews it every third of this. Default 60 s. */
+  /**
+   * Lease lifetime; the running instance renews it every third of this. Default 60 s. A crashed
+   * instance blocks the job for at most this long. Lease times come from each instance's clock,
+   * so hosts must agree on the time to well within it (NTP).
+   */
   leaseTtlMs?: number;
   /** Finished or expired leases older than this are deleted. Default 24 h. */
   leaseRetentionMs?: number;
@@ -171,7 +177,7 @@ export class SchedulerService {
     this.clock = options.clock ?? (() => new Date());
     this.logger = options.logger ?? silentLogger;
     if (options.runJob) this.runJob = options.runJob;
-    else if (this.db && this.clientManager && '$transaction' in this.db) this.runJob = createImporterJobRunner(this.db as PrismaLike, this.clientManager);
+    else if (this.db && this.clientManager && '$transaction' in this.db) this.runJob = createImporterJobRunner(this.db as PrismaLike, this.clientManager, options.importServiceOptions);
     else this.runJob = async () => { throw new SchedulerError('SCHEDULER_JOB_NOT_FOUND', 'no job runner: pass options.runJob, or a PrismaClient and a ClientManager'); };
     // node-cron's own messages (e.g. its overlap warning) are reported by us with job context instead.
     const logger = this.logger;
@@ -264,6 +270,7 @@ export class SchedulerService {
     return removed;
   }
 
+  /** Whether the tenant has jobs (enabled or not). */
   hasTenant(tenantId: string): boolean {
     for (const job of this.jobs.values()) if (job.tenantId === tenantId) return true;
     return false;

@@ -7,7 +7,14 @@ export type SyncJobType = 'customers' | 'products' | 'orders' | 'fullSync';
 /** What a job imports; `fullSync` imports `all`. */
 export type SyncResource = 'customers' | 'products' | 'orders' | 'all';
 
-/** All job types, in the order jobs are listed in the status. */
+/**
+ * All job types, in the order jobs are listed in the status.
+ *
+ * @example
+ * ```ts
+ * SYNC_JOB_TYPES.map((type) => syncJobId(type, 't1'));
+ * ```
+ */
 export const SYNC_JOB_TYPES: readonly SyncJobType[] = ['customers', 'products', 'orders', 'fullSync'];
 
 /** Options handed to the import of a scheduled run (the seed's Import Options). */
@@ -54,6 +61,11 @@ export type SyncConfigOverrides = { [K in SyncJobType]?: Partial<SyncJobConfig> 
 /**
  * The default schedule of the seed's README, with the orders window computed at run time.
  * Times are in the scheduler's time zone (UTC by default).
+ *
+ * @example
+ * ```ts
+ * DEFAULT_SYNC_CONFIG.orders.schedule; // '*\/30 * * * *'
+ * ```
  */
 export const DEFAULT_SYNC_CONFIG: Readonly<SyncConfig> = Object.freeze({
   customers: { enabled: true, schedule: '0 */6 * * *', options: { batchSize: 100, concurrency: 2, skipExisting: false } },
@@ -62,7 +74,15 @@ export const DEFAULT_SYNC_CONFIG: Readonly<SyncConfig> = Object.freeze({
   fullSync: { enabled: true, schedule: '0 1 * * 0', options: { batchSize: 100, concurrency: 2 } },
 });
 
-/** Layers overrides on a config (later wins); `options` objects are merged, not replaced. */
+/**
+ * Layers overrides on a config (later wins); `options` objects are merged, not replaced.
+ *
+ * @example
+ * ```ts
+ * mergeSyncConfig(DEFAULT_SYNC_CONFIG, { orders: { options: { batchSize: 25 } } }).orders.options;
+ * // { batchSize: 25, concurrency: 3 }
+ * ```
+ */
 export function mergeSyncConfig(base: SyncConfig, ...layers: Array<SyncConfigOverrides | undefined>): SyncConfig {
   const out = {} as SyncConfig;
   for (const type of SYNC_JOB_TYPES) {
@@ -77,7 +97,14 @@ export function mergeSyncConfig(base: SyncConfig, ...layers: Array<SyncConfigOve
   return out;
 }
 
-/** The seed's job id: `customers-sync-tenant123`, `fullSync-sync-tenant123`. */
+/**
+ * The seed's job id.
+ *
+ * @example
+ * ```ts
+ * syncJobId('customers', 'tenant123'); // 'customers-sync-tenant123'
+ * ```
+ */
 export function syncJobId(type: SyncJobType, tenantId: string): string {
   return `${type}-sync-${tenantId}`;
 }
@@ -105,6 +132,12 @@ export function assertSchedule(schedule: string, jobId?: string): void {
 /**
  * The options of one run: the job's options plus, for windowed jobs, a `dateRange` ending now.
  * An explicit `options.dateRange` wins over `dateWindowDays`.
+ *
+ * @example
+ * ```ts
+ * runOptionsFor(DEFAULT_SYNC_CONFIG.orders, new Date('2025-03-10T12:00:00Z')).dateRange;
+ * // { from: '2025-03-03T12:00:00.000Z', to: '2025-03-10T12:00:00.000Z' }
+ * ```
  */
 export function runOptionsFor(job: SyncJobConfig, now: Date): SyncJobOptions {
   const options: SyncJobOptions = { ...job.options };

@@ -1,8 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { PrismaPg } from '@prisma/adapter-pg';
-import { PGlite } from '@electric-sql/pglite';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -33,7 +31,15 @@ export const DEFAULT_DATA_DIR = './.shopify-ingest/db';
 
 const POSTGRES_URL = /^postgres(ql)?:\/\//i;
 
-/** Which database {@link createDatabase} would open for these options. */
+/**
+ * Which database {@link createDatabase} would open for these options (no I/O).
+ *
+ * @example
+ * ```ts
+ * resolveDatabaseTarget({ env: { DATABASE_URL: 'postgresql://localhost/app' } }); // { kind: 'postgres', url: ... }
+ * resolveDatabaseTarget({ env: {} }); // { kind: 'embedded', dataDir: '/cwd/.shopify-ingest/db' }
+ * ```
+ */
 export function resolveDatabaseTarget(options: Pick<DatabaseOptions, 'url' | 'dataDir' | 'env'> = {}): { kind: 'postgres'; url: string } | { kind: 'embedded'; dataDir: string } {
   const env = options.env ?? process.env;
   const url = options.url ?? env.DATABASE_URL;
@@ -71,6 +77,8 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Pri
     logger.debug('database: postgresql', { host: safeHost(target.url) });
   } else {
     if (!target.dataDir.startsWith('memory://')) await mkdir(target.dataDir, { recursive: true });
+    // Loaded on demand: a host on PostgreSQL never loads the WASM database.
+    const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import('@electric-sql/pglite'), import('pglite-prisma-adapter')]);
     const lite = await PGlite.create(target.dataDir);
     prisma = new PrismaClient({ adapter: new PrismaPGlite(lite) });
     const disconnect = prisma.$disconnect.bind(prisma);

@@ -92,16 +92,18 @@ interface PendingInsert {
  * Inbox data access over a PrismaClient (raw SQL on `shopify_webhook_inbox` only).
  *
  * @param options.maxBatch most deliveries written by one INSERT (default 500)
+ * @param options.maxInFlight most INSERT statements running at once (default 4; keep it below the pool size)
  * @example
  * ```ts
  * const inbox = createWebhookInbox(prisma);
  * const rows = await inbox.claim({ workerId: 'w1', limit: 50, now: new Date(), lockTimeoutMs: 60_000 });
  * ```
  */
-export function createWebhookInbox(db: PrismaLike | SqlExecutor, options: { maxBatch?: number } = {}): WebhookInbox {
+export function createWebhookInbox(db: PrismaLike | SqlExecutor, options: { maxBatch?: number; maxInFlight?: number } = {}): WebhookInbox {
   const maxBatch = options.maxBatch ?? 500;
+  const maxInFlight = options.maxInFlight ?? 4;
   let queue: PendingInsert[] = [];
-  let flushing = false;
+  let inFlight = 0;
 
   async function insertMany(batch: PendingInsert[]): Promise<void> {
     // Within one statement a key may appear once (ON CONFLICT cannot touch a row twice), so repeats
@@ -150,8 +152,10 @@ export function createWebhookInbox(db: PrismaLike | SqlExecutor, options: { maxB
     }
   }
 
+  // Several statements may be in flight at once (each on its own pooled connection), so a slow
+  // commit does not hold every other delivery; under load each statement carries many rows.
   async function flush(): Promise<void> {
-    flushing = true;
+    inFlight += 1;
     try {
       while (queue.length > 0) {
         const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch);
@@ -163,7 +167,7 @@ export function createWebhookInbox(db: PrismaLike | SqlExecutor, options: { maxB
         }
       }
     } finally {
-      flushing = false;
+      inFlight -= 1;
     }
   }
 
@@ -171,8 +175,8 @@ export function createWebhookInbox(db: PrismaLike | SqlExecutor, options: { maxB
     insert(delivery) {
       return new Promise<InboxInsertResult>((resolve, reject) => {
         queue.push({ delivery, resolve, reject });
-        // The first delivery is written at once; those arriving while it is in flight join the next statement.
-        if (!flushing) void flush();
+        // Written at once while fewer than `maxInFlight` statements run; otherwise it joins the next statement.
+        if (inFlight < maxInFlight) void flush();
       });
     },
 

@@ -1,9 +1,11 @@
+/**
+ * Everything that touches the database: migrations, the embedded/PostgreSQL database factory,
+ * and the set-based, tenant-scoped store.
+ */
 export { createStore } from './create-store.js';
 export { migrate, MigrationError, MIGRATIONS_TABLE, type MigrateOptions, type MigrateResult } from './migrate.js';
 export { createDatabase, resolveDatabaseTarget, DEFAULT_DATA_DIR, type DatabaseOptions } from './database.js';
-export { readMigrationFiles, resolveMigrationsDir, migrationChecksum, type MigrationFile } from './migration-files.js';
-export { splitSqlStatements } from './sql-split.js';
-export { incomingWins, newestById } from './versioning.js';
+export { readMigrationFiles, resolveMigrationsDir, type MigrationFile } from './migration-files.js';
 export type { OrdersWriteResult, ProductsWriteResult } from './synced-data.js';
 export type { PrismaLike, SqlExecutor } from './prisma-like.js';
 export type * from './rows.js';

@@ -31,7 +31,15 @@ function fail(op: string, cause: unknown, jobId?: string): never {
   throw new StoreError(`scheduler lease ${op} failed${jobId ? ` for job ${jobId}` : ''}: ${(cause as Error)?.message ?? String(cause)}`, { cause, details: { jobId }, code: 'STORE_LEASE_FAILED' });
 }
 
-/** Tries to take the lease of one tick; one statement, so concurrent instances race on the primary key. */
+/**
+ * Tries to take the lease of one tick; one statement, so concurrent instances race on the primary key.
+ *
+ * @example
+ * ```ts
+ * const r = await acquireLease(prisma, { jobId: 'orders-sync-t1', runKey: '2025-03-10T12:30:00.000Z', holder: 'web-1', now: new Date(), ttlMs: 60_000 });
+ * if (r.acquired) await run();
+ * ```
+ */
 export async function acquireLease(
   db: SqlExecutor,
   lease: { jobId: string; runKey: string; holder: string; now: Date; ttlMs: number },

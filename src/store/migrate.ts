@@ -13,7 +13,16 @@ export const MIGRATIONS_TABLE = 'shopify_ingest_migrations';
  */
 export const MIGRATION_LOCK_KEY = 1_908_470_931_022_582_707n;
 
-/** A migration could not be applied, or an applied one no longer matches its file. */
+/**
+ * A migration could not be applied (`MIGRATION_FAILED`; its transaction was rolled back), or an
+ * applied one no longer matches its file (`MIGRATION_CHECKSUM_MISMATCH`). `details.migration` names it.
+ *
+ * @example
+ * ```ts
+ * try { await migrate(prisma) }
+ * catch (e) { if (e instanceof MigrationError && e.code === 'MIGRATION_CHECKSUM_MISMATCH') console.error(e.details) }
+ * ```
+ */
 export class MigrationError extends ShopifyIngestError {
   constructor(code: 'MIGRATION_CHECKSUM_MISMATCH' | 'MIGRATION_FAILED', message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
     super(code, message, options);

@@ -25,6 +25,11 @@ const PACKAGE_NAME = 'shopify-ingest';
  * from the bundled `dist/index.js` / `index.cjs`, and from `node_modules/shopify-ingest/dist`.
  * Bundlers that move code away from its package (e.g. a serverless bundle) can pass
  * `migrationsDir` or set `SHOPIFY_INGEST_MIGRATIONS_DIR`.
+ *
+ * @example
+ * ```ts
+ * resolveMigrationsDir(); // '/app/node_modules/shopify-ingest/prisma/migrations'
+ * ```
  */
 export function resolveMigrationsDir(explicit?: string, moduleUrl: string = import.meta.url): string {
   const configured = explicit ?? process.env.SHOPIFY_INGEST_MIGRATIONS_DIR;
@@ -47,12 +52,20 @@ export function resolveMigrationsDir(explicit?: string, moduleUrl: string = impo
   throw new ConfigError(`cannot find ${PACKAGE_NAME}'s prisma/migrations above ${fileURLToPath(moduleUrl)}; pass migrationsDir or set SHOPIFY_INGEST_MIGRATIONS_DIR`);
 }
 
-/** sha256 hex of a migration's SQL after normalising line endings (a CRLF checkout is not a change). */
+/** sha256 hex of a migration's SQL (callers normalise line endings first: a CRLF checkout is not a change). */
 export function migrationChecksum(sql: string): string {
   return createHash('sha256').update(sql).digest('hex');
 }
 
-/** Reads every `<dir>/<name>/migration.sql`, sorted by name. */
+/**
+ * Reads every `<dir>/<name>/migration.sql`, sorted by name, with its checksum.
+ *
+ * @example
+ * ```ts
+ * const migrations = await readMigrationFiles(resolveMigrationsDir());
+ * console.log(migrations.map((m) => m.name)); // ['20261124041312_init']
+ * ```
+ */
 export async function readMigrationFiles(dir: string): Promise<MigrationFile[]> {
   let entries;
   try {

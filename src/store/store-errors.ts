@@ -9,7 +9,7 @@ export function storeFailure(operation: string, tenantId: string | undefined, er
   const raw = error instanceof Error ? error.message : String(error);
   const lines = raw.split('\n').map((l) => l.trim()).filter(Boolean);
   const message = lines[lines.length - 1] ?? raw;
-  const pgCode = /Code: `([0-9A-Z]{5})`/.exec(raw)?.[1] ?? (error as { code?: string } | null)?.code;
+  const pgCode = pgCodeOf(error);
   return new StoreError(`${operation} failed${tenantId ? ` (tenant ${tenantId})` : ''}: ${message}`, {
     cause: error,
     code,
@@ -25,6 +25,33 @@ export function checkTenantOfRows(tenantId: string, kind: string, rows: readonly
         code: 'TENANT_MISMATCH',
         details: { tenantId, rowTenantId: row.tenantId, kind },
       });
+    }
+  }
+}
+
+/** PostgreSQL SQLSTATE of a driver/Prisma error, when it carries one. */
+export function pgCodeOf(error: unknown): string | undefined {
+  const e = error as { code?: unknown; message?: unknown; meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } } | null;
+  const original = e?.meta?.driverAdapterError?.cause?.originalCode;
+  if (typeof original === 'string') return original;
+  const fromMessage = typeof e?.message === 'string' ? /Code: `([0-9A-Z]{5})`/.exec(e.message)?.[1] : undefined;
+  if (fromMessage) return fromMessage;
+  return typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : undefined;
+}
+
+/**
+ * Runs a single-statement batch write, again when PostgreSQL aborted it as a deadlock victim (40P01)
+ * or a serialization failure (40001). Safe because every batch write is one idempotent statement:
+ * nothing of the failed attempt was committed. Rows are sorted by id to make deadlocks rare; this
+ * covers the rest (e.g. a line item moved between two orders written concurrently).
+ */
+export async function retryOnConflict<T>(run: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      const code = pgCodeOf(error);
+      if (attempt >= attempts || (code !== '40P01' && code !== '40001')) throw error;
     }
   }
 }

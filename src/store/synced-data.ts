@@ -14,9 +14,9 @@ import {
 } from './columns.js';
 import type { PrismaLike } from './prisma-like.js';
 import type { CustomerRow, OrderBundle, ProductBundle, ResourceType, UpsertResult } from './rows.js';
-import { checkTenantOfRows, storeFailure } from './store-errors.js';
+import { checkTenantOfRows, retryOnConflict, storeFailure } from './store-errors.js';
 import type { RecordCounts } from './types.js';
-import { lastByKey, newestById, VERSION_GUARD } from './versioning.js';
+import { lastByKey, newestById, sortById, VERSION_GUARD } from './versioning.js';
 
 export const RESOURCE_TABLES: Record<ResourceType, string> = {
   customers: 'shopify_customers',
@@ -35,35 +35,35 @@ function upsertStatement<R>(input: {
   conflict: string[];
   /** WHERE of the DO UPDATE (stored row alias `t`); none = always update. */
   guard?: string;
-  /** Rows to keep: a FROM/JOIN/WHERE tail appended to the SELECT (input alias `i`). */
-  filter?: string;
   syncedAt?: boolean;
-  returning: string;
+  returning?: string;
 }): string {
   const { table, columns, firstParam, conflict } = input;
   const updatable = columns.filter((c) => !conflict.includes(c.column));
   const synced = input.syncedAt !== false;
   return `INSERT INTO "${table}" AS t ("tenant_id", ${quoteColumns(columns)}${synced ? ', "synced_at"' : ''})
-    SELECT $1, ${quoteColumns(columns, 'i.')}${synced ? ', now()' : ''} FROM ${unnestFrom(columns, firstParam, 'i')} ${input.filter ?? ''}
+    SELECT $1, ${quoteColumns(columns, 'i.')}${synced ? ', now()' : ''} FROM ${unnestFrom(columns, firstParam, 'i')}
     ON CONFLICT ("tenant_id", ${conflict.map((c) => `"${c}"`).join(', ')}) DO UPDATE SET ${setExcluded(updatable)}${synced ? ', "synced_at" = excluded."synced_at"' : ''}
     ${input.guard ? `WHERE ${input.guard}` : ''}
-    RETURNING ${input.returning}`;
+    ${input.returning ? `RETURNING ${input.returning}` : ''}`;
 }
 
-const CUSTOMERS_SQL = `WITH up AS (${upsertStatement({
+/** Customers have no children: the statement's own row count (inserted + updated, not the rows the guard skipped) is `written`. */
+const CUSTOMERS_SQL = upsertStatement({
   table: 'shopify_customers',
   columns: customerColumns,
   firstParam: 2,
   conflict: ['id'],
   guard: VERSION_GUARD('t'),
-  returning: '1',
-})}) SELECT count(*)::int AS "written" FROM up`;
+});
 
 /**
  * Orders, line items and events in ONE statement (atomic without an interactive transaction, one
  * round-trip). `won` holds the orders whose incoming version won the version guard; only their
  * children are touched: children no longer in the order are deleted, the rest upserted. Children
- * of orders that lost (stale versions) are left as they are.
+ * of orders that lost (stale versions) are left as they are. Stored children are looked up with
+ * `order_id = ANY(<the batch's order ids>)`, so the (tenant_id, order_id) index bounds the work by
+ * the batch, not by the size of the tenant's tables.
  */
 function ordersSql(): string {
   const liFirst = 2 + orderColumns.length;
@@ -78,8 +78,8 @@ function ordersSql(): string {
   })}),
   li_in AS MATERIALIZED (SELECT * FROM ${unnestFrom(lineItemColumns, liFirst, 'l')}),
   li_del AS (
-    DELETE FROM "shopify_order_line_items" d USING won
-    WHERE d."tenant_id" = $1 AND d."order_id" = won."id"
+    DELETE FROM "shopify_order_line_items" d
+    WHERE d."tenant_id" = $1 AND d."order_id" = ANY($2::bigint[]) AND d."order_id" IN (SELECT "id" FROM won)
       AND NOT EXISTS (SELECT 1 FROM li_in WHERE li_in."id" = d."id")
     RETURNING 1
   ),
@@ -91,8 +91,8 @@ function ordersSql(): string {
   ),
   ev_in AS MATERIALIZED (SELECT * FROM ${unnestFrom(orderEventColumns, evFirst, 'e')}),
   ev_del AS (
-    DELETE FROM "shopify_order_events" d USING won
-    WHERE d."tenant_id" = $1 AND d."order_id" = won."id"
+    DELETE FROM "shopify_order_events" d
+    WHERE d."tenant_id" = $1 AND d."order_id" = ANY($2::bigint[]) AND d."order_id" IN (SELECT "id" FROM won)
       AND NOT EXISTS (SELECT 1 FROM ev_in e WHERE e."order_id" = d."order_id" AND e."type" = d."type" AND e."source_id" = d."source_id")
     RETURNING 1
   ),
@@ -131,7 +131,7 @@ function productsSql(): string {
     UPDATE "shopify_product_variants" d
        SET "deleted_at" = won."shopify_updated_at", "shopify_updated_at" = GREATEST(d."shopify_updated_at", won."shopify_updated_at"), "synced_at" = now()
       FROM won
-     WHERE d."tenant_id" = $1 AND d."product_id" = won."id" AND d."deleted_at" IS NULL
+     WHERE d."tenant_id" = $1 AND d."product_id" = ANY($2::bigint[]) AND d."product_id" = won."id" AND d."deleted_at" IS NULL
        AND NOT EXISTS (SELECT 1 FROM v_in WHERE v_in."id" = d."id")
     RETURNING 1
   ),
@@ -191,9 +191,10 @@ export function createSyncedDataStore(prisma: PrismaLike) {
       assertTenantId(tenantId);
       if (rows.length === 0) return { written: 0, stale: 0 };
       checkTenantOfRows(tenantId, 'customers', rows);
-      const batch = newestById(rows);
+      const batch = sortById(newestById(rows));
       try {
-        const [{ written }] = await prisma.$queryRawUnsafe<{ written: number }[]>(CUSTOMERS_SQL, tenantId, ...columnArrays(customerColumns, batch));
+        const params = columnArrays(customerColumns, batch);
+        const written = await retryOnConflict(() => prisma.$executeRawUnsafe(CUSTOMERS_SQL, tenantId, ...params));
         return { written, stale: rows.length - written };
       } catch (error) {
         throw storeFailure('upsertCustomers', tenantId, error, { rows: rows.length });
@@ -208,15 +209,13 @@ export function createSyncedDataStore(prisma: PrismaLike) {
       }
       checkTenantOfRows(tenantId, 'products', bundle.products);
       checkTenantOfRows(tenantId, 'variants', bundle.variants);
-      const products = newestById(bundle.products);
+      const products = sortById(newestById(bundle.products));
       checkParents('upsertProducts', tenantId, products, bundle.variants, (v) => v.productId);
-      const variants = newestById(bundle.variants);
+      const variants = sortById(newestById(bundle.variants));
       try {
-        const [r] = await prisma.$queryRawUnsafe<{ written: number; variants: number; variantsRemoved: number }[]>(
-          PRODUCTS_SQL,
-          tenantId,
-          ...columnArrays(productColumns, products),
-          ...columnArrays(variantColumns, variants),
+        const params = [...columnArrays(productColumns, products), ...columnArrays(variantColumns, variants)];
+        const [r] = await retryOnConflict(() =>
+          prisma.$queryRawUnsafe<{ written: number; variants: number; variantsRemoved: number }[]>(PRODUCTS_SQL, tenantId, ...params),
         );
         return { written: r.written, stale: bundle.products.length - r.written, variants: r.variants, variantsRemoved: r.variantsRemoved };
       } catch (error) {
@@ -233,19 +232,14 @@ export function createSyncedDataStore(prisma: PrismaLike) {
       checkTenantOfRows(tenantId, 'orders', bundle.orders);
       checkTenantOfRows(tenantId, 'lineItems', bundle.lineItems);
       checkTenantOfRows(tenantId, 'events', bundle.events);
-      const orders = newestById(bundle.orders);
+      const orders = sortById(newestById(bundle.orders));
       checkParents('upsertOrders', tenantId, orders, bundle.lineItems, (l) => l.orderId);
       checkParents('upsertOrders', tenantId, orders, bundle.events, (e) => e.orderId);
-      const lineItems = lastByKey(bundle.lineItems, (l) => l.id);
+      const lineItems = sortById(lastByKey(bundle.lineItems, (l) => l.id));
       const events = lastByKey(bundle.events, (e) => `${e.orderId}:${e.type}:${e.sourceId}`);
       try {
-        const [r] = await prisma.$queryRawUnsafe<Omit<OrdersWriteResult, 'stale'>[]>(
-          ORDERS_SQL,
-          tenantId,
-          ...columnArrays(orderColumns, orders),
-          ...columnArrays(lineItemColumns, lineItems),
-          ...columnArrays(orderEventColumns, events),
-        );
+        const params = [...columnArrays(orderColumns, orders), ...columnArrays(lineItemColumns, lineItems), ...columnArrays(orderEventColumns, events)];
+        const [r] = await retryOnConflict(() => prisma.$queryRawUnsafe<Omit<OrdersWriteResult, 'stale'>[]>(ORDERS_SQL, tenantId, ...params));
         return { ...r, stale: bundle.orders.length - r.written };
       } catch (error) {
         throw storeFailure('upsertOrders', tenantId, error, { orders: bundle.orders.length, lineItems: bundle.lineItems.length });
@@ -261,7 +255,8 @@ export function createSyncedDataStore(prisma: PrismaLike) {
         throw storeFailure('markDeleted', tenantId, new Error('deletedAt must be a valid Date'), {}, 'STORE_INVALID_INPUT');
       }
       try {
-        const [{ written }] = await prisma.$queryRawUnsafe<{ written: number }[]>(sql, tenantId, uniqueIds(ids), deletedAt.toISOString());
+        const unique = uniqueIds(ids).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+        const [{ written }] = await retryOnConflict(() => prisma.$queryRawUnsafe<{ written: number }[]>(sql, tenantId, unique, deletedAt.toISOString()));
         return written;
       } catch (error) {
         throw storeFailure('markDeleted', tenantId, error, { resource, ids: ids.length });

@@ -57,3 +57,11 @@ export function lastByKey<R>(rows: readonly R[], key: (row: R) => string | bigin
   for (const row of rows) byKey.set(key(row), row);
   return byKey.size === rows.length ? rows.slice() : [...byKey.values()];
 }
+
+/**
+ * Orders rows by id. Two writers upserting overlapping batches (an import page and a webhook) lock
+ * the same rows; taking the locks in the same (id) order turns a possible deadlock into a short wait.
+ */
+export function sortById<R extends { id: bigint }>(rows: R[]): R[] {
+  return rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}

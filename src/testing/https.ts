@@ -8,10 +8,17 @@
 import https from 'node:https';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { generate } from 'selfsigned';
+import { ConfigError } from '../errors.js';
 
 /** Generates a short-lived self-signed certificate valid for the given domains, localhost and 127.0.0.1. */
 export async function createSelfSignedCertificate(domains: string[]): Promise<{ key: string; cert: string }> {
+  // Loaded on demand: only HTTPS mode needs it, so plain HTTP use has no extra dependency.
+  let generate: typeof import('selfsigned').generate;
+  try {
+    ({ generate } = await import('selfsigned'));
+  } catch (cause) {
+    throw new ConfigError('the simulator HTTPS mode needs the "selfsigned" package: npm install --save-dev selfsigned', { cause });
+  }
   const pems = await generate([{ name: 'commonName', value: domains[0] ?? 'localhost' }], {
     keyType: 'ec',
     algorithm: 'sha256',
@@ -28,7 +35,7 @@ export async function createSelfSignedCertificate(domains: string[]): Promise<{ 
         ],
       },
     ],
-  } as Parameters<typeof generate>[1]);
+  } as Parameters<typeof import('selfsigned').generate>[1]);
   return { key: pems.private, cert: pems.cert };
 }
 

@@ -27,8 +27,12 @@ export interface RecordFilter {
 }
 
 interface OverlayEntry {
-  /** Current record, or null once deleted. */
-  record: JsonObject | null;
+  /**
+   * Top-level fields that differ from the regenerated record (for created records: the fields
+   * given at creation plus later changes), or null once deleted. Keeping the difference rather
+   * than the record keeps a changed 10 KB order at a few hundred bytes.
+   */
+  patch: JsonObject | null;
   createdMs: number;
   updatedMs: number;
   state: OrderState;
@@ -36,6 +40,27 @@ interface OverlayEntry {
 }
 
 const BLOCK = 4096;
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    return a.length === bb.length && a.every((v, k) => deepEqual(v, bb[k]));
+  }
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  return ka.length === kb.length && ka.every((k) => deepEqual((a as JsonObject)[k], (b as JsonObject)[k]));
+}
+
+/** Top-level fields of `next` that differ from `base` (removed fields become undefined). */
+function diff(next: JsonObject, base: JsonObject): JsonObject {
+  const patch: JsonObject = {};
+  for (const k of Object.keys(next)) if (!deepEqual(next[k], base[k])) patch[k] = next[k];
+  for (const k of Object.keys(base)) if (!(k in next)) patch[k] = undefined;
+  return patch;
+}
 
 function stateOfRecord(record: JsonObject): OrderState {
   if (record.cancelled_at) return OrderState.Cancelled;
@@ -70,7 +95,7 @@ export function createResourceTable(
   gen: Generator,
   resource: ResourceName,
   baseCount: number,
-  build: (index: number) => JsonObject = (index) => gen.build(resource, index),
+  build: (index: number, times?: { created: number; updated: number }) => JsonObject = (index, times) => gen.build(resource, index, times),
 ) {
   const overlay = new Map<number, OverlayEntry>();
   let size = baseCount;
@@ -108,7 +133,7 @@ export function createResourceTable(
   }
 
   function entryMatches(e: OverlayEntry, f: RecordFilter): boolean {
-    if (!e.record) return false;
+    if (!e.patch) return false;
     if (f.createdMin !== undefined && e.createdMs < f.createdMin) return false;
     if (f.createdMax !== undefined && e.createdMs > f.createdMax) return false;
     if (f.updatedMin !== undefined && e.updatedMs < f.updatedMin) return false;
@@ -222,38 +247,47 @@ export function createResourceTable(
     return n;
   }
 
+  /** The record as generated, before any patch (created records: generated at their creation time). */
+  function generated(i: number, e: OverlayEntry | undefined): JsonObject {
+    return i < baseCount ? build(i) : build(i, { created: e!.createdMs, updated: e!.createdMs });
+  }
+
   /** The current record at index i, or undefined when absent or deleted. */
   function get(i: number): JsonObject | undefined {
     if (i < 0 || i >= size) return undefined;
     const e = overlay.get(i);
-    if (e) return e.record ?? undefined;
+    if (e) return e.patch ? { ...generated(i, e), ...e.patch } : undefined;
     return i < baseCount ? build(i) : undefined;
   }
 
   function exists(i: number): boolean {
     if (i < 0 || i >= size) return false;
     const e = overlay.get(i);
-    return e ? e.record !== null : i < baseCount;
+    return e ? e.patch !== null : i < baseCount;
   }
 
-  /** Adds a record built by `build(index)` with created_at = updated_at = now. Returns its index. */
-  function create(now: number, build: (index: number, times: { created: number; updated: number }) => JsonObject): { index: number; record: JsonObject } {
+  /** Adds a record: a generated one (created_at = updated_at = now) with `data` over it. */
+  function create(now: number, data: JsonObject): { index: number; record: JsonObject } {
     const index = size++;
-    const record = build(index, { created: now, updated: now });
-    overlay.set(index, { record, createdMs: now, updatedMs: now, state: stateOfRecord(record) });
+    const entry: OverlayEntry = { patch: { ...data }, createdMs: now, updatedMs: now, state: OrderState.Open };
+    overlay.set(index, entry);
+    const record = get(index)!;
+    entry.state = stateOfRecord(record);
     return { index, record };
   }
 
-  /** Replaces record i (already patched by the caller) and bumps its updated_at to now. */
+  /** Replaces record i (already patched by the caller, updated_at included) and sets its updated time to now. */
   function replace(i: number, record: JsonObject, now: number): void {
     const prev = overlay.get(i);
     const createdMs = prev ? prev.createdMs : createdAt(i);
-    overlay.set(i, { record, createdMs, updatedMs: now, state: stateOfRecord(record) });
+    const entry: OverlayEntry = { patch: {}, createdMs, updatedMs: now, state: stateOfRecord(record) };
+    entry.patch = diff(record, generated(i, entry));
+    overlay.set(i, entry);
   }
 
   function remove(i: number, now: number): void {
     const prev = overlay.get(i);
-    overlay.set(i, { record: null, createdMs: prev ? prev.createdMs : createdAt(i), updatedMs: now, state: OrderState.Open, deletedMs: now });
+    overlay.set(i, { patch: null, createdMs: prev ? prev.createdMs : createdAt(i), updatedMs: now, state: OrderState.Open, deletedMs: now });
   }
 
   return {

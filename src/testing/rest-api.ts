@@ -251,6 +251,45 @@ function webhooksRoute(req: RestRequest, rest: string[]): RestResponse {
 }
 
 /**
+ * Writes through REST, so peers and demos can change data over HTTP (same effects as the
+ * mutation API: updated_at bump, events, webhooks): `POST /{resource}.json`,
+ * `PUT|DELETE /{resource}/{id}.json`, `POST /orders/{id}/cancel.json`.
+ */
+function writeRoute(req: RestRequest, head: string, rest: string[]): RestResponse {
+  const { shop } = req;
+  let body: Record<string, unknown> = {};
+  if (req.method === 'POST' || req.method === 'PUT') {
+    try { body = req.rawBody ? parseShopifyJson(req.rawBody) : {}; } catch { return badRequest('Invalid JSON'); }
+  }
+  for (const resource of RESOURCES) {
+    const key = SINGULAR[resource];
+    if (req.method === 'POST' && head === `${resource}.json` && rest.length === 0) {
+      const data = body[key];
+      if (!data || typeof data !== 'object') return badRequest({ [key]: 'Required parameter missing or invalid' });
+      return { status: 201, body: { [key]: shop.create(resource, data as JsonObject) } };
+    }
+    if (head !== resource || rest.length < 1) continue;
+    const m = /^(\d+)(\.json)?$/.exec(rest[0]);
+    if (!m || !shop.find(resource, BigInt(m[1]))) return notFound();
+    const id = BigInt(m[1]);
+    if (rest.length === 1 && req.method === 'PUT') {
+      const data = body[key];
+      if (!data || typeof data !== 'object') return badRequest({ [key]: 'Required parameter missing or invalid' });
+      const { id: _ignored, ...patch } = data as JsonObject;
+      return { status: 200, body: { [key]: shop.update(resource, id, patch) } };
+    }
+    if (rest.length === 1 && req.method === 'DELETE') {
+      shop.delete(resource, id);
+      return { status: 200, body: {} };
+    }
+    if (resource === 'orders' && rest.length === 2 && req.method === 'POST' && rest[1] === 'cancel.json') {
+      return { status: 200, body: { order: shop.cancelOrder(id, typeof body.reason === 'string' ? body.reason : 'other') } };
+    }
+  }
+  return notFound();
+}
+
+/**
  * Routes one authenticated REST request of a shop.
  *
  * @example
@@ -265,7 +304,7 @@ export function handleRest(req: RestRequest): RestResponse {
   if (!head) return notFound();
   if (head === 'shop.json' && req.method === 'GET') return { status: 200, body: shopBody(req.shop) };
   if (head === 'webhooks.json' || head === 'webhooks') return webhooksRoute(req, rest);
-  if (req.method !== 'GET') return notFound();
+  if (req.method !== 'GET') return writeRoute(req, head, rest);
   if (head === 'events.json') return listEvents(req, false);
   if (head === 'events' && rest[0] === 'count.json') return listEvents(req, true);
   for (const resource of RESOURCES) {

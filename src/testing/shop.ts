@@ -94,7 +94,14 @@ export interface ShopStats {
 const RESOURCE_SUBJECT = { customers: 'Customer', products: 'Product', orders: 'Order' } as const;
 const SINGULAR = { customers: 'customer', products: 'product', orders: 'order' } as const;
 
-/** Error thrown by the mutation API for an unknown record. */
+/**
+ * Error thrown by the mutation API for an unknown record (code `SIMULATOR_ERROR`).
+ *
+ * @example
+ * ```ts
+ * try { shop.update('orders', 1, { note: 'x' }) } catch (e) { if (e instanceof SimulatorError) console.log(e.details) }
+ * ```
+ */
 export class SimulatorError extends ShopifyIngestError {
   constructor(message: string, details: Record<string, unknown> = {}) {
     super('SIMULATOR_ERROR', message, { details });
@@ -136,7 +143,7 @@ export function createShop(init: {
   const customers = createResourceTable(gen, 'customers', counts.customers);
   const products = createResourceTable(gen, 'products', counts.products);
   const customerLookup = (index: number): JsonObject | null => customers.get(index) ?? null;
-  const orders = createResourceTable(gen, 'orders', counts.orders, (index) => gen.build('orders', index, undefined, customerLookup));
+  const orders = createResourceTable(gen, 'orders', counts.orders, (index, times) => gen.build('orders', index, times, customerLookup));
   const tables: Record<ResourceName, ResourceTable> = { customers, products, orders };
 
   const events: ShopEvent[] = [];
@@ -225,10 +232,9 @@ export function createShop(init: {
      * created_at = updated_at = now. Emits `{resource}/create` (and `orders/paid` for paid orders).
      */
     create(resource: ResourceName, data: JsonObject = {}): JsonObject {
-      const { record } = tables[resource].create(now(), (index, times) => {
-        const built = gen.build(resource, index, times, customerLookup);
-        return { ...built, ...data, id: built.id, admin_graphql_api_id: built.admin_graphql_api_id, created_at: built.created_at, updated_at: built.updated_at };
-      });
+      // Identity and times stay the simulator's, whatever `data` says.
+      const { id: _id, admin_graphql_api_id: _gid, created_at: _c, updated_at: _u, ...fields } = data;
+      const { record } = tables[resource].create(now(), fields);
       const id = toBigId(record.id as number | bigint);
       recordEvent(resource, 'create', id, titleOf(resource, record));
       const topics: ShopChange['topics'] = [{ topic: `${resource}/create` as WebhookTopic, payload: record }];

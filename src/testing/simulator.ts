@@ -15,7 +15,7 @@ import { createShop, type ShopConfig, type SimulatedShop, type ShopStats } from 
 import { handleRest, type RestResponse } from './rest-api.js';
 import { createFaultInjector, type FaultInjector, type FaultKind, type FaultOptions } from './faults.js';
 import { createWebhookDispatcher, type WebhookDeliveryOptions, type WebhookDispatcher } from './webhooks.js';
-import { createGraphqlApi, type GraphqlApi } from './graphql.js';
+import { createGraphqlApi, type BulkOptions, type GraphqlApi } from './graphql.js';
 import { createRandom, hashString, uuidFrom } from './prng.js';
 import type { Clock } from './clock.js';
 import { stringifyShopifyJson } from '../json.js';
@@ -34,7 +34,7 @@ export interface ShopifySimulatorOptions {
   shops?: number | ShopConfig[];
   /** Defaults applied to every shop (e.g. `{ orders: 1_000_000 }`). */
   shopDefaults?: ShopConfig;
-  /** API version announced in webhook headers (requests may use any `YYYY-MM`). Default 2025-01. */
+  /** API version announced in webhook headers (requests may use any `YYYY-MM`). Default 2025-10 (the client's default). */
   apiVersion?: string;
   /** App secret used to sign webhooks (X-Shopify-Hmac-Sha256). Default `simulator_secret`. */
   apiSecret?: string;
@@ -52,6 +52,8 @@ export interface ShopifySimulatorOptions {
   unthrottled?: boolean;
   faults?: FaultOptions;
   webhooks?: WebhookDeliveryOptions;
+  /** Bulk operation timing (simulated ms, scaled by timeScale). */
+  bulk?: BulkOptions;
   /** Serve HTTPS with a self-signed certificate generated at start (see `certificate`). */
   https?: boolean;
   /** Injectable clock (epoch ms); default Date.now. */
@@ -83,7 +85,7 @@ export interface ShopifySimulator {
   stop(): Promise<void>;
 }
 
-const DEFAULT_VERSION = '2025-01';
+const DEFAULT_VERSION = '2025-10';
 const VERSION_RE = /^(\d{4}-\d{2}|unstable)$/;
 
 function emptyStats(): ShopStats {
@@ -151,7 +153,7 @@ export async function createShopifySimulator(options: ShopifySimulatorOptions = 
   });
   for (const shop of shops) shop.onChange = (change) => webhooks.dispatchChange(shop, change);
 
-  const graphql = createGraphqlApi({ clock, timeScale, webhooks, fileUrl: (path) => `${baseUrl}${path}` });
+  const graphql = createGraphqlApi({ clock, timeScale, webhooks, bulk: options.bulk, fileUrl: (path) => `${baseUrl}${path}` });
 
   function findShop(which: string | number): SimulatedShop {
     const shop = typeof which === 'number' ? shops[which] : byDomain.get(which.toLowerCase());

@@ -29,6 +29,8 @@ export interface WebhookDeliveryOptions {
   outOfOrder?: { maxDelayMs: number };
   /** Deliver at all (default true); when false, deliveries are only recorded as `skipped`. */
   enabled?: boolean;
+  /** Attempts in flight at once (default 16); more wait in a queue, as Shopify paces deliveries. */
+  concurrency?: number;
 }
 
 /** One attempt of one delivery. */
@@ -161,8 +163,26 @@ export function createWebhookDispatcher(init: WebhookDeliveryOptions & {
     }
   }
 
+  const queue: Job[] = [];
+  let active = 0;
+
+  function pump(): void {
+    while (active < Math.max(1, options.concurrency ?? 16) && queue.length && !stopped) {
+      const job = queue.shift()!;
+      active++;
+      attempt(job).finally(() => {
+        active--;
+        // After stop() zeroed the count, attempts still in flight must not drive it negative.
+        pending = Math.max(0, pending - 1);
+        settle();
+        pump();
+      });
+    }
+  }
+
   function run(job: Job): void {
-    attempt(job).finally(() => { pending--; settle(); });
+    queue.push(job);
+    pump();
   }
 
   function enqueue(job: Job): void {
@@ -222,6 +242,7 @@ export function createWebhookDispatcher(init: WebhookDeliveryOptions & {
       stopped = true;
       for (const t of timers) clearTimeout(t);
       timers.clear();
+      queue.length = 0;
       pending = 0;
       settle();
     },

@@ -5,5 +5,5 @@ export { ShopifyTransformer, resolveShopifyId } from './transformer.js';
 export type { ShopifyTransformerOptions, TransformBatchOptions, CustomersBatchResult, ProductsBatchResult, OrdersBatchResult } from './transformer.js';
 export { TransformError } from './errors.js';
 export type { TransformFailure } from './errors.js';
-export { revealPayload, DEFAULT_PII_KEYS, SEALED_KEY } from './pii.js';
+export { revealPayload, rotatePayload, DEFAULT_PII_KEYS, SEALED_KEY } from './pii.js';
 export { parseGid, money as toMoney, addMoney } from './values.js';

@@ -12,7 +12,14 @@ import type { KeyRing } from '../crypto/key-ring.js';
 import { parseShopifyJson, stringifyShopifyJson } from '../json.js';
 import { isObject, parseGid, type JsonObject } from './values.js';
 
-/** Name of the property holding an object's sealed PII inside stored payloads. */
+/**
+ * Name of the property holding an object's sealed PII inside stored payloads.
+ *
+ * @example
+ * ```ts
+ * JSON.parse(order.payload).billing_address[SEALED_KEY] // 'v1.42091600.…'
+ * ```
+ */
 export const SEALED_KEY = '_pii';
 
 /**
@@ -20,6 +27,11 @@ export const SEALED_KEY = '_pii';
  * GraphQL (camelCase) spelling. `name` is added for objects that describe a person or an address
  * (they have a first/last name or `address1`), because elsewhere `name` is an order number (`#1001`)
  * or a product title.
+ *
+ * @example
+ * ```ts
+ * new ShopifyTransformer({ keyRing, extraPiiKeys: ['note'] }) // DEFAULT_PII_KEYS + note
+ * ```
  */
 export const DEFAULT_PII_KEYS: readonly string[] = Object.freeze([
   // contact
@@ -30,9 +42,17 @@ export const DEFAULT_PII_KEYS: readonly string[] = Object.freeze([
   'address1', 'address2', 'company', 'zip', 'latitude', 'longitude', 'formatted',
   // device and network
   'browser_ip', 'browserIp', 'client_ip', 'clientIp', 'user_agent', 'userAgent',
-  // payment holder
-  'credit_card_name', 'creditCardName',
+  // payment holder (REST payment_details; gateway receipts such as PayPal's carry the payer's email)
+  'credit_card_name', 'creditCardName', 'payer_email', 'payerEmail', 'receiver_email',
 ]);
+
+/**
+ * MoneyBags (`total_price_set`, `totalPriceSet`, `amount_set`...) hold amounts and currency codes only;
+ * they are a large share of an order's objects, so the walk does not descend into them.
+ */
+function isMoneyBag(key: string): boolean {
+  return key.endsWith('_set') || key.endsWith('Set');
+}
 
 /** The first `count` properties of `source`, in order (the start of a copy-on-write copy). */
 function copyHead(source: JsonObject, count: number): JsonObject {
@@ -81,7 +101,7 @@ export function createRecordSealer(keyRing: KeyRing, tenantId: string, piiKeys: 
         if (out === undefined) out = copyHead(source, index);
         (pii ??= {})[key] = v;
       } else {
-        const sealed = typeof v === 'object' && v !== null ? sealAny(v) : v;
+        const sealed = typeof v === 'object' && v !== null && !isMoneyBag(key) ? sealAny(v) : v;
         if (out === undefined && sealed !== v) out = copyHead(source, index);
         if (out !== undefined) out[key] = sealed;
       }
@@ -149,4 +169,33 @@ export function revealPayload(payload: unknown, tenantId: string, keyRing: KeyRi
     return out;
   };
   return reveal(value);
+}
+
+/**
+ * Re-encrypts every sealed value of a stored payload under the key ring's newest key (see
+ * {@link KeyRing.rotate}); returns the payload unchanged (same string) when nothing needed it.
+ *
+ * @example
+ * ```ts
+ * const next = rotatePayload(row.payload, row.tenantId, keyRing);
+ * if (next !== row.payload) await save(row.id, next);
+ * ```
+ */
+export function rotatePayload(payload: string, tenantId: string, keyRing: KeyRing): string {
+  let changed = false;
+  const rotate = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(rotate);
+    if (!isObject(v)) return v;
+    const out: JsonObject = {};
+    for (const key of Object.keys(v)) {
+      const value = v[key];
+      if (key === SEALED_KEY && typeof value === 'string' && keyRing.needsRotation(value)) {
+        out[key] = keyRing.rotate(value, tenantId);
+        changed = true;
+      } else out[key] = rotate(value);
+    }
+    return out;
+  };
+  const next = rotate(parseShopifyJson(payload));
+  return changed ? stringifyShopifyJson(next) : payload;
 }

@@ -10,6 +10,7 @@ export type JsonObject = Record<string, unknown>;
 const GID = /^gid:\/\/shopify\/[A-Za-z]+\/(\d+)(?:[?/#].*)?$/;
 const DIGITS = /^-?\d+$/;
 const DECIMAL = /^(-?)(\d+)(?:\.(\d+))?$/;
+const ISO_TIME = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|[+-]\d{2}:?\d{2})?)?$/i;
 
 export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -24,7 +25,14 @@ export function pick(record: JsonObject, a: string, b?: string, c?: string): unk
   return undefined;
 }
 
-/** The numeric id of a `gid://shopify/Type/123` string, or null. */
+/**
+ * The numeric id of a `gid://shopify/Type/123` string, or null.
+ *
+ * @example
+ * ```ts
+ * parseGid('gid://shopify/Order/820982911946154508') // 820982911946154508n
+ * ```
+ */
 export function parseGid(value: unknown): bigint | null {
   if (typeof value !== 'string') return null;
   const match = GID.exec(value);
@@ -84,6 +92,11 @@ export function refId(record: JsonObject, restKey: string, graphKey: string): bi
  * a string, a number (its shortest decimal form, never arithmetic), a bigint, a GraphQL MoneyV2
  * (`{ amount }`) or a MoneyBag (`{ shopMoney: { amount } }` / REST `{ shop_money: { amount } }`).
  * GraphQL writes `"199.0"` where REST writes `"199.00"`; normalising lets both produce the same row.
+ *
+ * @example
+ * ```ts
+ * money({ shopMoney: { amount: '199.0' } }, 'total_price') // '199.00'
+ * ```
  */
 export function money(value: unknown, field: string): string | null {
   if (value === undefined || value === null) return null;
@@ -115,7 +128,14 @@ export function moneyOf(record: JsonObject, field: string, ...keys: string[]): s
   return null;
 }
 
-/** Exact sum of decimal strings (BigInt arithmetic on a common scale). */
+/**
+ * Exact sum of decimal strings (BigInt arithmetic on a common scale).
+ *
+ * @example
+ * ```ts
+ * addMoney('0.10', '0.20') // '0.30'
+ * ```
+ */
 export function addMoney(a: string, b: string): string {
   const [ia, fa = ''] = a.replace('-', '').split('.');
   const [ib, fb = ''] = b.replace('-', '').split('.');
@@ -136,7 +156,11 @@ export function time(value: unknown, field: string): Date | null {
     return value;
   }
   if (typeof value !== 'string') throw new FieldError(`${field} is not an ISO-8601 time`);
-  const date = new Date(value);
+  // Date() also accepts loose forms ("1" is the year 2001) and reads an offset-less time as local
+  // time; Shopify always sends an offset, so anything without one is read as UTC, and non-ISO text is rejected.
+  const match = ISO_TIME.exec(value);
+  if (!match) throw new FieldError(`${field} is not an ISO-8601 time (${JSON.stringify(value.slice(0, 40))})`);
+  const date = new Date(match[2] === undefined ? `${value}T00:00:00Z` : match[3] === undefined ? `${value}Z` : value);
   if (Number.isNaN(date.getTime())) throw new FieldError(`${field} is not an ISO-8601 time (${JSON.stringify(value.slice(0, 40))})`);
   return date;
 }

@@ -11,6 +11,7 @@ import { createWebhookInbox, type InboxRow, type WebhookInbox } from '../store/i
 import type { PrismaLike } from '../store/prisma-like.js';
 import type { IngestStore } from '../store/types.js';
 import { ShopifyTransformer } from '../transform/index.js';
+import { packBody, unpackBody } from './body-codec.js';
 import { applyWebhookEvents, type ApplyHooks, type WebhookTransformer } from './apply.js';
 import { createWebhookDispatcher, type WebhookEmitter } from './dispatcher.js';
 import { WebhookError } from './errors.js';
@@ -50,6 +51,8 @@ export interface WebhookServiceOptions extends ApplyHooks {
   /** Processing attempts before a delivery stays `failed` (default 8). */
   maxAttempts?: number;
   worker?: WebhookWorkerOptions;
+  /** Inbox writes: most deliveries per INSERT (500) and most INSERTs in flight (4; keep below the pool size). */
+  inbox?: { maxBatch?: number; maxInFlight?: number };
   /** How long a shop -> tenant lookup is cached (default 5 s; unknown shops 1 s). */
   tenantCacheTtlMs?: number;
   /** Keep the encrypted body of processed deliveries (default false: only unprocessed and failed ones keep it, for replay). */
@@ -130,7 +133,7 @@ export function createWebhookService(prisma: PrismaLike, options: WebhookService
   ring(); // fail at start-up, not on the first webhook, when ENCRYPTION_KEY is missing
   const store = options.store ?? createStore(prisma);
   const transformer = options.transformer ?? new ShopifyTransformer({ keyRing: ring() });
-  const inbox = createWebhookInbox(prisma);
+  const inbox = createWebhookInbox(prisma, options.inbox);
   const dispatcher = createWebhookDispatcher();
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const ttl = options.tenantCacheTtlMs ?? 5000;
@@ -153,7 +156,7 @@ export function createWebhookService(prisma: PrismaLike, options: WebhookService
 
   function toEvent(row: InboxRow): WebhookEvent {
     if (row.bodyEnc === null) throw new WebhookError('WEBHOOK_BODY_NOT_RETAINED', `webhook ${row.id} has no stored body`, { topic: row.topic });
-    const payload = parseShopifyJson<Record<string, unknown>>(ring().decrypt(row.bodyEnc, row.tenantId));
+    const payload = parseShopifyJson<Record<string, unknown>>(unpackBody(ring().decrypt(row.bodyEnc, row.tenantId)));
     return {
       id: row.id, topic: row.topic, tenantId: row.tenantId, shopDomain: row.shopDomain, webhookId: row.webhookId,
       eventId: row.eventId, apiVersion: row.apiVersion, triggeredAt: row.triggeredAt, receivedAt: row.receivedAt,
@@ -219,7 +222,7 @@ export function createWebhookService(prisma: PrismaLike, options: WebhookService
         apiVersion: delivery.apiVersion,
         triggeredAt: delivery.triggeredAt,
         // The inbox must not hold plaintext PII: the body is sealed for its tenant.
-        bodyEnc: ring().encrypt(delivery.rawBody, delivery.tenantId),
+        bodyEnc: ring().encrypt(packBody(delivery.rawBody), delivery.tenantId),
         receivedAt: clock(),
       });
       stats.received += 1;

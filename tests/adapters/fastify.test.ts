@@ -31,7 +31,7 @@ describe('fastify adapter', () => {
     const app = Fastify();
     await app.register(shopifyWebhooksPlugin, {
       prefix: '/hooks',
-      service: { handler: async (r) => { seen.push(await r.text()); return new Response('ok', { status: 200 }); } },
+      service: { handler: async (r: Request) => { seen.push(await r.text()); return new Response('ok', { status: 200 }); } },
       path: '/shopify',
     } as never);
     app.post('/api/other', async (req) => ({ echoed: req.body }));

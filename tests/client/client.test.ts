@@ -217,6 +217,24 @@ describe('REST', () => {
   });
 });
 
+describe('timeouts and cancellation', () => {
+  it('retries a request that exceeds timeoutMs, then reports SHOPIFY_TIMEOUT with the attempt count', async () => {
+    const { client, api } = setup({ timeoutMs: 50, retryOptions: { retries: 1 } });
+    api.get(`${API}/shop.json`).times(2).delay(500).reply(200, { shop: {} });
+    await expect(client.get('/shop.json')).rejects.toMatchObject({ code: 'SHOPIFY_TIMEOUT', attempts: 2, status: undefined });
+  });
+
+  it('does not retry when the caller aborts', async () => {
+    const { client, api, time } = setup();
+    api.get(`${API}/shop.json`).delay(500).reply(200, { shop: {} });
+    const controller = new AbortController();
+    const pending = client.get('/shop.json', undefined, { signal: controller.signal });
+    setTimeout(() => controller.abort(new Error('user cancelled')), 20);
+    await expect(pending).rejects.toThrow('user cancelled');
+    expect(time.sleeps).toEqual([]);
+  });
+});
+
 describe('GraphQL', () => {
   const cost = (requested: number, available: number, restoreRate = 50, max = 1000) => ({
     cost: { requestedQueryCost: requested, actualQueryCost: requested, throttleStatus: { maximumAvailable: max, currentlyAvailable: available, restoreRate } },
@@ -251,6 +269,13 @@ describe('GraphQL', () => {
     await client.graphql('{ a }', { n: 2 });
     expect(time.sleeps).toEqual([1900]); // needs 200, has 10, restores 100/s
     expect(client.getRateLimitStatus().graphql).toMatchObject({ maximumAvailable: 2000, restoreRate: 100 });
+  });
+
+  it('does not retry a query over the 1000-point limit', async () => {
+    const { client, api } = setup();
+    api.post(`${API}/graphql.json`).once().reply(200, { errors: [{ message: 'Query cost is 1500, which exceeds the single query max cost limit (1000).', extensions: { code: 'MAX_COST_EXCEEDED', cost: 1500, maxCost: 1000 } }] });
+    await expect(client.graphql('{ big }')).rejects.toMatchObject({ code: 'GRAPHQL_MAX_COST_EXCEEDED' });
+    expect(api.isDone()).toBe(true);
   });
 
   it('throws GraphqlError for other errors, with partial data', async () => {

@@ -1,3 +1,4 @@
+import { DEFAULT_API_VERSION } from '../../src/client/config.js';
 import type { Logger } from '../../src/logger.js';
 
 /** Virtual time: `sleep` advances the clock instantly and records the requested delays. */
@@ -28,4 +29,4 @@ export function recordingLogger() {
 export const SHOP = 'test-shop.myshopify.com';
 export const ORIGIN = `https://${SHOP}`;
 export const TOKEN = 'shpat_test_token_123';
-export const API = '/admin/api/2025-10';
+export const API = `/admin/api/${DEFAULT_API_VERSION}`;

@@ -75,21 +75,41 @@ describe('RestBucket', () => {
 
   it('bursts up to size - margin, then paces at the leak rate', () => {
     const b = new RestBucket({ now: 0, size: 40, leakRate: 2, safetyMargin: 2 });
-    for (let i = 0; i < 38; i++) {
+    for (let i = 1; i <= 38; i++) {
       expect(b.waitTime(0)).toBe(0);
-      b.take(0);
+      const seq = b.take(0);
+      b.observe({ used: i, size: 40 }, 0, seq);
+      b.settle(0, true, seq);
     }
     expect(b.waitTime(0)).toBe(500);
     expect(b.waitTime(500)).toBe(0);
   });
 
-  it('bounds the estimate by the header: at least `used`, at most `used + others in flight`', () => {
+  it('counts requests in flight in full until they are answered (a slow server counts them late)', () => {
+    const b = new RestBucket({ now: 0, size: 40, leakRate: 2, safetyMargin: 2 });
+    for (let i = 0; i < 38; i++) b.take(0);
+    expect(b.waitTime(60_000)).toBeGreaterThan(0);
+    b.settle(60_000, false); // answered without a header: assumed counted, then leaks
+    expect(b.levelAt(60_000)).toBe(38);
+    expect(b.waitTime(60_500)).toBe(0);
+  });
+
+  it('takes the header as truth when alone, and never lowers the estimate from an out-of-order response', () => {
     const b = new RestBucket({ now: 0, size: 40, leakRate: 2 });
-    b.take(0);
-    b.observe({ used: 30, size: 40 }, 0); // another app used the bucket
+    let s = b.take(0);
+    b.observe({ used: 30, size: 40 }, 0, s); // another app used the bucket
+    b.settle(0, true, s);
     expect(b.levelAt(0)).toBe(30);
-    for (let i = 0; i < 5; i++) b.take(0);
-    b.observe({ used: 2, size: 40 }, 0); // bucket drained more than we thought; 5 others in flight
-    expect(b.levelAt(0)).toBe(7);
+    s = b.take(0);
+    b.observe({ used: 3, size: 40 }, 0, s); // alone: the bucket drained more than we thought
+    b.settle(0, true, s);
+    expect(b.levelAt(0)).toBe(3);
+    const older = b.take(0);
+    const newer = b.take(0);
+    b.observe({ used: 9, size: 40 }, 0, newer); // newer response first
+    b.settle(0, true, newer);
+    b.observe({ used: 5, size: 40 }, 0, older); // then the older one: must not lower the estimate
+    b.settle(0, true, older);
+    expect(b.levelAt(0)).toBe(9);
   });
 });

@@ -73,13 +73,13 @@ export async function databaseImage(h: Harness, tenantId: string): Promise<Recor
   const dec = (v: string | null) => (v === null ? null : h.keyRing.decrypt(v, tenantId));
   const reveal = (p: string) => revealPayload(parseShopifyJson(p), tenantId, h.keyRing);
   const image: Record<string, unknown[]> = {};
-  const customers = await h.db.query(`SELECT *, id::text AS id, payload::text AS payload FROM shopify_customers WHERE tenant_id = $1 ORDER BY id`, [tenantId]);
+  const customers = await h.db.query(`SELECT *, id::text AS id, payload::text AS payload FROM shopify_customers t WHERE tenant_id = $1 ORDER BY t.id`, [tenantId]);
   image.customers = customers.map(({ synced_at, email_enc, first_name_enc, last_name_enc, phone_enc, addresses_enc, payload, ...rest }) =>
     ({ ...rest, email: dec(email_enc), firstName: dec(first_name_enc), lastName: dec(last_name_enc), phone: dec(phone_enc), addresses: dec(addresses_enc), payload: reveal(payload) }));
-  const orders = await h.db.query(`SELECT *, id::text AS id, customer_id::text AS customer_id, payload::text AS payload FROM shopify_orders WHERE tenant_id = $1 ORDER BY id`, [tenantId]);
+  const orders = await h.db.query(`SELECT *, id::text AS id, customer_id::text AS customer_id, payload::text AS payload FROM shopify_orders t WHERE tenant_id = $1 ORDER BY t.id`, [tenantId]);
   image.orders = orders.map(({ synced_at, email_enc, phone_enc, payload, ...rest }) => ({ ...rest, email: dec(email_enc), phone: dec(phone_enc), payload: reveal(payload) }));
   for (const [table, order, hasPayload] of [['shopify_products', 'id', true], ['shopify_product_variants', 'id', true], ['shopify_order_line_items', 'id', true], ['shopify_order_events', 'order_id, type, source_id', false]] as const) {
-    const rows = await h.db.query(`SELECT *${hasPayload ? ', payload::text AS payload' : ''} FROM ${table} WHERE tenant_id = $1 ORDER BY ${order}`, [tenantId]);
+    const rows = await h.db.query(`SELECT *${hasPayload ? ', payload::text AS payload' : ''} FROM ${table} t WHERE tenant_id = $1 ORDER BY ${order.split(', ').map((c) => `t.${c}`).join(', ')}`, [tenantId]);
     image[table] = rows.map(({ synced_at, payload, ...rest }) => ({ ...rest, ...(hasPayload ? { payload: reveal(payload) } : {}) }));
   }
   return image;

@@ -222,3 +222,28 @@ describe('run loop (fakes)', () => {
     expect(decodeCursor(fake.checkpoints.get('orders')!.cursor)).not.toBeNull();
   });
 });
+
+describe('lookahead', () => {
+  it('requests the next page while the current one is handled, and closes the source when stopped early', async () => {
+    const { lookahead } = await import('../../src/importer/lookahead.js');
+    const log: string[] = [];
+    async function* source() {
+      try {
+        for (let i = 0; i < 5; i++) { log.push(`fetch ${i}`); yield i; }
+      } finally { log.push('closed'); }
+    }
+    for await (const page of lookahead(source())) {
+      log.push(`handle ${page}`);
+      if (page === 2) break;
+    }
+    expect(log).toEqual(['fetch 0', 'fetch 1', 'handle 0', 'fetch 2', 'handle 1', 'fetch 3', 'handle 2', 'closed']);
+  });
+
+  it('surfaces an error of the prefetched page', async () => {
+    const { lookahead } = await import('../../src/importer/lookahead.js');
+    async function* source() { yield 1; throw new Error('page 2 failed'); }
+    const seen: number[] = [];
+    await expect((async () => { for await (const p of lookahead(source())) seen.push(p); })()).rejects.toThrow('page 2 failed');
+    expect(seen).toEqual([1]);
+  });
+});

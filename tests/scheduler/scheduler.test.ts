@@ -278,3 +278,23 @@ describe('running', () => {
     await expect(second).resolves.toBe('aborted');
   });
 });
+
+describe('lease table failures', () => {
+  it('skips ticks (fail-closed) when the lease table cannot be reached, and says so', async () => {
+    const { logger, lines } = captureLogger();
+    const down = async () => { throw new Error('connect ECONNREFUSED 127.0.0.1:5432'); };
+    const db = { $queryRawUnsafe: down, $executeRawUnsafe: down };
+    let runs = 0;
+    const scheduler = createSchedulerService(db, null, { logger, runJob: async () => { runs++; } });
+    schedulers.push(scheduler);
+    scheduler.addTenantJobs('t1', everySecond);
+    await scheduler.startScheduler();
+    await sleep(2300);
+    expect(runs).toBe(0);
+    expect(scheduler.getStatus().jobs[0].lastLeaseError).toMatch(/^lease table unreachable at /);
+    expect(lines.some((l) => l.level === 'error' && /lease table unreachable/.test(l.msg))).toBe(true);
+    expect(lines.some((l) => l.level === 'warn' && /lease cleanup failed/.test(l.msg))).toBe(true);
+    await expect(scheduler.runJobNow('customers-sync-t1')).rejects.toMatchObject({ code: 'STORE_LEASE_FAILED' });
+    expect(runs).toBe(0);
+  });
+});

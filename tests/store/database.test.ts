@@ -57,5 +57,5 @@ describe('createDatabase', () => {
     } finally {
       await second.$disconnect();
     }
-  });
+  }, 180_000); // two PGlite boots (WASM PostgreSQL, initdb on the first): seconds each, more on a loaded machine
 });

@@ -4,7 +4,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 // Plain .mjs on purpose: the same engine scripts/migration-create.mjs uses.
 // @ts-expect-error -- untyped .mjs helper
 import { emptyFilters, openSchemaEngine, schemaFiles } from '../../scripts/schema-engine.mjs';
-import { migrate, splitSqlStatements } from '../../src/store/index.js';
+import { migrate } from '../../src/store/index.js';
+import { splitSqlStatements } from '../../src/store/sql-split.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { testDatabaseConfig } from '../helpers/pg-config.js';
 

@@ -6,7 +6,8 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { PrismaClient } from '../../src/generated/prisma/client.js';
-import { migrate, MigrationError, readMigrationFiles, resolveMigrationsDir, splitSqlStatements } from '../../src/store/index.js';
+import { migrate, MigrationError, readMigrationFiles, resolveMigrationsDir } from '../../src/store/index.js';
+import { splitSqlStatements } from '../../src/store/sql-split.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -39,7 +39,7 @@ export function defineStoreSuite(backend: string, open: () => Promise<OpenedData
       db = await open();
       store = createStore(db.prisma);
       sql = (query, ...values) => db.prisma.$queryRawUnsafe(query, ...values);
-    });
+    }, 180_000);
     afterAll(async () => {
       await db?.close();
     });
@@ -215,6 +215,20 @@ export function defineStoreSuite(backend: string, open: () => Promise<OpenedData
         const [o] = await sql<{ total_price: string }>(`SELECT total_price::text FROM shopify_orders WHERE tenant_id = $1`, t);
         expect(o.total_price).toBe('33.3000');
         expect(await lineItemIds(t, 80n)).toEqual(['801', '802']);
+      });
+
+      it('lets concurrent writers of overlapping batches finish, newest version winning', async () => {
+        const t = await tenant();
+        const ids = Array.from({ length: 200 }, (_, i) => BigInt(i + 1));
+        const writer = (day: number, reverse: boolean) => {
+          const bundles = ids.map((id) => orderBundle(t, id, 2, { shopifyUpdatedAt: at(`2024-04-0${day}T00:00:00Z`), totalPrice: `${day}.00` }));
+          return store.upsertOrders(t, mergeBundles(...(reverse ? bundles.reverse() : bundles)));
+        };
+        await Promise.all([writer(1, false), writer(3, true), writer(2, false), writer(3, false)]);
+        const totals = await sql<{ total_price: string; n: number }>(
+          `SELECT total_price::text, count(*)::int AS n FROM shopify_orders WHERE tenant_id = $1 GROUP BY 1`, t);
+        expect(totals).toEqual([{ total_price: '3.0000', n: 200 }]);
+        expect(await store.countRecords(t)).toMatchObject({ orders: 200, lineItems: 400 });
       });
 
       it('refuses line items whose order is not in the batch', async () => {

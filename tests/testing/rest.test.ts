@@ -149,6 +149,36 @@ describe('simulator REST API', () => {
     expect(events[0]).toMatchObject({ subject_id: victim.id, subject_type: 'Product', verb: 'destroy' });
   });
 
+  it('writes through REST with the same effects as the mutation API', async () => {
+    const h = { 'X-Shopify-Access-Token': alpha().accessToken, 'Content-Type': 'application/json' };
+    const created = await fetch(`${sim.url}${API}/customers.json`, { method: 'POST', headers: h, body: JSON.stringify({ customer: { email: 'rest@example.com', first_name: 'Rest' } }) });
+    expect(created.status).toBe(201);
+    const customer = (await created.json() as { customer: { id: number; email: string } }).customer;
+    expect(customer.email).toBe('rest@example.com');
+    const put = await fetch(`${sim.url}${API}/customers/${customer.id}.json`, { method: 'PUT', headers: h, body: JSON.stringify({ customer: { id: customer.id, tags: 'vip' } }) });
+    expect((await put.json() as { customer: { tags: string } }).customer.tags).toBe('vip');
+    const orderId = alpha().idOf('orders', 1);
+    const cancel = await fetch(`${sim.url}${API}/orders/${orderId}/cancel.json`, { method: 'POST', headers: h, body: '{}' });
+    expect((await cancel.json() as { order: { cancelled_at: string | null } }).order.cancelled_at).not.toBeNull();
+    const del = await fetch(`${sim.url}${API}/customers/${customer.id}.json`, { method: 'DELETE', headers: h });
+    expect(del.status).toBe(200);
+    expect((await list(`customers/${customer.id}.json`)).status).toBe(404);
+    expect((await fetch(`${sim.url}${API}/customers/${customer.id}.json`, { method: 'DELETE', headers: h })).status).toBe(404);
+  });
+
+  it('paginates events.json with Link headers', async () => {
+    const start = new Date(Date.now() - 2000).toISOString();
+    for (let i = 0; i < 5; i++) alpha().delete('orders', alpha().idOf('orders', 100 + i));
+    const ids: number[] = [];
+    let url: string | undefined = `${sim.url}${API}/events.json?verb=destroy&filter=Order&limit=2&created_at_min=${encodeURIComponent(start)}`;
+    while (url) {
+      const page = await get(url, alpha().accessToken);
+      ids.push(...JSON.parse(page.text).events.map((e: { subject_id: number }) => e.subject_id));
+      url = nextLink(page.headers.get('link'));
+    }
+    expect(ids).toEqual([100, 101, 102, 103, 104].map((i) => alpha().idOf('orders', i)));
+  });
+
   it('generates Shopify-shaped orders with money strings, offsets and gids', async () => {
     const order = JSON.parse((await list('orders.json?status=any&limit=1')).text).orders[0];
     expect(order.admin_graphql_api_id).toBe(`gid://shopify/Order/${order.id}`);
@@ -184,6 +214,23 @@ describe('simulator determinism and big ids', () => {
     expect(parsed.orders[1].admin_graphql_api_id).toBe('gid://shopify/Order/820982911946155508');
     const show = (await get(`${sim.url}${API}/orders/820982911946155508.json`, shop.accessToken)).text;
     expect(show).toContain('"id":820982911946155508,');
+    await sim.stop();
+  });
+
+  it('keeps changed records as small patches', async () => {
+    const sim = await createShopifySimulator({ shops: [{ orders: 20_000, customers: 100, products: 20 }] });
+    const shop = sim.shops[0];
+    const before = shop.find('orders', shop.idOf('orders', 7))!;
+    const heap = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 4000; i++) shop.update('orders', shop.idOf('orders', i), { note: `n${i}` });
+    const grown = process.memoryUsage().heapUsed - heap;
+    // Whole orders would hold about 4000 x 10 KB of JSON as objects (well over 60 MB).
+    expect(grown).toBeLessThan(30 * 1024 * 1024);
+    const after = shop.find('orders', shop.idOf('orders', 7))!;
+    expect(after.note).toBe('n7');
+    expect(after.line_items).toEqual(before.line_items);
+    expect(after.updated_at).not.toBe(before.updated_at);
+    expect(shop.tables.orders.overlaySize).toBe(4000);
     await sim.stop();
   });
 

@@ -32,7 +32,7 @@ describe('simulator webhooks', () => {
     for (const r of receiver.received) {
       expect(shopifyVerify(r.body, String(r.headers['x-shopify-hmac-sha256']), 'hush')).toBe(true);
       expect(r.headers['x-shopify-shop-domain']).toBe('hooks.myshopify.com');
-      expect(r.headers['x-shopify-api-version']).toBe('2025-01');
+      expect(r.headers['x-shopify-api-version']).toBe('2025-10');
       expect(String(r.headers['x-shopify-webhook-id'])).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
       expect(r.headers['x-shopify-event-id']).toBeTruthy();
       expect(Number.isNaN(Date.parse(String(r.headers['x-shopify-triggered-at'])))).toBe(false);

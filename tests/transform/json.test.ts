@@ -40,3 +40,24 @@ describe('parseShopifyJson edge cases', () => {
     expect(() => stringifyShopifyJson({ toJSON() { throw new TypeError('boom'); } })).toThrow('boom');
   });
 });
+
+describe('stringifyShopifyJson and BigInt.prototype.toJSON', () => {
+  const proto = BigInt.prototype as unknown as Record<string, unknown>;
+
+  it('leaves BigInt.prototype as it found it (no toJSON)', () => {
+    expect(stringifyShopifyJson({ id: 820982911946154508n, n: [1n] })).toBe('{"id":820982911946154508,"n":[1]}');
+    expect('toJSON' in proto).toBe(false);
+    expect(() => JSON.stringify({ id: 1n })).toThrow(TypeError);
+  });
+
+  it('writes exact numbers even when the host defined BigInt.prototype.toJSON, and restores the host one', () => {
+    const hostToJSON = function (this: bigint) { return this.toString(); };
+    proto.toJSON = hostToJSON;
+    try {
+      expect(stringifyShopifyJson({ id: 820982911946154508n })).toBe('{"id":820982911946154508}');
+      expect(proto.toJSON).toBe(hostToJSON);
+    } finally {
+      delete proto.toJSON;
+    }
+  });
+});

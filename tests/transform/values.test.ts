@@ -143,3 +143,52 @@ describe('static methods (seed API) use ENCRYPTION_KEY from the environment', ()
     expect(() => ShopifyTransformer.transformOrdersBatch([source], T)).toThrow(/ENCRYPTION_KEY must be a 32-byte key/);
   });
 });
+
+describe('payload sealing', () => {
+  it('rotatePayload re-seals every _pii under the newest key and keeps the content', async () => {
+    const { createKeyRing } = await import('../../src/crypto/index.js');
+    const { rotatePayload } = await import('../../src/transform/index.js');
+    const [source] = await restOrdersPage();
+    const { orders } = transformer.transformOrder(source, T);
+    const next = createKeyRing({ key: 'c3'.repeat(32), previousKeys: [TEST_KEY], blindIndexKey: TEST_KEY });
+    const rotated = rotatePayload(orders[0].payload, T, next);
+    expect(rotated).not.toBe(orders[0].payload);
+    expect(rotated).not.toContain(`"v1.${ring.keyId}.`);
+    expect(rotated).toContain(`"v1.${next.keyId}.`);
+    const { revealPayload } = await import('../../src/transform/index.js');
+    expect(revealPayload(rotated, T, next)).toEqual(source);
+    expect(rotatePayload(rotated, T, next)).toBe(rotated);
+  });
+
+  it('extraPiiKeys seals more keys (e.g. notes, note_attributes, line item properties) whole', async () => {
+    const { ShopifyTransformer: Transformer } = await import('../../src/transform/index.js');
+    const strict = new Transformer({ keyRing: ring, extraPiiKeys: ['note', 'note_attributes', 'properties'] });
+    const [source] = await restOrdersPage();
+    const { orders, lineItems } = strict.transformOrder(source, T);
+    expect(orders[0].payload).not.toContain('Happy Birthday');
+    expect(lineItems[0].payload).not.toContain('Happy Birthday');
+    expect(transformer.transformOrder(source, T).orders[0].payload).toContain('Happy Birthday');
+  });
+});
+
+describe('time parsing is strict ISO-8601', () => {
+  it('reads an offset-less time as UTC and rejects loose forms Date() would accept', async () => {
+    const { orders } = transformer.transformOrder(order({ created_at: '2024-05-01T10:00:00', closed_at: '2024-05-02', processed_at: '2024-05-01 10:00:00.5+02:00' }), T);
+    expect(orders[0].shopifyCreatedAt!.toISOString()).toBe('2024-05-01T10:00:00.000Z');
+    expect(orders[0].closedAt!.toISOString()).toBe('2024-05-02T00:00:00.000Z');
+    expect(orders[0].processedAt!.toISOString()).toBe('2024-05-01T08:00:00.500Z');
+    for (const bad of ['1', 'May 1, 2024', '2024-13-45T00:00:00Z']) {
+      expect(() => transformer.transformOrder(order({ created_at: bad }), T), bad).toThrow(/created_at is not an ISO-8601 time/);
+    }
+  });
+});
+
+describe('order payload serialisation', () => {
+  it('is the exact sealed order even when a value imitates the internal line item marker', async () => {
+    const [source] = await restOrdersPage();
+    const tricky = { ...source, note: '\u0000shopify-ingest:line-item:0' };
+    const { orders } = transformer.transformOrder(tricky, T);
+    const { revealPayload } = await import('../../src/transform/index.js');
+    expect(revealPayload(orders[0].payload, T, ring)).toEqual(tricky);
+  });
+});

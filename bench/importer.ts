@@ -1,0 +1,126 @@
+/**
+ * Importer benchmark: full syncs from an unthrottled simulator into PostgreSQL, end to end
+ * (HTTP pages, JSON parse with exact ids, transform with PII encryption, lines, events, batched upserts).
+ *
+ *   npx tsx bench/importer.ts
+ *
+ * Env knobs (defaults in brackets):
+ *   BENCH_ORDERS [200000]      orders of job 1 (1-4 line items each, as the simulator generates)
+ *   BENCH_CUSTOMERS [50000]    customers of job 1
+ *   BENCH_BIG_ORDERS [1000000] orders of job 2 (memory must stay flat); 0 skips job 2
+ *   BENCH_BATCH [250]          rows per database write
+ *   BENCH_CONCURRENCY [4]      batch writes in flight
+ *
+ * Each job runs in its own child process (so its peak RSS is its own), with the simulator in another
+ * child process (bench/client-simulator-process.ts) so serving pages does not compete with the
+ * importer's event loop. RSS is sampled every 200 ms; the peak is also read from process.resourceUsage().
+ */
+import { fork } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const env = process.env;
+const num = (name: string, fallback: number) => (env[name] !== undefined && env[name] !== '' ? Number(env[name]) : fallback);
+
+interface JobSpec { name: string; customers: number; products: number; orders: number }
+interface JobResult {
+  name: string;
+  phases: Array<{ resource: string; records: number; seconds: number; perSecond: number; pages: number }>;
+  lineItems: number;
+  events: number;
+  totalSeconds: number;
+  peakRssMb: number;
+  rssSamplesMb: number[];
+}
+
+async function startSimulator(options: Record<string, unknown>) {
+  const child = fork(path.join(here, 'client-simulator-process.ts'), [JSON.stringify(options)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ready = await new Promise<{ url: string; shops: Array<{ domain: string; accessToken: string }> }>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as never));
+    child.once('exit', (code) => reject(new Error(`simulator exited (${code})`)));
+  });
+  return {
+    ...ready,
+    stop: () => new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.send({ id: 1, cmd: 'stop' }); setTimeout(() => { child.kill(); resolve(); }, 5000).unref(); }),
+  };
+}
+
+/** Runs in the job child process. */
+async function runJob(spec: JobSpec): Promise<JobResult> {
+  const { createTestDatabase } = await import('../tests/helpers/db.js');
+  const { createShopifyClient } = await import('../src/client/index.js');
+  const { createKeyRing } = await import('../src/crypto/index.js');
+  const { createImportService } = await import('../src/importer/index.js');
+  const { createStore } = await import('../src/store/index.js');
+  const { randomBytes } = await import('node:crypto');
+
+  const samples: number[] = [];
+  let peak = 0;
+  const timer = setInterval(() => { const rss = process.memoryUsage().rss; peak = Math.max(peak, rss); samples.push(rss); }, 200);
+  const sim = await startSimulator({ seed: 3, unthrottled: true, shops: [{ customers: spec.customers, products: spec.products, orders: spec.orders }] });
+  const db = await createTestDatabase({ prefix: 'si_bench_importer' });
+  try {
+    const shop = sim.shops[0];
+    await createStore(db.prisma).upsertTenant({ id: 'bench', shopDomain: shop.domain, accessTokenEnc: 'x' });
+    const client = createShopifyClient({ shopDomain: shop.domain, accessToken: shop.accessToken, baseUrl: sim.url });
+    const service = createImportService(db.prisma, client, 'bench', { keyRing: createKeyRing({ key: randomBytes(32) }) });
+    const options = { batchSize: num('BENCH_BATCH', 250), concurrency: num('BENCH_CONCURRENCY', 4) };
+    const phases: JobResult['phases'] = [];
+    const t0 = performance.now();
+    let lastLog = 0;
+    service.on('progress', (p) => {
+      if (performance.now() - lastLog > 10_000) {
+        lastLog = performance.now();
+        process.stderr.write(`  [${spec.name}] ${p.resource} ${p.imported}/${p.fetched} ${p.ratePerSecond}/s rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB\n`);
+      }
+    });
+    for (const resource of ['customers', 'products', 'orders'] as const) {
+      if (spec[resource] === 0) continue;
+      const t = performance.now();
+      const r = resource === 'customers' ? await service.importCustomers(options) : resource === 'products' ? await service.importProducts(options) : await service.importOrders(options);
+      const seconds = (performance.now() - t) / 1000;
+      if (r.imported !== spec[resource]) throw new Error(`${resource}: imported ${r.imported} of ${spec[resource]}`);
+      phases.push({ resource, records: r.imported, seconds, perSecond: Math.round(r.imported / seconds), pages: r.pages });
+    }
+    const totalSeconds = (performance.now() - t0) / 1000;
+    const [{ lines }] = await db.query<{ lines: string }>(`SELECT count(*) AS lines FROM shopify_order_line_items`);
+    const [{ events }] = await db.query<{ events: string }>(`SELECT count(*) AS events FROM shopify_order_events`);
+    clearInterval(timer);
+    const maxRss = process.resourceUsage().maxRSS * 1024;
+    return { name: spec.name, phases, lineItems: Number(lines), events: Number(events), totalSeconds, peakRssMb: Math.round(Math.max(peak, maxRss) / 2 ** 20), rssSamplesMb: samples.filter((_, i) => i % Math.max(1, Math.floor(samples.length / 10)) === 0).map((b) => Math.round(b / 2 ** 20)) };
+  } finally {
+    clearInterval(timer);
+    await db.drop().catch(() => {});
+    await sim.stop();
+  }
+}
+
+function runChildJob(spec: JobSpec): Promise<JobResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(import.meta.url), ['--job', JSON.stringify(spec)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child.once('message', (m) => resolve(m as JobResult));
+    child.once('exit', (code) => { if (code !== 0) reject(new Error(`job ${spec.name} exited with ${code}`)); });
+  });
+}
+
+function print(r: JobResult): void {
+  console.log(`\n${r.name}`);
+  for (const p of r.phases) console.log(`  ${p.resource.padEnd(9)} ${String(p.records).padStart(8)} records  ${p.seconds.toFixed(1).padStart(7)} s  ${String(p.perSecond).padStart(6)} records/s  (${p.pages} pages)`);
+  const orders = r.phases.find((p) => p.resource === 'orders');
+  console.log(`  order line items ${r.lineItems} (${orders ? (r.lineItems / orders.records).toFixed(2) : '-'} per order), order events ${r.events}`);
+  console.log(`  total ${r.totalSeconds.toFixed(1)} s; peak RSS ${r.peakRssMb} MB; RSS over the run (MB): ${r.rssSamplesMb.join(' ')}`);
+}
+
+if (process.argv[2] === '--job') {
+  const result = await runJob(JSON.parse(process.argv[3]) as JobSpec);
+  process.send!(result);
+  process.exit(0);
+} else {
+  const batch = num('BENCH_BATCH', 250), concurrency = num('BENCH_CONCURRENCY', 4);
+  console.log(`importer bench: batchSize ${batch}, concurrency ${concurrency}, page size 250, node ${process.version}`);
+  const job1 = await runChildJob({ name: `job 1: ${num('BENCH_CUSTOMERS', 50_000)} customers + ${num('BENCH_ORDERS', 200_000)} orders`, customers: num('BENCH_CUSTOMERS', 50_000), products: 200, orders: num('BENCH_ORDERS', 200_000) });
+  print(job1);
+  const big = num('BENCH_BIG_ORDERS', 1_000_000);
+  if (big > 0) print(await runChildJob({ name: `job 2: ${big} orders (memory must stay flat)`, customers: 0, products: 200, orders: big }));
+}

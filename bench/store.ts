@@ -1,0 +1,198 @@
+/**
+ * Store write throughput on PostgreSQL (127.0.0.1, its own fresh database, dropped at the end).
+ *
+ *   npx tsx bench/store.ts            # 100k customers, 100k orders (3 line items + 2 events each)
+ *   BENCH_ROWS=20000 npx tsx bench/store.ts
+ *
+ * Compares, for the same rows:
+ * - `store.upsertCustomers` / `store.upsertOrders` in batches (BENCH_BATCH, default 1000), into an
+ *   empty table (inserts) and again over the stored rows (every row takes the DO UPDATE path);
+ * - one `prisma.shopifyCustomer.upsert` per row (a BENCH_PRISMA_SAMPLE sample, default 2000);
+ * - the ceiling: `COPY ... FROM '<file>'` of the same rows as CSV into the emptied tables. The server
+ *   runs on this machine, so it reads a file written to the OS temp folder (pg has no `COPY FROM STDIN`
+ *   stream without pg-copy-streams, which is not a dependency). The figure counts only the COPY
+ *   statement (CSV written beforehand), so the ratio favours COPY;
+ * - a second ceiling: one `INSERT ... SELECT FROM unnest(...)` per batch with no ON CONFLICT, into an
+ *   empty table (what the set-based upsert costs without its version guard).
+ */
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { columnArrays, customerColumns, encodeValue, lineItemColumns, orderColumns, orderEventColumns, quoteColumns, unnestFrom, type ColumnSpec } from '../src/store/columns.js';
+import { createStore } from '../src/store/index.js';
+import type { CustomerRow, LineItemRow, OrderBundle, OrderEventRow, OrderRow } from '../src/store/rows.js';
+import { createTestDatabase } from '../tests/helpers/db.js';
+
+const N = Number(process.env.BENCH_ROWS ?? 100_000);
+const BATCH = Number(process.env.BENCH_BATCH ?? 1000);
+const PRISMA_SAMPLE = Math.min(N, Number(process.env.BENCH_PRISMA_SAMPLE ?? 2000));
+const TENANT = 'bench';
+const BASE_ID = 7_000_000_000_000_000_000n; // above 2^53, like real Shopify ids can be
+
+function customerRow(i: number): CustomerRow {
+  const id = BASE_ID + BigInt(i);
+  const updated = new Date(Date.UTC(2024, 0, 1) + i * 1000);
+  const payload = JSON.stringify({
+    id: 0, email: `v1:k1:${'x'.repeat(60)}`, first_name: `v1:k1:${'y'.repeat(28)}`, last_name: `v1:k1:${'z'.repeat(28)}`,
+    state: 'enabled', verified_email: true, tags: 'vip, newsletter', currency: 'USD', orders_count: 3, total_spent: '199.95',
+    note: null, tax_exempt: false, created_at: '2023-12-01T10:00:00-05:00', updated_at: updated.toISOString(),
+    default_address: { id: 0, city: 'Ottawa', province: 'Ontario', country: 'Canada', zip: 'K2P 1L4', default: true },
+    admin_graphql_api_id: `gid://shopify/Customer/${id}`,
+  }).replace('"id":0', `"id":${id}`).replace('"id":0', `"id":${id + 1n}`);
+  return {
+    tenantId: TENANT, id, emailEnc: `v1:k1:${'x'.repeat(60)}`, emailHash: `h${i.toString(16).padStart(63, '0')}`,
+    firstNameEnc: `v1:k1:${'y'.repeat(28)}`, lastNameEnc: `v1:k1:${'z'.repeat(28)}`, phoneEnc: null, addressesEnc: `v1:k1:${'a'.repeat(120)}`,
+    state: 'enabled', verifiedEmail: true, acceptsMarketing: i % 2 === 0, tags: 'vip, newsletter', currency: 'USD', ordersCount: 3,
+    totalSpent: '199.95', shopifyCreatedAt: new Date(Date.UTC(2023, 11, 1)), shopifyUpdatedAt: updated, deletedAt: null, payload,
+  };
+}
+
+function orderBundleOf(i: number): OrderBundle {
+  const id = BASE_ID + BigInt(i);
+  const updated = new Date(Date.UTC(2024, 0, 1) + i * 1000);
+  const lineItems: LineItemRow[] = [1, 2, 3].map((n) => ({
+    tenantId: TENANT, id: BASE_ID + BigInt(i * 3 + n), orderId: id, productId: 632910392n + BigInt(n), variantId: 808950810n + BigInt(n),
+    title: `Product ${n}`, variantTitle: 'Medium / Blue', sku: `SKU-${n}`, vendor: 'Acme', quantity: n, price: '19.99', totalDiscount: '0.00',
+    fulfillmentStatus: null, payload: `{"id":${BASE_ID + BigInt(i * 3 + n)},"title":"Product ${n}","price":"19.99","quantity":${n},"sku":"SKU-${n}","tax_lines":[{"title":"GST","price":"1.00","rate":0.05}]}`,
+  }));
+  const order: OrderRow = {
+    tenantId: TENANT, id, name: `#${1000 + i}`, orderNumber: 1000 + i, customerId: BASE_ID + BigInt(i % 5000), emailEnc: `v1:k1:${'x'.repeat(60)}`,
+    emailHash: `h${(i % 5000).toString(16).padStart(63, '0')}`, phoneEnc: null, financialStatus: 'paid', fulfillmentStatus: i % 3 ? 'fulfilled' : null,
+    cancelReason: null, cancelledAt: null, closedAt: null, processedAt: updated, currency: 'USD', subtotalPrice: '119.94', totalPrice: '125.94',
+    totalTax: '6.00', totalDiscounts: '0.00', totalRefunded: '0.00', lineItemCount: 3, tags: '', sourceName: 'web', test: false,
+    shopifyCreatedAt: updated, shopifyUpdatedAt: updated, deletedAt: null,
+    payload: `{"id":${id},"name":"#${1000 + i}","email":"v1:k1:${'x'.repeat(60)}","financial_status":"paid","currency":"USD","total_price":"125.94",` +
+      `"subtotal_price":"119.94","total_tax":"6.00","line_items":[${lineItems.map((l) => l.payload).join(',')}],` +
+      `"shipping_address":"v1:k1:${'s'.repeat(160)}","billing_address":"v1:k1:${'b'.repeat(160)}","customer":{"id":${BASE_ID + BigInt(i % 5000)}},` +
+      `"created_at":"${updated.toISOString()}","updated_at":"${updated.toISOString()}","admin_graphql_api_id":"gid://shopify/Order/${id}"}`,
+  };
+  const events: OrderEventRow[] = [
+    { tenantId: TENANT, orderId: id, type: 'created', sourceId: id, occurredAt: updated, amount: null },
+    { tenantId: TENANT, orderId: id, type: 'paid', sourceId: id, occurredAt: updated, amount: '125.94' },
+  ];
+  return { orders: [order], lineItems, events };
+}
+
+function batches<T>(rows: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
+  return out;
+}
+
+function mergeBundles(bundles: OrderBundle[]): OrderBundle {
+  return { orders: bundles.flatMap((b) => b.orders), lineItems: bundles.flatMap((b) => b.lineItems), events: bundles.flatMap((b) => b.events) };
+}
+
+function csvOf<R>(columns: readonly ColumnSpec<R>[], rows: readonly R[]): string {
+  const lines: string[] = [];
+  for (const row of rows) {
+    const fields = [TENANT];
+    for (const c of columns) {
+      const v = encodeValue(c.value(row), c.type);
+      fields.push(v === null ? '' : `"${v.replace(/"/g, '""')}"`);
+    }
+    lines.push(fields.join(','));
+  }
+  return lines.join('\n') + '\n';
+}
+
+const rate = (rows: number, ms: number) => Math.round((rows / ms) * 1000);
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+async function main(): Promise<void> {
+  const db = await createTestDatabase({ prefix: 'si_bench_store' });
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'si-bench-'));
+  await chmod(tmp, 0o755);
+  const results: { case: string; rows: number; ms: number }[] = [];
+  const record = (name: string, rows: number, ms: number) => {
+    results.push({ case: name, rows, ms });
+    console.log(`${name.padEnd(58)} ${fmt(rows).padStart(8)} rows ${String(Math.round(ms)).padStart(7)} ms ${fmt(rate(rows, ms)).padStart(9)} rows/s`);
+  };
+  try {
+    const store = createStore(db.prisma);
+    await store.upsertTenant({ id: TENANT, shopDomain: 'bench.myshopify.com', accessTokenEnc: 'x' });
+    console.log(`PostgreSQL ${(await db.query<{ server_version: string }>('SHOW server_version'))[0].server_version}, ${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; ${fmt(N)} rows, batches of ${BATCH}`);
+
+    // --- customers
+    const customers = Array.from({ length: N }, (_, i) => customerRow(i));
+    const customerBatches = batches(customers, BATCH);
+    await db.query('TRUNCATE shopify_customers');
+    let t0 = performance.now();
+    for (const b of customerBatches) await store.upsertCustomers(TENANT, b);
+    record('customers: store.upsertCustomers, empty table (insert)', N, performance.now() - t0);
+
+    t0 = performance.now();
+    for (const b of customerBatches) await store.upsertCustomers(TENANT, b);
+    record('customers: store.upsertCustomers, stored rows (update)', N, performance.now() - t0);
+
+    const stale = await store.upsertCustomers(TENANT, customerBatches[0].map((c) => ({ ...c, shopifyUpdatedAt: new Date(c.shopifyUpdatedAt.getTime() - 1) })));
+    if (stale.written !== 0) throw new Error('older versions were written');
+
+    const plainInsert = `INSERT INTO shopify_customers ("tenant_id", ${quoteColumns(customerColumns)}, "synced_at")
+      SELECT $1, ${quoteColumns(customerColumns, 'i.')}, now() FROM ${unnestFrom(customerColumns, 2, 'i')}`;
+    await db.query('TRUNCATE shopify_customers');
+    t0 = performance.now();
+    for (const b of customerBatches) await db.prisma.$executeRawUnsafe(plainInsert, TENANT, ...columnArrays(customerColumns, b));
+    record('customers: INSERT SELECT unnest, no ON CONFLICT (ceiling 2)', N, performance.now() - t0);
+
+    const customerCsv = path.join(tmp, 'customers.csv');
+    await writeFile(customerCsv, csvOf(customerColumns, customers));
+    await chmod(customerCsv, 0o644);
+    await db.query('TRUNCATE shopify_customers');
+    t0 = performance.now();
+    await db.query(`COPY shopify_customers ("tenant_id", ${quoteColumns(customerColumns)}) FROM '${customerCsv}' WITH (FORMAT csv)`);
+    const copyCustomersMs = performance.now() - t0;
+    record('customers: COPY FROM file (ceiling)', N, copyCustomersMs);
+
+    await db.query('TRUNCATE shopify_customers');
+    const sample = customers.slice(0, PRISMA_SAMPLE);
+    t0 = performance.now();
+    for (const c of sample) {
+      const { tenantId, id, payload, ...rest } = c;
+      const data = { ...rest, payload: JSON.parse(payload) as object };
+      await db.prisma.shopifyCustomer.upsert({ where: { tenantId_id: { tenantId, id } }, create: { tenantId, id, ...data }, update: data });
+    }
+    record('customers: prisma.shopifyCustomer.upsert per row (sample)', sample.length, performance.now() - t0);
+
+    // --- orders (+3 line items, +2 events each)
+    const bundles = Array.from({ length: N }, (_, i) => orderBundleOf(i));
+    const orderBatches = batches(bundles, BATCH).map(mergeBundles);
+    t0 = performance.now();
+    for (const b of orderBatches) await store.upsertOrders(TENANT, b);
+    const ordersInsertMs = performance.now() - t0;
+    record('orders: store.upsertOrders, empty tables (insert)', N, ordersInsertMs);
+    t0 = performance.now();
+    for (const b of orderBatches) await store.upsertOrders(TENANT, b);
+    record('orders: store.upsertOrders, stored rows (update + replace children)', N, performance.now() - t0);
+
+    const all = mergeBundles(bundles);
+    const files = {
+      orders: [path.join(tmp, 'orders.csv'), csvOf(orderColumns, all.orders), orderColumns],
+      lineItems: [path.join(tmp, 'line_items.csv'), csvOf(lineItemColumns, all.lineItems), lineItemColumns],
+      events: [path.join(tmp, 'events.csv'), csvOf(orderEventColumns, all.events), orderEventColumns],
+    } as const;
+    for (const [file, text] of Object.values(files)) { await writeFile(file, text); await chmod(file, 0o644); }
+    await db.query('TRUNCATE shopify_orders, shopify_order_line_items, shopify_order_events');
+    t0 = performance.now();
+    await db.query(`COPY shopify_orders ("tenant_id", ${quoteColumns(orderColumns)}) FROM '${files.orders[0]}' WITH (FORMAT csv)`);
+    await db.query(`COPY shopify_order_line_items ("tenant_id", ${quoteColumns(lineItemColumns)}) FROM '${files.lineItems[0]}' WITH (FORMAT csv)`);
+    await db.query(`COPY shopify_order_events ("tenant_id", ${quoteColumns(orderEventColumns)}) FROM '${files.events[0]}' WITH (FORMAT csv)`);
+    const copyOrdersMs = performance.now() - t0;
+    record('orders: COPY FROM file, orders + line items + events (ceiling)', N, copyOrdersMs);
+
+    const byCase = Object.fromEntries(results.map((r) => [r.case, rate(r.rows, r.ms)]));
+    const upsertC = byCase['customers: store.upsertCustomers, empty table (insert)'];
+    const copyC = byCase['customers: COPY FROM file (ceiling)'];
+    const prismaC = byCase['customers: prisma.shopifyCustomer.upsert per row (sample)'];
+    const upsertO = byCase['orders: store.upsertOrders, empty tables (insert)'];
+    const copyO = byCase['orders: COPY FROM file, orders + line items + events (ceiling)'];
+    console.log('');
+    console.log(`customers: set-based upsert ${fmt(upsertC)} rows/s = ${(copyC / upsertC).toFixed(2)}x slower than COPY, ${(upsertC / prismaC).toFixed(1)}x faster than prisma.upsert per row (target >= 40,000 rows/s, within 2x of COPY)`);
+    console.log(`orders:    set-based upsert ${fmt(upsertO)} orders/s (${fmt(upsertO * 6)} rows/s incl. 3 line items + 2 events) = ${(copyO / upsertO).toFixed(2)}x slower than COPY`);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+    await db.drop();
+  }
+}
+
+await main();

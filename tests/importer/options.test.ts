@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStore } from '../../src/store/index.js';
+import { ImportError } from '../../src/importer/index.js';
+import { connectTenant, createHarness, importer, shopRecords, storedRecords, type Harness } from './harness.js';
+
+const SIZES = { customers: 80, products: 30, orders: 200 };
+let h: Harness;
+beforeAll(async () => { h = await createHarness({ shops: [{ ...SIZES }, { ...SIZES }, { ...SIZES }, { ...SIZES }] }); });
+afterAll(async () => { await h?.close(); });
+
+const count = async (table: string, tenantId: string) =>
+  Number((await h.db.query<{ n: string }>(`SELECT count(*) AS n FROM ${table} WHERE tenant_id = $1`, [tenantId]))[0].n);
+
+describe('import options against the simulator and PostgreSQL', { timeout: 120_000 }, () => {
+  it('dryRun fetches and transforms everything but writes nothing at all', async () => {
+    const { client } = await connectTenant(h, 'dry');
+    const result = await importer(h, client, 'dry').importAll({ dryRun: true, batchSize: 10 });
+    expect(result.orders).toMatchObject({ dryRun: true, status: 'succeeded', fetched: SIZES.orders, imported: SIZES.orders, failed: 0 });
+    expect(result.customers.fetched).toBe(SIZES.customers);
+    for (const table of ['shopify_customers', 'shopify_products', 'shopify_product_variants', 'shopify_orders', 'shopify_order_line_items', 'shopify_order_events', 'shopify_sync_runs', 'shopify_sync_checkpoints', 'shopify_sync_failures']) {
+      expect(await count(table, 'dry'), table).toBe(0);
+    }
+    const [tenant] = await h.db.query(`SELECT sync_status, last_sync_at FROM shopify_tenants WHERE id = 'dry'`);
+    expect(tenant).toMatchObject({ sync_status: 'idle', last_sync_at: null });
+  });
+
+  it('a record that cannot be transformed is recorded as a failure with its id and reason; the rest is imported', async () => {
+    const { client, shop } = await connectTenant(h, 'bad', 1);
+    const badId = shop.idOf('orders', 17);
+    shop.update('orders', badId, { total_price: 'twelve dollars' });
+    const result = await importer(h, client, 'bad').importOrders({ batchSize: 50 });
+    expect(result).toMatchObject({ status: 'succeeded', fetched: SIZES.orders, imported: SIZES.orders - 1, failed: 1, errors: 1 });
+    const failures = await h.db.query(`SELECT run_id, resource, shopify_id::text AS shopify_id, reason FROM shopify_sync_failures WHERE tenant_id = 'bad'`);
+    expect(failures).toEqual([{ run_id: result.runId, resource: 'orders', shopify_id: String(badId), reason: expect.stringMatching(/total_price/) }]);
+    const [run] = await h.db.query(`SELECT status, failed, imported FROM shopify_sync_runs WHERE id = $1`, [result.runId]);
+    expect(run).toMatchObject({ status: 'succeeded', failed: 1, imported: SIZES.orders - 1 });
+    const stored = await storedRecords(h, 'bad', 'orders');
+    expect(stored.has(String(badId))).toBe(false);
+    expect(stored.size).toBe(SIZES.orders - 1);
+  });
+
+  it('skipExisting leaves stored records alone and counts them as skipped', async () => {
+    const { client, shop } = await connectTenant(h, 'skip', 2);
+    const service = importer(h, client, 'skip');
+    await service.importCustomers({ dateRange: { to: String(shop.find('customers', shop.idOf('customers', 39))!.updated_at) } });
+    const before = await storedRecords(h, 'skip', 'customers');
+    expect(before.size).toBe(40);
+    const changedId = String(shop.idOf('customers', 5));
+    shop.update('customers', changedId, { note: 'changed after the first import' });
+    const result = await service.importCustomers({ mode: 'full', skipExisting: true });
+    expect(result).toMatchObject({ fetched: SIZES.customers, skipped: 40, imported: SIZES.customers - 40 });
+    const after = await storedRecords(h, 'skip', 'customers');
+    expect(after.get(changedId)).toEqual(before.get(changedId));
+    expect(after.size).toBe(SIZES.customers);
+    // Without skipExisting the change is picked up.
+    await service.importCustomers({ mode: 'full' });
+    expect((await storedRecords(h, 'skip', 'customers')).get(changedId)?.note).toBe('changed after the first import');
+  });
+
+  it('a batch write that keeps failing fails the run, records it, and a rerun completes to the same data', async () => {
+    const { client } = await connectTenant(h, 'flaky', 3);
+    const real = createStore(h.db.prisma);
+    let calls = 0;
+    const store = { ...real, upsertOrders: async (...args: Parameters<typeof real.upsertOrders>) => { if (++calls >= 3) throw new Error('could not serialize access'); return real.upsertOrders(...args); } };
+    const err = await importer(h, client, 'flaky', { store }).importOrders({ batchSize: 40, concurrency: 1, retryOptions: { retries: 2, minTimeout: 1 } }).catch((e) => e);
+    expect(err).toBeInstanceOf(ImportError);
+    expect(err.code).toBe('IMPORT_FAILED');
+    expect(calls).toBe(5);
+    const [run] = await h.db.query(`SELECT status, error FROM shopify_sync_runs WHERE tenant_id = 'flaky'`);
+    expect(run).toMatchObject({ status: 'failed', error: expect.stringMatching(/serialize/) });
+    const [cp] = await h.db.query(`SELECT cursor FROM shopify_sync_checkpoints WHERE tenant_id = 'flaky' AND resource = 'orders'`);
+    const cursor = JSON.parse(cp.cursor);
+    const stored = await storedRecords(h, 'flaky', 'orders');
+    expect(stored.size).toBe(80);
+    expect(cursor.sinceId).toBe([...stored.keys()].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1)).at(-1));
+    const [tenant] = await h.db.query(`SELECT sync_status, last_error FROM shopify_tenants WHERE id = 'flaky'`);
+    expect(tenant).toMatchObject({ sync_status: 'error', last_error: expect.stringMatching(/serialize/) });
+
+    const resumed = await importer(h, client, 'flaky').importOrders();
+    expect(resumed).toMatchObject({ resumed: true, mode: 'full', fetched: SIZES.orders - 80 });
+    const expected = await shopRecords(client, 'orders');
+    const final = await storedRecords(h, 'flaky', 'orders');
+    expect([...final.keys()].sort()).toEqual([...expected.keys()].sort());
+    const runs = await h.db.query(`SELECT status FROM shopify_sync_runs WHERE tenant_id = 'flaky' ORDER BY started_at`);
+    expect(runs.map((r) => r.status)).toEqual(['failed', 'succeeded']);
+  });
+});

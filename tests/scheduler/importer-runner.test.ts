@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { createShopifySimulator, type ShopifySimulator } from '../../src/testing/index.js';
+import { createClientManager, type ClientManager } from '../../src/client/index.js';
+import { createKeyRing } from '../../src/crypto/index.js';
+import { createStore } from '../../src/store/index.js';
+import { createSchedulerService, type SchedulerService } from '../../src/scheduler/index.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The default runner end to end: scheduler -> importer -> real client -> simulator over HTTP -> PostgreSQL. */
+describe('default job runner (the importer)', () => {
+  let db: TestDatabase;
+  let sim: ShopifySimulator;
+  let clients: ClientManager;
+  let scheduler: SchedulerService;
+
+  beforeAll(async () => {
+    db = await createTestDatabase({ prefix: 'si_sched_imp' });
+    sim = await createShopifySimulator({ seed: 11, unthrottled: true, shops: [{ customers: 40, products: 15, orders: 60 }] });
+    const shop = sim.shops[0];
+    await createStore(db.prisma).upsertTenant({ id: 't1', shopDomain: shop.domain, accessTokenEnc: 'not-used-here' });
+    clients = createClientManager({ retryOptions: { retries: 3, minTimeout: 5, maxTimeout: 20 } });
+    clients.addClient('t1', { shopDomain: shop.domain, accessToken: shop.accessToken }, { baseUrl: shop.baseUrl });
+    scheduler = createSchedulerService(db.prisma, clients, {
+      importServiceOptions: { keyRing: createKeyRing({ key: randomBytes(32).toString('hex') }) },
+      syncConfig: { orders: { schedule: '* * * * * *' }, customers: { enabled: false }, products: { enabled: false }, fullSync: { enabled: false } },
+    });
+  });
+  afterAll(async () => {
+    await scheduler?.stopScheduler({ waitMs: 5000, abortRunning: true });
+    await clients?.close();
+    await sim?.stop();
+    await db?.drop();
+  });
+
+  it('imports a tenant found in the client manager, on demand and on schedule', async () => {
+    await scheduler.startScheduler();
+    expect(scheduler.getStatus().jobs.map((j) => j.id)).toContain('fullSync-sync-t1');
+    const result = await scheduler.runJobNow('fullSync-sync-t1') as Record<string, { status: string; imported: number }>;
+    expect(result.customers).toMatchObject({ status: 'succeeded', imported: 40 });
+    expect(result.products).toMatchObject({ status: 'succeeded', imported: 15 });
+    expect(result.orders).toMatchObject({ status: 'succeeded', imported: 60 });
+    const [counts] = await db.query<{ c: number; p: number; o: number }>(
+      "SELECT (SELECT count(*)::int FROM shopify_customers WHERE tenant_id = 't1') AS c, (SELECT count(*)::int FROM shopify_products WHERE tenant_id = 't1') AS p, (SELECT count(*)::int FROM shopify_orders WHERE tenant_id = 't1') AS o");
+    expect(counts).toEqual({ c: 40, p: 15, o: 60 });
+
+    // the orders job ticks every second with its 7-day window
+    for (let i = 0; i < 100 && scheduler.getStatus().jobs.find((j) => j.id === 'orders-sync-t1')!.runCount === 0; i++) await sleep(100);
+    for (let i = 0; i < 100 && scheduler.getStatus().jobs.find((j) => j.id === 'orders-sync-t1')!.running; i++) await sleep(100);
+    const orders = scheduler.getStatus().jobs.find((j) => j.id === 'orders-sync-t1')!;
+    expect(orders.lastError).toBeNull();
+    expect(orders.lastResult).toMatchObject({ status: 'succeeded', resource: 'orders', tenantId: 't1' });
+  });
+});
