@@ -38,6 +38,12 @@ function date(name: string, value: unknown): Date | null {
 /**
  * Applies defaults (batchSize 100, concurrency 3, page 250, retries 3 x2 from 1s to 5s, overlap 5 min)
  * and rejects nonsense early, with a message naming the option.
+ *
+ * @example
+ * ```ts
+ * resolveImportOptions({ batchSize: 50 }).concurrency // 3
+ * resolveImportOptions({ batchSize: 0 })              // throws ConfigError: import option batchSize must be ...
+ * ```
  */
 export function resolveImportOptions(options: ImportOptions = {}): ResolvedImportOptions {
   if (options === null || typeof options !== 'object') throw new ConfigError('import options must be an object');

@@ -88,7 +88,7 @@ export class ImportService {
     this.logger = options.logger ?? silentLogger;
     this.options = options;
     this.transformer = options.transformer;
-    this.listStoredIds = createStoredIdLister(prisma);
+    this.listStoredIds = options.listStoredIds ?? createStoredIdLister(prisma);
     if (options.onProgress) this.listeners.add(options.onProgress);
   }
 

@@ -128,35 +128,41 @@ export function createWebhookService(prisma: PrismaLike, options: WebhookService
   const secrets = secretsFrom(options, env);
   const logger = options.logger ?? createJsonLogger();
   const clock = options.clock ?? (() => new Date());
-  let keyRing = options.keyRing;
-  const ring = () => (keyRing ??= keyRingFromEnv(env));
-  ring(); // fail at start-up, not on the first webhook, when ENCRYPTION_KEY is missing
+  // Resolved now, so a missing ENCRYPTION_KEY fails at start-up rather than on the first webhook.
+  const keyRing = options.keyRing ?? keyRingFromEnv(env);
   const store = options.store ?? createStore(prisma);
-  const transformer = options.transformer ?? new ShopifyTransformer({ keyRing: ring() });
+  const transformer = options.transformer ?? new ShopifyTransformer({ keyRing: keyRing });
   const inbox = createWebhookInbox(prisma, options.inbox);
   const dispatcher = createWebhookDispatcher();
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const ttl = options.tenantCacheTtlMs ?? 5000;
-  const tenantCache = new Map<string, { tenantId: string | null; active: boolean; expires: number }>();
+  // Lookups in flight are shared, so a burst for one shop costs one query, not one per delivery.
+  const tenantCache = new Map<string, { lookup: Promise<{ tenantId: string | null; active: boolean }>; expires: number }>();
   const stats = { received: 0, duplicates: 0, processed: 0, failed: 0 };
   const workerOptions = options.worker ?? {};
-  const workerId = workerOptions.workerId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+  const workerId = workerOptions.workerId ?? `${hostname()}:${process.pid}:${(options.random ?? Math.random)().toString(36).slice(2, 8)}`;
 
   async function resolveTenant(shopDomain: string, topic: string): Promise<string | null> {
     const now = clock().getTime();
     let entry = tenantCache.get(shopDomain);
     if (!entry || entry.expires <= now) {
-      const tenant = await store.getTenantByShop(shopDomain);
-      entry = { tenantId: tenant?.id ?? null, active: tenant?.isActive ?? false, expires: now + (tenant ? ttl : Math.min(ttl, 1000)) };
-      tenantCache.set(shopDomain, entry);
+      const cached = {
+        lookup: store.getTenantByShop(shopDomain).then((t) => ({ tenantId: t?.id ?? null, active: t?.isActive ?? false })),
+        expires: now + ttl,
+      };
+      entry = cached;
+      tenantCache.set(shopDomain, cached);
+      // A failed lookup is not cached; an unknown shop is remembered for at most a second.
+      cached.lookup.then((t) => { if (!t.tenantId) cached.expires = now + Math.min(ttl, 1000); }, () => { if (tenantCache.get(shopDomain) === cached) tenantCache.delete(shopDomain); });
     }
-    if (!entry.tenantId) return null;
-    return entry.active || INACTIVE_TENANT_TOPICS.includes(topic) ? entry.tenantId : null;
+    const tenant = await entry.lookup;
+    if (!tenant.tenantId) return null;
+    return tenant.active || INACTIVE_TENANT_TOPICS.includes(topic) ? tenant.tenantId : null;
   }
 
   function toEvent(row: InboxRow): WebhookEvent {
     if (row.bodyEnc === null) throw new WebhookError('WEBHOOK_BODY_NOT_RETAINED', `webhook ${row.id} has no stored body`, { topic: row.topic });
-    const payload = parseShopifyJson<Record<string, unknown>>(unpackBody(ring().decrypt(row.bodyEnc, row.tenantId)));
+    const payload = parseShopifyJson<Record<string, unknown>>(unpackBody(keyRing.decrypt(row.bodyEnc, row.tenantId)));
     return {
       id: row.id, topic: row.topic, tenantId: row.tenantId, shopDomain: row.shopDomain, webhookId: row.webhookId,
       eventId: row.eventId, apiVersion: row.apiVersion, triggeredAt: row.triggeredAt, receivedAt: row.receivedAt,
@@ -171,11 +177,12 @@ export function createWebhookService(prisma: PrismaLike, options: WebhookService
       try { events.push(toEvent(row)); } catch (error) { failures.set(row.id, error); }
     }
     const applied = await applyWebhookEvents({
-      db: prisma, store, inbox, transformer, keyRing: ring(), logger,
+      db: prisma, store, inbox, transformer, keyRing: keyRing, logger,
       hooks: {
         onDataRequest: options.onDataRequest,
         onTenantDeactivated: async (tenantId) => {
-          for (const [shop, entry] of tenantCache) if (entry.tenantId === tenantId) tenantCache.delete(shop);
+          // Dropped whole: the next delivery of any shop looks its tenant up again.
+          tenantCache.clear();
           await options.onTenantDeactivated?.(tenantId);
         },
       },
@@ -222,7 +229,7 @@ export function createWebhookService(prisma: PrismaLike, options: WebhookService
         apiVersion: delivery.apiVersion,
         triggeredAt: delivery.triggeredAt,
         // The inbox must not hold plaintext PII: the body is sealed for its tenant.
-        bodyEnc: ring().encrypt(packBody(delivery.rawBody), delivery.tenantId),
+        bodyEnc: keyRing.encrypt(packBody(delivery.rawBody), delivery.tenantId),
         receivedAt: clock(),
       });
       stats.received += 1;

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../../src/generated/prisma/client.js';
+import { migrate } from '../../src/store/migrate.js';
 import { testDatabaseConfig, testDatabaseUrl } from './pg-config.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -32,7 +33,7 @@ export async function applyMigrationFiles(client: pg.Client): Promise<void> {
 }
 
 /**
- * A fresh PostgreSQL database for one test file: created empty, optionally migrated, dropped by `drop()`.
+ * A fresh PostgreSQL database for one test file: created empty, migrated with `migrate()` unless `migrate: false`, dropped by `drop()`.
  * Each test file gets its own, so files can run in parallel without seeing each other's rows.
  */
 export async function createTestDatabase(options: { migrate?: boolean; prefix?: string } = {}): Promise<TestDatabase> {
@@ -40,9 +41,10 @@ export async function createTestDatabase(options: { migrate?: boolean; prefix?: 
   await admin((c) => c.query(`CREATE DATABASE "${name}"`));
   const direct = new pg.Client(testDatabaseConfig(name));
   await direct.connect();
-  if (options.migrate !== false) await applyMigrationFiles(direct);
   const url = testDatabaseUrl(name);
   const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
+  // Through the SDK's migrate(), so the database records what it applied, as a host's would.
+  if (options.migrate !== false) await migrate(prisma);
   return {
     name,
     url,

@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import { Agent, getGlobalDispatcher, setGlobalDispatcher, type Dispatcher } from 'undici';
+import { Agent, buildConnector, getGlobalDispatcher, setGlobalDispatcher, type Dispatcher } from 'undici';
 import express from 'express';
 import {
   PrismaClient,
@@ -55,10 +55,12 @@ beforeAll(async () => {
     ],
   });
   const port = simulator.port;
-  // Route *.myshopify.com:443 to the simulator, trusting its self-signed certificate.
+  // Route *.myshopify.com:443 to the simulator, trusting its self-signed certificate; anything else connects as usual.
   previousDispatcher = getGlobalDispatcher();
+  const direct = buildConnector({});
   setGlobalDispatcher(new Agent({
     connect: (options, callback) => {
+      if (!options.hostname.endsWith('.myshopify.com')) return direct(options, callback);
       const socket = tls.connect({ host: '127.0.0.1', port, servername: options.hostname, ca: simulator.certificate, rejectUnauthorized: true });
       socket.once('secureConnect', () => callback(null, socket));
       socket.once('error', (error) => callback(error, null));

@@ -62,7 +62,7 @@ describe('node (req, res) conversion', () => {
       req.on('error', reject);
       const chunk = Buffer.alloc(16 * 1024, 97);
       let sent = 0;
-      const pump = () => { while (sent < 4 * 1024 * 1024) { sent += chunk.length; if (!req.write(chunk)) { req.once('drain', pump); return; } } req.end(); };
+      const pump = () => { while (sent < 1024 * 1024) { sent += chunk.length; if (!req.write(chunk)) { req.once('drain', pump); return; } } req.end(); };
       pump();
     });
     expect(status).toBe(413);
