@@ -4,6 +4,10 @@
  *   npx tsx bench/store.ts            # 100k customers, 100k orders (3 line items + 2 events each)
  *   BENCH_ROWS=20000 npx tsx bench/store.ts
  *
+ * The machine may be shared with other work: each contender runs BENCH_ROUNDS times (default 2),
+ * interleaved with the others, and its best run is reported, so a burst of load elsewhere does
+ * not decide the ratio.
+ *
  * Compares, for the same rows:
  * - `store.upsertCustomers` / `store.upsertOrders` in batches (BENCH_BATCH, default 1000), into an
  *   empty table (inserts) and again over the stored rows (every row takes the DO UPDATE path);
@@ -26,6 +30,7 @@ import { createTestDatabase } from '../tests/helpers/db.js';
 const N = Number(process.env.BENCH_ROWS ?? 100_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 1000);
 const PRISMA_SAMPLE = Math.min(N, Number(process.env.BENCH_PRISMA_SAMPLE ?? 2000));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const TENANT = 'bench';
 const BASE_ID = 7_000_000_000_000_000_000n; // above 2^53, like real Shopify ids can be
 
@@ -116,33 +121,40 @@ async function main(): Promise<void> {
     // --- customers
     const customers = Array.from({ length: N }, (_, i) => customerRow(i));
     const customerBatches = batches(customers, BATCH);
-    await db.query('TRUNCATE shopify_customers');
-    let t0 = performance.now();
-    for (const b of customerBatches) await store.upsertCustomers(TENANT, b);
-    record('customers: store.upsertCustomers, empty table (insert)', N, performance.now() - t0);
-
-    t0 = performance.now();
-    for (const b of customerBatches) await store.upsertCustomers(TENANT, b);
-    record('customers: store.upsertCustomers, stored rows (update)', N, performance.now() - t0);
-
-    const stale = await store.upsertCustomers(TENANT, customerBatches[0].map((c) => ({ ...c, shopifyUpdatedAt: new Date(c.shopifyUpdatedAt.getTime() - 1) })));
-    if (stale.written !== 0) throw new Error('older versions were written');
-
     const plainInsert = `INSERT INTO shopify_customers ("tenant_id", ${quoteColumns(customerColumns)}, "synced_at")
       SELECT $1, ${quoteColumns(customerColumns, 'i.')}, now() FROM ${unnestFrom(customerColumns, 2, 'i')}`;
-    await db.query('TRUNCATE shopify_customers');
-    t0 = performance.now();
-    for (const b of customerBatches) await db.prisma.$executeRawUnsafe(plainInsert, TENANT, ...columnArrays(customerColumns, b));
-    record('customers: INSERT SELECT unnest, no ON CONFLICT (ceiling 2)', N, performance.now() - t0);
-
     const customerCsv = path.join(tmp, 'customers.csv');
     await writeFile(customerCsv, csvOf(customerColumns, customers));
     await chmod(customerCsv, 0o644);
-    await db.query('TRUNCATE shopify_customers');
-    t0 = performance.now();
-    await db.query(`COPY shopify_customers ("tenant_id", ${quoteColumns(customerColumns)}) FROM '${customerCsv}' WITH (FORMAT csv)`);
-    const copyCustomersMs = performance.now() - t0;
-    record('customers: COPY FROM file (ceiling)', N, copyCustomersMs);
+
+    // The machine may be shared: each contender runs ROUNDS times, interleaved, and its best run counts.
+    const best: Record<string, number> = {};
+    const keep = (name: string, ms: number) => { best[name] = Math.min(best[name] ?? Infinity, ms); };
+    let t0 = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      await db.query('TRUNCATE shopify_customers');
+      t0 = performance.now();
+      for (const b of customerBatches) await store.upsertCustomers(TENANT, b);
+      keep('customers: store.upsertCustomers, empty table (insert)', performance.now() - t0);
+
+      t0 = performance.now();
+      for (const b of customerBatches) await store.upsertCustomers(TENANT, b);
+      keep('customers: store.upsertCustomers, stored rows (update)', performance.now() - t0);
+
+      await db.query('TRUNCATE shopify_customers');
+      t0 = performance.now();
+      await db.query(`COPY shopify_customers ("tenant_id", ${quoteColumns(customerColumns)}) FROM '${customerCsv}' WITH (FORMAT csv)`);
+      keep('customers: COPY FROM file (ceiling)', performance.now() - t0);
+
+      await db.query('TRUNCATE shopify_customers');
+      t0 = performance.now();
+      for (const b of customerBatches) await db.prisma.$executeRawUnsafe(plainInsert, TENANT, ...columnArrays(customerColumns, b));
+      keep('customers: INSERT SELECT unnest, no ON CONFLICT (ceiling 2)', performance.now() - t0);
+    }
+    for (const [name, ms] of Object.entries(best)) record(name, N, ms);
+
+    const stale = await store.upsertCustomers(TENANT, customerBatches[0].map((c) => ({ ...c, shopifyUpdatedAt: new Date(c.shopifyUpdatedAt.getTime() - 1) })));
+    if (stale.written !== 0) throw new Error('older versions were written');
 
     await db.query('TRUNCATE shopify_customers');
     const sample = customers.slice(0, PRISMA_SAMPLE);
@@ -157,28 +169,33 @@ async function main(): Promise<void> {
     // --- orders (+3 line items, +2 events each)
     const bundles = Array.from({ length: N }, (_, i) => orderBundleOf(i));
     const orderBatches = batches(bundles, BATCH).map(mergeBundles);
-    t0 = performance.now();
-    for (const b of orderBatches) await store.upsertOrders(TENANT, b);
-    const ordersInsertMs = performance.now() - t0;
-    record('orders: store.upsertOrders, empty tables (insert)', N, ordersInsertMs);
-    t0 = performance.now();
-    for (const b of orderBatches) await store.upsertOrders(TENANT, b);
-    record('orders: store.upsertOrders, stored rows (update + replace children)', N, performance.now() - t0);
-
     const all = mergeBundles(bundles);
     const files = {
-      orders: [path.join(tmp, 'orders.csv'), csvOf(orderColumns, all.orders), orderColumns],
-      lineItems: [path.join(tmp, 'line_items.csv'), csvOf(lineItemColumns, all.lineItems), lineItemColumns],
-      events: [path.join(tmp, 'events.csv'), csvOf(orderEventColumns, all.events), orderEventColumns],
+      orders: [path.join(tmp, 'orders.csv'), csvOf(orderColumns, all.orders)],
+      lineItems: [path.join(tmp, 'line_items.csv'), csvOf(lineItemColumns, all.lineItems)],
+      events: [path.join(tmp, 'events.csv'), csvOf(orderEventColumns, all.events)],
     } as const;
     for (const [file, text] of Object.values(files)) { await writeFile(file, text); await chmod(file, 0o644); }
-    await db.query('TRUNCATE shopify_orders, shopify_order_line_items, shopify_order_events');
-    t0 = performance.now();
-    await db.query(`COPY shopify_orders ("tenant_id", ${quoteColumns(orderColumns)}) FROM '${files.orders[0]}' WITH (FORMAT csv)`);
-    await db.query(`COPY shopify_order_line_items ("tenant_id", ${quoteColumns(lineItemColumns)}) FROM '${files.lineItems[0]}' WITH (FORMAT csv)`);
-    await db.query(`COPY shopify_order_events ("tenant_id", ${quoteColumns(orderEventColumns)}) FROM '${files.events[0]}' WITH (FORMAT csv)`);
-    const copyOrdersMs = performance.now() - t0;
-    record('orders: COPY FROM file, orders + line items + events (ceiling)', N, copyOrdersMs);
+    const orderBest: Record<string, number> = {};
+    const keepOrder = (name: string, ms: number) => { orderBest[name] = Math.min(orderBest[name] ?? Infinity, ms); };
+    for (let round = 0; round < ROUNDS; round++) {
+      await db.query('TRUNCATE shopify_orders, shopify_order_line_items, shopify_order_events');
+      t0 = performance.now();
+      for (const b of orderBatches) await store.upsertOrders(TENANT, b);
+      keepOrder('orders: store.upsertOrders, empty tables (insert)', performance.now() - t0);
+      if (round === 0) {
+        t0 = performance.now();
+        for (const b of orderBatches) await store.upsertOrders(TENANT, b);
+        keepOrder('orders: store.upsertOrders, stored rows (update + replace children)', performance.now() - t0);
+      }
+      await db.query('TRUNCATE shopify_orders, shopify_order_line_items, shopify_order_events');
+      t0 = performance.now();
+      await db.query(`COPY shopify_orders ("tenant_id", ${quoteColumns(orderColumns)}) FROM '${files.orders[0]}' WITH (FORMAT csv)`);
+      await db.query(`COPY shopify_order_line_items ("tenant_id", ${quoteColumns(lineItemColumns)}) FROM '${files.lineItems[0]}' WITH (FORMAT csv)`);
+      await db.query(`COPY shopify_order_events ("tenant_id", ${quoteColumns(orderEventColumns)}) FROM '${files.events[0]}' WITH (FORMAT csv)`);
+      keepOrder('orders: COPY FROM file, orders + line items + events (ceiling)', performance.now() - t0);
+    }
+    for (const [name, ms] of Object.entries(orderBest)) record(name, N, ms);
 
     const byCase = Object.fromEntries(results.map((r) => [r.case, rate(r.rows, r.ms)]));
     const upsertC = byCase['customers: store.upsertCustomers, empty table (insert)'];

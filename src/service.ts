@@ -143,10 +143,16 @@ export class IngestionService {
     this.startedAt = this.clock();
     this.keyRingValue = keyRing;
     this.store = store ?? createStore(prisma);
+    // SHOPIFY_LEAK_RATE / SHOPIFY_API_CALL_LIMIT only when set: otherwise the limiter learns the
+    // bucket from Shopify's headers and derives the leak rate from it (Plus stores leak 20/s, not 2/s).
+    const explicit = (option: unknown, variable: string) => option !== undefined || (env[variable] ?? '') !== '';
     this.clientManager = clientManager ?? new ClientManager({
       logger: this.logger,
       apiVersion: this.config.apiVersion,
-      limiter: { bucketSize: this.config.apiCallLimit, leakRate: this.config.leakRate },
+      limiter: {
+        ...(explicit(overrides.apiCallLimit, 'SHOPIFY_API_CALL_LIMIT') ? { bucketSize: this.config.apiCallLimit } : {}),
+        ...(explicit(overrides.leakRate, 'SHOPIFY_LEAK_RATE') ? { leakRate: this.config.leakRate } : {}),
+      },
       ...clientDefaults,
     } as ConstructorParameters<typeof ClientManager>[0]);
   }

@@ -59,7 +59,7 @@ export async function runDemo({ ctx, values }: { ctx: CliContext; values: Values
   if (!env.ENCRYPTION_KEY) env.ENCRYPTION_KEY = randomBytes(32).toString('base64');
   if (!env.SHOPIFY_API_SECRET) env.SHOPIFY_API_SECRET = `demo_${randomBytes(12).toString('hex')}`;
 
-  const orders = option(values, 'orders', 3000);
+  const orders = option(values, 'orders', 2000);
   const customers = option(values, 'customers', Math.round(orders / 3));
   const products = option(values, 'products', Math.max(10, Math.round(orders / 30)));
   const databaseUrl = (values['database-url'] as string | undefined) ?? env.DATABASE_URL;

@@ -285,6 +285,11 @@ export async function createShopifySimulator(options: ShopifySimulatorOptions = 
     certificate = pems.cert;
     server = https.createServer({ key: pems.key, cert: pems.cert }, listener);
   } else server = http.createServer(listener);
+  // Node closes idle keep-alive sockets after 5 s by default, racing clients that reuse them (undici
+  // keeps them 4 s, others longer) into ECONNRESETs no real Shopify front end causes. Keep them
+  // longer; injected resets stay the only resets.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));

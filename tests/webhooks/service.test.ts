@@ -127,6 +127,19 @@ describe('createWebhookService', () => {
     await expect(s.replayWebhook('missing')).rejects.toMatchObject({ code: 'WEBHOOK_NOT_FOUND' });
   });
 
+  it('dispatches bulk_operations/finish and topics the SDK does not apply (onAny)', async () => {
+    const s = service();
+    const bulk: string[] = [];
+    const any: string[] = [];
+    s.on('bulk_operations/finish', (e) => { bulk.push(`${e.payload.admin_graphql_api_id} ${e.payload.status}`); });
+    s.onAny((e) => { any.push(e.topic); });
+    await send(s, 'bulk_operations/finish', { admin_graphql_api_id: 'gid://shopify/BulkOperation/1', status: 'completed', type: 'query' });
+    await send(s, 'inventory_levels/update', { inventory_item_id: 1, available: 3 });
+    await s.processPending();
+    expect(bulk).toEqual(['gid://shopify/BulkOperation/1 completed']);
+    expect(any.sort()).toEqual(['bulk_operations/finish', 'inventory_levels/update']);
+  });
+
   it('app/uninstalled deactivates the tenant: later deliveries 404, privacy topics still accepted', async () => {
     const s = service();
     await send(s, 'app/uninstalled', { id: 1, domain: 'shop.myshopify.com' });
