@@ -10,6 +10,7 @@
  *   BENCH_BIG_ORDERS [1000000] orders of job 2 (memory must stay flat); 0 skips job 2
  *   BENCH_BATCH [250]          rows per database write
  *   BENCH_CONCURRENCY [4]      batch writes in flight
+ *   BENCH_JOB_NODE_OPTIONS     extra node flags of the job processes, e.g. --max-old-space-size=192
  *
  * Each job runs in its own child process (so its peak RSS is its own), with the simulator in another
  * child process (bench/client-simulator-process.ts) so serving pages does not compete with the
@@ -31,6 +32,7 @@ interface JobResult {
   events: number;
   totalSeconds: number;
   peakRssMb: number;
+  peakHeapMb: number;
   rssSamplesMb: number[];
 }
 
@@ -57,7 +59,13 @@ async function runJob(spec: JobSpec): Promise<JobResult> {
 
   const samples: number[] = [];
   let peak = 0;
-  const timer = setInterval(() => { const rss = process.memoryUsage().rss; peak = Math.max(peak, rss); samples.push(rss); }, 200);
+  let peakHeap = 0;
+  const timer = setInterval(() => {
+    const m = process.memoryUsage();
+    peak = Math.max(peak, m.rss);
+    peakHeap = Math.max(peakHeap, m.heapUsed);
+    samples.push(m.rss);
+  }, 200);
   const sim = await startSimulator({ seed: 3, unthrottled: true, shops: [{ customers: spec.customers, products: spec.products, orders: spec.orders }] });
   const db = await createTestDatabase({ prefix: 'si_bench_importer' });
   try {
@@ -88,7 +96,7 @@ async function runJob(spec: JobSpec): Promise<JobResult> {
     const [{ events }] = await db.query<{ events: string }>(`SELECT count(*) AS events FROM shopify_order_events`);
     clearInterval(timer);
     const maxRss = process.resourceUsage().maxRSS * 1024;
-    return { name: spec.name, phases, lineItems: Number(lines), events: Number(events), totalSeconds, peakRssMb: Math.round(Math.max(peak, maxRss) / 2 ** 20), rssSamplesMb: samples.filter((_, i) => i % Math.max(1, Math.floor(samples.length / 10)) === 0).map((b) => Math.round(b / 2 ** 20)) };
+    return { name: spec.name, phases, lineItems: Number(lines), events: Number(events), totalSeconds, peakRssMb: Math.round(Math.max(peak, maxRss) / 2 ** 20), peakHeapMb: Math.round(peakHeap / 2 ** 20), rssSamplesMb: samples.filter((_, i) => i % Math.max(1, Math.floor(samples.length / 10)) === 0).map((b) => Math.round(b / 2 ** 20)) };
   } finally {
     clearInterval(timer);
     await db.drop().catch(() => {});
@@ -98,7 +106,9 @@ async function runJob(spec: JobSpec): Promise<JobResult> {
 
 function runChildJob(spec: JobSpec): Promise<JobResult> {
   return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), ['--job', JSON.stringify(spec)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // BENCH_JOB_NODE_OPTIONS (e.g. --max-old-space-size=256) shows how little heap the job really needs.
+    const extra = (env.BENCH_JOB_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
+    const child = fork(fileURLToPath(import.meta.url), ['--job', JSON.stringify(spec)], { execArgv: ['--import', 'tsx', ...extra], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     child.once('message', (m) => resolve(m as JobResult));
     child.once('exit', (code) => { if (code !== 0) reject(new Error(`job ${spec.name} exited with ${code}`)); });
   });
@@ -109,7 +119,7 @@ function print(r: JobResult): void {
   for (const p of r.phases) console.log(`  ${p.resource.padEnd(9)} ${String(p.records).padStart(8)} records  ${p.seconds.toFixed(1).padStart(7)} s  ${String(p.perSecond).padStart(6)} records/s  (${p.pages} pages)`);
   const orders = r.phases.find((p) => p.resource === 'orders');
   console.log(`  order line items ${r.lineItems} (${orders ? (r.lineItems / orders.records).toFixed(2) : '-'} per order), order events ${r.events}`);
-  console.log(`  total ${r.totalSeconds.toFixed(1)} s; peak RSS ${r.peakRssMb} MB; RSS over the run (MB): ${r.rssSamplesMb.join(' ')}`);
+  console.log(`  total ${r.totalSeconds.toFixed(1)} s; peak RSS ${r.peakRssMb} MB (peak JS heap used ${r.peakHeapMb} MB); RSS over the run (MB): ${r.rssSamplesMb.join(' ')}`);
 }
 
 if (process.argv[2] === '--job') {

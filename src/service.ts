@@ -237,7 +237,7 @@ export class IngestionService {
     }
     const existing = await this.store.getTenantByShop(credentials.shopDomain.trim().toLowerCase());
     if (existing && existing.id !== tenantId) {
-      throw new TenantError('TENANT_NOT_FOUND', `shop ${credentials.shopDomain} is already connected to another tenant`, tenantId);
+      throw new ShopifyIngestError('TENANT_SHOP_IN_USE', `addTenant(${tenantId}): shop ${existing.shopDomain} is already connected to tenant ${existing.id}`, { details: { tenantId, shop: existing.shopDomain, connectedTo: existing.id } });
     }
     const client = this.clientManager.addClient(tenantId, credentials, { ...config.client });
     let shopName: string | null = null;

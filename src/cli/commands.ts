@@ -28,7 +28,7 @@ function print(ctx: CliContext, human: string, data: unknown): void {
 
 /** Opens the database and a service that neither schedules nor listens (one-shot commands). */
 async function openService(values: Values, ctx: CliContext, progress = false): Promise<{ service: IngestionService; close(): Promise<void> }> {
-  const logger = createJsonLogger({ level: (ctx.env.LOG_LEVEL as 'info') ?? 'warn' });
+  const logger = createJsonLogger({ level: (ctx.env.LOG_LEVEL as 'info') ?? 'warn', write: (line) => ctx.stderr.write(`${line}\n`) });
   const prisma = await createDatabase({ url: values['database-url'] as string | undefined, dataDir: values['data-dir'] as string | undefined, env: ctx.env, logger });
   const renderer = progress && !ctx.json ? createProgress({ stream: ctx.stderr as NodeJS.WriteStream }) : undefined;
   const service = createIngestionService(prisma, {

@@ -73,7 +73,7 @@ export async function runDemo({ ctx, values }: { ctx: CliContext; values: Values
   let simulator: ShopifySimulator | undefined;
   let server: Server | undefined;
   const prisma = await createDatabase({ url: databaseUrl, dataDir, env });
-  const logger = createJsonLogger({ level: (env.LOG_LEVEL as 'warn') ?? 'warn' });
+  const logger = createJsonLogger({ level: (env.LOG_LEVEL as 'warn') ?? 'warn', write: (line) => ctx.stderr.write(`${line}\n`) });
   const progress = createProgress({ stream: ctx.stderr as NodeJS.WriteStream, plain: ctx.json });
   const service = createIngestionService(prisma, {
     env,

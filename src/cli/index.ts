@@ -30,6 +30,8 @@ Options:
 `;
 
 export async function main(argv: string[] = process.argv.slice(2), context: Partial<CliContext> = {}): Promise<number> {
+  const stdout = context.stdout ?? process.stdout;
+  const stderr = context.stderr ?? process.stderr;
   let parsed;
   try {
     parsed = parseArgs({
@@ -62,17 +64,18 @@ export async function main(argv: string[] = process.argv.slice(2), context: Part
       },
     });
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
+    stderr.write(`${(error as Error).message}\n\n${USAGE}`);
     return EXIT.usage;
   }
   const { values, positionals } = parsed;
   if (values.help || positionals.length === 0) {
-    process.stdout.write(USAGE);
+    // No command is a usage error: the help goes to stderr then, so a script's stdout stays empty.
+    (values.help ? stdout : stderr).write(USAGE);
     return positionals.length === 0 && !values.help ? EXIT.usage : EXIT.ok;
   }
   const ctx: CliContext = {
-    stdout: context.stdout ?? process.stdout,
-    stderr: context.stderr ?? process.stderr,
+    stdout,
+    stderr,
     env: context.env ?? process.env,
     json: Boolean(values.json),
   };

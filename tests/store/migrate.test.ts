@@ -142,9 +142,9 @@ describe('migrate() on PostgreSQL', () => {
   });
 
   it("records, without re-running, migrations the host's prisma migrate deploy applied", async () => {
-    const db = await createTestDatabase({ prefix: 'si_migrate' }); // tables created from the SQL files directly
-    dbs.push(db);
+    const db = await fresh();
     const [init] = await readMigrationFiles(migrationsDir);
+    await db.query(init.sql); // as `prisma migrate deploy` would: the SQL file, run as one script
     await db.query(`CREATE TABLE _prisma_migrations (id varchar(36) PRIMARY KEY, checksum varchar(64) NOT NULL, finished_at timestamptz,
       migration_name varchar(255) NOT NULL, logs text, rolled_back_at timestamptz, started_at timestamptz NOT NULL DEFAULT now(), applied_steps_count int NOT NULL DEFAULT 0)`);
     await db.query(`INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, applied_steps_count) VALUES ('1', 'x', now(), $1, 1)`, [init.name]);

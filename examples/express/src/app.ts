@@ -1,0 +1,81 @@
+/**
+ * An Express app that syncs Shopify stores into PostgreSQL with shopify-ingest:
+ * Shopify webhooks in, a protected "sync now" route, a protected status route, a health check.
+ */
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { createDatabase, createIngestionService, type IngestionService, type IngestionServiceOptions } from 'shopify-ingest';
+import { shopifyWebhooks } from 'shopify-ingest/express';
+
+type Prisma = Parameters<typeof createIngestionService>[0] & { $disconnect(): Promise<void> };
+type DataType = 'customers' | 'products' | 'orders' | 'all';
+
+export interface AppOptions {
+  /** Your PrismaClient (with a driver adapter). Default: `createDatabase()` (DATABASE_URL, else embedded). */
+  prisma?: Prisma;
+  /** Where configuration is read from (default `process.env`). */
+  env?: Record<string, string | undefined>;
+  /** Anything else for `createIngestionService` (logger, scheduler, webhooks, ...). */
+  service?: Omit<IngestionServiceOptions, 'env'>;
+}
+
+export interface ExampleApp {
+  app: Express;
+  service: IngestionService;
+  /** Stops the service (imports finish, webhook inbox drains) and closes the database it opened. */
+  close(): Promise<void>;
+}
+
+export const WEBHOOK_PATH = '/api/webhooks/shopify';
+
+export async function createApp(options: AppOptions = {}): Promise<ExampleApp> {
+  const env = options.env ?? process.env;
+  const prisma = options.prisma ?? await createDatabase({ env });
+  const service = createIngestionService(prisma, { ...options.service, env });
+  await service.initialize();
+
+  const app = express();
+  app.disable('x-powered-by');
+
+  // The webhook route goes BEFORE express.json(): the HMAC is computed over the raw bytes.
+  // (`service.setupWebhookEndpoints(app)` does the same in one line.)
+  app.post(WEBHOOK_PATH, shopifyWebhooks(service.webhooks!));
+  app.use(express.json());
+
+  // Shopify session tokens (SHOPIFY_API_KEY + SHOPIFY_API_SECRET) and/or INGEST_API_KEYS.
+  const auth = service.createAuthMiddleware();
+
+  app.post('/api/shopify/sync/:tenantId', auth, async (req: Request<{ tenantId: string }>, res: Response) => {
+    const { dataType = 'all', ...importOptions } = (req.body ?? {}) as { dataType?: DataType } & Record<string, unknown>;
+    const result = await service.importData(req.params.tenantId, dataType, importOptions);
+    res.json({ success: true, result });
+  });
+
+  app.get('/api/shopify/status', auth, async (_req: Request, res: Response) => {
+    const [tenants, statistics] = await Promise.all([service.getSyncStatus(), service.getStatistics()]);
+    res.json({ health: service.getHealthStatus(), tenants, statistics });
+  });
+
+  // For load balancers: no auth, no detail beyond the status.
+  app.get('/healthz', async (_req: Request, res: Response) => {
+    const health = await service.checkHealth();
+    res.status(health.status === 'unhealthy' ? 503 : 200).json({ status: health.status });
+  });
+
+  // Express 5 forwards rejected promises here.
+  app.use((error: Error & { code?: string }, _req: Request, res: Response, _next: NextFunction) => {
+    const status = error.code === 'TENANT_NOT_FOUND' ? 404
+      : ['TENANT_INACTIVE', 'TENANT_REQUIRED', 'CONFIG_INVALID'].includes(error.code ?? '') ? 400
+      : error.code === 'SERVICE_STOPPING' ? 503 : 500;
+    if (status === 500) service.logger.error('request failed', { error });
+    res.status(status).json({ success: false, error: { code: error.code ?? 'INTERNAL', message: status === 500 ? 'internal error' : error.message } });
+  });
+
+  return {
+    app,
+    service,
+    async close() {
+      await service.shutdown({ timeoutMs: 10_000 });
+      if (!options.prisma) await prisma.$disconnect();
+    },
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * One ingestion service per server process, shared by every route handler.
+ *
+ * Route modules are evaluated once per process in production but re-evaluated on every edit in
+ * `next dev`; keeping the promise on `globalThis` stops hot reloads from opening a new database
+ * pool and a second webhook worker each time.
+ */
+import { createDatabase, createIngestionService, createWebAuthGuard, type IngestionService } from 'shopify-ingest';
+
+interface Ingestion {
+  service: IngestionService;
+  disconnect(): Promise<void>;
+}
+
+const globalKey = Symbol.for('shopify-ingest.example.nextjs');
+type Holder = { [globalKey]?: Promise<Ingestion> };
+
+async function start(): Promise<Ingestion> {
+  // DATABASE_URL when set, otherwise the embedded database in ./.shopify-ingest/db.
+  const prisma = await createDatabase();
+  const service = createIngestionService(prisma, { scheduler: { enabled: process.env.SCHEDULER !== 'off' } });
+  await service.initialize();
+
+  // `next start` forwards SIGTERM to the server process: finish running imports and drain the
+  // webhook inbox before the pool closes.
+  process.once('SIGTERM', () => {
+    void service.shutdown({ timeoutMs: 10_000 }).finally(() => prisma.$disconnect()).finally(() => process.exit(0));
+  });
+  return { service, disconnect: () => prisma.$disconnect() };
+}
+
+/** The process-wide service, initialized on first use. */
+export function getIngestion(): Promise<Ingestion> {
+  const holder = globalThis as Holder;
+  holder[globalKey] ??= start().catch((error: unknown) => {
+    delete holder[globalKey]; // let the next request retry instead of caching the failure
+    throw error;
+  });
+  return holder[globalKey];
+}
+
+/**
+ * What `createNextWebhookHandler` needs, resolved lazily: the route module can export `POST`
+ * synchronously while the service initializes on the first delivery.
+ */
+export const webhookEndpoint = {
+  async handler(request: Request): Promise<Response> {
+    const { service } = await getIngestion();
+    return service.webhooks!.handler(request);
+  },
+};
+
+/**
+ * Protects the sync and status routes: Shopify session tokens (SHOPIFY_API_KEY + SHOPIFY_API_SECRET)
+ * and/or static keys from INGEST_API_KEYS. Built on first use so `next build` needs no secrets.
+ */
+let guard: ReturnType<typeof createWebAuthGuard> | undefined;
+export function authGuard(): ReturnType<typeof createWebAuthGuard> {
+  guard ??= createWebAuthGuard();
+  return guard;
+}

@@ -1,0 +1,177 @@
+/**
+ * Shared scenario for the example apps: a fresh PostgreSQL database, the Shopify simulator signing
+ * webhooks with the app's secret, and assertions over real HTTP and real rows.
+ */
+import { existsSync, lstatSync, mkdirSync, symlinkSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+import { signSessionToken } from 'shopify-ingest';
+import { createShopifySimulator, signWebhookBody, type ShopifySimulator, type SimulatedShop, type WebhookTopic } from 'shopify-ingest/testing';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/**
+ * The examples import the published entry points (`shopify-ingest`, `shopify-ingest/express`, ...).
+ * Inside the repo, `examples/node_modules/shopify-ingest -> ../..` resolves them through the
+ * package's exports map to dist/, exactly as `npm install` of `file:../..` would.
+ */
+export function linkPackageForExamples(): void {
+  if (!existsSync(path.join(root, 'dist/index.js'))) {
+    throw new Error('[shopify-ingest tests] dist/ is missing: the examples use the published entry points; run `npm run build` first');
+  }
+  const dir = path.join(root, 'examples/node_modules');
+  const link = path.join(dir, 'shopify-ingest');
+  mkdirSync(dir, { recursive: true });
+  try {
+    lstatSync(link);
+  } catch {
+    symlinkSync('../..', link, 'dir');
+  }
+}
+
+export const API_KEY = 'example-client-id';
+export const API_SECRET = 'example_app_secret_0123456789';
+export const INGEST_KEY = 'k_example_ops_key';
+export const TENANT = 'acme';
+
+/** The seed's environment variables, as a host would set them. */
+export function exampleEnv(databaseUrl: string): Record<string, string> {
+  return {
+    DATABASE_URL: databaseUrl,
+    ENCRYPTION_KEY: 'example-encryption-key-32-bytes!',
+    SHOPIFY_API_KEY: API_KEY,
+    SHOPIFY_API_SECRET: API_SECRET,
+    INGEST_API_KEYS: INGEST_KEY,
+    LOG_LEVEL: 'error',
+  };
+}
+
+export interface Environment {
+  db: TestDatabase;
+  simulator: ShopifySimulator;
+  shop: SimulatedShop;
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export async function startEnvironment(): Promise<Environment> {
+  linkPackageForExamples();
+  const db = await createTestDatabase({ prefix: 'si_examples' });
+  const simulator = await createShopifySimulator({
+    seed: 7,
+    apiSecret: API_SECRET,
+    shops: [{ domain: 'acme-example.myshopify.com', customers: 6, products: 4, orders: 8 }],
+    unthrottled: true,
+  });
+  return {
+    db,
+    simulator,
+    shop: simulator.shops[0]!,
+    env: exampleEnv(db.url),
+    async stop() {
+      await simulator.stop();
+      await db.drop();
+    },
+  };
+}
+
+export async function countRows(db: TestDatabase, table: 'shopify_customers' | 'shopify_products' | 'shopify_orders'): Promise<number> {
+  const [row] = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table} WHERE tenant_id = $1 AND deleted_at IS NULL`, [TENANT]);
+  return Number(row!.n);
+}
+
+/** Polls until `check` returns true (or fails the test after `timeoutMs`). */
+export async function until(check: () => Promise<boolean>, timeoutMs = 15_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** Unauthenticated and wrongly authenticated calls to the protected routes get a bare 401. */
+export async function expectProtectedRoutes(baseUrl: string, shopDomain: string): Promise<void> {
+  const sync = `${baseUrl}/api/shopify/sync/${TENANT}`;
+  const json = { 'content-type': 'application/json' };
+  for (const headers of [json, { ...json, 'x-api-key': 'wrong-key' }, { ...json, authorization: `Bearer ${signSessionToken({ shop: shopDomain, apiKey: API_KEY, apiSecret: 'not-the-secret' })}` }]) {
+    const res = await fetch(sync, { method: 'POST', headers, body: '{"dataType":"customers"}' });
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual({ error: 'unauthorized' });
+  }
+  const status = await fetch(`${baseUrl}/api/shopify/status`);
+  expect(status.status).toBe(401);
+}
+
+/** A webhook signed with the wrong secret is refused and never stored. */
+export async function expectBadHmacRefused(webhookUrl: string, shopDomain: string, db: TestDatabase): Promise<void> {
+  const body = JSON.stringify({ id: 1, tags: 'forged' });
+  const res = await fetch(webhookUrl, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-shopify-topic': 'orders/updated',
+      'x-shopify-hmac-sha256': signWebhookBody(body, 'not-the-app-secret'),
+      'x-shopify-shop-domain': shopDomain,
+      'x-shopify-api-version': '2025-07',
+      'x-shopify-webhook-id': 'forged-delivery-1',
+      'x-shopify-triggered-at': new Date().toISOString(),
+    },
+    body,
+  });
+  expect(res.status).toBe(401);
+  const [row] = await db.query<{ n: string }>("SELECT count(*)::text AS n FROM shopify_webhook_inbox WHERE webhook_id = 'forged-delivery-1'");
+  expect(Number(row!.n)).toBe(0);
+}
+
+/** Runs a full sync through the protected route, authenticated the way Shopify's embedded apps are. */
+export async function syncThroughRoute(baseUrl: string, shopDomain: string): Promise<void> {
+  const token = signSessionToken({ shop: shopDomain, apiKey: API_KEY, apiSecret: API_SECRET });
+  const res = await fetch(`${baseUrl}/api/shopify/sync/${TENANT}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ dataType: 'all', batchSize: 50 }),
+  });
+  const text = await res.text();
+  expect(res.status, text).toBe(200);
+  expect(JSON.parse(text).success).toBe(true);
+}
+
+export const TOPICS: WebhookTopic[] = ['customers/create', 'customers/update', 'products/update', 'products/delete', 'orders/updated', 'orders/delete'];
+
+/**
+ * Changes in the simulator, delivered as signed webhooks to the app; returns what to expect.
+ * `waitProcessed` resolves once the app's inbox is drained.
+ */
+export async function changeShopAndAwaitWebhooks(env: Environment, webhookUrl: string, waitProcessed: () => Promise<boolean>) {
+  const { shop, simulator } = env;
+  for (const topic of TOPICS) shop.subscribe(topic, webhookUrl);
+  const orderId = shop.idOf('orders', 0);
+  const productId = shop.idOf('products', 1);
+  const customerId = shop.idOf('customers', 2);
+  shop.update('orders', orderId, { tags: 'vip, via-webhook' });
+  shop.update('customers', customerId, { tags: 'newsletter' });
+  shop.create('customers', { email: 'new-customer@example.com', first_name: 'Nora' });
+  shop.delete('products', productId);
+
+  await simulator.webhooks.waitForDeliveries(15_000);
+  const deliveries = simulator.webhooks.deliveries;
+  expect(deliveries.length).toBeGreaterThanOrEqual(4);
+  expect(deliveries.map((d) => d.status)).toEqual(deliveries.map(() => 200));
+  await until(waitProcessed, 15_000, 'the webhook inbox to drain');
+  return { orderId, productId, customerId };
+}
+
+/** The rows the webhooks should have changed. */
+export async function expectRowsChanged(db: TestDatabase, ids: { orderId: number | bigint; productId: number | bigint; customerId: number | bigint }, before: { customers: number; products: number }): Promise<void> {
+  const [order] = await db.query<{ tags: string }>('SELECT tags FROM shopify_orders WHERE tenant_id = $1 AND id = $2', [TENANT, ids.orderId.toString()]);
+  expect(order?.tags).toBe('vip, via-webhook');
+  const [customer] = await db.query<{ tags: string }>('SELECT tags FROM shopify_customers WHERE tenant_id = $1 AND id = $2', [TENANT, ids.customerId.toString()]);
+  expect(customer?.tags).toBe('newsletter');
+  const [product] = await db.query<{ deleted: boolean }>('SELECT deleted_at IS NOT NULL AS deleted FROM shopify_products WHERE tenant_id = $1 AND id = $2', [TENANT, ids.productId.toString()]);
+  expect(product?.deleted).toBe(true);
+  expect(await countRows(db, 'shopify_customers')).toBe(before.customers + 1);
+  expect(await countRows(db, 'shopify_products')).toBe(before.products - 1);
+}

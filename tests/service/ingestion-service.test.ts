@@ -1,0 +1,410 @@
+/**
+ * The facade end to end: a real PostgreSQL database, the Shopify simulator over real HTTP and,
+ * for webhooks, a real Express server. The tests share one database and one simulator and run in
+ * order (each builds on the tenants the previous ones left).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import express from 'express';
+import {
+  ConfigError,
+  PrismaClient,
+  ShopifyIngestError,
+  createIngestionService,
+  createJsonLogger,
+  createKeyRing,
+  type ImportAllResult,
+  type ImportResult,
+  type IngestionService,
+  type IngestionServiceOptions,
+} from '../../src/index.js';
+import { createShopifySimulator, type ShopifySimulator } from '../../src/testing/index.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+
+const ENCRYPTION_KEY = randomBytes(32).toString('hex');
+const API_SECRET = `facade_secret_${randomBytes(6).toString('hex')}`;
+const env = { ENCRYPTION_KEY, SHOPIFY_API_SECRET: API_SECRET, LOG_LEVEL: 'debug' };
+// Schedules that never fire while the tests run (1 January), so no tick races the assertions.
+const QUIET = '0 0 1 1 *';
+const quietSyncConfig = { customers: { schedule: QUIET }, products: { schedule: QUIET }, orders: { schedule: QUIET }, fullSync: { schedule: QUIET } };
+
+const ALPHA = 'alpha-outdoor.myshopify.com';
+const BETA = 'beta-coffee.myshopify.com';
+const SLOW = 'slow-books.myshopify.com';
+
+let db: TestDatabase;
+let simulator: ShopifySimulator;
+const logLines: string[] = [];
+const logger = createJsonLogger({ level: 'debug', write: (line) => logLines.push(line) });
+const services: IngestionService[] = [];
+const extraClients: PrismaClient[] = [];
+const servers: Server[] = [];
+
+function makeService(prisma: unknown = db.prisma, options: IngestionServiceOptions = {}): IngestionService {
+  const service = createIngestionService(prisma as TestDatabase['prisma'], {
+    env,
+    logger,
+    clientDefaults: { baseUrl: simulator.url },
+    scheduler: { syncConfig: quietSyncConfig, leaseTtlMs: 5_000 },
+    healthCheckIntervalMs: 0,
+    ...options,
+  });
+  services.push(service);
+  return service;
+}
+
+function shop(domain: string) {
+  return simulator.shop(domain);
+}
+
+async function shopifyCounts(domain: string): Promise<{ customers: number; products: number; orders: number }> {
+  const s = shop(domain);
+  const get = async (path: string) => {
+    const res = await fetch(`${simulator.url}/admin/api/2025-10/${path}`, { headers: { 'X-Shopify-Access-Token': s.accessToken } });
+    return ((await res.json()) as { count: number }).count;
+  };
+  return { customers: await get('customers/count.json'), products: await get('products/count.json'), orders: await get('orders/count.json?status=any') };
+}
+
+async function listen(app: express.Express): Promise<string> {
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  servers.push(server);
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+beforeAll(async () => {
+  db = await createTestDatabase({ prefix: 'si_facade' });
+  simulator = await createShopifySimulator({
+    seed: 11,
+    apiSecret: API_SECRET,
+    unthrottled: true,
+    shops: [
+      { domain: ALPHA, name: 'Alpha Outdoor', customers: 25, products: 6, orders: 30 },
+      { domain: BETA, name: 'Beta Coffee', customers: 12, products: 4, orders: 15 },
+      { domain: SLOW, name: 'Slow Books', customers: 30, products: 2, orders: 2 },
+    ],
+  });
+});
+
+afterAll(async () => {
+  for (const service of services) await service.shutdown({ timeoutMs: 2_000 }).catch(() => {});
+  for (const server of servers) await new Promise((resolve) => server.close(resolve));
+  for (const client of extraClients) await client.$disconnect().catch(() => {});
+  await simulator?.stop();
+  await db?.drop();
+});
+
+describe('IngestionService (PostgreSQL + simulator)', () => {
+  let service: IngestionService;
+
+  it('initialize() migrates the database and is idempotent', async () => {
+    const fresh = await createTestDatabase({ prefix: 'si_facade_init', migrate: false });
+    try {
+      const before = await fresh.query(`SELECT to_regclass('public.shopify_tenants') AS t`);
+      expect(before[0]!.t).toBeNull();
+      const s = makeService(fresh.prisma);
+      await s.initialize();
+      await s.initialize();
+      const after = await fresh.query(`SELECT to_regclass('public.shopify_tenants') AS t`);
+      expect(after[0]!.t).toBe('shopify_tenants');
+      const applied = await fresh.query(`SELECT count(*)::int AS n FROM shopify_ingest_migrations`);
+      expect(applied[0]!.n).toBeGreaterThan(0);
+      // A second service on the same database applies nothing twice.
+      const again = makeService(fresh.prisma);
+      await again.initialize();
+      const appliedAgain = await fresh.query(`SELECT count(*)::int AS n FROM shopify_ingest_migrations`);
+      expect(appliedAgain[0]!.n).toBe(applied[0]!.n);
+      await s.shutdown({ timeoutMs: 1_000 });
+      await again.shutdown({ timeoutMs: 1_000 });
+    } finally {
+      await fresh.drop();
+    }
+  });
+
+  it('addTenant with a rejected token throws TENANT_CREDENTIALS_INVALID and saves nothing', async () => {
+    service = makeService();
+    await service.initialize();
+    const error = await service.addTenant('bad-tenant', { shopDomain: ALPHA, accessToken: 'shpat_not_the_real_token' }).then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(ShopifyIngestError);
+    expect((error as ShopifyIngestError).code).toBe('TENANT_CREDENTIALS_INVALID');
+    expect((error as Error).message).toMatch(/^\[shopify-ingest\].*rejected the credentials.*HTTP 401/);
+    expect((error as Error).message).not.toContain('shpat_not_the_real_token');
+    expect(await db.query(`SELECT id FROM shopify_tenants WHERE id = 'bad-tenant'`)).toHaveLength(0);
+    expect(service.clientManager.hasClient('bad-tenant')).toBe(false);
+    expect(service.scheduler!.getStatus().jobs.filter((j) => j.tenantId === 'bad-tenant')).toHaveLength(0);
+  });
+
+  it('addTenant stores the token encrypted, creates the client and schedules the jobs', async () => {
+    const token = shop(ALPHA).accessToken;
+    const record = await service.addTenant('alpha', { shopDomain: ALPHA, accessToken: token });
+    expect(record).toMatchObject({ id: 'alpha', shopDomain: ALPHA, name: 'Alpha Outdoor', isActive: true });
+
+    const rows = await db.query(`SELECT * FROM shopify_tenants WHERE id = 'alpha'`);
+    expect(rows).toHaveLength(1);
+    expect(JSON.stringify(rows)).not.toContain(token);
+    expect(rows[0]!.access_token_enc).not.toBe(token);
+    // Encrypted (reversibly, bound to the tenant), not hashed or dropped.
+    expect(createKeyRing({ key: ENCRYPTION_KEY }).decrypt(rows[0]!.access_token_enc, 'alpha')).toBe(token);
+
+    expect(service.clientManager.hasClient('alpha')).toBe(true);
+    expect(service.clientManager.getClient('alpha').shopDomain).toBe(ALPHA);
+    const jobs = service.scheduler!.getStatus().jobs.filter((j) => j.tenantId === 'alpha').map((j) => j.id).sort();
+    expect(jobs).toEqual(['customers-sync-alpha', 'fullSync-sync-alpha', 'orders-sync-alpha', 'products-sync-alpha']);
+    const customersJob = service.scheduler!.getStatus().jobs.find((j) => j.id === 'customers-sync-alpha')!;
+    expect(customersJob).toMatchObject({ enabled: true, schedule: QUIET, timezone: 'UTC' });
+    expect(customersJob.nextRunAt).toBeInstanceOf(Date);
+
+    // One shop, one tenant: a second tenant for the same shop is refused before any request.
+    const taken = await service.addTenant('alpha-copy', { shopDomain: ALPHA, accessToken: token }).then(() => null, (e: unknown) => e);
+    expect((taken as ShopifyIngestError).code).toBe('TENANT_SHOP_IN_USE');
+    expect((taken as Error).message).toContain('already connected to tenant alpha');
+    expect(await db.query(`SELECT id FROM shopify_tenants WHERE id = 'alpha-copy'`)).toHaveLength(0);
+    expect(service.clientManager.hasClient('alpha-copy')).toBe(false);
+  });
+
+  it('importData runs each data type and "all", returning the seed shapes', async () => {
+    const expected = await shopifyCounts(ALPHA);
+    const customers = (await service.importData('alpha', 'customers')) as ImportResult;
+    expect(customers).toMatchObject({ tenantId: 'alpha', resource: 'customers', status: 'succeeded', imported: expected.customers, errors: 0 });
+    expect(typeof customers.runId).toBe('string');
+    const products = (await service.importData('alpha', 'products')) as ImportResult;
+    expect(products).toMatchObject({ resource: 'products', status: 'succeeded', imported: expected.products, errors: 0 });
+    const orders = (await service.importData('alpha', 'orders')) as ImportResult;
+    expect(orders).toMatchObject({ resource: 'orders', status: 'succeeded', imported: expected.orders, errors: 0 });
+
+    const all = (await service.importData('alpha', 'all', { batchSize: 10, mode: 'full' })) as ImportAllResult;
+    expect(Object.keys(all).sort()).toEqual(['customers', 'orders', 'products']);
+    for (const resource of ['customers', 'products', 'orders'] as const) {
+      expect(all[resource]).toMatchObject({ resource, status: 'succeeded', fetched: expected[resource], errors: 0 });
+    }
+    const counts = await service.store.countRecords('alpha');
+    expect({ customers: counts.customers, products: counts.products, orders: counts.orders }).toEqual(expected);
+  });
+
+  it('importData rejects an unknown data type with a ConfigError', async () => {
+    const error = await service.importData('alpha', 'invoices' as never).then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(/dataType must be one of customers, products, orders, all/);
+  });
+
+  it('getSyncStatus, getHealthStatus and getStatistics report real numbers in the seed shapes', async () => {
+    const expected = await shopifyCounts(ALPHA);
+    const status = await service.getSyncStatus();
+    expect(status).toHaveLength(1);
+    const alpha = status[0]!;
+    expect(alpha).toMatchObject({
+      tenantId: 'alpha', tenantName: 'Alpha Outdoor', shopDomain: ALPHA, isActive: true, syncStatus: 'idle', healthStatus: true,
+      stats: expected,
+    });
+    expect(new Date(alpha.lastSync!).toISOString()).toBe(alpha.lastSync);
+    expect(Date.now() - Date.parse(alpha.lastSync!)).toBeLessThan(60_000);
+    expect(alpha.rateLimitStatus).toMatchObject({ isLimited: false });
+    expect(alpha.rateLimitStatus!.bucketSize).toBeGreaterThan(0);
+    expect(typeof alpha.rateLimitStatus!.callsMade).toBe('number');
+
+    const health = await service.checkHealth();
+    expect(health.status).toBe('healthy');
+    expect(health.services).toMatchObject({
+      database: { reachable: true },
+      clients: 1,
+      scheduler: { enabled: true, totalJobs: 4, runningJobs: 0 },
+      webhooks: { enabled: true },
+    });
+    expect(health.uptime).toBeGreaterThanOrEqual(0);
+    expect(service.getHealthStatus().services.database.checkedAt).not.toBeNull();
+
+    const stats = await service.getStatistics();
+    expect(stats).toMatchObject({
+      totalTenants: 1,
+      activeTenants: 1,
+      totalRecords: expected,
+      syncJobs: { enabled: true, totalJobs: 4, activeJobs: 4, runningJobs: 0 },
+    });
+    expect(stats.totalRecords.lineItems).toBeGreaterThan(0);
+    expect(stats.totalRecords.variants).toBeGreaterThanOrEqual(expected.products);
+    expect(stats.webhookStats).toMatchObject({ received: 0, pending: 0 });
+  });
+
+  it('health is unhealthy once the database is gone', async () => {
+    const doomed = await createTestDatabase({ prefix: 'si_facade_gone' });
+    const s = makeService(doomed.prisma);
+    await s.initialize();
+    expect((await s.checkHealth()).status).toBe('healthy');
+    await doomed.drop(); // disconnects and DROP DATABASE ... WITH (FORCE)
+    const health = await s.checkHealth();
+    expect(health.status).toBe('unhealthy');
+    expect(health.services.database.reachable).toBe(false);
+    expect(health.services.database.error).toEqual(expect.any(String));
+    await s.shutdown({ timeoutMs: 1_000 });
+  });
+
+  it('setupWebhookEndpoints on Express accepts a simulator-signed webhook, rejects a bad HMAC and parses later routes', async () => {
+    const app = express();
+    service.setupWebhookEndpoints(app);
+    app.post('/api/echo', (req, res) => { res.json({ body: req.body }); });
+    const url = await listen(app);
+    const address = `${url}/api/webhooks/shopify`;
+
+    const alpha = shop(ALPHA);
+    alpha.subscribe('customers/update', address);
+    const customerId = alpha.idOf('customers', 3);
+    alpha.update('customers', customerId, { tags: 'vip-webhook' });
+    await simulator.webhooks.waitForDeliveries(15_000);
+    const delivery = simulator.webhooks.deliveries.find((d) => d.address === address && d.topic === 'customers/update');
+    expect(delivery).toBeDefined();
+    expect(delivery!.status).toBe(200);
+
+    const badHmac = await fetch(address, {
+      method: 'POST',
+      headers: {
+        ...Object.fromEntries(Object.entries(delivery!.headers).filter(([name]) => !/^x-shopify-(hmac-sha256|webhook-id)$/i.test(name))),
+        'x-shopify-hmac-sha256': Buffer.from('not the signature').toString('base64'),
+        'x-shopify-webhook-id': 'forged-1',
+      },
+      body: delivery!.body,
+    });
+    expect(badHmac.status).toBe(401);
+
+    const echo = await fetch(`${url}/api/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ dataType: 'orders', batchSize: 5 }) });
+    expect(echo.status).toBe(200);
+    expect(await echo.json()).toEqual({ body: { dataType: 'orders', batchSize: 5 } });
+
+    // The accepted delivery is processed after the ack: the stored customer gets the new tags.
+    const deadline = Date.now() + 15_000;
+    let tags: string | null = null;
+    while (Date.now() < deadline) {
+      const rows = await db.query(`SELECT tags FROM shopify_customers WHERE tenant_id = 'alpha' AND id = $1::bigint`, [String(customerId)]);
+      tags = rows[0]?.tags ?? null;
+      if (tags?.includes('vip-webhook')) break;
+      await sleep(100);
+    }
+    expect(tags).toContain('vip-webhook');
+    const stats = await service.getStatistics();
+    expect(stats.webhookStats!.received).toBeGreaterThanOrEqual(1);
+    expect(stats.webhookStats!.processed).toBeGreaterThanOrEqual(1);
+  });
+
+  it('removeTenant deactivates, removes the client and the jobs, and keeps the data; purge deletes it', async () => {
+    await service.addTenant('beta', { shopDomain: BETA, accessToken: shop(BETA).accessToken });
+    await service.importData('beta', 'all');
+    const before = await service.store.countRecords('beta');
+    expect(before.orders).toBeGreaterThan(0);
+
+    await service.removeTenant('beta');
+    expect(service.clientManager.hasClient('beta')).toBe(false);
+    expect(service.scheduler!.getStatus().jobs.filter((j) => j.tenantId === 'beta')).toHaveLength(0);
+    const row = await db.query(`SELECT is_active FROM shopify_tenants WHERE id = 'beta'`);
+    expect(row[0]!.is_active).toBe(false);
+    expect(await service.store.countRecords('beta')).toEqual(before);
+    const inactive = await service.getClient('beta').then(() => null, (e: unknown) => e);
+    expect((inactive as ShopifyIngestError).code).toBe('TENANT_INACTIVE');
+    const status = await service.getSyncStatus();
+    expect(status.find((s) => s.tenantId === 'beta')).toMatchObject({ isActive: false, healthStatus: false, rateLimitStatus: null });
+
+    await service.removeTenant('beta', { purge: true });
+    expect(await service.store.countRecords('beta')).toEqual({ customers: 0, products: 0, variants: 0, orders: 0, lineItems: 0 });
+    expect(await db.query(`SELECT id FROM shopify_tenants WHERE id = 'beta'`)).toHaveLength(0);
+    const unknown = await service.removeTenant('beta').then(() => null, (e: unknown) => e);
+    expect((unknown as ShopifyIngestError).code).toBe('TENANT_NOT_FOUND');
+  });
+
+  it('a new service instance on the same database restores the active tenants (restart)', async () => {
+    // An inactive tenant must not come back.
+    await service.addTenant('beta', { shopDomain: BETA, accessToken: shop(BETA).accessToken });
+    await service.removeTenant('beta');
+
+    const prisma = new PrismaClient({ url: db.url });
+    extraClients.push(prisma);
+    const restarted = makeService(prisma);
+    await restarted.initialize();
+    expect(restarted.clientManager.tenantIds()).toEqual(['alpha']);
+    expect(restarted.scheduler!.getStatus().jobs.map((j) => j.id).sort()).toEqual(['customers-sync-alpha', 'fullSync-sync-alpha', 'orders-sync-alpha', 'products-sync-alpha']);
+    // The client was rebuilt from the decrypted token: Shopify accepts it.
+    const result = (await restarted.importData('alpha', 'customers', { mode: 'full' })) as ImportResult;
+    expect(result.status).toBe('succeeded');
+    expect(result.fetched).toBe((await shopifyCounts(ALPHA)).customers);
+    await restarted.shutdown({ timeoutMs: 2_000 });
+  });
+
+  it('shutdown() lets a running import finish and checkpoint, then refuses new imports', async () => {
+    const s = makeService();
+    await s.initialize();
+    await s.addTenant('slow', { shopDomain: SLOW, accessToken: shop(SLOW).accessToken });
+    simulator.faults.configure({ rates: { slow: 1 }, slowMs: 250, shops: [SLOW] });
+    try {
+      let settled = false;
+      const run = s.importData('slow', 'customers', { mode: 'full', pageSize: 10 }).finally(() => { settled = true; });
+      await sleep(300); // the first page is in flight
+      expect(settled).toBe(false);
+      const started = Date.now();
+      await s.shutdown({ timeoutMs: 20_000 });
+      expect(settled).toBe(true);
+      expect(Date.now() - started).toBeGreaterThan(200);
+      const result = (await run) as ImportResult;
+      expect(result).toMatchObject({ status: 'succeeded', fetched: 30, imported: 30 });
+      const checkpoint = await s.store.getCheckpoint('slow', 'customers');
+      expect(checkpoint?.fullSyncCompletedAt).toBeInstanceOf(Date);
+      expect(checkpoint?.cursor).toBeNull();
+      const runs = await s.store.listRuns('slow', { resource: 'customers' });
+      expect(runs[0]).toMatchObject({ id: result.runId, status: 'succeeded', fetched: 30 });
+      const refused = await s.importData('slow', 'customers').then(() => null, (e: unknown) => e);
+      expect((refused as ShopifyIngestError).code).toBe('SERVICE_STOPPING');
+      expect(s.getHealthStatus().status).not.toBe('healthy');
+    } finally {
+      simulator.faults.clear();
+    }
+  });
+
+  it('shutdown() is bounded by its timeout', async () => {
+    const s = makeService();
+    await s.initialize(); // restores 'slow' from the database
+    expect(s.clientManager.hasClient('slow')).toBe(true);
+    simulator.faults.configure({ rates: { slow: 1 }, slowMs: 3_000, shops: [SLOW] });
+    let run: Promise<unknown> | undefined;
+    try {
+      run = s.importData('slow', 'customers', { mode: 'full', pageSize: 10 }).catch((e: unknown) => e);
+      await sleep(100);
+      const started = Date.now();
+      await s.shutdown({ timeoutMs: 400 });
+      const took = Date.now() - started;
+      expect(took).toBeGreaterThanOrEqual(350);
+      expect(took).toBeLessThan(2_500);
+    } finally {
+      simulator.faults.clear();
+      await run;
+    }
+  });
+
+  it('createAuthMiddleware throws a ConfigError when nothing is configured, and works with keys', () => {
+    const bare = createIngestionService(db.prisma, { env: { ENCRYPTION_KEY }, logger, healthCheckIntervalMs: 0 });
+    expect(() => bare.createAuthMiddleware()).toThrow(ConfigError);
+    expect(() => bare.createAuthMiddleware()).toThrow(/INGEST_API_KEYS/);
+    const keyed = createIngestionService(db.prisma, { env: { ENCRYPTION_KEY, INGEST_API_KEYS: 'k1' }, logger, healthCheckIntervalMs: 0 });
+    expect(typeof keyed.createAuthMiddleware()).toBe('function');
+  });
+
+  it('logs of the whole run contain no access token and no customer PII', () => {
+    expect(logLines.length).toBeGreaterThan(20);
+    const text = logLines.join('\n');
+    expect(text).toContain('tenant added');
+    const needles: string[] = ['shpat_not_the_real_token'];
+    for (const domain of [ALPHA, BETA, SLOW]) {
+      const s = shop(domain);
+      needles.push(s.accessToken);
+      const total = domain === ALPHA ? 25 : domain === BETA ? 12 : 30;
+      for (let i = 0; i < total; i++) {
+        const customer = s.find('customers', s.idOf('customers', i));
+        if (typeof customer?.email === 'string' && customer.email) needles.push(customer.email);
+        if (typeof customer?.phone === 'string' && customer.phone) needles.push(customer.phone);
+      }
+    }
+    expect(needles.length).toBeGreaterThan(40);
+    const leaked = needles.filter((needle) => text.includes(needle));
+    expect(leaked).toEqual([]);
+  });
+});
