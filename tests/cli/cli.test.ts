@@ -5,6 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,7 +39,8 @@ async function cli(argv: string[], env: Record<string, string | undefined> = { E
 
 function bin(argv: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(root, 'dist/cli/index.js'), ...argv], { cwd: root, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
+    const options = { cwd: root, env: { PATH: process.env.PATH ?? '', ...env } as unknown as NodeJS.ProcessEnv, timeout: 60_000, encoding: 'utf8' as const };
+    execFile(process.execPath, [path.join(root, 'dist/cli/index.js'), ...argv], options, (error: (Error & { code?: unknown }) | null, stdout: string, stderr: string) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -213,4 +216,20 @@ describe('shopify-ingest CLI', () => {
       await demoDb.drop();
     }
   }, 120_000);
+
+  it('demo on the embedded database (no DATABASE_URL), as `npm run demo` on a fresh clone', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'si-demo-'));
+    try {
+      const run = await cli(['demo', '--orders', '150', '--data-dir', path.join(dir, 'db')], { LOG_LEVEL: 'warn' });
+      expect(run.stderr).not.toMatch(/"level":"error"/);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain('embedded PostgreSQL (PGlite)');
+      const table = run.stdout.split('\n').filter((line) => /^(acme|globex)\s/.test(line));
+      expect(table).toHaveLength(2);
+      for (const line of table) expect(line).toMatch(/\syes\s*$/);
+      expect(existsSync(path.join(dir, 'db'))).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });

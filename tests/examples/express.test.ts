@@ -9,7 +9,7 @@ import { silentLogger } from 'shopify-ingest';
 import { createApp, WEBHOOK_PATH, type ExampleApp } from '../../examples/express/src/app.js';
 import {
   INGEST_KEY, TENANT, changeShopAndAwaitWebhooks, countRows, expectBadHmacRefused, expectProtectedRoutes,
-  expectRowsChanged, startEnvironment, syncThroughRoute, type Environment,
+  expectRowsChanged, expectStandaloneServerStopsOnSigterm, startEnvironment, syncThroughRoute, type Environment,
 } from './harness.js';
 
 describe('examples/express', () => {
@@ -70,5 +70,9 @@ describe('examples/express', () => {
     const res = await fetch(`${baseUrl}/api/shopify/sync/nobody`, { method: 'POST', headers: { 'x-api-key': INGEST_KEY, 'content-type': 'application/json' }, body: '{}' });
     expect(res.status).toBe(404);
     expect((await res.json() as { error: { code: string } }).error.code).toBe('TENANT_NOT_FOUND');
+  });
+
+  it('runs standalone (src/server.ts) and shuts down cleanly on SIGTERM', async () => {
+    await expectStandaloneServerStopsOnSigterm('express', env.env);
   });
 });

@@ -2,7 +2,9 @@
  * Shared scenario for the example apps: a fresh PostgreSQL database, the Shopify simulator signing
  * webhooks with the app's secret, and assertions over real HTTP and real rows.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, symlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
@@ -174,4 +176,44 @@ export async function expectRowsChanged(db: TestDatabase, ids: { orderId: number
   expect(product?.deleted).toBe(true);
   expect(await countRows(db, 'shopify_customers')).toBe(before.customers + 1);
   expect(await countRows(db, 'shopify_products')).toBe(before.products - 1);
+}
+
+/** A free TCP port on 127.0.0.1 (for servers that cannot report the port they picked). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * Runs an example's `src/server.ts` as its own process (`npm start` does `tsx src/server.ts`),
+ * checks it serves, then sends SIGTERM and expects a clean exit after the service has stopped.
+ */
+export async function expectStandaloneServerStopsOnSigterm(example: 'express' | 'fastify', env: Record<string, string>): Promise<void> {
+  const port = await freePort();
+  // Through the tsx CLI, as `npm start` runs it: the signal goes to tsx, which relays it to the app.
+  const child = spawn(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'src/server.ts'], {
+    cwd: path.join(root, 'examples', example),
+    env: { ...process.env, ...env, PORT: String(port), LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  child.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    await until(async () => {
+      if (child.exitCode !== null) throw new Error(`${example} server exited with ${child.exitCode}:\n${output}`);
+      return fetch(`http://127.0.0.1:${port}/healthz`).then((res) => res.ok, () => false);
+    }, 20_000, `the ${example} server to listen`);
+    child.kill('SIGTERM');
+    const code = await Promise.race([exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 15_000))]);
+    expect(code, output).toBe(0);
+    const messages = output.split('\n').filter((line) => line.startsWith('{')).map((line) => (JSON.parse(line) as { msg: string }).msg);
+    expect(messages).toEqual(expect.arrayContaining(['shopify-ingest initialized', 'listening', 'shutting down', 'shopify-ingest stopped']));
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
 }

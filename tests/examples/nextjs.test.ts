@@ -7,25 +7,16 @@
  * `next build` in examples/nextjs and set EXAMPLES_NEXT_MODE=start.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIngestionService, silentLogger } from 'shopify-ingest';
 import {
   INGEST_KEY, TENANT, changeShopAndAwaitWebhooks, countRows, expectBadHmacRefused, expectProtectedRoutes,
-  expectRowsChanged, root, startEnvironment, syncThroughRoute, until, type Environment,
+  expectRowsChanged, freePort, root, startEnvironment, syncThroughRoute, until, type Environment,
 } from './harness.js';
 
 const WEBHOOK_PATH = '/api/webhooks/shopify';
 const mode = process.env.EXAMPLES_NEXT_MODE === 'start' ? 'start' : 'dev';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 interface StatusBody {
   tenants: Array<{ tenantId: string; stats: { customers: number } }>;
@@ -53,7 +44,7 @@ describe(`examples/nextjs (next ${mode})`, () => {
     // Its own process group, so the server and the workers it forks stop together.
     next = spawn(process.execPath, [path.join(root, 'node_modules/next/dist/bin/next'), mode, '-p', String(port), '-H', '127.0.0.1'], {
       cwd,
-      env: { ...process.env, ...env.env, NODE_ENV: mode === 'dev' ? 'development' : 'production', NEXT_TELEMETRY_DISABLED: '1', SCHEDULER: 'off' },
+      env: { ...process.env, ...env.env, NODE_ENV: mode === 'dev' ? 'development' : 'production', NEXT_TELEMETRY_DISABLED: '1', NEXT_MANUAL_SIG_HANDLE: 'true', SCHEDULER: 'off', LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -62,17 +53,13 @@ describe(`examples/nextjs (next ${mode})`, () => {
     exited = new Promise((resolve) => next.once('exit', (code) => resolve(code)));
     await until(async () => {
       if (next.exitCode !== null) throw new Error(`next ${mode} exited with ${next.exitCode}:\n${output}`);
-      return fetch(`${baseUrl}/`, { method: 'HEAD' }).then(() => true, () => false);
+      // The status route answers 401 without a key: the server is up and that route is compiled.
+      return fetch(`${baseUrl}/api/shopify/status`).then((res) => res.status === 401, () => false);
     }, 45_000, `next ${mode} to listen`);
   }, 90_000);
 
   afterAll(async () => {
-    if (next?.pid && next.exitCode === null) {
-      // SIGTERM, as a platform sends it: lib/ingestion.ts shuts the service down.
-      process.kill(-next.pid, 'SIGTERM');
-      const code = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve('timeout'), 15_000))]);
-      if (code === 'timeout') process.kill(-next.pid, 'SIGKILL');
-    }
+    if (next?.pid && next.exitCode === null) process.kill(-next.pid, 'SIGKILL');
     await env?.stop();
   }, 60_000);
 
@@ -106,4 +93,14 @@ describe(`examples/nextjs (next ${mode})`, () => {
     const body = await status();
     expect(body.tenants).toEqual([expect.objectContaining({ tenantId: TENANT, stats: expect.objectContaining({ customers: 7 }) })]);
   }, 60_000);
+
+  it('stops on SIGTERM', async () => {
+    // As a platform stops it: the whole process group (next and its route workers) gets SIGTERM;
+    // lib/ingestion.ts shuts the service down before the worker exits.
+    process.kill(-next.pid!, 'SIGTERM');
+    const code = await Promise.race([exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 15_000))]);
+    expect(code, output).not.toBe('timeout');
+    expect(output).toContain('"msg":"shopify-ingest stopped"');
+    await expect(fetch(`${baseUrl}/api/shopify/status`)).rejects.toThrow();
+  }, 30_000);
 });

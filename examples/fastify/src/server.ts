@@ -15,5 +15,7 @@ async function stop(signal: string): Promise<void> {
   await app.close();
   process.exit(0);
 }
-process.once('SIGTERM', () => void stop('SIGTERM'));
-process.once('SIGINT', () => void stop('SIGINT'));
+// `on`, not `once`: a second signal (relayed by npm/tsx, or repeated by an orchestrator) must not
+// kill the process halfway through the shutdown.
+process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGINT', () => void stop('SIGINT'));

@@ -21,9 +21,13 @@ async function start(): Promise<Ingestion> {
   const service = createIngestionService(prisma, { scheduler: { enabled: process.env.SCHEDULER !== 'off' } });
   await service.initialize();
 
-  // `next start` forwards SIGTERM to the server process: finish running imports and drain the
-  // webhook inbox before the pool closes.
-  process.once('SIGTERM', () => {
+  // On SIGTERM, let running imports checkpoint and the webhook inbox drain before the pool closes.
+  // Run the server with NEXT_MANUAL_SIG_HANDLE=true so Next leaves the exit to this handler
+  // (https://nextjs.org/docs/app/guides/self-hosting#manual-graceful-shutdowns).
+  let stopping = false;
+  process.on('SIGTERM', () => {
+    if (stopping) return;
+    stopping = true;
     void service.shutdown({ timeoutMs: 10_000 }).finally(() => prisma.$disconnect()).finally(() => process.exit(0));
   });
   return { service, disconnect: () => prisma.$disconnect() };
