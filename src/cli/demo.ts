@@ -131,14 +131,22 @@ export async function runDemo({ ctx, values }: { ctx: CliContext; values: Values
     out('2. Live changes, delivered as webhooks (10% duplicates, shuffled order)');
     let changes = 0;
     for (const { shop } of tenants) {
-      for (let i = 0; i < 20; i++) { shop.update('orders', shop.idOf('orders', i * 7), { tags: `demo-${i}` }); changes++; }
-      for (let i = 0; i < 10; i++) { shop.update('customers', shop.idOf('customers', i * 5), { tags: 'vip' }); changes++; }
+      // Indices wrap around the seeded records, so small demos (--orders 100) change existing ones too.
+      const seeded = (resource: 'orders' | 'customers' | 'products', index: number) => shop.idOf(resource, index % shop.counts[resource]);
+      if (shop.counts.orders > 0) {
+        for (let i = 0; i < 20; i++) { shop.update('orders', seeded('orders', i * 7), { tags: `demo-${i}` }); changes++; }
+      }
+      if (shop.counts.customers > 0) {
+        for (let i = 0; i < 10; i++) { shop.update('customers', seeded('customers', i * 5), { tags: 'vip' }); changes++; }
+      }
       for (let i = 0; i < 5; i++) { shop.create('orders', {}); changes++; }
-      shop.markOrderPaid(shop.idOf('orders', 3)); changes++;
-      shop.fulfillOrder(shop.idOf('orders', 4)); changes++;
-      shop.cancelOrder(shop.idOf('orders', 5)); changes++;
-      shop.delete('products', shop.idOf('products', 1)); changes++;
-      shop.delete('orders', shop.idOf('orders', 2)); changes++;
+      if (shop.counts.orders > 0) {
+        shop.markOrderPaid(seeded('orders', 3)); changes++;
+        shop.fulfillOrder(seeded('orders', 4)); changes++;
+        shop.cancelOrder(seeded('orders', 5)); changes++;
+        shop.delete('orders', seeded('orders', 2)); changes++;
+      }
+      if (shop.counts.products > 0) { shop.delete('products', seeded('products', 1)); changes++; }
     }
     await simulator.webhooks.waitForDeliveries(30_000);
     const webhooks = service.webhooks!;

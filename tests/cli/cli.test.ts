@@ -200,8 +200,8 @@ describe('shopify-ingest CLI', () => {
     const demoDb = await createTestDatabase({ prefix: 'si_cli_demo', migrate: false });
     try {
       const run = await cli(['demo', '--orders', '300'], { DATABASE_URL: demoDb.url, LOG_LEVEL: 'warn' });
+      expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
       expect(run.stderr).not.toMatch(/"level":"error"/);
-      expect(run.code).toBe(0);
       expect(run.stdout).toContain('1. Full sync');
       expect(run.stdout).toContain('2. Live changes');
       expect(run.stdout).toContain('3. Does the database match the simulator?');
@@ -221,8 +221,8 @@ describe('shopify-ingest CLI', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'si-demo-'));
     try {
       const run = await cli(['demo', '--orders', '150', '--data-dir', path.join(dir, 'db')], { LOG_LEVEL: 'warn' });
+      expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
       expect(run.stderr).not.toMatch(/"level":"error"/);
-      expect(run.code).toBe(0);
       expect(run.stdout).toContain('embedded PostgreSQL (PGlite)');
       const table = run.stdout.split('\n').filter((line) => /^(acme|globex)\s/.test(line));
       expect(table).toHaveLength(2);

@@ -29,7 +29,12 @@ export function linkPackageForExamples(): void {
   try {
     lstatSync(link);
   } catch {
-    symlinkSync('../..', link, 'dir');
+    try {
+      symlinkSync('../..', link, 'dir');
+    } catch (error) {
+      // Another test file, running in parallel, linked it first.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
   }
 }
 
