@@ -9,7 +9,7 @@ import { createKeyRing, type KeyRing } from './crypto/index.js';
 import { ClientManager, ShopifyApiError, type ClientDefaults, type ShopifyClient } from './client/index.js';
 import { createImportService, type ImportAllResult, type ImportOptions, type ImportProgress, type ImportResult, type ImportService } from './importer/index.js';
 import { createWebhookService, type WebhookService, type WebhookServiceOptions, type WebhookStats } from './webhooks/index.js';
-import { createSchedulerService, type SchedulerOptions, type SchedulerService, type SchedulerStatus, type SyncConfigOverrides } from './scheduler/index.js';
+import { createSchedulerService, type ScheduledRun, type SchedulerOptions, type SchedulerService, type SchedulerStatus, type SyncConfigOverrides } from './scheduler/index.js';
 import { createAuthMiddleware as createAuth, type AuthMiddleware } from './auth/index.js';
 import { authOptionsOf, loadConfig, requireFor, webhookSecretsOf, type IngestionConfig } from './config/index.js';
 import { createStore, migrate, type IngestStore, type PrismaLike, type RecordCounts, type TenantRecord } from './store/index.js';
@@ -204,7 +204,7 @@ export class IngestionService {
     this.schedulerValue = createSchedulerService(this.prisma, this.clientManager, {
       logger: this.logger,
       ...schedulerOptions,
-      runJob: schedulerOptions.runJob ?? ((run) => this.importData(run.tenantId, run.resource, { ...(run.options as ImportOptions), signal: run.signal } as ImportOptions)),
+      runJob: schedulerOptions.runJob ?? ((run) => this.runScheduledImport(run)),
     });
 
     for (const tenant of await this.store.listTenants({ activeOnly: true })) {
@@ -447,6 +447,23 @@ export class IngestionService {
     await this.webhooksValue?.stop();
     await this.clientManager.close();
     this.logger.info('shopify-ingest stopped');
+  }
+
+  /**
+   * A scheduled run. Another instance may have removed (or purged) the tenant since this one
+   * scheduled it: the database decides, and a tenant no longer active loses its jobs and client
+   * here too instead of being synced with a revoked token.
+   */
+  private async runScheduledImport(run: ScheduledRun): Promise<ImportResult | ImportAllResult | { skipped: 'tenant-inactive' }> {
+    const tenant = await this.store.getTenant(run.tenantId);
+    if (!tenant?.isActive) {
+      this.schedulerValue?.removeTenantJobs(run.tenantId);
+      await this.clientManager.removeClient(run.tenantId);
+      this.importers.delete(run.tenantId);
+      this.logger.info('scheduled run skipped: tenant was removed', { tenantId: run.tenantId, jobId: run.jobId });
+      return { skipped: 'tenant-inactive' };
+    }
+    return this.importData(run.tenantId, run.resource, { ...(run.options as ImportOptions), signal: run.signal } as ImportOptions);
   }
 
   private requireWebhooks(caller: string): WebhookService {

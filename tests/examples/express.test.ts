@@ -9,7 +9,7 @@ import { silentLogger } from 'shopify-ingest';
 import { createApp, WEBHOOK_PATH, type ExampleApp } from '../../examples/express/src/app.js';
 import {
   INGEST_KEY, TENANT, changeShopAndAwaitWebhooks, countRows, expectBadHmacRefused, expectProtectedRoutes,
-  expectRowsChanged, expectStandaloneServerStopsOnSigterm, startEnvironment, syncThroughRoute, type Environment,
+  expectRowsChanged, expectSessionTokensScopedToTheirShop, expectStandaloneServerStopsOnSigterm, startEnvironment, syncThroughRoute, type Environment,
 } from './harness.js';
 
 describe('examples/express', () => {
@@ -49,6 +49,7 @@ describe('examples/express', () => {
     await example.service.addTenant(TENANT, { shopDomain: shop.domain, accessToken: shop.accessToken }, { client: { baseUrl: simulator.url } });
 
     await syncThroughRoute(baseUrl, shop.domain);
+    await expectSessionTokensScopedToTheirShop(baseUrl, shop.domain);
     const before = { customers: await countRows(db, 'shopify_customers'), products: await countRows(db, 'shopify_products') };
     expect(before).toEqual({ customers: 6, products: 4 });
     expect(await countRows(db, 'shopify_orders')).toBe(8);

@@ -222,3 +222,21 @@ export async function expectStandaloneServerStopsOnSigterm(example: 'express' | 
     if (child.exitCode === null) child.kill('SIGKILL');
   }
 }
+
+/** A session token reaches its own shop's tenant only; a static key (an operator's) reaches all. */
+export async function expectSessionTokensScopedToTheirShop(baseUrl: string, shopDomain: string): Promise<void> {
+  const bearer = (shop: string) => ({ authorization: `Bearer ${signSessionToken({ shop, apiKey: API_KEY, apiSecret: API_SECRET })}` });
+  const other = bearer('someone-else.myshopify.com');
+  const sync = await fetch(`${baseUrl}/api/shopify/sync/${TENANT}`, { method: 'POST', headers: { ...other, 'content-type': 'application/json' }, body: '{"dataType":"customers"}' });
+  expect(sync.status).toBe(403);
+  expect(await sync.json()).toEqual({ error: 'forbidden' });
+
+  type Status = { tenants: Array<{ tenantId: string }>; statistics?: unknown };
+  const theirs = await (await fetch(`${baseUrl}/api/shopify/status`, { headers: other })).json() as Status;
+  expect(theirs.tenants).toEqual([]);
+  expect(theirs.statistics).toBeUndefined();
+  const own = await (await fetch(`${baseUrl}/api/shopify/status`, { headers: bearer(shopDomain) })).json() as Status;
+  expect(own.tenants.map((t) => t.tenantId)).toEqual([TENANT]);
+  const operator = await (await fetch(`${baseUrl}/api/shopify/status`, { headers: { 'x-api-key': INGEST_KEY } })).json() as Status;
+  expect(operator.statistics).toBeDefined();
+}

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIngestionService, silentLogger } from 'shopify-ingest';
 import {
   INGEST_KEY, TENANT, changeShopAndAwaitWebhooks, countRows, expectBadHmacRefused, expectProtectedRoutes,
-  expectRowsChanged, freePort, root, startEnvironment, syncThroughRoute, until, type Environment,
+  expectRowsChanged, expectSessionTokensScopedToTheirShop, freePort, root, startEnvironment, syncThroughRoute, until, type Environment,
 } from './harness.js';
 
 const WEBHOOK_PATH = '/api/webhooks/shopify';
@@ -80,6 +80,7 @@ describe(`examples/nextjs (next ${mode})`, () => {
     await admin.shutdown();
 
     await syncThroughRoute(baseUrl, shop.domain);
+    await expectSessionTokensScopedToTheirShop(baseUrl, shop.domain);
     const before = { customers: await countRows(db, 'shopify_customers'), products: await countRows(db, 'shopify_products') };
     expect(before).toEqual({ customers: 6, products: 4 });
     expect(await countRows(db, 'shopify_orders')).toBe(8);

@@ -380,6 +380,59 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
     }
   });
 
+  it('per-tenant syncConfig is stored and restored; scheduler.enabled=false schedules nothing and is not degraded', async () => {
+    const passive = makeService(db.prisma, { scheduler: { enabled: false, syncConfig: quietSyncConfig } });
+    await passive.initialize();
+    await passive.addTenant('slow', { shopDomain: SLOW, accessToken: shop(SLOW).accessToken }, {
+      syncConfig: { orders: { schedule: '15 3 * * *', timezone: 'Europe/Paris' }, fullSync: { enabled: false } },
+    });
+    const idle = passive.scheduler!.getStatus();
+    expect(idle).toMatchObject({ enabled: false, activeJobs: 0, runningJobs: 0 });
+    expect(idle.jobs.filter((j) => j.tenantId === 'slow')).toHaveLength(4);
+    expect(idle.jobs.every((j) => j.nextRunAt === null)).toBe(true);
+    expect((await passive.checkHealth()).status).toBe('healthy');
+
+    const worker = makeService();
+    await worker.initialize();
+    const scheduler = worker.scheduler!;
+    const job = (id: string) => scheduler.getStatus().jobs.find((j) => j.id === id)!;
+    expect(job('orders-sync-slow')).toMatchObject({ schedule: '15 3 * * *', timezone: 'Europe/Paris', enabled: true });
+    expect(job('orders-sync-slow').nextRunAt).toBeInstanceOf(Date);
+    expect(job('fullSync-sync-slow')).toMatchObject({ enabled: false, nextRunAt: null });
+    expect(job('customers-sync-slow')).toMatchObject({ schedule: QUIET, timezone: 'UTC' });
+
+    const active = scheduler.getStatus().activeJobs;
+    expect(scheduler.disableJob('customers-sync-slow')).toBe(true);
+    expect(job('customers-sync-slow')).toMatchObject({ enabled: false, nextRunAt: null });
+    expect(scheduler.getStatus().activeJobs).toBe(active - 1);
+    expect(scheduler.enableJob('customers-sync-slow')).toBe(true);
+    expect(job('customers-sync-slow').nextRunAt).toBeInstanceOf(Date);
+    expect(scheduler.enableJob('customers-sync-nobody')).toBe(false);
+    await passive.shutdown({ timeoutMs: 1_000 });
+    await worker.shutdown({ timeoutMs: 1_000 });
+  });
+
+  it('a tenant removed on one instance is not synced by the scheduler of another', async () => {
+    const a = makeService();
+    const b = makeService();
+    await a.initialize();
+    await b.initialize();
+    expect(b.clientManager.hasClient('slow')).toBe(true);
+    const runsBefore = (await b.store.listRuns('slow')).length;
+
+    await a.removeTenant('slow');
+    const result = await b.scheduler!.runJobNow('customers-sync-slow');
+    expect(result).toEqual({ skipped: 'tenant-inactive' });
+    expect(b.clientManager.hasClient('slow')).toBe(false);
+    expect(b.scheduler!.getStatus().jobs.filter((j) => j.tenantId === 'slow')).toHaveLength(0);
+    expect((await b.store.listRuns('slow')).length).toBe(runsBefore);
+    // Another tenant's scheduled run still imports.
+    const alpha = (await b.scheduler!.runJobNow('customers-sync-alpha')) as ImportResult;
+    expect(alpha.status).toBe('succeeded');
+    await a.shutdown({ timeoutMs: 1_000 });
+    await b.shutdown({ timeoutMs: 1_000 });
+  });
+
   it('createAuthMiddleware throws a ConfigError when nothing is configured, and works with keys', () => {
     const bare = createIngestionService(db.prisma, { env: { ENCRYPTION_KEY }, logger, healthCheckIntervalMs: 0 });
     expect(() => bare.createAuthMiddleware()).toThrow(ConfigError);

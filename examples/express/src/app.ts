@@ -3,11 +3,13 @@
  * Shopify webhooks in, a protected "sync now" route, a protected status route, a health check.
  */
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { createDatabase, createIngestionService, type IngestionService, type IngestionServiceOptions } from 'shopify-ingest';
+import { createDatabase, createIngestionService, type AuthPrincipal, type IngestionService, type IngestionServiceOptions } from 'shopify-ingest';
 import { shopifyWebhooks } from 'shopify-ingest/express';
 
 type Prisma = Parameters<typeof createIngestionService>[0] & { $disconnect(): Promise<void> };
 type DataType = 'customers' | 'products' | 'orders' | 'all';
+/** Set by the auth middleware on success. */
+type AuthedRequest<P = Record<string, string>> = Request<P> & { shopifyIngestAuth?: AuthPrincipal };
 
 export interface AppOptions {
   /** Your PrismaClient (with a driver adapter). Default: `createDatabase()` (DATABASE_URL, else embedded). */
@@ -32,26 +34,44 @@ export async function createApp(options: AppOptions = {}): Promise<ExampleApp> {
   const prisma = options.prisma ?? await createDatabase({ env });
   const service = createIngestionService(prisma, { ...options.service, env });
   await service.initialize();
+  if (!service.webhooks) throw new Error('SHOPIFY_API_SECRET is required: it verifies the webhooks this app receives');
+
+  /**
+   * A session token is issued for one shop: it may reach that shop's tenant and no other.
+   * A static key (INGEST_API_KEYS) is an operator's and reaches every tenant.
+   */
+  const shopOf = (principal: AuthPrincipal | undefined) => (principal?.type === 'session-token' ? principal.shop : undefined);
+  const mayAccessTenant = async (principal: AuthPrincipal | undefined, tenantId: string) => {
+    const shop = shopOf(principal);
+    return shop === undefined || (await service.store.getTenant(tenantId))?.shopDomain === shop;
+  };
 
   const app = express();
   app.disable('x-powered-by');
 
   // The webhook route goes BEFORE express.json(): the HMAC is computed over the raw bytes.
   // (`service.setupWebhookEndpoints(app)` does the same in one line.)
-  app.post(WEBHOOK_PATH, shopifyWebhooks(service.webhooks!));
+  app.post(WEBHOOK_PATH, shopifyWebhooks(service.webhooks));
   app.use(express.json());
 
   // Shopify session tokens (SHOPIFY_API_KEY + SHOPIFY_API_SECRET) and/or INGEST_API_KEYS.
   const auth = service.createAuthMiddleware();
 
-  app.post('/api/shopify/sync/:tenantId', auth, async (req: Request<{ tenantId: string }>, res: Response) => {
+  app.post('/api/shopify/sync/:tenantId', auth, async (req: AuthedRequest<{ tenantId: string }>, res: Response) => {
+    if (!(await mayAccessTenant(req.shopifyIngestAuth, req.params.tenantId))) {
+      res.status(403).json({ error: 'forbidden' });
+      return;
+    }
     const { dataType = 'all', ...importOptions } = (req.body ?? {}) as { dataType?: DataType } & Record<string, unknown>;
     const result = await service.importData(req.params.tenantId, dataType, importOptions);
     res.json({ success: true, result });
   });
 
-  app.get('/api/shopify/status', auth, async (_req: Request, res: Response) => {
-    const [tenants, statistics] = await Promise.all([service.getSyncStatus(), service.getStatistics()]);
+  app.get('/api/shopify/status', auth, async (req: AuthedRequest, res: Response) => {
+    const shop = shopOf(req.shopifyIngestAuth);
+    const tenants = (await service.getSyncStatus()).filter((t) => shop === undefined || t.shopDomain === shop);
+    // Totals span every tenant: operators only.
+    const statistics = shop === undefined ? await service.getStatistics() : undefined;
     res.json({ health: service.getHealthStatus(), tenants, statistics });
   });
 

@@ -3,7 +3,7 @@
  * Shopify webhooks in, a protected "sync now" route, a protected status route, a health check.
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions, type preHandlerHookHandler } from 'fastify';
-import { createDatabase, createIngestionService, type IngestionService, type IngestionServiceOptions } from 'shopify-ingest';
+import { createDatabase, createIngestionService, type AuthPrincipal, type IngestionService, type IngestionServiceOptions } from 'shopify-ingest';
 import { shopifyWebhooksPlugin } from 'shopify-ingest/fastify';
 
 type Prisma = Parameters<typeof createIngestionService>[0] & { $disconnect(): Promise<void> };
@@ -34,12 +34,26 @@ export async function createApp(options: AppOptions = {}): Promise<ExampleApp> {
   const prisma = options.prisma ?? await createDatabase({ env });
   const service = createIngestionService(prisma, { ...options.service, env });
   await service.initialize();
+  if (!service.webhooks) throw new Error('SHOPIFY_API_SECRET is required: it verifies the webhooks this app receives');
+
+  /**
+   * A session token is issued for one shop: it may reach that shop's tenant and no other.
+   * A static key (INGEST_API_KEYS) is an operator's and reaches every tenant.
+   */
+  const shopOf = (request: object) => {
+    const principal = (request as { shopifyIngestAuth?: AuthPrincipal }).shopifyIngestAuth;
+    return principal?.type === 'session-token' ? principal.shop : undefined;
+  };
+  const mayAccessTenant = async (request: object, tenantId: string) => {
+    const shop = shopOf(request);
+    return shop === undefined || (await service.store.getTenant(tenantId))?.shopDomain === shop;
+  };
 
   const app = Fastify(options.fastify);
 
   // The plugin keeps the raw body for the HMAC check inside its own encapsulated context;
   // every other route keeps Fastify's JSON parser.
-  await app.register(shopifyWebhooksPlugin, { service: service.webhooks!, path: WEBHOOK_PATH });
+  await app.register(shopifyWebhooksPlugin, { service: service.webhooks, path: WEBHOOK_PATH });
 
   // Shopify session tokens (SHOPIFY_API_KEY + SHOPIFY_API_SECRET) and/or INGEST_API_KEYS,
   // used as a preHandler hook.
@@ -48,15 +62,19 @@ export async function createApp(options: AppOptions = {}): Promise<ExampleApp> {
   app.post<{ Params: { tenantId: string }; Body: ({ dataType?: DataType } & Record<string, unknown>) | undefined }>(
     '/api/shopify/sync/:tenantId',
     { preHandler: auth },
-    async (request) => {
+    async (request, reply) => {
+      if (!(await mayAccessTenant(request, request.params.tenantId))) return reply.code(403).send({ error: 'forbidden' });
       const { dataType = 'all', ...importOptions } = request.body ?? {};
       const result = await service.importData(request.params.tenantId, dataType, importOptions);
       return { success: true, result };
     },
   );
 
-  app.get('/api/shopify/status', { preHandler: auth }, async () => {
-    const [tenants, statistics] = await Promise.all([service.getSyncStatus(), service.getStatistics()]);
+  app.get('/api/shopify/status', { preHandler: auth }, async (request) => {
+    const shop = shopOf(request);
+    const tenants = (await service.getSyncStatus()).filter((t) => shop === undefined || t.shopDomain === shop);
+    // Totals span every tenant: operators only.
+    const statistics = shop === undefined ? await service.getStatistics() : undefined;
     return { health: service.getHealthStatus(), tenants, statistics };
   });
 

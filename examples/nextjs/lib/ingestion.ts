@@ -5,7 +5,7 @@
  * `next dev`; keeping the promise on `globalThis` stops hot reloads from opening a new database
  * pool and a second webhook worker each time.
  */
-import { createDatabase, createIngestionService, createWebAuthGuard, type IngestionService } from 'shopify-ingest';
+import { createDatabase, createIngestionService, createWebAuthGuard, type AuthPrincipal, type IngestionService } from 'shopify-ingest';
 
 interface Ingestion {
   service: IngestionService;
@@ -20,6 +20,7 @@ async function start(): Promise<Ingestion> {
   const prisma = await createDatabase();
   const service = createIngestionService(prisma, { scheduler: { enabled: process.env.SCHEDULER !== 'off' } });
   await service.initialize();
+  if (!service.webhooks) throw new Error('SHOPIFY_API_SECRET is required: it verifies the webhooks this app receives');
 
   // On SIGTERM, let running imports checkpoint and the webhook inbox drain before the pool closes.
   // Run the server with NEXT_MANUAL_SIG_HANDLE=true so Next leaves the exit to this handler
@@ -50,7 +51,7 @@ export function getIngestion(): Promise<Ingestion> {
 export const webhookEndpoint = {
   async handler(request: Request): Promise<Response> {
     const { service } = await getIngestion();
-    return service.webhooks!.handler(request);
+    return service.webhooks!.handler(request); // checked in start()
   },
 };
 
@@ -62,4 +63,22 @@ let guard: ReturnType<typeof createWebAuthGuard> | undefined;
 export function authGuard(): ReturnType<typeof createWebAuthGuard> {
   guard ??= createWebAuthGuard();
   return guard;
+}
+
+/**
+ * The shop a session token was issued for (undefined for a static key: an operator's, which
+ * reaches every tenant). A session token may reach its own shop's tenant and no other.
+ */
+export function shopOf(principal: AuthPrincipal | undefined): string | undefined {
+  return principal?.type === 'session-token' ? principal.shop : undefined;
+}
+
+/** An error from the service as a JSON response, without internals for unexpected ones. */
+export function errorResponse(error: unknown, service: IngestionService): Response {
+  const { code = 'INTERNAL', message } = error as { code?: string; message: string };
+  const status = code === 'TENANT_NOT_FOUND' ? 404
+    : ['TENANT_INACTIVE', 'TENANT_REQUIRED', 'CONFIG_INVALID'].includes(code) ? 400
+    : code === 'SERVICE_STOPPING' ? 503 : 500;
+  if (status === 500) service.logger.error('request failed', { error });
+  return Response.json({ success: false, error: { code, message: status === 500 ? 'internal error' : message } }, { status });
 }

@@ -1,13 +1,17 @@
-import { authGuard, getIngestion } from '../../../../lib/ingestion';
+import { authGuard, getIngestion, shopOf } from '../../../../lib/ingestion';
 
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 
-/** GET /api/shopify/status: per-tenant sync status and service health. */
+/** GET /api/shopify/status: sync status and health (a session token sees its own shop only). */
 export async function GET(request: Request): Promise<Response> {
-  return authGuard().protect(async () => {
+  const guard = authGuard();
+  return guard.protect(async (req: Request) => {
     const { service } = await getIngestion();
-    const [tenants, statistics] = await Promise.all([service.getSyncStatus(), service.getStatistics()]);
+    const shop = shopOf(guard.principalOf(req));
+    const tenants = (await service.getSyncStatus()).filter((t) => shop === undefined || t.shopDomain === shop);
+    // Totals span every tenant: operators only.
+    const statistics = shop === undefined ? await service.getStatistics() : undefined;
     return Response.json({ health: service.getHealthStatus(), tenants, statistics }, { headers: { 'cache-control': 'no-store' } });
   })(request);
 }

@@ -1,4 +1,4 @@
-import { authGuard, getIngestion } from '../../../../../lib/ingestion';
+import { authGuard, errorResponse, getIngestion, shopOf } from '../../../../../lib/ingestion';
 
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
@@ -8,17 +8,20 @@ type Context = { params: Promise<{ tenantId: string }> };
 
 /** POST /api/shopify/sync/:tenantId  body: { "dataType": "all" | "customers" | "products" | "orders", ...importOptions } */
 export async function POST(request: Request, context: Context): Promise<Response> {
-  return authGuard().protect(async (req: Request) => {
+  const guard = authGuard();
+  return guard.protect(async (req: Request) => {
     const { tenantId } = await context.params;
-    const body = (await req.json().catch(() => ({}))) as { dataType?: DataType } & Record<string, unknown>;
-    const { dataType = 'all', ...options } = body;
     const { service } = await getIngestion();
+    const shop = shopOf(guard.principalOf(req));
+    if (shop !== undefined && (await service.store.getTenant(tenantId))?.shopDomain !== shop) {
+      return Response.json({ error: 'forbidden' }, { status: 403 });
+    }
+    const { dataType = 'all', ...options } = (await req.json().catch(() => ({}))) as { dataType?: DataType } & Record<string, unknown>;
     try {
       const result = await service.importData(tenantId, dataType, options);
       return Response.json({ success: true, result }, { headers: { 'cache-control': 'no-store' } });
     } catch (error) {
-      const { code, message } = error as { code?: string; message: string };
-      return Response.json({ success: false, error: { code, message } }, { status: code === 'TENANT_NOT_FOUND' ? 404 : 400 });
+      return errorResponse(error, service);
     }
   })(request);
 }
