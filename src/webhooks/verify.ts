@@ -22,12 +22,11 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  */
 export function verifyWebhookHmac(rawBody: Uint8Array | string, header: string | null | undefined, secrets: string | readonly string[]): boolean {
   if (!header) return false;
-  let expected: Buffer;
-  try {
-    expected = Buffer.from(header.trim(), 'base64');
-  } catch {
-    return false;
-  }
+  const encoded = header.trim();
+  // Node's base64 decoder stops at the first '=' and skips invalid characters; only the canonical
+  // 44-character encoding of a 32-byte digest is accepted, so "<valid>=junk" does not verify.
+  if (!/^[A-Za-z0-9+/]{43}=$/.test(encoded)) return false;
+  const expected = Buffer.from(encoded, 'base64');
   // A SHA-256 digest is 32 bytes; anything else cannot match and timingSafeEqual needs equal lengths.
   if (expected.length !== 32) return false;
   const list = typeof secrets === 'string' ? [secrets] : secrets;

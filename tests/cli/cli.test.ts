@@ -3,7 +3,7 @@
  * fresh PostgreSQL database and the Shopify simulator, and as a real child process of the built bin.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -195,6 +195,28 @@ describe('shopify-ingest CLI', () => {
     expect(list.code).toBe(0);
     expect(JSON.parse(list.stdout)).toEqual([]);
   }, 90_000);
+
+  it('simulator runs as a child process until SIGTERM, printing a url and tokens that work', async () => {
+    const child = spawn(process.execPath, [path.join(root, 'dist/cli/index.js'), 'simulator', '--shops', '1', '--orders', '12', '--json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const firstLine = await new Promise<string>((resolve, reject) => {
+        let buffered = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          buffered += chunk.toString('utf8');
+          if (buffered.includes('\n')) resolve(buffered.split('\n')[0]!);
+        });
+        child.once('exit', (code) => reject(new Error(`simulator exited early (${code})`)));
+      });
+      const printed = JSON.parse(firstLine) as { url: string; shops: Array<{ domain: string; accessToken: string }> };
+      const res = await fetch(`${printed.url}/admin/api/2025-10/orders/count.json?status=any`, { headers: { 'X-Shopify-Access-Token': printed.shops[0]!.accessToken } });
+      expect(await res.json()).toEqual({ count: 12 });
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }, 60_000);
 
   it('demo: simulator + database + full sync + live webhooks, ending with a table that matches', async () => {
     const demoDb = await createTestDatabase({ prefix: 'si_cli_demo', migrate: false });

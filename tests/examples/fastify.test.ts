@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from 'shopify-ingest';
 import { createApp, WEBHOOK_PATH, type ExampleApp } from '../../examples/fastify/src/app.js';
 import {
-  INGEST_KEY, TENANT, changeShopAndAwaitWebhooks, countRows, expectBadHmacRefused, expectProtectedRoutes,
+  INGEST_KEY, TENANT, changeShopAndAwaitWebhooks, countRows, expectBadHmacRefused, expectMalformedBodyRefused, expectProtectedRoutes,
   expectRowsChanged, expectSessionTokensScopedToTheirShop, expectStandaloneServerStopsOnSigterm, startEnvironment, syncThroughRoute, type Environment,
 } from './harness.js';
 
@@ -59,6 +59,10 @@ describe('examples/fastify', () => {
     const body = await status.json() as { tenants: Array<{ tenantId: string; stats: { customers: number } }>; statistics: { webhookStats: { received: number } } };
     expect(body.tenants).toEqual([expect.objectContaining({ tenantId: TENANT, stats: expect.objectContaining({ customers: 7 }) })]);
     expect(body.statistics.webhookStats.received).toBe(simulator.webhooks.deliveries.length);
+  });
+
+  it('answers 400 for a malformed body', async () => {
+    await expectMalformedBodyRefused(baseUrl);
   });
 
   it('answers 404 for an unknown tenant', async () => {

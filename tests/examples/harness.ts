@@ -240,3 +240,9 @@ export async function expectSessionTokensScopedToTheirShop(baseUrl: string, shop
   const operator = await (await fetch(`${baseUrl}/api/shopify/status`, { headers: { 'x-api-key': INGEST_KEY } })).json() as Status;
   expect(operator.statistics).toBeDefined();
 }
+
+/** A malformed JSON body on the sync route is the caller's mistake: 400, not 500. */
+export async function expectMalformedBodyRefused(baseUrl: string): Promise<void> {
+  const res = await fetch(`${baseUrl}/api/shopify/sync/${TENANT}`, { method: 'POST', headers: { 'x-api-key': INGEST_KEY, 'content-type': 'application/json' }, body: '{"dataType":' });
+  expect(res.status).toBe(400);
+}

@@ -19,6 +19,10 @@ describe('verifyWebhookHmac', () => {
     expect(verifyWebhookHmac(body, '', 'test_secret_key')).toBe(false);
     expect(verifyWebhookHmac(body, 'not base64 at all!!', 'test_secret_key')).toBe(false);
     expect(verifyWebhookHmac(body, digest.slice(0, 20), 'test_secret_key')).toBe(false);
+    // Node's base64 decoder would stop at '=' and accept these; the canonical form is required.
+    expect(verifyWebhookHmac(body, `${digest}junk`, 'test_secret_key')).toBe(false);
+    expect(verifyWebhookHmac(body, digest.replace('B23', 'B2*3'), 'test_secret_key')).toBe(false);
+    expect(verifyWebhookHmac(body, ` ${digest} `, 'test_secret_key')).toBe(true);
   });
 
   it('accepts any of several secrets (rotation)', () => {

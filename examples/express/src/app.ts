@@ -34,7 +34,11 @@ export async function createApp(options: AppOptions = {}): Promise<ExampleApp> {
   const prisma = options.prisma ?? await createDatabase({ env });
   const service = createIngestionService(prisma, { ...options.service, env });
   await service.initialize();
-  if (!service.webhooks) throw new Error('SHOPIFY_API_SECRET is required: it verifies the webhooks this app receives');
+  if (!service.webhooks) {
+    await service.shutdown();
+    if (!options.prisma) await prisma.$disconnect();
+    throw new Error('SHOPIFY_API_SECRET is required: it verifies the webhooks this app receives');
+  }
 
   /**
    * A session token is issued for one shop: it may reach that shop's tenant and no other.
@@ -82,10 +86,12 @@ export async function createApp(options: AppOptions = {}): Promise<ExampleApp> {
   });
 
   // Express 5 forwards rejected promises here.
-  app.use((error: Error & { code?: string }, _req: Request, res: Response, _next: NextFunction) => {
+  app.use((error: Error & { code?: string; status?: number }, _req: Request, res: Response, _next: NextFunction) => {
     const status = error.code === 'TENANT_NOT_FOUND' ? 404
       : ['TENANT_INACTIVE', 'TENANT_REQUIRED', 'CONFIG_INVALID'].includes(error.code ?? '') ? 400
-      : error.code === 'SERVICE_STOPPING' ? 503 : 500;
+      : error.code === 'SERVICE_STOPPING' ? 503
+      : error.status && error.status < 500 ? error.status // e.g. express.json() on a malformed body
+      : 500;
     if (status === 500) service.logger.error('request failed', { error });
     res.status(status).json({ success: false, error: { code: error.code ?? 'INTERNAL', message: status === 500 ? 'internal error' : error.message } });
   });

@@ -34,7 +34,11 @@ export async function createApp(options: AppOptions = {}): Promise<ExampleApp> {
   const prisma = options.prisma ?? await createDatabase({ env });
   const service = createIngestionService(prisma, { ...options.service, env });
   await service.initialize();
-  if (!service.webhooks) throw new Error('SHOPIFY_API_SECRET is required: it verifies the webhooks this app receives');
+  if (!service.webhooks) {
+    await service.shutdown();
+    if (!options.prisma) await prisma.$disconnect();
+    throw new Error('SHOPIFY_API_SECRET is required: it verifies the webhooks this app receives');
+  }
 
   /**
    * A session token is issued for one shop: it may reach that shop's tenant and no other.
