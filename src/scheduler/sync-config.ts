@@ -71,7 +71,9 @@ export const DEFAULT_SYNC_CONFIG: Readonly<SyncConfig> = Object.freeze({
   customers: { enabled: true, schedule: '0 */6 * * *', options: { batchSize: 100, concurrency: 2, skipExisting: false } },
   products: { enabled: true, schedule: '0 2 * * *', options: { batchSize: 75, concurrency: 2 } },
   orders: { enabled: true, schedule: '*/30 * * * *', options: { batchSize: 50, concurrency: 3 }, dateWindowDays: 7 },
-  fullSync: { enabled: true, schedule: '0 1 * * 0', options: { batchSize: 100, concurrency: 2 } },
+  // mode 'full': the weekly run re-lists everything, which is also when customers deleted at Shopify
+  // (no destroy events exist for them) are found by id reconciliation.
+  fullSync: { enabled: true, schedule: '0 1 * * 0', options: { batchSize: 100, concurrency: 2, mode: 'full' } },
 });
 
 /**

@@ -7,9 +7,13 @@ export function virtualTime(start = 1_700_000_000_000) {
   const sleeps: number[] = [];
   return {
     now: () => t,
+    // Sleeps that overlap in time overlap on this clock too: a sleep started at t resolves with the
+    // clock at (at least) t + ms, as real timers would, instead of concurrent sleeps adding up.
     sleep: async (ms: number) => {
       sleeps.push(ms);
-      t += ms;
+      const until = t + ms;
+      await Promise.resolve();
+      t = Math.max(t, until);
     },
     advance(ms: number) {
       t += ms;

@@ -45,6 +45,10 @@ describe('default job runner (the importer)', () => {
     const [counts] = await db.query<{ c: number; p: number; o: number }>(
       "SELECT (SELECT count(*)::int FROM shopify_customers WHERE tenant_id = 't1') AS c, (SELECT count(*)::int FROM shopify_products WHERE tenant_id = 't1') AS p, (SELECT count(*)::int FROM shopify_orders WHERE tenant_id = 't1') AS o");
     expect(counts).toEqual({ c: 40, p: 15, o: 60 });
+    // The weekly job stays a full sync after the first one (customers' deletions are only found by a full listing).
+    const again = await scheduler.runJobNow('fullSync-sync-t1') as Record<string, { status: string; mode: string }>;
+    expect(again.customers).toMatchObject({ status: 'succeeded', mode: 'full' });
+    expect(again.orders).toMatchObject({ status: 'succeeded', mode: 'full' });
 
     // the orders job ticks every second with its 7-day window
     for (let i = 0; i < 100 && scheduler.getStatus().jobs.find((j) => j.id === 'orders-sync-t1')!.runCount === 0; i++) await sleep(100);
