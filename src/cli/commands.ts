@@ -73,10 +73,6 @@ export async function runCommand(positionals: string[], values: Values, ctx: Cli
       const { runDemo } = await import('./demo.js');
       return runDemo({ ctx, values });
     }
-    case 'simulator': {
-      const { runSimulator } = await import('./simulator.js');
-      return runSimulator({ ctx, values });
-    }
     case 'migrate': {
       const prisma = await createDatabase({ url: values['database-url'] as string | undefined, dataDir: values['data-dir'] as string | undefined, env: ctx.env, migrate: false });
       try {
