@@ -2,7 +2,6 @@ import type { Logger } from '../logger.js';
 import type { ResourceType } from '../store/rows.js';
 import type { IngestStore } from '../store/types.js';
 import { shopifyIdOf } from './resources.js';
-import type { StoredIdLister } from './stored-ids.js';
 import type { ImportClient } from './types.js';
 
 /**
@@ -59,7 +58,6 @@ export async function applyDestroyEvents(input: {
 export async function reconcileIds(input: {
   client: ImportClient;
   store: IngestStore;
-  listStoredIds: StoredIdLister;
   tenantId: string;
   resource: ResourceType;
   path: string;
@@ -75,7 +73,7 @@ export async function reconcileIds(input: {
   const tombstoneMissing = async (upTo: bigint | null, seen: Set<bigint>): Promise<void> => {
     let after = previous;
     for (;;) {
-      const stored = await input.listStoredIds({ tenantId, resource, afterId: after, upToId: upTo, changedBefore: startedAt, limit: 1000 });
+      const stored = await store.listStoredIds(tenantId, resource, { afterId: after, upToId: upTo, changedBefore: startedAt, limit: 1000 });
       const missing = stored.filter((id) => !seen.has(id));
       if (missing.length > 0) deleted += await store.markDeleted(tenantId, resource, missing, startedAt);
       if (stored.length < 1000) return;

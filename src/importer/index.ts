@@ -7,8 +7,6 @@ export type { ImportStats, ResourceImportStats } from './service.js';
 export { ImportError } from './errors.js';
 export { resolveImportOptions, SHOPIFY_MAX_PAGE_SIZE, DEFAULT_OVERLAP_MS } from './options.js';
 export type { ResolvedImportOptions } from './options.js';
-export { createStoredIdLister } from './stored-ids.js';
-export type { StoredIdLister } from './stored-ids.js';
 export type {
   ImportOptions,
   ImportMode,

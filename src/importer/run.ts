@@ -8,7 +8,6 @@ import { describeOptions, type ResolvedImportOptions } from './options.js';
 import { RESOURCE_ADAPTERS, shopifyIdOf, updatedAtOf, type ResourceAdapter } from './resources.js';
 import { lookahead } from './lookahead.js';
 import { withRetry } from './retry.js';
-import type { StoredIdLister } from './stored-ids.js';
 import type { ImportClient, ImportProgress, ImportResult, ImportTransformer } from './types.js';
 
 /** Everything one run needs, injected by the ImportService. */
@@ -21,7 +20,6 @@ export interface RunContext {
   clock: () => Date;
   sleep: (ms: number) => Promise<void>;
   newRunId: () => string;
-  listStoredIds: StoredIdLister;
   emitProgress: (event: ImportProgress) => void;
 }
 
@@ -269,7 +267,7 @@ export async function runResourceSync(ctx: RunContext, resource: ResourceType, o
       }
       if (!adapter.eventSubject && plan.mode === 'full') {
         deleted += await reconcileIds({
-          client: ctx.client, store, listStoredIds: ctx.listStoredIds, tenantId, resource, path: adapter.path,
+          client: ctx.client, store, tenantId, resource, path: adapter.path,
           baseQuery: adapter.baseQuery, startedAt: plan.startedAt, pageSize: options.pageSize, logger,
         });
       }

@@ -10,7 +10,6 @@ import { ShopifyTransformer } from '../transform/index.js';
 import { ImportError } from './errors.js';
 import { resolveImportOptions } from './options.js';
 import { runResourceSync, type RunContext } from './run.js';
-import { createStoredIdLister } from './stored-ids.js';
 import type { ImportAllResult, ImportClient, ImportOptions, ImportProgress, ImportResult, ImportServiceOptions, ImportTransformer } from './types.js';
 
 /** Per-resource figures of {@link ImportService.getImportStats}. */
@@ -73,7 +72,6 @@ export class ImportService {
   private readonly logger: Logger;
   private readonly options: ImportServiceOptions;
   private readonly listeners = new Set<ProgressListener>();
-  private readonly listStoredIds: ReturnType<typeof createStoredIdLister>;
   private transformer: ImportTransformer | undefined;
   private readonly session = { runs: 0, fetched: 0, imported: 0, skipped: 0, failed: 0, deleted: 0 };
 
@@ -88,7 +86,6 @@ export class ImportService {
     this.logger = options.logger ?? silentLogger;
     this.options = options;
     this.transformer = options.transformer;
-    this.listStoredIds = options.listStoredIds ?? createStoredIdLister(prisma);
     if (options.onProgress) this.listeners.add(options.onProgress);
   }
 
@@ -194,7 +191,6 @@ export class ImportService {
       clock: this.options.clock ?? (() => new Date()),
       sleep: this.options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
       newRunId: this.options.newRunId ?? (() => KSUID.randomSync().string),
-      listStoredIds: this.listStoredIds,
       emitProgress: (event) => { for (const listener of this.listeners) listener(event); },
     };
     const tally = (r: ImportResult) => {

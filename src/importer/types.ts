@@ -1,7 +1,6 @@
 import type { KeyRing } from '../crypto/index.js';
 import type { Logger } from '../logger.js';
 import type { IngestStore } from '../store/types.js';
-import type { StoredIdLister } from './stored-ids.js';
 import type { CustomerRow, OrderBundle, ProductBundle, ResourceType } from '../store/rows.js';
 
 /** Retry of a failed batch write (same shape as the seed's `retryOptions`; times in ms). */
@@ -146,8 +145,6 @@ export interface ImportServiceOptions {
   onProgress?: (event: ImportProgress) => void;
   /** Defaults for every import of this service. */
   defaults?: ImportOptions;
-  /** Lists stored ids for the customer id reconciliation (default: a SQL query through `prisma`). */
-  listStoredIds?: StoredIdLister;
   /** Run id factory (default: ksuid). */
   newRunId?: () => string;
 }

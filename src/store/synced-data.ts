@@ -15,7 +15,7 @@ import {
 import type { PrismaLike } from './prisma-like.js';
 import type { CustomerRow, OrderBundle, ProductBundle, ResourceType, UpsertResult } from './rows.js';
 import { checkTenantOfRows, retryOnConflict, storeFailure } from './store-errors.js';
-import type { RecordCounts } from './types.js';
+import type { RecordCounts, StoredIdRange } from './types.js';
 import { lastByKey, newestById, sortById, VERSION_GUARD } from './versioning.js';
 
 export const RESOURCE_TABLES: Record<ResourceType, string> = {
@@ -260,6 +260,29 @@ export function createSyncedDataStore(prisma: PrismaLike) {
         return written;
       } catch (error) {
         throw storeFailure('markDeleted', tenantId, error, { resource, ids: ids.length });
+      }
+    },
+
+    async listStoredIds(tenantId: string, resource: ResourceType, range: StoredIdRange): Promise<bigint[]> {
+      assertTenantId(tenantId);
+      const table = RESOURCE_TABLES[resource];
+      if (!table) throw storeFailure('listStoredIds', tenantId, new Error(`unknown resource ${String(resource)}`), {}, 'STORE_INVALID_INPUT');
+      try {
+        const rows = await prisma.$queryRawUnsafe<{ id: string }[]>(
+          `SELECT "id"::text AS "id" FROM "${table}"
+            WHERE "tenant_id" = $1 AND "deleted_at" IS NULL
+              AND ($2::text IS NULL OR "id" > $2::bigint)
+              AND ($3::text IS NULL OR "id" <= $3::bigint)
+              AND "shopify_updated_at" < $4::timestamptz
+            ORDER BY "id" LIMIT ${Math.max(1, Math.floor(range.limit))}`,
+          tenantId,
+          range.afterId === null ? null : range.afterId.toString(),
+          range.upToId === null ? null : range.upToId.toString(),
+          range.changedBefore.toISOString(),
+        );
+        return rows.map((r) => BigInt(r.id));
+      } catch (error) {
+        throw storeFailure('listStoredIds', tenantId, error, { resource });
       }
     },
 

@@ -65,6 +65,13 @@ export interface SyncFailureRecord {
   createdAt: Date;
 }
 
+export interface StoredIdRange {
+  afterId: bigint | null;
+  upToId: bigint | null;
+  changedBefore: Date;
+  limit: number;
+}
+
 export interface RecordCounts {
   customers: number;
   products: number;
@@ -93,6 +100,12 @@ export interface IngestStore {
   markDeleted(tenantId: string, resource: ResourceType, ids: bigint[], deletedAt: Date): Promise<number>;
   /** Which of `ids` are stored (deleted or not) — for skipExisting. */
   existingIds(tenantId: string, resource: ResourceType, ids: bigint[]): Promise<Set<bigint>>;
+  /**
+   * Stored, not deleted ids in (afterId, upToId], ascending, at most `limit`, last changed before
+   * `changedBefore` (rows a webhook wrote meanwhile are left out). Keyset pagination, for id
+   * reconciliation with memory flat whatever the table size.
+   */
+  listStoredIds(tenantId: string, resource: ResourceType, range: StoredIdRange): Promise<bigint[]>;
   countRecords(tenantId: string, options?: { includeDeleted?: boolean }): Promise<RecordCounts>;
 
   // privacy

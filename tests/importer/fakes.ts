@@ -80,6 +80,7 @@ export function createFakeStore(hooks: { beforeWrite?: (resource: ResourceType, 
       return ids.length;
     },
     async existingIds(_t: string, resource: ResourceType, ids: bigint[]) { return new Set(ids.filter((id) => rows[resource].has(id))); },
+    async listStoredIds() { return []; },
     async getCheckpoint(tenantId: string, resource: ResourceType) { return checkpoints.get(resource) ?? null; },
     async saveCheckpoint(tenantId: string, resource: ResourceType, patch: Partial<Checkpoint>) {
       const current: Checkpoint = checkpoints.get(resource) ?? { tenantId, resource, watermark: null, cursor: null, runId: null, fullSyncCompletedAt: null, updatedAt: new Date() };

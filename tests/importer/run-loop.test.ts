@@ -14,7 +14,6 @@ function context(client: RunContext['client'], store: RunContext['store'], progr
   return {
     tenantId: 't1', client, store, transformer: fakeTransformer, logger: silentLogger,
     clock: () => NOW, sleep: async () => {}, newRunId: () => `run${++n}`,
-    listStoredIds: async () => [],
     emitProgress: (e) => progress.push(e),
   };
 }

@@ -147,6 +147,22 @@ export function defineStoreSuite(backend: string, open: () => Promise<OpenedData
         expect(await store.countRecords(t, { includeDeleted: true })).toMatchObject({ customers: 1 });
       });
 
+      it('lists stored live ids by keyset range, older than a time, for one tenant only', async () => {
+        const t = await tenant();
+        const other = await tenant('other');
+        const big = 820982911946154508n;
+        await store.upsertCustomers(t, [1n, 2n, 3n, 4n, big].map((id) => customer(t, id, { shopifyUpdatedAt: at('2024-01-01T00:00:00Z') })));
+        await store.upsertCustomers(t, [customer(t, 5n, { shopifyUpdatedAt: at('2024-06-01T00:00:00Z') })]);
+        await store.upsertCustomers(other, [customer(other, 6n, { shopifyUpdatedAt: at('2024-01-01T00:00:00Z') })]);
+        await store.markDeleted(t, 'customers', [3n], at('2024-02-01T00:00:00Z'));
+        const before = at('2024-03-01T00:00:00Z');
+        expect(await store.listStoredIds(t, 'customers', { afterId: null, upToId: null, changedBefore: before, limit: 100 })).toEqual([1n, 2n, 4n, big]);
+        expect(await store.listStoredIds(t, 'customers', { afterId: null, upToId: null, changedBefore: before, limit: 2 })).toEqual([1n, 2n]);
+        expect(await store.listStoredIds(t, 'customers', { afterId: 2n, upToId: 4n, changedBefore: before, limit: 100 })).toEqual([4n]);
+        expect(await store.listStoredIds(t, 'customers', { afterId: 4n, upToId: null, changedBefore: at('2030-01-01T00:00:00Z'), limit: 100 })).toEqual([5n, big]);
+        await expect(store.listStoredIds('', 'customers', { afterId: null, upToId: null, changedBefore: before, limit: 1 })).rejects.toMatchObject({ code: 'TENANT_REQUIRED' });
+      });
+
       it('tombstones a never-seen id, so a create that arrives later loses', async () => {
         const t = await tenant();
         expect(await store.markDeleted(t, 'orders', [50n, 50n], at('2024-02-01T00:00:00Z'))).toBe(1);
