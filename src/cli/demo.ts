@@ -17,17 +17,13 @@ import { createDatabase } from '../store/index.js';
 import { createIngestionService } from '../service.js';
 import { createJsonLogger } from '../logger.js';
 import { createShopifySimulator, type ShopifySimulator } from '../testing/index.js';
+import { WEBHOOK_TOPICS } from '../webhooks/index.js';
 import { createProgress } from './progress.js';
 import { EXIT } from './exit.js';
 import type { CliContext } from './commands.js';
 
 type Values = Record<string, string | boolean | undefined>;
 
-const WEBHOOK_TOPICS = [
-  'customers/create', 'customers/update', 'customers/delete',
-  'products/create', 'products/update', 'products/delete',
-  'orders/create', 'orders/updated', 'orders/paid', 'orders/cancelled', 'orders/fulfilled', 'orders/delete',
-];
 
 function option(values: Values, name: string, fallback: number): number {
   const raw = values[name];

@@ -7,7 +7,7 @@ import { existsSync, lstatSync, mkdirSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signSessionToken } from 'shopify-ingest';
 import { createShopifySimulator, signWebhookBody, type ShopifySimulator, type SimulatedShop, type WebhookTopic } from 'shopify-ingest/testing';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -245,4 +245,86 @@ export async function expectSessionTokensScopedToTheirShop(baseUrl: string, shop
 export async function expectMalformedBodyRefused(baseUrl: string): Promise<void> {
   const res = await fetch(`${baseUrl}/api/shopify/sync/${TENANT}`, { method: 'POST', headers: { 'x-api-key': INGEST_KEY, 'content-type': 'application/json' }, body: '{"dataType":' });
   expect(res.status).toBe(400);
+}
+
+/** A running Node example (Express or Fastify): where it listens, its service, how to stop it. */
+export interface BootedNodeExample {
+  baseUrl: string;
+  webhookPath: string;
+  service: { addTenant: (...args: any[]) => Promise<unknown>; webhooks?: { getStats(): Promise<{ pending: number; processed: number }> } };
+  close(): Promise<void>;
+}
+
+/**
+ * The scenario every Node example must pass, through real HTTP: health check, protected routes,
+ * forged webhooks refused, a sync through the protected route, the simulator's webhooks applied to
+ * the database, bad bodies and unknown tenants refused, and a clean SIGTERM when run standalone.
+ */
+export function describeNodeExample(name: 'express' | 'fastify', boot: (env: Environment) => Promise<BootedNodeExample>): void {
+  describe(`examples/${name}`, () => {
+    let env: Environment;
+    let example: BootedNodeExample;
+    let baseUrl: string;
+    let WEBHOOK_PATH: string;
+
+    beforeAll(async () => {
+      env = await startEnvironment();
+      example = await boot(env);
+      baseUrl = example.baseUrl;
+      WEBHOOK_PATH = example.webhookPath;
+    });
+
+    afterAll(async () => {
+      await example?.close();
+      await env?.stop();
+    });
+
+    it('answers its health check', async () => {
+      const res = await fetch(`${baseUrl}/healthz`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ status: 'healthy' });
+    });
+
+    it('protects the sync and status routes and refuses a forged webhook', async () => {
+      await expectProtectedRoutes(baseUrl, env.shop.domain);
+      await expectBadHmacRefused(`${baseUrl}${WEBHOOK_PATH}`, env.shop.domain, env.db);
+    });
+
+    it('syncs a tenant through the protected route, then applies the simulator\'s webhooks to the database', async () => {
+      const { shop, simulator, db } = env;
+      await example.service.addTenant(TENANT, { shopDomain: shop.domain, accessToken: shop.accessToken }, { client: { baseUrl: simulator.url } });
+
+      await syncThroughRoute(baseUrl, shop.domain);
+      await expectSessionTokensScopedToTheirShop(baseUrl, shop.domain);
+      const before = { customers: await countRows(db, 'shopify_customers'), products: await countRows(db, 'shopify_products') };
+      expect(before).toEqual({ customers: 6, products: 4 });
+      expect(await countRows(db, 'shopify_orders')).toBe(8);
+
+      const ids = await changeShopAndAwaitWebhooks(env, `${baseUrl}${WEBHOOK_PATH}`, async () => {
+        const stats = await example.service.webhooks!.getStats();
+        return stats.pending === 0 && stats.processed >= simulator.webhooks.deliveries.length;
+      });
+      await expectRowsChanged(db, ids, before);
+
+      const status = await fetch(`${baseUrl}/api/shopify/status`, { headers: { 'x-api-key': INGEST_KEY } });
+      expect(status.status).toBe(200);
+      const body = await status.json() as { tenants: Array<{ tenantId: string; stats: { customers: number } }>; statistics: { webhookStats: { received: number } } };
+      expect(body.tenants).toEqual([expect.objectContaining({ tenantId: TENANT, stats: expect.objectContaining({ customers: 7 }) })]);
+      expect(body.statistics.webhookStats.received).toBe(simulator.webhooks.deliveries.length);
+    });
+
+    it('answers 400 for a malformed body', async () => {
+      await expectMalformedBodyRefused(baseUrl);
+    });
+
+    it('answers 404 for an unknown tenant', async () => {
+      const res = await fetch(`${baseUrl}/api/shopify/sync/nobody`, { method: 'POST', headers: { 'x-api-key': INGEST_KEY, 'content-type': 'application/json' }, body: '{}' });
+      expect(res.status).toBe(404);
+      expect((await res.json() as { error: { code: string } }).error.code).toBe('TENANT_NOT_FOUND');
+    });
+
+    it('runs standalone (src/server.ts) and shuts down cleanly on SIGTERM', async () => {
+      await expectStandaloneServerStopsOnSigterm(name, env.env);
+    });
+  });
 }
