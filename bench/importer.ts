@@ -17,6 +17,7 @@
  * importer's event loop. RSS is sampled every 200 ms; the peak is also read from process.resourceUsage().
  */
 import { fork } from 'node:child_process';
+import v8 from 'node:v8';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -35,6 +36,8 @@ interface JobResult {
   peakHeapMb: number;
   rssSamplesMb: number[];
 }
+
+const memLine = () => { const sp = v8.getHeapSpaceStatistics().map((s) => `${s.space_name.replace('_space', '')}=${(s.space_used_size / 2 ** 20).toFixed(0)}`).join(' '); const m = process.memoryUsage(); const mb = (b: number) => (b / 2 ** 20).toFixed(0); return `rss ${mb(m.rss)} MB (heap ${mb(m.heapUsed)}/${mb(m.heapTotal)}, external ${mb(m.external)}, arrayBuffers ${mb(m.arrayBuffers)}) [${sp}]`; };
 
 async function startSimulator(options: Record<string, unknown>) {
   const child = fork(path.join(here, 'client-simulator-process.ts'), [JSON.stringify(options)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -77,10 +80,15 @@ async function runJob(spec: JobSpec): Promise<JobResult> {
     const phases: JobResult['phases'] = [];
     const t0 = performance.now();
     let lastLog = 0;
+    let snapshotTaken = false;
     service.on('progress', (p) => {
-      if (performance.now() - lastLog > 10_000) {
+      if (!snapshotTaken && env.BENCH_HEAP_SNAPSHOT_AT && p.resource === 'orders' && p.imported >= Number(env.BENCH_HEAP_SNAPSHOT_AT)) {
+        snapshotTaken = true;
+        process.stderr.write(`  heap snapshot: ${v8.writeHeapSnapshot()}\n`);
+      }
+      if (performance.now() - lastLog > Number(env.BENCH_LOG_MS ?? 10_000)) {
         lastLog = performance.now();
-        process.stderr.write(`  [${spec.name}] ${p.resource} ${p.imported}/${p.fetched} ${p.ratePerSecond}/s rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB\n`);
+        process.stderr.write(`  [${spec.name}] ${p.resource} ${p.imported}/${p.fetched} ${p.ratePerSecond}/s ${memLine()}\n`);
       }
     });
     for (const resource of ['customers', 'products', 'orders'] as const) {

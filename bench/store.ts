@@ -9,20 +9,22 @@
  * not decide the ratio.
  *
  * Compares, for the same rows:
- * - `store.upsertCustomers` / `store.upsertOrders` in batches (BENCH_BATCH, default 1000), into an
+ * - `store.upsertCustomers` / `store.upsertOrders` in batches (BENCH_BATCH, default 1000), one at a time and
+ *   with 2 batches in flight on two connections (as the importer writes with `concurrency`), into an
  *   empty table (inserts) and again over the stored rows (every row takes the DO UPDATE path);
  * - one `prisma.shopifyCustomer.upsert` per row (a BENCH_PRISMA_SAMPLE sample, default 2000);
  * - the ceiling: `COPY ... FROM '<file>'` of the same rows as CSV into the emptied tables. The server
  *   runs on this machine, so it reads a file written to the OS temp folder (pg has no `COPY FROM STDIN`
  *   stream without pg-copy-streams, which is not a dependency). The figure counts only the COPY
  *   statement (CSV written beforehand), so the ratio favours COPY;
- * - a second ceiling: one `INSERT ... SELECT FROM unnest(...)` per batch with no ON CONFLICT, into an
+ * - a second ceiling: one `INSERT ... SELECT FROM json_to_recordset(...)` per batch with no ON CONFLICT, into an
  *   empty table (what the set-based upsert costs without its version guard).
  */
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { columnArrays, customerColumns, encodeValue, lineItemColumns, orderColumns, orderEventColumns, quoteColumns, unnestFrom, type ColumnSpec } from '../src/store/columns.js';
+import { customerColumns, encodeValue, lineItemColumns, orderColumns, orderEventColumns, quoteColumns, recordsetFrom, recordsetJson, type ColumnSpec } from '../src/store/columns.js';
+import { batchRunnerFor } from '../src/store/direct-pg.js';
 import { createStore } from '../src/store/index.js';
 import type { CustomerRow, LineItemRow, OrderBundle, OrderEventRow, OrderRow } from '../src/store/rows.js';
 import { createTestDatabase } from '../tests/helpers/db.js';
@@ -101,6 +103,12 @@ function csvOf<R>(columns: readonly ColumnSpec<R>[], rows: readonly R[]): string
   return lines.join('\n') + '\n';
 }
 
+/** Runs `fn` over `items` with `slots` calls in flight (as the importer writes with its `concurrency`). */
+async function inFlight<T>(items: readonly T[], slots: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: slots }, async () => { while (next < items.length) await fn(items[next++]); }));
+}
+
 const rate = (rows: number, ms: number) => Math.round((rows / ms) * 1000);
 const fmt = (n: number) => n.toLocaleString('en-US');
 
@@ -122,7 +130,7 @@ async function main(): Promise<void> {
     const customers = Array.from({ length: N }, (_, i) => customerRow(i));
     const customerBatches = batches(customers, BATCH);
     const plainInsert = `INSERT INTO shopify_customers ("tenant_id", ${quoteColumns(customerColumns)}, "synced_at")
-      SELECT $1, ${quoteColumns(customerColumns, 'i.')}, now() FROM ${unnestFrom(customerColumns, 2, 'i')}`;
+      SELECT $1, ${quoteColumns(customerColumns, 'i.')}, now() FROM ${recordsetFrom(customerColumns, 2, 'i')}`;
     const customerCsv = path.join(tmp, 'customers.csv');
     await writeFile(customerCsv, csvOf(customerColumns, customers));
     await chmod(customerCsv, 0o644);
@@ -137,6 +145,11 @@ async function main(): Promise<void> {
       for (const b of customerBatches) await store.upsertCustomers(TENANT, b);
       keep('customers: store.upsertCustomers, empty table (insert)', performance.now() - t0);
 
+      await db.query('TRUNCATE shopify_customers');
+      t0 = performance.now();
+      await inFlight(customerBatches, 2, (b) => store.upsertCustomers(TENANT, b));
+      keep('customers: store.upsertCustomers, insert, 2 batches in flight', performance.now() - t0);
+
       t0 = performance.now();
       for (const b of customerBatches) await store.upsertCustomers(TENANT, b);
       keep('customers: store.upsertCustomers, stored rows (update)', performance.now() - t0);
@@ -148,8 +161,8 @@ async function main(): Promise<void> {
 
       await db.query('TRUNCATE shopify_customers');
       t0 = performance.now();
-      for (const b of customerBatches) await db.prisma.$executeRawUnsafe(plainInsert, TENANT, ...columnArrays(customerColumns, b));
-      keep('customers: INSERT SELECT unnest, no ON CONFLICT (ceiling 2)', performance.now() - t0);
+      for (const b of customerBatches) await batchRunnerFor(db.prisma).execute(plainInsert, [TENANT, recordsetJson(customerColumns, b)]);
+      keep('customers: INSERT SELECT json_to_recordset, no ON CONFLICT (ceiling 2)', performance.now() - t0);
     }
     for (const [name, ms] of Object.entries(best)) record(name, N, ms);
 
@@ -183,6 +196,10 @@ async function main(): Promise<void> {
       t0 = performance.now();
       for (const b of orderBatches) await store.upsertOrders(TENANT, b);
       keepOrder('orders: store.upsertOrders, empty tables (insert)', performance.now() - t0);
+      await db.query('TRUNCATE shopify_orders, shopify_order_line_items, shopify_order_events');
+      t0 = performance.now();
+      await inFlight(orderBatches, 2, (b) => store.upsertOrders(TENANT, b));
+      keepOrder('orders: store.upsertOrders, insert, 2 batches in flight', performance.now() - t0);
       if (round === 0) {
         t0 = performance.now();
         for (const b of orderBatches) await store.upsertOrders(TENANT, b);
@@ -201,11 +218,13 @@ async function main(): Promise<void> {
     const upsertC = byCase['customers: store.upsertCustomers, empty table (insert)'];
     const copyC = byCase['customers: COPY FROM file (ceiling)'];
     const prismaC = byCase['customers: prisma.shopifyCustomer.upsert per row (sample)'];
+    const upsertC2 = byCase['customers: store.upsertCustomers, insert, 2 batches in flight'];
     const upsertO = byCase['orders: store.upsertOrders, empty tables (insert)'];
+    const upsertO2 = byCase['orders: store.upsertOrders, insert, 2 batches in flight'];
     const copyO = byCase['orders: COPY FROM file, orders + line items + events (ceiling)'];
     console.log('');
-    console.log(`customers: set-based upsert ${fmt(upsertC)} rows/s = ${(copyC / upsertC).toFixed(2)}x slower than COPY, ${(upsertC / prismaC).toFixed(1)}x faster than prisma.upsert per row (target >= 40,000 rows/s, within 2x of COPY)`);
-    console.log(`orders:    set-based upsert ${fmt(upsertO)} orders/s (${fmt(upsertO * 6)} rows/s incl. 3 line items + 2 events) = ${(copyO / upsertO).toFixed(2)}x slower than COPY`);
+    console.log(`customers: set-based upsert ${fmt(upsertC)} rows/s one batch at a time = ${(copyC / upsertC).toFixed(2)}x slower than COPY; ${fmt(upsertC2)} rows/s with 2 batches in flight = ${(copyC / upsertC2).toFixed(2)}x; ${(upsertC / prismaC).toFixed(1)}x faster than prisma.upsert per row (target >= 40,000 rows/s, within 2x of COPY)`);
+    console.log(`orders:    set-based upsert ${fmt(upsertO)} orders/s (${fmt(upsertO * 6)} rows/s incl. 3 line items + 2 events) = ${(copyO / upsertO).toFixed(2)}x slower than COPY; ${fmt(upsertO2)} orders/s with 2 batches in flight = ${(copyO / upsertO2).toFixed(2)}x`);
   } finally {
     await rm(tmp, { recursive: true, force: true });
     await db.drop();

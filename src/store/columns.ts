@@ -14,10 +14,10 @@ export interface ColumnSpec<R> {
 /**
  * Encodes one value as the text PostgreSQL parses for `type`, or null.
  *
- * Why text: every column is sent as a text array literal and parsed by PostgreSQL, which keeps
- * bigints above 2^53 and decimal strings exact and makes times unambiguous (ISO 8601 with `Z`),
- * whatever the driver adapter does with JS bigint/Date values (PGlite's adapter formats a Date
- * without its time zone).
+ * Why text: every value travels as a JSON string and is parsed by PostgreSQL's input function of
+ * its column type, which keeps bigints above 2^53 and decimal strings exact and makes times
+ * unambiguous (ISO 8601 with `Z`), whatever the driver adapter does with JS bigint/Date values
+ * (PGlite's adapter formats a Date without its time zone).
  */
 export function encodeValue(value: unknown, type: PgType): string | null {
   if (value === null || value === undefined) return null;
@@ -33,20 +33,53 @@ export function encodeValue(value: unknown, type: PgType): string | null {
   }
 }
 
-/** One array per column, in column order: the parameters of an `unnest(...)`. */
-export function columnArrays<R>(columns: readonly ColumnSpec<R>[], rows: readonly R[]): (string | null)[][] {
-  const arrays = columns.map(() => new Array<string | null>(rows.length));
+/**
+ * A whole batch as ONE parameter: a JSON array with one object per row, keyed by column name,
+ * every value a JSON string (or `null`) holding {@link encodeValue}'s text. Read back with
+ * {@link recordsetFrom}.
+ *
+ * Why not one array parameter per column (`unnest($2::bigint[], ...)`): the driver escapes every
+ * element into PostgreSQL's array literal syntax in JavaScript, which for batches of large JSON
+ * payloads cost about four times the CPU of `JSON.stringify` (measured: 200 ms against 50 ms per
+ * 250 orders), and PostgreSQL parses the JSON no slower than the array literals. (Sending the
+ * JSON as bytes instead, to dodge Prisma's own JSON round trip of raw-query parameters, measured
+ * slower: base64 both ways costs more than the escaping it saves.)
+ *
+ * jsonb values travel as JSON strings too (escaped, never spliced in raw), so a payload can never
+ * change the row's other fields whatever text it holds.
+ */
+export function recordsetJson<R>(columns: readonly ColumnSpec<R>[], rows: readonly R[]): string {
+  const keys = columns.map((c) => `${JSON.stringify(c.column)}:`);
+  const bare = columns.map((c) => BARE_JSON_TYPES.has(c.type));
+  let out = '[';
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r];
-    for (let c = 0; c < columns.length; c++) arrays[c][r] = encodeValue(columns[c].value(row), columns[c].type);
+    out += r === 0 ? '{' : ',{';
+    for (let c = 0; c < columns.length; c++) {
+      const text = encodeValue(columns[c].value(row), columns[c].type);
+      out += (c === 0 ? '' : ',') + keys[c] + (text === null ? 'null' : bare[c] ? text : JSON.stringify(text));
+    }
+    out += '}';
   }
-  return arrays;
+  return `${out}]`;
 }
 
-/** `unnest($n::type[], ...) AS alias("col", ...)`, parameters numbered from `firstParam`. */
-export function unnestFrom<R>(columns: readonly ColumnSpec<R>[], firstParam: number, alias: string): string {
-  const args = columns.map((c, i) => `$${firstParam + i}::${c.type}[]`).join(', ');
-  return `unnest(${args}) AS ${alias}(${columns.map((c) => `"${c.column}"`).join(', ')})`;
+/**
+ * Types whose {@link encodeValue} text is always a valid JSON literal (`true`/`false`), so it goes
+ * into the JSON bare. Every other value is a JSON string: a string given for a bigint column, say,
+ * can then never break out of its field, and the column's input function rejects it if malformed.
+ */
+const BARE_JSON_TYPES = new Set<PgType>(['boolean']);
+
+/**
+ * `(SELECT ... FROM json_to_recordset($n::json) AS alias("col" type, ...)) AS alias` for a
+ * parameter made by {@link recordsetJson}: PostgreSQL converts each value with its column type's
+ * input function (jsonb values arrive as JSON strings and are cast from text).
+ */
+export function recordsetFrom<R>(columns: readonly ColumnSpec<R>[], param: number, alias: string): string {
+  const select = columns.map((c) => (c.type === 'jsonb' ? `${alias}."${c.column}"::jsonb AS "${c.column}"` : `${alias}."${c.column}"`)).join(', ');
+  const fields = columns.map((c) => `"${c.column}" ${c.type === 'jsonb' ? 'text' : c.type}`).join(', ');
+  return `(SELECT ${select} FROM json_to_recordset($${param}::json) AS ${alias}(${fields})) AS ${alias}`;
 }
 
 export const quoteColumns = (columns: readonly { column: string }[], prefix = ''): string =>

@@ -1,9 +1,11 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { useDirectPgWrites } from './direct-pg.js';
 import { migrate, type MigrateOptions } from './migrate.js';
 
 export interface DatabaseOptions {
@@ -73,7 +75,9 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Pri
   const target = resolveDatabaseTarget(options);
   let prisma: PrismaClient;
   if (target.kind === 'postgres') {
-    prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: target.url }) });
+    // One pool for Prisma and for the SDK's batch writes (see useDirectPgWrites); Prisma ends it on $disconnect.
+    const pool = new pg.Pool({ connectionString: target.url });
+    prisma = useDirectPgWrites(new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) }), pool);
     logger.debug('database: postgresql', { host: safeHost(target.url) });
   } else {
     if (!target.dataDir.startsWith('memory://')) await mkdir(target.dataDir, { recursive: true });

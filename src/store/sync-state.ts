@@ -1,5 +1,5 @@
 import { assertTenantId } from '../errors.js';
-import { columnArrays, unnestFrom, type ColumnSpec } from './columns.js';
+import { recordsetFrom, recordsetJson, type ColumnSpec } from './columns.js';
 import type { PrismaLike } from './prisma-like.js';
 import type { ResourceType } from './rows.js';
 import { storeFailure } from './store-errors.js';
@@ -125,11 +125,11 @@ export function createSyncStateStore(prisma: PrismaLike) {
       try {
         await prisma.$executeRawUnsafe(
           `INSERT INTO "shopify_sync_failures" ("run_id", "tenant_id", "resource", "shopify_id", "reason")
-           SELECT $1, $2, $3, f."shopify_id", f."reason" FROM ${unnestFrom(failureColumns, 4, 'f')}`,
+           SELECT $1, $2, $3, f."shopify_id", f."reason" FROM ${recordsetFrom(failureColumns, 4, 'f')}`,
           runId,
           tenantId,
           resource,
-          ...columnArrays(failureColumns, failures),
+          recordsetJson(failureColumns, failures),
         );
       } catch (error) {
         throw storeFailure('recordFailures', tenantId, error, { runId, failures: failures.length });

@@ -1,17 +1,18 @@
 import { assertTenantId } from '../errors.js';
 import {
-  columnArrays,
   customerColumns,
   lineItemColumns,
   orderColumns,
   orderEventColumns,
   productColumns,
   quoteColumns,
+  recordsetFrom,
+  recordsetJson,
   setExcluded,
-  unnestFrom,
   variantColumns,
   type ColumnSpec,
 } from './columns.js';
+import { batchRunnerFor } from './direct-pg.js';
 import type { PrismaLike } from './prisma-like.js';
 import type { CustomerRow, OrderBundle, ProductBundle, ResourceType, UpsertResult } from './rows.js';
 import { checkTenantOfRows, retryOnConflict, storeFailure } from './store-errors.js';
@@ -25,24 +26,25 @@ export const RESOURCE_TABLES: Record<ResourceType, string> = {
 };
 
 /**
- * `INSERT INTO table SELECT $1, i.* FROM unnest(...) ON CONFLICT (tenant_id, <key>) DO UPDATE ...`:
- * one statement writes a whole batch (parameters: $1 tenant, then one array per column).
+ * `INSERT INTO table SELECT $1, i.* FROM json_to_recordset($n) ON CONFLICT (tenant_id, <key>) DO UPDATE ...`:
+ * one statement writes a whole batch (parameters: $1 tenant, $n the batch as one JSON array, see
+ * {@link recordsetJson}).
  */
 function upsertStatement<R>(input: {
   table: string;
   columns: readonly ColumnSpec<R>[];
-  firstParam: number;
+  param: number;
   conflict: string[];
   /** WHERE of the DO UPDATE (stored row alias `t`); none = always update. */
   guard?: string;
   syncedAt?: boolean;
   returning?: string;
 }): string {
-  const { table, columns, firstParam, conflict } = input;
+  const { table, columns, param, conflict } = input;
   const updatable = columns.filter((c) => !conflict.includes(c.column));
   const synced = input.syncedAt !== false;
   return `INSERT INTO "${table}" AS t ("tenant_id", ${quoteColumns(columns)}${synced ? ', "synced_at"' : ''})
-    SELECT $1, ${quoteColumns(columns, 'i.')}${synced ? ', now()' : ''} FROM ${unnestFrom(columns, firstParam, 'i')}
+    SELECT $1, ${quoteColumns(columns, 'i.')}${synced ? ', now()' : ''} FROM ${recordsetFrom(columns, param, 'i')}
     ON CONFLICT ("tenant_id", ${conflict.map((c) => `"${c}"`).join(', ')}) DO UPDATE SET ${setExcluded(updatable)}${synced ? ', "synced_at" = excluded."synced_at"' : ''}
     ${input.guard ? `WHERE ${input.guard}` : ''}
     ${input.returning ? `RETURNING ${input.returning}` : ''}`;
@@ -52,34 +54,36 @@ function upsertStatement<R>(input: {
 const CUSTOMERS_SQL = upsertStatement({
   table: 'shopify_customers',
   columns: customerColumns,
-  firstParam: 2,
+  param: 2,
   conflict: ['id'],
   guard: VERSION_GUARD('t'),
 });
 
 /**
  * Orders, line items and events in ONE statement (atomic without an interactive transaction, one
- * round-trip). `won` holds the orders whose incoming version won the version guard; only their
- * children are touched: children no longer in the order are deleted, the rest upserted. Children
- * of orders that lost (stale versions) are left as they are. Stored children are looked up with
- * `order_id = ANY(<the batch's order ids>)`, so the (tenant_id, order_id) index bounds the work by
- * the batch, not by the size of the tenant's tables.
+ * round-trip). Parameters: $1 tenant, $2 orders, $3 line items, $4 events (JSON arrays).
+ *
+ * `won` holds the orders whose incoming version won the version guard; only their children are
+ * touched: children no longer in the order are deleted, the rest upserted. Children of orders that
+ * lost (stale versions) are left as they are. Only orders that were already stored (`updated`:
+ * `xmax <> 0` tells an ON CONFLICT update from an insert) can have stored children to delete, so a
+ * first import, where every order is new, skips the delete scans entirely; otherwise the stored
+ * children are found through the (tenant_id, order_id) index, bounded by the batch.
  */
 function ordersSql(): string {
-  const liFirst = 2 + orderColumns.length;
-  const evFirst = liFirst + lineItemColumns.length;
   return `WITH won AS (${upsertStatement({
     table: 'shopify_orders',
     columns: orderColumns,
-    firstParam: 2,
+    param: 2,
     conflict: ['id'],
     guard: VERSION_GUARD('t'),
-    returning: 't."id"',
+    returning: 't."id", (t.xmax <> 0) AS "updated"',
   })}),
-  li_in AS MATERIALIZED (SELECT * FROM ${unnestFrom(lineItemColumns, liFirst, 'l')}),
+  updated AS MATERIALIZED (SELECT array_agg("id") AS "ids" FROM won WHERE "updated"),
+  li_in AS MATERIALIZED (SELECT * FROM ${recordsetFrom(lineItemColumns, 3, 'l')}),
   li_del AS (
     DELETE FROM "shopify_order_line_items" d
-    WHERE d."tenant_id" = $1 AND d."order_id" = ANY($2::bigint[]) AND d."order_id" IN (SELECT "id" FROM won)
+    WHERE d."tenant_id" = $1 AND d."order_id" = ANY((SELECT "ids" FROM updated)::bigint[])
       AND NOT EXISTS (SELECT 1 FROM li_in WHERE li_in."id" = d."id")
     RETURNING 1
   ),
@@ -89,10 +93,10 @@ function ordersSql(): string {
     ON CONFLICT ("tenant_id", "id") DO UPDATE SET ${setExcluded(lineItemColumns.filter((c) => c.column !== 'id'))}
     RETURNING 1
   ),
-  ev_in AS MATERIALIZED (SELECT * FROM ${unnestFrom(orderEventColumns, evFirst, 'e')}),
+  ev_in AS MATERIALIZED (SELECT * FROM ${recordsetFrom(orderEventColumns, 4, 'e')}),
   ev_del AS (
     DELETE FROM "shopify_order_events" d
-    WHERE d."tenant_id" = $1 AND d."order_id" = ANY($2::bigint[]) AND d."order_id" IN (SELECT "id" FROM won)
+    WHERE d."tenant_id" = $1 AND d."order_id" = ANY((SELECT "ids" FROM updated)::bigint[])
       AND NOT EXISTS (SELECT 1 FROM ev_in e WHERE e."order_id" = d."order_id" AND e."type" = d."type" AND e."source_id" = d."source_id")
     RETURNING 1
   ),
@@ -111,27 +115,26 @@ function ordersSql(): string {
 const ORDERS_SQL = ordersSql();
 
 /**
- * Products and variants in one statement. Variants of a winning product that are no longer in
+ * Products and variants in one statement ($1 tenant, $2 products, $3 variants). Variants of a winning product that are no longer in
  * it were deleted at Shopify: they get a tombstone (a product payload always lists all its variants:
  * https://shopify.dev/docs/api/admin-rest/latest/resources/product). Variants follow the version rule
  * themselves, and only those of winning products are written.
  */
 function productsSql(): string {
-  const vFirst = 2 + productColumns.length;
   return `WITH won AS (${upsertStatement({
     table: 'shopify_products',
     columns: productColumns,
-    firstParam: 2,
+    param: 2,
     conflict: ['id'],
     guard: VERSION_GUARD('t'),
-    returning: 't."id", t."shopify_updated_at"',
+    returning: 't."id", t."shopify_updated_at", (t.xmax <> 0) AS "updated"',
   })}),
-  v_in AS MATERIALIZED (SELECT * FROM ${unnestFrom(variantColumns, vFirst, 'v')}),
+  v_in AS MATERIALIZED (SELECT * FROM ${recordsetFrom(variantColumns, 3, 'v')}),
   v_gone AS (
     UPDATE "shopify_product_variants" d
        SET "deleted_at" = won."shopify_updated_at", "shopify_updated_at" = GREATEST(d."shopify_updated_at", won."shopify_updated_at"), "synced_at" = now()
       FROM won
-     WHERE d."tenant_id" = $1 AND d."product_id" = ANY($2::bigint[]) AND d."product_id" = won."id" AND d."deleted_at" IS NULL
+     WHERE won."updated" AND d."tenant_id" = $1 AND d."product_id" = won."id" AND d."deleted_at" IS NULL
        AND NOT EXISTS (SELECT 1 FROM v_in WHERE v_in."id" = d."id")
     RETURNING 1
   ),
@@ -186,6 +189,7 @@ export interface ProductsWriteResult extends UpsertResult {
 
 /** The synced-data half of the store: set-based upserts, tombstones, lookups. */
 export function createSyncedDataStore(prisma: PrismaLike) {
+  const batches = batchRunnerFor(prisma);
   return {
     async upsertCustomers(tenantId: string, rows: CustomerRow[]): Promise<UpsertResult> {
       assertTenantId(tenantId);
@@ -193,8 +197,8 @@ export function createSyncedDataStore(prisma: PrismaLike) {
       checkTenantOfRows(tenantId, 'customers', rows);
       const batch = sortById(newestById(rows));
       try {
-        const params = columnArrays(customerColumns, batch);
-        const written = await retryOnConflict(() => prisma.$executeRawUnsafe(CUSTOMERS_SQL, tenantId, ...params));
+        const rowsJson = recordsetJson(customerColumns, batch);
+        const written = await retryOnConflict(() => batches.execute(CUSTOMERS_SQL, [tenantId, rowsJson]));
         return { written, stale: rows.length - written };
       } catch (error) {
         throw storeFailure('upsertCustomers', tenantId, error, { rows: rows.length });
@@ -213,10 +217,8 @@ export function createSyncedDataStore(prisma: PrismaLike) {
       checkParents('upsertProducts', tenantId, products, bundle.variants, (v) => v.productId);
       const variants = sortById(newestById(bundle.variants));
       try {
-        const params = [...columnArrays(productColumns, products), ...columnArrays(variantColumns, variants)];
-        const [r] = await retryOnConflict(() =>
-          prisma.$queryRawUnsafe<{ written: number; variants: number; variantsRemoved: number }[]>(PRODUCTS_SQL, tenantId, ...params),
-        );
+        const params = [recordsetJson(productColumns, products), recordsetJson(variantColumns, variants)];
+        const r = await retryOnConflict(() => batches.first<{ written: number; variants: number; variantsRemoved: number }>(PRODUCTS_SQL, [tenantId, ...params]));
         return { written: r.written, stale: bundle.products.length - r.written, variants: r.variants, variantsRemoved: r.variantsRemoved };
       } catch (error) {
         throw storeFailure('upsertProducts', tenantId, error, { products: bundle.products.length, variants: bundle.variants.length });
@@ -238,8 +240,8 @@ export function createSyncedDataStore(prisma: PrismaLike) {
       const lineItems = sortById(lastByKey(bundle.lineItems, (l) => l.id));
       const events = lastByKey(bundle.events, (e) => `${e.orderId}:${e.type}:${e.sourceId}`);
       try {
-        const params = [...columnArrays(orderColumns, orders), ...columnArrays(lineItemColumns, lineItems), ...columnArrays(orderEventColumns, events)];
-        const [r] = await retryOnConflict(() => prisma.$queryRawUnsafe<Omit<OrdersWriteResult, 'stale'>[]>(ORDERS_SQL, tenantId, ...params));
+        const params = [recordsetJson(orderColumns, orders), recordsetJson(lineItemColumns, lineItems), recordsetJson(orderEventColumns, events)];
+        const r = await retryOnConflict(() => batches.first<Omit<OrdersWriteResult, 'stale'>>(ORDERS_SQL, [tenantId, ...params]));
         return { ...r, stale: bundle.orders.length - r.written };
       } catch (error) {
         throw storeFailure('upsertOrders', tenantId, error, { orders: bundle.orders.length, lineItems: bundle.lineItems.length });

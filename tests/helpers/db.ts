@@ -6,6 +6,7 @@ import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../../src/generated/prisma/client.js';
 import { migrate } from '../../src/store/migrate.js';
+import { useDirectPgWrites } from '../../src/store/direct-pg.js';
 import { testDatabaseConfig, testDatabaseUrl } from './pg-config.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -36,13 +37,17 @@ export async function applyMigrationFiles(client: pg.Client): Promise<void> {
  * A fresh PostgreSQL database for one test file: created empty, migrated with `migrate()` unless `migrate: false`, dropped by `drop()`.
  * Each test file gets its own, so files can run in parallel without seeing each other's rows.
  */
-export async function createTestDatabase(options: { migrate?: boolean; prefix?: string } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(options: { migrate?: boolean; prefix?: string; directWrites?: boolean } = {}): Promise<TestDatabase> {
   const name = `${options.prefix ?? 'si_test'}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   await admin((c) => c.query(`CREATE DATABASE "${name}"`));
   const direct = new pg.Client(testDatabaseConfig(name));
   await direct.connect();
   const url = testDatabaseUrl(name);
-  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
+  // Like createDatabase({ url }): one pool for Prisma and the store's batch writes, unless
+  // `directWrites: false` asks for the plain Prisma raw-query path (what a host client without a pool gets).
+  const pool = new pg.Pool({ connectionString: url });
+  const client = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
+  const prisma = options.directWrites === false ? client : useDirectPgWrites(client, pool);
   // Through the SDK's migrate(), so the database records what it applied, as a host's would.
   if (options.migrate !== false) await migrate(prisma);
   return {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
-import { createDatabase, createStore, migrate, resolveDatabaseTarget } from '../../src/store/index.js';
+import { createDatabase, createStore, migrate, resolveDatabaseTarget, useDirectPgWrites } from '../../src/store/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { customer } from './rows.js';
 
@@ -58,4 +58,48 @@ describe('createDatabase', () => {
       await second.$disconnect();
     }
   }, 180_000); // two PGlite boots (WASM PostgreSQL, initdb on the first): seconds each, more on a loaded machine
+});
+
+describe('useDirectPgWrites', () => {
+  let db: TestDatabase;
+  beforeAll(async () => { db = await createTestDatabase({ prefix: 'si_directpg', directWrites: false }); });
+  afterAll(async () => { await db?.drop(); });
+
+  it('sends batch writes to the attached pool, and everything else through Prisma', async () => {
+    const { default: pg } = await import('pg');
+    const pool = new pg.Pool({ connectionString: db.url });
+    const seen: string[] = [];
+    const counting = { query: (text: string, values?: unknown[]) => { seen.push(text.trim().slice(0, 40)); return pool.query(text, values); } };
+    try {
+      const plain = createStore(db.prisma);
+      await plain.upsertTenant({ id: 'direct-a', shopDomain: 'direct-a.myshopify.com', accessTokenEnc: 'x' });
+      expect(await plain.upsertCustomers('direct-a', [customer('direct-a', 1n)])).toEqual({ written: 1, stale: 0 });
+      expect(seen).toEqual([]);
+
+      const direct = createStore(useDirectPgWrites(db.prisma, counting));
+      expect(await direct.upsertCustomers('direct-a', [customer('direct-a', 2n), customer('direct-a', 1n)])).toEqual({ written: 2, stale: 0 });
+      expect(seen).toHaveLength(1);
+      expect(seen[0]).toMatch(/^INSERT INTO "shopify_customers"/);
+      expect((await direct.countRecords('direct-a')).customers).toBe(2); // a read: through Prisma
+      expect(seen).toHaveLength(1);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('refuses something that is not a pool', () => {
+    expect(() => useDirectPgWrites({}, {} as never)).toThrow(TypeError);
+  });
+
+  it('is what createDatabase({ url }) sets up', async () => {
+    const prisma = await createDatabase({ url: db.url, migrate: false });
+    try {
+      expect(Object.getOwnPropertySymbols(prisma).map(String)).toContain('Symbol(shopify-ingest.directPg)');
+      const store = createStore(prisma);
+      await store.upsertTenant({ id: 'direct-b', shopDomain: 'direct-b.myshopify.com', accessTokenEnc: 'x' });
+      expect(await store.upsertCustomers('direct-b', [customer('direct-b', 7n)])).toEqual({ written: 1, stale: 0 });
+    } finally {
+      await prisma.$disconnect();
+    }
+  });
 });

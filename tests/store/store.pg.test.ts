@@ -1,7 +1,14 @@
 import { createTestDatabase } from '../helpers/db.js';
 import { defineStoreSuite } from './store-suite.js';
 
-defineStoreSuite('PostgreSQL (adapter-pg)', async () => {
+// Batch writes straight to the pg pool (what createDatabase({ url }) sets up)...
+defineStoreSuite('PostgreSQL (adapter-pg, batch writes on the pg pool)', async () => {
   const db = await createTestDatabase({ prefix: 'si_store' });
+  return { prisma: db.prisma, close: () => db.drop() };
+});
+
+// ...and through Prisma's raw-query path (a host's PrismaClient without useDirectPgWrites).
+defineStoreSuite('PostgreSQL (adapter-pg, batch writes through Prisma)', async () => {
+  const db = await createTestDatabase({ prefix: 'si_store_prisma', directWrites: false });
   return { prisma: db.prisma, close: () => db.drop() };
 });
