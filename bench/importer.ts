@@ -11,6 +11,9 @@
  *   BENCH_BATCH [250]          rows per database write
  *   BENCH_CONCURRENCY [4]      batch writes in flight
  *   BENCH_JOB_NODE_OPTIONS     extra node flags of the job processes, e.g. --max-old-space-size=192
+ *   BENCH_COPY_SAMPLE [20000]  orders of job 1 reloaded with COPY FROM afterwards: the database's ceiling for these rows
+ *   BENCH_LOG_MS [10000]       progress line interval (memory by V8 space)
+ *   BENCH_HEAP_SNAPSHOT_AT     write a heap snapshot once this many orders are imported
  *
  * Each job runs in its own child process (so its peak RSS is its own), with the simulator in another
  * child process (bench/client-simulator-process.ts) so serving pages does not compete with the
@@ -21,11 +24,12 @@ import v8 from 'node:v8';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
+// BENCH_DIR: the job runs from a bundle elsewhere (see compiledJob), so it is told where bench/ is.
+const here = process.env.BENCH_DIR ?? path.dirname(fileURLToPath(import.meta.url));
 const env = process.env;
 const num = (name: string, fallback: number) => (env[name] !== undefined && env[name] !== '' ? Number(env[name]) : fallback);
 
-interface JobSpec { name: string; customers: number; products: number; orders: number }
+interface JobSpec { name: string; customers: number; products: number; orders: number; copySample?: number }
 interface JobResult {
   name: string;
   phases: Array<{ resource: string; records: number; seconds: number; perSecond: number; pages: number }>;
@@ -35,6 +39,39 @@ interface JobResult {
   peakRssMb: number;
   peakHeapMb: number;
   rssSamplesMb: number[];
+  ceiling?: { orders: number; seconds: number; perSecond: number; megabytes: number };
+}
+
+/**
+ * The database's own ceiling for the rows the job wrote: the first `sample` orders with their line
+ * items and events are exported with COPY TO, the tables emptied, and the files loaded back with
+ * COPY FROM (server-side, so no client or parsing cost of ours is in it). Same tables, same indexes
+ * and foreign keys, same encrypted and jsonb values.
+ */
+async function copyCeiling(db: { query<T>(sql: string, params?: unknown[]): Promise<T[]> }, sample: number): Promise<JobResult['ceiling']> {
+  const { mkdtemp, rm, chmod, stat } = await import('node:fs/promises');
+  const os = await import('node:os');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'si-ceiling-'));
+  await chmod(dir, 0o777);
+  const files = { orders: path.join(dir, 'orders.copy'), lines: path.join(dir, 'lines.copy'), events: path.join(dir, 'events.copy') };
+  try {
+    await db.query(`CREATE TEMP TABLE ceiling_ids AS SELECT tenant_id, id FROM shopify_orders ORDER BY id LIMIT ${Math.floor(sample)}`);
+    await db.query(`COPY (SELECT o.* FROM shopify_orders o JOIN ceiling_ids c USING (tenant_id, id)) TO '${files.orders}'`);
+    await db.query(`COPY (SELECT l.* FROM shopify_order_line_items l JOIN ceiling_ids c ON c.tenant_id = l.tenant_id AND c.id = l.order_id) TO '${files.lines}'`);
+    await db.query(`COPY (SELECT e.* FROM shopify_order_events e JOIN ceiling_ids c ON c.tenant_id = e.tenant_id AND c.id = e.order_id) TO '${files.events}'`);
+    const [{ n }] = await db.query<{ n: string }>('SELECT count(*) AS n FROM ceiling_ids');
+    await db.query('TRUNCATE shopify_orders, shopify_order_line_items, shopify_order_events');
+    await db.query('CHECKPOINT');
+    const t = performance.now();
+    await db.query(`COPY shopify_orders FROM '${files.orders}'`);
+    await db.query(`COPY shopify_order_line_items FROM '${files.lines}'`);
+    await db.query(`COPY shopify_order_events FROM '${files.events}'`);
+    const seconds = (performance.now() - t) / 1000;
+    const bytes = (await stat(files.orders)).size + (await stat(files.lines)).size + (await stat(files.events)).size;
+    return { orders: Number(n), seconds, perSecond: Math.round(Number(n) / seconds), megabytes: Math.round(bytes / 2 ** 20) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 const memLine = () => { const sp = v8.getHeapSpaceStatistics().map((s) => `${s.space_name.replace('_space', '')}=${(s.space_used_size / 2 ** 20).toFixed(0)}`).join(' '); const m = process.memoryUsage(); const mb = (b: number) => (b / 2 ** 20).toFixed(0); return `rss ${mb(m.rss)} MB (heap ${mb(m.heapUsed)}/${mb(m.heapTotal)}, external ${mb(m.external)}, arrayBuffers ${mb(m.arrayBuffers)}) [${sp}]`; };
@@ -104,7 +141,8 @@ async function runJob(spec: JobSpec): Promise<JobResult> {
     const [{ events }] = await db.query<{ events: string }>(`SELECT count(*) AS events FROM shopify_order_events`);
     clearInterval(timer);
     const maxRss = process.resourceUsage().maxRSS * 1024;
-    return { name: spec.name, phases, lineItems: Number(lines), events: Number(events), totalSeconds, peakRssMb: Math.round(Math.max(peak, maxRss) / 2 ** 20), peakHeapMb: Math.round(peakHeap / 2 ** 20), rssSamplesMb: samples.filter((_, i) => i % Math.max(1, Math.floor(samples.length / 10)) === 0).map((b) => Math.round(b / 2 ** 20)) };
+    const ceiling = spec.copySample ? await copyCeiling(db, spec.copySample) : undefined;
+    return { name: spec.name, phases, lineItems: Number(lines), events: Number(events), totalSeconds, peakRssMb: Math.round(Math.max(peak, maxRss) / 2 ** 20), peakHeapMb: Math.round(peakHeap / 2 ** 20), rssSamplesMb: samples.filter((_, i) => i % Math.max(1, Math.floor(samples.length / 10)) === 0).map((b) => Math.round(b / 2 ** 20)), ceiling };
   } finally {
     clearInterval(timer);
     await db.drop().catch(() => {});
@@ -112,11 +150,24 @@ async function runJob(spec: JobSpec): Promise<JobResult> {
   }
 }
 
-function runChildJob(spec: JobSpec): Promise<JobResult> {
+/**
+ * The job runs as plain JavaScript, as a host's compiled app would: this file is bundled with esbuild
+ * (the one tsup uses; packages stay external) and the bundle runs under plain `node`, so neither
+ * tsx's loader thread nor on-the-fly compilation is in the job's CPU or RSS.
+ */
+async function compiledJob(): Promise<string> {
+  const { build } = await import('esbuild');
+  const outfile = path.resolve(here, '../node_modules/.cache/shopify-ingest-bench/importer-job.mjs');
+  await build({ entryPoints: [fileURLToPath(import.meta.url)], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile, logLevel: 'warning' });
+  return outfile;
+}
+
+async function runChildJob(spec: JobSpec): Promise<JobResult> {
+  const job = await compiledJob();
   return new Promise((resolve, reject) => {
-    // BENCH_JOB_NODE_OPTIONS (e.g. --max-old-space-size=256) shows how little heap the job really needs.
+    // BENCH_JOB_NODE_OPTIONS (e.g. --max-old-space-size=128) shows how little heap the job really needs.
     const extra = (env.BENCH_JOB_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
-    const child = fork(fileURLToPath(import.meta.url), ['--job', JSON.stringify(spec)], { execArgv: ['--import', 'tsx', ...extra], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(job, ['--job', JSON.stringify(spec)], { execArgv: extra, env: { ...process.env, BENCH_DIR: here }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     child.once('message', (m) => resolve(m as JobResult));
     child.once('exit', (code) => { if (code !== 0) reject(new Error(`job ${spec.name} exited with ${code}`)); });
   });
@@ -127,6 +178,7 @@ function print(r: JobResult): void {
   for (const p of r.phases) console.log(`  ${p.resource.padEnd(9)} ${String(p.records).padStart(8)} records  ${p.seconds.toFixed(1).padStart(7)} s  ${String(p.perSecond).padStart(6)} records/s  (${p.pages} pages)`);
   const orders = r.phases.find((p) => p.resource === 'orders');
   console.log(`  order line items ${r.lineItems} (${orders ? (r.lineItems / orders.records).toFixed(2) : '-'} per order), order events ${r.events}`);
+  if (r.ceiling) console.log(`  ceiling: COPY FROM of the first ${r.ceiling.orders} orders' rows as the job wrote them (${r.ceiling.megabytes} MB): ${r.ceiling.seconds.toFixed(1)} s = ${r.ceiling.perSecond} orders/s`);
   console.log(`  total ${r.totalSeconds.toFixed(1)} s; peak RSS ${r.peakRssMb} MB (peak JS heap used ${r.peakHeapMb} MB); RSS over the run (MB): ${r.rssSamplesMb.join(' ')}`);
 }
 
@@ -137,7 +189,7 @@ if (process.argv[2] === '--job') {
 } else {
   const batch = num('BENCH_BATCH', 250), concurrency = num('BENCH_CONCURRENCY', 4);
   console.log(`importer bench: batchSize ${batch}, concurrency ${concurrency}, page size 250, node ${process.version}`);
-  const job1 = await runChildJob({ name: `job 1: ${num('BENCH_CUSTOMERS', 50_000)} customers + ${num('BENCH_ORDERS', 200_000)} orders`, customers: num('BENCH_CUSTOMERS', 50_000), products: 200, orders: num('BENCH_ORDERS', 200_000) });
+  const job1 = await runChildJob({ name: `job 1: ${num('BENCH_CUSTOMERS', 50_000)} customers + ${num('BENCH_ORDERS', 200_000)} orders`, customers: num('BENCH_CUSTOMERS', 50_000), products: 200, orders: num('BENCH_ORDERS', 200_000), copySample: Math.min(num('BENCH_ORDERS', 200_000), num('BENCH_COPY_SAMPLE', 20_000)) });
   print(job1);
   const big = num('BENCH_BIG_ORDERS', 1_000_000);
   if (big > 0) print(await runChildJob({ name: `job 2: ${big} orders (memory must stay flat)`, customers: 0, products: 200, orders: big }));
