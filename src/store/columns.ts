@@ -34,9 +34,10 @@ export function encodeValue(value: unknown, type: PgType): string | null {
 }
 
 /**
- * A whole batch as ONE parameter: a JSON array with one object per row, keyed by column name,
- * every value a JSON string (or `null`) holding {@link encodeValue}'s text. Read back with
- * {@link recordsetFrom}.
+ * A whole batch as ONE parameter: a JSON array with one object per row, keyed by the column's
+ * position in base 36 (`"0"`, `"1"`, ...: short keys are less to send and to parse, about 5 % of a
+ * customer batch), every value a JSON string (or `null`) holding {@link encodeValue}'s text. Read
+ * back with {@link recordsetFrom}, which names the columns again.
  *
  * Why not one array parameter per column (`unnest($2::bigint[], ...)`): the driver escapes every
  * element into PostgreSQL's array literal syntax in JavaScript, which for batches of large JSON
@@ -49,7 +50,7 @@ export function encodeValue(value: unknown, type: PgType): string | null {
  * change the row's other fields whatever text it holds.
  */
 export function recordsetJson<R>(columns: readonly ColumnSpec<R>[], rows: readonly R[]): string {
-  const keys = columns.map((c) => `${JSON.stringify(c.column)}:`);
+  const keys = columns.map((_, i) => `"${i.toString(36)}":`);
   const bare = columns.map((c) => BARE_JSON_TYPES.has(c.type));
   let out = '[';
   for (let r = 0; r < rows.length; r++) {
@@ -72,13 +73,13 @@ export function recordsetJson<R>(columns: readonly ColumnSpec<R>[], rows: readon
 const BARE_JSON_TYPES = new Set<PgType>(['boolean']);
 
 /**
- * `(SELECT ... FROM json_to_recordset($n::json) AS alias("col" type, ...)) AS alias` for a
+ * `(SELECT alias."0" AS "col", ... FROM json_to_recordset($n::json) AS alias("0" type, ...)) AS alias` for a
  * parameter made by {@link recordsetJson}: PostgreSQL converts each value with its column type's
  * input function (jsonb values arrive as JSON strings and are cast from text).
  */
 export function recordsetFrom<R>(columns: readonly ColumnSpec<R>[], param: number, alias: string): string {
-  const select = columns.map((c) => (c.type === 'jsonb' ? `${alias}."${c.column}"::jsonb AS "${c.column}"` : `${alias}."${c.column}"`)).join(', ');
-  const fields = columns.map((c) => `"${c.column}" ${c.type === 'jsonb' ? 'text' : c.type}`).join(', ');
+  const select = columns.map((c, i) => `${alias}."${i.toString(36)}"${c.type === 'jsonb' ? '::jsonb' : ''} AS "${c.column}"`).join(', ');
+  const fields = columns.map((c, i) => `"${i.toString(36)}" ${c.type === 'jsonb' ? 'text' : c.type}`).join(', ');
   return `(SELECT ${select} FROM json_to_recordset($${param}::json) AS ${alias}(${fields})) AS ${alias}`;
 }
 

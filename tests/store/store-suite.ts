@@ -72,6 +72,16 @@ export function defineStoreSuite(backend: string, open: () => Promise<OpenedData
         expect(await store.countRecords(t)).toEqual({ customers: 0, products: 0, variants: 0, orders: 2, lineItems: 5 });
       });
 
+      it('stores any text exactly: quotes, backslashes, JSON look-alikes, non-ASCII, and payload text cannot reach other fields', async () => {
+        const t = await tenant();
+        const tricky = 'a "quoted" \\ back\\slash, tab\t, newline\n, é ☃ 😀, },{"0":"999","1":"x'; // eslint-disable-line
+        const payload = JSON.stringify({ id: 5, note: tricky, nested: { s: '"},{"0":"6"' } });
+        expect(await store.upsertCustomers(t, [customer(t, 5n, { tags: tricky, payload })])).toEqual({ written: 1, stale: 0 });
+        const rows = await sql<{ id: string; tags: string; note: string; nested: string }>(
+          `SELECT id::text, tags, payload->>'note' AS note, payload->'nested'->>'s' AS nested FROM shopify_customers WHERE tenant_id = $1`, t);
+        expect(rows).toEqual([{ id: '5', tags: tricky, note: tricky, nested: '"},{"0":"6"' }]);
+      });
+
       it('keeps the newest version when a batch repeats an id, without ON CONFLICT errors', async () => {
         const t = await tenant();
         const v1 = customer(t, 7n, { shopifyUpdatedAt: at('2024-03-01T00:00:00Z'), payload: '{"v":1}' });
