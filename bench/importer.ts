@@ -48,7 +48,7 @@ interface JobResult {
  * COPY FROM (server-side, so no client or parsing cost of ours is in it). Same tables, same indexes
  * and foreign keys, same encrypted and jsonb values.
  */
-async function copyCeiling(db: { query<T>(sql: string, params?: unknown[]): Promise<T[]> }, sample: number): Promise<JobResult['ceiling']> {
+async function copyCeiling(db: Pick<import('../tests/helpers/db.js').TestDatabase, 'query'>, sample: number): Promise<JobResult['ceiling']> {
   const { mkdtemp, rm, chmod, stat } = await import('node:fs/promises');
   const os = await import('node:os');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'si-ceiling-'));

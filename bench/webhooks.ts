@@ -1,17 +1,27 @@
 /**
  * Webhook ingestion under load: a second process (autocannon) POSTs signed `orders/create`
  * deliveries, each with its own webhook id and order id, to the Express adapter on 127.0.0.1,
- * backed by PostgreSQL (a fresh database, dropped at the end).
+ * backed by PostgreSQL (a fresh database per run, dropped at the end).
  *
  *   npx tsx bench/webhooks.ts
- *   BENCH_SECONDS=10 BENCH_CONNECTIONS=50 npx tsx bench/webhooks.ts
+ *   BENCH_SECONDS=10 BENCH_CONNECTIONS=50 BENCH_RUNS=paused,running,paused-prisma npx tsx bench/webhooks.ts
  *
- * Prints acknowledged deliveries/s, p50/p99 ack latency (as the load process measured it), then the
- * time the worker takes to process the backlog, and checks that nothing was lost: every 200 is a
- * row in the inbox, and every row ends processed. The worker is paused during the load, so the ack
- * figures measure the ingest path alone (a burst), and the backlog figure the processing path alone.
+ * Each run prints acknowledged deliveries/s and p50/p99 ack latency (as the load process measured
+ * them), the server process's CPU per acknowledged delivery, the time to process what was not yet
+ * processed when the load ended, and a check that nothing was lost (every 200 is a row in the inbox,
+ * every row ends processed into an order). Runs (BENCH_RUNS, default all three):
+ * - `paused`: the in-process worker is off during the load, so the ack figures measure the ingest
+ *   path alone (a burst); the backlog is then processed by the worker alone and timed.
+ * - `running`: the in-process worker starts on the first delivery and applies deliveries while the
+ *   load runs (the default deployment), competing with the acks for the same process and cores;
+ *   what it has not applied when the load ends is then drained and timed.
+ * - `paused-prisma`: as `paused`, through a PrismaClient without a pool attached (every inbox INSERT
+ *   through Prisma's raw-query path). The other runs open the database with `createDatabase({ url })`,
+ *   which attaches its pool for the SDK's batch writes (useDirectPgWrites).
+ * BENCH_IN_FLIGHT sets the inbox's INSERTs in flight (default: the service's).
  */
 import { fork } from 'node:child_process';
+import { loadavg } from 'node:os';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +29,7 @@ import express from 'express';
 import { shopifyWebhooks } from '../src/adapters/express.js';
 import { createKeyRing } from '../src/crypto/index.js';
 import { silentLogger } from '../src/logger.js';
-import { createStore } from '../src/store/index.js';
+import { createDatabase, createStore } from '../src/store/index.js';
 import { createWebhookService, signWebhookBody } from '../src/webhooks/index.js';
 import { createTestDatabase, readFixture } from '../tests/helpers/db.js';
 
@@ -28,7 +38,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const SECRET = 'bench_webhook_secret';
 const SHOP = 'bench-shop.myshopify.com';
 
-interface LoadResult { ok: number; non2xx: number; errors: number; timeouts: number; rps: number; p50: number; p90: number; p99: number; max: number; bytes: number }
+interface LoadResult { ok: number; non2xx: number; errors: number; timeouts: number; rps: number; p50: number; p90: number; p99: number; max: number; bytes: number; bodyBytes: number }
 
 async function runLoad(url: string): Promise<void> {
   // autocannon ships no types; only the fields read below are declared.
@@ -37,7 +47,7 @@ async function runLoad(url: string): Promise<void> {
     latency: { p50: number; p90: number; p99: number; max: number }; throughput: { total: number };
   }> };
   const capture = JSON.parse(await readFixture('captured-hookdeck-2024-10/orders.create.json'));
-  // One real order body (about 10 KB), its ids replaced per request so each delivery is a new order.
+  // One real order body (7.2 KB of compact JSON), its ids replaced per request so each delivery is a new order.
   const template = JSON.stringify({ ...capture.body, id: 0, admin_graphql_api_id: 'gid://shopify/Order/0' });
   let n = 0;
   const instance = autocannon({
@@ -65,52 +75,78 @@ async function runLoad(url: string): Promise<void> {
   const result: LoadResult = {
     ok: r['2xx'], non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts, rps: r['2xx'] / SECONDS,
     p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max, bytes: r.throughput.total,
+    bodyBytes: Buffer.byteLength(template),
   };
   process.send!(result);
 }
 
-async function main(): Promise<void> {
+type Run = 'paused' | 'running' | 'paused-prisma';
+
+/** One load run against a fresh database (see the runs at the top). */
+async function runScenario(run: Run): Promise<void> {
+  const worker = run === 'running' ? 'running' : 'paused';
   const db = await createTestDatabase({ prefix: 'si_bench_webhooks' });
+  const client = run === 'paused-prisma' ? db.prisma : await createDatabase({ url: db.url, migrate: false });
   let server: Server | undefined;
   try {
-    await createStore(db.prisma).upsertTenant({ id: 'bench', shopDomain: SHOP, accessTokenEnc: 'x' });
-    const service = createWebhookService(db.prisma, {
+    await createStore(client).upsertTenant({ id: 'bench', shopDomain: SHOP, accessTokenEnc: 'x' });
+    const service = createWebhookService(client, {
       secrets: SECRET, keyRing: createKeyRing({ key: 'bench-key-0123456789abcdefghijkl' }), logger: silentLogger,
-      worker: { autoStart: false, batchSize: 500 },
-      inbox: { maxInFlight: Number(process.env.BENCH_IN_FLIGHT ?? 4) },
+      worker: { autoStart: worker === 'running', batchSize: 500 },
+      ...(process.env.BENCH_IN_FLIGHT ? { inbox: { maxInFlight: Number(process.env.BENCH_IN_FLIGHT) } } : {}),
     });
     const app = express();
     app.post('/webhooks/shopify', shopifyWebhooks(service));
     server = await new Promise<Server>((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/shopify`;
 
-    console.log(`load: ${CONNECTIONS} connections for ${SECONDS} s from a second process (autocannon) -> Express adapter -> PostgreSQL`);
+    console.log(`\n[${run}: worker ${worker}, ${run === 'paused-prisma' ? 'inbox writes through Prisma' : 'createDatabase({ url })'}] load: ${CONNECTIONS} connections for ${SECONDS} s from a second process (autocannon) -> Express adapter -> PostgreSQL; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    const cpu0 = process.cpuUsage();
     const child = fork(fileURLToPath(import.meta.url), ['--load', url], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const load = await new Promise<LoadResult>((resolve, reject) => {
       child.once('message', (m) => resolve(m as LoadResult));
       child.once('exit', (code) => reject(new Error(`load process exited with ${code}`)));
     });
+    const cpu = process.cpuUsage(cpu0);
     child.kill();
+    // All threads of the server process (main thread, libuv pool, V8 helpers); with the worker running, its processing too.
+    const serverCpuUs = (cpu.user + cpu.system) / Math.max(1, load.ok);
 
     const [stored] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM shopify_webhook_inbox`);
-    console.log(`acknowledged: ${load.ok} deliveries (${load.rps.toFixed(0)}/s), non-2xx ${load.non2xx}, errors ${load.errors}, timeouts ${load.timeouts}`);
+    const during = await service.inbox.countByStatus();
+    console.log(`acknowledged: ${load.ok} deliveries of ${(load.bodyBytes / 1024).toFixed(1)} KiB (${load.rps.toFixed(0)}/s), non-2xx ${load.non2xx}, errors ${load.errors}, timeouts ${load.timeouts}`);
     console.log(`ack latency: p50 ${load.p50} ms, p90 ${load.p90} ms, p99 ${load.p99} ms, max ${load.max} ms`);
+    console.log(`server process CPU: ${serverCpuUs.toFixed(0)} µs per acknowledged delivery${worker === 'running' ? ' (the worker\'s processing included)' : ''}`);
+    if (worker === 'running') console.log(`applied by the worker during the load: ${during.processed} of ${stored!.n} stored`);
     console.log(`inbox rows: ${stored!.n} (acknowledged ${load.ok}) -> ${stored!.n >= load.ok ? 'none lost' : `${load.ok - stored!.n} LOST`}`);
 
     await new Promise((r) => setTimeout(r, 500)); // requests autocannon abandoned at the deadline finish
+    const [rowsNow] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM shopify_webhook_inbox WHERE status <> 'processed'`);
     const t0 = performance.now();
-    const processed = await service.processPending();
+    // Running: the worker finishes its batch, then the rest is drained the same way as the paused backlog.
+    if (worker === 'running') await service.stop();
+    await service.processPending();
     const seconds = (performance.now() - t0) / 1000;
+    const backlog = rowsNow!.n;
     const counts = await service.inbox.countByStatus();
     const [orders] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM shopify_orders`);
-    console.log(`backlog: ${processed} deliveries processed in ${seconds.toFixed(1)} s (${(processed / seconds).toFixed(0)}/s); inbox ${JSON.stringify(counts)}; orders stored ${orders!.n}`);
+    console.log(`backlog: ${backlog} deliveries ${worker === 'running' ? 'not yet applied when the load ended, ' : ''}processed in ${seconds.toFixed(1)} s (${(backlog / seconds).toFixed(0)}/s); inbox ${JSON.stringify(counts)}; orders stored ${orders!.n}`);
     const targets = load.rps >= 2000 && load.p99 <= 50;
     const [all] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM shopify_webhook_inbox`);
     const lost = stored!.n < load.ok || counts.processed !== all!.n || orders!.n !== all!.n;
     console.log(`targets (>= 2,000/s acknowledged, p99 <= 50 ms): ${targets ? 'met' : 'NOT met'}; zero lost (every 200 stored, every stored row processed into an order): ${lost ? 'NO' : 'yes'}`);
   } finally {
     await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    if (client !== db.prisma) await client.$disconnect();
     await db.drop();
+  }
+}
+
+async function main(): Promise<void> {
+  const runs = (process.env.BENCH_RUNS ?? 'paused,running,paused-prisma').split(',').map((r) => r.trim()) as Run[];
+  for (const run of runs) {
+    if (!['paused', 'running', 'paused-prisma'].includes(run)) throw new Error(`BENCH_RUNS: unknown run ${run}`);
+    await runScenario(run);
   }
 }
 

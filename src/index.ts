@@ -24,6 +24,6 @@ export * from './webhooks/index.js';
 export * from './scheduler/index.js';
 export * from './auth/index.js';
 export * from './config/index.js';
-export { toWebRequest, sendWebResponse, createNodeHandler } from './node/index.js';
-export type { NodeHandler, NodeHandlerOptions, NodeRequestLike } from './node/index.js';
+export { toWebRequest, sendWebResponse, createNodeHandler, createNodeWebhookHandler } from './node/index.js';
+export type { NodeHandler, NodeHandlerOptions, NodeRequestLike, NodeWebhookEndpoint } from './node/index.js';
 export { PrismaClient } from './prisma-client.js';

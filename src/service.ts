@@ -13,7 +13,7 @@ import { createSchedulerService, type ScheduledRun, type SchedulerOptions, type 
 import { createAuthMiddleware as createAuth, type AuthMiddleware } from './auth/index.js';
 import { authOptionsOf, loadConfig, requireFor, webhookSecretsOf, type IngestionConfig } from './config/index.js';
 import { createStore, migrate, type IngestStore, type PrismaLike, type RecordCounts, type TenantRecord } from './store/index.js';
-import { createNodeHandler } from './node/index.js';
+import { createNodeWebhookHandler } from './node/index.js';
 
 /** What `importData` accepts as its data type. */
 export type DataType = 'customers' | 'products' | 'orders' | 'all';
@@ -409,7 +409,7 @@ export class IngestionService {
   setupWebhookEndpoints(app: ExpressLikeApp, options: { path?: string; parseJson?: boolean } = {}): void {
     const webhooks = this.requireWebhooks('setupWebhookEndpoints');
     const path = options.path ?? this.options.webhooks?.path ?? DEFAULT_WEBHOOK_PATH;
-    const handle = createNodeHandler(webhooks.handler, {
+    const handle = createNodeWebhookHandler(webhooks.handleDelivery, {
       mountHint: "mount setupWebhookEndpoints(app) before app.use(express.json()), or use shopify-ingest/express's captureRawBody",
       onError: (error) => this.logger.error('webhook endpoint failed', { error }),
     });

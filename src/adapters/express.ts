@@ -9,12 +9,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request as ExpressRequest, RequestHandler, Response as ExpressResponse } from 'express';
-import { createNodeHandler } from '../node/index.js';
+import { nodeHandlerFor, type NodeWebhookEndpoint } from '../node/index.js';
 
 /** What the adapter needs from a webhook service (a `createWebhookService()` result fits). */
-export interface WebhookEndpoint {
-  handler: (request: Request) => Promise<Response>;
-}
+export type WebhookEndpoint = NodeWebhookEndpoint;
 
 const EXPRESS_HINT =
   'In Express, register the webhook route before app.use(express.json()), or keep the raw bytes with app.use(express.json({ verify: captureRawBody })) ' +
@@ -31,7 +29,7 @@ const EXPRESS_HINT =
  * ```
  */
 export function shopifyWebhooks(service: WebhookEndpoint): RequestHandler {
-  const handle = createNodeHandler(service.handler, { mountHint: EXPRESS_HINT });
+  const handle = nodeHandlerFor(service, { mountHint: EXPRESS_HINT });
   return (req: ExpressRequest, res: ExpressResponse, next: NextFunction) => {
     handle(req as unknown as IncomingMessage, res as unknown as ServerResponse).catch(next);
   };

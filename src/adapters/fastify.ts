@@ -3,11 +3,10 @@
  * context, so the rest of the app keeps Fastify's JSON parser. Only types are imported from Fastify.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { createNodeHandler } from '../node/index.js';
+import { nodeHandlerFor, type NodeWebhookEndpoint } from '../node/index.js';
 
 /** What the adapter needs from a webhook service (a `createWebhookService()` result fits). */
-export interface WebhookEndpoint {
-  handler: (request: Request) => Promise<Response>;
+export interface WebhookEndpoint extends NodeWebhookEndpoint {
   maxBodyBytes?: number;
 }
 
@@ -28,7 +27,7 @@ export interface FastifyWebhookOptions {
  * ```
  */
 export const shopifyWebhooksPlugin: FastifyPluginAsync<FastifyWebhookOptions> = async (instance, options) => {
-  const handle = createNodeHandler(options.service.handler);
+  const handle = nodeHandlerFor(options.service);
   // Any parser inherited from the parent (the built-in JSON one, or a host's) would consume the bytes.
   instance.removeAllContentTypeParsers();
   instance.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.service.maxBodyBytes ?? 2 * 1024 * 1024 }, (_req, body, done) => done(null, body));

@@ -3,12 +3,10 @@
  * parser off so the raw bytes reach the HMAC check. Only types are imported from Next.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createNodeHandler } from '../node/index.js';
+import { nodeHandlerFor, type NodeWebhookEndpoint } from '../node/index.js';
 
 /** What the adapter needs from a webhook service (a `createWebhookService()` result fits). */
-export interface WebhookEndpoint {
-  handler: (request: Request) => Promise<Response>;
-}
+export type WebhookEndpoint = NodeWebhookEndpoint;
 
 /**
  * App Router route handler (`app/api/webhooks/shopify/route.ts`).
@@ -40,5 +38,5 @@ export const pagesRouterConfig = { api: { bodyParser: false } } as const;
  * ```
  */
 export function createNextPagesWebhookHandler(service: WebhookEndpoint): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
-  return createNodeHandler(service.handler, { mountHint: PAGES_HINT });
+  return nodeHandlerFor(service, { mountHint: PAGES_HINT });
 }

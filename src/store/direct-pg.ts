@@ -44,6 +44,8 @@ export interface BatchRunner {
   execute(sql: string, params: unknown[]): Promise<number>;
   /** Runs a statement; resolves to its first row. */
   first<T>(sql: string, params: unknown[]): Promise<T>;
+  /** Runs a statement; resolves to all its rows. */
+  all<T>(sql: string, params: unknown[]): Promise<T[]>;
 }
 
 export function batchRunnerFor(prisma: SqlExecutor): BatchRunner {
@@ -52,10 +54,12 @@ export function batchRunnerFor(prisma: SqlExecutor): BatchRunner {
     return {
       execute: async (sql, params) => (await pool.query(sql, params)).rowCount ?? 0,
       first: async <T>(sql: string, params: unknown[]) => (await pool.query(sql, params)).rows[0] as T,
+      all: async <T>(sql: string, params: unknown[]) => (await pool.query(sql, params)).rows as T[],
     };
   }
   return {
     execute: (sql, params) => prisma.$executeRawUnsafe(sql, ...params),
     first: async <T>(sql: string, params: unknown[]) => (await prisma.$queryRawUnsafe<T[]>(sql, ...params))[0],
+    all: <T>(sql: string, params: unknown[]) => prisma.$queryRawUnsafe<T[]>(sql, ...params),
   };
 }

@@ -1,11 +1,10 @@
 import { hostname } from 'node:os';
-import KSUID from 'ksuid';
 import { keyRingFromEnv, type KeyRing } from '../crypto/index.js';
 import { ConfigError } from '../errors.js';
 import { parseShopifyJson } from '../json.js';
 import type { Logger } from '../logger.js';
 import { createJsonLogger } from '../logger.js';
-import { createNodeHandler, type NodeHandler } from '../node/index.js';
+import { createNodeWebhookHandler, type NodeHandler } from '../node/index.js';
 import { createStore } from '../store/index.js';
 import { createWebhookInbox, type InboxRow, type WebhookInbox } from '../store/inbox.js';
 import type { PrismaLike } from '../store/prisma-like.js';
@@ -15,7 +14,8 @@ import { packBody, unpackBody } from './body-codec.js';
 import { applyWebhookEvents, type ApplyHooks, type WebhookTransformer } from './apply.js';
 import { createWebhookDispatcher, type WebhookEmitter } from './dispatcher.js';
 import { WebhookError } from './errors.js';
-import { createWebhookHandler, DEFAULT_MAX_BODY_BYTES } from './handler.js';
+import { createWebhookCore, DEFAULT_MAX_BODY_BYTES, webRequestHandler, type WebhookCore } from './handler.js';
+import { createInboxIdFactory } from './inbox-id.js';
 import { createInboxWorker, type InboxWorker } from './inbox-worker.js';
 import { INACTIVE_TENANT_TOPICS, type WebhookEvent } from './topics.js';
 
@@ -51,7 +51,7 @@ export interface WebhookServiceOptions extends ApplyHooks {
   /** Processing attempts before a delivery stays `failed` (default 8). */
   maxAttempts?: number;
   worker?: WebhookWorkerOptions;
-  /** Inbox writes: most deliveries per INSERT (500) and most INSERTs in flight (4; keep below the pool size). */
+  /** Inbox writes: most deliveries per INSERT (500) and most INSERTs in flight (2; keep below the pool size). */
   inbox?: { maxBatch?: number; maxInFlight?: number };
   /** How long a shop -> tenant lookup is cached (default 5 s; unknown shops 1 s). */
   tenantCacheTtlMs?: number;
@@ -79,8 +79,10 @@ export interface WebhookStats {
 export interface WebhookService extends WebhookEmitter {
   /** The Web-standard endpoint: `(Request) => Promise<Response>`. */
   readonly handler: (request: Request) => Promise<Response>;
-  /** The same endpoint for Node `(req, res)`. */
+  /** The same endpoint for Node `(req, res)`: reads the body straight from the socket, no Web `Request`. */
   readonly nodeHandler: NodeHandler;
+  /** The same endpoint without a transport (what `handler` and `nodeHandler` wrap; the Node adapters call it directly). */
+  readonly handleDelivery: WebhookCore;
   /** Largest accepted body, for adapters that buffer before calling the handler. */
   readonly maxBodyBytes: number;
   /** Starts the in-process worker (rows left unprocessed by a previous run are picked up first). */
@@ -160,6 +162,8 @@ export function createWebhookService(prisma: PrismaLike, options: WebhookService
     return tenant.active || INACTIVE_TENANT_TOPICS.includes(topic) ? tenant.tenantId : null;
   }
 
+  const nextInboxId = createInboxIdFactory();
+
   function toEvent(row: InboxRow): WebhookEvent {
     if (row.bodyEnc === null) throw new WebhookError('WEBHOOK_BODY_NOT_RETAINED', `webhook ${row.id} has no stored body`, { topic: row.topic });
     const payload = parseShopifyJson<Record<string, unknown>>(unpackBody(keyRing.decrypt(row.bodyEnc, row.tenantId)));
@@ -213,14 +217,15 @@ export function createWebhookService(prisma: PrismaLike, options: WebhookService
     onFailed: () => { stats.failed += 1; },
   });
 
-  const handler = createWebhookHandler({
+  const handleDelivery = createWebhookCore({
     secrets,
     maxBodyBytes,
     logger,
     resolveTenant,
     async accept(delivery) {
+      const receivedAt = clock();
       const result = await inbox.insert({
-        id: KSUID.randomSync(clock()).string,
+        id: nextInboxId(receivedAt),
         tenantId: delivery.tenantId,
         webhookId: delivery.webhookId,
         eventId: delivery.eventId,
@@ -230,7 +235,7 @@ export function createWebhookService(prisma: PrismaLike, options: WebhookService
         triggeredAt: delivery.triggeredAt,
         // The inbox must not hold plaintext PII: the body is sealed for its tenant.
         bodyEnc: keyRing.encrypt(packBody(delivery.rawBody), delivery.tenantId),
-        receivedAt: clock(),
+        receivedAt,
       });
       stats.received += 1;
       if (!result.inserted) stats.duplicates += 1;
@@ -240,11 +245,13 @@ export function createWebhookService(prisma: PrismaLike, options: WebhookService
     },
   });
 
-  const nodeHandler = createNodeHandler(handler, { onError: (error) => logger.error('webhook handler failed', { error }) });
+  const handler = webRequestHandler(handleDelivery);
+  const nodeHandler = createNodeWebhookHandler(handleDelivery, { onError: (error) => logger.error('webhook handler failed', { error }) });
 
   return {
     handler,
     nodeHandler,
+    handleDelivery,
     maxBodyBytes,
     inbox,
     on: dispatcher.on,

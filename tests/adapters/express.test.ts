@@ -26,10 +26,16 @@ runAdapterConformance({
   preParsed: { status: 500, messageIncludes: 'captureRawBody' },
 });
 
-describe('express adapter: ways to keep the raw body behind a JSON parser', () => {
-  const stub = (seen: string[]): Pick<WebhookService, 'handler'> => ({
-    handler: async (request) => { seen.push(await request.text()); return new Response('ok'); },
-  });
+/** An endpoint recording the body it got: through the Web handler only, or through the webhook core as a service has it. */
+const webStub = (seen: string[]): Pick<WebhookService, 'handler'> => ({
+  handler: async (request) => { seen.push(await request.text()); return new Response('ok'); },
+});
+const coreStub = (seen: string[]): Pick<WebhookService, 'handler' | 'handleDelivery'> => ({
+  handler: async () => { throw new Error('the Node adapter should call handleDelivery'); },
+  handleDelivery: async (input) => { seen.push(new TextDecoder().decode(await input.readBody(1 << 20))); return { status: 200, headers: {}, body: 'ok' }; },
+});
+
+describe.each([['Web handler', webStub], ['webhook core', coreStub]] as const)('express adapter (%s): ways to keep the raw body behind a JSON parser', (_name, stub) => {
 
   it('express.json({ verify: captureRawBody }) globally, and express.raw on the route, both pass the exact bytes', async () => {
     const seen: string[] = [];

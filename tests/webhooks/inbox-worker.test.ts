@@ -1,4 +1,8 @@
+import pg from 'pg';
+import { PrismaPg } from '@prisma/adapter-pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { PrismaClient } from '../../src/generated/prisma/client.js';
+import { useDirectPgWrites } from '../../src/store/index.js';
 import { createInboxWorker, createWebhookInbox, type InboxDelivery, type InboxRow } from '../../src/webhooks/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
@@ -19,6 +23,31 @@ const delivery = (over: Partial<InboxDelivery> = {}): InboxDelivery => ({
 describe('webhook inbox', () => {
   it('inserts, groups concurrent inserts, and counts duplicates per (tenant, webhook id)', async () => {
     const inbox = createWebhookInbox(db.prisma);
+    await insertsAndCountsDuplicates(inbox);
+  });
+
+  it('writes through the pool attached by useDirectPgWrites, with the same results', async () => {
+    const pool = new pg.Pool({ connectionString: db.url });
+    const statements: string[] = [];
+    const query = pool.query.bind(pool) as (text: string, values?: unknown[]) => Promise<pg.QueryResult>;
+    const counted = { query: (text: string, values?: unknown[]) => { statements.push(text); return query(text, values); } };
+    const prisma = useDirectPgWrites(new PrismaClient({ adapter: new PrismaPg(pool) }), counted);
+    try {
+      const inbox = createWebhookInbox(prisma);
+      await insertsAndCountsDuplicates(inbox);
+      expect(statements.filter((sql) => sql.includes('INSERT INTO shopify_webhook_inbox')).length).toBeGreaterThan(0);
+      const [stored] = await db.query(`SELECT id FROM shopify_webhook_inbox WHERE webhook_id = 'B'`);
+      expect(await inbox.get(stored!.id)).toMatchObject({
+        webhookId: 'B', topic: 'orders/create', apiVersion: '2025-07', bodyEnc: 'sealed', eventId: null,
+        triggeredAt: new Date('2025-01-01T00:00:00Z'), receivedAt: new Date('2025-01-01T00:00:01Z'), nextAttemptAt: new Date('2025-01-01T00:00:01Z'),
+      });
+    } finally {
+      await prisma.$disconnect();
+      await pool.end();
+    }
+  });
+
+  async function insertsAndCountsDuplicates(inbox: ReturnType<typeof createWebhookInbox>): Promise<void> {
     const results = await Promise.all([
       inbox.insert(delivery({ webhookId: 'A' })),
       inbox.insert(delivery({ webhookId: 'A' })),
@@ -41,7 +70,7 @@ describe('webhook inbox', () => {
     ]);
     expect(await inbox.countByStatus()).toEqual({ pending: 3, processing: 0, processed: 0, failed: 0 });
     expect(await inbox.countByStatus('t2')).toEqual({ pending: 1, processing: 0, processed: 0, failed: 0 });
-  });
+  }
 
   it('claims with SKIP LOCKED: two workers never get the same row; an expired lock is taken over', async () => {
     const inbox = createWebhookInbox(db.prisma);
