@@ -5,26 +5,24 @@
  * `./.shopify-ingest/db`. Pass `{ adapter }` to choose yourself. Hosts that merged our models into
  * their own schema use their own generated client instead; the SDK accepts either.
  */
-import { PrismaPg } from '@prisma/adapter-pg';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { mkdirSync } from 'node:fs';
-import pg from 'pg';
 import { PrismaClient as GeneratedPrismaClient } from './generated/prisma/client.js';
 import { DEFAULT_DATA_DIR, resolveDatabaseTarget } from './store/database.js';
-import { useDirectPgWrites } from './store/direct-pg.js';
+import { pooledPgAdapter, useDirectPgWrites, type PgQueryable } from './store/direct-pg.js';
 
 type GeneratedOptions = ConstructorParameters<typeof GeneratedPrismaClient>[0];
 export type PrismaClientOptions = Partial<GeneratedOptions> & { dataDir?: string; url?: string };
 
-function withDefaultAdapter(options: PrismaClientOptions = {}): { options: GeneratedOptions; pool?: pg.Pool } {
+function withDefaultAdapter(options: PrismaClientOptions = {}): { options: GeneratedOptions; pool?: PgQueryable } {
   if ('adapter' in options && options.adapter) return { options: options as GeneratedOptions };
   const { dataDir, url, ...rest } = options;
   const target = resolveDatabaseTarget({ url, dataDir: dataDir ?? DEFAULT_DATA_DIR });
   if (target.kind === 'postgres') {
     // One pool for Prisma and the SDK's batch writes (useDirectPgWrites); Prisma ends it on $disconnect.
-    const pool = new pg.Pool({ connectionString: target.url });
-    return { options: { ...rest, adapter: new PrismaPg(pool, { disposeExternalPool: true }) } as GeneratedOptions, pool };
+    const { adapter, pool } = pooledPgAdapter(target.url);
+    return { options: { ...rest, adapter } as GeneratedOptions, pool };
   }
   if (!target.dataDir.startsWith('memory://')) mkdirSync(target.dataDir, { recursive: true });
   return { options: { ...rest, adapter: new PrismaPGlite(new PGlite(target.dataDir)) } as GeneratedOptions };

@@ -1,11 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { PrismaPg } from '@prisma/adapter-pg';
-import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { useDirectPgWrites } from './direct-pg.js';
+import { pooledPgAdapter, useDirectPgWrites } from './direct-pg.js';
 import { migrate, type MigrateOptions } from './migrate.js';
 
 export interface DatabaseOptions {
@@ -76,8 +74,8 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Pri
   let prisma: PrismaClient;
   if (target.kind === 'postgres') {
     // One pool for Prisma and for the SDK's batch writes (see useDirectPgWrites); Prisma ends it on $disconnect.
-    const pool = new pg.Pool({ connectionString: target.url });
-    prisma = useDirectPgWrites(new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) }), pool);
+    const { adapter, pool } = pooledPgAdapter(target.url);
+    prisma = useDirectPgWrites(new PrismaClient({ adapter }), pool);
     logger.debug('database: postgresql', { host: safeHost(target.url) });
   } else {
     if (!target.dataDir.startsWith('memory://')) await mkdir(target.dataDir, { recursive: true });

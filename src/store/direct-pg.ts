@@ -1,3 +1,5 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import type { SqlExecutor } from './prisma-like.js';
 
 /** The part of a `pg.Pool` (or `pg.Client`) the SDK's batch writes use. */
@@ -38,13 +40,26 @@ export function useDirectPgWrites<P extends object>(prisma: P, pool: PgQueryable
   return prisma;
 }
 
+/**
+ * A `pg.Pool` for `url` and a Prisma adapter over it that ends the pool on `$disconnect`: one pool for
+ * Prisma and, through {@link useDirectPgWrites}, for the SDK's batch writes.
+ *
+ * @example
+ * ```ts
+ * const { adapter, pool } = pooledPgAdapter(process.env.DATABASE_URL!);
+ * const prisma = useDirectPgWrites(new PrismaClient({ adapter }), pool);
+ * ```
+ */
+export function pooledPgAdapter(url: string): { adapter: PrismaPg; pool: pg.Pool } {
+  const pool = new pg.Pool({ connectionString: url });
+  return { adapter: new PrismaPg(pool, { disposeExternalPool: true }), pool };
+}
+
 /** The runner of the store's batch-write statements: a pool attached by {@link useDirectPgWrites}, else Prisma. */
 export interface BatchRunner {
   /** Runs a statement; resolves to its row count. */
   execute(sql: string, params: unknown[]): Promise<number>;
-  /** Runs a statement; resolves to its first row. */
-  first<T>(sql: string, params: unknown[]): Promise<T>;
-  /** Runs a statement; resolves to all its rows. */
+  /** Runs a statement; resolves to its rows. */
   all<T>(sql: string, params: unknown[]): Promise<T[]>;
 }
 
@@ -53,13 +68,11 @@ export function batchRunnerFor(prisma: SqlExecutor): BatchRunner {
   if (pool) {
     return {
       execute: async (sql, params) => (await pool.query(sql, params)).rowCount ?? 0,
-      first: async <T>(sql: string, params: unknown[]) => (await pool.query(sql, params)).rows[0] as T,
       all: async <T>(sql: string, params: unknown[]) => (await pool.query(sql, params)).rows as T[],
     };
   }
   return {
     execute: (sql, params) => prisma.$executeRawUnsafe(sql, ...params),
-    first: async <T>(sql: string, params: unknown[]) => (await prisma.$queryRawUnsafe<T[]>(sql, ...params))[0],
     all: <T>(sql: string, params: unknown[]) => prisma.$queryRawUnsafe<T[]>(sql, ...params),
   };
 }

@@ -218,7 +218,7 @@ export function createSyncedDataStore(prisma: PrismaLike) {
       const variants = sortById(newestById(bundle.variants));
       try {
         const params = [recordsetJson(productColumns, products), recordsetJson(variantColumns, variants)];
-        const r = await retryOnConflict(() => batches.first<{ written: number; variants: number; variantsRemoved: number }>(PRODUCTS_SQL, [tenantId, ...params]));
+        const [r] = await retryOnConflict(() => batches.all<{ written: number; variants: number; variantsRemoved: number }>(PRODUCTS_SQL, [tenantId, ...params]));
         return { written: r.written, stale: bundle.products.length - r.written, variants: r.variants, variantsRemoved: r.variantsRemoved };
       } catch (error) {
         throw storeFailure('upsertProducts', tenantId, error, { products: bundle.products.length, variants: bundle.variants.length });
@@ -241,7 +241,7 @@ export function createSyncedDataStore(prisma: PrismaLike) {
       const events = lastByKey(bundle.events, (e) => `${e.orderId}:${e.type}:${e.sourceId}`);
       try {
         const params = [recordsetJson(orderColumns, orders), recordsetJson(lineItemColumns, lineItems), recordsetJson(orderEventColumns, events)];
-        const r = await retryOnConflict(() => batches.first<Omit<OrdersWriteResult, 'stale'>>(ORDERS_SQL, [tenantId, ...params]));
+        const [r] = await retryOnConflict(() => batches.all<Omit<OrdersWriteResult, 'stale'>>(ORDERS_SQL, [tenantId, ...params]));
         return { ...r, stale: bundle.orders.length - r.written };
       } catch (error) {
         throw storeFailure('upsertOrders', tenantId, error, { orders: bundle.orders.length, lineItems: bundle.lineItems.length });

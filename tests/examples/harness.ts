@@ -152,6 +152,20 @@ export const TOPICS: WebhookTopic[] = ['customers/create', 'customers/update', '
  * Changes in the simulator, delivered as signed webhooks to the app; returns what to expect.
  * `waitProcessed` resolves once the app's inbox is drained.
  */
+/**
+ * Syncs the tenant through the app's protected route, checks session tokens are scoped to their shop,
+ * and checks the seeded store landed (6 customers, 4 products, 8 orders); returns the counts that
+ * {@link expectRowsChanged} compares against.
+ */
+export async function syncAndExpectSeededRows(baseUrl: string, env: Environment): Promise<{ customers: number; products: number }> {
+  await syncThroughRoute(baseUrl, env.shop.domain);
+  await expectSessionTokensScopedToTheirShop(baseUrl, env.shop.domain);
+  const before = { customers: await countRows(env.db, 'shopify_customers'), products: await countRows(env.db, 'shopify_products') };
+  expect(before).toEqual({ customers: 6, products: 4 });
+  expect(await countRows(env.db, 'shopify_orders')).toBe(8);
+  return before;
+}
+
 export async function changeShopAndAwaitWebhooks(env: Environment, webhookUrl: string, waitProcessed: () => Promise<boolean>) {
   const { shop, simulator } = env;
   for (const topic of TOPICS) shop.subscribe(topic, webhookUrl);
@@ -294,11 +308,7 @@ export function describeNodeExample(name: 'express' | 'fastify', boot: (env: Env
       const { shop, simulator, db } = env;
       await example.service.addTenant(TENANT, { shopDomain: shop.domain, accessToken: shop.accessToken }, { client: { baseUrl: simulator.url } });
 
-      await syncThroughRoute(baseUrl, shop.domain);
-      await expectSessionTokensScopedToTheirShop(baseUrl, shop.domain);
-      const before = { customers: await countRows(db, 'shopify_customers'), products: await countRows(db, 'shopify_products') };
-      expect(before).toEqual({ customers: 6, products: 4 });
-      expect(await countRows(db, 'shopify_orders')).toBe(8);
+      const before = await syncAndExpectSeededRows(baseUrl, env);
 
       const ids = await changeShopAndAwaitWebhooks(env, `${baseUrl}${WEBHOOK_PATH}`, async () => {
         const stats = await example.service.webhooks!.getStats();

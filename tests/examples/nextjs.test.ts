@@ -11,8 +11,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIngestionService, silentLogger } from 'shopify-ingest';
 import {
-  INGEST_KEY, TENANT, changeShopAndAwaitWebhooks, countRows, expectBadHmacRefused, expectProtectedRoutes,
-  expectRowsChanged, expectSessionTokensScopedToTheirShop, freePort, root, startEnvironment, syncThroughRoute, until, type Environment,
+  INGEST_KEY, TENANT, changeShopAndAwaitWebhooks, expectBadHmacRefused, expectProtectedRoutes, syncAndExpectSeededRows,
+  expectRowsChanged, freePort, root, startEnvironment, until, type Environment,
 } from './harness.js';
 
 const WEBHOOK_PATH = '/api/webhooks/shopify';
@@ -79,11 +79,7 @@ describe(`examples/nextjs (next ${mode})`, () => {
     await admin.addTenant(TENANT, { shopDomain: shop.domain, accessToken: shop.accessToken }, { client: { baseUrl: simulator.url } });
     await admin.shutdown();
 
-    await syncThroughRoute(baseUrl, shop.domain);
-    await expectSessionTokensScopedToTheirShop(baseUrl, shop.domain);
-    const before = { customers: await countRows(db, 'shopify_customers'), products: await countRows(db, 'shopify_products') };
-    expect(before).toEqual({ customers: 6, products: 4 });
-    expect(await countRows(db, 'shopify_orders')).toBe(8);
+    const before = await syncAndExpectSeededRows(baseUrl, env);
 
     const ids = await changeShopAndAwaitWebhooks(env, `${baseUrl}${WEBHOOK_PATH}`, async () => {
       const stats = (await status()).statistics.webhookStats;

@@ -3,10 +3,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../../src/generated/prisma/client.js';
 import { migrate } from '../../src/store/migrate.js';
-import { useDirectPgWrites } from '../../src/store/direct-pg.js';
+import { pooledPgAdapter, useDirectPgWrites } from '../../src/store/direct-pg.js';
 import { testDatabaseConfig, testDatabaseUrl } from './pg-config.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -45,8 +44,8 @@ export async function createTestDatabase(options: { migrate?: boolean; prefix?: 
   const url = testDatabaseUrl(name);
   // Like createDatabase({ url }): one pool for Prisma and the store's batch writes, unless
   // `directWrites: false` asks for the plain Prisma raw-query path (what a host client without a pool gets).
-  const pool = new pg.Pool({ connectionString: url });
-  const client = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
+  const { adapter, pool } = pooledPgAdapter(url);
+  const client = new PrismaClient({ adapter });
   const prisma = options.directWrites === false ? client : useDirectPgWrites(client, pool);
   // Through the SDK's migrate(), so the database records what it applied, as a host's would.
   if (options.migrate !== false) await migrate(prisma);

@@ -91,6 +91,19 @@ describe('useDirectPgWrites', () => {
     expect(() => useDirectPgWrites({}, {} as never)).toThrow(TypeError);
   });
 
+  it("is what the package's own new PrismaClient({ url }) sets up", async () => {
+    const { PrismaClient } = await import('../../src/prisma-client.js');
+    const prisma = new PrismaClient({ url: db.url });
+    try {
+      expect(Object.getOwnPropertySymbols(prisma).map(String)).toContain('Symbol(shopify-ingest.directPg)');
+      const store = createStore(prisma);
+      await store.upsertTenant({ id: 'direct-c', shopDomain: 'direct-c.myshopify.com', accessTokenEnc: 'x' });
+      expect(await store.upsertCustomers('direct-c', [customer('direct-c', 8n)])).toEqual({ written: 1, stale: 0 });
+    } finally {
+      await prisma.$disconnect();
+    }
+  });
+
   it('is what createDatabase({ url }) sets up', async () => {
     const prisma = await createDatabase({ url: db.url, migrate: false });
     try {
