@@ -11,20 +11,23 @@
  * Compares, for the same rows:
  * - `store.upsertCustomers` / `store.upsertOrders` in batches (BENCH_BATCH, default 1000), one at a time and
  *   with 2 batches in flight on two connections (as the importer writes with `concurrency`), into an
- *   empty table (inserts) and again over the stored rows (every row takes the DO UPDATE path);
+ *   empty table (inserts) and again over the stored rows (every row takes the DO UPDATE path). These
+ *   run on the pg pool `createDatabase({ url })` attaches, so batches are streamed with COPY into
+ *   staging tables and upserted from there;
+ * - the same store writes with each batch as one JSON parameter (`json_to_recordset`), the path of a
+ *   client without a pool (a host's PrismaClient without useDirectPgWrites, PGlite), sent through pg;
  * - one `prisma.shopifyCustomer.upsert` per row (a BENCH_PRISMA_SAMPLE sample, default 2000);
  * - the ceiling: `COPY ... FROM '<file>'` of the same rows as CSV into the emptied tables. The server
  *   runs on this machine, so it reads a file written to the OS temp folder (pg has no `COPY FROM STDIN`
  *   stream without pg-copy-streams, which is not a dependency). The figure counts only the COPY
  *   statement (CSV written beforehand), so the ratio favours COPY;
- * - a second ceiling: one `INSERT ... SELECT FROM json_to_recordset(...)` per batch with no ON CONFLICT, into an
- *   empty table (what the set-based upsert costs without its version guard).
  */
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import pg from 'pg';
 import os from 'node:os';
 import path from 'node:path';
-import { customerColumns, encodeValue, lineItemColumns, orderColumns, orderEventColumns, quoteColumns, recordsetFrom, recordsetJson, type ColumnSpec } from '../src/store/columns.js';
-import { batchRunnerFor } from '../src/store/direct-pg.js';
+import { customerColumns, encodeValue, lineItemColumns, orderColumns, orderEventColumns, quoteColumns, type ColumnSpec } from '../src/store/columns.js';
+import { useDirectPgWrites } from '../src/store/direct-pg.js';
 import { createStore } from '../src/store/index.js';
 import type { CustomerRow, LineItemRow, OrderBundle, OrderEventRow, OrderRow } from '../src/store/rows.js';
 import { createTestDatabase } from '../tests/helpers/db.js';
@@ -121,16 +124,17 @@ async function main(): Promise<void> {
     results.push({ case: name, rows, ms });
     console.log(`${name.padEnd(58)} ${fmt(rows).padStart(8)} rows ${String(Math.round(ms)).padStart(7)} ms ${fmt(rate(rows, ms)).padStart(9)} rows/s`);
   };
+  const jsonPool = new pg.Pool({ connectionString: db.url });
   try {
     const store = createStore(db.prisma);
+    // The JSON-parameter path: a "pool" that cannot check out connections gets each batch as one JSON parameter.
+    const jsonStore = createStore(useDirectPgWrites(Object.create(db.prisma) as typeof db.prisma, { query: (text, values) => jsonPool.query(text, values) }));
     await store.upsertTenant({ id: TENANT, shopDomain: 'bench.myshopify.com', accessTokenEnc: 'x' });
     console.log(`PostgreSQL ${(await db.query<{ server_version: string }>('SHOW server_version'))[0].server_version}, ${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; ${fmt(N)} rows, batches of ${BATCH}`);
 
     // --- customers
     const customers = Array.from({ length: N }, (_, i) => customerRow(i));
     const customerBatches = batches(customers, BATCH);
-    const plainInsert = `INSERT INTO shopify_customers ("tenant_id", ${quoteColumns(customerColumns)}, "synced_at")
-      SELECT $1, ${quoteColumns(customerColumns, 'i.')}, now() FROM ${recordsetFrom(customerColumns, 2, 'i')}`;
     const customerCsv = path.join(tmp, 'customers.csv');
     await writeFile(customerCsv, csvOf(customerColumns, customers));
     await chmod(customerCsv, 0o644);
@@ -161,8 +165,8 @@ async function main(): Promise<void> {
 
       await db.query('TRUNCATE shopify_customers');
       t0 = performance.now();
-      for (const b of customerBatches) await batchRunnerFor(db.prisma).execute(plainInsert, [TENANT, recordsetJson(customerColumns, b)]);
-      keep('customers: INSERT SELECT json_to_recordset, no ON CONFLICT (ceiling 2)', performance.now() - t0);
+      for (const b of customerBatches) await jsonStore.upsertCustomers(TENANT, b);
+      keep('customers: same, each batch one JSON parameter (insert)', performance.now() - t0);
     }
     for (const [name, ms] of Object.entries(best)) record(name, N, ms);
 
@@ -198,6 +202,10 @@ async function main(): Promise<void> {
       keepOrder('orders: store.upsertOrders, empty tables (insert)', performance.now() - t0);
       await db.query('TRUNCATE shopify_orders, shopify_order_line_items, shopify_order_events');
       t0 = performance.now();
+      for (const b of orderBatches) await jsonStore.upsertOrders(TENANT, b);
+      keepOrder('orders: same, each batch one JSON parameter (insert)', performance.now() - t0);
+      await db.query('TRUNCATE shopify_orders, shopify_order_line_items, shopify_order_events');
+      t0 = performance.now();
       await inFlight(orderBatches, 2, (b) => store.upsertOrders(TENANT, b));
       keepOrder('orders: store.upsertOrders, insert, 2 batches in flight', performance.now() - t0);
       if (round === 0) {
@@ -226,6 +234,7 @@ async function main(): Promise<void> {
     console.log(`customers: set-based upsert ${fmt(upsertC)} rows/s one batch at a time = ${(copyC / upsertC).toFixed(2)}x slower than COPY; ${fmt(upsertC2)} rows/s with 2 batches in flight = ${(copyC / upsertC2).toFixed(2)}x; ${(upsertC / prismaC).toFixed(1)}x faster than prisma.upsert per row (target >= 40,000 rows/s, within 2x of COPY)`);
     console.log(`orders:    set-based upsert ${fmt(upsertO)} orders/s (${fmt(upsertO * 6)} rows/s incl. 3 line items + 2 events) = ${(copyO / upsertO).toFixed(2)}x slower than COPY; ${fmt(upsertO2)} orders/s with 2 batches in flight = ${(copyO / upsertO2).toFixed(2)}x`);
   } finally {
+    await jsonPool.end();
     await rm(tmp, { recursive: true, force: true });
     await db.drop();
   }

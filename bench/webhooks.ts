@@ -4,17 +4,19 @@
  * backed by PostgreSQL (a fresh database per run, dropped at the end).
  *
  *   npx tsx bench/webhooks.ts
- *   BENCH_SECONDS=10 BENCH_CONNECTIONS=50 BENCH_RUNS=paused,running,paused-prisma npx tsx bench/webhooks.ts
+ *   BENCH_SECONDS=10 BENCH_CONNECTIONS=50 BENCH_RUNS=paused,running,running-eager,paused-prisma npx tsx bench/webhooks.ts
  *
  * Each run prints acknowledged deliveries/s and p50/p99 ack latency (as the load process measured
  * them), the server process's CPU per acknowledged delivery, the time to process what was not yet
  * processed when the load ended, and a check that nothing was lost (every 200 is a row in the inbox,
- * every row ends processed into an order). Runs (BENCH_RUNS, default all three):
+ * every row ends processed into an order). Runs (BENCH_RUNS, default all four):
  * - `paused`: the in-process worker is off during the load, so the ack figures measure the ingest
  *   path alone (a burst); the backlog is then processed by the worker alone and timed.
- * - `running`: the in-process worker starts on the first delivery and applies deliveries while the
- *   load runs (the default deployment), competing with the acks for the same process and cores;
- *   what it has not applied when the load ends is then drained and timed.
+ * - `running`: the in-process worker starts on the first delivery (the default deployment, with the
+ *   default `ackPriority`: above 500 acks/s it leaves deliveries younger than 30 s for after the
+ *   burst); what it has not applied when the load ends is then drained and timed.
+ * - `running-eager`: as `running` with `ackPriority: false`: the worker applies deliveries while the
+ *   load runs, competing with the acks for the same process and cores.
  * - `paused-prisma`: as `paused`, through a PrismaClient without a pool attached (every inbox INSERT
  *   through Prisma's raw-query path). The other runs open the database with `createDatabase({ url })`,
  *   which attaches its pool for the SDK's batch writes (useDirectPgWrites).
@@ -83,11 +85,11 @@ async function runLoad(url: string, seconds: number, firstOrderId: number): Prom
   process.send!(result);
 }
 
-type Run = 'paused' | 'running' | 'paused-prisma';
+type Run = 'paused' | 'running' | 'running-eager' | 'paused-prisma';
 
 /** One load run against a fresh database (see the runs at the top). */
 async function runScenario(run: Run): Promise<void> {
-  const worker = run === 'running' ? 'running' : 'paused';
+  const worker = run.startsWith('running') ? 'running' : 'paused';
   const db = await createTestDatabase({ prefix: 'si_bench_webhooks' });
   const client = run === 'paused-prisma' ? db.prisma : await createDatabase({ url: db.url, migrate: false });
   let server: Server | undefined;
@@ -95,7 +97,7 @@ async function runScenario(run: Run): Promise<void> {
     await createStore(client).upsertTenant({ id: 'bench', shopDomain: SHOP, accessTokenEnc: 'x' });
     const service = createWebhookService(client, {
       secrets: SECRET, keyRing: createKeyRing({ key: 'bench-key-0123456789abcdefghijkl' }), logger: silentLogger,
-      worker: { autoStart: worker === 'running', batchSize: 500 },
+      worker: { autoStart: worker === 'running', batchSize: 500, ...(run === 'running-eager' ? { ackPriority: false as const } : {}) },
       ...(process.env.BENCH_IN_FLIGHT ? { inbox: { maxInFlight: Number(process.env.BENCH_IN_FLIGHT) } } : {}),
     });
     const app = express();
@@ -130,7 +132,7 @@ async function runScenario(run: Run): Promise<void> {
       if (base.inbox < warm.ok) throw new Error(`warm-up lost deliveries: ${warm.ok} acknowledged, ${base.inbox} stored`);
     }
 
-    console.log(`\n[${run}: worker ${worker}, ${run === 'paused-prisma' ? 'inbox writes through Prisma' : 'createDatabase({ url })'}] load: ${CONNECTIONS} connections for ${SECONDS} s (after ${WARMUP_SECONDS} s of warm-up) from a second process (autocannon) -> Express adapter -> PostgreSQL; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    console.log(`\n[${run}: worker ${worker}${run === 'running-eager' ? ' (ackPriority: false)' : ''}, ${run === 'paused-prisma' ? 'inbox writes through Prisma' : 'createDatabase({ url })'}] load: ${CONNECTIONS} connections for ${SECONDS} s (after ${WARMUP_SECONDS} s of warm-up) from a second process (autocannon) -> Express adapter -> PostgreSQL; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     const cpu0 = process.cpuUsage();
     const load = await loadFor(SECONDS, 5_000_000_000);
     const cpu = process.cpuUsage(cpu0);
@@ -170,9 +172,9 @@ async function runScenario(run: Run): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const runs = (process.env.BENCH_RUNS ?? 'paused,running,paused-prisma').split(',').map((r) => r.trim()) as Run[];
+  const runs = (process.env.BENCH_RUNS ?? 'paused,running,running-eager,paused-prisma').split(',').map((r) => r.trim()) as Run[];
   for (const run of runs) {
-    if (!['paused', 'running', 'paused-prisma'].includes(run)) throw new Error(`BENCH_RUNS: unknown run ${run}`);
+    if (!['paused', 'running', 'running-eager', 'paused-prisma'].includes(run)) throw new Error(`BENCH_RUNS: unknown run ${run}`);
     await runScenario(run);
   }
 }

@@ -142,17 +142,20 @@ export async function runResourceSync(ctx: RunContext, resource: ResourceType, o
   const fail = (error: unknown) => { if (firstError === null) firstError = error; };
 
   if (!dry) {
+    if (!plan.windowed) {
+      // The checkpoint names the last run that started on this resource. If its process died, its record
+      // still says 'running': close it. This run is named there *before* its record is written, so a
+      // process killed between the two statements leaves no run that nothing points at.
+      if (checkpoint?.runId) {
+        await store.closeInterruptedRun(checkpoint.runId, tenantId, `interrupted; ${plan.resumedFrom ? 'resumed' : 'followed'} by run ${runId}`)
+          .catch((error) => logger.warn('could not close interrupted run', { error }));
+      }
+      await store.saveCheckpoint(tenantId, resource, { runId });
+    }
     await store.startRun({
       id: runId, tenantId, resource, mode: plan.mode,
       options: { ...describeOptions(options), resumedFrom: plan.resumedFrom?.runId ?? null, sinceId: plan.sinceId.toString(), updatedAtMin: plan.updatedAtMin?.toISOString() ?? null },
     });
-    if (plan.resumedFrom && checkpoint?.runId) {
-      // A run whose process died is still 'running' in its record: close it (a failed one keeps its error).
-      const previous = (await store.listRuns(tenantId, { resource, limit: 10 })).find((r) => r.id === checkpoint.runId);
-      if (previous?.status === 'running') {
-        await store.finishRun(previous.id, tenantId, { status: 'cancelled', error: `interrupted; resumed by run ${runId}` }).catch((error) => logger.warn('could not close interrupted run', { error }));
-      }
-    }
     await store.setTenantSyncStatus(tenantId, 'running');
   }
   logger.info('sync started', { tenantId, resource, runId, mode: plan.mode, dryRun: dry, resumed: plan.resumedFrom !== null, sinceId: plan.sinceId.toString(), updatedAtMin: plan.updatedAtMin?.toISOString() });

@@ -1,7 +1,7 @@
 import type { RunCoordinator } from 'node-cron';
 import type { SqlExecutor } from '../store/prisma-like.js';
 import type { Logger } from '../logger.js';
-import { acquireLease, releaseLease, renewLease, type LeaseResult } from '../store/leases.js';
+import { abandonLease, acquireLease, releaseLease, renewLease, type LeaseResult } from '../store/leases.js';
 
 /** Options of {@link createLeaseCoordinator}. */
 export interface LeaseCoordinatorOptions {
@@ -23,6 +23,12 @@ export interface LeaseCoordinator extends RunCoordinator {
   onComplete(key: string): Promise<void>;
   /** Lease keys this instance holds right now. */
   held(): string[];
+  /**
+   * Says the run of a held lease began: `key`, or every held scheduled (non-manual) key. A lease that
+   * is completed without having begun (the scheduler stopped while the lease was being taken) is
+   * deleted instead of kept as a record of a run.
+   */
+  begin(key?: string): void;
 }
 
 /**
@@ -40,6 +46,7 @@ export interface LeaseCoordinator extends RunCoordinator {
 export function createLeaseCoordinator(db: SqlExecutor, options: LeaseCoordinatorOptions): LeaseCoordinator {
   const { jobId, holder, clock, logger } = options;
   const heartbeats = new Map<string, NodeJS.Timeout>();
+  const begun = new Set<string>();
   const runKeyOf = (key: string) => (key.startsWith(`${jobId}:`) ? key.slice(jobId.length + 1) : key);
 
   return {
@@ -65,8 +72,15 @@ export function createLeaseCoordinator(db: SqlExecutor, options: LeaseCoordinato
       const timer = heartbeats.get(key);
       if (timer) clearInterval(timer);
       heartbeats.delete(key);
-      await releaseLease(db, { jobId, runKey: runKeyOf(key), holder, now: clock() });
+      const ran = begun.delete(key);
+      if (ran) await releaseLease(db, { jobId, runKey: runKeyOf(key), holder, now: clock() });
+      else await abandonLease(db, { jobId, runKey: runKeyOf(key), holder });
     },
     held: () => [...heartbeats.keys()],
+    begin(key?: string): void {
+      for (const held of heartbeats.keys()) {
+        if (key === undefined ? !runKeyOf(held).startsWith('manual:') : held === key) begun.add(held);
+      }
+    },
   };
 }

@@ -315,6 +315,7 @@ export class SchedulerService {
       if (!(await coordinator.shouldRun(key))) throw new SchedulerError('SCHEDULER_JOB_BUSY', `job ${jobId} is running on another instance`, { jobId });
     }
     try {
+      if (key) job.coordinator!.begin(key);
       const outcome = await this.execute(job, 'manual');
       if (!outcome.ok) throw outcome.error;
       return outcome.result;
@@ -403,6 +404,7 @@ export class SchedulerService {
     const task = cron.createTask(job.config.schedule, async (ctx) => {
       // A manual run (runJobNow) is not seen by node-cron's own overlap check.
       if (job.running) return this.recordSkip(job);
+      job.coordinator?.begin();
       await this.execute(job, 'scheduled', ctx.date);
     }, {
       name: job.id,

@@ -11,8 +11,10 @@ import type { IngestStore } from './types.js';
  * tables through `$queryRawUnsafe`/`$executeRawUnsafe`, so any PrismaClient whose schema includes
  * the SDK's models works (PostgreSQL via adapter-pg, or the embedded PGlite).
  *
- * Writes of a batch are ONE statement per call (`INSERT ... SELECT FROM json_to_recordset(...) ON CONFLICT`):
- * an order batch with its line items and events commits or fails as a whole. Versions follow one
+ * Writes of a batch are ONE statement per call (`INSERT ... SELECT ... ON CONFLICT`), reading the
+ * batch from COPY-filled staging tables when a pg pool is attached (`useDirectPgWrites`,
+ * `createDatabase({ url })`) or from one JSON parameter otherwise: an order batch with its line
+ * items and events commits or fails as a whole. Versions follow one
  * rule (see `versioning.ts`): an incoming row wins when its `shopifyUpdatedAt` is newer or equal,
  * and never resurrects a tombstone.
  *

@@ -49,6 +49,8 @@ export interface ClaimOptions {
   now: Date;
   /** A `processing` row locked longer ago than this is considered abandoned and claimed again. */
   lockTimeoutMs: number;
+  /** Claim only pending rows due at or before this time (default `now`): lets a busy process apply older deliveries only. */
+  dueBefore?: Date;
 }
 
 /** Data access for the inbox. Create with {@link createWebhookInbox}. */
@@ -197,20 +199,21 @@ export function createWebhookInbox(db: PrismaLike | SqlExecutor, options: { maxB
       });
     },
 
-    async claim({ workerId, limit, now, lockTimeoutMs }) {
+    async claim({ workerId, limit, now, lockTimeoutMs, dueBefore }) {
       const expired = new Date(now.getTime() - lockTimeoutMs);
+      const due = dueBefore && dueBefore < now ? dueBefore : now;
       return db.$queryRawUnsafe<InboxRow[]>(
         `UPDATE shopify_webhook_inbox AS w
             SET status = 'processing', locked_at = $1::timestamptz, locked_by = $2, attempts = w.attempts + 1
            FROM (SELECT id FROM shopify_webhook_inbox
-                  WHERE (status = 'pending' AND next_attempt_at <= $1::timestamptz)
+                  WHERE (status = 'pending' AND next_attempt_at <= $5::timestamptz)
                      OR (status = 'processing' AND locked_at < $3::timestamptz)
                   ORDER BY next_attempt_at, received_at
                   LIMIT $4
                   FOR UPDATE SKIP LOCKED) AS c
           WHERE w.id = c.id
       RETURNING ${columns('w.')}`,
-        now.toISOString(), workerId, expired.toISOString(), limit,
+        now.toISOString(), workerId, expired.toISOString(), limit, due.toISOString(),
       ).then((rows) => rows.sort((a, b) => a.receivedAt.getTime() - b.receivedAt.getTime()));
     },
 

@@ -4,7 +4,7 @@
  */
 export { createStore } from './create-store.js';
 export { migrate, MigrationError, MIGRATIONS_TABLE, type MigrateOptions, type MigrateResult } from './migrate.js';
-export { useDirectPgWrites, type PgQueryable } from './direct-pg.js';
+export { useDirectPgWrites, type DirectPgWritesOptions, type PgQueryable } from './direct-pg.js';
 export { createDatabase, resolveDatabaseTarget, DEFAULT_DATA_DIR, type DatabaseOptions } from './database.js';
 export { readMigrationFiles, resolveMigrationsDir, type MigrationFile } from './migration-files.js';
 export type { OrdersWriteResult, ProductsWriteResult } from './synced-data.js';

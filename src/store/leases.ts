@@ -13,6 +13,7 @@ import { StoreError } from '../errors.js';
  *
  * A finished run keeps its row (with `expires_at` set to the finish time) so an instance whose tick
  * fires late cannot run the same tick again; old rows are removed by {@link deleteExpiredLeases}.
+ * A lease whose run never began is removed by {@link abandonLease}.
  */
 export interface LeaseRow {
   jobId: string;
@@ -98,6 +99,21 @@ export async function releaseLease(db: SqlExecutor, lease: { jobId: string; runK
     );
   } catch (cause) {
     fail('release', cause, lease.jobId);
+  }
+}
+
+/**
+ * Deletes a lease whose run never began (the scheduler stopped between winning the tick and running
+ * it), so the lease table only records ticks that ran. Only the holder's own row is removed.
+ */
+export async function abandonLease(db: SqlExecutor, lease: { jobId: string; runKey: string; holder: string }): Promise<void> {
+  try {
+    await db.$executeRawUnsafe(
+      `DELETE FROM shopify_scheduler_leases WHERE job_id = $1 AND run_key = $2 AND holder = $3`,
+      lease.jobId, lease.runKey, lease.holder,
+    );
+  } catch (cause) {
+    fail('abandon', cause, lease.jobId);
   }
 }
 

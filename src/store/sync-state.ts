@@ -119,6 +119,22 @@ export function createSyncStateStore(prisma: PrismaLike) {
       }
     },
 
+    async closeInterruptedRun(runId: string, tenantId: string, reason: string): Promise<boolean> {
+      assertTenantId(tenantId);
+      try {
+        const closed = await prisma.$executeRawUnsafe(
+          `UPDATE "shopify_sync_runs" SET "status" = 'cancelled', "error" = $3, "finished_at" = now()
+           WHERE "id" = $1 AND "tenant_id" = $2 AND "status" = 'running'`,
+          runId,
+          tenantId,
+          reason,
+        );
+        return Number(closed) > 0;
+      } catch (error) {
+        throw storeFailure('closeInterruptedRun', tenantId, error, { runId });
+      }
+    },
+
     async recordFailures(runId: string, tenantId: string, resource: string, failures: SyncFailureInput[]): Promise<void> {
       assertTenantId(tenantId);
       if (failures.length === 0) return;

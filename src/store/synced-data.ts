@@ -6,12 +6,11 @@ import {
   orderEventColumns,
   productColumns,
   quoteColumns,
-  recordsetFrom,
-  recordsetJson,
   setExcluded,
   variantColumns,
   type ColumnSpec,
 } from './columns.js';
+import { batchStatement, type BatchSource } from './batch-statement.js';
 import { batchRunnerFor } from './direct-pg.js';
 import type { PrismaLike } from './prisma-like.js';
 import type { CustomerRow, OrderBundle, ProductBundle, ResourceType, UpsertResult } from './rows.js';
@@ -26,42 +25,42 @@ export const RESOURCE_TABLES: Record<ResourceType, string> = {
 };
 
 /**
- * `INSERT INTO table SELECT $1, i.* FROM json_to_recordset($n) ON CONFLICT (tenant_id, <key>) DO UPDATE ...`:
- * one statement writes a whole batch (parameters: $1 tenant, $n the batch as one JSON array, see
- * {@link recordsetJson}).
+ * `INSERT INTO table SELECT $1, i.* FROM <source> ON CONFLICT (tenant_id, <key>) DO UPDATE ...`:
+ * one statement writes a whole batch ($1 tenant; the source is the batch's JSON parameter or its
+ * staging table, see {@link batchStatement}).
  */
 function upsertStatement<R>(input: {
   table: string;
   columns: readonly ColumnSpec<R>[];
-  param: number;
+  from: BatchSource;
   conflict: string[];
   /** WHERE of the DO UPDATE (stored row alias `t`); none = always update. */
   guard?: string;
   syncedAt?: boolean;
   returning?: string;
 }): string {
-  const { table, columns, param, conflict } = input;
+  const { table, columns, from, conflict } = input;
   const updatable = columns.filter((c) => !conflict.includes(c.column));
   const synced = input.syncedAt !== false;
   return `INSERT INTO "${table}" AS t ("tenant_id", ${quoteColumns(columns)}${synced ? ', "synced_at"' : ''})
-    SELECT $1, ${quoteColumns(columns, 'i.')}${synced ? ', now()' : ''} FROM ${recordsetFrom(columns, param, 'i')}
+    SELECT $1, ${quoteColumns(columns, 'i.')}${synced ? ', now()' : ''} FROM ${from('i')}
     ON CONFLICT ("tenant_id", ${conflict.map((c) => `"${c}"`).join(', ')}) DO UPDATE SET ${setExcluded(updatable)}${synced ? ', "synced_at" = excluded."synced_at"' : ''}
     ${input.guard ? `WHERE ${input.guard}` : ''}
     ${input.returning ? `RETURNING ${input.returning}` : ''}`;
 }
 
 /** Customers have no children: the statement's own row count (inserted + updated, not the rows the guard skipped) is `written`. */
-const CUSTOMERS_SQL = upsertStatement({
+const CUSTOMERS_SQL = batchStatement([{ name: 'si_stage_customers', columns: customerColumns }], 'count', (customers) => upsertStatement({
   table: 'shopify_customers',
   columns: customerColumns,
-  param: 2,
+  from: customers,
   conflict: ['id'],
   guard: VERSION_GUARD('t'),
-});
+}));
 
 /**
  * Orders, line items and events in ONE statement (atomic without an interactive transaction, one
- * round-trip). Parameters: $1 tenant, $2 orders, $3 line items, $4 events (JSON arrays).
+ * round-trip). Inputs: orders, line items, events ($1 tenant).
  *
  * `won` holds the orders whose incoming version won the version guard; only their children are
  * touched: children no longer in the order are deleted, the rest upserted. Children of orders that
@@ -70,17 +69,17 @@ const CUSTOMERS_SQL = upsertStatement({
  * first import, where every order is new, skips the delete scans entirely; otherwise the stored
  * children are found through the (tenant_id, order_id) index, bounded by the batch.
  */
-function ordersSql(): string {
+function ordersSql(orders: BatchSource, lineItems: BatchSource, events: BatchSource): string {
   return `WITH won AS (${upsertStatement({
     table: 'shopify_orders',
     columns: orderColumns,
-    param: 2,
+    from: orders,
     conflict: ['id'],
     guard: VERSION_GUARD('t'),
     returning: 't."id", (t.xmax <> 0) AS "updated"',
   })}),
   updated AS MATERIALIZED (SELECT array_agg("id") AS "ids" FROM won WHERE "updated"),
-  li_in AS MATERIALIZED (SELECT * FROM ${recordsetFrom(lineItemColumns, 3, 'l')}),
+  li_in AS MATERIALIZED (SELECT * FROM ${lineItems('l')}),
   li_del AS (
     DELETE FROM "shopify_order_line_items" d
     WHERE d."tenant_id" = $1 AND d."order_id" = ANY((SELECT "ids" FROM updated)::bigint[])
@@ -93,7 +92,7 @@ function ordersSql(): string {
     ON CONFLICT ("tenant_id", "id") DO UPDATE SET ${setExcluded(lineItemColumns.filter((c) => c.column !== 'id'))}
     RETURNING 1
   ),
-  ev_in AS MATERIALIZED (SELECT * FROM ${recordsetFrom(orderEventColumns, 4, 'e')}),
+  ev_in AS MATERIALIZED (SELECT * FROM ${events('e')}),
   ev_del AS (
     DELETE FROM "shopify_order_events" d
     WHERE d."tenant_id" = $1 AND d."order_id" = ANY((SELECT "ids" FROM updated)::bigint[])
@@ -112,24 +111,28 @@ function ordersSql(): string {
          (SELECT count(*) FROM ev_up)::int AS "events",
          (SELECT count(*) FROM ev_del)::int AS "eventsRemoved"`;
 }
-const ORDERS_SQL = ordersSql();
+const ORDERS_SQL = batchStatement([
+  { name: 'si_stage_orders', columns: orderColumns },
+  { name: 'si_stage_order_line_items', columns: lineItemColumns },
+  { name: 'si_stage_order_events', columns: orderEventColumns },
+], 'rows', ordersSql);
 
 /**
- * Products and variants in one statement ($1 tenant, $2 products, $3 variants). Variants of a winning product that are no longer in
+ * Products and variants in one statement (inputs: products, variants; $1 tenant). Variants of a winning product that are no longer in
  * it were deleted at Shopify: they get a tombstone (a product payload always lists all its variants:
  * https://shopify.dev/docs/api/admin-rest/latest/resources/product). Variants follow the version rule
  * themselves, and only those of winning products are written.
  */
-function productsSql(): string {
+function productsSql(products: BatchSource, variants: BatchSource): string {
   return `WITH won AS (${upsertStatement({
     table: 'shopify_products',
     columns: productColumns,
-    param: 2,
+    from: products,
     conflict: ['id'],
     guard: VERSION_GUARD('t'),
     returning: 't."id", t."shopify_updated_at", (t.xmax <> 0) AS "updated"',
   })}),
-  v_in AS MATERIALIZED (SELECT * FROM ${recordsetFrom(variantColumns, 3, 'v')}),
+  v_in AS MATERIALIZED (SELECT * FROM ${variants('v')}),
   v_gone AS (
     UPDATE "shopify_product_variants" d
        SET "deleted_at" = won."shopify_updated_at", "shopify_updated_at" = GREATEST(d."shopify_updated_at", won."shopify_updated_at"), "synced_at" = now()
@@ -149,7 +152,10 @@ function productsSql(): string {
          (SELECT count(*) FROM v_up)::int AS "variants",
          (SELECT count(*) FROM v_gone)::int AS "variantsRemoved"`;
 }
-const PRODUCTS_SQL = productsSql();
+const PRODUCTS_SQL = batchStatement([
+  { name: 'si_stage_products', columns: productColumns },
+  { name: 'si_stage_product_variants', columns: variantColumns },
+], 'rows', productsSql);
 
 function markDeletedSql(resource: ResourceType): string {
   const table = RESOURCE_TABLES[resource];
@@ -197,8 +203,7 @@ export function createSyncedDataStore(prisma: PrismaLike) {
       checkTenantOfRows(tenantId, 'customers', rows);
       const batch = sortById(newestById(rows));
       try {
-        const rowsJson = recordsetJson(customerColumns, batch);
-        const written = await retryOnConflict(() => batches.execute(CUSTOMERS_SQL, [tenantId, rowsJson]));
+        const { count: written } = await retryOnConflict(() => batches.write(CUSTOMERS_SQL, tenantId, [batch]));
         return { written, stale: rows.length - written };
       } catch (error) {
         throw storeFailure('upsertCustomers', tenantId, error, { rows: rows.length });
@@ -217,8 +222,7 @@ export function createSyncedDataStore(prisma: PrismaLike) {
       checkParents('upsertProducts', tenantId, products, bundle.variants, (v) => v.productId);
       const variants = sortById(newestById(bundle.variants));
       try {
-        const params = [recordsetJson(productColumns, products), recordsetJson(variantColumns, variants)];
-        const [r] = await retryOnConflict(() => batches.all<{ written: number; variants: number; variantsRemoved: number }>(PRODUCTS_SQL, [tenantId, ...params]));
+        const { rows: [r] } = await retryOnConflict(() => batches.write<{ written: number; variants: number; variantsRemoved: number }>(PRODUCTS_SQL, tenantId, [products, variants]));
         return { written: r.written, stale: bundle.products.length - r.written, variants: r.variants, variantsRemoved: r.variantsRemoved };
       } catch (error) {
         throw storeFailure('upsertProducts', tenantId, error, { products: bundle.products.length, variants: bundle.variants.length });
@@ -240,8 +244,7 @@ export function createSyncedDataStore(prisma: PrismaLike) {
       const lineItems = sortById(lastByKey(bundle.lineItems, (l) => l.id));
       const events = lastByKey(bundle.events, (e) => `${e.orderId}:${e.type}:${e.sourceId}`);
       try {
-        const params = [recordsetJson(orderColumns, orders), recordsetJson(lineItemColumns, lineItems), recordsetJson(orderEventColumns, events)];
-        const [r] = await retryOnConflict(() => batches.all<Omit<OrdersWriteResult, 'stale'>>(ORDERS_SQL, [tenantId, ...params]));
+        const { rows: [r] } = await retryOnConflict(() => batches.write<Omit<OrdersWriteResult, 'stale'>>(ORDERS_SQL, tenantId, [orders, lineItems, events]));
         return { ...r, stale: bundle.orders.length - r.written };
       } catch (error) {
         throw storeFailure('upsertOrders', tenantId, error, { orders: bundle.orders.length, lineItems: bundle.lineItems.length });

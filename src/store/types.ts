@@ -128,6 +128,11 @@ export interface IngestStore {
   startRun(input: { id: string; tenantId: string; resource: string; mode: SyncRunRecord['mode']; options?: Record<string, unknown> }): Promise<void>;
   updateRunCounts(runId: string, tenantId: string, counts: Partial<Pick<SyncRunRecord, 'fetched' | 'imported' | 'skipped' | 'failed'>>): Promise<void>;
   finishRun(runId: string, tenantId: string, result: { status: SyncRunRecord['status']; error?: string | null; counts?: Partial<Pick<SyncRunRecord, 'fetched' | 'imported' | 'skipped' | 'failed'>> }): Promise<void>;
+  /**
+   * Marks a run `cancelled` with `reason` if it is still `running` (its process died); true when it was.
+   * A run that finished in the meantime keeps its status.
+   */
+  closeInterruptedRun(runId: string, tenantId: string, reason: string): Promise<boolean>;
   recordFailures(runId: string, tenantId: string, resource: string, failures: SyncFailureInput[]): Promise<void>;
   listRuns(tenantId: string, options?: { limit?: number; resource?: string }): Promise<SyncRunRecord[]>;
   /** Failures recorded for one run, oldest first. */

@@ -28,6 +28,12 @@ export interface InboxWorkerOptions {
   logger?: Logger;
   onProcessed?: (count: number) => void;
   onFailed?: (row: InboxRow, error: unknown, final: boolean) => void;
+  /**
+   * Asked before each claim: a time to claim only rows due before (the process is busy
+   * acknowledging deliveries, so only those older than that are applied now), or null to claim
+   * everything due. While it defers, the worker ignores `wake()` and polls every `pollIntervalMs`.
+   */
+  deferUntilOlderThan?: (now: Date) => Date | null;
 }
 
 /** Runs the inbox: claim, process, mark; woken at once after an insert, polling otherwise. */
@@ -38,9 +44,9 @@ export interface InboxWorker {
   stop(): Promise<void>;
   /** Signals new rows: the loop runs now instead of at the next poll. */
   wake(): void;
-  /** Claims and processes one batch; returns how many rows were claimed. */
+  /** Claims and processes one batch (deferring as `deferUntilOlderThan` says); returns how many rows were claimed. */
   runOnce(): Promise<number>;
-  /** Processes batches until nothing is due; returns the number of rows claimed. */
+  /** Processes batches until nothing is due, busy or not; returns the number of rows claimed. */
   drain(): Promise<number>;
   readonly running: boolean;
 }
@@ -76,12 +82,18 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
 
   let running = false;
   let loop: Promise<void> | null = null;
-  let wakeUp: (() => void) | null = null;
+  let endIdle: (() => void) | null = null;
   let woken = false;
   let timer: ReturnType<typeof setTimeout> | null = null;
 
-  async function runOnce(): Promise<number> {
-    const rows = await options.inbox.claim({ workerId: options.workerId, limit: batchSize, now: clock(), lockTimeoutMs });
+  /** Whether the last claim was limited by {@link InboxWorkerOptions.deferUntilOlderThan}. */
+  let deferring = false;
+
+  async function runOnce(defer = true): Promise<number> {
+    const now = clock();
+    const dueBefore = (defer && options.deferUntilOlderThan?.(now)) || undefined;
+    deferring = dueBefore !== undefined;
+    const rows = await options.inbox.claim({ workerId: options.workerId, limit: batchSize, now, lockTimeoutMs, dueBefore });
     if (rows.length === 0) return 0;
     let failures: Map<string, unknown>;
     try {
@@ -113,22 +125,22 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
   async function drain(): Promise<number> {
     let total = 0;
     for (;;) {
-      const n = await runOnce();
+      const n = await runOnce(false); // asked for explicitly: everything due, busy or not
       total += n;
       if (n < batchSize) return total;
     }
   }
 
   function idle(): Promise<void> {
-    if (woken) { woken = false; return Promise.resolve(); }
+    if (woken && !deferring) { woken = false; return Promise.resolve(); }
     return new Promise<void>((resolve) => {
-      wakeUp = resolve;
+      endIdle = resolve;
       timer = setTimeout(resolve, pollIntervalMs);
       timer.unref?.();
     }).finally(() => {
       if (timer) clearTimeout(timer);
       timer = null;
-      wakeUp = null;
+      endIdle = null;
       woken = false;
     });
   }
@@ -155,15 +167,17 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
     },
     async stop() {
       running = false;
-      wakeUp?.();
+      endIdle?.();
       await loop;
       loop = null;
     },
     wake() {
-      if (wakeUp) wakeUp();
+      // While deferring, a wake-up (one per acknowledged delivery) would only repeat an empty claim.
+      if (deferring) return;
+      if (endIdle) endIdle();
       else woken = true;
     },
-    runOnce,
+    runOnce: () => runOnce(),
     drain,
   };
 }

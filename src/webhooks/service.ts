@@ -17,6 +17,7 @@ import { WebhookError } from './errors.js';
 import { createWebhookCore, DEFAULT_MAX_BODY_BYTES, webRequestHandler, type WebhookCore } from './handler.js';
 import { createInboxIdFactory } from './inbox-id.js';
 import { createInboxWorker, type InboxWorker } from './inbox-worker.js';
+import { createRateMeter } from './rate-meter.js';
 import { INACTIVE_TENANT_TOPICS, type WebhookEvent } from './topics.js';
 
 const PRIVACY_TOPICS = new Set(['customers/redact', 'customers/data_request', 'shop/redact']);
@@ -30,6 +31,16 @@ export interface WebhookWorkerOptions {
   backoff?: { baseMs?: number; maxMs?: number };
   /** Recorded in `locked_by`; default `<hostname>:<pid>:<random>`. */
   workerId?: string;
+  /**
+   * Acknowledgements first. While this process accepts more than `abovePerSecond` deliveries a
+   * second (default 500), the in-process worker applies only deliveries received at least
+   * `maxDelayMs` ago (default 30 s); newer ones wait in the inbox until the burst ends or they are
+   * that old. Applying a delivery costs about twice the CPU of acknowledging it, so doing both at
+   * once under a burst slows the acknowledgements Shopify is waiting for (measured in
+   * bench/webhooks.ts). Nothing is lost either way: deferred deliveries are stored. `false` applies
+   * every delivery as soon as possible, busy or not.
+   */
+  ackPriority?: false | { abovePerSecond?: number; maxDelayMs?: number };
 }
 
 export interface WebhookServiceOptions extends ApplyHooks {
@@ -199,6 +210,13 @@ export function createWebhookService(prisma: PrismaLike, options: WebhookService
     return failures;
   }
 
+  // Deliveries accepted per second, for ackPriority.
+  const accepted = createRateMeter();
+  const ackPriority = workerOptions.ackPriority === false ? null : {
+    abovePerSecond: workerOptions.ackPriority?.abovePerSecond ?? 500,
+    maxDelayMs: workerOptions.ackPriority?.maxDelayMs ?? 30_000,
+  };
+
   const worker: InboxWorker = createInboxWorker({
     inbox,
     process: processRows,
@@ -215,6 +233,9 @@ export function createWebhookService(prisma: PrismaLike, options: WebhookService
     logger,
     onProcessed: (n) => { stats.processed += n; },
     onFailed: () => { stats.failed += 1; },
+    deferUntilOlderThan: ackPriority
+      ? (now) => (accepted.perSecond(now.getTime()) > ackPriority.abovePerSecond ? new Date(now.getTime() - ackPriority.maxDelayMs) : null)
+      : undefined,
   });
 
   const handleDelivery = createWebhookCore({
@@ -238,6 +259,7 @@ export function createWebhookService(prisma: PrismaLike, options: WebhookService
         receivedAt,
       });
       stats.received += 1;
+      accepted.mark(receivedAt.getTime());
       if (!result.inserted) stats.duplicates += 1;
       else if (workerOptions.autoStart !== false && !worker.running) worker.start();
       if (result.inserted) worker.wake();

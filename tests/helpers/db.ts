@@ -44,9 +44,11 @@ export async function createTestDatabase(options: { migrate?: boolean; prefix?: 
   const url = testDatabaseUrl(name);
   // Like createDatabase({ url }): one pool for Prisma and the store's batch writes, unless
   // `directWrites: false` asks for the plain Prisma raw-query path (what a host client without a pool gets).
+  // copyFromRows 1: every batch, however small, takes the COPY staging path, so the suites exercise it
+  // fully (the JSON path has its own suite through Prisma; the threshold has its own test).
   const { adapter, pool } = pooledPgAdapter(url);
   const client = new PrismaClient({ adapter });
-  const prisma = options.directWrites === false ? client : useDirectPgWrites(client, pool);
+  const prisma = options.directWrites === false ? client : useDirectPgWrites(client, pool, { copyFromRows: 1 });
   // Through the SDK's migrate(), so the database records what it applied, as a host's would.
   if (options.migrate !== false) await migrate(prisma);
   return {

@@ -95,6 +95,12 @@ export function createFakeStore(hooks: { beforeWrite?: (resource: ResourceType, 
       const run = runs.get(runId);
       if (run) Object.assign(run, result.counts ?? {}, { status: result.status, error: result.error ?? null, finishedAt: new Date() });
     },
+    async closeInterruptedRun(runId: string, _t: string, reason: string) {
+      const run = runs.get(runId);
+      if (run?.status !== 'running') return false;
+      Object.assign(run, { status: 'cancelled', error: reason, finishedAt: new Date() });
+      return true;
+    },
     async recordFailures(runId: string, _t: string, _r: string, f: SyncFailureInput[]) { for (const x of f) failures.push({ ...x, runId }); },
     async setTenantSyncStatus(_t: string, status: string) { tenantStatus.push(status); },
     async listRuns() { return [...runs.values()].reverse(); },

@@ -139,6 +139,29 @@ describe('run loop (fakes)', () => {
     expect(fake.checkpoints.get('orders')!.fullSyncCompletedAt).toEqual(NOW);
   });
 
+  it('closes the record of a run whose process died, wherever it died, so no run stays running', async () => {
+    const records = makeRecords(120);
+    const fake = createFakeStore();
+    // Died after its record was written, before it saved any cursor.
+    await fake.store.saveCheckpoint('t1', 'orders', { runId: 'dead' });
+    await fake.store.startRun({ id: 'dead', tenantId: 't1', resource: 'orders', mode: 'full' });
+    // The next run dies between naming itself in the checkpoint and writing its own record.
+    const startRun = fake.store.startRun;
+    fake.store.startRun = async () => { throw new Error('killed'); };
+    await expect(run(context(createFakeClient({ orders: records }).client, fake.store), 'orders')).rejects.toThrow(/killed/);
+    expect(fake.runs.get('dead')).toMatchObject({ status: 'cancelled', error: 'interrupted; followed by run run1' });
+    expect(fake.checkpoints.get('orders')!.runId).toBe('run1');
+    fake.store.startRun = startRun;
+
+    let n = 0;
+    const ctx = { ...context(createFakeClient({ orders: records }).client, fake.store), newRunId: () => `again${++n}` };
+    await expect(run(ctx, 'orders')).resolves.toMatchObject({ status: 'succeeded', runId: 'again1' });
+    expect([...fake.runs.values()].map((r) => [r.id, r.status])).toEqual([['dead', 'cancelled'], ['again1', 'succeeded']]);
+    // A run that finished is never touched by the next one.
+    await run({ ...ctx, newRunId: () => 'third' }, 'orders');
+    expect(fake.runs.get('again1')).toMatchObject({ status: 'succeeded', error: null });
+  });
+
   it('a listing error mid-way fails the run and keeps the committed cursor', async () => {
     const records = makeRecords(600);
     const fake = createFakeStore();

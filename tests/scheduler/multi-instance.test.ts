@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { createSchedulerService, type SchedulerService } from '../../src/scheduler/index.js';
 import { acquireLease, deleteExpiredLeases, listLeases, releaseLease, renewLease } from '../../src/store/leases.js';
+import { createLeaseCoordinator } from '../../src/scheduler/lease-coordinator.js';
+import { silentLogger } from '../../src/logger.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/instance.ts');
@@ -47,6 +49,22 @@ describe('lease SQL', () => {
     // cleanup removes what expired before the cutoff
     expect(await deleteExpiredLeases(db.prisma, at(25))).toBe(3); // k1, k4, orders k2
     expect((await listLeases(db.prisma)).map((l) => l.runKey)).toEqual(['k5']);
+  });
+
+  it('keeps the lease of a run that began and deletes one whose run never began (stopped while taking it)', async () => {
+    await reset();
+    const coordinator = createLeaseCoordinator(db.prisma, { jobId: 'j', holder: 'a', ttlMs: 5000, clock: () => new Date(), logger: silentLogger });
+    expect(await coordinator.shouldRun('j:2030-01-01T00:00:00.000Z')).toBe(true);
+    expect(await coordinator.shouldRun('j:manual:x:a')).toBe(false); // busy: the tick holds the job
+    coordinator.begin(); // the scheduled run began; a manual key is never marked by it
+    await coordinator.onComplete('j:2030-01-01T00:00:00.000Z');
+    expect(await coordinator.shouldRun('j:2030-01-01T00:00:02.000Z')).toBe(true);
+    await coordinator.onComplete('j:2030-01-01T00:00:02.000Z'); // never began
+    expect(await coordinator.shouldRun('j:manual:y:a')).toBe(true);
+    coordinator.begin('j:manual:y:a');
+    await coordinator.onComplete('j:manual:y:a');
+    expect((await listLeases(db.prisma, 'j')).map((l) => l.runKey)).toEqual(['manual:y:a', '2030-01-01T00:00:00.000Z']);
+    expect(coordinator.held()).toEqual([]);
   });
 
   it('lets exactly one of many concurrent claimants win a tick', async () => {

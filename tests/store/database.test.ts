@@ -1,6 +1,7 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { createDatabase, createStore, migrate, resolveDatabaseTarget, useDirectPgWrites } from '../../src/store/index.js';
@@ -87,8 +88,48 @@ describe('useDirectPgWrites', () => {
     }
   });
 
-  it('refuses something that is not a pool', () => {
+  it('streams batches of copyFromRows rows or more with COPY through staging tables, atomically; smaller ones as one statement', async () => {
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    const seen: string[] = [];
+    const counting = {
+      query: (text: string, values?: unknown[]) => pool.query(text, values),
+      async connect() {
+        const client = await pool.connect();
+        const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+        return Object.assign(Object.create(client) as pg.PoolClient, {
+          query: (...args: unknown[]) => { const a = args[0] as string | { text?: string }; seen.push(String(typeof a === 'string' ? a : a.text).trim().slice(0, 30)); return query(...args); },
+          release: (error?: Error | boolean) => client.release(error),
+        });
+      },
+    };
+    try {
+      const store = createStore(useDirectPgWrites(db.prisma, counting, { copyFromRows: 2 }));
+      await store.upsertTenant({ id: 'direct-d', shopDomain: 'direct-d.myshopify.com', accessTokenEnc: 'x' });
+      // Below copyFromRows: one statement on the pool, no connection checked out.
+      expect(await store.upsertCustomers('direct-d', [customer('direct-d', 1n)])).toEqual({ written: 1, stale: 0 });
+      expect(seen).toEqual([]);
+      expect(await store.upsertCustomers('direct-d', [customer('direct-d', 1n), customer('direct-d', 2n)])).toEqual({ written: 2, stale: 0 });
+      expect(seen).toEqual(['BEGIN; SET LOCAL client_min_me', 'COPY "si_stage_customers" ("id', 'INSERT INTO "shopify_customers', 'COMMIT']);
+      // The commit emptied the stage (ON COMMIT DELETE ROWS); the session keeps the table for the next batch.
+      const [{ staged }] = (await pool.query('SELECT count(*)::int AS staged FROM si_stage_customers')).rows;
+      expect(staged).toBe(0);
+
+      // A row the server rejects mid-COPY (a bigint column given text) rolls the whole batch back.
+      seen.length = 0;
+      const bad = { ...customer('direct-d', 4n), ordersCount: 'not a number' as unknown as number };
+      await expect(store.upsertCustomers('direct-d', [customer('direct-d', 3n), bad])).rejects.toThrow(/invalid input syntax for type integer/);
+      expect(seen.at(-1)).toBe('ROLLBACK');
+      expect((await store.countRecords('direct-d')).customers).toBe(2);
+      // The connection went back to the pool in a usable state.
+      expect(await store.upsertCustomers('direct-d', [customer('direct-d', 3n)])).toEqual({ written: 1, stale: 0 });
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('refuses something that is not a pool, and a copyFromRows that is not a positive integer', () => {
     expect(() => useDirectPgWrites({}, {} as never)).toThrow(TypeError);
+    expect(() => useDirectPgWrites({}, { query: async () => ({ rows: [], rowCount: 0 }) }, { copyFromRows: 0 })).toThrow(/copyFromRows/);
   });
 
   it("is what the package's own new PrismaClient({ url }) sets up", async () => {

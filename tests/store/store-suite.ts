@@ -74,12 +74,26 @@ export function defineStoreSuite(backend: string, open: () => Promise<OpenedData
 
       it('stores any text exactly: quotes, backslashes, JSON look-alikes, non-ASCII, and payload text cannot reach other fields', async () => {
         const t = await tenant();
-        const tricky = 'a "quoted" \\ back\\slash, tab\t, newline\n, é ☃ 😀, },{"0":"999","1":"x'; // eslint-disable-line
+        const tricky = 'a "quoted" \\ back\\slash, tab\t, newline\n, cr\r, \\N, \\t, é ☃ 😀, },{"0":"999","1":"x'; // eslint-disable-line
         const payload = JSON.stringify({ id: 5, note: tricky, nested: { s: '"},{"0":"6"' } });
-        expect(await store.upsertCustomers(t, [customer(t, 5n, { tags: tricky, payload })])).toEqual({ written: 1, stale: 0 });
-        const rows = await sql<{ id: string; tags: string; note: string; nested: string }>(
-          `SELECT id::text, tags, payload->>'note' AS note, payload->'nested'->>'s' AS nested FROM shopify_customers WHERE tenant_id = $1`, t);
-        expect(rows).toEqual([{ id: '5', tags: tricky, note: tricky, nested: '"},{"0":"6"' }]);
+        // `\N` alone is COPY's null marker: as text it must stay text, and a real null must stay null.
+        expect(await store.upsertCustomers(t, [customer(t, 5n, { tags: tricky, payload, phoneEnc: '\\N' }), customer(t, 6n, { tags: '\\N', phoneEnc: null })])).toEqual({ written: 2, stale: 0 });
+        const rows = await sql<{ id: string; tags: string; note: string | null; nested: string | null; phone_enc: string | null }>(
+          `SELECT id::text, tags, payload->>'note' AS note, payload->'nested'->>'s' AS nested, phone_enc FROM shopify_customers WHERE tenant_id = $1 ORDER BY id`, t);
+        expect(rows).toEqual([
+          { id: '5', tags: tricky, note: tricky, nested: '"},{"0":"6"', phone_enc: '\\N' },
+          { id: '6', tags: '\\N', note: 'v1', nested: null, phone_enc: null },
+        ]);
+      });
+
+      it('writes a batch larger than one streamed chunk completely and exactly', async () => {
+        const t = await tenant();
+        const big = 'x'.repeat(2000);
+        const batch = Array.from({ length: 300 }, (_, i) => customer(t, BigInt(1000 + i), { payload: JSON.stringify({ id: 1000 + i, note: `${i}:${big}` }) }));
+        expect(await store.upsertCustomers(t, batch)).toEqual({ written: 300, stale: 0 });
+        const rows = await sql<{ n: number; bad: number }>(
+          `SELECT count(*)::int AS n, count(*) FILTER (WHERE payload->>'note' <> (id - 1000)::text || ':' || repeat('x', 2000))::int AS bad FROM shopify_customers WHERE tenant_id = $1`, t);
+        expect(rows).toEqual([{ n: 300, bad: 0 }]);
       });
 
       it('keeps the newest version when a batch repeats an id, without ON CONFLICT errors', async () => {
@@ -312,6 +326,7 @@ export function defineStoreSuite(backend: string, open: () => Promise<OpenedData
           (id) => store.startRun({ id: 'r', tenantId: id, resource: 'orders', mode: 'full' }),
           (id) => store.updateRunCounts('r', id, { fetched: 1 }),
           (id) => store.finishRun('r', id, { status: 'succeeded' }),
+          (id) => store.closeInterruptedRun('r', id, 'x'),
           (id) => store.recordFailures('r', id, 'orders', [{ shopifyId: 1n, reason: 'x' }]),
           (id) => store.listRuns(id),
           (id) => store.listFailures(id, 'r'),
@@ -450,6 +465,12 @@ export function defineStoreSuite(backend: string, open: () => Promise<OpenedData
         expect(r1.finishedAt).toBeInstanceOf(Date);
         expect(await store.listRuns(t, { resource: 'customers' })).toMatchObject([{ id: `r2-${t}`, status: 'running', fetched: 0, finishedAt: null }]);
         expect(await store.listRuns(other)).toEqual([]);
+        // Only a run still marked running is closed as interrupted, and only in its own tenant.
+        expect(await store.closeInterruptedRun(`r2-${t}`, other, 'interrupted')).toBe(false);
+        expect(await store.closeInterruptedRun(`r1-${t}`, t, 'interrupted')).toBe(false);
+        expect(await store.closeInterruptedRun(`r2-${t}`, t, 'interrupted')).toBe(true);
+        expect(await store.listRuns(t, { resource: 'customers' })).toMatchObject([{ id: `r2-${t}`, status: 'cancelled', error: 'interrupted', finishedAt: expect.any(Date) }]);
+        expect((await store.listRuns(t, { resource: 'orders' }))[0]).toMatchObject({ status: 'succeeded', error: null });
         const failures = await store.listFailures(t, `r1-${t}`);
         expect(failures.map(({ shopifyId, reason }) => ({ shopifyId, reason }))).toEqual([
           { shopifyId: 820982911946154508n, reason: 'bad total' },

@@ -156,4 +156,41 @@ describe('inbox worker', () => {
     expect(worker.running).toBe(false);
     expect(await inbox.countByStatus()).toMatchObject({ processed: 2, pending: 0 });
   });
+
+  it('while deferring applies only rows older than the cutoff, without a claim per wake(); drain() applies everything', async () => {
+    const inbox = createWebhookInbox(db.prisma);
+    let claims = 0;
+    const counting = { ...inbox, claim: (o: Parameters<typeof inbox.claim>[0]) => { claims++; return inbox.claim(o); } };
+    const old = delivery({ receivedAt: new Date(Date.now() - 120_000) });
+    const fresh = delivery({ receivedAt: new Date() });
+    await inbox.insert(old);
+    await inbox.insert(fresh);
+    let busy = true;
+    const processed: string[] = [];
+    const worker = createInboxWorker({
+      inbox: counting, workerId: 'w-defer', pollIntervalMs: 300,
+      deferUntilOlderThan: (now) => (busy ? new Date(now.getTime() - 60_000) : null),
+      process: async (rows) => { processed.push(...rows.map((r) => r.webhookId)); return new Map(); },
+    });
+    worker.start();
+    await expect.poll(() => processed).toEqual([old.webhookId]);
+    const before = claims;
+    for (let i = 0; i < 50; i++) { worker.wake(); await new Promise((r) => setImmediate(r)); }
+    await new Promise((r) => setTimeout(r, 700));
+    expect(processed).toEqual([old.webhookId]); // the fresh row waits
+    expect(claims - before).toBeLessThanOrEqual(4); // polls every 300 ms, wakes ignored
+    expect(claims - before).toBeGreaterThanOrEqual(1);
+    busy = false;
+    await expect.poll(() => processed, { timeout: 3000 }).toEqual([old.webhookId, fresh.webhookId]);
+    const stopping = Date.now();
+    await worker.stop();
+    expect(Date.now() - stopping).toBeLessThan(300);
+
+    // drain() is an explicit request: everything due, busy or not.
+    const later = delivery({ receivedAt: new Date() });
+    await inbox.insert(later);
+    busy = true;
+    expect(await worker.drain()).toBe(1);
+    expect(processed.at(-1)).toBe(later.webhookId);
+  });
 });

@@ -215,6 +215,24 @@ describe('createWebhookService', () => {
     await live.stop();
   });
 
+  it('acknowledgements first: above the rate, the worker leaves fresh deliveries for later; ackPriority false applies them at once', async () => {
+    const customers = async () => (await db.query(`SELECT count(*)::int AS n FROM shopify_customers`))[0]!.n as number;
+    // abovePerSecond 0: any acknowledgement in the last second counts as busy, from the first one on.
+    const busy = service({ worker: { pollIntervalMs: 100, ackPriority: { abovePerSecond: 0, maxDelayMs: 60_000 } } });
+    for (let i = 0; i < 10; i++) expect((await send(busy, 'customers/update', { id: 1000 + i, updated_at: '2025-01-01T00:00:00Z' })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await customers()).toBe(0);
+    expect((await busy.getStats()).pending).toBe(10);
+    // Once the burst is over (the rate window has passed), the worker applies them at its next poll.
+    await expect.poll(customers, { timeout: 5000 }).toBe(10);
+    await busy.stop();
+
+    const eager = service({ worker: { pollIntervalMs: 60_000, ackPriority: false } });
+    for (let i = 0; i < 10; i++) await send(eager, 'customers/update', { id: 2000 + i, updated_at: '2025-01-01T00:00:00Z' });
+    await expect.poll(customers, { timeout: 2000 }).toBe(20);
+    await eager.stop();
+  });
+
   it('answers 503 when the database is down (nothing acknowledged and lost)', async () => {
     const down = new PrismaClient({ adapter: new PrismaPg({ connectionString: 'postgresql://postgres@127.0.0.1:1/none', connectionTimeoutMillis: 500 }) });
     const s = createWebhookService(down, { secrets: SECRET, keyRing, logger: silentLogger, worker: { autoStart: false } });
