@@ -6,6 +6,7 @@
  */
 import type { KeyRing } from '../crypto/index.js';
 import { parseShopifyJson } from '../json.js';
+import { createYielder } from '../yielder.js';
 import type { Logger } from '../logger.js';
 import { revealPayload } from '../transform/pii.js';
 import { readStoredCustomerData, type WebhookInbox } from '../store/inbox.js';
@@ -185,7 +186,9 @@ export async function applyWebhookEvents(ctx: ApplyContext, events: WebhookEvent
     if (group.length === 1) { singles.push(group[0]!); continue; }
     const ok: WebhookEvent[] = [];
     const rows: unknown[] = [];
+    const pause = createYielder();
     for (const event of group) {
+      await pause();
       try {
         const p = event.payload as Record<string, unknown>;
         rows.push(resource === 'customers' ? ctx.transformer.transformCustomer(p, tenantId)

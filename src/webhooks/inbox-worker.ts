@@ -15,6 +15,12 @@ export interface InboxWorkerOptions {
   batchSize?: number;
   /** How often the inbox is polled when nothing wakes the worker (default 1000 ms). */
   pollIntervalMs?: number;
+  /**
+   * How long an idle worker waits after the first `wake()` before it claims (default 0). Deliveries
+   * arriving meanwhile are claimed together, and `deferUntilOlderThan` sees a burst before the
+   * worker has started on it.
+   */
+  wakeDelayMs?: number;
   /** A claim older than this is taken over (the worker holding it is presumed dead). Default 5 min. */
   lockTimeoutMs?: number;
   /** Attempts before a row stays `failed` (default 8, like Shopify's own retries). */
@@ -71,6 +77,7 @@ export function errorMessage(error: unknown): string {
 export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
   const batchSize = options.batchSize ?? 100;
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
+  const wakeDelayMs = options.wakeDelayMs ?? 0;
   const lockTimeoutMs = options.lockTimeoutMs ?? 5 * 60_000;
   const maxAttempts = options.maxAttempts ?? 8;
   const baseMs = options.backoff?.baseMs ?? 2000;
@@ -85,6 +92,7 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
   let endIdle: (() => void) | null = null;
   let woken = false;
   let timer: ReturnType<typeof setTimeout> | null = null;
+  let wakeTimer: ReturnType<typeof setTimeout> | null = null;
 
   /** Whether the last claim was limited by {@link InboxWorkerOptions.deferUntilOlderThan}. */
   let deferring = false;
@@ -139,7 +147,9 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
       timer.unref?.();
     }).finally(() => {
       if (timer) clearTimeout(timer);
+      if (wakeTimer) clearTimeout(wakeTimer);
       timer = null;
+      wakeTimer = null;
       endIdle = null;
       woken = false;
     });
@@ -174,8 +184,12 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
     wake() {
       // While deferring, a wake-up (one per acknowledged delivery) would only repeat an empty claim.
       if (deferring) return;
-      if (endIdle) endIdle();
-      else woken = true;
+      if (!endIdle) { woken = true; return; }
+      if (wakeDelayMs <= 0) { endIdle(); return; }
+      if (wakeTimer) return;
+      const end = endIdle;
+      wakeTimer = setTimeout(() => { wakeTimer = null; end(); }, wakeDelayMs);
+      wakeTimer.unref?.();
     },
     runOnce: () => runOnce(),
     drain,

@@ -10,6 +10,7 @@ import { createWebhookInbox, type InboxRow, type WebhookInbox } from '../store/i
 import type { PrismaLike } from '../store/prisma-like.js';
 import type { IngestStore } from '../store/types.js';
 import { ShopifyTransformer } from '../transform/index.js';
+import { createYielder } from '../yielder.js';
 import { packBody, unpackBody } from './body-codec.js';
 import { applyWebhookEvents, type ApplyHooks, type WebhookTransformer } from './apply.js';
 import { createWebhookDispatcher, type WebhookEmitter } from './dispatcher.js';
@@ -31,6 +32,12 @@ export interface WebhookWorkerOptions {
   backoff?: { baseMs?: number; maxMs?: number };
   /** Recorded in `locked_by`; default `<hostname>:<pid>:<random>`. */
   workerId?: string;
+  /**
+   * An idle worker woken by a delivery waits this long before it claims (default 100 ms), so
+   * deliveries arriving together are applied together and a burst is recognised (ackPriority)
+   * before the worker starts on it.
+   */
+  wakeDelayMs?: number;
   /**
    * Acknowledgements first. While this process accepts more than `abovePerSecond` deliveries a
    * second (default 500), the in-process worker applies only deliveries received at least
@@ -188,8 +195,10 @@ export function createWebhookService(prisma: PrismaLike, options: WebhookService
   async function processRows(rows: InboxRow[]): Promise<Map<string, unknown>> {
     const failures = new Map<string, unknown>();
     const events: WebhookEvent[] = [];
+    const pause = createYielder(); // acknowledgements get a turn at least every 5 ms
     for (const row of rows) {
       try { events.push(toEvent(row)); } catch (error) { failures.set(row.id, error); }
+      await pause();
     }
     const applied = await applyWebhookEvents({
       db: prisma, store, inbox, transformer, keyRing: keyRing, logger,
@@ -211,7 +220,8 @@ export function createWebhookService(prisma: PrismaLike, options: WebhookService
   }
 
   // Deliveries accepted per second, for ackPriority.
-  const accepted = createRateMeter();
+  // A short window, so a burst is seen within the worker's wake delay, before it starts applying.
+  const accepted = createRateMeter({ windowMs: 200, buckets: 10 });
   const ackPriority = workerOptions.ackPriority === false ? null : {
     abovePerSecond: workerOptions.ackPriority?.abovePerSecond ?? 500,
     maxDelayMs: workerOptions.ackPriority?.maxDelayMs ?? 30_000,
@@ -223,6 +233,7 @@ export function createWebhookService(prisma: PrismaLike, options: WebhookService
     workerId,
     batchSize: workerOptions.batchSize,
     pollIntervalMs: workerOptions.pollIntervalMs,
+    wakeDelayMs: workerOptions.wakeDelayMs ?? 100,
     lockTimeoutMs: workerOptions.lockTimeoutMs,
     maxAttempts: options.maxAttempts,
     backoff: workerOptions.backoff,

@@ -193,4 +193,25 @@ describe('inbox worker', () => {
     expect(await worker.drain()).toBe(1);
     expect(processed.at(-1)).toBe(later.webhookId);
   });
+  it('with wakeDelayMs, an idle worker claims once after the delay whatever the number of wakes', async () => {
+    const inbox = createWebhookInbox(db.prisma);
+    const claimedAt: number[] = [];
+    const counting = { ...inbox, claim: (o: Parameters<typeof inbox.claim>[0]) => { claimedAt.push(Date.now()); return inbox.claim(o); } };
+    const batches: string[][] = [];
+    const worker = createInboxWorker({
+      inbox: counting, workerId: 'w-delay', pollIntervalMs: 60_000, wakeDelayMs: 150,
+      process: async (rows) => { batches.push(rows.map((r) => r.webhookId)); return new Map(); },
+    });
+    worker.start();
+    await expect.poll(() => claimedAt.length).toBe(1); // the claim at start finds nothing, then idles
+    await new Promise((r) => setTimeout(r, 20));
+    const woken = Date.now();
+    const rows = [delivery(), delivery(), delivery()];
+    for (const row of rows) { await inbox.insert(row); worker.wake(); }
+    await expect.poll(() => batches.length).toBe(1);
+    expect(claimedAt).toHaveLength(2);
+    expect(claimedAt[1]! - woken).toBeGreaterThanOrEqual(140);
+    expect(batches[0]!.sort()).toEqual(rows.map((r) => r.webhookId).sort()); // all three in one claim
+    await worker.stop();
+  });
 });

@@ -217,19 +217,23 @@ describe('createWebhookService', () => {
 
   it('acknowledgements first: above the rate, the worker leaves fresh deliveries for later; ackPriority false applies them at once', async () => {
     const customers = async () => (await db.query(`SELECT count(*)::int AS n FROM shopify_customers`))[0]!.n as number;
-    // abovePerSecond 0: any acknowledgement in the last second counts as busy, from the first one on.
+    // abovePerSecond 0: any acknowledgement in the rate window (200 ms) counts as busy, from the first one on.
     const busy = service({ worker: { pollIntervalMs: 100, ackPriority: { abovePerSecond: 0, maxDelayMs: 60_000 } } });
-    for (let i = 0; i < 10; i++) expect((await send(busy, 'customers/update', { id: 1000 + i, updated_at: '2025-01-01T00:00:00Z' })).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 400));
+    // A burst of 600 ms: deliveries keep coming, so none of them is applied while it lasts.
+    let sent = 0;
+    for (const end = Date.now() + 600; Date.now() < end; sent++) {
+      expect((await send(busy, 'customers/update', { id: 1000 + sent, updated_at: '2025-01-01T00:00:00Z' })).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 20));
+    }
     expect(await customers()).toBe(0);
-    expect((await busy.getStats()).pending).toBe(10);
+    expect((await busy.getStats()).pending).toBe(sent);
     // Once the burst is over (the rate window has passed), the worker applies them at its next poll.
-    await expect.poll(customers, { timeout: 5000 }).toBe(10);
+    await expect.poll(customers, { timeout: 5000 }).toBe(sent);
     await busy.stop();
 
     const eager = service({ worker: { pollIntervalMs: 60_000, ackPriority: false } });
     for (let i = 0; i < 10; i++) await send(eager, 'customers/update', { id: 2000 + i, updated_at: '2025-01-01T00:00:00Z' });
-    await expect.poll(customers, { timeout: 2000 }).toBe(20);
+    await expect.poll(customers, { timeout: 2000 }).toBe(sent + 10);
     await eager.stop();
   });
 
