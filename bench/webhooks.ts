@@ -29,9 +29,13 @@
  * Each measured load follows BENCH_WARMUP_SECONDS (default 3) of the same load on the same server,
  * whose deliveries are processed and left out of the figures (a cold process runs its first seconds
  * unoptimised). BENCH_IN_FLIGHT sets the inbox's INSERTs in flight (default: the service's).
+ * BENCH_CPU_PROFILE=<dir> writes a V8 CPU profile of the server process over each measured load.
  */
 import { fork } from 'node:child_process';
 import http from 'node:http';
+import { Session } from 'node:inspector';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { loadavg } from 'node:os';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -153,6 +157,25 @@ async function runOpenLoad(url: string, seconds: number, firstOrderId: number, r
   process.send!(result);
 }
 
+/** BENCH_CPU_PROFILE=<dir>: a V8 CPU profile of the server process over the measured load only. */
+async function startProfiler(): Promise<{ stop(file: string): Promise<string> }> {
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) => new Promise<any>((resolve, reject) => session.post(method, params ?? {}, (e, r) => (e ? reject(e) : resolve(r))));
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 200 });
+  await post('Profiler.start');
+  return {
+    async stop(file) {
+      const { profile } = await post('Profiler.stop');
+      session.disconnect();
+      await mkdir(path.dirname(file), { recursive: true });
+      await writeFile(file, JSON.stringify(profile));
+      return file;
+    },
+  };
+}
+
 type Run = 'paused' | 'running' | 'running-eager' | 'paused-prisma' | 'rate-running' | 'rate-paused';
 const RUNS: Run[] = ['paused', 'running', 'running-eager', 'paused-prisma', 'rate-running', 'rate-paused'];
 
@@ -208,9 +231,11 @@ async function runScenario(run: Run): Promise<void> {
       : `${CONNECTIONS} connections as fast as answered (closed loop, autocannon)`;
     const clientKind = run === 'paused-prisma' ? 'inbox writes through Prisma' : 'createDatabase({ url })';
     console.log(`\n[${run}: worker ${worker}${run === 'running-eager' ? ' (ackPriority: false)' : ''}, ${clientKind}] load: ${loadKind} for ${SECONDS} s (after ${WARMUP_SECONDS} s of warm-up) from a second process -> Express adapter -> PostgreSQL; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    const profiler = process.env.BENCH_CPU_PROFILE ? await startProfiler() : null;
     const cpu0 = process.cpuUsage();
     const load = await loadFor(SECONDS, 5_000_000_000);
     const cpu = process.cpuUsage(cpu0);
+    if (profiler) console.log(`CPU profile of the server process during the load: ${await profiler.stop(path.join(process.env.BENCH_CPU_PROFILE!, `webhooks-${run}.cpuprofile`))}`);
     // All threads of the server process (main thread, libuv pool, V8 helpers); with the worker running, its processing too.
     const serverCpuUs = (cpu.user + cpu.system) / Math.max(1, load.ok);
 
