@@ -8,8 +8,8 @@
  *   BENCH_ORDERS [200000]      orders of job 1 (1-4 line items each, as the simulator generates)
  *   BENCH_CUSTOMERS [50000]    customers of job 1
  *   BENCH_BIG_ORDERS [1000000] orders of job 2 (memory must stay flat); 0 skips job 2
- *   BENCH_BATCH [250]          rows per database write
- *   BENCH_CONCURRENCY [4]      batch writes in flight
+ *   BENCH_BATCH [100]          rows per database write (the importer's own default, as the seed gives it)
+ *   BENCH_CONCURRENCY [3]      batch writes in flight (the importer's own default)
  *   BENCH_JOB_NODE_OPTIONS     extra node flags of the job processes, e.g. --max-old-space-size=192
  *   BENCH_COPY_SAMPLE [20000]  orders of job 1 reloaded with COPY FROM afterwards: the database's ceiling for these rows
  *   BENCH_LOG_MS [10000]       progress line interval (memory by V8 space)
@@ -113,7 +113,7 @@ async function runJob(spec: JobSpec): Promise<JobResult> {
     await createStore(db.prisma).upsertTenant({ id: 'bench', shopDomain: shop.domain, accessTokenEnc: 'x' });
     const client = createShopifyClient({ shopDomain: shop.domain, accessToken: shop.accessToken, baseUrl: sim.url });
     const service = createImportService(db.prisma, client, 'bench', { keyRing: createKeyRing({ key: randomBytes(32) }) });
-    const options = { batchSize: num('BENCH_BATCH', 250), concurrency: num('BENCH_CONCURRENCY', 4) };
+    const options = { batchSize: num('BENCH_BATCH', 100), concurrency: num('BENCH_CONCURRENCY', 3) };
     const phases: JobResult['phases'] = [];
     const t0 = performance.now();
     let lastLog = 0;
@@ -187,7 +187,7 @@ if (process.argv[2] === '--job') {
   process.send!(result);
   process.exit(0);
 } else {
-  const batch = num('BENCH_BATCH', 250), concurrency = num('BENCH_CONCURRENCY', 4);
+  const batch = num('BENCH_BATCH', 100), concurrency = num('BENCH_CONCURRENCY', 3);
   console.log(`importer bench: batchSize ${batch}, concurrency ${concurrency}, page size 250, node ${process.version}`);
   const job1 = await runChildJob({ name: `job 1: ${num('BENCH_CUSTOMERS', 50_000)} customers + ${num('BENCH_ORDERS', 200_000)} orders`, customers: num('BENCH_CUSTOMERS', 50_000), products: 200, orders: num('BENCH_ORDERS', 200_000), copySample: Math.min(num('BENCH_ORDERS', 200_000), num('BENCH_COPY_SAMPLE', 20_000)) });
   print(job1);
