@@ -218,16 +218,17 @@ describe('createWebhookService', () => {
   it('acknowledgements first: above the rate, the worker leaves fresh deliveries for later; ackPriority false applies them at once', async () => {
     const customers = async () => (await db.query(`SELECT count(*)::int AS n FROM shopify_customers`))[0]!.n as number;
     // abovePerSecond 0: any acknowledgement in the rate window (200 ms) counts as busy, from the first one on.
-    const busy = service({ worker: { pollIntervalMs: 100, ackPriority: { abovePerSecond: 0, maxDelayMs: 60_000 } } });
-    // A burst of 600 ms: deliveries keep coming, so none of them is applied while it lasts.
-    let sent = 0;
-    for (const end = Date.now() + 600; Date.now() < end; sent++) {
-      expect((await send(busy, 'customers/update', { id: 1000 + sent, updated_at: '2025-01-01T00:00:00Z' })).status).toBe(200);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    // The service's clock stands still during the burst, so every delivery stays inside the window
+    // however slowly this machine sends them; moving it on by a second ends the burst.
+    let now = Date.now();
+    const busy = service({ clock: () => new Date(now), worker: { pollIntervalMs: 50, ackPriority: { abovePerSecond: 0, maxDelayMs: 60_000 } } });
+    const sent = 10;
+    for (let i = 0; i < sent; i++) expect((await send(busy, 'customers/update', { id: 1000 + i, updated_at: '2025-01-01T00:00:00Z' })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 400)); // several polls: each one defers
     expect(await customers()).toBe(0);
     expect((await busy.getStats()).pending).toBe(sent);
     // Once the burst is over (the rate window has passed), the worker applies them at its next poll.
+    now += 1000;
     await expect.poll(customers, { timeout: 5000 }).toBe(sent);
     await busy.stop();
 
