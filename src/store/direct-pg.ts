@@ -83,8 +83,6 @@ export function pooledPgAdapter(url: string): { adapter: PrismaPg; pool: pg.Pool
 
 /** The runner of the store's batch-write statements: a pool attached by {@link useDirectPgWrites}, else Prisma. */
 export interface BatchRunner {
-  /** Runs a statement; resolves to its row count. */
-  execute(sql: string, params: unknown[]): Promise<number>;
   /** Runs a statement; resolves to its rows. */
   all<T>(sql: string, params: unknown[]): Promise<T[]>;
   /**
@@ -100,7 +98,6 @@ export function batchRunnerFor(prisma: SqlExecutor): BatchRunner {
   if (direct) {
     const { pool, copyFromRows } = direct;
     return {
-      execute: async (sql, params) => (await pool.query(sql, params)).rowCount ?? 0,
       all: async <T>(sql: string, params: unknown[]) => (await pool.query(sql, params)).rows as T[],
       async write<T>(statement: BatchStatement, tenantId: string, inputs: readonly (readonly unknown[])[]) {
         const rows = inputs.reduce((n, input) => n + input.length, 0);
@@ -113,7 +110,6 @@ export function batchRunnerFor(prisma: SqlExecutor): BatchRunner {
     };
   }
   return {
-    execute: (sql, params) => prisma.$executeRawUnsafe(sql, ...params),
     all: <T>(sql: string, params: unknown[]) => prisma.$queryRawUnsafe<T[]>(sql, ...params),
     async write<T>(statement: BatchStatement, tenantId: string, inputs: readonly (readonly unknown[])[]) {
       const params = jsonParams(statement, tenantId, inputs);
