@@ -6,7 +6,8 @@
  *
  * The machine may be shared with other work: each contender runs BENCH_ROUNDS times (default 2),
  * interleaved with the others, and its best run is reported, so a burst of load elsewhere does
- * not decide the ratio.
+ * not decide the ratio. Every timed case starts right after a CHECKPOINT, so none pays for a
+ * checkpoint that the WAL of the case before it triggered.
  *
  * Compares, for the same rows:
  * - `store.upsertCustomers` / `store.upsertOrders` in batches (BENCH_BATCH, default 1000), one at a time and
@@ -125,6 +126,16 @@ async function main(): Promise<void> {
     console.log(`${name.padEnd(58)} ${fmt(rows).padStart(8)} rows ${String(Math.round(ms)).padStart(7)} ms ${fmt(rate(rows, ms)).padStart(9)} rows/s`);
   };
   const jsonPool = new pg.Pool({ connectionString: db.url });
+  /**
+   * Every timed case starts from the same state: its tables emptied (when named) and a CHECKPOINT
+   * taken, so no case pays for a checkpoint the previous case's WAL triggered (or for the full-page
+   * images that follow one). Returns the start time.
+   */
+  const startCase = async (truncate?: string): Promise<number> => {
+    if (truncate) await db.query(`TRUNCATE ${truncate}`);
+    await db.query('CHECKPOINT');
+    return performance.now();
+  };
   try {
     const store = createStore(db.prisma);
     // The JSON-parameter path: a "pool" that cannot check out connections gets each batch as one JSON parameter.
@@ -144,27 +155,23 @@ async function main(): Promise<void> {
     const keep = (name: string, ms: number) => { best[name] = Math.min(best[name] ?? Infinity, ms); };
     let t0 = 0;
     for (let round = 0; round < ROUNDS; round++) {
-      await db.query('TRUNCATE shopify_customers');
-      t0 = performance.now();
+      t0 = await startCase('shopify_customers');
       for (const b of customerBatches) await store.upsertCustomers(TENANT, b);
       keep('customers: store.upsertCustomers, empty table (insert)', performance.now() - t0);
 
-      await db.query('TRUNCATE shopify_customers');
-      t0 = performance.now();
+      t0 = await startCase('shopify_customers');
       await inFlight(customerBatches, 2, (b) => store.upsertCustomers(TENANT, b));
       keep('customers: store.upsertCustomers, insert, 2 batches in flight', performance.now() - t0);
 
-      t0 = performance.now();
+      t0 = await startCase();
       for (const b of customerBatches) await store.upsertCustomers(TENANT, b);
       keep('customers: store.upsertCustomers, stored rows (update)', performance.now() - t0);
 
-      await db.query('TRUNCATE shopify_customers');
-      t0 = performance.now();
+      t0 = await startCase('shopify_customers');
       await db.query(`COPY shopify_customers ("tenant_id", ${quoteColumns(customerColumns)}) FROM '${customerCsv}' WITH (FORMAT csv)`);
       keep('customers: COPY FROM file (ceiling)', performance.now() - t0);
 
-      await db.query('TRUNCATE shopify_customers');
-      t0 = performance.now();
+      t0 = await startCase('shopify_customers');
       for (const b of customerBatches) await jsonStore.upsertCustomers(TENANT, b);
       keep('customers: same, each batch one JSON parameter (insert)', performance.now() - t0);
     }
@@ -196,25 +203,21 @@ async function main(): Promise<void> {
     const orderBest: Record<string, number> = {};
     const keepOrder = (name: string, ms: number) => { orderBest[name] = Math.min(orderBest[name] ?? Infinity, ms); };
     for (let round = 0; round < ROUNDS; round++) {
-      await db.query('TRUNCATE shopify_orders, shopify_order_line_items, shopify_order_events');
-      t0 = performance.now();
+      t0 = await startCase('shopify_orders, shopify_order_line_items, shopify_order_events');
       for (const b of orderBatches) await store.upsertOrders(TENANT, b);
       keepOrder('orders: store.upsertOrders, empty tables (insert)', performance.now() - t0);
-      await db.query('TRUNCATE shopify_orders, shopify_order_line_items, shopify_order_events');
-      t0 = performance.now();
+      t0 = await startCase('shopify_orders, shopify_order_line_items, shopify_order_events');
       for (const b of orderBatches) await jsonStore.upsertOrders(TENANT, b);
       keepOrder('orders: same, each batch one JSON parameter (insert)', performance.now() - t0);
-      await db.query('TRUNCATE shopify_orders, shopify_order_line_items, shopify_order_events');
-      t0 = performance.now();
+      t0 = await startCase('shopify_orders, shopify_order_line_items, shopify_order_events');
       await inFlight(orderBatches, 2, (b) => store.upsertOrders(TENANT, b));
       keepOrder('orders: store.upsertOrders, insert, 2 batches in flight', performance.now() - t0);
       if (round === 0) {
-        t0 = performance.now();
+        t0 = await startCase();
         for (const b of orderBatches) await store.upsertOrders(TENANT, b);
         keepOrder('orders: store.upsertOrders, stored rows (update + replace children)', performance.now() - t0);
       }
-      await db.query('TRUNCATE shopify_orders, shopify_order_line_items, shopify_order_events');
-      t0 = performance.now();
+      t0 = await startCase('shopify_orders, shopify_order_line_items, shopify_order_events');
       await db.query(`COPY shopify_orders ("tenant_id", ${quoteColumns(orderColumns)}) FROM '${files.orders[0]}' WITH (FORMAT csv)`);
       await db.query(`COPY shopify_order_line_items ("tenant_id", ${quoteColumns(lineItemColumns)}) FROM '${files.lineItems[0]}' WITH (FORMAT csv)`);
       await db.query(`COPY shopify_order_events ("tenant_id", ${quoteColumns(orderEventColumns)}) FROM '${files.events[0]}' WITH (FORMAT csv)`);
