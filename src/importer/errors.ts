@@ -6,6 +6,12 @@ import type { ImportResult } from './types.js';
  * or the run was aborted. The checkpoint was NOT advanced past the rows that are not committed,
  * so the next run resumes from there. `result` holds the counts reached before the failure.
  *
+ * Codes: `IMPORT_FAILED` (a write or the listing failed), `IMPORT_ABORTED` (its `signal` fired),
+ * `IMPORT_ALREADY_RUNNING` (another run of the same tenant and resource holds the run lock; this
+ * one did not start, `details.runningRunId` names the other), `IMPORT_LOCK_LOST` (this run stopped
+ * renewing its lock for longer than its TTL and another run took it, so it stopped), and
+ * `CONFIG_INVALID`.
+ *
  * @example
  * ```ts
  * try { await importer.importOrders() }

@@ -12,6 +12,7 @@ export interface ResolvedImportOptions {
   mode: ImportMode;
   pageSize: number;
   overlapMs: number;
+  waitForLockMs: number;
   signal: AbortSignal | undefined;
 }
 
@@ -77,6 +78,7 @@ export function resolveImportOptions(options: ImportOptions = {}): ResolvedImpor
     mode,
     pageSize: integer('pageSize', options.pageSize, SHOPIFY_MAX_PAGE_SIZE, 1, SHOPIFY_MAX_PAGE_SIZE),
     overlapMs: integer('overlapMs', options.overlapMs, DEFAULT_OVERLAP_MS, 0, 7 * 24 * 3_600_000),
+    waitForLockMs: integer('waitForLockMs', options.waitForLockMs, 0, 0, 24 * 3_600_000),
     signal: options.signal,
   };
 }

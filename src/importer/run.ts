@@ -7,6 +7,7 @@ import { ImportError } from './errors.js';
 import { describeOptions, type ResolvedImportOptions } from './options.js';
 import { RESOURCE_ADAPTERS, shopifyIdOf, updatedAtOf, type ResourceAdapter } from './resources.js';
 import { lookahead } from './lookahead.js';
+import { takeRunLock, type HeldRunLock } from './run-lock.js';
 import { withRetry } from './retry.js';
 import type { ImportClient, ImportProgress, ImportResult, ImportTransformer } from './types.js';
 
@@ -21,6 +22,8 @@ export interface RunContext {
   sleep: (ms: number) => Promise<void>;
   newRunId: () => string;
   emitProgress: (event: ImportProgress) => void;
+  /** TTL of the run lock (see `takeRunLock`). */
+  runLockTtlMs: number;
 }
 
 /** What a run will list, decided from the options and the checkpoint. */
@@ -106,15 +109,32 @@ function reasonOf(error: unknown): string {
  * One sync run of one resource: page -> transform -> batched upsert, with at most
  * `concurrency` batch writes in flight (the listing waits for a free slot, so memory is bounded by
  * `concurrency * batchSize` records plus one page, whatever the store size).
+ *
+ * A run that writes holds the resource's run lock for its whole duration, so one run per tenant
+ * and resource runs at a time across processes; a second one waits up to `waitForLockMs`
+ * (default 0), then fails with `IMPORT_ALREADY_RUNNING`. A dry run writes nothing and takes no lock.
  */
 export async function runResourceSync(ctx: RunContext, resource: ResourceType, options: ResolvedImportOptions, onProgress?: (e: ImportProgress) => void): Promise<ImportResult> {
+  const runId = ctx.newRunId();
+  if (options.dryRun) return syncResource(ctx, resource, options, onProgress, runId, null);
+  const lock = await takeRunLock({
+    store: ctx.store, logger: ctx.logger, clock: ctx.clock, tenantId: ctx.tenantId, resource, runId, ttlMs: ctx.runLockTtlMs,
+    waitMs: options.waitForLockMs, sleep: ctx.sleep, signal: options.signal,
+  });
+  try {
+    return await syncResource(ctx, resource, options, onProgress, runId, lock);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function syncResource(ctx: RunContext, resource: ResourceType, options: ResolvedImportOptions, onProgress: ((e: ImportProgress) => void) | undefined, runId: string, lock: HeldRunLock | null): Promise<ImportResult> {
   const adapter = RESOURCE_ADAPTERS[resource] as ResourceAdapter<unknown>;
   const { tenantId, store, logger, clock } = ctx;
   const dry = options.dryRun;
   const now = clock();
   const checkpoint = await store.getCheckpoint(tenantId, resource);
   const plan = planRun(options, checkpoint, now);
-  const runId = ctx.newRunId();
   const resumable = !plan.windowed && !dry;
   const counts = { fetched: 0, imported: 0, skipped: 0, failed: 0 };
   let pages = 0;
@@ -142,16 +162,11 @@ export async function runResourceSync(ctx: RunContext, resource: ResourceType, o
   const fail = (error: unknown) => { if (firstError === null) firstError = error; };
 
   if (!dry) {
-    if (!plan.windowed) {
-      // The checkpoint names the last run that started on this resource. If its process died, its record
-      // still says 'running': close it. This run is named there *before* its record is written, so a
-      // process killed between the two statements leaves no run that nothing points at.
-      if (checkpoint?.runId) {
-        await store.closeInterruptedRun(checkpoint.runId, tenantId, `interrupted; ${plan.resumedFrom ? 'resumed' : 'followed'} by run ${runId}`)
-          .catch((error) => logger.warn('could not close interrupted run', { error }));
-      }
-      await store.saveCheckpoint(tenantId, resource, { runId });
-    }
+    // This run holds the run lock: any other run of this resource still marked 'running' (windowed or
+    // not) belongs to a process that died. Close them before this run's record is written.
+    await store.closeInterruptedRuns(tenantId, resource, runId, `interrupted; ${plan.resumedFrom ? 'resumed' : 'followed'} by run ${runId}`)
+      .catch((error) => logger.warn('could not close interrupted runs', { error }));
+    if (!plan.windowed) await store.saveCheckpoint(tenantId, resource, { runId });
     await store.startRun({
       id: runId, tenantId, resource, mode: plan.mode,
       options: { ...describeOptions(options), resumedFrom: plan.resumedFrom?.runId ?? null, sinceId: plan.sinceId.toString(), updatedAtMin: plan.updatedAtMin?.toISOString() ?? null },
@@ -251,6 +266,7 @@ export async function runResourceSync(ctx: RunContext, resource: ResourceType, o
       }
       if (firstError !== null) break;
       if (options.signal?.aborted) { fail(new ImportError(`${resource} sync of tenant ${tenantId} aborted`, { code: 'IMPORT_ABORTED' })); break; }
+      if (lock?.lost) { fail(new ImportError(`${resource} sync of tenant ${tenantId} stopped: its run lock was taken by another run`, { code: 'IMPORT_LOCK_LOST' })); break; }
     }
     if (firstError === null && (batch.units.length > 0 || batch.failures.length > 0)) {
       if (!ordered) batch.lastId = null;
@@ -294,7 +310,10 @@ export async function runResourceSync(ctx: RunContext, resource: ResourceType, o
     emit(true);
     throw error instanceof ImportError && error.result
       ? error
-      : new ImportError(`${resource} sync of tenant ${tenantId} ${aborted ? 'aborted' : 'failed'}: ${message}`, { cause: error, result: res, code: aborted ? 'IMPORT_ABORTED' : 'IMPORT_FAILED', details: { tenantId, resource, runId } });
+      : new ImportError(`${resource} sync of tenant ${tenantId} ${aborted ? 'aborted' : 'failed'}: ${message}`, {
+        cause: error, result: res, details: { tenantId, resource, runId },
+        code: aborted ? 'IMPORT_ABORTED' : error instanceof ImportError ? error.code : 'IMPORT_FAILED',
+      });
   }
 
   if (!dry) {

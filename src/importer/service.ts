@@ -12,6 +12,9 @@ import { resolveImportOptions } from './options.js';
 import { runResourceSync, type RunContext } from './run.js';
 import type { ImportAllResult, ImportClient, ImportOptions, ImportProgress, ImportResult, ImportServiceOptions, ImportTransformer } from './types.js';
 
+/** Default TTL of a run's lock: a process that died blocks the next run of its resource for at most this long. */
+export const DEFAULT_RUN_LOCK_TTL_MS = 30_000;
+
 /** Per-resource figures of {@link ImportService.getImportStats}. */
 export interface ResourceImportStats {
   /** Latest recorded run of the resource (any status), or null. */
@@ -54,8 +57,10 @@ type ProgressListener = (event: ImportProgress) => void;
  * - **Deletes**: destroy events (orders, products) and id reconciliation (customers, on full syncs).
  * - **dryRun**: fetches and transforms, writes nothing at all (no rows, checkpoints, run records).
  *
- * One run per tenant and resource at a time: callers that run several processes coordinate with
- * the scheduler's leases.
+ * - **One run per tenant and resource at a time**, across processes: a run holds a lock row
+ *   (renewed every `runLockTtlMs / 3`, default TTL 30 s) while it writes; a second run of the same
+ *   resource fails at once with `IMPORT_ALREADY_RUNNING`. A process that dies stops renewing: its
+ *   lock expires and the next run closes the dead run's record (`cancelled`, "interrupted").
  *
  * @example
  * ```ts
@@ -79,6 +84,10 @@ export class ImportService {
     assertTenantId(tenantId);
     if (!client || typeof (client as { pages?: unknown }).pages !== 'function') {
       throw new ImportError('createImportService needs a Shopify client with pages() (see createShopifyClient)', { code: 'CONFIG_INVALID' });
+    }
+    const ttl = options.runLockTtlMs;
+    if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 100)) {
+      throw new ImportError(`runLockTtlMs must be an integer of at least 100 (ms), got ${String(ttl)}`, { code: 'CONFIG_INVALID' });
     }
     this.tenantId = tenantId;
     this.client = client;
@@ -192,6 +201,7 @@ export class ImportService {
       sleep: this.options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
       newRunId: this.options.newRunId ?? (() => KSUID.randomSync().string),
       emitProgress: (event) => { for (const listener of this.listeners) listener(event); },
+      runLockTtlMs: this.options.runLockTtlMs ?? DEFAULT_RUN_LOCK_TTL_MS,
     };
     const tally = (r: ImportResult) => {
       this.session.runs++;

@@ -19,7 +19,7 @@ export interface RetryOptions {
 export type ImportMode = 'full' | 'incremental' | 'auto';
 
 /**
- * Options of one import (the seed's Import Options plus `mode`, `pageSize` and `overlapMs`).
+ * Options of one import (the seed's Import Options plus `mode`, `pageSize`, `overlapMs` and `waitForLockMs`).
  *
  * @example
  * ```ts
@@ -56,6 +56,12 @@ export interface ImportOptions {
    * updated while the previous sync ran, or stamped by a clock slightly behind ours, are not missed.
    */
   overlapMs?: number;
+  /**
+   * How long to wait for another run of the same tenant and resource (in any process) to finish
+   * before failing with `IMPORT_ALREADY_RUNNING` (ms, default 0: fail at once). The scheduler's
+   * full-sync job waits, so a weekly full sync is not lost to a short incremental run.
+   */
+  waitForLockMs?: number;
   /** Abort the run (the checkpoint keeps what was committed). */
   signal?: AbortSignal;
   /** Progress callback for this call only (in addition to the service's). */
@@ -147,4 +153,9 @@ export interface ImportServiceOptions {
   defaults?: ImportOptions;
   /** Run id factory (default: ksuid). */
   newRunId?: () => string;
+  /**
+   * How long a run's lock outlives its last renewal (ms, default 30,000; renewed every third of it).
+   * A run whose process died blocks the next run of its tenant and resource for at most this long.
+   */
+  runLockTtlMs?: number;
 }

@@ -79,7 +79,10 @@ export interface SchedulerJobStatus {
   nextRunAt: Date | null;
   runCount: number;
   failureCount: number;
-  /** Ticks skipped because the previous run was still going (here or on another instance). */
+  /**
+   * Ticks skipped because the previous run was still going (here or on another instance), or
+   * because another run held the resource's import lock (`IMPORT_ALREADY_RUNNING`).
+   */
   skippedOverlaps: number;
   lastSkippedAt: Date | null;
   /** Ticks another instance was elected for. */
@@ -390,10 +393,10 @@ export class SchedulerService {
     });
   }
 
-  private recordSkip(job: JobState, meta: Record<string, unknown> = {}): void {
+  private recordSkip(job: JobState, meta: Record<string, unknown> = {}, message = 'scheduled run skipped: the previous run is still going'): void {
     job.skippedOverlaps++;
     job.lastSkippedAt = this.clock();
-    this.logger.warn('scheduled run skipped: the previous run is still going', {
+    this.logger.warn(message, {
       jobId: job.id, tenantId: job.tenantId, skippedOverlaps: job.skippedOverlaps, runningSince: job.runningSince?.toISOString(), ...meta,
     });
   }
@@ -437,6 +440,7 @@ export class SchedulerService {
   private async execute(job: JobState, trigger: 'scheduled' | 'manual', scheduledFor?: Date): Promise<RunOutcome> {
     const startedAt = this.clock();
     const controller = new AbortController();
+    const previous = { lastRunAt: job.lastRunAt, lastTrigger: job.lastTrigger };
     job.running = true;
     job.runningSince = startedAt;
     job.lastRunAt = startedAt;
@@ -463,6 +467,18 @@ export class SchedulerService {
       job.lastError = null;
     } catch (error) {
       outcome = { ok: false, error };
+      if (job.type !== 'fullSync' && isAlreadyRunning(error)) {
+        // Another run of this resource (another job, a manual import, another instance) holds its run
+        // lock: nothing ran, so this is a skipped tick, not a failure; the previous outcome stays.
+        job.running = false;
+        job.runningSince = null;
+        job.current = undefined;
+        job.runCount--;
+        job.lastRunAt = previous.lastRunAt;
+        job.lastTrigger = previous.lastTrigger;
+        this.recordSkip(job, { reason: 'resource-locked', ...(error as { details?: Record<string, unknown> }).details }, 'scheduled run skipped: another run is importing this resource');
+        return outcome;
+      }
       job.failureCount++;
       job.lastResult = undefined;
       job.lastError = error instanceof Error ? error.message : String(error);
@@ -507,4 +523,9 @@ export function createSchedulerService(
   options?: SchedulerOptions,
 ): SchedulerService {
   return new SchedulerService(prisma, clientManager, options);
+}
+
+/** An import refused because another run of the same tenant and resource holds its run lock. */
+function isAlreadyRunning(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'IMPORT_ALREADY_RUNNING';
 }

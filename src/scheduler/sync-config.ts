@@ -72,8 +72,10 @@ export const DEFAULT_SYNC_CONFIG: Readonly<SyncConfig> = Object.freeze({
   products: { enabled: true, schedule: '0 2 * * *', options: { batchSize: 75, concurrency: 2 } },
   orders: { enabled: true, schedule: '*/30 * * * *', options: { batchSize: 50, concurrency: 3 }, dateWindowDays: 7 },
   // mode 'full': the weekly run re-lists everything, which is also when customers deleted at Shopify
-  // (no destroy events exist for them) are found by id reconciliation.
-  fullSync: { enabled: true, schedule: '0 1 * * 0', options: { batchSize: 100, concurrency: 2, mode: 'full' } },
+  // (no destroy events exist for them) are found by id reconciliation. It waits up to 30 minutes for
+  // a resource another run is importing (the other jobs skip their tick instead), so the weekly run
+  // is not lost to a short incremental one.
+  fullSync: { enabled: true, schedule: '0 1 * * 0', options: { batchSize: 100, concurrency: 2, mode: 'full', waitForLockMs: 30 * 60_000 } },
 });
 
 /**

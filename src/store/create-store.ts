@@ -1,5 +1,6 @@
 import type { PrismaLike } from './prisma-like.js';
 import { createPrivacyStore } from './privacy.js';
+import { createRunLockStore } from './run-locks.js';
 import { createSyncStateStore } from './sync-state.js';
 import { createSyncedDataStore } from './synced-data.js';
 import { createTenantStore } from './tenants.js';
@@ -33,6 +34,7 @@ export function createStore(prisma: PrismaLike): IngestStore {
     ...createSyncedDataStore(prisma),
     ...createTenantStore(prisma),
     ...createSyncStateStore(prisma),
+    ...createRunLockStore(prisma),
     ...createPrivacyStore(prisma),
   };
 }

@@ -119,19 +119,20 @@ export function createSyncStateStore(prisma: PrismaLike) {
       }
     },
 
-    async closeInterruptedRun(runId: string, tenantId: string, reason: string): Promise<boolean> {
+    async closeInterruptedRuns(tenantId: string, resource: ResourceType, currentRunId: string, reason: string): Promise<number> {
       assertTenantId(tenantId);
       try {
         const closed = await prisma.$executeRawUnsafe(
-          `UPDATE "shopify_sync_runs" SET "status" = 'cancelled', "error" = $3, "finished_at" = now()
-           WHERE "id" = $1 AND "tenant_id" = $2 AND "status" = 'running'`,
-          runId,
+          `UPDATE "shopify_sync_runs" SET "status" = 'cancelled', "error" = $4, "finished_at" = now()
+           WHERE "tenant_id" = $1 AND "resource" = $2 AND "status" = 'running' AND "id" <> $3`,
           tenantId,
+          resource,
+          currentRunId,
           reason,
         );
-        return Number(closed) > 0;
+        return Number(closed);
       } catch (error) {
-        throw storeFailure('closeInterruptedRun', tenantId, error, { runId });
+        throw storeFailure('closeInterruptedRuns', tenantId, error, { resource, runId: currentRunId });
       }
     },
 

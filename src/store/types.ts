@@ -129,12 +129,36 @@ export interface IngestStore {
   updateRunCounts(runId: string, tenantId: string, counts: Partial<Pick<SyncRunRecord, 'fetched' | 'imported' | 'skipped' | 'failed'>>): Promise<void>;
   finishRun(runId: string, tenantId: string, result: { status: SyncRunRecord['status']; error?: string | null; counts?: Partial<Pick<SyncRunRecord, 'fetched' | 'imported' | 'skipped' | 'failed'>> }): Promise<void>;
   /**
-   * Marks a run `cancelled` with `reason` if it is still `running` (its process died); true when it was.
-   * A run that finished in the meantime keeps its status.
+   * Marks every run of this tenant and resource that is still `running`, other than `currentRunId`,
+   * `cancelled` with `reason`; returns how many. Call it only while holding the resource's run lock
+   * ({@link IngestStore.acquireRunLock}): a run then still marked `running` is one whose process died.
    */
-  closeInterruptedRun(runId: string, tenantId: string, reason: string): Promise<boolean>;
+  closeInterruptedRuns(tenantId: string, resource: ResourceType, currentRunId: string, reason: string): Promise<number>;
+  /**
+   * Takes the run lock of a tenant's resource for `runId` until `now + ttlMs`: one sync run per tenant
+   * and resource at a time, across processes. Refused while another run holds an unexpired lock (the
+   * answer names it); granted again to the same run id. Stored in `shopify_scheduler_leases`.
+   */
+  acquireRunLock(lock: RunLockInput & { ttlMs: number }): Promise<RunLockResult>;
+  /** Extends a held run lock to `now + ttlMs`; false when the lock is no longer this run's (it expired and another run took it). */
+  renewRunLock(lock: RunLockInput & { ttlMs: number }): Promise<boolean>;
+  /** Releases the run lock if `runId` still holds it. */
+  releaseRunLock(lock: Omit<RunLockInput, 'now'>): Promise<void>;
   recordFailures(runId: string, tenantId: string, resource: string, failures: SyncFailureInput[]): Promise<void>;
   listRuns(tenantId: string, options?: { limit?: number; resource?: string }): Promise<SyncRunRecord[]>;
   /** Failures recorded for one run, oldest first. */
   listFailures(tenantId: string, runId: string): Promise<SyncFailureRecord[]>;
 }
+
+/** Which run lock, for which run, at what time (see {@link IngestStore.acquireRunLock}). */
+export interface RunLockInput {
+  tenantId: string;
+  resource: ResourceType;
+  runId: string;
+  now: Date;
+}
+
+/** The answer of {@link IngestStore.acquireRunLock}: granted, or refused with the run holding the lock (null fields: it was released meanwhile). */
+export type RunLockResult =
+  | { acquired: true }
+  | { acquired: false; runId: string | null; acquiredAt: Date | null; expiresAt: Date | null };

@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signSessionToken } from 'shopify-ingest';
+import { createStore, signSessionToken } from 'shopify-ingest';
 import { createShopifySimulator, signWebhookBody, type ShopifySimulator, type SimulatedShop, type WebhookTopic } from 'shopify-ingest/testing';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
@@ -261,6 +261,27 @@ export async function expectMalformedBodyRefused(baseUrl: string): Promise<void>
   expect(res.status).toBe(400);
 }
 
+/**
+ * A sync of a resource another run is importing (here: a run lock held as another process would)
+ * answers 409 with IMPORT_ALREADY_RUNNING and starts nothing; once released, the sync runs.
+ */
+export async function expectRunningSyncConflict(baseUrl: string, db: TestDatabase): Promise<void> {
+  const store = createStore(db.prisma);
+  const lock = { tenantId: TENANT, resource: 'products' as const, runId: 'held-by-another-process' };
+  expect(await store.acquireRunLock({ ...lock, now: new Date(), ttlMs: 60_000 })).toMatchObject({ acquired: true });
+  const sync = () => fetch(`${baseUrl}/api/shopify/sync/${TENANT}`, { method: 'POST', headers: { 'x-api-key': INGEST_KEY, 'content-type': 'application/json' }, body: '{"dataType":"products"}' });
+  try {
+    const res = await sync();
+    expect(res.status).toBe(409);
+    const body = await res.json() as { success: boolean; error: { code: string; message: string } };
+    expect(body).toMatchObject({ success: false, error: { code: 'IMPORT_ALREADY_RUNNING' } });
+    expect(body.error.message).toContain('held-by-another-process');
+  } finally {
+    await store.releaseRunLock(lock);
+  }
+  expect((await sync()).status).toBe(200);
+}
+
 /** A running Node example (Express or Fastify): where it listens, its service, how to stop it. */
 export interface BootedNodeExample {
   baseUrl: string;
@@ -321,6 +342,10 @@ export function describeNodeExample(name: 'express' | 'fastify', boot: (env: Env
       const body = await status.json() as { tenants: Array<{ tenantId: string; stats: { customers: number } }>; statistics: { webhookStats: { received: number } } };
       expect(body.tenants).toEqual([expect.objectContaining({ tenantId: TENANT, stats: expect.objectContaining({ customers: 7 }) })]);
       expect(body.statistics.webhookStats.received).toBe(simulator.webhooks.deliveries.length);
+    });
+
+    it('answers 409 while another run imports the resource', async () => {
+      await expectRunningSyncConflict(baseUrl, env.db);
     });
 
     it('answers 400 for a malformed body', async () => {

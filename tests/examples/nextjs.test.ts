@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIngestionService, silentLogger } from 'shopify-ingest';
 import {
-  INGEST_KEY, TENANT, changeShopAndAwaitWebhooks, expectBadHmacRefused, expectProtectedRoutes, syncAndExpectSeededRows,
+  INGEST_KEY, TENANT, changeShopAndAwaitWebhooks, expectBadHmacRefused, expectProtectedRoutes, expectRunningSyncConflict, syncAndExpectSeededRows,
   expectRowsChanged, freePort, root, startEnvironment, until, type Environment,
 } from './harness.js';
 
@@ -89,6 +89,10 @@ describe(`examples/nextjs (next ${mode})`, () => {
 
     const body = await status();
     expect(body.tenants).toEqual([expect.objectContaining({ tenantId: TENANT, stats: expect.objectContaining({ customers: 7 }) })]);
+  }, 60_000);
+
+  it('answers 409 while another run imports the resource', async () => {
+    await expectRunningSyncConflict(baseUrl, env.db);
   }, 60_000);
 
   it('stops on SIGTERM', async () => {

@@ -3,7 +3,7 @@
  * (integration tests use the real simulator, store and PostgreSQL).
  */
 import type { CustomerRow, OrderBundle, ProductBundle, ResourceType, UpsertResult } from '../../src/store/rows.js';
-import type { Checkpoint, IngestStore, SyncFailureInput, SyncRunRecord } from '../../src/store/types.js';
+import type { Checkpoint, IngestStore, RunLockInput, SyncFailureInput, SyncRunRecord } from '../../src/store/types.js';
 import type { ImportClient, ImportTransformer } from '../../src/importer/types.js';
 
 export interface FakeRecord { id: number; updated_at: string; bad?: boolean; [k: string]: unknown }
@@ -54,6 +54,7 @@ export function createFakeStore(hooks: { beforeWrite?: (resource: ResourceType, 
   const runs = new Map<string, SyncRunRecord>();
   const failures: Array<SyncFailureInput & { runId: string }> = [];
   const tenantStatus: string[] = [];
+  const locks = new Map<string, { runId: string; acquiredAt: number; expiresAt: number }>();
   let inFlight = 0;
   let maxInFlight = 0;
   const upsert = async (resource: ResourceType, items: Array<{ id: bigint; shopifyUpdatedAt: Date }>): Promise<UpsertResult> => {
@@ -95,18 +96,38 @@ export function createFakeStore(hooks: { beforeWrite?: (resource: ResourceType, 
       const run = runs.get(runId);
       if (run) Object.assign(run, result.counts ?? {}, { status: result.status, error: result.error ?? null, finishedAt: new Date() });
     },
-    async closeInterruptedRun(runId: string, _t: string, reason: string) {
-      const run = runs.get(runId);
-      if (run?.status !== 'running') return false;
-      Object.assign(run, { status: 'cancelled', error: reason, finishedAt: new Date() });
+    async closeInterruptedRuns(_t: string, resource: string, currentRunId: string, reason: string) {
+      let closed = 0;
+      for (const run of runs.values()) {
+        if (run.resource !== resource || run.status !== 'running' || run.id === currentRunId) continue;
+        Object.assign(run, { status: 'cancelled', error: reason, finishedAt: new Date() });
+        closed++;
+      }
+      return closed;
+    },
+    async acquireRunLock(lock: RunLockInput & { ttlMs: number }) {
+      const held = locks.get(lock.resource);
+      if (held && held.runId !== lock.runId && held.expiresAt > lock.now.getTime()) {
+        return { acquired: false as const, runId: held.runId, acquiredAt: new Date(held.acquiredAt), expiresAt: new Date(held.expiresAt) };
+      }
+      locks.set(lock.resource, { runId: lock.runId, acquiredAt: lock.now.getTime(), expiresAt: lock.now.getTime() + lock.ttlMs });
+      return { acquired: true as const };
+    },
+    async renewRunLock(lock: RunLockInput & { ttlMs: number }) {
+      const held = locks.get(lock.resource);
+      if (held?.runId !== lock.runId) return false;
+      held.expiresAt = lock.now.getTime() + lock.ttlMs;
       return true;
+    },
+    async releaseRunLock(lock: Omit<RunLockInput, 'now'>) {
+      if (locks.get(lock.resource)?.runId === lock.runId) locks.delete(lock.resource);
     },
     async recordFailures(runId: string, _t: string, _r: string, f: SyncFailureInput[]) { for (const x of f) failures.push({ ...x, runId }); },
     async setTenantSyncStatus(_t: string, status: string) { tenantStatus.push(status); },
     async listRuns() { return [...runs.values()].reverse(); },
     async countRecords() { return { customers: rows.customers.size, products: rows.products.size, variants: 0, orders: rows.orders.size, lineItems: 0 }; },
   };
-  return { store: store as unknown as IngestStore, rows, checkpoints, checkpointHistory, runs, failures, tenantStatus, maxInFlight: () => maxInFlight };
+  return { store: store as unknown as IngestStore, rows, checkpoints, checkpointHistory, runs, failures, tenantStatus, locks, maxInFlight: () => maxInFlight };
 }
 
 export function makeRecords(n: number, startMs = Date.parse('2024-01-01T00:00:00Z'), firstId = 1000): FakeRecord[] {

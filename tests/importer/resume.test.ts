@@ -15,13 +15,20 @@ beforeAll(async () => {
 });
 afterAll(async () => { await clean?.drop(); await h?.close(); });
 
+/**
+ * The children's run-lock TTL: a killed child's lock blocks the resource until it expires, so the
+ * parent waits that long before the next start (a restart within it is refused with
+ * IMPORT_ALREADY_RUNNING, which the importer's own tests cover).
+ */
+const LOCK_TTL_MS = 300;
+
 /** Starts the child sync; kills it with SIGKILL after `killAfter` progress lines (never, when undefined). */
 function runChild(killAfter: number | undefined): Promise<{ killed: boolean; done: boolean; lines: number; resumed: boolean; stderr: string }> {
   const shop = h.sim.shops[0];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'fixtures/sync-child.ts')], {
       cwd: root,
-      env: { ...process.env, SYNC_DATABASE_URL: h.db.url, SYNC_SHOP: shop.domain, SYNC_TOKEN: shop.accessToken, SYNC_BASE_URL: shop.baseUrl, SYNC_TENANT: 'tenant-k', SYNC_KEY: h.encryptionKey },
+      env: { ...process.env, SYNC_DATABASE_URL: h.db.url, SYNC_SHOP: shop.domain, SYNC_TOKEN: shop.accessToken, SYNC_BASE_URL: shop.baseUrl, SYNC_TENANT: 'tenant-k', SYNC_KEY: h.encryptionKey, SYNC_LOCK_TTL: String(LOCK_TTL_MS) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let lines = 0, done = false, resumed = false, killed = false, buffer = '', stderr = '';
@@ -53,6 +60,7 @@ describe('a sync killed mid-way and restarted', { timeout: 300_000 }, () => {
       expect(outcome.stderr).not.toMatch(/Error/);
       if (outcome.killed) kills.push(killAfter);
       if (outcome.done) break;
+      await new Promise((r) => setTimeout(r, LOCK_TTL_MS + 100));
     }
     expect(kills.length).toBeGreaterThanOrEqual(2);
     const resumable = await h.db.query(`SELECT resource, cursor FROM shopify_sync_checkpoints WHERE tenant_id = 'tenant-k' AND cursor IS NOT NULL`);

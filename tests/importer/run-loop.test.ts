@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../src/logger.js';
 import { CommitTracker, createLatestWriter, decodeCursor } from '../../src/importer/checkpoint.js';
 import { ImportError } from '../../src/importer/errors.js';
@@ -14,7 +14,7 @@ function context(client: RunContext['client'], store: RunContext['store'], progr
   return {
     tenantId: 't1', client, store, transformer: fakeTransformer, logger: silentLogger,
     clock: () => NOW, sleep: async () => {}, newRunId: () => `run${++n}`,
-    emitProgress: (e) => progress.push(e),
+    emitProgress: (e) => progress.push(e), runLockTtlMs: 60_000,
   };
 }
 
@@ -160,6 +160,99 @@ describe('run loop (fakes)', () => {
     // A run that finished is never touched by the next one.
     await run({ ...ctx, newRunId: () => 'third' }, 'orders');
     expect(fake.runs.get('again1')).toMatchObject({ status: 'succeeded', error: null });
+  });
+
+  it('runs one sync per tenant and resource at a time: a second run fails at once and leaves no trace', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    const fake = createFakeStore({ beforeWrite: (resource) => (resource === 'orders' ? gate : undefined) });
+    const client = createFakeClient({ orders: makeRecords(50), customers: makeRecords(50) }).client;
+    let n = 0;
+    const ctx = { ...context(client, fake.store), newRunId: () => `run${++n}` };
+    const first = run(ctx, 'orders');
+    await vi.waitFor(() => expect(fake.runs.get('run1')?.status).toBe('running'));
+    const checkpointBefore = fake.checkpoints.get('orders');
+
+    const second = await run(ctx, 'orders').catch((e) => e);
+    expect(second).toBeInstanceOf(ImportError);
+    expect(second).toMatchObject({ code: 'IMPORT_ALREADY_RUNNING', details: { tenantId: 't1', resource: 'orders', runningRunId: 'run1' } });
+    expect(second.message).toMatch(/orders sync of tenant t1 is already running \(run run1, locked until /);
+    expect(fake.runs.has('run2')).toBe(false);
+    expect(fake.checkpoints.get('orders')).toBe(checkpointBefore);
+    expect(fake.runs.get('run1')?.status).toBe('running');
+    // Another resource of the same tenant is not blocked.
+    await expect(run(ctx, 'customers')).resolves.toMatchObject({ status: 'succeeded', runId: 'run3' });
+
+    release();
+    await expect(first).resolves.toMatchObject({ status: 'succeeded', runId: 'run1' });
+    // Released when the run ended: the next one starts at once.
+    expect(fake.locks.size).toBe(0);
+    await expect(run(ctx, 'orders')).resolves.toMatchObject({ status: 'succeeded', runId: 'run4' });
+  });
+
+  it('waitForLockMs waits for the running sync to end, gives up after it, and stops waiting on abort', async () => {
+    const fake = createFakeStore();
+    const client = createFakeClient({ orders: makeRecords(20) }).client;
+    let now = NOW.getTime();
+    const sleeps: number[] = [];
+    let onSleep: () => void = () => {};
+    const ctx: RunContext = {
+      ...context(client, fake.store), clock: () => new Date(now),
+      sleep: async (ms) => { sleeps.push(ms); now += ms; onSleep(); },
+    };
+    const held = { runId: 'other', acquiredAt: now, expiresAt: now + 600_000 };
+    fake.locks.set('orders', held);
+
+    // The holder finishes (releases) while this run waits: it then starts.
+    onSleep = () => { if (now - NOW.getTime() >= 5_000) fake.locks.delete('orders'); };
+    await expect(run({ ...ctx, newRunId: () => 'waiter' }, 'orders', { waitForLockMs: 60_000 })).resolves.toMatchObject({ status: 'succeeded', runId: 'waiter' });
+    expect(sleeps.length).toBe(5);
+    expect(Math.max(...sleeps)).toBeLessThanOrEqual(1000);
+
+    // The holder outlasts the wait: refused once the wait is over, with nothing recorded.
+    fake.locks.set('orders', { ...held, expiresAt: now + 600_000 });
+    onSleep = () => {};
+    sleeps.length = 0;
+    const started = now;
+    await expect(run({ ...ctx, newRunId: () => 'gave-up' }, 'orders', { waitForLockMs: 3_500 })).rejects.toMatchObject({ code: 'IMPORT_ALREADY_RUNNING' });
+    expect(now - started).toBe(3_500);
+    expect(fake.runs.has('gave-up')).toBe(false);
+
+    // Aborted while waiting.
+    const controller = new AbortController();
+    onSleep = () => { if (sleeps.length === 2) controller.abort(); };
+    sleeps.length = 0;
+    await expect(run({ ...ctx, newRunId: () => 'aborted' }, 'orders', { waitForLockMs: 60_000, signal: controller.signal })).rejects.toMatchObject({ code: 'IMPORT_ABORTED' });
+    expect(sleeps.length).toBe(2);
+    expect(fake.locks.get('orders')?.runId).toBe('other');
+    expect(() => resolveImportOptions({ waitForLockMs: -1 })).toThrow(/waitForLockMs/);
+  });
+
+  it('closes a dead windowed run once its lock expired: no run of any kind stays running', async () => {
+    const fake = createFakeStore();
+    await fake.store.startRun({ id: 'dead-window', tenantId: 't1', resource: 'orders', mode: 'incremental' });
+    fake.locks.set('orders', { runId: 'dead-window', acquiredAt: NOW.getTime() - 120_000, expiresAt: NOW.getTime() - 60_000 });
+    const result = await run(context(createFakeClient({ orders: makeRecords(10) }).client, fake.store), 'orders', { dateRange: { from: '2023-01-01T00:00:00Z' } });
+    expect(result).toMatchObject({ status: 'succeeded', runId: 'run1' });
+    expect(fake.runs.get('dead-window')).toMatchObject({ status: 'cancelled', error: 'interrupted; followed by run run1' });
+  });
+
+  it('stops with IMPORT_LOCK_LOST when another run took its lock, and a dry run takes no lock', async () => {
+    const fake = createFakeStore({ beforeWrite: () => new Promise((r) => setTimeout(r, 30)) });
+    const client = createFakeClient({ orders: makeRecords(2000) }).client;
+    const ctx = { ...context(client, fake.store), runLockTtlMs: 150 };
+    const running = run(ctx, 'orders', { pageSize: 50, batchSize: 50, concurrency: 1 }).catch((e) => e);
+    await vi.waitFor(() => expect(fake.locks.get('orders')?.runId).toBe('run1'));
+    // As if this process had stalled past the TTL and another one had taken over.
+    fake.locks.set('orders', { runId: 'thief', acquiredAt: NOW.getTime(), expiresAt: NOW.getTime() + 60_000 });
+    const error = await running;
+    expect(error).toMatchObject({ code: 'IMPORT_LOCK_LOST' });
+    expect(error.result.fetched).toBeLessThan(2000);
+    expect(fake.runs.get('run1')).toMatchObject({ status: 'failed', error: expect.stringMatching(/run lock was taken by another run/) });
+    // The thief's lock is left alone.
+    expect(fake.locks.get('orders')?.runId).toBe('thief');
+    // A dry run writes nothing, so it needs no lock.
+    await expect(run({ ...ctx, newRunId: () => 'dry' }, 'orders', { dryRun: true })).resolves.toMatchObject({ status: 'succeeded', dryRun: true, runId: 'dry' });
   });
 
   it('a listing error mid-way fails the run and keeps the committed cursor', async () => {

@@ -176,6 +176,40 @@ describe('running', () => {
     expect(lines.some((l) => l.level === 'error' && l.msg === 'scheduled job failed' && l.meta?.jobId === 'customers-sync-t1')).toBe(true);
   });
 
+  it('a run refused by the import lock (IMPORT_ALREADY_RUNNING) counts as a skipped tick, not a failure; runJobNow still rejects', async () => {
+    const { logger, lines } = captureLogger();
+    let calls = 0;
+    const locked = Object.assign(new Error('customers sync of tenant t1 is already running (run R1)'), {
+      code: 'IMPORT_ALREADY_RUNNING', details: { tenantId: 't1', resource: 'customers', runningRunId: 'R1' },
+    });
+    const scheduler = make({ logger, runJob: async () => { calls++; if (calls === 1) return 'first ok'; throw locked; } });
+    scheduler.addTenantJobs('t1', everySecond);
+    await scheduler.runJobNow('customers-sync-t1');
+    const before = scheduler.getStatus().jobs[0];
+    await expect(scheduler.runJobNow('customers-sync-t1')).rejects.toMatchObject({ code: 'IMPORT_ALREADY_RUNNING' });
+    await scheduler.startScheduler();
+    for (let i = 0; i < 40 && calls < 3; i++) await sleep(100);
+    await sleep(50);
+    const job = scheduler.getStatus().jobs[0];
+    expect(calls).toBeGreaterThanOrEqual(3);
+    expect(job).toMatchObject({ failureCount: 0, lastError: null, lastResult: 'first ok', runCount: 1, lastRunAt: before.lastRunAt, lastTrigger: 'manual' });
+    expect(job.skippedOverlaps).toBe(calls - 1);
+    expect(job.lastSkippedAt).toBeInstanceOf(Date);
+    const warn = lines.find((l) => l.level === 'warn' && /another run is importing/.test(l.msg));
+    expect(warn?.meta).toMatchObject({ jobId: 'customers-sync-t1', reason: 'resource-locked', runningRunId: 'R1' });
+    expect(lines.some((l) => l.msg === 'scheduled job failed')).toBe(false);
+  });
+
+  it('the weekly full sync is told to wait for a locked resource; the other jobs are not', async () => {
+    const runs: ScheduledRun[] = [];
+    const scheduler = make({ runJob: async (run) => { runs.push(run); } });
+    scheduler.addTenantJobs('t1');
+    for (const type of ['fullSync', 'customers', 'products', 'orders']) await scheduler.runJobNow(`${type}-sync-t1`);
+    expect(runs.map((r) => [r.jobType, r.options.waitForLockMs])).toEqual([
+      ['fullSync', 30 * 60_000], ['customers', undefined], ['products', undefined], ['orders', undefined],
+    ]);
+  });
+
   it('disableJob stops the ticks, enableJob resumes them; unknown ids return false', async () => {
     let runs = 0;
     const scheduler = make({ runJob: async () => { runs++; } });

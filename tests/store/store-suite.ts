@@ -326,7 +326,10 @@ export function defineStoreSuite(backend: string, open: () => Promise<OpenedData
           (id) => store.startRun({ id: 'r', tenantId: id, resource: 'orders', mode: 'full' }),
           (id) => store.updateRunCounts('r', id, { fetched: 1 }),
           (id) => store.finishRun('r', id, { status: 'succeeded' }),
-          (id) => store.closeInterruptedRun('r', id, 'x'),
+          (id) => store.closeInterruptedRuns(id, 'orders', 'r', 'x'),
+          (id) => store.acquireRunLock({ tenantId: id, resource: 'orders', runId: 'r', now: new Date(), ttlMs: 1000 }),
+          (id) => store.renewRunLock({ tenantId: id, resource: 'orders', runId: 'r', now: new Date(), ttlMs: 1000 }),
+          (id) => store.releaseRunLock({ tenantId: id, resource: 'orders', runId: 'r' }),
           (id) => store.recordFailures('r', id, 'orders', [{ shopifyId: 1n, reason: 'x' }]),
           (id) => store.listRuns(id),
           (id) => store.listFailures(id, 'r'),
@@ -465,10 +468,11 @@ export function defineStoreSuite(backend: string, open: () => Promise<OpenedData
         expect(r1.finishedAt).toBeInstanceOf(Date);
         expect(await store.listRuns(t, { resource: 'customers' })).toMatchObject([{ id: `r2-${t}`, status: 'running', fetched: 0, finishedAt: null }]);
         expect(await store.listRuns(other)).toEqual([]);
-        // Only a run still marked running is closed as interrupted, and only in its own tenant.
-        expect(await store.closeInterruptedRun(`r2-${t}`, other, 'interrupted')).toBe(false);
-        expect(await store.closeInterruptedRun(`r1-${t}`, t, 'interrupted')).toBe(false);
-        expect(await store.closeInterruptedRun(`r2-${t}`, t, 'interrupted')).toBe(true);
+        // Only runs still marked running are closed as interrupted: of that tenant and resource, never the current run.
+        expect(await store.closeInterruptedRuns(other, 'customers', 'r3', 'interrupted')).toBe(0);
+        expect(await store.closeInterruptedRuns(t, 'orders', 'r3', 'interrupted')).toBe(0);
+        expect(await store.closeInterruptedRuns(t, 'customers', `r2-${t}`, 'interrupted')).toBe(0);
+        expect(await store.closeInterruptedRuns(t, 'customers', 'r3', 'interrupted')).toBe(1);
         expect(await store.listRuns(t, { resource: 'customers' })).toMatchObject([{ id: `r2-${t}`, status: 'cancelled', error: 'interrupted', finishedAt: expect.any(Date) }]);
         expect((await store.listRuns(t, { resource: 'orders' }))[0]).toMatchObject({ status: 'succeeded', error: null });
         const failures = await store.listFailures(t, `r1-${t}`);
@@ -477,6 +481,45 @@ export function defineStoreSuite(backend: string, open: () => Promise<OpenedData
           { shopifyId: null, reason: 'unparseable page' },
         ]);
         expect(await store.listFailures(other, `r1-${t}`)).toEqual([]);
+      });
+
+      it('grants a run lock to one run per tenant and resource until it expires or is released', async () => {
+        const t = await tenant();
+        const other = await tenant();
+        const t0 = at('2024-06-01T00:00:00Z');
+        const later = (ms: number) => new Date(t0.getTime() + ms);
+        const lock = (runId: string, now: Date, extra: { tenantId?: string; resource?: 'orders' | 'customers' } = {}) =>
+          ({ tenantId: extra.tenantId ?? t, resource: extra.resource ?? 'orders', runId, now, ttlMs: 60_000 });
+
+        expect(await store.acquireRunLock(lock('a', t0))).toEqual({ acquired: true });
+        // Held: refused, naming the holder; the holder itself may ask again.
+        expect(await store.acquireRunLock(lock('b', later(1000)))).toEqual({ acquired: false, runId: 'a', acquiredAt: t0, expiresAt: later(60_000) });
+        expect(await store.acquireRunLock(lock('a', later(1000)))).toEqual({ acquired: true });
+        // Other resources and other tenants are independent.
+        expect(await store.acquireRunLock(lock('c', later(1000), { resource: 'customers' }))).toEqual({ acquired: true });
+        expect(await store.acquireRunLock(lock('d', later(1000), { tenantId: other }))).toEqual({ acquired: true });
+        // Renewing extends it; only the holder can renew.
+        expect(await store.renewRunLock(lock('a', later(50_000)))).toBe(true);
+        expect(await store.renewRunLock(lock('b', later(50_000)))).toBe(false);
+        expect(await store.acquireRunLock(lock('b', later(100_000)))).toMatchObject({ acquired: false, runId: 'a', expiresAt: later(110_000) });
+        // Expired (its holder stopped renewing): the next run takes it, and the old holder can no longer renew.
+        expect(await store.acquireRunLock(lock('b', later(110_000)))).toEqual({ acquired: true });
+        expect(await store.renewRunLock(lock('a', later(110_001)))).toBe(false);
+        // Release by a non-holder does nothing; by the holder it frees the lock at once.
+        await store.releaseRunLock({ tenantId: t, resource: 'orders', runId: 'a' });
+        expect(await store.acquireRunLock(lock('e', later(110_002)))).toMatchObject({ acquired: false, runId: 'b' });
+        await store.releaseRunLock({ tenantId: t, resource: 'orders', runId: 'b' });
+        expect(await store.acquireRunLock(lock('e', later(110_003)))).toEqual({ acquired: true });
+      });
+
+      it('lets exactly one of many concurrent runs take a free run lock', async () => {
+        const t = await tenant();
+        const now = at('2024-06-01T00:00:00Z');
+        const results = await Promise.all(Array.from({ length: 8 }, (_, i) =>
+          store.acquireRunLock({ tenantId: t, resource: 'orders', runId: `run-${i}`, now, ttlMs: 60_000 })));
+        const winners = results.flatMap((r, i) => (r.acquired ? [`run-${i}`] : []));
+        expect(winners).toHaveLength(1);
+        for (const r of results) if (!r.acquired) expect(r.runId).toBe(winners[0]);
       });
     });
   });

@@ -89,6 +89,7 @@ export async function createApp(options: AppOptions = {}): Promise<ExampleApp> {
   app.use((error: Error & { code?: string; status?: number }, _req: Request, res: Response, _next: NextFunction) => {
     const status = error.code === 'TENANT_NOT_FOUND' ? 404
       : ['TENANT_INACTIVE', 'TENANT_REQUIRED', 'CONFIG_INVALID'].includes(error.code ?? '') ? 400
+      : error.code === 'IMPORT_ALREADY_RUNNING' ? 409 // another run is importing this resource; retry later
       : error.code === 'SERVICE_STOPPING' ? 503
       : error.status && error.status < 500 ? error.status // e.g. express.json() on a malformed body
       : 500;

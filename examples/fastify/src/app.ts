@@ -91,6 +91,7 @@ export async function createApp(options: AppOptions = {}): Promise<ExampleApp> {
   app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, _request, reply) => {
     const status = error.code === 'TENANT_NOT_FOUND' ? 404
       : ['TENANT_INACTIVE', 'TENANT_REQUIRED', 'CONFIG_INVALID'].includes(error.code ?? '') ? 400
+      : error.code === 'IMPORT_ALREADY_RUNNING' ? 409 // another run is importing this resource; retry later
       : error.code === 'SERVICE_STOPPING' ? 503
       : error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) service.logger.error('request failed', { error });

@@ -78,6 +78,7 @@ export function errorResponse(error: unknown, service: IngestionService): Respon
   const { code = 'INTERNAL', message } = error as { code?: string; message: string };
   const status = code === 'TENANT_NOT_FOUND' ? 404
     : ['TENANT_INACTIVE', 'TENANT_REQUIRED', 'CONFIG_INVALID'].includes(code) ? 400
+    : code === 'IMPORT_ALREADY_RUNNING' ? 409 // another run is importing this resource; retry later
     : code === 'SERVICE_STOPPING' ? 503 : 500;
   if (status === 500) service.logger.error('request failed', { error });
   return Response.json({ success: false, error: { code, message: status === 500 ? 'internal error' : message } }, { status });
