@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStore } from '../../src/store/index.js';
-import { ImportError } from '../../src/importer/index.js';
+import { createDatabase, createStore } from '../../src/store/index.js';
+import { createImportService, ImportError } from '../../src/importer/index.js';
 import { connectTenant, createHarness, importer, shopRecords, storedRecords, type Harness } from './harness.js';
 
 const SIZES = { customers: 80, products: 30, orders: 200 };
+const SHOPS = 5;
 let h: Harness;
-beforeAll(async () => { h = await createHarness({ shops: [{ ...SIZES }, { ...SIZES }, { ...SIZES }, { ...SIZES }] }); });
+beforeAll(async () => { h = await createHarness({ shops: Array.from({ length: SHOPS }, () => ({ ...SIZES })) }); });
 afterAll(async () => { await h?.close(); });
 
 const count = async (table: string, tenantId: string) =>
@@ -83,5 +84,43 @@ describe('import options against the simulator and PostgreSQL', { timeout: 120_0
     expect([...final.keys()].sort()).toEqual([...expected.keys()].sort());
     const runs = await h.db.query(`SELECT status FROM shopify_sync_runs WHERE tenant_id = 'flaky' ORDER BY started_at`);
     expect(runs.map((r) => r.status)).toEqual(['failed', 'succeeded']);
+  });
+  it('two processes importing the same resource: one runs, the other is refused at once or waits its turn', async () => {
+    const { client } = await connectTenant(h, 'twice', 4);
+    // A second database client, as another process of the host app would have.
+    const other = await createDatabase({ url: h.db.url, migrate: false });
+    try {
+      const slow = createStore(h.db.prisma);
+      let release!: () => void;
+      const gate = new Promise<void>((r) => { release = r; });
+      const held = { ...slow, upsertOrders: async (...args: Parameters<typeof slow.upsertOrders>) => { await gate; return slow.upsertOrders(...args); } };
+      const first = importer(h, client, 'twice', { store: held }).importOrders({ batchSize: 50 });
+      const runningId = async () => (await h.db.query<{ id: string }>(`SELECT id FROM shopify_sync_runs WHERE tenant_id = 'twice' AND status = 'running'`))[0]?.id;
+      for (let i = 0; i < 100 && !(await runningId()); i++) await new Promise((r) => setTimeout(r, 20));
+      const firstRunId = await runningId();
+      expect(firstRunId).toBeDefined();
+
+      const refused = await createImportService(other, client, 'twice', { keyRing: h.keyRing }).importOrders().catch((e) => e);
+      expect(refused).toBeInstanceOf(ImportError);
+      expect(refused).toMatchObject({ code: 'IMPORT_ALREADY_RUNNING', details: { tenantId: 'twice', resource: 'orders', runningRunId: firstRunId } });
+      // Customers of the same tenant are not blocked.
+      await expect(createImportService(other, client, 'twice', { keyRing: h.keyRing }).importCustomers()).resolves.toMatchObject({ status: 'succeeded' });
+
+      const waiting = createImportService(other, client, 'twice', { keyRing: h.keyRing }).importOrders({ waitForLockMs: 60_000 });
+      await new Promise((r) => setTimeout(r, 300));
+      release();
+      const [a, b] = await Promise.all([first, waiting]);
+      expect(a).toMatchObject({ status: 'succeeded', runId: firstRunId, imported: SIZES.orders });
+      expect(b).toMatchObject({ status: 'succeeded', mode: 'incremental' });
+      const runs = await h.db.query<{ id: string; status: string; started_at: Date; finished_at: Date }>(
+        `SELECT id, status, started_at, finished_at FROM shopify_sync_runs WHERE tenant_id = 'twice' AND resource = 'orders' ORDER BY started_at`);
+      // The refused run left no record; the waiting one started after the first had finished.
+      expect(runs.map((r) => [r.id, r.status])).toEqual([[firstRunId, 'succeeded'], [b.runId, 'succeeded']]);
+      expect(runs[1].started_at.getTime()).toBeGreaterThanOrEqual(runs[0].finished_at.getTime());
+      expect(await h.db.query(`SELECT job_id FROM shopify_scheduler_leases WHERE job_id LIKE 'import/%/twice'`)).toEqual([]);
+      expect((await storedRecords(h, 'twice', 'orders')).size).toBe(SIZES.orders);
+    } finally {
+      await other.$disconnect();
+    }
   });
 });
