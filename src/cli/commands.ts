@@ -90,6 +90,8 @@ export async function runCommand(positionals: string[], values: Values, ctx: Cli
       if (!['customers', 'products', 'orders', 'all'].includes(resource)) throw new UsageError(`sync: unknown resource ${resource}`);
       const mode = values.mode as string | undefined;
       if (mode && !['full', 'incremental', 'auto'].includes(mode)) throw new UsageError('--mode must be full, incremental or auto');
+      const wait = intOption(values, 'wait');
+      const waitMs = wait === undefined ? undefined : wait * 1000;
       const { service, close } = await openService(values, ctx, true);
       try {
         const result = await service.importData(tenantId, resource as DataType, {
@@ -97,6 +99,7 @@ export async function runCommand(positionals: string[], values: Values, ctx: Cli
           dryRun: Boolean(values['dry-run']),
           batchSize: intOption(values, 'batch-size'),
           concurrency: intOption(values, 'concurrency'),
+          waitForLockMs: waitMs,
         });
         const runs = resultsOf(result);
         const lines = runs.map((r) => `${r.resource.padEnd(10)} ${r.status.padEnd(10)} fetched ${r.fetched} imported ${r.imported} skipped ${r.skipped} failed ${r.failed} deleted ${r.deleted} (${(r.durationMs / 1000).toFixed(1)} s)${r.error ? ` error: ${r.error}` : ''}`);

@@ -15,13 +15,17 @@ export const USAGE = `Usage: shopify-ingest <command> [options]
 Commands:
   demo                                 Simulator + embedded database + full sync + live webhooks, with a summary
   migrate                              Apply pending migrations to the database
-  sync <tenant> [customers|products|orders|all] [--mode full|incremental|auto] [--dry-run]
+  sync <tenant> [customers|products|orders|all] [--mode full|incremental|auto] [--dry-run] [--wait <seconds>]
   status                               Sync status of every tenant
   tenants list
   tenants add <tenant> --shop <domain> --token <token> [--base-url <url>] [--name <name>]
   tenants remove <tenant> [--purge]
   webhooks replay <id>                 Put a stored delivery back to pending
   simulator [--shops 3] [--orders 10000] [--port N] [--https] [--fault 5xx=0.05] ...  (simulator --help)
+
+Exit codes: 0 ok, 1 failed, 2 usage error, 3 configuration error, 4 some records failed,
+  5 sync skipped a resource another run was importing, and nothing else failed
+  (--wait <seconds> waits for that run to finish first; default 0)
 
 Options:
   --database-url <url>   PostgreSQL (default DATABASE_URL, else the embedded database in ./.shopify-ingest/db)
@@ -59,6 +63,7 @@ export async function main(argv: string[] = process.argv.slice(2), context: Part
         'dry-run': { type: 'boolean' },
         'batch-size': { type: 'string' },
         concurrency: { type: 'string' },
+        wait: { type: 'string' },
         shop: { type: 'string' },
         token: { type: 'string' },
         'base-url': { type: 'string' },
@@ -96,8 +101,16 @@ export async function main(argv: string[] = process.argv.slice(2), context: Part
     const message = error instanceof Error ? error.message : String(error);
     if (ctx.json) ctx.stdout.write(`${JSON.stringify({ ok: false, error: message, code: (error as ShopifyIngestError).code })}\n`);
     else ctx.stderr.write(`${message}\n`);
-    return error instanceof ConfigError ? EXIT.config : EXIT.failed;
+    if (error instanceof ConfigError) return EXIT.config;
+    return onlyAlreadyRunning(error) ? EXIT.busy : EXIT.failed;
   }
+}
+
+/** Every resource that failed was refused by the run lock (importAll aggregates one error per resource). */
+function onlyAlreadyRunning(error: unknown): boolean {
+  const { code, cause } = error as { code?: string; cause?: unknown };
+  if (code !== 'IMPORT_ALREADY_RUNNING') return false;
+  return cause instanceof AggregateError ? cause.errors.every((e) => (e as { code?: string }).code === 'IMPORT_ALREADY_RUNNING') : true;
 }
 
 // Run when executed as the bin (not when imported by tests).

@@ -145,7 +145,7 @@ export class ImportService {
       }
     }
     if (errors.length > 0) {
-      throw new ImportError(`importAll of tenant ${this.tenantId}: ${errors.length} resource(s) failed: ${errors.map((e) => e.message).join('; ')}`, {
+      throw new ImportError(`importAll of tenant ${this.tenantId}: ${errors.length} resource(s) failed: ${errors.map((e) => e.message.replace(/^\[shopify-ingest\] /, '')).join('; ')}`, {
         cause: errors.length === 1 ? errors[0] : new AggregateError(errors),
         code: errors[0].code,
         details: { tenantId: this.tenantId, results },

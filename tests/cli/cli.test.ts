@@ -14,6 +14,7 @@ import { Writable } from 'node:stream';
 import { main, USAGE } from '../../src/cli/index.js';
 import { createShopifySimulator, type ShopifySimulator } from '../../src/testing/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { createStore } from '../../src/store/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ENCRYPTION_KEY = randomBytes(32).toString('hex');
@@ -161,6 +162,29 @@ describe('shopify-ingest CLI', () => {
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({ tenantId: 'cli-tenant', shopDomain: SHOP, isActive: true, syncStatus: 'idle', stats: { customers: 20, products: 5, orders: 25 } });
     expect(typeof entries[0]!.lastSync).toBe('string');
+  });
+
+  it('sync of a resource another run is importing exits 5 (busy); --wait waits for that run', async () => {
+    const store = createStore(db.prisma);
+    const lock = { tenantId: 'cli-tenant', resource: 'orders' as const, runId: 'another-process' };
+    expect(await store.acquireRunLock({ ...lock, now: new Date(), ttlMs: 60_000 })).toMatchObject({ acquired: true });
+    try {
+      const busy = await cli(['sync', 'cli-tenant', 'orders', '--json', '--database-url', db.url]);
+      expect(busy.code).toBe(5);
+      expect(JSON.parse(busy.stdout)).toMatchObject({ ok: false, code: 'IMPORT_ALREADY_RUNNING', error: expect.stringContaining('another-process') });
+      // All three: customers and products run, orders is skipped; nothing else failed, so still 5.
+      const all = await cli(['sync', 'cli-tenant', 'all', '--database-url', db.url]);
+      expect(all.code).toBe(5);
+      expect(all.stderr).toMatch(/1 resource\(s\) failed: orders sync of tenant cli-tenant is already running/);
+      expect(await cli(['sync', 'cli-tenant', 'orders', '--wait', 'soon', '--database-url', db.url])).toMatchObject({ code: 2 });
+      const released = new Promise((r) => setTimeout(r, 400)).then(() => store.releaseRunLock(lock));
+      const waited = await cli(['sync', 'cli-tenant', 'orders', '--wait', '20', '--json', '--database-url', db.url]);
+      await released;
+      expect(waited.code).toBe(0);
+      expect(JSON.parse(waited.stdout)).toMatchObject({ ok: true, runs: [expect.objectContaining({ resource: 'orders', status: 'succeeded' })] });
+    } finally {
+      await store.releaseRunLock(lock);
+    }
   });
 
   it('webhooks replay of an unknown delivery exits 1', async () => {
