@@ -463,34 +463,34 @@ export class SchedulerService {
     let outcome: RunOutcome;
     try {
       outcome = { ok: true, result: await promise };
-      job.lastResult = outcome.result;
-      job.lastError = null;
     } catch (error) {
       outcome = { ok: false, error };
-      if (job.type !== 'fullSync' && isAlreadyRunning(error)) {
-        // Another run of this resource (another job, a manual import, another instance) holds its run
-        // lock: nothing ran, so this is a skipped tick, not a failure; the previous outcome stays.
-        job.running = false;
-        job.runningSince = null;
-        job.current = undefined;
-        job.runCount--;
-        job.lastRunAt = previous.lastRunAt;
-        job.lastTrigger = previous.lastTrigger;
-        this.recordSkip(job, { reason: 'resource-locked', ...(error as { details?: Record<string, unknown> }).details }, 'scheduled run skipped: another run is importing this resource');
-        return outcome;
-      }
-      job.failureCount++;
-      job.lastResult = undefined;
-      job.lastError = error instanceof Error ? error.message : String(error);
     }
-    const finishedAt = this.clock();
     job.running = false;
     job.runningSince = null;
     job.current = undefined;
+    if (!outcome.ok && job.type !== 'fullSync' && isAlreadyRunning(outcome.error)) {
+      // Another run of this resource (another job, a manual import, another instance) holds its run
+      // lock: nothing ran, so this is a skipped tick, not a failure; the previous outcome stays.
+      job.runCount--;
+      job.lastRunAt = previous.lastRunAt;
+      job.lastTrigger = previous.lastTrigger;
+      this.recordSkip(job, { reason: 'resource-locked', ...(outcome.error as { details?: Record<string, unknown> }).details }, 'scheduled run skipped: another run is importing this resource');
+      return outcome;
+    }
+    const finishedAt = this.clock();
     job.lastFinishedAt = finishedAt;
     job.lastDurationMs = finishedAt.getTime() - startedAt.getTime();
-    if (outcome.ok) this.logger.info('scheduled job finished', { ...meta, durationMs: job.lastDurationMs });
-    else this.logger.error('scheduled job failed', { ...meta, durationMs: job.lastDurationMs, error: outcome.error });
+    if (outcome.ok) {
+      job.lastResult = outcome.result;
+      job.lastError = null;
+      this.logger.info('scheduled job finished', { ...meta, durationMs: job.lastDurationMs });
+    } else {
+      job.failureCount++;
+      job.lastResult = undefined;
+      job.lastError = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);
+      this.logger.error('scheduled job failed', { ...meta, durationMs: job.lastDurationMs, error: outcome.error });
+    }
     return outcome;
   }
 

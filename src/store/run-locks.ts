@@ -1,6 +1,7 @@
 import { assertTenantId } from '../errors.js';
 import type { PrismaLike } from './prisma-like.js';
 import type { ResourceType } from './rows.js';
+import { abandonLease, renewLease } from './leases.js';
 import { storeFailure } from './store-errors.js';
 import type { RunLockInput, RunLockResult } from './types.js';
 
@@ -44,30 +45,16 @@ export function createRunLockStore(prisma: PrismaLike) {
       }
     },
 
+    /** The scheduler's lease heartbeat on the lock's row: false once another run holds it. */
     async renewRunLock(lock: RunLockInput & { ttlMs: number }): Promise<boolean> {
       assertTenantId(lock.tenantId);
-      try {
-        const n = await prisma.$executeRawUnsafe(
-          `UPDATE "shopify_scheduler_leases" SET "expires_at" = $4::timestamptz
-           WHERE "job_id" = $1 AND "run_key" = $2 AND "holder" = $3`,
-          lockJobId(lock.tenantId, lock.resource), RUN_KEY, lock.runId, new Date(lock.now.getTime() + lock.ttlMs),
-        );
-        return Number(n) === 1;
-      } catch (error) {
-        throw storeFailure('renewRunLock', lock.tenantId, error, { resource: lock.resource, runId: lock.runId });
-      }
+      return renewLease(prisma, { jobId: lockJobId(lock.tenantId, lock.resource), runKey: RUN_KEY, holder: lock.runId, now: lock.now, ttlMs: lock.ttlMs });
     },
 
+    /** Deletes the lock's row if this run still holds it, so the next run starts at once. */
     async releaseRunLock(lock: Omit<RunLockInput, 'now'>): Promise<void> {
       assertTenantId(lock.tenantId);
-      try {
-        await prisma.$executeRawUnsafe(
-          `DELETE FROM "shopify_scheduler_leases" WHERE "job_id" = $1 AND "run_key" = $2 AND "holder" = $3`,
-          lockJobId(lock.tenantId, lock.resource), RUN_KEY, lock.runId,
-        );
-      } catch (error) {
-        throw storeFailure('releaseRunLock', lock.tenantId, error, { resource: lock.resource, runId: lock.runId });
-      }
+      await abandonLease(prisma, { jobId: lockJobId(lock.tenantId, lock.resource), runKey: RUN_KEY, holder: lock.runId });
     },
   };
 }
