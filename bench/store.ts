@@ -27,7 +27,13 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import pg from 'pg';
 import os from 'node:os';
 import path from 'node:path';
-import { customerColumns, encodeValue, lineItemColumns, orderColumns, orderEventColumns, quoteColumns, type ColumnSpec } from '../src/store/columns.js';
+import { encodeValue, quoteColumns, type ColumnSpec } from '../src/store/columns.js';
+import { getResource } from '../src/resources/index.js';
+
+const customerColumns = getResource('customers').root.columns;
+const orderColumns = getResource('orders').root.columns;
+const lineItemColumns = getResource('orders').children.find((c) => c.key === 'lineItems')!.columns;
+const orderEventColumns = getResource('orders').children.find((c) => c.key === 'events')!.columns;
 import { useDirectPgWrites } from '../src/store/direct-pg.js';
 import { createStore } from '../src/store/index.js';
 import type { CustomerRow, LineItemRow, OrderBundle, OrderEventRow, OrderRow } from '../src/store/rows.js';

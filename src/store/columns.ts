@@ -1,5 +1,4 @@
 import { stringifyShopifyJson } from '../json.js';
-import type { CustomerRow, LineItemRow, OrderEventRow, OrderRow, ProductRow, VariantRow } from './rows.js';
 
 /** PostgreSQL type of a batch column; each column travels as one array parameter of this type. */
 export type PgType = 'bigint' | 'text' | 'integer' | 'numeric' | 'timestamptz' | 'boolean' | 'jsonb';
@@ -90,113 +89,7 @@ export const quoteColumns = (columns: readonly { column: string }[], prefix = ''
 export const setExcluded = (columns: readonly { column: string }[]): string =>
   columns.map((c) => `"${c.column}" = excluded."${c.column}"`).join(', ');
 
-function col<R>(column: string, type: PgType, value: (row: R) => unknown): ColumnSpec<R> {
+/** A column spec: `column` of PostgreSQL `type`, read from a row by `value`. */
+export function col<R>(column: string, type: PgType, value: (row: R) => unknown): ColumnSpec<R> {
   return { column, type, value };
 }
-
-export const customerColumns: readonly ColumnSpec<CustomerRow>[] = [
-  col('id', 'bigint', (r) => r.id),
-  col('email_enc', 'text', (r) => r.emailEnc),
-  col('email_hash', 'text', (r) => r.emailHash),
-  col('first_name_enc', 'text', (r) => r.firstNameEnc),
-  col('last_name_enc', 'text', (r) => r.lastNameEnc),
-  col('phone_enc', 'text', (r) => r.phoneEnc),
-  col('addresses_enc', 'text', (r) => r.addressesEnc),
-  col('state', 'text', (r) => r.state),
-  col('verified_email', 'boolean', (r) => r.verifiedEmail),
-  col('accepts_marketing', 'boolean', (r) => r.acceptsMarketing),
-  col('tags', 'text', (r) => r.tags),
-  col('currency', 'text', (r) => r.currency),
-  col('orders_count', 'integer', (r) => r.ordersCount),
-  col('total_spent', 'numeric', (r) => r.totalSpent),
-  col('shopify_created_at', 'timestamptz', (r) => r.shopifyCreatedAt),
-  col('shopify_updated_at', 'timestamptz', (r) => r.shopifyUpdatedAt),
-  col('deleted_at', 'timestamptz', (r) => r.deletedAt),
-  col('payload', 'jsonb', (r) => r.payload),
-];
-
-export const productColumns: readonly ColumnSpec<ProductRow>[] = [
-  col('id', 'bigint', (r) => r.id),
-  col('title', 'text', (r) => r.title),
-  col('handle', 'text', (r) => r.handle),
-  col('vendor', 'text', (r) => r.vendor),
-  col('product_type', 'text', (r) => r.productType),
-  col('status', 'text', (r) => r.status),
-  col('tags', 'text', (r) => r.tags),
-  col('published_at', 'timestamptz', (r) => r.publishedAt),
-  col('shopify_created_at', 'timestamptz', (r) => r.shopifyCreatedAt),
-  col('shopify_updated_at', 'timestamptz', (r) => r.shopifyUpdatedAt),
-  col('deleted_at', 'timestamptz', (r) => r.deletedAt),
-  col('payload', 'jsonb', (r) => r.payload),
-];
-
-export const variantColumns: readonly ColumnSpec<VariantRow>[] = [
-  col('id', 'bigint', (r) => r.id),
-  col('product_id', 'bigint', (r) => r.productId),
-  col('title', 'text', (r) => r.title),
-  col('sku', 'text', (r) => r.sku),
-  col('barcode', 'text', (r) => r.barcode),
-  col('position', 'integer', (r) => r.position),
-  col('price', 'numeric', (r) => r.price),
-  col('compare_at_price', 'numeric', (r) => r.compareAtPrice),
-  col('inventory_quantity', 'integer', (r) => r.inventoryQuantity),
-  col('inventory_item_id', 'bigint', (r) => r.inventoryItemId),
-  col('shopify_created_at', 'timestamptz', (r) => r.shopifyCreatedAt),
-  col('shopify_updated_at', 'timestamptz', (r) => r.shopifyUpdatedAt),
-  col('deleted_at', 'timestamptz', (r) => r.deletedAt),
-  col('payload', 'jsonb', (r) => r.payload),
-];
-
-export const orderColumns: readonly ColumnSpec<OrderRow>[] = [
-  col('id', 'bigint', (r) => r.id),
-  col('name', 'text', (r) => r.name),
-  col('order_number', 'integer', (r) => r.orderNumber),
-  col('customer_id', 'bigint', (r) => r.customerId),
-  col('email_enc', 'text', (r) => r.emailEnc),
-  col('email_hash', 'text', (r) => r.emailHash),
-  col('phone_enc', 'text', (r) => r.phoneEnc),
-  col('financial_status', 'text', (r) => r.financialStatus),
-  col('fulfillment_status', 'text', (r) => r.fulfillmentStatus),
-  col('cancel_reason', 'text', (r) => r.cancelReason),
-  col('cancelled_at', 'timestamptz', (r) => r.cancelledAt),
-  col('closed_at', 'timestamptz', (r) => r.closedAt),
-  col('processed_at', 'timestamptz', (r) => r.processedAt),
-  col('currency', 'text', (r) => r.currency),
-  col('subtotal_price', 'numeric', (r) => r.subtotalPrice),
-  col('total_price', 'numeric', (r) => r.totalPrice),
-  col('total_tax', 'numeric', (r) => r.totalTax),
-  col('total_discounts', 'numeric', (r) => r.totalDiscounts),
-  col('total_refunded', 'numeric', (r) => r.totalRefunded),
-  col('line_item_count', 'integer', (r) => r.lineItemCount),
-  col('tags', 'text', (r) => r.tags),
-  col('source_name', 'text', (r) => r.sourceName),
-  col('test', 'boolean', (r) => r.test),
-  col('shopify_created_at', 'timestamptz', (r) => r.shopifyCreatedAt),
-  col('shopify_updated_at', 'timestamptz', (r) => r.shopifyUpdatedAt),
-  col('deleted_at', 'timestamptz', (r) => r.deletedAt),
-  col('payload', 'jsonb', (r) => r.payload),
-];
-
-export const lineItemColumns: readonly ColumnSpec<LineItemRow>[] = [
-  col('id', 'bigint', (r) => r.id),
-  col('order_id', 'bigint', (r) => r.orderId),
-  col('product_id', 'bigint', (r) => r.productId),
-  col('variant_id', 'bigint', (r) => r.variantId),
-  col('title', 'text', (r) => r.title),
-  col('variant_title', 'text', (r) => r.variantTitle),
-  col('sku', 'text', (r) => r.sku),
-  col('vendor', 'text', (r) => r.vendor),
-  col('quantity', 'integer', (r) => r.quantity),
-  col('price', 'numeric', (r) => r.price),
-  col('total_discount', 'numeric', (r) => r.totalDiscount),
-  col('fulfillment_status', 'text', (r) => r.fulfillmentStatus),
-  col('payload', 'jsonb', (r) => r.payload),
-];
-
-export const orderEventColumns: readonly ColumnSpec<OrderEventRow>[] = [
-  col('order_id', 'bigint', (r) => r.orderId),
-  col('type', 'text', (r) => r.type),
-  col('source_id', 'bigint', (r) => r.sourceId),
-  col('occurred_at', 'timestamptz', (r) => r.occurredAt),
-  col('amount', 'numeric', (r) => r.amount),
-];

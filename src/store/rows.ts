@@ -137,8 +137,8 @@ export interface OrderBundle {
   events: OrderEventRow[];
 }
 
-/** The resources a sync or a webhook writes. */
-export type ResourceType = 'customers' | 'products' | 'orders';
+/** The resources a sync or a webhook writes: the names of the resource registry (src/resources). */
+export type { ResourceName as ResourceType } from '../resources/registry.js';
 
 /** Result of a batch write. */
 export interface UpsertResult {

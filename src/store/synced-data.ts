@@ -1,181 +1,48 @@
 import { assertTenantId } from '../errors.js';
-import {
-  customerColumns,
-  lineItemColumns,
-  orderColumns,
-  orderEventColumns,
-  productColumns,
-  quoteColumns,
-  setExcluded,
-  variantColumns,
-  type ColumnSpec,
-} from './columns.js';
-import { batchStatement, type BatchSource } from './batch-statement.js';
+import { getResource, RESOURCES } from '../resources/registry.js';
+import type { ChildTableDefinition, ResourceDefinition, RowSet } from '../resources/definition.js';
 import { batchRunnerFor } from './direct-pg.js';
 import type { PrismaLike } from './prisma-like.js';
+import { bulkFinalizeSql, countsOf, resourceStatements, type ResourceWriteCounts } from './resource-writer.js';
 import type { CustomerRow, OrderBundle, ProductBundle, ResourceType, UpsertResult } from './rows.js';
 import { checkTenantOfRows, retryOnConflict, storeFailure } from './store-errors.js';
 import type { RecordCounts, StoredIdRange } from './types.js';
-import { lastByKey, newestById, sortById, VERSION_GUARD } from './versioning.js';
-
-export const RESOURCE_TABLES: Record<ResourceType, string> = {
-  customers: 'shopify_customers',
-  products: 'shopify_products',
-  orders: 'shopify_orders',
-};
+import { lastByKey, newestById, sortById } from './versioning.js';
 
 /**
- * `INSERT INTO table SELECT $1, i.* FROM <source> ON CONFLICT (tenant_id, <key>) DO UPDATE ...`:
- * one statement writes a whole batch ($1 tenant; the source is the batch's JSON parameter or its
- * staging table, see {@link batchStatement}).
+ * Tombstones for ids of a resource's root table (a tombstone row for ids never stored), and for the
+ * children a tombstoned parent takes with it (`whenMissing: 'tombstone'`: a deleted product's variants).
  */
-function upsertStatement<R>(input: {
-  table: string;
-  columns: readonly ColumnSpec<R>[];
-  from: BatchSource;
-  conflict: string[];
-  /** WHERE of the DO UPDATE (stored row alias `t`); none = always update. */
-  guard?: string;
-  syncedAt?: boolean;
-  returning?: string;
-}): string {
-  const { table, columns, from, conflict } = input;
-  const updatable = columns.filter((c) => !conflict.includes(c.column));
-  const synced = input.syncedAt !== false;
-  return `INSERT INTO "${table}" AS t ("tenant_id", ${quoteColumns(columns)}${synced ? ', "synced_at"' : ''})
-    SELECT $1, ${quoteColumns(columns, 'i.')}${synced ? ', now()' : ''} FROM ${from('i')}
-    ON CONFLICT ("tenant_id", ${conflict.map((c) => `"${c}"`).join(', ')}) DO UPDATE SET ${setExcluded(updatable)}${synced ? ', "synced_at" = excluded."synced_at"' : ''}
-    ${input.guard ? `WHERE ${input.guard}` : ''}
-    ${input.returning ? `RETURNING ${input.returning}` : ''}`;
-}
-
-/** Customers have no children: the statement's own row count (inserted + updated, not the rows the guard skipped) is `written`. */
-const CUSTOMERS_SQL = batchStatement([{ name: 'si_stage_customers', columns: customerColumns }], 'count', (customers) => upsertStatement({
-  table: 'shopify_customers',
-  columns: customerColumns,
-  from: customers,
-  conflict: ['id'],
-  guard: VERSION_GUARD('t'),
-}));
-
-/**
- * Orders, line items and events in ONE statement (atomic without an interactive transaction, one
- * round-trip). Inputs: orders, line items, events ($1 tenant).
- *
- * `won` holds the orders whose incoming version won the version guard; only their children are
- * touched: children no longer in the order are deleted, the rest upserted. Children of orders that
- * lost (stale versions) are left as they are. Only orders that were already stored (`updated`:
- * `xmax <> 0` tells an ON CONFLICT update from an insert) can have stored children to delete, so a
- * first import, where every order is new, skips the delete scans entirely; otherwise the stored
- * children are found through the (tenant_id, order_id) index, bounded by the batch.
- */
-function ordersSql(orders: BatchSource, lineItems: BatchSource, events: BatchSource): string {
-  return `WITH won AS (${upsertStatement({
-    table: 'shopify_orders',
-    columns: orderColumns,
-    from: orders,
-    conflict: ['id'],
-    guard: VERSION_GUARD('t'),
-    returning: 't."id", (t.xmax <> 0) AS "updated"',
-  })}),
-  updated AS MATERIALIZED (SELECT array_agg("id") AS "ids" FROM won WHERE "updated"),
-  li_in AS MATERIALIZED (SELECT * FROM ${lineItems('l')}),
-  li_del AS (
-    DELETE FROM "shopify_order_line_items" d
-    WHERE d."tenant_id" = $1 AND d."order_id" = ANY((SELECT "ids" FROM updated)::bigint[])
-      AND NOT EXISTS (SELECT 1 FROM li_in WHERE li_in."id" = d."id")
-    RETURNING 1
-  ),
-  li_up AS (
-    INSERT INTO "shopify_order_line_items" AS t ("tenant_id", ${quoteColumns(lineItemColumns)})
-    SELECT $1, ${quoteColumns(lineItemColumns, 'i.')} FROM li_in i JOIN won ON won."id" = i."order_id"
-    ON CONFLICT ("tenant_id", "id") DO UPDATE SET ${setExcluded(lineItemColumns.filter((c) => c.column !== 'id'))}
-    RETURNING 1
-  ),
-  ev_in AS MATERIALIZED (SELECT * FROM ${events('e')}),
-  ev_del AS (
-    DELETE FROM "shopify_order_events" d
-    WHERE d."tenant_id" = $1 AND d."order_id" = ANY((SELECT "ids" FROM updated)::bigint[])
-      AND NOT EXISTS (SELECT 1 FROM ev_in e WHERE e."order_id" = d."order_id" AND e."type" = d."type" AND e."source_id" = d."source_id")
-    RETURNING 1
-  ),
-  ev_up AS (
-    INSERT INTO "shopify_order_events" AS t ("tenant_id", ${quoteColumns(orderEventColumns)})
-    SELECT $1, ${quoteColumns(orderEventColumns, 'i.')} FROM ev_in i JOIN won ON won."id" = i."order_id"
-    ON CONFLICT ("tenant_id", "order_id", "type", "source_id") DO UPDATE SET "occurred_at" = excluded."occurred_at", "amount" = excluded."amount"
-    RETURNING 1
-  )
-  SELECT (SELECT count(*) FROM won)::int AS "written",
-         (SELECT count(*) FROM li_up)::int AS "lineItems",
-         (SELECT count(*) FROM li_del)::int AS "lineItemsRemoved",
-         (SELECT count(*) FROM ev_up)::int AS "events",
-         (SELECT count(*) FROM ev_del)::int AS "eventsRemoved"`;
-}
-const ORDERS_SQL = batchStatement([
-  { name: 'si_stage_orders', columns: orderColumns },
-  { name: 'si_stage_order_line_items', columns: lineItemColumns },
-  { name: 'si_stage_order_events', columns: orderEventColumns },
-], 'rows', ordersSql);
-
-/**
- * Products and variants in one statement (inputs: products, variants; $1 tenant). Variants of a winning product that are no longer in
- * it were deleted at Shopify: they get a tombstone (a product payload always lists all its variants:
- * https://shopify.dev/docs/api/admin-rest/latest/resources/product). Variants follow the version rule
- * themselves, and only those of winning products are written.
- */
-function productsSql(products: BatchSource, variants: BatchSource): string {
-  return `WITH won AS (${upsertStatement({
-    table: 'shopify_products',
-    columns: productColumns,
-    from: products,
-    conflict: ['id'],
-    guard: VERSION_GUARD('t'),
-    returning: 't."id", t."shopify_updated_at", (t.xmax <> 0) AS "updated"',
-  })}),
-  v_in AS MATERIALIZED (SELECT * FROM ${variants('v')}),
-  v_gone AS (
-    UPDATE "shopify_product_variants" d
-       SET "deleted_at" = won."shopify_updated_at", "shopify_updated_at" = GREATEST(d."shopify_updated_at", won."shopify_updated_at"), "synced_at" = now()
-      FROM won
-     WHERE won."updated" AND d."tenant_id" = $1 AND d."product_id" = won."id" AND d."deleted_at" IS NULL
-       AND NOT EXISTS (SELECT 1 FROM v_in WHERE v_in."id" = d."id")
-    RETURNING 1
-  ),
-  v_up AS (
-    INSERT INTO "shopify_product_variants" AS t ("tenant_id", ${quoteColumns(variantColumns)}, "synced_at")
-    SELECT $1, ${quoteColumns(variantColumns, 'i.')}, now() FROM v_in i JOIN won ON won."id" = i."product_id"
-    ON CONFLICT ("tenant_id", "id") DO UPDATE SET ${setExcluded(variantColumns.filter((c) => c.column !== 'id'))}, "synced_at" = excluded."synced_at"
-    WHERE ${VERSION_GUARD('t')}
-    RETURNING 1
-  )
-  SELECT (SELECT count(*) FROM won)::int AS "written",
-         (SELECT count(*) FROM v_up)::int AS "variants",
-         (SELECT count(*) FROM v_gone)::int AS "variantsRemoved"`;
-}
-const PRODUCTS_SQL = batchStatement([
-  { name: 'si_stage_products', columns: productColumns },
-  { name: 'si_stage_product_variants', columns: variantColumns },
-], 'rows', productsSql);
-
-function markDeletedSql(resource: ResourceType): string {
-  const table = RESOURCE_TABLES[resource];
+function markDeletedSql(resource: ResourceDefinition): string {
+  const table = resource.root.table;
   const tomb = `INSERT INTO "${table}" AS t ("tenant_id", "id", "shopify_updated_at", "deleted_at", "payload")
     SELECT $1, x."id", $3::timestamptz, $3::timestamptz, jsonb_build_object('id', x."id") FROM unnest($2::bigint[]) AS x("id")
     ON CONFLICT ("tenant_id", "id") DO UPDATE SET "deleted_at" = excluded."deleted_at", "shopify_updated_at" = excluded."shopify_updated_at", "synced_at" = now()
     WHERE t."deleted_at" IS NULL AND t."shopify_updated_at" <= excluded."shopify_updated_at"
     RETURNING t."id"`;
-  // A deleted product takes its variants with it.
-  const variants = resource === 'products'
-    ? `, v AS (UPDATE "shopify_product_variants" d SET "deleted_at" = $3::timestamptz, "shopify_updated_at" = GREATEST(d."shopify_updated_at", $3::timestamptz), "synced_at" = now()
-         FROM tomb WHERE d."tenant_id" = $1 AND d."product_id" = tomb."id" AND d."deleted_at" IS NULL RETURNING 1)`
-    : '';
-  return `WITH tomb AS (${tomb})${variants} SELECT count(*)::int AS "written" FROM tomb`;
+  const cascades = resource.children
+    .filter((c) => c.parent === resource.root.key && c.whenMissing === 'tombstone' && c.versioned)
+    .map((c, k) => `, c${k} AS (UPDATE "${c.table}" d SET "deleted_at" = $3::timestamptz, "shopify_updated_at" = GREATEST(d."shopify_updated_at", $3::timestamptz)${c.syncedAt ? ', "synced_at" = now()' : ''}
+         FROM tomb WHERE d."tenant_id" = $1 AND d."${c.parentColumn}" = tomb."id" AND d."deleted_at" IS NULL RETURNING 1)`)
+    .join('');
+  return `WITH tomb AS (${tomb})${cascades} SELECT count(*)::int AS "written" FROM tomb`;
 }
-const MARK_DELETED_SQL: Record<ResourceType, string> = {
-  customers: markDeletedSql('customers'),
-  products: markDeletedSql('products'),
-  orders: markDeletedSql('orders'),
-};
+
+/** `SELECT count(*) ...` of every table of every resource, by table key: live rows of live parents. */
+function countSql(includeDeleted: boolean): string {
+  const parts: string[] = [];
+  for (const resource of RESOURCES as readonly ResourceDefinition[]) {
+    const root = resource.root;
+    parts.push(`(SELECT count(*) FROM "${root.table}" WHERE "tenant_id" = $1${includeDeleted || !root.versioned ? '' : ' AND "deleted_at" IS NULL'})::int AS "${root.key}"`);
+    for (const child of resource.children) {
+      const parent = child.parent === root.key ? root : resource.children.find((c) => c.key === child.parent)!;
+      const live = includeDeleted ? '' : `${child.versioned ? ' AND c."deleted_at" IS NULL' : ''}${parent.versioned ? ' AND p."deleted_at" IS NULL' : ''}`;
+      parts.push(`(SELECT count(*) FROM "${child.table}" c JOIN "${parent.table}" p ON p."tenant_id" = c."tenant_id" AND p."id" = c."${child.parentColumn}"
+        WHERE c."tenant_id" = $1${live})::int AS "${child.key}"`);
+    }
+  }
+  return `SELECT ${parts.join(',\n  ')}`;
+}
 
 function uniqueIds(ids: readonly bigint[]): string[] {
   return [...new Set(ids.map((id) => BigInt(id).toString()))];
@@ -193,68 +60,134 @@ export interface ProductsWriteResult extends UpsertResult {
   variantsRemoved: number;
 }
 
+/** Options of {@link IngestStore.writeRows}. */
+export interface WriteRowsOptions {
+  /**
+   * `bulk`: rows of a bulk operation's output. Children with a `bulkType` are written only when their
+   * parent was written by the same operation (same `syncTag` on the rows); stored children a parent no
+   * longer has are removed by `finalizeBulk` once the whole file is in. Default `complete`.
+   */
+  mode?: 'complete' | 'bulk';
+  /** Name of the operation in errors (default `write <resource>`). */
+  op?: string;
+}
+
+/** What {@link IngestStore.writeRows} did: root rows written and stale (as `UpsertResult`), and per table. */
+export interface WriteRowsResult extends UpsertResult {
+  /** Per table key: rows written, removed, and (bulk children) skipped or orphaned. */
+  tables: ResourceWriteCounts;
+}
+
+/** Prepares a row set for one statement: tenant check, one version per key, id order (lock order). */
+function prepareRows(op: string, tenantId: string, resource: ResourceDefinition, rows: RowSet, mode: 'complete' | 'bulk'): unknown[][] {
+  const root = (rows[resource.root.key] ?? []) as Array<{ id: bigint; shopifyUpdatedAt: Date; deletedAt: Date | null }>;
+  checkTenantOfRows(tenantId, resource.root.key, root as { tenantId?: string }[]);
+  const out: unknown[][] = [resource.root.versioned ? sortById(newestById(root)) : sortById(lastByKey(root, (r) => r.id))];
+  for (const child of resource.children) {
+    const list = (rows[child.key] ?? []) as Array<Record<string, unknown>>;
+    checkTenantOfRows(tenantId, child.key, list as { tenantId?: string }[]);
+    if (mode === 'complete' || !child.bulkType) {
+      const parentRows = (child.parent === resource.root.key ? root : rows[child.parent] ?? []) as { id: bigint }[];
+      checkParents(op, tenantId, parentRows, list, (c) => child.parentIdOf(c));
+    }
+    out.push(dedupeChild(child, list));
+  }
+  return out;
+}
+
+function dedupeChild(child: ChildTableDefinition, list: Array<Record<string, unknown>>): unknown[] {
+  if (child.versioned) return sortById(newestById(list as unknown as Array<{ id: bigint; shopifyUpdatedAt: Date; deletedAt: Date | null }>));
+  const keyOf = (row: Record<string, unknown>) => child.columns.filter((c) => child.conflict.includes(c.column)).map((c) => String(c.value(row))).join(':');
+  const unique = lastByKey(list, keyOf);
+  return child.conflict.includes('id') ? sortById(unique as unknown as { id: bigint }[]) : unique;
+}
+
 /** The synced-data half of the store: set-based upserts, tombstones, lookups. */
 export function createSyncedDataStore(prisma: PrismaLike) {
   const batches = batchRunnerFor(prisma);
-  return {
-    async upsertCustomers(tenantId: string, rows: CustomerRow[]): Promise<UpsertResult> {
+  const markDeletedSqls = new Map<string, string>();
+  const api = {
+    /**
+     * Writes one batch of a resource's rows (every table) in one statement. See resource-writer.ts
+     * for the two modes.
+     */
+    async writeRows(tenantId: string, resourceName: string, rows: RowSet, options: WriteRowsOptions = {}): Promise<WriteRowsResult> {
       assertTenantId(tenantId);
-      if (rows.length === 0) return { written: 0, stale: 0 };
-      checkTenantOfRows(tenantId, 'customers', rows);
-      const batch = sortById(newestById(rows));
+      const resource = getResource(resourceName);
+      const mode = options.mode ?? 'complete';
+      const op = options.op ?? `write ${resource.name}`;
+      const inputs = prepareRows(op, tenantId, resource, rows, mode);
+      const total = inputs.reduce((n, list) => n + list.length, 0);
+      const rootCount = (rows[resource.root.key] ?? []).length;
+      if (total === 0) return { written: 0, stale: 0, tables: countsOf({}) };
+      const statements = resourceStatements(resource);
+      const statement = mode === 'bulk' && statements.bulk ? statements.bulk : statements.complete;
       try {
-        const { count: written } = await retryOnConflict(() => batches.write(CUSTOMERS_SQL, tenantId, [batch]));
-        return { written, stale: rows.length - written };
+        const { rows: [r] } = await retryOnConflict(() => batches.write<Record<string, number>>(statement, tenantId, inputs));
+        const tables = countsOf(r);
+        const written = tables.written[resource.root.key] ?? 0;
+        return { written, stale: rootCount - written, tables };
       } catch (error) {
-        throw storeFailure('upsertCustomers', tenantId, error, { rows: rows.length });
+        throw storeFailure(op, tenantId, error, Object.fromEntries(inputs.map((list, k) => [k === 0 ? resource.root.key : resource.children[k - 1].key, list.length])));
       }
+    },
+
+    /**
+     * After a bulk operation's output is written: removes (or tombstones) the children of the rows
+     * tagged `syncTag` that the operation did not list, and recounts count columns, in chunks of
+     * `chunkSize` parents so a store of any size is done in bounded statements.
+     */
+    async finalizeBulk(tenantId: string, resourceName: string, syncTag: string, options: { chunkSize?: number } = {}): Promise<{ removed: Record<string, number> }> {
+      assertTenantId(tenantId);
+      const resource = getResource(resourceName);
+      const removed: Record<string, number> = {};
+      const chunk = Math.max(1, options.chunkSize ?? 2000);
+      for (const child of resource.children) {
+        if (!child.bulkType) continue;
+        const sql = bulkFinalizeSql(resource, child);
+        removed[child.key] = 0;
+        let after = '-9223372036854775808';
+        for (;;) {
+          let row: { last: string | null; removed: number };
+          try {
+            [row] = await retryOnConflict(() => batches.all<{ last: string | null; removed: number }>(sql, [tenantId, syncTag, after, chunk]));
+          } catch (error) {
+            throw storeFailure('finalizeBulk', tenantId, error, { resource: resource.name, table: child.key });
+          }
+          removed[child.key] += Number(row.removed);
+          if (row.last === null) break;
+          after = row.last;
+        }
+      }
+      return { removed };
+    },
+
+    async upsertCustomers(tenantId: string, rows: CustomerRow[]): Promise<UpsertResult> {
+      const { written, stale } = await api.writeRows(tenantId, 'customers', { customers: rows }, { op: 'upsertCustomers' });
+      return { written, stale };
     },
 
     async upsertProducts(tenantId: string, bundle: ProductBundle): Promise<ProductsWriteResult> {
-      assertTenantId(tenantId);
-      if (bundle.products.length === 0) {
-        if (bundle.variants.length) throw storeFailure('upsertProducts', tenantId, new Error('variants without their products'), {}, 'ORPHAN_ROWS');
-        return { written: 0, stale: 0, variants: 0, variantsRemoved: 0 };
+      if (bundle.products.length === 0 && bundle.variants.length) {
+        throw storeFailure('upsertProducts', tenantId, new Error('variants without their products'), {}, 'ORPHAN_ROWS');
       }
-      checkTenantOfRows(tenantId, 'products', bundle.products);
-      checkTenantOfRows(tenantId, 'variants', bundle.variants);
-      const products = sortById(newestById(bundle.products));
-      checkParents('upsertProducts', tenantId, products, bundle.variants, (v) => v.productId);
-      const variants = sortById(newestById(bundle.variants));
-      try {
-        const { rows: [r] } = await retryOnConflict(() => batches.write<{ written: number; variants: number; variantsRemoved: number }>(PRODUCTS_SQL, tenantId, [products, variants]));
-        return { written: r.written, stale: bundle.products.length - r.written, variants: r.variants, variantsRemoved: r.variantsRemoved };
-      } catch (error) {
-        throw storeFailure('upsertProducts', tenantId, error, { products: bundle.products.length, variants: bundle.variants.length });
-      }
+      const r = await api.writeRows(tenantId, 'products', bundle as unknown as RowSet, { op: 'upsertProducts' });
+      return { written: r.written, stale: r.stale, variants: r.tables.written.variants ?? 0, variantsRemoved: r.tables.removed.variants ?? 0 };
     },
 
     async upsertOrders(tenantId: string, bundle: OrderBundle): Promise<OrdersWriteResult> {
-      assertTenantId(tenantId);
-      if (bundle.orders.length === 0) {
-        if (bundle.lineItems.length || bundle.events.length) throw storeFailure('upsertOrders', tenantId, new Error('line items or events without their orders'), {}, 'ORPHAN_ROWS');
-        return { written: 0, stale: 0, lineItems: 0, lineItemsRemoved: 0, events: 0, eventsRemoved: 0 };
+      if (bundle.orders.length === 0 && (bundle.lineItems.length || bundle.events.length)) {
+        throw storeFailure('upsertOrders', tenantId, new Error('line items or events without their orders'), {}, 'ORPHAN_ROWS');
       }
-      checkTenantOfRows(tenantId, 'orders', bundle.orders);
-      checkTenantOfRows(tenantId, 'lineItems', bundle.lineItems);
-      checkTenantOfRows(tenantId, 'events', bundle.events);
-      const orders = sortById(newestById(bundle.orders));
-      checkParents('upsertOrders', tenantId, orders, bundle.lineItems, (l) => l.orderId);
-      checkParents('upsertOrders', tenantId, orders, bundle.events, (e) => e.orderId);
-      const lineItems = sortById(lastByKey(bundle.lineItems, (l) => l.id));
-      const events = lastByKey(bundle.events, (e) => `${e.orderId}:${e.type}:${e.sourceId}`);
-      try {
-        const { rows: [r] } = await retryOnConflict(() => batches.write<Omit<OrdersWriteResult, 'stale'>>(ORDERS_SQL, tenantId, [orders, lineItems, events]));
-        return { ...r, stale: bundle.orders.length - r.written };
-      } catch (error) {
-        throw storeFailure('upsertOrders', tenantId, error, { orders: bundle.orders.length, lineItems: bundle.lineItems.length });
-      }
+      const r = await api.writeRows(tenantId, 'orders', bundle as unknown as RowSet, { op: 'upsertOrders' });
+      return { written: r.written, stale: r.stale, lineItems: r.tables.written.lineItems ?? 0, lineItemsRemoved: r.tables.removed.lineItems ?? 0, events: r.tables.written.events ?? 0, eventsRemoved: r.tables.removed.events ?? 0 };
     },
 
     async markDeleted(tenantId: string, resource: ResourceType, ids: bigint[], deletedAt: Date): Promise<number> {
       assertTenantId(tenantId);
-      const sql = MARK_DELETED_SQL[resource];
-      if (!sql) throw storeFailure('markDeleted', tenantId, new Error(`unknown resource ${String(resource)}`), {}, 'STORE_INVALID_INPUT');
+      const definition = definitionOf('markDeleted', tenantId, resource);
+      let sql = markDeletedSqls.get(definition.name);
+      if (!sql) markDeletedSqls.set(definition.name, sql = markDeletedSql(definition));
       if (ids.length === 0) return 0;
       if (!(deletedAt instanceof Date) || Number.isNaN(deletedAt.getTime())) {
         throw storeFailure('markDeleted', tenantId, new Error('deletedAt must be a valid Date'), {}, 'STORE_INVALID_INPUT');
@@ -270,8 +203,7 @@ export function createSyncedDataStore(prisma: PrismaLike) {
 
     async listStoredIds(tenantId: string, resource: ResourceType, range: StoredIdRange): Promise<bigint[]> {
       assertTenantId(tenantId);
-      const table = RESOURCE_TABLES[resource];
-      if (!table) throw storeFailure('listStoredIds', tenantId, new Error(`unknown resource ${String(resource)}`), {}, 'STORE_INVALID_INPUT');
+      const table = definitionOf('listStoredIds', tenantId, resource).root.table;
       try {
         const rows = await prisma.$queryRawUnsafe<{ id: string }[]>(
           `SELECT "id"::text AS "id" FROM "${table}"
@@ -293,8 +225,7 @@ export function createSyncedDataStore(prisma: PrismaLike) {
 
     async existingIds(tenantId: string, resource: ResourceType, ids: bigint[]): Promise<Set<bigint>> {
       assertTenantId(tenantId);
-      const table = RESOURCE_TABLES[resource];
-      if (!table) throw storeFailure('existingIds', tenantId, new Error(`unknown resource ${String(resource)}`), {}, 'STORE_INVALID_INPUT');
+      const table = definitionOf('existingIds', tenantId, resource).root.table;
       if (ids.length === 0) return new Set();
       try {
         const rows = await prisma.$queryRawUnsafe<{ id: string }[]>(
@@ -310,25 +241,27 @@ export function createSyncedDataStore(prisma: PrismaLike) {
 
     async countRecords(tenantId: string, options: { includeDeleted?: boolean } = {}): Promise<RecordCounts> {
       assertTenantId(tenantId);
-      const live = options.includeDeleted ? '' : ' AND "deleted_at" IS NULL';
-      const liveOrder = options.includeDeleted ? '' : ' AND o."deleted_at" IS NULL';
       try {
-        const [r] = await prisma.$queryRawUnsafe<RecordCounts[]>(
-          `SELECT
-            (SELECT count(*) FROM "shopify_customers" WHERE "tenant_id" = $1${live})::int AS "customers",
-            (SELECT count(*) FROM "shopify_products" WHERE "tenant_id" = $1${live})::int AS "products",
-            (SELECT count(*) FROM "shopify_product_variants" WHERE "tenant_id" = $1${live})::int AS "variants",
-            (SELECT count(*) FROM "shopify_orders" WHERE "tenant_id" = $1${live})::int AS "orders",
-            (SELECT count(*) FROM "shopify_order_line_items" l JOIN "shopify_orders" o ON o."tenant_id" = l."tenant_id" AND o."id" = l."order_id"
-              WHERE l."tenant_id" = $1${liveOrder})::int AS "lineItems"`,
-          tenantId,
-        );
+        const [r] = await prisma.$queryRawUnsafe<RecordCounts[]>(options.includeDeleted ? countAll : countLive, tenantId);
         return r;
       } catch (error) {
         throw storeFailure('countRecords', tenantId, error);
       }
     },
   };
+  return api;
+}
+
+const countLive = countSql(false);
+const countAll = countSql(true);
+
+/** The resource named `name`, or a STORE_INVALID_INPUT failure. */
+function definitionOf(op: string, tenantId: string, name: string): ResourceDefinition {
+  try {
+    return getResource(name);
+  } catch (error) {
+    throw storeFailure(op, tenantId, error, {}, 'STORE_INVALID_INPUT');
+  }
 }
 
 /** Children (line items, events, variants) must come with their parent in the same batch. */

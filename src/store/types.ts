@@ -1,4 +1,6 @@
+import type { RowSet } from '../resources/definition.js';
 import type { CustomerRow, OrderBundle, ProductBundle, ResourceType, UpsertResult } from './rows.js';
+import type { WriteRowsOptions, WriteRowsResult } from './synced-data.js';
 
 /** A tenant as the SDK reads it (the access token stays encrypted here). */
 export interface TenantRecord {
@@ -72,13 +74,8 @@ export interface StoredIdRange {
   limit: number;
 }
 
-export interface RecordCounts {
-  customers: number;
-  products: number;
-  variants: number;
-  orders: number;
-  lineItems: number;
-}
+/** Stored rows per table key of every resource (`customers`, `variants`, `lineItems`, ...): live rows of live parents unless deleted ones are asked for. */
+export type RecordCounts = Record<string, number>;
 
 /**
  * Everything the SDK writes and reads, tenant-scoped in every statement.
@@ -88,6 +85,10 @@ export interface RecordCounts {
  */
 export interface IngestStore {
   // synced data
+  /** One batch of a resource's rows, every table in one statement (see `WriteRowsOptions.mode`). */
+  writeRows(tenantId: string, resource: string, rows: RowSet, options?: WriteRowsOptions): Promise<WriteRowsResult>;
+  /** After a bulk operation's output is written: children its tagged parents no longer have go, count columns are recounted. */
+  finalizeBulk(tenantId: string, resource: string, syncTag: string, options?: { chunkSize?: number }): Promise<{ removed: Record<string, number> }>;
   upsertCustomers(tenantId: string, rows: CustomerRow[]): Promise<UpsertResult>;
   /** Products and their variants in one transaction. */
   upsertProducts(tenantId: string, bundle: ProductBundle): Promise<UpsertResult>;

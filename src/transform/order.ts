@@ -32,7 +32,22 @@ function orderNumber(data: JsonObject): number | null {
   return match ? Number(match[1]) : null;
 }
 
-function lineItemRow(item: JsonObject, payload: string, orderId: bigint, tenantId: string): LineItemRow {
+/**
+ * REST `fulfillment_status` of a line item (`fulfilled`, `partial`, or null); GraphQL deprecated
+ * `LineItem.fulfillmentStatus`, so it is derived there from `unfulfilledQuantity` and `currentQuantity`.
+ */
+function lineItemFulfillment(item: JsonObject): string | null {
+  const direct = pick(item, 'fulfillment_status', 'fulfillmentStatus');
+  if (direct !== undefined) return lower(direct);
+  const unfulfilled = item.unfulfilledQuantity;
+  const current = item.currentQuantity ?? item.quantity;
+  if (typeof unfulfilled !== 'number' || typeof current !== 'number' || current <= 0) return null;
+  if (unfulfilled === 0) return 'fulfilled';
+  return unfulfilled < current ? 'partial' : null;
+}
+
+/** One line item row; `payload` is its sealed JSON. */
+export function lineItemRow(item: JsonObject, payload: string, orderId: bigint, tenantId: string): LineItemRow {
   const id = resolveId(item);
   if (id === null) throw new FieldError('a line item has no id');
   let productId = refId(item, 'product_id', 'product');
@@ -51,7 +66,7 @@ function lineItemRow(item: JsonObject, payload: string, orderId: bigint, tenantI
     quantity: int(item.quantity, 'line item quantity') ?? 0,
     price: moneyOf(item, 'line item price', 'price', 'price_set', 'originalUnitPriceSet'),
     totalDiscount: moneyOf(item, 'line item total_discount', 'total_discount', 'total_discount_set', 'totalDiscountSet'),
-    fulfillmentStatus: lower(pick(item, 'fulfillment_status', 'fulfillmentStatus')),
+    fulfillmentStatus: lineItemFulfillment(item),
     payload,
   };
 }

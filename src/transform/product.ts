@@ -5,38 +5,40 @@ import { FieldError } from './errors.js';
 import { int, lower, money, nodes, pick, refId, resolveId, str, tags, time, type JsonObject } from './values.js';
 
 /**
- * Builds a product and its variants. A variant's `productId` is the product's resolved id, not the
- * variant's own `product_id`: in bodies that lost precision the latter is the rounded number.
- * A variant without `updated_at` (GraphQL queries may not select it) takes the product's.
+ * One variant row. `productId` is the product's resolved id, not the variant's own `product_id`: in
+ * bodies that lost precision the latter is the rounded number. A variant without `updated_at` (GraphQL
+ * queries may not select it) takes `fallbackUpdatedAt`, its product's.
  */
+export function variantRow(variant: JsonObject, productId: bigint, tenantId: string, sealer: RecordSealer, fallbackUpdatedAt: Date | null, sealedPayload?: string): VariantRow {
+  const variantId = resolveId(variant);
+  if (variantId === null) throw new FieldError('a variant has no id');
+  const inventoryItem = pick(variant, 'inventory_item_id', 'inventoryItem');
+  const updatedAt = time(pick(variant, 'updated_at', 'updatedAt'), 'variant updated_at') ?? fallbackUpdatedAt;
+  if (updatedAt === null) throw new FieldError('variant updated_at is missing (needed to order versions)');
+  return {
+    tenantId,
+    id: variantId,
+    productId,
+    title: str(variant.title),
+    sku: str(variant.sku),
+    barcode: str(variant.barcode),
+    position: int(variant.position, 'variant position'),
+    price: money(variant.price, 'variant price'),
+    compareAtPrice: money(pick(variant, 'compare_at_price', 'compareAtPrice'), 'variant compare_at_price'),
+    inventoryQuantity: int(pick(variant, 'inventory_quantity', 'inventoryQuantity'), 'variant inventory_quantity'),
+    inventoryItemId: inventoryItem === undefined || inventoryItem === null ? null : refId(variant, 'inventory_item_id', 'inventoryItem'),
+    shopifyCreatedAt: time(pick(variant, 'created_at', 'createdAt'), 'variant created_at'),
+    shopifyUpdatedAt: updatedAt,
+    deletedAt: null,
+    payload: sealedPayload ?? sealer.payload(variant),
+  };
+}
+
+/** Builds a product and its variants; `id` and `updatedAt` were validated by the caller. */
 export function productBundle(data: JsonObject, id: bigint, updatedAt: Date, tenantId: string, sealer: RecordSealer): ProductBundle {
-  const variants: VariantRow[] = [];
   const sealed = sealer.seal(data) as JsonObject;
   const sealedVariants = nodes(sealed.variants);
-  const sources = nodes(data.variants);
-  for (let i = 0; i < sources.length; i++) {
-    const variant = sources[i];
-    const variantId = resolveId(variant);
-    if (variantId === null) throw new FieldError('a variant has no id');
-    const inventoryItem = pick(variant, 'inventory_item_id', 'inventoryItem');
-    variants.push({
-      tenantId,
-      id: variantId,
-      productId: id,
-      title: str(variant.title),
-      sku: str(variant.sku),
-      barcode: str(variant.barcode),
-      position: int(variant.position, 'variant position'),
-      price: money(variant.price, 'variant price'),
-      compareAtPrice: money(pick(variant, 'compare_at_price', 'compareAtPrice'), 'variant compare_at_price'),
-      inventoryQuantity: int(pick(variant, 'inventory_quantity', 'inventoryQuantity'), 'variant inventory_quantity'),
-      inventoryItemId: inventoryItem === undefined || inventoryItem === null ? null : refId(variant, 'inventory_item_id', 'inventoryItem'),
-      shopifyCreatedAt: time(pick(variant, 'created_at', 'createdAt'), 'variant created_at'),
-      shopifyUpdatedAt: time(pick(variant, 'updated_at', 'updatedAt'), 'variant updated_at') ?? updatedAt,
-      deletedAt: null,
-      payload: stringifyShopifyJson(sealedVariants[i]),
-    });
-  }
+  const variants = nodes(data.variants).map((variant, i) => variantRow(variant, id, tenantId, sealer, updatedAt, stringifyShopifyJson(sealedVariants[i])));
   return {
     products: [{
       tenantId,

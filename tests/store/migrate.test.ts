@@ -94,17 +94,18 @@ describe('migrate() on PostgreSQL', () => {
     const db = await fresh();
     const racers = [client(db.url), client(db.url), client(db.url)];
     const results = await Promise.all(racers.map((c) => migrate(c)));
-    const [init] = await readMigrationFiles(migrationsDir);
-    expect(results.flatMap((r) => r.applied)).toEqual([init.name]);
-    expect(results.filter((r) => r.alreadyApplied.includes(init.name))).toHaveLength(2);
-    const recorded = await db.query('SELECT name, checksum, applied_at FROM shopify_ingest_migrations');
-    expect(recorded).toHaveLength(1);
-    expect(recorded[0]).toMatchObject({ name: init.name, checksum: init.checksum });
-    expect(recorded[0].checksum).toMatch(/^[0-9a-f]{64}$/);
+    const all = await readMigrationFiles(migrationsDir);
+    const names = all.map((m) => m.name);
+    expect(results.flatMap((r) => r.applied).sort()).toEqual(names);
+    expect(results.filter((r) => names.every((n) => r.alreadyApplied.includes(n)))).toHaveLength(2);
+    const recorded = await db.query('SELECT name, checksum, applied_at FROM shopify_ingest_migrations ORDER BY name');
+    expect(recorded).toHaveLength(all.length);
+    expect(recorded.map((r) => ({ name: r.name, checksum: r.checksum }))).toEqual(all.map((m) => ({ name: m.name, checksum: m.checksum })));
+    for (const r of recorded) expect(r.checksum).toMatch(/^[0-9a-f]{64}$/);
     const tables = await db.query(`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public' AND table_name LIKE 'shopify\\_%'`);
     expect(tables[0].n).toBe(13);
     expect(await db.query(`SELECT to_regclass('_prisma_migrations') AS t`)).toEqual([{ t: null }]);
-    expect(await migrate(racers[0])).toEqual({ applied: [], alreadyApplied: [init.name], baselined: [] });
+    expect(await migrate(racers[0])).toEqual({ applied: [], alreadyApplied: names, baselined: [] });
   });
 
   it('refuses a migration whose file changed after it was applied, but not a CRLF checkout', async () => {
@@ -138,17 +139,21 @@ describe('migrate() on PostgreSQL', () => {
     const error = await migrate(c, { migrationsDir: dir }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'MIGRATION_FAILED', details: { migration: '29990102000000_broken' } });
     expect(await db.query(`SELECT to_regclass('extra_b') AS t`)).toEqual([{ t: null }]);
-    expect((await db.query('SELECT name FROM shopify_ingest_migrations ORDER BY name')).map((r) => r.name)).toHaveLength(2);
+    const shipped = (await readMigrationFiles(migrationsDir)).length;
+    expect((await db.query('SELECT name FROM shopify_ingest_migrations ORDER BY name')).map((r) => r.name)).toHaveLength(shipped + 1);
   });
 
   it("records, without re-running, migrations the host's prisma migrate deploy applied", async () => {
     const db = await fresh();
-    const [init] = await readMigrationFiles(migrationsDir);
+    const [init, ...later] = await readMigrationFiles(migrationsDir);
     await db.query(init.sql); // as `prisma migrate deploy` would: the SQL file, run as one script
     await db.query(`CREATE TABLE _prisma_migrations (id varchar(36) PRIMARY KEY, checksum varchar(64) NOT NULL, finished_at timestamptz,
       migration_name varchar(255) NOT NULL, logs text, rolled_back_at timestamptz, started_at timestamptz NOT NULL DEFAULT now(), applied_steps_count int NOT NULL DEFAULT 0)`);
     await db.query(`INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, applied_steps_count) VALUES ('1', 'x', now(), $1, 1)`, [init.name]);
-    expect(await migrate(db.prisma)).toEqual({ applied: [], alreadyApplied: [], baselined: [init.name] });
-    expect(await db.query('SELECT name, baselined FROM shopify_ingest_migrations')).toEqual([{ name: init.name, baselined: true }]);
+    // The first migration is recorded as the host's (baselined); the ones the host has not applied yet run.
+    expect(await migrate(db.prisma)).toEqual({ applied: later.map((m) => m.name), alreadyApplied: [], baselined: [init.name] });
+    expect(await db.query('SELECT name, baselined FROM shopify_ingest_migrations ORDER BY name')).toEqual([
+      { name: init.name, baselined: true }, ...later.map((m) => ({ name: m.name, baselined: false })),
+    ]);
   });
 });

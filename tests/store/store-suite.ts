@@ -69,7 +69,7 @@ export function defineStoreSuite(backend: string, open: () => Promise<OpenedData
           { id: '10', total_price: '33.3000', lines: 3, events: 2 },
           { id: '11', total_price: '33.3000', lines: 2, events: 2 },
         ]);
-        expect(await store.countRecords(t)).toEqual({ customers: 0, products: 0, variants: 0, orders: 2, lineItems: 5 });
+        expect(await store.countRecords(t)).toMatchObject({ customers: 0, products: 0, variants: 0, orders: 2, lineItems: 5 });
       });
 
       it('stores any text exactly: quotes, backslashes, JSON look-alikes, non-ASCII, and payload text cannot reach other fields', async () => {
@@ -291,12 +291,12 @@ export function defineStoreSuite(backend: string, open: () => Promise<OpenedData
         await store.markDeleted(a, 'customers', [1n], at('2031-01-01T00:00:00Z'));
         expect((await customerRows(b))[0]).toMatchObject({ payload: '{"tenant": "b"}', deleted_at: null });
         expect(await lineItemIds(b, 5n)).toEqual(['51', '52', '53']);
-        expect(await store.countRecords(b)).toEqual({ customers: 1, products: 0, variants: 0, orders: 1, lineItems: 3 });
-        expect(await store.countRecords(a)).toEqual({ customers: 0, products: 0, variants: 0, orders: 1, lineItems: 1 });
+        expect(await store.countRecords(b)).toMatchObject({ customers: 1, products: 0, variants: 0, orders: 1, lineItems: 3 });
+        expect(await store.countRecords(a)).toMatchObject({ customers: 0, products: 0, variants: 0, orders: 1, lineItems: 1 });
         expect(await store.existingIds(a, 'orders', [5n, 6n])).toEqual(new Set([5n]));
         await store.purgeTenant(a);
-        expect(await store.countRecords(a, { includeDeleted: true })).toEqual({ customers: 0, products: 0, variants: 0, orders: 0, lineItems: 0 });
-        expect(await store.countRecords(b)).toEqual({ customers: 1, products: 0, variants: 0, orders: 1, lineItems: 3 });
+        expect(Object.values(await store.countRecords(a, { includeDeleted: true })).every((n) => n === 0)).toBe(true);
+        expect(await store.countRecords(b)).toMatchObject({ customers: 1, products: 0, variants: 0, orders: 1, lineItems: 3 });
       });
 
       it('refuses a row of another tenant passed to a write', async () => {
@@ -407,7 +407,7 @@ export function defineStoreSuite(backend: string, open: () => Promise<OpenedData
         await store.startRun({ id: `run-${t}`, tenantId: t, resource: 'orders', mode: 'full' });
         await store.recordFailures(`run-${t}`, t, 'orders', [{ shopifyId: 1n, reason: 'bad' }]);
         await store.purgeTenant(t);
-        expect(await store.countRecords(t, { includeDeleted: true })).toEqual({ customers: 0, products: 0, variants: 0, orders: 0, lineItems: 0 });
+        expect(Object.values(await store.countRecords(t, { includeDeleted: true })).every((n) => n === 0)).toBe(true);
         expect(await store.getCheckpoint(t, 'orders')).toBeNull();
         expect(await store.listRuns(t)).toEqual([]);
         expect(await store.getTenant(t)).not.toBeNull();

@@ -1,0 +1,200 @@
+/**
+ * The shape of a resource description. Everything the SDK knows about one Shopify resource (its
+ * tables and rows, how Shopify lists it over GraphQL and REST, how a record becomes rows, which
+ * webhooks change it, how its deletions are found, what it depends on, its default schedule) is
+ * one {@link ResourceDefinition}, in one file of `src/resources/`. The importer, the webhook
+ * worker, the scheduler, the facade, stats and the docs all read these descriptions; none of them
+ * names a resource. See docs/architecture.md.
+ */
+import type { ColumnSpec } from '../store/columns.js';
+import type { RecordSealer } from '../transform/pii.js';
+import type { JsonObject } from '../transform/values.js';
+
+/** Rows of one record (or one batch), by table key: `{ orders: [...], lineItems: [...], events: [...] }`. */
+export type RowSet = Record<string, unknown[]>;
+
+/** A synced table. Every synced table is tenant-scoped (`tenant_id` first in its key). */
+export interface TableDefinition<R = any> {
+  /** Key of this table's rows in a {@link RowSet}, e.g. `lineItems`. */
+  key: string;
+  /** SQL table, e.g. `shopify_order_line_items`. */
+  table: string;
+  /** Prisma model name (documentation and counts), e.g. `ShopifyOrderLineItem`. */
+  model: string;
+  /** Columns written, in order; `tenant_id` (and `synced_at`, `sync_tag` where present) are added by the store. */
+  columns: readonly ColumnSpec<R>[];
+  /** Columns of the unique key after `tenant_id`. */
+  conflict: readonly string[];
+  /**
+   * The row carries Shopify's `updated_at` and a tombstone (`shopify_updated_at`, `deleted_at`): writes
+   * follow the version rule (see store/versioning.ts). Unversioned rows (line items, events) take
+   * the version of their parent.
+   */
+  versioned: boolean;
+  /** The table has a `synced_at` column the store sets on every write. */
+  syncedAt: boolean;
+}
+
+/** A table whose rows belong to a row of another table of the same resource. */
+export interface ChildTableDefinition<R = any> extends TableDefinition<R> {
+  /** Key of the parent table (the root's key, or another child's). */
+  parent: string;
+  /** Column holding the parent's id. */
+  parentColumn: string;
+  /** The parent id of a row. */
+  parentIdOf(row: R): bigint;
+  /**
+   * What happens to stored rows an updated parent no longer lists: `delete` them (line items, events),
+   * or `tombstone` them (variants: Shopify deleted them).
+   */
+  whenMissing: 'delete' | 'tombstone';
+  /**
+   * `GraphQL __typename` of this table's rows when they arrive as their own JSONL lines in a bulk
+   * operation's output (children of nested connections), or null when they come inside the parent.
+   */
+  bulkType: string | null;
+  /**
+   * Column of the parent that holds how many rows of this table it has (orders' `line_item_count`):
+   * set from the record where it lists its children, and recounted after a bulk operation, whose
+   * parent lines do not.
+   */
+  countColumn?: string;
+}
+
+/** What a row builder gets besides the record. */
+export interface RowContext {
+  tenantId: string;
+  /** The record's exact id (validated). */
+  id: bigint;
+  /** The record's Shopify `updated_at` (validated). */
+  updatedAt: Date;
+  sealer: RecordSealer;
+  blindIndex(email: string): string;
+}
+
+/** What a child-line row builder gets (a bulk JSONL line with `__parentId`). */
+export interface ChildRowContext {
+  tenantId: string;
+  parentId: bigint;
+  sealer: RecordSealer;
+  blindIndex(email: string): string;
+}
+
+/** A nested connection of a GraphQL node whose children are rows of a child table. */
+export interface NestedConnection {
+  /** Field on the parent node, e.g. `lineItems`. */
+  field: string;
+  /** Key of the child table its nodes fill. */
+  table: string;
+  /** Selection of each node (no nested connections: bulk allows two levels). */
+  fields: string;
+  /** `first:` per page in paged queries (more are fetched by follow-up queries). */
+  pageSize: number;
+}
+
+/** How Shopify's GraphQL Admin API lists a resource. */
+export interface GraphqlSource {
+  /** Connection field on QueryRoot, e.g. `orders`. */
+  connection: string;
+  /** Node type, e.g. `Order`. */
+  type: string;
+  /** Count field on QueryRoot, e.g. `ordersCount`, or null. */
+  count: string | null;
+  /** Selection of the node without its nested connections (must include `id` and `updatedAt`). */
+  fields: string;
+  /** Nested connections, each filling a child table. */
+  connections: readonly NestedConnection[];
+  /** `sortKey` matching the `updated_at` search filter (Shopify: use the sort key of the filtered field). */
+  updatedAtSortKey: string;
+  /** Search terms every listing carries (e.g. none for orders: GraphQL lists every status). */
+  baseQuery: string | null;
+}
+
+/** How the legacy REST Admin API lists a resource (`source: 'rest'`). */
+export interface RestSource {
+  /** Listing path, e.g. `/orders.json` (the list key is inferred from it). */
+  path: string;
+  /** Filters every listing carries (orders: `status=any`). */
+  baseQuery: Readonly<Record<string, string>>;
+  /** Count path, e.g. `/orders/count.json`. */
+  countPath: string | null;
+  /** `filter` of Shopify's REST Events API for destroy events, or null. */
+  eventFilter: string | null;
+}
+
+/** How deletions at Shopify are found (besides the delete webhook). */
+export interface DeletionSource {
+  /**
+   * `subject_type` of Shopify's `events` query with `action:destroy` (GraphQL, 1-year retention),
+   * or null when the resource has no destroy events (customers).
+   */
+  eventSubjectType: string | null;
+  /** A full sync reconciles stored ids against Shopify's complete id listing (resources without destroy events). */
+  reconcileIds: boolean;
+}
+
+/** Webhook topics that change a resource. */
+export interface WebhookTopics {
+  /** Bodies that are the record itself (REST shape): transformed and upserted. */
+  upsert: readonly string[];
+  /** Bodies holding the deleted record's id: tombstoned. */
+  delete: readonly string[];
+  /** Bodies that name the record but are not it (`orders/edited`): the record is fetched again. */
+  refetch: readonly { topic: string; idOf(body: JsonObject): bigint | null }[];
+}
+
+/** Default schedule of a resource's incremental sync job. */
+export interface ScheduleDefaults {
+  enabled: boolean;
+  /** node-cron expression. */
+  schedule: string;
+  options?: { batchSize?: number; concurrency?: number; [option: string]: unknown };
+}
+
+/**
+ * Everything the SDK knows about one resource.
+ *
+ * @example
+ * ```ts
+ * import { getResource } from 'shopify-ingest';
+ * getResource('orders').tables.map((t) => t.table); // ['shopify_orders', 'shopify_order_line_items', 'shopify_order_events']
+ * ```
+ */
+export interface ResourceDefinition<S extends RowSet = RowSet, N extends string = string> {
+  /** Name used everywhere (`importData(tenant, name)`, checkpoints, CLI), e.g. `orders`. */
+  name: N;
+  /** Human label, e.g. `Orders`. */
+  label: string;
+  /** Access scopes Shopify requires to read it. */
+  scopes: readonly string[];
+  /** Resources whose rows this one references, synced first by `all`. */
+  dependsOn: readonly string[];
+  /** The root table (one row per record). */
+  root: TableDefinition;
+  /** Child tables, parents before children. */
+  children: readonly ChildTableDefinition[];
+  /** An empty row set (every table key, no rows). */
+  emptyRows(): S;
+  /**
+   * One record (REST or webhook body, or a GraphQL node, with or without its nested connections) to
+   * rows. Pure: no I/O. Throws `FieldError` for a malformed field.
+   */
+  toRows(record: JsonObject, ctx: RowContext): S;
+  /** A bulk child line (`__typename` = the child table's `bulkType`) to one row of that table. */
+  childRow(table: string, node: JsonObject, ctx: ChildRowContext): unknown;
+  graphql: GraphqlSource;
+  rest: RestSource | null;
+  webhooks: WebhookTopics;
+  deletions: DeletionSource;
+  schedule: ScheduleDefaults;
+}
+
+/** Every table of a resource, root first. */
+export function tablesOf(resource: ResourceDefinition): readonly TableDefinition[] {
+  return [resource.root, ...resource.children];
+}
+
+/** Declares a resource (identity: gives `definition` its type). */
+export function defineResource<S extends RowSet, N extends string>(definition: ResourceDefinition<S, N>): ResourceDefinition<S, N> {
+  return definition;
+}

@@ -1,0 +1,60 @@
+/**
+ * The resource registry: every resource the SDK syncs, in dependency order. Adding a resource is one
+ * new file in this folder, one line here, and a migration for its tables (docs/architecture.md).
+ */
+import { ConfigError } from '../errors.js';
+import { customers } from './customers.js';
+import type { ResourceDefinition } from './definition.js';
+import { orders } from './orders.js';
+import { products } from './products.js';
+
+/** Every resource, dependencies first: `all` syncs them in this order. */
+export const RESOURCES = Object.freeze([customers, products, orders] as const);
+
+/** A resource's name: `customers`, `products`, `orders`, ... */
+export type ResourceName = (typeof RESOURCES)[number]['name'];
+
+/** Names of every resource, in registry order. */
+export const RESOURCE_NAMES: readonly ResourceName[] = Object.freeze(RESOURCES.map((r) => r.name as ResourceName));
+
+const BY_NAME = new Map<string, ResourceDefinition>(RESOURCES.map((r) => [r.name, r as unknown as ResourceDefinition]));
+
+/** True when `name` names a registered resource. */
+export function isResourceName(name: unknown): name is ResourceName {
+  return typeof name === 'string' && BY_NAME.has(name);
+}
+
+/**
+ * The description of one resource; throws a `ConfigError` naming the known ones for anything else.
+ *
+ * @example
+ * ```ts
+ * getResource('orders').graphql.connection; // 'orders'
+ * ```
+ */
+export function getResource(name: string): ResourceDefinition {
+  const resource = BY_NAME.get(name);
+  if (!resource) throw new ConfigError(`unknown resource ${JSON.stringify(name)}: expected one of ${RESOURCE_NAMES.join(', ')}`);
+  return resource;
+}
+
+/** What a webhook topic does to which resource, from the registry. */
+export type TopicAction =
+  | { kind: 'upsert'; resource: ResourceDefinition }
+  | { kind: 'delete'; resource: ResourceDefinition }
+  | { kind: 'refetch'; resource: ResourceDefinition; idOf(body: Record<string, unknown>): bigint | null };
+
+const TOPIC_ACTIONS = new Map<string, TopicAction>();
+for (const resource of BY_NAME.values()) {
+  for (const topic of resource.webhooks.upsert) TOPIC_ACTIONS.set(topic, { kind: 'upsert', resource });
+  for (const topic of resource.webhooks.delete) TOPIC_ACTIONS.set(topic, { kind: 'delete', resource });
+  for (const { topic, idOf } of resource.webhooks.refetch) TOPIC_ACTIONS.set(topic, { kind: 'refetch', resource, idOf });
+}
+
+/** The registry's action for a webhook topic, or undefined for topics no resource handles. */
+export function topicAction(topic: string): TopicAction | undefined {
+  return TOPIC_ACTIONS.get(topic);
+}
+
+/** Every webhook topic a resource handles, in registry order. */
+export const RESOURCE_TOPICS: readonly string[] = Object.freeze([...TOPIC_ACTIONS.keys()]);

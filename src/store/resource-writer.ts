@@ -1,0 +1,210 @@
+/**
+ * The SQL of every resource, generated from its registry description (src/resources): one statement
+ * writes a batch of a resource's rows in all its tables, so a record and its children commit together.
+ *
+ * Two forms:
+ * - `complete`: each record brings all its children (REST pages, webhook bodies, GraphQL pages). The
+ *   root rows are upserted under the version rule (versioning.ts); the children of the records that
+ *   won are upserted, and stored children those records no longer list are deleted or tombstoned
+ *   (`whenMissing`). This is the statement the store used for orders and products before the registry.
+ * - `bulk`: a bulk operation's output, where the children of nested connections arrive as their own
+ *   lines (`__parentId`), after their parent but not next to it (`groupObjects: false`, the default
+ *   since 2026-01). Such a child is written only when its parent was written by the same operation:
+ *   rows of a bulk operation carry its tag (`sync_tag`), and a child is upserted when its parent is in
+ *   the same batch and won, or is stored with the same tag. A parent that lost (a webhook stored a newer
+ *   version, with its own children) keeps its children untouched. The children a parent no longer has are
+ *   found once the whole file is in ({@link bulkFinalizeSql}): every child of a tagged parent that does
+ *   not carry the tag. Correctness thus never depends on where a child line sits in the file.
+ */
+import type { ChildTableDefinition, ResourceDefinition, TableDefinition } from '../resources/definition.js';
+import { batchStatement, type BatchSource, type BatchStatement } from './batch-statement.js';
+import { col, quoteColumns, setExcluded, type ColumnSpec } from './columns.js';
+import type { StageSpec } from './copy-stage.js';
+import { VERSION_GUARD } from './versioning.js';
+
+/** The column holding a bulk operation's tag, on tables that take part in bulk child matching. */
+export const SYNC_TAG = 'sync_tag';
+
+/** A row a bulk operation wrote carries its tag. */
+export interface Tagged {
+  syncTag?: string | null;
+}
+
+/** True when rows of `table` carry a sync tag: bulk child tables and the parents of bulk children. */
+export function isTagged(resource: ResourceDefinition, table: TableDefinition): boolean {
+  if ((table as ChildTableDefinition).bulkType) return true;
+  return resource.children.some((c) => c.bulkType !== null && c.parent === table.key);
+}
+
+/** The columns staged and written for `table` (its own, plus the sync tag where it has one). */
+export function writtenColumns(resource: ResourceDefinition, table: TableDefinition): readonly ColumnSpec<unknown>[] {
+  if (!isTagged(resource, table)) return table.columns as readonly ColumnSpec<unknown>[];
+  return [...(table.columns as readonly ColumnSpec<unknown>[]), col<Tagged>(SYNC_TAG, 'text', (r) => r.syncTag ?? null) as ColumnSpec<unknown>];
+}
+
+/** What one resource write statement returns: per table key, rows written; per bulk child table, rows skipped and orphans. */
+export interface ResourceWriteCounts {
+  written: Record<string, number>;
+  removed: Record<string, number>;
+  /** Bulk children not written because their parent is stored in a newer version (or as a tombstone). */
+  skipped: Record<string, number>;
+  /** Bulk children whose parent is not stored at all (its line failed, or the file is inconsistent). */
+  orphans: Record<string, number>;
+}
+
+const alias = (key: string) => `t_${key.replace(/[^A-Za-z0-9]/g, '_')}`;
+
+function versionedUpsert(input: {
+  table: TableDefinition;
+  columns: readonly ColumnSpec<unknown>[];
+  from: string;
+  join?: string;
+  guard: string | null;
+  returning: string;
+}): string {
+  const { table, columns } = input;
+  const updatable = columns.filter((c) => !table.conflict.includes(c.column));
+  const synced = table.syncedAt;
+  return `INSERT INTO "${table.table}" AS t ("tenant_id", ${quoteColumns(columns)}${synced ? ', "synced_at"' : ''})
+    SELECT $1, ${quoteColumns(columns, 'i.')}${synced ? ', now()' : ''} FROM ${input.from}${input.join ? ` ${input.join}` : ''}
+    ON CONFLICT ("tenant_id", ${table.conflict.map((c) => `"${c}"`).join(', ')}) DO UPDATE SET ${setExcluded(updatable)}${synced ? ', "synced_at" = excluded."synced_at"' : ''}
+    ${input.guard ? `WHERE ${input.guard}` : ''}
+    RETURNING ${input.returning}`;
+}
+
+/**
+ * The write statement of a resource. `bulk`: children with a `bulkType` are matched to their
+ * parents by tag (see the module comment); otherwise every child comes with its parent.
+ */
+function resourceSql(resource: ResourceDefinition, bulk: boolean): (...sources: BatchSource[]) => string {
+  return (...sources) => {
+    const ctes: string[] = [];
+    const results: string[] = [];
+    const root = resource.root;
+    const rootAlias = alias(root.key);
+    const rootReturning = root.versioned ? 't."id", t."shopify_updated_at", (t.xmax <> 0) AS "updated"' : 't."id", (t.xmax <> 0) AS "updated"';
+    ctes.push(`${rootAlias} AS (${versionedUpsert({
+      table: root,
+      columns: writtenColumns(resource, root),
+      from: sources[0]('i'),
+      guard: root.versioned ? VERSION_GUARD('t') : null,
+      returning: rootReturning,
+    })})`);
+    results.push(`(SELECT count(*) FROM ${rootAlias})::int AS "w_${root.key}"`);
+
+    resource.children.forEach((child, k) => {
+      const source = sources[k + 1];
+      const a = alias(child.key);
+      const parentTable = child.parent === root.key ? root : resource.children.find((c) => c.key === child.parent)!;
+      const parentAlias = alias(child.parent);
+      const columns = writtenColumns(resource, child);
+      const matchKey = child.conflict.map((c) => `x."${c}" = d."${c}"`).join(' AND ');
+      const idReturning = child.conflict.includes('id') ? 't."id"' : '1 AS "id"';
+      const returning = child.versioned ? `${idReturning}, t."shopify_updated_at", (t.xmax <> 0) AS "updated"` : `${idReturning}, (t.xmax <> 0) AS "updated"`;
+      ctes.push(`${a}_in AS MATERIALIZED (SELECT * FROM ${source('s')})`);
+
+      if (bulk && child.bulkType) {
+        // Written when the parent won in this statement, or is stored (live) with the same tag.
+        const parentStored = `EXISTS (SELECT 1 FROM "${parentTable.table}" p WHERE p."tenant_id" = $1 AND p."id" = i."${child.parentColumn}" AND p."${SYNC_TAG}" = i."${SYNC_TAG}"${parentTable.versioned ? ' AND p."deleted_at" IS NULL' : ''})`;
+        const inBatch = `EXISTS (SELECT 1 FROM ${parentAlias} w WHERE w."id" = i."${child.parentColumn}")`;
+        ctes.push(`${a}_ok AS MATERIALIZED (SELECT i.* FROM ${a}_in i WHERE ${inBatch} OR ${parentStored})`);
+        ctes.push(`${a} AS (${versionedUpsert({
+          table: child, columns, from: `${a}_ok i`, guard: child.versioned ? VERSION_GUARD('t') : null, returning,
+        })})`);
+        results.push(`(SELECT count(*) FROM ${a})::int AS "w_${child.key}"`);
+        results.push(`((SELECT count(*) FROM ${a}_in) - (SELECT count(*) FROM ${a}_ok))::int AS "s_${child.key}"`);
+        results.push(`(SELECT count(*) FROM ${a}_in i WHERE NOT EXISTS (SELECT 1 FROM ${parentAlias} w WHERE w."id" = i."${child.parentColumn}")
+          AND NOT EXISTS (SELECT 1 FROM "${parentTable.table}" p WHERE p."tenant_id" = $1 AND p."id" = i."${child.parentColumn}"))::int AS "o_${child.key}"`);
+        return;
+      }
+
+      // Children of the parents that won and were already stored: those they no longer list go.
+      const updatedParents = `(SELECT "id" FROM ${parentAlias} WHERE "updated")`;
+      if (child.whenMissing === 'delete') {
+        ctes.push(`${a}_gone AS (DELETE FROM "${child.table}" d
+          WHERE d."tenant_id" = $1 AND d."${child.parentColumn}" = ANY(ARRAY${updatedParents}::bigint[])
+            AND NOT EXISTS (SELECT 1 FROM ${a}_in x WHERE ${matchKey})
+          RETURNING 1)`);
+      } else {
+        const parentTime = parentTable.versioned ? `${parentAlias}."shopify_updated_at"` : 'now()';
+        ctes.push(`${a}_gone AS (UPDATE "${child.table}" d
+          SET "deleted_at" = ${parentTime}, "shopify_updated_at" = GREATEST(d."shopify_updated_at", ${parentTime})${child.syncedAt ? ', "synced_at" = now()' : ''}
+          FROM ${parentAlias}
+          WHERE ${parentAlias}."updated" AND d."tenant_id" = $1 AND d."${child.parentColumn}" = ${parentAlias}."id" AND d."deleted_at" IS NULL
+            AND NOT EXISTS (SELECT 1 FROM ${a}_in x WHERE ${matchKey})
+          RETURNING 1)`);
+      }
+      ctes.push(`${a} AS (${versionedUpsert({
+        table: child, columns, from: `${a}_in i`, join: `JOIN ${parentAlias} ON ${parentAlias}."id" = i."${child.parentColumn}"`,
+        guard: child.versioned ? VERSION_GUARD('t') : null, returning,
+      })})`);
+      results.push(`(SELECT count(*) FROM ${a})::int AS "w_${child.key}"`);
+      results.push(`(SELECT count(*) FROM ${a}_gone)::int AS "r_${child.key}"`);
+    });
+    return `WITH ${ctes.join(',\n  ')}\n  SELECT ${results.join(',\n    ')}`;
+  };
+}
+
+/** A resource's staging tables, one per table (`si_stage_<table>`), columns as written. */
+export function stagesOf(resource: ResourceDefinition): StageSpec[] {
+  return [resource.root, ...resource.children].map((t): StageSpec => ({
+    name: `si_stage_${t.table.replace(/^shopify_/, '')}`,
+    columns: writtenColumns(resource, t) as unknown as readonly ColumnSpec<never>[],
+  }));
+}
+
+interface ResourceStatements {
+  complete: BatchStatement;
+  bulk: BatchStatement | null;
+}
+
+const cache = new WeakMap<ResourceDefinition, ResourceStatements>();
+
+/** The statements of a resource (built once per definition). */
+export function resourceStatements(resource: ResourceDefinition): ResourceStatements {
+  let statements = cache.get(resource);
+  if (!statements) {
+    const stages = stagesOf(resource);
+    statements = {
+      complete: batchStatement(stages, 'rows', resourceSql(resource, false)),
+      bulk: resource.children.some((c) => c.bulkType) ? batchStatement(stages, 'rows', resourceSql(resource, true)) : null,
+    };
+    cache.set(resource, statements);
+  }
+  return statements;
+}
+
+/** Reads a statement's single result row into counts by table key. */
+export function countsOf(row: Record<string, number>): ResourceWriteCounts {
+  const out: ResourceWriteCounts = { written: {}, removed: {}, skipped: {}, orphans: {} };
+  const buckets: Record<string, Record<string, number>> = { w: out.written, r: out.removed, s: out.skipped, o: out.orphans };
+  for (const [name, value] of Object.entries(row)) {
+    const bucket = buckets[name[0]];
+    if (bucket && name[1] === '_') bucket[name.slice(2)] = Number(value);
+  }
+  return out;
+}
+
+/**
+ * After a bulk operation's whole file is written, one chunk of parents of `child` tagged `$2` with id
+ * above `$3` (at most `$4`): their children without the tag are gone at Shopify (deleted, or
+ * tombstoned per `whenMissing`), and the parent's `countColumn` is recounted. Returns the chunk's last
+ * parent id (`last`, null when there were none) and how many children went (`removed`).
+ */
+export function bulkFinalizeSql(resource: ResourceDefinition, child: ChildTableDefinition): string {
+  const parent = child.parent === resource.root.key ? resource.root : resource.children.find((c) => c.key === child.parent)!;
+  const chunk = `p AS MATERIALIZED (SELECT "id"${parent.versioned ? ', "shopify_updated_at"' : ''} FROM "${parent.table}"
+      WHERE "tenant_id" = $1 AND "${SYNC_TAG}" = $2 AND "id" > $3::bigint ORDER BY "id" LIMIT $4)`;
+  const gone = child.whenMissing === 'delete'
+    ? `gone AS (DELETE FROM "${child.table}" c USING p WHERE c."tenant_id" = $1 AND c."${child.parentColumn}" = p."id" AND c."${SYNC_TAG}" IS DISTINCT FROM $2 RETURNING 1)`
+    : `gone AS (UPDATE "${child.table}" c SET "deleted_at" = ${parent.versioned ? 'p."shopify_updated_at"' : 'now()'},
+          "shopify_updated_at" = GREATEST(c."shopify_updated_at", ${parent.versioned ? 'p."shopify_updated_at"' : 'now()'})${child.syncedAt ? ', "synced_at" = now()' : ''}
+        FROM p WHERE c."tenant_id" = $1 AND c."${child.parentColumn}" = p."id" AND c."deleted_at" IS NULL AND c."${SYNC_TAG}" IS DISTINCT FROM $2 RETURNING 1)`;
+  const recount = child.countColumn
+    ? `, recount AS (UPDATE "${parent.table}" r SET "${child.countColumn}" = (SELECT count(*) FROM "${child.table}" c
+          WHERE c."tenant_id" = $1 AND c."${child.parentColumn}" = r."id" AND c."${SYNC_TAG}" = $2${child.versioned ? ' AND c."deleted_at" IS NULL' : ''})
+        FROM p WHERE r."tenant_id" = $1 AND r."id" = p."id" RETURNING 1)`
+    : '';
+  return `WITH ${chunk}, ${gone}${recount}
+    SELECT (SELECT max("id") FROM p)::text AS "last", (SELECT count(*) FROM gone)::int AS "removed"`;
+}
