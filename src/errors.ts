@@ -13,12 +13,15 @@ export class ShopifyIngestError extends Error {
   readonly code: string;
   /** Extra context (never secrets or PII). */
   readonly details: Record<string, unknown>;
+  /** Trying the same thing again later may succeed (a transient condition, not a bad input or a missing right). */
+  readonly retryable: boolean;
 
-  constructor(code: string, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(code: string, message: string, options: { cause?: unknown; details?: Record<string, unknown>; retryable?: boolean } = {}) {
     super(message.startsWith('[shopify-ingest]') ? message : `[shopify-ingest] ${message}`, { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.details = options.details ?? {};
+    this.retryable = options.retryable ?? false;
   }
 }
 

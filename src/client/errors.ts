@@ -68,7 +68,7 @@ export class ShopifyApiError extends ShopifyIngestError {
   readonly retryAfter: number | undefined;
   /** Attempts made before giving up (1 when not retried). */
   readonly attempts: number;
-  readonly retryable: boolean;
+  override readonly retryable: boolean;
   /** Short reason (Shopify's `errors` text or the network error message), without the prefix. */
   readonly reason: string | undefined;
 

@@ -1,5 +1,3 @@
-import type { ResourceType } from '../store/rows.js';
-
 /**
  * What an unfinished run stores in `checkpoint.cursor` so a restart continues it.
  *
@@ -44,8 +42,66 @@ export function decodeCursor(text: string | null | undefined): ResumeCursor | nu
   }
 }
 
-export function encodeCursor(cursor: ResumeCursor): string {
+export function encodeCursor(cursor: ResumeCursor | GraphqlCursor): string {
   return JSON.stringify(cursor);
+}
+
+/**
+ * What an unfinished GraphQL run stores in `checkpoint.cursor`.
+ *
+ * - `pages`: the listing is sorted by `updated_at`, so the resume position is Shopify's cursor after
+ *   the last page whose records are all committed (`after`), with the search it continues.
+ * - `bulk`: the windows still to list (the first is in progress; a failed operation's window is split
+ *   in two and both halves queued), and the running operation: its id (a restarted process re-attaches
+ *   to it instead of starting a second one), its tag, and how far its file is committed (line and
+ *   byte, for a Range request, and the root records among those lines, to check the file against the
+ *   operation's `rootObjectCount`).
+ */
+export interface GraphqlCursor {
+  v: 2;
+  runId: string;
+  mode: 'full' | 'incremental';
+  method: 'pages' | 'bulk';
+  /** When the interrupted run started: the final watermark may not pass it. */
+  startedAt: string;
+  /** Highest updated_at among committed records (ms). */
+  maxUpdatedAt: number | null;
+  /** pages: the search of the listing, and Shopify's cursor after the committed pages. */
+  search?: string | null;
+  after?: string | null;
+  /** bulk: the field windows split on (`created_at` for full syncs, `updated_at` for incremental ones). */
+  field?: 'created_at' | 'updated_at';
+  /** bulk: windows still to list, `[from, to]` as ISO strings or null for open ends; the first is in progress. */
+  windows?: Array<[string | null, string | null]>;
+  /** bulk: attempts made for the first window (a failing window is split, a cancelled one rerun, a bounded number of times). */
+  attempts?: number;
+  op?: BulkCursor | null;
+}
+
+/** The running (or finished, not yet fully read) bulk operation of a {@link GraphqlCursor}. */
+export interface BulkCursor {
+  id: string;
+  tag: string;
+  /** Lines and bytes of its file committed. */
+  line: number;
+  byte: number;
+  /** Root records among the committed lines. */
+  roots: number;
+  /** Reading its partialDataUrl (a FAILED operation) rather than its url. */
+  partial?: boolean;
+}
+
+/** Parses a stored GraphQL cursor; null for anything else. */
+export function decodeGraphqlCursor(text: string | null | undefined): GraphqlCursor | null {
+  if (!text) return null;
+  try {
+    const c = JSON.parse(text) as Partial<GraphqlCursor>;
+    if (c.v !== 2 || (c.method !== 'pages' && c.method !== 'bulk') || (c.mode !== 'full' && c.mode !== 'incremental')) return null;
+    if (typeof c.startedAt !== 'string' || Number.isNaN(Date.parse(c.startedAt))) return null;
+    return c as GraphqlCursor;
+  } catch {
+    return null;
+  }
 }
 
 interface PendingBatch {
@@ -135,5 +191,3 @@ export function createLatestWriter<T>(write: (value: T) => Promise<void>, onErro
   };
 }
 
-/** Resources in the order `importAll` runs them. */
-export const RESOURCES: readonly ResourceType[] = ['customers', 'products', 'orders'];

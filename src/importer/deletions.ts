@@ -1,105 +1,172 @@
-import type { Logger } from '../logger.js';
-import type { ResourceType } from '../store/rows.js';
-import type { IngestStore } from '../store/types.js';
-import { shopifyIdOf } from './resources.js';
-import type { ImportClient } from './types.js';
-
 /**
- * Deletions a sync notices on its own, for when a `orders/delete` or `products/delete` webhook
- * was never delivered (Shopify drops a subscription's deliveries after 19 failed attempts over
- * 48 hours: https://shopify.dev/docs/apps/build/webhooks/troubleshooting-webhooks).
+ * Deletions a sync finds on its own, for when a `<resource>/delete` webhook was never delivered (Shopify
+ * drops a subscription's deliveries after failing for 48 hours:
+ * https://shopify.dev/docs/apps/build/webhooks/troubleshooting-webhooks).
  *
- * Orders and products: Shopify's Events API records a `destroy` event for each
- * (https://shopify.dev/docs/api/admin-rest/latest/resources/event, `filter=Order,Product&verb=destroy`),
- * so an incremental sync reads the destroy events created since its previous watermark (minus the
- * overlap) — a handful of requests, however large the store.
+ * - Resources with destroy events (orders, products): Shopify's `events` query
+ *   (`action:destroy subject_type:ORDER`, kept for a year), or the REST Events API for the REST
+ *   source, read since the last successful probe. A handful of requests whatever the store's size.
+ * - Resources without (customers): a full sync lists every id (an id-only bulk operation, or REST
+ *   `fields=id` pages) into `shopify_listed_ids`, and the database tombstones the stored ids the
+ *   listing lacks: memory stays flat, the comparison is one set operation per chunk.
  *
- * Customers have no events there, so a full customer sync reconciles ids instead: it lists every
- * id (`fields=id`, ascending by `since_id`) and tombstones stored ids Shopify no longer has, range
- * by range, so memory stays flat.
- *
- * Tombstones go through `store.markDeleted`, which never lets an older version win.
+ * A listing is trusted only when it is provably complete: its length must equal the bulk
+ * operation's `rootObjectCount` (or, over REST, Shopify's count before and after it). Otherwise
+ * nothing is deleted. Tombstones inferred from a listing are revocable: a record Shopify lists again
+ * is live again (store/versioning.ts). A probe that fails does not fail the sync: the caller records
+ * it, keeps the probe's own watermark, and the next run tries again.
  */
-export async function applyDestroyEvents(input: {
-  client: ImportClient;
-  store: IngestStore;
-  tenantId: string;
-  resource: ResourceType;
-  subject: 'Order' | 'Product';
-  since: Date;
-  pageSize: number;
-  logger: Logger;
-}): Promise<number> {
-  const { client, store, tenantId, resource, subject } = input;
+import { BulkOperations } from '../client/bulk-operations.js';
+import { parseGid, toBigId } from '../transform/values.js';
+import { ImportError } from './errors.js';
+import { readJsonl } from './jsonl.js';
+import { bulkIdsQuery, DESTROY_EVENTS_QUERY, destroyEventsSearch } from './queries.js';
+import type { RunFrame } from './run-frame.js';
+import type { BulkDeps } from './bulk-listing.js';
+import type { GraphqlImportClient, ImportClient } from './types.js';
+
+const ID_CHUNK = 5000;
+
+/** Destroy events since `since` over GraphQL; returns tombstones written. */
+export async function graphqlDestroyEvents(frame: RunFrame, client: GraphqlImportClient, since: Date): Promise<number> {
+  const subject = frame.resource.deletions.eventSubjectType;
+  if (!subject) return 0;
+  let after: string | null = null;
   let deleted = 0;
-  const query = { filter: subject, verb: 'destroy', created_at_min: input.since.toISOString(), limit: input.pageSize };
+  for (;;) {
+    const data: { events?: { nodes: Array<{ action?: string; createdAt?: string; subjectId?: string; subjectType?: string }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } =
+      await client.graphql(DESTROY_EVENTS_QUERY, { first: 250, after, query: destroyEventsSearch(subject, since) }, { signal: frame.options.signal });
+    const page = data?.events;
+    if (!page || !Array.isArray(page.nodes) || !page.pageInfo) throw new ImportError('events query returned no events.nodes/pageInfo', { code: 'SHOPIFY_BAD_RESPONSE' });
+    const ids: bigint[] = [];
+    let latest = 0;
+    for (const event of page.nodes) {
+      // The filter is applied again here: a proxy or an older API version may ignore part of it.
+      if (event.action !== 'destroy' || (event.subjectType !== undefined && event.subjectType !== subject)) continue;
+      const id = parseGid(event.subjectId) ?? toBigId(event.subjectId ?? null);
+      if (id === null) continue;
+      ids.push(id);
+      const at = Date.parse(String(event.createdAt ?? ''));
+      if (!Number.isNaN(at) && at > latest) latest = at;
+    }
+    // One tombstone time per page: its newest event. A deleted id has no version newer than its
+    // destroy event, so a later tombstone time can only make the tombstone win, never lose.
+    if (ids.length > 0 && !frame.dry) deleted += await frame.deps.store.markDeleted(frame.tenantId, frame.name, ids, new Date(latest || frame.deps.clock().getTime()));
+    if (!page.pageInfo.hasNextPage) break;
+    if (!page.pageInfo.endCursor || page.pageInfo.endCursor === after) throw new ImportError('events query has a next page but no new cursor', { code: 'SHOPIFY_BAD_RESPONSE' });
+    after = page.pageInfo.endCursor;
+  }
+  return deleted;
+}
+
+/** Destroy events since `since` over REST (`GET /events.json?filter=Order&verb=destroy`). */
+export async function restDestroyEvents(frame: RunFrame, client: ImportClient, since: Date): Promise<number> {
+  const filter = frame.resource.rest?.eventFilter;
+  if (!filter) return 0;
+  let deleted = 0;
+  const query = { filter, verb: 'destroy', created_at_min: since.toISOString(), limit: 250 };
   for await (const page of client.pages<Record<string, unknown>>('/events.json', query)) {
     const ids: bigint[] = [];
     let latest = 0;
     for (const event of page) {
-      // The filter is applied again here: a host's proxy or an older API may ignore it.
-      if (event.verb !== 'destroy' || (event.subject_type !== undefined && event.subject_type !== subject)) continue;
-      const id = shopifyIdOf({ id: event.subject_id });
+      if (event.verb !== 'destroy' || (event.subject_type !== undefined && event.subject_type !== filter)) continue;
+      const id = toBigId(event.subject_id ?? null);
       if (id === null) continue;
       ids.push(id);
       const at = Date.parse(String(event.created_at ?? ''));
       if (!Number.isNaN(at) && at > latest) latest = at;
     }
-    if (ids.length === 0) continue;
-    // One tombstone time per page: the newest event of the page. A deleted id has no version newer
-    // than its destroy event, so a later tombstone time can only make the tombstone win, never lose.
-    deleted += await store.markDeleted(tenantId, resource, ids, new Date(latest || Date.now()));
+    if (ids.length > 0 && !frame.dry) deleted += await frame.deps.store.markDeleted(frame.tenantId, frame.name, ids, new Date(latest || frame.deps.clock().getTime()));
   }
-  if (deleted > 0) input.logger.info('tombstoned records deleted at Shopify (destroy events)', { tenantId, resource, deleted });
   return deleted;
 }
 
-/** Tombstones stored ids Shopify no longer lists (see {@link applyDestroyEvents} for why customers need this). */
-export async function reconcileIds(input: {
-  client: ImportClient;
-  store: IngestStore;
-  tenantId: string;
-  resource: ResourceType;
-  path: string;
-  baseQuery: Record<string, string>;
-  /** Reconciliation start: rows changed after it are left alone, tombstones carry this time. */
-  startedAt: Date;
-  pageSize: number;
-  logger: Logger;
-}): Promise<number> {
-  const { client, store, tenantId, resource, startedAt } = input;
-  let deleted = 0;
-  let previous: bigint | null = null;
-  const tombstoneMissing = async (upTo: bigint | null, seen: Set<bigint>): Promise<void> => {
-    let after = previous;
-    for (;;) {
-      const stored = await store.listStoredIds(tenantId, resource, { afterId: after, upToId: upTo, changedBefore: startedAt, limit: 1000 });
-      const missing = stored.filter((id) => !seen.has(id));
-      if (missing.length > 0) deleted += await store.markDeleted(tenantId, resource, missing, startedAt);
-      if (stored.length < 1000) return;
-      after = stored[stored.length - 1];
+/** Writes listed ids in chunks; resolves to how many. */
+async function collect(frame: RunFrame, listingId: string, ids: AsyncIterable<bigint>): Promise<number> {
+  let chunk: bigint[] = [];
+  let total = 0;
+  for await (const id of ids) {
+    chunk.push(id);
+    if (chunk.length >= ID_CHUNK) {
+      await frame.deps.store.addListedIds(frame.tenantId, frame.name, listingId, chunk);
+      total += chunk.length;
+      chunk = [];
     }
-  };
-  const query = { ...input.baseQuery, fields: 'id', since_id: '0', limit: input.pageSize };
-  for await (const page of client.pages<Record<string, unknown>>(input.path, query)) {
-    const seen = new Set<bigint>();
-    let max: bigint | null = null;
-    for (const record of page) {
-      const id = shopifyIdOf(record);
-      if (id === null) continue;
-      seen.add(id);
-      if (max === null || id > max) max = id;
-    }
-    if (max === null) continue;
-    if (previous !== null && max <= previous) {
-      // Not ascending: the ranges would be wrong, and a wrong range deletes live rows. Stop safely.
-      input.logger.warn('id reconciliation stopped: listing is not ordered by id', { tenantId, resource });
-      return deleted;
-    }
-    await tombstoneMissing(max, seen);
-    previous = max;
   }
-  await tombstoneMissing(null, new Set());
-  if (deleted > 0) input.logger.info('tombstoned records deleted at Shopify (id reconciliation)', { tenantId, resource, deleted });
-  return deleted;
+  if (chunk.length > 0) {
+    await frame.deps.store.addListedIds(frame.tenantId, frame.name, listingId, chunk);
+    total += chunk.length;
+  }
+  return total;
+}
+
+/** Id reconciliation over GraphQL: an id-only bulk operation, checked against its `rootObjectCount`. */
+export async function graphqlReconcile(frame: RunFrame, client: GraphqlImportClient, deps: BulkDeps, startedAt: Date): Promise<number> {
+  if (!frame.resource.deletions.reconcileIds || frame.dry) return 0;
+  const bulk = new BulkOperations(client, { logger: frame.deps.logger, minPollMs: deps.minPollMs, maxPollMs: deps.maxPollMs });
+  const query = bulkIdsQuery(frame.resource);
+  const started = (await bulk.findRunning(query, { signal: frame.options.signal })) ?? await bulk.start(query, { signal: frame.options.signal });
+  const state = await bulk.waitFor(started.id, { signal: frame.options.signal, wake: deps.wake });
+  if (state.status !== 'COMPLETED') {
+    throw new ImportError(`id listing of ${frame.name} (bulk operation ${state.id}) ended ${state.status}${state.errorCode ? ` (${state.errorCode})` : ''}: nothing deleted`, { code: 'RECONCILE_INCOMPLETE' });
+  }
+  const listingId = `${frame.runId}:${state.id}`;
+  const store = frame.deps.store;
+  try {
+    const listed = state.url ? await collect(frame, listingId, idsOfFile(frame, deps, state.url)) : 0;
+    const expected = Number(state.rootObjectCount);
+    if (listed !== expected) {
+      throw new ImportError(`id listing of ${frame.name} held ${listed} ids but Shopify counted ${expected}: incomplete, nothing deleted`, { code: 'RECONCILE_INCOMPLETE', details: { listed, expected } });
+    }
+    return await store.tombstoneUnlisted(frame.tenantId, frame.name, listingId, startedAt);
+  } finally {
+    await store.clearListedIds(frame.tenantId, frame.name, listingId).catch((error) => frame.deps.logger.warn('could not clear listed ids', { error }));
+  }
+}
+
+async function* idsOfFile(frame: RunFrame, deps: BulkDeps, url: string): AsyncGenerator<bigint> {
+  for await (const line of readJsonl(url, { fetch: deps.fetch, signal: frame.options.signal, logger: frame.deps.logger })) {
+    const node = JSON.parse(line.text) as { id?: unknown; __parentId?: unknown };
+    if (node.__parentId !== undefined) continue;
+    const id = parseGid(node.id);
+    if (id === null) throw new ImportError(`id listing line ${line.line} has no gid`, { code: 'BULK_FILE_MALFORMED' });
+    yield id;
+  }
+}
+
+/**
+ * Id reconciliation over REST: every id (`fields=id`, ascending `since_id`), trusted only when
+ * Shopify's count is the same before and after the listing and equals the ids listed.
+ */
+export async function restReconcile(frame: RunFrame, client: ImportClient & { get?<T>(path: string, query?: Record<string, unknown>): Promise<T> }, startedAt: Date): Promise<number> {
+  const rest = frame.resource.rest;
+  if (!frame.resource.deletions.reconcileIds || !rest || frame.dry) return 0;
+  if (!rest.countPath || typeof client.get !== 'function') {
+    throw new ImportError(`id reconciliation of ${frame.name} needs Shopify's count (${rest.countPath ?? 'none'}) to prove the listing complete`, { code: 'RECONCILE_INCOMPLETE' });
+  }
+  const count = async () => Number((await client.get!<{ count?: unknown }>(rest.countPath!, { ...rest.baseQuery }))?.count);
+  const before = await count();
+  const listingId = `${frame.runId}:rest`;
+  const store = frame.deps.store;
+  try {
+    async function* ids(): AsyncGenerator<bigint> {
+      for await (const page of client.pages<Record<string, unknown>>(rest!.path, { ...rest!.baseQuery, fields: 'id', since_id: '0', limit: 250 })) {
+        for (const record of page) {
+          const id = toBigId(record.id ?? null);
+          if (id === null) throw new ImportError(`${frame.name} id listing returned a record without an id`, { code: 'SHOPIFY_BAD_RESPONSE' });
+          yield id;
+        }
+      }
+    }
+    const listed = await collect(frame, listingId, ids());
+    const after = await count();
+    if (!Number.isInteger(before) || before !== after || listed !== before) {
+      throw new ImportError(`id listing of ${frame.name} held ${listed} ids, Shopify counted ${before} before and ${after} after: not provably complete, nothing deleted`, {
+        code: 'RECONCILE_INCOMPLETE', details: { listed, before, after },
+      });
+    }
+    return await store.tombstoneUnlisted(frame.tenantId, frame.name, listingId, startedAt);
+  } finally {
+    await store.clearListedIds(frame.tenantId, frame.name, listingId).catch((error) => frame.deps.logger.warn('could not clear listed ids', { error }));
+  }
 }

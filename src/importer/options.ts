@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors.js';
-import type { ImportMode, ImportOptions, RetryOptions } from './types.js';
+import type { ImportMode, ImportOptions, ImportSource, RetryOptions } from './types.js';
 
 /** Import options with defaults applied and values checked. */
 export interface ResolvedImportOptions {
@@ -14,11 +14,18 @@ export interface ResolvedImportOptions {
   overlapMs: number;
   waitForLockMs: number;
   signal: AbortSignal | undefined;
+  source: ImportSource;
+  bulkThreshold: number;
+  safetyMarginMs: number;
 }
 
 /** Shopify's REST maximum `limit` (https://shopify.dev/docs/api/usage/pagination-rest). */
 export const SHOPIFY_MAX_PAGE_SIZE = 250;
 export const DEFAULT_OVERLAP_MS = 5 * 60_000;
+/** Changes above which an incremental sync runs as a bulk operation (see `ImportOptions.bulkThreshold`). */
+export const DEFAULT_BULK_THRESHOLD = 2500;
+/** How far behind now a watermark stays (see `ImportOptions.safetyMarginMs`). */
+export const DEFAULT_SAFETY_MARGIN_MS = 60_000;
 const MAX_CONCURRENCY = 32;
 
 function integer(name: string, value: unknown, fallback: number, min: number, max: number): number {
@@ -68,6 +75,8 @@ export function resolveImportOptions(options: ImportOptions = {}): ResolvedImpor
   };
   if (typeof retry.factor !== 'number' || !(retry.factor >= 1)) throw new ConfigError('import option retryOptions.factor must be a number >= 1');
   if (retry.maxTimeout < retry.minTimeout) retry.maxTimeout = retry.minTimeout;
+  const source = options.source ?? 'graphql';
+  if (source !== 'graphql' && source !== 'rest') throw new ConfigError(`import option source must be 'graphql' or 'rest', got ${JSON.stringify(source)}`);
   return {
     batchSize: integer('batchSize', options.batchSize, 100, 1, 10_000),
     concurrency: integer('concurrency', options.concurrency, 3, 1, MAX_CONCURRENCY),
@@ -80,6 +89,9 @@ export function resolveImportOptions(options: ImportOptions = {}): ResolvedImpor
     overlapMs: integer('overlapMs', options.overlapMs, DEFAULT_OVERLAP_MS, 0, 7 * 24 * 3_600_000),
     waitForLockMs: integer('waitForLockMs', options.waitForLockMs, 0, 0, 24 * 3_600_000),
     signal: options.signal,
+    source,
+    bulkThreshold: integer('bulkThreshold', options.bulkThreshold, DEFAULT_BULK_THRESHOLD, 0, 1_000_000_000),
+    safetyMarginMs: integer('safetyMarginMs', options.safetyMarginMs, DEFAULT_SAFETY_MARGIN_MS, 0, 24 * 3_600_000),
   };
 }
 
@@ -92,5 +104,6 @@ export function describeOptions(o: ResolvedImportOptions): Record<string, unknow
     dateRange: o.dateRange ? { from: o.dateRange.from?.toISOString() ?? null, to: o.dateRange.to?.toISOString() ?? null } : null,
     requestedMode: o.mode,
     pageSize: o.pageSize,
+    source: o.source,
   };
 }

@@ -1,15 +1,23 @@
+/**
+ * One sync run of one resource: decide what to list (full or incremental, from which source, resuming
+ * an interrupted run), list it through the frame's pipeline, find deletions, and record the outcome.
+ * The listings themselves are in rest-listing.ts, pages-listing.ts and bulk-listing.ts.
+ */
 import type { Logger } from '../logger.js';
+import { getResource } from '../resources/registry.js';
 import type { ResourceType } from '../store/rows.js';
-import type { Checkpoint, IngestStore, SyncFailureInput } from '../store/types.js';
-import { CommitTracker, createLatestWriter, decodeCursor, encodeCursor, type ResumeCursor } from './checkpoint.js';
-import { applyDestroyEvents, reconcileIds } from './deletions.js';
+import type { Checkpoint, IngestStore } from '../store/types.js';
+import { decodeCursor, decodeGraphqlCursor, type GraphqlCursor, type ResumeCursor } from './checkpoint.js';
+import { graphqlDestroyEvents, graphqlReconcile, restDestroyEvents, restReconcile } from './deletions.js';
 import { ImportError } from './errors.js';
+import { bulkListing, missingScopes, type BulkDeps, type Window } from './bulk-listing.js';
 import { describeOptions, type ResolvedImportOptions } from './options.js';
-import { RESOURCE_ADAPTERS, shopifyIdOf, updatedAtOf, type ResourceAdapter } from './resources.js';
-import { lookahead } from './lookahead.js';
+import { pagesListing } from './pages-listing.js';
+import { countQuery, timeWindowQuery } from './queries.js';
+import { restListing } from './rest-listing.js';
+import { RunFrame } from './run-frame.js';
 import { takeRunLock, type HeldRunLock } from './run-lock.js';
-import { withRetry } from './retry.js';
-import type { ImportClient, ImportProgress, ImportResult, ImportTransformer } from './types.js';
+import type { GraphqlImportClient, ImportClient, ImportProgress, ImportResult, ImportTransformer } from './types.js';
 
 /** Everything one run needs, injected by the ImportService. */
 export interface RunContext {
@@ -24,6 +32,8 @@ export interface RunContext {
   emitProgress: (event: ImportProgress) => void;
   /** TTL of the run lock (see `takeRunLock`). */
   runLockTtlMs: number;
+  /** Bulk operations: file downloads, webhook wake-ups, poll timing. */
+  bulk?: BulkDeps;
 }
 
 /** What a run will list, decided from the options and the checkpoint. */
@@ -31,6 +41,7 @@ export interface RunPlan {
   mode: 'full' | 'incremental';
   /** Windowed (dateRange) runs leave the watermark and the cursor alone. */
   windowed: boolean;
+  source: 'graphql' | 'rest';
   sinceId: bigint;
   updatedAtMin: Date | null;
   updatedAtMax: Date | null;
@@ -38,6 +49,7 @@ export interface RunPlan {
   startedAt: Date;
   maxUpdatedAt: number | null;
   resumedFrom: ResumeCursor | null;
+  resumedGraphql: GraphqlCursor | null;
   /** Watermark before this run. */
   previousWatermark: Date | null;
 }
@@ -45,59 +57,47 @@ export interface RunPlan {
 /**
  * Chooses full or incremental, and whether to resume:
  * - a windowed run (`dateRange`) lists exactly that window, whatever the checkpoint says;
- * - otherwise an unfinished run's cursor is resumed when the requested mode is `auto` or the same mode;
+ * - otherwise an unfinished run of the same source is resumed when the requested mode is `auto` or
+ *   the same mode (a REST cursor by a REST run, a GraphQL cursor by a GraphQL run);
  * - `auto` is incremental once a full sync completed and a watermark exists, else full;
  * - `incremental` without a watermark has nothing to be incremental from and runs full.
  */
 export function planRun(options: ResolvedImportOptions, checkpoint: Checkpoint | null, now: Date): RunPlan {
   const previousWatermark = checkpoint?.watermark ?? null;
+  const source = options.source;
+  const base = { source, sinceId: 0n, updatedAtMax: null, maxUpdatedAt: null, resumedFrom: null, resumedGraphql: null, previousWatermark, startedAt: now } as const;
   if (options.dateRange) {
+    return { ...base, mode: 'incremental', windowed: true, updatedAtMin: options.dateRange.from, updatedAtMax: options.dateRange.to };
+  }
+  const fits = (mode: 'full' | 'incremental') => options.mode === 'auto' || options.mode === mode;
+  const rest = source === 'rest' ? decodeCursor(checkpoint?.cursor) : null;
+  if (rest && fits(rest.mode)) {
     return {
-      mode: 'incremental', windowed: true, sinceId: 0n,
-      updatedAtMin: options.dateRange.from, updatedAtMax: options.dateRange.to,
-      startedAt: now, maxUpdatedAt: null, resumedFrom: null, previousWatermark,
+      ...base, mode: rest.mode, windowed: false, sinceId: BigInt(rest.sinceId),
+      updatedAtMin: rest.updatedAtMin ? new Date(rest.updatedAtMin) : null,
+      startedAt: new Date(rest.startedAt), maxUpdatedAt: rest.maxUpdatedAt, resumedFrom: rest,
     };
   }
-  const cursor = decodeCursor(checkpoint?.cursor);
-  if (cursor && (options.mode === 'auto' || options.mode === cursor.mode)) {
-    return {
-      mode: cursor.mode, windowed: false, sinceId: BigInt(cursor.sinceId),
-      updatedAtMin: cursor.updatedAtMin ? new Date(cursor.updatedAtMin) : null, updatedAtMax: null,
-      startedAt: new Date(cursor.startedAt), maxUpdatedAt: cursor.maxUpdatedAt, resumedFrom: cursor, previousWatermark,
-    };
+  const graphql = source === 'graphql' ? decodeGraphqlCursor(checkpoint?.cursor) : null;
+  if (graphql && fits(graphql.mode)) {
+    return { ...base, mode: graphql.mode, windowed: false, updatedAtMin: null, startedAt: new Date(graphql.startedAt), maxUpdatedAt: graphql.maxUpdatedAt, resumedGraphql: graphql };
   }
   const canIncrement = previousWatermark !== null && (options.mode === 'incremental' || (options.mode === 'auto' && checkpoint?.fullSyncCompletedAt != null));
   if (canIncrement) {
-    return {
-      mode: 'incremental', windowed: false, sinceId: 0n,
-      updatedAtMin: new Date(previousWatermark.getTime() - options.overlapMs), updatedAtMax: null,
-      startedAt: now, maxUpdatedAt: null, resumedFrom: null, previousWatermark,
-    };
+    return { ...base, mode: 'incremental', windowed: false, updatedAtMin: new Date(previousWatermark.getTime() - options.overlapMs) };
   }
-  return {
-    mode: 'full', windowed: false, sinceId: 0n, updatedAtMin: null, updatedAtMax: null,
-    startedAt: now, maxUpdatedAt: null, resumedFrom: null, previousWatermark,
-  };
+  return { ...base, mode: 'full', windowed: false, updatedAtMin: null };
 }
 
 /**
- * The watermark a completed listing may store: the newest `updated_at` seen, but never past the
- * moment the listing started. The listing walks ids, not times, so a record with a low id updated
- * after the walk passed it is only guaranteed to be picked up if the next sync starts at or
- * before this run's start (the overlap then absorbs clock skew between Shopify and us).
+ * The watermark a completed listing may store: the newest `updated_at` seen, but never past
+ * `ceiling` (the moment the listing started, minus the safety margin for Shopify's search index).
  */
-export function nextWatermark(previous: Date | null, maxUpdatedAt: number | null, startedAt: Date): Date | null {
+export function nextWatermark(previous: Date | null, maxUpdatedAt: number | null, ceiling: Date): Date | null {
   if (maxUpdatedAt === null) return previous;
-  const candidate = Math.min(maxUpdatedAt, startedAt.getTime());
+  const candidate = Math.min(maxUpdatedAt, ceiling.getTime());
   if (previous && previous.getTime() >= candidate) return previous;
   return new Date(candidate);
-}
-
-interface Batch<U> {
-  units: Array<{ id: bigint | null; unit: U }>;
-  failures: SyncFailureInput[];
-  lastId: bigint | null;
-  maxUpdatedAt: number | null;
 }
 
 function reasonOf(error: unknown): string {
@@ -106,13 +106,10 @@ function reasonOf(error: unknown): string {
 }
 
 /**
- * One sync run of one resource: page -> transform -> batched upsert, with at most
- * `concurrency` batch writes in flight (the listing waits for a free slot, so memory is bounded by
- * `concurrency * batchSize` records plus one page, whatever the store size).
- *
- * A run that writes holds the resource's run lock for its whole duration, so one run per tenant
- * and resource runs at a time across processes; a second one waits up to `waitForLockMs`
- * (default 0), then fails with `IMPORT_ALREADY_RUNNING`. A dry run writes nothing and takes no lock.
+ * One sync run of one resource. A run that writes holds the resource's run lock for its whole
+ * duration, so one run per tenant and resource runs at a time across processes; a second one waits
+ * up to `waitForLockMs` (default 0), then fails with `IMPORT_ALREADY_RUNNING`. A dry run writes
+ * nothing and takes no lock.
  */
 export async function runResourceSync(ctx: RunContext, resource: ResourceType, options: ResolvedImportOptions, onProgress?: (e: ImportProgress) => void): Promise<ImportResult> {
   const runId = ctx.newRunId();
@@ -128,208 +125,228 @@ export async function runResourceSync(ctx: RunContext, resource: ResourceType, o
   }
 }
 
-async function syncResource(ctx: RunContext, resource: ResourceType, options: ResolvedImportOptions, onProgress: ((e: ImportProgress) => void) | undefined, runId: string, lock: HeldRunLock | null): Promise<ImportResult> {
-  const adapter = RESOURCE_ADAPTERS[resource] as ResourceAdapter<unknown>;
+function graphqlClientOf(ctx: RunContext): GraphqlImportClient {
+  const client = ctx.client;
+  if (typeof client.graphql !== 'function' || typeof client.shopDomain !== 'string') {
+    throw new ImportError(`the client given to the importer has no graphql(): pass a ShopifyClient, or import with source: 'rest'`, { code: 'CONFIG_INVALID' });
+  }
+  return client as GraphqlImportClient;
+}
+
+async function syncResource(ctx: RunContext, resourceName: ResourceType, options: ResolvedImportOptions, onProgress: ((e: ImportProgress) => void) | undefined, runId: string, lock: HeldRunLock | null): Promise<ImportResult> {
+  const resource = getResource(resourceName);
   const { tenantId, store, logger, clock } = ctx;
   const dry = options.dryRun;
   const now = clock();
-  const checkpoint = await store.getCheckpoint(tenantId, resource);
+  const checkpoint = await store.getCheckpoint(tenantId, resourceName);
   const plan = planRun(options, checkpoint, now);
+  const frame = new RunFrame(ctx, resource, runId, plan.mode, options, onProgress, lock);
+  frame.checkpoint = checkpoint;
+  const resumedRunId = plan.resumedFrom?.runId || plan.resumedGraphql?.runId || null;
   const resumable = !plan.windowed && !dry;
-  const counts = { fetched: 0, imported: 0, skipped: 0, failed: 0 };
-  let pages = 0;
-  let deleted = 0;
-  const t0 = performance.now();
+  let method: ImportResult['method'] = plan.source === 'rest' ? 'rest' : plan.resumedGraphql?.method ?? 'pages';
+  // The ceiling of this run's watermark: Shopify's search index lags writes, so a record changed just
+  // before the listing started may not be found by it; the next run starts before it (plus the overlap).
+  const ceiling = new Date(plan.startedAt.getTime() - options.safetyMarginMs);
 
-  const progress = (done: boolean): ImportProgress => {
-    const elapsedMs = Math.round(performance.now() - t0);
-    return { tenantId, resource, runId, mode: plan.mode, ...counts, ratePerSecond: elapsedMs > 0 ? Math.round((counts.fetched * 1000) / elapsedMs) : 0, elapsedMs, done };
-  };
-  const emit = (done: boolean) => {
-    const event = progress(done);
-    try { ctx.emitProgress(event); onProgress?.(event); } catch (error) { logger.warn('progress listener threw', { error }); }
-  };
-  const result = (status: ImportResult['status'], error?: string): ImportResult => {
-    const finishedAt = clock();
-    return {
-      runId, tenantId, resource, mode: plan.mode, status, dryRun: dry, resumed: plan.resumedFrom !== null,
-      ...counts, errors: counts.failed, deleted, pages, startedAt: now, finishedAt, durationMs: Math.round(performance.now() - t0),
-      ...(error !== undefined ? { error } : {}),
-    };
-  };
-
-  let firstError: unknown = null;
-  const fail = (error: unknown) => { if (firstError === null) firstError = error; };
+  const result = (status: ImportResult['status'], error?: string): ImportResult => ({
+    runId, tenantId, resource: resourceName, mode: plan.mode, status, dryRun: dry, resumed: resumedRunId !== null,
+    ...frame.counts, errors: frame.counts.failed, deleted: frame.deleted, pages: frame.pages, startedAt: now, finishedAt: clock(),
+    durationMs: frame.elapsedMs, method, warnings: [...frame.warnings], ...(error !== undefined ? { error } : {}),
+  });
 
   if (!dry) {
-    // This run holds the run lock: any other run of this resource still marked 'running' (windowed or
-    // not) belongs to a process that died. Close them before this run's record is written.
-    await store.closeInterruptedRuns(tenantId, resource, runId, `interrupted; ${plan.resumedFrom ? 'resumed' : 'followed'} by run ${runId}`)
+    // This run holds the run lock: any other run of this resource still marked 'running' belongs to a
+    // process that died. Close them before this run's record is written.
+    await store.closeInterruptedRuns(tenantId, resourceName, runId, `interrupted; ${resumedRunId ? 'resumed' : 'followed'} by run ${runId}`)
       .catch((error) => logger.warn('could not close interrupted runs', { error }));
-    if (!plan.windowed) await store.saveCheckpoint(tenantId, resource, { runId });
+    if (!plan.windowed) await store.saveCheckpoint(tenantId, resourceName, { runId });
     await store.startRun({
-      id: runId, tenantId, resource, mode: plan.mode,
-      options: { ...describeOptions(options), resumedFrom: plan.resumedFrom?.runId ?? null, sinceId: plan.sinceId.toString(), updatedAtMin: plan.updatedAtMin?.toISOString() ?? null },
+      id: runId, tenantId, resource: resourceName, mode: plan.mode,
+      options: { ...describeOptions(options), resumedFrom: resumedRunId, sinceId: plan.sinceId.toString(), updatedAtMin: plan.updatedAtMin?.toISOString() ?? null },
     });
     await store.setTenantSyncStatus(tenantId, 'running');
   }
-  logger.info('sync started', { tenantId, resource, runId, mode: plan.mode, dryRun: dry, resumed: plan.resumedFrom !== null, sinceId: plan.sinceId.toString(), updatedAtMin: plan.updatedAtMin?.toISOString() });
+  logger.info('sync started', { tenantId, resource: resourceName, runId, mode: plan.mode, source: plan.source, dryRun: dry, resumed: resumedRunId !== null, updatedAtMin: plan.updatedAtMin?.toISOString() });
 
-  /** False once the listing showed ids out of order: the resume position then stays at the run's start. */
-  let ordered = true;
-  const cursorOf = (tracker: CommitTracker): ResumeCursor => ({
-    v: 1, runId: plan.resumedFrom?.runId || runId, mode: plan.mode, sinceId: (ordered ? tracker.committedId : plan.sinceId).toString(),
-    updatedAtMin: plan.updatedAtMin?.toISOString() ?? null, startedAt: plan.startedAt.toISOString(), maxUpdatedAt: tracker.committedMaxUpdatedAt,
-  });
-  const tracker = new CommitTracker(plan.sinceId, plan.maxUpdatedAt);
-  const checkpointWriter = createLatestWriter<string>((cursor) => store.saveCheckpoint(tenantId, resource, { cursor, runId }), fail);
-  let lastCountsAt = 0;
-  const countsWriter = createLatestWriter<typeof counts>((c) => store.updateRunCounts(runId, tenantId, c), (error) => logger.warn('could not update run counts', { error }));
-  if (resumable) checkpointWriter.push(encodeCursor(cursorOf(tracker)));
-
-  const retryLog = (what: string) => (error: unknown, attempt: number, delayMs: number) =>
-    logger.warn(`${what} failed, retrying`, { tenantId, resource, runId, attempt, delayMs, error });
-
-  const processBatch = async (batch: Batch<unknown>): Promise<void> => {
-    if (batch.failures.length > 0 && !dry) {
-      await withRetry(() => store.recordFailures(runId, tenantId, resource, batch.failures), options.retry, ctx.sleep, retryLog('recording failures'));
-    }
-    let units = batch.units;
-    if (options.skipExisting && units.length > 0) {
-      const ids = units.map((u) => u.id).filter((id): id is bigint => id !== null);
-      const existing = await withRetry(() => store.existingIds(tenantId, resource, ids), options.retry, ctx.sleep, retryLog('existing ids lookup'));
-      if (existing.size > 0) units = units.filter((u) => u.id === null || !existing.has(u.id));
-      counts.skipped += batch.units.length - units.length;
-    }
-    if (units.length === 0) return;
-    if (dry) { counts.imported += units.length; return; }
-    const written = await withRetry(() => adapter.write(store, tenantId, units.map((u) => u.unit)), options.retry, ctx.sleep, retryLog('batch write'));
-    counts.imported += written.written;
-    counts.skipped += written.stale;
-  };
-
-  const inFlight = new Set<Promise<void>>();
-  const dispatch = async (batch: Batch<unknown>): Promise<void> => {
-    while (inFlight.size >= options.concurrency) await Promise.race(inFlight);
-    if (firstError !== null) return;
-    const seq = tracker.add(batch.lastId, batch.maxUpdatedAt);
-    const task: Promise<void> = processBatch(batch).then(
-      () => {
-        if (tracker.complete(seq) && resumable) checkpointWriter.push(encodeCursor(cursorOf(tracker)));
-        if (!dry && Date.now() - lastCountsAt > 1000) { lastCountsAt = Date.now(); countsWriter.push({ ...counts }); }
-        emit(false);
-      },
-      (error) => { fail(error); },
-    ).finally(() => { inFlight.delete(task); });
-    inFlight.add(task);
-  };
-
-  const emptyBatch = (): Batch<unknown> => ({ units: [], failures: [], lastId: null, maxUpdatedAt: null });
-  let batch = emptyBatch();
-  let previousId: bigint | null = null;
-  const query: Record<string, string | number> = { ...adapter.baseQuery, limit: options.pageSize, since_id: plan.sinceId.toString() };
-  if (plan.updatedAtMin) query.updated_at_min = plan.updatedAtMin.toISOString();
-  if (plan.updatedAtMax) query.updated_at_max = plan.updatedAtMax.toISOString();
-
+  let committedMax: number | null = plan.maxUpdatedAt;
   try {
-    for await (const page of lookahead(ctx.client.pages<unknown>(adapter.path, query))) {
-      pages++;
-      for (const raw of page) {
-        counts.fetched++;
-        const id = shopifyIdOf(raw);
-        const updatedAt = updatedAtOf(raw);
-        if (id !== null) {
-          if (previousId !== null && id <= previousId && ordered) {
-            // The resume position assumes ascending ids; if the listing is not ordered, put it back to
-            // where this run started (a restart then lists more again, which is harmless) rather than skip records.
-            ordered = false;
-            if (resumable) checkpointWriter.push(encodeCursor(cursorOf(tracker)));
-            logger.warn('listing is not ordered by id: the resume position stops advancing for this run', { tenantId, resource, runId });
-          }
-          previousId = id;
-          if (ordered) batch.lastId = id;
-        }
-        if (updatedAt !== null && (batch.maxUpdatedAt === null || updatedAt > batch.maxUpdatedAt)) batch.maxUpdatedAt = updatedAt;
-        try {
-          batch.units.push({ id, unit: adapter.transform(ctx.transformer, raw, tenantId) });
-        } catch (error) {
-          counts.failed++;
-          batch.failures.push({ shopifyId: id, reason: reasonOf(error) });
-          logger.warn('record could not be transformed; recorded as a failure', { tenantId, resource, runId, shopifyId: id?.toString(), error });
-        }
-        if (batch.units.length + batch.failures.length >= options.batchSize) {
-          const full = batch;
-          batch = emptyBatch();
-          if (!ordered) full.lastId = null;
-          await dispatch(full);
-        }
-      }
-      if (firstError !== null) break;
-      if (options.signal?.aborted) { fail(new ImportError(`${resource} sync of tenant ${tenantId} aborted`, { code: 'IMPORT_ABORTED' })); break; }
-      if (lock?.lost) { fail(new ImportError(`${resource} sync of tenant ${tenantId} stopped: its run lock was taken by another run`, { code: 'IMPORT_LOCK_LOST' })); break; }
-    }
-    if (firstError === null && (batch.units.length > 0 || batch.failures.length > 0)) {
-      if (!ordered) batch.lastId = null;
-      await dispatch(batch);
+    if (plan.source === 'rest') {
+      committedMax = await restListing(frame, ctx.client, {
+        sinceId: plan.sinceId, updatedAtMin: plan.updatedAtMin, updatedAtMax: plan.updatedAtMax, startedAt: plan.startedAt,
+        maxUpdatedAt: plan.maxUpdatedAt, resumedFrom: plan.resumedFrom, resumable,
+      });
+      // REST lists by id, not by time: a record with a low id may be the newest, so the watermark may
+      // not pass the listing's start.
+      committedMax = committedMax === null ? null : Math.min(committedMax, plan.startedAt.getTime());
+    } else {
+      const client = graphqlClientOf(ctx);
+      method = await graphqlListing(ctx, frame, client, plan, resumable);
+      committedMax = frame.committedMax;
     }
   } catch (error) {
-    fail(error);
+    frame.fail(error);
   }
-  while (inFlight.size > 0) await Promise.race(inFlight);
-  await checkpointWriter.flush();
+  await frame.flushCursor();
 
-  if (firstError === null && !dry && !plan.windowed) {
-    try {
-      const since = plan.previousWatermark ? new Date(plan.previousWatermark.getTime() - options.overlapMs) : null;
-      if (adapter.eventSubject && since) {
-        deleted += await applyDestroyEvents({ client: ctx.client, store, tenantId, resource, subject: adapter.eventSubject, since, pageSize: options.pageSize, logger });
-      }
-      if (!adapter.eventSubject && plan.mode === 'full') {
-        deleted += await reconcileIds({
-          client: ctx.client, store, tenantId, resource, path: adapter.path,
-          baseQuery: adapter.baseQuery, startedAt: plan.startedAt, pageSize: options.pageSize, logger,
-        });
-      }
-    } catch (error) {
-      fail(error);
-    }
+  if (frame.failed === null && !dry && !plan.windowed) {
+    await findDeletions(ctx, frame, plan, checkpoint);
   }
 
-  await countsWriter.flush();
-  if (firstError !== null) {
-    const error = firstError as Error;
+  await frame.flushCounts();
+  if (frame.failed !== null) {
+    const error = frame.failed as Error;
     const aborted = (error as { code?: string }).code === 'IMPORT_ABORTED';
     const status = aborted ? 'cancelled' : 'failed';
     const message = reasonOf(error);
     const res = result(status, message);
     if (!dry) {
-      await store.finishRun(runId, tenantId, { status, error: message, counts: { ...counts } }).catch((e) => logger.error('could not record run failure', { error: e }));
+      await store.finishRun(runId, tenantId, { status, error: message, counts: { ...frame.counts }, warnings: frame.warnings }).catch((e) => logger.error('could not record run failure', { error: e }));
       await store.setTenantSyncStatus(tenantId, 'error', { error: message }).catch(() => {});
     }
-    logger.error('sync failed; the checkpoint keeps the last committed position', { tenantId, resource, runId, error, committedId: tracker.committedId.toString() });
-    emit(true);
+    logger.error('sync failed; the checkpoint keeps the last committed position', { tenantId, resource: resourceName, runId, error });
+    frame.emit(true);
     throw error instanceof ImportError && error.result
       ? error
-      : new ImportError(`${resource} sync of tenant ${tenantId} ${aborted ? 'aborted' : 'failed'}: ${message}`, {
-        cause: error, result: res, details: { tenantId, resource, runId },
-        code: aborted ? 'IMPORT_ABORTED' : error instanceof ImportError ? error.code : 'IMPORT_FAILED',
+      : new ImportError(`${resourceName} sync of tenant ${tenantId} ${aborted ? 'aborted' : 'failed'}: ${message.replace(/^\[shopify-ingest\] /, '')}`, {
+        cause: error, result: res, details: { tenantId, resource: resourceName, runId },
+        code: aborted ? 'IMPORT_ABORTED' : (error as { code?: string }).code ?? 'IMPORT_FAILED',
       });
   }
 
   if (!dry) {
     // A windowed run leaves the checkpoint alone: it must not clobber an unfinished run's cursor.
-    const patch: Parameters<IngestStore['saveCheckpoint']>[2] = { runId };
     if (!plan.windowed) {
-      patch.cursor = null;
-      patch.watermark = nextWatermark(plan.previousWatermark, tracker.committedMaxUpdatedAt, plan.startedAt);
+      const patch: Parameters<IngestStore['saveCheckpoint']>[2] = { runId, cursor: null };
+      // A bulk operation lists everything changed before it started: the watermark is its start.
+      const max = method === 'bulk' ? plan.startedAt.getTime() : committedMax;
+      patch.watermark = nextWatermark(plan.previousWatermark, max, ceiling);
       if (plan.mode === 'full') patch.fullSyncCompletedAt = clock();
-      await store.saveCheckpoint(tenantId, resource, patch);
+      await store.saveCheckpoint(tenantId, resourceName, patch);
     }
-    await store.finishRun(runId, tenantId, { status: 'succeeded', counts: { ...counts } });
+    await store.finishRun(runId, tenantId, { status: 'succeeded', counts: { ...frame.counts }, warnings: frame.warnings });
     await store.setTenantSyncStatus(tenantId, 'idle', { lastSyncAt: clock(), error: null });
   }
   const res = result('succeeded');
-  logger.info('sync finished', { tenantId, resource, runId, mode: plan.mode, fetched: counts.fetched, imported: counts.imported, skipped: counts.skipped, failed: counts.failed, deleted, pages, durationMs: res.durationMs });
-  emit(true);
+  logger.info('sync finished', { tenantId, resource: resourceName, runId, mode: plan.mode, method, fetched: frame.counts.fetched, imported: frame.counts.imported, skipped: frame.counts.skipped, failed: frame.counts.failed, deleted: frame.deleted, pages: frame.pages, durationMs: res.durationMs, warnings: frame.warnings.length });
+  frame.emit(true);
   return res;
+}
+
+/**
+ * GraphQL: a full sync is one bulk operation (windows by `created_at`); an incremental or windowed
+ * sync pages by `updated_at`, unless Shopify counts more changes than `bulkThreshold`, which then
+ * run as a bulk operation over the same window. Returns the method used.
+ */
+async function graphqlListing(ctx: RunContext, frame: RunFrame, client: GraphqlImportClient, plan: RunPlan, resumable: boolean): Promise<'bulk' | 'pages'> {
+  const resource = frame.resource;
+  const resumed = plan.resumedGraphql;
+  const resumedRunId = resumed?.runId ?? null;
+  if (plan.mode === 'full' || resumed?.method === 'bulk') await warnAboutScopes(frame, client);
+
+  let windows: Window[] | null = null;
+  let field: 'created_at' | 'updated_at' = 'updated_at';
+  if (resumed?.method === 'bulk') {
+    windows = resumed.windows ?? [];
+    field = resumed.field ?? 'updated_at';
+  } else if (!resumed) {
+    if (plan.mode === 'full') {
+      windows = [[null, null]];
+      field = 'created_at';
+    } else {
+      const search = timeWindowQuery('updated_at', plan.updatedAtMin, plan.updatedAtMax, resource.graphql.baseQuery);
+      const count = await countRecords(frame, client, search);
+      if (count !== null) frame.total = count;
+      if (count !== null && count > frame.options.bulkThreshold) {
+        frame.deps.logger.info('more changes than paging should fetch: listing them with a bulk operation', { tenantId: frame.tenantId, resource: frame.name, count, threshold: frame.options.bulkThreshold });
+        windows = [[plan.updatedAtMin?.toISOString() ?? null, plan.updatedAtMax?.toISOString() ?? null]];
+      }
+    }
+  }
+
+  if (windows !== null) {
+    const outcome = await bulkListing(frame, client, ctx.bulk ?? {}, {
+      field, windows, attempts: resumed?.attempts ?? 0, op: resumed?.op ?? null, startedAt: plan.startedAt,
+      maxUpdatedAt: plan.maxUpdatedAt, resumedRunId, resumable,
+    });
+    // Windows bulk operations could not list (protected customer data) are paged instead.
+    for (const [from, to] of outcome.fallback) {
+      if (frame.failed !== null) break;
+      const search = timeWindowQuery(field, from ? new Date(from) : null, to ? new Date(to) : null, resource.graphql.baseQuery);
+      await pagesListing(frame, client, { search, after: null, startedAt: plan.startedAt, maxUpdatedAt: null, resumedRunId, resumable: false });
+    }
+    frame.committedMax = plan.startedAt.getTime();
+    return 'bulk';
+  }
+
+  const search = resumed?.method === 'pages' ? resumed.search ?? null : timeWindowQuery('updated_at', plan.updatedAtMin, plan.updatedAtMax, resource.graphql.baseQuery);
+  frame.committedMax = await pagesListing(frame, client, {
+    search, after: resumed?.after ?? null, startedAt: plan.startedAt, maxUpdatedAt: plan.maxUpdatedAt, resumedRunId, resumable,
+  });
+  return 'pages';
+}
+
+/** Shopify's count of records matching `search`, or null when the resource has no count query or it failed. */
+async function countRecords(frame: RunFrame, client: GraphqlImportClient, search: string | null): Promise<number | null> {
+  const query = countQuery(frame.resource.graphql);
+  if (!query) return null;
+  try {
+    const data = await client.graphql<Record<string, { count: number } | null>>(query, { query: search }, { signal: frame.options.signal });
+    const count = data?.[frame.resource.graphql.count!]?.count;
+    return typeof count === 'number' ? count : null;
+  } catch (error) {
+    frame.deps.logger.warn('count query failed; paging without a total', { tenantId: frame.tenantId, resource: frame.name, error });
+    return null;
+  }
+}
+
+/** Orders older than 60 days need `read_all_orders`: say so instead of silently importing a partial history. */
+async function warnAboutScopes(frame: RunFrame, client: GraphqlImportClient): Promise<void> {
+  if (frame.name !== 'orders') return;
+  try {
+    const missing = await missingScopes(frame, client);
+    const scopes = await grantedScopes(frame, client);
+    if (missing.length === 0 && !scopes.has('read_all_orders')) {
+      frame.warnings.push('the app lacks read_all_orders: Shopify lists only the last 60 days of orders (https://shopify.dev/docs/api/usage/access-scopes#orders-permissions)');
+    }
+  } catch (error) {
+    frame.deps.logger.warn('could not read the granted scopes', { tenantId: frame.tenantId, error });
+  }
+}
+
+async function grantedScopes(frame: RunFrame, client: GraphqlImportClient): Promise<Set<string>> {
+  const data = await client.graphql<{ currentAppInstallation: { accessScopes: Array<{ handle: string }> } | null }>('query ShopifyIngestScopes { currentAppInstallation { accessScopes { handle } } }', undefined, { signal: frame.options.signal });
+  return new Set((data?.currentAppInstallation?.accessScopes ?? []).map((s) => s.handle));
+}
+
+/**
+ * Deletions after a listing that completed. Never blocks the data path: a probe that fails is
+ * recorded (run warning, checkpoint `deletionError`) and its span read again by the next run; the
+ * listing's rows and watermark stand.
+ */
+async function findDeletions(ctx: RunContext, frame: RunFrame, plan: RunPlan, checkpoint: Checkpoint | null): Promise<void> {
+  const { store, logger, tenantId } = ctx;
+  const resource = frame.resource;
+  const probeStart = ctx.clock();
+  const since = checkpoint?.deletionsCheckedAt ?? plan.previousWatermark;
+  try {
+    if (plan.source === 'rest') {
+      if (since) frame.deleted += await restDestroyEvents(frame, ctx.client, new Date(since.getTime() - frame.options.overlapMs));
+      if (plan.mode === 'full') frame.deleted += await restReconcile(frame, ctx.client, plan.startedAt);
+    } else {
+      const client = graphqlClientOf(ctx);
+      if (since && resource.deletions.eventSubjectType) frame.deleted += await graphqlDestroyEvents(frame, client, new Date(since.getTime() - frame.options.overlapMs));
+      if (plan.mode === 'full') frame.deleted += await graphqlReconcile(frame, client, ctx.bulk ?? {}, plan.startedAt);
+    }
+    // A full listing covered everything up to its start; events read up to now cover the rest.
+    const covered = since ? probeStart : plan.mode === 'full' ? plan.startedAt : null;
+    await store.saveCheckpoint(tenantId, frame.name, { deletionsCheckedAt: covered, deletionError: null });
+    if (frame.deleted > 0) logger.info('tombstoned records deleted at Shopify', { tenantId, resource: resource.name, deleted: frame.deleted });
+  } catch (error) {
+    if ((error as { code?: string }).code === 'IMPORT_ABORTED' || frame.options.signal?.aborted) { frame.fail(error); return; }
+    const message = reasonOf(error);
+    frame.warnings.push(`deletion probe failed (retried next run): ${message.replace(/^\[shopify-ingest\] /, '')}`);
+    logger.warn('deletion probe failed; records still synced, the probe runs again next time', { tenantId, resource: resource.name, error });
+    await store.saveCheckpoint(tenantId, frame.name, { deletionError: message }).catch(() => {});
+  }
 }

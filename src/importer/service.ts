@@ -7,6 +7,7 @@ import type { RecordCounts, SyncRunRecord, Checkpoint, IngestStore } from '../st
 import type { ResourceType } from '../store/rows.js';
 import { keyRingFromEnv } from '../crypto/index.js';
 import { ShopifyTransformer } from '../transform/index.js';
+import { getResource, RESOURCES, RESOURCE_NAMES } from '../resources/registry.js';
 import { ImportError } from './errors.js';
 import { resolveImportOptions } from './options.js';
 import { runResourceSync, type RunContext } from './run.js';
@@ -29,17 +30,14 @@ export interface ResourceImportStats {
   resumePending: boolean;
 }
 
-/** What {@link ImportService.getImportStats} returns. */
-export interface ImportStats {
+/** What {@link ImportService.getImportStats} returns: one entry per resource of the registry, plus these. */
+export type ImportStats = { [K in ResourceType]: ResourceImportStats } & {
   tenantId: string;
-  customers: ResourceImportStats;
-  products: ResourceImportStats;
-  orders: ResourceImportStats;
-  /** Row counts from the database (not deleted), including variants and line items. */
+  /** Row counts from the database (not deleted), by table key (variants, line items, ...). */
   records: RecordCounts;
   /** Sums over the runs this service instance made. */
   session: { runs: number; fetched: number; imported: number; skipped: number; failed: number; deleted: number };
-}
+};
 
 type ProgressListener = (event: ImportProgress) => void;
 
@@ -128,13 +126,28 @@ export class ImportService {
   }
 
   /**
-   * Imports customers, products, then orders. Each runs even when an earlier one failed; if any
-   * failed, an {@link ImportError} is thrown afterwards whose `details.results` holds all three.
+   * Imports one resource of the registry by name (`customers`, `products`, `orders`, ...).
+   *
+   * @example
+   * ```ts
+   * await importer.importResource('orders', { mode: 'incremental' });
+   * ```
    */
-  async importAll(options?: ImportOptions): Promise<ImportAllResult> {
+  importResource(resource: ResourceType, options?: ImportOptions): Promise<ImportResult> {
+    getResource(resource);
+    return this.run(resource, options);
+  }
+
+  /**
+   * Imports every resource of the registry, dependencies first (customers, products, then orders, ...).
+   * Each runs even when an earlier one failed; if any failed, an {@link ImportError} is thrown
+   * afterwards whose `details.results` holds them all. `resources` limits the run to some.
+   */
+  async importAll(options?: ImportOptions & { resources?: readonly ResourceType[] }): Promise<ImportAllResult> {
     const results: Partial<ImportAllResult> = {};
     const errors: ImportError[] = [];
-    for (const resource of ['customers', 'products', 'orders'] as const) {
+    const wanted = options?.resources ? RESOURCE_NAMES.filter((name) => options.resources!.includes(name)) : RESOURCE_NAMES;
+    for (const resource of wanted) {
       try {
         results[resource] = await this.run(resource, options);
       } catch (error) {
@@ -171,12 +184,8 @@ export class ImportService {
       };
     };
     const records = await this.store.countRecords(this.tenantId);
-    const [customers, products, orders] = await Promise.all([
-      per('customers', records.customers),
-      per('products', records.products),
-      per('orders', records.orders),
-    ]);
-    return { tenantId: this.tenantId, customers, products, orders, records, session: { ...this.session } };
+    const entries = await Promise.all(RESOURCES.map(async (r) => [r.name, await per(r.name, records[r.root.key] ?? 0)] as const));
+    return { ...Object.fromEntries(entries), tenantId: this.tenantId, records, session: { ...this.session } } as ImportStats;
   }
 
   private resolveTransformer(): ImportTransformer {
@@ -202,6 +211,7 @@ export class ImportService {
       newRunId: this.options.newRunId ?? (() => KSUID.randomSync().string),
       emitProgress: (event) => { for (const listener of this.listeners) listener(event); },
       runLockTtlMs: this.options.runLockTtlMs ?? DEFAULT_RUN_LOCK_TTL_MS,
+      bulk: this.options.bulk,
     };
     const tally = (r: ImportResult) => {
       this.session.runs++;

@@ -1,7 +1,9 @@
 import type { KeyRing } from '../crypto/index.js';
 import type { Logger } from '../logger.js';
 import type { IngestStore } from '../store/types.js';
-import type { CustomerRow, OrderBundle, ProductBundle, ResourceType } from '../store/rows.js';
+import type { ResourceType } from '../store/rows.js';
+import type { RowSet } from '../resources/definition.js';
+import type { BulkDeps } from './bulk-listing.js';
 
 /** Retry of a failed batch write (same shape as the seed's `retryOptions`; times in ms). */
 export interface RetryOptions {
@@ -66,7 +68,25 @@ export interface ImportOptions {
   signal?: AbortSignal;
   /** Progress callback for this call only (in addition to the service's). */
   onProgress?: (event: ImportProgress) => void;
+  /**
+   * Where records come from: `graphql` (default; full syncs by bulk operation, incremental ones by
+   * pages sorted by `updated_at`) or the legacy REST Admin API (`rest`), for custom apps that still use it.
+   */
+  source?: ImportSource;
+  /**
+   * An incremental (or windowed) sync of more records than this (by Shopify's count) runs as a bulk
+   * operation instead of pages (default 2,500: paging costs query points, bulk operations do not).
+   */
+  bulkThreshold?: number;
+  /**
+   * How far behind now the watermark stays (ms, default 60 s): Shopify's search index lags writes
+   * by seconds, so a record changed just before a listing may not be found by it yet.
+   */
+  safetyMarginMs?: number;
 }
+
+/** Where a sync reads records from. */
+export type ImportSource = 'graphql' | 'rest';
 
 /** Progress of a run, emitted after every committed batch and once at the end (`done: true`). */
 export interface ImportProgress {
@@ -78,6 +98,8 @@ export interface ImportProgress {
   imported: number;
   skipped: number;
   failed: number;
+  /** Records Shopify holds for this run (its count query, or the bulk operation's count), when known. */
+  total?: number;
   /** Records fetched per second since the run started. */
   ratePerSecond: number;
   elapsedMs: number;
@@ -112,26 +134,39 @@ export interface ImportResult {
   finishedAt: Date;
   durationMs: number;
   error?: string;
+  /** Where the records came from, and how: `bulk` (operation files), `pages` (GraphQL) or `rest`. */
+  method: 'bulk' | 'pages' | 'rest';
+  /** Things to know about a run that succeeded: protected fields Shopify withheld, history limited to 60 days, a deletion probe that failed (retried next run). */
+  warnings: string[];
 }
 
 /** Result of `importAll`. */
-export interface ImportAllResult {
-  customers: ImportResult;
-  products: ImportResult;
-  orders: ImportResult;
-}
+export type ImportAllResult = { [K in ResourceType]: ImportResult };
 
-/** The part of a Shopify client the importer uses (see `createShopifyClient`). */
-export interface ImportClient {
+/**
+ * The part of a Shopify client the importer uses (see `createShopifyClient`): REST pages for
+ * `source: 'rest'`, GraphQL for the default source.
+ */
+export interface ImportClient extends Partial<GraphqlImportClient> {
   /** Pages of a REST listing; the first request carries `query`, the next follow the Link header. */
   pages<T = unknown>(path: string, query?: Record<string, string | number | boolean | undefined>): AsyncGenerator<T[]> | AsyncIterable<T[]>;
+  /** One REST GET (counts for REST reconciliation). */
+  get?<T = any>(path: string, query?: Record<string, unknown>): Promise<T>;
 }
 
 /** The part of a ShopifyTransformer instance the importer uses. */
 export interface ImportTransformer {
-  transformCustomer(data: unknown, tenantId: string): CustomerRow;
-  transformProduct(data: unknown, tenantId: string): ProductBundle;
-  transformOrder(data: unknown, tenantId: string): OrderBundle;
+  /** One record of `resource` (REST/webhook body or GraphQL node) to its rows by table key. */
+  toRows(resource: string, data: unknown, tenantId: string): RowSet;
+  /** One bulk child line to one row of `table`. */
+  childRow(resource: string, table: string, data: unknown, parentId: bigint, tenantId: string): unknown;
+}
+
+/** The part of a Shopify client the GraphQL engine uses (a `ShopifyClient` fits). */
+export interface GraphqlImportClient {
+  readonly shopDomain: string;
+  /** Runs a query; throws `GraphqlError` (with whatever `data` came back) when the response has errors. */
+  graphql<T = any>(query: string, variables?: Record<string, unknown>, options?: { signal?: AbortSignal }): Promise<T>;
 }
 
 /** Service-level options of `createImportService`. */
@@ -158,4 +193,10 @@ export interface ImportServiceOptions {
    * A run whose process died blocks the next run of its tenant and resource for at most this long.
    */
   runLockTtlMs?: number;
+  /**
+   * Bulk operations: `fetch` for their result files (default the global one), `wake` to end a poll
+   * early when a `bulk_operations/finish` webhook arrived (the facade wires its webhook endpoint), poll
+   * timing, and the smallest window a failing operation is split into.
+   */
+  bulk?: BulkDeps;
 }

@@ -114,7 +114,7 @@ export const orders = defineResource<{ orders: OrderRow[]; lineItems: LineItemRo
       table: 'lineItems',
       fields: `id title variantTitle sku vendor quantity currentQuantity unfulfilledQuantity
         originalUnitPriceSet ${MONEY} totalDiscountSet ${MONEY} product { id } variant { id }`,
-      pageSize: 50,
+      pageSize: 10,
     }],
     updatedAtSortKey: 'UPDATED_AT',
     baseQuery: null,

@@ -66,7 +66,7 @@ export const products = defineResource<{ products: ProductRow[]; variants: Varia
       field: 'variants',
       table: 'variants',
       fields: 'id legacyResourceId title sku barcode position price compareAtPrice inventoryQuantity inventoryItem { id } createdAt updatedAt selectedOptions { name value }',
-      pageSize: 100,
+      pageSize: 20,
     }],
     updatedAtSortKey: 'UPDATED_AT',
     baseQuery: null,

@@ -1,6 +1,8 @@
 import { assertTenantId } from '../errors.js';
 import type { PrismaLike } from './prisma-like.js';
 import { storeFailure } from './store-errors.js';
+import { RESOURCES } from '../resources/registry.js';
+import type { ResourceDefinition } from '../resources/definition.js';
 
 /**
  * Order payload keys that carry the buyer's personal data
@@ -12,14 +14,10 @@ export const ORDER_PII_KEYS = [
   'browser_ip', 'note', 'note_attributes', 'customer_locale', 'landing_site', 'referring_site',
 ] as const;
 
-/** Tables holding a tenant's rows, children first so foreign keys never block the purge. */
+/** Tables holding a tenant's rows: every resource's tables (children first, so foreign keys never block the purge), then the SDK's own. */
 const TENANT_TABLES = [
-  'shopify_order_events',
-  'shopify_order_line_items',
-  'shopify_orders',
-  'shopify_product_variants',
-  'shopify_products',
-  'shopify_customers',
+  ...[...(RESOURCES as readonly ResourceDefinition[])].reverse().flatMap((r) => [...r.children].reverse().map((c) => c.table).concat(r.root.table)),
+  'shopify_listed_ids',
   'shopify_sync_failures',
   'shopify_sync_runs',
   'shopify_sync_checkpoints',

@@ -65,9 +65,11 @@ function versionedUpsert(input: {
   const { table, columns } = input;
   const updatable = columns.filter((c) => !table.conflict.includes(c.column));
   const synced = table.syncedAt;
+  // A version that wins over an inferred tombstone makes the record live again (versioning.ts).
+  const revive = table.versioned ? ', "deletion_inferred" = false' : '';
   return `INSERT INTO "${table.table}" AS t ("tenant_id", ${quoteColumns(columns)}${synced ? ', "synced_at"' : ''})
     SELECT $1, ${quoteColumns(columns, 'i.')}${synced ? ', now()' : ''} FROM ${input.from}${input.join ? ` ${input.join}` : ''}
-    ON CONFLICT ("tenant_id", ${table.conflict.map((c) => `"${c}"`).join(', ')}) DO UPDATE SET ${setExcluded(updatable)}${synced ? ', "synced_at" = excluded."synced_at"' : ''}
+    ON CONFLICT ("tenant_id", ${table.conflict.map((c) => `"${c}"`).join(', ')}) DO UPDATE SET ${setExcluded(updatable)}${synced ? ', "synced_at" = excluded."synced_at"' : ''}${revive}
     ${input.guard ? `WHERE ${input.guard}` : ''}
     RETURNING ${input.returning}`;
 }

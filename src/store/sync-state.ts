@@ -9,10 +9,11 @@ type Counts = Partial<Pick<SyncRunRecord, 'fetched' | 'imported' | 'skipped' | '
 const COUNT_COLUMNS = ['fetched', 'imported', 'skipped', 'failed'] as const;
 
 const CHECKPOINT_SELECT = `SELECT "tenant_id" AS "tenantId", "resource", "watermark", "cursor", "run_id" AS "runId",
-  "full_sync_completed_at" AS "fullSyncCompletedAt", "updated_at" AS "updatedAt" FROM "shopify_sync_checkpoints"`;
+  "full_sync_completed_at" AS "fullSyncCompletedAt", "deletions_checked_at" AS "deletionsCheckedAt", "deletion_error" AS "deletionError",
+  "updated_at" AS "updatedAt" FROM "shopify_sync_checkpoints"`;
 
 const RUN_SELECT = `SELECT "id", "tenant_id" AS "tenantId", "resource", "mode", "status", "fetched", "imported", "skipped", "failed",
-  "error", "options"::text AS "options", "started_at" AS "startedAt", "finished_at" AS "finishedAt" FROM "shopify_sync_runs"`;
+  "error", "warnings"::text AS "warnings", "options"::text AS "options", "started_at" AS "startedAt", "finished_at" AS "finishedAt" FROM "shopify_sync_runs"`;
 
 const failureColumns: readonly ColumnSpec<SyncFailureInput>[] = [
   { column: 'shopify_id', type: 'bigint', value: (f) => f.shopifyId },
@@ -46,13 +47,15 @@ export function createSyncStateStore(prisma: PrismaLike) {
     },
 
     /** Creates or updates the checkpoint; only the fields present in `patch` change (`null` clears one). */
-    async saveCheckpoint(tenantId: string, resource: ResourceType, patch: Partial<Pick<Checkpoint, 'watermark' | 'cursor' | 'runId' | 'fullSyncCompletedAt'>>): Promise<void> {
+    async saveCheckpoint(tenantId: string, resource: ResourceType, patch: Partial<Pick<Checkpoint, 'watermark' | 'cursor' | 'runId' | 'fullSyncCompletedAt' | 'deletionsCheckedAt' | 'deletionError'>>): Promise<void> {
       assertTenantId(tenantId);
       const fields = [
         ['watermark', 'watermark', 'timestamptz'],
         ['cursor', 'cursor', 'text'],
         ['runId', 'run_id', 'text'],
         ['fullSyncCompletedAt', 'full_sync_completed_at', 'timestamptz'],
+        ['deletionsCheckedAt', 'deletions_checked_at', 'timestamptz'],
+        ['deletionError', 'deletion_error', 'text'],
       ] as const;
       const values = fields.map(([key]) => {
         const v = patch[key];
@@ -62,8 +65,8 @@ export function createSyncStateStore(prisma: PrismaLike) {
       sets.push('"updated_at" = now()');
       try {
         await prisma.$executeRawUnsafe(
-          `INSERT INTO "shopify_sync_checkpoints" ("tenant_id", "resource", "watermark", "cursor", "run_id", "full_sync_completed_at", "updated_at")
-           VALUES ($1, $2, $3::timestamptz, $4, $5, $6::timestamptz, now())
+          `INSERT INTO "shopify_sync_checkpoints" ("tenant_id", "resource", "watermark", "cursor", "run_id", "full_sync_completed_at", "deletions_checked_at", "deletion_error", "updated_at")
+           VALUES ($1, $2, $3::timestamptz, $4, $5, $6::timestamptz, $7::timestamptz, $8, now())
            ON CONFLICT ("tenant_id", "resource") DO UPDATE SET ${sets.join(', ')}`,
           tenantId,
           resource,
@@ -101,17 +104,18 @@ export function createSyncStateStore(prisma: PrismaLike) {
       }
     },
 
-    async finishRun(runId: string, tenantId: string, result: { status: SyncRunRecord['status']; error?: string | null; counts?: Counts }): Promise<void> {
+    async finishRun(runId: string, tenantId: string, result: { status: SyncRunRecord['status']; error?: string | null; counts?: Counts; warnings?: string[] }): Promise<void> {
       assertTenantId(tenantId);
-      const { sql, values } = countAssignments(result.counts, 5);
+      const { sql, values } = countAssignments(result.counts, 6);
       try {
         await prisma.$executeRawUnsafe(
-          `UPDATE "shopify_sync_runs" SET "status" = $3, "error" = $4, "finished_at" = now()${sql.length ? ', ' + sql.join(', ') : ''}
+          `UPDATE "shopify_sync_runs" SET "status" = $3, "error" = $4, "warnings" = $5::jsonb, "finished_at" = now()${sql.length ? ', ' + sql.join(', ') : ''}
            WHERE "id" = $1 AND "tenant_id" = $2`,
           runId,
           tenantId,
           result.status,
           result.error ?? null,
+          JSON.stringify(result.warnings ?? []),
           ...values,
         );
       } catch (error) {
@@ -157,12 +161,12 @@ export function createSyncStateStore(prisma: PrismaLike) {
       assertTenantId(tenantId);
       const limit = Math.max(1, Math.min(1000, Math.trunc(options.limit ?? 50)));
       try {
-        const rows = await prisma.$queryRawUnsafe<(Omit<SyncRunRecord, 'options'> & { options: string })[]>(
+        const rows = await prisma.$queryRawUnsafe<(Omit<SyncRunRecord, 'options' | 'warnings'> & { options: string; warnings: string })[]>(
           `${RUN_SELECT} WHERE "tenant_id" = $1 AND ($2::text IS NULL OR "resource" = $2) ORDER BY "started_at" DESC, "id" DESC LIMIT ${limit}`,
           tenantId,
           options.resource ?? null,
         );
-        return rows.map((r) => ({ ...r, options: JSON.parse(r.options) as Record<string, unknown> }));
+        return rows.map((r) => ({ ...r, options: JSON.parse(r.options) as Record<string, unknown>, warnings: JSON.parse(r.warnings) as string[] }));
       } catch (error) {
         throw storeFailure('listRuns', tenantId, error);
       }

@@ -17,8 +17,8 @@ function markDeletedSql(resource: ResourceDefinition): string {
   const table = resource.root.table;
   const tomb = `INSERT INTO "${table}" AS t ("tenant_id", "id", "shopify_updated_at", "deleted_at", "payload")
     SELECT $1, x."id", $3::timestamptz, $3::timestamptz, jsonb_build_object('id', x."id") FROM unnest($2::bigint[]) AS x("id")
-    ON CONFLICT ("tenant_id", "id") DO UPDATE SET "deleted_at" = excluded."deleted_at", "shopify_updated_at" = excluded."shopify_updated_at", "synced_at" = now()
-    WHERE t."deleted_at" IS NULL AND t."shopify_updated_at" <= excluded."shopify_updated_at"
+    ON CONFLICT ("tenant_id", "id") DO UPDATE SET "deleted_at" = excluded."deleted_at", "shopify_updated_at" = excluded."shopify_updated_at", "synced_at" = now(), "deletion_inferred" = false
+    WHERE (t."deleted_at" IS NULL OR t."deletion_inferred") AND t."shopify_updated_at" <= excluded."shopify_updated_at"
     RETURNING t."id"`;
   const cascades = resource.children
     .filter((c) => c.parent === resource.root.key && c.whenMissing === 'tombstone' && c.versioned)
@@ -236,6 +236,63 @@ export function createSyncedDataStore(prisma: PrismaLike) {
         return new Set(rows.map((r) => BigInt(r.id)));
       } catch (error) {
         throw storeFailure('existingIds', tenantId, error, { resource });
+      }
+    },
+
+    /** Adds ids of a complete listing (deletion reconciliation) under `listingId`. */
+    async addListedIds(tenantId: string, resource: string, listingId: string, ids: bigint[]): Promise<void> {
+      assertTenantId(tenantId);
+      if (ids.length === 0) return;
+      try {
+        await prisma.$executeRawUnsafe(
+          `INSERT INTO "shopify_listed_ids" ("tenant_id", "resource", "listing_id", "id") SELECT $1, $2, $3, x FROM unnest($4::bigint[]) AS x ON CONFLICT DO NOTHING`,
+          tenantId, resource, listingId, uniqueIds(ids),
+        );
+      } catch (error) {
+        throw storeFailure('addListedIds', tenantId, error, { resource });
+      }
+    },
+
+    /**
+     * Tombstones (inferred: revocable by a later listing) the stored live records of `resource` that
+     * the listing `listingId` lacks and that have not changed since `changedBefore` (a webhook may have
+     * written them meanwhile), in chunks of the id range. Returns how many.
+     */
+    async tombstoneUnlisted(tenantId: string, resource: string, listingId: string, changedBefore: Date): Promise<number> {
+      assertTenantId(tenantId);
+      const definition = definitionOf('tombstoneUnlisted', tenantId, resource);
+      const root = definition.root.table;
+      const cascades = definition.children
+        .filter((c) => c.parent === definition.root.key && c.whenMissing === 'tombstone' && c.versioned)
+        .map((c, k) => `, c${k} AS (UPDATE "${c.table}" d SET "deleted_at" = $4::timestamptz, "deletion_inferred" = true${c.syncedAt ? ', "synced_at" = now()' : ''}
+            FROM gone WHERE d."tenant_id" = $1 AND d."${c.parentColumn}" = gone."id" AND d."deleted_at" IS NULL RETURNING 1)`).join('');
+      const sql = `WITH chunk AS MATERIALIZED (SELECT "id" FROM "${root}" WHERE "tenant_id" = $1 AND "id" > $5::bigint ORDER BY "id" LIMIT 5000),
+        gone AS (UPDATE "${root}" t SET "deleted_at" = $4::timestamptz, "deletion_inferred" = true, "synced_at" = now()
+          FROM chunk WHERE t."tenant_id" = $1 AND t."id" = chunk."id" AND t."deleted_at" IS NULL AND t."shopify_updated_at" < $4::timestamptz
+            AND NOT EXISTS (SELECT 1 FROM "shopify_listed_ids" l WHERE l."tenant_id" = $1 AND l."resource" = $2 AND l."listing_id" = $3 AND l."id" = t."id")
+          RETURNING t."id")${cascades}
+        SELECT (SELECT max("id") FROM chunk)::text AS "last", (SELECT count(*) FROM gone)::int AS "gone"`;
+      let after = '-9223372036854775808';
+      let total = 0;
+      try {
+        for (;;) {
+          const [row] = await retryOnConflict(() => prisma.$queryRawUnsafe<{ last: string | null; gone: number }[]>(sql, tenantId, resource, listingId, changedBefore.toISOString(), after));
+          total += Number(row.gone);
+          if (row.last === null) return total;
+          after = row.last;
+        }
+      } catch (error) {
+        throw storeFailure('tombstoneUnlisted', tenantId, error, { resource });
+      }
+    },
+
+    /** Forgets a listing's ids. */
+    async clearListedIds(tenantId: string, resource: string, listingId: string): Promise<void> {
+      assertTenantId(tenantId);
+      try {
+        await prisma.$executeRawUnsafe(`DELETE FROM "shopify_listed_ids" WHERE "tenant_id" = $1 AND "resource" = $2 AND "listing_id" = $3`, tenantId, resource, listingId);
+      } catch (error) {
+        throw storeFailure('clearListedIds', tenantId, error, { resource });
       }
     },
 

@@ -36,6 +36,10 @@ export interface Checkpoint {
   cursor: string | null;
   runId: string | null;
   fullSyncCompletedAt: Date | null;
+  /** Deletion probes have covered everything up to here (null: none has run yet). */
+  deletionsCheckedAt: Date | null;
+  /** Why the last deletion probe failed (null once one succeeds). */
+  deletionError: string | null;
   updatedAt: Date;
 }
 
@@ -50,6 +54,8 @@ export interface SyncRunRecord {
   skipped: number;
   failed: number;
   error: string | null;
+  /** What to know about a run that succeeded (see `ImportResult.warnings`). */
+  warnings: string[];
   options: Record<string, unknown>;
   startedAt: Date;
   finishedAt: Date | null;
@@ -108,6 +114,12 @@ export interface IngestStore {
    */
   listStoredIds(tenantId: string, resource: ResourceType, range: StoredIdRange): Promise<bigint[]>;
   countRecords(tenantId: string, options?: { includeDeleted?: boolean }): Promise<RecordCounts>;
+  /** Adds ids of a complete listing (deletion reconciliation). */
+  addListedIds(tenantId: string, resource: string, listingId: string, ids: bigint[]): Promise<void>;
+  /** Tombstones (revocably) the stored live records the listing lacks that did not change since `changedBefore`; returns how many. */
+  tombstoneUnlisted(tenantId: string, resource: string, listingId: string, changedBefore: Date): Promise<number>;
+  /** Forgets a listing's ids. */
+  clearListedIds(tenantId: string, resource: string, listingId: string): Promise<void>;
 
   // privacy
   /** customers/redact: erase that customer's PII columns and payload, and their orders' PII. */
@@ -125,10 +137,10 @@ export interface IngestStore {
 
   // sync state
   getCheckpoint(tenantId: string, resource: ResourceType): Promise<Checkpoint | null>;
-  saveCheckpoint(tenantId: string, resource: ResourceType, patch: Partial<Pick<Checkpoint, 'watermark' | 'cursor' | 'runId' | 'fullSyncCompletedAt'>>): Promise<void>;
+  saveCheckpoint(tenantId: string, resource: ResourceType, patch: Partial<Pick<Checkpoint, 'watermark' | 'cursor' | 'runId' | 'fullSyncCompletedAt' | 'deletionsCheckedAt' | 'deletionError'>>): Promise<void>;
   startRun(input: { id: string; tenantId: string; resource: string; mode: SyncRunRecord['mode']; options?: Record<string, unknown> }): Promise<void>;
   updateRunCounts(runId: string, tenantId: string, counts: Partial<Pick<SyncRunRecord, 'fetched' | 'imported' | 'skipped' | 'failed'>>): Promise<void>;
-  finishRun(runId: string, tenantId: string, result: { status: SyncRunRecord['status']; error?: string | null; counts?: Partial<Pick<SyncRunRecord, 'fetched' | 'imported' | 'skipped' | 'failed'>> }): Promise<void>;
+  finishRun(runId: string, tenantId: string, result: { status: SyncRunRecord['status']; error?: string | null; counts?: Partial<Pick<SyncRunRecord, 'fetched' | 'imported' | 'skipped' | 'failed'>>; warnings?: string[] }): Promise<void>;
   /**
    * Marks every run of this tenant and resource that is still `running`, other than `currentRunId`,
    * `cancelled` with `reason`; returns how many. Call it only while holding the resource's run lock

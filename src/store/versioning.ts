@@ -14,20 +14,26 @@
  * A delete itself (`markDeleted`) is a version at `deletedAt`: it tombstones a live row unless
  * that row's `updated_at` is newer than `deletedAt`, and creates a tombstone row for an id never
  * seen, so the create that arrives later (older than the delete) loses by rule 2.
+ *
+ * Rule 2 has one exception: a tombstone *inferred* from a complete id listing that lacked the record
+ * (`deletion_inferred`, customers' reconciliation) is an inference, not Shopify's word. It keeps the
+ * record's own `updated_at`, so any version Shopify returns again (the same or newer) makes the
+ * record live again: a wrong inference is undone by the next sync.
  */
 export const VERSION_GUARD = (stored: string) =>
-  `excluded."shopify_updated_at" >= ${stored}."shopify_updated_at" AND (${stored}."deleted_at" IS NULL OR excluded."deleted_at" IS NOT NULL)`;
+  `excluded."shopify_updated_at" >= ${stored}."shopify_updated_at" AND (${stored}."deleted_at" IS NULL OR excluded."deleted_at" IS NOT NULL OR ${stored}."deletion_inferred")`;
 
 interface Versioned {
   id: bigint;
   shopifyUpdatedAt: Date;
   deletedAt: Date | null;
+  deletionInferred?: boolean;
 }
 
 /** {@link VERSION_GUARD} in JavaScript: does `incoming` replace `stored`? */
 export function incomingWins(incoming: Versioned, stored: Versioned): boolean {
   if (incoming.shopifyUpdatedAt.getTime() < stored.shopifyUpdatedAt.getTime()) return false;
-  return stored.deletedAt === null || incoming.deletedAt !== null;
+  return stored.deletedAt === null || incoming.deletedAt !== null || stored.deletionInferred === true;
 }
 
 /**

@@ -1,12 +1,11 @@
 import { assertTenantId } from '../errors.js';
 import { envKeyRing, type KeyRing, type KeyRingEnv } from '../crypto/key-ring.js';
 import type { CustomerRow, OrderBundle, ProductBundle } from '../store/rows.js';
-import { customerRow } from './customer.js';
 import { FieldError, TransformError, type TransformFailure } from './errors.js';
-import { orderBundle } from './order.js';
 import { createRecordSealer, DEFAULT_PII_KEYS, type RecordSealer } from './pii.js';
-import { productBundle } from './product.js';
 import { isObject, pick, resolveId, time, type JsonObject } from './values.js';
+import { getResource } from '../resources/registry.js';
+import type { RowSet } from '../resources/definition.js';
 
 /** Options of {@link ShopifyTransformer}. */
 export interface ShopifyTransformerOptions {
@@ -31,7 +30,6 @@ export interface ProductsBatchResult extends ProductBundle { failures: Transform
 /** Rows of a batch of orders, and the records that failed. */
 export interface OrdersBatchResult extends OrderBundle { failures: TransformFailure[] }
 
-type Resource = 'customers' | 'products' | 'orders';
 
 /**
  * The exact Shopify id of a record (REST/webhook body or GraphQL node), or null: `admin_graphql_api_id`
@@ -122,7 +120,7 @@ export class ShopifyTransformer {
    * ```
    */
   transformCustomer(data: unknown, tenantId: string): CustomerRow {
-    return this.record('customers', data, tenantId, (record, id, updatedAt, sealer) => customerRow(record, id, updatedAt, tenantId, sealer, this.blindIndex));
+    return (this.toRows('customers', data, tenantId) as { customers: CustomerRow[] }).customers[0];
   }
 
   /**
@@ -134,7 +132,7 @@ export class ShopifyTransformer {
    * ```
    */
   transformProduct(data: unknown, tenantId: string): ProductBundle {
-    return this.record('products', data, tenantId, (record, id, updatedAt, sealer) => productBundle(record, id, updatedAt, tenantId, sealer));
+    return this.toRows('products', data, tenantId) as unknown as ProductBundle;
   }
 
   /**
@@ -147,7 +145,48 @@ export class ShopifyTransformer {
    * ```
    */
   transformOrder(data: unknown, tenantId: string): OrderBundle {
-    return this.record('orders', data, tenantId, (record, id, updatedAt, sealer) => orderBundle(record, id, updatedAt, tenantId, sealer, this.blindIndex));
+    return this.toRows('orders', data, tenantId) as unknown as OrderBundle;
+  }
+
+  /**
+   * One record of any registered resource (REST or webhook body, or GraphQL node) to its rows, by
+   * table key (`{ orders, lineItems, events }`). Throws {@link TransformError} for a record without an
+   * id or `updated_at`, or with a malformed field.
+   *
+   * @example
+   * ```ts
+   * const rows = transformer.toRows('orders', orderNode, 'tenant-1');
+   * rows.lineItems.length; // the order's line items (those the node carries)
+   * ```
+   */
+  toRows(resource: string, data: unknown, tenantId: string): RowSet {
+    const definition = getResource(resource);
+    return this.record(resource, data, tenantId, (record, id, updatedAt, sealer) =>
+      definition.toRows(record, { tenantId, id, updatedAt, sealer, blindIndex: this.blindIndex }));
+  }
+
+  /**
+   * One child line of a bulk operation's output (a node of a nested connection, with `__parentId`) to
+   * one row of the child table `table` of `resource`.
+   *
+   * @example
+   * ```ts
+   * const lineItem = transformer.childRow('orders', 'lineItems', line, 450789469n, 'tenant-1');
+   * ```
+   */
+  childRow(resource: string, table: string, data: unknown, parentId: bigint, tenantId: string): unknown {
+    assertTenantId(tenantId);
+    const definition = getResource(resource);
+    if (!isObject(data)) throw new TransformError(resource, null, `a ${table} line is not a JSON object`);
+    try {
+      return definition.childRow(table, data, { tenantId, parentId, sealer: createRecordSealer(this.keyRing, tenantId, this.piiKeys), blindIndex: this.blindIndex });
+    } catch (error) {
+      if (error instanceof TransformError) throw error;
+      let id: bigint | null = null;
+      try { id = resolveId(data); } catch { /* no usable id */ }
+      const reason = error instanceof FieldError ? error.message : `unexpected ${(error as Error)?.name ?? 'error'}: ${(error as Error)?.message ?? String(error)}`;
+      throw new TransformError(resource, id, `${table}: ${reason}`, { cause: error });
+    }
   }
 
   /**
@@ -218,7 +257,7 @@ export class ShopifyTransformer {
     }
   }
 
-  private record<T>(resource: Resource, data: unknown, tenantId: string, build: (record: JsonObject, id: bigint, updatedAt: Date, sealer: RecordSealer) => T): T {
+  private record<T>(resource: string, data: unknown, tenantId: string, build: (record: JsonObject, id: bigint, updatedAt: Date, sealer: RecordSealer) => T): T {
     assertTenantId(tenantId);
     if (!isObject(data)) throw new TransformError(resource, null, 'record is not a JSON object');
     let id: bigint | null = null;

@@ -33,17 +33,14 @@ export function createFakeClient(records: Record<string, FakeRecord[]>, options:
 }
 
 export const fakeTransformer: ImportTransformer = {
-  transformCustomer(data: any, tenantId: string): CustomerRow {
-    if (data.bad) throw new Error(`customer ${data.id} is malformed`);
-    return { tenantId, id: BigInt(data.id), shopifyUpdatedAt: new Date(data.updated_at), payload: JSON.stringify({ id: data.id }) } as CustomerRow;
+  toRows(resource: string, data: any, tenantId: string) {
+    if (data.bad) throw new Error(`${resource} ${data.id} is malformed`);
+    const row = { tenantId, id: BigInt(data.id), shopifyUpdatedAt: new Date(data.updated_at), payload: JSON.stringify({ id: data.id }) };
+    if (resource === 'customers') return { customers: [row as unknown as CustomerRow] };
+    if (resource === 'products') return { products: [row], variants: [] } as unknown as ProductBundle as never;
+    return { orders: [row], lineItems: [], events: [] } as unknown as OrderBundle as never;
   },
-  transformProduct(data: any, tenantId: string): ProductBundle {
-    return { products: [{ tenantId, id: BigInt(data.id), shopifyUpdatedAt: new Date(data.updated_at) } as any], variants: [] };
-  },
-  transformOrder(data: any, tenantId: string): OrderBundle {
-    if (data.bad) throw new Error(`order ${data.id} is malformed`);
-    return { orders: [{ tenantId, id: BigInt(data.id), shopifyUpdatedAt: new Date(data.updated_at) } as any], lineItems: [], events: [] };
-  },
+  childRow() { throw new Error('the fake transformer has no child rows'); },
 };
 
 /** In-memory IngestStore subset with hooks to delay or fail writes. */
@@ -55,6 +52,7 @@ export function createFakeStore(hooks: { beforeWrite?: (resource: ResourceType, 
   const failures: Array<SyncFailureInput & { runId: string }> = [];
   const tenantStatus: string[] = [];
   const locks = new Map<string, { runId: string; acquiredAt: number; expiresAt: number }>();
+  const listed = new Set<string>();
   let inFlight = 0;
   let maxInFlight = 0;
   const upsert = async (resource: ResourceType, items: Array<{ id: bigint; shopifyUpdatedAt: Date }>): Promise<UpsertResult> => {
@@ -73,6 +71,10 @@ export function createFakeStore(hooks: { beforeWrite?: (resource: ResourceType, 
     } finally { inFlight--; }
   };
   const store = {
+    async writeRows(_t: string, resource: ResourceType, set: Record<string, Array<{ id: bigint; shopifyUpdatedAt: Date }>>) {
+      const r = await upsert(resource, set[resource] ?? []);
+      return { ...r, tables: { written: { [resource]: r.written }, removed: {}, skipped: {}, orphans: {} } };
+    },
     upsertCustomers: (_t: string, r: CustomerRow[]) => upsert('customers', r),
     upsertProducts: (_t: string, b: ProductBundle) => upsert('products', b.products),
     upsertOrders: (_t: string, b: OrderBundle) => upsert('orders', b.orders),
@@ -84,18 +86,27 @@ export function createFakeStore(hooks: { beforeWrite?: (resource: ResourceType, 
     async listStoredIds() { return []; },
     async getCheckpoint(tenantId: string, resource: ResourceType) { return checkpoints.get(resource) ?? null; },
     async saveCheckpoint(tenantId: string, resource: ResourceType, patch: Partial<Checkpoint>) {
-      const current: Checkpoint = checkpoints.get(resource) ?? { tenantId, resource, watermark: null, cursor: null, runId: null, fullSyncCompletedAt: null, updatedAt: new Date() };
+      const current: Checkpoint = checkpoints.get(resource) ?? { tenantId, resource, watermark: null, cursor: null, runId: null, fullSyncCompletedAt: null, deletionsCheckedAt: null, deletionError: null, updatedAt: new Date() };
       checkpoints.set(resource, { ...current, ...patch, updatedAt: new Date() });
       checkpointHistory.push({ resource, cursor: patch.cursor, committedAtSave: [...rows[resource].keys()] });
     },
     async startRun(input: { id: string; tenantId: string; resource: string; mode: 'full' | 'incremental'; options?: Record<string, unknown> }) {
-      runs.set(input.id, { id: input.id, tenantId: input.tenantId, resource: input.resource, mode: input.mode, status: 'running', fetched: 0, imported: 0, skipped: 0, failed: 0, error: null, options: input.options ?? {}, startedAt: new Date(), finishedAt: null });
+      runs.set(input.id, { id: input.id, tenantId: input.tenantId, resource: input.resource, mode: input.mode, status: 'running', fetched: 0, imported: 0, skipped: 0, failed: 0, error: null, warnings: [], options: input.options ?? {}, startedAt: new Date(), finishedAt: null });
     },
     async updateRunCounts(runId: string, _t: string, counts: Partial<SyncRunRecord>) { Object.assign(runs.get(runId)!, counts); },
-    async finishRun(runId: string, _t: string, result: { status: SyncRunRecord['status']; error?: string | null; counts?: Partial<SyncRunRecord> }) {
+    async finishRun(runId: string, _t: string, result: { status: SyncRunRecord['status']; error?: string | null; counts?: Partial<SyncRunRecord>; warnings?: string[] }) {
       const run = runs.get(runId);
-      if (run) Object.assign(run, result.counts ?? {}, { status: result.status, error: result.error ?? null, finishedAt: new Date() });
+      if (run) Object.assign(run, result.counts ?? {}, { status: result.status, error: result.error ?? null, warnings: result.warnings ?? [], finishedAt: new Date() });
     },
+    async addListedIds(_t: string, _r: string, listingId: string, ids: bigint[]) { for (const id of ids) listed.add(`${listingId}:${id}`); },
+    async tombstoneUnlisted(_t: string, resource: ResourceType, listingId: string, changedBefore: Date) {
+      let n = 0;
+      for (const [id, row] of rows[resource]) {
+        if (row.deletedAt === null && row.updatedAt < changedBefore.getTime() && !listed.has(`${listingId}:${id}`)) { row.deletedAt = changedBefore.getTime(); n++; }
+      }
+      return n;
+    },
+    async clearListedIds() { listed.clear(); },
     async closeInterruptedRuns(_t: string, resource: string, currentRunId: string, reason: string) {
       let closed = 0;
       for (const run of runs.values()) {

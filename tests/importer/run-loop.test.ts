@@ -19,7 +19,7 @@ function context(client: RunContext['client'], store: RunContext['store'], progr
 }
 
 const run = (ctx: RunContext, resource: 'customers' | 'orders', options: ImportOptions = {}) =>
-  runResourceSync(ctx, resource, resolveImportOptions({ retryOptions: { retries: 2, minTimeout: 0 }, ...options }));
+  runResourceSync(ctx, resource, resolveImportOptions({ retryOptions: { retries: 2, minTimeout: 0 }, source: 'rest', ...options }));
 
 describe('options', () => {
   it('applies the seed defaults and rejects nonsense with the option name', () => {
@@ -63,7 +63,7 @@ describe('planning and watermark', () => {
   const o = resolveImportOptions();
   it('auto is full until a full sync completed, then incremental from watermark minus overlap', () => {
     expect(planRun(o, null, NOW).mode).toBe('full');
-    const cp = { tenantId: 't1', resource: 'orders' as const, watermark: new Date('2024-05-01T00:00:00Z'), cursor: null, runId: null, fullSyncCompletedAt: new Date(), updatedAt: new Date() };
+    const cp = { tenantId: 't1', resource: 'orders' as const, watermark: new Date('2024-05-01T00:00:00Z'), cursor: null, runId: null, fullSyncCompletedAt: new Date(), deletionsCheckedAt: null, deletionError: null, updatedAt: new Date() };
     const plan = planRun(o, cp, NOW);
     expect(plan.mode).toBe('incremental');
     expect(plan.updatedAtMin?.toISOString()).toBe('2024-04-30T23:55:00.000Z');
@@ -331,7 +331,7 @@ describe('run loop (fakes)', () => {
     const fake = createFakeStore();
     const { client } = createFakeClient({ orders: makeRecords(1000) });
     const ctx = context(client, fake.store);
-    const err = await runResourceSync(ctx, 'orders', resolveImportOptions({ pageSize: 100, signal: controller.signal }), (p) => { if (p.fetched >= 300) controller.abort(); }).catch((e) => e);
+    const err = await runResourceSync(ctx, 'orders', resolveImportOptions({ pageSize: 100, signal: controller.signal, source: 'rest' }), (p) => { if (p.fetched >= 300) controller.abort(); }).catch((e) => e);
     expect(err.code).toBe('IMPORT_ABORTED');
     expect([...fake.runs.values()][0].status).toBe('cancelled');
     expect(decodeCursor(fake.checkpoints.get('orders')!.cursor)).not.toBeNull();

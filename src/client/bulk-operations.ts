@@ -1,0 +1,209 @@
+/**
+ * Shopify bulk query operations: start one, find one already running, wait for it, cancel it.
+ * https://shopify.dev/docs/api/usage/bulk-operations/queries
+ *
+ * - Since API 2026-01 an app may run up to 5 bulk queries per shop at once (1 before); the host app's
+ *   own operations count too. Over the limit `bulkOperationRunQuery` answers with the user error
+ *   `LIMIT_REACHED` (or `OPERATION_IN_PROGRESS` on older versions): the caller waits and tries again,
+ *   and never cancels an operation it did not start.
+ * - `bulkOperation(id:)` is polled with backoff; `bulk_operations/finish` is not guaranteed to be
+ *   delivered, so a webhook only wakes the poll early (`wake`).
+ * - `objectCount`, `rootObjectCount` and `fileSize` are UnsignedInt64, serialised as strings.
+ */
+import { ShopifyIngestError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
+
+/** Statuses of a bulk operation (BulkOperationStatus). */
+export type BulkOperationStatus = 'CREATED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELING' | 'CANCELED' | 'EXPIRED';
+
+/** A bulk operation as Shopify reports it. */
+export interface BulkOperationState {
+  id: string;
+  status: BulkOperationStatus;
+  /** ACCESS_DENIED, INTERNAL_SERVER_ERROR or TIMEOUT (FAILED operations). */
+  errorCode: string | null;
+  /** Objects (lines) written so far. */
+  objectCount: bigint;
+  /** Root objects written so far (for a complete file: how many records it lists). */
+  rootObjectCount: bigint;
+  fileSize: bigint | null;
+  /** Result file (7 days); null while running, and for a COMPLETED operation that found nothing. */
+  url: string | null;
+  /** What a FAILED operation wrote before it failed. */
+  partialDataUrl: string | null;
+  query: string | null;
+  createdAt: string | null;
+  completedAt: string | null;
+}
+
+/** Statuses after which an operation no longer changes. */
+export const TERMINAL_BULK_STATUSES: ReadonlySet<BulkOperationStatus> = new Set(['COMPLETED', 'FAILED', 'CANCELED', 'EXPIRED']);
+
+/** What this module needs of a client: GraphQL. */
+export interface BulkGraphqlClient {
+  readonly shopDomain: string;
+  graphql<T = any>(query: string, variables?: Record<string, unknown>, options?: { signal?: AbortSignal }): Promise<T>;
+}
+
+/** Options of {@link BulkOperations}. */
+export interface BulkOperationsOptions {
+  logger?: Logger;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** First poll delay (default 1 s); doubles up to `maxPollMs`. */
+  minPollMs?: number;
+  /** Longest poll delay (default 30 s). */
+  maxPollMs?: number;
+  /** How long to keep retrying `LIMIT_REACHED` before giving up (default 6 h: other operations may run that long). */
+  limitWaitMs?: number;
+}
+
+/** Errors of bulk operations, with stable codes. */
+export class BulkOperationError extends ShopifyIngestError {}
+
+const FIELDS = 'id status errorCode objectCount rootObjectCount fileSize url partialDataUrl query createdAt completedAt';
+
+export const BULK_RUN_MUTATION = `mutation ShopifyIngestBulkRun($query: String!, $groupObjects: Boolean!) {
+  bulkOperationRunQuery(query: $query, groupObjects: $groupObjects) { bulkOperation { ${FIELDS} } userErrors { field message code } }
+}`;
+export const BULK_GET_QUERY = `query ShopifyIngestBulkGet($id: ID!) { bulkOperation(id: $id) { ${FIELDS} } }`;
+export const BULK_RUNNING_QUERY = `query ShopifyIngestBulkRunning { bulkOperations(first: 25, query: "status:running operation_type:query") { nodes { ${FIELDS} } } }`;
+export const BULK_CANCEL_MUTATION = `mutation ShopifyIngestBulkCancel($id: ID!) { bulkOperationCancel(id: $id) { bulkOperation { ${FIELDS} } userErrors { field message } } }`;
+
+type RawState = Omit<BulkOperationState, 'objectCount' | 'rootObjectCount' | 'fileSize'> & { objectCount: string | number | null; rootObjectCount: string | number | null; fileSize: string | number | null };
+
+function unsigned(value: string | number | null | undefined): bigint | null {
+  if (value === null || value === undefined || value === '') return null;
+  return BigInt(value);
+}
+
+export function toBulkState(raw: RawState): BulkOperationState {
+  return {
+    ...raw,
+    objectCount: unsigned(raw.objectCount) ?? 0n,
+    rootObjectCount: unsigned(raw.rootObjectCount) ?? 0n,
+    fileSize: unsigned(raw.fileSize),
+  };
+}
+
+const defaultSleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve, reject) => {
+  if (signal?.aborted) { reject(signal.reason); return; }
+  const timer = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
+  const onAbort = () => { clearTimeout(timer); reject(signal!.reason); };
+  signal?.addEventListener('abort', onAbort, { once: true });
+});
+
+/**
+ * Bulk query operations of one shop.
+ *
+ * @example
+ * ```ts
+ * const bulk = new BulkOperations(client);
+ * const op = await bulk.start('{ orders { edges { node { id } } } }');
+ * const done = await bulk.waitFor(op.id);
+ * if (done.status === 'COMPLETED' && done.url) for await (const line of readJsonl(done.url)) console.log(line);
+ * ```
+ */
+export class BulkOperations {
+  private readonly logger: Logger;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private readonly minPollMs: number;
+  private readonly maxPollMs: number;
+  private readonly limitWaitMs: number;
+
+  constructor(private readonly client: BulkGraphqlClient, options: BulkOperationsOptions = {}) {
+    this.logger = options.logger ?? silentLogger;
+    this.sleep = options.sleep ?? defaultSleep;
+    this.minPollMs = options.minPollMs ?? 1000;
+    this.maxPollMs = options.maxPollMs ?? 30_000;
+    this.limitWaitMs = options.limitWaitMs ?? 6 * 3_600_000;
+  }
+
+  /**
+   * Starts a bulk query. While the shop's bulk-operation limit is reached (the host app's own operations
+   * count), waits with backoff and tries again, up to `limitWaitMs`. Other user errors (an invalid query)
+   * throw `BULK_OPERATION_INVALID`.
+   */
+  async start(query: string, options: { groupObjects?: boolean; signal?: AbortSignal } = {}): Promise<BulkOperationState> {
+    let delay = this.minPollMs;
+    let waited = 0;
+    for (;;) {
+      const data = await this.client.graphql<{ bulkOperationRunQuery: { bulkOperation: RawState | null; userErrors: Array<{ field: string[] | null; message: string; code?: string | null }> } }>(
+        BULK_RUN_MUTATION, { query, groupObjects: options.groupObjects ?? false }, { signal: options.signal },
+      );
+      const payload = data?.bulkOperationRunQuery;
+      if (!payload) throw new BulkOperationError('BULK_OPERATION_INVALID', `bulkOperationRunQuery on ${this.client.shopDomain} returned no payload`, { details: { shop: this.client.shopDomain } });
+      const errors = payload.userErrors ?? [];
+      if (payload.bulkOperation && errors.length === 0) return toBulkState(payload.bulkOperation);
+      const busy = errors.find((e) => e.code === 'LIMIT_REACHED' || e.code === 'OPERATION_IN_PROGRESS' || /already in progress|limit/i.test(e.message));
+      if (!busy) {
+        throw new BulkOperationError('BULK_OPERATION_INVALID', `Shopify refused the bulk query on ${this.client.shopDomain}: ${errors.map((e) => e.message).join('; ') || 'no operation returned'}`, {
+          details: { shop: this.client.shopDomain, userErrors: errors },
+        });
+      }
+      if (waited >= this.limitWaitMs) {
+        throw new BulkOperationError('BULK_OPERATION_LIMIT', `bulk operations of ${this.client.shopDomain} stayed at Shopify's limit for ${Math.round(waited / 60_000)} min (${busy.message})`, {
+          retryable: true, details: { shop: this.client.shopDomain, userErrors: errors },
+        });
+      }
+      this.logger.info('bulk operation limit reached, waiting', { shop: this.client.shopDomain, code: busy.code, waitMs: delay });
+      await this.sleep(delay, options.signal);
+      waited += delay;
+      delay = Math.min(this.maxPollMs, delay * 2);
+    }
+  }
+
+  /** The operation's current state, or null when Shopify does not know it (or it belongs to another app). */
+  async get(id: string, options: { signal?: AbortSignal } = {}): Promise<BulkOperationState | null> {
+    const data = await this.client.graphql<{ bulkOperation: RawState | null }>(BULK_GET_QUERY, { id }, options);
+    return data?.bulkOperation ? toBulkState(data.bulkOperation) : null;
+  }
+
+  /** A running (or created) operation of this app whose query is exactly `query`, if any: a crashed run's operation to re-attach to. */
+  async findRunning(query: string, options: { signal?: AbortSignal } = {}): Promise<BulkOperationState | null> {
+    const data = await this.client.graphql<{ bulkOperations: { nodes: RawState[] } }>(BULK_RUNNING_QUERY, undefined, options);
+    const wanted = normalise(query);
+    const match = (data?.bulkOperations?.nodes ?? []).find((n) => n.query !== null && normalise(n.query) === wanted);
+    return match ? toBulkState(match) : null;
+  }
+
+  /** Asks Shopify to cancel an operation this SDK started. */
+  async cancel(id: string, options: { signal?: AbortSignal } = {}): Promise<BulkOperationState | null> {
+    const data = await this.client.graphql<{ bulkOperationCancel: { bulkOperation: RawState | null; userErrors: Array<{ message: string }> } }>(BULK_CANCEL_MUTATION, { id }, options);
+    const op = data?.bulkOperationCancel?.bulkOperation;
+    return op ? toBulkState(op) : null;
+  }
+
+  /**
+   * Polls until the operation reaches a terminal status (COMPLETED, FAILED, CANCELED, EXPIRED), with
+   * delays doubling from `minPollMs` to `maxPollMs`. `wake(id)` (e.g. a `bulk_operations/finish`
+   * webhook seen in this process) cuts a delay short. `onPoll` sees every state.
+   */
+  async waitFor(id: string, options: { signal?: AbortSignal; wake?: (id: string, signal: AbortSignal) => Promise<void>; onPoll?: (state: BulkOperationState) => void } = {}): Promise<BulkOperationState> {
+    let delay = this.minPollMs;
+    for (;;) {
+      const state = await this.get(id, { signal: options.signal });
+      if (!state) throw new BulkOperationError('BULK_OPERATION_NOT_FOUND', `bulk operation ${id} of ${this.client.shopDomain} is unknown to Shopify`, { details: { shop: this.client.shopDomain, id } });
+      options.onPoll?.(state);
+      if (TERMINAL_BULK_STATUSES.has(state.status)) return state;
+      await this.pause(delay, id, options);
+      delay = Math.min(this.maxPollMs, delay * 2);
+    }
+  }
+
+  private async pause(ms: number, id: string, options: { signal?: AbortSignal; wake?: (id: string, signal: AbortSignal) => Promise<void> }): Promise<void> {
+    if (!options.wake) { await this.sleep(ms, options.signal); return; }
+    const stop = new AbortController();
+    const onAbort = () => stop.abort(options.signal?.reason);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      // Whichever ends first; the other is then aborted, and its rejection is expected.
+      await Promise.race([this.sleep(ms, stop.signal).catch(() => {}), options.wake(id, stop.signal).catch(() => this.sleep(ms, stop.signal).catch(() => {}))]);
+    } finally {
+      stop.abort();
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+    if (options.signal?.aborted) throw options.signal.reason;
+  }
+}
+
+const normalise = (query: string) => query.replace(/\s+/g, ' ').trim();

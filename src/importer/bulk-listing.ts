@@ -1,0 +1,291 @@
+/**
+ * Backfill with bulk operations: one `bulkOperationRunQuery` per window of the resource, waited for
+ * (polled with backoff, woken early by `bulk_operations/finish`), then its JSONL file streamed into
+ * the pipeline line by line. See resource-writer.ts for how child lines find their parents whatever
+ * their place in the file.
+ *
+ * What Shopify can do to an operation, and what happens then
+ * (https://shopify.dev/docs/api/usage/bulk-operations/queries):
+ * - COMPLETED with `url: null`: nothing matched; COMPLETED with a file: the file is read, checked
+ *   against `rootObjectCount` (a file with fewer records is an error, never a silent gap), and the
+ *   children its records no longer have are removed (`finalizeBulk`).
+ * - FAILED with TIMEOUT or INTERNAL_SERVER_ERROR: what it wrote (`partialDataUrl`) is read, then its
+ *   window is split in two halves queued in its place, down to a minimum span (adaptive windows).
+ * - FAILED with ACCESS_DENIED: a missing scope is a typed error naming it; with every scope granted it
+ *   is protected customer data, and the window is listed with paged queries instead, which return
+ *   the rest of the data with the protected fields null.
+ * - CANCELED (by Shopify: this SDK never cancels) or EXPIRED, or a result link that expired: the
+ *   window is run again, a bounded number of times.
+ * - Resume: the operation's id and how far its file is committed are in the checkpoint; a restarted
+ *   run re-attaches to a running operation (also one found by its query when the id was not saved
+ *   yet), and continues a file from the committed line.
+ */
+import { BulkOperations, type BulkOperationState } from '../client/bulk-operations.js';
+import { ShopifyIngestError } from '../errors.js';
+import { parseGid } from '../transform/values.js';
+import { encodeCursor, type BulkCursor, type GraphqlCursor } from './checkpoint.js';
+import { ImportError } from './errors.js';
+import { readJsonl } from './jsonl.js';
+import { ACCESS_SCOPES_QUERY, bulkQuery, timeWindowQuery } from './queries.js';
+import type { RunFrame } from './run-frame.js';
+import type { GraphqlImportClient } from './types.js';
+
+/** A window `[from, to]` (ISO strings, null = open). */
+export type Window = [string | null, string | null];
+
+export interface BulkPlan {
+  field: 'created_at' | 'updated_at';
+  windows: Window[];
+  attempts: number;
+  op: BulkCursor | null;
+  startedAt: Date;
+  maxUpdatedAt: number | null;
+  resumedRunId: string | null;
+  resumable: boolean;
+}
+
+export interface BulkDeps {
+  fetch?: typeof globalThis.fetch;
+  /** Resolves when a `bulk_operations/finish` webhook for this operation arrived in this process. */
+  wake?: (operationId: string, signal: AbortSignal) => Promise<void>;
+  /** Poll delays (tests shorten them). */
+  minPollMs?: number;
+  maxPollMs?: number;
+  /** Smallest window a failing operation is split into (default 1 hour). */
+  minWindowMs?: number;
+  /** Reruns of one window after a cancel, expiry or failure at the minimum span (default 3). */
+  maxAttempts?: number;
+}
+
+interface LinePosition { line: number; byte: number; roots: number }
+
+/** What a bulk listing ended with: windows to list with paged queries instead (protected data), if any. */
+export interface BulkOutcome {
+  fallback: Window[];
+  operations: number;
+}
+
+const MIN_WINDOW_MS = 3_600_000;
+
+/** Runs the plan's windows as bulk operations into the frame's pipeline. */
+export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, deps: BulkDeps, plan: BulkPlan): Promise<BulkOutcome> {
+  const { logger } = frame.deps;
+  const bulk = new BulkOperations(client, { logger, minPollMs: deps.minPollMs, maxPollMs: deps.maxPollMs });
+  const maxAttempts = deps.maxAttempts ?? 3;
+  const minWindowMs = deps.minWindowMs ?? MIN_WINDOW_MS;
+  const childByType = new Map(frame.resource.children.filter((c) => c.bulkType).map((c) => [c.bulkType!, c]));
+  const rootType = frame.resource.graphql.type;
+  const windows = plan.windows.map((w) => [...w] as Window);
+  let attempts = plan.attempts;
+  let op: BulkCursor | null = plan.op;
+  let operations = 0;
+  const outcome: BulkOutcome = { fallback: [], operations: 0 };
+
+  const cursorOf = (): GraphqlCursor => ({
+    v: 2, runId: plan.resumedRunId ?? frame.runId, mode: frame.mode, method: 'bulk', startedAt: plan.startedAt.toISOString(),
+    maxUpdatedAt: plan.maxUpdatedAt, field: plan.field, windows, attempts, op,
+  });
+  const save = () => { if (plan.resumable) frame.saveCursor(encodeCursor(cursorOf())); };
+  const sortKey = plan.field === 'created_at' ? 'CREATED_AT' : frame.resource.graphql.updatedAtSortKey;
+
+  while (windows.length > 0 && !frame.shouldStop()) {
+    const [from, to] = windows[0];
+    const search = timeWindowQuery(plan.field, from ? new Date(from) : null, to ? new Date(to) : null, frame.resource.graphql.baseQuery);
+    // A sort key matching the filtered field keeps large filtered operations from timing out (Shopify's advice).
+    const query = bulkQuery(frame.resource, search, search ? sortKey : undefined);
+
+    if (!op) {
+      const running = await bulk.findRunning(query, { signal: frame.options.signal });
+      const state = running ?? await bulk.start(query, { groupObjects: false, signal: frame.options.signal });
+      op = { id: state.id, tag: tagOf(state.id), line: 0, byte: 0, roots: 0 };
+      operations++;
+      logger.info(running ? 'bulk operation already running for this query: attached to it' : 'bulk operation started', { tenantId: frame.tenantId, resource: frame.name, operation: state.id, window: [from, to] });
+      save();
+    }
+
+    const state = await bulk.waitFor(op.id, {
+      signal: frame.options.signal,
+      wake: deps.wake,
+      onPoll: (s) => { if (frame.total === null && s.status === 'COMPLETED') frame.total = Number(s.rootObjectCount); },
+    });
+
+    if (state.status === 'COMPLETED') {
+      if (state.url) {
+        const read = await readFile(frame, deps, state.url, op, childByType, rootType, save, false);
+        if (read === 'expired') { ({ op, attempts } = rerun(frame, windows, op, attempts, maxAttempts, 'its result link expired')); save(); continue; }
+        if (frame.failed !== null) break;
+      }
+      const expected = Number(state.rootObjectCount);
+      if (op.roots !== expected) {
+        throw new ImportError(`${frame.name} bulk operation ${state.id} of tenant ${frame.tenantId} listed ${expected} records but its file held ${op.roots}: incomplete, nothing was deleted`, {
+          code: 'BULK_FILE_INCOMPLETE', details: { operation: state.id, expected, read: op.roots },
+        });
+      }
+      if (!frame.dry) {
+        const { removed } = await frame.deps.store.finalizeBulk(frame.tenantId, frame.name, op.tag);
+        const total = Object.values(removed).reduce((a, b) => a + b, 0);
+        if (total > 0) logger.info('children no longer listed by their parents removed', { tenantId: frame.tenantId, resource: frame.name, removed });
+      }
+      windows.shift();
+      op = null;
+      attempts = 0;
+      save();
+      continue;
+    }
+
+    if (state.status === 'FAILED' && state.errorCode === 'ACCESS_DENIED') {
+      const missing = await missingScopes(frame, client);
+      if (missing.length > 0) {
+        throw new ImportError(`${frame.name} of tenant ${frame.tenantId}: Shopify denied access; the app lacks the scope(s) ${missing.join(', ')}`, {
+          code: 'SHOPIFY_ACCESS_DENIED', details: { missingScopes: missing, operation: state.id },
+        });
+      }
+      // Every scope is granted: protected customer data the app is not approved for. Paged queries
+      // return the records with those fields null instead of failing.
+      frame.warnings.push(`bulk operation ${state.id} was denied access (protected customer data): window listed with paged queries`);
+      outcome.fallback.push(windows.shift()!);
+      op = null;
+      attempts = 0;
+      save();
+      continue;
+    }
+
+    if (state.status === 'FAILED') {
+      logger.warn('bulk operation failed', { tenantId: frame.tenantId, resource: frame.name, operation: state.id, errorCode: state.errorCode, partial: Boolean(state.partialDataUrl) });
+      if (state.partialDataUrl && !op.partial) { op = { ...op, line: 0, byte: 0, roots: 0, partial: true }; save(); }
+      if (state.partialDataUrl) {
+        // What it wrote is real data: store it now; the halves below list it again (idempotently) and complete it.
+        await readFile(frame, deps, state.partialDataUrl, op, childByType, rootType, save, true);
+        if (frame.failed !== null) break;
+      }
+      const halves = await splitWindow(frame, client, plan.field, windows[0], state, minWindowMs);
+      if (halves) {
+        windows.splice(0, 1, ...halves);
+        op = null;
+        attempts = 0;
+        logger.info('bulk window split after a failure', { tenantId: frame.tenantId, resource: frame.name, windows: halves });
+      } else {
+        ({ op, attempts } = rerun(frame, windows, op, attempts, maxAttempts, `it failed with ${state.errorCode ?? 'an error'} at the smallest window`));
+      }
+      save();
+      continue;
+    }
+
+    // CANCELED (by Shopify) or EXPIRED.
+    ({ op, attempts } = rerun(frame, windows, op, attempts, maxAttempts, `Shopify reported it ${state.status}`));
+    save();
+  }
+  outcome.operations = operations;
+  return outcome;
+}
+
+/** The tag a bulk operation's rows carry: `bulk:<operation number>`. */
+export function tagOf(operationId: string): string {
+  const n = parseGid(operationId);
+  return `bulk:${n ?? operationId}`;
+}
+
+function rerun(frame: RunFrame, windows: Window[], op: BulkCursor, attempts: number, maxAttempts: number, why: string): { op: null; attempts: number } {
+  if (attempts + 1 >= maxAttempts) {
+    throw new ImportError(`${frame.name} bulk operation of tenant ${frame.tenantId} for window ${JSON.stringify(windows[0])} did not complete after ${attempts + 1} attempts: ${why}`, {
+      code: 'BULK_OPERATION_FAILED', details: { operation: op.id, window: windows[0] },
+    });
+  }
+  frame.deps.logger.warn('bulk operation will be run again', { tenantId: frame.tenantId, resource: frame.name, operation: op.id, why, attempt: attempts + 1 });
+  return { op: null, attempts: attempts + 1 };
+}
+
+/** Two halves of a window, or null when it is already at the smallest span. Open ends get bounds first. */
+async function splitWindow(frame: RunFrame, client: GraphqlImportClient, field: BulkPlan['field'], window: Window, state: BulkOperationState, minWindowMs: number): Promise<Window[] | null> {
+  const end = window[1] ? Date.parse(window[1]) : Date.parse(state.createdAt ?? '') || frame.deps.clock().getTime();
+  let start = window[0] ? Date.parse(window[0]) : null;
+  if (start === null) start = await earliest(frame, client, field) ?? end;
+  if (end - start < 2 * minWindowMs) return null;
+  const mid = new Date(Math.floor((start + (end - start) / 2) / 1000) * 1000).toISOString();
+  // The halves share their edge second: a record stamped exactly then is listed twice, never missed.
+  return [[window[0] ?? new Date(start).toISOString(), mid], [mid, window[1]]];
+}
+
+/** The earliest `created_at`/`updated_at` of the resource (one cheap page). */
+async function earliest(frame: RunFrame, client: GraphqlImportClient, field: BulkPlan['field']): Promise<number | null> {
+  const g = frame.resource.graphql;
+  const graphField = field === 'created_at' ? 'createdAt' : 'updatedAt';
+  const sortKey = field === 'created_at' ? 'CREATED_AT' : g.updatedAtSortKey;
+  const data = await client.graphql<Record<string, { nodes: Array<Record<string, string>> }>>(`query ShopifyIngestEarliest { ${g.connection}(first: 1, sortKey: ${sortKey}) { nodes { ${graphField} } } }`, undefined, { signal: frame.options.signal });
+  const value = data?.[g.connection]?.nodes?.[0]?.[graphField];
+  const ms = value ? Date.parse(value) : NaN;
+  return Number.isNaN(ms) ? null : ms - 1000;
+}
+
+/** Scopes of the resource the app was not granted on this shop. */
+export async function missingScopes(frame: RunFrame, client: GraphqlImportClient): Promise<string[]> {
+  const data = await client.graphql<{ currentAppInstallation: { accessScopes: Array<{ handle: string }> } | null }>(ACCESS_SCOPES_QUERY, undefined, { signal: frame.options.signal });
+  const granted = new Set((data?.currentAppInstallation?.accessScopes ?? []).map((s) => s.handle));
+  // write_x implies read_x (https://shopify.dev/docs/api/usage/access-scopes).
+  return frame.resource.scopes.filter((scope) => !granted.has(scope) && !granted.has(scope.replace(/^read_/, 'write_')));
+}
+
+/**
+ * Reads a result file from the operation's committed position into a pipeline. Returns 'expired'
+ * when the link no longer works, else 'done' (the frame carries any error).
+ */
+async function readFile(
+  frame: RunFrame, deps: BulkDeps, url: string, op: BulkCursor,
+  childByType: Map<string, { key: string }>, rootType: string, save: () => void, partial: boolean,
+): Promise<'done' | 'expired'> {
+  let roots = op.roots;
+  const pipeline = frame.pipeline<LinePosition>('bulk', (position) => {
+    op.line = position.line;
+    op.byte = position.byte;
+    op.roots = position.roots;
+    save();
+  });
+  let unknownTypes = 0;
+  try {
+    for await (const line of readJsonl(url, { from: { line: op.line, byte: op.byte }, fetch: deps.fetch, signal: frame.options.signal, logger: frame.deps.logger })) {
+      let node: Record<string, unknown>;
+      try {
+        node = JSON.parse(line.text) as Record<string, unknown>;
+      } catch (cause) {
+        throw new ImportError(`${frame.name} bulk file line ${line.line} is not JSON`, { code: 'BULK_FILE_MALFORMED', cause, details: { line: line.line } });
+      }
+      const parent = node.__parentId;
+      const type = node.__typename;
+      if (typeof parent === 'string') {
+        delete node.__parentId;
+        const child = typeof type === 'string' ? childByType.get(type) : undefined;
+        const parentId = parseGid(parent);
+        const position = { line: line.end.line, byte: line.end.byte, roots };
+        if (!child || parentId === null) {
+          unknownTypes++;
+          await pipeline.add({ rows: null, records: 0, position });
+          continue;
+        }
+        await pipeline.add(frame.childUnit(child.key, node, parentId, position, op.tag));
+      } else {
+        if (typeof type === 'string' && type !== rootType) {
+          throw new ImportError(`${frame.name} bulk file line ${line.line} is a ${type}, not a ${rootType}`, { code: 'BULK_FILE_MALFORMED', details: { line: line.line } });
+        }
+        roots++;
+        await pipeline.add(frame.recordUnit(node, { line: line.end.line, byte: line.end.byte, roots }, op.tag));
+      }
+      if (pipeline.failed !== null || frame.shouldStop()) break;
+    }
+  } catch (error) {
+    if (error instanceof ShopifyIngestError && error.code === 'BULK_FILE_EXPIRED') {
+      // A partial file that expired is simply not read: the split windows list its records again.
+      await pipeline.drain();
+      if (!partial) return 'expired';
+      frame.deps.logger.warn('partial data of a failed bulk operation expired before it was read', { tenantId: frame.tenantId, resource: frame.name });
+      return 'done';
+    }
+    frame.fail(error);
+  }
+  if (unknownTypes > 0) frame.deps.logger.warn('bulk file lines of unknown types were skipped', { tenantId: frame.tenantId, resource: frame.name, count: unknownTypes });
+  if (frame.failed === null && pipeline.failed === null) await pipeline.close().catch((e) => frame.fail(e));
+  else {
+    await pipeline.drain();
+    if (pipeline.failed !== null) frame.fail(pipeline.failed);
+  }
+  return 'done';
+}

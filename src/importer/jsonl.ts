@@ -1,0 +1,162 @@
+/**
+ * Streams a bulk operation's JSONL result: fetch body -> line splitter, one line at a time, pulled
+ * by the consumer (backpressure: the next chunk is read only when the lines of the last one are
+ * taken), never holding the file. A download cut off midway is resumed from the last line handed
+ * out, with an HTTP `Range` request where the server honours it (206) and by skipping the lines
+ * already read where it does not (200): Shopify's result URLs are signed cloud-storage links, valid
+ * for 7 days. https://shopify.dev/docs/api/usage/bulk-operations/queries#download-result-data
+ */
+import { ShopifyIngestError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
+
+/** Where a file was read up to: whole lines and the bytes they took (newlines included). */
+export interface JsonlPosition {
+  line: number;
+  byte: number;
+}
+
+/** One line of the file: its text (no newline), its number (1-based) and the position after it. */
+export interface JsonlLine {
+  text: string;
+  line: number;
+  end: JsonlPosition;
+}
+
+export interface ReadJsonlOptions {
+  /** Resume after this position (default: from the start). */
+  from?: JsonlPosition;
+  fetch?: typeof globalThis.fetch;
+  signal?: AbortSignal;
+  logger?: Logger;
+  /** Attempts after a dropped connection or a 5xx (default 5). */
+  retries?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const NEWLINE = 0x0a;
+
+/**
+ * Lines of the file at `url`. Throws `BULK_FILE_EXPIRED` when the link no longer works (HTTP 403,
+ * 404 or 410: the 7 days are over; a fresh operation is needed) and `BULK_FILE_UNREADABLE` after the
+ * retries of a failing download.
+ *
+ * @example
+ * ```ts
+ * for await (const { text, end } of readJsonl(op.url!, { from: checkpoint })) {
+ *   handle(JSON.parse(text));
+ *   checkpoint = end;
+ * }
+ * ```
+ */
+export async function* readJsonl(url: string, options: ReadJsonlOptions = {}): AsyncGenerator<JsonlLine, void, undefined> {
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const logger = options.logger ?? silentLogger;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const retries = options.retries ?? 5;
+  let position: JsonlPosition = options.from ?? { line: 0, byte: 0 };
+  let failures = 0;
+  const decoder = new TextDecoder('utf-8', { fatal: false });
+
+  for (;;) {
+    let response: Response;
+    try {
+      response = await fetchImpl(url, { headers: position.byte > 0 ? { range: `bytes=${position.byte}-` } : {}, signal: options.signal });
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      failures = await retryOrThrow(error, failures, retries, sleep, logger, url);
+      continue;
+    }
+    if (response.status === 403 || response.status === 404 || response.status === 410) {
+      await response.body?.cancel().catch(() => {});
+      throw new ShopifyIngestError('BULK_FILE_EXPIRED', `the bulk operation's result file is no longer available (HTTP ${response.status}); a new operation is needed`, { details: { status: response.status } });
+    }
+    if (response.status === 416 && position.byte > 0) {
+      // Nothing after the position: the file ended exactly there.
+      await response.body?.cancel().catch(() => {});
+      return;
+    }
+    if (response.status >= 500 || (response.status !== 200 && response.status !== 206)) {
+      await response.body?.cancel().catch(() => {});
+      failures = await retryOrThrow(new Error(`HTTP ${response.status}`), failures, retries, sleep, logger, url);
+      continue;
+    }
+    // 206: the body starts at position.byte. 200: the server ignored Range; skip what was read.
+    let skipLines = response.status === 200 ? position.line : 0;
+    let line = response.status === 200 ? 0 : position.line;
+    let byte = response.status === 200 ? 0 : position.byte;
+    if (!response.body) return;
+    const reader = response.body.getReader();
+    let pending: Uint8Array[] = [];
+    let pendingBytes = 0;
+    let completed = false;
+    try {
+      for (;;) {
+        let chunk: ReadableStreamReadResult<Uint8Array>;
+        try {
+          chunk = await reader.read();
+        } catch (error) {
+          if (options.signal?.aborted) throw error;
+          break; // dropped mid-body: resume from `position`
+        }
+        if (chunk.done) { completed = true; break; }
+        const bytes = chunk.value;
+        let start = 0;
+        for (let i = bytes.indexOf(NEWLINE); i !== -1; i = bytes.indexOf(NEWLINE, start)) {
+          const piece = bytes.subarray(start, i);
+          const size = pendingBytes + piece.length + 1;
+          let text: string;
+          if (pendingBytes > 0) {
+            pending.push(piece);
+            text = decoder.decode(concat(pending, pendingBytes + piece.length));
+            pending = [];
+            pendingBytes = 0;
+          } else {
+            text = decoder.decode(piece);
+          }
+          start = i + 1;
+          line++;
+          byte += size;
+          if (skipLines > 0) { skipLines--; continue; }
+          if (text.length === 0) continue;
+          position = { line, byte };
+          failures = 0;
+          yield { text, line, end: position };
+        }
+        if (start < bytes.length) {
+          // Copy: the reader may reuse its buffer.
+          pending.push(bytes.slice(start));
+          pendingBytes += bytes.length - start;
+        }
+      }
+    } finally {
+      reader.releaseLock?.();
+    }
+    if (completed) {
+      if (pendingBytes > 0 && skipLines === 0) {
+        // A last line without a newline.
+        const text = decoder.decode(concat(pending, pendingBytes));
+        position = { line: line + 1, byte: byte + pendingBytes };
+        if (text.trim().length > 0) yield { text, line: position.line, end: position };
+      }
+      return;
+    }
+    failures = await retryOrThrow(new Error('connection dropped mid-download'), failures, retries, sleep, logger, url);
+  }
+}
+
+function concat(parts: Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) { out.set(part, offset); offset += part.length; }
+  return out;
+}
+
+async function retryOrThrow(error: unknown, failures: number, retries: number, sleep: (ms: number) => Promise<void>, logger: Logger, url: string): Promise<number> {
+  if (failures >= retries) {
+    throw new ShopifyIngestError('BULK_FILE_UNREADABLE', `the bulk operation's result file could not be downloaded after ${failures + 1} attempts: ${(error as Error)?.message ?? String(error)}`, { cause: error, retryable: true });
+  }
+  const delay = Math.min(30_000, 1000 * 2 ** failures);
+  logger.warn('bulk result download failed, resuming', { attempt: failures + 1, delayMs: delay, url: url.replace(/\?.*$/, '?…'), error });
+  await sleep(delay);
+  return failures + 1;
+}

@@ -1,0 +1,166 @@
+/**
+ * Paged GraphQL listing (incremental syncs, small windows): `<connection>(first:, after:, query:
+ * "updated_at:>='…'", sortKey: UPDATED_AT)`, oldest change first, so everything before the last
+ * committed page is stored and Shopify's cursor after it is a resume position.
+ *
+ * - Records with more children than a page carries (`lineItems(first: n)` says `hasNextPage`) get
+ *   the rest with follow-up queries before they are written: a record is always written whole.
+ * - Page size adapts to Shopify's cost limit: a query refused as too expensive
+ *   (`MAX_COST_EXCEEDED`, over the 1,000-point single-query cap) is retried with half the page.
+ * - Protected customer data: an app without approval gets the record with the protected fields null
+ *   and an `ACCESS_DENIED` entry per field in `errors` (HTTP 200); the data is kept, the fields are
+ *   stored as null and named in the run's warnings.
+ *   https://shopify.dev/docs/apps/launch/protected-customer-data
+ */
+import { GraphqlError } from '../client/errors.js';
+import type { NestedConnection } from '../resources/definition.js';
+import { isObject } from '../transform/values.js';
+import { encodeCursor, type GraphqlCursor } from './checkpoint.js';
+import { ImportError } from './errors.js';
+import { nestedRestQuery, pageQuery, pageSizeFor } from './queries.js';
+import { updatedAtOf, type RunFrame } from './run-frame.js';
+import type { GraphqlImportClient } from './types.js';
+
+interface Connection<T> { nodes: T[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } }
+
+interface PagePosition {
+  after: string | null;
+  maxUpdatedAt: number | null;
+}
+
+/** What a paged run lists. */
+export interface PagesPlan {
+  search: string | null;
+  after: string | null;
+  startedAt: Date;
+  maxUpdatedAt: number | null;
+  resumedRunId: string | null;
+  resumable: boolean;
+}
+
+/**
+ * Runs one GraphQL query, keeping partial data Shopify withheld protected fields from: the fields
+ * come back null and are reported through `withheld`. Any other error throws.
+ */
+export async function queryKeepingPartialData<T>(client: GraphqlImportClient, query: string, variables: Record<string, unknown>, signal: AbortSignal | undefined, withheld: Set<string>): Promise<T> {
+  try {
+    return await client.graphql<T>(query, variables, { signal });
+  } catch (error) {
+    if (error instanceof GraphqlError && error.data && error.errors.length > 0 && error.errors.every(isAccessDenied)) {
+      for (const e of error.errors) {
+        const field = [...(e.path ?? [])].reverse().find((p): p is string => typeof p === 'string');
+        withheld.add(field ?? e.message);
+      }
+      return error.data as T;
+    }
+    throw error;
+  }
+}
+
+function isAccessDenied(e: { message: string; extensions?: { code?: string } }): boolean {
+  return e.extensions?.code === 'ACCESS_DENIED' || /access denied|not approved to access/i.test(e.message);
+}
+
+/** The rest of `connection` of the record `id` after `after`. */
+async function completeNested(frame: RunFrame, client: GraphqlImportClient, id: string, connection: NestedConnection, first: Connection<unknown>, withheld: Set<string>): Promise<unknown[]> {
+  const nodes = [...first.nodes];
+  let after = first.pageInfo.endCursor;
+  let hasNext = first.pageInfo.hasNextPage;
+  const query = nestedRestQuery(frame.resource, connection);
+  while (hasNext) {
+    frame.pages++;
+    const data = await queryKeepingPartialData<{ node: Record<string, Connection<unknown>> | null }>(client, query, { id, first: 250, after }, frame.options.signal, withheld);
+    const page = data?.node?.[connection.field];
+    if (!page || !Array.isArray(page.nodes) || !page.pageInfo) {
+      throw new ImportError(`${frame.name} ${id}: the follow-up page of ${connection.field} has no nodes/pageInfo`, { code: 'SHOPIFY_BAD_RESPONSE' });
+    }
+    nodes.push(...page.nodes);
+    hasNext = page.pageInfo.hasNextPage;
+    after = page.pageInfo.endCursor;
+  }
+  return nodes;
+}
+
+/** Lists the resource page by page into the frame's pipeline; returns the committed max `updated_at`. */
+export async function pagesListing(frame: RunFrame, client: GraphqlImportClient, plan: PagesPlan): Promise<number | null> {
+  const g = frame.resource.graphql;
+  const withheld = new Set<string>();
+  let committedMax = plan.maxUpdatedAt;
+  let committedAfter = plan.after;
+  const cursorOf = (): GraphqlCursor => ({
+    v: 2, runId: plan.resumedRunId ?? frame.runId, mode: frame.mode, method: 'pages', startedAt: plan.startedAt.toISOString(),
+    maxUpdatedAt: committedMax, search: plan.search, after: committedAfter,
+  });
+  if (plan.resumable) frame.saveCursor(encodeCursor(cursorOf()));
+  const pipeline = frame.pipeline<PagePosition>('complete', (position) => {
+    committedAfter = position.after;
+    if (position.maxUpdatedAt !== null && (committedMax === null || position.maxUpdatedAt > committedMax)) committedMax = position.maxUpdatedAt;
+    if (plan.resumable) frame.saveCursor(encodeCursor(cursorOf()));
+  });
+
+  let first = pageSizeFor(frame.resource, frame.options.pageSize);
+  let after = plan.after;
+  let maxUpdatedAt: number | null = null;
+  let restarted = false;
+  try {
+    for (;;) {
+      if (frame.shouldStop() || pipeline.failed !== null) break;
+      const query = pageQuery(frame.resource);
+      let page: Connection<Record<string, unknown>> | undefined;
+      try {
+        const data = await queryKeepingPartialData<Record<string, Connection<Record<string, unknown>>>>(client, query, { first, after, query: plan.search }, frame.options.signal, withheld);
+        page = data?.[g.connection];
+      } catch (error) {
+        if (error instanceof GraphqlError && error.code === 'GRAPHQL_MAX_COST_EXCEEDED' && first > 1) {
+          first = Math.max(1, Math.floor(first / 2));
+          frame.deps.logger.info('query over Shopify\'s cost limit; halving the page', { tenantId: frame.tenantId, resource: frame.name, first });
+          continue;
+        }
+        if (error instanceof GraphqlError && after !== null && !restarted && error.errors.some((e) => /cursor/i.test(e.message))) {
+          // A stored cursor Shopify no longer accepts: list the window again from its start (writes are idempotent).
+          frame.deps.logger.warn('resume cursor refused; listing the window again from its start', { tenantId: frame.tenantId, resource: frame.name });
+          after = null;
+          restarted = true;
+          continue;
+        }
+        throw error;
+      }
+      frame.pages++;
+      if (!page || !Array.isArray(page.nodes) || !page.pageInfo || typeof page.pageInfo.hasNextPage !== 'boolean') {
+        throw new ImportError(`${frame.name} page of tenant ${frame.tenantId} has no ${g.connection}.nodes/pageInfo: not a listing`, { code: 'SHOPIFY_BAD_RESPONSE' });
+      }
+      const pageStart = after;
+      for (let i = 0; i < page.nodes.length; i++) {
+        const node = page.nodes[i];
+        if (isObject(node) && typeof node.id === 'string') {
+          for (const connection of g.connections) {
+            const nested = node[connection.field] as Connection<unknown> | undefined;
+            if (nested && nested.pageInfo?.hasNextPage) {
+              node[connection.field] = { nodes: await completeNested(frame, client, node.id, connection, nested, withheld) };
+            }
+          }
+        }
+        const updatedAt = updatedAtOf(node);
+        if (updatedAt !== null && (maxUpdatedAt === null || updatedAt > maxUpdatedAt)) maxUpdatedAt = updatedAt;
+        // Resume after the page only once its last record is committed; before that, at its start.
+        const last = i === page.nodes.length - 1;
+        await pipeline.add(frame.recordUnit(node, { after: last ? page.pageInfo.endCursor ?? pageStart : pageStart, maxUpdatedAt }));
+        if (pipeline.failed !== null) break;
+      }
+      if (!page.pageInfo.hasNextPage) break;
+      if (!page.pageInfo.endCursor || page.pageInfo.endCursor === after) {
+        throw new ImportError(`${frame.name} listing of tenant ${frame.tenantId} says it has a next page but gave no new cursor`, { code: 'SHOPIFY_BAD_RESPONSE' });
+      }
+      after = page.pageInfo.endCursor;
+    }
+  } catch (error) {
+    frame.fail(error);
+  }
+  if (frame.failed === null && pipeline.failed === null) await pipeline.close().catch((e) => frame.fail(e));
+  else {
+    await pipeline.drain();
+    if (pipeline.failed !== null) frame.fail(pipeline.failed);
+  }
+  if (withheld.size > 0) frame.warnings.push(`Shopify withheld protected customer data (${[...withheld].sort().join(', ')}): stored as null. Request access: https://shopify.dev/docs/apps/launch/protected-customer-data`);
+  return committedMax;
+}

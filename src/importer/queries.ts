@@ -1,0 +1,120 @@
+/**
+ * The GraphQL documents the engine sends, built from a resource's registry description. Every one
+ * of them is validated against Shopify's 2026-10 Admin schema in tests/importer/queries.test.ts.
+ */
+import type { GraphqlSource, NestedConnection, ResourceDefinition } from '../resources/definition.js';
+
+/** Shopify search syntax for `updated_at` (or `created_at`) in a window, UTC, quoted: unquoted, only the date part counts. */
+export function timeWindowQuery(field: 'updated_at' | 'created_at', from: Date | null, to: Date | null, base: string | null): string | null {
+  const terms: string[] = [];
+  if (base) terms.push(base);
+  if (from) terms.push(`${field}:>='${isoSeconds(from, 'floor')}'`);
+  if (to) terms.push(`${field}:<='${isoSeconds(to, 'ceil')}'`);
+  // Never send an empty query string: pass null (SHOPIFY-API.md, "Incremental sync").
+  return terms.length ? terms.join(' AND ') : null;
+}
+
+/**
+ * `2026-11-01T10:00:00Z`: search terms take seconds, so a bound is rounded outward (`floor` for a
+ * lower bound, `ceil` for an upper one): a window never loses the millisecond edges of its records.
+ */
+export function isoSeconds(date: Date, round: 'floor' | 'ceil'): string {
+  const ms = date.getTime();
+  const s = round === 'floor' ? Math.floor(ms / 1000) : Math.ceil(ms / 1000);
+  return new Date(s * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+const squash = (text: string) => text.replace(/\s+/g, ' ').trim();
+
+function nestedPaged(c: NestedConnection, first: number): string {
+  return `${c.field}(first: ${first}) { nodes { ${squash(c.fields)} } pageInfo { hasNextPage endCursor } }`;
+}
+
+/**
+ * One page of a resource, sorted by `updated_at` ascending: `$first` records after `$after` matching
+ * `$query`, each with the first `nestedFirst[field]` nodes of its nested connections.
+ */
+export function pageQuery(resource: ResourceDefinition, nestedFirst: Readonly<Record<string, number>> = {}): string {
+  const g = resource.graphql;
+  const nested = g.connections.map((c) => nestedPaged(c, nestedFirst[c.field] ?? c.pageSize)).join(' ');
+  return squash(`query ShopifyIngestPage($first: Int!, $after: String, $query: String) {
+    ${g.connection}(first: $first, after: $after, query: $query, sortKey: ${g.updatedAtSortKey}) {
+      nodes { ${squash(g.fields)} ${nested} }
+      pageInfo { hasNextPage endCursor }
+    }
+  }`);
+}
+
+/** Objects selected in a field list: each `{` opens one (Shopify charges 1 point per object, 0 per scalar). */
+const objectsIn = (fields: string) => (fields.match(/\{/g) ?? []).length;
+
+/**
+ * Requested cost of one record of {@link pageQuery} as Shopify computes it (objects 1, scalars 0,
+ * connections 2 + first × node cost): https://shopify.dev/docs/api/usage/limits#cost-calculation.
+ * The page costs 2 + first × this, and may not exceed 1,000 points.
+ */
+export function pageRecordCost(resource: ResourceDefinition, nestedFirst: Readonly<Record<string, number>> = {}): number {
+  const g = resource.graphql;
+  let cost = 1 + objectsIn(g.fields);
+  for (const c of g.connections) cost += 2 + (nestedFirst[c.field] ?? c.pageSize) * (1 + objectsIn(c.fields));
+  return cost;
+}
+
+/** The largest page (at most `wanted`) whose requested cost stays within `maxCost` (Shopify's single-query cap is 1,000). */
+export function pageSizeFor(resource: ResourceDefinition, wanted: number, maxCost = 1000, nestedFirst: Readonly<Record<string, number>> = {}): number {
+  return Math.max(1, Math.min(wanted, Math.floor((maxCost - 2) / pageRecordCost(resource, nestedFirst))));
+}
+
+/** The rest of one record's nested connection, from `$after` (records with more children than a page carries). */
+export function nestedRestQuery(resource: ResourceDefinition, connection: NestedConnection): string {
+  return squash(`query ShopifyIngestNested($id: ID!, $first: Int!, $after: String) {
+    node(id: $id) { ... on ${resource.graphql.type} { ${connection.field}(first: $first, after: $after) { nodes { ${squash(connection.fields)} } pageInfo { hasNextPage endCursor } } } }
+  }`);
+}
+
+/** One record by id with its nested connections (webhook refetches such as `orders/edited`). */
+export function recordQuery(resource: ResourceDefinition, nestedFirst: Readonly<Record<string, number>> = {}): string {
+  const g = resource.graphql;
+  const nested = g.connections.map((c) => nestedPaged(c, nestedFirst[c.field] ?? c.pageSize)).join(' ');
+  return squash(`query ShopifyIngestRecord($id: ID!) { node(id: $id) { ... on ${g.type} { ${squash(g.fields)} ${nested} } } }`);
+}
+
+/** `{ <count>(query:, limit: null) { count precision } }`: how many records match (exact, not capped at 10,000). */
+export function countQuery(source: GraphqlSource): string | null {
+  if (!source.count) return null;
+  return `query ShopifyIngestCount($query: String) { ${source.count}(query: $query, limit: null) { count precision } }`;
+}
+
+/**
+ * The bulk query of a resource: every record matching `search`, with `__typename` on each node so the
+ * JSONL lines can be told apart, and each nested connection's nodes as their own lines. Bulk queries
+ * ignore `first` and need `id` on the parents of nested connections (which `fields` has).
+ * https://shopify.dev/docs/api/usage/bulk-operations/queries
+ */
+export function bulkQuery(resource: ResourceDefinition, search: string | null, sortKey?: string): string {
+  const g = resource.graphql;
+  const args = [search ? `query: ${JSON.stringify(search)}` : null, sortKey ? `sortKey: ${sortKey}` : null].filter(Boolean).join(', ');
+  const nested = g.connections.map((c) => `${c.field} { edges { node { __typename ${squash(c.fields)} } } }`).join(' ');
+  return squash(`{ ${g.connection}${args ? `(${args})` : ''} { edges { node { __typename ${squash(g.fields)} ${nested} } } } }`);
+}
+
+/** An id-only bulk query (deletion reconciliation): the cheapest complete listing Shopify offers. */
+export function bulkIdsQuery(resource: ResourceDefinition): string {
+  return `{ ${resource.graphql.connection} { edges { node { id } } } }`;
+}
+
+/** Destroy events of one subject type since a time (`events` keeps them for a year). */
+export const DESTROY_EVENTS_QUERY = squash(`query ShopifyIngestDestroyEvents($first: Int!, $after: String, $query: String) {
+  events(first: $first, after: $after, query: $query, sortKey: CREATED_AT) {
+    nodes { id createdAt action ... on BasicEvent { subjectId subjectType } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`);
+
+/** Search of destroy events of `subjectType` created at or after `since`. */
+export function destroyEventsSearch(subjectType: string, since: Date): string {
+  return `action:destroy AND subject_type:${subjectType} AND created_at:>='${isoSeconds(since, 'floor')}'`;
+}
+
+/** The access scopes granted to the app on this shop. */
+export const ACCESS_SCOPES_QUERY = 'query ShopifyIngestScopes { currentAppInstallation { accessScopes { handle } } }';

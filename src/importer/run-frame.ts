@@ -1,0 +1,241 @@
+/**
+ * What every sync run shares whatever it lists from (REST pages, GraphQL pages, a bulk operation's
+ * file): counts and progress, turning records into units (transform failures recorded, never
+ * fatal), the batch pipeline and its writes (retried, `skipExisting`), checkpoint writes, and the
+ * checks that stop a run (abort, a lost run lock, a failed write).
+ */
+import type { Logger } from '../logger.js';
+import type { ResourceDefinition, RowSet } from '../resources/definition.js';
+import { isTagged, type Tagged } from '../store/resource-writer.js';
+import type { Checkpoint, IngestStore, SyncFailureInput } from '../store/types.js';
+import type { ResourceType } from '../store/rows.js';
+import { resolveId } from '../transform/values.js';
+import { isObject } from '../transform/values.js';
+import { createLatestWriter } from './checkpoint.js';
+import { ImportError } from './errors.js';
+import type { ResolvedImportOptions } from './options.js';
+import { BatchPipeline, type Batch, type Unit } from './pipeline.js';
+import type { HeldRunLock } from './run-lock.js';
+import { withRetry } from './retry.js';
+import type { ImportProgress, ImportTransformer } from './types.js';
+
+/** Everything a run frame needs from the run's context. */
+export interface FrameDeps {
+  tenantId: string;
+  store: IngestStore;
+  transformer: ImportTransformer;
+  logger: Logger;
+  clock: () => Date;
+  sleep: (ms: number) => Promise<void>;
+  emitProgress: (event: ImportProgress) => void;
+}
+
+function reasonOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.length > 2000 ? message.slice(0, 2000) : message;
+}
+
+/** `updated_at` of a raw record in ms, or null. */
+export function updatedAtOf(raw: unknown): number | null {
+  if (!isObject(raw)) return null;
+  const v = raw.updated_at ?? raw.updatedAt;
+  if (typeof v !== 'string' && !(v instanceof Date)) return null;
+  const ms = v instanceof Date ? v.getTime() : Date.parse(v);
+  return Number.isNaN(ms) ? null : ms;
+}
+
+/** Shopify id of a raw record, or null. */
+export function shopifyIdOf(raw: unknown): bigint | null {
+  if (!isObject(raw)) return null;
+  try { return resolveId(raw); } catch { return null; }
+}
+
+export class RunFrame {
+  readonly counts = { fetched: 0, imported: 0, skipped: 0, failed: 0 };
+  /** Shopify requests made for the listing. */
+  pages = 0;
+  deleted = 0;
+  /** Things a user should know about a run that succeeded (withheld fields, a partial history, a failed deletion probe). */
+  readonly warnings: string[] = [];
+  /** Highest `updated_at` among committed records (ms), for the watermark. */
+  committedMax: number | null = null;
+  /** Records Shopify may return in total (a count query or a bulk operation's objectCount), for progress. */
+  total: number | null = null;
+  private error: unknown = null;
+  private readonly t0 = performance.now();
+  private lastCountsAt = 0;
+  private readonly countsWriter: ReturnType<typeof createLatestWriter<RunFrame['counts']>>;
+  private readonly checkpointWriter: ReturnType<typeof createLatestWriter<string>>;
+  readonly dry: boolean;
+
+  constructor(
+    readonly deps: FrameDeps,
+    readonly resource: ResourceDefinition,
+    readonly runId: string,
+    readonly mode: 'full' | 'incremental',
+    readonly options: ResolvedImportOptions,
+    private readonly onProgress: ((e: ImportProgress) => void) | undefined,
+    private readonly lock: HeldRunLock | null,
+  ) {
+    this.dry = options.dryRun;
+    this.countsWriter = createLatestWriter((c) => deps.store.updateRunCounts(runId, deps.tenantId, c), (error) => deps.logger.warn('could not update run counts', { error }));
+    this.checkpointWriter = createLatestWriter((cursor) => deps.store.saveCheckpoint(deps.tenantId, resource.name as ResourceType, { cursor, runId }), (error) => this.fail(error));
+  }
+
+  get tenantId(): string { return this.deps.tenantId; }
+  get name(): ResourceType { return this.resource.name as ResourceType; }
+  /** The first error that stopped the run, or null. */
+  get failed(): unknown { return this.error; }
+
+  fail(error: unknown): void {
+    if (this.error === null) this.error = error;
+  }
+
+  /** True when the run must stop now: an error, an abort, or a lost run lock. */
+  shouldStop(): boolean {
+    if (this.error !== null) return true;
+    if (this.options.signal?.aborted) {
+      this.fail(new ImportError(`${this.name} sync of tenant ${this.tenantId} aborted`, { code: 'IMPORT_ABORTED' }));
+      return true;
+    }
+    if (this.lock?.lost) {
+      this.fail(new ImportError(`${this.name} sync of tenant ${this.tenantId} stopped: its run lock was taken by another run`, { code: 'IMPORT_LOCK_LOST' }));
+      return true;
+    }
+    return false;
+  }
+
+  progress(done: boolean): ImportProgress {
+    const elapsedMs = Math.round(performance.now() - this.t0);
+    return {
+      tenantId: this.tenantId, resource: this.name, runId: this.runId, mode: this.mode, ...this.counts,
+      ...(this.total !== null ? { total: this.total } : {}),
+      ratePerSecond: elapsedMs > 0 ? Math.round((this.counts.fetched * 1000) / elapsedMs) : 0, elapsedMs, done,
+    };
+  }
+
+  emit(done: boolean): void {
+    const event = this.progress(done);
+    try { this.deps.emitProgress(event); this.onProgress?.(event); } catch (error) { this.deps.logger.warn('progress listener threw', { error }); }
+  }
+
+  get elapsedMs(): number {
+    return Math.round(performance.now() - this.t0);
+  }
+
+  /** Saves a resume cursor (latest wins, one write in flight). Dry and windowed runs pass `enabled: false`. */
+  saveCursor(cursor: string): void {
+    if (!this.dry) this.checkpointWriter.push(cursor);
+  }
+
+  async flushCursor(): Promise<void> {
+    await this.checkpointWriter.flush();
+  }
+
+  /** A record (REST body or GraphQL node) to a unit; a record that cannot be transformed becomes a recorded failure. */
+  recordUnit<P>(raw: unknown, position: P, syncTag: string | null = null): Unit<P> {
+    this.counts.fetched++;
+    try {
+      const rows = this.deps.transformer.toRows(this.name, raw, this.tenantId);
+      if (syncTag) this.tag(rows, syncTag);
+      const id = (rows[this.resource.root.key]?.[0] as { id?: bigint } | undefined)?.id;
+      return { rows, records: 1, position, provides: id };
+    } catch (error) {
+      return this.failureUnit(raw, position, error);
+    }
+  }
+
+  /** A bulk child line (a node of a nested connection with `__parentId`) to a unit of its child table. */
+  childUnit<P>(table: string, raw: unknown, parentId: bigint, position: P, syncTag: string): Unit<P> {
+    try {
+      const row = this.deps.transformer.childRow(this.name, table, raw, parentId, this.tenantId) as Tagged & { id?: bigint };
+      row.syncTag = syncTag;
+      const hasChildren = this.resource.children.some((c) => c.parent === table);
+      return { rows: { [table]: [row] }, records: 0, position, requires: parentId, provides: hasChildren ? row.id : undefined };
+    } catch (error) {
+      return this.failureUnit(raw, position, error, 0);
+    }
+  }
+
+  private failureUnit<P>(raw: unknown, position: P, error: unknown, records = 1): Unit<P> {
+    this.counts.failed++;
+    const id = shopifyIdOf(raw);
+    this.deps.logger.warn('record could not be transformed; recorded as a failure', { tenantId: this.tenantId, resource: this.name, runId: this.runId, shopifyId: id?.toString(), error });
+    return { rows: null, records, position, failure: { shopifyId: id, reason: reasonOf(error) } };
+  }
+
+  private tag(rows: RowSet, syncTag: string): void {
+    for (const table of [this.resource.root, ...this.resource.children]) {
+      if (!isTagged(this.resource, table)) continue;
+      for (const row of rows[table.key] ?? []) (row as Tagged).syncTag = syncTag;
+    }
+  }
+
+  /** A pipeline writing this run's batches (`mode: 'bulk'` for a bulk operation's lines). */
+  pipeline<P>(mode: 'complete' | 'bulk', onCommitted: (position: P) => void): BatchPipeline<P> {
+    return new BatchPipeline<P>({
+      batchSize: this.options.batchSize,
+      concurrency: this.options.concurrency,
+      write: (batch) => this.writeBatch(batch, mode),
+      onCommitted: (position) => {
+        onCommitted(position);
+        if (!this.dry && Date.now() - this.lastCountsAt > 1000) { this.lastCountsAt = Date.now(); this.countsWriter.push({ ...this.counts }); }
+        this.emit(false);
+      },
+    });
+  }
+
+  private retryLog(what: string) {
+    return (error: unknown, attempt: number, delayMs: number) =>
+      this.deps.logger.warn(`${what} failed, retrying`, { tenantId: this.tenantId, resource: this.name, runId: this.runId, attempt, delayMs, error });
+  }
+
+  private async writeBatch<P>(batch: Batch<P>, mode: 'complete' | 'bulk'): Promise<void> {
+    const { store, sleep } = this.deps;
+    const failures: SyncFailureInput[] = [];
+    let units = batch.units;
+    for (const unit of units) if (unit.failure) failures.push(unit.failure);
+    if (failures.length > 0 && !this.dry) {
+      await withRetry(() => store.recordFailures(this.runId, this.tenantId, this.name, failures), this.options.retry, sleep, this.retryLog('recording failures'));
+    }
+    units = units.filter((u) => u.rows !== null);
+    if (this.options.skipExisting && units.length > 0) {
+      const ids = units.filter((u) => u.records > 0).map((u) => u.provides).filter((id): id is bigint => id !== undefined);
+      const existing = ids.length ? await withRetry(() => store.existingIds(this.tenantId, this.name, ids), this.options.retry, sleep, this.retryLog('existing ids lookup')) : new Set<bigint>();
+      if (existing.size > 0) {
+        const before = units.filter((u) => u.records > 0).length;
+        units = units.filter((u) => u.records === 0 || u.provides === undefined || !existing.has(u.provides));
+        this.counts.skipped += before - units.filter((u) => u.records > 0).length;
+      }
+    }
+    if (units.length === 0) return;
+    const records = units.reduce((n, u) => n + u.records, 0);
+    if (this.dry) { this.counts.imported += records; return; }
+    const rows: RowSet = {};
+    for (const unit of units) {
+      for (const [key, list] of Object.entries(unit.rows!)) {
+        const target = rows[key] ?? (rows[key] = []);
+        for (const row of list) target.push(row);
+      }
+    }
+    const result = await withRetry(() => store.writeRows(this.tenantId, this.name, rows, { mode }), this.options.retry, sleep, this.retryLog('batch write'));
+    this.counts.imported += result.written;
+    this.counts.skipped += result.stale;
+    for (const [table, n] of Object.entries(result.tables.orphans)) {
+      if (n > 0) {
+        this.deps.logger.warn('bulk child lines without a stored parent were not written', { tenantId: this.tenantId, resource: this.name, runId: this.runId, table, count: n });
+        this.orphans += n;
+      }
+    }
+  }
+
+  /** Bulk child lines whose parent was never stored (its line failed to transform). */
+  orphans = 0;
+
+  async flushCounts(): Promise<void> {
+    await this.countsWriter.flush();
+  }
+
+  /** The checkpoint at the start of the run. */
+  checkpoint: Checkpoint | null = null;
+}

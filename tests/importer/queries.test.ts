@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { RESOURCES } from '../../src/resources/index.js';
+import { ACCESS_SCOPES_QUERY, bulkIdsQuery, bulkQuery, countQuery, DESTROY_EVENTS_QUERY, destroyEventsSearch, nestedRestQuery, pageQuery, recordQuery, timeWindowQuery } from '../../src/importer/queries.js';
+import { adminSchemaErrors, adminSchemaMissing } from '../helpers/schema-validate.js';
+
+describe.skipIf(adminSchemaMissing)(`every query the engine sends is valid against Shopify's 2026-10 Admin schema${adminSchemaMissing ? ` (skipped: ${adminSchemaMissing})` : ''}`, () => {
+  for (const resource of RESOURCES) {
+    it(`${resource.name}: page, nested rest, record, count and bulk queries`, () => {
+      const documents = [
+        pageQuery(resource),
+        recordQuery(resource),
+        ...resource.graphql.connections.map((c) => nestedRestQuery(resource, c)),
+        countQuery(resource.graphql),
+        bulkQuery(resource, timeWindowQuery('updated_at', new Date('2026-01-01T00:00:00Z'), null, resource.graphql.baseQuery), resource.graphql.updatedAtSortKey),
+        bulkQuery(resource, null),
+        bulkIdsQuery(resource),
+      ].filter((d): d is string => d !== null);
+      for (const document of documents) expect(adminSchemaErrors(document), document).toEqual([]);
+    });
+  }
+
+  it('events and scopes', () => {
+    expect(adminSchemaErrors(DESTROY_EVENTS_QUERY)).toEqual([]);
+    expect(adminSchemaErrors(ACCESS_SCOPES_QUERY)).toEqual([]);
+  });
+
+  it('rejects what Shopify would reject (the check can fail)', () => {
+    expect(adminSchemaErrors('{ orders(first: 1) { nodes { id noSuchField } } }')).not.toEqual([]);
+  });
+});
+
+describe('search syntax', () => {
+  it('quotes UTC timestamps and rounds bounds outward to whole seconds', () => {
+    expect(timeWindowQuery('updated_at', new Date('2026-11-01T10:00:00.500Z'), new Date('2026-11-02T00:00:00.001Z'), null))
+      .toBe("updated_at:>='2026-11-01T10:00:00Z' AND updated_at:<='2026-11-02T00:00:01Z'");
+    expect(timeWindowQuery('updated_at', null, null, null)).toBeNull();
+    expect(destroyEventsSearch('ORDER', new Date('2026-11-01T00:00:00Z'))).toBe("action:destroy AND subject_type:ORDER AND created_at:>='2026-11-01T00:00:00Z'");
+  });
+});
