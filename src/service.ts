@@ -14,9 +14,13 @@ import { createAuthMiddleware as createAuth, type AuthMiddleware } from './auth/
 import { authOptionsOf, loadConfig, requireFor, webhookSecretsOf, type IngestionConfig } from './config/index.js';
 import { createStore, migrate, type IngestStore, type PrismaLike, type RecordCounts, type TenantRecord } from './store/index.js';
 import { createNodeWebhookHandler } from './node/index.js';
+import { RESOURCE_NAMES, RESOURCES, getResource, type ResourceName } from './resources/registry.js';
+import { fetchRecord } from './importer/pages-listing.js';
+import type { BulkDeps } from './importer/bulk-listing.js';
+import { createBulkWaiters, type BulkWaiters } from './importer/bulk-waiters.js';
 
-/** What `importData` accepts as its data type. */
-export type DataType = 'customers' | 'products' | 'orders' | 'all';
+/** What `importData` accepts as its data type: a resource of the registry, or `all`. */
+export type DataType = ResourceName | 'all';
 
 /** Credentials of a store, as `addTenant` takes them. */
 export interface TenantCredentials {
@@ -60,6 +64,8 @@ export interface IngestionServiceOptions extends Partial<IngestionConfig> {
   healthCheckIntervalMs?: number;
   /** Called with the progress of every import run (CLI progress bars, dashboards). */
   onProgress?: (event: ImportProgress) => void;
+  /** Bulk operations: result-file `fetch`, poll timing, smallest window of a failing operation (tests shorten them). */
+  bulk?: Omit<BulkDeps, 'wake'>;
 }
 
 /** The seed's tenant sync status entry. */
@@ -71,7 +77,8 @@ export interface TenantSyncStatus {
   lastSync: string | null;
   syncStatus: TenantRecord['syncStatus'];
   lastError: string | null;
-  stats: { customers: number; products: number; orders: number };
+  /** Stored live records per resource (`customers`, `products`, `orders`, ...). */
+  stats: Record<ResourceName, number>;
   healthStatus: boolean;
   rateLimitStatus: { callsMade: number; bucketSize: number; isLimited: boolean } | null;
 }
@@ -91,12 +98,13 @@ export interface HealthStatus {
 export interface IngestionStatistics {
   totalTenants: number;
   activeTenants: number;
-  totalRecords: { customers: number; products: number; orders: number; variants: number; lineItems: number };
+  /** Stored live rows per table key of every resource (`customers`, `variants`, `lineItems`, ...). */
+  totalRecords: RecordCounts;
   syncJobs: { enabled: boolean; totalJobs: number; activeJobs: number; runningJobs: number };
   webhookStats: WebhookStats | null;
 }
 
-const DATA_TYPES: readonly DataType[] = ['customers', 'products', 'orders', 'all'];
+const DATA_TYPES: readonly DataType[] = [...RESOURCE_NAMES, 'all'];
 const DEFAULT_WEBHOOK_PATH = '/api/webhooks/shopify';
 
 /**
@@ -123,6 +131,7 @@ export class IngestionService {
   private schedulerValue: SchedulerService | undefined;
   private webhooksValue: WebhookService | undefined;
   private readonly importers = new Map<string, ImportService>();
+  private readonly bulkWaiters: BulkWaiters = createBulkWaiters();
   private readonly running = new Set<Promise<unknown>>();
   private initialized = false;
   private stopping = false;
@@ -194,7 +203,12 @@ export class IngestionService {
     const secrets = webhookOptions.secrets ?? (webhookSecretsOf(this.config).length ? webhookSecretsOf(this.config) : undefined);
     if (webhookOptions.enabled !== false && secrets) {
       const { enabled: _enabled, path: _path, ...rest } = webhookOptions;
-      this.webhooksValue = createWebhookService(this.prisma, { ...rest, secrets, keyRing: this.keyRing, store: this.store, logger: this.logger });
+      this.webhooksValue = createWebhookService(this.prisma, {
+        ...rest, secrets, keyRing: this.keyRing, store: this.store, logger: this.logger,
+        fetchRecord: rest.fetchRecord ?? (async (tenantId, resource, id) => fetchRecord(await this.getClient(tenantId), getResource(resource), id)),
+      });
+      // A running bulk operation's poll ends as soon as its finish webhook arrives here.
+      this.webhooksValue.on('bulk_operations/finish', (event) => { this.bulkWaiters.notify(String(event.payload.admin_graphql_api_id)); });
       this.webhooksValue.start();
     } else if (webhookOptions.enabled === true) {
       throw new ConfigError('webhooks are enabled but no secret is configured: set SHOPIFY_API_SECRET');
@@ -302,6 +316,7 @@ export class IngestionService {
       clock: this.clock,
       defaults: { batchSize: this.config.defaultBatchSize, concurrency: this.config.defaultConcurrency },
       onProgress: this.options.onProgress,
+      bulk: { fetch: this.options.clientDefaults?.fetch, ...this.options.bulk, wake: this.bulkWaiters.wait },
     });
     this.importers.set(tenantId, importer);
     return importer;
@@ -321,10 +336,7 @@ export class IngestionService {
     }
     if (this.stopping) throw new ShopifyIngestError('SERVICE_STOPPING', 'importData: the service is shutting down');
     const importer = await this.getImportService(tenantId);
-    const run = dataType === 'customers' ? importer.importCustomers(options)
-      : dataType === 'products' ? importer.importProducts(options)
-      : dataType === 'orders' ? importer.importOrders(options)
-      : importer.importAll(options);
+    const run = dataType === 'all' ? importer.importAll(options) : importer.importResource(dataType, options);
     this.running.add(run);
     try {
       return await run;
@@ -348,7 +360,7 @@ export class IngestionService {
         lastSync: tenant.lastSyncAt ? tenant.lastSyncAt.toISOString() : null,
         syncStatus: tenant.syncStatus,
         lastError: tenant.lastError,
-        stats: { customers: counts.customers, products: counts.products, orders: counts.orders },
+        stats: Object.fromEntries(RESOURCES.map((r) => [r.name, counts[r.root.key] ?? 0])) as Record<ResourceName, number>,
         healthStatus: tenant.isActive && Boolean(client) && tenant.syncStatus !== 'error',
         rateLimitStatus: rate ? { callsMade: rate.callsMade, bucketSize: rate.bucketSize, isLimited: rate.isLimited } : null,
       };
@@ -386,16 +398,16 @@ export class IngestionService {
   /** Totals across tenants, scheduler job counts and webhook counters. */
   async getStatistics(): Promise<IngestionStatistics> {
     const tenants = await this.store.listTenants();
-    const totals: RecordCounts = { customers: 0, products: 0, variants: 0, orders: 0, lineItems: 0 };
+    const totals: RecordCounts = {};
     for (const tenant of tenants) {
       const counts = await this.store.countRecords(tenant.id);
-      for (const key of Object.keys(totals) as (keyof RecordCounts)[]) totals[key] += counts[key];
+      for (const [key, n] of Object.entries(counts)) totals[key] = (totals[key] ?? 0) + n;
     }
     const scheduler: SchedulerStatus | undefined = this.schedulerValue?.getStatus();
     return {
       totalTenants: tenants.length,
       activeTenants: tenants.filter((t) => t.isActive).length,
-      totalRecords: { customers: totals.customers, products: totals.products, orders: totals.orders, variants: totals.variants, lineItems: totals.lineItems },
+      totalRecords: totals,
       syncJobs: { enabled: Boolean(scheduler?.enabled), totalJobs: scheduler?.totalJobs ?? 0, activeJobs: scheduler?.activeJobs ?? 0, runningJobs: scheduler?.runningJobs ?? 0 },
       webhookStats: this.webhooksValue ? await this.webhooksValue.getStats() : null,
     };

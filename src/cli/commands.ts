@@ -1,3 +1,4 @@
+import { isResourceName, RESOURCE_NAMES } from '../resources/registry.js';
 import { createDatabase } from '../store/index.js';
 import { createIngestionService, type DataType, type IngestionService } from '../service.js';
 import type { ImportAllResult, ImportResult } from '../importer/index.js';
@@ -87,7 +88,7 @@ export async function runCommand(positionals: string[], values: Values, ctx: Cli
     case 'sync': {
       const [tenantId, resource = 'all'] = args;
       if (!tenantId) throw new UsageError('sync: which tenant? shopify-ingest sync <tenant> [resource]');
-      if (!['customers', 'products', 'orders', 'all'].includes(resource)) throw new UsageError(`sync: unknown resource ${resource}`);
+      if (resource !== 'all' && !isResourceName(resource)) throw new UsageError(`sync: unknown resource ${resource} (one of ${RESOURCE_NAMES.join(', ')}, or all)`);
       const mode = values.mode as string | undefined;
       if (mode && !['full', 'incremental', 'auto'].includes(mode)) throw new UsageError('--mode must be full, incremental or auto');
       const wait = intOption(values, 'wait');

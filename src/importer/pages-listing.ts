@@ -13,11 +13,11 @@
  *   https://shopify.dev/docs/apps/launch/protected-customer-data
  */
 import { GraphqlError } from '../client/errors.js';
-import type { NestedConnection } from '../resources/definition.js';
+import type { NestedConnection, ResourceDefinition } from '../resources/definition.js';
 import { isObject } from '../transform/values.js';
 import { encodeCursor, type GraphqlCursor } from './checkpoint.js';
 import { ImportError } from './errors.js';
-import { nestedRestQuery, pageQuery, pageSizeFor } from './queries.js';
+import { nestedRestQuery, pageQuery, pageSizeFor, recordQuery } from './queries.js';
 import { updatedAtOf, type RunFrame } from './run-frame.js';
 import type { GraphqlImportClient } from './types.js';
 
@@ -61,24 +61,57 @@ function isAccessDenied(e: { message: string; extensions?: { code?: string } }):
   return e.extensions?.code === 'ACCESS_DENIED' || /access denied|not approved to access/i.test(e.message);
 }
 
-/** The rest of `connection` of the record `id` after `after`. */
-async function completeNested(frame: RunFrame, client: GraphqlImportClient, id: string, connection: NestedConnection, first: Connection<unknown>, withheld: Set<string>): Promise<unknown[]> {
+/** The rest of `connection` of the record `id` after the first page (records with more children than a page carries). */
+export async function completeNested(resource: ResourceDefinition, client: GraphqlImportClient, id: string, connection: NestedConnection, first: Connection<unknown>, withheld: Set<string>, signal?: AbortSignal, onRequest?: () => void): Promise<unknown[]> {
   const nodes = [...first.nodes];
   let after = first.pageInfo.endCursor;
   let hasNext = first.pageInfo.hasNextPage;
-  const query = nestedRestQuery(frame.resource, connection);
+  const query = nestedRestQuery(resource, connection);
   while (hasNext) {
-    frame.pages++;
-    const data = await queryKeepingPartialData<{ node: Record<string, Connection<unknown>> | null }>(client, query, { id, first: 250, after }, frame.options.signal, withheld);
+    onRequest?.();
+    const data = await queryKeepingPartialData<{ node: Record<string, Connection<unknown>> | null }>(client, query, { id, first: 250, after }, signal, withheld);
     const page = data?.node?.[connection.field];
     if (!page || !Array.isArray(page.nodes) || !page.pageInfo) {
-      throw new ImportError(`${frame.name} ${id}: the follow-up page of ${connection.field} has no nodes/pageInfo`, { code: 'SHOPIFY_BAD_RESPONSE' });
+      throw new ImportError(`${resource.name} ${id}: the follow-up page of ${connection.field} has no nodes/pageInfo`, { code: 'SHOPIFY_BAD_RESPONSE' });
     }
     nodes.push(...page.nodes);
     hasNext = page.pageInfo.hasNextPage;
+    if (hasNext && (!page.pageInfo.endCursor || page.pageInfo.endCursor === after)) {
+      throw new ImportError(`${resource.name} ${id}: ${connection.field} has a next page but no new cursor`, { code: 'SHOPIFY_BAD_RESPONSE' });
+    }
     after = page.pageInfo.endCursor;
   }
   return nodes;
+}
+
+/** Replaces each nested connection of `node` that has more pages by all its nodes. */
+export async function completeRecord(resource: ResourceDefinition, client: GraphqlImportClient, node: Record<string, unknown>, withheld: Set<string>, signal?: AbortSignal, onRequest?: () => void): Promise<void> {
+  if (typeof node.id !== 'string') return;
+  for (const connection of resource.graphql.connections) {
+    const nested = node[connection.field] as Connection<unknown> | undefined;
+    if (nested && nested.pageInfo?.hasNextPage) {
+      node[connection.field] = { nodes: await completeNested(resource, client, node.id, connection, nested, withheld, signal, onRequest) };
+    }
+  }
+}
+
+/**
+ * One record by id with all its children (GraphQL node), or null when Shopify no longer has it:
+ * for webhooks whose body names a record without being it (`orders/edited`).
+ *
+ * @example
+ * ```ts
+ * const order = await fetchRecord(client, getResource('orders'), 450789469n);
+ * ```
+ */
+export async function fetchRecord(client: GraphqlImportClient, resource: ResourceDefinition, id: bigint, signal?: AbortSignal): Promise<Record<string, unknown> | null> {
+  const gid = `gid://shopify/${resource.graphql.type}/${id}`;
+  const withheld = new Set<string>();
+  const data = await queryKeepingPartialData<{ node: Record<string, unknown> | null }>(client, recordQuery(resource), { id: gid }, signal, withheld);
+  const node = data?.node;
+  if (!node || typeof node.id !== 'string') return null;
+  await completeRecord(resource, client, node, withheld, signal);
+  return node;
 }
 
 /** Lists the resource page by page into the frame's pipeline; returns the committed max `updated_at`. */
@@ -132,14 +165,7 @@ export async function pagesListing(frame: RunFrame, client: GraphqlImportClient,
       const pageStart = after;
       for (let i = 0; i < page.nodes.length; i++) {
         const node = page.nodes[i];
-        if (isObject(node) && typeof node.id === 'string') {
-          for (const connection of g.connections) {
-            const nested = node[connection.field] as Connection<unknown> | undefined;
-            if (nested && nested.pageInfo?.hasNextPage) {
-              node[connection.field] = { nodes: await completeNested(frame, client, node.id, connection, nested, withheld) };
-            }
-          }
-        }
+        if (isObject(node)) await completeRecord(frame.resource, client, node, withheld, frame.options.signal, () => { frame.pages++; });
         const updatedAt = updatedAtOf(node);
         if (updatedAt !== null && (maxUpdatedAt === null || updatedAt > maxUpdatedAt)) maxUpdatedAt = updatedAt;
         // Resume after the page only once its last record is committed; before that, at its start.

@@ -1,11 +1,12 @@
 import cron from 'node-cron';
+import { RESOURCES, RESOURCE_NAMES, type ResourceName } from '../resources/registry.js';
 import { SchedulerError } from './errors.js';
 
-/** The kinds of scheduled job: one per resource plus the weekly full sync. */
-export type SyncJobType = 'customers' | 'products' | 'orders' | 'fullSync';
+/** The kinds of scheduled job: one per resource of the registry plus the weekly full sync. */
+export type SyncJobType = ResourceName | 'fullSync';
 
 /** What a job imports; `fullSync` imports `all`. */
-export type SyncResource = 'customers' | 'products' | 'orders' | 'all';
+export type SyncResource = ResourceName | 'all';
 
 /**
  * All job types, in the order jobs are listed in the status.
@@ -15,7 +16,7 @@ export type SyncResource = 'customers' | 'products' | 'orders' | 'all';
  * SYNC_JOB_TYPES.map((type) => syncJobId(type, 't1'));
  * ```
  */
-export const SYNC_JOB_TYPES: readonly SyncJobType[] = ['customers', 'products', 'orders', 'fullSync'];
+export const SYNC_JOB_TYPES: readonly SyncJobType[] = Object.freeze([...RESOURCE_NAMES, 'fullSync'] as SyncJobType[]);
 
 /** Options handed to the import of a scheduled run (the seed's Import Options). */
 export interface SyncJobOptions {
@@ -59,8 +60,13 @@ export type SyncConfig = Record<SyncJobType, SyncJobConfig>;
 export type SyncConfigOverrides = { [K in SyncJobType]?: Partial<SyncJobConfig> };
 
 /**
- * The default schedule of the seed's README, with the orders window computed at run time.
- * Times are in the scheduler's time zone (UTC by default).
+ * The default schedule: each resource's incremental job as its registry entry describes it (the
+ * seed's: customers every 6 hours, products daily at 2 AM, orders every 30 minutes), and the weekly
+ * full sync. Times are in the scheduler's time zone (UTC by default).
+ *
+ * The seed's orders job re-lists a 7-day `dateRange` every run; the default job is incremental
+ * instead (from the watermark, with the overlap), which lists only what changed: pass
+ * `dateWindowDays` (or `options.dateRange`) to get the seed's windowed runs.
  *
  * @example
  * ```ts
@@ -68,15 +74,13 @@ export type SyncConfigOverrides = { [K in SyncJobType]?: Partial<SyncJobConfig> 
  * ```
  */
 export const DEFAULT_SYNC_CONFIG: Readonly<SyncConfig> = Object.freeze({
-  customers: { enabled: true, schedule: '0 */6 * * *', options: { batchSize: 100, concurrency: 2, skipExisting: false } },
-  products: { enabled: true, schedule: '0 2 * * *', options: { batchSize: 75, concurrency: 2 } },
-  orders: { enabled: true, schedule: '*/30 * * * *', options: { batchSize: 50, concurrency: 3 }, dateWindowDays: 7 },
+  ...Object.fromEntries(RESOURCES.map((r) => [r.name, { enabled: r.schedule.enabled, schedule: r.schedule.schedule, options: { ...r.schedule.options } }])),
   // mode 'full': the weekly run re-lists everything, which is also when customers deleted at Shopify
   // (no destroy events exist for them) are found by id reconciliation. It waits up to 30 minutes for
   // a resource another run is importing (the other jobs skip their tick instead), so the weekly run
   // is not lost to a short incremental one.
   fullSync: { enabled: true, schedule: '0 1 * * 0', options: { batchSize: 100, concurrency: 2, mode: 'full', waitForLockMs: 30 * 60_000 } },
-});
+}) as unknown as Readonly<SyncConfig>;
 
 /**
  * Layers overrides on a config (later wins); `options` objects are merged, not replaced.

@@ -11,15 +11,17 @@ import type { Logger } from '../logger.js';
 import { revealPayload } from '../transform/pii.js';
 import { readStoredCustomerData, type WebhookInbox } from '../store/inbox.js';
 import type { SqlExecutor } from '../store/prisma-like.js';
-import type { CustomerRow, OrderBundle, ProductBundle, ResourceType } from '../store/rows.js';
+import type { RowSet, ResourceDefinition } from '../resources/definition.js';
+import { topicAction } from '../resources/registry.js';
+import type { ResourceType } from '../store/rows.js';
 import type { IngestStore } from '../store/types.js';
+import { ShopifyIngestError } from '../errors.js';
 import type { ShopifyId, WebhookEvent } from './topics.js';
 
 /** The transformer surface used here (a `ShopifyTransformer` instance fits). */
 export interface WebhookTransformer {
-  transformCustomer(data: any, tenantId: string): CustomerRow;
-  transformProduct(data: any, tenantId: string): ProductBundle;
-  transformOrder(data: any, tenantId: string): OrderBundle;
+  /** One record of `resource` (a webhook body is REST-shaped) to its rows by table key. */
+  toRows(resource: string, data: unknown, tenantId: string): RowSet;
 }
 
 /** What `customers/data_request` hands to the host: everything stored about the customer, decrypted. */
@@ -38,6 +40,12 @@ export interface ApplyHooks {
   onDataRequest?: (tenantId: string, data: CustomerDataExport, event: WebhookEvent<'customers/data_request'>) => unknown | Promise<unknown>;
   /** Called after app/uninstalled deactivated a tenant (e.g. to drop cached clients). */
   onTenantDeactivated?: (tenantId: string) => unknown | Promise<unknown>;
+  /**
+   * Fetches one record again from Shopify (GraphQL node, or null when it no longer exists), for topics
+   * whose body names a record without being it (`orders/edited`). The facade wires its clients here;
+   * without it such deliveries fail with `WEBHOOK_REFETCH_UNAVAILABLE` (and stay in the inbox for replay).
+   */
+  fetchRecord?: (tenantId: string, resource: ResourceType, id: bigint) => Promise<unknown | null>;
 }
 
 export interface ApplyContext {
@@ -50,16 +58,6 @@ export interface ApplyContext {
   hooks: ApplyHooks;
 }
 
-const UPSERT_TOPICS: Record<string, ResourceType> = {
-  'customers/create': 'customers', 'customers/update': 'customers',
-  'products/create': 'products', 'products/update': 'products',
-  'orders/create': 'orders', 'orders/updated': 'orders', 'orders/paid': 'orders',
-  'orders/cancelled': 'orders', 'orders/fulfilled': 'orders', 'orders/edited': 'orders',
-};
-
-const DELETE_TOPICS: Record<string, ResourceType> = {
-  'customers/delete': 'customers', 'products/delete': 'products', 'orders/delete': 'orders',
-};
 
 export function toBigInt(id: ShopifyId | string | null | undefined): bigint {
   if (typeof id === 'bigint') return id;
@@ -86,14 +84,18 @@ function latestBy<T>(items: T[], key: (t: T) => bigint, updatedAt: (t: T) => Dat
   return [...map.values()];
 }
 
-function mergeProducts(bundles: ProductBundle[]): ProductBundle {
-  const latest = latestBy(bundles.filter((b) => b.products.length > 0), (b) => b.products[0]!.id, (b) => b.products[0]!.shopifyUpdatedAt);
-  return { products: latest.flatMap((b) => b.products), variants: latest.flatMap((b) => b.variants) };
-}
-
-function mergeOrders(bundles: OrderBundle[]): OrderBundle {
-  const latest = latestBy(bundles.filter((b) => b.orders.length > 0), (b) => b.orders[0]!.id, (b) => b.orders[0]!.shopifyUpdatedAt);
-  return { orders: latest.flatMap((b) => b.orders), lineItems: latest.flatMap((b) => b.lineItems), events: latest.flatMap((b) => b.events) };
+/** One row set of several records' rows, keeping per record only its newest version (a statement may touch a row once). */
+function mergeRowSets(resource: ResourceDefinition, sets: RowSet[]): RowSet {
+  const rootOf = (set: RowSet) => set[resource.root.key]?.[0] as { id: bigint; shopifyUpdatedAt: Date } | undefined;
+  const latest = latestBy(sets.filter((set) => rootOf(set) !== undefined), (set) => rootOf(set)!.id, (set) => rootOf(set)!.shopifyUpdatedAt);
+  const merged: RowSet = {};
+  for (const set of latest) {
+    for (const [key, rows] of Object.entries(set)) {
+      const target = merged[key] ?? (merged[key] = []);
+      for (const row of rows) target.push(row);
+    }
+  }
+  return merged;
 }
 
 /** Decrypts a stored row for a data export: `*Enc` columns opened (JSON ones parsed), payload PII restored. */
@@ -115,13 +117,24 @@ async function applyOne(ctx: ApplyContext, event: WebhookEvent): Promise<void> {
   const { store, transformer } = ctx;
   const tenantId = event.tenantId;
   const payload = event.payload as Record<string, any>;
-  const upsert = UPSERT_TOPICS[event.topic];
-  if (upsert === 'customers') { await store.upsertCustomers(tenantId, [transformer.transformCustomer(payload, tenantId)]); return; }
-  if (upsert === 'products') { await store.upsertProducts(tenantId, transformer.transformProduct(payload, tenantId)); return; }
-  if (upsert === 'orders') { await store.upsertOrders(tenantId, transformer.transformOrder(payload, tenantId)); return; }
-  const deleted = DELETE_TOPICS[event.topic];
-  if (deleted) {
-    await store.markDeleted(tenantId, deleted, [idOf(payload)], event.triggeredAt ?? event.receivedAt);
+  const action = topicAction(event.topic);
+  if (action?.kind === 'upsert') {
+    await store.writeRows(tenantId, action.resource.name, transformer.toRows(action.resource.name, payload, tenantId));
+    return;
+  }
+  if (action?.kind === 'delete') {
+    await store.markDeleted(tenantId, action.resource.name as ResourceType, [idOf(payload)], event.triggeredAt ?? event.receivedAt);
+    return;
+  }
+  if (action?.kind === 'refetch') {
+    const id = action.idOf(payload);
+    if (id === null) throw new ShopifyIngestError('WEBHOOK_PAYLOAD_INVALID', `${event.topic} delivery ${event.webhookId} names no ${action.resource.name} id`, { details: { topic: event.topic, webhookId: event.webhookId } });
+    if (!ctx.hooks.fetchRecord) {
+      throw new ShopifyIngestError('WEBHOOK_REFETCH_UNAVAILABLE', `${event.topic} names ${action.resource.name} ${id} but no client can fetch it: use the ingestion service, or pass fetchRecord to createWebhookService`, { details: { topic: event.topic, id: String(id) } });
+    }
+    const record = await ctx.hooks.fetchRecord(tenantId, action.resource.name as ResourceType, id);
+    // Gone by now: its delete webhook (or the next sync's deletion probe) records that.
+    if (record !== null && record !== undefined) await store.writeRows(tenantId, action.resource.name, transformer.toRows(action.resource.name, record, tenantId));
     return;
   }
   switch (event.topic) {
@@ -173,42 +186,34 @@ export async function applyWebhookEvents(ctx: ApplyContext, events: WebhookEvent
   const groups = new Map<string, WebhookEvent[]>();
   const singles: WebhookEvent[] = [];
   for (const event of events) {
-    const resource = UPSERT_TOPICS[event.topic];
-    if (!resource) { singles.push(event); continue; }
-    const key = `${event.tenantId}\u0000${resource}`;
+    const action = topicAction(event.topic);
+    if (action?.kind !== 'upsert') { singles.push(event); continue; }
+    const key = `${event.tenantId}\u0000${action.resource.name}`;
     const list = groups.get(key) ?? [];
     list.push(event);
     groups.set(key, list);
   }
 
   for (const [key, group] of groups) {
-    const [tenantId, resource] = key.split('\u0000') as [string, ResourceType];
+    const [tenantId, name] = key.split('\u0000') as [string, string];
     if (group.length === 1) { singles.push(group[0]!); continue; }
+    const resource = topicAction(group[0]!.topic)!.resource;
     const ok: WebhookEvent[] = [];
-    const rows: unknown[] = [];
+    const sets: RowSet[] = [];
     const pause = createYielder();
     for (const event of group) {
       await pause();
       try {
-        const p = event.payload as Record<string, unknown>;
-        rows.push(resource === 'customers' ? ctx.transformer.transformCustomer(p, tenantId)
-          : resource === 'products' ? ctx.transformer.transformProduct(p, tenantId)
-            : ctx.transformer.transformOrder(p, tenantId));
+        sets.push(ctx.transformer.toRows(name, event.payload, tenantId));
         ok.push(event);
       } catch (error) {
         failures.set(event.id, error);
       }
     }
     try {
-      if (resource === 'customers') {
-        await ctx.store.upsertCustomers(tenantId, latestBy(rows as CustomerRow[], (r) => r.id, (r) => r.shopifyUpdatedAt));
-      } else if (resource === 'products') {
-        await ctx.store.upsertProducts(tenantId, mergeProducts(rows as ProductBundle[]));
-      } else {
-        await ctx.store.upsertOrders(tenantId, mergeOrders(rows as OrderBundle[]));
-      }
+      await ctx.store.writeRows(tenantId, name, mergeRowSets(resource, sets));
     } catch (error) {
-      ctx.logger.warn('batched webhook upsert failed; applying one by one', { tenantId, resource, count: ok.length, error });
+      ctx.logger.warn('batched webhook upsert failed; applying one by one', { tenantId, resource: name, count: ok.length, error });
       singles.push(...ok);
     }
   }

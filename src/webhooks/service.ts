@@ -204,6 +204,7 @@ export function createWebhookService(prisma: PrismaLike, options: WebhookService
       db: prisma, store, inbox, transformer, keyRing: keyRing, logger,
       hooks: {
         onDataRequest: options.onDataRequest,
+        fetchRecord: options.fetchRecord,
         onTenantDeactivated: async (tenantId) => {
           // Dropped whole: the next delivery of any shop looks its tenant up again.
           tenantCache.clear();

@@ -4,6 +4,7 @@
  * relies on are typed, the rest is `unknown`. Integers beyond 2^53 arrive as `bigint`
  * (see parseShopifyJson), so ids are `number | bigint`.
  */
+import { RESOURCE_TOPICS } from '../resources/registry.js';
 
 /** A Shopify numeric id: `bigint` when it does not fit a double exactly. */
 export type ShopifyId = number | bigint;
@@ -37,6 +38,12 @@ export interface OrderPayload {
   financial_status?: string | null;
   line_items?: Array<{ id: ShopifyId; [field: string]: unknown }>;
   admin_graphql_api_id?: string;
+  [field: string]: unknown;
+}
+
+/** `orders/edited`: the edit, not the order (https://shopify.dev/docs/api/webhooks?reference=toml#list-of-topics-orders/edited). */
+export interface OrderEditedPayload {
+  order_edit: { id: ShopifyId; order_id: ShopifyId; app_id?: ShopifyId | null; created_at?: string; committed_at?: string; notify_customer?: boolean; staff_note?: string; line_items?: unknown; [field: string]: unknown };
   [field: string]: unknown;
 }
 
@@ -102,6 +109,8 @@ export interface WebhookPayloads {
   'orders/paid': OrderPayload;
   'orders/cancelled': OrderPayload;
   'orders/fulfilled': OrderPayload;
+  'orders/partially_fulfilled': OrderPayload;
+  'orders/edited': OrderEditedPayload;
   'orders/delete': DeletePayload;
   'app/uninstalled': AppUninstalledPayload;
   'bulk_operations/finish': BulkOperationFinishPayload;
@@ -113,14 +122,14 @@ export interface WebhookPayloads {
 /** A topic the SDK knows. Other topics are still stored and dispatched to `onAny` handlers. */
 export type WebhookTopic = keyof WebhookPayloads;
 
-/** Every topic the SDK applies to the database or acts upon. */
-export const WEBHOOK_TOPICS: readonly WebhookTopic[] = Object.freeze([
-  'customers/create', 'customers/update', 'customers/delete',
-  'products/create', 'products/update', 'products/delete',
-  'orders/create', 'orders/updated', 'orders/paid', 'orders/cancelled', 'orders/fulfilled', 'orders/delete',
-  'app/uninstalled', 'bulk_operations/finish',
-  'customers/redact', 'shop/redact', 'customers/data_request',
-]);
+/** Topics of the app's lifecycle and of privacy law the SDK acts upon (not tied to a resource). */
+export const LIFECYCLE_TOPICS = Object.freeze(['app/uninstalled', 'bulk_operations/finish'] as const);
+
+/** The three mandatory privacy topics (`compliance_topics` in shopify.app.toml). */
+export const COMPLIANCE_TOPICS = Object.freeze(['customers/data_request', 'customers/redact', 'shop/redact'] as const);
+
+/** Every topic the SDK applies to the database or acts upon: the registry's resource topics, then lifecycle and compliance topics. */
+export const WEBHOOK_TOPICS: readonly WebhookTopic[] = Object.freeze([...RESOURCE_TOPICS, ...LIFECYCLE_TOPICS, ...COMPLIANCE_TOPICS] as WebhookTopic[]);
 
 /**
  * Topics accepted for a tenant that is no longer active: the mandatory privacy topics (`shop/redact`
