@@ -233,6 +233,79 @@ export function defineStoreSuite(backend: string, open: () => Promise<OpenedData
       });
     });
 
+    describe('bulk operation output (children matched to parents by tag)', () => {
+      const tag = 'bulk:901';
+      const tagged = <T extends object>(rows: T[], t = tag) => rows.map((r) => ({ ...r, syncTag: t }));
+
+      it('writes children arriving in later batches, in any order, only for parents the same operation wrote', async () => {
+        const t = await tenant();
+        const a = orderBundle(t, 1n, 3);
+        const b = orderBundle(t, 2n, 2);
+        // Batch 1: both parents (their lines carry no line items) and one child of order 2 that came early.
+        const first = await store.writeRows(t, 'orders', { orders: tagged([...a.orders, ...b.orders].map((o) => ({ ...o, lineItemCount: null }))), lineItems: tagged([b.lineItems[1]]), events: [...a.events, ...b.events] }, { mode: 'bulk' });
+        expect(first.written).toBe(2);
+        expect(first.tables.written.lineItems).toBe(1);
+        // Batch 2: the rest, shuffled.
+        const second = await store.writeRows(t, 'orders', { lineItems: tagged([a.lineItems[2], b.lineItems[0], a.lineItems[0], a.lineItems[1]]) }, { mode: 'bulk' });
+        expect(second.tables.written.lineItems).toBe(4);
+        expect(await lineItemIds(t, 1n)).toEqual(['11', '12', '13']);
+        expect(await lineItemIds(t, 2n)).toEqual(['21', '22']);
+        expect(await sql(`SELECT count(*)::int AS n FROM shopify_order_events WHERE tenant_id = $1`, t)).toEqual([{ n: 4 }]);
+      });
+
+      it('skips children of a parent stored in a newer version by someone else, and counts orphans', async () => {
+        const t = await tenant();
+        // A webhook stored order 5 at a newer version, with its own line items.
+        await store.upsertOrders(t, orderBundle(t, 5n, 1, { shopifyUpdatedAt: at('2024-03-01T00:00:00Z') }));
+        const stale = orderBundle(t, 5n, 2);
+        const r = await store.writeRows(t, 'orders', { orders: tagged(stale.orders), lineItems: tagged(stale.lineItems), events: stale.events }, { mode: 'bulk' });
+        expect(r.written).toBe(0);
+        expect(r.tables.skipped.lineItems).toBe(2);
+        expect(r.tables.orphans.lineItems).toBe(0);
+        expect(await lineItemIds(t, 5n)).toEqual(['51']);
+        const orphan = await store.writeRows(t, 'orders', { lineItems: tagged([lineItem(t, 77n, 771n)]) }, { mode: 'bulk' });
+        expect(orphan.tables.orphans.lineItems).toBe(1);
+        expect(await sql(`SELECT count(*)::int AS n FROM shopify_order_line_items WHERE tenant_id = $1 AND order_id = 77`, t)).toEqual([{ n: 0 }]);
+      });
+
+      it('finalizeBulk removes the children the operation did not list and recounts line_item_count; tombstones missing variants', async () => {
+        const t = await tenant();
+        await store.upsertOrders(t, orderBundle(t, 9n, 3));
+        await store.upsertProducts(t, { products: [product(t, 3n)], variants: [variant(t, 3n, 31n), variant(t, 3n, 32n)] });
+        // The operation lists order 9 with line items 91 and 93 only, product 3 with variant 31 only.
+        const o = orderBundle(t, 9n, 3);
+        await store.writeRows(t, 'orders', { orders: tagged(o.orders.map((x) => ({ ...x, lineItemCount: null }))), events: o.events, lineItems: tagged([o.lineItems[0], o.lineItems[2]]) }, { mode: 'bulk' });
+        await store.writeRows(t, 'products', { products: tagged([product(t, 3n)]), variants: tagged([variant(t, 3n, 31n)]) }, { mode: 'bulk' });
+        expect(await lineItemIds(t, 9n)).toEqual(['91', '92', '93']);
+        const done = await store.finalizeBulk(t, 'orders', tag, { chunkSize: 1 });
+        expect(done.removed).toEqual({ lineItems: 1 });
+        expect(await lineItemIds(t, 9n)).toEqual(['91', '93']);
+        expect(await sql(`SELECT line_item_count FROM shopify_orders WHERE tenant_id = $1 AND id = 9`, t)).toEqual([{ line_item_count: 2 }]);
+        expect((await store.finalizeBulk(t, 'products', tag)).removed).toEqual({ variants: 1 });
+        expect(await sql(`SELECT id::text, deleted_at IS NOT NULL AS deleted FROM shopify_product_variants WHERE tenant_id = $1 ORDER BY id`, t)).toEqual([{ id: '31', deleted: false }, { id: '32', deleted: true }]);
+        // Another tenant's rows with the same tag are not touched.
+        expect((await store.finalizeBulk(`${t}-other`, 'orders', tag)).removed).toEqual({ lineItems: 0 });
+      });
+    });
+
+    describe('inferred deletions (id reconciliation)', () => {
+      it('tombstones stored ids a complete listing lacks; a later version of the record makes it live again', async () => {
+        const t = await tenant();
+        await store.upsertCustomers(t, [customer(t, 1n), customer(t, 2n), customer(t, 3n)]);
+        await store.addListedIds(t, 'customers', 'L1', [1n, 3n]);
+        expect(await store.tombstoneUnlisted(t, 'customers', 'L1', at('2024-06-01T00:00:00Z'))).toBe(1);
+        await store.clearListedIds(t, 'customers', 'L1');
+        expect((await customerRows(t)).map((r) => [r.id, r.deleted_at !== null])).toEqual([['1', false], ['2', true], ['3', false]]);
+        // Shopify lists customer 2 again (same version): the inference was wrong, it is live again.
+        expect(await store.upsertCustomers(t, [customer(t, 2n)])).toEqual({ written: 1, stale: 0 });
+        expect((await customerRows(t)).find((r) => r.id === '2')!.deleted_at).toBeNull();
+        // A tombstone from Shopify itself (a delete webhook or event) is not revocable that way.
+        await store.markDeleted(t, 'customers', [2n], at('2024-06-02T00:00:00Z'));
+        expect(await store.upsertCustomers(t, [customer(t, 2n, { shopifyUpdatedAt: at('2024-06-03T00:00:00Z') })])).toEqual({ written: 0, stale: 1 });
+        expect(await sql(`SELECT count(*)::int AS n FROM shopify_listed_ids WHERE tenant_id = $1`, t)).toEqual([{ n: 0 }]);
+      });
+    });
+
     describe('atomic orders', () => {
       it('writes nothing when one line item in the batch violates a constraint', async () => {
         const t = await tenant();

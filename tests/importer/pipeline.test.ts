@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { BatchPipeline, type Batch } from '../../src/importer/pipeline.js';
+
+const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('BatchPipeline', () => {
+  it('reports only the contiguous committed prefix, whatever order batches finish in', async () => {
+    const committed: number[] = [];
+    const delays = [30, 5, 15, 1];
+    let k = 0;
+    const p = new BatchPipeline<number>({ batchSize: 2, concurrency: 4, write: async () => { await tick(delays[k++ % 4]); }, onCommitted: (pos) => committed.push(pos) });
+    for (let i = 1; i <= 8; i++) await p.add({ rows: {}, records: 1, position: i });
+    await p.close();
+    expect(committed.at(-1)).toBe(8);
+    expect([...committed].sort((a, b) => a - b)).toEqual(committed);
+  });
+
+  it('holds a batch whose unit requires a parent until the batch providing it committed', async () => {
+    const log: string[] = [];
+    const p = new BatchPipeline<number>({
+      batchSize: 1, concurrency: 3,
+      write: async (b: Batch<number>) => {
+        const u = b.units[0];
+        log.push(`start ${u.position}`);
+        await tick(u.position === 1 ? 40 : 1);
+        log.push(`end ${u.position}`);
+      },
+      onCommitted: () => {},
+    });
+    await p.add({ rows: {}, records: 1, position: 1, provides: 100n });
+    await p.add({ rows: {}, records: 0, position: 2, requires: 100n });
+    await p.add({ rows: {}, records: 0, position: 3, requires: 555n });
+    await p.close();
+    expect(log.indexOf('start 2')).toBeGreaterThan(log.indexOf('end 1'));
+    // A child whose parent is not in flight is not held.
+    expect(log.indexOf('end 3')).toBeLessThan(log.indexOf('end 1'));
+  });
+
+  it('applies backpressure: never more than `concurrency` writes at once', async () => {
+    let inFlight = 0;
+    let max = 0;
+    const p = new BatchPipeline<number>({ batchSize: 1, concurrency: 2, write: async () => { inFlight++; max = Math.max(max, inFlight); await tick(2); inFlight--; }, onCommitted: () => {} });
+    for (let i = 0; i < 20; i++) await p.add({ rows: {}, records: 1, position: i });
+    await p.close();
+    expect(max).toBe(2);
+  });
+
+  it('stops at the first failed write and never reports a position past it', async () => {
+    const committed: number[] = [];
+    const p = new BatchPipeline<number>({ batchSize: 1, concurrency: 1, write: async (b) => { if (b.position === 3) throw new Error('boom'); }, onCommitted: (pos) => committed.push(pos) });
+    for (let i = 1; i <= 5; i++) await p.add({ rows: {}, records: 1, position: i });
+    await expect(p.close()).rejects.toThrow('boom');
+    expect(Math.max(...committed)).toBe(2);
+  });
+});
