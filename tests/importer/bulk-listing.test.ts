@@ -1,0 +1,151 @@
+/**
+ * The bulk listing's state machine against a scripted Shopify (every status and error it documents),
+ * writing into real PostgreSQL. The same paths run against the simulator in the integration tests.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createKeyRing } from '../../src/crypto/index.js';
+import { createImportService, type ImportError } from '../../src/importer/index.js';
+import { bulkQuery } from '../../src/importer/queries.js';
+import { getResource } from '../../src/resources/index.js';
+import { createStore } from '../../src/store/index.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { FakeBulkShop, makeOrders } from './fake-bulk-shop.js';
+
+const keyRing = createKeyRing({ key: randomBytes(32).toString('base64') });
+let db: TestDatabase;
+let shop: FakeBulkShop;
+let seq = 0;
+
+beforeAll(async () => { db = await createTestDatabase({ prefix: 'si_bulk' }); }, 60_000);
+afterAll(async () => { await db?.drop(); });
+beforeEach(async () => {
+  await shop?.close();
+  shop = new FakeBulkShop(makeOrders(40));
+  await shop.listen();
+});
+
+async function tenant(): Promise<string> {
+  const id = `bulk-${++seq}`;
+  await createStore(db.prisma).upsertTenant({ id, shopDomain: `${id}.myshopify.com`, accessTokenEnc: 'x' });
+  return id;
+}
+
+function importer(tenantId: string) {
+  const client = { shopDomain: shop.shopDomain, graphql: shop.graphql.bind(shop), pages: async function* () { /* REST unused */ } };
+  return createImportService(db.prisma, client, tenantId, {
+    keyRing, sleep: async () => {},
+    bulk: { minPollMs: 1, maxPollMs: 2, minWindowMs: 60_000 },
+  });
+}
+
+const lineItems = async (t: string) => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM shopify_order_line_items WHERE tenant_id = $1', [t]))[0].n;
+const orders = async (t: string) => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM shopify_orders WHERE tenant_id = $1 AND deleted_at IS NULL', [t]))[0].n;
+const expectedItems = () => shop.orders.reduce((n, o) => n + (o.lineItems as { nodes: unknown[] }).nodes.length, 0);
+
+describe('bulk backfill against a scripted Shopify', () => {
+  it('writes a file whose children come long after their parents exactly as the pages would; line_item_count recounted', async () => {
+    const viaBulk = await tenant();
+    const r = await importer(viaBulk).importOrders({ mode: 'full', batchSize: 7 });
+    expect(r).toMatchObject({ status: 'succeeded', method: 'bulk', fetched: 40, imported: 40 });
+    expect(await lineItems(viaBulk)).toBe(expectedItems());
+    // The same orders written whole (as a page or webhook would) give the same line item rows.
+    const viaRows = await tenant();
+    const t = (await import('../../src/transform/index.js')).ShopifyTransformer;
+    const transformer = new t({ keyRing });
+    const store = createStore(db.prisma);
+    for (const order of shop.orders) await store.writeRows(viaRows, 'orders', transformer.toRows('orders', order, viaRows));
+    const image = (tenantId: string) => db.query(`SELECT id::text, order_id::text, title, sku, quantity, price::text, fulfillment_status FROM shopify_order_line_items WHERE tenant_id = $1 ORDER BY id`, [tenantId]);
+    expect(await image(viaBulk)).toEqual(await image(viaRows));
+    const counts = (tenantId: string) => db.query(`SELECT id::text, line_item_count FROM shopify_orders WHERE tenant_id = $1 ORDER BY id`, [tenantId]);
+    expect(await counts(viaBulk)).toEqual(await counts(viaRows));
+    expect(shop.starts).toBe(1);
+  });
+
+  it('COMPLETED with url null means no records, and the run succeeds', async () => {
+    const t = await tenant();
+    shop.outcomes.push({ status: 'COMPLETED', emptyUrl: true });
+    const r = await importer(t).importOrders({ mode: 'full' });
+    expect(r).toMatchObject({ status: 'succeeded', fetched: 0 });
+  });
+
+  it('a file with fewer records than rootObjectCount fails the run (BULK_FILE_INCOMPLETE)', async () => {
+    const t = await tenant();
+    shop.outcomes.push({ status: 'COMPLETED', dropRoots: 35 });
+    const error = await importer(t).importOrders({ mode: 'full' }).catch((e: ImportError) => e);
+    expect(error).toMatchObject({ code: 'BULK_FILE_INCOMPLETE' });
+  });
+
+  it('FAILED with TIMEOUT: partial data is stored, the window is split and both halves complete it', async () => {
+    const t = await tenant();
+    shop.outcomes.push({ status: 'FAILED', errorCode: 'TIMEOUT', partialRoots: 10 });
+    const r = await importer(t).importOrders({ mode: 'full' });
+    expect(r.status).toBe('succeeded');
+    expect(shop.starts).toBe(3);
+    const queries = [...shop.ops.values()].map((o) => o.query);
+    expect(queries[1]).toMatch(/created_at:>='.*' AND created_at:<='.*'/);
+    expect(await orders(t)).toBe(40);
+    expect(await lineItems(t)).toBe(expectedItems());
+  });
+
+  it('ACCESS_DENIED for a missing scope is a typed error naming it, with no retry', async () => {
+    const t = await tenant();
+    shop.scopes = ['read_products'];
+    shop.outcomes.push({ status: 'FAILED', errorCode: 'ACCESS_DENIED' });
+    const error = await importer(t).importOrders({ mode: 'full' }).catch((e: ImportError) => e);
+    expect(error).toMatchObject({ code: 'SHOPIFY_ACCESS_DENIED' });
+    expect(error.message).toContain('read_orders');
+    expect(shop.starts).toBe(1);
+  });
+
+  it('ACCESS_DENIED with every scope granted (protected customer data): listed by pages, withheld fields null and named', async () => {
+    const t = await tenant();
+    shop.outcomes.push({ status: 'FAILED', errorCode: 'ACCESS_DENIED' });
+    const r = await importer(t).importOrders({ mode: 'full' });
+    expect(r.status).toBe('succeeded');
+    expect(await orders(t)).toBe(40);
+    expect(r.warnings.join(' ')).toMatch(/withheld protected customer data \(email\)/);
+    expect((await db.query('SELECT count(*)::int AS n FROM shopify_orders WHERE tenant_id = $1 AND email_enc IS NOT NULL', [t]))[0].n).toBe(0);
+  });
+
+  it('CANCELED (by Shopify) and EXPIRED operations are run again; a link that expired too; a bounded number of times', async () => {
+    const t = await tenant();
+    shop.outcomes.push({ status: 'CANCELED' }, { status: 'EXPIRED' });
+    expect((await importer(t).importOrders({ mode: 'full' })).status).toBe('succeeded');
+    expect(shop.starts).toBe(3);
+    expect(shop.cancels).toBe(0);
+    const u = await tenant();
+    shop.outcomes.push({ status: 'COMPLETED_EXPIRED_LINK' }, { status: 'CANCELED' }, { status: 'CANCELED' });
+    const error = await importer(u).importOrders({ mode: 'full' }).catch((e: ImportError) => e);
+    expect(error).toMatchObject({ code: 'BULK_OPERATION_FAILED' });
+  });
+
+  it('waits while the shop is at its bulk-operation limit (the host app may run its own), never cancelling', async () => {
+    const t = await tenant();
+    shop.limitReached = 3;
+    expect((await importer(t).importOrders({ mode: 'full' })).status).toBe('succeeded');
+    expect(shop.starts).toBe(4);
+    expect(shop.cancels).toBe(0);
+  });
+
+  it('re-attaches to a running operation of the same query instead of starting a second one', async () => {
+    const t = await tenant();
+    shop.preexisting(bulkQuery(getResource('orders'), null));
+    expect((await importer(t).importOrders({ mode: 'full' })).status).toBe('succeeded');
+    expect(shop.starts).toBe(0);
+    expect(await orders(t)).toBe(40);
+  });
+
+  it('resumes a file from the committed line with a Range request, without a second operation', async () => {
+    const t = await tenant();
+    const controller = new AbortController();
+    const first = await importer(t).importOrders({ mode: 'full', batchSize: 5, concurrency: 1, signal: controller.signal, onProgress: (p) => { if (p.imported >= 15) controller.abort(); } }).catch((e: ImportError) => e);
+    expect(first).toMatchObject({ code: 'IMPORT_ABORTED' });
+    const again = await importer(t).importOrders();
+    expect(again).toMatchObject({ status: 'succeeded', mode: 'full', resumed: true });
+    expect(shop.starts).toBe(1);
+    expect(shop.fileRequests.at(-1)).toMatch(/^bytes=\d+-$/);
+    expect(await orders(t)).toBe(40);
+    expect(await lineItems(t)).toBe(expectedItems());
+  });
+});
