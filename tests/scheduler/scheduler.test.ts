@@ -244,11 +244,14 @@ describe('running', () => {
     expect(runs).toBe(after);
   });
 
-  it('computes the orders window when each run starts, not when configured', async () => {
+  it('runs incremental jobs by default; a configured dateWindowDays window is computed when each run starts, not when configured', async () => {
     let now = new Date('2025-03-10T12:00:00.000Z');
     const runs: ScheduledRun[] = [];
     const scheduler = make({ clock: () => now, runJob: async (run) => { runs.push(run); } });
-    scheduler.addTenantJobs('t1');
+    scheduler.addTenantJobs('t0');
+    await scheduler.runJobNow('orders-sync-t0');
+    expect(runs.shift()!.options.dateRange).toBeUndefined();
+    scheduler.addTenantJobs('t1', { orders: { dateWindowDays: 7 } });
     await scheduler.runJobNow('orders-sync-t1');
     now = new Date('2025-03-20T08:30:00.000Z');
     await scheduler.runJobNow('orders-sync-t1');

@@ -53,6 +53,31 @@ describe('createWebhookService', () => {
     expect(await s.getStats()).toMatchObject({ received: 1, duplicates: 0, processed: 1, failed: 0, pending: 0 });
   });
 
+  it('orders/edited (an order_edit body) fetches the edited order again and applies it; without a way to fetch it, the delivery fails and stays for replay', async () => {
+    const order = await captureBody('orders.create');
+    const fetched: Array<[string, string, string]> = [];
+    const edited = { ...order, updated_at: '2030-01-01T00:00:00Z', line_items: (order.line_items as unknown[]).slice(0, 1) };
+    const s = service({ fetchRecord: async (tenantId, resource, id) => { fetched.push([tenantId, resource, String(id)]); return edited; } });
+    await send(s, 'orders/create', order);
+    await s.processPending();
+    // Shopify's orders/edited body (https://shopify.dev/docs/api/webhooks?reference=toml#list-of-topics-orders/edited), 64-bit id as sent.
+    const body = '{"order_edit":{"id":1,"app_id":null,"created_at":"2030-01-01T00:00:00Z","committed_at":"2030-01-01T00:00:00Z","notify_customer":false,"order_id":820982911946154508,"staff_note":"","user_id":null,"line_items":{"additions":[],"removals":[]}}}';
+    expect((await send(s, 'orders/edited', body, { webhookId: 'edit-1' })).status).toBe(200);
+    expect(await s.processPending()).toBe(1);
+    expect(fetched).toEqual([['t1', 'orders', '820982911946154508']]);
+    const items = await db.query(`SELECT count(*)::int AS n FROM shopify_order_line_items WHERE tenant_id = 't1' AND order_id = 820982911946154508`);
+    expect(items).toEqual([{ n: 1 }]);
+    const [done] = await db.query(`SELECT status FROM shopify_webhook_inbox WHERE webhook_id = 'edit-1'`);
+    expect(done).toMatchObject({ status: 'processed' });
+
+    const bare = service();
+    await send(bare, 'orders/edited', body, { webhookId: 'edit-2' });
+    await bare.processPending();
+    const [failed] = await db.query(`SELECT status, last_error FROM shopify_webhook_inbox WHERE webhook_id = 'edit-2'`);
+    expect(failed!.status).not.toBe('processed');
+    expect(String(failed!.last_error)).toContain('no client can fetch it');
+  });
+
   it('acknowledges a duplicate without processing it again', async () => {
     const s = service();
     const seen: string[] = [];
