@@ -67,6 +67,9 @@ export const BULK_RUN_MUTATION = `mutation ShopifyIngestBulkRun($query: String!,
 }`;
 export const BULK_GET_QUERY = `query ShopifyIngestBulkGet($id: ID!) { bulkOperation(id: $id) { ${FIELDS} } }`;
 export const BULK_RUNNING_QUERY = `query ShopifyIngestBulkRunning { bulkOperations(first: 25, query: "status:running operation_type:query") { nodes { ${FIELDS} } } }`;
+/** Before API 2026-01 there is no `bulkOperation(id:)` nor `bulkOperations`: `node(id:)` and `currentBulkOperation` instead. */
+export const BULK_NODE_QUERY = `query ShopifyIngestBulkNode($id: ID!) { node(id: $id) { ... on BulkOperation { ${FIELDS} } } }`;
+export const BULK_CURRENT_QUERY = `query ShopifyIngestBulkCurrent { currentBulkOperation(type: QUERY) { ${FIELDS} } }`;
 export const BULK_CANCEL_MUTATION = `mutation ShopifyIngestBulkCancel($id: ID!) { bulkOperationCancel(id: $id) { bulkOperation { ${FIELDS} } userErrors { field message } } }`;
 
 type RawState = Omit<BulkOperationState, 'objectCount' | 'rootObjectCount' | 'fileSize'> & { objectCount: string | number | null; rootObjectCount: string | number | null; fileSize: string | number | null };
@@ -154,17 +157,43 @@ export class BulkOperations {
 
   /** The operation's current state, or null when Shopify does not know it (or it belongs to another app). */
   async get(id: string, options: { signal?: AbortSignal } = {}): Promise<BulkOperationState | null> {
-    const data = await this.client.graphql<{ bulkOperation: RawState | null }>(BULK_GET_QUERY, { id }, options);
-    return data?.bulkOperation ? toBulkState(data.bulkOperation) : null;
+    if (!this.legacy) {
+      try {
+        const data = await this.client.graphql<{ bulkOperation: RawState | null }>(BULK_GET_QUERY, { id }, options);
+        return data?.bulkOperation ? toBulkState(data.bulkOperation) : null;
+      } catch (error) {
+        if (!isUndefinedField(error)) throw error;
+        this.legacy = true;
+      }
+    }
+    const data = await this.client.graphql<{ node: RawState | null }>(BULK_NODE_QUERY, { id }, options);
+    return data?.node?.id ? toBulkState(data.node) : null;
   }
 
   /** A running (or created) operation of this app whose query is exactly `query`, if any: a crashed run's operation to re-attach to. */
   async findRunning(query: string, options: { signal?: AbortSignal } = {}): Promise<BulkOperationState | null> {
-    const data = await this.client.graphql<{ bulkOperations: { nodes: RawState[] } }>(BULK_RUNNING_QUERY, undefined, options);
+    let nodes: RawState[];
+    if (!this.legacy) {
+      try {
+        const data = await this.client.graphql<{ bulkOperations: { nodes: RawState[] } }>(BULK_RUNNING_QUERY, undefined, options);
+        nodes = data?.bulkOperations?.nodes ?? [];
+      } catch (error) {
+        if (!isUndefinedField(error)) throw error;
+        this.legacy = true;
+      }
+    }
+    if (this.legacy) {
+      const data = await this.client.graphql<{ currentBulkOperation: RawState | null }>(BULK_CURRENT_QUERY, undefined, options);
+      const current = data?.currentBulkOperation;
+      nodes = current && (current.status === 'CREATED' || current.status === 'RUNNING') ? [current] : [];
+    }
     const wanted = normalise(query);
-    const match = (data?.bulkOperations?.nodes ?? []).find((n) => n.query !== null && normalise(n.query) === wanted);
+    const match = nodes!.find((n) => n.query !== null && normalise(n.query) === wanted);
     return match ? toBulkState(match) : null;
   }
+
+  /** The API version lacks `bulkOperation(id:)` / `bulkOperations` (before 2026-01). */
+  private legacy = false;
 
   /** Asks Shopify to cancel an operation this SDK started. */
   async cancel(id: string, options: { signal?: AbortSignal } = {}): Promise<BulkOperationState | null> {
@@ -207,3 +236,9 @@ export class BulkOperations {
 }
 
 const normalise = (query: string) => query.replace(/\s+/g, ' ').trim();
+
+/** A GraphQL error saying a field does not exist (an older API version). */
+function isUndefinedField(error: unknown): boolean {
+  const errors = (error as { errors?: Array<{ message?: string; extensions?: { code?: string } }> })?.errors;
+  return Array.isArray(errors) && errors.some((e) => e.extensions?.code === 'undefinedField' || /doesn't exist on type/.test(e.message ?? ''));
+}

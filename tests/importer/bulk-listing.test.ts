@@ -92,7 +92,7 @@ describe('bulk backfill against a scripted Shopify', () => {
     const t = await tenant();
     shop.scopes = ['read_products'];
     shop.outcomes.push({ status: 'FAILED', errorCode: 'ACCESS_DENIED' });
-    const error = await importer(t).importOrders({ mode: 'full' }).catch((e: ImportError) => e);
+    const error = await importer(t).importOrders({ mode: 'full' }).catch((e: ImportError) => e) as ImportError;
     expect(error).toMatchObject({ code: 'SHOPIFY_ACCESS_DENIED' });
     expect(error.message).toContain('read_orders');
     expect(shop.starts).toBe(1);

@@ -11,13 +11,13 @@ beforeAll(async () => {
 });
 afterAll(async () => { await clean?.drop(); await h?.close(); });
 
-describe('a sync through 5xx errors, connection resets and 429 storms', { timeout: 300_000 }, () => {
+describe('a REST sync through 5xx errors, connection resets and 429 storms', { timeout: 300_000 }, () => {
   it('ends with exactly the database a clean run produces', async () => {
     const { client } = await connectTenant(h, 'tenant-f');
     // A scripted start guarantees each kind at least once; then 5% 5xx, 2% resets, 3% storms at random.
     h.sim.faults.configure({ script: ['server_error', 'none', 'reset', 'none', 'storm'], rates: { server_error: 0.05, reset: 0.02, storm: 0.03 } });
     h.sim.resetStats();
-    const faulty = await importer(h, client, 'tenant-f').importAll({ pageSize: 10, batchSize: 40 });
+    const faulty = await importer(h, client, 'tenant-f', { defaults: { source: 'rest' } }).importAll({ pageSize: 10, batchSize: 40 });
     const stats = h.sim.stats(0);
     h.sim.faults.clear();
     expect(faulty.orders).toMatchObject({ status: 'succeeded', fetched: 500, imported: 500, failed: 0 });
@@ -28,7 +28,7 @@ describe('a sync through 5xx errors, connection resets and 429 storms', { timeou
 
     const cleanHarness = { ...h, db: clean };
     const { client: cleanClient } = await connectTenant(cleanHarness, 'tenant-f');
-    await importer(cleanHarness, cleanClient, 'tenant-f').importAll();
+    await importer(cleanHarness, cleanClient, 'tenant-f', { defaults: { source: 'rest' } }).importAll();
     const image = await databaseImage(h, 'tenant-f');
     expect(image.orders.length).toBe(500);
     expect(image).toEqual(await databaseImage(cleanHarness, 'tenant-f'));

@@ -30,11 +30,11 @@ function comparable(record: Record<string, unknown> | undefined): unknown {
   return { ...record, customer: customer ? { id: customer.id } : customer };
 }
 
-describe('full and incremental syncs against the simulator and PostgreSQL', { timeout: 240_000 }, () => {
+describe('REST source: full and incremental syncs against the simulator and PostgreSQL', { timeout: 240_000 }, () => {
   it('full sync stores every customer, product and order record for record (PII decrypted), runs recorded', async () => {
     const { client } = await connectTenant(h, 'tenant-a');
     const progress: ImportProgress[] = [];
-    const service = importer(h, client, 'tenant-a');
+    const service = importer(h, client, 'tenant-a', { defaults: { source: 'rest' } });
     service.on('progress', (p) => progress.push(p));
     h.sim.resetStats();
     const all = await service.importAll({ batchSize: 100, concurrency: 3 });
@@ -156,7 +156,7 @@ describe('full and incremental syncs against the simulator and PostgreSQL', { ti
     const before = await databaseImage(h, 'tenant-a');
     expect(before.customers.length).toBe(SIZES.customers);
     const { client } = await connectTenant(h, 'tenant-b', 1);
-    const result = await importer(h, client, 'tenant-b').importAll();
+    const result = await importer(h, client, 'tenant-b', { defaults: { source: 'rest' } }).importAll();
     expect(result.orders).toMatchObject({ fetched: SHOP_B.orders, imported: SHOP_B.orders });
     expect(await databaseImage(h, 'tenant-a')).toEqual(before);
     await expectStoreEqualsShop('tenant-b', client);

@@ -3,6 +3,9 @@ import { createDatabase, createStore } from '../../src/store/index.js';
 import { createImportService, ImportError } from '../../src/importer/index.js';
 import { connectTenant, createHarness, importer, shopRecords, storedRecords, type Harness } from './harness.js';
 
+/** These tests are about the options, on the legacy REST source (the GraphQL engine has its own). */
+const REST = { defaults: { source: 'rest' as const } };
+
 const SIZES = { customers: 80, products: 30, orders: 200 };
 const SHOPS = 5;
 let h: Harness;
@@ -15,7 +18,7 @@ const count = async (table: string, tenantId: string) =>
 describe('import options against the simulator and PostgreSQL', { timeout: 120_000 }, () => {
   it('dryRun fetches and transforms everything but writes nothing at all', async () => {
     const { client } = await connectTenant(h, 'dry');
-    const result = await importer(h, client, 'dry').importAll({ dryRun: true, batchSize: 10 });
+    const result = await importer(h, client, 'dry', REST).importAll({ dryRun: true, batchSize: 10 });
     expect(result.orders).toMatchObject({ dryRun: true, status: 'succeeded', fetched: SIZES.orders, imported: SIZES.orders, failed: 0 });
     expect(result.customers.fetched).toBe(SIZES.customers);
     for (const table of ['shopify_customers', 'shopify_products', 'shopify_product_variants', 'shopify_orders', 'shopify_order_line_items', 'shopify_order_events', 'shopify_sync_runs', 'shopify_sync_checkpoints', 'shopify_sync_failures']) {
@@ -29,7 +32,7 @@ describe('import options against the simulator and PostgreSQL', { timeout: 120_0
     const { client, shop } = await connectTenant(h, 'bad', 1);
     const badId = shop.idOf('orders', 17);
     shop.update('orders', badId, { total_price: 'twelve dollars' });
-    const result = await importer(h, client, 'bad').importOrders({ batchSize: 50 });
+    const result = await importer(h, client, 'bad', REST).importOrders({ batchSize: 50 });
     expect(result).toMatchObject({ status: 'succeeded', fetched: SIZES.orders, imported: SIZES.orders - 1, failed: 1, errors: 1 });
     const failures = await h.db.query(`SELECT run_id, resource, shopify_id::text AS shopify_id, reason FROM shopify_sync_failures WHERE tenant_id = 'bad'`);
     expect(failures).toEqual([{ run_id: result.runId, resource: 'orders', shopify_id: String(badId), reason: expect.stringMatching(/total_price/) }]);
@@ -42,7 +45,7 @@ describe('import options against the simulator and PostgreSQL', { timeout: 120_0
 
   it('skipExisting leaves stored records alone and counts them as skipped', async () => {
     const { client, shop } = await connectTenant(h, 'skip', 2);
-    const service = importer(h, client, 'skip');
+    const service = importer(h, client, 'skip', REST);
     await service.importCustomers({ dateRange: { to: String(shop.find('customers', shop.idOf('customers', 39))!.updated_at) } });
     const before = await storedRecords(h, 'skip', 'customers');
     expect(before.size).toBe(40);
@@ -62,8 +65,8 @@ describe('import options against the simulator and PostgreSQL', { timeout: 120_0
     const { client } = await connectTenant(h, 'flaky', 3);
     const real = createStore(h.db.prisma);
     let calls = 0;
-    const store = { ...real, upsertOrders: async (...args: Parameters<typeof real.upsertOrders>) => { if (++calls >= 3) throw new Error('could not serialize access'); return real.upsertOrders(...args); } };
-    const err = await importer(h, client, 'flaky', { store }).importOrders({ batchSize: 40, concurrency: 1, retryOptions: { retries: 2, minTimeout: 1 } }).catch((e) => e);
+    const store = { ...real, writeRows: async (...args: Parameters<typeof real.writeRows>) => { if (++calls >= 3) throw new Error('could not serialize access'); return real.writeRows(...args); } };
+    const err = await importer(h, client, 'flaky', { ...REST, store }).importOrders({ batchSize: 40, concurrency: 1, retryOptions: { retries: 2, minTimeout: 1 } }).catch((e) => e);
     expect(err).toBeInstanceOf(ImportError);
     expect(err.code).toBe('IMPORT_FAILED');
     expect(calls).toBe(5);
@@ -77,7 +80,7 @@ describe('import options against the simulator and PostgreSQL', { timeout: 120_0
     const [tenant] = await h.db.query(`SELECT sync_status, last_error FROM shopify_tenants WHERE id = 'flaky'`);
     expect(tenant).toMatchObject({ sync_status: 'error', last_error: expect.stringMatching(/serialize/) });
 
-    const resumed = await importer(h, client, 'flaky').importOrders();
+    const resumed = await importer(h, client, 'flaky', REST).importOrders();
     expect(resumed).toMatchObject({ resumed: true, mode: 'full', fetched: SIZES.orders - 80 });
     const expected = await shopRecords(client, 'orders');
     const final = await storedRecords(h, 'flaky', 'orders');
@@ -94,7 +97,7 @@ describe('import options against the simulator and PostgreSQL', { timeout: 120_0
       let release!: () => void;
       const gate = new Promise<void>((r) => { release = r; });
       const held = { ...slow, upsertOrders: async (...args: Parameters<typeof slow.upsertOrders>) => { await gate; return slow.upsertOrders(...args); } };
-      const first = importer(h, client, 'twice', { store: held }).importOrders({ batchSize: 50 });
+      const first = importer(h, client, 'twice', { ...REST, store: held }).importOrders({ batchSize: 50 });
       const runningId = async () => (await h.db.query<{ id: string }>(`SELECT id FROM shopify_sync_runs WHERE tenant_id = 'twice' AND status = 'running'`))[0]?.id;
       for (let i = 0; i < 100 && !(await runningId()); i++) await new Promise((r) => setTimeout(r, 20));
       const firstRunId = await runningId();

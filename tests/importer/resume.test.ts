@@ -49,7 +49,7 @@ function runChild(killAfter: number | undefined): Promise<{ killed: boolean; don
   });
 }
 
-describe('a sync killed mid-way and restarted', { timeout: 300_000 }, () => {
+describe('a REST sync killed mid-way and restarted', { timeout: 300_000 }, () => {
   it('ends with exactly the database a clean run produces (real child process, SIGKILL at random points)', async () => {
     await connectTenant(h, 'tenant-k');
     const random = seededRandom(Number(process.env.RESUME_SEED ?? Date.now() % 100_000));
@@ -73,7 +73,7 @@ describe('a sync killed mid-way and restarted', { timeout: 300_000 }, () => {
     // The clean run: same shop, same tenant id, a fresh database, one uninterrupted importAll.
     const cleanHarness = { ...h, db: clean };
     const { client } = await connectTenant(cleanHarness, 'tenant-k');
-    await importer(cleanHarness, client, 'tenant-k').importAll();
+    await importer(cleanHarness, client, 'tenant-k', { defaults: { source: 'rest' } }).importAll();
     const killedImage = await databaseImage(h, 'tenant-k');
     const cleanImage = await databaseImage(cleanHarness, 'tenant-k');
     expect(killedImage.orders.length).toBe(500);

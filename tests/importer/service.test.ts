@@ -18,7 +18,7 @@ describe('ImportService (fakes)', () => {
     const { client } = createFakeClient({ customers: makeRecords(120), products: makeRecords(10), orders: makeRecords(300) });
     const fromOption: ImportProgress[] = [];
     const fromOn: ImportProgress[] = [];
-    const service = createImportService(prisma, client, 't1', { store: fake.store, transformer: fakeTransformer, onProgress: (p) => fromOption.push(p), sleep: async () => {} });
+    const service = createImportService(prisma, client, 't1', { store: fake.store, transformer: fakeTransformer, onProgress: (p) => fromOption.push(p), sleep: async () => {}, defaults: { source: 'rest' } });
     const off = service.on('progress', (p) => fromOn.push(p));
     const all = await service.importAll({ batchSize: 50 });
     expect(all.orders.imported).toBe(300);
@@ -37,7 +37,7 @@ describe('ImportService (fakes)', () => {
   it('importAll runs every resource even when one fails, then throws with all results', async () => {
     const fake = createFakeStore({ beforeWrite: (resource) => { if (resource === 'products') throw new Error('disk full'); } });
     const { client } = createFakeClient({ customers: makeRecords(20), products: makeRecords(5), orders: makeRecords(30) });
-    const service = createImportService(prisma, client, 't1', { store: fake.store, transformer: fakeTransformer, sleep: async () => {}, defaults: { retryOptions: { retries: 1, minTimeout: 0 } } });
+    const service = createImportService(prisma, client, 't1', { store: fake.store, transformer: fakeTransformer, sleep: async () => {}, defaults: { retryOptions: { retries: 1, minTimeout: 0 }, source: 'rest' } });
     const err = await service.importAll().catch((e) => e);
     expect(err).toBeInstanceOf(ImportError);
     expect(err.message).toMatch(/disk full/);
@@ -50,7 +50,7 @@ describe('ImportService (fakes)', () => {
   it('rejects invalid options before touching anything', async () => {
     const fake = createFakeStore();
     const { client, requests } = createFakeClient({ orders: makeRecords(5) });
-    const service = createImportService(prisma, client, 't1', { store: fake.store, transformer: fakeTransformer });
+    const service = createImportService(prisma, client, 't1', { store: fake.store, transformer: fakeTransformer, defaults: { source: 'rest' } });
     await expect(service.importOrders({ concurrency: 0 })).rejects.toThrow(/concurrency/);
     expect(requests).toHaveLength(0);
     expect(fake.runs.size).toBe(0);
