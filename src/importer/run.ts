@@ -181,7 +181,7 @@ async function syncResource(ctx: RunContext, resourceName: ResourceType, options
       committedMax = committedMax === null ? null : Math.min(committedMax, plan.startedAt.getTime());
     } else {
       const client = graphqlClientOf(ctx);
-      method = await graphqlListing(ctx, frame, client, plan, resumable);
+      method = await graphqlListing(ctx, frame, client, plan, resumable, (m) => { method = m; });
       committedMax = frame.committedMax;
     }
   } catch (error) {
@@ -238,7 +238,7 @@ async function syncResource(ctx: RunContext, resourceName: ResourceType, options
  * sync pages by `updated_at`, unless Shopify counts more changes than `bulkThreshold`, which then
  * run as a bulk operation over the same window. Returns the method used.
  */
-async function graphqlListing(ctx: RunContext, frame: RunFrame, client: GraphqlImportClient, plan: RunPlan, resumable: boolean): Promise<'bulk' | 'pages'> {
+async function graphqlListing(ctx: RunContext, frame: RunFrame, client: GraphqlImportClient, plan: RunPlan, resumable: boolean, chose: (method: 'bulk' | 'pages') => void): Promise<'bulk' | 'pages'> {
   const resource = frame.resource;
   const resumed = plan.resumedGraphql;
   const resumedRunId = resumed?.runId ?? null;
@@ -264,6 +264,7 @@ async function graphqlListing(ctx: RunContext, frame: RunFrame, client: GraphqlI
     }
   }
 
+  chose(windows !== null ? 'bulk' : 'pages');
   if (windows !== null) {
     const outcome = await bulkListing(frame, client, ctx.bulk ?? {}, {
       field, windows, attempts: resumed?.attempts ?? 0, op: resumed?.op ?? null, startedAt: plan.startedAt,

@@ -68,8 +68,14 @@ export async function storedRecords(h: Harness, tenantId: string, resource: Reso
   return out;
 }
 
-/** A comparable image of everything a sync wrote for a tenant: PII decrypted, volatile columns dropped. */
+/** A comparable image of everything a sync wrote for a tenant: PII decrypted, volatile columns (synced_at, the bulk operation's sync_tag) dropped. */
 export async function databaseImage(h: Harness, tenantId: string): Promise<Record<string, unknown[]>> {
+  const image = await rawImage(h, tenantId);
+  for (const rows of Object.values(image)) for (const row of rows as Array<Record<string, unknown>>) delete row.sync_tag;
+  return image;
+}
+
+async function rawImage(h: Harness, tenantId: string): Promise<Record<string, unknown[]>> {
   const dec = (v: string | null) => (v === null ? null : h.keyRing.decrypt(v, tenantId));
   const reveal = (p: string) => revealPayload(parseShopifyJson(p), tenantId, h.keyRing);
   const image: Record<string, unknown[]> = {};
