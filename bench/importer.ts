@@ -14,6 +14,7 @@
  *   BENCH_COPY_SAMPLE [20000]  orders of job 1 reloaded with COPY FROM afterwards: the database's ceiling for these rows
  *   BENCH_LOG_MS [10000]       progress line interval (memory by V8 space)
  *   BENCH_HEAP_SNAPSHOT_AT     write a heap snapshot once this many orders are imported
+ *   BENCH_SOURCE [graphql]     graphql: full syncs as bulk operations (the default engine); rest: the legacy REST pages
  *
  * Each job runs in its own child process (so its peak RSS is its own), with the simulator in another
  * child process (bench/client-simulator-process.ts) so serving pages does not compete with the
@@ -32,7 +33,7 @@ const num = (name: string, fallback: number) => (env[name] !== undefined && env[
 interface JobSpec { name: string; customers: number; products: number; orders: number; copySample?: number }
 interface JobResult {
   name: string;
-  phases: Array<{ resource: string; records: number; seconds: number; perSecond: number; pages: number }>;
+  phases: Array<{ resource: string; records: number; seconds: number; perSecond: number; pages: number; method: string }>;
   lineItems: number;
   events: number;
   totalSeconds: number;
@@ -106,14 +107,16 @@ async function runJob(spec: JobSpec): Promise<JobResult> {
     peakHeap = Math.max(peakHeap, m.heapUsed);
     samples.push(m.rss);
   }, 200);
-  const sim = await startSimulator({ seed: 3, unthrottled: true, shops: [{ customers: spec.customers, products: spec.products, orders: spec.orders }] });
+  // Bulk operations complete at once here: the benchmark measures reading and writing their files,
+  // not how long Shopify takes to prepare one.
+  const sim = await startSimulator({ seed: 3, unthrottled: true, bulk: { startDelayMs: 10, rowsPerSecond: 1e9 }, shops: [{ customers: spec.customers, products: spec.products, orders: spec.orders }] });
   const db = await createTestDatabase({ prefix: 'si_bench_importer' });
   try {
     const shop = sim.shops[0];
     await createStore(db.prisma).upsertTenant({ id: 'bench', shopDomain: shop.domain, accessTokenEnc: 'x' });
     const client = createShopifyClient({ shopDomain: shop.domain, accessToken: shop.accessToken, baseUrl: sim.url });
-    const service = createImportService(db.prisma, client, 'bench', { keyRing: createKeyRing({ key: randomBytes(32) }) });
-    const options = { batchSize: num('BENCH_BATCH', 100), concurrency: num('BENCH_CONCURRENCY', 3) };
+    const service = createImportService(db.prisma, client, 'bench', { keyRing: createKeyRing({ key: randomBytes(32) }), bulk: { minPollMs: 50, maxPollMs: 200 } });
+    const options = { batchSize: num('BENCH_BATCH', 100), concurrency: num('BENCH_CONCURRENCY', 3), source: (env.BENCH_SOURCE ?? 'graphql') as 'graphql' | 'rest' };
     const phases: JobResult['phases'] = [];
     const t0 = performance.now();
     let lastLog = 0;
@@ -134,7 +137,7 @@ async function runJob(spec: JobSpec): Promise<JobResult> {
       const r = resource === 'customers' ? await service.importCustomers(options) : resource === 'products' ? await service.importProducts(options) : await service.importOrders(options);
       const seconds = (performance.now() - t) / 1000;
       if (r.imported !== spec[resource]) throw new Error(`${resource}: imported ${r.imported} of ${spec[resource]}`);
-      phases.push({ resource, records: r.imported, seconds, perSecond: Math.round(r.imported / seconds), pages: r.pages });
+      phases.push({ resource, records: r.imported, seconds, perSecond: Math.round(r.imported / seconds), pages: r.pages, method: r.method });
     }
     const totalSeconds = (performance.now() - t0) / 1000;
     const [{ lines }] = await db.query<{ lines: string }>(`SELECT count(*) AS lines FROM shopify_order_line_items`);
@@ -175,7 +178,7 @@ async function runChildJob(spec: JobSpec): Promise<JobResult> {
 
 function print(r: JobResult): void {
   console.log(`\n${r.name}`);
-  for (const p of r.phases) console.log(`  ${p.resource.padEnd(9)} ${String(p.records).padStart(8)} records  ${p.seconds.toFixed(1).padStart(7)} s  ${String(p.perSecond).padStart(6)} records/s  (${p.pages} pages)`);
+  for (const p of r.phases) console.log(`  ${p.resource.padEnd(9)} ${String(p.records).padStart(8)} records  ${p.seconds.toFixed(1).padStart(7)} s  ${String(p.perSecond).padStart(6)} records/s  (${p.method}${p.method === 'bulk' ? '' : `, ${p.pages} pages`})`);
   const orders = r.phases.find((p) => p.resource === 'orders');
   console.log(`  order line items ${r.lineItems} (${orders ? (r.lineItems / orders.records).toFixed(2) : '-'} per order), order events ${r.events}`);
   if (r.ceiling) console.log(`  ceiling: COPY FROM of the first ${r.ceiling.orders} orders' rows as the job wrote them (${r.ceiling.megabytes} MB): ${r.ceiling.seconds.toFixed(1)} s = ${r.ceiling.perSecond} orders/s`);
@@ -188,7 +191,7 @@ if (process.argv[2] === '--job') {
   process.exit(0);
 } else {
   const batch = num('BENCH_BATCH', 100), concurrency = num('BENCH_CONCURRENCY', 3);
-  console.log(`importer bench: batchSize ${batch}, concurrency ${concurrency}, page size 250, node ${process.version}`);
+  console.log(`importer bench: source ${env.BENCH_SOURCE ?? 'graphql'}, batchSize ${batch}, concurrency ${concurrency}, node ${process.version}`);
   const job1 = await runChildJob({ name: `job 1: ${num('BENCH_CUSTOMERS', 50_000)} customers + ${num('BENCH_ORDERS', 200_000)} orders`, customers: num('BENCH_CUSTOMERS', 50_000), products: 200, orders: num('BENCH_ORDERS', 200_000), copySample: Math.min(num('BENCH_ORDERS', 200_000), num('BENCH_COPY_SAMPLE', 20_000)) });
   print(job1);
   const big = num('BENCH_BIG_ORDERS', 1_000_000);

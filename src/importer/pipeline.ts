@@ -43,6 +43,8 @@ export interface PipelineOptions<P> {
   write(batch: Batch<P>): Promise<void>;
   /** The committed prefix moved: everything up to `position` is stored. */
   onCommitted(position: P): void;
+  /** Units may be child lines of earlier records (a bulk file): cut batches before records (see `add`). */
+  childLines?: boolean;
 }
 
 /**
@@ -72,11 +74,19 @@ export class BatchPipeline<P> {
     return this.error;
   }
 
-  /** Adds a unit; resolves once it is queued (waits while every write slot is busy). */
+  /**
+   * Adds a unit; resolves once it is queued (waits while every write slot is busy). A full batch is
+   * written at once; with `childLines`, it is cut before the next record instead, not before a child
+   * line, so children that follow their parent closely (a bulk file with `groupObjects: true`, or
+   * children near their parent) share its batch and need not wait for another batch to commit. A
+   * long run of child lines is still cut at four times the batch size.
+   */
   async add(unit: Unit<P>): Promise<void> {
+    const size = this.current.length;
+    if (this.options.childLines && size > 0 && ((unit.records > 0 && this.currentRecords >= this.options.batchSize) || size >= 4 * this.options.batchSize)) await this.dispatch();
     this.current.push(unit);
-    this.currentRecords += Math.max(1, unit.records);
-    if (this.currentRecords >= this.options.batchSize) await this.dispatch();
+    this.currentRecords += unit.records;
+    if (!this.options.childLines && this.current.length >= this.options.batchSize) await this.dispatch();
   }
 
   /** Writes what is left and waits for every batch. Rejects with the first write error. */
@@ -93,7 +103,7 @@ export class BatchPipeline<P> {
 
   private async dispatch(): Promise<void> {
     const units = this.current;
-    const records = units.reduce((n, u) => n + u.records, 0);
+    const records = this.currentRecords;
     this.current = [];
     this.currentRecords = 0;
     while (this.inFlight.size >= this.options.concurrency) await Promise.race(this.inFlight).catch(() => {});

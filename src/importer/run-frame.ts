@@ -176,6 +176,7 @@ export class RunFrame {
     return new BatchPipeline<P>({
       batchSize: this.options.batchSize,
       concurrency: this.options.concurrency,
+      childLines: mode === 'bulk',
       write: (batch) => this.writeBatch(batch, mode),
       onCommitted: (position) => {
         onCommitted(position);

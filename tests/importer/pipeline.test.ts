@@ -18,22 +18,36 @@ describe('BatchPipeline', () => {
   it('holds a batch whose unit requires a parent until the batch providing it committed', async () => {
     const log: string[] = [];
     const p = new BatchPipeline<number>({
-      batchSize: 1, concurrency: 3,
+      batchSize: 1, concurrency: 3, childLines: true,
       write: async (b: Batch<number>) => {
-        const u = b.units[0];
-        log.push(`start ${u.position}`);
-        await tick(u.position === 1 ? 40 : 1);
-        log.push(`end ${u.position}`);
+        log.push(`start ${b.position}`);
+        await tick(b.position === 1 ? 40 : 1);
+        log.push(`end ${b.position}`);
       },
       onCommitted: () => {},
     });
+    // Batch 1: record 1. Batch 2: record 2 and a child of record 1. Batch 3: record 4 and a child of a parent long committed.
     await p.add({ rows: {}, records: 1, position: 1, provides: 100n });
-    await p.add({ rows: {}, records: 0, position: 2, requires: 100n });
-    await p.add({ rows: {}, records: 0, position: 3, requires: 555n });
+    await p.add({ rows: {}, records: 1, position: 2 });
+    await p.add({ rows: {}, records: 0, position: 3, requires: 100n });
+    await p.add({ rows: {}, records: 1, position: 4 });
+    await p.add({ rows: {}, records: 0, position: 5, requires: 555n });
     await p.close();
-    expect(log.indexOf('start 2')).toBeGreaterThan(log.indexOf('end 1'));
+    expect(log.indexOf('start 3')).toBeGreaterThan(log.indexOf('end 1'));
     // A child whose parent is not in flight is not held.
-    expect(log.indexOf('end 3')).toBeLessThan(log.indexOf('end 1'));
+    expect(log.indexOf('end 5')).toBeLessThan(log.indexOf('end 1'));
+  });
+
+  it('with child lines, keeps the children that follow a record in its batch, and cuts a long run of them', async () => {
+    const batches: number[][] = [];
+    const p = new BatchPipeline<number>({ batchSize: 2, concurrency: 1, childLines: true, write: async (b) => { batches.push(b.units.map((u) => u.position)); }, onCommitted: () => {} });
+    const units = [[1, 1], [2, 0], [3, 1], [4, 0], [5, 0], [6, 1], [7, 0]];
+    for (const [position, records] of units) await p.add({ rows: {}, records, position });
+    for (let i = 8; i < 20; i++) await p.add({ rows: {}, records: 0, position: i });
+    await p.close();
+    expect(batches[0]).toEqual([1, 2, 3, 4, 5]);
+    expect(batches[1]).toEqual([6, 7, 8, 9, 10, 11, 12, 13]);
+    expect(batches.flat()).toEqual(Array.from({ length: 19 }, (_, i) => i + 1));
   });
 
   it('applies backpressure: never more than `concurrency` writes at once', async () => {
