@@ -62,6 +62,9 @@ export function customerNode(c: Rec): JsonObject {
     defaultAddress: c.default_address ? address(c.default_address, (c.default_address as Rec).id) : null,
     addresses, addressesV2: new ConnectionSource(addresses),
     emailMarketingConsent: consent ? { marketingState: String(consent.state).toUpperCase(), marketingOptInLevel: consent.opt_in_level ? String(consent.opt_in_level).toUpperCase() : null, consentUpdatedAt: utc(consent.consent_updated_at) } : null,
+    // 2025-04+: email and phone (and the email's marketing state) on their own objects; Customer.email is deprecated.
+    defaultEmailAddress: c.email ? { __typename: 'CustomerEmailAddress', emailAddress: c.email, marketingState: consent ? String(consent.state).toUpperCase() : 'NOT_SUBSCRIBED' } : null,
+    defaultPhoneNumber: c.phone ? { __typename: 'CustomerPhoneNumber', phoneNumber: c.phone } : null,
   };
 }
 
@@ -99,13 +102,14 @@ export function orderNode(o: Rec): JsonObject {
   const lineItems = ((o.line_items as Rec[] | undefined) ?? []).map((li) => ({
     __typename: 'LineItem', id: li.admin_graphql_api_id, name: li.name, title: li.title, variantTitle: li.variant_title ?? null,
     sku: li.sku ?? null, vendor: li.vendor ?? null, quantity: li.quantity, currentQuantity: li.current_quantity ?? li.quantity,
-    unfulfilledQuantity: li.fulfillable_quantity ?? 0, requiresShipping: li.requires_shipping ?? true, taxable: li.taxable ?? true,
+    // Units not fulfilled (a cancelled order's line items are unfulfilled, though nothing is fulfillable any more).
+    unfulfilledQuantity: li.fulfillment_status === 'fulfilled' ? 0 : li.fulfillment_status === 'partial' ? Math.max(1, Number(li.fulfillable_quantity ?? 1)) : Number(li.current_quantity ?? li.quantity), requiresShipping: li.requires_shipping ?? true, taxable: li.taxable ?? true,
     originalUnitPriceSet: moneyBag(li.price_set), discountedUnitPriceSet: moneyBag(li.price_set), totalDiscountSet: moneyBag(li.total_discount_set),
     product: li.product_id ? { __typename: 'Product', id: gid('Product', li.product_id) } : null,
     variant: li.variant_id ? { __typename: 'ProductVariant', id: gid('ProductVariant', li.variant_id) } : null,
   }));
   const refunds = ((o.refunds as Rec[] | undefined) ?? []).map((r) => ({
-    __typename: 'Refund', id: r.admin_graphql_api_id, createdAt: utc(r.created_at), note: r.note ?? null,
+    __typename: 'Refund', id: r.admin_graphql_api_id, createdAt: utc(r.created_at), processedAt: utc(r.processed_at ?? r.created_at), note: r.note ?? null,
     totalRefundedSet: moneyOf(((r.transactions as Rec[] | undefined) ?? []).reduce((n, t) => n + Math.round(Number(t.amount) * 100), 0) / 100, currency),
   }));
   for (const r of refunds) {
