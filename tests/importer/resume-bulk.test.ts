@@ -22,7 +22,12 @@ beforeAll(async () => {
 });
 afterAll(async () => { await h?.close(); });
 
-function runChild(tenantId: string, killAfter: number | undefined): Promise<{ killed: boolean; done: boolean; resumed: boolean; stderr: string }> {
+/**
+ * Starts the child sync; kills it with SIGKILL after `killAfter` progress lines or `killAfterMs`,
+ * whichever comes first (progress lines coalesce when the machine is busy, so a line count alone
+ * may outlast the child).
+ */
+function runChild(tenantId: string, killAfter: number | undefined, killAfterMs?: number): Promise<{ killed: boolean; done: boolean; resumed: boolean; stderr: string }> {
   const shop = h.sim.shops[0];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'fixtures/sync-child.ts')], {
@@ -31,6 +36,7 @@ function runChild(tenantId: string, killAfter: number | undefined): Promise<{ ki
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let lines = 0, done = false, resumed = false, killed = false, buffer = '', stderr = '';
+    const timer = killAfterMs === undefined ? undefined : setTimeout(() => { if (!killed && !done) killed = child.kill('SIGKILL'); }, killAfterMs);
     child.stdout.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
       let nl: number;
@@ -44,7 +50,7 @@ function runChild(tenantId: string, killAfter: number | undefined): Promise<{ ki
     });
     child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
     child.on('error', reject);
-    child.on('exit', () => resolve({ killed, done, resumed, stderr }));
+    child.on('exit', () => { clearTimeout(timer); resolve({ killed, done, resumed, stderr }); });
   });
 }
 
@@ -67,8 +73,8 @@ describe('a GraphQL bulk sync killed mid-way and restarted', { timeout: 600_000 
       const random = seededRandom(seed);
       const kills: number[] = [];
       for (let i = 0; i < 4; i++) {
-        const killAfter = 1 + Math.floor(random() * 60);
-        const outcome = await runChild('tenant-k', killAfter);
+        const killAfter = 1 + Math.floor(random() * 30);
+        const outcome = await runChild('tenant-k', killAfter, 500 + Math.floor(random() * 2500));
         expect(outcome.stderr, `seed ${seed}`).not.toMatch(/Error/);
         if (outcome.killed) kills.push(killAfter);
         if (outcome.done) break;

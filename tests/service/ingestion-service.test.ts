@@ -307,7 +307,7 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
     expect(status.find((s) => s.tenantId === 'beta')).toMatchObject({ isActive: false, healthStatus: false, rateLimitStatus: null });
 
     await service.removeTenant('beta', { purge: true });
-    expect(await service.store.countRecords('beta')).toEqual({ customers: 0, products: 0, variants: 0, orders: 0, lineItems: 0 });
+    expect(Object.values(await service.store.countRecords('beta')).every((n) => n === 0)).toBe(true);
     expect(await db.query(`SELECT id FROM shopify_tenants WHERE id = 'beta'`)).toHaveLength(0);
     const unknown = await service.removeTenant('beta').then(() => null, (e: unknown) => e);
     expect((unknown as ShopifyIngestError).code).toBe('TENANT_NOT_FOUND');
