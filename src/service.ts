@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConfigError, ShopifyIngestError, TenantError, assertTenantId } from './errors.js';
 import { createJsonLogger, type Logger } from './logger.js';
 import { createKeyRing, type KeyRing } from './crypto/index.js';
-import { ClientManager, ShopifyApiError, type ClientDefaults, type ShopifyClient } from './client/index.js';
+import { ClientManager, ShopifyApiError, createShopifyClient, normalizeShopDomain, type ClientDefaults, type ShopifyClient } from './client/index.js';
 import { createImportService, type ImportAllResult, type ImportOptions, type ImportProgress, type ImportResult, type ImportService } from './importer/index.js';
 import { createWebhookService, type WebhookService, type WebhookServiceOptions, type WebhookStats } from './webhooks/index.js';
 import { createSchedulerService, type ScheduledRun, type SchedulerOptions, type SchedulerService, type SchedulerStatus, type SyncConfigOverrides } from './scheduler/index.js';
@@ -14,6 +14,9 @@ import { createAuthMiddleware as createAuth, type AuthMiddleware } from './auth/
 import { authOptionsOf, loadConfig, requireFor, webhookSecretsOf, type IngestionConfig } from './config/index.js';
 import { createStore, migrate, type IngestStore, type PrismaLike, type RecordCounts, type TenantRecord } from './store/index.js';
 import { createNodeWebhookHandler } from './node/index.js';
+import { credentialKind, obtainCredentials, type TenantCredentials } from './auth/credentials.js';
+import { createStoredTokenSource, TenantAuthError, type AppCredentials } from './auth/stored-token-source.js';
+import { OAuthError } from './auth/oauth.js';
 import { RESOURCE_NAMES, RESOURCES, getResource, type ResourceName } from './resources/registry.js';
 import { fetchRecord } from './importer/pages-listing.js';
 import type { BulkDeps } from './importer/bulk-listing.js';
@@ -22,11 +25,14 @@ import { createBulkWaiters, type BulkWaiters } from './importer/bulk-waiters.js'
 /** What `importData` accepts as its data type: a resource of the registry, or `all`. */
 export type DataType = ResourceName | 'all';
 
-/** Credentials of a store, as `addTenant` takes them. */
-export interface TenantCredentials {
-  shopDomain: string;
-  accessToken: string;
-  apiVersion?: string;
+export type { TenantCredentials } from './auth/credentials.js';
+
+/** An app the service serves: its client id (API key) and client secret, with older secrets accepted during a rotation. */
+export interface AppConfig {
+  clientId: string;
+  clientSecret: string;
+  /** Secrets still accepted while a rotation rolls out (tried after `clientSecret`). */
+  previousClientSecrets?: string[];
 }
 
 /** Per-tenant settings kept in the tenant record (`shopify_tenants.config`). */
@@ -64,6 +70,16 @@ export interface IngestionServiceOptions extends Partial<IngestionConfig> {
   healthCheckIntervalMs?: number;
   /** Called with the progress of every import run (CLI progress bars, dashboards). */
   onProgress?: (event: ImportProgress) => void;
+  /**
+   * Apps whose tenants this service serves, besides the one of SHOPIFY_API_KEY / SHOPIFY_API_SECRET
+   * (and SHOPIFY_API_SECRET_PREVIOUS). A tenant's credentials belong to one app (`clientId` when it is
+   * added); renewals and token exchange use that app's secret.
+   */
+  apps?: AppConfig[];
+  /** Called once when a tenant's credentials can no longer be renewed (it is then `needs_reauth`): prompt the merchant to open the app again. */
+  onReauthRequired?: (tenant: { tenantId: string; shopDomain: string; reason: string }) => void | Promise<void>;
+  /** Token renewal: how long before expiry (default 5 min), how long a process may hold a tenant's renewal lease (default 30 s). */
+  tokenRenewal?: { renewBeforeMs?: number; leaseTtlMs?: number };
   /** Bulk operations: result-file `fetch`, poll timing, smallest window of a failing operation (tests shorten them). */
   bulk?: Omit<BulkDeps, 'wake'>;
 }
@@ -221,7 +237,19 @@ export class IngestionService {
       runJob: schedulerOptions.runJob ?? ((run) => this.runScheduledImport(run)),
     });
 
-    for (const tenant of await this.store.listTenants({ activeOnly: true })) {
+    const active = await this.store.listTenants({ activeOnly: true });
+    // Fail fast: tenants whose tokens renew themselves need their app's secret from the start.
+    const missing = new Set<string>();
+    for (const tenant of active) {
+      if (tenant.tokenKind === 'static' || tenant.clientSecretEnc) continue;
+      try { this.resolveApp(tenant.clientId); } catch (error) { missing.add((error as Error).message.replace(/^\[shopify-ingest\] /, '')); }
+    }
+    if (missing.size > 0) throw new ConfigError(`initialize: tenants with expiring tokens or client credentials cannot be renewed: ${[...missing].join('; ')}`);
+    for (const tenant of active) {
+      if (tenant.authStatus === 'needs_reauth') {
+        this.logger.warn('tenant needs re-authorisation: not scheduled until updateTenant', { tenantId: tenant.id, shop: tenant.shopDomain, reason: tenant.authError });
+        continue;
+      }
       try {
         this.restoreClient(tenant);
         this.schedulerValue.addTenantJobs(tenant.id, tenantConfigOf(tenant).syncConfig);
@@ -241,44 +269,103 @@ export class IngestionService {
   }
 
   /**
-   * Connects a store: checks the credentials against Shopify (a rejected token throws and saves
-   * nothing), stores the token encrypted, creates the client and schedules the tenant's jobs.
+   * Connects a store: obtains its tokens (as given, by token exchange from a session token, or by the
+   * client credentials grant; see `TenantCredentials`), checks them against Shopify, stores every
+   * secret encrypted, creates the client and schedules the tenant's jobs. Nothing is saved when a step
+   * fails: `TENANT_CREDENTIALS_INVALID` when Shopify refuses the credentials (401/403, a refused grant),
+   * `TENANT_CREDENTIALS_UNVERIFIED` (retryable) when Shopify could not be reached or failed (network,
+   * timeout, 5xx). Calling it again for an existing tenant re-authorises it (see {@link updateTenant}).
    */
   async addTenant(tenantId: string, credentials: TenantCredentials, config: TenantConfig = {}): Promise<TenantRecord> {
     assertTenantId(tenantId);
-    if (!credentials || typeof credentials.accessToken !== 'string' || credentials.accessToken.trim() === '') {
-      throw new ConfigError(`addTenant(${tenantId}): an access token is required`);
-    }
-    const existing = await this.store.getTenantByShop(credentials.shopDomain.trim().toLowerCase());
+    credentialKind(credentials, `addTenant(${tenantId})`);
+    const shopDomain = normalizeShopDomain(credentials.shopDomain, Boolean(config.client?.baseUrl ?? this.options.clientDefaults?.baseUrl));
+    const existing = await this.store.getTenantByShop(shopDomain);
     if (existing && existing.id !== tenantId) {
       throw new ShopifyIngestError('TENANT_SHOP_IN_USE', `addTenant(${tenantId}): shop ${existing.shopDomain} is already connected to tenant ${existing.id}`, { details: { tenantId, shop: existing.shopDomain, connectedTo: existing.id } });
     }
-    const client = this.clientManager.addClient(tenantId, credentials, { ...config.client });
+    // The token endpoint lives on the shop's origin (`baseUrl` for the simulator's shops).
+    const tokenOrigin = config.client?.baseUrl ?? this.options.clientDefaults?.baseUrl;
+    let obtained;
+    try {
+      obtained = await obtainCredentials(credentials, shopDomain, {
+        label: `addTenant(${tenantId})`, resolveApp: (id) => this.resolveApp(id), baseUrl: tokenOrigin, fetch: this.options.clientDefaults?.fetch,
+        now: () => this.clock().getTime(),
+      });
+    } catch (error) {
+      if (error instanceof OAuthError) throw credentialsError(tenantId, shopDomain, error);
+      throw error;
+    }
+    // The check runs with the obtained token, outside the manager, so a refused token leaves the stored client alone.
+    const probe = createShopifyClient({
+      ...this.options.clientDefaults, ...config.client, shopDomain, accessToken: obtained.tokens.accessToken,
+      apiVersion: credentials.apiVersion ?? config.client?.apiVersion ?? this.config.apiVersion, retryOptions: { retries: 1 },
+    });
     let shopName: string | null = null;
     try {
-      const body = await client.get<{ shop?: { name?: string } }>('/shop.json');
-      shopName = body?.shop?.name ?? null;
+      const data = await probe.graphql<{ shop?: { name?: string } }>('query ShopifyIngestShop { shop { name } }');
+      shopName = data?.shop?.name ?? null;
     } catch (error) {
-      await this.clientManager.removeClient(tenantId);
-      if (existing) this.restoreClient(existing);
-      const status = error instanceof ShopifyApiError ? ` (HTTP ${error.status})` : '';
-      throw new ShopifyIngestError('TENANT_CREDENTIALS_INVALID', `addTenant(${tenantId}): Shopify rejected the credentials for ${client.shopDomain}${status}`, { cause: error, details: { tenantId, shop: client.shopDomain } });
+      throw credentialsError(tenantId, shopDomain, error);
+    } finally {
+      await probe.close();
     }
+    const { tokens } = obtained;
     const record = await this.store.upsertTenant({
       id: tenantId,
       name: config.name ?? shopName,
-      shopDomain: client.shopDomain,
-      accessTokenEnc: this.keyRing.encrypt(credentials.accessToken, tenantId),
+      shopDomain,
+      tokenKind: obtained.kind,
+      accessTokenEnc: this.keyRing.encrypt(tokens.accessToken, tenantId),
+      accessTokenExpiresAt: tokens.accessTokenExpiresAt,
+      refreshTokenEnc: tokens.refreshToken ? this.keyRing.encrypt(tokens.refreshToken, tenantId) : null,
+      refreshTokenExpiresAt: tokens.refreshTokenExpiresAt,
+      clientId: obtained.clientId,
+      clientSecretEnc: obtained.clientSecret ? this.keyRing.encrypt(obtained.clientSecret, tenantId) : null,
+      scopes: tokens.scope ?? undefined,
       config: { ...(config.syncConfig ? { syncConfig: config.syncConfig } : {}), ...(config.client ? { client: config.client } : {}), ...(credentials.apiVersion ? { apiVersion: credentials.apiVersion } : {}) },
     });
     await this.store.setTenantActive(tenantId, true);
+    this.restoreClient(record);
     if (this.schedulerValue) {
       this.schedulerValue.removeTenantJobs(tenantId);
       this.schedulerValue.addTenantJobs(tenantId, config.syncConfig);
     }
     this.importers.delete(tenantId);
-    this.logger.info('tenant added', { tenantId, shop: client.shopDomain });
+    this.logger.info(existing ? 'tenant authorised again' : 'tenant added', { tenantId, shop: shopDomain, tokenKind: obtained.kind });
     return { ...record, isActive: true };
+  }
+
+  /**
+   * Re-authorises a tenant with new credentials (after `needs_reauth`, or to switch a static token to
+   * an expiring one): same as {@link addTenant} for a tenant that exists. Checkpoints are kept, so
+   * syncing resumes where it stopped.
+   *
+   * @example
+   * ```ts
+   * await shopifyService.updateTenant('tenant-123', { shopDomain: 'acme.myshopify.com', sessionToken });
+   * ```
+   */
+  async updateTenant(tenantId: string, credentials: TenantCredentials, config: TenantConfig = {}): Promise<TenantRecord> {
+    assertTenantId(tenantId);
+    const tenant = await this.store.getTenant(tenantId);
+    if (!tenant) throw new TenantError('TENANT_NOT_FOUND', `updateTenant: no tenant ${tenantId}`, tenantId);
+    const stored = tenantConfigOf(tenant);
+    return this.addTenant(tenantId, credentials, { ...(stored.syncConfig ? { syncConfig: stored.syncConfig } : {}), ...(stored.client ? { client: stored.client } : {}), ...config });
+  }
+
+  /** The app of a tenant's credentials (`clientId`, or the default app for null). Throws a `ConfigError` when it is not configured. */
+  resolveApp(clientId: string | null): AppCredentials {
+    const fromEnv = this.config.shopifyApiKey && this.config.shopifyApiSecret
+      ? { clientId: this.config.shopifyApiKey, clientSecrets: [this.config.shopifyApiSecret, this.config.shopifyApiSecretPrevious].filter((x): x is string => Boolean(x)) }
+      : null;
+    if (clientId === null || clientId === fromEnv?.clientId) {
+      if (fromEnv) return fromEnv;
+      throw new ConfigError('renewing tokens needs the app: set SHOPIFY_API_KEY and SHOPIFY_API_SECRET (or pass apps)');
+    }
+    const app = (this.options.apps ?? []).find((a) => a.clientId === clientId);
+    if (!app) throw new ConfigError(`no app with client id ${clientId} is configured: add it to the service's apps option`);
+    return { clientId: app.clientId, clientSecrets: [app.clientSecret, ...(app.previousClientSecrets ?? [])] };
   }
 
   /** Disconnects a store: removes the client, disables its jobs, marks it inactive. Data is kept unless `purge`. */
@@ -301,6 +388,9 @@ export class IngestionService {
     const tenant = await this.store.getTenant(tenantId);
     if (!tenant) throw new TenantError('TENANT_NOT_FOUND', `no tenant ${tenantId}: call addTenant first`, tenantId);
     if (!tenant.isActive) throw new TenantError('TENANT_INACTIVE', `tenant ${tenantId} is inactive`, tenantId);
+    if (tenant.authStatus === 'needs_reauth') {
+      throw new TenantAuthError('TENANT_NEEDS_REAUTH', `tenant ${tenantId} (${tenant.shopDomain}) must be authorised again: ${tenant.authError ?? 'its credentials no longer work'}`, tenantId);
+    }
     return this.restoreClient(tenant);
   }
 
@@ -360,8 +450,12 @@ export class IngestionService {
         lastSync: tenant.lastSyncAt ? tenant.lastSyncAt.toISOString() : null,
         syncStatus: tenant.syncStatus,
         lastError: tenant.lastError,
+        authStatus: tenant.authStatus,
+        authError: tenant.authError,
+        tokenKind: tenant.tokenKind,
+        tokenExpiresAt: tenant.accessTokenExpiresAt?.toISOString() ?? null,
         stats: Object.fromEntries(RESOURCES.map((r) => [r.name, counts[r.root.key] ?? 0])) as Record<ResourceName, number>,
-        healthStatus: tenant.isActive && Boolean(client) && tenant.syncStatus !== 'error',
+        healthStatus: tenant.isActive && Boolean(client) && tenant.syncStatus !== 'error' && tenant.authStatus === 'ok',
         rateLimitStatus: rate ? { callsMade: rate.callsMade, bucketSize: rate.bucketSize, isLimited: rate.isLimited } : null,
       };
     }));
@@ -466,7 +560,7 @@ export class IngestionService {
    * scheduled it: the database decides, and a tenant no longer active loses its jobs and client
    * here too instead of being synced with a revoked token.
    */
-  private async runScheduledImport(run: ScheduledRun): Promise<ImportResult | ImportAllResult | { skipped: 'tenant-inactive' }> {
+  private async runScheduledImport(run: ScheduledRun): Promise<ImportResult | ImportAllResult | { skipped: 'tenant-inactive' | 'needs-reauth' }> {
     const tenant = await this.store.getTenant(run.tenantId);
     if (!tenant?.isActive) {
       this.schedulerValue?.removeTenantJobs(run.tenantId);
@@ -474,6 +568,11 @@ export class IngestionService {
       this.importers.delete(run.tenantId);
       this.logger.info('scheduled run skipped: tenant was removed', { tenantId: run.tenantId, jobId: run.jobId });
       return { skipped: 'tenant-inactive' };
+    }
+    if (tenant.authStatus === 'needs_reauth') {
+      // No retry storm: nothing can work until the merchant authorises the app again (updateTenant).
+      this.logger.info('scheduled run skipped: tenant needs re-authorisation', { tenantId: run.tenantId, jobId: run.jobId });
+      return { skipped: 'needs-reauth' };
     }
     return this.importData(run.tenantId, run.resource, { ...(run.options as ImportOptions), signal: run.signal } as ImportOptions);
   }
@@ -485,9 +584,19 @@ export class IngestionService {
     return this.webhooksValue;
   }
 
+  /** The tenant's client, its token read from (and renewed in) the database: every process shares one renewal. */
   private restoreClient(tenant: TenantRecord): ShopifyClient {
-    const accessToken = this.keyRing.decrypt(tenant.accessTokenEnc, tenant.id);
     const config = tenantConfigOf(tenant);
+    const baseUrl = config.client?.baseUrl ?? this.options.clientDefaults?.baseUrl;
+    const accessToken = createStoredTokenSource({
+      tenantId: tenant.id, store: this.store, keyRing: this.keyRing, resolveApp: (id) => this.resolveApp(id),
+      baseUrl, fetch: this.options.clientDefaults?.fetch, logger: this.logger, now: () => this.clock().getTime(),
+      renewBeforeMs: this.options.tokenRenewal?.renewBeforeMs, leaseTtlMs: this.options.tokenRenewal?.leaseTtlMs,
+      onReauthRequired: async (info) => {
+        this.schedulerValue?.removeTenantJobs(info.tenantId);
+        await this.options.onReauthRequired?.(info);
+      },
+    });
     return this.clientManager.addClient(tenant.id, { shopDomain: tenant.shopDomain, accessToken, apiVersion: config.apiVersion }, { ...config.client });
   }
 
@@ -506,6 +615,16 @@ export class IngestionService {
 export interface ExpressLikeApp {
   post(path: string, handler: (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void): unknown;
   use?(handler: (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void): unknown;
+}
+
+/** addTenant's error for credentials that failed: refused (not retryable), or unverified because Shopify was unreachable (retryable). */
+function credentialsError(tenantId: string, shop: string, error: unknown): ShopifyIngestError {
+  const status = error instanceof ShopifyApiError ? error.status : (error as { details?: { status?: number } })?.details?.status;
+  const refused = status === 401 || status === 403 || (error instanceof OAuthError && !error.retryable) || (error instanceof ShopifyApiError && !error.retryable && status !== undefined && status < 500);
+  if (refused) {
+    return new ShopifyIngestError('TENANT_CREDENTIALS_INVALID', `addTenant(${tenantId}): Shopify rejected the credentials for ${shop}${status ? ` (HTTP ${status})` : ''}`, { cause: error, details: { tenantId, shop, status } });
+  }
+  return new ShopifyIngestError('TENANT_CREDENTIALS_UNVERIFIED', `addTenant(${tenantId}): could not check the credentials for ${shop}: Shopify was unreachable or failed${status ? ` (HTTP ${status})` : ''}; nothing was saved, try again`, { cause: error, retryable: true, details: { tenantId, shop, status } });
 }
 
 function tenantConfigOf(tenant: TenantRecord): TenantConfig & { apiVersion?: string } {

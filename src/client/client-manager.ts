@@ -2,11 +2,13 @@ import { assertTenantId, TenantError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { createShopifyClient, type ShopifyClient, type ShopifyClientOptions } from './client.js';
 import { LimiterRegistry, type LimiterRegistryOptions } from './limiter.js';
+import type { AccessTokenSource } from '../auth/token-source.js';
 
 /** What identifies a tenant's store. */
 export interface ShopifyCredentials {
   shopDomain: string;
-  accessToken: string;
+  /** A token, or a source of renewable tokens (see `ShopifyClientOptions.accessToken`). */
+  accessToken: string | AccessTokenSource;
   apiVersion?: string;
 }
 

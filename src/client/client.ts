@@ -9,6 +9,8 @@ import { LimiterRegistry, type RedisClusterOptions, type RestRateLimitStatus, ty
 import { parseLinkHeader, type PageLinks } from './link-header.js';
 import { extractItems, inferListKey, nextPageQuery, serializeQuery, type Query } from './pagination.js';
 import { parseCallLimit, type CallLimit } from './rest-bucket.js';
+import { isTokenSource, type AccessTokenSource } from '../auth/token-source.js';
+import { ShopifyIngestError } from '../errors.js';
 
 /** The seed's retry settings: exponential backoff for 5xx and network errors. */
 export interface RetryOptions {
@@ -29,8 +31,12 @@ export const DEFAULT_RETRY_OPTIONS: Readonly<RetryOptions> = Object.freeze({ ret
 export interface ShopifyClientOptions {
   /** `mystore.myshopify.com` (any hostname is accepted when `baseUrl` is given). */
   shopDomain: string;
-  /** Admin API access token (`shpat_...`); sent as `X-Shopify-Access-Token`, never logged. */
-  accessToken: string;
+  /**
+   * Admin API access token (`shpat_...`), sent as `X-Shopify-Access-Token` and never logged; or a
+   * source of renewable tokens (expiring offline tokens, client credentials): asked before each
+   * request, and after a 401 for a new token to retry the request with once.
+   */
+  accessToken: string | AccessTokenSource;
   /** Admin API version `YYYY-MM` (default {@link DEFAULT_API_VERSION}). */
   apiVersion?: string;
   /** Origin to call instead of `https://{shopDomain}`, e.g. the simulator's `url`. */
@@ -130,7 +136,7 @@ export class ShopifyClient {
   readonly apiVersion: string;
   /** Origin requests go to (`https://{shopDomain}` unless `baseUrl` was given). */
   readonly baseUrl: string;
-  private readonly accessToken: string;
+  private readonly tokens: AccessTokenSource;
   private readonly $fetch: $Fetch;
   private readonly logger: Logger;
   private readonly retry: RetryOptions;
@@ -149,8 +155,12 @@ export class ShopifyClient {
     this.baseUrl = options.baseUrl ? normalizeBaseUrl(options.baseUrl) : '';
     this.shopDomain = normalizeShopDomain(options.shopDomain, Boolean(options.baseUrl));
     if (!this.baseUrl) this.baseUrl = `https://${this.shopDomain}`;
-    assertAccessToken(options.accessToken);
-    this.accessToken = options.accessToken;
+    if (isTokenSource(options.accessToken)) this.tokens = options.accessToken;
+    else {
+      assertAccessToken(options.accessToken);
+      const token = options.accessToken;
+      this.tokens = { getToken: async () => token, onUnauthorized: async () => null };
+    }
     this.apiVersion = options.apiVersion ?? DEFAULT_API_VERSION;
     assertApiVersion(this.apiVersion);
     this.logger = options.logger ?? silentLogger;
@@ -329,7 +339,7 @@ export class ShopifyClient {
   private async restAttempt<T>(method: string, path: string, query: Query | undefined, options: RequestOptions): Promise<ShopifyResponse<T>> {
     for (let throttled = 0; ; throttled++) {
       const raw = await this.limiter.rest.schedule(async (report) => {
-        const response = await this.send(method, path, query, options.body, options.signal);
+        const response = await this.sendAuthorized(method, path, query, options.body, options.signal);
         const limit = parseCallLimit(response.headers.get('x-shopify-shop-api-call-limit'));
         if (limit) report(limit);
         return response;
@@ -362,7 +372,7 @@ export class ShopifyClient {
     const gql = this.limiter.graphql;
     for (let throttled = 0; ; throttled++) {
       const cost = gql.bucket.estimate(query);
-      const raw = await gql.schedule(cost, () => this.send('POST', path, undefined, variables ? { query, variables } : { query }, signal));
+      const raw = await gql.schedule(cost, () => this.sendAuthorized('POST', path, undefined, variables ? { query, variables } : { query }, signal));
       this.noteDeprecation('POST', path, raw.headers);
       if (raw.status === 429) {
         const wait = retryAfterMs(raw.headers) ?? 1000;
@@ -394,8 +404,23 @@ export class ShopifyClient {
     }
   }
 
+  /**
+   * One exchange with the current token; on a 401 the token source is asked for a new token and the
+   * request is sent once more with it (an expiring token renewed early by another process, or one
+   * Shopify revoked before its time).
+   */
+  private async sendAuthorized(method: string, path: string, query: Query | undefined, body: unknown, signal: AbortSignal | undefined): Promise<RawResponse> {
+    const token = await this.tokens.getToken(signal);
+    const raw = await this.send(method, path, query, body, signal, token);
+    if (raw.status !== 401) return raw;
+    const renewed = await this.tokens.onUnauthorized(token, signal);
+    if (renewed === null || renewed === token) return raw;
+    this.logger.info('shopify answered 401; retrying once with a renewed token', { shop: this.shopDomain, method, path });
+    return this.send(method, path, query, body, signal, renewed);
+  }
+
   /** One HTTP exchange; network failures become retryable {@link ShopifyApiError}s. */
-  private async send(method: string, path: string, query: Query | undefined, body: unknown, signal: AbortSignal | undefined): Promise<RawResponse> {
+  private async send(method: string, path: string, query: Query | undefined, body: unknown, signal: AbortSignal | undefined, token: string): Promise<RawResponse> {
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new TimeoutAbort(this.timeoutMs)), this.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal;
@@ -408,7 +433,7 @@ export class ShopifyClient {
           accept: 'application/json',
           'user-agent': USER_AGENT,
           ...this.headers,
-          'x-shopify-access-token': this.accessToken,
+          'x-shopify-access-token': token,
         },
         responseType: 'text',
         ignoreResponseError: true,
@@ -499,7 +524,7 @@ export class ShopifyClient {
           try {
             return await attempt();
           } catch (error) {
-            if (error instanceof ShopifyApiError && error.retryable) throw error;
+            if (error instanceof ShopifyIngestError && error.retryable) throw error;
             throw error instanceof AbortError ? error : new AbortError(error instanceof Error ? error : new Error(String(error)));
           }
         },
@@ -511,6 +536,7 @@ export class ShopifyClient {
           shouldRetry: async ({ error, retriesConsumed }) => {
             const backoff = Math.min(this.retry.maxTimeout, this.retry.minTimeout * this.retry.factor ** retriesConsumed);
             const hinted = error instanceof ShopifyApiError ? error.retryAfter ?? 0 : 0;
+            if (!(error instanceof ShopifyIngestError)) return false;
             const delay = Math.max(backoff, Math.min(hinted, this.retry.maxTimeout));
             this.logger.warn('shopify request failed, retrying', {
               shop: this.shopDomain, method, path, attempt: retriesConsumed + 1, delayMs: delay, error,

@@ -1,11 +1,28 @@
 import { assertTenantId, TenantError } from '../errors.js';
 import type { PrismaLike } from './prisma-like.js';
 import { storeFailure } from './store-errors.js';
-import type { TenantInput, TenantRecord } from './types.js';
+import type { TenantInput, TenantRecord, TenantTokens } from './types.js';
 
 const TENANT_SELECT = `SELECT "id", "name", "shop_domain" AS "shopDomain", "access_token_enc" AS "accessTokenEnc", "scopes",
+  "token_kind" AS "tokenKind", "access_token_expires_at" AS "accessTokenExpiresAt", "refresh_token_enc" AS "refreshTokenEnc",
+  "refresh_token_expires_at" AS "refreshTokenExpiresAt", "client_id" AS "clientId", "client_secret_enc" AS "clientSecretEnc",
+  "auth_status" AS "authStatus", "auth_error" AS "authError", "token_version" AS "tokenVersion",
+  "renewal_holder" AS "renewalHolder", "renewal_until" AS "renewalUntil",
   "is_active" AS "isActive", "sync_status" AS "syncStatus", "last_sync_at" AS "lastSyncAt", "last_error" AS "lastError",
   "config"::text AS "config", "created_at" AS "createdAt", "updated_at" AS "updatedAt" FROM "shopify_tenants"`;
+
+/** The credential columns a token write sets (see {@link TenantTokens}). */
+const TOKEN_COLUMNS: Array<[keyof TenantTokens, string, string]> = [
+  ['accessTokenEnc', 'access_token_enc', 'text'],
+  ['tokenKind', 'token_kind', 'text'],
+  ['accessTokenExpiresAt', 'access_token_expires_at', 'timestamptz'],
+  ['refreshTokenEnc', 'refresh_token_enc', 'text'],
+  ['refreshTokenExpiresAt', 'refresh_token_expires_at', 'timestamptz'],
+  ['clientId', 'client_id', 'text'],
+  ['clientSecretEnc', 'client_secret_enc', 'text'],
+];
+
+const toParam = (v: unknown) => (v instanceof Date ? v.toISOString() : v ?? null);
 
 type TenantRow = Omit<TenantRecord, 'config'> & { config: string };
 
@@ -30,26 +47,33 @@ export function createTenantStore(prisma: PrismaLike) {
      * Creates the tenant, or updates the fields given (`name`, `scopes`, `config` keep their stored
      * value when omitted). The active flag is left as it is on update: use `setTenantActive`.
      */
+    /**
+     * Creates the tenant, or updates it. The credentials given replace the stored ones as a whole
+     * (a new authorisation: token kind, tokens, expiries, app), `token_version` moves on, and a
+     * tenant that needed re-authorisation is `ok` again.
+     */
     async upsertTenant(input: TenantInput): Promise<TenantRecord> {
       assertTenantId(input.id);
-      const sets = ['"shop_domain" = excluded."shop_domain"', '"access_token_enc" = excluded."access_token_enc"', '"updated_at" = now()'];
+      const sets = ['"shop_domain" = excluded."shop_domain"', '"updated_at" = now()',
+        ...TOKEN_COLUMNS.map(([, column]) => `"${column}" = excluded."${column}"`),
+        '"token_version" = t."token_version" + 1', '"auth_status" = \'ok\'', '"auth_error" = NULL', '"renewal_holder" = NULL', '"renewal_until" = NULL'];
       if (input.name !== undefined) sets.push('"name" = excluded."name"');
       if (input.scopes !== undefined) sets.push('"scopes" = excluded."scopes"');
       if (input.config !== undefined) sets.push('"config" = excluded."config"');
       try {
         const rows = await prisma.$queryRawUnsafe<TenantRow[]>(
           `WITH up AS (
-            INSERT INTO "shopify_tenants" AS t ("id", "name", "shop_domain", "access_token_enc", "scopes", "config")
-            VALUES ($1, $2, $3, $4, $5, COALESCE($6::jsonb, '{}'::jsonb))
+            INSERT INTO "shopify_tenants" AS t ("id", "name", "shop_domain", "scopes", "config", ${TOKEN_COLUMNS.map(([, c]) => `"${c}"`).join(', ')})
+            VALUES ($1, $2, $3, $4, COALESCE($5::jsonb, '{}'::jsonb), ${TOKEN_COLUMNS.map(([, , type], i) => `$${i + 6}::${type}`).join(', ')})
             ON CONFLICT ("id") DO UPDATE SET ${sets.join(', ')}
             RETURNING *
           ) ${TENANT_SELECT.replace('FROM "shopify_tenants"', 'FROM up')}`,
           input.id,
           input.name ?? null,
           input.shopDomain,
-          input.accessTokenEnc,
           input.scopes ?? null,
           input.config === undefined ? null : JSON.stringify(input.config),
+          ...TOKEN_COLUMNS.map(([key]) => toParam(key === 'tokenKind' ? input.tokenKind ?? 'static' : input[key])),
         );
         return toRecord(rows[0]);
       } catch (error) {
@@ -58,6 +82,79 @@ export function createTenantStore(prisma: PrismaLike) {
           throw storeFailure('upsertTenant', input.id, error, { shopDomain: input.shopDomain }, 'TENANT_SHOP_TAKEN');
         }
         throw failure;
+      }
+    },
+
+    /**
+     * Takes the tenant's renewal lease for `holder` until `now + ttlMs` unless another holder has an
+     * unexpired one; returns the row as it stands (tokens included) when taken, else null. One
+     * process renews a tenant's token at a time; the others wait for the new token.
+     */
+    async acquireTokenRenewal(tenantId: string, holder: string, now: Date, ttlMs: number): Promise<TenantRecord | null> {
+      assertTenantId(tenantId);
+      try {
+        const rows = await prisma.$queryRawUnsafe<TenantRow[]>(
+          `WITH up AS (UPDATE "shopify_tenants" SET "renewal_holder" = $2, "renewal_until" = $3::timestamptz + make_interval(secs => $4::double precision / 1000)
+             WHERE "id" = $1 AND ("renewal_holder" IS NULL OR "renewal_holder" = $2 OR "renewal_until" < $3::timestamptz) RETURNING *)
+           ${TENANT_SELECT.replace('FROM "shopify_tenants"', 'FROM up')}`,
+          tenantId, holder, now.toISOString(), ttlMs,
+        );
+        return rows[0] ? toRecord(rows[0]) : null;
+      } catch (error) {
+        throw storeFailure('acquireTokenRenewal', tenantId, error);
+      }
+    },
+
+    /**
+     * Stores renewed tokens and releases the lease, only while `holder` still holds it (a holder that
+     * stalled past its lease writes nothing: the next holder's tokens win). Returns whether it wrote.
+     */
+    async saveRenewedTokens(tenantId: string, holder: string, tokens: Pick<TenantTokens, 'accessTokenEnc' | 'accessTokenExpiresAt' | 'refreshTokenEnc' | 'refreshTokenExpiresAt'>, scopes?: string | null): Promise<boolean> {
+      assertTenantId(tenantId);
+      try {
+        const n = await prisma.$executeRawUnsafe(
+          `UPDATE "shopify_tenants" SET "access_token_enc" = $3, "access_token_expires_at" = $4::timestamptz, "refresh_token_enc" = $5,
+             "refresh_token_expires_at" = $6::timestamptz, "scopes" = COALESCE($7, "scopes"), "token_version" = "token_version" + 1,
+             "renewal_holder" = NULL, "renewal_until" = NULL, "auth_status" = 'ok', "auth_error" = NULL, "updated_at" = now()
+           WHERE "id" = $1 AND "renewal_holder" = $2`,
+          tenantId, holder, tokens.accessTokenEnc, toParam(tokens.accessTokenExpiresAt), tokens.refreshTokenEnc, toParam(tokens.refreshTokenExpiresAt), scopes ?? null,
+        );
+        return Number(n) === 1;
+      } catch (error) {
+        throw storeFailure('saveRenewedTokens', tenantId, error);
+      }
+    },
+
+    /** Releases the renewal lease if `holder` holds it. */
+    async releaseTokenRenewal(tenantId: string, holder: string): Promise<void> {
+      assertTenantId(tenantId);
+      try {
+        await prisma.$executeRawUnsafe(`UPDATE "shopify_tenants" SET "renewal_holder" = NULL, "renewal_until" = NULL WHERE "id" = $1 AND "renewal_holder" = $2`, tenantId, holder);
+      } catch (error) {
+        throw storeFailure('releaseTokenRenewal', tenantId, error);
+      }
+    },
+
+    /** Marks whether the tenant's credentials work (`needs_reauth`: renewal is impossible until the merchant authorises again). */
+    async setTenantAuthStatus(tenantId: string, status: TenantRecord['authStatus'], error: string | null = null): Promise<void> {
+      assertTenantId(tenantId);
+      try {
+        await prisma.$executeRawUnsafe(`UPDATE "shopify_tenants" SET "auth_status" = $2, "auth_error" = $3, "updated_at" = now() WHERE "id" = $1`, tenantId, status, error);
+      } catch (e) {
+        throw storeFailure('setTenantAuthStatus', tenantId, e);
+      }
+    },
+
+    /** Erases every credential of the tenant (shop/redact, removal): tokens, client secret, renewal state. */
+    async eraseTenantCredentials(tenantId: string): Promise<void> {
+      assertTenantId(tenantId);
+      try {
+        await prisma.$executeRawUnsafe(
+          `UPDATE "shopify_tenants" SET "access_token_enc" = NULL, "refresh_token_enc" = NULL, "client_secret_enc" = NULL, "access_token_expires_at" = NULL,
+             "refresh_token_expires_at" = NULL, "renewal_holder" = NULL, "renewal_until" = NULL, "token_version" = "token_version" + 1, "updated_at" = now()
+           WHERE "id" = $1`, tenantId);
+      } catch (error) {
+        throw storeFailure('eraseTenantCredentials', tenantId, error);
       }
     },
 

@@ -2,13 +2,35 @@ import type { RowSet } from '../resources/definition.js';
 import type { CustomerRow, OrderBundle, ProductBundle, ResourceType, UpsertResult } from './rows.js';
 import type { WriteRowsOptions, WriteRowsResult } from './synced-data.js';
 
-/** A tenant as the SDK reads it (the access token stays encrypted here). */
-export interface TenantRecord {
+/** How a tenant authenticates: a static token, an expiring offline token with its refresh token, or the client credentials grant. */
+export type TokenKind = 'static' | 'expiring' | 'client_credentials';
+
+/** A tenant's credentials as stored (every secret encrypted with the key ring, the tenant id bound in). */
+export interface TenantTokens {
+  tokenKind: TokenKind;
+  /** The access token (null after shop/redact erased it). */
+  accessTokenEnc: string | null;
+  accessTokenExpiresAt: Date | null;
+  refreshTokenEnc: string | null;
+  refreshTokenExpiresAt: Date | null;
+  /** The app (client id) the credentials belong to; null = the configured default app. */
+  clientId: string | null;
+  /** A Dev Dashboard custom app's client secret (client credentials); null = the app's configured one. */
+  clientSecretEnc: string | null;
+}
+
+/** A tenant as the SDK reads it (every secret stays encrypted here). */
+export interface TenantRecord extends TenantTokens {
   id: string;
   name: string | null;
   shopDomain: string;
-  accessTokenEnc: string;
   scopes: string | null;
+  /** `needs_reauth` once renewal is impossible (refresh token revoked, app uninstalled, secret rotated away). */
+  authStatus: 'ok' | 'needs_reauth';
+  authError: string | null;
+  tokenVersion: number;
+  renewalHolder: string | null;
+  renewalUntil: Date | null;
   isActive: boolean;
   syncStatus: 'idle' | 'running' | 'error';
   lastSyncAt: Date | null;
@@ -18,11 +40,11 @@ export interface TenantRecord {
   updatedAt: Date;
 }
 
-export interface TenantInput {
+export interface TenantInput extends Partial<Omit<TenantTokens, 'accessTokenEnc'>> {
   id: string;
   name?: string | null;
   shopDomain: string;
-  accessTokenEnc: string;
+  accessTokenEnc: string | null;
   scopes?: string | null;
   config?: Record<string, unknown>;
 }
@@ -134,6 +156,14 @@ export interface IngestStore {
   listTenants(options?: { activeOnly?: boolean }): Promise<TenantRecord[]>;
   setTenantActive(tenantId: string, active: boolean): Promise<void>;
   setTenantSyncStatus(tenantId: string, status: TenantRecord['syncStatus'], options?: { lastSyncAt?: Date; error?: string | null }): Promise<void>;
+  /** Takes the tenant's token-renewal lease for `holder` (null when another holder has it); returns the current row. */
+  acquireTokenRenewal(tenantId: string, holder: string, now: Date, ttlMs: number): Promise<TenantRecord | null>;
+  /** Stores renewed tokens and releases the lease, only while `holder` holds it. */
+  saveRenewedTokens(tenantId: string, holder: string, tokens: Pick<TenantTokens, 'accessTokenEnc' | 'accessTokenExpiresAt' | 'refreshTokenEnc' | 'refreshTokenExpiresAt'>, scopes?: string | null): Promise<boolean>;
+  releaseTokenRenewal(tenantId: string, holder: string): Promise<void>;
+  setTenantAuthStatus(tenantId: string, status: TenantRecord['authStatus'], error?: string | null): Promise<void>;
+  /** Erases every credential of the tenant. */
+  eraseTenantCredentials(tenantId: string): Promise<void>;
 
   // sync state
   getCheckpoint(tenantId: string, resource: ResourceType): Promise<Checkpoint | null>;

@@ -69,7 +69,12 @@ export interface ShopConfig {
   /** Serve ids above 2^53 (exact in the JSON text). */
   bigIds?: boolean;
   currency?: string;
+  /** Access scopes granted to the app (`currentAppInstallation.accessScopes`, token responses). */
+  scopes?: string[];
 }
+
+/** Scopes a simulated shop grants by default: everything the SDK reads. */
+export const DEFAULT_SCOPES = ['read_customers', 'read_products', 'read_orders', 'read_all_orders', 'read_inventory', 'read_locations', 'read_fulfillments', 'read_discounts', 'read_draft_orders'];
 
 /** Rate limits of a shop. */
 export interface ShopLimits {
@@ -212,6 +217,7 @@ export function createShop(init: {
   return {
     domain, accessToken, shopNumber, gen, tables, events, subscriptions, bucket, costBucket, stats,
     name: config.name ?? `Simulated Shop ${shopNumber + 1}`,
+    scopes: [...(config.scopes ?? DEFAULT_SCOPES)],
     counts,
     apiVersion: init.apiVersion,
     set onChange(fn: ((change: ShopChange) => void) | undefined) { onChange = fn; },

@@ -16,6 +16,7 @@ import { handleRest, type RestResponse } from './rest-api.js';
 import { createFaultInjector, type FaultInjector, type FaultKind, type FaultOptions } from './faults.js';
 import { createWebhookDispatcher, type WebhookDeliveryOptions, type WebhookDispatcher } from './webhooks.js';
 import { createGraphqlApi, type BulkOptions, type GraphqlApi } from './graphql.js';
+import { createOAuthAuthority, type OAuthAuthority, type OAuthOptions } from './oauth.js';
 import { createRandom, hashString, uuidFrom } from './prng.js';
 import type { Clock } from './clock.js';
 import { stringifyShopifyJson } from '../json.js';
@@ -52,6 +53,8 @@ export interface ShopifySimulatorOptions {
   unthrottled?: boolean;
   faults?: FaultOptions;
   webhooks?: WebhookDeliveryOptions;
+  /** The token endpoint (`POST /admin/oauth/access_token`): client id, token lifetimes, refusing non-expiring tokens. */
+  oauth?: OAuthOptions;
   /** Bulk operation timing (simulated ms, scaled by timeScale). */
   bulk?: BulkOptions;
   /** Serve HTTPS with a self-signed certificate generated at start (see `certificate`). */
@@ -81,6 +84,8 @@ export interface ShopifySimulator {
   readonly faults: FaultInjector;
   readonly webhooks: WebhookDispatcher;
   readonly graphql: GraphqlApi;
+  /** The token endpoint: faults, revocations, counters. */
+  readonly oauth: OAuthAuthority;
   /** Stops the server, aborts pending webhook retries. */
   stop(): Promise<void>;
 }
@@ -154,6 +159,8 @@ export async function createShopifySimulator(options: ShopifySimulatorOptions = 
   for (const shop of shops) shop.onChange = (change) => webhooks.dispatchChange(shop, change);
 
   const graphql = createGraphqlApi({ clock, timeScale, webhooks, bulk: options.bulk, fileUrl: (path) => `${baseUrl}${path}` });
+  const oauth = createOAuthAuthority({ clock, timeScale, apiSecret: options.apiSecret ?? 'simulator_secret', options: options.oauth });
+  const hanging = new Set<http.ServerResponse>();
 
   function findShop(which: string | number): SimulatedShop {
     const shop = typeof which === 'number' ? shops[which] : byDomain.get(which.toLowerCase());
@@ -197,8 +204,20 @@ export async function createShopifySimulator(options: ShopifySimulatorOptions = 
       const info = { simulator: 'shopify-ingest', shops: shops.map((s) => ({ domain: s.domain, baseUrl: `${baseUrl}/shops/${s.domain}` })) };
       return send(res, 200, { 'Content-Type': 'application/json; charset=utf-8' }, JSON.stringify(info), undefined);
     }
-    const api = /^\/admin\/api\/([^/]+)\/(.+)$/.exec(path);
     const json = { 'Content-Type': 'application/json; charset=utf-8' };
+    if (path === '/admin/oauth/access_token' && req.method === 'POST') {
+      const hostShop = prefixShop ?? byDomain.get((req.headers.host ?? '').split(':')[0].toLowerCase());
+      const answer = await oauth.handle(hostShop, await readBody(req), (domain) => byDomain.get(domain));
+      // A lost answer drops the connection after the tokens were issued; a timeout keeps the request open.
+      if (answer.drop) { res.destroy(); return; }
+      if (answer.hang) {
+        hanging.add(res);
+        res.on('close', () => hanging.delete(res));
+        return;
+      }
+      return send(res, answer.status, json, answer.raw ?? JSON.stringify(answer.body), undefined);
+    }
+    const api = /^\/admin\/api\/([^/]+)\/(.+)$/.exec(path);
     if (!api || !VERSION_RE.test(api[1])) return send(res, 404, json, '{"errors":"Not Found"}', undefined);
     const version = api[1];
     const rest = api[2];
@@ -206,11 +225,16 @@ export async function createShopifySimulator(options: ShopifySimulatorOptions = 
     const hostName = (req.headers.host ?? '').split(':')[0].toLowerCase();
     const token = req.headers['x-shopify-access-token'];
     const tokenValue = Array.isArray(token) ? token[0] : token;
-    const shop = prefixShop ?? byDomain.get(hostName) ?? (tokenValue ? byToken.get(tokenValue) : undefined);
     const rawBody = await readBody(req);
-    if (!shop || tokenValue !== shop.accessToken) {
+    const auth = oauth.authenticate(tokenValue, (t) => byToken.get(t));
+    const shop = 'shop' in auth ? auth.shop : undefined;
+    const addressed = prefixShop ?? byDomain.get(hostName);
+    if (!shop || (addressed && addressed !== shop)) {
       // https://shopify.dev/docs/api/usage/response-codes
-      return send(res, 401, json, '{"errors":"[API] Invalid API key or access token (unrecognized login or wrong password)"}', undefined);
+      const message = 'refused' in auth && auth.refused === 'non-expiring'
+        ? '[API] Non-expiring access tokens are no longer accepted for public apps. Use expiring offline access tokens.'
+        : '[API] Invalid API key or access token (unrecognized login or wrong password)';
+      return send(res, 401, json, JSON.stringify({ errors: message }), undefined);
     }
     const isGraphql = rest === 'graphql.json';
     const stats = shop.stats;
@@ -306,6 +330,7 @@ export async function createShopifySimulator(options: ShopifySimulatorOptions = 
   return {
     url: baseUrl,
     port,
+    oauth,
     shops: hosted,
     certificate,
     shop: (which) => findShop(which) as SimulatedShop & { baseUrl: string },
@@ -327,6 +352,7 @@ export async function createShopifySimulator(options: ShopifySimulatorOptions = 
     async stop() {
       webhooks.stop();
       graphql.stop();
+      for (const res of hanging) res.destroy();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         for (const socket of sockets) socket.destroy();
