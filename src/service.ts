@@ -78,8 +78,8 @@ export interface IngestionServiceOptions extends Partial<IngestionConfig> {
   apps?: AppConfig[];
   /** Called once when a tenant's credentials can no longer be renewed (it is then `needs_reauth`): prompt the merchant to open the app again. */
   onReauthRequired?: (tenant: { tenantId: string; shopDomain: string; reason: string }) => void | Promise<void>;
-  /** Token renewal: how long before expiry (default 5 min), how long a process may hold a tenant's renewal lease (default 30 s). */
-  tokenRenewal?: { renewBeforeMs?: number; leaseTtlMs?: number };
+  /** Token renewal: how long before expiry (default 5 min), how long a process may hold a tenant's renewal lease (default 30 s), token request timeout (default 15 s). */
+  tokenRenewal?: { renewBeforeMs?: number; leaseTtlMs?: number; timeoutMs?: number };
   /** Bulk operations: result-file `fetch`, poll timing, smallest window of a failing operation (tests shorten them). */
   bulk?: Omit<BulkDeps, 'wake'>;
 }
@@ -106,6 +106,8 @@ export interface HealthStatus {
     clients: number;
     scheduler: { enabled: boolean; totalJobs: number; runningJobs: number };
     webhooks: { enabled: boolean };
+    /** Active tenants whose credentials can no longer be renewed (from the last database check). */
+    tenants: { needsReauth: string[] };
   };
   /** Seconds since the service was created. */
   uptime: number;
@@ -148,6 +150,8 @@ export class IngestionService {
   private webhooksValue: WebhookService | undefined;
   private readonly importers = new Map<string, ImportService>();
   private readonly bulkWaiters: BulkWaiters = createBulkWaiters();
+  /** Active tenants needing re-authorisation, as of the last database check. */
+  private needsReauth: string[] = [];
   private readonly running = new Set<Promise<unknown>>();
   private initialized = false;
   private stopping = false;
@@ -470,7 +474,7 @@ export class IngestionService {
     const scheduler = this.schedulerValue?.getStatus();
     let status: HealthStatus['status'] = 'healthy';
     if (!this.database.reachable) status = 'unhealthy';
-    else if (this.stopping || (this.initialized && !scheduler?.enabled && this.options.scheduler?.enabled !== false)) status = 'degraded';
+    else if (this.stopping || (this.initialized && !scheduler?.enabled && this.options.scheduler?.enabled !== false) || this.needsReauth.length > 0) status = 'degraded';
     return {
       status,
       services: {
@@ -478,6 +482,7 @@ export class IngestionService {
         clients: this.clientManager.size,
         scheduler: { enabled: Boolean(scheduler?.enabled), totalJobs: scheduler?.totalJobs ?? 0, runningJobs: scheduler?.runningJobs ?? 0 },
         webhooks: { enabled: Boolean(this.webhooksValue) },
+        tenants: { needsReauth: [...this.needsReauth] },
       },
       uptime: Math.floor((this.clock().getTime() - this.startedAt.getTime()) / 1000),
     };
@@ -591,7 +596,7 @@ export class IngestionService {
     const accessToken = createStoredTokenSource({
       tenantId: tenant.id, store: this.store, keyRing: this.keyRing, resolveApp: (id) => this.resolveApp(id),
       baseUrl, fetch: this.options.clientDefaults?.fetch, logger: this.logger, now: () => this.clock().getTime(),
-      renewBeforeMs: this.options.tokenRenewal?.renewBeforeMs, leaseTtlMs: this.options.tokenRenewal?.leaseTtlMs,
+      renewBeforeMs: this.options.tokenRenewal?.renewBeforeMs, leaseTtlMs: this.options.tokenRenewal?.leaseTtlMs, timeoutMs: this.options.tokenRenewal?.timeoutMs,
       onReauthRequired: async (info) => {
         this.schedulerValue?.removeTenantJobs(info.tenantId);
         await this.options.onReauthRequired?.(info);
@@ -602,7 +607,8 @@ export class IngestionService {
 
   private async pingDatabase(): Promise<void> {
     try {
-      await this.prisma.$queryRawUnsafe('SELECT 1');
+      const rows = await this.prisma.$queryRawUnsafe<Array<{ id: string }>>(`SELECT "id" FROM "shopify_tenants" WHERE "is_active" AND "auth_status" = 'needs_reauth' ORDER BY "id" LIMIT 100`);
+      this.needsReauth = rows.map((r) => r.id);
       this.database = { reachable: true, checkedAt: this.clock().toISOString() };
     } catch (error) {
       this.database = { reachable: false, checkedAt: this.clock().toISOString(), error: (error as Error).message };

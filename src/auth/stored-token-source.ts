@@ -56,6 +56,8 @@ export interface StoredTokenSourceOptions {
   renewBeforeMs?: number;
   /** How long a renewer may hold the lease (default 30 s). */
   leaseTtlMs?: number;
+  /** Timeout of one token request (default 15 s). */
+  timeoutMs?: number;
   /** Called once when the tenant moves to `needs_reauth`. */
   onReauthRequired?: (tenant: { tenantId: string; shopDomain: string; reason: string }) => void | Promise<void>;
 }
@@ -118,7 +120,7 @@ export function createStoredTokenSource(options: StoredTokenSourceOptions): Acce
     let last: unknown;
     for (const clientSecret of secrets) {
       try {
-        return await requestToken(grant, { shopDomain: row.shopDomain, clientId: app.clientId, clientSecret, baseUrl: options.baseUrl, fetch: options.fetch, now });
+        return await requestToken(grant, { shopDomain: row.shopDomain, clientId: app.clientId, clientSecret, baseUrl: options.baseUrl, fetch: options.fetch, now, timeoutMs: options.timeoutMs });
       } catch (error) {
         last = error;
         if (!(error instanceof OAuthError) || error.code !== 'OAUTH_INVALID_CLIENT') throw error;

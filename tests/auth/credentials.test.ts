@@ -162,10 +162,10 @@ describe('renewal faults', { timeout: 120_000 }, () => {
   }
 
   it('a 5xx, a malformed answer or a timeout of the token endpoint fails retryably and loses no credential; the next try works', async () => {
-    const s = service();
+    const s = service({ tokenRenewal: { timeoutMs: 300 } });
     await s.initialize();
     const { client } = await expiringTenant(s, 'flaky', 5);
-    for (const fault of ['server_error', 'malformed'] as const) {
+    for (const fault of ['server_error', 'malformed', 'timeout'] as const) {
       const before = await row('flaky');
       sim.oauth.fail(fault, fault, fault, fault, fault);
       const error = await client.graphql('{ shop { name } }').catch((e) => e);
@@ -224,6 +224,7 @@ describe('renewal faults', { timeout: 120_000 }, () => {
     expect(reauth).toEqual(['revoked']);
     expect(await row('revoked')).toMatchObject({ auth_status: 'needs_reauth' });
     expect((await s.getSyncStatus()).find((x) => x.tenantId === 'revoked')).toMatchObject({ authStatus: 'needs_reauth', healthStatus: false });
+    expect(await s.checkHealth()).toMatchObject({ status: 'degraded', services: { tenants: { needsReauth: expect.arrayContaining(['revoked']) } } });
     await expect(s.importData('revoked', 'customers')).rejects.toMatchObject({ code: 'TENANT_NEEDS_REAUTH' });
     // A second failing call does not call the callback again nor hit the token endpoint.
     const refused = sim.oauth.stats.refused;
