@@ -1,8 +1,8 @@
 /**
- * A small GraphQL reader: enough of the language for the queries an ingestion client sends
- * (operations, variables, aliases, arguments of every literal kind, block strings, inline
- * fragments and named fragments). Not a validator: unknown fields resolve to null.
+ * Reading GraphQL requests for the simulator: graphql-js parses them and validates them against
+ * Shopify's schema (admin-schema.ts); the simulator's resolvers then walk plain field trees.
  */
+import { Kind, parse, validate, type DocumentNode, type FragmentDefinitionNode, type GraphQLError, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode, type ValueNode } from 'graphql';
 
 export type GraphqlValue = string | number | boolean | null | GraphqlValue[] | { [k: string]: GraphqlValue } | { $var: string };
 
@@ -21,200 +21,90 @@ export interface OperationNode {
 
 export class GraphqlSyntaxError extends Error {}
 
-type Token = { kind: 'punct' | 'name' | 'string' | 'number' | 'spread'; value: string };
-
-function tokenize(source: string): Token[] {
-  const tokens: Token[] = [];
-  let i = 0;
-  const n = source.length;
-  while (i < n) {
-    const c = source[i];
-    if (c === '#') { while (i < n && source[i] !== '\n') i++; continue; }
-    if (/[\s,\uFEFF]/.test(c)) { i++; continue; }
-    if (source.startsWith('...', i)) { tokens.push({ kind: 'spread', value: '...' }); i += 3; continue; }
-    if ('{}()[]:=!$@|&'.includes(c)) { tokens.push({ kind: 'punct', value: c }); i++; continue; }
-    if (source.startsWith('"""', i)) {
-      const end = source.indexOf('"""', i + 3);
-      if (end < 0) throw new GraphqlSyntaxError('unterminated block string');
-      tokens.push({ kind: 'string', value: source.slice(i + 3, end).replace(/\\"""/g, '"""') });
-      i = end + 3;
-      continue;
-    }
-    if (c === '"') {
-      let j = i + 1;
-      let out = '';
-      while (j < n && source[j] !== '"') {
-        if (source[j] === '\\') {
-          const e = source[j + 1];
-          if (e === 'u') { out += String.fromCharCode(parseInt(source.slice(j + 2, j + 6), 16)); j += 6; continue; }
-          out += ({ n: '\n', t: '\t', r: '\r', b: '\b', f: '\f' } as Record<string, string>)[e] ?? e;
-          j += 2;
-          continue;
-        }
-        out += source[j++];
-      }
-      if (j >= n) throw new GraphqlSyntaxError('unterminated string');
-      tokens.push({ kind: 'string', value: out });
-      i = j + 1;
-      continue;
-    }
-    const num = /^-?\d+(\.\d+)?([eE][+-]?\d+)?/.exec(source.slice(i, i + 40));
-    if (num) { tokens.push({ kind: 'number', value: num[0] }); i += num[0].length; continue; }
-    const name = /^[_A-Za-z][_0-9A-Za-z]*/.exec(source.slice(i, i + 200));
-    if (name) { tokens.push({ kind: 'name', value: name[0] }); i += name[0].length; continue; }
-    throw new GraphqlSyntaxError(`unexpected character "${c}"`);
+/** A request Shopify's schema rejects (unknown field, wrong argument, ...): graphql-ruby's wording, as Shopify answers. */
+export class GraphqlValidationError extends Error {
+  constructor(readonly errors: Array<{ message: string; locations?: readonly { line: number; column: number }[]; extensions?: Record<string, unknown> }>) {
+    super(errors.map((e) => e.message).join('; '));
   }
-  return tokens;
+}
+
+function valueOf(node: ValueNode): GraphqlValue {
+  switch (node.kind) {
+    case Kind.VARIABLE: return { $var: node.name.value };
+    case Kind.INT: return Number(node.value);
+    case Kind.FLOAT: return Number(node.value);
+    case Kind.STRING: return node.value;
+    case Kind.BOOLEAN: return node.value;
+    case Kind.NULL: return null;
+    case Kind.ENUM: return node.value;
+    case Kind.LIST: return node.values.map(valueOf);
+    case Kind.OBJECT: return Object.fromEntries(node.fields.map((f) => [f.name.value, valueOf(f.value)]));
+  }
+}
+
+/** graphql-js' message for an unknown field, in graphql-ruby's words (what Shopify sends). */
+function shopifyError(error: GraphQLError): { message: string; locations?: readonly { line: number; column: number }[]; extensions?: Record<string, unknown> } {
+  const unknownField = /^Cannot query field "([^"]+)" on type "([^"]+)"\./.exec(error.message);
+  if (unknownField) {
+    return { message: `Field '${unknownField[1]}' doesn't exist on type '${unknownField[2]}'`, locations: error.locations, extensions: { code: 'undefinedField', typeName: unknownField[2], fieldName: unknownField[1] } };
+  }
+  const unknownArg = /^Unknown argument "([^"]+)" on field "([^".]+)\.([^"]+)"\./.exec(error.message);
+  if (unknownArg) {
+    return { message: `Field '${unknownArg[3]}' doesn't accept argument '${unknownArg[1]}'`, locations: error.locations, extensions: { code: 'argumentNotAccepted', name: unknownArg[3], typeName: 'Field', argumentName: unknownArg[1] } };
+  }
+  return { message: error.message, locations: error.locations, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } };
 }
 
 /**
- * Parses a document and returns the operation to run (the named one, or the only one), with
- * fragment spreads expanded and variables still unresolved (`{ $var }`).
- *
- * @example
- * ```ts
- * parseGraphql('{ shop { name } }').selections[0].name // 'shop'
- * ```
+ * Parses a request with graphql-js and, given a schema, validates it (Shopify's schema: a query
+ * Shopify would reject is rejected). Fragments are inlined: the resolvers see plain field trees.
+ * Throws {@link GraphqlSyntaxError} for a document that does not parse, {@link GraphqlValidationError}
+ * for one the schema rejects.
  */
-export function parseGraphql(source: string, operationName?: string): OperationNode {
-  const tokens = tokenize(source);
-  let p = 0;
-  const peek = () => tokens[p];
-  const next = () => {
-    const t = tokens[p++];
-    if (!t) throw new GraphqlSyntaxError('unexpected end of document');
-    return t;
-  };
-  const expect = (value: string) => {
-    const t = next();
-    if (t.value !== value) throw new GraphqlSyntaxError(`expected "${value}", got "${t.value}"`);
-  };
-  const fragments = new Map<string, FieldNode[]>();
-  type Raw = FieldNode | { spread: string } | { inline: Raw[] };
-
-  function value(): GraphqlValue {
-    const t = next();
-    if (t.kind === 'punct' && t.value === '$') return { $var: next().value };
-    if (t.kind === 'string') return t.value;
-    if (t.kind === 'number') return Number(t.value);
-    if (t.kind === 'name') return t.value === 'true' ? true : t.value === 'false' ? false : t.value === 'null' ? null : t.value;
-    if (t.value === '[') {
-      const list: GraphqlValue[] = [];
-      while (peek()?.value !== ']') list.push(value());
-      next();
-      return list;
-    }
-    if (t.value === '{') {
-      const obj: Record<string, GraphqlValue> = {};
-      while (peek()?.value !== '}') {
-        const key = next().value;
-        expect(':');
-        obj[key] = value();
-      }
-      next();
-      return obj;
-    }
-    throw new GraphqlSyntaxError(`unexpected "${t.value}" in a value`);
+export function parseGraphql(source: string, operationName?: string, schema?: GraphQLSchema): OperationNode {
+  let document: DocumentNode;
+  try {
+    document = parse(source);
+  } catch (error) {
+    throw new GraphqlSyntaxError((error as Error).message);
   }
-
-  function skipDirectives(): void {
-    while (peek()?.value === '@') {
-      next();
-      next();
-      if (peek()?.value === '(') skipBalanced('(', ')');
-    }
+  if (schema) {
+    const errors = validate(schema, document);
+    if (errors.length > 0) throw new GraphqlValidationError(errors.map(shopifyError));
   }
-
-  function skipBalanced(open: string, close: string): void {
-    let depth = 0;
-    do {
-      const t = next();
-      if (t.value === open) depth++;
-      else if (t.value === close) depth--;
-    } while (depth > 0);
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  const operations: OperationDefinitionNode[] = [];
+  for (const def of document.definitions) {
+    if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+    else if (def.kind === Kind.OPERATION_DEFINITION) operations.push(def);
   }
-
-  function selectionSet(): Raw[] {
-    expect('{');
-    const out: Raw[] = [];
-    while (peek() && peek().value !== '}') {
-      if (peek().kind === 'spread') {
-        next();
-        if (peek().value === 'on') { next(); next(); skipDirectives(); out.push({ inline: selectionSet() }); }
-        else if (peek().value === '{' || peek().value === '@') { skipDirectives(); out.push({ inline: selectionSet() }); }
-        else { out.push({ spread: next().value }); skipDirectives(); }
-        continue;
-      }
-      let name = next().value;
-      let alias = name;
-      if (peek()?.value === ':') { next(); name = next().value; }
-      const args: Record<string, GraphqlValue> = {};
-      if (peek()?.value === '(') {
-        next();
-        while (peek().value !== ')') {
-          const key = next().value;
-          expect(':');
-          args[key] = value();
-        }
-        next();
-      }
-      skipDirectives();
-      const field: FieldNode & { raw?: Raw[] } = { alias, name, args, selections: [] };
-      if (peek()?.value === '{') field.raw = selectionSet();
-      out.push(field);
-    }
-    expect('}');
-    return out;
-  }
-
-  const operations: Array<{ kind: 'query' | 'mutation'; name?: string; raw: Raw[] }> = [];
-  while (p < tokens.length) {
-    const t = peek();
-    if (t.value === '{') { operations.push({ kind: 'query', raw: selectionSet() }); continue; }
-    if (t.value === 'query' || t.value === 'mutation' || t.value === 'subscription') {
-      next();
-      let name: string | undefined;
-      if (peek()?.kind === 'name') name = next().value;
-      if (peek()?.value === '(') skipBalanced('(', ')');
-      skipDirectives();
-      operations.push({ kind: t.value === 'mutation' ? 'mutation' : 'query', name, raw: selectionSet() });
-      continue;
-    }
-    if (t.value === 'fragment') {
-      next();
-      const name = next().value;
-      expect('on');
-      next();
-      skipDirectives();
-      fragments.set(name, selectionSet() as FieldNode[]);
-      continue;
-    }
-    throw new GraphqlSyntaxError(`unexpected "${t.value}" at top level`);
-  }
-
-  function expand(raw: Raw[], depth = 0): FieldNode[] {
-    if (depth > 20) throw new GraphqlSyntaxError('fragments nest too deeply');
+  const op = operationName ? operations.find((o) => o.name?.value === operationName) : operations.length === 1 ? operations[0] : undefined;
+  if (!op) throw new GraphqlSyntaxError(operationName ? `no operation named "${operationName}"` : 'the document must hold exactly one operation or name one');
+  if (op.operation === 'subscription') throw new GraphqlSyntaxError('subscriptions are not supported');
+  const fields = (set: SelectionSetNode | undefined, seen: Set<string> = new Set()): FieldNode[] => {
     const out: FieldNode[] = [];
-    for (const r of raw) {
-      if ('spread' in r) {
-        const frag = fragments.get(r.spread);
-        if (!frag) throw new GraphqlSyntaxError(`unknown fragment ${r.spread}`);
-        out.push(...expand(frag as Raw[], depth + 1));
-      } else if ('inline' in r) out.push(...expand(r.inline, depth + 1));
-      else {
-        const f = r as FieldNode & { raw?: Raw[] };
-        out.push({ alias: f.alias, name: f.name, args: f.args, selections: f.raw ? expand(f.raw, depth + 1) : [] });
+    for (const sel of set?.selections ?? []) {
+      if (sel.kind === Kind.FIELD) {
+        out.push({
+          alias: sel.alias?.value ?? sel.name.value,
+          name: sel.name.value,
+          args: Object.fromEntries((sel.arguments ?? []).map((a) => [a.name.value, valueOf(a.value)])),
+          selections: fields(sel.selectionSet, seen),
+        });
+      } else if (sel.kind === Kind.INLINE_FRAGMENT) {
+        out.push(...fields(sel.selectionSet, seen));
+      } else {
+        const fragment = fragments.get(sel.name.value);
+        if (!fragment) throw new GraphqlSyntaxError(`unknown fragment ${sel.name.value}`);
+        if (seen.has(sel.name.value)) throw new GraphqlSyntaxError(`fragment ${sel.name.value} spreads itself`);
+        out.push(...fields(fragment.selectionSet, new Set([...seen, sel.name.value])));
       }
     }
     return out;
-  }
-
-  const chosen = operationName ? operations.find((o) => o.name === operationName) : operations[0];
-  if (!chosen) throw new GraphqlSyntaxError(operationName ? `no operation named ${operationName}` : 'no operation in document');
-  return { kind: chosen.kind, name: chosen.name, selections: expand(chosen.raw) };
+  };
+  return { kind: op.operation, name: op.name?.value, selections: fields(op.selectionSet) };
 }
 
-/** Replaces `{ $var }` placeholders with the request's variables. */
 export function resolveArgs(args: Record<string, GraphqlValue>, variables: Record<string, unknown>): Record<string, unknown> {
   const walk = (v: GraphqlValue): unknown => {
     if (v && typeof v === 'object' && !Array.isArray(v) && '$var' in v && Object.keys(v).length === 1) return variables[(v as { $var: string }).$var] ?? null;

@@ -23,7 +23,9 @@ import type { Clock } from './clock.js';
 import type { WebhookDispatcher } from './webhooks.js';
 import type { JsonObject, ResourceName } from './generator.js';
 import type { RecordFilter } from './resource-table.js';
-import { parseGraphql, resolveArgs, GraphqlSyntaxError, type FieldNode } from './graphql-parser.js';
+import { parseGraphql, resolveArgs, GraphqlSyntaxError, GraphqlValidationError, type FieldNode, type OperationNode } from './graphql-parser.js';
+import { getNamedType, isInterfaceType, isListType, isNonNullType, isObjectType, type GraphQLNamedType, type GraphQLObjectType, type GraphQLType } from 'graphql';
+import { adminSchema } from './admin-schema.js';
 import { ConnectionSource, toGraphqlNode } from './graphql-nodes.js';
 import { stringifyShopifyJson } from '../json.js';
 
@@ -38,9 +40,21 @@ export interface BulkOptions {
   startDelayMs?: number;
   /** Root records processed per simulated second (default 20 000). */
   rowsPerSecond?: number;
+  /** Result files ignore HTTP Range requests (answer 200 with the whole file), as some storage does. */
+  ignoreRange?: boolean;
 }
 
-type BulkStatus = 'CREATED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELING' | 'CANCELED';
+type BulkStatus = 'CREATED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELING' | 'CANCELED' | 'EXPIRED';
+
+/** How long a bulk operation's result link works (Shopify: 7 days). */
+const RESULT_TTL_MS = 7 * 24 * 3_600_000;
+/** Orders older than this need `read_all_orders` (https://shopify.dev/docs/api/usage/access-scopes#orders-permissions). */
+const RECENT_ORDERS_MS = 60 * 24 * 3_600_000;
+/** Bulk query operations an app may run at once per shop: 5 from API 2026-01, 1 before. */
+const bulkLimitFor = (version: string) => (version === 'unstable' || version >= '2026-01' ? 5 : 1);
+
+/** What happens to the next bulk operation (see `failNextBulkOperation`). */
+export type BulkFault = 'TIMEOUT' | 'INTERNAL_SERVER_ERROR' | 'ACCESS_DENIED' | 'CANCELED';
 
 interface BulkOperation {
   number: number;
@@ -57,6 +71,10 @@ interface BulkOperation {
   rootTotal: number;
   /** Roots written to the file (all, or the part before a failure). */
   rootsInFile: number;
+  /** Children not next to their parents (`groupObjects: false`, the default since 2026-01). */
+  scattered: boolean;
+  /** Cancelled by Shopify, not by the app. */
+  byShopify?: boolean;
   durationMs: number;
   timers: NodeJS.Timeout[];
 }
@@ -90,8 +108,11 @@ export function parseSearchQuery(query: string | undefined, resource: ResourceNa
     const m = /^([a-z_]+):(>=|<=|>|<|=)?(.*)$/.exec(term);
     if (!m) continue;
     const [, field, op = '=', raw] = m;
-    const value = raw.replace(/^['"]|['"]$/g, '');
+    const quoted = /^['"]/.test(raw);
+    let value = raw.replace(/^['"]|['"]$/g, '');
     if (field === 'updated_at' || field === 'created_at') {
+      // Unquoted, Shopify's search honours only the date part of a timestamp (reported by Shopify support).
+      if (!quoted && /^\d{4}-\d{2}-\d{2}T/.test(value)) value = value.slice(0, 10);
       const ms = Date.parse(value);
       if (Number.isNaN(ms)) throw new GraphqlError(`Invalid ${field} value: ${value}`, { code: 'BAD_USER_INPUT' });
       const min = field === 'updated_at' ? 'updatedMin' : 'createdMin';
@@ -112,6 +133,97 @@ export function parseSearchQuery(query: string | undefined, resource: ResourceNa
   }
   if (resource === 'orders' && !filter.status) filter.status = 'any';
   return filter;
+}
+
+const COUNT_FIELDS: Record<string, ResourceName> = { ordersCount: 'orders', customersCount: 'customers', productsCount: 'products' };
+
+/** Fields Shopify withholds from apps not approved for protected customer data (level 2: name, email, phone, address). */
+const PROTECTED: Record<string, ReadonlySet<string>> = {
+  customers: new Set(['email', 'phone', 'firstName', 'lastName', 'displayName', 'defaultEmailAddress', 'defaultPhoneNumber', 'defaultAddress', 'addresses', 'addressesV2']),
+  orders: new Set(['email', 'phone', 'billingAddress', 'shippingAddress']),
+};
+
+function nodeSelection(field: FieldNode): FieldNode | undefined {
+  return field.selections.find((s) => s.name === 'nodes') ?? field.selections.find((s) => s.name === 'edges')?.selections.find((s) => s.name === 'node');
+}
+
+/** Does a query of `resource` select a protected field? */
+function selectsProtected(resource: ResourceName, root: FieldNode): boolean {
+  const node = nodeSelection(root);
+  return Boolean(node?.selections.some((s) => PROTECTED[resource]?.has(s.name)));
+}
+
+/**
+ * An app not approved for protected customer data gets the record with those fields null and one
+ * `ACCESS_DENIED` error per field, in a 200 with the data kept.
+ * https://shopify.dev/docs/apps/launch/protected-customer-data
+ */
+function withholdProtected(shop: SimulatedShop, field: FieldNode, value: JsonObject, errors: JsonObject[]): void {
+  const protectedFields = PROTECTED[field.name];
+  if (shop.protectedCustomerData || !protectedFields) return;
+  const node = nodeSelection(field);
+  const selected = node?.selections.filter((s) => protectedFields.has(s.name)) ?? [];
+  if (!selected.length) return;
+  const type = field.name === 'customers' ? 'Customer' : 'Order';
+  const viaNodes = Array.isArray(value.nodes);
+  const list = (viaNodes ? value.nodes : (value.edges as JsonObject[] | undefined)?.map((e) => e.node)) as Array<JsonObject | null> | undefined;
+  list?.forEach((record, i) => {
+    if (!record) return;
+    for (const sel of selected) {
+      record[sel.alias] = null;
+      errors.push({
+        message: `This app is not approved to access the ${type} object. See https://shopify.dev/docs/apps/launch/protected-customer-data for more details.`,
+        path: viaNodes ? [field.alias, 'nodes', i, sel.alias] : [field.alias, 'edges', i, 'node', sel.alias],
+        extensions: { code: 'ACCESS_DENIED' },
+      });
+    }
+  });
+}
+
+/**
+ * Shopify's rules for bulk queries (https://shopify.dev/docs/api/usage/bulk-operations/queries#operation-restrictions):
+ * one top-level field, at most 5 connections, connections nested at most 2 levels, `id` selected on
+ * the parent of a nested connection, and no connection inside a list field. Null when the query is fine.
+ */
+function bulkQueryProblem(op: OperationNode): string | null {
+  if (op.kind !== 'query') return 'Bulk operations only run queries.';
+  if (op.selections.length !== 1) return 'Bulk queries must contain exactly one top-level field.';
+  const schema = adminSchema();
+  let connections = 0;
+  let problem: string | null = null;
+  const walk = (selections: FieldNode[], parent: GraphQLNamedType, depth: number, inList: boolean): void => {
+    if (problem || !isObjectType(parent) && !isInterfaceType(parent)) return;
+    const fields = (parent as GraphQLObjectType).getFields();
+    for (const sel of selections) {
+      const def = fields[sel.name];
+      if (!def) continue;
+      let type: GraphQLType = def.type;
+      let list = false;
+      for (;;) {
+        if (isNonNullType(type)) type = type.ofType;
+        else if (isListType(type)) { list = true; type = type.ofType; } else break;
+      }
+      const named = getNamedType(type);
+      if (named.name.endsWith('Connection')) {
+        connections++;
+        if (inList) { problem = `Queries that contain a connection field within a list field are not currently supported (${sel.name}).`; return; }
+        if (depth >= 2) { problem = 'Bulk queries cannot contain connections nested more than 2 levels deep.'; return; }
+        if (depth >= 1 && !selections.some((s) => s.name === 'id')) { problem = `The parent 'node' field for a nested connection must select the 'id' field. Connection fields without 'id': ${sel.name}.`; return; }
+        const node = nodeSelection(sel);
+        const nodeType = (isObjectType(named) ? named.getFields() : {})[sel.selections.some((s) => s.name === 'nodes') ? 'nodes' : 'edges'];
+        let inner: GraphQLNamedType | undefined = nodeType ? getNamedType(nodeType.type) : undefined;
+        if (inner && inner.name.endsWith('Edge') && isObjectType(inner)) inner = getNamedType(inner.getFields().node.type);
+        if (node && inner) walk(node.selections, inner, depth + 1, false);
+      } else if (sel.selections.length) {
+        walk(sel.selections, named, depth, inList || list);
+      }
+    }
+  };
+  walk(op.selections, schema.getQueryType()!, 0, false);
+  if (problem) return problem;
+  if (connections > 5) return 'Bulk queries cannot contain more than 5 connections.';
+  if (connections === 0) return 'Bulk queries must contain at least one connection.';
+  return null;
 }
 
 function fieldsCost(selections: FieldNode[], vars: Record<string, unknown>): number {
@@ -153,7 +265,7 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
   const operations = new Map<string, BulkOperation>();
   const current = new Map<SimulatedShop, BulkOperation>();
   let nextOperation = 1;
-  let failNext: { errorCode: string; fraction: number } | undefined;
+  let failNext: { errorCode: BulkFault; fraction: number } | undefined;
   const bulkOptions: BulkOptions = { ...init.bulk };
 
   function project(value: unknown, field: FieldNode, vars: Record<string, unknown>): unknown {
@@ -208,7 +320,7 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
     const requested = Number(args.first ?? args.last);
     if (!Number.isInteger(requested) || requested < 0) throw new GraphqlError('first must be a positive integer', { code: 'BAD_USER_INPUT' });
     if (requested > MAX_PAGE) throw new GraphqlError(`The maximum number of results is ${MAX_PAGE}.`, { code: 'BAD_USER_INPUT' });
-    const filter = parseSearchQuery(typeof args.query === 'string' ? args.query : undefined, resource, shop);
+    const filter = visibleFilter(shop, resource, parseSearchQuery(typeof args.query === 'string' ? args.query : undefined, resource, shop));
     const table = shop.tables[resource];
     // `last` and `reverse` both walk from the newest id; `reverse` with `last` walks from the oldest.
     const descending = Boolean(args.reverse) !== (args.last !== undefined && args.first === undefined);
@@ -255,13 +367,19 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
   }
 
   function processedRoots(op: BulkOperation): number {
-    if (op.status === 'COMPLETED' || op.status === 'FAILED' || op.status === 'CANCELED') return op.rootsInFile;
+    if (op.status === 'COMPLETED' || op.status === 'FAILED' || op.status === 'CANCELED' || op.status === 'EXPIRED') return op.rootsInFile;
     if (op.status !== 'RUNNING' || op.startedAtMs === undefined) return 0;
     const fraction = Math.min(1, ((init.clock() - op.startedAtMs) * init.timeScale) / Math.max(1, op.durationMs));
     return Math.floor(op.rootTotal * fraction);
   }
 
+  /** A completed operation whose result link is older than 7 days reports EXPIRED. */
+  function expireIfOld(op: BulkOperation): void {
+    if (op.status === 'COMPLETED' && op.completedAtMs !== null && init.clock() - op.completedAtMs > RESULT_TTL_MS) op.status = 'EXPIRED';
+  }
+
   function bulkObject(op: BulkOperation): JsonObject {
+    expireIfOld(op);
     const done = op.status === 'COMPLETED';
     const roots = processedRoots(op);
     return {
@@ -283,34 +401,42 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
     });
   }
 
-  function startBulk(shop: SimulatedShop, query: unknown): JsonObject {
-    const running = current.get(shop);
-    if (running && (running.status === 'CREATED' || running.status === 'RUNNING' || running.status === 'CANCELING')) {
-      return { bulkOperation: null, userErrors: [{ field: null, message: `A bulk query operation for this app and shop is already in progress: ${gidOf(running)}.`, code: 'OPERATION_IN_PROGRESS' }] };
+  const running = (shop: SimulatedShop) => [...operations.values()].filter((o) => o.shop === shop && (o.status === 'CREATED' || o.status === 'RUNNING' || o.status === 'CANCELING'));
+
+  function startBulk(shop: SimulatedShop, query: unknown, groupObjects: boolean, version: string): JsonObject {
+    const limit = bulkLimitFor(version);
+    const busy = running(shop);
+    if (busy.length >= limit) {
+      return limit === 1
+        ? { bulkOperation: null, userErrors: [{ field: null, message: `A bulk query operation for this app and shop is already in progress: ${gidOf(busy[0])}.`, code: 'OPERATION_IN_PROGRESS' }] }
+        : { bulkOperation: null, userErrors: [{ field: null, message: `Limit of ${limit} concurrent bulk query operations per shop reached.`, code: 'LIMIT_REACHED' }] };
     }
     let root: FieldNode | undefined;
     let message = '';
     try {
-      const parsed = parseGraphql(String(query ?? ''));
+      const parsed = parseGraphql(String(query ?? ''), undefined, adminSchema());
+      message = bulkQueryProblem(parsed) ?? '';
       const tops = parsed.selections.filter((s) => RESOURCES.includes(s.name as ResourceName));
-      if (parsed.kind !== 'query' || tops.length !== 1 || parsed.selections.length !== 1) message = 'Bulk queries must contain exactly one top-level connection field: customers, products or orders.';
-      else root = tops[0];
+      if (!message && tops.length !== 1) message = 'Bulk queries must contain exactly one top-level connection field the simulator serves: customers, products or orders.';
+      if (!message) root = tops[0];
     } catch (error) {
-      message = `Invalid bulk query: ${(error as Error).message}`;
+      message = error instanceof GraphqlValidationError ? `Invalid bulk query: ${error.message}` : `Invalid bulk query: ${(error as Error).message}`;
     }
     if (!root) return { bulkOperation: null, userErrors: [{ field: ['query'], message, code: 'INVALID' }] };
     const resource = root.name as ResourceName;
-    const filter = parseSearchQuery(typeof root.args.query === 'string' ? root.args.query : undefined, resource, shop);
+    const filter = visibleFilter(shop, resource, parseSearchQuery(typeof root.args.query === 'string' ? root.args.query : undefined, resource, shop));
     const rootTotal = shop.tables[resource].count(filter);
     const rows = bulkOptions.rowsPerSecond ?? 20_000;
     const op: BulkOperation = {
       number: nextOperation++, shop, status: 'CREATED', errorCode: null, createdAtMs: init.clock(), completedAtMs: null, query: String(query),
-      resource, filter, root, rootTotal, rootsInFile: 0, durationMs: Math.max(100, (rootTotal / rows) * 1000), timers: [],
+      resource, filter, root, rootTotal, rootsInFile: 0, durationMs: Math.max(100, (rootTotal / rows) * 1000), timers: [], scattered: !groupObjects,
     };
     operations.set(gidOf(op), op);
     current.set(shop, op);
-    const fail = failNext;
+    // Protected customer data the app is not approved for: Shopify fails the whole operation.
+    let fail = failNext;
     failNext = undefined;
+    if (!fail && !shop.protectedCustomerData && selectsProtected(resource, root)) fail = { errorCode: 'ACCESS_DENIED', fraction: 0 };
     const startWall = (bulkOptions.startDelayMs ?? 1000) / init.timeScale;
     op.timers.push(setTimeout(() => {
       if (op.status !== 'CREATED') return;
@@ -320,10 +446,15 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
       op.timers.push(setTimeout(() => {
         if (op.status !== 'RUNNING') return;
         op.completedAtMs = init.clock();
-        if (fail) {
+        if (fail?.errorCode === 'CANCELED') {
+          // Shopify cancels stalled operations on its own (the app did not ask).
+          op.status = 'CANCELED';
+          op.byShopify = true;
+          op.rootsInFile = 0;
+        } else if (fail) {
           op.status = 'FAILED';
           op.errorCode = fail.errorCode;
-          op.rootsInFile = Math.floor(op.rootTotal * fail.fraction);
+          op.rootsInFile = fail.errorCode === 'ACCESS_DENIED' ? 0 : Math.floor(op.rootTotal * fail.fraction);
         } else {
           op.status = 'COMPLETED';
           op.rootsInFile = op.rootTotal;
@@ -374,19 +505,56 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
     return lines;
   }
 
-  /** Streams a result file with backpressure; records are generated as they are written. */
-  async function streamFile(op: BulkOperation, res: http.ServerResponse): Promise<void> {
-    res.writeHead(200, { 'Content-Type': 'application/jsonl' });
+  /**
+   * The result file's lines, generated as they are read, 500 records at a time. With
+   * `groupObjects: false` children still come after their parent but not next to it: the children
+   * of each chunk follow the next chunk's records, in reverse order (scattered far from their parents,
+   * deterministically).
+   */
+  function* fileChunks(op: BulkOperation): Generator<string> {
     const table = op.shop.tables[op.resource];
     let after = -1;
     let left = op.rootsInFile;
+    let held: string[] = [];
     while (left > 0) {
       const page = table.list(op.filter, { after }, Math.min(500, left));
       if (!page.indices.length) break;
       let chunk = '';
-      for (const i of page.indices) for (const line of bulkLines(op, i)) chunk += line + '\n';
+      const children: string[] = [];
+      for (const i of page.indices) {
+        const [parent, ...rest] = bulkLines(op, i);
+        if (parent === undefined) continue;
+        if (op.scattered) { chunk += parent + '\n'; children.push(...rest); } else for (const line of [parent, ...rest]) chunk += line + '\n';
+      }
+      if (op.scattered) {
+        for (let k = held.length - 1; k >= 0; k--) chunk += held[k] + '\n';
+        held = children;
+      }
       after = page.indices[page.indices.length - 1];
       left -= page.indices.length;
+      yield chunk;
+    }
+    if (held.length) {
+      let chunk = '';
+      for (let k = held.length - 1; k >= 0; k--) chunk += held[k] + '\n';
+      yield chunk;
+    }
+  }
+
+  /** Streams a result file with backpressure, from byte `start` (an HTTP Range request) when given. */
+  async function streamFile(op: BulkOperation, res: http.ServerResponse, range: string | undefined): Promise<void> {
+    const m = /^bytes=(\d+)-$/.exec(range ?? '');
+    const start = m && !bulkOptions.ignoreRange ? Number(m[1]) : 0;
+    res.writeHead(start > 0 ? 206 : 200, { 'Content-Type': 'application/jsonl', ...(start > 0 ? { 'Content-Range': `bytes ${start}-*/*` } : {}), 'Accept-Ranges': bulkOptions.ignoreRange ? 'none' : 'bytes' });
+    let skipped = 0;
+    for (const text of fileChunks(op)) {
+      let chunk = Buffer.from(text, 'utf8');
+      if (skipped < start) {
+        const drop = Math.min(chunk.length, start - skipped);
+        skipped += drop;
+        chunk = chunk.subarray(drop);
+        if (chunk.length === 0) continue;
+      }
       if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
       if (res.destroyed) return;
     }
@@ -395,10 +563,51 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
 
   // ---- request handling ------------------------------------------------------------------
 
-  function resolveRoot(shop: SimulatedShop, op: 'query' | 'mutation', field: FieldNode, vars: Record<string, unknown>, actual: { saved: number }): unknown {
+  /** Without `read_all_orders`, Shopify shows only the last 60 days of orders. */
+  function visibleFilter(shop: SimulatedShop, resource: ResourceName, filter: RecordFilter): RecordFilter {
+    if (resource !== 'orders' || shop.scopes.includes('read_all_orders')) return filter;
+    const since = init.clock() - RECENT_ORDERS_MS;
+    return { ...filter, createdMin: Math.max(filter.createdMin ?? -Infinity, since) };
+  }
+
+  function countRecords(shop: SimulatedShop, resource: ResourceName, args: Record<string, unknown>): JsonObject {
+    const filter = visibleFilter(shop, resource, parseSearchQuery(typeof args.query === 'string' ? args.query : undefined, resource, shop));
+    const count = shop.tables[resource].count(filter);
+    // Counts stop at 10,000 unless `limit: null` (https://shopify.dev/docs/api/admin-graphql/latest/queries/ordersCount).
+    const limit = args.limit === null ? Infinity : typeof args.limit === 'number' ? args.limit : 10_000;
+    return { __typename: 'Count', count: Math.min(count, limit), precision: count > limit ? 'AT_LEAST' : 'EXACT' };
+  }
+
+  /** `events(query: "action:destroy AND subject_type:ORDER AND created_at:>='…'")`: the shop's destroy (and create) events as BasicEvents. */
+  function eventsConnection(shop: SimulatedShop, field: FieldNode, vars: Record<string, unknown>): JsonObject {
+    const args = resolveArgs(field.args, vars);
+    const query = typeof args.query === 'string' ? args.query : '';
+    const action = /action:(\w+)/.exec(query)?.[1];
+    const subject = /subject_type:(\w+)/.exec(query)?.[1];
+    const since = /created_at:>=?'?([^'\s]+)'?/.exec(query)?.[1];
+    const sinceMs = since ? Date.parse(since) : -Infinity;
+    const SUBJECTS: Record<string, string> = { Order: 'ORDER', Product: 'PRODUCT', Customer: 'CUSTOMER' };
+    const items = shop.events
+      .filter((e) => (!action || e.verb === action) && (!subject || SUBJECTS[e.subject_type] === subject) && e.createdMs >= sinceMs)
+      .map((e) => ({
+        __typename: 'BasicEvent', id: `gid://shopify/BasicEvent/${e.id}`, action: e.verb, createdAt: new Date(e.createdMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        subjectId: `gid://shopify/${e.subject_type}/${String(e.subject_id)}`, subjectType: SUBJECTS[e.subject_type], message: e.message,
+      }));
+    return listConnection(items, field, vars);
+  }
+
+  /** `bulkOperations(query: "status:running operation_type:query")`: this app's operations on the shop, newest first. */
+  function bulkOperationsConnection(shop: SimulatedShop, field: FieldNode, vars: Record<string, unknown>): JsonObject {
+    const args = resolveArgs(field.args, vars);
+    const status = /status:(\w+)/i.exec(typeof args.query === 'string' ? args.query : '')?.[1]?.toUpperCase();
+    const items = [...operations.values()].filter((o) => o.shop === shop).reverse().map((o) => bulkObject(o)).filter((o) => !status || o.status === status);
+    return listConnection(items, field, vars);
+  }
+
+  function resolveRoot(shop: SimulatedShop, op: 'query' | 'mutation', field: FieldNode, vars: Record<string, unknown>, actual: { saved: number }, version: string, errors: JsonObject[]): unknown {
     const args = resolveArgs(field.args, vars);
     if (op === 'mutation') {
-      if (field.name === 'bulkOperationRunQuery') return project(startBulk(shop, args.query), field, vars);
+      if (field.name === 'bulkOperationRunQuery') return project(startBulk(shop, args.query, args.groupObjects === true, version), field, vars);
       if (field.name === 'bulkOperationCancel') return project(cancelBulk(shop, args.id), field, vars);
       throw new GraphqlError(`Field '${field.name}' doesn't exist on type 'Mutation'`, { code: 'undefinedField', typeName: 'Mutation', fieldName: field.name });
     }
@@ -408,7 +617,16 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
       const { value, returned, requested } = resourceConnection(shop, field.name as ResourceName, field, vars);
       const node = connectionNode(field);
       actual.saved += (requested - returned) * (1 + (node ? fieldsCost(node.selections, vars) : 0));
+      withholdProtected(shop, field, value, errors);
       return value;
+    }
+    if (field.name === 'ordersCount' || field.name === 'customersCount' || field.name === 'productsCount') {
+      return project(countRecords(shop, COUNT_FIELDS[field.name], args), field, vars);
+    }
+    if (field.name === 'events') return eventsConnection(shop, field, vars);
+    if (field.name === 'bulkOperations') return bulkOperationsConnection(shop, field, vars);
+    if (field.name === 'currentAppInstallation') {
+      return project({ __typename: 'AppInstallation', id: `gid://shopify/AppInstallation/${shop.shopNumber + 1}`, accessScopes: shop.scopes.map((handle) => ({ __typename: 'AccessScope', handle })) }, field, vars);
     }
     if (SINGULAR[field.name]) {
       const node = nodeById(shop, args.id);
@@ -424,8 +642,11 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
   }
 
   return {
-    /** Fails the next bulk operation with `errorCode` after `fraction` of its roots (partialDataUrl then serves them). */
-    failNextBulkOperation(errorCode = 'INTERNAL_SERVER_ERROR', fraction = 0.5): void {
+    /**
+     * Makes the next bulk operation fail with `errorCode` after `fraction` of its roots
+     * (`partialDataUrl` then serves them; none for ACCESS_DENIED), or be cancelled by Shopify (`CANCELED`).
+     */
+    failNextBulkOperation(errorCode: BulkFault = 'INTERNAL_SERVER_ERROR', fraction = 0.5): void {
       failNext = { errorCode, fraction };
     },
     /** Bulk operation timing from now on. */
@@ -434,16 +655,18 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
     },
 
     /** Answers one GraphQL request of a shop. */
-    handle(shop: SimulatedShop, rawBody: string, opts: { unthrottled: boolean }): RestResponse {
+    handle(shop: SimulatedShop, rawBody: string, opts: { unthrottled: boolean; version?: string }): RestResponse {
       let body: { query?: unknown; variables?: unknown; operationName?: unknown };
       try { body = JSON.parse(rawBody || '{}'); } catch { return { status: 400, body: { errors: { query: 'Required parameter missing or invalid' } } }; }
       if (typeof body.query !== 'string' || !body.query.trim()) return { status: 400, body: { errors: { query: 'Required parameter missing or invalid' } } };
       const vars = (body.variables && typeof body.variables === 'object' ? body.variables : {}) as Record<string, unknown>;
       let op;
       try {
-        op = parseGraphql(body.query, typeof body.operationName === 'string' ? body.operationName : undefined);
+        op = parseGraphql(body.query, typeof body.operationName === 'string' ? body.operationName : undefined, adminSchema());
       } catch (error) {
         if (error instanceof GraphqlSyntaxError) return { status: 200, body: { errors: [{ message: error.message, extensions: { code: 'PARSE_ERROR' } }] } };
+        // Shopify validates against its schema before running anything: nothing is charged.
+        if (error instanceof GraphqlValidationError) return { status: 200, body: { errors: error.errors } };
         throw error;
       }
       const requested = op.kind === 'mutation' ? 10 : fieldsCost(op.selections, vars);
@@ -465,7 +688,7 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
       const actual = { saved: 0 };
       for (const field of op.selections) {
         try {
-          data[field.alias] = resolveRoot(shop, op.kind, field, vars, actual);
+          data[field.alias] = resolveRoot(shop, op.kind, field, vars, actual, opts.version ?? '2026-10', errors);
         } catch (error) {
           if (!(error instanceof GraphqlError)) throw error;
           data[field.alias] = null;
@@ -481,14 +704,21 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
     },
 
     /** Serves `/bulk/{shop}/{op}.jsonl` (and `-partial.jsonl`); false when the path is not a result file. */
-    serveFile(path: string, res: http.ServerResponse): boolean {
+    serveFile(path: string, res: http.ServerResponse, range?: string): boolean {
       const m = /^\/bulk\/(\d+)\/(\d+)(-partial)?\.jsonl$/.exec(path);
       if (!m) return false;
       const op = operations.get(`gid://shopify/BulkOperation/${m[2]}`);
       if (!op || op.shop.shopNumber !== Number(m[1])) return false;
+      expireIfOld(op);
+      const linkAge = op.completedAtMs === null ? 0 : init.clock() - op.completedAtMs;
+      if (op.status === 'EXPIRED' || linkAge > RESULT_TTL_MS) {
+        // What cloud storage answers for an expired signed URL.
+        res.writeHead(403, { 'Content-Type': 'application/xml' }).end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>ExpiredToken</Code><Message>The provided token has expired.</Message></Error>');
+        return true;
+      }
       const ready = m[3] ? op.status === 'FAILED' : op.status === 'COMPLETED';
       if (!ready) return false;
-      streamFile(op, res).catch(() => res.destroy());
+      streamFile(op, res, range).catch(() => res.destroy());
       return true;
     },
 

@@ -71,6 +71,12 @@ export interface ShopConfig {
   currency?: string;
   /** Access scopes granted to the app (`currentAppInstallation.accessScopes`, token responses). */
   scopes?: string[];
+  /**
+   * The app is approved for protected customer data (default true). False: GraphQL answers with
+   * customers' and orders' names, emails, phones and addresses null plus an `ACCESS_DENIED` error
+   * per field, and bulk operations selecting them fail with `ACCESS_DENIED`.
+   */
+  protectedCustomerData?: boolean;
 }
 
 /** Scopes a simulated shop grants by default: everything the SDK reads. */
@@ -218,6 +224,7 @@ export function createShop(init: {
     domain, accessToken, shopNumber, gen, tables, events, subscriptions, bucket, costBucket, stats,
     name: config.name ?? `Simulated Shop ${shopNumber + 1}`,
     scopes: [...(config.scopes ?? DEFAULT_SCOPES)],
+    protectedCustomerData: config.protectedCustomerData ?? true,
     counts,
     apiVersion: init.apiVersion,
     set onChange(fn: ((change: ShopChange) => void) | undefined) { onChange = fn; },

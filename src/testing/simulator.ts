@@ -57,6 +57,11 @@ export interface ShopifySimulatorOptions {
   oauth?: OAuthOptions;
   /** Bulk operation timing (simulated ms, scaled by timeScale). */
   bulk?: BulkOptions;
+  /**
+   * API versions the simulated Shopify supports, oldest first, the last one the release candidate
+   * (default 2026-01 to 2026-10 plus 2027-01). Older versions fall forward to the oldest.
+   */
+  supportedVersions?: string[];
   /** Serve HTTPS with a self-signed certificate generated at start (see `certificate`). */
   https?: boolean;
   /** Injectable clock (epoch ms); default Date.now. */
@@ -159,6 +164,7 @@ export async function createShopifySimulator(options: ShopifySimulatorOptions = 
   for (const shop of shops) shop.onChange = (change) => webhooks.dispatchChange(shop, change);
 
   const graphql = createGraphqlApi({ clock, timeScale, webhooks, bulk: options.bulk, fileUrl: (path) => `${baseUrl}${path}` });
+  const supportedVersions = options.supportedVersions ?? ['2026-01', '2026-04', '2026-07', '2026-10', '2027-01'];
   const oauth = createOAuthAuthority({ clock, timeScale, apiSecret: options.apiSecret ?? 'simulator_secret', options: options.oauth });
   const hanging = new Set<http.ServerResponse>();
 
@@ -196,7 +202,7 @@ export async function createShopifySimulator(options: ShopifySimulatorOptions = 
       path = prefixed[2];
     }
     if (path.startsWith('/bulk/')) {
-      const served = graphql.serveFile(path, res);
+      const served = graphql.serveFile(path, res, req.headers.range);
       if (served) return;
       return send(res, 404, { 'Content-Type': 'text/plain' }, 'Not Found', undefined);
     }
@@ -220,6 +226,10 @@ export async function createShopifySimulator(options: ShopifySimulatorOptions = 
     const api = /^\/admin\/api\/([^/]+)\/(.+)$/.exec(path);
     if (!api || !VERSION_RE.test(api[1])) return send(res, 404, json, '{"errors":"Not Found"}', undefined);
     const version = api[1];
+    // A version Shopify no longer supports is answered by the oldest supported one ("fall forward"),
+    // and X-Shopify-API-Version says which answered (https://shopify.dev/docs/api/usage/versioning).
+    const answering = version === 'unstable' || supportedVersions.includes(version) ? version
+      : version < supportedVersions[0] ? supportedVersions[0] : supportedVersions[supportedVersions.length - 2] ?? supportedVersions[0];
     const rest = api[2];
 
     const hostName = (req.headers.host ?? '').split(':')[0].toLowerCase();
@@ -241,7 +251,7 @@ export async function createShopifySimulator(options: ShopifySimulatorOptions = 
     stats.requests++;
     if (isGraphql) stats.graphqlRequests++;
     else stats.restRequests++;
-    const headers: Record<string, string> = { ...json, 'X-Request-Id': uuidFrom(requestIds), 'X-Shopify-API-Version': version };
+    const headers: Record<string, string> = { ...json, 'X-Request-Id': uuidFrom(requestIds), 'X-Shopify-API-Version': answering };
     const finish = (status: number, text: string, fault: FaultKind | undefined) => {
       stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1;
       send(res, status, headers, text, fault);
@@ -275,7 +285,7 @@ export async function createShopifySimulator(options: ShopifySimulatorOptions = 
     let response: RestResponse;
     if (isGraphql) {
       if (req.method !== 'POST') response = { status: 405, body: { errors: 'Method Not Allowed' } };
-      else response = graphql.handle(shop, rawBody, { unthrottled: options.unthrottled ?? false });
+      else response = graphql.handle(shop, rawBody, { unthrottled: options.unthrottled ?? false, version: answering });
       if (response.status === 200 && (response.body as { errors?: Array<{ extensions?: { code?: string } }> }).errors?.some((e) => e.extensions?.code === 'THROTTLED')) stats.graphqlThrottled++;
     } else {
       const apiBase = `${baseUrl.split('://')[0]}://${req.headers.host ?? '127.0.0.1'}${prefix}/admin/api/${version}`;
