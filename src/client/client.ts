@@ -223,12 +223,23 @@ export class ShopifyClient {
     const { path: cleanPath, query: firstQuery } = splitPath(path, query);
     const key = options.key ?? inferListKey(cleanPath);
     let pageQuery: Query | undefined = firstQuery;
+    const seenPages = new Set<string>();
     for (;;) {
-      const response = await this.request<unknown>('GET', cleanPath, { query: pageQuery, signal: options.signal });
-      const items = extractItems<T>(response.body, key, cleanPath);
+      // A body without the list is retried like a malformed one: it must never pass for an empty page.
+      const query = pageQuery;
+      const { response, items } = await this.withRetries('GET', cleanPath, { signal: options.signal }, async () => {
+        const response = await this.restAttempt<unknown>('GET', cleanPath, query, { signal: options.signal });
+        return { response, items: extractItems<T>(response.body, key, cleanPath) };
+      });
       yield { items, pageInfo: response.links, callLimit: response.callLimit };
       const next = response.links.next;
       if (!next) return;
+      if (seenPages.has(next.pageInfo)) {
+        throw new ShopifyIngestError('SHOPIFY_BAD_RESPONSE', `GET ${cleanPath} links back to a page it already returned (page_info ${next.pageInfo.slice(0, 24)}…): stopping instead of looping`, {
+          details: { path: cleanPath, pages: seenPages.size + 1 },
+        });
+      }
+      seenPages.add(next.pageInfo);
       pageQuery = nextPageQuery(next, firstQuery);
     }
   }

@@ -22,16 +22,16 @@ export function inferListKey(path: string): string {
   return last;
 }
 
-/** Picks the item array out of a REST list body, by `key` or, failing that, its only array property. */
+/**
+ * The item array of a REST list body, under exactly `key`. Anything else (another key, such as
+ * `{"order": []}` for /orders.json, or no list at all) is an error, never an empty page: an empty
+ * page ends a listing, and a listing that ended early looks complete.
+ */
 export function extractItems<T>(body: unknown, key: string, path: string): T[] {
-  if (body && typeof body === 'object') {
-    const record = body as Record<string, unknown>;
-    if (Array.isArray(record[key])) return record[key] as T[];
-    const arrays = Object.entries(record).filter(([, v]) => Array.isArray(v));
-    if (arrays.length === 1) return arrays[0][1] as T[];
-  }
-  throw new ShopifyIngestError('SHOPIFY_BAD_RESPONSE', `GET ${path.split('?')[0]} did not return a list under "${key}"`, {
-    details: { path: path.split('?')[0], key },
+  if (body && typeof body === 'object' && Array.isArray((body as Record<string, unknown>)[key])) return (body as Record<string, T[]>)[key];
+  const keys = body && typeof body === 'object' ? Object.keys(body as object).slice(0, 5) : [];
+  throw new ShopifyIngestError('SHOPIFY_BAD_RESPONSE', `GET ${path.split('?')[0]} did not return a list under "${key}"${keys.length ? ` (keys: ${keys.join(', ')})` : ''}`, {
+    details: { path: path.split('?')[0], key }, retryable: true,
   });
 }
 

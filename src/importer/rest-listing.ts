@@ -52,6 +52,22 @@ export async function restListing(frame: RunFrame, client: ImportClient, plan: R
   const query: Record<string, string | number> = { ...rest.baseQuery, limit: frame.options.pageSize, since_id: plan.sinceId.toString() };
   if (plan.updatedAtMin) query.updated_at_min = plan.updatedAtMin.toISOString();
   if (plan.updatedAtMax) query.updated_at_max = plan.updatedAtMax.toISOString();
+  // Shopify's count of what the listing should return (from the start: a resumed run lists the rest).
+  const countFilter: Record<string, string> = { ...rest.baseQuery };
+  if (plan.updatedAtMin) countFilter.updated_at_min = plan.updatedAtMin.toISOString();
+  if (plan.updatedAtMax) countFilter.updated_at_max = plan.updatedAtMax.toISOString();
+  const count = async (): Promise<number | null> => {
+    if (!rest.countPath || typeof client.get !== 'function' || plan.sinceId !== 0n) return null;
+    try {
+      const n = Number((await client.get<{ count?: unknown }>(rest.countPath, countFilter))?.count);
+      return Number.isInteger(n) ? n : null;
+    } catch (error) {
+      logger.warn('count request failed; the listing is not checked against it', { tenantId: frame.tenantId, resource: frame.name, error });
+      return null;
+    }
+  };
+  const before = await count();
+  if (before !== null) frame.total = before;
   let previousId: bigint | null = null;
   let maxUpdatedAt: number | null = null;
   try {
@@ -83,6 +99,17 @@ export async function restListing(frame: RunFrame, client: ImportClient, plan: R
   else {
     await pipeline.drain();
     if (pipeline.failed !== null) frame.fail(pipeline.failed);
+  }
+  if (frame.failed === null && before !== null) {
+    // Every record there at both counts is listed (ids ascend; new ones come last), so a listing with
+    // fewer than the smaller count ended early: fail rather than report a partial store as complete.
+    const after = await count();
+    const floor = after === null ? null : Math.min(before, after);
+    if (floor !== null && frame.counts.fetched < floor) {
+      frame.fail(new ImportError(`${frame.name} listing of tenant ${frame.tenantId} ended after ${frame.counts.fetched} records but Shopify counts ${floor}: incomplete (the checkpoint keeps what was committed)`, {
+        code: 'LISTING_INCOMPLETE', details: { fetched: frame.counts.fetched, countBefore: before, countAfter: after },
+      }));
+    }
   }
   return committedMax;
 }

@@ -74,6 +74,25 @@ describe('REST', () => {
     expect(await client.fetchAllPages('/customers.json')).toEqual([{ id: 7 }]);
   });
 
+  it('a list body without the listed key is a retryable SHOPIFY_BAD_RESPONSE, never an empty page that ends the listing', async () => {
+    const { client, api } = setup({ retryOptions: { retries: 1, minTimeout: 0 } });
+    api.get(`${API}/orders.json`).reply(200, { order: [] }).get(`${API}/orders.json`).reply(200, { orders: [{ id: 1 }] });
+    expect(await client.fetchAllPages('/orders.json')).toEqual([{ id: 1 }]);
+    api.get(`${API}/orders.json`).times(2).reply(200, { errors: 'Not Found' });
+    await expect(client.fetchAllPages('/orders.json')).rejects.toMatchObject({ code: 'SHOPIFY_BAD_RESPONSE', message: expect.stringContaining('keys: errors') });
+  });
+
+  it('stops with SHOPIFY_BAD_RESPONSE when a next link leads back to a page already returned', async () => {
+    const { client, api } = setup();
+    api.get(`${API}/orders.json`).query(true).reply(200, { orders: [{ id: 1 }] }, { Link: link('A', 'next') })
+      .get(`${API}/orders.json`).query(true).reply(200, { orders: [{ id: 2 }] }, { Link: link('B', 'next') })
+      .get(`${API}/orders.json`).query(true).reply(200, { orders: [{ id: 3 }] }, { Link: link('A', 'next') });
+    const seen: number[] = [];
+    await expect((async () => { for await (const page of client.pages<{ id: number }>('/orders.json', { limit: 2 })) seen.push(...page.map((o) => o.id)); })())
+      .rejects.toMatchObject({ code: 'SHOPIFY_BAD_RESPONSE', message: expect.stringContaining('already returned') });
+    expect(seen).toEqual([1, 2, 3]);
+  });
+
   it('keeps ids beyond 2^53 exact', async () => {
     const { client, api } = setup();
     api.get(`${API}/orders/820982911946154508.json`).reply(200, '{"order":{"id":820982911946154508,"total":"1.10"}}', { 'content-type': 'application/json' });

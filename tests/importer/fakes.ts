@@ -9,9 +9,16 @@ import type { ImportClient, ImportTransformer } from '../../src/importer/types.j
 export interface FakeRecord { id: number; updated_at: string; bad?: boolean; [k: string]: unknown }
 
 /** A Shopify-like listing: honours since_id, updated_at_min/max and limit; ids ascending. */
-export function createFakeClient(records: Record<string, FakeRecord[]>, options: { failAfterPages?: number } = {}) {
+export function createFakeClient(records: Record<string, FakeRecord[]>, options: {
+  failAfterPages?: number;
+  /** Ends every listing after this many pages, as if Shopify's last page had no next link. */
+  endAfterPages?: number;
+  /** Serves `GET /<resource>/count.json` with the number of matching records, plus offsetByCall[n] on the nth call. */
+  counts?: { offsetByCall?: number[] };
+} = {}) {
   const requests: Array<{ path: string; query: Record<string, unknown> }> = [];
   let pagesServed = 0;
+  let countCalls = 0;
   const client: ImportClient = {
     async *pages<T>(path: string, query: Record<string, string | number | boolean | undefined> = {}) {
       requests.push({ path, query: { ...query } });
@@ -22,12 +29,23 @@ export function createFakeClient(records: Record<string, FakeRecord[]>, options:
       const limit = Number(query.limit ?? 50);
       const list = (records[key] ?? []).filter((r) => BigInt(r.id) > since && Date.parse(r.updated_at) >= min && Date.parse(r.updated_at) <= max).sort((a, b) => a.id - b.id);
       for (let i = 0; i < list.length; i += limit) {
+        if (options.endAfterPages !== undefined && i / limit >= options.endAfterPages) return;
         if (options.failAfterPages !== undefined && pagesServed >= options.failAfterPages) throw new Error('connection reset');
         pagesServed++;
         if (i > 0) requests.push({ path, query: { page_info: String(i) } });
         yield list.slice(i, i + limit).map((r) => ({ ...r })) as T[];
       }
     },
+    ...(options.counts ? {
+      async get<T>(path: string, query: Record<string, string | number | boolean | undefined> = {}) {
+        requests.push({ path, query: { ...query } });
+        const key = path.replace(/^\//, '').replace(/\/count\.json$/, '');
+        const min = query.updated_at_min ? Date.parse(String(query.updated_at_min)) : -Infinity;
+        const max = query.updated_at_max ? Date.parse(String(query.updated_at_max)) : Infinity;
+        const count = (records[key] ?? []).filter((r) => Date.parse(r.updated_at) >= min && Date.parse(r.updated_at) <= max).length;
+        return { count: count + (options.counts!.offsetByCall?.[countCalls++] ?? 0) } as T;
+      },
+    } : {}),
   };
   return { client, requests };
 }

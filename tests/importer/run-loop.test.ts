@@ -264,6 +264,24 @@ describe('run loop (fakes)', () => {
     expect(cursor.sinceId).toBe(String(records[299].id));
   });
 
+  it('a listing that ends before Shopify\'s count fails as LISTING_INCOMPLETE instead of reporting a partial store as complete', async () => {
+    const records = makeRecords(600);
+    const fake = createFakeStore();
+    const { client } = createFakeClient({ orders: records }, { endAfterPages: 3, counts: {} });
+    await expect(run(context(client, fake.store), 'orders', { pageSize: 100, batchSize: 100 })).rejects.toMatchObject({ code: 'LISTING_INCOMPLETE', cause: { details: { fetched: 300, countBefore: 600, countAfter: 600 } } });
+    expect(fake.checkpoints.get('orders')!.fullSyncCompletedAt ?? null).toBeNull();
+    // What was committed stays: the rerun resumes after it (no count check: it lists the rest only).
+    expect(decodeCursor(fake.checkpoints.get('orders')!.cursor)!.sinceId).toBe(String(records[299].id));
+  });
+
+  it('a complete listing passes the count check, and a count that grew during the listing is not an error', async () => {
+    const fake = createFakeStore();
+    const { client, requests } = createFakeClient({ orders: makeRecords(250) }, { counts: { offsetByCall: [0, 5] } });
+    await expect(run(context(client, fake.store), 'orders', { pageSize: 100, batchSize: 100 })).resolves.toMatchObject({ status: 'succeeded', fetched: 250 });
+    expect(requests.filter((r) => r.path === '/orders/count.json')).toHaveLength(2);
+    expect(requests.find((r) => r.path === '/orders/count.json')!.query).toMatchObject({ status: 'any' });
+  });
+
   it('transient write errors are retried', async () => {
     let failures = 3;
     const fake = createFakeStore({ beforeWrite: () => { if (failures-- > 0) throw new Error('ECONNRESET'); } });
