@@ -5,9 +5,15 @@
  * rounds them to the nearest double. {@link parseShopifyJson} returns such integers as `bigint`
  * and everything else as `JSON.parse` would. It costs one `JSON.parse` plus a regex test when a
  * body holds no integer of 16+ digits (the common case), and otherwise one scan of the text outside
- * strings plus a walk of the parsed value (figures in bench/transform.ts). {@link stringifyShopifyJson} writes `bigint`s back as bare JSON numbers, so a jsonb
- * column keeps exactly the number Shopify sent.
+ * strings plus a walk of the parsed value (figures in bench/transform.ts). {@link stringifyShopifyJson}
+ * writes `bigint`s back as bare JSON numbers, so a jsonb column keeps exactly the number Shopify sent.
+ *
+ * Both are exact for every input. The fast paths mark big integers with strings that start with
+ * U+0000, and take them only when no string of the input can hold that character; otherwise
+ * lossless-json does the work.
  */
+
+import { parse as losslessParse, stringify as losslessStringify } from 'lossless-json';
 
 const BIG_MARK = '\u0000bigint:';
 const BIG_MARK_ESCAPED = '\\u0000bigint:';
@@ -102,7 +108,26 @@ export function reviveBigints(value: unknown): unknown {
 }
 
 /**
- * Parses a Shopify JSON body; integers beyond ±(2^53 − 1) come back as `bigint`.
+ * True when a decoded string of `text` may contain U+0000, the first character of the mark: a JSON
+ * string can only hold it as the escape `\u0000` (a raw NUL is a syntax error). Without it, every
+ * marked string after parsing is one of ours, so the mark is out of band.
+ */
+function mayHoldNul(text: string): boolean {
+  return text.includes('\\u0000');
+}
+
+/** lossless-json's number parser with JSON.parse's semantics, except exact unsafe integers. */
+function parseNumber(literal: string): number | bigint {
+  const n = Number(literal);
+  if (Number.isSafeInteger(n) || !/^-?\d+$/.test(literal)) return n;
+  const big = BigInt(literal);
+  return big > MAX_SAFE || big < -MAX_SAFE ? big : n;
+}
+
+/**
+ * Parses a Shopify JSON body; integers beyond ±(2^53 − 1) come back as `bigint`, everything else as
+ * `JSON.parse` returns it (duplicate keys: the last wins). Exact for every input: a body whose
+ * strings may hold the mark is parsed by lossless-json instead (slower, rare).
  *
  * @example
  * ```ts
@@ -111,12 +136,17 @@ export function reviveBigints(value: unknown): unknown {
  */
 export function parseShopifyJson<T = unknown>(text: string): T {
   if (!mayHoldUnsafeInteger(text)) return JSON.parse(text) as T;
+  if (mayHoldNul(text)) {
+    JSON.parse(text); // JSON.parse's SyntaxError for malformed input, whichever path parses it
+    return losslessParse(text, null, { parseNumber, onDuplicateKey: ({ newValue }) => newValue }) as T;
+  }
   const { text: marked, marked: any } = markUnsafeIntegers(text);
   return (any ? reviveBigints(JSON.parse(marked)) : JSON.parse(text)) as T;
 }
 
 /**
  * `JSON.stringify` that writes `bigint` values as bare JSON numbers (exact), instead of throwing.
+ * It never touches `BigInt.prototype`, and a `toJSON` the host put there does not change its output.
  *
  * @example
  * ```ts
@@ -124,41 +154,28 @@ export function parseShopifyJson<T = unknown>(text: string): T {
  * ```
  */
 export function stringifyShopifyJson(value: unknown): string {
-  const proto = BigInt.prototype as unknown as Record<string, unknown>;
+  const hostBigintToJSON = 'toJSON' in BigInt.prototype;
   // Fast path: most records hold no bigint (ids below 2^53 parse as numbers), and JSON.stringify
   // without a replacer is several times faster. With a bigint it throws early (ids come first).
-  // Skipped when the host installed its own BigInt.prototype.toJSON (it would decide the output).
-  if (!('toJSON' in proto)) {
+  if (!hostBigintToJSON) {
     try {
       return JSON.stringify(value);
     } catch (error) {
       if (!(error instanceof TypeError) || !/BigInt/i.test(error.message)) throw error;
     }
+  } else {
+    return losslessStringify(value) as string;
   }
-  // Bigints present: a replacer function costs a call per value (about 2x slower on order payloads),
-  // so BigInt.prototype.toJSON is set for the duration of this synchronous call and restored after.
-  let text: string;
-  const previous = Object.getOwnPropertyDescriptor(proto, 'toJSON');
-  try {
-    Object.defineProperty(proto, 'toJSON', { value: markBigint, configurable: true, writable: true });
-  } catch {
-    return stringifyWithReplacer(value); // a frozen BigInt.prototype (SES lockdown)
-  }
-  try {
-    text = JSON.stringify(value);
-  } finally {
-    if (previous) Object.defineProperty(proto, 'toJSON', previous);
-    else delete proto.toJSON;
-  }
+  // Bigints become marked strings, then bare numbers. A key or string that holds a NUL could pass
+  // for a mark: then lossless-json writes the value instead (exact, slower, rare).
+  let collision = false;
+  const text = JSON.stringify(value, (key, v) => {
+    if (key.includes('\u0000')) collision = true;
+    if (typeof v === 'bigint') return BIG_MARK + v.toString();
+    if (typeof v === 'string' && v.includes('\u0000')) collision = true;
+    return v;
+  });
+  if (collision) return losslessStringify(value) as string;
   // JSON.stringify escapes the NUL of the mark as the six characters \u0000.
-  return text.replace(/"\\u0000bigint:(-?\d+)"/g, '$1');
-}
-
-function markBigint(this: bigint): string {
-  return BIG_MARK + this.toString();
-}
-
-function stringifyWithReplacer(value: unknown): string {
-  const text = JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? BIG_MARK + v.toString() : v));
   return text.replace(/"\\u0000bigint:(-?\d+)"/g, '$1');
 }

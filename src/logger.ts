@@ -20,7 +20,8 @@ const SECRET_KEYS = /(token|secret|password|authorization|cookie|email|phone|fir
 const SECRET_TEXT = /(shp(at|ca|pa|ss|ua)_[A-Za-z0-9]+|Bearer\s+[A-Za-z0-9._~+/=-]+|[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})/g;
 const MAX_DEPTH = 6;
 
-function redactText(text: string): string {
+/** `text` with Shopify tokens, bearer credentials and email addresses masked. */
+export function redactText(text: string): string {
   return text.replace(SECRET_TEXT, '[redacted]');
 }
 

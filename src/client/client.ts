@@ -359,7 +359,7 @@ export class ShopifyClient {
       if (raw.status === 429) {
         // Shopify: wait Retry-After seconds (REST sends "2.0") and try again; this is pacing, not failure.
         // https://shopify.dev/docs/api/usage/limits#rest-admin-api-rate-limits
-        const wait = retryAfterMs(raw.headers) ?? 1000;
+        const wait = throttleWaitMs(raw.headers, this.now());
         if (throttled >= this.maxThrottleRetries) throw this.httpError(method, path, raw, 'SHOPIFY_THROTTLED', false);
         this.logger.warn('shopify rate limit hit (429), waiting', { shop: this.shopDomain, method, path, waitMs: wait });
         this.limiter.rest.throttled(wait);
@@ -386,7 +386,7 @@ export class ShopifyClient {
       const raw = await gql.schedule(cost, () => this.sendAuthorized('POST', path, undefined, variables ? { query, variables } : { query }, signal));
       this.noteDeprecation('POST', path, raw.headers);
       if (raw.status === 429) {
-        const wait = retryAfterMs(raw.headers) ?? 1000;
+        const wait = throttleWaitMs(raw.headers, this.now());
         if (throttled >= this.maxThrottleRetries) throw this.httpError('POST', path, raw, 'SHOPIFY_THROTTLED', false);
         this.logger.warn('shopify graphql 429, waiting', { shop: this.shopDomain, waitMs: wait });
         await this.sleep(wait);
@@ -506,7 +506,7 @@ export class ShopifyClient {
       method,
       path,
       requestId: raw.headers.get('x-request-id') ?? undefined,
-      retryAfter: retryAfterMs(raw.headers),
+      retryAfter: retryAfterMs(raw.headers, this.now()),
       retryable,
       reason: errorText(raw.text),
     });
@@ -604,14 +604,26 @@ function splitPath(path: string, query: Query | undefined): { path: string; quer
   return { path: p, query: merged };
 }
 
-/** `Retry-After` in ms; Shopify sends seconds, possibly fractional ("2.0", "0.5"). */
-function retryAfterMs(headers: Headers): number | undefined {
-  const value = headers.get('retry-after');
+/** `Retry-After` in ms; Shopify sends seconds, possibly fractional ("2.0", "0.5"), or an HTTP date. */
+function retryAfterMs(headers: Headers, now: number): number | undefined {
+  const value = headers.get('retry-after')?.trim();
   if (!value) return undefined;
   const seconds = Number(value);
   if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
   const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/**
+ * The least a 429 is waited out, whatever `Retry-After` says: REST's bucket leaks one request per
+ * 500 ms, so an immediate retry of "Retry-After: 0" (or "0.0", or a date in the past) is throttled again.
+ */
+const MIN_THROTTLE_WAIT_MS = 500;
+/** Without a usable `Retry-After`. */
+const DEFAULT_THROTTLE_WAIT_MS = 1000;
+
+function throttleWaitMs(headers: Headers, now: number): number {
+  return Math.max(MIN_THROTTLE_WAIT_MS, retryAfterMs(headers, now) ?? DEFAULT_THROTTLE_WAIT_MS);
 }
 
 function errorText(text: string): string | undefined {

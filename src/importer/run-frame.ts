@@ -4,13 +4,12 @@
  * fatal), the batch pipeline and its writes (retried, `skipExisting`), checkpoint writes, and the
  * checks that stop a run (abort, a lost run lock, a failed write).
  */
-import type { Logger } from '../logger.js';
+import { redactText, type Logger } from '../logger.js';
 import type { ResourceDefinition, RowSet } from '../resources/definition.js';
 import { isTagged, type Tagged } from '../store/resource-writer.js';
 import type { Checkpoint, IngestStore, SyncFailureInput } from '../store/types.js';
 import type { ResourceType } from '../store/rows.js';
-import { resolveId } from '../transform/values.js';
-import { isObject } from '../transform/values.js';
+import { isObject, resolveId } from '../transform/values.js';
 import { createLatestWriter } from './checkpoint.js';
 import { ImportError } from './errors.js';
 import type { ResolvedImportOptions } from './options.js';
@@ -30,8 +29,9 @@ export interface FrameDeps {
   emitProgress: (event: ImportProgress) => void;
 }
 
+/** A failure's reason as stored: masked like log lines (tokens, emails), at most 2,000 characters. */
 function reasonOf(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = redactText(error instanceof Error ? error.message : String(error));
   return message.length > 2000 ? message.slice(0, 2000) : message;
 }
 

@@ -12,6 +12,16 @@ const DIGITS = /^-?\d+$/;
 const DECIMAL = /^(-?)(\d+)(?:\.(\d+))?$/;
 const ISO_TIME = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|[+-]\d{2}:?\d{2})?)?$/i;
 
+/**
+ * What a malformed string looks like, never what it says: its length and character classes. A bad
+ * value may be PII in the wrong field (an email in a price), and this text reaches logs and
+ * `shopify_sync_failures.reason`.
+ */
+export function shapeOf(text: string): string {
+  const classes = [/\d/.test(text) && 'digits', /\p{L}/u.test(text) && 'letters', /[^\p{L}\d]/u.test(text) && 'other characters'].filter(Boolean);
+  return `${text.length} characters: ${classes.join(', ') || 'none'}`;
+}
+
 export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -114,7 +124,7 @@ export function money(value: unknown, field: string): string | null {
   } else throw new FieldError(`${field} is not a money value`);
   if (text === '') return null;
   const match = DECIMAL.exec(text);
-  if (!match) throw new FieldError(`${field} is not a decimal amount (${JSON.stringify(text.slice(0, 32))})`);
+  if (!match) throw new FieldError(`${field} is not a decimal amount (${shapeOf(text)})`);
   const [, sign, whole, fraction = ''] = match;
   return `${sign}${whole}.${fraction.length >= 2 ? fraction : fraction.padEnd(2, '0')}`;
 }
@@ -159,9 +169,9 @@ export function time(value: unknown, field: string): Date | null {
   // Date() also accepts loose forms ("1" is the year 2001) and reads an offset-less time as local
   // time; Shopify always sends an offset, so anything without one is read as UTC, and non-ISO text is rejected.
   const match = ISO_TIME.exec(value);
-  if (!match) throw new FieldError(`${field} is not an ISO-8601 time (${JSON.stringify(value.slice(0, 40))})`);
+  if (!match) throw new FieldError(`${field} is not an ISO-8601 time (${shapeOf(value)})`);
   const date = new Date(match[2] === undefined ? `${value}T00:00:00Z` : match[3] === undefined ? `${value}Z` : value);
-  if (Number.isNaN(date.getTime())) throw new FieldError(`${field} is not an ISO-8601 time (${JSON.stringify(value.slice(0, 40))})`);
+  if (Number.isNaN(date.getTime())) throw new FieldError(`${field} is not an ISO-8601 time (${shapeOf(value)})`);
   return date;
 }
 

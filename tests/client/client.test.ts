@@ -112,6 +112,21 @@ describe('REST', () => {
     expect(time.sleeps).toEqual([500]);
   });
 
+  it('still waits a minimum backoff when Retry-After says 0, 0.0 or a date in the past (REST and GraphQL)', async () => {
+    for (const retryAfter of ['0', '0.0', new Date(1_600_000_000_000).toUTCString()]) {
+      const { client, api, time } = setup({ retryOptions: { retries: 0 } });
+      api.get(`${API}/shop.json`).reply(429, { errors: 'Exceeded 2 calls per second' }, { 'Retry-After': retryAfter })
+        .get(`${API}/shop.json`).reply(200, { shop: { id: 1 } })
+        .post(`${API}/graphql.json`).reply(429, { errors: 'Throttled' }, { 'Retry-After': retryAfter })
+        .post(`${API}/graphql.json`).reply(200, { data: { shop: { id: 'gid://shopify/Shop/1' } } });
+      expect(await client.get('/shop.json')).toEqual({ shop: { id: 1 } });
+      await client.graphql('{ shop { id } }');
+      const waits = time.sleeps.filter((ms) => ms > 0);
+      expect(waits.length, retryAfter).toBeGreaterThanOrEqual(2);
+      for (const ms of waits) expect(ms, retryAfter).toBeGreaterThanOrEqual(500);
+    }
+  });
+
   it('gives up after maxThrottleRetries 429s with SHOPIFY_THROTTLED', async () => {
     const { client, api } = setup({ maxThrottleRetries: 2 });
     api.get(`${API}/shop.json`).times(3).reply(429, '', { 'Retry-After': '2.0' });

@@ -61,3 +61,60 @@ describe('stringifyShopifyJson and BigInt.prototype.toJSON', () => {
     }
   });
 });
+
+describe('exact for every input (property test)', () => {
+  const SEEDS = process.env.JSON_SEED ? [Number(process.env.JSON_SEED)] : [1, 690577, Date.now() % 1_000_000];
+  for (const seed of SEEDS) {
+    it(`parse(stringify(x)) is x and stringify(parse(text)) is text, 2,000 random values (seed ${seed}; replay with JSON_SEED=${seed})`, () => {
+      const random = mulberry32(seed);
+      const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
+      const pieces = ['\u0000bigint:5', '\u0000bigint:820982911946154508', '\u0000', '"', '\\', '\\u0000', '\n', '\t', 'é', '日本', '😀', '\ud800', 'bigint:', '123456789012345678', ' ', 'x', '{', ']'];
+      const randomString = () => Array.from({ length: Math.floor(random() * 6) }, () => (random() < 0.7 ? pick(pieces) : String.fromCharCode(Math.floor(random() * 0x3000)))).join('');
+      const randomId = (): bigint | number => {
+        const big = (BigInt(Math.floor(random() * 2 ** 32)) << 32n) | BigInt(Math.floor(random() * 2 ** 32));
+        const signed = random() < 0.2 ? -big : big;
+        return signed > BigInt(Number.MAX_SAFE_INTEGER) || signed < -BigInt(Number.MAX_SAFE_INTEGER) ? signed : Number(signed);
+      };
+      const randomValue = (depth: number): unknown => {
+        const r = random();
+        if (depth > 3 || r < 0.3) return pick([() => randomString(), () => randomId(), () => random() * 1e6, () => null, () => random() < 0.5])();
+        if (r < 0.65) return Array.from({ length: Math.floor(random() * 4) }, () => randomValue(depth + 1));
+        return Object.fromEntries(Array.from({ length: Math.floor(random() * 4) }, () => [randomString(), randomValue(depth + 1)]));
+      };
+      for (let i = 0; i < 2000; i++) {
+        const value = { id: randomId(), note: randomString(), [randomString()]: randomValue(0), items: [{ id: randomId(), title: randomString() }] };
+        const text = stringifyShopifyJson(value);
+        expect(parseShopifyJson(text), `seed ${seed}, case ${i}: ${text}`).toEqual(value);
+        expect(stringifyShopifyJson(parseShopifyJson(text)), `seed ${seed}, case ${i}`).toBe(text);
+      }
+    });
+  }
+
+  it('a string that holds the mark stays a string (the issue\'s counterexample), and keys may hold it too', () => {
+    expect(parseShopifyJson<any>('{"id":820982911946154508,"note":"\\u0000bigint:5"}')).toEqual({ id: 820982911946154508n, note: '\u0000bigint:5' });
+    const value = { id: 820982911946154508n, note: '\u0000bigint:5', '\u0000bigint:7': 18446744073709551615n };
+    const text = stringifyShopifyJson(value);
+    expect(text).toBe('{"id":820982911946154508,"note":"\\u0000bigint:5","\\u0000bigint:7":18446744073709551615}');
+    expect(parseShopifyJson(text)).toEqual(value);
+    expect(parseShopifyJson('{"a":1,"a":820982911946154508,"s":"\\u0000"}')).toEqual({ a: 820982911946154508n, s: '\u0000' });
+    expect(() => parseShopifyJson('{"id":820982911946154508,"s":"\\u0000"')).toThrow(SyntaxError);
+  });
+
+  it('never patches BigInt.prototype, even for a moment', () => {
+    const proto = BigInt.prototype as unknown as Record<string, unknown>;
+    let seenDuring = false;
+    stringifyShopifyJson({ id: 820982911946154508n, probe: { toJSON() { seenDuring = 'toJSON' in proto; return 1; } } });
+    expect(seenDuring).toBe(false);
+  });
+});
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
