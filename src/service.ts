@@ -225,7 +225,16 @@ export class IngestionService {
       const { enabled: _enabled, path: _path, ...rest } = webhookOptions;
       this.webhooksValue = createWebhookService(this.prisma, {
         ...rest, secrets, keyRing: this.keyRing, store: this.store, logger: this.logger,
+        // Each app's secrets verify its own tenants' deliveries only.
+        apps: rest.apps ?? (this.options.apps ?? []).map((app) => ({ clientId: app.clientId, secrets: [app.clientSecret, ...(app.previousClientSecrets ?? [])] })),
         fetchRecord: rest.fetchRecord ?? (async (tenantId, resource, id) => fetchRecord(await this.getClient(tenantId), getResource(resource), id)),
+        // app/uninstalled, shop/redact: no more scheduled runs or cached client for the tenant.
+        onTenantDeactivated: async (tenantId) => {
+          this.schedulerValue?.removeTenantJobs(tenantId);
+          await this.clientManager.removeClient(tenantId);
+          this.importers.delete(tenantId);
+          await rest.onTenantDeactivated?.(tenantId);
+        },
       });
       // A running bulk operation's poll ends as soon as its finish webhook arrives here.
       this.webhooksValue.on('bulk_operations/finish', (event) => { this.bulkWaiters.notify(String(event.payload.admin_graphql_api_id)); });

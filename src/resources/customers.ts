@@ -63,5 +63,6 @@ export const customers = defineResource<{ customers: CustomerRow[] }, 'customers
   // Shopify's events have no Customer subject: missed customer deletes are found by id
   // reconciliation on full syncs (https://shopify.dev/docs/api/admin-graphql/latest/enums/EventSubjectType).
   deletions: { eventSubjectType: null, reconcileIds: true },
+  privacy: { customerColumn: 'id', listedInRequest: false, payload: 'erase' },
   schedule: { enabled: true, schedule: '0 */6 * * *', options: { batchSize: 100, concurrency: 2, skipExisting: false } },
 });

@@ -143,6 +143,21 @@ export interface WebhookTopics {
   refetch: readonly { topic: string; idOf(body: JsonObject): bigint | null }[];
 }
 
+/**
+ * Where a resource keeps a customer's personal data, for `customers/redact`
+ * (https://shopify.dev/docs/apps/build/compliance/privacy-law-compliance#customers-redact).
+ * Encrypted and hashed columns (`*_enc`, `*_hash`) of the matching rows become NULL; their payloads,
+ * and those of their child tables, lose every sealed `_pii` blob and every PII key.
+ */
+export interface PrivacyDefinition {
+  /** Root column holding the customer's id: `id` for the customer's own record, `customer_id` for orders. */
+  customerColumn: string;
+  /** Root rows named by id in the request (`orders_to_redact`) match too. */
+  listedInRequest: boolean;
+  /** `erase`: the payload becomes `{"id": ..., "redacted": true}`; `scrub`: PII removed, the rest kept (analytics still add up). */
+  payload: 'erase' | 'scrub';
+}
+
 /** Default schedule of a resource's incremental sync job. */
 export interface ScheduleDefaults {
   enabled: boolean;
@@ -186,6 +201,8 @@ export interface ResourceDefinition<S extends RowSet = RowSet, N extends string 
   rest: RestSource | null;
   webhooks: WebhookTopics;
   deletions: DeletionSource;
+  /** Where the resource holds a customer's PII, or null when it holds none (products). */
+  privacy: PrivacyDefinition | null;
   schedule: ScheduleDefaults;
 }
 

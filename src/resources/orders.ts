@@ -130,5 +130,6 @@ export const orders = defineResource<{ orders: OrderRow[]; lineItems: LineItemRo
     refetch: [{ topic: 'orders/edited', idOf: editedOrderId }],
   },
   deletions: { eventSubjectType: 'ORDER', reconcileIds: false },
+  privacy: { customerColumn: 'customer_id', listedInRequest: true, payload: 'scrub' },
   schedule: { enabled: true, schedule: '*/30 * * * *', options: { batchSize: 50, concurrency: 3 } },
 });

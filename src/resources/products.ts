@@ -74,5 +74,6 @@ export const products = defineResource<{ products: ProductRow[]; variants: Varia
   rest: { path: '/products.json', baseQuery: {}, countPath: '/products/count.json', eventFilter: 'Product' },
   webhooks: { upsert: ['products/create', 'products/update'], delete: ['products/delete'], refetch: [] },
   deletions: { eventSubjectType: 'PRODUCT', reconcileIds: false },
+  privacy: null,
   schedule: { enabled: true, schedule: '0 2 * * *', options: { batchSize: 75, concurrency: 2 } },
 });

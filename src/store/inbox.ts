@@ -73,8 +73,14 @@ export interface WebhookInbox {
   countByStatus(tenantId?: string): Promise<Record<InboxStatus, number>>;
   /** Deletes a tenant's inbox rows (shop/redact), except `keepId` (the delivery being processed). */
   purgeTenant(tenantId: string, keepId?: string): Promise<number>;
-  /** Drops the stored bodies of a tenant's rows that are not waiting to be processed. */
-  clearProcessedBodies(tenantId: string): Promise<number>;
+  /**
+   * Erases the stored bodies of a tenant's rows for which `mentions(bodyEnc)` is true (customers/redact),
+   * except `keepId` and rows being processed right now. A row still waiting (pending or failed) is
+   * closed as processed with `last_error` saying why: applying it would store the erased data again.
+   * Pages through the tenant's rows 500 at a time. Returns how many bodies were erased.
+   * `inBatch`: rows being processed in the caller's own batch (already applied): their bodies are erased too.
+   */
+  eraseBodies(tenantId: string, mentions: (bodyEnc: string) => boolean, keepId?: string, inBatch?: readonly string[]): Promise<number>;
 }
 
 const FIELDS: Array<[column: string, field: string]> = [
@@ -274,11 +280,30 @@ export function createWebhookInbox(db: PrismaLike | SqlExecutor, options: { maxB
       );
     },
 
-    async clearProcessedBodies(tenantId) {
-      return db.$executeRawUnsafe(
-        `UPDATE shopify_webhook_inbox SET body_enc = NULL WHERE tenant_id = $1 AND status IN ('processed', 'failed') AND body_enc IS NOT NULL`,
-        tenantId,
-      );
+    async eraseBodies(tenantId, mentions, keepId, inBatch = []) {
+      let after = '';
+      let erased = 0;
+      const batch = [...inBatch];
+      for (;;) {
+        const rows = await db.$queryRawUnsafe<Array<{ id: string; bodyEnc: string }>>(
+          `SELECT id, body_enc AS "bodyEnc" FROM shopify_webhook_inbox
+            WHERE tenant_id = $1 AND id > $2 AND body_enc IS NOT NULL AND (status <> 'processing' OR id = ANY($4::text[])) AND ($3::text IS NULL OR id <> $3)
+            ORDER BY id LIMIT 500`,
+          tenantId, after, keepId ?? null, batch,
+        );
+        if (rows.length === 0) return erased;
+        after = rows[rows.length - 1]!.id;
+        const ids = rows.filter((r) => mentions(r.bodyEnc)).map((r) => r.id);
+        if (ids.length === 0) continue;
+        erased += await db.$executeRawUnsafe(
+          `UPDATE shopify_webhook_inbox SET body_enc = NULL,
+             last_error = CASE WHEN status IN ('pending', 'failed') THEN 'not applied: its body was erased by customers/redact' ELSE last_error END,
+             processed_at = CASE WHEN status IN ('pending', 'failed') THEN now() ELSE processed_at END,
+             status = CASE WHEN status IN ('pending', 'failed') THEN 'processed' ELSE status END
+           WHERE tenant_id = $1 AND id = ANY($2::text[]) AND (status <> 'processing' OR id = ANY($3::text[]))`,
+          tenantId, ids, batch,
+        );
+      }
     },
   };
 }

@@ -1,18 +1,66 @@
 import { assertTenantId } from '../errors.js';
-import type { PrismaLike } from './prisma-like.js';
+import { parseShopifyJson, stringifyShopifyJson } from '../json.js';
+import { DEFAULT_PII_KEYS, SEALED_KEY } from '../transform/pii.js';
+import type { PrismaLike, SqlExecutor } from './prisma-like.js';
 import { storeFailure } from './store-errors.js';
 import { RESOURCES } from '../resources/registry.js';
-import type { ResourceDefinition } from '../resources/definition.js';
+import type { ResourceDefinition, TableDefinition } from '../resources/definition.js';
 
 /**
  * Order payload keys that carry the buyer's personal data
  * (https://shopify.dev/docs/api/admin-rest/latest/resources/order: email, phone, customer, addresses,
  * client_details with browser IP and user agent, note and note_attributes the buyer typed).
+ * A redact removes them from the top of an order's payload; nested objects lose every
+ * {@link DEFAULT_PII_KEYS} key, every sealed `_pii` blob and line items' buyer-typed `properties`.
  */
 export const ORDER_PII_KEYS = [
   'email', 'contact_email', 'phone', 'customer', 'billing_address', 'shipping_address', 'client_details',
   'browser_ip', 'note', 'note_attributes', 'customer_locale', 'landing_site', 'referring_site',
+  'contactEmail', 'billingAddress', 'shippingAddress', 'clientIp', 'customAttributes', 'customerLocale',
 ] as const;
+
+const NESTED_PII_KEYS = new Set<string>([...DEFAULT_PII_KEYS, SEALED_KEY, 'properties', 'customAttributes', 'note', 'name_on_card']);
+const TOP_PII_KEYS = new Set<string>([...ORDER_PII_KEYS, ...NESTED_PII_KEYS]);
+
+/** A payload without the customer's PII: sealed blobs and PII keys removed at every depth, `redacted: true` added. */
+export function scrubPayload(text: string): string {
+  const walk = (value: unknown, keys: ReadonlySet<string>): unknown => {
+    if (Array.isArray(value)) return value.map((v) => walk(v, NESTED_PII_KEYS));
+    if (value === null || typeof value !== 'object') return value;
+    const out: Record<string, unknown> = {};
+    for (const [key, v] of Object.entries(value as Record<string, unknown>)) if (!keys.has(key)) out[key] = walk(v, NESTED_PII_KEYS);
+    return out;
+  };
+  const scrubbed = walk(parseShopifyJson(text), TOP_PII_KEYS) as Record<string, unknown>;
+  return stringifyShopifyJson({ ...scrubbed, redacted: true });
+}
+
+const piiColumnsOf = (table: TableDefinition) => table.columns.map((c) => c.column).filter((c) => /_(enc|hash)$/.test(c));
+const hasPayload = (table: TableDefinition) => table.columns.some((c) => c.column === 'payload');
+const hasId = (table: TableDefinition) => table.columns.some((c) => c.column === 'id');
+
+/**
+ * Redacts the matching rows of one table: PII columns NULL, payloads erased or scrubbed (rewritten in
+ * JS: PostgreSQL has no recursive key removal). Returns the ids of the rows (for their children).
+ */
+async function redactRows(tx: SqlExecutor, tenantId: string, table: TableDefinition, where: string, params: unknown[], payload: 'erase' | 'scrub'): Promise<string[]> {
+  const rows = await tx.$queryRawUnsafe<Array<{ ctid: string; id: string | null; payload: string | null }>>(
+    `SELECT ctid::text AS ctid, ${hasId(table) ? '"id"::text' : 'NULL'} AS id, ${hasPayload(table) ? '"payload"::text' : 'NULL'} AS payload
+       FROM "${table.table}" WHERE "tenant_id" = $1 AND ${where} FOR UPDATE`,
+    tenantId, ...params,
+  );
+  if (rows.length === 0) return [];
+  const sets = piiColumnsOf(table).map((c) => `"${c}" = NULL`);
+  if (hasPayload(table)) sets.push(payload === 'erase' ? `"payload" = jsonb_build_object('id', t."id", 'redacted', true)` : `"payload" = v.p::jsonb`);
+  if (table.syncedAt) sets.push(`"synced_at" = now()`);
+  if (sets.length > 0) {
+    await tx.$executeRawUnsafe(
+      `UPDATE "${table.table}" AS t SET ${sets.join(', ')} FROM unnest($2::tid[], $3::text[]) AS v(c, p) WHERE t."tenant_id" = $1 AND t.ctid = v.c`,
+      tenantId, rows.map((r) => r.ctid), rows.map((r) => (r.payload === null || payload === 'erase' ? null : scrubPayload(r.payload))),
+    );
+  }
+  return rows.map((r) => r.id).filter((id): id is string => id !== null);
+}
 
 /** Tables holding a tenant's rows: every resource's tables (children first, so foreign keys never block the purge), then the SDK's own. */
 const TENANT_TABLES = [
@@ -28,33 +76,32 @@ const TENANT_TABLES = [
 export function createPrivacyStore(prisma: PrismaLike) {
   return {
     /**
-     * Erases a customer's PII: the customer row keeps its id and timestamps, its PII columns become
-     * NULL and its payload `{"id": ..., "redacted": true}`; their orders (by `customer_id`, plus
-     * `orderIds` Shopify lists in the request) lose email/phone columns and the PII keys of their payload.
+     * Erases a customer's PII from every resource that holds some (the registry's `privacy`): the
+     * customer row keeps its id and timestamps, its PII columns become NULL and its payload
+     * `{"id": ..., "redacted": true}`; their orders (by `customer_id`, plus `orderIds` Shopify lists in
+     * the request) and the orders' line items lose their PII columns, every sealed `_pii` blob and
+     * every PII key of their payloads. One transaction.
      */
     async redactCustomer(tenantId: string, customerId: bigint, orderIds: bigint[] = []): Promise<void> {
       assertTenantId(tenantId);
       const id = BigInt(customerId).toString();
-      const orders = [...new Set(orderIds.map((o) => BigInt(o).toString()))];
+      const listed = [...new Set(orderIds.map((o) => BigInt(o).toString()))];
       try {
         await prisma.$transaction(async (tx) => {
-          await tx.$executeRawUnsafe(
-            `UPDATE "shopify_customers" SET "email_enc" = NULL, "email_hash" = NULL, "first_name_enc" = NULL, "last_name_enc" = NULL,
-               "phone_enc" = NULL, "addresses_enc" = NULL, "payload" = jsonb_build_object('id', "id", 'redacted', true), "synced_at" = now()
-             WHERE "tenant_id" = $1 AND "id" = $2::bigint`,
-            tenantId,
-            id,
-          );
-          await tx.$executeRawUnsafe(
-            `UPDATE "shopify_orders" SET "email_enc" = NULL, "email_hash" = NULL, "phone_enc" = NULL,
-               "payload" = ("payload" - $4::text[]) || jsonb_build_object('redacted', true), "synced_at" = now()
-             WHERE "tenant_id" = $1 AND ("customer_id" = $2::bigint OR "id" = ANY($3::bigint[]))`,
-            tenantId,
-            id,
-            orders,
-            [...ORDER_PII_KEYS],
-          );
-        });
+          for (const resource of RESOURCES as readonly ResourceDefinition[]) {
+            const privacy = resource.privacy;
+            if (!privacy) continue;
+            const byCustomer = `"${privacy.customerColumn}" = $2::bigint`;
+            const [where, params] = privacy.listedInRequest
+              ? [`(${byCustomer} OR "id" = ANY($3::bigint[]))`, [id, listed]]
+              : [byCustomer, [id]];
+            const matched = new Map<string, string[]>([[resource.root.key, await redactRows(tx, tenantId, resource.root, where, params, privacy.payload)]]);
+            for (const child of resource.children) {
+              const parents = matched.get(child.parent) ?? [];
+              matched.set(child.key, parents.length === 0 ? [] : await redactRows(tx, tenantId, child, `"${child.parentColumn}" = ANY($2::bigint[])`, [parents], 'scrub'));
+            }
+          }
+        }, { timeout: 60_000, maxWait: 30_000 });
       } catch (error) {
         throw storeFailure('redactCustomer', tenantId, error);
       }

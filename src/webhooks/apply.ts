@@ -16,7 +16,8 @@ import { topicAction } from '../resources/registry.js';
 import type { ResourceType } from '../store/rows.js';
 import type { IngestStore } from '../store/types.js';
 import { ShopifyIngestError } from '../errors.js';
-import type { ShopifyId, WebhookEvent } from './topics.js';
+import { unpackBody } from './body-codec.js';
+import { INACTIVE_TENANT_TOPICS, type ShopifyId, type WebhookEvent } from './topics.js';
 
 /** The transformer surface used here (a `ShopifyTransformer` instance fits). */
 export interface WebhookTransformer {
@@ -56,6 +57,8 @@ export interface ApplyContext {
   keyRing: KeyRing;
   logger: Logger;
   hooks: ApplyHooks;
+  /** Inbox ids of the batch being applied (set by {@link applyWebhookEvents}). */
+  batchIds?: readonly string[];
 }
 
 
@@ -146,11 +149,25 @@ async function applyOne(ctx: ApplyContext, event: WebhookEvent): Promise<void> {
       const customerId = toBigInt(payload.customer?.id);
       const orderIds = ((payload.orders_to_redact ?? []) as ShopifyId[]).map(toBigInt);
       await store.redactCustomer(tenantId, customerId, orderIds);
-      // Earlier deliveries of this tenant may carry the customer's PII in their encrypted bodies.
-      await ctx.inbox.clearProcessedBodies(tenantId);
+      // Deliveries of this tenant that name the customer or the orders carry their PII in their
+      // encrypted bodies: erased too (one of the ids as a whole number, or the email, anywhere in the body).
+      const ids = new RegExp(`(?<![0-9])(?:${[customerId, ...orderIds].join('|')})(?![0-9])`);
+      const email = typeof payload.customer?.email === 'string' && payload.customer.email ? payload.customer.email.toLowerCase() : null;
+      const mentions = (bodyEnc: string) => {
+        const body = unpackBody(ctx.keyRing.decrypt(bodyEnc, tenantId));
+        return ids.test(body) || (email !== null && body.toLowerCase().includes(email));
+      };
+      const erased = await ctx.inbox.eraseBodies(tenantId, mentions, event.id, ctx.batchIds);
+      ctx.logger.info('customers/redact applied', { tenantId, webhookId: event.webhookId, orders: orderIds.length, inboxBodiesErased: erased });
       return;
     }
     case 'shop/redact':
+      // Inactive first (new deliveries are refused, syncs and schedules stop), credentials erased,
+      // then every row and every other inbox row of the tenant deleted. The tenant row stays,
+      // inactive and empty, until the shop installs the app again (addTenant).
+      await store.setTenantActive(tenantId, false);
+      await store.eraseTenantCredentials(tenantId);
+      await ctx.hooks.onTenantDeactivated?.(tenantId);
       await store.purgeTenant(tenantId);
       await ctx.inbox.purgeTenant(tenantId, event.id);
       return;
@@ -179,13 +196,27 @@ async function applyOne(ctx: ApplyContext, event: WebhookEvent): Promise<void> {
  * set-based call (latest version per id); if that call fails, its events are retried one by one so a
  * single bad record does not fail the others.
  *
- * @returns the error of each event that could not be applied, by inbox id
+ * @returns `failures`: the error of each event that could not be applied, by inbox id; `skipped`: inbox
+ *   ids of events not applied because their tenant is inactive (nothing of them may be stored or handled)
  */
-export async function applyWebhookEvents(ctx: ApplyContext, events: WebhookEvent[]): Promise<Map<string, unknown>> {
+export async function applyWebhookEvents(ctx: ApplyContext, events: WebhookEvent[]): Promise<{ failures: Map<string, unknown>; skipped: Set<string> }> {
   const failures = new Map<string, unknown>();
+  const skipped = new Set<string>();
+  ctx = { ...ctx, batchIds: events.map((e) => e.id) };
   const groups = new Map<string, WebhookEvent[]>();
   const singles: WebhookEvent[] = [];
+  // A tenant deactivated (app/uninstalled, shop/redact) after a delivery was accepted stores nothing
+  // from it: only the topics an inactive tenant still receives are applied.
+  const active = new Map<string, boolean>();
+  for (const tenantId of new Set(events.map((e) => e.tenantId))) {
+    active.set(tenantId, (await ctx.store.getTenant(tenantId))?.isActive ?? false);
+  }
   for (const event of events) {
+    if (!active.get(event.tenantId) && !INACTIVE_TENANT_TOPICS.includes(event.topic)) {
+      ctx.logger.info('webhook not applied: its tenant is inactive', { tenantId: event.tenantId, topic: event.topic, webhookId: event.webhookId });
+      skipped.add(event.id);
+      continue;
+    }
     const action = topicAction(event.topic);
     if (action?.kind !== 'upsert') { singles.push(event); continue; }
     const key = `${event.tenantId}\u0000${action.resource.name}`;
@@ -218,6 +249,10 @@ export async function applyWebhookEvents(ctx: ApplyContext, events: WebhookEvent
     }
   }
 
+  // Redactions last: whatever else this batch holds for the tenant (an update of the redacted order
+  // claimed together with the redact) is applied first and then erased with the rest.
+  const REDACTIONS = new Set(['customers/redact', 'shop/redact']);
+  singles.sort((a, b) => Number(REDACTIONS.has(a.topic)) - Number(REDACTIONS.has(b.topic)));
   for (const event of singles) {
     try {
       await applyOne(ctx, event);
@@ -225,5 +260,5 @@ export async function applyWebhookEvents(ctx: ApplyContext, events: WebhookEvent
       failures.set(event.id, error);
     }
   }
-  return failures;
+  return { failures, skipped };
 }

@@ -14,14 +14,37 @@ export interface VerifiedDelivery extends ShopifyWebhookHeaders {
   rawBody: string;
 }
 
+/** The webhook secrets of one app: they verify deliveries for that app's tenants only. */
+export interface AppWebhookSecrets {
+  /** The app's client id (API key), as recorded on its tenants (`clientId`). */
+  clientId: string;
+  /** Its client secret, then older ones still accepted during a rotation. */
+  secrets: readonly string[];
+}
+
+/** A tenant found for a delivery, with the app its installation belongs to (null: the default app). */
+export interface ResolvedTenant {
+  tenantId: string;
+  clientId: string | null;
+}
+
 export interface WebhookHandlerOptions {
-  /** App client secret(s) (`SHOPIFY_API_SECRET`); several during a rotation. */
+  /**
+   * Secret(s) of the default app (`SHOPIFY_API_SECRET`; several during a rotation). They verify
+   * deliveries for every tenant that does not belong to one of `apps`.
+   */
   secrets: string | readonly string[];
+  /**
+   * Further apps served by the same endpoint. An app's secret verifies deliveries only for tenants
+   * of that app: a body signed by app A is refused (401) for a shop whose tenant belongs to app B.
+   */
+  apps?: readonly AppWebhookSecrets[];
   /**
    * Finds the tenant of a shop. Return null when the shop has no tenant that may receive this topic
    * (answered 404, nothing stored). Throwing means the database is unavailable (answered 503).
+   * A plain tenant id means the default app.
    */
-  resolveTenant(shopDomain: string, topic: string): Promise<string | null>;
+  resolveTenant(shopDomain: string, topic: string): Promise<string | ResolvedTenant | null>;
   /** Stores the delivery durably; throwing answers 503 so Shopify retries. */
   accept(delivery: VerifiedDelivery): Promise<{ id: string; inserted: boolean }>;
   /** Largest accepted body in bytes (default 2 MiB); larger ones are answered 413 without being buffered. */
@@ -63,6 +86,26 @@ const DUPLICATE = '{"ok":true,"duplicate":true}';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+/** Topics that act on the whole shop or a customer: their body must name the shop (Shopify's always do). */
+const SHOP_NAMING_TOPICS = new Set(['shop/redact', 'customers/redact', 'customers/data_request', 'app/uninstalled']);
+const NO_SHOP = '(none)';
+
+/**
+ * The shop a delivery's body names (`shop_domain` of privacy topics, `myshopify_domain` of shop
+ * bodies, or `domain` when it is a myshopify domain), lower-cased; null when it names none. For the
+ * topics that must name it, a body that does not is answered as naming another shop.
+ */
+function shopNamedBy(body: unknown, topic: string): string | null {
+  const required = SHOP_NAMING_TOPICS.has(topic);
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return required ? NO_SHOP : null;
+  const record = body as Record<string, unknown>;
+  for (const key of ['shop_domain', 'myshopify_domain'] as const) {
+    if (typeof record[key] === 'string') return (record[key] as string).toLowerCase();
+  }
+  if (typeof record.domain === 'string' && /\.myshopify\.com$/i.test(record.domain)) return record.domain.toLowerCase();
+  return required ? NO_SHOP : null;
+}
+
 /**
  * The webhook endpoint without a transport: takes a {@link WebhookRequestInput}, answers a
  * {@link WebhookResult}. {@link createWebhookHandler} wraps it for Web `Request`s; Node adapters
@@ -81,8 +124,10 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 export function createWebhookCore(options: WebhookHandlerOptions): WebhookCore {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const logger = options.logger ?? silentLogger;
-  const secrets = typeof options.secrets === 'string' ? [options.secrets] : [...options.secrets];
-  if (secrets.filter(Boolean).length === 0) throw new TypeError('[shopify-ingest] createWebhookHandler: at least one secret is required');
+  const secrets = (typeof options.secrets === 'string' ? [options.secrets] : [...options.secrets]).filter(Boolean);
+  const apps = (options.apps ?? []).map((a) => ({ clientId: a.clientId, secrets: a.secrets.filter(Boolean) }));
+  if (secrets.length === 0 && apps.every((a) => a.secrets.length === 0)) throw new TypeError('[shopify-ingest] createWebhookHandler: at least one secret is required');
+  const appIds = new Set(apps.map((a) => a.clientId));
 
   return async function handleShopifyWebhook(input: WebhookRequestInput): Promise<WebhookResult> {
     if (input.method !== 'POST') {
@@ -106,28 +151,46 @@ export function createWebhookCore(options: WebhookHandlerOptions): WebhookCore {
       if (error instanceof BodyTooLargeError) return text(413, 'Payload Too Large');
       throw error;
     }
-    if (!verifyWebhookHmac(bytes, headers.hmac, secrets)) {
+    // Every secret is tried (constant work whichever matches); which ones matched decides below
+    // which tenants this signature may speak for.
+    const byDefault = secrets.length > 0 && verifyWebhookHmac(bytes, headers.hmac, secrets);
+    const byApps = new Set(apps.filter((a) => a.secrets.length > 0 && verifyWebhookHmac(bytes, headers.hmac, a.secrets)).map((a) => a.clientId));
+    if (!byDefault && byApps.size === 0) {
       logger.warn('webhook rejected: invalid HMAC', { topic: headers.topic, shopDomain: headers.shopDomain, webhookId: headers.webhookId });
       return text(401, 'Unauthorized');
     }
     let rawBody: string;
+    let body: unknown;
     try {
       rawBody = decoder.decode(bytes);
-      // Validity only: the payload is parsed with exact ids when it is processed, not in Shopify's 5 s window.
-      JSON.parse(rawBody);
+      // Validity and the shop check only: the payload is parsed with exact ids when it is processed.
+      body = JSON.parse(rawBody);
     } catch {
       return text(400, 'Body is not JSON');
     }
-    let tenantId: string | null;
+    // The HMAC covers the body, not X-Shopify-Shop-Domain: a body that names its shop must name this one,
+    // or a captured delivery of shop A could be replayed against shop B.
+    const named = shopNamedBy(body, headers.topic);
+    if (named !== null && named !== headers.shopDomain.toLowerCase()) {
+      logger.warn('webhook rejected: the body names another shop than its X-Shopify-Shop-Domain header', { topic: headers.topic, shopDomain: headers.shopDomain, bodyShop: named, webhookId: headers.webhookId });
+      return text(400, 'Body names another shop');
+    }
+    let resolved: string | ResolvedTenant | null;
     try {
-      tenantId = await options.resolveTenant(headers.shopDomain, headers.topic);
+      resolved = await options.resolveTenant(headers.shopDomain, headers.topic);
     } catch (error) {
       logger.error('webhook not stored: tenant lookup failed', { topic: headers.topic, shopDomain: headers.shopDomain, error });
       return text(503, 'Service Unavailable', { 'retry-after': '5' });
     }
-    if (!tenantId) {
+    if (!resolved) {
       logger.warn('webhook rejected: no active tenant for shop', { topic: headers.topic, shopDomain: headers.shopDomain });
       return text(404, 'Unknown shop');
+    }
+    const { tenantId, clientId } = typeof resolved === 'string' ? { tenantId: resolved, clientId: null } : resolved;
+    const signedByItsApp = clientId !== null && appIds.has(clientId) ? byApps.has(clientId) : byDefault;
+    if (!signedByItsApp) {
+      logger.warn('webhook rejected: signed by another app than the one the shop installed', { topic: headers.topic, shopDomain: headers.shopDomain, webhookId: headers.webhookId });
+      return text(401, 'Unauthorized');
     }
     try {
       const stored = await options.accept({ ...headers, tenantId, rawBody });
@@ -148,7 +211,8 @@ export function createWebhookCore(options: WebhookHandlerOptions): WebhookCore {
  * | 405 | not a POST |
  * | 400 | a required `X-Shopify-*` header is missing, or the body is not JSON |
  * | 413 | body larger than `maxBodyBytes` (read with a cap, never buffered whole) |
- * | 401 | HMAC does not verify (no side effect, no detail) |
+ * | 400 | the body names another shop than `X-Shopify-Shop-Domain` (a replayed delivery; no side effect) |
+ * | 401 | HMAC does not verify, or verifies only with another app's secret than the shop's (no side effect, no detail) |
  * | 404 | shop without an (active) tenant (no side effect) |
  * | 503 | the database is unavailable: Shopify retries, nothing is lost |
  * | 200 | stored durably (or already stored: a duplicate) |

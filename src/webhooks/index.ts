@@ -3,7 +3,7 @@ export { verifyWebhookHmac, signWebhookBody } from './verify.js';
 export { readWebhookHeaders, REQUIRED_WEBHOOK_HEADERS } from './headers.js';
 export type { ShopifyWebhookHeaders } from './headers.js';
 export { createWebhookHandler, createWebhookCore, webRequestHandler, DEFAULT_MAX_BODY_BYTES } from './handler.js';
-export type { WebhookHandlerOptions, VerifiedDelivery, WebhookCore, WebhookRequestInput, WebhookResult } from './handler.js';
+export type { AppWebhookSecrets, ResolvedTenant, WebhookHandlerOptions, VerifiedDelivery, WebhookCore, WebhookRequestInput, WebhookResult } from './handler.js';
 export { readBodyWithLimit, BodyTooLargeError } from './read-body.js';
 export { createWebhookDispatcher, WebhookHandlerAggregateError } from './dispatcher.js';
 export type { WebhookDispatcher, WebhookEmitter, WebhookHandlerFn } from './dispatcher.js';

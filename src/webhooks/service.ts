@@ -15,7 +15,7 @@ import { packBody, unpackBody } from './body-codec.js';
 import { applyWebhookEvents, type ApplyHooks, type WebhookTransformer } from './apply.js';
 import { createWebhookDispatcher, type WebhookEmitter } from './dispatcher.js';
 import { WebhookError } from './errors.js';
-import { createWebhookCore, DEFAULT_MAX_BODY_BYTES, webRequestHandler, type WebhookCore } from './handler.js';
+import { createWebhookCore, DEFAULT_MAX_BODY_BYTES, webRequestHandler, type AppWebhookSecrets, type ResolvedTenant, type WebhookCore } from './handler.js';
 import { createInboxIdFactory } from './inbox-id.js';
 import { createInboxWorker, type InboxWorker } from './inbox-worker.js';
 import { createRateMeter } from './rate-meter.js';
@@ -51,8 +51,13 @@ export interface WebhookWorkerOptions {
 }
 
 export interface WebhookServiceOptions extends ApplyHooks {
-  /** App client secret(s) accepted for the HMAC. Default: `SHOPIFY_API_SECRET` (and `SHOPIFY_API_SECRET_PREVIOUS`). */
+  /**
+   * The default app's client secret(s) accepted for the HMAC. Default: `SHOPIFY_API_SECRET` (and
+   * `SHOPIFY_API_SECRET_PREVIOUS`). They verify deliveries of every tenant not of one of `apps`.
+   */
   secrets?: string | string[];
+  /** Further apps: each app's secrets verify deliveries of its own tenants only (the tenant's `clientId`). */
+  apps?: AppWebhookSecrets[];
   /** Same as `secrets` (the name Shopify's docs use). */
   apiSecret?: string;
   /** Encrypts inbox bodies (tenant id as associated data). Default: `keyRingFromEnv()`. */
@@ -122,7 +127,9 @@ function secretsFrom(options: WebhookServiceOptions, env: Record<string, string 
     ? (Array.isArray(given) ? given : [given])
     : [env.SHOPIFY_API_SECRET, env.SHOPIFY_API_SECRET_PREVIOUS];
   const secrets = list.filter((s): s is string => typeof s === 'string' && s.length > 0);
-  if (secrets.length === 0) throw new ConfigError('createWebhookService: no webhook secret; pass `secrets` or set SHOPIFY_API_SECRET');
+  if (secrets.length === 0 && !(options.apps ?? []).some((a) => a.secrets.some(Boolean))) {
+    throw new ConfigError('createWebhookService: no webhook secret; pass `secrets` (or `apps`) or set SHOPIFY_API_SECRET');
+  }
   return secrets;
 }
 
@@ -157,17 +164,17 @@ export function createWebhookService(prisma: PrismaLike, options: WebhookService
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const ttl = options.tenantCacheTtlMs ?? 5000;
   // Lookups in flight are shared, so a burst for one shop costs one query, not one per delivery.
-  const tenantCache = new Map<string, { lookup: Promise<{ tenantId: string | null; active: boolean }>; expires: number }>();
+  const tenantCache = new Map<string, { lookup: Promise<{ tenantId: string | null; clientId: string | null; active: boolean }>; expires: number }>();
   const stats = { received: 0, duplicates: 0, processed: 0, failed: 0 };
   const workerOptions = options.worker ?? {};
   const workerId = workerOptions.workerId ?? `${hostname()}:${process.pid}:${(options.random ?? Math.random)().toString(36).slice(2, 8)}`;
 
-  async function resolveTenant(shopDomain: string, topic: string): Promise<string | null> {
+  async function resolveTenant(shopDomain: string, topic: string): Promise<ResolvedTenant | null> {
     const now = clock().getTime();
     let entry = tenantCache.get(shopDomain);
     if (!entry || entry.expires <= now) {
       const cached = {
-        lookup: store.getTenantByShop(shopDomain).then((t) => ({ tenantId: t?.id ?? null, active: t?.isActive ?? false })),
+        lookup: store.getTenantByShop(shopDomain).then((t) => ({ tenantId: t?.id ?? null, clientId: t?.clientId ?? null, active: t?.isActive ?? false })),
         expires: now + ttl,
       };
       entry = cached;
@@ -177,7 +184,7 @@ export function createWebhookService(prisma: PrismaLike, options: WebhookService
     }
     const tenant = await entry.lookup;
     if (!tenant.tenantId) return null;
-    return tenant.active || INACTIVE_TENANT_TOPICS.includes(topic) ? tenant.tenantId : null;
+    return tenant.active || INACTIVE_TENANT_TOPICS.includes(topic) ? { tenantId: tenant.tenantId, clientId: tenant.clientId } : null;
   }
 
   const nextInboxId = createInboxIdFactory();
@@ -212,9 +219,9 @@ export function createWebhookService(prisma: PrismaLike, options: WebhookService
         },
       },
     }, events);
-    for (const [id, error] of applied) failures.set(id, error);
+    for (const [id, error] of applied.failures) failures.set(id, error);
     for (const event of events) {
-      if (failures.has(event.id)) continue;
+      if (failures.has(event.id) || applied.skipped.has(event.id)) continue;
       try { await dispatcher.dispatch(event); } catch (error) { failures.set(event.id, error); }
     }
     return failures;
@@ -252,6 +259,7 @@ export function createWebhookService(prisma: PrismaLike, options: WebhookService
 
   const handleDelivery = createWebhookCore({
     secrets,
+    apps: options.apps,
     maxBodyBytes,
     logger,
     resolveTenant,

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,6 +70,10 @@ export function fixturesDir(): string {
   const dir = process.env.SHOPIFY_FIXTURES_DIR ?? path.resolve(root, '../shared/fixtures');
   return dir;
 }
+
+/** Why the shared Shopify samples cannot be read (for `describe.skipIf` with a visible reason), or null. */
+export const fixturesMissing: string | null = existsSync(path.join(fixturesDir(), 'captured-hookdeck-2024-10'))
+  ? null : `Shopify samples not found at ${fixturesDir()} (set SHOPIFY_FIXTURES_DIR)`;
 
 export async function readFixture(relative: string): Promise<string> {
   const file = path.join(fixturesDir(), relative);

@@ -15,6 +15,7 @@ import {
   createIngestionService,
   createJsonLogger,
   createKeyRing,
+  signWebhookBody,
   type ImportAllResult,
   type ImportResult,
   type IngestionService,
@@ -311,6 +312,34 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
     expect(await db.query(`SELECT id FROM shopify_tenants WHERE id = 'beta'`)).toHaveLength(0);
     const unknown = await service.removeTenant('beta').then(() => null, (e: unknown) => e);
     expect((unknown as ShopifyIngestError).code).toBe('TENANT_NOT_FOUND');
+  });
+
+  it('shop/redact through the Express mount: tenant inactive, credentials, rows, jobs and client gone; nothing stored or synced until it is added again', async () => {
+    await service.addTenant('beta', { shopDomain: BETA, accessToken: shop(BETA).accessToken }, { syncConfig: quietSyncConfig });
+    await service.importData('beta', 'customers');
+    expect((await service.store.countRecords('beta')).customers).toBeGreaterThan(0);
+    const app = express();
+    service.setupWebhookEndpoints(app);
+    const address = `${await listen(app)}/api/webhooks/shopify`;
+    const deliver = (topic: string, body: unknown, id: string) => {
+      const raw = JSON.stringify(body);
+      return fetch(address, { method: 'POST', body: raw, headers: {
+        'content-type': 'application/json', 'x-shopify-topic': topic, 'x-shopify-shop-domain': BETA, 'x-shopify-webhook-id': id,
+        'x-shopify-hmac-sha256': signWebhookBody(raw, API_SECRET), 'x-shopify-api-version': '2026-10', 'x-shopify-triggered-at': new Date().toISOString(),
+      } });
+    };
+    expect((await deliver('shop/redact', { shop_id: 2, shop_domain: BETA }, 'redact-beta')).status).toBe(200);
+    await expect.poll(async () => (await db.query(`SELECT is_active FROM shopify_tenants WHERE id = 'beta'`))[0]!.is_active, { timeout: 15_000 }).toBe(false);
+    // The redact deletes the tenant's inbox rows, its own included, once it is done.
+    await expect.poll(async () => (await db.query(`SELECT count(*)::int AS n FROM shopify_webhook_inbox WHERE tenant_id = 'beta'`))[0]!.n, { timeout: 15_000 }).toBe(0);
+    expect(await db.query(`SELECT access_token_enc, refresh_token_enc FROM shopify_tenants WHERE id = 'beta'`)).toEqual([{ access_token_enc: null, refresh_token_enc: null }]);
+    expect(Object.values(await service.store.countRecords('beta')).every((n) => n === 0)).toBe(true);
+    expect(service.scheduler!.getStatus().jobs.filter((j) => j.tenantId === 'beta')).toEqual([]);
+    expect(service.clientManager.hasClient('beta')).toBe(false);
+    expect((await deliver('customers/update', { id: 1, updated_at: '2030-01-01T00:00:00Z' }, 'after-redact')).status).toBe(404);
+    const refused = await service.importData('beta', 'customers').then(() => null, (e: unknown) => e);
+    expect((refused as ShopifyIngestError).code).toBe('TENANT_INACTIVE');
+    expect(Object.values(await service.store.countRecords('beta')).every((n) => n === 0)).toBe(true);
   });
 
   it('a new service instance on the same database restores the active tenants (restart)', async () => {
