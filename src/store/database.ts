@@ -74,8 +74,8 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Pri
   let prisma: PrismaClient;
   if (target.kind === 'postgres') {
     // One pool for Prisma and for the SDK's batch writes (see useDirectPgWrites); Prisma ends it on $disconnect.
-    const { adapter, pool } = pooledPgAdapter(target.url);
-    prisma = useDirectPgWrites(new PrismaClient({ adapter }), pool);
+    const { adapter, pool } = pooledPgAdapter(target.url, logger);
+    prisma = useDirectPgWrites(new PrismaClient({ adapter }), pool, { logger });
     logger.debug('database: postgresql', { host: safeHost(target.url) });
   } else {
     if (!target.dataDir.startsWith('memory://')) await mkdir(target.dataDir, { recursive: true });

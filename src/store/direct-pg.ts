@@ -3,12 +3,29 @@ import pg from 'pg';
 import { jsonParams, type BatchStatement } from './batch-statement.js';
 import { copyIntoStage, stageTableDdl, type PgSessionClient } from './copy-stage.js';
 import type { SqlExecutor } from './prisma-like.js';
+import { silentLogger, type Logger } from '../logger.js';
 
 /** The part of a `pg.Pool` (or `pg.Client`) the SDK's batch writes use. */
 export interface PgQueryable {
   query(text: string, values?: unknown[]): Promise<{ rows: unknown[]; rowCount: number | null }>;
   /** A `pg.Pool`'s checkout: with it, batches are streamed with COPY (see `copy-stage.ts`); without it (a `pg.Client`), they travel as JSON parameters. */
   connect?(): Promise<PgSessionClient>;
+  /** `pg.Pool` and `pg.Client` are event emitters: an `error` event without a listener kills the process. */
+  on?(event: 'error', listener: (error: Error) => void): unknown;
+}
+
+const GUARDED = Symbol.for('shopify-ingest.pgErrorGuard');
+
+/**
+ * Gives a pool (or client) an `error` listener, once: pg emits `error` when an idle connection dies
+ * (a restart, a failover, `pg_terminate_backend`), and Node kills a process on an `error` event
+ * nobody listens to. The pool drops the dead connection by itself; the next query opens a new one.
+ */
+export function guardPgErrors(target: PgQueryable, logger: Logger = silentLogger): void {
+  const marked = target as unknown as Record<symbol, boolean>;
+  if (typeof target.on !== 'function' || marked[GUARDED]) return;
+  Object.defineProperty(target, GUARDED, { value: true });
+  target.on('error', (error) => logger.warn('database connection lost (it is replaced on the next query)', { error }));
 }
 
 const DIRECT_PG = Symbol.for('shopify-ingest.directPg');
@@ -21,6 +38,8 @@ export interface DirectPgWritesOptions {
    * commit) against one, which only pays off once the rows outweigh them. Default 64.
    */
   copyFromRows?: number;
+  /** Where lost connections are reported (warn). Default: silent (the writes that meet them fail and are retried). */
+  logger?: Logger;
 }
 
 interface DirectPg {
@@ -61,6 +80,7 @@ export function useDirectPgWrites<P extends object>(prisma: P, pool: PgQueryable
   if (typeof pool?.query !== 'function') throw new TypeError('useDirectPgWrites: pool must have a query(text, values) method (a pg.Pool)');
   const copyFromRows = options.copyFromRows ?? 64;
   if (!Number.isInteger(copyFromRows) || copyFromRows < 1) throw new TypeError('useDirectPgWrites: copyFromRows must be a positive integer');
+  guardPgErrors(pool, options.logger);
   const direct: DirectPg = { pool, copyFromRows };
   Object.defineProperty(prisma, DIRECT_PG, { value: direct, configurable: true, enumerable: false, writable: true });
   return prisma;
@@ -76,8 +96,9 @@ export function useDirectPgWrites<P extends object>(prisma: P, pool: PgQueryable
  * const prisma = useDirectPgWrites(new PrismaClient({ adapter }), pool);
  * ```
  */
-export function pooledPgAdapter(url: string): { adapter: PrismaPg; pool: pg.Pool } {
+export function pooledPgAdapter(url: string, logger?: Logger): { adapter: PrismaPg; pool: pg.Pool } {
   const pool = new pg.Pool({ connectionString: url });
+  guardPgErrors(pool, logger);
   return { adapter: new PrismaPg(pool, { disposeExternalPool: true }), pool };
 }
 
@@ -130,6 +151,11 @@ export function batchRunnerFor(prisma: SqlExecutor): BatchRunner {
 async function stagedWrite<T>(pool: Required<PgQueryable>, statement: BatchStatement, tenantId: string, inputs: readonly (readonly unknown[])[]): Promise<{ count: number; rows: T[] }> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  // While checked out, a connection's own `error` event has no listener of the pool's: a connection
+  // killed between two of these queries would otherwise crash the process. It is discarded on release.
+  const onError = (error: Error) => { broken ??= error; };
+  const events = client as unknown as { on?(e: 'error', l: (error: Error) => void): unknown; removeListener?(e: 'error', l: (error: Error) => void): unknown };
+  events.on?.('error', onError);
   try {
     await client.query(`BEGIN; SET LOCAL client_min_messages = warning; ${statement.stages.map(stageTableDdl).join('; ')}`);
     for (let k = 0; k < statement.stages.length; k++) await copyIntoStage(client, statement.stages[k], inputs[k] as never[]);
@@ -141,5 +167,6 @@ async function stagedWrite<T>(pool: Required<PgQueryable>, statement: BatchState
     throw error;
   } finally {
     client.release(broken);
+    events.removeListener?.('error', onError);
   }
 }

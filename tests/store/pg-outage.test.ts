@@ -1,0 +1,72 @@
+/**
+ * A database outage must never kill the host: PostgreSQL connections are killed (pg_terminate_backend)
+ * again and again while the README's pool setup writes batches (COPY and JSON paths, several in
+ * flight) in a real child process. The child must live through it, see the failures as rejected
+ * writes, and write again once the database is back. The shared server itself is not stopped (other
+ * test files use it); killing every connection of the test database is the same event to a client.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStore } from '../../src/store/index.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase({ prefix: 'si_pg_outage' });
+  await createStore(db.prisma).upsertTenant({ id: 'outage', shopDomain: 'outage.myshopify.com', accessTokenEnc: 'x' });
+});
+afterAll(async () => { await db?.drop(); });
+
+function runChild(): Promise<{ code: number | null; signal: string | null; lines: string[]; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'fixtures/outage-child.ts')], {
+      cwd: root, env: { ...process.env, OUTAGE_DATABASE_URL: db.url, OUTAGE_TENANT: 'outage', OUTAGE_MS: '3000' }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const lines: string[] = [];
+    let stderr = '';
+    let buffer = '';
+    child.stdout.on('data', (c: Buffer) => {
+      buffer += c.toString();
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) { lines.push(buffer.slice(0, nl)); buffer = buffer.slice(nl + 1); }
+    });
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => resolve({ code, signal, lines, stderr }));
+  });
+}
+
+describe('PostgreSQL connections killed during batch writes', { timeout: 120_000 }, () => {
+  for (const trial of [1, 2, 3]) {
+    it(`the host process survives, sees rejected writes, and writes again after (trial ${trial})`, async () => {
+      const admin = new pg.Client({ connectionString: db.url });
+      await admin.connect();
+      const database = new URL(db.url).pathname.slice(1);
+      const child = runChild();
+      let kills = 0;
+      let stop = false;
+      const killer = (async () => {
+        while (!stop) {
+          await new Promise((r) => setTimeout(r, 150 + trial * 40));
+          const killed = await admin.query(`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database]);
+          kills += killed.rows.length;
+        }
+      })();
+      const outcome = await child;
+      stop = true;
+      await killer;
+      await admin.end();
+      expect(outcome.stderr, 'no crash trace').not.toMatch(/Unhandled|uncaught/i);
+      expect(outcome.code, `child exited ${outcome.code}/${outcome.signal}: ${outcome.stderr.slice(-2000)}`).toBe(0);
+      const summary = JSON.parse(outcome.lines.at(-1)!) as { writes: number; errors: number };
+      expect(kills).toBeGreaterThan(0);
+      expect(summary.errors, 'some writes met a killed connection').toBeGreaterThan(0);
+      expect(summary.writes).toBeGreaterThan(0);
+    });
+  }
+});
