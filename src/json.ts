@@ -179,3 +179,26 @@ export function stringifyShopifyJson(value: unknown): string {
   // JSON.stringify escapes the NUL of the mark as the six characters \u0000.
   return text.replace(/"\\u0000bigint:(-?\d+)"/g, '$1');
 }
+
+/**
+ * True when `text` (JSON) nests arrays and objects more than `limit` deep. Counts brackets outside
+ * strings; most bodies have fewer brackets than the limit in all and are answered by a native scan.
+ */
+export function jsonDeeperThan(text: string, limit: number): boolean {
+  let brackets = 0;
+  for (let i = text.indexOf('{'); i !== -1 && brackets <= limit; i = text.indexOf('{', i + 1)) brackets++;
+  for (let i = text.indexOf('['); i !== -1 && brackets <= limit; i = text.indexOf('[', i + 1)) brackets++;
+  if (brackets <= limit) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \\ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) { if (++depth > limit) return true; }
+    else if (c === 125 || c === 93) depth--;
+  }
+  return false;
+}

@@ -531,7 +531,7 @@ export class IngestionService {
     const path = options.path ?? this.options.webhooks?.path ?? DEFAULT_WEBHOOK_PATH;
     const handle = createNodeWebhookHandler(webhooks.handleDelivery, {
       mountHint: "mount setupWebhookEndpoints(app) before app.use(express.json()), or use shopify-ingest/express's captureRawBody",
-      onError: (error) => this.logger.error('webhook endpoint failed', { error }),
+      onError: webhooks.reportError,
     });
     app.post(path, (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => {
       handle(req, res).catch(next);

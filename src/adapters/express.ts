@@ -3,8 +3,8 @@
  *
  * Mount order: put the webhook route BEFORE `app.use(express.json())`; it answers the request, so the
  * JSON parser never touches it. If a JSON parser must run first, let it keep the raw bytes with
- * `express.json({ verify: captureRawBody })`, or use `express.raw({ type: 'application/json' })` on the
- * route. Otherwise the route answers 500 with this advice instead of failing every HMAC check.
+ * `express.json({ limit: '2mb', verify: captureRawBody })`, or use `express.raw({ type: 'application/json', limit: '2mb' })` on the
+ * route (Express's own default limit is 100 kB, below large orders). Otherwise the route answers 500 with this advice instead of failing every HMAC check.
  * Only types are imported from Express: it stays an optional peer dependency.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -15,8 +15,8 @@ import { nodeHandlerFor, type NodeWebhookEndpoint } from '../node/index.js';
 export type WebhookEndpoint = NodeWebhookEndpoint;
 
 const EXPRESS_HINT =
-  'In Express, register the webhook route before app.use(express.json()), or keep the raw bytes with app.use(express.json({ verify: captureRawBody })) ' +
-  "(captureRawBody from 'shopify-ingest/express'), or use express.raw({ type: 'application/json' }) on this route.";
+  "In Express, register the webhook route before app.use(express.json()), or keep the raw bytes with app.use(express.json({ limit: '2mb', verify: captureRawBody })) " +
+  "(captureRawBody from 'shopify-ingest/express'), or use express.raw({ type: 'application/json', limit: '2mb' }) on this route.";
 
 /**
  * Express middleware answering Shopify webhooks (mount it with `app.post(path, ...)` or `app.use(path, ...)`).
@@ -41,7 +41,7 @@ export function shopifyWebhooks(service: WebhookEndpoint): RequestHandler {
  *
  * @example
  * ```ts
- * app.use(express.json({ verify: captureRawBody }));
+ * app.use(express.json({ limit: '2mb', verify: captureRawBody }));
  * app.post('/webhooks/shopify', shopifyWebhooks(webhooks));
  * ```
  */

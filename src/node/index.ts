@@ -118,7 +118,11 @@ export async function sendWebResponse(res: ServerResponse, response: Response): 
 export interface NodeHandlerOptions {
   /** Advice given when a parser consumed the body. */
   mountHint?: string;
-  /** Called with unexpected errors (the response is a bare 500). */
+  /**
+   * Called once with the cause of every 500 this handler answers: a misconfigured mount (a JSON
+   * parser consumed the body: `WEBHOOK_RAW_BODY_UNAVAILABLE`) or an unexpected error. Adapters pass
+   * the service's `reportError`, so the app's logger sees it, not only Shopify.
+   */
   onError?: (error: unknown) => void;
 }
 
@@ -142,10 +146,10 @@ export function createNodeHandler(handler: (request: Request) => Promise<Respons
       const request = toWebRequest(req as NodeRequestLike, { mountHint: options.mountHint, body });
       response = await handler(request);
     } catch (error) {
+      options.onError?.(error);
       if (error instanceof RawBodyUnavailableError) {
         response = new Response(error.message, { status: 500, headers: { 'content-type': 'text/plain; charset=utf-8' } });
       } else {
-        options.onError?.(error);
         response = new Response('Internal Server Error', { status: 500, headers: { 'content-type': 'text/plain; charset=utf-8' } });
       }
     }
@@ -250,10 +254,10 @@ export function createNodeWebhookHandler(core: WebhookCore, options: NodeHandler
     try {
       result = await core(nodeInput(req as NodeRequestLike, { mountHint: options.mountHint, body }));
     } catch (error) {
+      options.onError?.(error);
       if (error instanceof RawBodyUnavailableError) {
         result = { status: 500, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: error.message };
       } else {
-        options.onError?.(error);
         result = { status: 500, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'Internal Server Error' };
       }
     }
@@ -267,6 +271,8 @@ export interface NodeWebhookEndpoint {
   handler: (request: Request) => Promise<Response>;
   /** The same endpoint without a transport; when present, Node adapters call it directly (no Web `Request`). */
   handleDelivery?: WebhookCore;
+  /** Logs the cause of a 500 the adapter answers (a `createWebhookService()` result logs it with its logger). */
+  reportError?: (error: unknown) => void;
 }
 
 /**
@@ -279,5 +285,6 @@ export interface NodeWebhookEndpoint {
  * ```
  */
 export function nodeHandlerFor(endpoint: NodeWebhookEndpoint, options: NodeHandlerOptions = {}): NodeHandler {
+  if (!options.onError && endpoint.reportError) options = { ...options, onError: (error) => endpoint.reportError!(error) };
   return endpoint.handleDelivery ? createNodeWebhookHandler(endpoint.handleDelivery, options) : createNodeHandler(endpoint.handler, options);
 }

@@ -10,6 +10,7 @@
  */
 import type { KeyRing } from '../crypto/key-ring.js';
 import { parseShopifyJson, stringifyShopifyJson } from '../json.js';
+import { FieldError } from './errors.js';
 import { isObject, parseGid, type JsonObject } from './values.js';
 
 /**
@@ -65,6 +66,9 @@ function copyHead(source: JsonObject, count: number): JsonObject {
   return out;
 }
 
+/** Deepest nesting a record may have (Shopify's go about 6 levels deep). */
+export const MAX_RECORD_DEPTH = 64;
+
 /** Encrypts the PII of one record for one tenant; memoises identical plaintexts within the record. */
 export interface RecordSealer {
   /** Ciphertext of a string column value; null/empty stay null. */
@@ -90,7 +94,7 @@ export function createRecordSealer(keyRing: KeyRing, tenantId: string, piiKeys: 
 
   // Copy-on-write: an object (or array) without PII anywhere below it is returned as is, so the walk
   // allocates only along the paths to PII (a few objects per order) instead of copying the whole record.
-  const sealObject = (source: JsonObject): JsonObject => {
+  const sealObject = (source: JsonObject, depth: number): JsonObject => {
     let out: JsonObject | undefined;
     let pii: JsonObject | undefined;
     const personLike = 'first_name' in source || 'last_name' in source || 'firstName' in source || 'lastName' in source || 'address1' in source;
@@ -101,7 +105,7 @@ export function createRecordSealer(keyRing: KeyRing, tenantId: string, piiKeys: 
         if (out === undefined) out = copyHead(source, index);
         (pii ??= {})[key] = v;
       } else {
-        const sealed = typeof v === 'object' && v !== null && !isMoneyBag(key) ? sealAny(v) : v;
+        const sealed = typeof v === 'object' && v !== null && !isMoneyBag(key) ? sealAny(v, depth + 1) : v;
         if (out === undefined && sealed !== v) out = copyHead(source, index);
         if (out !== undefined) out[key] = sealed;
       }
@@ -118,20 +122,22 @@ export function createRecordSealer(keyRing: KeyRing, tenantId: string, piiKeys: 
     return out ?? source;
   };
 
-  const sealArray = (source: unknown[]): unknown[] => {
+  const sealArray = (source: unknown[], depth: number): unknown[] => {
     let out: unknown[] | undefined;
     for (let i = 0; i < source.length; i++) {
       const v = source[i];
-      const sealed = typeof v === 'object' && v !== null ? sealAny(v) : v;
+      const sealed = typeof v === 'object' && v !== null ? sealAny(v, depth + 1) : v;
       if (out === undefined && sealed !== v) out = source.slice(0, i);
       if (out !== undefined) out.push(sealed);
     }
     return out ?? source;
   };
 
-  const sealAny = (value: unknown): unknown => {
-    if (Array.isArray(value)) return sealArray(value);
-    if (isObject(value) && !(value instanceof Date)) return sealObject(value);
+  const sealAny = (value: unknown, depth = 0): unknown => {
+    // Shopify's records are a few levels deep; a body nested thousands deep would overflow the stack.
+    if (depth > MAX_RECORD_DEPTH) throw new FieldError(`the record is nested deeper than ${MAX_RECORD_DEPTH} levels`);
+    if (Array.isArray(value)) return sealArray(value, depth);
+    if (isObject(value) && !(value instanceof Date)) return sealObject(value, depth);
     return value;
   };
 
@@ -142,7 +148,7 @@ export function createRecordSealer(keyRing: KeyRing, tenantId: string, piiKeys: 
     },
     json: (value) => encrypt(stringifyShopifyJson(value)),
     payload: (record) => stringifyShopifyJson(sealAny(record)),
-    seal: sealAny,
+    seal: (record) => sealAny(record),
   };
 }
 

@@ -1,4 +1,6 @@
+import { jsonDeeperThan } from '../json.js';
 import type { Logger } from '../logger.js';
+import { MAX_RECORD_DEPTH } from '../transform/pii.js';
 import { silentLogger } from '../logger.js';
 import { readWebhookHeaders, type ShopifyWebhookHeaders } from './headers.js';
 import { BodyTooLargeError, readBodyWithLimit } from './read-body.js';
@@ -137,18 +139,23 @@ export function createWebhookCore(options: WebhookHandlerOptions): WebhookCore {
     const headers = readWebhookHeaders(input.header);
     if ('missing' in headers) {
       await input.discardBody();
+      logger.warn('webhook rejected: missing header(s)', { missing: headers.missing });
       return text(400, `Missing header(s): ${headers.missing.join(', ')}`);
     }
     const declared = input.declaredLength;
     if (declared !== undefined && Number.isFinite(declared) && declared > maxBodyBytes) {
       await input.discardBody();
+      logger.warn('webhook rejected: body larger than maxBodyBytes', { topic: headers.topic, shopDomain: headers.shopDomain, webhookId: headers.webhookId, bytes: declared, maxBodyBytes });
       return text(413, 'Payload Too Large');
     }
     let bytes: Uint8Array;
     try {
       bytes = await input.readBody(maxBodyBytes);
     } catch (error) {
-      if (error instanceof BodyTooLargeError) return text(413, 'Payload Too Large');
+      if (error instanceof BodyTooLargeError) {
+        logger.warn('webhook rejected: body larger than maxBodyBytes', { topic: headers.topic, shopDomain: headers.shopDomain, webhookId: headers.webhookId, maxBodyBytes });
+        return text(413, 'Payload Too Large');
+      }
       throw error;
     }
     // Every secret is tried (constant work whichever matches); which ones matched decides below
@@ -166,7 +173,12 @@ export function createWebhookCore(options: WebhookHandlerOptions): WebhookCore {
       // Validity and the shop check only: the payload is parsed with exact ids when it is processed.
       body = JSON.parse(rawBody);
     } catch {
+      logger.warn('webhook rejected: body is not JSON (UTF-8)', { topic: headers.topic, shopDomain: headers.shopDomain, webhookId: headers.webhookId });
       return text(400, 'Body is not JSON');
+    }
+    if (jsonDeeperThan(rawBody, MAX_RECORD_DEPTH)) {
+      logger.warn('webhook rejected: body nested deeper than a Shopify record can be', { topic: headers.topic, shopDomain: headers.shopDomain, webhookId: headers.webhookId, maxDepth: MAX_RECORD_DEPTH });
+      return text(400, `Body nested deeper than ${MAX_RECORD_DEPTH} levels`);
     }
     // The HMAC covers the body, not X-Shopify-Shop-Domain: a body that names its shop must name this one,
     // or a captured delivery of shop A could be replayed against shop B.
@@ -211,6 +223,7 @@ export function createWebhookCore(options: WebhookHandlerOptions): WebhookCore {
  * | 405 | not a POST |
  * | 400 | a required `X-Shopify-*` header is missing, or the body is not JSON |
  * | 413 | body larger than `maxBodyBytes` (read with a cap, never buffered whole) |
+ * | 400 | the body nests deeper than 64 levels (no Shopify record does; it would overflow the worker's stack) |
  * | 400 | the body names another shop than `X-Shopify-Shop-Domain` (a replayed delivery; no side effect) |
  * | 401 | HMAC does not verify, or verifies only with another app's secret than the shop's (no side effect, no detail) |
  * | 404 | shop without an (active) tenant (no side effect) |
@@ -241,16 +254,24 @@ export function createWebhookHandler(options: WebhookHandlerOptions): (request: 
  * export const POST = webRequestHandler(createWebhookCore(options));
  * ```
  */
-export function webRequestHandler(core: WebhookCore): (request: Request) => Promise<Response> {
+export function webRequestHandler(core: WebhookCore, onError?: (error: unknown) => void): (request: Request) => Promise<Response> {
   return async (request) => {
     const length = request.headers.get('content-length');
-    const result = await core({
-      method: request.method,
-      header: (name) => request.headers.get(name),
-      declaredLength: length === null ? undefined : Number(length),
-      readBody: (limit) => readBodyWithLimit(request.body, limit),
-      discardBody: () => request.body?.cancel().catch(() => {}),
-    });
+    let result: WebhookResult;
+    try {
+      result = await core({
+        method: request.method,
+        header: (name) => request.headers.get(name),
+        declaredLength: length === null ? undefined : Number(length),
+        readBody: (limit) => readBodyWithLimit(request.body, limit),
+        discardBody: () => request.body?.cancel().catch(() => {}),
+      });
+    } catch (error) {
+      // Logged here, once; the answer carries no detail.
+      if (!onError) throw error;
+      onError(error);
+      result = text(500, 'Internal Server Error');
+    }
     return new Response(result.body, { status: result.status, headers: result.headers });
   };
 }

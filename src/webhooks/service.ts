@@ -106,6 +106,8 @@ export interface WebhookService extends WebhookEmitter {
   readonly nodeHandler: NodeHandler;
   /** The same endpoint without a transport (what `handler` and `nodeHandler` wrap; the Node adapters call it directly). */
   readonly handleDelivery: WebhookCore;
+  /** Logs the cause of a 500 an adapter answered (misconfigured mount, unexpected error), once, with this service's logger. */
+  reportError(error: unknown): void;
   /** Largest accepted body, for adapters that buffer before calling the handler. */
   readonly maxBodyBytes: number;
   /** Starts the in-process worker (rows left unprocessed by a previous run are picked up first). */
@@ -287,13 +289,23 @@ export function createWebhookService(prisma: PrismaLike, options: WebhookService
     },
   });
 
-  const handler = webRequestHandler(handleDelivery);
-  const nodeHandler = createNodeWebhookHandler(handleDelivery, { onError: (error) => logger.error('webhook handler failed', { error }) });
+  const reportError = (error: unknown) => {
+    // By code, not class: an adapter may come from another copy of the package (ESM and CJS builds).
+    const code = (error as { code?: unknown } | null)?.code;
+    if (code === 'WEBHOOK_RAW_BODY_UNAVAILABLE') {
+      logger.error('webhook answered 500: the route is mounted behind a JSON body parser, so no delivery can be verified', { code, advice: (error as Error).message });
+    } else {
+      logger.error('webhook answered 500: unexpected error', { error });
+    }
+  };
+  const handler = webRequestHandler(handleDelivery, reportError);
+  const nodeHandler = createNodeWebhookHandler(handleDelivery, { onError: reportError });
 
   return {
     handler,
     nodeHandler,
     handleDelivery,
+    reportError,
     maxBodyBytes,
     inbox,
     on: dispatcher.on,

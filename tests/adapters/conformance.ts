@@ -48,13 +48,15 @@ export function runAdapterConformance(harness: AdapterHarness): void {
     let service: WebhookService;
     let server: RunningServer;
     const keyRing = createKeyRing({ key: ENCRYPTION_KEY });
+    const errors: Array<{ message: string; meta?: Record<string, unknown> }> = [];
+    const recording = { ...silentLogger, error: (message: string, meta?: Record<string, unknown>) => { errors.push({ message, meta }); } };
     const rows = async (webhookId: string) =>
       db.query(`SELECT topic, duplicates, status FROM shopify_webhook_inbox WHERE webhook_id = $1`, [webhookId]);
 
     beforeAll(async () => {
       db = await createTestDatabase({ prefix: `si_wh_${harness.name.replace(/\W/g, '_').toLowerCase()}` });
       await createStore(db.prisma).upsertTenant({ id: 't1', shopDomain: 'shop.myshopify.com', accessTokenEnc: 'x' });
-      service = createWebhookService(db.prisma, { secrets: SECRET, keyRing, logger: silentLogger, maxBodyBytes: MAX_BODY, worker: { autoStart: false } });
+      service = createWebhookService(db.prisma, { secrets: SECRET, keyRing, logger: recording, maxBodyBytes: MAX_BODY, worker: { autoStart: false } });
       server = await harness.start(service, { preParsed: false });
     });
     afterAll(async () => {
@@ -113,9 +115,12 @@ export function runAdapterConformance(harness: AdapterHarness): void {
         // Spacing a parser would not reproduce: a re-serialised body could never verify.
         d.body = d.body.replace(/,/g, ', ');
         d.headers['x-shopify-hmac-sha256'] = signedDelivery('x', d.body).headers['x-shopify-hmac-sha256']!;
+        errors.length = 0;
         const res = await post(parsedServer.url, d);
         expect(res.status).toBe(harness.preParsed.status);
         if (harness.preParsed.status === 500) {
+          // Answered to Shopify with advice, and logged once for the app's own logs.
+          expect(errors).toEqual([{ message: expect.stringContaining('mounted behind a JSON body parser'), meta: expect.objectContaining({ code: 'WEBHOOK_RAW_BODY_UNAVAILABLE' }) }]);
           expect(res.text).toContain(harness.preParsed.messageIncludes);
           expect(res.text).toContain('raw request body is not available');
           expect(await rows('pre-parsed')).toEqual([]);
@@ -124,6 +129,22 @@ export function runAdapterConformance(harness: AdapterHarness): void {
         }
       } finally {
         await parsedServer.close();
+      }
+    });
+
+    it('the SDK\'s own limit (2 MiB by default) passes through the framework: a 1.5 MiB order is 200, a 2.5 MiB one 413', async () => {
+      const full = createWebhookService(db.prisma, { secrets: SECRET, keyRing, logger: silentLogger, worker: { autoStart: false } });
+      const fullServer = await harness.start(full, { preParsed: false });
+      try {
+        const large = signedDelivery('orders/create', order(9, { note: 'x'.repeat(1.5 * 1024 * 1024) }), { webhookId: 'large' });
+        expect((await post(fullServer.url, large)).status).toBe(200);
+        expect(await rows('large')).toHaveLength(1);
+        const huge = signedDelivery('orders/create', order(10, { note: 'x'.repeat(2.5 * 1024 * 1024) }), { webhookId: 'huge' });
+        expect((await post(fullServer.url, huge)).status).toBe(413);
+        expect(await rows('huge')).toEqual([]);
+        await db.query(`DELETE FROM shopify_webhook_inbox WHERE webhook_id = 'large'`);
+      } finally {
+        await fullServer.close();
       }
     });
 

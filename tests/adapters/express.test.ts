@@ -32,17 +32,17 @@ const webStub = (seen: string[]): Pick<WebhookService, 'handler'> => ({
 });
 const coreStub = (seen: string[]): Pick<WebhookService, 'handler' | 'handleDelivery'> => ({
   handler: async () => { throw new Error('the Node adapter should call handleDelivery'); },
-  handleDelivery: async (input) => { seen.push(new TextDecoder().decode(await input.readBody(1 << 20))); return { status: 200, headers: {}, body: 'ok' }; },
+  handleDelivery: async (input) => { seen.push(new TextDecoder().decode(await input.readBody(2 << 20))); return { status: 200, headers: {}, body: 'ok' }; },
 });
 
 describe.each([['Web handler', webStub], ['webhook core', coreStub]] as const)('express adapter (%s): ways to keep the raw body behind a JSON parser', (_name, stub) => {
 
-  it('express.json({ verify: captureRawBody }) globally, and express.raw on the route, both pass the exact bytes', async () => {
+  it('express.json({ limit: \'2mb\', verify: captureRawBody }) globally, and express.raw on the route, both pass the exact bytes, 1.5 MiB included', async () => {
     const seen: string[] = [];
     const app = express();
-    app.use('/a', express.json({ verify: captureRawBody }));
+    app.use('/a', express.json({ limit: '2mb', verify: captureRawBody }));
     app.post('/a/webhooks', shopifyWebhooks(stub(seen)));
-    app.post('/b/webhooks', express.raw({ type: 'application/json' }), shopifyWebhooks(stub(seen)));
+    app.post('/b/webhooks', express.raw({ type: 'application/json', limit: '2mb' }), shopifyWebhooks(stub(seen)));
     app.use(express.json());
     app.post('/c/other', (req, res) => { res.json({ echoed: req.body }); });
     const server = await listen(app, '');
@@ -51,6 +51,12 @@ describe.each([['Web handler', webStub], ['webhook core', coreStub]] as const)('
       expect((await post(`${server.url}/a/webhooks`, d)).status).toBe(200);
       expect((await post(`${server.url}/b/webhooks`, d)).status).toBe(200);
       expect(seen).toEqual([d.body, d.body]);
+      // The documented forms take the SDK's 2 MiB, not Express's 100 kB default.
+      seen.length = 0;
+      const large = signedDelivery('orders/create', JSON.stringify({ id: 1, note: 'x'.repeat(1.5 * 1024 * 1024) }));
+      expect((await post(`${server.url}/a/webhooks`, large)).status).toBe(200);
+      expect((await post(`${server.url}/b/webhooks`, large)).status).toBe(200);
+      expect(seen).toEqual([large.body, large.body]);
       // The rest of the app keeps its JSON parser.
       const other = await post(`${server.url}/c/other`, { headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
       expect(JSON.parse(other.text)).toEqual({ echoed: { a: 1 } });

@@ -17,9 +17,12 @@ import { post, runAdapterConformance } from './conformance.js';
 import { signedDelivery } from '../webhooks/helpers/deliveries.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const services: Array<Pick<WebhookService, 'handler'>> = [];
-const g = globalThis as { __shopifyIngestWebhooks?: { handler: (r: Request) => Promise<Response> } };
-g.__shopifyIngestWebhooks = { handler: (request) => services[services.length - 1]!.handler(request) };
+const services: Array<Pick<WebhookService, 'handler'> & Partial<Pick<WebhookService, 'reportError'>>> = [];
+const g = globalThis as { __shopifyIngestWebhooks?: { handler: (r: Request) => Promise<Response>; reportError: (error: unknown) => void } };
+g.__shopifyIngestWebhooks = {
+  handler: (request) => services[services.length - 1]!.handler(request),
+  reportError: (error) => services[services.length - 1]!.reportError?.(error),
+};
 
 let dir: string;
 let server: Server;

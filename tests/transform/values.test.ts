@@ -52,6 +52,15 @@ describe('money', () => {
     expect(orders[0].totalRefunded).toBe('195.97');
   });
 
+  it('a record nested 10,000 levels deep is a TransformError with a clear reason, not a stack overflow', () => {
+    let nested: unknown = 'x';
+    for (let i = 0; i < 10_000; i++) nested = [nested];
+    let error: unknown;
+    try { transformer.transformOrder(order({ note_attributes: nested }), T); } catch (e) { error = e; }
+    expect(error).toBeInstanceOf(TransformError);
+    expect((error as TransformError).reason).toBe('the record is nested deeper than 64 levels');
+  });
+
   it('a malformed amount is a TransformError naming the field and the record', () => {
     let error: unknown;
     try { transformer.transformOrder(order({ total_price: 'free' }), T); } catch (e) { error = e; }

@@ -72,6 +72,18 @@ describe('createWebhookHandler', () => {
     expect(res.status).toBe(400);
   });
 
+  it('400 for a validly signed body nested 10,000 levels deep, nothing stored; 64 levels still pass', async () => {
+    const { handler, accepted } = setup({ maxBodyBytes: 1 << 20 });
+    const deep = `{"id":1,"note_attributes":${'['.repeat(10_000)}${']'.repeat(10_000)}}`;
+    const res = await handler(post(headers({}, deep), deep));
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('nested deeper than 64 levels');
+    expect(accepted).toHaveLength(0);
+    // Brackets inside strings do not count; 64 real levels are accepted.
+    const fine = `{"id":1,"note":"${'['.repeat(500)}","a":${'['.repeat(63)}${']'.repeat(63)}}`;
+    expect((await handler(post(headers({}, fine), fine))).status).toBe(200);
+  });
+
   it('401 for a bad HMAC without detail or side effect', async () => {
     const { handler, accepted, resolveTenant } = setup();
     const res = await handler(post(headers({ 'X-Shopify-Hmac-Sha256': signWebhookBody(body, 'wrong') })));
