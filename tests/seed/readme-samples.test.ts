@@ -55,12 +55,14 @@ beforeAll(async () => {
     ],
   });
   const port = simulator.port;
-  // Route *.myshopify.com:443 to the simulator, trusting its self-signed certificate; anything else connects as usual.
+  // Route *.myshopify.com:443 to the simulator, trusting its self-signed certificate (on its own address too); anything else connects as usual.
   previousDispatcher = getGlobalDispatcher();
   const direct = buildConnector({});
   setGlobalDispatcher(new Agent({
     connect: (options, callback) => {
-      if (!options.hostname.endsWith('.myshopify.com')) return direct(options, callback);
+      // The simulator itself (bulk operations' result files, as Shopify's storage host would be) is trusted too.
+      const simulatorItself = options.hostname === '127.0.0.1' && Number(options.port) === port;
+      if (!options.hostname.endsWith('.myshopify.com') && !simulatorItself) return direct(options, callback);
       const socket = tls.connect({ host: '127.0.0.1', port, servername: options.hostname, ca: simulator.certificate, rejectUnauthorized: true });
       socket.once('secureConnect', () => callback(null, socket));
       socket.once('error', (error) => callback(error, null));

@@ -1,6 +1,6 @@
 /**
  * A database outage must never kill the host: PostgreSQL connections are killed (pg_terminate_backend)
- * again and again while the README's pool setup writes batches (COPY and JSON paths, several in
+ * again and again (the child's only) while the README's pool setup writes batches (COPY and JSON paths, several in
  * flight) in a real child process. The child must live through it, see the failures as rejected
  * writes, and write again once the database is back. The shared server itself is not stopped (other
  * test files use it); killing every connection of the test database is the same event to a client.
@@ -25,7 +25,7 @@ afterAll(async () => { await db?.drop(); });
 function runChild(): Promise<{ code: number | null; signal: string | null; lines: string[]; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'fixtures/outage-child.ts')], {
-      cwd: root, env: { ...process.env, OUTAGE_DATABASE_URL: db.url, OUTAGE_TENANT: 'outage', OUTAGE_MS: '3000' }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: root, env: { ...process.env, OUTAGE_DATABASE_URL: `${db.url}${db.url.includes('?') ? '&' : '?'}application_name=si_outage_child`, OUTAGE_TENANT: 'outage', OUTAGE_MS: '3000' }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     const lines: string[] = [];
     let stderr = '';
@@ -53,7 +53,8 @@ describe('PostgreSQL connections killed during batch writes', { timeout: 120_000
       const killer = (async () => {
         while (!stop) {
           await new Promise((r) => setTimeout(r, 150 + trial * 40));
-          const killed = await admin.query(`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database]);
+          // Only the child's connections: this process's own (the test harness) stay up.
+          const killed = await admin.query(`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = $1 AND application_name = 'si_outage_child'`, [database]);
           kills += killed.rows.length;
         }
       })();
