@@ -5,14 +5,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConfigError, ShopifyIngestError, TenantError, assertTenantId } from './errors.js';
 import { createJsonLogger, type Logger } from './logger.js';
-import { createKeyRing, type KeyRing } from './crypto/index.js';
+import { createKeyRing, DecryptError, EncryptionKeyMismatchError, type KeyRing } from './crypto/index.js';
 import { ClientManager, ShopifyApiError, type ClientDefaults, type ShopifyClient } from './client/index.js';
 import { createImportService, type ImportAllResult, type ImportOptions, type ImportProgress, type ImportResult, type ImportService } from './importer/index.js';
 import { createWebhookService, type WebhookService, type WebhookServiceOptions, type WebhookStats } from './webhooks/index.js';
 import { createSchedulerService, type ScheduledRun, type SchedulerOptions, type SchedulerService, type SchedulerStatus, type SyncConfigOverrides } from './scheduler/index.js';
 import { createAuthMiddleware as createAuth, type AuthMiddleware } from './auth/index.js';
 import { authOptionsOf, loadConfig, requireFor, webhookSecretsOf, type IngestionConfig } from './config/index.js';
-import { createStore, migrate, type IngestStore, type PrismaLike, type RecordCounts, type TenantRecord } from './store/index.js';
+import { createStore, explainDatabaseError, migrate, type IngestStore, type PrismaLike, type RecordCounts, type TenantRecord } from './store/index.js';
 import { createNodeWebhookHandler } from './node/index.js';
 
 /** What `importData` accepts as its data type. */
@@ -60,6 +60,12 @@ export interface IngestionServiceOptions extends Partial<IngestionConfig> {
   healthCheckIntervalMs?: number;
   /** Called with the progress of every import run (CLI progress bars, dashboards). */
   onProgress?: (event: ImportProgress) => void;
+  /**
+   * `initialize()` checks that the key ring decrypts every stored tenant's token and fails with
+   * {@link EncryptionKeyMismatchError} otherwise (default true). Off only for tools that never
+   * read a token, e.g. removing tenants whose key was lost.
+   */
+  checkEncryptionKey?: boolean;
 }
 
 /** The seed's tenant sync status entry. */
@@ -133,8 +139,8 @@ export class IngestionService {
     if (!prisma || typeof prisma.$queryRawUnsafe !== 'function') {
       throw new ConfigError('createIngestionService(prisma): pass a PrismaClient (with a driver adapter) whose schema includes the shopify_* models');
     }
-    const { env = process.env, logger, keyRing, clock, store, clientDefaults, clientManager, scheduler, webhooks, autoMigrate, shutdownTimeoutMs, healthCheckIntervalMs, onProgress, ...overrides } = options;
-    void [scheduler, webhooks, autoMigrate, shutdownTimeoutMs, healthCheckIntervalMs, onProgress];
+    const { env = process.env, logger, keyRing, clock, store, clientDefaults, clientManager, scheduler, webhooks, autoMigrate, shutdownTimeoutMs, healthCheckIntervalMs, onProgress, checkEncryptionKey, ...overrides } = options;
+    void [scheduler, webhooks, autoMigrate, shutdownTimeoutMs, healthCheckIntervalMs, onProgress, checkEncryptionKey];
     this.prisma = prisma;
     this.options = options;
     this.config = loadConfig(overrides, env, { require: [] });
@@ -187,7 +193,12 @@ export class IngestionService {
   async initialize(): Promise<void> {
     if (this.initialized) return;
     void this.keyRing;
-    if (this.options.autoMigrate !== false) await migrate(this.prisma, { logger: this.logger });
+    try {
+      if (this.options.autoMigrate !== false) await migrate(this.prisma, { logger: this.logger });
+      if (this.options.checkEncryptionKey !== false) await this.assertKeyRingOpensTenants();
+    } catch (error) {
+      throw explainDatabaseError(error, 'initialize');
+    }
     await this.pingDatabase();
 
     const webhookOptions = this.options.webhooks ?? {};
@@ -477,6 +488,30 @@ export class IngestionService {
     const accessToken = this.keyRing.decrypt(tenant.accessTokenEnc, tenant.id);
     const config = tenantConfigOf(tenant);
     return this.clientManager.addClient(tenant.id, { shopDomain: tenant.shopDomain, accessToken, apiVersion: config.apiVersion }, { ...config.client });
+  }
+
+  /**
+   * Fails before anything is written when ENCRYPTION_KEY cannot open the stored tokens: starting
+   * anyway would leave those tenants unusable, and the next addTenant would silently re-encrypt a
+   * token under the new key while their PII stays under the old one.
+   */
+  private async assertKeyRingOpensTenants(): Promise<void> {
+    const unreadable: Array<{ tenantId: string; keyId: string | undefined }> = [];
+    for (const tenant of await this.store.listTenants()) {
+      try {
+        this.keyRing.decrypt(tenant.accessTokenEnc, tenant.id);
+      } catch (error) {
+        // A malformed value is not a key problem (restoring that tenant logs it); a foreign key or a failed tag is.
+        if (error instanceof DecryptError && error.reason !== 'malformed') unreadable.push({ tenantId: tenant.id, keyId: error.keyId });
+      }
+    }
+    if (unreadable.length > 0) {
+      throw new EncryptionKeyMismatchError({
+        tenantIds: unreadable.map((u) => u.tenantId),
+        storedKeyIds: [...new Set(unreadable.map((u) => u.keyId).filter((k): k is string => Boolean(k)))],
+        ringKeyIds: [...this.keyRing.keyIds],
+      });
+    }
   }
 
   private async pingDatabase(): Promise<void> {

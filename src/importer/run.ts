@@ -10,6 +10,9 @@ import { lookahead } from './lookahead.js';
 import { takeRunLock, type HeldRunLock } from './run-lock.js';
 import { withRetry } from './retry.js';
 import type { ImportClient, ImportProgress, ImportResult, ImportTransformer } from './types.js';
+import { restTotalCounter, type TotalCounter } from './totals.js';
+
+type CountingClientLike = Parameters<typeof restTotalCounter>[0];
 
 /** Everything one run needs, injected by the ImportService. */
 export interface RunContext {
@@ -24,6 +27,8 @@ export interface RunContext {
   emitProgress: (event: ImportProgress) => void;
   /** TTL of the run lock (see `takeRunLock`). */
   runLockTtlMs: number;
+  /** Counts what a run will list, for progress totals (default: REST count endpoints when the client has `get`). */
+  countTotal?: TotalCounter;
 }
 
 /** What a run will list, decided from the options and the checkpoint. */
@@ -141,9 +146,10 @@ async function syncResource(ctx: RunContext, resource: ResourceType, options: Re
   let deleted = 0;
   const t0 = performance.now();
 
+  let total: number | undefined;
   const progress = (done: boolean): ImportProgress => {
     const elapsedMs = Math.round(performance.now() - t0);
-    return { tenantId, resource, runId, mode: plan.mode, ...counts, ratePerSecond: elapsedMs > 0 ? Math.round((counts.fetched * 1000) / elapsedMs) : 0, elapsedMs, done };
+    return { tenantId, resource, runId, mode: plan.mode, ...counts, ratePerSecond: elapsedMs > 0 ? Math.round((counts.fetched * 1000) / elapsedMs) : 0, elapsedMs, done, ...(total !== undefined ? { total } : {}) };
   };
   const emit = (done: boolean) => {
     const event = progress(done);
@@ -230,6 +236,15 @@ async function syncResource(ctx: RunContext, resource: ResourceType, options: Re
   const query: Record<string, string | number> = { ...adapter.baseQuery, limit: options.pageSize, since_id: plan.sinceId.toString() };
   if (plan.updatedAtMin) query.updated_at_min = plan.updatedAtMin.toISOString();
   if (plan.updatedAtMax) query.updated_at_max = plan.updatedAtMax.toISOString();
+  // The total is for progress only: asked alongside the listing, never waited for, never fatal.
+  const countTotal = ctx.countTotal ?? (typeof (ctx.client as Partial<CountingClientLike>).get === 'function' ? restTotalCounter(ctx.client as unknown as CountingClientLike) : undefined);
+  if (countTotal) {
+    const { limit: _limit, since_id: _sinceId, ...filters } = query;
+    countTotal({ resource, path: adapter.path, filters }).then(
+      (n) => { total = n; },
+      (error) => logger.debug('could not count the listing for progress', { tenantId, resource, error }),
+    );
+  }
 
   try {
     for await (const page of lookahead(ctx.client.pages<unknown>(adapter.path, query))) {

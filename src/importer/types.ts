@@ -82,6 +82,11 @@ export interface ImportProgress {
   ratePerSecond: number;
   elapsedMs: number;
   done: boolean;
+  /**
+   * How many records the listing holds, once known (Shopify's count endpoints, asked at run start);
+   * absent until then or when it cannot be told. A resumed run's `fetched` ends below it.
+   */
+  total?: number;
 }
 
 /** What one run did. */

@@ -9,7 +9,8 @@ import { migrate, type MigrateOptions } from './migrate.js';
 export interface DatabaseOptions {
   /**
    * A `postgres://` / `postgresql://` URL: PostgreSQL through `@prisma/adapter-pg`.
-   * Defaults to `DATABASE_URL`; when neither is a PostgreSQL URL, the embedded database is used.
+   * Defaults to `DATABASE_URL`; when neither is set, the embedded database is used. A set URL of
+   * another kind (`mysql://`, `file:`) is a {@link ConfigError}, not a fallback.
    */
   url?: string;
   /**
@@ -42,9 +43,15 @@ const POSTGRES_URL = /^postgres(ql)?:\/\//i;
  */
 export function resolveDatabaseTarget(options: Pick<DatabaseOptions, 'url' | 'dataDir' | 'env'> = {}): { kind: 'postgres'; url: string } | { kind: 'embedded'; dataDir: string } {
   const env = options.env ?? process.env;
-  const url = options.url ?? env.DATABASE_URL;
+  const url = options.url ?? (env.DATABASE_URL?.trim() || undefined);
   if (url && POSTGRES_URL.test(url)) return { kind: 'postgres', url };
-  if (options.url) throw new ConfigError(`database url must start with postgres:// or postgresql:// (got ${options.url.split(':')[0]}:...)`);
+  // A set but unusable URL is a mistake to report, never a reason to fall back to the embedded
+  // database: that would sync into a folder the user does not know about. The value may hold a
+  // password, so only its scheme is echoed.
+  if (url) {
+    const source = options.url ? 'the database url (--database-url / url)' : 'DATABASE_URL';
+    throw new ConfigError(`${source} must start with postgres:// or postgresql:// (got ${url.split(':')[0]}:...); unset it to use the embedded database`, { details: { variable: options.url ? 'url' : 'DATABASE_URL' } });
+  }
   const dataDir = options.dataDir ?? DEFAULT_DATA_DIR;
   return { kind: 'embedded', dataDir: dataDir.startsWith('memory://') ? dataDir : path.resolve(dataDir) };
 }
