@@ -602,7 +602,7 @@ function jsonBodyParser() {
  *
  * @example
  * ```ts
- * import { PrismaClient } from '@prisma/client';
+ * import { PrismaClient } from './generated/prisma/client.js'; // your Prisma 7 client
  * import { createIngestionService } from 'shopify-ingest';
  *
  * const shopifyService = createIngestionService(prisma);
