@@ -80,7 +80,7 @@ export async function runDemo({ ctx, values }: { ctx: CliContext; values: Values
     scheduler: { distributed: false },
     healthCheckIntervalMs: 0,
     onProgress: (e) => {
-      const line = { label: `${e.tenantId} ${e.resource}`, done: e.fetched, ratePerSecond: e.ratePerSecond, extra: `imported ${e.imported}` };
+      const line = { label: `${e.tenantId} ${e.resource}`, done: e.fetched, total: e.total, ratePerSecond: e.ratePerSecond, extra: `imported ${e.imported}` };
       if (e.done) progress.finish(`${e.tenantId}/${e.resource}`, line);
       else progress.update(`${e.tenantId}/${e.resource}`, line);
     },

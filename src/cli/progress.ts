@@ -85,18 +85,21 @@ export function createProgress(options: ProgressOptions = {}): ProgressRenderer 
 }
 
 function plainProgress(stream: NodeJS.WritableStream, now: () => number, interval: number): ProgressRenderer {
-  const lastPrinted = new Map<string, number>();
+  const lastPrinted = new Map<string, { at: number; done: number; extra?: string }>();
   return {
     update(key, line) {
       const last = lastPrinted.get(key);
       // The first event is printed at once, so a slow first page still shows the run started.
-      if (last === undefined || now() - last >= interval) {
-        lastPrinted.set(key, now());
+      if (last === undefined || now() - last.at >= interval) {
+        lastPrinted.set(key, { at: now(), done: line.done, extra: line.extra });
         stream.write(`${formatLine(line)}\n`);
       }
     },
     finish(key, line) {
+      const last = lastPrinted.get(key);
       lastPrinted.delete(key);
+      // A run that ended right after its last printed line would print the same count twice.
+      if (last && last.done === line.done && last.extra === line.extra) return;
       stream.write(`${formatLine(line)}\n`);
     },
     close() {},
