@@ -20,8 +20,11 @@ export type DataType = 'customers' | 'products' | 'orders' | 'all';
 
 /** Credentials of a store, as `addTenant` takes them. */
 export interface TenantCredentials {
+  /** The shop, `acme.myshopify.com` (`acme` and `https://acme.myshopify.com/` are normalised). */
   shopDomain: string;
+  /** Admin API access token of the store (`shpat_...`); stored encrypted. */
   accessToken: string;
+  /** Admin API version for this store (default SHOPIFY_API_VERSION). */
   apiVersion?: string;
 }
 
@@ -35,12 +38,18 @@ export interface TenantConfig {
   client?: Pick<ClientDefaults, 'baseUrl' | 'apiVersion' | 'timeoutMs'>;
 }
 
+/**
+ * Options of {@link createIngestionService}: every {@link IngestionConfig} setting (overriding its
+ * environment variable) plus the parts to inject.
+ */
 export interface IngestionServiceOptions extends Partial<IngestionConfig> {
   /** Environment read for the seed's variables (default `process.env`). */
   env?: Record<string, string | undefined>;
+  /** Where the service logs (default: JSON lines on stdout at LOG_LEVEL). */
   logger?: Logger;
   /** Encrypts PII and access tokens; default built from ENCRYPTION_KEY. */
   keyRing?: KeyRing;
+  /** The current time (default `new Date()`); tests inject a fake clock. */
   clock?: () => Date;
   /** Default `createStore(prisma)`. */
   store?: IngestStore;
@@ -49,9 +58,17 @@ export interface IngestionServiceOptions extends Partial<IngestionConfig> {
   /** Use this client manager instead of creating one. */
   clientManager?: ClientManager;
   /** Scheduler settings; `enabled: false` keeps jobs from running in this process. */
-  scheduler?: SchedulerOptions & { enabled?: boolean };
+  scheduler?: SchedulerOptions & {
+    /** Run scheduled jobs in this process (default true). */
+    enabled?: boolean;
+  };
   /** Webhook settings; `enabled: false` skips the webhook service. Enabled by default when a secret is configured. */
-  webhooks?: Omit<WebhookServiceOptions, 'keyRing' | 'store' | 'logger'> & { enabled?: boolean; path?: string };
+  webhooks?: Omit<WebhookServiceOptions, 'keyRing' | 'store' | 'logger'> & {
+    /** Set false to skip the webhook service even with a secret configured. */
+    enabled?: boolean;
+    /** Path `setupWebhookEndpoints` mounts (default `/api/webhooks/shopify`). */
+    path?: string;
+  };
   /** Apply pending migrations in `initialize()` (default true). */
   autoMigrate?: boolean;
   /** How long `shutdown()` waits for running imports and webhook processing (default 30 s). */
@@ -70,35 +87,109 @@ export interface IngestionServiceOptions extends Partial<IngestionConfig> {
 
 /** The seed's tenant sync status entry. */
 export interface TenantSyncStatus {
+  /** Your tenant id. */
   tenantId: string;
+  /** Display name. */
   tenantName: string | null;
+  /** The shop. */
   shopDomain: string;
+  /** False once removed. */
   isActive: boolean;
+  /** When the last successful sync finished (ISO-8601), or null. */
   lastSync: string | null;
+  /** `idle`, `running` or `error`. */
   syncStatus: TenantRecord['syncStatus'];
+  /** Message of the last failed sync. */
   lastError: string | null;
-  stats: { customers: number; products: number; orders: number };
+  /** Rows stored for the tenant. */
+  stats: {
+    /** Customers. */
+    customers: number;
+    /** Products. */
+    products: number;
+    /** Orders. */
+    orders: number;
+  };
+  /** Active, with a client in this process, and its last sync did not fail. */
   healthStatus: boolean;
-  rateLimitStatus: { callsMade: number; bucketSize: number; isLimited: boolean } | null;
+  /** The client's REST bucket as last seen, or null without a client in this process. */
+  rateLimitStatus: {
+    /** Calls in the bucket. */
+    callsMade: number;
+    /** Bucket size. */
+    bucketSize: number;
+    /** Whether requests are being held back. */
+    isLimited: boolean;
+  } | null;
 }
 
+/** What {@link IngestionService.getHealthStatus} reports. */
 export interface HealthStatus {
+  /** `unhealthy` when the database is unreachable, `degraded` when a part is not running. */
   status: 'healthy' | 'degraded' | 'unhealthy';
+  /** Each part. */
   services: {
-    database: { reachable: boolean; checkedAt: string | null; error?: string };
+    /** The last database check. */
+    database: {
+      /** Whether `SELECT 1` succeeded. */
+      reachable: boolean;
+      /** When it was checked (ISO-8601); null before the first check. */
+      checkedAt: string | null;
+      /** Why it failed. */
+      error?: string;
+    };
+    /** Tenants with a client in this process. */
     clients: number;
-    scheduler: { enabled: boolean; totalJobs: number; runningJobs: number };
-    webhooks: { enabled: boolean };
+    /** The scheduler. */
+    scheduler: {
+      /** Whether it runs jobs in this process. */
+      enabled: boolean;
+      /** Scheduled jobs. */
+      totalJobs: number;
+      /** Jobs running now. */
+      runningJobs: number;
+    };
+    /** The webhook service. */
+    webhooks: {
+      /** Whether it runs (a secret is configured). */
+      enabled: boolean;
+    };
   };
   /** Seconds since the service was created. */
   uptime: number;
 }
 
+/** What {@link IngestionService.getStatistics} reports. */
 export interface IngestionStatistics {
+  /** Tenants, active or not. */
   totalTenants: number;
+  /** Active tenants. */
   activeTenants: number;
-  totalRecords: { customers: number; products: number; orders: number; variants: number; lineItems: number };
-  syncJobs: { enabled: boolean; totalJobs: number; activeJobs: number; runningJobs: number };
+  /** Rows across tenants. */
+  totalRecords: {
+    /** Customers. */
+    customers: number;
+    /** Products. */
+    products: number;
+    /** Orders. */
+    orders: number;
+    /** Product variants. */
+    variants: number;
+    /** Order line items. */
+    lineItems: number;
+  };
+  /** The scheduler's jobs. */
+  syncJobs: {
+    /** Whether the scheduler runs jobs in this process. */
+    enabled: boolean;
+    /** Scheduled jobs. */
+    totalJobs: number;
+    /** Jobs whose schedule is active. */
+    activeJobs: number;
+    /** Jobs running now. */
+    runningJobs: number;
+  };
+  /** Webhook counters, or null without the webhook service. */
   webhookStats: WebhookStats | null;
 }
 
@@ -117,9 +208,13 @@ const DEFAULT_WEBHOOK_PATH = '/api/webhooks/shopify';
  * ```
  */
 export class IngestionService {
+  /** The configuration in force (options over environment variables). */
   readonly config: IngestionConfig;
+  /** The SDK's data access (tenants, synced rows, runs, failures). */
   readonly store: IngestStore;
+  /** One Shopify client per tenant. */
   readonly clientManager: ClientManager;
+  /** The service's logger. */
   readonly logger: Logger;
   private readonly prisma: PrismaLike;
   private readonly options: IngestionServiceOptions;
@@ -527,7 +622,9 @@ export class IngestionService {
 
 /** The part of an Express (or Connect-style) app `setupWebhookEndpoints` uses. */
 export interface ExpressLikeApp {
+  /** Registers a POST route. */
   post(path: string, handler: (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void): unknown;
+  /** Registers a middleware for the routes after it. */
   use?(handler: (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void): unknown;
 }
 

@@ -44,7 +44,12 @@ export interface ImportOptions {
    * (paid, fulfilled, refunded). A windowed run is a one-off: it neither reads nor moves the
    * watermark and the resume cursor, and never counts as a full sync.
    */
-  dateRange?: { from?: string | Date; to?: string | Date };
+  dateRange?: {
+    /** Changed at or after (ISO-8601 or Date). */
+    from?: string | Date;
+    /** Changed at or before. */
+    to?: string | Date;
+  };
   /** Retries of a failed batch write. */
   retryOptions?: RetryOptions;
   /** `full`, `incremental` or `auto` (default). */
@@ -70,17 +75,27 @@ export interface ImportOptions {
 
 /** Progress of a run, emitted after every committed batch and once at the end (`done: true`). */
 export interface ImportProgress {
+  /** The tenant. */
   tenantId: string;
+  /** The resource. */
   resource: ResourceType;
+  /** The run. */
   runId: string;
+  /** Full or incremental. */
   mode: 'full' | 'incremental';
+  /** Records received from Shopify so far. */
   fetched: number;
+  /** Records written so far. */
   imported: number;
+  /** Records not written (already stored, or older than the stored version). */
   skipped: number;
+  /** Records that could not be imported. */
   failed: number;
   /** Records fetched per second since the run started. */
   ratePerSecond: number;
+  /** Time since the run started. */
   elapsedMs: number;
+  /** True on the last event of the run. */
   done: boolean;
   /**
    * How many records the listing holds, once known (Shopify's count endpoints, asked at run start);
@@ -91,11 +106,17 @@ export interface ImportProgress {
 
 /** What one run did. */
 export interface ImportResult {
+  /** Run id (`shopify_sync_runs.id`). */
   runId: string;
+  /** The tenant. */
   tenantId: string;
+  /** The resource. */
   resource: ResourceType;
+  /** Full or incremental. */
   mode: 'full' | 'incremental';
+  /** How it ended (`cancelled`: aborted; its checkpoint is kept). */
   status: 'succeeded' | 'failed' | 'cancelled';
+  /** Nothing was written. */
   dryRun: boolean;
   /** The run continued an interrupted one from its checkpoint. */
   resumed: boolean;
@@ -113,16 +134,23 @@ export interface ImportResult {
   deleted: number;
   /** Shopify requests made for the listing (pages), useful to see an incremental sync's saving. */
   pages: number;
+  /** When it started. */
   startedAt: Date;
+  /** When it ended. */
   finishedAt: Date;
+  /** How long it took. */
   durationMs: number;
+  /** Why it failed or was cancelled. */
   error?: string;
 }
 
 /** Result of `importAll`. */
 export interface ImportAllResult {
+  /** The customers run. */
   customers: ImportResult;
+  /** The products run. */
   products: ImportResult;
+  /** The orders run. */
   orders: ImportResult;
 }
 
@@ -134,8 +162,11 @@ export interface ImportClient {
 
 /** The part of a ShopifyTransformer instance the importer uses. */
 export interface ImportTransformer {
+  /** A customer row from a Shopify customer. */
   transformCustomer(data: unknown, tenantId: string): CustomerRow;
+  /** A product and its variants from a Shopify product. */
   transformProduct(data: unknown, tenantId: string): ProductBundle;
+  /** An order, its line items and events from a Shopify order. */
   transformOrder(data: unknown, tenantId: string): OrderBundle;
 }
 
@@ -145,6 +176,7 @@ export interface ImportServiceOptions {
   keyRing?: KeyRing;
   /** Overrides the transformer built from `keyRing`. */
   transformer?: ImportTransformer;
+  /** Where the importer logs (default: silent). */
   logger?: Logger;
   /** Current time (runs, watermarks, rates). */
   clock?: () => Date;
