@@ -23,7 +23,9 @@ export interface ResourceImportStats {
   lastSuccessfulRun: SyncRunRecord | null;
   /** Stored, not deleted records. */
   stored: number;
+  /** Highest Shopify `updated_at` fully committed (incremental syncs start from it, minus the overlap). */
   watermark: Date | null;
+  /** When a full sync last completed. */
   fullSyncCompletedAt: Date | null;
   /** An interrupted run will be resumed by the next import. */
   resumePending: boolean;
@@ -31,14 +33,31 @@ export interface ResourceImportStats {
 
 /** What {@link ImportService.getImportStats} returns. */
 export interface ImportStats {
+  /** The tenant. */
   tenantId: string;
+  /** Customers. */
   customers: ResourceImportStats;
+  /** Products. */
   products: ResourceImportStats;
+  /** Orders. */
   orders: ResourceImportStats;
   /** Row counts from the database (not deleted), including variants and line items. */
   records: RecordCounts;
   /** Sums over the runs this service instance made. */
-  session: { runs: number; fetched: number; imported: number; skipped: number; failed: number; deleted: number };
+  session: {
+    /** Runs. */
+    runs: number;
+    /** Records received. */
+    fetched: number;
+    /** Records written. */
+    imported: number;
+    /** Records not written (stored already, or older). */
+    skipped: number;
+    /** Records that could not be imported. */
+    failed: number;
+    /** Records found deleted at Shopify. */
+    deleted: number;
+  };
 }
 
 type ProgressListener = (event: ImportProgress) => void;
@@ -71,6 +90,7 @@ type ProgressListener = (event: ImportProgress) => void;
  * ```
  */
 export class ImportService {
+  /** The tenant this importer syncs. */
   readonly tenantId: string;
   private readonly client: ImportClient;
   private readonly store: IngestStore;
@@ -108,6 +128,7 @@ export class ImportService {
     return () => this.off(event, listener);
   }
 
+  /** Removes a progress listener added with `on`. */
   off(_event: 'progress', listener: ProgressListener): void {
     this.listeners.delete(listener);
   }

@@ -17,13 +17,17 @@ import type { ShopifyId, WebhookEvent } from './topics.js';
 
 /** The transformer surface used here (a `ShopifyTransformer` instance fits). */
 export interface WebhookTransformer {
+  /** A customer row from a webhook body. */
   transformCustomer(data: any, tenantId: string): CustomerRow;
+  /** A product and its variants from a webhook body. */
   transformProduct(data: any, tenantId: string): ProductBundle;
+  /** An order, its line items and events from a webhook body. */
   transformOrder(data: any, tenantId: string): OrderBundle;
 }
 
 /** What `customers/data_request` hands to the host: everything stored about the customer, decrypted. */
 export interface CustomerDataExport {
+  /** The customer. */
   customerId: bigint;
   /** The stored customer (PII decrypted), or null when nothing is stored. */
   customer: Record<string, unknown> | null;
@@ -33,6 +37,7 @@ export interface CustomerDataExport {
   dataRequestId: string | null;
 }
 
+/** What the host is told about privacy requests and uninstalls (options of `createWebhookService`). */
 export interface ApplyHooks {
   /** customers/data_request: send the data to the merchant within 30 days (https://shopify.dev/docs/apps/build/privacy-law-compliance#customers-data_request). */
   onDataRequest?: (tenantId: string, data: CustomerDataExport, event: WebhookEvent<'customers/data_request'>) => unknown | Promise<unknown>;
@@ -40,13 +45,21 @@ export interface ApplyHooks {
   onTenantDeactivated?: (tenantId: string) => unknown | Promise<unknown>;
 }
 
+/** What applying a stored delivery needs (built by `createWebhookService`). */
 export interface ApplyContext {
+  /** Runs SQL (redactions, purges) in the caller's transaction. */
   db: SqlExecutor;
+  /** Writes synced rows. */
   store: IngestStore;
+  /** The webhook inbox (a shop/redact deletes the tenant's rows there too). */
   inbox: WebhookInbox;
+  /** Turns webhook bodies into rows. */
   transformer: WebhookTransformer;
+  /** Decrypts bodies and stored PII (data requests). */
   keyRing: KeyRing;
+  /** Where applying logs. */
   logger: Logger;
+  /** The host's callbacks. */
   hooks: ApplyHooks;
 }
 
