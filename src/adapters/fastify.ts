@@ -8,10 +8,13 @@ import { mountWebhookHandler } from './mount.js';
 
 /** What the adapter needs from a webhook service (a `createWebhookService()` result fits). */
 export interface WebhookEndpoint extends NodeWebhookEndpoint {
+  /** Largest accepted body; the route's body limit. */
   maxBodyBytes?: number;
 }
 
+/** Options of {@link shopifyWebhooksPlugin}. */
 export interface FastifyWebhookOptions {
+  /** The webhook service (`createWebhookService()`, or `shopifyService.webhooks` after `initialize()`). */
   service: WebhookEndpoint;
   /** Route path inside the plugin's prefix (default `/webhooks/shopify`). */
   path?: string;

@@ -19,7 +19,10 @@ export type WebhookEndpoint = NodeWebhookEndpoint;
  * export const { POST } = createNextWebhookHandler(webhooks);
  * ```
  */
-export function createNextWebhookHandler(service: WebhookEndpoint): { POST: (request: Request) => Promise<Response> } {
+export function createNextWebhookHandler(service: WebhookEndpoint): {
+  /** The route's POST handler. */
+  POST: (request: Request) => Promise<Response>;
+} {
   assertWebhookEndpoint('createNextWebhookHandler (shopify-ingest/next)', service);
   return {
     POST: (request: Request) => service.handler(request).catch((error: unknown) => {
@@ -32,7 +35,13 @@ export function createNextWebhookHandler(service: WebhookEndpoint): { POST: (req
 const PAGES_HINT = 'In the Next.js Pages Router, export const config = { api: { bodyParser: false } } from this API route (see pagesRouterConfig).';
 
 /** The route config the Pages Router handler needs: `export const config = pagesRouterConfig`. */
-export const pagesRouterConfig = { api: { bodyParser: false } } as const;
+export const pagesRouterConfig = {
+  /** API route settings. */
+  api: {
+    /** Keep the raw body: the HMAC covers its exact bytes. */
+    bodyParser: false,
+  },
+} as const;
 
 /**
  * Pages Router API route (`pages/api/webhooks/shopify.ts`).

@@ -5,8 +5,11 @@ import { LimiterRegistry, type LimiterRegistryOptions } from './limiter.js';
 
 /** What identifies a tenant's store. */
 export interface ShopifyCredentials {
+  /** The shop, `*.myshopify.com`. */
   shopDomain: string;
+  /** Admin API access token. */
   accessToken: string;
+  /** Admin API version (default the manager's). */
   apiVersion?: string;
 }
 
@@ -83,6 +86,7 @@ export class ClientManager {
     return client;
   }
 
+  /** Whether a tenant has a client. */
   hasClient(tenantId: string): boolean {
     return this.byTenant.has(tenantId);
   }
@@ -102,10 +106,12 @@ export class ClientManager {
     return [...this.byTenant.entries()];
   }
 
+  /** Tenants with a client. */
   tenantIds(): string[] {
     return [...this.byTenant.keys()];
   }
 
+  /** Tenants with a client. */
   get size(): number {
     return this.byTenant.size;
   }

@@ -6,6 +6,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { pooledPgAdapter, useDirectPgWrites } from './direct-pg.js';
 import { migrate, type MigrateOptions } from './migrate.js';
 
+/** Options of {@link createDatabase}. */
 export interface DatabaseOptions {
   /**
    * A `postgres://` / `postgresql://` URL: PostgreSQL through `@prisma/adapter-pg`.
@@ -18,6 +19,7 @@ export interface DatabaseOptions {
    * `memory://` keeps it in memory (gone on exit). Only one process may open a folder at a time.
    */
   dataDir?: string;
+  /** Where it logs (default: silent). */
   logger?: Logger;
   /** Apply pending migrations before returning (default true). */
   migrate?: boolean;
@@ -41,7 +43,17 @@ const POSTGRES_URL = /^postgres(ql)?:\/\//i;
  * resolveDatabaseTarget({ env: {} }); // { kind: 'embedded', dataDir: '/cwd/.shopify-ingest/db' }
  * ```
  */
-export function resolveDatabaseTarget(options: Pick<DatabaseOptions, 'url' | 'dataDir' | 'env'> = {}): { kind: 'postgres'; url: string } | { kind: 'embedded'; dataDir: string } {
+export function resolveDatabaseTarget(options: Pick<DatabaseOptions, 'url' | 'dataDir' | 'env'> = {}): {
+  /** PostgreSQL through `@prisma/adapter-pg`. */
+  kind: 'postgres';
+  /** Its URL. */
+  url: string;
+} | {
+  /** The embedded database (PGlite). */
+  kind: 'embedded';
+  /** Its folder (absolute), or `memory://`. */
+  dataDir: string;
+} {
   const env = options.env ?? process.env;
   const url = options.url ?? (env.DATABASE_URL?.trim() || undefined);
   if (url && POSTGRES_URL.test(url)) return { kind: 'postgres', url };

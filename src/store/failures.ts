@@ -12,18 +12,25 @@ import { storeFailure } from './store-errors.js';
 export interface OutstandingFailure {
   /** Row id in `shopify_sync_failures`. */
   id: bigint;
+  /** The run that recorded it. */
   runId: string;
+  /** The tenant. */
   tenantId: string;
+  /** The resource. */
   resource: string;
   /** Null when the record's id could not be read. */
   shopifyId: bigint | null;
+  /** Why it failed. */
   reason: string;
+  /** When it was recorded. */
   createdAt: Date;
 }
 
 /** Which failures to list. */
 export interface FailureFilter {
+  /** Only this tenant. */
   tenantId?: string;
+  /** Only this resource. */
   resource?: string;
   /** At most this many, oldest first (default 100, max 10,000). */
   limit?: number;

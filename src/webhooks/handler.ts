@@ -9,11 +9,13 @@ export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
 
 /** A verified delivery, handed to `accept` for durable storage. */
 export interface VerifiedDelivery extends ShopifyWebhookHeaders {
+  /** The tenant of the shop. */
   tenantId: string;
   /** The body exactly as received (UTF-8), already checked to be JSON. */
   rawBody: string;
 }
 
+/** Options of {@link createWebhookHandler}. */
 export interface WebhookHandlerOptions {
   /** App client secret(s) (`SHOPIFY_API_SECRET`); several during a rotation. */
   secrets: string | readonly string[];
@@ -23,9 +25,15 @@ export interface WebhookHandlerOptions {
    */
   resolveTenant(shopDomain: string, topic: string): Promise<string | null>;
   /** Stores the delivery durably; throwing answers 503 so Shopify retries. */
-  accept(delivery: VerifiedDelivery): Promise<{ id: string; inserted: boolean }>;
+  accept(delivery: VerifiedDelivery): Promise<{
+    /** Inbox row id. */
+    id: string;
+    /** False for a duplicate (already stored). */
+    inserted: boolean;
+  }>;
   /** Largest accepted body in bytes (default 2 MiB); larger ones are answered 413 without being buffered. */
   maxBodyBytes?: number;
+  /** Where it logs. */
   logger?: Logger;
 }
 
@@ -34,6 +42,7 @@ export interface WebhookHandlerOptions {
  * `(req, res)` each convert in one place and share everything else (octokit's middleware shape).
  */
 export interface WebhookRequestInput {
+  /** HTTP method. */
   method: string;
   /** Reads a header by its lower-case name. */
   header(name: string): string | null | undefined;
@@ -47,8 +56,11 @@ export interface WebhookRequestInput {
 
 /** The answer of the core, written back by the transport. */
 export interface WebhookResult {
+  /** HTTP status to answer. */
   status: number;
+  /** Headers to answer with. */
   headers: Record<string, string>;
+  /** Body to answer with. */
   body: string;
 }
 
