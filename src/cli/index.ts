@@ -134,7 +134,8 @@ export async function main(argv: string[] = process.argv.slice(2), context: Main
 
   const controller = new AbortController();
   const ctx: CliContext = { stdout, stderr, env, json, signal: controller.signal };
-  const release = context.handleSignals ? handleSignals(controller, stderr) : () => {};
+  // Only commands that stop cleanly on the signal take it over; the others keep Node's default (exit at once).
+  const release = context.handleSignals && INTERRUPTIBLE.has(spec.name) ? handleSignals(controller, stderr) : () => {};
   try {
     const code = await runCommand(positionals, values, ctx);
     return controller.signal.aborted && code !== EXIT.ok ? EXIT.interrupted : code;
@@ -149,6 +150,9 @@ export async function main(argv: string[] = process.argv.slice(2), context: Main
     release();
   }
 }
+
+/** Commands that pass the abort signal on (a sync run ends `cancelled`, its lock released). */
+const INTERRUPTIBLE = new Set(['sync', 'retry-failures', 'demo']);
 
 /** Prints an error (as JSON with `--json`) and returns its exit code. */
 function report(error: unknown, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; json: boolean }): number {
