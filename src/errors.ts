@@ -34,6 +34,7 @@ export class ConfigError extends ShopifyIngestError {
 
 /** An operation that needs a tenant id was called without one, or for a tenant that does not exist. */
 export class TenantError extends ShopifyIngestError {
+  /** The tenant concerned, when there is one. */
   readonly tenantId: string | undefined;
   constructor(code: 'TENANT_REQUIRED' | 'TENANT_NOT_FOUND' | 'TENANT_INACTIVE', message: string, tenantId?: string) {
     super(code, message, { details: { tenantId } });

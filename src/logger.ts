@@ -4,12 +4,17 @@
  * by the default logger as a second line of defence.
  */
 export interface Logger {
+  /** Detail for debugging. */
   debug(message: string, meta?: Record<string, unknown>): void;
+  /** Normal operation. */
   info(message: string, meta?: Record<string, unknown>): void;
+  /** Something to look at; the SDK carried on. */
   warn(message: string, meta?: Record<string, unknown>): void;
+  /** Something failed. */
   error(message: string, meta?: Record<string, unknown>): void;
 }
 
+/** Log levels, least to most severe; `silent` logs nothing. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
@@ -53,6 +58,7 @@ export function redact(meta: Record<string, unknown> | undefined): Record<string
   return redactValue(meta, 0, new WeakSet()) as Record<string, unknown>;
 }
 
+/** Options of {@link createJsonLogger}. */
 export interface JsonLoggerOptions {
   /** Minimum level; defaults to `LOG_LEVEL` or `info`. */
   level?: LogLevel;

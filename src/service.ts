@@ -5,14 +5,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConfigError, ShopifyIngestError, TenantError, assertTenantId } from './errors.js';
 import { createJsonLogger, type Logger } from './logger.js';
-import { createKeyRing, type KeyRing } from './crypto/index.js';
+import { createKeyRing, DecryptError, EncryptionKeyMismatchError, type KeyRing } from './crypto/index.js';
 import { ClientManager, ShopifyApiError, createShopifyClient, normalizeShopDomain, type ClientDefaults, type ShopifyClient } from './client/index.js';
 import { createImportService, type ImportAllResult, type ImportOptions, type ImportProgress, type ImportResult, type ImportService } from './importer/index.js';
 import { createWebhookService, type WebhookService, type WebhookServiceOptions, type WebhookStats } from './webhooks/index.js';
 import { createSchedulerService, type ScheduledRun, type SchedulerOptions, type SchedulerService, type SchedulerStatus, type SyncConfigOverrides } from './scheduler/index.js';
 import { createAuthMiddleware as createAuth, type AuthMiddleware } from './auth/index.js';
 import { authOptionsOf, loadConfig, requireFor, webhookSecretsOf, type IngestionConfig } from './config/index.js';
-import { createStore, migrate, type IngestStore, type PrismaLike, type RecordCounts, type TenantRecord } from './store/index.js';
+import { createStore, explainDatabaseError, migrate, type IngestStore, type PrismaLike, type RecordCounts, type TenantRecord } from './store/index.js';
 import { createNodeWebhookHandler } from './node/index.js';
 import { credentialKind, obtainCredentials, type TenantCredentials } from './auth/credentials.js';
 import { createStoredTokenSource, TenantAuthError, type AppCredentials } from './auth/stored-token-source.js';
@@ -29,7 +29,9 @@ export type { TenantCredentials } from './auth/credentials.js';
 
 /** An app the service serves: its client id (API key) and client secret, with older secrets accepted during a rotation. */
 export interface AppConfig {
+  /** The app's client id (API key), as tenants record it. */
   clientId: string;
+  /** The app's client secret: renews tokens, exchanges session tokens, verifies its tenants' webhooks. */
   clientSecret: string;
   /** Secrets still accepted while a rotation rolls out (tried after `clientSecret`). */
   previousClientSecrets?: string[];
@@ -45,12 +47,18 @@ export interface TenantConfig {
   client?: Pick<ClientDefaults, 'baseUrl' | 'apiVersion' | 'timeoutMs'>;
 }
 
+/**
+ * Options of {@link createIngestionService}: every {@link IngestionConfig} setting (overriding its
+ * environment variable) plus the parts to inject.
+ */
 export interface IngestionServiceOptions extends Partial<IngestionConfig> {
   /** Environment read for the seed's variables (default `process.env`). */
   env?: Record<string, string | undefined>;
+  /** Where the service logs (default: JSON lines on stdout at LOG_LEVEL). */
   logger?: Logger;
   /** Encrypts PII and access tokens; default built from ENCRYPTION_KEY. */
   keyRing?: KeyRing;
+  /** The current time (default `new Date()`); tests inject a fake clock. */
   clock?: () => Date;
   /** Default `createStore(prisma)`. */
   store?: IngestStore;
@@ -59,9 +67,17 @@ export interface IngestionServiceOptions extends Partial<IngestionConfig> {
   /** Use this client manager instead of creating one. */
   clientManager?: ClientManager;
   /** Scheduler settings; `enabled: false` keeps jobs from running in this process. */
-  scheduler?: SchedulerOptions & { enabled?: boolean };
+  scheduler?: SchedulerOptions & {
+    /** Run scheduled jobs in this process (default true). */
+    enabled?: boolean;
+  };
   /** Webhook settings; `enabled: false` skips the webhook service. Enabled by default when a secret is configured. */
-  webhooks?: Omit<WebhookServiceOptions, 'keyRing' | 'store' | 'logger'> & { enabled?: boolean; path?: string };
+  webhooks?: Omit<WebhookServiceOptions, 'keyRing' | 'store' | 'logger'> & {
+    /** Set false to skip the webhook service even with a secret configured. */
+    enabled?: boolean;
+    /** Path `setupWebhookEndpoints` mounts (default `/api/webhooks/shopify`). */
+    path?: string;
+  };
   /** Apply pending migrations in `initialize()` (default true). */
   autoMigrate?: boolean;
   /** How long `shutdown()` waits for running imports and webhook processing (default 30 s). */
@@ -79,46 +95,116 @@ export interface IngestionServiceOptions extends Partial<IngestionConfig> {
   /** Called once when a tenant's credentials can no longer be renewed (it is then `needs_reauth`): prompt the merchant to open the app again. */
   onReauthRequired?: (tenant: { tenantId: string; shopDomain: string; reason: string }) => void | Promise<void>;
   /** Token renewal: how long before expiry (default 5 min), how long a process may hold a tenant's renewal lease (default 30 s), token request timeout (default 15 s). */
-  tokenRenewal?: { renewBeforeMs?: number; leaseTtlMs?: number; timeoutMs?: number };
+  tokenRenewal?: {
+    /** Renew this long before the token expires (default 5 min; at most half its lifetime). */
+    renewBeforeMs?: number;
+    /** How long one process may hold a tenant's renewal lease (default 30 s). */
+    leaseTtlMs?: number;
+    /** Token request timeout (default 15 s). */
+    timeoutMs?: number;
+  };
   /** Bulk operations: result-file `fetch`, poll timing, smallest window of a failing operation (tests shorten them). */
   bulk?: Omit<BulkDeps, 'wake'>;
+  /**
+   * `initialize()` checks that the key ring decrypts every stored tenant's token and fails with
+   * {@link EncryptionKeyMismatchError} otherwise (default true). Off only for tools that never
+   * read a token, e.g. removing tenants whose key was lost.
+   */
+  checkEncryptionKey?: boolean;
 }
 
 /** The seed's tenant sync status entry. */
 export interface TenantSyncStatus {
+  /** Your tenant id. */
   tenantId: string;
+  /** Display name. */
   tenantName: string | null;
+  /** The shop. */
   shopDomain: string;
+  /** False once removed. */
   isActive: boolean;
+  /** When the last successful sync finished (ISO-8601), or null. */
   lastSync: string | null;
+  /** `idle`, `running` or `error`. */
   syncStatus: TenantRecord['syncStatus'];
+  /** Message of the last failed sync. */
   lastError: string | null;
   /** Stored live records per resource (`customers`, `products`, `orders`, ...). */
   stats: Record<ResourceName, number>;
+  /** Active, with a client in this process, and its last sync did not fail. */
   healthStatus: boolean;
-  rateLimitStatus: { callsMade: number; bucketSize: number; isLimited: boolean } | null;
+  /** The client's REST bucket as last seen, or null without a client in this process. */
+  rateLimitStatus: {
+    /** Calls in the bucket. */
+    callsMade: number;
+    /** Bucket size. */
+    bucketSize: number;
+    /** Whether requests are being held back. */
+    isLimited: boolean;
+  } | null;
 }
 
+/** What {@link IngestionService.getHealthStatus} reports. */
 export interface HealthStatus {
+  /** `unhealthy` when the database is unreachable, `degraded` when a part is not running. */
   status: 'healthy' | 'degraded' | 'unhealthy';
+  /** Each part. */
   services: {
-    database: { reachable: boolean; checkedAt: string | null; error?: string };
+    /** The last database check. */
+    database: {
+      /** Whether `SELECT 1` succeeded. */
+      reachable: boolean;
+      /** When it was checked (ISO-8601); null before the first check. */
+      checkedAt: string | null;
+      /** Why it failed. */
+      error?: string;
+    };
+    /** Tenants with a client in this process. */
     clients: number;
-    scheduler: { enabled: boolean; totalJobs: number; runningJobs: number };
-    webhooks: { enabled: boolean };
+    /** The scheduler. */
+    scheduler: {
+      /** Whether it runs jobs in this process. */
+      enabled: boolean;
+      /** Scheduled jobs. */
+      totalJobs: number;
+      /** Jobs running now. */
+      runningJobs: number;
+    };
+    /** The webhook service. */
+    webhooks: {
+      /** Whether it runs (a secret is configured). */
+      enabled: boolean;
+    };
     /** Active tenants whose credentials can no longer be renewed (from the last database check). */
-    tenants: { needsReauth: string[] };
+    tenants: {
+      /** Their ids. */
+      needsReauth: string[];
+    };
   };
   /** Seconds since the service was created. */
   uptime: number;
 }
 
+/** What {@link IngestionService.getStatistics} reports. */
 export interface IngestionStatistics {
+  /** Tenants, active or not. */
   totalTenants: number;
+  /** Active tenants. */
   activeTenants: number;
   /** Stored live rows per table key of every resource (`customers`, `variants`, `lineItems`, ...). */
   totalRecords: RecordCounts;
-  syncJobs: { enabled: boolean; totalJobs: number; activeJobs: number; runningJobs: number };
+  /** The scheduler's jobs. */
+  syncJobs: {
+    /** Whether the scheduler runs jobs in this process. */
+    enabled: boolean;
+    /** Scheduled jobs. */
+    totalJobs: number;
+    /** Jobs whose schedule is active. */
+    activeJobs: number;
+    /** Jobs running now. */
+    runningJobs: number;
+  };
+  /** Webhook counters, or null without the webhook service. */
   webhookStats: WebhookStats | null;
 }
 
@@ -137,9 +223,13 @@ const DEFAULT_WEBHOOK_PATH = '/api/webhooks/shopify';
  * ```
  */
 export class IngestionService {
+  /** The configuration in force (options over environment variables). */
   readonly config: IngestionConfig;
+  /** The SDK's data access (tenants, synced rows, runs, failures). */
   readonly store: IngestStore;
+  /** One Shopify client per tenant. */
   readonly clientManager: ClientManager;
+  /** The service's logger. */
   readonly logger: Logger;
   private readonly prisma: PrismaLike;
   private readonly options: IngestionServiceOptions;
@@ -162,8 +252,8 @@ export class IngestionService {
     if (!prisma || typeof prisma.$queryRawUnsafe !== 'function') {
       throw new ConfigError('createIngestionService(prisma): pass a PrismaClient (with a driver adapter) whose schema includes the shopify_* models');
     }
-    const { env = process.env, logger, keyRing, clock, store, clientDefaults, clientManager, scheduler, webhooks, autoMigrate, shutdownTimeoutMs, healthCheckIntervalMs, onProgress, ...overrides } = options;
-    void [scheduler, webhooks, autoMigrate, shutdownTimeoutMs, healthCheckIntervalMs, onProgress];
+    const { env = process.env, logger, keyRing, clock, store, clientDefaults, clientManager, scheduler, webhooks, autoMigrate, shutdownTimeoutMs, healthCheckIntervalMs, onProgress, checkEncryptionKey, ...overrides } = options;
+    void [scheduler, webhooks, autoMigrate, shutdownTimeoutMs, healthCheckIntervalMs, onProgress, checkEncryptionKey];
     this.prisma = prisma;
     this.options = options;
     this.config = loadConfig(overrides, env, { require: [] });
@@ -216,7 +306,12 @@ export class IngestionService {
   async initialize(): Promise<void> {
     if (this.initialized) return;
     void this.keyRing;
-    if (this.options.autoMigrate !== false) await migrate(this.prisma, { logger: this.logger });
+    try {
+      if (this.options.autoMigrate !== false) await migrate(this.prisma, { logger: this.logger });
+      if (this.options.checkEncryptionKey !== false) await this.assertKeyRingOpensTenants();
+    } catch (error) {
+      throw explainDatabaseError(error, 'initialize');
+    }
     await this.pingDatabase();
 
     const webhookOptions = this.options.webhooks ?? {};
@@ -614,6 +709,32 @@ export class IngestionService {
     return this.clientManager.addClient(tenant.id, { shopDomain: tenant.shopDomain, accessToken, apiVersion: config.apiVersion }, { ...config.client });
   }
 
+  /**
+   * Fails before anything is written when ENCRYPTION_KEY cannot open the stored tokens: starting
+   * anyway would leave those tenants unusable, and the next addTenant would silently re-encrypt a
+   * token under the new key while their PII stays under the old one.
+   */
+  private async assertKeyRingOpensTenants(): Promise<void> {
+    const unreadable: Array<{ tenantId: string; keyId: string | undefined }> = [];
+    for (const tenant of await this.store.listTenants()) {
+      // No token to open: erased by shop/redact, or not obtained yet (client credentials).
+      if (!tenant.accessTokenEnc) continue;
+      try {
+        this.keyRing.decrypt(tenant.accessTokenEnc, tenant.id);
+      } catch (error) {
+        // A malformed value is not a key problem (restoring that tenant logs it); a foreign key or a failed tag is.
+        if (error instanceof DecryptError && error.reason !== 'malformed') unreadable.push({ tenantId: tenant.id, keyId: error.keyId });
+      }
+    }
+    if (unreadable.length > 0) {
+      throw new EncryptionKeyMismatchError({
+        tenantIds: unreadable.map((u) => u.tenantId),
+        storedKeyIds: [...new Set(unreadable.map((u) => u.keyId).filter((k): k is string => Boolean(k)))],
+        ringKeyIds: [...this.keyRing.keyIds],
+      });
+    }
+  }
+
   private async pingDatabase(): Promise<void> {
     try {
       const rows = await this.prisma.$queryRawUnsafe<Array<{ id: string }>>(`SELECT "id" FROM "shopify_tenants" WHERE "is_active" AND "auth_status" = 'needs_reauth' ORDER BY "id" LIMIT 100`);
@@ -628,7 +749,9 @@ export class IngestionService {
 
 /** The part of an Express (or Connect-style) app `setupWebhookEndpoints` uses. */
 export interface ExpressLikeApp {
+  /** Registers a POST route. */
   post(path: string, handler: (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void): unknown;
+  /** Registers a middleware for the routes after it. */
   use?(handler: (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void): unknown;
 }
 
@@ -713,7 +836,7 @@ function jsonBodyParser() {
  *
  * @example
  * ```ts
- * import { PrismaClient } from '@prisma/client';
+ * import { PrismaClient } from './generated/prisma/client.js'; // your Prisma 7 client
  * import { createIngestionService } from 'shopify-ingest';
  *
  * const shopifyService = createIngestionService(prisma);

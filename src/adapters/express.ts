@@ -9,7 +9,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request as ExpressRequest, RequestHandler, Response as ExpressResponse } from 'express';
-import { nodeHandlerFor, type NodeWebhookEndpoint } from '../node/index.js';
+import type { NodeWebhookEndpoint } from '../node/index.js';
+import { mountWebhookHandler } from './mount.js';
 
 /** What the adapter needs from a webhook service (a `createWebhookService()` result fits). */
 export type WebhookEndpoint = NodeWebhookEndpoint;
@@ -29,7 +30,7 @@ const EXPRESS_HINT =
  * ```
  */
 export function shopifyWebhooks(service: WebhookEndpoint): RequestHandler {
-  const handle = nodeHandlerFor(service, { mountHint: EXPRESS_HINT });
+  const handle = mountWebhookHandler('shopifyWebhooks (shopify-ingest/express)', service, { mountHint: EXPRESS_HINT });
   return (req: ExpressRequest, res: ExpressResponse, next: NextFunction) => {
     handle(req as unknown as IncomingMessage, res as unknown as ServerResponse).catch(next);
   };

@@ -3,7 +3,8 @@
  * parser off so the raw bytes reach the HMAC check. Only types are imported from Next.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { nodeHandlerFor, type NodeWebhookEndpoint } from '../node/index.js';
+import type { NodeWebhookEndpoint } from '../node/index.js';
+import { assertWebhookEndpoint, mountWebhookHandler, reportMountedFailure } from './mount.js';
 
 /** What the adapter needs from a webhook service (a `createWebhookService()` result fits). */
 export type WebhookEndpoint = NodeWebhookEndpoint;
@@ -18,14 +19,29 @@ export type WebhookEndpoint = NodeWebhookEndpoint;
  * export const { POST } = createNextWebhookHandler(webhooks);
  * ```
  */
-export function createNextWebhookHandler(service: WebhookEndpoint): { POST: (request: Request) => Promise<Response> } {
-  return { POST: (request: Request) => service.handler(request) };
+export function createNextWebhookHandler(service: WebhookEndpoint): {
+  /** The route's POST handler. */
+  POST: (request: Request) => Promise<Response>;
+} {
+  assertWebhookEndpoint('createNextWebhookHandler (shopify-ingest/next)', service);
+  return {
+    POST: (request: Request) => service.handler(request).catch((error: unknown) => {
+      reportMountedFailure('createNextWebhookHandler (shopify-ingest/next)', service, error);
+      return new Response('Internal Server Error', { status: 500, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+    }),
+  };
 }
 
 const PAGES_HINT = 'In the Next.js Pages Router, export const config = { api: { bodyParser: false } } from this API route (see pagesRouterConfig).';
 
 /** The route config the Pages Router handler needs: `export const config = pagesRouterConfig`. */
-export const pagesRouterConfig = { api: { bodyParser: false } } as const;
+export const pagesRouterConfig = {
+  /** API route settings. */
+  api: {
+    /** Keep the raw body: the HMAC covers its exact bytes. */
+    bodyParser: false,
+  },
+} as const;
 
 /**
  * Pages Router API route (`pages/api/webhooks/shopify.ts`).
@@ -38,5 +54,5 @@ export const pagesRouterConfig = { api: { bodyParser: false } } as const;
  * ```
  */
 export function createNextPagesWebhookHandler(service: WebhookEndpoint): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
-  return nodeHandlerFor(service, { mountHint: PAGES_HINT });
+  return mountWebhookHandler('createNextPagesWebhookHandler (shopify-ingest/next)', service, { mountHint: PAGES_HINT });
 }

@@ -4,6 +4,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 export interface ApiKeySet {
   /** The index of the matching key, or -1. Every key is compared, whatever matches. */
   match(presented: string): number;
+  /** How many keys it holds. */
   readonly size: number;
 }
 

@@ -25,6 +25,7 @@ export interface AuthOptions {
   sessionTokens?: boolean;
   /** Clock tolerance for token expiry, seconds (default 5). */
   clockToleranceSec?: number;
+  /** The current time, for token expiry (tests inject one). */
   now?: () => Date;
   /** Failures are logged at debug level with the reason (never the token or key). */
   logger?: Logger;
@@ -34,10 +35,39 @@ export interface AuthOptions {
 
 /** Who made an authenticated request. */
 export type AuthPrincipal =
-  | { type: 'session-token'; shop: string; userId?: string; sessionId?: string; expiresAt: Date; claims: SessionTokenClaims }
-  | { type: 'api-key'; keyIndex: number };
+  | {
+    /** A Shopify session token (an embedded app's admin user). */
+    type: 'session-token';
+    /** The shop, from the token's `dest`. */
+    shop: string;
+    /** The admin user (`sub`). */
+    userId?: string;
+    /** The session (`sid`). */
+    sessionId?: string;
+    /** When the token expires. */
+    expiresAt: Date;
+    /** Every claim of the token. */
+    claims: SessionTokenClaims;
+  }
+  | {
+    /** One of INGEST_API_KEYS. */
+    type: 'api-key';
+    /** Which one (its position in the list; never the key). */
+    keyIndex: number;
+  };
 
-export type AuthResult = { ok: true; principal: AuthPrincipal } | { ok: false };
+/** What `authenticate` answers: who, or no. */
+export type AuthResult =
+  | {
+    /** Authenticated. */
+    ok: true;
+    /** Who. */
+    principal: AuthPrincipal;
+  }
+  | {
+    /** Not authenticated. */
+    ok: false;
+  };
 
 /** Request headers as Node (`req.headers`) or the Fetch API (`request.headers`) give them. */
 export type HeaderSource = Headers | Record<string, string | string[] | undefined>;

@@ -29,6 +29,7 @@ import type { TokenKind } from '../store/types.js';
  * ```
  */
 export interface TenantCredentials {
+  /** The shop, `acme.myshopify.com` (`acme` and `https://acme.myshopify.com/` are normalised). */
   shopDomain: string;
   /** A static token, or the access token of an expiring offline token (with `refreshToken`). */
   accessToken?: string;
@@ -36,16 +37,24 @@ export interface TenantCredentials {
   refreshToken?: string;
   /** When the access token expires (or `expiresIn`, seconds from now). */
   expiresAt?: Date | string;
+  /** Seconds until the access token expires (Shopify's `expires_in`). */
   expiresIn?: number;
   /** When the refresh token expires (or `refreshTokenExpiresIn`, seconds from now). */
   refreshTokenExpiresAt?: Date | string;
+  /** Seconds until the refresh token expires (Shopify's `refresh_token_expires_in`). */
   refreshTokenExpiresIn?: number;
   /** An embedded app's session token (App Bridge `idToken()`), exchanged for an expiring offline token. */
   sessionToken?: string;
   /** Request tokens with the client credentials grant: with the configured app (`true`) or this custom app's own id and secret. */
-  clientCredentials?: true | { clientId: string; clientSecret: string };
+  clientCredentials?: true | {
+    /** The custom app's client id. */
+    clientId: string;
+    /** The custom app's client secret (stored encrypted). */
+    clientSecret: string;
+  };
   /** The app (client id) these credentials belong to, when the service serves several apps; default the configured app. */
   clientId?: string;
+  /** Admin API version for this store (default SHOPIFY_API_VERSION). */
   apiVersion?: string;
   /** Scopes granted, when the host knows them (comma-separated). */
   scope?: string;

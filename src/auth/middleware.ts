@@ -24,6 +24,7 @@ export function unauthorizedResponse(): Response {
 
 /** The request side of Express, Node's http and Fastify: only headers are read. */
 export interface AuthRequestLike {
+  /** Request headers. */
   headers: HeaderSource;
   /** Set on success. */
   shopifyIngestAuth?: AuthPrincipal;
@@ -31,11 +32,17 @@ export interface AuthRequestLike {
 
 /** The response side: Express/Node (`statusCode`, `setHeader`, `end`) or a Fastify reply (`code`, `header`, `send`). */
 export interface AuthResponseLike {
+  /** Node's status property. */
   statusCode?: number;
+  /** Node's `res.setHeader`. */
   setHeader?(name: string, value: string): unknown;
+  /** Node's `res.end`. */
   end?(body?: string): unknown;
+  /** Fastify's `reply.code`. */
   code?(status: number): unknown;
+  /** Fastify's `reply.header`. */
   header?(name: string, value: string): unknown;
+  /** Fastify's / Express's body sender. */
   send?(body?: unknown): unknown;
 }
 

@@ -10,10 +10,15 @@ export interface SessionTokenClaims {
   aud: string | string[];
   /** The Shopify user id. */
   sub?: string;
+  /** Expiry (epoch seconds). */
   exp: number;
+  /** Not before (epoch seconds). */
   nbf?: number;
+  /** Issued at (epoch seconds). */
   iat?: number;
+  /** Token id. */
   jti?: string;
+  /** Session id. */
   sid?: string;
   [claim: string]: unknown;
 }
@@ -26,6 +31,7 @@ export interface SessionTokenOptions {
   apiSecret: string | readonly string[];
   /** Allowed clock difference for `exp`/`nbf`, in seconds (default 5). */
   clockToleranceSec?: number;
+  /** The current time (tests inject one). */
   now?: () => Date;
 }
 
@@ -33,9 +39,22 @@ export interface SessionTokenOptions {
 export type SessionTokenFailure =
   | 'malformed' | 'unsupported-alg' | 'bad-signature' | 'expired' | 'not-yet-valid' | 'wrong-audience' | 'bad-shop';
 
+/** What `verifySessionToken` answers: the shop and claims, or why not. */
 export type SessionTokenResult =
-  | { ok: true; shop: string; claims: SessionTokenClaims }
-  | { ok: false; reason: SessionTokenFailure };
+  | {
+    /** Valid. */
+    ok: true;
+    /** The shop it was issued for. */
+    shop: string;
+    /** Its claims. */
+    claims: SessionTokenClaims;
+  }
+  | {
+    /** Invalid. */
+    ok: false;
+    /** Why (never the token). */
+    reason: SessionTokenFailure;
+  };
 
 const B64URL = /^[A-Za-z0-9_-]+$/;
 /** A shop's permanent domain; session tokens are only ever issued for these. */

@@ -3,17 +3,23 @@ import { createDatabase } from '../store/index.js';
 import { createIngestionService, type DataType, type IngestionService } from '../service.js';
 import type { ImportAllResult, ImportResult } from '../importer/index.js';
 import { createJsonLogger } from '../logger.js';
+import { listOutstandingFailures } from '../store/failures.js';
+import type { PrismaLike } from '../store/prisma-like.js';
 import { createProgress } from './progress.js';
 import { EXIT, UsageError } from './exit.js';
 
+/** What a command runs with. */
 export interface CliContext {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
   env: Record<string, string | undefined>;
   json: boolean;
+  /** Aborted on Ctrl-C: long commands stop cleanly. */
+  signal?: AbortSignal;
 }
 
 type Values = Record<string, string | boolean | undefined>;
+
 
 function intOption(values: Values, name: string, fallback?: number): number | undefined {
   const raw = values[name];
@@ -23,24 +29,40 @@ function intOption(values: Values, name: string, fallback?: number): number | un
   return n;
 }
 
+function resourceOption(values: Values): string | undefined {
+  const resource = values.resource as string | undefined;
+  if (resource !== undefined && !isResourceName(resource)) throw new UsageError(`--resource must be one of ${RESOURCE_NAMES.join(', ')} (got ${resource})`);
+  return resource;
+}
+
+function toJson(data: unknown): string {
+  return JSON.stringify(data, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
 function print(ctx: CliContext, human: string, data: unknown): void {
-  ctx.stdout.write(ctx.json ? `${JSON.stringify(data, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}\n` : `${human}\n`);
+  ctx.stdout.write(ctx.json ? `${toJson(data)}\n` : `${human}\n`);
+}
+
+function databaseOf(values: Values, ctx: CliContext, options: { migrate?: boolean } = {}) {
+  return createDatabase({ url: values['database-url'] as string | undefined, dataDir: values['data-dir'] as string | undefined, env: ctx.env, ...options });
 }
 
 /** Opens the database and a service that neither schedules nor listens (one-shot commands). */
-async function openService(values: Values, ctx: CliContext, progress = false): Promise<{ service: IngestionService; close(): Promise<void> }> {
+async function openService(values: Values, ctx: CliContext, options: { progress?: boolean; checkEncryptionKey?: boolean } = {}): Promise<{ service: IngestionService; prisma: PrismaLike; close(): Promise<void> }> {
   const logger = createJsonLogger({ level: (ctx.env.LOG_LEVEL as 'info') ?? 'warn', write: (line) => ctx.stderr.write(`${line}\n`) });
-  const prisma = await createDatabase({ url: values['database-url'] as string | undefined, dataDir: values['data-dir'] as string | undefined, env: ctx.env, logger });
-  const renderer = progress && !ctx.json ? createProgress({ stream: ctx.stderr as NodeJS.WriteStream }) : undefined;
+  const prisma = await databaseOf(values, ctx);
+  // With --json, progress events are JSON lines on stdout before the result line; otherwise text on stderr.
+  const renderer = options.progress ? createProgress({ stream: ctx.json ? ctx.stdout : ctx.stderr, json: ctx.json, env: ctx.env }) : undefined;
   const service = createIngestionService(prisma, {
     env: ctx.env,
     logger,
     scheduler: { enabled: false, distributed: false },
     webhooks: { enabled: false },
     healthCheckIntervalMs: 0,
+    ...(options.checkEncryptionKey === false ? { checkEncryptionKey: false } : {}),
     onProgress: renderer
       ? (e) => {
-        const line = { label: `${e.tenantId} ${e.resource}`, done: e.fetched, ratePerSecond: e.ratePerSecond, extra: `imported ${e.imported} skipped ${e.skipped} failed ${e.failed}` };
+        const line = { label: `${e.tenantId} ${e.resource}`, done: e.fetched, total: e.total, ratePerSecond: e.ratePerSecond, extra: `imported ${e.imported} skipped ${e.skipped} failed ${e.failed}` };
         if (e.done) renderer.finish(`${e.tenantId}/${e.resource}`, line);
         else renderer.update(`${e.tenantId}/${e.resource}`, line);
       }
@@ -54,6 +76,7 @@ async function openService(values: Values, ctx: CliContext, progress = false): P
   }
   return {
     service,
+    prisma,
     async close() {
       renderer?.close();
       await service.shutdown({ timeoutMs: 10_000 });
@@ -66,6 +89,110 @@ function resultsOf(result: ImportResult | ImportAllResult): ImportResult[] {
   return 'runId' in result ? [result as ImportResult] : Object.values(result as ImportAllResult);
 }
 
+/** Runs of an import that threw: an aborted or partly failed `all` still carries its per-resource results. */
+function resultsOfError(error: unknown): ImportResult[] {
+  const e = error as { result?: ImportResult; details?: { results?: ImportAllResult } };
+  if (e?.result) return [e.result];
+  return e?.details?.results ? Object.values(e.details.results) : [];
+}
+
+function runLine(r: ImportResult): string {
+  return `${r.resource.padEnd(10)} ${r.status.padEnd(10)} fetched ${r.fetched} imported ${r.imported} skipped ${r.skipped} failed ${r.failed} deleted ${r.deleted} (${(r.durationMs / 1000).toFixed(1)} s)${r.error ? ` error: ${r.error}` : ''}`;
+}
+
+/** Where failed records are and what to do about them, for a human. */
+function failuresHint(tenantId: string, runs: ImportResult[]): string {
+  const failed = runs.filter((r) => r.failed > 0);
+  const total = failed.reduce((n, r) => n + r.failed, 0);
+  return `\n${total} record(s) could not be imported (${failed.map((r) => `${r.resource}: ${r.failed} in run ${r.runId}`).join(', ')}).\n`
+    + `  They are in the shopify_sync_failures table. List them:  shopify-ingest failures --tenant ${tenantId}\n`
+    + `  Fetch and import them again:                             shopify-ingest retry-failures --tenant ${tenantId}`;
+}
+
+async function sync(args: string[], values: Values, ctx: CliContext): Promise<number> {
+  const [tenantId, resource = 'all'] = args;
+  if (!tenantId) throw new UsageError('sync: which tenant? shopify-ingest sync <tenant> [resource]');
+  if (resource !== 'all' && !isResourceName(resource)) throw new UsageError(`sync: unknown resource ${resource} (one of ${RESOURCE_NAMES.join(', ')}, or all)`);
+  const mode = values.mode as string | undefined;
+  if (mode && !['full', 'incremental', 'auto'].includes(mode)) throw new UsageError('--mode must be full, incremental or auto');
+  const wait = intOption(values, 'wait');
+  const source = values.source as string | undefined;
+  if (source !== undefined && source !== 'graphql' && source !== 'rest') throw new UsageError('--source must be graphql or rest');
+  const options = {
+    ...(source ? { source: source as 'graphql' | 'rest' } : {}),
+    mode: mode as 'full' | undefined,
+    dryRun: Boolean(values['dry-run']),
+    batchSize: intOption(values, 'batch-size'),
+    concurrency: intOption(values, 'concurrency'),
+    waitForLockMs: wait === undefined ? undefined : wait * 1000,
+    signal: ctx.signal,
+  };
+  const { service, close } = await openService(values, ctx, { progress: true });
+  try {
+    let runs: ImportResult[];
+    try {
+      runs = resultsOf(await service.importData(tenantId, resource as DataType, options));
+    } catch (error) {
+      if (!ctx.signal?.aborted) throw error;
+      runs = resultsOfError(error);
+      const cancelled = runs.filter((r) => r.status === 'cancelled');
+      const text = `interrupted: ${cancelled.map((r) => `${r.resource} run ${r.runId}`).join(', ') || 'the sync'} recorded as cancelled; its checkpoint is kept, so \`shopify-ingest sync ${tenantId}${resource === 'all' ? '' : ` ${resource}`}\` resumes it`;
+      if (ctx.json) ctx.stdout.write(`${toJson({ type: 'result', ok: false, interrupted: true, runs })}\n`);
+      else ctx.stderr.write(`${runs.map(runLine).join('\n')}${runs.length ? '\n' : ''}${text}\n`);
+      return EXIT.interrupted;
+    }
+    const ok = runs.every((r) => r.status === 'succeeded');
+    if (ctx.json) ctx.stdout.write(`${toJson({ type: 'result', ok, runs })}\n`);
+    else ctx.stdout.write(`${runs.map(runLine).join('\n')}\n`);
+    if (!ok) return EXIT.failed;
+    if (runs.some((r) => r.failed > 0)) {
+      if (!ctx.json) ctx.stderr.write(`${failuresHint(tenantId, runs)}\n`);
+      return EXIT.partial;
+    }
+    return EXIT.ok;
+  } finally {
+    await close();
+  }
+}
+
+async function failures(values: Values, ctx: CliContext): Promise<number> {
+  const prisma = await databaseOf(values, ctx);
+  try {
+    const rows = await listOutstandingFailures(prisma, { tenantId: values.tenant as string | undefined, resource: resourceOption(values), limit: intOption(values, 'limit', 100) });
+    const human = rows.length === 0
+      ? 'no outstanding failures'
+      : [
+        `${'tenant'.padEnd(16)} ${'resource'.padEnd(9)} ${'shopify id'.padEnd(20)} ${'run'.padEnd(27)} ${'when'.padEnd(24)} reason`,
+        ...rows.map((f) => `${f.tenantId.padEnd(16)} ${f.resource.padEnd(9)} ${(f.shopifyId?.toString() ?? '(no id)').padEnd(20)} ${f.runId.padEnd(27)} ${f.createdAt.toISOString().padEnd(24)} ${f.reason.split('\n')[0]}`),
+        '',
+        `${rows.length} record(s). Fetch and import them again: shopify-ingest retry-failures${values.tenant ? ` --tenant ${String(values.tenant)}` : ''}${values.resource ? ` --resource ${String(values.resource)}` : ''}`,
+      ].join('\n');
+    print(ctx, human, rows);
+    return EXIT.ok;
+  } finally {
+    await prisma.$disconnect();
+  }
+}
+
+async function retry(values: Values, ctx: CliContext): Promise<number> {
+  const resource = resourceOption(values);
+  const { service, prisma, close } = await openService(values, ctx);
+  try {
+    const { retryFailures } = await import('./retry-failures.js');
+    const outcomes = await retryFailures(service, prisma, { tenantId: values.tenant as string | undefined, resource, signal: ctx.signal });
+    const failed = outcomes.reduce((n, o) => n + o.failed + o.withoutId, 0);
+    const human = outcomes.length === 0
+      ? 'no outstanding failures to retry'
+      : outcomes.map((o) => `${o.tenantId} ${o.resource}: ${o.retried} retried, ${o.imported} imported, ${o.failed} failed again, ${o.gone} gone from Shopify${o.withoutId ? `, ${o.withoutId} without an id (cannot be fetched)` : ''} (run ${o.runId})`).join('\n')
+        + (failed > 0 ? `\nStill failing: shopify-ingest failures${values.tenant ? ` --tenant ${String(values.tenant)}` : ''}` : '');
+    print(ctx, human, { ok: failed === 0, outcomes });
+    if (ctx.signal?.aborted) return EXIT.interrupted;
+    return failed > 0 ? EXIT.partial : EXIT.ok;
+  } finally {
+    await close();
+  }
+}
+
 /** Runs one command; returns the exit code. */
 export async function runCommand(positionals: string[], values: Values, ctx: CliContext): Promise<number> {
   const [command, ...args] = positionals;
@@ -75,7 +202,7 @@ export async function runCommand(positionals: string[], values: Values, ctx: Cli
       return runDemo({ ctx, values });
     }
     case 'migrate': {
-      const prisma = await createDatabase({ url: values['database-url'] as string | undefined, dataDir: values['data-dir'] as string | undefined, env: ctx.env, migrate: false });
+      const prisma = await databaseOf(values, ctx, { migrate: false });
       try {
         const { migrate } = await import('../store/index.js');
         const result = await migrate(prisma);
@@ -85,32 +212,12 @@ export async function runCommand(positionals: string[], values: Values, ctx: Cli
       }
       return EXIT.ok;
     }
-    case 'sync': {
-      const [tenantId, resource = 'all'] = args;
-      if (!tenantId) throw new UsageError('sync: which tenant? shopify-ingest sync <tenant> [resource]');
-      if (resource !== 'all' && !isResourceName(resource)) throw new UsageError(`sync: unknown resource ${resource} (one of ${RESOURCE_NAMES.join(', ')}, or all)`);
-      const mode = values.mode as string | undefined;
-      if (mode && !['full', 'incremental', 'auto'].includes(mode)) throw new UsageError('--mode must be full, incremental or auto');
-      const wait = intOption(values, 'wait');
-      const waitMs = wait === undefined ? undefined : wait * 1000;
-      const { service, close } = await openService(values, ctx, true);
-      try {
-        const result = await service.importData(tenantId, resource as DataType, {
-          mode: mode as 'full' | undefined,
-          dryRun: Boolean(values['dry-run']),
-          batchSize: intOption(values, 'batch-size'),
-          concurrency: intOption(values, 'concurrency'),
-          waitForLockMs: waitMs,
-        });
-        const runs = resultsOf(result);
-        const lines = runs.map((r) => `${r.resource.padEnd(10)} ${r.status.padEnd(10)} fetched ${r.fetched} imported ${r.imported} skipped ${r.skipped} failed ${r.failed} deleted ${r.deleted} (${(r.durationMs / 1000).toFixed(1)} s)${r.error ? ` error: ${r.error}` : ''}`);
-        print(ctx, lines.join('\n'), { ok: runs.every((r) => r.status === 'succeeded'), runs });
-        if (runs.some((r) => r.status !== 'succeeded')) return EXIT.failed;
-        return runs.some((r) => r.failed > 0) ? EXIT.partial : EXIT.ok;
-      } finally {
-        await close();
-      }
-    }
+    case 'sync':
+      return sync(args, values, ctx);
+    case 'failures':
+      return failures(values, ctx);
+    case 'retry-failures':
+      return retry(values, ctx);
     case 'status': {
       const { service, close } = await openService(values, ctx);
       try {
@@ -151,7 +258,8 @@ export async function runCommand(positionals: string[], values: Values, ctx: Cli
       }
       if (sub === 'remove') {
         if (!tenantId) throw new UsageError('tenants remove <tenant> [--purge]');
-        const { service, close } = await openService(values, ctx);
+        // Removing needs no token: it works even when the stored tokens do not open with this ENCRYPTION_KEY.
+        const { service, close } = await openService(values, ctx, { checkEncryptionKey: false });
         try {
           await service.removeTenant(tenantId, { purge: Boolean(values.purge) });
           print(ctx, `removed ${tenantId}${values.purge ? ' and its data' : ''}`, { ok: true, tenantId });
@@ -165,7 +273,7 @@ export async function runCommand(positionals: string[], values: Values, ctx: Cli
     case 'webhooks': {
       const [sub, id] = args;
       if (sub !== 'replay' || !id) throw new UsageError('webhooks replay <id>');
-      const prisma = await createDatabase({ url: values['database-url'] as string | undefined, dataDir: values['data-dir'] as string | undefined, env: ctx.env });
+      const prisma = await databaseOf(values, ctx);
       try {
         const { createWebhookInbox } = await import('../store/inbox.js');
         const outcome = await createWebhookInbox(prisma).replay(id, new Date());

@@ -52,7 +52,8 @@ export async function runDemo({ ctx, values }: { ctx: CliContext; values: Values
   const out = (line = '') => { if (!ctx.json) ctx.stdout.write(`${line}\n`); };
   const env = { ...ctx.env };
   // A demo needs secrets; generate throwaway ones rather than asking a newcomer for them.
-  if (!env.ENCRYPTION_KEY) env.ENCRYPTION_KEY = randomBytes(32).toString('base64');
+  const generatedKey = !env.ENCRYPTION_KEY;
+  if (generatedKey) env.ENCRYPTION_KEY = randomBytes(32).toString('base64');
   if (!env.SHOPIFY_API_SECRET) env.SHOPIFY_API_SECRET = `demo_${randomBytes(12).toString('hex')}`;
 
   const orders = option(values, 'orders', 2000);
@@ -65,6 +66,8 @@ export async function runDemo({ ctx, values }: { ctx: CliContext; values: Values
 
   out('shopify-ingest demo');
   out(`  database:  ${databaseUrl ? `PostgreSQL ${new URL(databaseUrl).host}` : `embedded PostgreSQL (PGlite) in ${dataDir}`}`);
+  // A database that outlives the run needs the same key next time: say so, rather than let a second run fail on it.
+  if (generatedKey && databaseUrl) out('  key:       ENCRYPTION_KEY generated for this run; set ENCRYPTION_KEY to run the demo on this database again');
 
   let simulator: ShopifySimulator | undefined;
   let server: Server | undefined;
@@ -77,7 +80,7 @@ export async function runDemo({ ctx, values }: { ctx: CliContext; values: Values
     scheduler: { distributed: false },
     healthCheckIntervalMs: 0,
     onProgress: (e) => {
-      const line = { label: `${e.tenantId} ${e.resource}`, done: e.fetched, ratePerSecond: e.ratePerSecond, extra: `imported ${e.imported}` };
+      const line = { label: `${e.tenantId} ${e.resource}`, done: e.fetched, total: e.total, ratePerSecond: e.ratePerSecond, extra: `imported ${e.imported}` };
       if (e.done) progress.finish(`${e.tenantId}/${e.resource}`, line);
       else progress.update(`${e.tenantId}/${e.resource}`, line);
     },
@@ -97,13 +100,23 @@ export async function runDemo({ ctx, values }: { ctx: CliContext; values: Values
 
     await service.initialize();
 
-    // A real Express app, mounted exactly as the README shows.
-    const { default: express } = await import('express');
-    const app = express();
-    service.setupWebhookEndpoints(app);
-    const listening = await listen(app);
+    // Mounted as the README shows when Express is installed (a clone has it); an installed package
+    // does not depend on Express, so without it the same endpoint is served by node:http.
+    const express = await import('express').then((m) => m.default, () => undefined);
+    let listening: { server: Server; url: string };
+    if (express) {
+      const app = express();
+      service.setupWebhookEndpoints(app);
+      listening = await listen(app);
+    } else {
+      const webhooks = service.webhooks!;
+      listening = await listen((req, res) => {
+        if (req.method === 'POST' && req.url?.split('?')[0] === '/api/webhooks/shopify') void webhooks.nodeHandler(req, res);
+        else { res.statusCode = 404; res.end(); }
+      });
+    }
     server = listening.server;
-    out(`  webhooks:  ${listening.url}/api/webhooks/shopify (Express)`);
+    out(`  webhooks:  ${listening.url}/api/webhooks/shopify (${express ? 'Express' : 'node:http'})`);
     out();
 
     const tenants = [
@@ -117,7 +130,7 @@ export async function runDemo({ ctx, values }: { ctx: CliContext; values: Values
 
     out('1. Full sync');
     const syncStarted = Date.now();
-    const syncs = await Promise.all(tenants.map(({ id }) => service.importData(id, 'all')));
+    const syncs = await Promise.all(tenants.map(({ id }) => service.importData(id, 'all', { signal: ctx.signal })));
     const syncMs = Date.now() - syncStarted;
     progress.close();
     const failedRuns = syncs.flatMap((r) => Object.values(r)).filter((r) => r.status !== 'succeeded');

@@ -1,108 +1,206 @@
 #!/usr/bin/env node
 /**
  * The `shopify-ingest` command. Exit codes: 0 ok, 1 failed, 2 usage error, 3 configuration error,
- * 4 finished but some records failed (see shopify_sync_failures).
+ * 4 finished but some records failed (see `shopify-ingest failures`), 5 skipped (another run held
+ * the lock), 130 interrupted.
  */
-import { parseArgs } from 'node:util';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, ShopifyIngestError } from '../errors.js';
 import { runCommand, type CliContext } from './commands.js';
+import { checkConfiguration } from './config-check.js';
 import { EXIT, UsageError } from './exit.js';
+import { COMMANDS, GLOBAL_FLAGS, GROUPS, USAGE, closest, commandHelp, findCommand, groupHelp, type CommandSpec, type FlagSpec } from './spec.js';
 
-export { EXIT, UsageError };
+export { EXIT, UsageError, USAGE };
 
-export const USAGE = `Usage: shopify-ingest <command> [options]
+/** Where `main` writes, reads its environment from, and whether it owns SIGINT/SIGTERM. */
+export interface MainContext extends Partial<Omit<CliContext, 'json' | 'signal'>> {
+  /**
+   * Handle Ctrl-C (SIGINT) and SIGTERM: the first stops the running import cleanly (recorded as
+   * cancelled, lock released, checkpoint kept), a second exits at once. The bin turns it on.
+   */
+  handleSignals?: boolean;
+}
 
-Commands:
-  demo                                 Simulator + embedded database + full sync + live webhooks, with a summary
-  migrate                              Apply pending migrations to the database
-  sync <tenant> [customers|products|orders|all] [--mode full|incremental|auto] [--dry-run] [--wait <seconds>]
-  status                               Sync status of every tenant
-  tenants list
-  tenants add <tenant> --shop <domain> --token <token> [--base-url <url>] [--name <name>]
-  tenants remove <tenant> [--purge]
-  webhooks replay <id>                 Put a stored delivery back to pending
-  simulator [--shops 3] [--orders 10000] [--port N] [--https] [--fault 5xx=0.05] ...  (simulator --help)
+/** The package's version, from its package.json (found upwards from this file: src/ or dist/). */
+export function packageVersion(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const file = path.join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'shopify-ingest' && pkg.version) return pkg.version;
+    }
+    dir = path.dirname(dir);
+  }
+  return 'unknown';
+}
 
-Exit codes: 0 ok, 1 failed, 2 usage error, 3 configuration error, 4 some records failed,
-  5 sync skipped a resource another run was importing, and nothing else failed
-  (--wait <seconds> waits for that run to finish first; default 0)
+type ParseOptions = NonNullable<ParseArgsConfig['options']>;
 
-Options:
-  --database-url <url>   PostgreSQL (default DATABASE_URL, else the embedded database in ./.shopify-ingest/db)
-  --json                 Machine-readable output
-  -h, --help             This help
-`;
+function parseOptionsOf(flags: Record<string, FlagSpec>): ParseOptions {
+  const options: ParseOptions = {};
+  for (const [name, flag] of Object.entries(flags)) options[name] = flag.short ? { type: flag.type, short: flag.short } : { type: flag.type };
+  return options;
+}
 
-export async function main(argv: string[] = process.argv.slice(2), context: Partial<CliContext> = {}): Promise<number> {
+/** Every flag of every command: a first, lenient pass only needs to know which flags take a value. */
+const ALL_FLAGS: Record<string, FlagSpec> = Object.assign({}, GLOBAL_FLAGS, ...COMMANDS.map((c) => c.flags));
+
+/** `--batchsize` → `unknown option --batchsize for sync (did you mean --batch-size?)`. */
+function unknownOptionMessage(error: Error, spec: CommandSpec | undefined): string {
+  const flag = /'(-{1,2}[^']+)'/.exec(error.message)?.[1] ?? '';
+  const known = Object.keys({ ...(spec?.flags ?? {}), ...GLOBAL_FLAGS });
+  const suggestion = flag.startsWith('--') ? closest(flag.slice(2).split('=')[0]!, known) : undefined;
+  const where = spec ? ` for ${spec.name}` : '';
+  const elsewhere = !suggestion && flag.startsWith('--') ? COMMANDS.filter((c) => flag.slice(2) in c.flags).map((c) => c.name) : [];
+  return `unknown option ${flag || error.message}${where}`
+    + (suggestion ? ` (did you mean --${suggestion}?)` : '')
+    + (elsewhere.length ? ` (it belongs to: ${elsewhere.join(', ')})` : '')
+    + `\nRun \`shopify-ingest ${spec?.name ?? ''}${spec ? ' ' : ''}--help\` for the options.`;
+}
+
+/**
+ * Runs the CLI with `argv` (without `node` and the script) and returns the exit code.
+ *
+ * @example
+ * ```ts
+ * const code = await main(['status', '--json'], { env: { ...process.env, DATABASE_URL: 'postgresql://localhost/app' } });
+ * ```
+ */
+export async function main(argv: string[] = process.argv.slice(2), context: MainContext = {}): Promise<number> {
   const stdout = context.stdout ?? process.stdout;
   const stderr = context.stderr ?? process.stderr;
-  if (argv[0] === 'simulator') {
-    // The simulator has its own flags (faults, buckets, big ids): its CLI parses them.
-    const { runSimulatorCli } = await import('../testing/cli.js');
-    try {
-      await runSimulatorCli(argv.slice(1), { stdout });
-      return EXIT.ok;
-    } catch (error) {
-      stderr.write(`${(error as Error).message}\n`);
-      if (error instanceof ConfigError) return EXIT.config;
-      return String((error as { code?: string }).code ?? '').startsWith('ERR_PARSE_ARGS') ? EXIT.usage : EXIT.failed;
-    }
+  const env = context.env ?? process.env;
+
+  // Pass 1, lenient: which command is it, and was --help or --version asked for?
+  const loose = parseArgs({ args: argv, allowPositionals: true, strict: false, options: parseOptionsOf(ALL_FLAGS) });
+  const positionals = loose.positionals;
+  if (loose.values.version) {
+    stdout.write(`${packageVersion()}\n`);
+    return EXIT.ok;
   }
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-        'database-url': { type: 'string' },
-        'data-dir': { type: 'string' },
-        mode: { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        'batch-size': { type: 'string' },
-        concurrency: { type: 'string' },
-        wait: { type: 'string' },
-        shop: { type: 'string' },
-        token: { type: 'string' },
-        'base-url': { type: 'string' },
-        name: { type: 'string' },
-        purge: { type: 'boolean' },
-        orders: { type: 'string' },
-        customers: { type: 'string' },
-        products: { type: 'string' },
-        seed: { type: 'string' },
-      },
-    });
-  } catch (error) {
-    stderr.write(`${(error as Error).message}\n\n${USAGE}`);
-    return EXIT.usage;
+  if (positionals[0] === 'help') {
+    // `shopify-ingest help sync` = `shopify-ingest sync --help`
+    return main([...positionals.slice(1), '--help'], context);
   }
-  const { values, positionals } = parsed;
-  if (values.help || positionals.length === 0) {
+  if (positionals[0] === 'simulator') return runSimulator(argv.slice(argv.indexOf('simulator') + 1), stdout, stderr);
+  if (positionals.length === 0) {
     // No command is a usage error: the help goes to stderr then, so a script's stdout stays empty.
-    (values.help ? stdout : stderr).write(USAGE);
-    return positionals.length === 0 && !values.help ? EXIT.usage : EXIT.ok;
+    (loose.values.help ? stdout : stderr).write(USAGE);
+    return loose.values.help ? EXIT.ok : EXIT.usage;
   }
-  const ctx: CliContext = {
-    stdout,
-    stderr,
-    env: context.env ?? process.env,
-    json: Boolean(values.json),
-  };
-  try {
-    return await runCommand(positionals, values as Record<string, string | boolean | undefined>, ctx);
-  } catch (error) {
-    if (error instanceof UsageError) {
-      ctx.stderr.write(`${error.message}\n\n${USAGE}`);
+  const found = findCommand(positionals);
+  if (!found) {
+    const [first, second] = positionals;
+    if (first !== undefined && GROUPS[first]) {
+      if (loose.values.help && second === undefined) { stdout.write(groupHelp(first)); return EXIT.ok; }
+      const hint = second !== undefined ? closest(second, GROUPS[first]!) : undefined;
+      stderr.write(`${second === undefined ? `${first}: which one?` : `unknown command: ${first} ${second}`}${hint ? ` (did you mean ${first} ${hint}?)` : ''}\n\n${groupHelp(first)}`);
       return EXIT.usage;
     }
-    const message = error instanceof Error ? error.message : String(error);
-    if (ctx.json) ctx.stdout.write(`${JSON.stringify({ ok: false, error: message, code: (error as ShopifyIngestError).code })}\n`);
-    else ctx.stderr.write(`${message}\n`);
+    const names = [...new Set(COMMANDS.map((c) => c.name.split(' ')[0]!)), 'help'];
+    const hint = closest(first!, names);
+    stderr.write(`unknown command: ${first}${hint ? ` (did you mean ${hint}?)` : ''}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  const { spec } = found;
+  if (loose.values.help) {
+    stdout.write(commandHelp(spec));
+    return EXIT.ok;
+  }
+
+  // Pass 2, strict: only this command's flags.
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: argv, allowPositionals: true, strict: true, options: parseOptionsOf({ ...GLOBAL_FLAGS, ...spec.flags }) }).values as Record<string, string | boolean | undefined>;
+  } catch (error) {
+    const code = String((error as { code?: string }).code ?? '');
+    const message = code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? unknownOptionMessage(error as Error, spec) : `${(error as Error).message}\nRun \`shopify-ingest ${spec.name} --help\` for the options.`;
+    stderr.write(`${message}\n`);
+    return EXIT.usage;
+  }
+  const json = Boolean(values.json);
+
+  // Configuration before anything opens: every problem at once, exit 3, within milliseconds.
+  try {
+    checkConfiguration(spec, values, env);
+  } catch (error) {
+    return report(error, { stdout, stderr, json });
+  }
+
+  const controller = new AbortController();
+  const ctx: CliContext = { stdout, stderr, env, json, signal: controller.signal };
+  // Only commands that stop cleanly on the signal take it over; the others keep Node's default (exit at once).
+  const release = context.handleSignals && INTERRUPTIBLE.has(spec.name) ? handleSignals(controller, stderr) : () => {};
+  try {
+    const code = await runCommand(positionals, values, ctx);
+    return controller.signal.aborted && code !== EXIT.ok ? EXIT.interrupted : code;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      stderr.write(`${error.message}\n\n${commandHelp(spec)}`);
+      return EXIT.usage;
+    }
+    const code = report(error, { stdout, stderr, json });
+    return controller.signal.aborted ? EXIT.interrupted : code;
+  } finally {
+    release();
+  }
+}
+
+/** Commands that pass the abort signal on (a sync run ends `cancelled`, its lock released). */
+const INTERRUPTIBLE = new Set(['sync', 'retry-failures', 'demo']);
+
+/** Prints an error (as JSON with `--json`) and returns its exit code. */
+function report(error: unknown, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; json: boolean }): number {
+  const message = error instanceof Error ? error.message : String(error);
+  const details = (error as ShopifyIngestError).details as { errors?: string[] } | undefined;
+  if (io.json) io.stdout.write(`${JSON.stringify({ ok: false, error: message, code: (error as ShopifyIngestError).code, ...(details?.errors ? { errors: details.errors } : {}) })}\n`);
+  else io.stderr.write(`${message}\n`);
+  if (error instanceof ConfigError || (error as ShopifyIngestError).code === 'ENCRYPTION_KEY_MISMATCH') return EXIT.config;
+  return onlyAlreadyRunning(error) ? EXIT.busy : EXIT.failed;
+}
+
+/** First SIGINT/SIGTERM: abort cleanly. Second: exit now. Returns the function that uninstalls them. */
+function handleSignals(controller: AbortController, stderr: NodeJS.WritableStream): () => void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!controller.signal.aborted) {
+      stderr.write(`\n${signal === 'SIGINT' ? 'Ctrl-C' : signal}: stopping after the current batch; the run is recorded as cancelled and its checkpoint kept (run the same command to resume). Press Ctrl-C again to exit now.\n`);
+      controller.abort(new ShopifyIngestError('CLI_INTERRUPTED', `interrupted by ${signal}`));
+      return;
+    }
+    stderr.write(`${signal} again: exiting now\n`);
+    process.exit(EXIT.interrupted);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}
+
+async function runSimulator(argv: string[], stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream): Promise<number> {
+  // The simulator has its own flags (faults, buckets, big ids): its CLI parses them.
+  const { runSimulatorCli, SIMULATOR_USAGE } = await import('../testing/cli.js');
+  try {
+    await runSimulatorCli(argv, { stdout });
+    return EXIT.ok;
+  } catch (error) {
+    const code = String((error as { code?: string }).code ?? '');
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const flag = /'(-{1,2}[^']+)'/.exec((error as Error).message)?.[1] ?? '';
+      const known = [...SIMULATOR_USAGE.matchAll(/--([a-z-]+)/g)].map((m) => m[1]!);
+      const hint = closest(flag.replace(/^-+/, '').split('=')[0]!, known);
+      stderr.write(`unknown option ${flag} for simulator${hint ? ` (did you mean --${hint}?)` : ''}\nRun \`shopify-ingest simulator --help\` for the options.\n`);
+      return EXIT.usage;
+    }
+    stderr.write(`${(error as Error).message}\n`);
     if (error instanceof ConfigError) return EXIT.config;
-    return onlyAlreadyRunning(error) ? EXIT.busy : EXIT.failed;
+    return code.startsWith('ERR_PARSE_ARGS') ? EXIT.usage : EXIT.failed;
   }
 }
 
@@ -116,7 +214,7 @@ function onlyAlreadyRunning(error: unknown): boolean {
 // Run when executed as the bin (not when imported by tests).
 const invokedAs = process.argv[1] ?? '';
 if (/shopify-ingest$|cli[\\/]index\.(c?js|ts)$/.test(invokedAs)) {
-  main().then((code) => { process.exitCode = code; }, (error) => {
+  main(process.argv.slice(2), { handleSignals: true }).then((code) => { process.exitCode = code; }, (error) => {
     process.stderr.write(`${(error as Error).stack ?? error}\n`);
     process.exitCode = EXIT.failed;
   });

@@ -6,9 +6,11 @@ import type { AccessTokenSource } from '../auth/token-source.js';
 
 /** What identifies a tenant's store. */
 export interface ShopifyCredentials {
+  /** The shop, `*.myshopify.com`. */
   shopDomain: string;
   /** A token, or a source of renewable tokens (see `ShopifyClientOptions.accessToken`). */
   accessToken: string | AccessTokenSource;
+  /** Admin API version (default the manager's). */
   apiVersion?: string;
 }
 
@@ -85,6 +87,7 @@ export class ClientManager {
     return client;
   }
 
+  /** Whether a tenant has a client. */
   hasClient(tenantId: string): boolean {
     return this.byTenant.has(tenantId);
   }
@@ -104,10 +107,12 @@ export class ClientManager {
     return [...this.byTenant.entries()];
   }
 
+  /** Tenants with a client. */
   tenantIds(): string[] {
     return [...this.byTenant.keys()];
   }
 
+  /** Tenants with a client. */
   get size(): number {
     return this.byTenant.size;
   }

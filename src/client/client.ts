@@ -43,6 +43,7 @@ export interface ShopifyClientOptions {
   baseUrl?: string;
   /** `fetch` implementation (default: the global one, looked up at call time so interceptors work). */
   fetch?: typeof globalThis.fetch;
+  /** Where the client logs (requests, retries, throttling; never the token). */
   logger?: Logger;
   /** Backoff for 5xx and network errors (the seed's `retryOptions`). */
   retryOptions?: Partial<RetryOptions>;
@@ -73,9 +74,11 @@ export interface ShopifyClientOptions {
 
 /** Per-call options. */
 export interface RequestOptions {
+  /** Query string parameters. */
   query?: Query;
   /** JSON body for POST/PUT. */
   body?: unknown;
+  /** Aborts the call (and its retries). */
   signal?: AbortSignal;
   /** Overrides `retryOptions.retries` for this call. */
   retries?: number;
@@ -83,19 +86,27 @@ export interface RequestOptions {
 
 /** A parsed REST response. */
 export interface ShopifyResponse<T = unknown> {
+  /** HTTP status. */
   status: number;
+  /** Response headers. */
   headers: Headers;
+  /** Parsed body (ids beyond 2^53 as `bigint`). */
   body: T;
+  /** `X-Shopify-Shop-Api-Call-Limit`, parsed. */
   callLimit: CallLimit | undefined;
+  /** Cursor links of the `Link` header. */
   links: PageLinks;
+  /** `X-Request-Id`. */
   requestId: string | undefined;
 }
 
 /** One page of a REST list. */
 export interface Page<T> {
+  /** The records of the page. */
   items: T[];
   /** Cursor links (`next` absent on the last page). */
   pageInfo: PageLinks;
+  /** `X-Shopify-Shop-Api-Call-Limit` of the page's response. */
   callLimit: CallLimit | undefined;
 }
 
@@ -103,11 +114,13 @@ export interface Page<T> {
 export interface PageOptions {
   /** Key of the list in the body (default: inferred from the path, `/orders.json` -> `orders`). */
   key?: string;
+  /** Stops the listing. */
   signal?: AbortSignal;
 }
 
 /** Rate-limit view returned by {@link ShopifyClient.getRateLimitStatus}. */
 export interface RateLimitStatus extends RestRateLimitStatus {
+  /** The GraphQL cost bucket. */
   graphql: GraphqlRateLimitStatus;
 }
 
@@ -132,7 +145,9 @@ const USER_AGENT = 'shopify-ingest';
  * ```
  */
 export class ShopifyClient {
+  /** The shop this client talks to. */
   readonly shopDomain: string;
+  /** The Admin API version it calls. */
   readonly apiVersion: string;
   /** Origin requests go to (`https://{shopDomain}` unless `baseUrl` was given). */
   readonly baseUrl: string;
@@ -288,7 +303,15 @@ export class ShopifyClient {
   }
 
   /** Like {@link graphql}, also returning `extensions` (query cost, throttle status). */
-  async graphqlRaw<T = any>(query: string, variables?: Record<string, unknown>, options: { signal?: AbortSignal } = {}): Promise<{ data: T; extensions: { cost?: GraphqlCost } & Record<string, unknown> }> {
+  async graphqlRaw<T = any>(query: string, variables?: Record<string, unknown>, options: { signal?: AbortSignal } = {}): Promise<{
+    /** The `data` of the response. */
+    data: T;
+    /** The `extensions` of the response. */
+    extensions: {
+      /** Query cost and throttle status. */
+      cost?: GraphqlCost;
+    } & Record<string, unknown>;
+  }> {
     const path = '/graphql.json';
     return this.withRetries('POST', path, options, () => this.graphqlAttempt<T>(query, variables, options.signal));
   }

@@ -24,10 +24,13 @@ export type ShopifyApiErrorCode =
 
 /** What {@link ShopifyApiError} knows about the failed call. */
 export interface ShopifyApiErrorInit {
+  /** Stable error code. */
   code: ShopifyApiErrorCode;
   /** HTTP status, or `undefined` when no response arrived (network error, timeout). */
   status?: number;
+  /** The shop. */
   shop: string;
+  /** HTTP method. */
   method: string;
   /** URL path (no host, no query string, never the token). */
   path: string;
@@ -41,6 +44,7 @@ export interface ShopifyApiErrorInit {
   retryable: boolean;
   /** Short reason, e.g. Shopify's `errors` text or the network error message. */
   reason?: string;
+  /** The underlying error. */
   cause?: unknown;
 }
 
@@ -59,15 +63,21 @@ export interface ShopifyApiErrorInit {
  * ```
  */
 export class ShopifyApiError extends ShopifyIngestError {
+  /** HTTP status; undefined for network errors and timeouts. */
   readonly status: number | undefined;
+  /** The shop. */
   readonly shop: string;
+  /** HTTP method. */
   readonly method: string;
+  /** Request path (without the API prefix and query secrets). */
   readonly path: string;
+  /** Shopify's `X-Request-Id`, for support tickets. */
   readonly requestId: string | undefined;
   /** Milliseconds from `Retry-After`, when the response had one. */
   readonly retryAfter: number | undefined;
   /** Attempts made before giving up (1 when not retried). */
   readonly attempts: number;
+  /** Whether retrying can succeed (429, 5xx, network errors) or not (4xx). */
   override readonly retryable: boolean;
   /** Short reason (Shopify's `errors` text or the network error message), without the prefix. */
   readonly reason: string | undefined;
@@ -122,10 +132,23 @@ export class ShopifyApiError extends ShopifyIngestError {
 
 /** One entry of a GraphQL `errors` array. */
 export interface GraphqlErrorEntry {
+  /** What went wrong. */
   message: string;
-  extensions?: { code?: string; [key: string]: unknown };
+  /** Machine-readable details. */
+  extensions?: {
+    /** Error code (`THROTTLED`, `MAX_COST_EXCEEDED`, ...). */
+    code?: string;
+    [key: string]: unknown;
+  };
+  /** Where in the response. */
   path?: Array<string | number>;
-  locations?: Array<{ line: number; column: number }>;
+  /** Where in the query. */
+  locations?: Array<{
+    /** Line (1-based). */
+    line: number;
+    /** Column (1-based). */
+    column: number;
+  }>;
 }
 
 /**
@@ -139,9 +162,13 @@ export interface GraphqlErrorEntry {
  * ```
  */
 export class GraphqlError extends ShopifyIngestError {
+  /** The `errors` array as returned. */
   readonly errors: GraphqlErrorEntry[];
+  /** Partial data returned with the errors, if any. */
   readonly data: unknown;
+  /** The shop. */
   readonly shop: string;
+  /** Shopify's `X-Request-Id`. */
   readonly requestId: string | undefined;
 
   constructor(init: { shop: string; errors: GraphqlErrorEntry[]; data?: unknown; requestId?: string; code?: string }) {

@@ -15,7 +15,9 @@
  * ```
  */
 export class GraphqlBucket {
+  /** Bucket size in points, once a response reported it. */
   maximumAvailable: number | undefined;
+  /** Points restored per second, once reported. */
   restoreRate: number | undefined;
   private available = 0;
   private at = 0;
@@ -48,10 +50,12 @@ export class GraphqlBucket {
     return need <= 0 ? 0 : Math.ceil((need * 1000) / this.restoreRate);
   }
 
+  /** Sets `cost` points aside for a query in flight. */
   reserve(cost: number): void {
     this.reserved += cost;
   }
 
+  /** Gives back the points of a query that finished. */
   release(cost: number): void {
     this.reserved = Math.max(0, this.reserved - cost);
   }
@@ -76,6 +80,7 @@ export class GraphqlBucket {
     return Math.max(0, Math.ceil(((requested - status.currentlyAvailable) * 1000) / status.restoreRate));
   }
 
+  /** The bucket at `now`. */
   status(now: number): GraphqlRateLimitStatus {
     return {
       maximumAvailable: this.maximumAvailable,
@@ -88,15 +93,28 @@ export class GraphqlBucket {
 
 /** `extensions.cost` of a GraphQL Admin API response. */
 export interface GraphqlCost {
+  /** Cost Shopify reserved before running the query. */
   requestedQueryCost?: number;
+  /** What it cost (null when it was not run). */
   actualQueryCost?: number | null;
-  throttleStatus?: { maximumAvailable: number; currentlyAvailable: number; restoreRate: number };
+  /** The bucket after the query. */
+  throttleStatus?: {
+    /** Bucket size in points. */
+    maximumAvailable: number;
+    /** Points available now. */
+    currentlyAvailable: number;
+    /** Points restored per second. */
+    restoreRate: number;
+  };
 }
 
 /** What the client knows about a shop's GraphQL bucket. */
 export interface GraphqlRateLimitStatus {
+  /** Bucket size in points; undefined until a response reported it. */
   maximumAvailable: number | undefined;
+  /** Points available now (estimated from the last report). */
   currentlyAvailable: number | undefined;
+  /** Points restored per second. */
   restoreRate: number | undefined;
   /** Points reserved by queries in flight. */
   reserved: number;

@@ -6,7 +6,9 @@ import { RestBucket, type CallLimit } from './rest-bucket.js';
 
 /** Milliseconds clock and sleep, injectable so tests run in virtual time. */
 export interface Timing {
+  /** Current time in ms. */
   now: () => number;
+  /** Waits `ms` milliseconds. */
   sleep: (ms: number) => Promise<void>;
 }
 
@@ -14,9 +16,11 @@ export interface Timing {
 export interface RestRateLimitStatus {
   /** Estimated requests in the bucket now (the `used` of the call-limit header, leaked since). */
   callsMade: number;
+  /** Bucket size (40 standard, 80 Advanced, 400 Plus). */
   bucketSize: number;
   /** True when the next request would have to wait. */
   isLimited: boolean;
+  /** Requests per second the bucket drains. */
   leakRate: number;
   /** Requests sent and not yet answered. */
   inFlight: number;
@@ -35,22 +39,29 @@ export interface RestLimiter {
   schedule<T>(task: (report: (limit: CallLimit) => void) => Promise<T>): Promise<T>;
   /** A 429 arrived: hold every request of this shop for `retryAfterMs`. */
   throttled(retryAfterMs: number): void;
+  /** Milliseconds until the next request may go. */
   waitTime(): number;
+  /** The bucket as this limiter sees it. */
   status(): RestRateLimitStatus;
 }
 
 /** Cost-based pacing of GraphQL queries of one shop. */
 export interface GraphqlLimiter {
+  /** The cost bucket. */
   readonly bucket: GraphqlBucket;
   /** Waits until `cost` points fit, reserves them, runs `task`, then releases the reservation. */
   schedule<T>(cost: number, task: () => Promise<T>): Promise<T>;
+  /** The cost bucket as last reported. */
   status(): GraphqlRateLimitStatus;
 }
 
 /** Both limiters of one shop. */
 export interface ShopLimiter {
+  /** The shop. */
   readonly shop: string;
+  /** REST pacing. */
   readonly rest: RestLimiter;
+  /** GraphQL pacing. */
   readonly graphql: GraphqlLimiter;
 }
 
@@ -81,8 +92,11 @@ export interface LimiterRegistryOptions {
   graphqlDefaultCost?: number;
   /** Share each shop's REST budget between processes through Redis (Bottleneck clustering). */
   redis?: RedisClusterOptions;
+  /** Clock in ms (tests inject one). */
   now?: () => number;
+  /** Sleep (tests inject one). */
   sleep?: (ms: number) => Promise<void>;
+  /** Where the limiters log. */
   logger?: Logger;
 }
 
@@ -104,6 +118,7 @@ export class LimiterRegistry {
   private readonly options: LimiterRegistryOptions;
   private connection: Bottleneck.IORedisConnection | undefined;
   private stopped = false;
+  /** The clock and sleep every limiter of the registry uses. */
   readonly timing: Timing;
 
   constructor(options: LimiterRegistryOptions = {}) {
@@ -126,6 +141,7 @@ export class LimiterRegistry {
     return limiter;
   }
 
+  /** Whether the registry holds limiters for a shop. */
   has(shop: string): boolean {
     return this.shops.has(shop);
   }

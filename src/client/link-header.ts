@@ -32,9 +32,11 @@ export function parseLinkHeader(header: string | null | undefined): PageLinks {
 
 /** One pagination link. */
 export interface PageLink {
+  /** The page's URL, as Shopify sent it. */
   url: string;
   /** The opaque cursor. */
   pageInfo: string;
+  /** Its `limit`. */
   limit?: number;
   /** The `fields` parameter, when the link carries one. */
   fields?: string;
@@ -42,7 +44,9 @@ export interface PageLink {
 
 /** The `next` / `previous` links of a page (absent on the last / first page). */
 export interface PageLinks {
+  /** The next page; absent on the last. */
   next?: PageLink;
+  /** The previous page; absent on the first. */
   previous?: PageLink;
 }
 

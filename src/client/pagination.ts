@@ -3,6 +3,7 @@ import type { PageLink } from './link-header.js';
 
 /** Query values the client accepts; arrays become comma lists (`ids=1,2`), dates ISO 8601. */
 export type QueryValue = string | number | boolean | bigint | Date | null | undefined | Array<string | number | bigint>;
+/** Query string parameters (undefined values are left out). */
 export type Query = Record<string, QueryValue>;
 
 /**

@@ -21,7 +21,9 @@
  * ```
  */
 export class RestBucket {
+  /** Bucket size (learnt from the call-limit header). */
   size: number;
+  /** Requests per second it drains. */
   leakRate: number;
   /** Slots kept free for other apps / clock drift. */
   readonly safetyMargin: number;
@@ -137,7 +139,9 @@ export class RestBucket {
   }
 }
 
+/** Options of a {@link RestBucket}. */
 export interface RestBucketOptions {
+  /** Clock in ms (tests inject one). */
   now: number;
   /** Initial bucket size until a response header tells the real one (default 40). */
   size?: number;
@@ -149,7 +153,9 @@ export interface RestBucketOptions {
 
 /** A parsed `X-Shopify-Shop-Api-Call-Limit` header. */
 export interface CallLimit {
+  /** Requests in the bucket after this one. */
   used: number;
+  /** Bucket size. */
   size: number;
 }
 

@@ -54,6 +54,7 @@ export interface IngestionConfig {
 /** What a part of the SDK needs from the configuration, for {@link requireFor}. */
 export type ConfigFeature = 'encryption' | 'webhooks' | 'sessionTokens' | 'auth' | 'database';
 
+/** Options of {@link loadConfig}. */
 export interface LoadConfigOptions {
   /**
    * Features whose settings must be present. Default `['encryption']`: PII is always encrypted,
@@ -282,7 +283,16 @@ export function webhookSecretsOf(config: Pick<IngestionConfig, 'shopifyApiSecret
  * app.use('/api/shopify', createAuthMiddleware(authOptionsOf(loadConfig({}, process.env, { require: ['auth'] }))));
  * ```
  */
-export function authOptionsOf(config: Pick<IngestionConfig, 'shopifyApiKey' | 'shopifyApiSecret' | 'shopifyApiSecretPrevious' | 'ingestApiKeys'>): { apiKey?: string; apiSecret: string[]; apiKeys: string[]; env: Env } {
+export function authOptionsOf(config: Pick<IngestionConfig, 'shopifyApiKey' | 'shopifyApiSecret' | 'shopifyApiSecretPrevious' | 'ingestApiKeys'>): {
+  /** SHOPIFY_API_KEY (session tokens' audience). */
+  apiKey?: string;
+  /** The app secrets that verify session tokens. */
+  apiSecret: string[];
+  /** INGEST_API_KEYS. */
+  apiKeys: string[];
+  /** Always `{}`: the middleware must not read process.env. */
+  env: Env;
+} {
   const apiSecret = [config.shopifyApiSecret, config.shopifyApiSecretPrevious].filter((s): s is string => Boolean(s));
   // `env: {}`: the config already decided; the middleware must not fall back to process.env.
   return { apiKey: config.shopifyApiKey, apiSecret, apiKeys: config.ingestApiKeys, env: {} };

@@ -6,4 +6,4 @@ export { createKeyRing, keyRingFromEnv, envKeyRing, decrypt, decryptJson, normal
 export type { KeyRing, KeyRingOptions, KeyRingEnv } from './key-ring.js';
 export { parseKeyMaterial, keyFingerprint } from './key-material.js';
 export type { KeyInput } from './key-material.js';
-export { DecryptError } from './errors.js';
+export { DecryptError, EncryptionKeyMismatchError } from './errors.js';

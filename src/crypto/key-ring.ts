@@ -197,9 +197,11 @@ export function normaliseEmail(email: string): string {
 
 /** Environment variables read by {@link keyRingFromEnv}. */
 export interface KeyRingEnv {
+  /** The current key (32 bytes: 32 characters, 64 hex or base64). */
   ENCRYPTION_KEY?: string;
   /** Comma-separated older keys, e.g. `ENCRYPTION_PREVIOUS_KEYS=<hex>,<hex>`. */
   ENCRYPTION_PREVIOUS_KEYS?: string;
+  /** Key of the email blind index (required once keys rotate). */
   BLIND_INDEX_KEY?: string;
   [name: string]: string | undefined;
 }

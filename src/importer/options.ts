@@ -3,24 +3,44 @@ import type { ImportMode, ImportOptions, ImportSource, RetryOptions } from './ty
 
 /** Import options with defaults applied and values checked. */
 export interface ResolvedImportOptions {
+  /** Rows per database write. */
   batchSize: number;
+  /** Batch writes in flight. */
   concurrency: number;
+  /** Skip records already stored. */
   skipExisting: boolean;
+  /** Fetch and transform, write nothing. */
   dryRun: boolean;
-  dateRange: { from: Date | null; to: Date | null } | null;
+  /** Only records changed in this window (a windowed run leaves the checkpoint alone). */
+  dateRange: {
+    /** Changed at or after. */
+    from: Date | null;
+    /** Changed at or before. */
+    to: Date | null;
+  } | null;
+  /** Retries of failed batch writes. */
   retry: Required<RetryOptions>;
+  /** `full`, `incremental` or `auto`. */
   mode: ImportMode;
+  /** Records per Shopify page (at most 250). */
   pageSize: number;
+  /** How far before the watermark an incremental sync starts, for clock skew and late writes. */
   overlapMs: number;
+  /** How long to wait for another run of the same resource to finish. */
   waitForLockMs: number;
+  /** Aborts the run (it ends `cancelled`, checkpoint kept). */
   signal: AbortSignal | undefined;
+  /** Where records come from (`ImportOptions.source`). */
   source: ImportSource;
+  /** Changes above which an incremental sync runs as a bulk operation (`ImportOptions.bulkThreshold`). */
   bulkThreshold: number;
+  /** How far behind now the watermark stays (`ImportOptions.safetyMarginMs`). */
   safetyMarginMs: number;
 }
 
 /** Shopify's REST maximum `limit` (https://shopify.dev/docs/api/usage/pagination-rest). */
 export const SHOPIFY_MAX_PAGE_SIZE = 250;
+/** Default overlap of incremental syncs: 5 minutes before the watermark. */
 export const DEFAULT_OVERLAP_MS = 5 * 60_000;
 /** Changes above which an incremental sync runs as a bulk operation (see `ImportOptions.bulkThreshold`). */
 export const DEFAULT_BULK_THRESHOLD = 2500;

@@ -24,7 +24,9 @@ export interface ResourceImportStats {
   lastSuccessfulRun: SyncRunRecord | null;
   /** Stored, not deleted records. */
   stored: number;
+  /** Highest Shopify `updated_at` fully committed (incremental syncs start from it, minus the overlap). */
   watermark: Date | null;
+  /** When a full sync last completed. */
   fullSyncCompletedAt: Date | null;
   /** An interrupted run will be resumed by the next import. */
   resumePending: boolean;
@@ -32,11 +34,25 @@ export interface ResourceImportStats {
 
 /** What {@link ImportService.getImportStats} returns: one entry per resource of the registry, plus these. */
 export type ImportStats = { [K in ResourceType]: ResourceImportStats } & {
+  /** The tenant. */
   tenantId: string;
   /** Row counts from the database (not deleted), by table key (variants, line items, ...). */
   records: RecordCounts;
   /** Sums over the runs this service instance made. */
-  session: { runs: number; fetched: number; imported: number; skipped: number; failed: number; deleted: number };
+  session: {
+    /** Runs. */
+    runs: number;
+    /** Records received. */
+    fetched: number;
+    /** Records written. */
+    imported: number;
+    /** Records not written (stored already, or older). */
+    skipped: number;
+    /** Records that could not be imported. */
+    failed: number;
+    /** Records found deleted at Shopify. */
+    deleted: number;
+  };
 };
 
 type ProgressListener = (event: ImportProgress) => void;
@@ -69,6 +85,7 @@ type ProgressListener = (event: ImportProgress) => void;
  * ```
  */
 export class ImportService {
+  /** The tenant this importer syncs. */
   readonly tenantId: string;
   private readonly client: ImportClient;
   private readonly store: IngestStore;
@@ -106,6 +123,7 @@ export class ImportService {
     return () => this.off(event, listener);
   }
 
+  /** Removes a progress listener added with `on`. */
   off(_event: 'progress', listener: ProgressListener): void {
     this.listeners.delete(listener);
   }

@@ -46,7 +46,12 @@ export interface ImportOptions {
    * (paid, fulfilled, refunded). A windowed run is a one-off: it neither reads nor moves the
    * watermark and the resume cursor, and never counts as a full sync.
    */
-  dateRange?: { from?: string | Date; to?: string | Date };
+  dateRange?: {
+    /** Changed at or after (ISO-8601 or Date). */
+    from?: string | Date;
+    /** Changed at or before. */
+    to?: string | Date;
+  };
   /** Retries of a failed batch write. */
   retryOptions?: RetryOptions;
   /** `full`, `incremental` or `auto` (default). */
@@ -90,29 +95,45 @@ export type ImportSource = 'graphql' | 'rest';
 
 /** Progress of a run, emitted after every committed batch and once at the end (`done: true`). */
 export interface ImportProgress {
+  /** The tenant. */
   tenantId: string;
+  /** The resource. */
   resource: ResourceType;
+  /** The run. */
   runId: string;
+  /** Full or incremental. */
   mode: 'full' | 'incremental';
+  /** Records received from Shopify so far. */
   fetched: number;
+  /** Records written so far. */
   imported: number;
+  /** Records not written (already stored, or older than the stored version). */
   skipped: number;
+  /** Records that could not be imported. */
   failed: number;
   /** Records Shopify holds for this run (its count query, or the bulk operation's count), when known. */
   total?: number;
   /** Records fetched per second since the run started. */
   ratePerSecond: number;
+  /** Time since the run started. */
   elapsedMs: number;
+  /** True on the last event of the run. */
   done: boolean;
 }
 
 /** What one run did. */
 export interface ImportResult {
+  /** Run id (`shopify_sync_runs.id`). */
   runId: string;
+  /** The tenant. */
   tenantId: string;
+  /** The resource. */
   resource: ResourceType;
+  /** Full or incremental. */
   mode: 'full' | 'incremental';
+  /** How it ended (`cancelled`: aborted; its checkpoint is kept). */
   status: 'succeeded' | 'failed' | 'cancelled';
+  /** Nothing was written. */
   dryRun: boolean;
   /** The run continued an interrupted one from its checkpoint. */
   resumed: boolean;
@@ -130,9 +151,13 @@ export interface ImportResult {
   deleted: number;
   /** Shopify requests made for the listing (pages), useful to see an incremental sync's saving. */
   pages: number;
+  /** When it started. */
   startedAt: Date;
+  /** When it ended. */
   finishedAt: Date;
+  /** How long it took. */
   durationMs: number;
+  /** Why it failed or was cancelled. */
   error?: string;
   /** Where the records came from, and how: `bulk` (operation files), `pages` (GraphQL) or `rest`. */
   method: 'bulk' | 'pages' | 'rest';
@@ -147,7 +172,11 @@ export type ImportAllResult = { [K in ResourceType]: ImportResult };
  * The part of a Shopify client the importer uses (see `createShopifyClient`): REST pages for
  * `source: 'rest'`, GraphQL for the default source.
  */
-export interface ImportClient extends Partial<GraphqlImportClient> {
+export interface ImportClient {
+  /** The shop, `*.myshopify.com` (the GraphQL engine needs it). */
+  readonly shopDomain?: string;
+  /** Runs a GraphQL query (the GraphQL engine needs it; `source: 'rest'` does not). */
+  graphql?<T = any>(query: string, variables?: Record<string, unknown>, options?: { signal?: AbortSignal }): Promise<T>;
   /** Pages of a REST listing; the first request carries `query`, the next follow the Link header. */
   pages<T = unknown>(path: string, query?: Record<string, string | number | boolean | undefined>): AsyncGenerator<T[]> | AsyncIterable<T[]>;
   /** One REST GET (counts for REST reconciliation). */
@@ -164,6 +193,7 @@ export interface ImportTransformer {
 
 /** The part of a Shopify client the GraphQL engine uses (a `ShopifyClient` fits). */
 export interface GraphqlImportClient {
+  /** The shop, `*.myshopify.com`. */
   readonly shopDomain: string;
   /** Runs a query; throws `GraphqlError` (with whatever `data` came back) when the response has errors. */
   graphql<T = any>(query: string, variables?: Record<string, unknown>, options?: { signal?: AbortSignal }): Promise<T>;
@@ -175,6 +205,7 @@ export interface ImportServiceOptions {
   keyRing?: KeyRing;
   /** Overrides the transformer built from `keyRing`. */
   transformer?: ImportTransformer;
+  /** Where the importer logs (default: silent). */
   logger?: Logger;
   /** Current time (runs, watermarks, rates). */
   clock?: () => Date;

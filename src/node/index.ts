@@ -9,7 +9,14 @@ import type { WebhookCore, WebhookRequestInput, WebhookResult } from '../webhook
 import { BodyTooLargeError } from '../webhooks/read-body.js';
 
 /** A Node request as frameworks leave it: maybe with `rawBody` or a `body` set by a parser. */
-export type NodeRequestLike = IncomingMessage & { body?: unknown; rawBody?: unknown; originalUrl?: string };
+export type NodeRequestLike = IncomingMessage & {
+  /** A body a framework parsed or buffered. */
+  body?: unknown;
+  /** Raw bytes a framework kept (`captureRawBody`). */
+  rawBody?: unknown;
+  /** Express's URL before mounting. */
+  originalUrl?: string;
+};
 
 /** Says how to mount the route when a parser consumed the body (framework-specific). */
 export const DEFAULT_MOUNT_HINT =
@@ -115,6 +122,7 @@ export async function sendWebResponse(res: ServerResponse, response: Response): 
   res.end(body);
 }
 
+/** Options of the Node handlers. */
 export interface NodeHandlerOptions {
   /** Advice given when a parser consumed the body. */
   mountHint?: string;

@@ -3,9 +3,13 @@ import type { SyncJobOptions, SyncJobType, SyncResource } from './sync-config.js
 
 /** What the scheduler asks a runner to do for one run of a job. */
 export interface ScheduledRun {
+  /** The job. */
   jobId: string;
+  /** Which job. */
   jobType: SyncJobType;
+  /** The tenant. */
   tenantId: string;
+  /** What to import. */
   resource: SyncResource;
   /** The job's options for this run (windowed jobs carry a fresh `dateRange`). */
   options: SyncJobOptions;
@@ -24,6 +28,7 @@ export type JobRunner = (run: ScheduledRun) => Promise<unknown>;
 
 /** The part of a ClientManager the scheduler uses. */
 export interface SchedulerClientSource {
+  /** The tenant's client. */
   getClient(tenantId: string): unknown;
   /** Tenants with a client; `startScheduler()` schedules jobs for each of them. */
   tenantIds?(): Iterable<string>;

@@ -11,7 +11,9 @@ export interface LeaseCoordinatorOptions {
   holder: string;
   /** Lease lifetime; renewed every third of it while the run lasts. */
   ttlMs: number;
+  /** The current time. */
   clock: () => Date;
+  /** Where it logs. */
   logger: Logger;
   /** Told why a tick was not granted (another instance took it, or the job runs elsewhere). */
   onRefused?: (refusal: Exclude<LeaseResult, { acquired: true }>, runKey: string) => void;
@@ -19,7 +21,9 @@ export interface LeaseCoordinatorOptions {
 
 /** A node-cron RunCoordinator backed by PostgreSQL, plus what the scheduler needs to know about it. */
 export interface LeaseCoordinator extends RunCoordinator {
+  /** Whether this instance runs this tick (it won the lease). */
   shouldRun(key: string, ttlMs?: number): Promise<boolean>;
+  /** Records that a tick finished (the lease stays until it expires, so no other instance runs it). */
   onComplete(key: string): Promise<void>;
   /** Lease keys this instance holds right now. */
   held(): string[];

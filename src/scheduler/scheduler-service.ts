@@ -53,37 +53,54 @@ export interface SchedulerOptions {
   instanceId?: string;
   /** Scheduler clock: run times, date windows, lease times. */
   clock?: () => Date;
+  /** Where the scheduler logs. */
   logger?: Logger;
 }
 
 /** Status of one job, as {@link SchedulerService.getStatus} reports it. */
 export interface SchedulerJobStatus {
+  /** Job id (`<tenant>:<type>`). */
   id: string;
+  /** The tenant. */
   tenantId: string;
+  /** Which job. */
   type: SyncJobType;
+  /** What it imports. */
   resource: SyncResource;
+  /** Its cron expression. */
   schedule: string;
+  /** Time zone of the cron expression. */
   timezone: string;
   /** Whether the job is scheduled (it may be enabled while the scheduler is stopped). */
   enabled: boolean;
   /** Running on this instance right now. */
   running: boolean;
+  /** When the running run started. */
   runningSince: Date | null;
+  /** When it last started. */
   lastRunAt: Date | null;
+  /** When it last finished. */
   lastFinishedAt: Date | null;
+  /** How long the last run took. */
   lastDurationMs: number | null;
+  /** What the last run returned. */
   lastResult: unknown;
+  /** Why the last run failed. */
   lastError: string | null;
+  /** Whether the last run was a tick or `runJobNow`. */
   lastTrigger: 'scheduled' | 'manual' | null;
   /** Next tick, or null when the job or the scheduler is stopped. */
   nextRunAt: Date | null;
+  /** Runs on this instance. */
   runCount: number;
+  /** Failed runs on this instance. */
   failureCount: number;
   /**
    * Ticks skipped because the previous run was still going (here or on another instance), or
    * because another run held the resource's import lock (`IMPORT_ALREADY_RUNNING`).
    */
   skippedOverlaps: number;
+  /** When a tick was last skipped. */
   lastSkippedAt: Date | null;
   /** Ticks another instance was elected for. */
   ranElsewhere: number;
@@ -95,14 +112,19 @@ export interface SchedulerJobStatus {
 export interface SchedulerStatus {
   /** The scheduler is started. */
   enabled: boolean;
+  /** This instance's id. */
   instanceId: string;
+  /** Default time zone. */
   timezone: string;
+  /** Whether ticks are elected across instances. */
   distributed: boolean;
+  /** Jobs known to this instance. */
   totalJobs: number;
   /** Jobs enabled and scheduled. */
   activeJobs: number;
   /** Jobs running on this instance now. */
   runningJobs: number;
+  /** Each job. */
   jobs: SchedulerJobStatus[];
 }
 
@@ -148,8 +170,11 @@ type RunOutcome = { ok: true; result: unknown } | { ok: false; error: unknown };
  * ```
  */
 export class SchedulerService {
+  /** This instance's id (lease holder). */
   readonly instanceId: string;
+  /** Default time zone of the cron expressions. */
   readonly timezone: string;
+  /** Whether ticks are elected through PostgreSQL leases (one instance per tick). */
   readonly distributed: boolean;
   private readonly db: SqlExecutor | undefined;
   private readonly clientManager: SchedulerClientSource | undefined;

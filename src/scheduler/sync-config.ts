@@ -20,12 +20,21 @@ export const SYNC_JOB_TYPES: readonly SyncJobType[] = Object.freeze([...RESOURCE
 
 /** Options handed to the import of a scheduled run (the seed's Import Options). */
 export interface SyncJobOptions {
+  /** Rows per database write. */
   batchSize?: number;
+  /** Batch writes in flight. */
   concurrency?: number;
+  /** Skip records already stored. */
   skipExisting?: boolean;
+  /** Write nothing. */
   dryRun?: boolean;
   /** A fixed window. Usually left out in favour of {@link SyncJobConfig.dateWindowDays}. */
-  dateRange?: { from?: string; to?: string };
+  dateRange?: {
+    /** Changed at or after (ISO-8601). */
+    from?: string;
+    /** Changed at or before (ISO-8601). */
+    to?: string;
+  };
   [option: string]: unknown;
 }
 
@@ -38,9 +47,11 @@ export interface SyncJobOptions {
  * ```
  */
 export interface SyncJobConfig {
+  /** Whether the job runs. */
   enabled: boolean;
   /** A node-cron expression (5 fields, or 6 with seconds first). */
   schedule: string;
+  /** Import options of its runs. */
   options?: SyncJobOptions;
   /**
    * Import only records updated in the last N days, computed when each run starts

@@ -6,10 +6,12 @@ import { silentLogger, type Logger } from '../logger.js';
 import { pooledPgAdapter, useDirectPgWrites } from './direct-pg.js';
 import { migrate, type MigrateOptions } from './migrate.js';
 
+/** Options of {@link createDatabase}. */
 export interface DatabaseOptions {
   /**
    * A `postgres://` / `postgresql://` URL: PostgreSQL through `@prisma/adapter-pg`.
-   * Defaults to `DATABASE_URL`; when neither is a PostgreSQL URL, the embedded database is used.
+   * Defaults to `DATABASE_URL`; when neither is set, the embedded database is used. A set URL of
+   * another kind (`mysql://`, `file:`) is a {@link ConfigError}, not a fallback.
    */
   url?: string;
   /**
@@ -17,6 +19,7 @@ export interface DatabaseOptions {
    * `memory://` keeps it in memory (gone on exit). Only one process may open a folder at a time.
    */
   dataDir?: string;
+  /** Where it logs (default: silent). */
   logger?: Logger;
   /** Apply pending migrations before returning (default true). */
   migrate?: boolean;
@@ -40,11 +43,27 @@ const POSTGRES_URL = /^postgres(ql)?:\/\//i;
  * resolveDatabaseTarget({ env: {} }); // { kind: 'embedded', dataDir: '/cwd/.shopify-ingest/db' }
  * ```
  */
-export function resolveDatabaseTarget(options: Pick<DatabaseOptions, 'url' | 'dataDir' | 'env'> = {}): { kind: 'postgres'; url: string } | { kind: 'embedded'; dataDir: string } {
+export function resolveDatabaseTarget(options: Pick<DatabaseOptions, 'url' | 'dataDir' | 'env'> = {}): {
+  /** PostgreSQL through `@prisma/adapter-pg`. */
+  kind: 'postgres';
+  /** Its URL. */
+  url: string;
+} | {
+  /** The embedded database (PGlite). */
+  kind: 'embedded';
+  /** Its folder (absolute), or `memory://`. */
+  dataDir: string;
+} {
   const env = options.env ?? process.env;
-  const url = options.url ?? env.DATABASE_URL;
+  const url = options.url ?? (env.DATABASE_URL?.trim() || undefined);
   if (url && POSTGRES_URL.test(url)) return { kind: 'postgres', url };
-  if (options.url) throw new ConfigError(`database url must start with postgres:// or postgresql:// (got ${options.url.split(':')[0]}:...)`);
+  // A set but unusable URL is a mistake to report, never a reason to fall back to the embedded
+  // database: that would sync into a folder the user does not know about. The value may hold a
+  // password, so only its scheme is echoed.
+  if (url) {
+    const source = options.url ? 'the database url (--database-url / url)' : 'DATABASE_URL';
+    throw new ConfigError(`${source} must start with postgres:// or postgresql:// (got ${url.split(':')[0]}:...); unset it to use the embedded database`, { details: { variable: options.url ? 'url' : 'DATABASE_URL' } });
+  }
   const dataDir = options.dataDir ?? DEFAULT_DATA_DIR;
   return { kind: 'embedded', dataDir: dataDir.startsWith('memory://') ? dataDir : path.resolve(dataDir) };
 }

@@ -7,7 +7,13 @@ import { silentLogger, type Logger } from '../logger.js';
 
 /** The part of a `pg.Pool` (or `pg.Client`) the SDK's batch writes use. */
 export interface PgQueryable {
-  query(text: string, values?: unknown[]): Promise<{ rows: unknown[]; rowCount: number | null }>;
+  /** Runs SQL with `$n` parameters. */
+  query(text: string, values?: unknown[]): Promise<{
+    /** Rows returned. */
+    rows: unknown[];
+    /** Rows affected. */
+    rowCount: number | null;
+  }>;
   /** A `pg.Pool`'s checkout: with it, batches are streamed with COPY (see `copy-stage.ts`); without it (a `pg.Client`), they travel as JSON parameters. */
   connect?(): Promise<PgSessionClient>;
   /** `pg.Pool` and `pg.Client` are event emitters: an `error` event without a listener kills the process. */

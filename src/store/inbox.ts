@@ -10,30 +10,50 @@ import type { PrismaLike, SqlExecutor } from './prisma-like.js';
 
 /** A delivery as the handler stores it (body already encrypted). */
 export interface InboxDelivery {
+  /** Inbox row id (a ksuid). */
   id: string;
+  /** The tenant whose shop sent it. */
   tenantId: string;
+  /** `X-Shopify-Webhook-Id`: unique per tenant, the deduplication key. */
   webhookId: string;
+  /** `X-Shopify-Event-Id`, when sent. */
   eventId: string | null;
+  /** The topic. */
   topic: string;
+  /** The shop. */
   shopDomain: string;
+  /** `X-Shopify-API-Version` of the body. */
   apiVersion: string | null;
+  /** `X-Shopify-Triggered-At`. */
   triggeredAt: Date | null;
+  /** The raw body, encrypted by the key ring. */
   bodyEnc: string;
+  /** When it was stored. */
   receivedAt: Date;
 }
 
+/** Where a delivery stands: waiting, claimed by a worker, done, or out of attempts (dead letter). */
 export type InboxStatus = 'pending' | 'processing' | 'processed' | 'failed';
 
 /** One inbox row. */
 export interface InboxRow extends Omit<InboxDelivery, 'bodyEnc'> {
+  /** The encrypted body; null once dropped (redacted, or not kept after processing). */
   bodyEnc: string | null;
+  /** Where it stands. */
   status: InboxStatus;
+  /** Processing attempts so far. */
   attempts: number;
+  /** Why the last attempt failed. */
   lastError: string | null;
+  /** Not processed before this time (retry backoff). */
   nextAttemptAt: Date;
+  /** When a worker claimed it. */
   lockedAt: Date | null;
+  /** Which worker claimed it. */
   lockedBy: string | null;
+  /** Deliveries of the same webhook id received again (acknowledged, not processed again). */
   duplicates: number;
+  /** When it was processed. */
   processedAt: Date | null;
 }
 
@@ -68,6 +88,7 @@ export interface WebhookInbox {
   fail(id: string, workerId: string, error: string, nextAttemptAt: Date, final: boolean): Promise<void>;
   /** Resets a row to pending (attempts 0). Returns 'ok', 'not_found', 'no_body' or 'processing'. */
   replay(id: string, now: Date): Promise<'ok' | 'not_found' | 'no_body' | 'processing'>;
+  /** One row by id, or null. */
   get(id: string): Promise<InboxRow | null>;
   /** Row counts by status (all tenants, or one). */
   countByStatus(tenantId?: string): Promise<Record<InboxStatus, number>>;

@@ -29,7 +29,9 @@ export class MigrationError extends ShopifyIngestError {
   }
 }
 
+/** Options of {@link migrate}. */
 export interface MigrateOptions {
+  /** Where it logs. */
   logger?: Logger;
   /** Where the `<timestamp>_<name>/migration.sql` folders are; defaults to the package's `prisma/migrations`. */
   migrationsDir?: string;
@@ -39,6 +41,7 @@ export interface MigrateOptions {
   timeoutMs?: number;
 }
 
+/** What {@link migrate} did. */
 export interface MigrateResult {
   /** Migrations this call ran. */
   applied: string[];

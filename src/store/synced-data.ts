@@ -49,14 +49,20 @@ function uniqueIds(ids: readonly bigint[]): string[] {
 }
 
 export interface OrdersWriteResult extends UpsertResult {
+  /** Line items written. */
   lineItems: number;
+  /** Line items no longer on their order, deleted. */
   lineItemsRemoved: number;
+  /** Order events written. */
   events: number;
+  /** Order events removed. */
   eventsRemoved: number;
 }
 
 export interface ProductsWriteResult extends UpsertResult {
+  /** Variants written. */
   variants: number;
+  /** Variants no longer on their product, deleted. */
   variantsRemoved: number;
 }
 

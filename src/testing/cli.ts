@@ -7,6 +7,7 @@ import { createShopifySimulator, type ShopifySimulator, type ShopifySimulatorOpt
 import { FAULT_KINDS, type FaultKind } from './faults.js';
 import { ConfigError } from '../errors.js';
 
+/** `shopify-ingest simulator --help`. */
 export const SIMULATOR_USAGE = `Usage: shopify-ingest simulator [options]
 
   --shops <n>          shops to host (default 3)
@@ -43,7 +44,14 @@ function whole(value: string | undefined, name: string, fallback: number): numbe
  * parseSimulatorArgs(['--shops', '2', '--fault', 'reset=0.05']).options.faults // { rates: { reset: 0.05 } }
  * ```
  */
-export function parseSimulatorArgs(argv: string[]): { options: ShopifySimulatorOptions; json: boolean; help: boolean } {
+export function parseSimulatorArgs(argv: string[]): {
+  /** Simulator options. */
+  options: ShopifySimulatorOptions;
+  /** Print the connection details as JSON. */
+  json: boolean;
+  /** Print the usage. */
+  help: boolean;
+} {
   const { values } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -15,8 +15,10 @@ import { createRandom, hashString, type Random } from './prng.js';
  */
 export type FaultKind = 'server_error' | 'reset' | 'slow' | 'malformed' | 'truncated' | 'storm';
 
+/** Every fault the simulator can inject. */
 export const FAULT_KINDS: readonly FaultKind[] = ['server_error', 'reset', 'slow', 'malformed', 'truncated', 'storm'];
 
+/** Which faults to inject, how often, where. */
 export interface FaultOptions {
   /** Probability per API request of each fault (the sum must be <= 1). */
   rates?: Partial<Record<FaultKind, number>>;
@@ -47,6 +49,7 @@ export function createFaultInjector(seed: number, initial: FaultOptions = {}) {
   const counts: Record<FaultKind, number> = { server_error: 0, reset: 0, slow: 0, malformed: 0, truncated: 0, storm: 0 };
 
   return {
+    /** Faults injected so far, per kind. */
     counts,
     /** Replaces the options (and the script). */
     configure(next: FaultOptions): void {
@@ -62,12 +65,15 @@ export function createFaultInjector(seed: number, initial: FaultOptions = {}) {
       options = {};
       script = [];
     },
+    /** Restarts the fault sequence from another seed. */
     reseed(next: number): void {
       random = createRandom(hashString(`faults:${next}`));
     },
+    /** Delay of `slow` answers in ms. */
     get slowMs(): number {
       return options.slowMs ?? 2000;
     },
+    /** Status of the next `server_error` (500, 502, 503, 504 in turn). */
     nextServerErrorStatus(): number {
       const statuses = [500, 502, 503, 504];
       return statuses[serverErrorTurn++ % statuses.length];
@@ -94,4 +100,5 @@ export function createFaultInjector(seed: number, initial: FaultOptions = {}) {
   };
 }
 
+/** Decides, per request, whether a fault is injected (seeded: the same seed gives the same faults). */
 export type FaultInjector = ReturnType<typeof createFaultInjector>;

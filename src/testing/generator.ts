@@ -7,7 +7,9 @@
 import { createRandom, combine, intBetween, pick, unitAt, type Random } from './prng.js';
 import { formatShopTime } from './clock.js';
 
+/** The resources the simulator serves. */
 export type ResourceName = 'customers' | 'products' | 'orders';
+/** A JSON object as the simulator builds and serves it. */
 export type JsonObject = Record<string, unknown>;
 
 /** Id spaces. Normal ids are 13 digits like today's Shopify ids; big ids exceed 2^53 like Shopify's own samples. */
@@ -221,7 +223,16 @@ export function createGenerator(options: GeneratorOptions) {
     const variantCount = intBetween(r, 1, 4);
     const basePrice = intBetween(r, 5, 120) * 100 - (r() < 0.7 ? 1 : 0);
     const vendor = pick(r, VENDORS);
-    return { title, variantCount, basePrice, vendor };
+    return {
+      /** Product title. */
+      title,
+      /** How many variants it has. */
+      variantCount,
+      /** Price of its first variant, in cents. */
+      basePrice,
+      /** Vendor name. */
+      vendor,
+    };
   }
 
   function variantPrice(p: number, v: number): number {
@@ -442,8 +453,32 @@ export function createGenerator(options: GeneratorOptions) {
   }
 
   return {
-    idOf, indexOf, createdAtMs, updatedAtMs, orderState, customer, product, order, productShape,
-    intervals, bigIds, currency, domain,
+    /** Id of seeded record `i` (ids grow with the index). */
+    idOf,
+    /** Index of a seeded id, or -1. */
+    indexOf,
+    /** Seeded creation time of record `i` (epoch ms). */
+    createdAtMs,
+    /** Seeded update time of record `i` (epoch ms). */
+    updatedAtMs,
+    /** Seeded payment/fulfilment/cancellation state of order `i`. */
+    orderState,
+    /** Builds customer `i` (REST shape). */
+    customer,
+    /** Builds product `i` with its variants. */
+    product,
+    /** Builds order `i` with line items, transactions, fulfillments and refunds. */
+    order,
+    /** Title, variant count, base price and vendor of product `i`. */
+    productShape,
+    /** Seeded spacing of records in time, per resource. */
+    intervals,
+    /** Whether ids exceed 2^53. */
+    bigIds,
+    /** Shop currency. */
+    currency,
+    /** The shop. */
+    domain,
     /** Builds record `i` of `resource`. */
     build(resource: ResourceName, i: number, times?: { created: number; updated: number }, customerLookup?: (index: number) => JsonObject | null): JsonObject {
       return resource === 'customers' ? customer(i, times) : resource === 'products' ? product(i, times) : order(i, times, customerLookup);

@@ -722,10 +722,12 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
       return true;
     },
 
+    /** Cancels the timers of running bulk operations. */
     stop(): void {
       for (const op of operations.values()) for (const t of op.timers) clearTimeout(t);
     },
   };
 }
 
+/** The simulator's GraphQL Admin API (queries, bulk operations). */
 export type GraphqlApi = ReturnType<typeof createGraphqlApi>;

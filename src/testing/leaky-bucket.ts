@@ -56,6 +56,7 @@ export function createLeakyBucket(options: LeakyBucketOptions) {
   const EPS = 1e-9;
 
   return {
+    /** Bucket size (requests). */
     size,
     /** Counts one request when it fits, otherwise refuses it. */
     take(cost = 1): BucketDecision {
@@ -77,6 +78,7 @@ export function createLeakyBucket(options: LeakyBucketOptions) {
       drain();
       return level;
     },
+    /** Empties the bucket. */
     reset(): void {
       level = 0;
       last = clock();
@@ -131,11 +133,20 @@ export function createCostBucket(options: CostBucketOptions) {
       restore();
       available = Math.min(max, available + points);
     },
+    /** Uses every point (as another app sharing the limit would). */
     drainAll(): void {
       restore();
       available = 0;
     },
-    status(): { maximumAvailable: number; currentlyAvailable: number; restoreRate: number } {
+    /** The bucket as GraphQL's `throttleStatus` reports it. */
+    status(): {
+      /** Bucket size (points). */
+      maximumAvailable: number;
+      /** Points available now. */
+      currentlyAvailable: number;
+      /** Points restored per second. */
+      restoreRate: number;
+    } {
       restore();
       return { maximumAvailable: max, currentlyAvailable: Math.floor(available), restoreRate: rate };
     },

@@ -41,9 +41,13 @@ interface RefreshGrant { shop: SimulatedShop; expiresAtMs: number; successor: st
 
 /** Counters of the token endpoint. */
 export interface OAuthStats {
+  /** Refresh-token grants answered. */
   refreshes: number;
+  /** Token exchanges answered. */
   exchanges: number;
+  /** Client credentials grants answered. */
   clientCredentials: number;
+  /** Token requests refused (bad secret, revoked or reused refresh token, bad session token). */
   refused: number;
   /** Admin API requests refused because their expiring token had expired. */
   expiredTokenRequests: number;
@@ -84,11 +88,13 @@ export function createOAuthAuthority(init: { clock: Clock; timeScale: number; ap
   };
 
   return {
+    /** Counters of the token endpoint. */
     stats,
     /** Queues faults for the next token requests. */
     fail(...next: OAuthFault[]): void {
       faults.push(...next);
     },
+    /** Changes the endpoint's options (token lifetimes, rotation, rejectNonExpiring). */
     configure(next: OAuthOptions): void {
       Object.assign(opts, next);
     },
@@ -102,7 +108,13 @@ export function createOAuthAuthority(init: { clock: Clock; timeScale: number; ap
     },
 
     /** Which shop an Admin API token is for; `expired` for an expiring token past its time; null when unknown or refused. */
-    authenticate(tokenValue: string | undefined, byStatic: (t: string) => SimulatedShop | undefined): { shop: SimulatedShop } | { refused: 'expired' | 'unknown' | 'non-expiring' } {
+    authenticate(tokenValue: string | undefined, byStatic: (t: string) => SimulatedShop | undefined): {
+      /** The shop the token is for. */
+      shop: SimulatedShop;
+    } | {
+      /** Why the token is refused. */
+      refused: 'expired' | 'unknown' | 'non-expiring';
+    } {
       if (!tokenValue) return { refused: 'unknown' };
       const grant = access.get(tokenValue);
       if (grant) {
@@ -119,7 +131,18 @@ export function createOAuthAuthority(init: { clock: Clock; timeScale: number; ap
      * Answers `POST /admin/oauth/access_token` of `shop` (known from the URL or the host) or, when the
      * request names no shop, of the shop its refresh or session token belongs to.
      */
-    async handle(shop: SimulatedShop | undefined, rawBody: string, findShop: (domain: string) => SimulatedShop | undefined): Promise<{ status: number; body: unknown; hang?: boolean; drop?: boolean; raw?: string }> {
+    async handle(shop: SimulatedShop | undefined, rawBody: string, findShop: (domain: string) => SimulatedShop | undefined): Promise<{
+      /** HTTP status to answer. */
+      status: number;
+      /** JSON body to answer. */
+      body: unknown;
+      /** Never answer (a timeout fault). */
+      hang?: boolean;
+      /** Close the connection without answering. */
+      drop?: boolean;
+      /** A raw (non-JSON) body to answer instead. */
+      raw?: string;
+    }> {
       let body: Record<string, string>;
       try {
         body = rawBody.trim().startsWith('{') ? JSON.parse(rawBody) : Object.fromEntries(new URLSearchParams(rawBody));
@@ -174,4 +197,5 @@ export function createOAuthAuthority(init: { clock: Clock; timeScale: number; ap
   };
 }
 
+/** The simulator's token endpoint (`simulator.oauth`). */
 export type OAuthAuthority = ReturnType<typeof createOAuthAuthority>;

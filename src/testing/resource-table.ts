@@ -267,7 +267,12 @@ export function createResourceTable(
   }
 
   /** Adds a record: a generated one (created_at = updated_at = now) with `data` over it. */
-  function create(now: number, data: JsonObject): { index: number; record: JsonObject } {
+  function create(now: number, data: JsonObject): {
+    /** Its index (ids grow with it). */
+    index: number;
+    /** The record as served. */
+    record: JsonObject;
+  } {
     const index = size++;
     const entry: OverlayEntry = { patch: { ...data }, createdMs: now, updatedMs: now, state: OrderState.Open };
     overlay.set(index, entry);
@@ -291,9 +296,25 @@ export function createResourceTable(
   }
 
   return {
-    resource, list, count, get, exists, create, replace, remove,
+    /** The resource it holds. */
+    resource,
+    /** A page of records matching a filter, by ascending id. */
+    list,
+    /** Number of records matching a filter. */
+    count,
+    /** The current record at an index, or undefined when absent or deleted. */
+    get,
+    /** Whether the record at an index exists (not deleted). */
+    exists,
+    /** Adds a record: a generated one (created_at = updated_at = now) with the given fields over it. */
+    create,
+    /** Replaces a record (updated_at included) and sets its updated time. */
+    replace,
+    /** Deletes a record (later reads miss it; listings skip it). */
+    remove,
     /** Ids served so far, base and created (deleted ones included). */
     get size() { return size; },
+    /** Records seeded at start. */
     get baseCount() { return baseCount; },
     /** Number of changed records held in memory. */
     get overlaySize() { return overlay.size; },

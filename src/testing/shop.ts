@@ -19,39 +19,68 @@ export type WebhookTopic =
 
 /** A change made through the mutation API. */
 export interface ShopChange {
+  /** The resource changed. */
   resource: ResourceName;
+  /** What happened to it. */
   action: 'create' | 'update' | 'delete';
+  /** Its id. */
   id: bigint;
   /** Topics to deliver, in order, with their payloads (delete payloads are `{ id }`). */
-  topics: Array<{ topic: WebhookTopic; payload: JsonObject }>;
+  topics: Array<{
+    /** Webhook topic. */
+    topic: WebhookTopic;
+    /** Its body. */
+    payload: JsonObject;
+  }>;
 }
 
 /** A `GET /events.json` record (only deletions and creations are recorded). */
 export interface ShopEvent {
+  /** Event id. */
   id: number;
+  /** Id of the record it is about. */
   subject_id: number | bigint;
+  /** When, in the shop's time zone (ISO-8601). */
   created_at: string;
+  /** When, in epoch milliseconds (simulator only: for filtering). */
   createdMs: number;
+  /** Kind of record. */
   subject_type: 'Order' | 'Product' | 'Customer';
+  /** What happened. */
   verb: 'destroy' | 'create';
+  /** Shopify's event arguments (the record's title). */
   arguments: string[];
+  /** Always null for these verbs. */
   body: null;
+  /** Human-readable message. */
   message: string;
+  /** Who did it. */
   author: string;
+  /** Human-readable description. */
   description: string;
+  /** Admin path of the record. */
   path: string;
 }
 
 /** A webhook subscription (topic -> address). */
 export interface WebhookSubscription {
+  /** Subscription id. */
   id: number;
+  /** Its topic. */
   topic: WebhookTopic | string;
+  /** Where deliveries go. */
   address: string;
+  /** When it was created. */
   created_at: string;
+  /** When it last changed. */
   updated_at: string;
+  /** Always `json`. */
   format: 'json';
+  /** Fields to include (empty: all). */
   fields: string[];
+  /** Metafield namespaces to include. */
   metafield_namespaces: string[];
+  /** API version of the payloads. */
   api_version: string;
 }
 
@@ -63,11 +92,15 @@ export interface ShopConfig {
   accessToken?: string;
   /** Shop name as `shop { name }` returns it. */
   name?: string;
+  /** Seeded customers (default 20). */
   customers?: number;
+  /** Seeded products (default 10). */
   products?: number;
+  /** Seeded orders (default 100). */
   orders?: number;
   /** Serve ids above 2^53 (exact in the JSON text). */
   bigIds?: boolean;
+  /** Shop currency (default `USD`). */
   currency?: string;
   /** Access scopes granted to the app (`currentAppInstallation.accessScopes`, token responses). */
   scopes?: string[];
@@ -91,14 +124,19 @@ export interface ShopLimits {
 
 /** Request counters per shop, for assertions and benchmarks. */
 export interface ShopStats {
+  /** API requests answered. */
   requests: number;
+  /** REST requests. */
   restRequests: number;
+  /** GraphQL requests. */
   graphqlRequests: number;
   /** REST 429 responses. */
   throttled: number;
   /** GraphQL THROTTLED answers. */
   graphqlThrottled: number;
+  /** Responses per HTTP status. */
   byStatus: Record<number, number>;
+  /** Injected faults per kind. */
   faults: Record<string, number>;
 }
 
@@ -147,7 +185,14 @@ export function createShop(init: {
   let token = 'shpat_';
   for (let i = 0; i < 32; i++) token += Math.floor(tokenRandom() * 16).toString(16);
   const accessToken = config.accessToken ?? token;
-  const counts = { customers: config.customers ?? 20, products: config.products ?? 10, orders: config.orders ?? 100 };
+  const counts = {
+    /** Seeded customers. */
+    customers: config.customers ?? 20,
+    /** Seeded products. */
+    products: config.products ?? 10,
+    /** Seeded orders. */
+    orders: config.orders ?? 100,
+  };
   const gen = createGenerator({ seed, shopNumber, counts, bigIds: config.bigIds ?? false, domain, currency: config.currency });
   let onChange = init.onChange;
 
@@ -205,13 +250,31 @@ export function createShop(init: {
 
   const updateTopic = (resource: ResourceName): WebhookTopic => (resource === 'orders' ? 'orders/updated' : `${resource}/update` as WebhookTopic);
 
-  /** Applies a patch (shallow merge) and bumps updated_at; returns the new record. */
+  /**
+   * Shopify's REST amount (`total_price`) and its MoneyBag (`total_price_set`, what GraphQL's
+   * `totalPriceSet` reads) are one value: a patch of the amount alone moves the bag's amounts too.
+   */
+  function syncMoneySets(record: JsonObject, patch: JsonObject): void {
+    for (const [key, value] of Object.entries(patch)) {
+      const bagKey = `${key}_set`;
+      const bag = record[bagKey] as { shop_money?: JsonObject; presentment_money?: JsonObject } | undefined;
+      if (bagKey in patch || !bag || typeof bag !== 'object' || (typeof value !== 'string' && typeof value !== 'number')) continue;
+      record[bagKey] = {
+        ...bag,
+        ...(bag.shop_money ? { shop_money: { ...bag.shop_money, amount: String(value) } } : {}),
+        ...(bag.presentment_money ? { presentment_money: { ...bag.presentment_money, amount: String(value) } } : {}),
+      };
+    }
+  }
+
+  /** Applies a patch (shallow merge; an amount's MoneyBag follows it) and bumps updated_at; returns the new record. */
   function update(resource: ResourceName, id: number | bigint | string, patch: JsonObject | ((record: JsonObject) => JsonObject), extraTopics: WebhookTopic[] = []): JsonObject {
     const index = indexFor(resource, id);
     const table = tables[resource];
     const current = table.get(index)!;
     const t = now();
     const next = typeof patch === 'function' ? patch(structuredClone(current)) : { ...current, ...patch };
+    if (typeof patch !== 'function') syncMoneySets(next, patch);
     next.id = current.id;
     next.updated_at = formatShopTime(t);
     table.replace(index, next, t);
@@ -221,12 +284,37 @@ export function createShop(init: {
   }
 
   return {
-    domain, accessToken, shopNumber, gen, tables, events, subscriptions, bucket, costBucket, stats,
+    /** The shop, `*.myshopify.com`. */
+    domain,
+    /** Admin API access token the simulator accepts for this shop. */
+    accessToken,
+    /** Position among the simulator's shops (0-based). */
+    shopNumber,
+    /** The seeded data generator. */
+    gen,
+    /** Records per resource. */
+    tables,
+    /** `events.json` records (creations and deletions). */
+    events,
+    /** Webhook subscriptions. */
+    subscriptions,
+    /** REST leaky bucket. */
+    bucket,
+    /** GraphQL cost bucket. */
+    costBucket,
+    /** Request counters. */
+    stats,
+    /** Shop name. */
     name: config.name ?? `Simulated Shop ${shopNumber + 1}`,
+    /** Access scopes the app holds on this shop. */
     scopes: [...(config.scopes ?? DEFAULT_SCOPES)],
+    /** Whether the app is approved for protected customer data (names, emails, phones, addresses). */
     protectedCustomerData: config.protectedCustomerData ?? true,
+    /** Seeded records per resource. */
     counts,
+    /** API version it answers (others are accepted too, like Shopify's fallback). */
     apiVersion: init.apiVersion,
+    /** Listener of every change (the simulator delivers webhooks from it). */
     set onChange(fn: ((change: ShopChange) => void) | undefined) { onChange = fn; },
 
     /** The id of seeded record `index` (ids increase with the index). */
@@ -256,6 +344,10 @@ export function createShop(init: {
       return record;
     },
 
+    /**
+     * Updates a record: `patch` merged in (or a function of the record), updated_at = now. Emits
+     * `{resource}/update` (`orders/updated`) plus `extraTopics`.
+     */
     update,
 
     /** Deletes a record: later reads 404, listings skip it, `events.json` records a `destroy`. Emits `{resource}/delete` with `{ id }`. */
@@ -298,6 +390,7 @@ export function createShop(init: {
       return sub;
     },
 
+    /** Removes a webhook subscription; false when there was none with that id. */
     unsubscribe(subscriptionId: number): boolean {
       const k = subscriptions.findIndex((s) => s.id === subscriptionId);
       if (k >= 0) subscriptions.splice(k, 1);
@@ -323,4 +416,7 @@ export function createShop(init: {
   };
 }
 
+/**
+ * One simulated store: its data, rate limits, events and webhook subscriptions, and the mutation API that changes them (emitting webhooks).
+ */
 export type SimulatedShop = ReturnType<typeof createShop>;

@@ -40,9 +40,19 @@ export interface ShopifySimulatorOptions {
   /** App secret used to sign webhooks (X-Shopify-Hmac-Sha256). Default `simulator_secret`. */
   apiSecret?: string;
   /** REST leaky bucket per shop: size 40, leak 2/s by default (Shopify standard plan). */
-  bucket?: { size?: number; leakPerSecond?: number };
+  bucket?: {
+    /** Requests the bucket holds (default 40). */
+    size?: number;
+    /** Requests per second it drains (default 2). */
+    leakPerSecond?: number;
+  };
   /** GraphQL cost bucket per shop: 1000 points, restore 50/s by default. */
-  graphql?: { maximumAvailable?: number; restoreRate?: number };
+  graphql?: {
+    /** Points the bucket holds (default 1000). */
+    maximumAvailable?: number;
+    /** Points restored per second (default 50). */
+    restoreRate?: number;
+  };
   /**
    * Simulated seconds per wall-clock second for rate limits, bulk operations and webhook retries.
    * 10 means buckets leak/restore 10x faster, Retry-After is 10x shorter and webhook backoff
@@ -51,7 +61,9 @@ export interface ShopifySimulatorOptions {
   timeScale?: number;
   /** Disable rate limiting (for throughput benchmarks); headers still show `0/size`. */
   unthrottled?: boolean;
+  /** Faults to inject (5xx, resets, slow or malformed answers...). */
   faults?: FaultOptions;
+  /** How webhooks are delivered (duplicates, shuffling, retries). */
   webhooks?: WebhookDeliveryOptions;
   /** The token endpoint (`POST /admin/oauth/access_token`): client id, token lifetimes, refusing non-expiring tokens. */
   oauth?: OAuthOptions;
@@ -68,6 +80,7 @@ export interface ShopifySimulatorOptions {
   clock?: Clock;
   /** Injectable `fetch` used to deliver webhooks; default global fetch. */
   fetch?: typeof fetch;
+  /** Where the simulator logs. */
   logger?: Logger;
 }
 
@@ -75,19 +88,29 @@ export interface ShopifySimulatorOptions {
 export interface ShopifySimulator {
   /** Base url, e.g. `http://127.0.0.1:53121` (no trailing slash). */
   readonly url: string;
+  /** The port it listens on. */
   readonly port: number;
   /** The hosted shops, each with `domain`, `accessToken`, `baseUrl` and the mutation API. */
-  readonly shops: Array<SimulatedShop & { baseUrl: string }>;
+  readonly shops: Array<SimulatedShop & {
+    /** Origin to pass as the client's `baseUrl`. */
+    baseUrl: string;
+  }>;
   /** PEM certificate of HTTPS mode (trust it, or use `createSimulatorAgent`). */
   readonly certificate?: string;
   /** Looks up a shop by domain or 0-based number; throws when unknown. */
-  shop(which: string | number): SimulatedShop & { baseUrl: string };
+  shop(which: string | number): SimulatedShop & {
+    /** Origin to pass as the client's `baseUrl`. */
+    baseUrl: string;
+  };
   /** Request counters of a shop (by domain or number), or the sum of all shops. */
   stats(which?: string | number): ShopStats;
   /** Zeroes all counters and empties the rate-limit buckets. */
   resetStats(): void;
+  /** Fault injection, changeable while running. */
   readonly faults: FaultInjector;
+  /** The webhook dispatcher (deliveries sent so far, `waitForDeliveries`). */
   readonly webhooks: WebhookDispatcher;
+  /** The GraphQL Admin API it serves. */
   readonly graphql: GraphqlApi;
   /** The token endpoint: faults, revocations, counters. */
   readonly oauth: OAuthAuthority;

@@ -26,7 +26,10 @@ export interface WebhookDeliveryOptions {
   /** Probability that a delivery is sent twice (same X-Shopify-Webhook-Id), as Shopify may. */
   duplicateRate?: number;
   /** Delay each first attempt by a random 0..maxDelayMs (wall ms) so deliveries arrive out of order. */
-  outOfOrder?: { maxDelayMs: number };
+  outOfOrder?: {
+    /** Each delivery waits a random time up to this before it is sent. */
+    maxDelayMs: number;
+  };
   /** Deliver at all (default true); when false, deliveries are only recorded as `skipped`. */
   enabled?: boolean;
   /** Attempts in flight at once (default 16); more wait in a queue, as Shopify paces deliveries. */
@@ -35,23 +38,35 @@ export interface WebhookDeliveryOptions {
 
 /** One attempt of one delivery. */
 export interface WebhookDeliveryRecord {
+  /** `X-Shopify-Webhook-Id` (the same on retries and duplicates). */
   webhookId: string;
+  /** `X-Shopify-Event-Id`. */
   eventId: string;
+  /** The topic. */
   topic: string;
+  /** The shop that sent it. */
   shop: string;
+  /** Where it was sent. */
   address: string;
+  /** Attempt number (1 for the first try; Shopify retries failures with backoff). */
   attempt: number;
+  /** An extra copy of a delivery already sent (`duplicateRate`). */
   duplicate: boolean;
   /** Raw body as sent (the HMAC covers exactly these bytes). */
   body: string;
+  /** Headers sent. */
   headers: Record<string, string>;
   /** Receiver's HTTP status, when it answered. */
   status?: number;
   /** Network error or timeout message. */
   error?: string;
+  /** The receiver answered 2xx in time. */
   ok: boolean;
+  /** Not sent (the dispatcher was stopped first). */
   skipped?: boolean;
+  /** When it was sent (epoch ms). */
   sentAt: number;
+  /** How long the receiver took. */
   durationMs: number;
 }
 
@@ -211,7 +226,9 @@ export function createWebhookDispatcher(init: WebhookDeliveryOptions & {
 
   return {
     /** Every attempt so far, in the order they were sent. */
+    /** Every delivery attempt so far, in the order they were sent. */
     deliveries,
+    /** Sends the webhooks of a change to the shop's subscriptions. */
     deliver,
     /** Delivers the topics of a mutation (one event id shared by its topics). */
     dispatchChange(shop: SimulatedShop, change: ShopChange): void {
@@ -238,6 +255,7 @@ export function createWebhookDispatcher(init: WebhookDeliveryOptions & {
     clear(): void {
       deliveries.length = 0;
     },
+    /** Stops delivering: pending and retried deliveries are skipped. */
     stop(): void {
       stopped = true;
       for (const t of timers) clearTimeout(t);
@@ -249,4 +267,7 @@ export function createWebhookDispatcher(init: WebhookDeliveryOptions & {
   };
 }
 
+/**
+ * Sends a shop's changes to its subscriptions as signed webhooks (HMAC, headers, retries, duplicates, shuffling).
+ */
 export type WebhookDispatcher = ReturnType<typeof createWebhookDispatcher>;

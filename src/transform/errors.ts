@@ -32,8 +32,11 @@ export class TransformError extends ShopifyIngestError {
 
 /** A record a batch could not transform: reported beside the rows of the others. */
 export interface TransformFailure {
+  /** Id of the record, when it could be read. */
   shopifyId: bigint | null;
+  /** Why it could not be transformed. */
   reason: string;
+  /** The error. */
   error: TransformError;
 }
 

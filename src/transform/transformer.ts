@@ -24,11 +24,22 @@ export interface TransformBatchOptions {
 }
 
 /** Rows of a batch of customers, and the records that failed. */
-export interface CustomersBatchResult { customers: CustomerRow[]; failures: TransformFailure[] }
+export interface CustomersBatchResult {
+  /** Rows of the records that transformed. */
+  customers: CustomerRow[];
+  /** Records that did not, with the reason. */
+  failures: TransformFailure[];
+}
 /** Rows of a batch of products, and the records that failed. */
-export interface ProductsBatchResult extends ProductBundle { failures: TransformFailure[] }
+export interface ProductsBatchResult extends ProductBundle {
+  /** Records that did not transform, with the reason. */
+  failures: TransformFailure[];
+}
 /** Rows of a batch of orders, and the records that failed. */
-export interface OrdersBatchResult extends OrderBundle { failures: TransformFailure[] }
+export interface OrdersBatchResult extends OrderBundle {
+  /** Records that did not transform, with the reason. */
+  failures: TransformFailure[];
+}
 
 
 /**
@@ -67,6 +78,7 @@ export function resolveShopifyId(record: unknown): bigint | null {
  * ```
  */
 export class ShopifyTransformer {
+  /** The key ring PII is encrypted with. */
   readonly keyRing: KeyRing;
   private readonly piiKeys: ReadonlySet<string>;
   private readonly blindIndex: (email: string) => string;

@@ -27,6 +27,7 @@ export interface WebhookTransformer {
 
 /** What `customers/data_request` hands to the host: everything stored about the customer, decrypted. */
 export interface CustomerDataExport {
+  /** The customer. */
   customerId: bigint;
   /** The stored customer (PII decrypted), or null when nothing is stored. */
   customer: Record<string, unknown> | null;
@@ -36,6 +37,7 @@ export interface CustomerDataExport {
   dataRequestId: string | null;
 }
 
+/** What the host is told about privacy requests and uninstalls (options of `createWebhookService`). */
 export interface ApplyHooks {
   /** customers/data_request: send the data to the merchant within 30 days (https://shopify.dev/docs/apps/build/privacy-law-compliance#customers-data_request). */
   onDataRequest?: (tenantId: string, data: CustomerDataExport, event: WebhookEvent<'customers/data_request'>) => unknown | Promise<unknown>;
@@ -49,13 +51,21 @@ export interface ApplyHooks {
   fetchRecord?: (tenantId: string, resource: ResourceType, id: bigint) => Promise<unknown | null>;
 }
 
+/** What applying a stored delivery needs (built by `createWebhookService`). */
 export interface ApplyContext {
+  /** Runs SQL (redactions, purges) in the caller's transaction. */
   db: SqlExecutor;
+  /** Writes synced rows. */
   store: IngestStore;
+  /** The webhook inbox (a shop/redact deletes the tenant's rows there too). */
   inbox: WebhookInbox;
+  /** Turns webhook bodies into rows. */
   transformer: WebhookTransformer;
+  /** Decrypts bodies and stored PII (data requests). */
   keyRing: KeyRing;
+  /** Where applying logs. */
   logger: Logger;
+  /** The host's callbacks. */
   hooks: ApplyHooks;
   /** Inbox ids of the batch being applied (set by {@link applyWebhookEvents}). */
   batchIds?: readonly string[];
@@ -199,7 +209,12 @@ async function applyOne(ctx: ApplyContext, event: WebhookEvent): Promise<void> {
  * @returns `failures`: the error of each event that could not be applied, by inbox id; `skipped`: inbox
  *   ids of events not applied because their tenant is inactive (nothing of them may be stored or handled)
  */
-export async function applyWebhookEvents(ctx: ApplyContext, events: WebhookEvent[]): Promise<{ failures: Map<string, unknown>; skipped: Set<string> }> {
+export async function applyWebhookEvents(ctx: ApplyContext, events: WebhookEvent[]): Promise<{
+  /** The error of each event that could not be applied, by inbox id. */
+  failures: Map<string, unknown>;
+  /** Inbox ids of events not applied because their tenant is inactive. */
+  skipped: Set<string>;
+}> {
   const failures = new Map<string, unknown>();
   const skipped = new Set<string>();
   ctx = { ...ctx, batchIds: events.map((e) => e.id) };

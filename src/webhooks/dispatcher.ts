@@ -5,7 +5,12 @@ export type WebhookHandlerFn<T extends string = string> = (event: WebhookEvent<T
 
 /** Thrown (and passed to `onError` handlers) when handlers fail: every failure, and the event. */
 export class WebhookHandlerAggregateError extends AggregateError {
+  /** `WEBHOOK_HANDLER_FAILED`. */
   readonly code = 'WEBHOOK_HANDLER_FAILED';
+  /**
+   * @param errors What each failing handler threw.
+   * @param event The delivery whose handlers failed.
+   */
   constructor(errors: unknown[], readonly event: WebhookEvent) {
     super(errors, `[shopify-ingest] ${errors.length} handler(s) failed for webhook ${event.topic} (${event.webhookId}): ${errors.map((e) => (e instanceof Error ? e.message : String(e))).join('; ')}`);
     this.name = 'WebhookHandlerAggregateError';
@@ -16,6 +21,7 @@ export class WebhookHandlerAggregateError extends AggregateError {
 export interface WebhookEmitter {
   /** Adds a handler for one topic or several. Known topics get a typed payload. */
   on<T extends WebhookTopic>(topic: T | T[], handler: WebhookHandlerFn<T>): void;
+  /** Adds a handler for topics the SDK does not type (the payload is a plain object). */
   on(topic: string | string[], handler: WebhookHandlerFn): void;
   /** Adds a handler for every topic. */
   onAny(handler: WebhookHandlerFn): void;

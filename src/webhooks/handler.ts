@@ -11,6 +11,7 @@ export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
 
 /** A verified delivery, handed to `accept` for durable storage. */
 export interface VerifiedDelivery extends ShopifyWebhookHeaders {
+  /** The tenant of the shop. */
   tenantId: string;
   /** The body exactly as received (UTF-8), already checked to be JSON. */
   rawBody: string;
@@ -26,10 +27,13 @@ export interface AppWebhookSecrets {
 
 /** A tenant found for a delivery, with the app its installation belongs to (null: the default app). */
 export interface ResolvedTenant {
+  /** The tenant. */
   tenantId: string;
+  /** The app (client id) it installed, or null for the default app. */
   clientId: string | null;
 }
 
+/** Options of {@link createWebhookHandler}. */
 export interface WebhookHandlerOptions {
   /**
    * Secret(s) of the default app (`SHOPIFY_API_SECRET`; several during a rotation). They verify
@@ -48,9 +52,15 @@ export interface WebhookHandlerOptions {
    */
   resolveTenant(shopDomain: string, topic: string): Promise<string | ResolvedTenant | null>;
   /** Stores the delivery durably; throwing answers 503 so Shopify retries. */
-  accept(delivery: VerifiedDelivery): Promise<{ id: string; inserted: boolean }>;
+  accept(delivery: VerifiedDelivery): Promise<{
+    /** Inbox row id. */
+    id: string;
+    /** False for a duplicate (already stored). */
+    inserted: boolean;
+  }>;
   /** Largest accepted body in bytes (default 2 MiB); larger ones are answered 413 without being buffered. */
   maxBodyBytes?: number;
+  /** Where it logs. */
   logger?: Logger;
 }
 
@@ -59,6 +69,7 @@ export interface WebhookHandlerOptions {
  * `(req, res)` each convert in one place and share everything else (octokit's middleware shape).
  */
 export interface WebhookRequestInput {
+  /** HTTP method. */
   method: string;
   /** Reads a header by its lower-case name. */
   header(name: string): string | null | undefined;
@@ -72,8 +83,11 @@ export interface WebhookRequestInput {
 
 /** The answer of the core, written back by the transport. */
 export interface WebhookResult {
+  /** HTTP status to answer. */
   status: number;
+  /** Headers to answer with. */
   headers: Record<string, string>;
+  /** Body to answer with. */
   body: string;
 }
 

@@ -1,13 +1,18 @@
 /** The `X-Shopify-*` headers of one delivery. */
 export interface ShopifyWebhookHeaders {
+  /** `X-Shopify-Topic`. */
   topic: string;
+  /** `X-Shopify-Hmac-Sha256` (base64). */
   hmac: string;
   /** Lower-cased `*.myshopify.com` domain. */
   shopDomain: string;
+  /** `X-Shopify-Webhook-Id`. */
   webhookId: string;
+  /** `X-Shopify-API-Version`. */
   apiVersion: string | null;
   /** Same for every delivery of one event across subscriptions; kept for correlation. */
   eventId: string | null;
+  /** `X-Shopify-Triggered-At`. */
   triggeredAt: Date | null;
 }
 
@@ -25,7 +30,10 @@ export const REQUIRED_WEBHOOK_HEADERS = ['x-shopify-topic', 'x-shopify-hmac-sha2
  * if ('missing' in result) return new Response('missing ' + result.missing.join(', '), { status: 400 });
  * ```
  */
-export function readWebhookHeaders(get: (name: string) => string | null | undefined): ShopifyWebhookHeaders | { missing: string[] } {
+export function readWebhookHeaders(get: (name: string) => string | null | undefined): ShopifyWebhookHeaders | {
+  /** Names of the required headers that are missing. */
+  missing: string[];
+} {
   const read = (name: string) => {
     const value = get(name) ?? get(name.toLowerCase());
     const text = value == null ? '' : String(value).trim();

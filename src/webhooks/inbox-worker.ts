@@ -2,7 +2,9 @@ import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import type { InboxRow, WebhookInbox } from '../store/inbox.js';
 
+/** Options of the inbox worker. */
 export interface InboxWorkerOptions {
+  /** The inbox it claims from. */
   inbox: WebhookInbox;
   /**
    * Processes claimed rows; returns the error of each row that failed (by id). Rows not in the map
@@ -26,13 +28,23 @@ export interface InboxWorkerOptions {
   /** Attempts before a row stays `failed` (default 8, like Shopify's own retries). */
   maxAttempts?: number;
   /** Backoff of attempt n: min(maxMs, baseMs * 2^(n-1)) plus up to 20% jitter. Defaults 2 s and 15 min. */
-  backoff?: { baseMs?: number; maxMs?: number };
+  backoff?: {
+    /** First delay (default 2 s). */
+    baseMs?: number;
+    /** Longest delay (default 15 min). */
+    maxMs?: number;
+  };
   /** Drop the encrypted body once processed (default true: the inbox keeps no PII it no longer needs); or decide per row. */
   clearBodyOnSuccess?: boolean | ((row: InboxRow) => boolean);
+  /** The current time. */
   clock?: () => Date;
+  /** Random numbers for jitter. */
   random?: () => number;
+  /** Where it logs. */
   logger?: Logger;
+  /** Called with how many rows a batch processed. */
   onProcessed?: (count: number) => void;
+  /** Called when a row fails an attempt. */
   onFailed?: (row: InboxRow, error: unknown, final: boolean) => void;
   /**
    * Asked before each claim: a time to claim only rows due before (the process is busy
@@ -54,6 +66,7 @@ export interface InboxWorker {
   runOnce(): Promise<number>;
   /** Processes batches until nothing is due, busy or not; returns the number of rows claimed. */
   drain(): Promise<number>;
+  /** Whether it is started. */
   readonly running: boolean;
 }
 

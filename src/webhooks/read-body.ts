@@ -1,5 +1,6 @@
 /** The body exceeded the configured limit (answered 413). */
 export class BodyTooLargeError extends Error {
+  /** @param limit The limit in bytes. */
   constructor(readonly limit: number) {
     super(`body larger than ${limit} bytes`);
   }

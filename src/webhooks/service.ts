@@ -23,13 +23,23 @@ import { INACTIVE_TENANT_TOPICS, type WebhookEvent } from './topics.js';
 
 const PRIVACY_TOPICS = new Set(['customers/redact', 'customers/data_request', 'shop/redact']);
 
+/** How the in-process inbox worker of {@link createWebhookService} runs. */
 export interface WebhookWorkerOptions {
   /** Start the in-process worker on the first accepted delivery (default true). Set false to run it yourself. */
   autoStart?: boolean;
+  /** Rows claimed at once (default 100). */
   batchSize?: number;
+  /** How often the inbox is polled when no delivery wakes the worker (default 1000 ms). */
   pollIntervalMs?: number;
+  /** A claim older than this is taken over: the worker holding it is presumed dead (default 5 min). */
   lockTimeoutMs?: number;
-  backoff?: { baseMs?: number; maxMs?: number };
+  /** Retry backoff of attempt n: min(maxMs, baseMs * 2^(n-1)) plus up to 20 % jitter. */
+  backoff?: {
+    /** First delay (default 2 s). */
+    baseMs?: number;
+    /** Longest delay (default 15 min). */
+    maxMs?: number;
+  };
   /** Recorded in `locked_by`; default `<hostname>:<pid>:<random>`. */
   workerId?: string;
   /**
@@ -47,9 +57,15 @@ export interface WebhookWorkerOptions {
    * bench/webhooks.ts). Nothing is lost either way: deferred deliveries are stored. `false` applies
    * every delivery as soon as possible, busy or not.
    */
-  ackPriority?: false | { abovePerSecond?: number; maxDelayMs?: number };
+  ackPriority?: false | {
+    /** Deliveries per second above which applying is deferred (default 500). */
+    abovePerSecond?: number;
+    /** Deliveries older than this are applied anyway (default 30 s). */
+    maxDelayMs?: number;
+  };
 }
 
+/** Options of {@link createWebhookService}. */
 export interface WebhookServiceOptions extends ApplyHooks {
   /**
    * The default app's client secret(s) accepted for the HMAC. Default: `SHOPIFY_API_SECRET` (and
@@ -66,16 +82,25 @@ export interface WebhookServiceOptions extends ApplyHooks {
   transformer?: WebhookTransformer;
   /** Default: `createStore(prisma)`, the importer's store. */
   store?: IngestStore;
+  /** Where the service logs (default: silent). */
   logger?: Logger;
+  /** The current time (tests inject one). */
   clock?: () => Date;
+  /** Random numbers for backoff jitter (tests inject one). */
   random?: () => number;
   /** Largest accepted body (default 2 MiB). */
   maxBodyBytes?: number;
   /** Processing attempts before a delivery stays `failed` (default 8). */
   maxAttempts?: number;
+  /** The in-process worker that applies stored deliveries. */
   worker?: WebhookWorkerOptions;
   /** Inbox writes: most deliveries per INSERT (500) and most INSERTs in flight (2; keep below the pool size). */
-  inbox?: { maxBatch?: number; maxInFlight?: number };
+  inbox?: {
+    /** Most deliveries per INSERT (default 500). */
+    maxBatch?: number;
+    /** Most INSERTs in flight (default 2). */
+    maxInFlight?: number;
+  };
   /** How long a shop -> tenant lookup is cached (default 5 s; unknown shops 1 s). */
   tenantCacheTtlMs?: number;
   /** Keep the encrypted body of processed deliveries (default false: only unprocessed and failed ones keep it, for replay). */
@@ -90,6 +115,7 @@ export interface WebhookStats {
   received: number;
   /** Duplicate deliveries acknowledged without being stored again. */
   duplicates: number;
+  /** Deliveries applied and handled by this process. */
   processed: number;
   /** Failed processing attempts (retried or final). */
   failed: number;
@@ -118,6 +144,7 @@ export interface WebhookService extends WebhookEmitter {
   processPending(): Promise<number>;
   /** Puts a stored delivery back to pending (after a fix), attempts reset. */
   replayWebhook(id: string): Promise<void>;
+  /** Counters of this process and the inbox's pending count. */
   getStats(): Promise<WebhookStats>;
   /** The inbox data access (inspection, tests). */
   readonly inbox: WebhookInbox;

@@ -135,7 +135,12 @@ describe('shopify-ingest CLI', () => {
 
     const sync = await cli(['sync', 'cli-tenant', '--json', '--database-url', db.url]);
     expect(sync.code).toBe(0);
-    const result = JSON.parse(sync.stdout) as { ok: boolean; runs: Array<Record<string, unknown>> };
+    // --json on sync: one JSON event per line, progress first, the result last.
+    const events = sync.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(events.slice(0, -1).every((e) => e.type === 'progress')).toBe(true);
+    expect(events.filter((e) => e.type === 'progress' && e.finished).map((e) => e.key).sort()).toEqual(['cli-tenant/customers', 'cli-tenant/orders', 'cli-tenant/products']);
+    const result = events.at(-1) as { type: string; ok: boolean; runs: Array<Record<string, unknown>> };
+    expect(result.type).toBe('result');
     expect(result.ok).toBe(true);
     expect(result.runs.map((r) => r.resource).sort()).toEqual(['customers', 'orders', 'products']);
     const byResource = Object.fromEntries(result.runs.map((r) => [r.resource, r]));
@@ -181,7 +186,7 @@ describe('shopify-ingest CLI', () => {
       const waited = await cli(['sync', 'cli-tenant', 'orders', '--wait', '20', '--json', '--database-url', db.url]);
       await released;
       expect(waited.code).toBe(0);
-      expect(JSON.parse(waited.stdout)).toMatchObject({ ok: true, runs: [expect.objectContaining({ resource: 'orders', status: 'succeeded' })] });
+      expect(JSON.parse(waited.stdout.trim().split('\n').at(-1)!)).toMatchObject({ type: 'result', ok: true, runs: [expect.objectContaining({ resource: 'orders', status: 'succeeded' })] });
     } finally {
       await store.releaseRunLock(lock);
     }

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { fixturesAvailable, fixturesSkipNote } from './fixtures.js';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,21 +65,8 @@ export async function createTestDatabase(options: { migrate?: boolean; prefix?: 
   };
 }
 
-/** Path of the shared Shopify fixtures (../shared/fixtures beside the clone); throws a clear error when absent. */
-export function fixturesDir(): string {
-  const dir = process.env.SHOPIFY_FIXTURES_DIR ?? path.resolve(root, '../shared/fixtures');
-  return dir;
-}
+// The Shopify samples' helpers moved to ./fixtures.ts (skipped with a reason when absent); re-exported for old imports.
+export { fixturesDir, readFixture } from './fixtures.js';
 
 /** Why the shared Shopify samples cannot be read (for `describe.skipIf` with a visible reason), or null. */
-export const fixturesMissing: string | null = existsSync(path.join(fixturesDir(), 'captured-hookdeck-2024-10'))
-  ? null : `Shopify samples not found at ${fixturesDir()} (set SHOPIFY_FIXTURES_DIR)`;
-
-export async function readFixture(relative: string): Promise<string> {
-  const file = path.join(fixturesDir(), relative);
-  try {
-    return await readFile(file, 'utf8');
-  } catch (error) {
-    throw new Error(`[shopify-ingest tests] fixture ${file} is missing: tests read Shopify samples from ../shared/fixtures beside the clone (or SHOPIFY_FIXTURES_DIR). ${(error as Error).message}`);
-  }
-}
+export const fixturesMissing: string | null = fixturesAvailable() ? null : fixturesSkipNote();

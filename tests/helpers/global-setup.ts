@@ -1,8 +1,11 @@
 import pg from 'pg';
 import { testDatabaseConfig } from './pg-config.js';
+import { fixturesAvailable, fixturesSkipNote } from './fixtures.js';
 
 /** Fails fast, with a clear message, when the test PostgreSQL is not reachable. */
 export default async function setup(): Promise<void> {
+  // Said once per run; each skipped test carries the same note.
+  if (!fixturesAvailable()) process.stderr.write(`[shopify-ingest tests] the tests that read real Shopify samples are skipped: each ${fixturesSkipNote()}\n`);
   const client = new pg.Client(testDatabaseConfig());
   try {
     await client.connect();

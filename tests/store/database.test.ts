@@ -13,9 +13,20 @@ describe('resolveDatabaseTarget', () => {
   it('uses PostgreSQL for a postgres URL or DATABASE_URL, else the embedded folder', () => {
     expect(resolveDatabaseTarget({ url: 'postgresql://u@h/db', env: {} })).toEqual({ kind: 'postgres', url: 'postgresql://u@h/db' });
     expect(resolveDatabaseTarget({ env: { DATABASE_URL: 'postgres://u@h/db' } })).toEqual({ kind: 'postgres', url: 'postgres://u@h/db' });
-    expect(resolveDatabaseTarget({ env: { DATABASE_URL: 'file:./dev.db' } })).toEqual({ kind: 'embedded', dataDir: path.resolve('.shopify-ingest/db') });
+    expect(resolveDatabaseTarget({ env: {} })).toEqual({ kind: 'embedded', dataDir: path.resolve('.shopify-ingest/db') });
+    expect(resolveDatabaseTarget({ env: { DATABASE_URL: '  ' } })).toEqual({ kind: 'embedded', dataDir: path.resolve('.shopify-ingest/db') });
     expect(resolveDatabaseTarget({ dataDir: 'memory://', env: {} })).toEqual({ kind: 'embedded', dataDir: 'memory://' });
     expect(() => resolveDatabaseTarget({ url: 'mysql://u@h/db', env: {} })).toThrow(ConfigError);
+  });
+
+  it('a DATABASE_URL of another kind is a configuration error naming the variable, never a silent fallback to the embedded database', () => {
+    for (const url of ['mysql://root:hunter2@db/x', 'file:./dev.db', 'sqlserver://h']) {
+      let thrown: unknown;
+      try { resolveDatabaseTarget({ env: { DATABASE_URL: url } }); } catch (error) { thrown = error; }
+      expect(thrown).toBeInstanceOf(ConfigError);
+      expect((thrown as Error).message).toMatch(/^\[shopify-ingest\] DATABASE_URL must start with postgres:\/\/ or postgresql:\/\//);
+      expect((thrown as Error).message).not.toContain('hunter2');
+    }
   });
 });
 

@@ -5,13 +5,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStore } from '../../src/store/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { skipFileWithoutFixtures } from '../helpers/fixtures.js';
 import { revealPayload } from '../../src/transform/index.js';
 import { restOrdersPage, ring, strings, transformer, webhookBody } from './helpers.js';
 
 const T = 'tenant-roundtrip';
 let db: TestDatabase;
+const samples = skipFileWithoutFixtures();
 
 beforeAll(async () => {
+  if (!samples) return;
   db = await createTestDatabase({ prefix: 'si_transform' });
   const store = createStore(db.prisma);
   await store.upsertTenant({ id: T, shopDomain: 'roundtrip.myshopify.com', accessTokenEnc: ring.encrypt('shpat_x', T) });
