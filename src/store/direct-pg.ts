@@ -31,7 +31,19 @@ export function guardPgErrors(target: PgQueryable, logger: Logger = silentLogger
   const marked = target as unknown as Record<symbol, boolean>;
   if (typeof target.on !== 'function' || marked[GUARDED]) return;
   Object.defineProperty(target, GUARDED, { value: true });
-  target.on('error', (error) => logger.warn('database connection lost (it is replaced on the next query)', { error }));
+  const lost = (error: Error) => logger.warn('database connection lost (it is replaced on the next query)', { error });
+  target.on('error', lost);
+  // Every connection of a pool listens for good: one the pool discarded after a failed query (or
+  // one a library checked out) can still receive the server's "terminating connection" notice,
+  // and pg emits it as an 'error' event on the connection, not on the pool.
+  const guardClient = (client: unknown) => {
+    const c = client as { on?: (event: 'error', listener: (error: Error) => void) => unknown } & Record<symbol, boolean>;
+    if (typeof c?.on !== 'function' || c[GUARDED]) return;
+    Object.defineProperty(c, GUARDED, { value: true });
+    c.on('error', lost);
+  };
+  (target.on as (event: string, listener: (client: unknown) => void) => unknown)('connect', guardClient);
+  for (const client of (target as unknown as { _clients?: unknown[] })._clients ?? []) guardClient(client);
 }
 
 const DIRECT_PG = Symbol.for('shopify-ingest.directPg');
@@ -173,6 +185,8 @@ async function stagedWrite<T>(pool: Required<PgQueryable>, statement: BatchState
     throw error;
   } finally {
     client.release(broken);
-    events.removeListener?.('error', onError);
+    // A discarded connection keeps the listener: its server may still send the reason it was
+    // killed after the pool let go of it, and that would be an 'error' event nobody hears.
+    if (!broken) events.removeListener?.('error', onError);
   }
 }
