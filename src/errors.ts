@@ -27,6 +27,10 @@ export class ShopifyIngestError extends Error {
 
 /** Invalid or missing configuration, raised at start-up rather than on first use. */
 export class ConfigError extends ShopifyIngestError {
+  /**
+   * Raised by the SDK; applications catch it.
+   * @internal
+   */
   constructor(message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
     super('CONFIG_INVALID', message, options);
   }
@@ -36,6 +40,10 @@ export class ConfigError extends ShopifyIngestError {
 export class TenantError extends ShopifyIngestError {
   /** The tenant concerned, when there is one. */
   readonly tenantId: string | undefined;
+  /**
+   * Raised by the SDK; applications catch it.
+   * @internal
+   */
   constructor(code: 'TENANT_REQUIRED' | 'TENANT_NOT_FOUND' | 'TENANT_INACTIVE', message: string, tenantId?: string) {
     super(code, message, { details: { tenantId } });
     this.tenantId = tenantId;
@@ -44,6 +52,10 @@ export class TenantError extends ShopifyIngestError {
 
 /** A database operation of the SDK failed (wraps the driver's error as `cause`). */
 export class StoreError extends ShopifyIngestError {
+  /**
+   * Raised by the SDK; applications catch it.
+   * @internal
+   */
   constructor(message: string, options: { cause?: unknown; details?: Record<string, unknown>; code?: string } = {}) {
     super(options.code ?? 'STORE_FAILED', message, options);
   }

@@ -13,7 +13,13 @@ import { DEFAULT_DATA_DIR, resolveDatabaseTarget } from './store/database.js';
 import { pooledPgAdapter, useDirectPgWrites, type PgQueryable } from './store/direct-pg.js';
 
 type GeneratedOptions = ConstructorParameters<typeof GeneratedPrismaClient>[0];
-export type PrismaClientOptions = Partial<GeneratedOptions> & { dataDir?: string; url?: string };
+/** Prisma's own options, plus where the database is when no `adapter` is given. */
+export type PrismaClientOptions = Partial<GeneratedOptions> & {
+  /** Directory of the embedded database when no PostgreSQL URL is set (default `./.shopify-ingest/db`). */
+  dataDir?: string;
+  /** PostgreSQL URL (default `DATABASE_URL`); without one, the embedded database is used. */
+  url?: string;
+};
 
 function withDefaultAdapter(options: PrismaClientOptions = {}): { options: GeneratedOptions; pool?: PgQueryable } {
   if ('adapter' in options && options.adapter) return { options: options as GeneratedOptions };

@@ -60,7 +60,10 @@ export interface IngestionServiceOptions extends Partial<IngestionConfig> {
   keyRing?: KeyRing;
   /** The current time (default `new Date()`); tests inject a fake clock. */
   clock?: () => Date;
-  /** Default `createStore(prisma)`. */
+  /**
+   * Default `createStore(prisma)`.
+   * @internal
+   */
   store?: IngestStore;
   /** Options applied to every tenant's client (timeouts, retries, `baseUrl` for tests). */
   clientDefaults?: ClientDefaults;
@@ -225,7 +228,11 @@ const DEFAULT_WEBHOOK_PATH = '/api/webhooks/shopify';
 export class IngestionService {
   /** The configuration in force (options over environment variables). */
   readonly config: IngestionConfig;
-  /** The SDK's data access (tenants, synced rows, runs, failures). */
+  /**
+   * The SDK's data access (tenants, synced rows, runs, failures): internal, its shape may change in
+   * any release. Applications use the methods below ({@link getTenant}, {@link getSyncStatus}, ...).
+   * @internal
+   */
   readonly store: IngestStore;
   /** One Shopify client per tenant. */
   readonly clientManager: ClientManager;
@@ -462,7 +469,10 @@ export class IngestionService {
     return this.addTenant(tenantId, credentials, { ...(stored.syncConfig ? { syncConfig: stored.syncConfig } : {}), ...(stored.client ? { client: stored.client } : {}), ...config });
   }
 
-  /** The app of a tenant's credentials (`clientId`, or the default app for null). Throws a `ConfigError` when it is not configured. */
+  /**
+   * The app of a tenant's credentials (`clientId`, or the default app for null). Throws a `ConfigError` when it is not configured.
+   * @internal
+   */
   resolveApp(clientId: string | null): AppCredentials {
     const fromEnv = this.config.shopifyApiKey && this.config.shopifyApiSecret
       ? { clientId: this.config.shopifyApiKey, clientSecrets: [this.config.shopifyApiSecret, this.config.shopifyApiSecretPrevious].filter((x): x is string => Boolean(x)) }
@@ -474,6 +484,14 @@ export class IngestionService {
     const app = (this.options.apps ?? []).find((a) => a.clientId === clientId);
     if (!app) throw new ConfigError(`no app with client id ${clientId} is configured: add it to the service's apps option`);
     return { clientId: app.clientId, clientSecrets: [app.clientSecret, ...(app.previousClientSecrets ?? [])] };
+  }
+
+  /**
+   * A tenant as stored (shop domain, status, token kind and expiry; secrets stay encrypted), or
+   * null when there is none. Inactive tenants (uninstalled, redacted) are returned too.
+   */
+  async getTenant(tenantId: string): Promise<TenantRecord | null> {
+    return this.store.getTenant(tenantId);
   }
 
   /** Disconnects a store: removes the client, disables its jobs, marks it inactive. Data is kept unless `purge`. */

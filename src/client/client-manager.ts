@@ -21,7 +21,10 @@ export type ClientDefaults = Omit<ShopifyClientOptions, 'shopDomain' | 'accessTo
 export interface ClientManagerOptions extends ClientDefaults {
   /** Limiter settings (bucket, leak rate, Redis cluster mode, clock) shared by all clients of the manager. */
   limiter?: Omit<LimiterRegistryOptions, 'now' | 'sleep' | 'logger'>;
-  /** Use this registry instead of creating one (it is then not stopped by {@link ClientManager.close}). */
+  /**
+   * Use this registry instead of creating one (it is then not stopped by {@link ClientManager.close}).
+   * @internal
+   */
   limiters?: LimiterRegistry;
   logger?: Logger;
 }
@@ -39,7 +42,10 @@ export interface ClientManagerOptions extends ClientDefaults {
  * ```
  */
 export class ClientManager {
-  /** The registry every client of this manager draws its limiter from. */
+  /**
+   * The registry every client of this manager draws its limiter from.
+   * @internal
+   */
   readonly limiters: LimiterRegistry;
   private readonly byTenant = new Map<string, ShopifyClient>();
   private readonly defaults: ClientDefaults;

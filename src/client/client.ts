@@ -37,7 +37,7 @@ export interface ShopifyClientOptions {
    * request, and after a 401 for a new token to retry the request with once.
    */
   accessToken: string | AccessTokenSource;
-  /** Admin API version `YYYY-MM` (default {@link DEFAULT_API_VERSION}). */
+  /** Admin API version `YYYY-MM` (default `'2026-10'`, the version this SDK release is built and tested against). */
   apiVersion?: string;
   /** Origin to call instead of `https://{shopDomain}`, e.g. the simulator's `url`. */
   baseUrl?: string;
@@ -60,6 +60,7 @@ export interface ShopifyClientOptions {
   /**
    * A limiter registry shared with other clients: clients of the same shop in one registry share one budget.
    * Without it the client makes a private registry (closed by {@link ShopifyClient.close}).
+   * @internal
    */
   limiters?: LimiterRegistry;
   /** Cluster mode (only when no `limiters` is given): share the shop's budget with other processes through Redis. */

@@ -82,6 +82,10 @@ export class ShopifyApiError extends ShopifyIngestError {
   /** Short reason (Shopify's `errors` text or the network error message), without the prefix. */
   readonly reason: string | undefined;
 
+  /**
+   * The SDK raises these; applications catch them.
+   * @internal
+   */
   constructor(init: ShopifyApiErrorInit) {
     const attempts = init.attempts ?? 1;
     const what = init.status !== undefined ? `HTTP ${init.status}` : init.code === 'SHOPIFY_TIMEOUT' ? 'timed out' : 'network error';
@@ -171,6 +175,10 @@ export class GraphqlError extends ShopifyIngestError {
   /** Shopify's `X-Request-Id`. */
   readonly requestId: string | undefined;
 
+  /**
+   * The SDK raises these; applications catch them.
+   * @internal
+   */
   constructor(init: { shop: string; errors: GraphqlErrorEntry[]; data?: unknown; requestId?: string; code?: string }) {
     const first = init.errors[0];
     const summary = init.errors.map((e) => e.message).join('; ');

@@ -16,6 +16,10 @@ export class DecryptError extends ShopifyIngestError {
   /** Key id named by the ciphertext, when it could be read. */
   readonly keyId: string | undefined;
 
+  /**
+   * Raised by the SDK; applications catch it.
+   * @internal
+   */
   constructor(reason: DecryptError['reason'], message: string, options: { keyId?: string; cause?: unknown } = {}) {
     super('DECRYPT_FAILED', message, { cause: options.cause, details: { reason, keyId: options.keyId } });
     this.reason = reason;
@@ -43,6 +47,10 @@ export class EncryptionKeyMismatchError extends ShopifyIngestError {
   /** Key ids the configured ring holds. */
   readonly ringKeyIds: string[];
 
+  /**
+   * Raised by the SDK; applications catch it.
+   * @internal
+   */
   constructor(options: { tenantIds: string[]; storedKeyIds: string[]; ringKeyIds: string[] }) {
     const { tenantIds, storedKeyIds, ringKeyIds } = options;
     const shown = tenantIds.slice(0, 5).join(', ') + (tenantIds.length > 5 ? `, and ${tenantIds.length - 5} more` : '');

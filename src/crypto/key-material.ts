@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ConfigError } from '../errors.js';
 
-/** Key material accepted by {@link parseKeyMaterial}. */
+/** Key material accepted by the key ring (`createKeyRing`, `keyRingFromEnv`). */
 export type KeyInput = string | Uint8Array;
 
 const HEX_64 = /^[0-9a-fA-F]{64}$/;

@@ -22,6 +22,10 @@ export class ImportError extends ShopifyIngestError {
   /** Counts of the run up to the failure (absent when the run did not start). */
   readonly result: ImportResult | undefined;
 
+  /**
+   * Raised by the SDK; applications catch it.
+   * @internal
+   */
   constructor(message: string, options: { cause?: unknown; result?: ImportResult; code?: string; details?: Record<string, unknown> } = {}) {
     super(options.code ?? 'IMPORT_FAILED', message, { cause: options.cause, details: options.details });
     this.result = options.result;

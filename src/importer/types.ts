@@ -211,7 +211,10 @@ export interface ImportServiceOptions {
   clock?: () => Date;
   /** Delay used between batch-write retries. */
   sleep?: (ms: number) => Promise<void>;
-  /** Defaults to `createStore(prisma)`. */
+  /**
+   * Defaults to `createStore(prisma)`.
+   * @internal
+   */
   store?: IngestStore;
   /** Called with every progress event of every run. */
   onProgress?: (event: ImportProgress) => void;

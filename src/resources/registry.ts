@@ -11,8 +11,16 @@ import { products } from './products.js';
 /** Every resource, dependencies first: `all` syncs them in this order. */
 export const RESOURCES = Object.freeze([customers, products, orders] as const);
 
-/** A resource's name: `customers`, `products`, `orders`, ... */
-export type ResourceName = (typeof RESOURCES)[number]['name'];
+/**
+ * A resource's name: `customers`, `products`, `orders`, ... Spelled out (checked against
+ * `RESOURCES` below) so the published types do not carry the registry's internals.
+ */
+export type ResourceName = 'customers' | 'products' | 'orders';
+
+/** Fails to compile when {@link ResourceName} and the registry disagree, either way. */
+type SameNames<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const namesAgree: SameNames<ResourceName, (typeof RESOURCES)[number]['name']> = true;
+void namesAgree;
 
 /** Names of every resource, in registry order. */
 export const RESOURCE_NAMES: readonly ResourceName[] = Object.freeze(RESOURCES.map((r) => r.name as ResourceName));

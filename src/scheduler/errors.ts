@@ -13,6 +13,10 @@ import { ShopifyIngestError } from '../errors.js';
 export class SchedulerError extends ShopifyIngestError {
   /** The job concerned, when there is one. */
   readonly jobId: string | undefined;
+  /**
+   * Raised by the SDK; applications catch it.
+   * @internal
+   */
   constructor(
     code: 'SCHEDULER_JOB_NOT_FOUND' | 'SCHEDULER_INVALID_SCHEDULE' | 'SCHEDULER_INVALID_TIMEZONE' | 'SCHEDULER_JOB_BUSY' | 'SCHEDULER_STOPPED',
     message: string,

@@ -3,7 +3,7 @@ import type { SqlExecutor } from '../store/prisma-like.js';
 import type { Logger } from '../logger.js';
 import { abandonLease, acquireLease, releaseLease, renewLease, type LeaseResult } from '../store/leases.js';
 
-/** Options of {@link createLeaseCoordinator}. */
+/** Options of `createLeaseCoordinator` (internal; the scheduler makes one). */
 export interface LeaseCoordinatorOptions {
   /** The job this coordinator elects runs for (node-cron's task name). */
   jobId: string;

@@ -22,6 +22,10 @@ export type DatabaseSetupCode = 'DATABASE_UNREACHABLE' | 'DATABASE_NOT_MIGRATED'
  * ```
  */
 export class DatabaseSetupError extends ShopifyIngestError {
+  /**
+   * Raised by the SDK; applications catch it.
+   * @internal
+   */
   constructor(code: DatabaseSetupCode, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
     super(code, message, options);
   }

@@ -24,6 +24,10 @@ export const MIGRATION_LOCK_KEY = 1_908_470_931_022_582_707n;
  * ```
  */
 export class MigrationError extends ShopifyIngestError {
+  /**
+   * Raised by the SDK; applications catch it.
+   * @internal
+   */
   constructor(code: 'MIGRATION_CHECKSUM_MISMATCH' | 'MIGRATION_FAILED', message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
     super(code, message, options);
   }

@@ -11,7 +11,7 @@ import type { ResourceDefinition, TableDefinition } from '../resources/definitio
  * (https://shopify.dev/docs/api/admin-rest/latest/resources/order: email, phone, customer, addresses,
  * client_details with browser IP and user agent, note and note_attributes the buyer typed).
  * A redact removes them from the top of an order's payload; nested objects lose every
- * {@link DEFAULT_PII_KEYS} key, every sealed `_pii` blob and line items' buyer-typed `properties`.
+ * `DEFAULT_PII_KEYS` key, every sealed `_pii` blob and line items' buyer-typed `properties`.
  */
 export const ORDER_PII_KEYS = [
   'email', 'contact_email', 'phone', 'customer', 'billing_address', 'shipping_address', 'client_details',

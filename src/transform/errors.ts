@@ -19,6 +19,10 @@ export class TransformError extends ShopifyIngestError {
   /** `customers`, `products` or `orders`. */
   readonly resource: string;
 
+  /**
+   * Raised by the SDK; applications catch it.
+   * @internal
+   */
   constructor(resource: string, shopifyId: bigint | null, reason: string, options: { cause?: unknown } = {}) {
     super('TRANSFORM_FAILED', `cannot transform ${resource.replace(/s$/, '')} ${shopifyId ?? '(no id)'}: ${reason}`, {
       cause: options.cause,

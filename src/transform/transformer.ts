@@ -11,7 +11,7 @@ import type { RowSet } from '../resources/definition.js';
 export interface ShopifyTransformerOptions {
   /** Encrypts PII; see `createKeyRing` / `keyRingFromEnv`. */
   keyRing: KeyRing;
-  /** Keys treated as PII in stored payloads besides {@link DEFAULT_PII_KEYS}, e.g. `['note']`. */
+  /** Keys treated as PII in stored payloads besides the default ones (docs/security.md lists them), e.g. `['note']`. */
   extraPiiKeys?: readonly string[];
 }
 

@@ -4,6 +4,10 @@ import { ShopifyIngestError } from '../errors.js';
 export class WebhookError extends ShopifyIngestError {
   /** Topic of the delivery, when known. */
   readonly topic: string | undefined;
+  /**
+   * Raised by the SDK; applications catch it.
+   * @internal
+   */
   constructor(
     code: 'WEBHOOK_RAW_BODY_UNAVAILABLE' | 'WEBHOOK_PROCESSING_FAILED' | 'WEBHOOK_BUSY' | 'WEBHOOK_NOT_FOUND' | 'WEBHOOK_BODY_NOT_RETAINED' | 'WEBHOOK_CONFIG',
     message: string,

@@ -33,7 +33,7 @@ export interface ResolvedTenant {
   clientId: string | null;
 }
 
-/** Options of {@link createWebhookHandler}. */
+/** Options of `createWebhookHandler`. */
 export interface WebhookHandlerOptions {
   /**
    * Secret(s) of the default app (`SHOPIFY_API_SECRET`; several during a rotation). They verify
@@ -91,7 +91,7 @@ export interface WebhookResult {
   body: string;
 }
 
-/** The framework-agnostic webhook endpoint: see {@link createWebhookHandler} for what each status means. */
+/** The framework-agnostic webhook endpoint: see `createWebhookHandler` for what each status means. */
 export type WebhookCore = (input: WebhookRequestInput) => Promise<WebhookResult>;
 
 const text = (status: number, body: string, headers: Record<string, string> = {}): WebhookResult =>
@@ -124,7 +124,7 @@ function shopNamedBy(body: unknown, topic: string): string | null {
 
 /**
  * The webhook endpoint without a transport: takes a {@link WebhookRequestInput}, answers a
- * {@link WebhookResult}. {@link createWebhookHandler} wraps it for Web `Request`s; Node adapters
+ * {@link WebhookResult}. `createWebhookHandler` wraps it for Web `Request`s; Node adapters
  * call it straight from `(req, res)` (`createNodeWebhookHandler`), skipping the conversion to Web
  * objects and streams, which in Node 20 took about a third of an acknowledgement's CPU (bench/webhooks.ts).
  *

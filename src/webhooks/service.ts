@@ -80,7 +80,10 @@ export interface WebhookServiceOptions extends ApplyHooks {
   keyRing?: KeyRing;
   /** Default: `new ShopifyTransformer({ keyRing })`, the importer's transformer. */
   transformer?: WebhookTransformer;
-  /** Default: `createStore(prisma)`, the importer's store. */
+  /**
+   * Default: `createStore(prisma)`, the importer's store.
+   * @internal
+   */
   store?: IngestStore;
   /** Where the service logs (default: silent). */
   logger?: Logger;
@@ -146,7 +149,10 @@ export interface WebhookService extends WebhookEmitter {
   replayWebhook(id: string): Promise<void>;
   /** Counters of this process and the inbox's pending count. */
   getStats(): Promise<WebhookStats>;
-  /** The inbox data access (inspection, tests). */
+  /**
+   * The inbox data access (inspection, tests).
+   * @internal
+   */
   readonly inbox: WebhookInbox;
 }
 

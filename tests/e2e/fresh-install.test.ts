@@ -107,7 +107,8 @@ describe.skipIf(skip)('a new user, from a fresh clone to a running app', () => {
   it('every entry point imports from ESM and from CJS', async () => {
     const app = path.join(work, 'app');
     const entries: Record<string, string[]> = {
-      'shopify-ingest': ['createIngestionService', 'PrismaClient', 'createShopifyClient', 'ShopifyIngestError', 'EncryptionKeyMismatchError', 'DatabaseSetupError'],
+      'shopify-ingest': ['createIngestionService', 'createShopifyClient', 'ShopifyIngestError', 'EncryptionKeyMismatchError', 'DatabaseSetupError'],
+      'shopify-ingest/prisma': ['PrismaClient', 'createDatabase'],
       'shopify-ingest/express': ['shopifyWebhooks', 'captureRawBody'],
       'shopify-ingest/fastify': ['shopifyWebhooksPlugin'],
       'shopify-ingest/next': ['createNextWebhookHandler', 'createNextPagesWebhookHandler'],

@@ -8,7 +8,8 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStore, signSessionToken } from 'shopify-ingest';
+import { signSessionToken } from 'shopify-ingest';
+import { createStore } from '../../src/store/index.js';
 import { createShopifySimulator, signWebhookBody, type ShopifySimulator, type SimulatedShop, type WebhookTopic } from 'shopify-ingest/testing';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 

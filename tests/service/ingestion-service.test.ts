@@ -10,7 +10,6 @@ import type { Server } from 'node:http';
 import express from 'express';
 import {
   ConfigError,
-  PrismaClient,
   ShopifyIngestError,
   createIngestionService,
   createJsonLogger,
@@ -21,6 +20,7 @@ import {
   type IngestionService,
   type IngestionServiceOptions,
 } from '../../src/index.js';
+import { PrismaClient } from '../../src/prisma.js';
 import { createShopifySimulator, type ShopifySimulator } from '../../src/testing/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 

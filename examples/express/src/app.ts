@@ -3,7 +3,8 @@
  * Shopify webhooks in, a protected "sync now" route, a protected status route, a health check.
  */
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { createDatabase, createIngestionService, type AuthPrincipal, type IngestionService, type IngestionServiceOptions } from 'shopify-ingest';
+import { createIngestionService, type AuthPrincipal, type IngestionService, type IngestionServiceOptions } from 'shopify-ingest';
+import { createDatabase } from 'shopify-ingest/prisma';
 import { shopifyWebhooks } from 'shopify-ingest/express';
 
 type Prisma = Parameters<typeof createIngestionService>[0] & { $disconnect(): Promise<void> };
@@ -47,7 +48,7 @@ export async function createApp(options: AppOptions = {}): Promise<ExampleApp> {
   const shopOf = (principal: AuthPrincipal | undefined) => (principal?.type === 'session-token' ? principal.shop : undefined);
   const mayAccessTenant = async (principal: AuthPrincipal | undefined, tenantId: string) => {
     const shop = shopOf(principal);
-    return shop === undefined || (await service.store.getTenant(tenantId))?.shopDomain === shop;
+    return shop === undefined || (await service.getTenant(tenantId))?.shopDomain === shop;
   };
 
   const app = express();

@@ -3,7 +3,8 @@
  * Shopify webhooks in, a protected "sync now" route, a protected status route, a health check.
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions, type preHandlerHookHandler } from 'fastify';
-import { createDatabase, createIngestionService, type AuthPrincipal, type IngestionService, type IngestionServiceOptions } from 'shopify-ingest';
+import { createIngestionService, type AuthPrincipal, type IngestionService, type IngestionServiceOptions } from 'shopify-ingest';
+import { createDatabase } from 'shopify-ingest/prisma';
 import { shopifyWebhooksPlugin } from 'shopify-ingest/fastify';
 
 type Prisma = Parameters<typeof createIngestionService>[0] & { $disconnect(): Promise<void> };
@@ -50,7 +51,7 @@ export async function createApp(options: AppOptions = {}): Promise<ExampleApp> {
   };
   const mayAccessTenant = async (request: object, tenantId: string) => {
     const shop = shopOf(request);
-    return shop === undefined || (await service.store.getTenant(tenantId))?.shopDomain === shop;
+    return shop === undefined || (await service.getTenant(tenantId))?.shopDomain === shop;
   };
 
   const app = Fastify(options.fastify);

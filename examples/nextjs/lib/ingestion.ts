@@ -5,7 +5,8 @@
  * `next dev`; keeping the promise on `globalThis` stops hot reloads from opening a new database
  * pool and a second webhook worker each time.
  */
-import { createDatabase, createIngestionService, createWebAuthGuard, type AuthPrincipal, type IngestionService } from 'shopify-ingest';
+import { createIngestionService, createWebAuthGuard, type AuthPrincipal, type IngestionService } from 'shopify-ingest';
+import { createDatabase } from 'shopify-ingest/prisma';
 
 interface Ingestion {
   service: IngestionService;

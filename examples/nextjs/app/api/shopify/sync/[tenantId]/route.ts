@@ -13,7 +13,7 @@ export async function POST(request: Request, context: Context): Promise<Response
     const { tenantId } = await context.params;
     const { service } = await getIngestion();
     const shop = shopOf(guard.principalOf(req));
-    if (shop !== undefined && (await service.store.getTenant(tenantId))?.shopDomain !== shop) {
+    if (shop !== undefined && (await service.getTenant(tenantId))?.shopDomain !== shop) {
       return Response.json({ error: 'forbidden' }, { status: 403 });
     }
     const { dataType = 'all', ...options } = (await req.json().catch(() => ({}))) as { dataType?: DataType } & Record<string, unknown>;
