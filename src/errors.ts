@@ -1,3 +1,5 @@
+import type { ErrorCode } from './error-codes.js';
+
 /**
  * One error family for the whole SDK. Every error has a stable `code` a caller can switch on,
  * an optional `cause`, and a message that starts with `[shopify-ingest]`.
@@ -9,14 +11,14 @@
  * ```
  */
 export class ShopifyIngestError extends Error {
-  /** Stable, machine-readable code, e.g. `CONFIG_INVALID`, `SHOPIFY_HTTP_401`. */
-  readonly code: string;
+  /** Stable, machine-readable code, e.g. `CONFIG_INVALID`, `SHOPIFY_HTTP_401` (docs/errors.md lists them all). */
+  readonly code: ErrorCode;
   /** Extra context (never secrets or PII). */
   readonly details: Record<string, unknown>;
   /** Trying the same thing again later may succeed (a transient condition, not a bad input or a missing right). */
   readonly retryable: boolean;
 
-  constructor(code: string, message: string, options: { cause?: unknown; details?: Record<string, unknown>; retryable?: boolean } = {}) {
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: Record<string, unknown>; retryable?: boolean } = {}) {
     super(message.startsWith('[shopify-ingest]') ? message : `[shopify-ingest] ${message}`, { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -56,7 +58,7 @@ export class StoreError extends ShopifyIngestError {
    * Raised by the SDK; applications catch it.
    * @internal
    */
-  constructor(message: string, options: { cause?: unknown; details?: Record<string, unknown>; code?: string } = {}) {
+  constructor(message: string, options: { cause?: unknown; details?: Record<string, unknown>; code?: ErrorCode; retryable?: boolean } = {}) {
     super(options.code ?? 'STORE_FAILED', message, options);
   }
 }
@@ -66,4 +68,9 @@ export function assertTenantId(tenantId: unknown): asserts tenantId is string {
   if (typeof tenantId !== 'string' || tenantId.trim() === '') {
     throw new TenantError('TENANT_REQUIRED', 'a tenant id (non-empty string) is required for every read and write');
   }
+}
+
+/** The code of an SDK error, or undefined for anything else (a driver's or the runtime's error). */
+export function codeOf(error: unknown): ErrorCode | undefined {
+  return error instanceof ShopifyIngestError ? error.code : undefined;
 }

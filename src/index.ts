@@ -15,6 +15,7 @@
 
 // Errors: one base class with a stable `code`; subclasses by part.
 export { ShopifyIngestError, ConfigError, StoreError, TenantError } from './errors.js';
+export { ERROR_CODES, type ErrorCode, type ErrorCodeEntry, type ErrorCodeInfo } from './error-codes.js';
 export { ShopifyApiError, GraphqlError } from './client/errors.js';
 export type { ShopifyApiErrorCode, GraphqlErrorEntry } from './client/errors.js';
 export { TransformError } from './transform/errors.js';

@@ -206,9 +206,9 @@ async function runSimulator(argv: string[], stdout: NodeJS.WritableStream, stder
 
 /** Every resource that failed was refused by the run lock (importAll aggregates one error per resource). */
 function onlyAlreadyRunning(error: unknown): boolean {
-  const { code, cause } = error as { code?: string; cause?: unknown };
+  const { code, details } = error as { code?: string; details?: { errors?: Array<{ code?: string }> } };
   if (code !== 'IMPORT_ALREADY_RUNNING') return false;
-  return cause instanceof AggregateError ? cause.errors.every((e) => (e as { code?: string }).code === 'IMPORT_ALREADY_RUNNING') : true;
+  return (details?.errors ?? []).every((e) => e.code === 'IMPORT_ALREADY_RUNNING');
 }
 
 // Run when executed as the bin (not when imported by tests).

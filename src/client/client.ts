@@ -167,7 +167,7 @@ export class ShopifyClient {
   private readonly deprecationsLogged = new Set<string>();
 
   constructor(options: ShopifyClientOptions) {
-    if (!options || typeof options !== 'object') throw new TypeError('createShopifyClient(options) needs an options object');
+    if (!options || typeof options !== 'object') throw new ShopifyIngestError('INVALID_ARGUMENT', 'createShopifyClient(options) needs an options object');
     this.baseUrl = options.baseUrl ? normalizeBaseUrl(options.baseUrl) : '';
     this.shopDomain = normalizeShopDomain(options.shopDomain, Boolean(options.baseUrl));
     if (!this.baseUrl) this.baseUrl = `https://${this.shopDomain}`;

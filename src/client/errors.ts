@@ -1,4 +1,5 @@
 import { ShopifyIngestError } from '../errors.js';
+import type { ErrorCode } from '../error-codes.js';
 
 /**
  * Stable codes of {@link ShopifyApiError}. Switch on `code` rather than parsing messages.
@@ -179,7 +180,7 @@ export class GraphqlError extends ShopifyIngestError {
    * The SDK raises these; applications catch them.
    * @internal
    */
-  constructor(init: { shop: string; errors: GraphqlErrorEntry[]; data?: unknown; requestId?: string; code?: string }) {
+  constructor(init: { shop: string; errors: GraphqlErrorEntry[]; data?: unknown; requestId?: string; code?: ErrorCode }) {
     const first = init.errors[0];
     const summary = init.errors.map((e) => e.message).join('; ');
     super(init.code ?? (first?.extensions?.code === 'MAX_COST_EXCEEDED' ? 'GRAPHQL_MAX_COST_EXCEEDED' : 'GRAPHQL_ERROR'),

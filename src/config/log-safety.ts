@@ -1,3 +1,5 @@
+import { ShopifyIngestError } from '../errors.js';
+
 /** One secret found in captured output. */
 export interface SecretLeak {
   /** Index of the line it was found in. */
@@ -60,6 +62,6 @@ export function assertNoSecrets(lines: readonly string[], secrets: readonly stri
   const leaks = findSecrets(lines, secrets);
   if (leaks.length > 0) {
     const list = leaks.map((l) => `line ${l.line}: ${l.secret} (${l.form})`).join('; ');
-    throw new Error(`[shopify-ingest] secrets found in log output: ${list}`);
+    throw new ShopifyIngestError('SECRETS_IN_LOGS', `secrets found in log output: ${list}`);
   }
 }

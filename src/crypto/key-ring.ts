@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, createSecretKey, hkdfSync, randomFillSync, type KeyObject } from 'node:crypto';
-import { ConfigError } from '../errors.js';
+import { ConfigError, ShopifyIngestError } from '../errors.js';
 import { assertTenantId } from '../errors.js';
 import { parseShopifyJson, stringifyShopifyJson } from '../json.js';
 import { DecryptError } from './errors.js';
@@ -126,7 +126,7 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
   }
 
   function encrypt(plaintext: string, tenantId: string): string {
-    if (typeof plaintext !== 'string') throw new TypeError('[shopify-ingest] KeyRing.encrypt expects a string; use encryptJson for other values');
+    if (typeof plaintext !== 'string') throw new ShopifyIngestError('INVALID_ARGUMENT', 'KeyRing.encrypt expects a string; use encryptJson for other values');
     const iv = nextIv();
     const cipher = createCipheriv('aes-256-gcm', current.key, iv);
     cipher.setAAD(aad(tenantId));
@@ -177,7 +177,7 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
     needsRotation: (ciphertext) => split(ciphertext).keyId !== current.id,
     isEncrypted: (value): value is string => typeof value === 'string' && FORMAT.test(value),
     blindIndex(email) {
-      if (typeof email !== 'string') throw new TypeError('[shopify-ingest] KeyRing.blindIndex expects a string');
+      if (typeof email !== 'string') throw new ShopifyIngestError('INVALID_ARGUMENT', 'KeyRing.blindIndex expects a string');
       return createHmac('sha256', blindKey).update(normaliseEmail(email), 'utf8').digest('hex');
     },
   };

@@ -1,5 +1,6 @@
 import { ShopifyIngestError } from '../errors.js';
 import type { ImportResult } from './types.js';
+import type { ErrorCode } from '../error-codes.js';
 
 /**
  * A sync run that stopped: a batch write still failed after its retries, the listing failed,
@@ -26,8 +27,8 @@ export class ImportError extends ShopifyIngestError {
    * Raised by the SDK; applications catch it.
    * @internal
    */
-  constructor(message: string, options: { cause?: unknown; result?: ImportResult; code?: string; details?: Record<string, unknown> } = {}) {
-    super(options.code ?? 'IMPORT_FAILED', message, { cause: options.cause, details: options.details });
+  constructor(message: string, options: { cause?: unknown; result?: ImportResult; code?: ErrorCode; details?: Record<string, unknown>; retryable?: boolean } = {}) {
+    super(options.code ?? 'IMPORT_FAILED', message, { cause: options.cause, details: options.details, retryable: options.retryable ?? (options.code === undefined || options.code === 'IMPORT_ABORTED' || options.code === 'IMPORT_ALREADY_RUNNING' || options.code === 'IMPORT_LOCK_LOST') });
     this.result = options.result;
   }
 }

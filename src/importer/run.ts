@@ -9,6 +9,7 @@ import type { ResourceType } from '../store/rows.js';
 import type { Checkpoint, IngestStore } from '../store/types.js';
 import { decodeCursor, decodeGraphqlCursor, type GraphqlCursor, type ResumeCursor } from './checkpoint.js';
 import { graphqlDestroyEvents, graphqlReconcile, restDestroyEvents, restReconcile } from './deletions.js';
+import { codeOf, ShopifyIngestError } from '../errors.js';
 import { ImportError } from './errors.js';
 import { bulkListing, missingScopes, type BulkDeps, type Window } from './bulk-listing.js';
 import { describeOptions, type ResolvedImportOptions } from './options.js';
@@ -209,8 +210,10 @@ async function syncResource(ctx: RunContext, resourceName: ResourceType, options
     throw error instanceof ImportError && error.result
       ? error
       : new ImportError(`${resourceName} sync of tenant ${tenantId} ${aborted ? 'aborted' : 'failed'}: ${message.replace(/^\[shopify-ingest\] /, '')}`, {
-        cause: error, result: res, details: { tenantId, resource: resourceName, runId },
-        code: aborted ? 'IMPORT_ABORTED' : (error as { code?: string }).code ?? 'IMPORT_FAILED',
+        cause: error, result: res, details: { ...(error instanceof ShopifyIngestError ? error.details : {}), tenantId, resource: resourceName, runId },
+        // The root cause's code and retryability at the top, so an app can switch on them.
+        code: aborted ? 'IMPORT_ABORTED' : codeOf(error) ?? 'IMPORT_FAILED',
+        retryable: aborted || (error instanceof ShopifyIngestError ? error.retryable : true),
       });
   }
 

@@ -164,6 +164,7 @@ export class ImportService {
   async importAll(options?: ImportOptions & { resources?: readonly ResourceType[] }): Promise<ImportAllResult> {
     const results: Partial<ImportAllResult> = {};
     const errors: ImportError[] = [];
+    const failed: ResourceType[] = [];
     const wanted = options?.resources ? RESOURCE_NAMES.filter((name) => options.resources!.includes(name)) : RESOURCE_NAMES;
     for (const resource of wanted) {
       try {
@@ -171,15 +172,18 @@ export class ImportService {
       } catch (error) {
         const e = error instanceof ImportError ? error : new ImportError(String((error as Error)?.message ?? error), { cause: error });
         errors.push(e);
+        failed.push(resource);
         if (e.result) results[resource] = e.result;
         if (e.code === 'IMPORT_ABORTED' || e.code === 'CONFIG_INVALID') break;
       }
     }
     if (errors.length > 0) {
       throw new ImportError(`importAll of tenant ${this.tenantId}: ${errors.length} resource(s) failed: ${errors.map((e) => e.message.replace(/^\[shopify-ingest\] /, '')).join('; ')}`, {
-        cause: errors.length === 1 ? errors[0] : new AggregateError(errors),
+        // The first failure's code (and cause) at the top; every failure in details.errors.
+        cause: errors[0],
         code: errors[0].code,
-        details: { tenantId: this.tenantId, results },
+        retryable: errors.every((e) => e.retryable),
+        details: { tenantId: this.tenantId, results, errors: errors.map((e, i) => ({ resource: failed[i], code: e.code, retryable: e.retryable, message: e.message })) },
       });
     }
     return results as ImportAllResult;

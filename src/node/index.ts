@@ -3,6 +3,7 @@
  * back. Every Node-based adapter (plain `node:http`, Express, Fastify, Next.js Pages Router) goes
  * through here, so the raw-body rules live in one file.
  */
+import { ShopifyIngestError } from '../errors.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RawBodyUnavailableError } from '../webhooks/errors.js';
 import type { WebhookCore, WebhookRequestInput, WebhookResult } from '../webhooks/handler.js';
@@ -174,7 +175,7 @@ const utf8Encoder = new TextEncoder();
 function readNodeBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     // The client went away before the end of the body: nothing to store, nobody to answer.
-    const closed = () => new Error('[shopify-ingest] request closed before its body was complete');
+    const closed = () => new ShopifyIngestError('WEBHOOK_REQUEST_ABORTED', 'request closed before its body was complete', { retryable: true });
     if (req.destroyed) { reject(closed()); return; }
     const chunks: Buffer[] = [];
     let size = 0;

@@ -3,6 +3,7 @@
  * in clear. Shopify records no destroy events for customers, so a full sync reconciles ids.
  * https://shopify.dev/docs/api/admin-graphql/latest/objects/Customer
  */
+import { ShopifyIngestError } from '../errors.js';
 import { col } from '../store/columns.js';
 import type { CustomerRow } from '../store/rows.js';
 import { customerRow } from '../transform/customer.js';
@@ -40,7 +41,7 @@ export const customers = defineResource<{ customers: CustomerRow[] }, 'customers
   children: [],
   emptyRows: () => ({ customers: [] }),
   toRows: (record, ctx) => ({ customers: [customerRow(record, ctx.id, ctx.updatedAt, ctx.tenantId, ctx.sealer, ctx.blindIndex)] }),
-  childRow: (table) => { throw new TypeError(`customers have no child table ${table}`); },
+  childRow: (table) => { throw new ShopifyIngestError('INVALID_ARGUMENT', `customers have no child table ${table}`); },
   graphql: {
     connection: 'customers',
     type: 'Customer',

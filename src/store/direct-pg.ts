@@ -1,3 +1,4 @@
+import { ShopifyIngestError } from '../errors.js';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { jsonParams, type BatchStatement } from './batch-statement.js';
@@ -95,9 +96,9 @@ interface DirectPg {
  * ```
  */
 export function useDirectPgWrites<P extends object>(prisma: P, pool: PgQueryable, options: DirectPgWritesOptions = {}): P {
-  if (typeof pool?.query !== 'function') throw new TypeError('useDirectPgWrites: pool must have a query(text, values) method (a pg.Pool)');
+  if (typeof pool?.query !== 'function') throw new ShopifyIngestError('INVALID_ARGUMENT', 'useDirectPgWrites: pool must have a query(text, values) method (a pg.Pool)');
   const copyFromRows = options.copyFromRows ?? 64;
-  if (!Number.isInteger(copyFromRows) || copyFromRows < 1) throw new TypeError('useDirectPgWrites: copyFromRows must be a positive integer');
+  if (!Number.isInteger(copyFromRows) || copyFromRows < 1) throw new ShopifyIngestError('INVALID_ARGUMENT', 'useDirectPgWrites: copyFromRows must be a positive integer');
   guardPgErrors(pool, options.logger);
   const direct: DirectPg = { pool, copyFromRows };
   Object.defineProperty(prisma, DIRECT_PG, { value: direct, configurable: true, enumerable: false, writable: true });

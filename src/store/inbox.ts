@@ -4,6 +4,7 @@
  * claims use `FOR UPDATE SKIP LOCKED`, so a row is held by one worker at a time, and a claim expires
  * (`locked_at` older than the lock timeout) so rows held by a crashed worker are picked up again.
  */
+import { StoreError } from '../errors.js';
 import { recordsetFrom, recordsetJson, type ColumnSpec } from './columns.js';
 import { batchRunnerFor } from './direct-pg.js';
 import type { PrismaLike, SqlExecutor } from './prisma-like.js';
@@ -182,12 +183,12 @@ export function createWebhookInbox(db: PrismaLike | SqlExecutor, options: { maxB
     const byKey = new Map(rows.map((r) => [`${r.tenantId}\u0000${r.webhookId}`, r]));
     for (const item of unique) {
       const row = byKey.get(`${item.delivery.tenantId}\u0000${item.delivery.webhookId}`);
-      if (!row) item.reject(new Error('inbox insert returned no row'));
+      if (!row) item.reject(new StoreError('inbox insert returned no row'));
       else item.resolve({ id: row.id, inserted: Boolean(row.inserted) });
     }
     for (const { item, first } of repeats) {
       const row = byKey.get(`${first.delivery.tenantId}\u0000${first.delivery.webhookId}`);
-      if (!row) { item.reject(new Error('inbox insert returned no row')); continue; }
+      if (!row) { item.reject(new StoreError('inbox insert returned no row')); continue; }
       await db.$executeRawUnsafe(`UPDATE shopify_webhook_inbox SET duplicates = duplicates + 1 WHERE id = $1`, row.id);
       item.resolve({ id: row.id, inserted: false });
     }

@@ -1,10 +1,14 @@
 import { StoreError } from '../errors.js';
+import type { ErrorCode } from '../error-codes.js';
+
+/** SQLSTATEs of conditions that pass by themselves: lost or refused connections, shutdowns, serialisation failures, deadlocks. */
+const TRANSIENT_SQLSTATE = /^(08...|57P0[123]|53300|40001|40P01)$/;
 
 /**
  * Wraps a driver/Prisma error as a {@link StoreError} naming the operation and tenant.
  * Prisma's raw-query errors are several lines of banner; the last line carries PostgreSQL's message.
  */
-export function storeFailure(operation: string, tenantId: string | undefined, error: unknown, details: Record<string, unknown> = {}, code?: string): StoreError {
+export function storeFailure(operation: string, tenantId: string | undefined, error: unknown, details: Record<string, unknown> = {}, code?: ErrorCode): StoreError {
   if (error instanceof StoreError) return error;
   const raw = error instanceof Error ? error.message : String(error);
   const lines = raw.split('\n').map((l) => l.trim()).filter(Boolean);
@@ -13,6 +17,7 @@ export function storeFailure(operation: string, tenantId: string | undefined, er
   return new StoreError(`${operation} failed${tenantId ? ` (tenant ${tenantId})` : ''}: ${message}`, {
     cause: error,
     code,
+    retryable: pgCode !== undefined ? TRANSIENT_SQLSTATE.test(pgCode) : !(error instanceof Error) || /ECONNRE|ETIMEDOUT|EPIPE|terminat|Connection/i.test(error.message),
     details: { operation, tenantId, pgCode, ...details },
   });
 }

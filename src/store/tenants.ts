@@ -79,7 +79,7 @@ export function createTenantStore(prisma: PrismaLike) {
       } catch (error) {
         const failure = storeFailure('upsertTenant', input.id, error, { shopDomain: input.shopDomain });
         if (failure.details.pgCode === '23505') {
-          throw storeFailure('upsertTenant', input.id, error, { shopDomain: input.shopDomain }, 'TENANT_SHOP_TAKEN');
+          throw storeFailure('upsertTenant', input.id, error, { shopDomain: input.shopDomain }, 'TENANT_SHOP_IN_USE');
         }
         throw failure;
       }

@@ -1,4 +1,4 @@
-import { assertTenantId } from '../errors.js';
+import { assertTenantId, ShopifyIngestError } from '../errors.js';
 import { envKeyRing, type KeyRing, type KeyRingEnv } from '../crypto/key-ring.js';
 import type { CustomerRow, OrderBundle, ProductBundle } from '../store/rows.js';
 import { FieldError, TransformError, type TransformFailure } from './errors.js';
@@ -84,7 +84,7 @@ export class ShopifyTransformer {
   private readonly blindIndex: (email: string) => string;
 
   constructor(options: ShopifyTransformerOptions) {
-    if (!options || !options.keyRing) throw new TypeError('[shopify-ingest] new ShopifyTransformer({ keyRing }) needs a key ring (createKeyRing / keyRingFromEnv)');
+    if (!options || !options.keyRing) throw new ShopifyIngestError('INVALID_ARGUMENT', 'new ShopifyTransformer({ keyRing }) needs a key ring (createKeyRing / keyRingFromEnv)');
     this.keyRing = options.keyRing;
     this.piiKeys = new Set([...DEFAULT_PII_KEYS, ...(options.extraPiiKeys ?? [])]);
     this.blindIndex = (email) => this.keyRing.blindIndex(email);

@@ -1,19 +1,26 @@
+import { ShopifyIngestError } from '../errors.js';
 import type { WebhookEvent, WebhookTopic } from './topics.js';
 
 /** A handler for one topic; the event's payload is typed by the topic. */
 export type WebhookHandlerFn<T extends string = string> = (event: WebhookEvent<T>) => unknown | Promise<unknown>;
 
-/** Thrown (and passed to `onError` handlers) when handlers fail: every failure, and the event. */
-export class WebhookHandlerAggregateError extends AggregateError {
-  /** `WEBHOOK_HANDLER_FAILED`. */
-  readonly code = 'WEBHOOK_HANDLER_FAILED';
+/**
+ * Thrown (and passed to `onError` handlers) when handlers fail: `WEBHOOK_HANDLER_FAILED`, with
+ * every failure in `errors` (the first is also the `cause`) and the event.
+ */
+export class WebhookHandlerAggregateError extends ShopifyIngestError {
+  /** What each failing handler threw. */
+  readonly errors: unknown[];
   /**
    * @param errors What each failing handler threw.
    * @param event The delivery whose handlers failed.
+   * @internal
    */
   constructor(errors: unknown[], readonly event: WebhookEvent) {
-    super(errors, `[shopify-ingest] ${errors.length} handler(s) failed for webhook ${event.topic} (${event.webhookId}): ${errors.map((e) => (e instanceof Error ? e.message : String(e))).join('; ')}`);
-    this.name = 'WebhookHandlerAggregateError';
+    super('WEBHOOK_HANDLER_FAILED', `${errors.length} handler(s) failed for webhook ${event.topic} (${event.webhookId}): ${errors.map((e) => (e instanceof Error ? e.message : String(e))).join('; ')}`, {
+      cause: errors[0], details: { topic: event.topic, webhookId: event.webhookId, failures: errors.length },
+    });
+    this.errors = errors;
   }
 }
 
@@ -43,7 +50,7 @@ export interface WebhookDispatcher extends WebhookEmitter {
 
 /**
  * A dispatcher after octokit/webhooks.js: `on(topic | topic[])`, `onAny`, `onError`, failures
- * gathered into one AggregateError carrying the event.
+ * gathered into one {@link WebhookHandlerAggregateError} carrying the event.
  *
  * @example
  * ```ts

@@ -1,3 +1,4 @@
+import { ShopifyIngestError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import type { InboxRow, WebhookInbox } from '../store/inbox.js';
@@ -71,7 +72,7 @@ export interface InboxWorker {
 }
 
 export function errorMessage(error: unknown): string {
-  if (error instanceof AggregateError) return `${error.message}`;
+  if (error instanceof ShopifyIngestError) return error.message;
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);
 }

@@ -1,8 +1,10 @@
-/** The body exceeded the configured limit (answered 413). */
-export class BodyTooLargeError extends Error {
+import { ShopifyIngestError } from '../errors.js';
+
+/** The body exceeded the configured limit (answered 413): `WEBHOOK_BODY_TOO_LARGE`. */
+export class BodyTooLargeError extends ShopifyIngestError {
   /** @param limit The limit in bytes. */
   constructor(readonly limit: number) {
-    super(`body larger than ${limit} bytes`);
+    super('WEBHOOK_BODY_TOO_LARGE', `body larger than ${limit} bytes`, { details: { limit } });
   }
 }
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { signSessionToken } from '../../src/auth/index.js';
 import { createStoredTokenSource } from '../../src/auth/stored-token-source.js';
 import { createKeyRing } from '../../src/crypto/index.js';
-import { createIngestionService, type IngestionService, type IngestionServiceOptions } from '../../src/index.js';
+import { createIngestionService, ShopifyIngestError, type IngestionService, type IngestionServiceOptions } from '../../src/index.js';
 import { createShopifySimulator, type ShopifySimulator } from '../../src/testing/index.js';
 import { testDatabaseConfig } from '../helpers/pg-config.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -226,6 +226,11 @@ describe('renewal faults', { timeout: 120_000 }, () => {
     expect((await s.getSyncStatus()).find((x) => x.tenantId === 'revoked')).toMatchObject({ authStatus: 'needs_reauth', healthStatus: false });
     expect(await s.checkHealth()).toMatchObject({ status: 'degraded', services: { tenants: { needsReauth: expect.arrayContaining(['revoked']) } } });
     await expect(s.importData('revoked', 'customers')).rejects.toMatchObject({ code: 'TENANT_NEEDS_REAUTH' });
+    // importData('all') too: the root cause's code and retryability at the top, every failure listed.
+    const all = await s.importData('revoked', 'all').catch((e: unknown) => e) as ShopifyIngestError;
+    expect(all).toBeInstanceOf(ShopifyIngestError);
+    expect(all).toMatchObject({ code: 'TENANT_NEEDS_REAUTH', retryable: false });
+    expect(all.details.errors).toEqual(expect.arrayContaining([expect.objectContaining({ resource: 'customers', code: 'TENANT_NEEDS_REAUTH' })]));
     // A second failing call does not call the callback again nor hit the token endpoint.
     const refused = sim.oauth.stats.refused;
     await expect(client.graphql('{ shop { name } }')).rejects.toMatchObject({ code: 'TENANT_NEEDS_REAUTH' });

@@ -140,7 +140,7 @@ describe('useDirectPgWrites', () => {
   });
 
   it('refuses something that is not a pool, and a copyFromRows that is not a positive integer', () => {
-    expect(() => useDirectPgWrites({}, {} as never)).toThrow(TypeError);
+    expect(() => useDirectPgWrites({}, {} as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     expect(() => useDirectPgWrites({}, { query: async () => ({ rows: [], rowCount: 0 }) }, { copyFromRows: 0 })).toThrow(/copyFromRows/);
   });
 

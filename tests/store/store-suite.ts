@@ -507,7 +507,7 @@ export function defineStoreSuite(backend: string, open: () => Promise<OpenedData
         await store.setTenantSyncStatus(id, 'idle', { lastSyncAt: at('2024-01-01T00:00:00Z'), error: null });
         expect(await store.getTenant(id)).toMatchObject({ syncStatus: 'idle', lastError: null, lastSyncAt: at('2024-01-01T00:00:00Z'), isActive: true });
         await expect(store.setTenantActive('missing-tenant', true)).rejects.toMatchObject({ code: 'TENANT_NOT_FOUND' });
-        await expect(store.upsertTenant({ id: `${id}-other`, shopDomain: `${id}.myshopify.com`, accessTokenEnc: 'x' })).rejects.toMatchObject({ code: 'TENANT_SHOP_TAKEN' });
+        await expect(store.upsertTenant({ id: `${id}-other`, shopDomain: `${id}.myshopify.com`, accessTokenEnc: 'x' })).rejects.toMatchObject({ code: 'TENANT_SHOP_IN_USE' });
       });
     });
 

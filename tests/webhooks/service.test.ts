@@ -4,6 +4,7 @@ import { PrismaClient } from '../../src/generated/prisma/client.js';
 import { createKeyRing } from '../../src/crypto/index.js';
 import { createStore } from '../../src/store/index.js';
 import { ShopifyTransformer } from '../../src/transform/index.js';
+import { ShopifyIngestError } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';
 import { createWebhookService, WebhookHandlerAggregateError, type CustomerDataExport, type WebhookService } from '../../src/webhooks/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -136,7 +137,9 @@ describe('createWebhookService', () => {
     await send(s, 'orders/paid', { id: 7, name: '#7', created_at: '2025-01-01T00:00:00Z', updated_at: '2025-01-01T00:00:00Z', line_items: [] });
     await s.processPending();
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toBeInstanceOf(AggregateError);
+    expect(errors[0]).toBeInstanceOf(ShopifyIngestError);
+    expect(errors[0]).toMatchObject({ code: 'WEBHOOK_HANDLER_FAILED' });
+    expect(errors[0].errors.length).toBeGreaterThan(0);
     expect(errors[0]!.errors.map((e) => (e as Error).message)).toEqual(['crm down', 'audit down']);
     expect(errors[0]!.event).toMatchObject({ topic: 'orders/paid', tenantId: 't1', attempt: 1, payload: { id: 7, name: '#7' } });
     now = new Date(now.getTime() + 1000);
