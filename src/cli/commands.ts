@@ -7,16 +7,9 @@ import { listOutstandingFailures } from '../store/failures.js';
 import type { PrismaLike } from '../store/prisma-like.js';
 import { createProgress } from './progress.js';
 import { EXIT, UsageError } from './exit.js';
+import type { CliContext } from './context.js';
 
-/** What a command runs with. */
-export interface CliContext {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-  env: Record<string, string | undefined>;
-  json: boolean;
-  /** Aborted on Ctrl-C: long commands stop cleanly. */
-  signal?: AbortSignal;
-}
+export type { CliContext } from './context.js';
 
 type Values = Record<string, string | boolean | undefined>;
 

@@ -20,7 +20,7 @@ import { createShopifySimulator, type ShopifySimulator } from '../testing/index.
 import { WEBHOOK_TOPICS } from '../webhooks/index.js';
 import { createProgress } from './progress.js';
 import { EXIT } from './exit.js';
-import type { CliContext } from './commands.js';
+import type { CliContext } from './context.js';
 
 type Values = Record<string, string | boolean | undefined>;
 

@@ -27,6 +27,7 @@ import { encodeCursor, type BulkCursor, type GraphqlCursor } from './checkpoint.
 import { ImportError } from './errors.js';
 import { readJsonl } from './jsonl.js';
 import { ACCESS_SCOPES_QUERY, bulkQuery, timeWindowQuery } from './queries.js';
+import type { BulkDeps } from './types.js';
 import type { RunFrame } from './run-frame.js';
 import type { GraphqlImportClient } from './types.js';
 
@@ -44,18 +45,7 @@ export interface BulkPlan {
   resumable: boolean;
 }
 
-export interface BulkDeps {
-  fetch?: typeof globalThis.fetch;
-  /** Resolves when a `bulk_operations/finish` webhook for this operation arrived in this process. */
-  wake?: (operationId: string, signal: AbortSignal) => Promise<void>;
-  /** Poll delays (tests shorten them). */
-  minPollMs?: number;
-  maxPollMs?: number;
-  /** Smallest window a failing operation is split into (default 1 hour). */
-  minWindowMs?: number;
-  /** Reruns of one window after a cancel, expiry or failure at the minimum span (default 3). */
-  maxAttempts?: number;
-}
+export type { BulkDeps } from './types.js';
 
 interface LinePosition { line: number; byte: number; roots: number }
 

@@ -3,7 +3,6 @@ import type { Logger } from '../logger.js';
 import type { IngestStore } from '../store/types.js';
 import type { ResourceType } from '../store/rows.js';
 import type { RowSet } from '../resources/definition.js';
-import type { BulkDeps } from './bulk-listing.js';
 
 /** Retry of a failed batch write (same shape as the seed's `retryOptions`; times in ms). */
 export interface RetryOptions {
@@ -233,4 +232,18 @@ export interface ImportServiceOptions {
    * timing, and the smallest window a failing operation is split into.
    */
   bulk?: BulkDeps;
+}
+
+/** What bulk operations need besides the client (fetch, webhook wake-ups, poll timing). */
+export interface BulkDeps {
+  fetch?: typeof globalThis.fetch;
+  /** Resolves when a `bulk_operations/finish` webhook for this operation arrived in this process. */
+  wake?: (operationId: string, signal: AbortSignal) => Promise<void>;
+  /** Poll delays (tests shorten them). */
+  minPollMs?: number;
+  maxPollMs?: number;
+  /** Smallest window a failing operation is split into (default 1 hour). */
+  minWindowMs?: number;
+  /** Reruns of one window after a cancel, expiry or failure at the minimum span (default 3). */
+  maxAttempts?: number;
 }

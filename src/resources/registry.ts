@@ -1,21 +1,19 @@
 /**
  * The resource registry: every resource the SDK syncs, in dependency order. Adding a resource is one
- * new file in this folder, one line here, and a migration for its tables (docs/architecture.md).
+ * new file in this folder, one line here and its name in names.ts, and a migration for its tables
+ * (docs/architecture.md).
  */
 import { ConfigError } from '../errors.js';
 import { customers } from './customers.js';
 import type { ResourceDefinition } from './definition.js';
+import type { ResourceName } from './names.js';
 import { orders } from './orders.js';
 import { products } from './products.js';
 
 /** Every resource, dependencies first: `all` syncs them in this order. */
 export const RESOURCES = Object.freeze([customers, products, orders] as const);
 
-/**
- * A resource's name: `customers`, `products`, `orders`, ... Spelled out (checked against
- * `RESOURCES` below) so the published types do not carry the registry's internals.
- */
-export type ResourceName = 'customers' | 'products' | 'orders';
+export type { ResourceName } from './names.js';
 
 /** Fails to compile when {@link ResourceName} and the registry disagree, either way. */
 type SameNames<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;

@@ -244,7 +244,7 @@ export interface OrderBundle {
 }
 
 /** The resources a sync or a webhook writes: the names of the resource registry (src/resources). */
-export type { ResourceName as ResourceType } from '../resources/registry.js';
+export type { ResourceName as ResourceType } from '../resources/names.js';
 
 /** Result of a batch write. */
 export interface UpsertResult {

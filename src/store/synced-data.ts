@@ -6,7 +6,8 @@ import type { PrismaLike } from './prisma-like.js';
 import { bulkFinalizeSql, countsOf, resourceStatements, type ResourceWriteCounts } from './resource-writer.js';
 import type { CustomerRow, OrderBundle, ProductBundle, ResourceType, UpsertResult } from './rows.js';
 import { checkTenantOfRows, retryOnConflict, storeFailure } from './store-errors.js';
-import type { RecordCounts, StoredIdRange } from './types.js';
+import type { RecordCounts, StoredIdRange, WriteRowsOptions, WriteRowsResult } from './types.js';
+export type { WriteRowsOptions, WriteRowsResult } from './types.js';
 import { lastByKey, newestById, sortById } from './versioning.js';
 
 /**
@@ -64,24 +65,6 @@ export interface ProductsWriteResult extends UpsertResult {
   variants: number;
   /** Variants no longer on their product, deleted. */
   variantsRemoved: number;
-}
-
-/** Options of {@link IngestStore.writeRows}. */
-export interface WriteRowsOptions {
-  /**
-   * `bulk`: rows of a bulk operation's output. Children with a `bulkType` are written only when their
-   * parent was written by the same operation (same `syncTag` on the rows); stored children a parent no
-   * longer has are removed by `finalizeBulk` once the whole file is in. Default `complete`.
-   */
-  mode?: 'complete' | 'bulk';
-  /** Name of the operation in errors (default `write <resource>`). */
-  op?: string;
-}
-
-/** What {@link IngestStore.writeRows} did: root rows written and stale (as `UpsertResult`), and per table. */
-export interface WriteRowsResult extends UpsertResult {
-  /** Per table key: rows written, removed, and (bulk children) skipped or orphaned. */
-  tables: ResourceWriteCounts;
 }
 
 /** Prepares a row set for one statement: tenant check, one version per key, id order (lock order). */

@@ -1,6 +1,6 @@
 import type { RowSet } from '../resources/definition.js';
 import type { CustomerRow, OrderBundle, ProductBundle, ResourceType, UpsertResult } from './rows.js';
-import type { WriteRowsOptions, WriteRowsResult } from './synced-data.js';
+import type { ResourceWriteCounts } from './resource-writer.js';
 
 /** How a tenant authenticates: a static token, an expiring offline token with its refresh token, or the client credentials grant. */
 export type TokenKind = 'static' | 'expiring' | 'client_credentials';
@@ -300,3 +300,21 @@ export type RunLockResult =
     /** When its lock expires unless renewed. */
     expiresAt: Date | null;
   };
+
+/** Options of {@link IngestStore.writeRows}. */
+export interface WriteRowsOptions {
+  /**
+   * `bulk`: rows of a bulk operation's output. Children with a `bulkType` are written only when their
+   * parent was written by the same operation (same `syncTag` on the rows); stored children a parent no
+   * longer has are removed by `finalizeBulk` once the whole file is in. Default `complete`.
+   */
+  mode?: 'complete' | 'bulk';
+  /** Name of the operation in errors (default `write <resource>`). */
+  op?: string;
+}
+
+/** What {@link IngestStore.writeRows} did: root rows written and stale (as `UpsertResult`), and per table. */
+export interface WriteRowsResult extends UpsertResult {
+  /** Per table key: rows written, removed, and (bulk children) skipped or orphaned. */
+  tables: ResourceWriteCounts;
+}
