@@ -112,7 +112,10 @@ async function startSimulator(options: ShopifySimulatorOptions): Promise<RemoteS
     child.once('error', reject);
     child.on('message', (m: Record<string, unknown>) => {
       if (m.ready) resolve(m);
-      else pending.get(m.id as number)?.(m), pending.delete(m.id as number);
+      else {
+        pending.get(m.id as number)?.(m);
+        pending.delete(m.id as number);
+      }
     });
   });
   const call = (cmd: string, which?: number) => new Promise<Record<string, unknown>>((resolve) => {

@@ -102,13 +102,13 @@ export async function schemaFiles(root) {
 export async function migrationList(root) {
   const baseDir = path.join(root, 'prisma/migrations');
   let entries = [];
-  try { entries = (await readdir(baseDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort(); } catch {}
+  try { entries = (await readdir(baseDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort(); } catch { /* no migrations yet */ }
   const migrationDirectories = [];
   for (const name of entries) {
     const content = await readFile(path.join(baseDir, name, 'migration.sql'), 'utf8');
     migrationDirectories.push({ path: name, migrationFile: { path: 'migration.sql', content: { tag: 'ok', value: content } } });
   }
   let lock = null;
-  try { lock = await readFile(path.join(baseDir, 'migration_lock.toml'), 'utf8'); } catch {}
+  try { lock = await readFile(path.join(baseDir, 'migration_lock.toml'), 'utf8'); } catch { /* no lock file yet */ }
   return { baseDir, lockfile: { path: 'migration_lock.toml', content: lock }, shadowDbInitScript: '', migrationDirectories };
 }

@@ -12,7 +12,7 @@ export async function* lookahead<T>(source: AsyncIterable<T>): AsyncGenerator<T>
   const iterator = source[Symbol.asyncIterator]();
   let pending: Promise<IteratorResult<T>> | null = iterator.next();
   try {
-    while (pending) {
+    while (pending !== null) {
       const current: IteratorResult<T> = await pending;
       if (current.done) { pending = null; return; }
       pending = iterator.next();

@@ -3,7 +3,7 @@ import { getResource, RESOURCES } from '../resources/registry.js';
 import type { ChildTableDefinition, ResourceDefinition, RowSet } from '../resources/definition.js';
 import { batchRunnerFor } from './direct-pg.js';
 import type { PrismaLike } from './prisma-like.js';
-import { bulkFinalizeSql, countsOf, resourceStatements, type ResourceWriteCounts } from './resource-writer.js';
+import { bulkFinalizeSql, countsOf, resourceStatements } from './resource-writer.js';
 import type { CustomerRow, OrderBundle, ProductBundle, ResourceType, UpsertResult } from './rows.js';
 import { checkTenantOfRows, retryOnConflict, storeFailure } from './store-errors.js';
 import type { RecordCounts, StoredIdRange, WriteRowsOptions, WriteRowsResult } from './types.js';

@@ -185,7 +185,8 @@ export function createWebhookDispatcher(init: WebhookDeliveryOptions & {
     while (active < Math.max(1, options.concurrency ?? 16) && queue.length && !stopped) {
       const job = queue.shift()!;
       active++;
-      attempt(job).finally(() => {
+      // attempt() records its own failures and never rejects.
+      void attempt(job).finally(() => {
         active--;
         // After stop() zeroed the count, attempts still in flight must not drive it negative.
         pending = Math.max(0, pending - 1);

@@ -20,7 +20,7 @@ describe('progress', () => {
   it('a line has the label, done/total, a bar, the rate and the ETA', () => {
     const line = { label: 'acme orders', done: 500, total: 1200, ratePerSecond: 250, extra: 'imported 498' };
     expect(etaSeconds(line)).toBe(3);
-    expect(formatLine(line)).toMatch(/^acme orders\s+\[#{10}\.{14}\] 500\/1200  250\/s  ETA 3s  imported 498$/);
+    expect(formatLine(line)).toMatch(/^acme orders\s+\[#{10}\.{14}\] 500\/1200 {2}250\/s {2}ETA 3s {2}imported 498$/);
     expect(formatLine({ label: 'acme orders', done: 10 })).toMatch(/^acme orders\s+10$/);
     expect(etaSeconds({ label: 'x', done: 10, total: 100, ratePerSecond: 0 })).toBeUndefined();
     expect(formatDuration(95)).toBe('1m35s');
@@ -39,8 +39,8 @@ describe('progress', () => {
     // cli-progress redraws in place: cursor to column 1, erase to the end of the line.
     expect(text).toContain('\x1b[1G');
     expect(text).toContain('\x1b[0K');
-    expect(text).toMatch(/acme orders\s+\[#{24}\] 400\/400  160\/s  ETA 0s/);
-    expect(text).toMatch(/acme customers\s+7  7\/s/);
+    expect(text).toMatch(/acme orders\s+\[#{24}\] 400\/400 {2}160\/s {2}ETA 0s/);
+    expect(text).toMatch(/acme customers\s+7 {2}7\/s/);
   });
 
   it('with --json, one JSON event per line: throttled updates, every finish', () => {

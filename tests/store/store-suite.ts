@@ -74,7 +74,7 @@ export function defineStoreSuite(backend: string, open: () => Promise<OpenedData
 
       it('stores any text exactly: quotes, backslashes, JSON look-alikes, non-ASCII, and payload text cannot reach other fields', async () => {
         const t = await tenant();
-        const tricky = 'a "quoted" \\ back\\slash, tab\t, newline\n, cr\r, \\N, \\t, é ☃ 😀, },{"0":"999","1":"x'; // eslint-disable-line
+        const tricky = 'a "quoted" \\ back\\slash, tab\t, newline\n, cr\r, \\N, \\t, é ☃ 😀, },{"0":"999","1":"x';
         const payload = JSON.stringify({ id: 5, note: tricky, nested: { s: '"},{"0":"6"' } });
         // `\N` alone is COPY's null marker: as text it must stay text, and a real null must stay null.
         expect(await store.upsertCustomers(t, [customer(t, 5n, { tags: tricky, payload, phoneEnc: '\\N' }), customer(t, 6n, { tags: '\\N', phoneEnc: null })])).toEqual({ written: 2, stale: 0 });

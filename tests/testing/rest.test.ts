@@ -31,7 +31,7 @@ describe('simulator REST API', () => {
     const byPrefix = await get(`${alpha().baseUrl}${API}/shop.json`, alpha().accessToken);
     expect(JSON.parse(byPrefix.text).shop.myshopify_domain).toBe('alpha.myshopify.com');
     const byHost = await new Promise<string>((resolve, reject) => {
-      import('node:http').then(({ default: http }) => {
+      void import('node:http').then(({ default: http }) => {
         const req = http.get(`${sim.url}${API}/shop.json`, { headers: { Host: 'alpha.myshopify.com', 'X-Shopify-Access-Token': alpha().accessToken } }, (res) => {
           let body = '';
           res.on('data', (c) => (body += c));
