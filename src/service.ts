@@ -3,6 +3,7 @@
  * for every tenant, as the seed's `createIngestionService(prisma)` promises.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import { ConfigError, ShopifyIngestError, TenantError, assertTenantId } from './errors.js';
 import { createJsonLogger, type Logger } from './logger.js';
 import { createKeyRing, DecryptError, EncryptionKeyMismatchError, type KeyRing } from './crypto/index.js';
@@ -13,7 +14,7 @@ import { createSchedulerService, type ScheduledRun, type SchedulerOptions, type 
 import { createAuthMiddleware as createAuth, type AuthMiddleware } from './auth/index.js';
 import { authOptionsOf, loadConfig, requireFor, webhookSecretsOf, type IngestionConfig } from './config/index.js';
 import { createStore, explainDatabaseError, migrate, type IngestStore, type PrismaLike, type RecordCounts, type TenantRecord } from './store/index.js';
-import { createNodeWebhookHandler } from './node/index.js';
+import { shopifyWebhooks } from './adapters/express.js';
 import { credentialKind, obtainCredentials, type TenantCredentials } from './auth/credentials.js';
 import { createStoredTokenSource, TenantAuthError, type AppCredentials } from './auth/stored-token-source.js';
 import { OAuthError } from './auth/oauth.js';
@@ -635,21 +636,17 @@ export class IngestionService {
   }
 
   /**
-   * Mounts the webhook endpoint (default `POST /api/webhooks/shopify`) on an Express-style app,
-   * reading the raw body itself. Routes registered after it get their JSON body parsed (as the
-   * seed's sync route expects `req.body`), unless `parseJson: false`.
+   * Mounts the webhook endpoint (default `POST /api/webhooks/shopify`) on an Express app with the
+   * Express adapter (`shopify-ingest/express`), which reads the raw body itself. Routes registered
+   * after it get their JSON body parsed by the app's own `express.json()` (as the seed's sync route
+   * expects `req.body`), unless `parseJson: false`.
    */
   setupWebhookEndpoints(app: ExpressLikeApp, options: { path?: string; parseJson?: boolean } = {}): void {
     const webhooks = this.requireWebhooks('setupWebhookEndpoints');
     const path = options.path ?? this.options.webhooks?.path ?? DEFAULT_WEBHOOK_PATH;
-    const handle = createNodeWebhookHandler(webhooks.handleDelivery, {
-      mountHint: "mount setupWebhookEndpoints(app) before app.use(express.json()), or use shopify-ingest/express's captureRawBody",
-      onError: webhooks.reportError,
-    });
-    app.post(path, (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => {
-      handle(req, res).catch(next);
-    });
-    if (options.parseJson !== false && typeof app.use === 'function') app.use(jsonBodyParser());
+    // The Express adapter's handler, as `app.post(path, shopifyWebhooks(service.webhooks))` would mount it.
+    app.post(path, shopifyWebhooks(webhooks) as unknown as Parameters<ExpressLikeApp['post']>[1]);
+    if (options.parseJson !== false && typeof app.use === 'function') app.use(hostExpressJson() as Parameters<NonNullable<ExpressLikeApp['use']>>[0]);
   }
 
   /** Express-style middleware protecting the host's sync endpoints (Shopify session tokens and/or INGEST_API_KEYS). */
@@ -797,55 +794,19 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | unde
   }
 }
 
-const JSON_BODY_LIMIT = 1024 * 1024;
-
 /**
- * A small JSON body parser for the routes after the webhook endpoint (the seed's sync route reads
- * `req.body`). It leaves a body another parser set alone and never touches the webhook route,
- * which was answered before it.
+ * Express's own JSON parser (`express.json`) for the routes after the webhook endpoint (the seed's
+ * sync route reads `req.body`), from the host's Express: the facade carries no parser of its own.
  */
-function jsonBodyParser() {
-  return (req: IncomingMessage & { body?: unknown }, res: ServerResponse, next: (error?: unknown) => void): void => {
-    if (req.body !== undefined || req.method === 'GET' || req.method === 'HEAD') {
-      if (req.body === undefined) req.body = {};
-      next();
-      return;
-    }
-    const type = String(req.headers['content-type'] ?? '');
-    if (!/\bjson\b/i.test(type)) {
-      req.body = {};
-      next();
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > JSON_BODY_LIMIT && !failed) {
-        failed = true;
-        res.statusCode = 413;
-        res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ error: 'body too large' }));
-        return;
-      }
-      if (!failed) chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (failed) return;
-      const text = Buffer.concat(chunks).toString('utf8');
-      try {
-        req.body = text.trim() === '' ? {} : JSON.parse(text);
-      } catch {
-        res.statusCode = 400;
-        res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ error: 'invalid JSON body' }));
-        return;
-      }
-      next();
-    });
-    req.on('error', next);
-  };
+function hostExpressJson(): unknown {
+  let express: { json?: (options: { limit: string }) => unknown };
+  try {
+    express = createRequire(import.meta.url)('express') as typeof express;
+  } catch (error) {
+    throw new ConfigError("setupWebhookEndpoints(app) parses the JSON of your other routes with express.json(), but express is not installed where shopify-ingest can load it: install express, or pass { parseJson: false } and add your own parser", { cause: error });
+  }
+  if (typeof express.json !== 'function') throw new ConfigError('setupWebhookEndpoints(app): the installed express has no express.json(); pass { parseJson: false } and add your own parser');
+  return express.json({ limit: '1mb' });
 }
 
 /**
