@@ -1,5 +1,6 @@
 import { createFetch, type $Fetch } from 'ofetch';
-import pRetry, { AbortError } from 'p-retry';
+import { AbortError } from 'p-retry';
+import { retrying } from '../retry.js';
 import { parseShopifyJson } from '../json.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { assertAccessToken, assertApiVersion, DEFAULT_API_VERSION, normalizeBaseUrl, normalizeShopDomain } from './config.js';
@@ -546,39 +547,28 @@ export class ShopifyClient {
   }
 
   /**
-   * Runs `attempt` with p-retry: retryable {@link ShopifyApiError}s (5xx, network, timeout, malformed body)
-   * back off exponentially per `retryOptions`; anything else fails at once. The delay goes through the
-   * injected `sleep` so tests stay in virtual time.
+   * Runs `attempt` through the SDK's retry policy (src/retry.ts): retryable {@link ShopifyApiError}s (5xx,
+   * network, timeout, malformed body) back off exponentially per `retryOptions`; anything else fails at
+   * once. The delay goes through the injected `sleep` so tests stay in virtual time.
    */
   private async withRetries<T>(method: string, path: string, options: { signal?: AbortSignal; retries?: number }, attempt: () => Promise<T>): Promise<T> {
     let attempts = 0;
     try {
-      return await pRetry(
-        async (n) => {
+      return await retrying(
+        (n) => {
           attempts = n;
-          try {
-            return await attempt();
-          } catch (error) {
-            if (error instanceof ShopifyIngestError && error.retryable) throw error;
-            throw error instanceof AbortError ? error : new AbortError(error instanceof Error ? error : new Error(String(error)));
-          }
+          return attempt();
         },
         {
-          retries: options.retries ?? this.retry.retries,
-          minTimeout: 0,
-          maxTimeout: 0,
+          kind: 'request',
+          policy: { ...this.retry, retries: options.retries ?? this.retry.retries },
+          sleep: this.sleep,
           signal: options.signal,
-          shouldRetry: async ({ error, retriesConsumed }) => {
-            const backoff = Math.min(this.retry.maxTimeout, this.retry.minTimeout * this.retry.factor ** retriesConsumed);
-            const hinted = error instanceof ShopifyApiError ? error.retryAfter ?? 0 : 0;
-            if (!(error instanceof ShopifyIngestError)) return false;
-            const delay = Math.max(backoff, Math.min(hinted, this.retry.maxTimeout));
-            this.logger.warn('shopify request failed, retrying', {
-              shop: this.shopDomain, method, path, attempt: retriesConsumed + 1, delayMs: delay, error,
-            });
-            await this.sleep(delay);
-            return true;
-          },
+          // A Retry-After longer than the backoff is honoured, up to the policy's largest delay.
+          delayFor: (error, backoff) => Math.max(backoff, Math.min(error instanceof ShopifyApiError ? error.retryAfter ?? 0 : 0, this.retry.maxTimeout)),
+          onRetry: (error, retry, delayMs) => this.logger.warn('shopify request failed, retrying', {
+            shop: this.shopDomain, method, path, attempt: retry, delayMs, error,
+          }),
         },
       );
     } catch (error) {

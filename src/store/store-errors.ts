@@ -1,8 +1,13 @@
 import { StoreError } from '../errors.js';
 import type { ErrorCode } from '../error-codes.js';
 
-/** SQLSTATEs of conditions that pass by themselves: lost or refused connections, shutdowns, serialisation failures, deadlocks. */
+/** SQLSTATEs of conditions that pass by themselves: lost or refused connections, shutdowns, too many connections, serialisation failures, deadlocks. */
 const TRANSIENT_SQLSTATE = /^(08...|57P0[123]|53300|40001|40P01)$/;
+
+/** Whether a database error with this SQLSTATE passes by itself. */
+export function isTransientSqlState(code: string | undefined): boolean {
+  return code !== undefined && TRANSIENT_SQLSTATE.test(code);
+}
 
 /**
  * Wraps a driver/Prisma error as a {@link StoreError} naming the operation and tenant.
@@ -17,7 +22,7 @@ export function storeFailure(operation: string, tenantId: string | undefined, er
   return new StoreError(`${operation} failed${tenantId ? ` (tenant ${tenantId})` : ''}: ${message}`, {
     cause: error,
     code,
-    retryable: pgCode !== undefined ? TRANSIENT_SQLSTATE.test(pgCode) : !(error instanceof Error) || /ECONNRE|ETIMEDOUT|EPIPE|terminat|Connection/i.test(error.message),
+    retryable: pgCode !== undefined ? isTransientSqlState(pgCode) : !(error instanceof Error) || /ECONNRE|ETIMEDOUT|EPIPE|terminat|Connection/i.test(error.message),
     details: { operation, tenantId, pgCode, ...details },
   });
 }
@@ -42,21 +47,4 @@ export function pgCodeOf(error: unknown): string | undefined {
   const fromMessage = typeof e?.message === 'string' ? /Code: `([0-9A-Z]{5})`/.exec(e.message)?.[1] : undefined;
   if (fromMessage) return fromMessage;
   return typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : undefined;
-}
-
-/**
- * Runs a single-statement batch write, again when PostgreSQL aborted it as a deadlock victim (40P01)
- * or a serialization failure (40001). Safe because every batch write is one idempotent statement:
- * nothing of the failed attempt was committed. Rows are sorted by id to make deadlocks rare; this
- * covers the rest (e.g. a line item moved between two orders written concurrently).
- */
-export async function retryOnConflict<T>(run: () => Promise<T>, attempts = 3): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await run();
-    } catch (error) {
-      const code = pgCodeOf(error);
-      if (attempt >= attempts || (code !== '40P01' && code !== '40001')) throw error;
-    }
-  }
 }

@@ -5,7 +5,18 @@ import { batchRunnerFor } from './direct-pg.js';
 import type { PrismaLike } from './prisma-like.js';
 import { bulkFinalizeSql, countsOf, resourceStatements } from './resource-writer.js';
 import type { CustomerRow, OrderBundle, ProductBundle, ResourceType, UpsertResult } from './rows.js';
-import { checkTenantOfRows, retryOnConflict, storeFailure } from './store-errors.js';
+import { checkTenantOfRows, storeFailure } from './store-errors.js';
+import { retrying } from '../retry.js';
+
+/**
+ * Runs a single-statement batch write, again (at once, up to twice) when PostgreSQL aborted it as a
+ * deadlock victim or a serialisation failure. Safe because every batch write is one idempotent
+ * statement: nothing of the failed attempt was committed. Rows are sorted by id to make deadlocks
+ * rare; this covers the rest (e.g. a line item moved between two orders written concurrently).
+ */
+function retryOnConflict<T>(run: () => Promise<T>): Promise<T> {
+  return retrying(run, { kind: 'conflict', policy: { retries: 2, factor: 1, minTimeout: 0, maxTimeout: 0 }, sleep: async () => {} });
+}
 import type { RecordCounts, StoredIdRange, WriteRowsOptions, WriteRowsResult } from './types.js';
 export type { WriteRowsOptions, WriteRowsResult } from './types.js';
 import { lastByKey, newestById, sortById } from './versioning.js';
