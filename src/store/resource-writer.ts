@@ -108,7 +108,7 @@ function resourceSql(resource: ResourceDefinition, bulk: boolean): (...sources: 
       if (bulk && child.bulkType) {
         // Written when the parent won in this statement, or is stored (live) with the same tag.
         // `OFFSET 0` keeps both lookups of stored parents per-row probes of the primary key. Tables a
-        // bulk operation is filling have stale statistics (a few rows when analysed): the planner then
+        // bulk operation is filling have statistics from when they were small: the planner then
         // hashed every stored parent of the tenant once per batch, a scan of the whole table per batch
         // (measured: 2.2 s of a batch's 2.3 s at 210,000 orders; the import slowed from ~1,500 to
         // ~250 orders/s as the table grew).
