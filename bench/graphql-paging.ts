@@ -33,11 +33,9 @@
  * (as the SDK does, and as Shopify intends) would wait timeScale times too long. The runs are real
  * time instead.
  */
-import { fork } from 'node:child_process';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import type { ShopifySimulatorOptions, ShopStats } from '../src/testing/index.js';
+import { startSimulator, type RemoteSimulator } from './remote-simulator.js';
 import { createShopifyClient } from '../src/client/index.js';
 import { createKeyRing } from '../src/crypto/index.js';
 import { createImportService } from '../src/importer/index.js';
@@ -48,39 +46,6 @@ const env = process.env;
 const num = (name: string, fallback: number) => (env[name] !== undefined && env[name] !== '' ? Number(env[name]) : fallback);
 const TIMEOUT_SECONDS = num('BENCH_TIMEOUT_SECONDS', 900);
 const API_VERSION = '2026-10';
-
-interface RemoteSimulator {
-  url: string;
-  shops: Array<{ domain: string; accessToken: string }>;
-  stats(which?: number): Promise<ShopStats>;
-  stop(): Promise<void>;
-}
-
-/** The simulator in a child process (so serving pages does not compete with the importer's event loop). */
-async function startSimulator(options: ShopifySimulatorOptions): Promise<RemoteSimulator> {
-  const script = fileURLToPath(new URL('./client-simulator-process.ts', import.meta.url));
-  const child = fork(script, [JSON.stringify(options)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  let nextId = 0;
-  const pending = new Map<number, (m: Record<string, unknown>) => void>();
-  const info = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    child.once('error', reject);
-    child.on('message', (m: Record<string, unknown>) => {
-      if (m.ready) resolve(m);
-      else { pending.get(m.id as number)?.(m); pending.delete(m.id as number); }
-    });
-  });
-  const call = (cmd: string, which?: number) => new Promise<Record<string, unknown>>((resolve) => {
-    const id = ++nextId;
-    pending.set(id, resolve);
-    child.send({ id, cmd, which });
-  });
-  return {
-    url: info.url as string,
-    shops: info.shops as RemoteSimulator['shops'],
-    stats: async (which) => (await call('stats', which)).stats as ShopStats,
-    stop: async () => void (await call('stop')),
-  };
-}
 
 /** One GraphQL answer as the client received it. */
 interface Answer { at: number; actual: number; requested: number; available: number | null; throttled: boolean }
