@@ -31,9 +31,8 @@
  */
 import Shopify from 'shopify-api-node';
 import { createAdminRestApiClient } from '@shopify/admin-api-client';
-import { fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { createSimulatorAgent, type ShopifySimulatorOptions, type ShopStats } from '../src/testing/index.js';
+import { createSimulatorAgent } from '../src/testing/index.js';
+import { startSimulator, type RemoteSimulator } from './remote-simulator.js';
 import { ClientManager, createShopifyClient, parseLinkHeader } from '../src/client/index.js';
 
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 50_000);
@@ -90,48 +89,6 @@ async function timed<T>(sim: RemoteSimulator, fn: () => Promise<T>): Promise<{ s
   const seconds = (performance.now() - start) / 1000;
   const stats = await sim.stats(0);
   return { seconds, requests: stats.restRequests, throttled: stats.throttled, result, error };
-}
-
-interface RemoteSimulator {
-  url: string;
-  port: number;
-  certificate?: string;
-  shops: Array<{ domain: string; accessToken: string }>;
-  stats(which?: number): Promise<ShopStats>;
-  resetStats(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-/** Starts the simulator in a child process. */
-async function startSimulator(options: ShopifySimulatorOptions): Promise<RemoteSimulator> {
-  const script = fileURLToPath(new URL('./client-simulator-process.ts', import.meta.url));
-  const child = fork(script, [JSON.stringify(options)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  let nextId = 0;
-  const pending = new Map<number, (m: Record<string, unknown>) => void>();
-  const info = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    child.once('error', reject);
-    child.on('message', (m: Record<string, unknown>) => {
-      if (m.ready) resolve(m);
-      else {
-        pending.get(m.id as number)?.(m);
-        pending.delete(m.id as number);
-      }
-    });
-  });
-  const call = (cmd: string, which?: number) => new Promise<Record<string, unknown>>((resolve) => {
-    const id = ++nextId;
-    pending.set(id, resolve);
-    child.send({ id, cmd, which });
-  });
-  return {
-    url: info.url as string,
-    port: info.port as number,
-    certificate: info.certificate as string | undefined,
-    shops: info.shops as Array<{ domain: string; accessToken: string }>,
-    stats: async (which) => (await call('stats', which)).stats as ShopStats,
-    resetStats: async () => void (await call('reset')),
-    stop: async () => void (await call('stop')),
-  };
 }
 
 async function pool(n: number, workers: number, task: () => Promise<unknown>): Promise<void> {

@@ -11,7 +11,7 @@
  *   BENCH_BATCH [100]          rows per database write (the importer's own default, as the seed gives it)
  *   BENCH_CONCURRENCY [3]      batch writes in flight (the importer's own default)
  *   BENCH_JOB_NODE_OPTIONS     extra node flags of the job processes, e.g. --max-old-space-size=192
- *   BENCH_COPY_SAMPLE [20000]  orders of job 1 reloaded with COPY FROM afterwards: the database's ceiling for these rows
+ *   BENCH_COPY_SAMPLE [20000]  orders of each job reloaded with COPY FROM afterwards: the database's ceiling for these rows
  *   BENCH_LOG_MS [10000]       progress line interval (memory by V8 space)
  *   BENCH_HEAP_SNAPSHOT_AT     write a heap snapshot once this many orders are imported
  *   BENCH_SOURCE [graphql]     graphql: full syncs as bulk operations (the default engine); rest: the legacy REST pages
@@ -40,7 +40,7 @@ interface JobResult {
   peakRssMb: number;
   peakHeapMb: number;
   rssSamplesMb: number[];
-  ceiling?: { orders: number; seconds: number; perSecond: number; megabytes: number };
+  ceiling?: { orders: number; seconds: number; perSecond: number; megabytes: number; bytesPerOrder: number };
 }
 
 /**
@@ -69,7 +69,7 @@ async function copyCeiling(db: Pick<import('../tests/helpers/db.js').TestDatabas
     await db.query(`COPY shopify_order_events FROM '${files.events}'`);
     const seconds = (performance.now() - t) / 1000;
     const bytes = (await stat(files.orders)).size + (await stat(files.lines)).size + (await stat(files.events)).size;
-    return { orders: Number(n), seconds, perSecond: Math.round(Number(n) / seconds), megabytes: Math.round(bytes / 2 ** 20) };
+    return { orders: Number(n), seconds, perSecond: Math.round(Number(n) / seconds), megabytes: Math.round(bytes / 2 ** 20), bytesPerOrder: Math.round(bytes / Number(n)) };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -181,7 +181,7 @@ function print(r: JobResult): void {
   for (const p of r.phases) console.log(`  ${p.resource.padEnd(9)} ${String(p.records).padStart(8)} records  ${p.seconds.toFixed(1).padStart(7)} s  ${String(p.perSecond).padStart(6)} records/s  (${p.method}${p.method === 'bulk' ? '' : `, ${p.pages} pages`})`);
   const orders = r.phases.find((p) => p.resource === 'orders');
   console.log(`  order line items ${r.lineItems} (${orders ? (r.lineItems / orders.records).toFixed(2) : '-'} per order), order events ${r.events}`);
-  if (r.ceiling) console.log(`  ceiling: COPY FROM of the first ${r.ceiling.orders} orders' rows as the job wrote them (${r.ceiling.megabytes} MB): ${r.ceiling.seconds.toFixed(1)} s = ${r.ceiling.perSecond} orders/s`);
+  if (r.ceiling) console.log(`  ceiling: COPY FROM of the first ${r.ceiling.orders} orders' rows as the job wrote them (${r.ceiling.megabytes} MB, ${r.ceiling.bytesPerOrder} bytes of COPY text per order): ${r.ceiling.seconds.toFixed(1)} s = ${r.ceiling.perSecond} orders/s; orders phase at ${orders ? (orders.perSecond / r.ceiling.perSecond).toFixed(2) : '-'}x the ceiling`);
   console.log(`  total ${r.totalSeconds.toFixed(1)} s; peak RSS ${r.peakRssMb} MB (peak JS heap used ${r.peakHeapMb} MB); RSS over the run (MB): ${r.rssSamplesMb.join(' ')}`);
 }
 
@@ -191,9 +191,14 @@ if (process.argv[2] === '--job') {
   process.exit(0);
 } else {
   const batch = num('BENCH_BATCH', 100), concurrency = num('BENCH_CONCURRENCY', 3);
-  console.log(`importer bench: source ${env.BENCH_SOURCE ?? 'graphql'}, batchSize ${batch}, concurrency ${concurrency}, node ${process.version}`);
+  const os = await import('node:os');
+  const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  console.log(`importer bench: source ${env.BENCH_SOURCE ?? 'graphql'}, batchSize ${batch}, concurrency ${concurrency}, node ${process.version}, ${new Date().toISOString()}, load average ${load()}`);
   const job1 = await runChildJob({ name: `job 1: ${num('BENCH_CUSTOMERS', 50_000)} customers + ${num('BENCH_ORDERS', 200_000)} orders`, customers: num('BENCH_CUSTOMERS', 50_000), products: 200, orders: num('BENCH_ORDERS', 200_000), copySample: Math.min(num('BENCH_ORDERS', 200_000), num('BENCH_COPY_SAMPLE', 20_000)) });
   print(job1);
   const big = num('BENCH_BIG_ORDERS', 1_000_000);
-  if (big > 0) print(await runChildJob({ name: `job 2: ${big} orders (memory must stay flat)`, customers: 0, products: 200, orders: big }));
+  if (big > 0) {
+    console.log(`\njob 2 starts ${new Date().toISOString()}, load average ${load()}`);
+    print(await runChildJob({ name: `job 2: ${big} orders (memory must stay flat)`, customers: 0, products: 200, orders: big, copySample: Math.min(big, num('BENCH_COPY_SAMPLE', 20_000)) }));
+  }
 }

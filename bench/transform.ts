@@ -7,6 +7,25 @@
  *    parseShopifyJson, with small ids and with ids beyond 2^53 (every order, line item, customer,
  *    fulfillment and refund id above 2^53, as in Shopify's own webhook samples).
  * 2. transformOrdersBatch throughput with AES-GCM PII encryption (orders/s on one core).
+ * 3. The GraphQL engine's default field set (src/resources/orders.ts), as the importer turns it into
+ *    rows: a bulk operation's JSONL file (one line per order, one per line item with `__parentId`)
+ *    read line by line with JSON.parse into RunFrame.recordUnit / childUnit (src/importer/bulk-listing.ts),
+ *    and a paged query's response (parseShopifyJson of the body, recordUnit per node, as
+ *    src/importer/pages-listing.ts does). Both through the registry's mapping with PII sealed.
+ *    The input is served by the simulator (src/testing: generator -> graphql-nodes -> the engine's
+ *    own bulkQuery / pageQuery), so it is what the importer receives. Also: bytes per order of the
+ *    rows as the store streams them with COPY (src/store/copy-stage.ts), REST and GraphQL.
+ *
+ * Env knobs (defaults in brackets):
+ *   BENCH_GQL_ORDERS [1000]    orders of the simulated shop for part 3 (1-4 line items each)
+ *   BENCH_SECONDS [3]          seconds each measurement runs (after 5 warm-up rounds)
+ *   BENCH_PARTS [rest,graphql] which parts run (rest = 1 and 2)
+ *   BENCH_TSX [unset]          1: measure under tsx as started, instead of as compiled JavaScript
+ *
+ * The measurements run as plain JavaScript, as a host's compiled app (or the published dist/) runs
+ * them: this file is bundled with esbuild (packages external) and the bundle runs under `node`. Under
+ * tsx, esbuild's `keepNames` wraps every closure the transformers create per record in a `__name`
+ * call (5 % of the GraphQL record path's CPU in a profile), which dist/ does not have.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -14,10 +33,24 @@ import { fileURLToPath } from 'node:url';
 import { createKeyRing } from '../src/crypto/index.js';
 import { parseShopifyJson, stringifyShopifyJson } from '../src/json.js';
 import { ShopifyTransformer } from '../src/transform/index.js';
+import { createShopifyClient } from '../src/client/index.js';
+import { BulkOperations } from '../src/client/bulk-operations.js';
+import { bulkQuery, pageQuery, pageSizeFor } from '../src/importer/queries.js';
+import { RunFrame, type FrameDeps } from '../src/importer/run-frame.js';
+import type { ResolvedImportOptions } from '../src/importer/options.js';
+import { getResource, type ResourceDefinition, type RowSet } from '../src/resources/index.js';
+import { copyTextChunks } from '../src/store/copy-stage.js';
+import { parseGid } from '../src/transform/values.js';
+import { silentLogger } from '../src/logger.js';
+import { createShopifySimulator } from '../src/testing/index.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+// BENCH_DIR: the bench runs from a bundle elsewhere (see `compiled`), so it is told where bench/ is.
+const root = path.resolve(process.env.BENCH_DIR ?? path.dirname(fileURLToPath(import.meta.url)), '..');
 const fixtures = process.env.SHOPIFY_FIXTURES_DIR ?? path.resolve(root, '../shared/fixtures');
 const PAGE_SIZE = 250;
+const GQL_ORDERS = Number(process.env.BENCH_GQL_ORDERS ?? 1000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const PARTS = (process.env.BENCH_PARTS ?? 'rest,graphql').split(',');
 const BIG = 820982911946154508n;
 
 /** Rewrites every `id`, `*_id` and gid in a record so ids of the copy `n` are unique (and big when `big`). */
@@ -38,7 +71,7 @@ function renumber(value: unknown, n: number, big: boolean): unknown {
  * Runs `fn` for about `seconds`; reports wall and CPU time per run. On a shared machine the CPU time
  * (process.cpuUsage, user + system) is the steadier figure: wall time includes waiting for a core.
  */
-function timeIt(label: string, seconds: number, fn: () => void): { wall: number; cpu: number } {
+function timeIt(label: string, seconds: number, fn: () => void, unit = 'page'): { wall: number; cpu: number } {
   for (let i = 0; i < 5; i++) fn(); // warm up the JIT
   let runs = 0;
   const start = performance.now();
@@ -48,17 +81,25 @@ function timeIt(label: string, seconds: number, fn: () => void): { wall: number;
   const wall = (performance.now() - start) / runs;
   const used = process.cpuUsage(cpuStart);
   const cpu = (used.user + used.system) / 1000 / runs;
-  console.log(`${label.padEnd(58)} ${wall.toFixed(2).padStart(8)} ms/page wall ${cpu.toFixed(2).padStart(8)} ms/page cpu`);
+  console.log(`${label.padEnd(58)} ${wall.toFixed(2).padStart(8)} ms/${unit} wall ${cpu.toFixed(2).padStart(8)} ms/${unit} cpu`);
   return { wall, cpu };
 }
 
 async function main(): Promise<void> {
+  console.log(`node ${process.version} (${process.env.BENCH_TRANSFORM_BUNDLED ? 'compiled bundle' : 'tsx'}), ${new Date().toISOString()}, load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  const transformer = new ShopifyTransformer({ keyRing: createKeyRing({ key: 'ab'.repeat(32) }) });
+  if (PARTS.includes('rest')) await restCase(transformer);
+  if (PARTS.includes('graphql')) await graphqlCase(transformer);
+  console.log(`peak RSS ${(process.memoryUsage().rss / 1024 / 1024).toFixed(0)} MB; load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+}
+
+async function restCase(transformer: ShopifyTransformer): Promise<void> {
   const page = JSON.parse(await readFile(path.join(fixtures, 'rest-orders-page.json'), 'utf8')) as { orders: unknown[] };
   const [order] = page.orders;
   const smallText = stringifyShopifyJson({ orders: Array.from({ length: PAGE_SIZE }, (_, i) => renumber(order, i, false)) });
   const bigText = stringifyShopifyJson({ orders: Array.from({ length: PAGE_SIZE }, (_, i) => renumber(order, i, true)) });
   console.log(`page: ${PAGE_SIZE} orders x 3 line items, ${(smallText.length / 1024).toFixed(0)} KiB (small ids), ${(bigText.length / 1024).toFixed(0)} KiB (ids > 2^53)`);
-  console.log(`node ${process.version}\n`);
+  console.log();
 
   console.log('1. parse');
   const base = timeIt('JSON.parse, small ids', 2, () => JSON.parse(smallText));
@@ -68,7 +109,6 @@ async function main(): Promise<void> {
   const pct = (a: number, b: number) => `${(((a / b) - 1) * 100).toFixed(0)}%`;
   console.log(`cpu overhead vs JSON.parse: small ids +${pct(fast.cpu, base.cpu)}, big ids +${pct(exact.cpu, lossy.cpu)} (+${(exact.cpu - lossy.cpu).toFixed(2)} ms per 250-order page)\n`);
 
-  const transformer = new ShopifyTransformer({ keyRing: createKeyRing({ key: 'ab'.repeat(32) }) });
   const perOrder = (ms: number) => Math.round((PAGE_SIZE / ms) * 1000).toLocaleString('en');
   // The reference order embeds its refund and fulfillment with full copies of their line items (17 KiB);
   // a typical order with 3 line items and no refund is the "lean" variant (the fixture without them).
@@ -83,7 +123,144 @@ async function main(): Promise<void> {
     const e = timeIt('parseShopifyJson + transformOrdersBatch', 3, () => transformer.transformOrdersBatch(parseShopifyJson<{ orders: unknown[] }>(text).orders, 'bench-tenant'));
     console.log(`orders/s (cpu): transform ${perOrder(t.cpu)}, parse + transform ${perOrder(e.cpu)}; (wall): ${perOrder(t.wall)}, ${perOrder(e.wall)}; ${sample.events.length / PAGE_SIZE} events/order\n`);
   }
-  console.log(`peak RSS ${(process.memoryUsage().rss / 1024 / 1024).toFixed(0)} MB; load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  const restBytes = copyBytes(getResource('orders'), transformer.transformOrdersBatch(parseShopifyJson<{ orders: unknown[] }>(bigText).orders, 'bench-tenant') as unknown as RowSet, PAGE_SIZE);
+  const leanBytes = copyBytes(getResource('orders'), transformer.transformOrdersBatch(parseShopifyJson<{ orders: unknown[] }>(leanText).orders, 'bench-tenant') as unknown as RowSet, PAGE_SIZE);
+  console.log(`COPY text per order, REST: reference order ${restBytes.line}; lean order ${leanBytes.line}\n`);
 }
 
-main().catch((error) => { console.error(error); process.exit(1); });
+/**
+ * What the rows of `orders` orders weigh as the store streams them (COPY text of the registry's
+ * columns; the store adds `tenant_id`, and `synced_at` / `sync_tag` where the table has them).
+ */
+function copyBytes(resource: ResourceDefinition, rows: RowSet, orders: number): { total: number; line: string } {
+  const per: string[] = [];
+  let total = 0;
+  for (const table of [resource.root, ...resource.children]) {
+    let bytes = 0;
+    for (const chunk of copyTextChunks(table.columns, rows[table.key] ?? [])) bytes += Buffer.byteLength(chunk);
+    let payload = 0;
+    for (const row of rows[table.key] ?? []) { const p = (row as { payload?: string }).payload; if (typeof p === 'string') payload += Buffer.byteLength(p); }
+    total += bytes;
+    per.push(`${table.key} ${Math.round(bytes / orders)}${payload ? ` (payload ${Math.round(payload / orders)})` : ''}`);
+  }
+  return { total, line: `${Math.round(total / orders).toLocaleString('en')} bytes = ${per.join(' + ')}` };
+}
+
+/** A run frame as the importer builds one, for its record -> unit step only (nothing is written: dry run). */
+function benchFrame(transformer: ShopifyTransformer): RunFrame {
+  const deps: FrameDeps = {
+    tenantId: 'bench-tenant', store: {} as FrameDeps['store'], transformer, logger: silentLogger,
+    clock: () => new Date(), sleep: async () => {}, emitProgress: () => {},
+  };
+  return new RunFrame(deps, getResource('orders'), 'bench-run', 'full', { dryRun: true } as ResolvedImportOptions, undefined, null);
+}
+
+/** Rows of the units, merged by table (as a batch write merges them). */
+function mergeRows(units: Array<{ rows: RowSet | null }>): RowSet {
+  const rows: RowSet = {};
+  for (const unit of units) for (const [key, list] of Object.entries(unit.rows ?? {})) (rows[key] ??= []).push(...list);
+  return rows;
+}
+
+async function graphqlCase(transformer: ShopifyTransformer): Promise<void> {
+  const orders = getResource('orders');
+  const sim = await createShopifySimulator({ seed: 5, unthrottled: true, bulk: { startDelayMs: 10, rowsPerSecond: 1e9 }, shops: [{ orders: GQL_ORDERS, customers: 200, products: 50 }] });
+  try {
+    const shop = sim.shops[0];
+    const client = createShopifyClient({ shopDomain: shop.domain, accessToken: shop.accessToken, baseUrl: sim.url });
+    // The bulk file of a full sync, exactly as the engine asks for it.
+    const bulk = new BulkOperations(client, { minPollMs: 20, maxPollMs: 100 });
+    const op = await bulk.waitFor((await bulk.start(bulkQuery(orders, null), { groupObjects: false })).id);
+    if (op.status !== 'COMPLETED' || !op.url) throw new Error(`bulk operation ended ${op.status}`);
+    const lines = (await (await fetch(op.url)).text()).split('\n').filter((l) => l.length > 0);
+    // Pages of the incremental sync's query, as the response bodies the client parses.
+    const first = pageSizeFor(orders, 250);
+    const bodies: string[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const res: Response = await fetch(`${sim.url}/admin/api/2026-10/graphql.json`, {
+        method: 'POST', headers: { 'content-type': 'application/json', 'x-shopify-access-token': shop.accessToken },
+        body: JSON.stringify({ query: pageQuery(orders), variables: { first, after, query: null } }),
+      });
+      const body: string = await res.text();
+      bodies.push(body);
+      const page: { pageInfo: { hasNextPage: boolean; endCursor: string } } = (JSON.parse(body) as { data: { orders: { pageInfo: { hasNextPage: boolean; endCursor: string } } } }).data.orders;
+      if (!page.pageInfo.hasNextPage) break;
+      after = page.pageInfo.endCursor;
+    }
+    await client.close();
+    const roots = lines.filter((l) => !l.includes('"__parentId"')).length;
+    const fileBytes = lines.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
+    const pageBytes = bodies.reduce((n, b) => n + Buffer.byteLength(b), 0);
+    console.log(`3. GraphQL default field set: ${roots} orders, ${lines.length - roots} line items (${((lines.length - roots) / roots).toFixed(2)} per order), one core`);
+    console.log(`   bulk file ${(fileBytes / 1024).toFixed(0)} KiB = ${Math.round(fileBytes / roots)} bytes per order; ${bodies.length} pages of ${first} orders (the most under Shopify's 1,000-point query cap) ${(pageBytes / 1024).toFixed(0)} KiB = ${Math.round(pageBytes / roots)} bytes per order`);
+
+    // bulk-listing.ts readFile: JSON.parse per line; child lines lose __parentId and go to childUnit.
+    const childByType = new Map(orders.children.filter((c) => c.bulkType).map((c) => [c.bulkType!, c]));
+    const bulkUnits = () => {
+      const frame = benchFrame(transformer);
+      const units = [];
+      for (let i = 0; i < lines.length; i++) {
+        const node = JSON.parse(lines[i]) as Record<string, unknown>;
+        const parent = node.__parentId;
+        const position = { line: i + 1 };
+        if (typeof parent === 'string') {
+          delete node.__parentId;
+          const child = childByType.get(node.__typename as string)!;
+          units.push(frame.childUnit(child.key, node, parseGid(parent)!, position, 'bulk:1'));
+        } else units.push(frame.recordUnit(node, position, 'bulk:1'));
+      }
+      return units;
+    };
+    // pages-listing.ts: the client parses the body with parseShopifyJson, each node becomes a unit.
+    const pageUnits = () => {
+      const frame = benchFrame(transformer);
+      const units = [];
+      for (const body of bodies) {
+        const page = parseShopifyJson<{ data: { orders: { nodes: unknown[] } } }>(body).data.orders;
+        for (const node of page.nodes) units.push(frame.recordUnit(node, { after: null }));
+      }
+      return units;
+    };
+    const checked = <U extends { failure?: unknown }>(units: U[]) => {
+      if (units.some((u) => u.failure)) throw new Error(`a unit failed: ${String((units.find((u) => u.failure)!.failure as { reason: string }).reason)}`);
+      return units;
+    };
+    const bulkRows = mergeRows(checked(bulkUnits()));
+    const pageRows = mergeRows(checked(pageUnits()));
+    if (bulkRows.orders.length !== roots || pageRows.orders.length !== roots || bulkRows.lineItems.length !== pageRows.lineItems.length) throw new Error('bulk and paged listings gave different rows');
+    const per = (ms: number) => Math.round((roots / ms) * 1000).toLocaleString('en');
+    const unit = `${roots} orders`;
+    const b = timeIt('bulk JSONL lines -> units (JSON.parse + rows + PII)', SECONDS, () => void bulkUnits(), unit);
+    console.log(`   orders/s (cpu): ${per(b.cpu)}; (wall): ${per(b.wall)}`);
+    const p = timeIt('page bodies -> units (parseShopifyJson + rows + PII)', SECONDS, () => void pageUnits(), unit);
+    console.log(`   orders/s (cpu): ${per(p.cpu)}; (wall): ${per(p.wall)}`);
+    const onlyRows = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const r = timeIt('rows only (bulk lines already parsed)', SECONDS, () => {
+      for (const node of onlyRows) {
+        if (typeof node.__parentId === 'string') transformer.childRow('orders', 'lineItems', node, parseGid(node.__parentId)!, 'bench-tenant');
+        else transformer.toRows('orders', node, 'bench-tenant');
+      }
+    }, unit);
+    console.log(`   orders/s (cpu): ${per(r.cpu)}; (wall): ${per(r.wall)}`);
+    console.log(`   events per order ${(bulkRows.events.length / roots).toFixed(2)} (bulk), ${(pageRows.events.length / roots).toFixed(2)} (pages)`);
+    console.log(`   COPY text per order, GraphQL bulk: ${copyBytes(orders, bulkRows, roots).line}`);
+    console.log(`   COPY text per order, GraphQL pages: ${copyBytes(orders, pageRows, roots).line}\n`);
+  } finally {
+    await sim.stop();
+  }
+}
+
+/** Bundles this file (as bench/importer.ts does) and runs it under plain node; resolves to its exit code. */
+async function compiled(): Promise<number> {
+  const { build } = await import('esbuild');
+  const { spawn } = await import('node:child_process');
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const outfile = path.resolve(here, '../node_modules/.cache/shopify-ingest-bench/transform.mjs');
+  await build({ entryPoints: [fileURLToPath(import.meta.url)], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile, logLevel: 'warning' });
+  const child = spawn(process.execPath, [outfile], { stdio: 'inherit', env: { ...process.env, BENCH_DIR: here, BENCH_TRANSFORM_BUNDLED: '1' } });
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
+}
+
+if (process.env.BENCH_TRANSFORM_BUNDLED || process.env.BENCH_TSX) main().catch((error) => { console.error(error); process.exit(1); });
+else compiled().then((code) => process.exit(code), (error) => { console.error(error); process.exit(1); });

@@ -107,7 +107,12 @@ function resourceSql(resource: ResourceDefinition, bulk: boolean): (...sources: 
 
       if (bulk && child.bulkType) {
         // Written when the parent won in this statement, or is stored (live) with the same tag.
-        const parentStored = `EXISTS (SELECT 1 FROM "${parentTable.table}" p WHERE p."tenant_id" = $1 AND p."id" = i."${child.parentColumn}" AND p."${SYNC_TAG}" = i."${SYNC_TAG}"${parentTable.versioned ? ' AND p."deleted_at" IS NULL' : ''})`;
+        // `OFFSET 0` keeps both lookups of stored parents per-row probes of the primary key. Tables a
+        // bulk operation is filling have statistics from when they were small: the planner then
+        // hashed every stored parent of the tenant once per batch, a scan of the whole table per batch
+        // (measured: 2.2 s of a batch's 2.3 s at 210,000 orders; the import slowed from ~1,500 to
+        // ~250 orders/s as the table grew).
+        const parentStored = `EXISTS (SELECT 1 FROM "${parentTable.table}" p WHERE p."tenant_id" = $1 AND p."id" = i."${child.parentColumn}" AND p."${SYNC_TAG}" = i."${SYNC_TAG}"${parentTable.versioned ? ' AND p."deleted_at" IS NULL' : ''} OFFSET 0)`;
         const inBatch = `EXISTS (SELECT 1 FROM ${parentAlias} w WHERE w."id" = i."${child.parentColumn}")`;
         ctes.push(`${a}_ok AS MATERIALIZED (SELECT i.* FROM ${a}_in i WHERE ${inBatch} OR ${parentStored})`);
         ctes.push(`${a} AS (${versionedUpsert({
@@ -116,7 +121,7 @@ function resourceSql(resource: ResourceDefinition, bulk: boolean): (...sources: 
         results.push(`(SELECT count(*) FROM ${a})::int AS "w_${child.key}"`);
         results.push(`((SELECT count(*) FROM ${a}_in) - (SELECT count(*) FROM ${a}_ok))::int AS "s_${child.key}"`);
         results.push(`(SELECT count(*) FROM ${a}_in i WHERE NOT EXISTS (SELECT 1 FROM ${parentAlias} w WHERE w."id" = i."${child.parentColumn}")
-          AND NOT EXISTS (SELECT 1 FROM "${parentTable.table}" p WHERE p."tenant_id" = $1 AND p."id" = i."${child.parentColumn}"))::int AS "o_${child.key}"`);
+          AND NOT EXISTS (SELECT 1 FROM "${parentTable.table}" p WHERE p."tenant_id" = $1 AND p."id" = i."${child.parentColumn}" OFFSET 0))::int AS "o_${child.key}"`);
         return;
       }
 
