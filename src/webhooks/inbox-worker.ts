@@ -69,6 +69,30 @@ export interface InboxWorker {
   drain(): Promise<number>;
   /** Whether it is started. */
   readonly running: boolean;
+  /** Whether the loop runs, what it is doing and how it last failed (for health checks). */
+  getStatus(): InboxWorkerStatus;
+}
+
+/**
+ * What {@link InboxWorker.getStatus} reports.
+ *
+ * @example
+ * ```ts
+ * const { running, busyForMs, lastError } = worker.getStatus();
+ * if (!running) worker.start();
+ * ```
+ */
+export interface InboxWorkerStatus {
+  /** The loop is started (false before `start()`, after `stop()`, or once it crashed). */
+  running: boolean;
+  /** How long the batch in flight has been processing (ms, by the worker's clock), or null when idle. */
+  busyForMs: number | null;
+  /** Why the last claim or mark failed, or null once a later one succeeded. */
+  lastError: string | null;
+  /** When it failed. */
+  lastErrorAt: Date | null;
+  /** Why the loop stopped by itself, when it crashed (it is then not running). */
+  crashed: string | null;
 }
 
 export function errorMessage(error: unknown): string {
@@ -110,6 +134,9 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
 
   /** Whether the last claim was limited by {@link InboxWorkerOptions.deferUntilOlderThan}. */
   let deferring = false;
+  let busySince: Date | null = null;
+  let lastError: { message: string; at: Date } | null = null;
+  let crashed: string | null = null;
 
   async function runOnce(defer = true): Promise<number> {
     const now = clock();
@@ -172,10 +199,15 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
   async function run(): Promise<void> {
     while (running) {
       try {
+        busySince = clock();
         const n = await runOnce();
+        lastError = null;
         if (n === batchSize) continue;
       } catch (error) {
+        lastError = { message: errorMessage(error), at: clock() };
         logger.error('webhook worker could not claim or mark rows; retrying at next poll', { workerId: options.workerId, error });
+      } finally {
+        busySince = null;
       }
       if (!running) break;
       await idle();
@@ -187,7 +219,13 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
     start() {
       if (running) return;
       running = true;
-      loop = run();
+      crashed = null;
+      // The loop catches every batch's error; anything escaping it stops the worker, and health says so.
+      loop = run().catch((error: unknown) => {
+        running = false;
+        crashed = errorMessage(error);
+        logger.error('webhook worker stopped: its loop crashed', { workerId: options.workerId, error });
+      });
     },
     async stop() {
       running = false;
@@ -207,5 +245,14 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
     },
     runOnce: () => runOnce(),
     drain,
+    getStatus() {
+      return {
+        running,
+        busyForMs: busySince ? Math.max(0, clock().getTime() - busySince.getTime()) : null,
+        lastError: lastError?.message ?? null,
+        lastErrorAt: lastError?.at ?? null,
+        crashed,
+      };
+    },
   };
 }
