@@ -224,7 +224,11 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
       loop = run().catch((error: unknown) => {
         running = false;
         crashed = errorMessage(error);
-        logger.error('webhook worker stopped: its loop crashed', { workerId: options.workerId, error });
+        try {
+          logger.error('webhook worker stopped: its loop crashed', { workerId: options.workerId, error });
+        } catch {
+          // The logger may be what crashed the loop; the status still says so.
+        }
       });
     },
     async stop() {
