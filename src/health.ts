@@ -12,168 +12,68 @@ import type { DeadLetterFacts, InboxBacklogFacts, ResourceSyncFacts, WaitingDeli
 /** How a check (and the service as a whole) stands: working, working with a problem to look at, or not working. */
 export type HealthLevel = 'healthy' | 'degraded' | 'unhealthy';
 
-/**
- * One check's verdict: a status and a sentence saying why, for a dashboard or an alert.
- *
- * @example
- * ```ts
- * const { inbox } = (await shopifyService.checkHealth()).checks;
- * if (inbox.status !== 'healthy') alert(`webhook inbox: ${inbox.reason}`);
- * ```
- */
+/** One check's verdict. */
 export interface HealthCheckResult {
   /** `unhealthy` only for the database; every other check is `healthy` or `degraded`. */
   status: HealthLevel;
-  /** Why, in words: what was found, naming tenants, resources or deliveries. */
+  /** Why, in words, naming tenants, resources or deliveries. */
   reason: string;
-  /**
-   * When the facts were gathered (ISO-8601): the last database check for the database-backed
-   * checks (null before the first), the moment of the call for the in-process ones.
-   */
+  /** When its facts were gathered (ISO-8601; null before the first database check). */
   checkedAt: string | null;
 }
 
-/** The `database` check: `SELECT 1`. */
-export interface DatabaseCheck extends HealthCheckResult {
-  /** How long the ping took (ms); null when it failed or before the first check. */
-  latencyMs: number | null;
-}
-
-/** The `scheduler` check: runs in this process when the configuration says it should. */
-export interface SchedulerCheck extends HealthCheckResult {
-  /** The configuration asks for scheduled syncs in this process (`scheduler.enabled` is not false). */
-  expected: boolean;
-  /** The scheduler is started. */
-  running: boolean;
-}
-
-/** The `webhookWorker` check: the in-process inbox worker, when webhooks are configured. */
-export interface WebhookWorkerCheck extends HealthCheckResult {
-  /** Webhooks are enabled in this process (a secret is configured). */
-  configured: boolean;
-  /** The worker loop runs. */
-  running: boolean;
-  /** How long its batch in flight has been processing (ms), or null when idle. */
-  busyForMs: number | null;
-  /** Why its last claim failed, or why its loop crashed. */
-  lastError: string | null;
-}
-
-/** A delivery named by the inbox checks. */
-export interface HealthDelivery {
-  /** Inbox row id (what `replayWebhook` takes). */
-  id: string;
-  /** The tenant. */
-  tenantId: string;
-  /** The topic. */
-  topic: string;
-  /** When it was received (ISO-8601). */
-  receivedAt: string;
-  /** Processing attempts so far. */
-  attempts: number;
-  /** Why the last attempt failed. */
-  lastError: string | null;
-}
-
-/** The `inbox` check: deliveries stored but not applied yet, all processes. */
-export interface InboxCheck extends HealthCheckResult {
-  /** Deliveries `pending` or `processing`. */
-  waiting: number;
-  /** The oldest of them, or null. */
-  oldest: HealthDelivery | null;
-  /** How long the oldest has waited (ms), or null. */
-  oldestAgeMs: number | null;
-}
-
-/** The `deadLetters` check: deliveries out of attempts (`failed`), all processes. */
-export interface DeadLettersCheck extends HealthCheckResult {
-  /** How many. */
-  count: number;
-  /** The newest ten, to replay with `webhooks.replayWebhook(id)` once the cause is fixed. */
-  newest: HealthDelivery[];
-}
-
-/** A tenant's resource whose last finished sync failed. */
-export interface FailingSync {
-  /** The tenant. */
-  tenantId: string;
-  /** The resource. */
-  resource: string;
-  /** The failed run (`shopify_sync_runs.id`). */
-  runId: string;
-  /** Its error. */
-  error: string | null;
-  /** When it ended (ISO-8601). */
-  finishedAt: string | null;
-}
-
-/** A run still marked `running` that is not making progress. */
-export interface StalledSync {
-  /** The tenant. */
-  tenantId: string;
-  /** The resource. */
-  resource: string;
-  /** The run. */
-  runId: string;
-  /** When it started (ISO-8601). */
-  startedAt: string;
-  /**
-   * `lock-lost`: its run lock is gone or expired, so the process running it stopped renewing it
-   * (crashed or hung); `too-long`: it has run longer than `health.syncs.maxRunMs`.
-   */
-  why: 'lock-lost' | 'too-long';
-}
-
-/** A tenant's resource with no successful sync for several of its schedule's intervals. */
-export interface OverdueSync {
-  /** The tenant. */
-  tenantId: string;
-  /** The resource. */
-  resource: string;
-  /** When its last successful sync finished (ISO-8601), or null for never. */
-  lastSuccessAt: string | null;
-  /** The longest gap between two runs of the schedules that import it (ms). */
-  intervalMs: number;
-}
-
-/** The `syncs` check: per active tenant and resource, failed, stalled or overdue syncs. */
-export interface SyncsCheck extends HealthCheckResult {
-  /** Tenants named by any of the lists below. */
-  tenants: string[];
-  /** Last finished sync failed. */
-  failing: FailingSync[];
-  /** Running but not progressing. */
-  stalled: StalledSync[];
-  /** No success for `staleAfterIntervals` x the schedule's interval. */
-  overdue: OverdueSync[];
-}
-
-/** The `credentials` check: active tenants whose credentials can no longer be renewed. */
-export interface CredentialsCheck extends HealthCheckResult {
-  /** Their ids (first 100): each needs the merchant to authorise the app again (`updateTenant`). */
-  needsReauth: string[];
-}
-
-/** Every check of {@link HealthStatus}. */
-export interface HealthChecks {
-  /** The database answers. */
-  database: DatabaseCheck;
-  /** Scheduled syncs run in this process when configured to. */
-  scheduler: SchedulerCheck;
-  /** The in-process webhook worker runs when webhooks are configured. */
-  webhookWorker: WebhookWorkerCheck;
-  /** The inbox backlog is small and young. */
-  inbox: InboxCheck;
-  /** No delivery is out of attempts. */
-  deadLetters: DeadLettersCheck;
-  /** No tenant's sync failed, stalled or is overdue. */
-  syncs: SyncsCheck;
-  /** No tenant needs re-authorisation. */
-  credentials: CredentialsCheck;
-}
+/** A delivery named by the inbox checks (`id` is what `replayWebhook` takes). */
+export interface HealthDelivery { id: string; tenantId: string; topic: string; receivedAt: string; attempts: number; lastError: string | null }
 
 /**
- * Thresholds of the health checks (the `health` option of `createIngestionService`).
+ * Every check of `HealthStatus`, with the facts its reason is built from. What each looks at and
+ * its thresholds: docs/health.md.
+ */
+export interface HealthChecks {
+  /** `SELECT 1` (ms it took). */
+  database: HealthCheckResult & { latencyMs: number | null };
+  /** Runs in this process when `scheduler.enabled` is not false. */
+  scheduler: HealthCheckResult & { expected: boolean; running: boolean };
+  /** The in-process inbox worker runs, claims and finishes its batches (when webhooks are configured). */
+  webhookWorker: HealthCheckResult & { configured: boolean; running: boolean; busyForMs: number | null; lastError: string | null };
+  /** Deliveries stored but not applied yet (all processes): how many, the oldest. */
+  inbox: HealthCheckResult & { waiting: number; oldest: HealthDelivery | null; oldestAgeMs: number | null };
+  /** Deliveries out of attempts: how many, the newest ten. */
+  deadLetters: HealthCheckResult & { count: number; newest: HealthDelivery[] };
+  /** Per active tenant and resource: last finished run failed, a run stalled (`lock-lost`, `too-long`), or no success for too long. */
+  syncs: HealthCheckResult & {
+    tenants: string[];
+    failing: Array<{ tenantId: string; resource: string; runId: string; error: string | null; finishedAt: string | null }>;
+    stalled: Array<{ tenantId: string; resource: string; runId: string; startedAt: string; why: 'lock-lost' | 'too-long' }>;
+    overdue: Array<{ tenantId: string; resource: string; lastSuccessAt: string | null; intervalMs: number }>;
+  };
+  /** Active tenants that must authorise the app again (first 100). */
+  credentials: HealthCheckResult & { needsReauth: string[] };
+}
+
+/** The `database` check. */
+export type DatabaseCheck = HealthChecks['database'];
+/** The `scheduler` check. */
+export type SchedulerCheck = HealthChecks['scheduler'];
+/** The `webhookWorker` check. */
+export type WebhookWorkerCheck = HealthChecks['webhookWorker'];
+/** The `inbox` check. */
+export type InboxCheck = HealthChecks['inbox'];
+/** The `deadLetters` check. */
+export type DeadLettersCheck = HealthChecks['deadLetters'];
+/** The `syncs` check. */
+export type SyncsCheck = HealthChecks['syncs'];
+/** The `credentials` check. */
+export type CredentialsCheck = HealthChecks['credentials'];
+/** A failed sync named by the `syncs` check. */
+export type FailingSync = SyncsCheck['failing'][number];
+/** A stalled run named by the `syncs` check. */
+export type StalledSync = SyncsCheck['stalled'][number];
+/** An overdue resource named by the `syncs` check. */
+export type OverdueSync = SyncsCheck['overdue'][number];
+
+/**
+ * Thresholds of the health checks (defaults in docs/health.md).
  *
  * @example
  * ```ts
@@ -181,29 +81,12 @@ export interface HealthChecks {
  * ```
  */
 export interface HealthOptions {
-  /** The `syncs` check. */
-  syncs?: {
-    /**
-     * A resource is overdue when no sync of it succeeded for this many intervals of its schedule
-     * (the longest gap between runs of its enabled jobs, its own and `fullSync`). Default 3; 0 turns
-     * the overdue test off. A tenant that never synced counts from when it was added.
-     */
-    staleAfterIntervals?: number;
-    /** A run `running` for longer than this is stalled, even while it holds its lock (default 6 h). */
-    maxRunMs?: number;
-  };
-  /** The `inbox` check. */
-  inbox?: {
-    /** More deliveries waiting than this is degraded (default 1000). */
-    maxWaiting?: number;
-    /** A delivery waiting longer than this is degraded (default 5 min: longer than the ackPriority deferral and the first retries). */
-    maxAgeMs?: number;
-  };
-  /** The `webhookWorker` check. */
-  webhookWorker?: {
-    /** A batch processing for longer than this is degraded (default 5 min, the inbox lock timeout after which other workers take its rows over). */
-    maxBatchMs?: number;
-  };
+  /** Overdue after `staleAfterIntervals` schedule intervals without success (default 3; 0 = off); stalled after `maxRunMs` running (default 6 h). */
+  syncs?: { staleAfterIntervals?: number; maxRunMs?: number };
+  /** Degraded above `maxWaiting` deliveries waiting (default 1000) or when one waited `maxAgeMs` (default 5 min). */
+  inbox?: { maxWaiting?: number; maxAgeMs?: number };
+  /** Degraded when one batch runs longer than `maxBatchMs` (default 5 min, the inbox lock timeout). */
+  webhookWorker?: { maxBatchMs?: number };
 }
 
 /** {@link HealthOptions} with every default filled in. */

@@ -94,13 +94,9 @@ export interface IngestionServiceOptions extends Partial<IngestionConfig> {
   autoMigrate?: boolean;
   /** How long `shutdown()` waits for running imports and webhook processing (default 30 s). */
   shutdownTimeoutMs?: number;
-  /**
-   * How often the database-backed health checks (database, inbox, dead letters, syncs, credentials)
-   * run in the background for `getHealthStatus()` (default 30 s; 0 = only in `initialize()` and
-   * `checkHealth()`). Each check is one query.
-   */
+  /** How often the database-backed health checks run for `getHealthStatus()` (default 30 s; 0 = only in `initialize()` and `checkHealth()`). */
   healthCheckIntervalMs?: number;
-  /** Thresholds of the health checks (overdue and stalled syncs, inbox backlog, stuck webhook worker). */
+  /** Thresholds of the health checks. */
   health?: HealthOptions;
   /** Called with the progress of every import run (CLI progress bars, dashboards). */
   onProgress?: (event: ImportProgress) => void;
@@ -162,29 +158,13 @@ export interface TenantSyncStatus {
   } | null;
 }
 
-/**
- * What {@link IngestionService.getHealthStatus} reports: the seed's `{ status, services, uptime }`
- * plus one verdict per check, each with its reason.
- *
- * @example
- * ```ts
- * const health = await shopifyService.checkHealth();
- * if (health.status !== 'healthy') {
- *   for (const [name, check] of Object.entries(health.checks)) {
- *     if (check.status !== 'healthy') console.warn(`${name}: ${check.reason}`);
- *   }
- * }
- * ```
- */
+/** What {@link IngestionService.getHealthStatus} reports: the seed's `{ status, services, uptime }` plus a verdict and a reason per check. */
 export interface HealthStatus {
-  /**
-   * The worst of {@link HealthStatus.checks}: `unhealthy` when the database is unreachable,
-   * `degraded` when any other check found a problem, `healthy` otherwise.
-   */
+  /** The worst check: `unhealthy` when the database is unreachable, `degraded` when another check found a problem. */
   status: HealthLevel;
   /** Each check's status and reason. */
   checks: HealthChecks;
-  /** The reasons of the checks that are not healthy, as `name: reason` (empty when healthy). */
+  /** `name: reason` of every check not healthy. */
   reasons: string[];
   /** Each part. */
   services: {
@@ -634,20 +614,13 @@ export class IngestionService {
   }
 
   /**
-   * The service's health, synchronously: the database-backed checks (`database`, `inbox`,
-   * `deadLetters`, `syncs`, `credentials`) as of the last gathering, which runs in `initialize()`,
-   * every `healthCheckIntervalMs` (default 30 s) and in {@link checkHealth}; the in-process checks
-   * (`scheduler`, `webhookWorker`) as of now. Each check's `checkedAt` says when.
-   *
-   * `status` is the worst check: `unhealthy` when the database is unreachable; `degraded` when the
-   * scheduler or the webhook worker should run here and does not, the inbox backlog is above
-   * `health.inbox` thresholds, a delivery is out of attempts, a tenant's last sync of a resource
-   * failed, stalled or is overdue (`health.syncs`), or a tenant needs re-authorisation.
+   * Health without waiting: the database-backed checks (`database`, `inbox`, `deadLetters`, `syncs`,
+   * `credentials`) as of the last gathering (`initialize()`, every `healthCheckIntervalMs`,
+   * {@link checkHealth}), `scheduler` and `webhookWorker` as of now. See docs/health.md.
    *
    * @example
    * ```ts
-   * const health = shopifyService.getHealthStatus();
-   * // { status: 'degraded', reasons: ['syncs: failed: tenant-123/orders (HTTP 401 ...)'], checks: { ... }, services: { ... }, uptime: 86400 }
+   * const { status, reasons } = shopifyService.getHealthStatus(); // 'degraded', ['syncs: failed: t1/orders (...)']
    * ```
    */
   getHealthStatus(): HealthStatus {
@@ -686,15 +659,12 @@ export class IngestionService {
   }
 
   /**
-   * Runs the database-backed checks now (one query each: the database ping, inbox backlog, dead
-   * letters, syncs of every active tenant, credentials), then returns {@link getHealthStatus}.
+   * Runs the database-backed checks now (one query each), then returns {@link getHealthStatus}.
    *
    * @example
    * ```ts
-   * app.get('/healthz', async (_req, res) => {
-   *   const health = await shopifyService.checkHealth();
-   *   res.status(health.status === 'unhealthy' ? 503 : 200).json(health);
-   * });
+   * const health = await shopifyService.checkHealth();
+   * res.status(health.status === 'unhealthy' ? 503 : 200).json(health);
    * ```
    */
   async checkHealth(): Promise<HealthStatus> {

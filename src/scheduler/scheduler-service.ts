@@ -287,14 +287,8 @@ export class SchedulerService {
   }
 
   /**
-   * The jobs a tenant with these overrides gets: the service-wide `syncConfig` with the tenant's
-   * layered on, each job's `timezone` filled in (the scheduler's unless the job names one). Works
-   * whether or not this instance schedules the tenant.
-   *
-   * @example
-   * ```ts
-   * scheduler.syncConfigFor({ orders: { schedule: '*\/10 * * * *' } }).orders; // { enabled: true, schedule: '*\/10 * * * *', timezone: 'UTC', ... }
-   * ```
+   * The jobs a tenant with these overrides gets (service `syncConfig` plus the overrides), each with its `timezone`.
+   * @internal
    */
   syncConfigFor(overrides?: SyncConfigOverrides): SyncConfig {
     const config = mergeSyncConfig(this.baseConfig, overrides);

@@ -73,27 +73,8 @@ export interface InboxWorker {
   getStatus(): InboxWorkerStatus;
 }
 
-/**
- * What {@link InboxWorker.getStatus} reports.
- *
- * @example
- * ```ts
- * const { running, busyForMs, lastError } = worker.getStatus();
- * if (!running) worker.start();
- * ```
- */
-export interface InboxWorkerStatus {
-  /** The loop is started (false before `start()`, after `stop()`, or once it crashed). */
-  running: boolean;
-  /** How long the batch in flight has been processing (ms, by the worker's clock), or null when idle. */
-  busyForMs: number | null;
-  /** Why the last claim or mark failed, or null once a later one succeeded. */
-  lastError: string | null;
-  /** When it failed. */
-  lastErrorAt: Date | null;
-  /** Why the loop stopped by itself, when it crashed (it is then not running). */
-  crashed: string | null;
-}
+/** What {@link InboxWorker.getStatus} reports: started or not, ms the batch in flight has taken, the last claim error (cleared by a later claim), why the loop crashed. */
+export interface InboxWorkerStatus { running: boolean; busyForMs: number | null; lastError: string | null; lastErrorAt: Date | null; crashed: string | null }
 
 export function errorMessage(error: unknown): string {
   if (error instanceof ShopifyIngestError) return error.message;
