@@ -22,11 +22,20 @@ import { RESOURCE_NAMES, RESOURCES, getResource, type ResourceName } from './res
 import { fetchRecord } from './importer/pages-listing.js';
 import type { BulkDeps } from './importer/bulk-listing.js';
 import { createBulkWaiters, type BulkWaiters } from './importer/bulk-waiters.js';
+import {
+  createScheduleIntervals, credentialsCheck, deadLettersCheck, healthThresholds, inboxCheck, notChecked, overallLevel, schedulerCheck, syncsCheck, webhookWorkerCheck,
+  type CredentialsCheck, type DatabaseCheck, type DeadLettersCheck, type HealthChecks, type HealthLevel, type HealthOptions, type HealthThresholds, type InboxCheck, type SyncsCheck,
+} from './health.js';
+import { pingDatabase, readDeadLetters, readInboxBacklog, readNeedsReauth, readSyncFacts } from './store/health.js';
 
 /** What `importData` accepts as its data type: a resource of the registry, or `all`. */
 export type DataType = ResourceName | 'all';
 
 export type { TenantCredentials } from './auth/credentials.js';
+export type {
+  CredentialsCheck, DatabaseCheck, DeadLettersCheck, FailingSync, HealthCheckResult, HealthChecks, HealthDelivery, HealthLevel, HealthOptions,
+  InboxCheck, OverdueSync, SchedulerCheck, StalledSync, SyncsCheck, WebhookWorkerCheck,
+} from './health.js';
 
 /** An app the service serves: its client id (API key) and client secret, with older secrets accepted during a rotation. */
 export interface AppConfig {
@@ -86,8 +95,10 @@ export interface IngestionServiceOptions extends Partial<IngestionConfig> {
   autoMigrate?: boolean;
   /** How long `shutdown()` waits for running imports and webhook processing (default 30 s). */
   shutdownTimeoutMs?: number;
-  /** How often the database is pinged for `getHealthStatus()` (default 30 s; 0 = never). */
+  /** How often the database-backed health checks run for `getHealthStatus()` (default 30 s; 0 = only in `initialize()` and `checkHealth()`). */
   healthCheckIntervalMs?: number;
+  /** Thresholds of the health checks. */
+  health?: HealthOptions;
   /** Called with the progress of every import run (CLI progress bars, dashboards). */
   onProgress?: (event: ImportProgress) => void;
   /**
@@ -148,10 +159,14 @@ export interface TenantSyncStatus {
   } | null;
 }
 
-/** What {@link IngestionService.getHealthStatus} reports. */
+/** What {@link IngestionService.getHealthStatus} reports: the seed's `{ status, services, uptime }` plus a verdict and a reason per check. */
 export interface HealthStatus {
-  /** `unhealthy` when the database is unreachable, `degraded` when a part is not running. */
-  status: 'healthy' | 'degraded' | 'unhealthy';
+  /** The worst check: `unhealthy` when the database is unreachable, `degraded` when another check found a problem. */
+  status: HealthLevel;
+  /** Each check's status and reason. */
+  checks: HealthChecks;
+  /** `name: reason` of every check not healthy. */
+  reasons: string[];
   /** Each part. */
   services: {
     /** The last database check. */
@@ -179,7 +194,7 @@ export interface HealthStatus {
       /** Whether it runs (a secret is configured). */
       enabled: boolean;
     };
-    /** Active tenants whose credentials can no longer be renewed (from the last database check). */
+    /** Active tenants whose credentials can no longer be renewed (from the last database check; see `checks.credentials`). */
     tenants: {
       /** Their ids. */
       needsReauth: string[];
@@ -248,26 +263,37 @@ export class IngestionService {
   private webhooksValue: WebhookService | undefined;
   private readonly importers = new Map<string, ImportService>();
   private readonly bulkWaiters: BulkWaiters = createBulkWaiters();
-  /** Active tenants needing re-authorisation, as of the last database check. */
-  private needsReauth: string[] = [];
+  /** The database-backed checks, as of the last gathering. */
+  private gathered: Pick<HealthChecks, 'database' | 'inbox' | 'deadLetters' | 'syncs' | 'credentials'>;
+  private gathering: Promise<void> | null = null;
+  private readonly healthLimits: HealthThresholds;
+  private readonly scheduleInterval = createScheduleIntervals();
   private readonly running = new Set<Promise<unknown>>();
   private initialized = false;
   private stopping = false;
   private healthTimer: ReturnType<typeof setInterval> | undefined;
-  private database: HealthStatus['services']['database'] = { reachable: true, checkedAt: null };
 
   constructor(prisma: PrismaLike, options: IngestionServiceOptions = {}) {
     if (!prisma || typeof prisma.$queryRawUnsafe !== 'function') {
       throw new ConfigError('createIngestionService(prisma): pass a PrismaClient (with a driver adapter) whose schema includes the shopify_* models');
     }
-    const { env = process.env, logger, keyRing, clock, store, clientDefaults, clientManager, scheduler, webhooks, autoMigrate, shutdownTimeoutMs, healthCheckIntervalMs, onProgress, checkEncryptionKey, ...overrides } = options;
+    const { env = process.env, logger, keyRing, clock, store, clientDefaults, clientManager, scheduler, webhooks, autoMigrate, shutdownTimeoutMs, healthCheckIntervalMs, health, onProgress, checkEncryptionKey, ...overrides } = options;
     void [scheduler, webhooks, autoMigrate, shutdownTimeoutMs, healthCheckIntervalMs, onProgress, checkEncryptionKey];
+    this.healthLimits = healthThresholds(health);
     this.prisma = prisma;
     this.options = options;
     this.config = loadConfig(overrides, env, { require: [] });
     this.logger = logger ?? createJsonLogger({ level: this.config.logLevel });
     this.clock = clock ?? (() => new Date());
     this.startedAt = this.clock();
+    const notYet = 'not checked yet: initialize(), checkHealth() and the periodic check (healthCheckIntervalMs) run it';
+    this.gathered = {
+      database: notChecked<DatabaseCheck>({ latencyMs: null }, notYet, null),
+      inbox: notChecked<InboxCheck>({ waiting: 0, oldest: null, oldestAgeMs: null }, notYet, null),
+      deadLetters: notChecked<DeadLettersCheck>({ count: 0, newest: [] }, notYet, null),
+      syncs: notChecked<SyncsCheck>({ tenants: [], failing: [], stalled: [], overdue: [] }, notYet, null),
+      credentials: notChecked<CredentialsCheck>({ needsReauth: [] }, notYet, null),
+    };
     this.keyRingValue = keyRing;
     this.store = store ?? createStore(prisma);
     // SHOPIFY_LEAK_RATE / SHOPIFY_API_CALL_LIMIT only when set: otherwise the limiter learns the
@@ -320,8 +346,6 @@ export class IngestionService {
     } catch (error) {
       throw explainDatabaseError(error, 'initialize');
     }
-    await this.pingDatabase();
-
     const webhookOptions = this.options.webhooks ?? {};
     const secrets = webhookOptions.secrets ?? (webhookSecretsOf(this.config).length ? webhookSecretsOf(this.config) : undefined);
     if (webhookOptions.enabled !== false && secrets) {
@@ -377,10 +401,12 @@ export class IngestionService {
 
     const interval = this.options.healthCheckIntervalMs ?? 30_000;
     if (interval > 0) {
-      this.healthTimer = setInterval(() => void this.pingDatabase(), interval);
+      this.healthTimer = setInterval(() => void this.gatherHealth(), interval);
       this.healthTimer.unref?.();
     }
     this.initialized = true;
+    // After the scheduler exists: the syncs check reads each tenant's schedule through it.
+    await this.gatherHealth();
     this.logger.info('shopify-ingest initialized', { tenants: this.clientManager.size, webhooks: Boolean(this.webhooksValue), scheduler: schedulerEnabled });
   }
 
@@ -589,31 +615,63 @@ export class IngestionService {
   }
 
   /**
-   * Health from the last database check (run every `healthCheckIntervalMs` and on `checkHealth()`):
-   * `unhealthy` when the database is unreachable, `degraded` when a tenant's last sync failed or
-   * webhooks are configured but not running.
+   * Health without waiting: the database-backed checks (`database`, `inbox`, `deadLetters`, `syncs`,
+   * `credentials`) as of the last gathering (`initialize()`, every `healthCheckIntervalMs`,
+   * {@link checkHealth}), `scheduler` and `webhookWorker` as of now. See docs/health.md.
+   *
+   * @example
+   * ```ts
+   * const { status, reasons } = shopifyService.getHealthStatus(); // 'degraded', ['syncs: failed: t1/orders (...)']
+   * ```
    */
   getHealthStatus(): HealthStatus {
+    const now = this.clock();
     const scheduler = this.schedulerValue?.getStatus();
-    let status: HealthStatus['status'] = 'healthy';
-    if (!this.database.reachable) status = 'unhealthy';
-    else if (this.stopping || (this.initialized && !scheduler?.enabled && this.options.scheduler?.enabled !== false) || this.needsReauth.length > 0) status = 'degraded';
+    const checks: HealthChecks = {
+      database: { ...this.gathered.database },
+      scheduler: schedulerCheck({ expected: this.options.scheduler?.enabled !== false, initialized: this.initialized, stopping: this.stopping, status: scheduler, now }),
+      webhookWorker: webhookWorkerCheck({
+        configured: Boolean(this.webhooksValue), initialized: this.initialized, stopping: this.stopping,
+        worker: this.webhooksValue?.getWorkerStatus(), maxBatchMs: this.healthLimits.maxBatchMs, now,
+      }),
+      inbox: { ...this.gathered.inbox },
+      deadLetters: { ...this.gathered.deadLetters },
+      syncs: { ...this.gathered.syncs },
+      credentials: { ...this.gathered.credentials },
+    };
+    const database = this.gathered.database;
     return {
-      status,
+      status: overallLevel(checks),
+      checks,
+      reasons: Object.entries(checks).filter(([, c]) => c.status !== 'healthy').map(([name, c]) => `${name}: ${c.reason}`),
       services: {
-        database: { ...this.database },
+        database: {
+          reachable: database.status !== 'unhealthy',
+          checkedAt: database.checkedAt,
+          ...(database.status === 'unhealthy' ? { error: database.reason } : {}),
+        },
         clients: this.clientManager.size,
         scheduler: { enabled: Boolean(scheduler?.enabled), totalJobs: scheduler?.totalJobs ?? 0, runningJobs: scheduler?.runningJobs ?? 0 },
         webhooks: { enabled: Boolean(this.webhooksValue) },
-        tenants: { needsReauth: [...this.needsReauth] },
+        tenants: { needsReauth: [...this.gathered.credentials.needsReauth] },
       },
-      uptime: Math.floor((this.clock().getTime() - this.startedAt.getTime()) / 1000),
+      uptime: Math.floor((now.getTime() - this.startedAt.getTime()) / 1000),
     };
   }
 
-  /** Pings the database now, then returns {@link getHealthStatus}. */
+  /**
+   * Runs the database-backed checks now (one query each), then returns {@link getHealthStatus}.
+   *
+   * @example
+   * ```ts
+   * const health = await shopifyService.checkHealth();
+   * res.status(health.status === 'unhealthy' ? 503 : 200).json(health);
+   * ```
+   */
   async checkHealth(): Promise<HealthStatus> {
-    await this.pingDatabase();
+    // A periodic gathering under way may have read before the caller's change: wait, then read again.
+    if (this.gathering) await this.gathering;
+    await this.gatherHealth();
     return this.getHealthStatus();
   }
 
@@ -750,15 +808,48 @@ export class IngestionService {
     }
   }
 
-  private async pingDatabase(): Promise<void> {
+  /** Runs the database-backed checks; a gathering already under way is shared, not repeated. */
+  private gatherHealth(): Promise<void> {
+    this.gathering ??= this.gatherHealthNow().finally(() => { this.gathering = null; });
+    return this.gathering;
+  }
+
+  private async gatherHealthNow(): Promise<void> {
+    const now = this.clock();
+    const at = now.toISOString();
+    const started = performance.now();
     try {
-      const rows = await this.prisma.$queryRawUnsafe<Array<{ id: string }>>(`SELECT "id" FROM "shopify_tenants" WHERE "is_active" AND "auth_status" = 'needs_reauth' ORDER BY "id" LIMIT 100`);
-      this.needsReauth = rows.map((r) => r.id);
-      this.database = { reachable: true, checkedAt: this.clock().toISOString() };
+      await pingDatabase(this.prisma);
+      this.gathered.database = { status: 'healthy', reason: 'reachable', checkedAt: at, latencyMs: Math.round(performance.now() - started) };
     } catch (error) {
-      this.database = { reachable: false, checkedAt: this.clock().toISOString(), error: (error as Error).message };
+      const message = (error as Error)?.message ?? String(error);
+      this.gathered.database = { status: 'unhealthy', reason: `unreachable: ${message}`, checkedAt: at, latencyMs: null };
       this.logger.error('database unreachable', { error });
+      // The other checks would only time out too: they keep their facts, marked unknown.
+      const why = `not checked: the database is unreachable (last checked ${this.gathered.credentials.checkedAt ?? 'never'})`;
+      for (const name of ['inbox', 'deadLetters', 'syncs', 'credentials'] as const) {
+        this.gathered[name] = { ...this.gathered[name], status: 'degraded', reason: why } as never;
+      }
+      return;
     }
+    const run = async <K extends 'inbox' | 'deadLetters' | 'syncs' | 'credentials'>(name: K, check: () => Promise<HealthChecks[K]>): Promise<void> => {
+      try {
+        this.gathered[name] = await check();
+      } catch (error) {
+        this.logger.warn('health check failed', { check: name, error });
+        this.gathered[name] = { ...this.gathered[name], status: 'degraded', reason: `not checked: its query failed: ${(error as Error)?.message ?? String(error)}`, checkedAt: at };
+      }
+    };
+    await run('credentials', async () => credentialsCheck(await readNeedsReauth(this.prisma), now));
+    await run('inbox', async () => inboxCheck(await readInboxBacklog(this.prisma), this.healthLimits, now));
+    await run('deadLetters', async () => deadLettersCheck(await readDeadLetters(this.prisma), now));
+    await run('syncs', async () => syncsCheck({
+      facts: await readSyncFacts(this.prisma, RESOURCE_NAMES, now),
+      configFor: (config) => this.schedulerValue?.syncConfigFor((config as TenantConfig).syncConfig) ?? null,
+      intervalOf: this.scheduleInterval,
+      thresholds: this.healthLimits,
+      now,
+    }));
   }
 }
 

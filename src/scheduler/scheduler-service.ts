@@ -270,10 +270,10 @@ export class SchedulerService {
    */
   addTenantJobs(tenantId: string, overrides?: SyncConfigOverrides): string[] {
     assertTenantId(tenantId);
-    const config = mergeSyncConfig(this.baseConfig, overrides);
+    const config = this.syncConfigFor(overrides);
     const states: JobState[] = SYNC_JOB_TYPES.map((type) => {
       const id = syncJobId(type, tenantId);
-      const timezone = config[type].timezone ?? this.timezone;
+      const timezone = config[type].timezone!;
       assertSchedule(config[type].schedule, id);
       assertTimezone(timezone, id);
       return this.newJobState(id, tenantId, type, config[type], timezone);
@@ -284,6 +284,16 @@ export class SchedulerService {
       if (this.started && state.config.enabled) this.arm(state);
     }
     return states.map((s) => s.id);
+  }
+
+  /**
+   * The jobs a tenant with these overrides gets (service `syncConfig` plus the overrides), each with its `timezone`.
+   * @internal
+   */
+  syncConfigFor(overrides?: SyncConfigOverrides): SyncConfig {
+    const config = mergeSyncConfig(this.baseConfig, overrides);
+    for (const type of SYNC_JOB_TYPES) config[type] = { ...config[type], timezone: config[type].timezone ?? this.timezone };
+    return config;
   }
 
   /** Removes a tenant's jobs (a run in progress finishes). Returns how many were removed. */

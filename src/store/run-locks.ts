@@ -15,6 +15,16 @@ import type { RunLockInput, RunLockResult } from './types.js';
 const RUN_KEY = 'run';
 const lockJobId = (tenantId: string, resource: ResourceType) => `import/${resource}/${tenantId}`;
 
+/**
+ * SQL condition: the run `alias` (a `shopify_sync_runs` row) holds its run lock and the lock has
+ * not expired at `nowParam` (a timestamptz parameter). Kept beside the lock's layout.
+ */
+export function runLockHeldSql(alias: string, nowParam: string): string {
+  return `EXISTS (SELECT 1 FROM "shopify_scheduler_leases" rl
+    WHERE rl."job_id" = 'import/' || ${alias}."resource" || '/' || ${alias}."tenant_id" AND rl."run_key" = '${RUN_KEY}'
+      AND rl."holder" = ${alias}."id" AND rl."expires_at" > ${nowParam})`;
+}
+
 export function createRunLockStore(prisma: PrismaLike) {
   return {
     async acquireRunLock(lock: RunLockInput & { ttlMs: number }): Promise<RunLockResult> {

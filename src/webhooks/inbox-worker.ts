@@ -69,7 +69,12 @@ export interface InboxWorker {
   drain(): Promise<number>;
   /** Whether it is started. */
   readonly running: boolean;
+  /** Whether the loop runs, what it is doing and how it last failed (for health checks). */
+  getStatus(): InboxWorkerStatus;
 }
+
+/** What {@link InboxWorker.getStatus} reports: started or not, ms the batch in flight has taken, the last claim error (cleared by a later claim), why the loop crashed. */
+export interface InboxWorkerStatus { running: boolean; busyForMs: number | null; lastError: string | null; lastErrorAt: Date | null; crashed: string | null }
 
 export function errorMessage(error: unknown): string {
   if (error instanceof ShopifyIngestError) return error.message;
@@ -110,6 +115,9 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
 
   /** Whether the last claim was limited by {@link InboxWorkerOptions.deferUntilOlderThan}. */
   let deferring = false;
+  let busySince: Date | null = null;
+  let lastError: { message: string; at: Date } | null = null;
+  let crashed: string | null = null;
 
   async function runOnce(defer = true): Promise<number> {
     const now = clock();
@@ -172,10 +180,15 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
   async function run(): Promise<void> {
     while (running) {
       try {
+        busySince = clock();
         const n = await runOnce();
+        lastError = null;
         if (n === batchSize) continue;
       } catch (error) {
+        lastError = { message: errorMessage(error), at: clock() };
         logger.error('webhook worker could not claim or mark rows; retrying at next poll', { workerId: options.workerId, error });
+      } finally {
+        busySince = null;
       }
       if (!running) break;
       await idle();
@@ -187,7 +200,17 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
     start() {
       if (running) return;
       running = true;
-      loop = run();
+      crashed = null;
+      // The loop catches every batch's error; anything escaping it stops the worker, and health says so.
+      loop = run().catch((error: unknown) => {
+        running = false;
+        crashed = errorMessage(error);
+        try {
+          logger.error('webhook worker stopped: its loop crashed', { workerId: options.workerId, error });
+        } catch {
+          // The logger may be what crashed the loop; the status still says so.
+        }
+      });
     },
     async stop() {
       running = false;
@@ -207,5 +230,14 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
     },
     runOnce: () => runOnce(),
     drain,
+    getStatus() {
+      return {
+        running,
+        busyForMs: busySince ? Math.max(0, clock().getTime() - busySince.getTime()) : null,
+        lastError: lastError?.message ?? null,
+        lastErrorAt: lastError?.at ?? null,
+        crashed,
+      };
+    },
   };
 }

@@ -8,7 +8,7 @@ export { readBodyWithLimit, BodyTooLargeError } from './read-body.js';
 export { createWebhookDispatcher, WebhookHandlerAggregateError } from './dispatcher.js';
 export type { WebhookDispatcher, WebhookEmitter, WebhookHandlerFn } from './dispatcher.js';
 export { createInboxWorker } from './inbox-worker.js';
-export type { InboxWorker, InboxWorkerOptions } from './inbox-worker.js';
+export type { InboxWorker, InboxWorkerOptions, InboxWorkerStatus } from './inbox-worker.js';
 export { applyWebhookEvents } from './apply.js';
 export type { ApplyContext, ApplyHooks, CustomerDataExport, WebhookTransformer } from './apply.js';
 export { createWebhookService } from './service.js';

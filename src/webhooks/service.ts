@@ -17,7 +17,7 @@ import { createWebhookDispatcher, type WebhookEmitter } from './dispatcher.js';
 import { WebhookError } from './errors.js';
 import { createWebhookCore, DEFAULT_MAX_BODY_BYTES, webRequestHandler, type AppWebhookSecrets, type ResolvedTenant, type WebhookCore } from './handler.js';
 import { createInboxIdFactory } from './inbox-id.js';
-import { createInboxWorker, type InboxWorker } from './inbox-worker.js';
+import { createInboxWorker, type InboxWorker, type InboxWorkerStatus } from './inbox-worker.js';
 import { createRateMeter } from './rate-meter.js';
 import { INACTIVE_TENANT_TOPICS, type WebhookEvent } from './topics.js';
 
@@ -143,6 +143,8 @@ export interface WebhookService extends WebhookEmitter {
   start(): void;
   /** Stops the worker after the batch in flight. */
   stop(): Promise<void>;
+  /** Whether the in-process worker runs, how long its batch in flight has taken, and its last error. */
+  getWorkerStatus(): InboxWorkerStatus;
   /** Processes every due row now; returns how many were claimed. */
   processPending(): Promise<number>;
   /** Puts a stored delivery back to pending (after a fix), attempts reset. */
@@ -347,6 +349,7 @@ export function createWebhookService(prisma: PrismaLike, options: WebhookService
     removeListener: dispatcher.removeListener,
     start: () => worker.start(),
     stop: () => worker.stop(),
+    getWorkerStatus: () => worker.getStatus(),
     processPending: () => worker.drain(),
     async replayWebhook(id) {
       const result = await inbox.replay(id, clock());

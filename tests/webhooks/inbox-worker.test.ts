@@ -136,6 +136,46 @@ describe('inbox worker', () => {
     expect(await inbox.replay('nope', now)).toBe('not_found');
   });
 
+  it('getStatus: how long the batch in flight has taken (worker clock), the last claim error until a claim succeeds, and a crashed loop', async () => {
+    const real = createWebhookInbox(db.prisma);
+    let claimFails = false;
+    const inbox = { ...real, claim: (o: Parameters<typeof real.claim>[0]) => (claimFails ? Promise.reject(new Error('connection refused')) : real.claim(o)) };
+    let now = new Date('2025-01-01T00:00:02Z');
+    let release: () => void = () => {};
+    const entered: string[] = [];
+    const worker = createInboxWorker({
+      inbox, workerId: 'w-status', pollIntervalMs: 20, clock: () => now,
+      process: async (rows) => { entered.push(...rows.map((r) => r.id)); await new Promise<void>((r) => { release = r; }); return new Map(); },
+    });
+    expect(worker.getStatus()).toEqual({ running: false, busyForMs: null, lastError: null, lastErrorAt: null, crashed: null });
+    const { id } = await real.insert(delivery());
+    worker.start();
+    await expect.poll(() => entered).toEqual([id]);
+    now = new Date(now.getTime() + 90_000);
+    expect(worker.getStatus()).toMatchObject({ running: true, busyForMs: 90_000, lastError: null });
+    release();
+    await expect.poll(() => worker.getStatus().busyForMs).toBeNull();
+
+    claimFails = true;
+    await expect.poll(() => worker.getStatus().lastError).toBe('Error: connection refused');
+    expect(worker.getStatus()).toMatchObject({ running: true, lastErrorAt: now, crashed: null });
+    claimFails = false;
+    await expect.poll(() => worker.getStatus().lastError).toBeNull();
+    await worker.stop();
+    expect(worker.getStatus().running).toBe(false);
+
+    // A logger that throws while the loop reports a failed claim ends the loop: the worker says it crashed.
+    const crashing = createInboxWorker({
+      inbox: { ...real, claim: () => Promise.reject(new Error('down')) }, workerId: 'w-crash', pollIntervalMs: 20,
+      logger: { debug() {}, info() {}, warn() {}, error(message: string) { if (message.startsWith('webhook worker could not')) throw new Error('logger broke'); } },
+      process: async () => new Map(),
+    });
+    crashing.start();
+    await expect.poll(() => crashing.getStatus().crashed).toBe('Error: logger broke');
+    expect(crashing.getStatus().running).toBe(false);
+    await crashing.stop();
+  });
+
   it('is woken at once by wake(), polls otherwise, and picks up rows left from before start', async () => {
     const inbox = createWebhookInbox(db.prisma);
     await inbox.insert(delivery({ receivedAt: new Date('2020-01-01T00:00:00Z') }));
