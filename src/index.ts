@@ -61,7 +61,10 @@ export { createWebhookService } from './webhooks/service.js';
 export type { WebhookService, WebhookServiceOptions, WebhookStats, WebhookWorkerOptions } from './webhooks/service.js';
 export { verifyWebhookHmac, signWebhookBody } from './webhooks/verify.js';
 export { WEBHOOK_TOPICS } from './webhooks/topics.js';
-export type * from './webhooks/topics.js';
+export type {
+  ShopifyId, CustomerPayload, ProductPayload, OrderPayload, OrderEditedPayload, DeletePayload, AppUninstalledPayload,
+  BulkOperationFinishPayload, CustomersRedactPayload, ShopRedactPayload, CustomersDataRequestPayload, WebhookPayloads, WebhookTopic, WebhookEvent,
+} from './webhooks/topics.js';
 export type { AppWebhookSecrets, ResolvedTenant, WebhookCore, WebhookResult } from './webhooks/handler.js';
 export type { WebhookDispatcher, WebhookEmitter, WebhookHandlerFn } from './webhooks/dispatcher.js';
 export type { ApplyHooks, CustomerDataExport } from './webhooks/apply.js';
@@ -72,7 +75,6 @@ export { SchedulerService, createSchedulerService } from './scheduler/scheduler-
 export type { SchedulerOptions, SchedulerStatus, SchedulerJobStatus } from './scheduler/scheduler-service.js';
 export { DEFAULT_SYNC_CONFIG } from './scheduler/sync-config.js';
 export type { SyncConfig, SyncConfigOverrides, SyncJobConfig, SyncJobOptions, SyncJobType, SyncResource } from './scheduler/sync-config.js';
-export type { LeaseCoordinator, LeaseCoordinatorOptions } from './scheduler/lease-coordinator.js';
 
 // Database and store.
 export { migrate, type MigrateOptions, type MigrateResult } from './store/migrate.js';

@@ -118,7 +118,10 @@ export interface IngestionServiceOptions extends Partial<IngestionConfig> {
     /** Token request timeout (default 15 s). */
     timeoutMs?: number;
   };
-  /** Bulk operations: result-file `fetch`, poll timing, smallest window of a failing operation (tests shorten them). */
+  /**
+   * Bulk operations: result-file `fetch`, poll timing, smallest window of a failing operation (tests shorten them).
+   * @internal
+   */
   bulk?: Omit<BulkDeps, 'wake'>;
   /**
    * `initialize()` checks that the key ring decrypts every stored tenant's token and fails with

@@ -230,6 +230,7 @@ export interface ImportServiceOptions {
    * Bulk operations: `fetch` for their result files (default the global one), `wake` to end a poll
    * early when a `bulk_operations/finish` webhook arrived (the facade wires its webhook endpoint), poll
    * timing, and the smallest window a failing operation is split into.
+   * @internal
    */
   bulk?: BulkDeps;
 }

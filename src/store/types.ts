@@ -9,17 +9,26 @@ export type TokenKind = 'static' | 'expiring' | 'client_credentials';
 export interface TenantTokens {
   /** How the tenant authenticates (decides how its token is renewed). */
   tokenKind: TokenKind;
-  /** The access token, encrypted (null after shop/redact erased it, or before a first client credentials grant). */
+  /**
+   * The access token, encrypted (null after shop/redact erased it, or before a first client credentials grant).
+   * @internal
+   */
   accessTokenEnc: string | null;
   /** When the access token expires (null: it does not). */
   accessTokenExpiresAt: Date | null;
-  /** The refresh token of an expiring offline token, encrypted. */
+  /**
+   * The refresh token of an expiring offline token, encrypted.
+   * @internal
+   */
   refreshTokenEnc: string | null;
   /** When the refresh token expires (Shopify: 90 days, renewed with each use). */
   refreshTokenExpiresAt: Date | null;
   /** The app (client id) the credentials belong to; null = the configured default app. */
   clientId: string | null;
-  /** A Dev Dashboard custom app's client secret (client credentials); null = the app's configured one. */
+  /**
+   * A Dev Dashboard custom app's client secret (client credentials); null = the app's configured one.
+   * @internal
+   */
   clientSecretEnc: string | null;
 }
 
@@ -37,11 +46,20 @@ export interface TenantRecord extends TenantTokens {
   authStatus: 'ok' | 'needs_reauth';
   /** Why the tenant needs re-authorisation (null when `ok`). */
   authError: string | null;
-  /** Incremented by every stored renewal: a process holding an older token knows it is stale. */
+  /**
+   * Incremented by every stored renewal: a process holding an older token knows it is stale.
+   * @internal
+   */
   tokenVersion: number;
-  /** The process renewing the token right now (its lease), if any. */
+  /**
+   * The process renewing the token right now (its lease), if any.
+   * @internal
+   */
   renewalHolder: string | null;
-  /** Until when that renewal lease holds. */
+  /**
+   * Until when that renewal lease holds.
+   * @internal
+   */
   renewalUntil: Date | null;
   /** False once removed (`removeTenant`), uninstalled or redacted: no client, no scheduled jobs, no deliveries stored. */
   isActive: boolean;
