@@ -221,7 +221,7 @@ console.log('cjs ok');
     const attw = await run(process.execPath, [path.join(root, 'node_modules/@arethetypeswrong/cli/dist/index.js'), tarball, '--format', 'json'], work);
     const report = JSON.parse(attw.stdout) as { analysis: { problems: unknown[]; entrypoints: Record<string, { resolutions: Record<string, { resolution?: { fileName?: string } }> }> } };
     expect(report.analysis.problems).toEqual([]);
-    for (const entry of ['.', './express', './fastify', './next', './testing']) {
+    for (const entry of ['.', './prisma', './express', './fastify', './next', './testing']) {
       const resolutions = report.analysis.entrypoints[entry]!.resolutions;
       for (const kind of ['node10', 'node16-cjs', 'node16-esm', 'bundler']) {
         expect(resolutions[kind]?.resolution?.fileName, `${entry} ${kind}`).toMatch(/\.d\.c?ts$/);
