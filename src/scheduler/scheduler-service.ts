@@ -51,7 +51,12 @@ export interface SchedulerOptions {
   cleanupIntervalMs?: number;
   /** This instance's id in the lease table. Default `<hostname>-<pid>-<random>`. */
   instanceId?: string;
-  /** Scheduler clock: run times, date windows, lease times. */
+  /**
+   * Scheduler clock: run times, date windows, lease times. The ticks themselves come from node-cron,
+   * which reads the global `Date` and waits with `setTimeout` (it takes no clock), so tests that
+   * move time fake those globals (e.g. vitest's `vi.useFakeTimers({ toFake: ['Date', 'setTimeout',
+   * 'clearTimeout', 'setInterval', 'clearInterval'] })`) and leave this option at its default.
+   */
   clock?: () => Date;
   /** Where the scheduler logs. */
   logger?: Logger;

@@ -275,7 +275,8 @@ export interface IngestStore {
   /**
    * Takes the run lock of a tenant's resource for `runId` until `now + ttlMs`: one sync run per tenant
    * and resource at a time, across processes. Refused while another run holds an unexpired lock (the
-   * answer names it); granted again to the same run id. Stored in `shopify_scheduler_leases`.
+   * answer names it); granted again to the same run id. Stored in `shopify_run_locks`, one row per tenant
+   * and resource.
    */
   acquireRunLock(lock: RunLockInput & { ttlMs: number }): Promise<RunLockResult>;
   /** Extends a held run lock to `now + ttlMs`; false when the lock is no longer this run's (it expired and another run took it). */

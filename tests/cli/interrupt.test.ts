@@ -60,7 +60,7 @@ function collect(child: ChildProcessWithoutNullStreams, onLine: (line: Record<st
   return { lines, stderr: () => stderr, exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
 }
 
-const lockRows = (tenantId: string) => db.query(`SELECT holder FROM shopify_scheduler_leases WHERE job_id = $1`, [`import/orders/${tenantId}`]);
+const lockRows = (tenantId: string) => db.query(`SELECT run_id FROM shopify_run_locks WHERE tenant_id = $1 AND resource = 'orders'`, [tenantId]);
 
 describe('Ctrl-C', () => {
   it('first Ctrl-C: run recorded cancelled, lock released before exit, checkpoint kept, next sync resumes', async () => {

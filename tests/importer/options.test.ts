@@ -122,7 +122,7 @@ describe('import options against the simulator and PostgreSQL', { timeout: 120_0
       // The refused run left no record; the waiting one started after the first had finished.
       expect(runs.map((r) => [r.id, r.status])).toEqual([[firstRunId, 'succeeded'], [b.runId, 'succeeded']]);
       expect(runs[1].started_at.getTime()).toBeGreaterThanOrEqual(runs[0].finished_at.getTime());
-      expect(await h.db.query(`SELECT job_id FROM shopify_scheduler_leases WHERE job_id LIKE 'import/%/twice'`)).toEqual([]);
+      expect(await h.db.query(`SELECT resource FROM shopify_run_locks WHERE tenant_id = 'twice'`)).toEqual([]);
       expect((await storedRecords(h, 'twice', 'orders')).size).toBe(SIZES.orders);
     } finally {
       await other.$disconnect();

@@ -6,10 +6,13 @@ import { createClientManager, type ClientManager } from '../../src/client/index.
 import { createKeyRing } from '../../src/crypto/index.js';
 import { createStore } from '../../src/store/index.js';
 import { createSchedulerService, type SchedulerService } from '../../src/scheduler/index.js';
+import { settle } from '../helpers/fake-clock.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The default runner end to end: scheduler -> importer -> real client -> simulator over HTTP -> PostgreSQL. */
+/**
+ * The default runner end to end: scheduler -> importer -> real client -> simulator over HTTP -> PostgreSQL.
+ * On real time (the client's rate limiter, retries and Prisma's transactions all use timers); the
+ * orders job's tick comes within a second.
+ */
 describe('default job runner (the importer)', () => {
   let db: TestDatabase;
   let sim: ShopifySimulator;
@@ -18,13 +21,15 @@ describe('default job runner (the importer)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase({ prefix: 'si_sched_imp' });
-    sim = await createShopifySimulator({ seed: 11, unthrottled: true, shops: [{ customers: 40, products: 15, orders: 60 }] });
+    // Bulk operations finish in milliseconds and are polled as often (the defaults poll Shopify
+    // every second or more, which made this test wait half a minute).
+    sim = await createShopifySimulator({ seed: 11, unthrottled: true, bulk: { startDelayMs: 50, rowsPerSecond: 50_000 }, shops: [{ customers: 40, products: 15, orders: 60 }] });
     const shop = sim.shops[0];
     await createStore(db.prisma).upsertTenant({ id: 't1', shopDomain: shop.domain, accessTokenEnc: 'not-used-here' });
     clients = createClientManager({ retryOptions: { retries: 3, minTimeout: 5, maxTimeout: 20 } });
     clients.addClient('t1', { shopDomain: shop.domain, accessToken: shop.accessToken }, { baseUrl: shop.baseUrl });
     scheduler = createSchedulerService(db.prisma, clients, {
-      importServiceOptions: { keyRing: createKeyRing({ key: randomBytes(32).toString('hex') }) },
+      importServiceOptions: { keyRing: createKeyRing({ key: randomBytes(32).toString('hex') }), bulk: { minPollMs: 10, maxPollMs: 50 } },
       syncConfig: { orders: { schedule: '* * * * * *' }, customers: { enabled: false }, products: { enabled: false }, fullSync: { enabled: false } },
     });
   });
@@ -53,7 +58,7 @@ describe('default job runner (the importer)', () => {
     // the orders job ticks every second with its 7-day window; a tick that met the full sync's
     // orders run holding the resource lock was skipped, not failed
     const ordersJob = () => scheduler.getStatus().jobs.find((j) => j.id === 'orders-sync-t1')!;
-    for (let i = 0; i < 100 && (ordersJob().lastFinishedAt === null || ordersJob().running); i++) await sleep(100);
+    await settle(() => ordersJob().lastFinishedAt !== null && !ordersJob().running, 'a scheduled orders run', 60_000);
     const orders = ordersJob();
     expect(orders.failureCount).toBe(0);
     expect(orders.lastError).toBeNull();

@@ -1,12 +1,18 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSchedulerService, SchedulerError, SchedulerService, type ScheduledRun, type SyncConfigOverrides } from '../../src/scheduler/index.js';
 import type { Logger } from '../../src/logger.js';
+import { useFakeClock, type FakeClock } from '../helpers/fake-clock.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// Every test runs on a fake clock (see useFakeClock): node-cron fires at simulated times, so a
+// test asserts exact run counts and times and takes milliseconds whatever the machine's speed.
+// 2030-01-01 is a Tuesday; the clock starts between minutes, as a real process would.
+const START = '2030-01-01T03:17:20.000Z';
+const at = (iso: string) => new Date(iso);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms)); // on the fake clock
 
-/** Only the customers job, every second; the others disabled so they never tick during a test. */
-const everySecond: SyncConfigOverrides = {
-  customers: { schedule: '* * * * * *' },
+/** Only the customers job, every minute; the others disabled so they never tick during a test. */
+const everyMinute: SyncConfigOverrides = {
+  customers: { schedule: '* * * * *' },
   products: { enabled: false },
   orders: { enabled: false },
   fullSync: { enabled: false },
@@ -19,14 +25,19 @@ function captureLogger() {
   return { logger, lines };
 }
 
+let clock: FakeClock;
 const schedulers: SchedulerService[] = [];
 function make(options: Parameters<typeof createSchedulerService>[2] = {}, clientManager: Parameters<typeof createSchedulerService>[1] = null) {
   const s = createSchedulerService(null, clientManager, options);
   schedulers.push(s);
   return s;
 }
+beforeEach(() => {
+  clock = useFakeClock(START);
+});
 afterEach(async () => {
   for (const s of schedulers.splice(0)) await s.stopScheduler();
+  clock.restore();
 });
 
 describe('jobs and status', () => {
@@ -46,43 +57,59 @@ describe('jobs and status', () => {
     expect(status.jobs[0]).toMatchObject({ tenantId: 'tenant123', running: false, lastRunAt: null, lastError: null, skippedOverlaps: 0, runCount: 0 });
   });
 
-  it('reports next-run times in UTC by default', async () => {
+  it('reports next-run times in UTC by default, and moves them on as ticks pass', async () => {
     const scheduler = make({ runJob: async () => 'ok' });
     scheduler.addTenantJobs('t1');
     await scheduler.startScheduler();
-    const now = Date.now();
-    const jobs = Object.fromEntries(scheduler.getStatus().jobs.map((j) => [j.type, j.nextRunAt!]));
+    const next = () => Object.fromEntries(scheduler.getStatus().jobs.map((j) => [j.type, j.nextRunAt]));
     expect(scheduler.getStatus()).toMatchObject({ enabled: true, activeJobs: 4 });
-    // customers: next hour divisible by 6, on the hour, within 6 hours
-    expect(jobs.customers.getUTCHours() % 6).toBe(0);
-    expect(jobs.customers.getUTCMinutes()).toBe(0);
-    expect(jobs.customers.getTime()).toBeGreaterThan(now);
-    expect(jobs.customers.getTime()).toBeLessThanOrEqual(now + 6 * 3600_000);
-    // products: 02:00 UTC within a day
-    expect([jobs.products.getUTCHours(), jobs.products.getUTCMinutes()]).toEqual([2, 0]);
-    expect(jobs.products.getTime()).toBeLessThanOrEqual(now + 24 * 3600_000);
-    // orders: the next :00 or :30
-    expect(jobs.orders.getUTCMinutes() % 30).toBe(0);
-    expect(jobs.orders.getTime()).toBeLessThanOrEqual(now + 30 * 60_000);
-    // full sync: Sunday 01:00 UTC within a week
-    expect([jobs.fullSync.getUTCDay(), jobs.fullSync.getUTCHours(), jobs.fullSync.getUTCMinutes()]).toEqual([0, 1, 0]);
-    expect(jobs.fullSync.getTime()).toBeLessThanOrEqual(now + 7 * 24 * 3600_000);
+    expect(next()).toEqual({
+      customers: at('2030-01-01T06:00:00.000Z'), // 0 */6 * * *
+      products: at('2030-01-02T02:00:00.000Z'), // 0 2 * * *
+      orders: at('2030-01-01T03:30:00.000Z'), // */30 * * * *
+      fullSync: at('2030-01-06T01:00:00.000Z'), // 0 1 * * 0: Sunday
+    });
+    await clock.advanceTo('2030-01-01T03:30:00.000Z');
+    expect(next().orders).toEqual(at('2030-01-01T04:00:00.000Z'));
+    expect(scheduler.getStatus().jobs.find((j) => j.type === 'orders')).toMatchObject({ runCount: 1, lastRunAt: at('2030-01-01T03:30:00.000Z'), lastTrigger: 'scheduled' });
+  });
+
+  it('runs the default schedule over a week: each job at its own times, the full sync once on Sunday', async () => {
+    const ticks: Record<string, string[]> = { customers: [], products: [], orders: [], fullSync: [] };
+    const scheduler = make({ runJob: async (run) => { ticks[run.jobType]!.push(run.scheduledFor!.toISOString()); } });
+    scheduler.addTenantJobs('t1');
+    await scheduler.startScheduler();
+    await clock.advanceTo('2030-01-06T01:00:00.000Z');
+    expect(ticks.fullSync).toEqual(['2030-01-06T01:00:00.000Z']);
+    expect(ticks.products).toEqual(['02', '03', '04', '05'].map((d) => `2030-01-${d}T02:00:00.000Z`));
+    // every 6 hours from 06:00 on Tuesday to midnight on Sunday
+    expect(ticks.customers).toHaveLength(20);
+    expect(ticks.customers.slice(0, 4)).toEqual(['06', '12', '18'].map((h) => `2030-01-01T${h}:00:00.000Z`).concat('2030-01-02T00:00:00.000Z'));
+    expect(ticks.customers.at(-1)).toBe('2030-01-06T00:00:00.000Z');
+    // every half hour from 03:30 on Tuesday to 01:00 on Sunday
+    expect(ticks.orders).toHaveLength(236);
+    expect([ticks.orders[0], ticks.orders.at(-1)]).toEqual(['2030-01-01T03:30:00.000Z', '2030-01-06T01:00:00.000Z']);
+    expect(scheduler.getStatus().jobs.map((j) => [j.type, j.runCount, j.skippedOverlaps, j.failureCount])).toEqual([
+      ['customers', 20, 0, 0], ['products', 4, 0, 0], ['orders', 236, 0, 0], ['fullSync', 1, 0, 0],
+    ]);
   });
 
   it('reads schedules in the configured time zone, per service and per tenant', async () => {
-    const scheduler = make({ runJob: async () => 'ok', timezone: 'America/New_York' });
+    const productsOnly = { customers: { enabled: false }, orders: { enabled: false }, fullSync: { enabled: false } };
+    const scheduler = make({ runJob: async () => 'ok', timezone: 'America/New_York', syncConfig: productsOnly });
     scheduler.addTenantJobs('t1');
     scheduler.addTenantJobs('t2', { products: { timezone: 'Asia/Tokyo' } });
     await scheduler.startScheduler();
-    const hourIn = (d: Date, timeZone: string) => new Intl.DateTimeFormat('en-US', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(d);
     const p1 = scheduler.getStatus().jobs.find((j) => j.id === 'products-sync-t1')!;
     const p2 = scheduler.getStatus().jobs.find((j) => j.id === 'products-sync-t2')!;
+    // 03:17 UTC is 22:17 on Dec 31 in New York (EST, UTC-5) and 12:17 on Jan 1 in Tokyo (UTC+9).
     expect(p1.timezone).toBe('America/New_York');
-    expect(hourIn(p1.nextRunAt!, 'America/New_York')).toBe('02:00');
-    expect([6, 7]).toContain(p1.nextRunAt!.getUTCHours()); // 02:00 EST/EDT
+    expect(p1.nextRunAt).toEqual(at('2030-01-01T07:00:00.000Z')); // 02:00 EST
     expect(p2.timezone).toBe('Asia/Tokyo');
-    expect(hourIn(p2.nextRunAt!, 'Asia/Tokyo')).toBe('02:00');
-    expect(p2.nextRunAt!.getUTCHours()).toBe(17);
+    expect(p2.nextRunAt).toEqual(at('2030-01-01T17:00:00.000Z')); // 02:00 JST on Jan 2
+    // Summer time: in July New York's 02:00 is 06:00 UTC.
+    await clock.advanceTo('2030-07-01T12:00:00.000Z');
+    expect(scheduler.getStatus().jobs.find((j) => j.id === 'products-sync-t1')!.nextRunAt).toEqual(at('2030-07-02T06:00:00.000Z'));
   });
 
   it('rejects an invalid cron expression or time zone, naming the job', () => {
@@ -121,17 +148,24 @@ describe('running', () => {
   it('runs a due job with the runner and records the result', async () => {
     const runs: ScheduledRun[] = [];
     const scheduler = make({ runJob: async (run) => { runs.push(run); return { imported: runs.length }; } });
-    scheduler.addTenantJobs('t1', everySecond);
+    scheduler.addTenantJobs('t1', { ...everyMinute, customers: { schedule: '*/15 * * * *' } });
     await scheduler.startScheduler();
-    await sleep(2600);
-    expect(runs.length).toBeGreaterThanOrEqual(2);
-    expect(runs[0]).toMatchObject({ jobId: 'customers-sync-t1', tenantId: 't1', resource: 'customers', trigger: 'scheduled', options: { batchSize: 100, concurrency: 2, skipExisting: false } });
+    await clock.advanceTo('2030-01-01T03:29:59.999Z');
+    expect(runs).toEqual([]);
+    await clock.advance(1);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({
+      jobId: 'customers-sync-t1', tenantId: 't1', resource: 'customers', trigger: 'scheduled',
+      scheduledFor: at('2030-01-01T03:30:00.000Z'), startedAt: at('2030-01-01T03:30:00.000Z'),
+      options: { batchSize: 100, concurrency: 2, skipExisting: false },
+    });
     expect(runs[0].signal).toBeInstanceOf(AbortSignal);
-    const job = scheduler.getStatus().jobs[0];
-    expect(job.runCount).toBe(runs.length);
-    expect(job.lastResult).toEqual({ imported: runs.length });
-    expect(job.lastRunAt).toBeInstanceOf(Date);
-    expect(job.lastTrigger).toBe('scheduled');
+    await clock.advance(15 * 60_000);
+    expect(runs.map((r) => r.scheduledFor)).toEqual([at('2030-01-01T03:30:00.000Z'), at('2030-01-01T03:45:00.000Z')]);
+    expect(scheduler.getStatus().jobs[0]).toMatchObject({
+      runCount: 2, lastResult: { imported: 2 }, lastRunAt: at('2030-01-01T03:45:00.000Z'), lastFinishedAt: at('2030-01-01T03:45:00.000Z'),
+      lastDurationMs: 0, lastTrigger: 'scheduled', nextRunAt: at('2030-01-01T04:00:00.000Z'),
+    });
     // disabled jobs never ran
     expect(runs.every((r) => r.resource === 'customers')).toBe(true);
   });
@@ -143,37 +177,35 @@ describe('running', () => {
     let started = 0;
     const scheduler = make({
       logger,
-      runJob: async () => { started++; active++; maxActive = Math.max(maxActive, active); await sleep(2200); active--; return 'done'; },
+      // each run takes two and a half minutes: it outlasts the next two ticks
+      runJob: async () => { started++; active++; maxActive = Math.max(maxActive, active); await sleep(150_000); active--; return 'done'; },
     });
-    scheduler.addTenantJobs('t1', everySecond);
+    scheduler.addTenantJobs('t1', everyMinute);
     await scheduler.startScheduler();
-    await sleep(1500);
+    await clock.advanceTo('2030-01-01T03:19:00.000Z');
     const during = scheduler.getStatus();
     expect(during.runningJobs).toBe(1);
-    expect(during.jobs[0]).toMatchObject({ running: true });
-    expect(during.jobs[0].runningSince).toBeInstanceOf(Date);
-    await sleep(1600);
-    const job = scheduler.getStatus().jobs[0];
+    expect(during.jobs[0]).toMatchObject({ running: true, runningSince: at('2030-01-01T03:18:00.000Z'), skippedOverlaps: 1, lastSkippedAt: at('2030-01-01T03:19:00.000Z') });
+    await clock.advanceTo('2030-01-01T03:20:30.000Z'); // 03:20 skipped; the first run ends
+    expect(scheduler.getStatus().jobs[0]).toMatchObject({ running: false, runCount: 1, skippedOverlaps: 2, lastDurationMs: 150_000, lastResult: 'done' });
+    await clock.advanceTo('2030-01-01T03:21:00.000Z');
+    expect(started).toBe(2);
     expect(maxActive).toBe(1);
-    expect(job.skippedOverlaps).toBeGreaterThanOrEqual(1);
-    expect(job.lastSkippedAt).toBeInstanceOf(Date);
-    expect(started).toBeLessThan(3);
-    const warn = lines.find((l) => l.level === 'warn' && /skipped/.test(l.msg));
-    expect(warn?.meta).toMatchObject({ jobId: 'customers-sync-t1', tenantId: 't1' });
+    expect(scheduler.getStatus().jobs[0]).toMatchObject({ running: true, runningSince: at('2030-01-01T03:21:00.000Z'), runCount: 2, skippedOverlaps: 2 });
+    const warns = lines.filter((l) => l.level === 'warn' && /skipped/.test(l.msg));
+    expect(warns).toHaveLength(2);
+    expect(warns[0]!.meta).toMatchObject({ jobId: 'customers-sync-t1', tenantId: 't1', skippedOverlaps: 1, runningSince: '2030-01-01T03:18:00.000Z' });
   });
 
   it('records a failing run and keeps scheduling', async () => {
     const { logger, lines } = captureLogger();
     let n = 0;
     const scheduler = make({ logger, runJob: async () => { n++; throw new Error(`boom ${n}`); } });
-    scheduler.addTenantJobs('t1', everySecond);
+    scheduler.addTenantJobs('t1', everyMinute);
     await scheduler.startScheduler();
-    await sleep(2600);
-    const job = scheduler.getStatus().jobs[0];
-    expect(job.failureCount).toBeGreaterThanOrEqual(2);
-    expect(job.lastError).toBe(`boom ${n}`);
-    expect(job.lastResult).toBeUndefined();
-    expect(lines.some((l) => l.level === 'error' && l.msg === 'scheduled job failed' && l.meta?.jobId === 'customers-sync-t1')).toBe(true);
+    await clock.advanceTo('2030-01-01T03:19:00.000Z');
+    expect(scheduler.getStatus().jobs[0]).toMatchObject({ runCount: 2, failureCount: 2, lastError: 'boom 2', lastResult: undefined, nextRunAt: at('2030-01-01T03:20:00.000Z') });
+    expect(lines.filter((l) => l.level === 'error' && l.msg === 'scheduled job failed' && l.meta?.jobId === 'customers-sync-t1')).toHaveLength(2);
   });
 
   it('a run refused by the import lock (IMPORT_ALREADY_RUNNING) counts as a skipped tick, not a failure; runJobNow still rejects', async () => {
@@ -183,18 +215,18 @@ describe('running', () => {
       code: 'IMPORT_ALREADY_RUNNING', details: { tenantId: 't1', resource: 'customers', runningRunId: 'R1' },
     });
     const scheduler = make({ logger, runJob: async () => { calls++; if (calls === 1) return 'first ok'; throw locked; } });
-    scheduler.addTenantJobs('t1', everySecond);
+    scheduler.addTenantJobs('t1', everyMinute);
     await scheduler.runJobNow('customers-sync-t1');
     const before = scheduler.getStatus().jobs[0];
     await expect(scheduler.runJobNow('customers-sync-t1')).rejects.toMatchObject({ code: 'IMPORT_ALREADY_RUNNING' });
     await scheduler.startScheduler();
-    for (let i = 0; i < 40 && calls < 3; i++) await sleep(100);
-    await sleep(50);
+    await clock.advanceTo('2030-01-01T03:19:00.000Z'); // two ticks, both refused by the lock
     const job = scheduler.getStatus().jobs[0];
-    expect(calls).toBeGreaterThanOrEqual(3);
-    expect(job).toMatchObject({ failureCount: 0, lastError: null, lastResult: 'first ok', runCount: 1, lastRunAt: before.lastRunAt, lastTrigger: 'manual' });
-    expect(job.skippedOverlaps).toBe(calls - 1);
-    expect(job.lastSkippedAt).toBeInstanceOf(Date);
+    expect(calls).toBe(4);
+    expect(job).toMatchObject({
+      failureCount: 0, lastError: null, lastResult: 'first ok', runCount: 1, lastRunAt: before.lastRunAt, lastTrigger: 'manual',
+      skippedOverlaps: 3, lastSkippedAt: at('2030-01-01T03:19:00.000Z'),
+    });
     const warn = lines.find((l) => l.level === 'warn' && /another run is importing/.test(l.msg));
     expect(warn?.meta).toMatchObject({ jobId: 'customers-sync-t1', reason: 'resource-locked', runningRunId: 'R1' });
     expect(lines.some((l) => l.msg === 'scheduled job failed')).toBe(false);
@@ -213,17 +245,16 @@ describe('running', () => {
   it('disableJob stops the ticks, enableJob resumes them; unknown ids return false', async () => {
     let runs = 0;
     const scheduler = make({ runJob: async () => { runs++; } });
-    scheduler.addTenantJobs('t1', everySecond);
+    scheduler.addTenantJobs('t1', everyMinute);
     await scheduler.startScheduler();
     expect(scheduler.disableJob('customers-sync-t1')).toBe(true);
     expect(scheduler.getStatus().jobs[0]).toMatchObject({ enabled: false, nextRunAt: null });
-    await sleep(1500);
+    await clock.advanceTo('2030-01-01T04:00:30.000Z');
     expect(runs).toBe(0);
     expect(scheduler.enableJob('customers-sync-t1')).toBe(true);
-    expect(scheduler.getStatus().jobs[0].enabled).toBe(true);
-    expect(scheduler.getStatus().jobs[0].nextRunAt).toBeInstanceOf(Date);
-    await sleep(1500);
-    expect(runs).toBeGreaterThanOrEqual(1);
+    expect(scheduler.getStatus().jobs[0]).toMatchObject({ enabled: true, nextRunAt: at('2030-01-01T04:01:00.000Z') });
+    await clock.advanceTo('2030-01-01T04:01:00.000Z');
+    expect(runs).toBe(1);
     expect(scheduler.enableJob('nope-sync-t1')).toBe(false);
     expect(scheduler.disableJob('nope-sync-t1')).toBe(false);
   });
@@ -231,17 +262,16 @@ describe('running', () => {
   it('enabling a job before start schedules it on start; stopScheduler clears next runs', async () => {
     let runs = 0;
     const scheduler = make({ runJob: async () => { runs++; } });
-    scheduler.addTenantJobs('t1', { ...everySecond, customers: { schedule: '* * * * * *', enabled: false } });
+    scheduler.addTenantJobs('t1', { ...everyMinute, customers: { schedule: '* * * * *', enabled: false } });
     scheduler.enableJob('customers-sync-t1');
     await scheduler.startScheduler();
-    await sleep(1300);
-    expect(runs).toBeGreaterThanOrEqual(1);
+    await clock.advanceTo('2030-01-01T03:18:00.000Z');
+    expect(runs).toBe(1);
     await scheduler.stopScheduler();
-    const after = runs;
     expect(scheduler.getStatus()).toMatchObject({ enabled: false, activeJobs: 0 });
     expect(scheduler.getStatus().jobs.every((j) => j.nextRunAt === null)).toBe(true);
-    await sleep(1200);
-    expect(runs).toBe(after);
+    await clock.advance(60 * 60_000);
+    expect(runs).toBe(1);
   });
 
   it('runs incremental jobs by default; a configured dateWindowDays window is computed when each run starts, not when configured', async () => {
@@ -271,6 +301,17 @@ describe('running', () => {
     expect(scheduler.getStatus().jobs.find((j) => j.id === 'orders-sync-t1')).toMatchObject({ lastRunAt: now, lastTrigger: 'manual', runCount: 2 });
   });
 
+  it('a scheduled run\'s date window ends at its tick', async () => {
+    const runs: ScheduledRun[] = [];
+    const scheduler = make({ runJob: async (run) => { runs.push(run); } });
+    scheduler.addTenantJobs('t1', { ...everyMinute, customers: { enabled: false }, orders: { dateWindowDays: 7 } });
+    await scheduler.startScheduler();
+    await clock.advanceTo('2030-01-01T03:30:00.000Z');
+    expect(runs.map((r) => [r.scheduledFor, r.options.dateRange])).toEqual([
+      [at('2030-01-01T03:30:00.000Z'), { from: '2029-12-25T03:30:00.000Z', to: '2030-01-01T03:30:00.000Z' }],
+    ]);
+  });
+
   it('runJobNow returns the result, rethrows failures, refuses a busy job and unknown ids', async () => {
     let release!: () => void;
     const scheduler = make({
@@ -285,7 +326,7 @@ describe('running', () => {
     await expect(scheduler.runJobNow('products-sync-t1')).rejects.toThrow('products failed');
     expect(scheduler.getStatus().jobs[1]).toMatchObject({ failureCount: 1, lastError: 'products failed' });
     const pending = scheduler.runJobNow('orders-sync-t1');
-    await sleep(10);
+    expect(scheduler.getStatus().jobs[2]).toMatchObject({ running: true });
     await expect(scheduler.runJobNow('orders-sync-t1')).rejects.toMatchObject({ code: 'SCHEDULER_JOB_BUSY' });
     release();
     await expect(pending).resolves.toBe('orders ok');
@@ -301,16 +342,27 @@ describe('running', () => {
       }),
     });
     scheduler.addTenantJobs('t1');
+    const stoppedAt = (stopping: Promise<void>) => stopping.then(() => Date.now());
+    // Waits for the run to finish (300 ms), not the whole waitMs.
     const first = scheduler.runJobNow('customers-sync-t1');
-    await sleep(10);
-    await scheduler.stopScheduler({ waitMs: 5000 });
+    const t0 = Date.now();
+    const firstStop = stoppedAt(scheduler.stopScheduler({ waitMs: 5000 }));
+    await clock.advance(5000);
+    expect(await firstStop).toBe(t0 + 300);
     expect(scheduler.getStatus().runningJobs).toBe(0);
     await expect(first).resolves.toBe('finished');
+    // Gives up after waitMs; the run goes on.
     const second = scheduler.runJobNow('products-sync-t1');
-    await sleep(10);
-    const t0 = Date.now();
-    await scheduler.stopScheduler({ waitMs: 2000, abortRunning: true });
-    expect(Date.now() - t0).toBeLessThan(1000);
+    const t1 = Date.now();
+    const secondStop = stoppedAt(scheduler.stopScheduler({ waitMs: 2000 }));
+    await clock.advance(2000);
+    expect(await secondStop).toBe(t1 + 2000);
+    expect(scheduler.getStatus().runningJobs).toBe(1);
+    // Aborting ends it without waiting.
+    const t2 = Date.now();
+    const thirdStop = stoppedAt(scheduler.stopScheduler({ waitMs: 2000, abortRunning: true }));
+    await clock.advance(2000);
+    expect(await thirdStop).toBe(t2);
     expect(aborted).toBe(true);
     await expect(second).resolves.toBe('aborted');
   });
@@ -324,12 +376,12 @@ describe('lease table failures', () => {
     let runs = 0;
     const scheduler = createSchedulerService(db, null, { logger, runJob: async () => { runs++; } });
     schedulers.push(scheduler);
-    scheduler.addTenantJobs('t1', everySecond);
+    scheduler.addTenantJobs('t1', everyMinute);
     await scheduler.startScheduler();
-    await sleep(2300);
+    await clock.advanceTo('2030-01-01T03:19:00.000Z');
     expect(runs).toBe(0);
-    expect(scheduler.getStatus().jobs[0].lastLeaseError).toMatch(/^lease table unreachable at /);
-    expect(lines.some((l) => l.level === 'error' && /lease table unreachable/.test(l.msg))).toBe(true);
+    expect(scheduler.getStatus().jobs[0]).toMatchObject({ runCount: 0, lastLeaseError: 'lease table unreachable at 2030-01-01T03:19:00.000Z' });
+    expect(lines.filter((l) => l.level === 'error' && /lease table unreachable/.test(l.msg))).toHaveLength(2);
     expect(lines.some((l) => l.level === 'warn' && /lease cleanup failed/.test(l.msg))).toBe(true);
     await expect(scheduler.runJobNow('customers-sync-t1')).rejects.toMatchObject({ code: 'STORE_LEASE_FAILED' });
     expect(runs).toBe(0);

@@ -194,7 +194,7 @@ describe('getHealthStatus: every check breaks and recovers', () => {
     expect(health.checks.syncs.stalled).toEqual([{ tenantId: 'alpha', resource: 'products', runId: 'run-stuck', startedAt: new Date(now - 60_000).toISOString(), why: 'lock-lost' }]);
 
     // Its process renews the lock: a live run.
-    await db.query(`INSERT INTO shopify_scheduler_leases (job_id, run_key, holder, acquired_at, expires_at) VALUES ('import/products/alpha', 'run', 'run-stuck', $1, $2)`, [new Date(now - 60_000), new Date(now + 2 * DAY)]);
+    await db.query(`INSERT INTO shopify_run_locks (tenant_id, resource, run_id, acquired_at, expires_at) VALUES ('alpha', 'products', 'run-stuck', $1, $2)`, [new Date(now - 60_000), new Date(now + 2 * DAY)]);
     allHealthy(await service.checkHealth());
 
     // Seven hours later it still runs, lock held: longer than the default maxRunMs (6 h).
@@ -205,7 +205,7 @@ describe('getHealthStatus: every check breaks and recovers', () => {
 
     // The next run closes it (closeInterruptedRuns) and releases the lock.
     await db.query(`UPDATE shopify_sync_runs SET status = 'cancelled', finished_at = now() WHERE id = 'run-stuck'`);
-    await db.query(`DELETE FROM shopify_scheduler_leases WHERE job_id = 'import/products/alpha'`);
+    await db.query(`DELETE FROM shopify_run_locks WHERE tenant_id = 'alpha' AND resource = 'products'`);
     allHealthy(await service.checkHealth());
   });
 

@@ -145,6 +145,23 @@ describe('migrate() on PostgreSQL', () => {
     expect((await db.query('SELECT name FROM shopify_ingest_migrations ORDER BY name')).map((r) => r.name)).toHaveLength(shipped + 1);
   });
 
+  it('moves run locks out of shopify_scheduler_leases: the run_locks migration deletes the old lock rows and keeps the leases', async () => {
+    const db = await fresh();
+    const c = client(db.url);
+    const shipped = await readMigrationFiles(migrationsDir);
+    const runLocks = shipped.find((m) => m.name.endsWith('_run_locks'))!;
+    const before = await copyMigrations('before-run-locks');
+    await rm(path.join(before, runLocks.name), { recursive: true });
+    await migrate(c, { migrationsDir: before });
+    expect(await db.query(`SELECT to_regclass('shopify_run_locks') AS t`)).toEqual([{ t: null }]);
+    // What the previous version stored: a run lock (job import/<resource>/<tenant>, run key "run") and a tick's lease.
+    await db.query(`INSERT INTO shopify_scheduler_leases (job_id, run_key, holder, expires_at) VALUES
+      ('import/orders/t1', 'run', 'run-1', now() + interval '30 seconds'), ('orders-sync-t1', '2030-01-01T00:30:00.000Z', 'web-1', now())`);
+    expect((await migrate(c)).applied).toEqual([runLocks.name]);
+    expect(await db.query('SELECT job_id, holder FROM shopify_scheduler_leases')).toEqual([{ job_id: 'orders-sync-t1', holder: 'web-1' }]);
+    expect(await db.query('SELECT * FROM shopify_run_locks')).toEqual([]);
+  });
+
   it("records, without re-running, migrations the host's prisma migrate deploy applied", async () => {
     const db = await fresh();
     const [init, ...later] = await readMigrationFiles(migrationsDir);

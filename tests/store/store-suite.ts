@@ -594,6 +594,23 @@ export function defineStoreSuite(backend: string, open: () => Promise<OpenedData
         expect(winners).toHaveLength(1);
         for (const r of results) if (!r.acquired) expect(r.runId).toBe(winners[0]);
       });
+
+      it('keeps a run lock as a row of shopify_run_locks, not of the scheduler leases; of two runs asking at once, exactly one gets it', async () => {
+        const t = await tenant();
+        const now = at('2024-06-01T00:00:00Z');
+        const until = new Date(now.getTime() + 60_000);
+        const results = await Promise.all(['run-a', 'run-b'].map((runId) =>
+          store.acquireRunLock({ tenantId: t, resource: 'products', runId, now, ttlMs: 60_000 })));
+        const winner = results[0]!.acquired ? 'run-a' : 'run-b';
+        expect(results.filter((r) => r.acquired)).toHaveLength(1);
+        expect(results.find((r) => !r.acquired)).toEqual({ acquired: false, runId: winner, acquiredAt: now, expiresAt: until });
+        expect(await sql(`SELECT tenant_id, resource, run_id, acquired_at, expires_at FROM shopify_run_locks WHERE tenant_id = $1`, t))
+          .toEqual([{ tenant_id: t, resource: 'products', run_id: winner, acquired_at: now, expires_at: until }]);
+        expect(await sql(`SELECT job_id FROM shopify_scheduler_leases WHERE holder IN ('run-a', 'run-b') OR job_id LIKE '%' || $1`, t)).toEqual([]);
+        // Released: the row is gone (a scheduler lease would stay as the record of its tick).
+        await store.releaseRunLock({ tenantId: t, resource: 'products', runId: winner });
+        expect(await sql(`SELECT run_id FROM shopify_run_locks WHERE tenant_id = $1`, t)).toEqual([]);
+      });
     });
   });
 }
