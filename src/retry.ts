@@ -34,11 +34,19 @@ const CONFLICT_SQLSTATE = /^(40001|40P01)$/;
  * - `write`: a batch write is idempotent, so anything is retried except an SDK error that says it
  *   is not retryable (bad input, another tenant's rows, a missing parent).
  * - `conflict`: PostgreSQL's deadlock (40P01) and serialisation (40001) aborts only.
+ * Programming errors (`TypeError` other than fetch's network failure, `RangeError`,
+ * `ReferenceError`) are never retried: the same code fails the same way (p-retry agrees).
  */
 export function isRetryable(error: unknown, kind: RetryKind): boolean {
   if (kind === 'conflict') return CONFLICT_SQLSTATE.test(pgCodeOf(error) ?? '');
   if (error instanceof ShopifyIngestError) return error.retryable;
+  if (isProgrammingError(error)) return false;
   return kind === 'write';
+}
+
+function isProgrammingError(error: unknown): boolean {
+  if (error instanceof TypeError) return !/fetch failed|network|ECONN|socket/i.test(error.message);
+  return error instanceof RangeError || error instanceof ReferenceError;
 }
 
 /** The backoff before retry number `retriesConsumed + 1`. */

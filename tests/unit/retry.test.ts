@@ -17,6 +17,8 @@ describe('isRetryable', () => {
     expect(isRetryable(new Error('connection reset'), 'write')).toBe(true);
     expect(isRetryable(new ShopifyIngestError('TENANT_MISMATCH', 'x'), 'write')).toBe(false);
     expect(isRetryable(new ShopifyIngestError('STORE_FAILED', 'x', { retryable: true }), 'write')).toBe(true);
+    expect(isRetryable(new TypeError("Cannot read properties of undefined (reading 'id')"), 'write')).toBe(false);
+    expect(isRetryable(new TypeError('fetch failed'), 'write')).toBe(true);
   });
 
   it('conflicts: deadlock and serialisation aborts only', () => {
