@@ -153,6 +153,18 @@ export const COMMANDS: readonly CommandSpec[] = [
     requires: [],
   },
   {
+    name: 'webhooks toml',
+    summary: "Print shopify.app.toml's [webhooks] block for the topics the SDK handles",
+    details: 'App-specific subscriptions, deployed with `shopify app deploy`: the resources\' topics, app/uninstalled and\n'
+      + 'bulk_operations/finish in one subscription, the three compliance topics in another. Needs no database.',
+    flags: {
+      uri: { type: 'string', value: '<url>', description: 'Delivery URL, absolute https:// (e.g. https://app.example.com/api/webhooks/shopify)' },
+      'api-version': { type: 'string', value: '<YYYY-MM>', description: 'api_version of the payloads (default SHOPIFY_API_VERSION, else the SDK\'s)' },
+      resources: { type: 'string', value: '<list>', description: `Comma-separated, of ${RESOURCE_NAMES.join(', ')} (default all)` },
+    },
+    requires: [],
+  },
+  {
     name: 'simulator',
     summary: 'A local Shopify to point a tenant at (`simulator --help` lists its flags)',
     flags: {},
@@ -163,7 +175,7 @@ export const COMMANDS: readonly CommandSpec[] = [
 /** Commands that have sub-commands (`tenants`, `webhooks`). */
 export const GROUPS: Readonly<Record<string, readonly string[]>> = {
   tenants: ['list', 'add', 'remove'],
-  webhooks: ['replay'],
+  webhooks: ['replay', 'toml'],
 };
 
 /**
