@@ -61,7 +61,7 @@ const CODES = {
   TRANSFORM_FAILED: { retryable: false, meaning: 'A record could not be turned into rows (malformed field, too deep); it is recorded in shopify_sync_failures.' },
 
   // Database
-  STORE_FAILED: { retryable: 'varies', meaning: 'A database operation failed; `cause` holds the driver\'s error (connection losses and serialisation failures are retryable).' },
+  STORE_FAILED: { retryable: 'varies', meaning: 'A database operation failed; `cause` holds the driver\'s error. Retryable unless PostgreSQL reported a condition that does not pass by itself (a constraint violation, a missing table).' },
   STORE_INVALID_INPUT: { retryable: false, meaning: 'The store was given a value it cannot write (e.g. an invalid date).' },
   STORE_LEASE_FAILED: { retryable: true, meaning: 'A scheduler lease could not be read or written.' },
   ORPHAN_ROWS: { retryable: false, meaning: 'Child rows (variants, line items, events) came without their parent in the batch.' },

@@ -7,7 +7,6 @@
 import pRetry, { AbortError } from 'p-retry';
 import { ShopifyIngestError } from './errors.js';
 import { pgCodeOf } from './store/store-errors.js';
-export { isTransientSqlState } from './store/store-errors.js';
 
 /** Backoff: `minTimeout * factor^n`, capped at `maxTimeout`, for at most `retries` retries. */
 export interface RetryPolicy {

@@ -22,7 +22,9 @@ export function storeFailure(operation: string, tenantId: string | undefined, er
   return new StoreError(`${operation} failed${tenantId ? ` (tenant ${tenantId})` : ''}: ${message}`, {
     cause: error,
     code,
-    retryable: pgCode !== undefined ? isTransientSqlState(pgCode) : !(error instanceof Error) || /ECONNRE|ETIMEDOUT|EPIPE|terminat|Connection/i.test(error.message),
+    // A condition the SDK named (orphan rows, bad input) will not pass; a SQLSTATE says whether it
+    // does; a failure without one (a lost connection, the driver) may: idempotent writes retry it.
+    retryable: code !== undefined ? false : pgCode !== undefined ? isTransientSqlState(pgCode) : true,
     details: { operation, tenantId, pgCode, ...details },
   });
 }

@@ -6,7 +6,7 @@
  */
 import { ConfigError } from '../errors.js';
 import { DEFAULT_API_VERSION } from '../client/config.js';
-import { RESOURCE_NAMES, getResource, type ResourceName } from '../resources/registry.js';
+import { RESOURCE_NAMES, RESOURCE_TOPICS, topicAction, type ResourceName } from '../resources/registry.js';
 import { COMPLIANCE_TOPICS, LIFECYCLE_TOPICS } from './topics.js';
 
 /** What {@link webhooksToml} writes. */
@@ -26,13 +26,8 @@ const DELIVERY_URI = /^(https:\/\/[^\s"]+|pubsub:\/\/[^\s":]+:[^\s"]+|arn:aws:ev
 
 /** The topics of `resources` the SDK applies (registry order), then the lifecycle topics it acts upon. */
 export function subscribedTopics(resources: readonly ResourceName[] = RESOURCE_NAMES): string[] {
-  const topics: string[] = [];
-  for (const name of RESOURCE_NAMES) {
-    if (!resources.includes(name)) continue;
-    const { webhooks } = getResource(name);
-    topics.push(...webhooks.upsert, ...webhooks.delete, ...webhooks.refetch.map((r) => r.topic));
-  }
-  return [...new Set([...topics, ...LIFECYCLE_TOPICS])];
+  const ofResources = RESOURCE_TOPICS.filter((topic) => resources.includes(topicAction(topic)!.resource.name as ResourceName));
+  return [...ofResources, ...LIFECYCLE_TOPICS];
 }
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseShopifyJson, stringifyShopifyJson } from '../../src/json.js';
+import { createRandom } from '../../src/testing/prng.js';
 
 describe('parseShopifyJson', () => {
   it('returns integers beyond 2^53 as exact bigints (regression: the marker used to be a raw NUL, a JSON syntax error)', () => {
@@ -67,7 +68,7 @@ describe('exact for every input (property test)', () => {
   const SEEDS = process.env.JSON_SEED ? [Number(process.env.JSON_SEED)] : [1, 690577, Date.now() % 1_000_000];
   for (const seed of SEEDS) {
     it(`parse(stringify(x)) is x and stringify(parse(text)) is text, 2,000 random values (seed ${seed}; replay with JSON_SEED=${seed})`, () => {
-      const random = mulberry32(seed);
+      const random = createRandom(seed);
       const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
       const pieces = ['\u0000bigint:5', '\u0000bigint:820982911946154508', '\u0000', '"', '\\', '\\u0000', '\n', '\t', 'é', '日本', '😀', '\ud800', 'bigint:', '123456789012345678', ' ', 'x', '{', ']'];
       const randomString = () => Array.from({ length: Math.floor(random() * 6) }, () => (random() < 0.7 ? pick(pieces) : String.fromCharCode(Math.floor(random() * 0x3000)))).join('');
@@ -108,14 +109,3 @@ describe('exact for every input (property test)', () => {
     expect(seenDuring).toBe(false);
   });
 });
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ShopifyIngestError } from '../../src/errors.js';
 import { backoffDelay, isRetryable, retrying } from '../../src/retry.js';
+import { storeFailure } from '../../src/store/store-errors.js';
 
 const policy = { retries: 3, factor: 2, minTimeout: 100, maxTimeout: 300 };
 const pgError = (code: string) => Object.assign(new Error(`pg ${code}`), { code });
@@ -19,6 +20,16 @@ describe('isRetryable', () => {
     expect(isRetryable(new ShopifyIngestError('STORE_FAILED', 'x', { retryable: true }), 'write')).toBe(true);
     expect(isRetryable(new TypeError("Cannot read properties of undefined (reading 'id')"), 'write')).toBe(false);
     expect(isRetryable(new TypeError('fetch failed'), 'write')).toBe(true);
+  });
+
+  it('store failures: retried unless PostgreSQL or the SDK named a condition that does not pass', () => {
+    const write = (error: unknown, code?: 'ORPHAN_ROWS') => isRetryable(storeFailure('upsertOrders', 't1', error, {}, code), 'write');
+    expect(write(pgError('08006'))).toBe(true);       // connection failure
+    expect(write(pgError('40P01'))).toBe(true);       // deadlock
+    expect(write(new Error('Connection terminated unexpectedly'))).toBe(true); // no SQLSTATE: may pass
+    expect(write(pgError('23505'))).toBe(false);      // unique violation
+    expect(write(pgError('42P01'))).toBe(false);      // missing table
+    expect(write(new Error('line items without their orders'), 'ORPHAN_ROWS')).toBe(false);
   });
 
   it('conflicts: deadlock and serialisation aborts only', () => {
