@@ -13,10 +13,10 @@
  * - `store.upsertCustomers` / `store.upsertOrders` in batches (BENCH_BATCH, default 1000), one at a time and
  *   with 2 batches in flight on two connections (as the importer writes with `concurrency`), into an
  *   empty table (inserts) and again over the stored rows (every row takes the DO UPDATE path). These
- *   run on the pg pool `createDatabase({ url })` attaches, so batches are streamed with COPY into
+ *   run on the pg pool of the database handle (`createDatabaseHandle(prisma, { pool })`), so batches are streamed with COPY into
  *   staging tables and upserted from there;
  * - the same store writes with each batch as one JSON parameter (`json_to_recordset`), the path of a
- *   client without a pool (a host's PrismaClient without useDirectPgWrites, PGlite), sent through pg;
+ *   client without a pool (a plain PrismaClient, PGlite), sent through pg;
  * - one `prisma.shopifyCustomer.upsert` per row (a BENCH_PRISMA_SAMPLE sample, default 2000);
  * - the ceiling: `COPY ... FROM '<file>'` of the same rows as CSV into the emptied tables. The server
  *   runs on this machine, so it reads a file written to the OS temp folder (pg has no `COPY FROM STDIN`
@@ -34,7 +34,7 @@ const customerColumns = getResource('customers').root.columns;
 const orderColumns = getResource('orders').root.columns;
 const lineItemColumns = getResource('orders').children.find((c) => c.key === 'lineItems')!.columns;
 const orderEventColumns = getResource('orders').children.find((c) => c.key === 'events')!.columns;
-import { useDirectPgWrites } from '../src/store/direct-pg.js';
+import { createDatabaseHandle } from '../src/store/database-handle.js';
 import { createStore } from '../src/store/index.js';
 import type { CustomerRow, LineItemRow, OrderBundle, OrderEventRow, OrderRow } from '../src/store/rows.js';
 import { createTestDatabase } from '../tests/helpers/db.js';
@@ -143,9 +143,9 @@ async function main(): Promise<void> {
     return performance.now();
   };
   try {
-    const store = createStore(db.prisma);
+    const store = createStore(db.database);
     // The JSON-parameter path: a "pool" that cannot check out connections gets each batch as one JSON parameter.
-    const jsonStore = createStore(useDirectPgWrites(Object.create(db.prisma) as typeof db.prisma, { query: (text, values) => jsonPool.query(text, values) }));
+    const jsonStore = createStore(createDatabaseHandle(db.prisma, { pool: { query: (text: string, values?: unknown[]) => jsonPool.query(text, values) } }));
     await store.upsertTenant({ id: TENANT, shopDomain: 'bench.myshopify.com', accessTokenEnc: 'x' });
     console.log(`PostgreSQL ${(await db.query<{ server_version: string }>('SHOW server_version'))[0].server_version}, ${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; ${fmt(N)} rows, batches of ${BATCH}`);
 

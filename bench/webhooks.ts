@@ -18,8 +18,8 @@
  * - `running-eager`: as `running` with `ackPriority: false`: the worker applies deliveries while the
  *   load runs, competing with the acks for the same process and cores.
  * - `paused-prisma`: as `paused`, through a PrismaClient without a pool attached (every inbox INSERT
- *   through Prisma's raw-query path). The other runs open the database with `createDatabase({ url })`,
- *   which attaches its pool for the SDK's batch writes (useDirectPgWrites).
+ *   through Prisma's raw-query path). The other runs open the database with `createDatabase({ url })`
+ *   and give the service a database handle with its pool (`createDatabaseHandle(prisma, { pool: prisma.pool })`).
  * - `rate-running`, `rate-paused`: BENCH_RATE (default 2,000) deliveries a second offered open loop
  *   (Shopify does not wait for one answer before sending the next delivery): each is due at its time
  *   and its latency counts from then, so queueing behind a slow answer is measured (wrk2's model).
@@ -44,7 +44,7 @@ import express from 'express';
 import { shopifyWebhooks } from '../src/adapters/express.js';
 import { createKeyRing } from '../src/crypto/index.js';
 import { silentLogger } from '../src/logger.js';
-import { createDatabase, createStore } from '../src/store/index.js';
+import { createDatabase, createDatabaseHandle, createStore } from '../src/store/index.js';
 import { createWebhookService, signWebhookBody } from '../src/webhooks/index.js';
 import { createTestDatabase, readFixture } from '../tests/helpers/db.js';
 
@@ -188,7 +188,7 @@ async function runScenario(run: Run): Promise<void> {
   let server: Server | undefined;
   try {
     await createStore(client).upsertTenant({ id: 'bench', shopDomain: SHOP, accessTokenEnc: 'x' });
-    const service = createWebhookService(client, {
+    const service = createWebhookService(client === db.prisma ? client : createDatabaseHandle(client, { pool: (client as Awaited<ReturnType<typeof createDatabase>>).pool }), {
       secrets: SECRET, keyRing: createKeyRing({ key: 'bench-key-0123456789abcdefghijkl' }), logger: silentLogger,
       worker: { autoStart: worker === 'running', batchSize: 500, ...(run === 'running-eager' ? { ackPriority: false as const } : {}) },
       ...(process.env.BENCH_IN_FLIGHT ? { inbox: { maxInFlight: Number(process.env.BENCH_IN_FLIGHT) } } : {}),

@@ -78,7 +78,8 @@ export type { SyncConfig, SyncConfigOverrides, SyncJobConfig, SyncJobOptions, Sy
 
 // Database and store.
 export { migrate, type MigrateOptions, type MigrateResult } from './store/migrate.js';
-export { useDirectPgWrites, type DirectPgWritesOptions, type PgQueryable } from './store/direct-pg.js';
+export { createDatabaseHandle, type DatabaseHandle, type DatabaseHandleOptions } from './store/database-handle.js';
+export type { PgQueryable } from './store/direct-pg.js';
 export type { PrismaLike, SqlExecutor } from './store/prisma-like.js';
 export type { OrdersWriteResult, ProductsWriteResult } from './store/synced-data.js';
 export type * from './store/rows.js';

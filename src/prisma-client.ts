@@ -10,7 +10,8 @@ import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { mkdirSync } from 'node:fs';
 import { PrismaClient as GeneratedPrismaClient } from './generated/prisma/client.js';
 import { DEFAULT_DATA_DIR, resolveDatabaseTarget } from './store/database.js';
-import { pooledPgAdapter, useDirectPgWrites, type PgQueryable } from './store/direct-pg.js';
+import type pg from 'pg';
+import { pooledPgAdapter } from './store/direct-pg.js';
 
 type GeneratedOptions = ConstructorParameters<typeof GeneratedPrismaClient>[0];
 /** Prisma's own options, plus where the database is when no `adapter` is given. */
@@ -21,12 +22,12 @@ export type PrismaClientOptions = Partial<GeneratedOptions> & {
   url?: string;
 };
 
-function withDefaultAdapter(options: PrismaClientOptions = {}): { options: GeneratedOptions; pool?: PgQueryable } {
+function withDefaultAdapter(options: PrismaClientOptions = {}): { options: GeneratedOptions; pool?: pg.Pool } {
   if ('adapter' in options && options.adapter) return { options: options as GeneratedOptions };
   const { dataDir, url, ...rest } = options;
   const target = resolveDatabaseTarget({ url, dataDir: dataDir ?? DEFAULT_DATA_DIR });
   if (target.kind === 'postgres') {
-    // One pool for Prisma and the SDK's batch writes (useDirectPgWrites); Prisma ends it on $disconnect.
+    // One pool for Prisma and the SDK's batch writes (through a database handle); Prisma ends it on $disconnect.
     const { adapter, pool } = pooledPgAdapter(target.url);
     return { options: { ...rest, adapter } as GeneratedOptions, pool };
   }
@@ -37,9 +38,10 @@ function withDefaultAdapter(options: PrismaClientOptions = {}): { options: Gener
 /**
  * @example
  * ```ts
- * import { PrismaClient, createIngestionService } from 'shopify-ingest';
+ * import { createDatabaseHandle, createIngestionService } from 'shopify-ingest';
+ * import { PrismaClient } from 'shopify-ingest/prisma';
  * const prisma = new PrismaClient();            // DATABASE_URL, or the embedded database
- * const shopifyService = createIngestionService(prisma);
+ * const shopifyService = createIngestionService(createDatabaseHandle(prisma, { pool: prisma.pool }));
  * await shopifyService.initialize();            // applies the migrations
  * ```
  */
@@ -47,6 +49,13 @@ export class PrismaClient extends GeneratedPrismaClient {
   constructor(options?: PrismaClientOptions) {
     const chosen = withDefaultAdapter(options);
     super(chosen.options);
-    if (chosen.pool) useDirectPgWrites(this, chosen.pool);
+    this.pool = chosen.pool ?? null;
   }
+
+  /**
+   * The pg pool of the adapter this client made for a PostgreSQL URL (ended by `$disconnect()`), or
+   * null (the embedded database, or an `adapter` you passed). Give it to a database handle so the
+   * SDK's batch writes stream with COPY: `createDatabaseHandle(prisma, { pool: prisma.pool })`.
+   */
+  readonly pool: pg.Pool | null;
 }

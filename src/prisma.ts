@@ -8,4 +8,4 @@
  * @packageDocumentation
  */
 export { PrismaClient, type PrismaClientOptions } from './prisma-client.js';
-export { createDatabase, DEFAULT_DATA_DIR, type DatabaseOptions } from './store/database.js';
+export { createDatabase, DEFAULT_DATA_DIR, type DatabaseClient, type DatabaseOptions } from './store/database.js';

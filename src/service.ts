@@ -14,6 +14,7 @@ import { createSchedulerService, type ScheduledRun, type SchedulerOptions, type 
 import { createAuthMiddleware as createAuth, type AuthMiddleware } from './auth/index.js';
 import { authOptionsOf, loadConfig, requireFor, webhookSecretsOf, type IngestionConfig } from './config/index.js';
 import { createStore, explainDatabaseError, migrate, type IngestStore, type PrismaLike, type RecordCounts, type TenantRecord } from './store/index.js';
+import { isDatabaseHandle, resolveDatabase, type DatabaseHandle } from './store/database-handle.js';
 import { shopifyWebhooks } from './adapters/express.js';
 import { credentialKind, obtainCredentials, type TenantCredentials } from './auth/credentials.js';
 import { createStoredTokenSource, TenantAuthError, type AppCredentials } from './auth/stored-token-source.js';
@@ -258,6 +259,8 @@ export class IngestionService {
   /** The service's logger. */
   readonly logger: Logger;
   private readonly prisma: PrismaLike;
+  /** The one database handle every part of the service shares. */
+  private readonly db: DatabaseHandle;
   private readonly options: IngestionServiceOptions;
   private readonly clock: () => Date;
   private readonly startedAt: Date;
@@ -276,14 +279,15 @@ export class IngestionService {
   private stopping = false;
   private healthTimer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(prisma: PrismaLike, options: IngestionServiceOptions = {}) {
-    if (!prisma || typeof prisma.$queryRawUnsafe !== 'function') {
-      throw new ConfigError('createIngestionService(prisma): pass a PrismaClient (with a driver adapter) whose schema includes the shopify_* models');
+  constructor(database: PrismaLike | DatabaseHandle, options: IngestionServiceOptions = {}) {
+    if (!isDatabaseHandle(database) && (!database || typeof database.$queryRawUnsafe !== 'function')) {
+      throw new ConfigError('createIngestionService(prisma): pass a PrismaClient (with a driver adapter) whose schema includes the shopify_* models, or a handle from createDatabaseHandle');
     }
     const { env = process.env, logger, keyRing, clock, store, clientDefaults, clientManager, scheduler, webhooks, autoMigrate, shutdownTimeoutMs, healthCheckIntervalMs, health, onProgress, checkEncryptionKey, ...overrides } = options;
     void [scheduler, webhooks, autoMigrate, shutdownTimeoutMs, healthCheckIntervalMs, onProgress, checkEncryptionKey];
     this.healthLimits = healthThresholds(health);
-    this.prisma = prisma;
+    this.db = resolveDatabase(database);
+    this.prisma = this.db.prisma;
     this.options = options;
     this.config = loadConfig(overrides, env, { require: [] });
     this.logger = logger ?? createJsonLogger({ level: this.config.logLevel });
@@ -298,7 +302,7 @@ export class IngestionService {
       credentials: notChecked<CredentialsCheck>({ needsReauth: [] }, notYet, null),
     };
     this.keyRingValue = keyRing;
-    this.store = store ?? createStore(prisma);
+    this.store = store ?? createStore(this.db);
     // SHOPIFY_LEAK_RATE / SHOPIFY_API_CALL_LIMIT only when set: otherwise the limiter learns the
     // bucket from Shopify's headers and derives the leak rate from it (Plus stores leak 20/s, not 2/s).
     const explicit = (option: unknown, variable: string) => option !== undefined || (env[variable] ?? '') !== '';
@@ -353,7 +357,7 @@ export class IngestionService {
     const secrets = webhookOptions.secrets ?? (webhookSecretsOf(this.config).length ? webhookSecretsOf(this.config) : undefined);
     if (webhookOptions.enabled !== false && secrets) {
       const { enabled: _enabled, path: _path, ...rest } = webhookOptions;
-      this.webhooksValue = createWebhookService(this.prisma, {
+      this.webhooksValue = createWebhookService(this.db, {
         ...rest, secrets, keyRing: this.keyRing, store: this.store, logger: this.logger,
         // Each app's secrets verify its own tenants' deliveries only.
         apps: rest.apps ?? (this.options.apps ?? []).map((app) => ({ clientId: app.clientId, secrets: [app.clientSecret, ...(app.previousClientSecrets ?? [])] })),
@@ -374,7 +378,7 @@ export class IngestionService {
     }
 
     const { enabled: schedulerEnabled = true, ...schedulerOptions } = this.options.scheduler ?? {};
-    this.schedulerValue = createSchedulerService(this.prisma, this.clientManager, {
+    this.schedulerValue = createSchedulerService(this.db, this.clientManager, {
       logger: this.logger,
       ...schedulerOptions,
       runJob: schedulerOptions.runJob ?? ((run) => this.runScheduledImport(run)),
@@ -555,7 +559,7 @@ export class IngestionService {
     const cached = this.importers.get(tenantId);
     if (cached) return cached;
     const client = await this.getClient(tenantId);
-    const importer = createImportService(this.prisma, client, tenantId, {
+    const importer = createImportService(this.db, client, tenantId, {
       keyRing: this.keyRing,
       store: this.store,
       logger: this.logger,
@@ -916,6 +920,6 @@ function hostExpressJson(): unknown {
  * await shopifyService.initialize();
  * ```
  */
-export function createIngestionService(prisma: PrismaLike, options: IngestionServiceOptions = {}): IngestionService {
-  return new IngestionService(prisma, options);
+export function createIngestionService(database: PrismaLike | DatabaseHandle, options: IngestionServiceOptions = {}): IngestionService {
+  return new IngestionService(database, options);
 }

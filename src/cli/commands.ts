@@ -1,5 +1,5 @@
 import { isResourceName, RESOURCE_NAMES, type ResourceName } from '../resources/registry.js';
-import { createDatabase } from '../store/index.js';
+import { createDatabase, createDatabaseHandle } from '../store/index.js';
 import { createIngestionService, type DataType, type IngestionService } from '../service.js';
 import type { ImportAllResult, ImportResult } from '../importer/index.js';
 import { createJsonLogger } from '../logger.js';
@@ -46,7 +46,8 @@ async function openService(values: Values, ctx: CliContext, options: { progress?
   const prisma = await databaseOf(values, ctx);
   // With --json, progress events are JSON lines on stdout before the result line; otherwise text on stderr.
   const renderer = options.progress ? createProgress({ stream: ctx.json ? ctx.stdout : ctx.stderr, json: ctx.json, env: ctx.env }) : undefined;
-  const service = createIngestionService(prisma, {
+  // The client's own pool carries the batch writes (COPY); without one (embedded), Prisma does.
+  const service = createIngestionService(createDatabaseHandle(prisma, { pool: prisma.pool, logger }), {
     env: ctx.env,
     logger,
     scheduler: { enabled: false, distributed: false },

@@ -3,6 +3,7 @@ import { assertTenantId } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { createStore } from '../store/index.js';
 import type { PrismaLike } from '../store/prisma-like.js';
+import type { DatabaseHandle } from '../store/database-handle.js';
 import type { RecordCounts, SyncRunRecord, Checkpoint, IngestStore } from '../store/types.js';
 import type { ResourceType } from '../store/rows.js';
 import { keyRingFromEnv } from '../crypto/index.js';
@@ -95,7 +96,7 @@ export class ImportService {
   private transformer: ImportTransformer | undefined;
   private readonly session = { runs: 0, fetched: 0, imported: 0, skipped: 0, failed: 0, deleted: 0 };
 
-  constructor(prisma: PrismaLike, client: ImportClient, tenantId: string, options: ImportServiceOptions = {}) {
+  constructor(database: PrismaLike | DatabaseHandle, client: ImportClient, tenantId: string, options: ImportServiceOptions = {}) {
     assertTenantId(tenantId);
     if (!client || typeof (client as { pages?: unknown }).pages !== 'function') {
       throw new ImportError('createImportService needs a Shopify client with pages() (see createShopifyClient)', { code: 'CONFIG_INVALID' });
@@ -106,7 +107,7 @@ export class ImportService {
     }
     this.tenantId = tenantId;
     this.client = client;
-    this.store = options.store ?? createStore(prisma);
+    this.store = options.store ?? createStore(database);
     this.logger = options.logger ?? silentLogger;
     this.options = options;
     this.transformer = options.transformer;
@@ -257,7 +258,7 @@ export class ImportService {
 /**
  * Creates an {@link ImportService} for one tenant (the seed's factory).
  *
- * @param prisma  your PrismaClient (its schema includes the shopify_* models)
+ * @param database  your PrismaClient (its schema includes the shopify_* models), or a handle from createDatabaseHandle
  * @param client  a Shopify client for this tenant's shop (`createShopifyClient`)
  * @param tenantId your tenant's id; every row written carries it
  *
@@ -268,6 +269,6 @@ export class ImportService {
  * const stats = await importer.getImportStats();
  * ```
  */
-export function createImportService(prisma: PrismaLike, client: ImportClient, tenantId: string, options?: ImportServiceOptions): ImportService {
-  return new ImportService(prisma, client, tenantId, options);
+export function createImportService(database: PrismaLike | DatabaseHandle, client: ImportClient, tenantId: string, options?: ImportServiceOptions): ImportService {
+  return new ImportService(database, client, tenantId, options);
 }

@@ -1,4 +1,5 @@
 import type { PrismaLike } from '../store/prisma-like.js';
+import type { DatabaseHandle } from '../store/database-handle.js';
 import type { SyncJobOptions, SyncJobType, SyncResource } from './sync-config.js';
 
 /** What the scheduler asks a runner to do for one run of a job. */
@@ -37,7 +38,7 @@ export interface SchedulerClientSource {
 }
 
 interface ImporterModule {
-  createImportService(prisma: PrismaLike, client: unknown, tenantId: string, options?: Record<string, unknown>): {
+  createImportService(database: PrismaLike | DatabaseHandle, client: unknown, tenantId: string, options?: Record<string, unknown>): {
     importCustomers(options?: unknown): Promise<unknown>;
     importProducts(options?: unknown): Promise<unknown>;
     importOrders(options?: unknown): Promise<unknown>;
@@ -55,14 +56,14 @@ interface ImporterModule {
  * ```
  */
 export function createImporterJobRunner(
-  prisma: PrismaLike,
+  database: PrismaLike | DatabaseHandle,
   clientManager: SchedulerClientSource,
   /** Passed to `createImportService` (e.g. `{ keyRing, logger }`); default: the key ring from ENCRYPTION_KEY. */
   importServiceOptions?: Record<string, unknown>,
 ): JobRunner {
   return async (run) => {
     const { createImportService } = (await import('../importer/index.js')) as unknown as ImporterModule;
-    const importer = createImportService(prisma, clientManager.getClient(run.tenantId), run.tenantId, importServiceOptions);
+    const importer = createImportService(database, clientManager.getClient(run.tenantId), run.tenantId, importServiceOptions);
     const options = { ...run.options, signal: run.signal };
     switch (run.resource) {
       case 'customers': return importer.importCustomers(options);

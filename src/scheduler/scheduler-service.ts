@@ -2,6 +2,7 @@ import cron, { type ScheduledTask, type Logger as CronLogger } from 'node-cron';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { PrismaLike, SqlExecutor } from '../store/prisma-like.js';
+import { resolveDatabase, type DatabaseHandle } from '../store/database-handle.js';
 import { deleteExpiredLeases } from '../store/leases.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { assertTenantId } from '../errors.js';
@@ -195,8 +196,9 @@ export class SchedulerService {
   private started = false;
   private cleanupTimer: NodeJS.Timeout | undefined;
 
-  constructor(prisma: PrismaLike | SqlExecutor | undefined | null, clientManager?: SchedulerClientSource | null, options: SchedulerOptions = {}) {
-    this.db = prisma ?? undefined;
+  constructor(database: PrismaLike | SqlExecutor | DatabaseHandle | undefined | null, clientManager?: SchedulerClientSource | null, options: SchedulerOptions = {}) {
+    const handle = database ? resolveDatabase(database) : undefined;
+    this.db = handle?.prisma;
     this.clientManager = clientManager ?? undefined;
     this.timezone = options.timezone ?? 'UTC';
     assertTimezone(this.timezone);
@@ -210,7 +212,7 @@ export class SchedulerService {
     this.clock = options.clock ?? (() => new Date());
     this.logger = options.logger ?? silentLogger;
     if (options.runJob) this.runJob = options.runJob;
-    else if (this.db && this.clientManager && '$transaction' in this.db) this.runJob = createImporterJobRunner(this.db as PrismaLike, this.clientManager, options.importServiceOptions);
+    else if (handle && this.clientManager && '$transaction' in handle.prisma) this.runJob = createImporterJobRunner(handle, this.clientManager, options.importServiceOptions);
     else this.runJob = async () => { throw new SchedulerError('SCHEDULER_JOB_NOT_FOUND', 'no job runner: pass options.runJob, or a PrismaClient and a ClientManager'); };
     // node-cron's own messages (e.g. its overlap warning) are reported by us with job context instead.
     const logger = this.logger;
@@ -558,11 +560,11 @@ export class SchedulerService {
  * ```
  */
 export function createSchedulerService(
-  prisma: PrismaLike | SqlExecutor | undefined | null,
+  database: PrismaLike | SqlExecutor | DatabaseHandle | undefined | null,
   clientManager?: SchedulerClientSource | null,
   options?: SchedulerOptions,
 ): SchedulerService {
-  return new SchedulerService(prisma, clientManager, options);
+  return new SchedulerService(database, clientManager, options);
 }
 
 /** An import refused because another run of the same tenant and resource holds its run lock. */

@@ -9,7 +9,7 @@ export type BatchSource = (alias: string) => string;
  * - `json`: each input travels as ONE JSON parameter (`$2`, `$3`, ... in stage order, see
  *   {@link recordsetJson}) read by `json_to_recordset`: works on any client (Prisma's raw queries, PGlite);
  * - `staged`: each input is first streamed with COPY into its temporary staging table, and the
- *   statement reads the tables (a pg pool attached by `useDirectPgWrites`).
+ *   statement reads the tables (the pg pool of a database handle, `createDatabaseHandle`).
  * Both take `$1` = the tenant id and do the same thing.
  */
 export interface BatchStatement {

@@ -1,3 +1,4 @@
+import { resolveDatabase, type DatabaseHandle } from './database-handle.js';
 import type { PrismaLike } from './prisma-like.js';
 import { createPrivacyStore } from './privacy.js';
 import { createRunLockStore } from './run-locks.js';
@@ -13,8 +14,8 @@ import type { IngestStore } from './types.js';
  * the SDK's models works (PostgreSQL via adapter-pg, or the embedded PGlite).
  *
  * Writes of a batch are ONE statement per call (`INSERT ... SELECT ... ON CONFLICT`), reading the
- * batch from COPY-filled staging tables when a pg pool is attached (`useDirectPgWrites`,
- * `createDatabase({ url })`) or from one JSON parameter otherwise: an order batch with its line
+ * batch from COPY-filled staging tables when the database handle has a pg pool
+ * ({@link createDatabaseHandle}) or from one JSON parameter otherwise: an order batch with its line
  * items and events commits or fails as a whole. Versions follow one
  * rule (see `versioning.ts`): an incoming row wins when its `shopifyUpdatedAt` is newer or equal,
  * and never resurrects a tombstone.
@@ -29,9 +30,11 @@ import type { IngestStore } from './types.js';
  * const counts = await store.countRecords('acme');
  * ```
  */
-export function createStore(prisma: PrismaLike): IngestStore {
+export function createStore(database: PrismaLike | DatabaseHandle): IngestStore {
+  const db = resolveDatabase(database);
+  const { prisma } = db;
   return {
-    ...createSyncedDataStore(prisma),
+    ...createSyncedDataStore(db),
     ...createTenantStore(prisma),
     ...createSyncStateStore(prisma),
     ...createRunLockStore(prisma),

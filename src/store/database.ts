@@ -3,7 +3,8 @@ import path from 'node:path';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { pooledPgAdapter, useDirectPgWrites } from './direct-pg.js';
+import type pg from 'pg';
+import { pooledPgAdapter } from './direct-pg.js';
 import { migrate, type MigrateOptions } from './migrate.js';
 
 /** Options of {@link createDatabase}. */
@@ -28,6 +29,15 @@ export interface DatabaseOptions {
   /** Environment to read `DATABASE_URL` from (default `process.env`). */
   env?: Record<string, string | undefined>;
 }
+
+/**
+ * The client {@link createDatabase} returns: the generated PrismaClient, and the pg pool its adapter
+ * uses, for a database handle (`createDatabaseHandle(prisma, { pool: prisma.pool })`).
+ */
+export type DatabaseClient = PrismaClient & {
+  /** The pool of its PostgreSQL adapter (ended by `$disconnect()`); null for the embedded database. */
+  readonly pool: pg.Pool | null;
+};
 
 /** The embedded database's default folder, relative to the working directory. */
 export const DEFAULT_DATA_DIR = './.shopify-ingest/db';
@@ -87,21 +97,21 @@ export function resolveDatabaseTarget(options: Pick<DatabaseOptions, 'url' | 'da
  * const store = createStore(prisma);
  * ```
  */
-export async function createDatabase(options: DatabaseOptions = {}): Promise<PrismaClient> {
+export async function createDatabase(options: DatabaseOptions = {}): Promise<DatabaseClient> {
   const logger = options.logger ?? silentLogger;
   const target = resolveDatabaseTarget(options);
-  let prisma: PrismaClient;
+  let prisma: DatabaseClient;
   if (target.kind === 'postgres') {
-    // One pool for Prisma and for the SDK's batch writes (see useDirectPgWrites); Prisma ends it on $disconnect.
+    // One pool for Prisma and for the SDK's batch writes (through a database handle); Prisma ends it on $disconnect.
     const { adapter, pool } = pooledPgAdapter(target.url, logger);
-    prisma = useDirectPgWrites(new PrismaClient({ adapter }), pool, { logger });
+    prisma = withPool(new PrismaClient({ adapter }), pool);
     logger.debug('database: postgresql', { host: safeHost(target.url) });
   } else {
     if (!target.dataDir.startsWith('memory://')) await mkdir(target.dataDir, { recursive: true });
     // Loaded on demand: a host on PostgreSQL never loads the WASM database.
     const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import('@electric-sql/pglite'), import('pglite-prisma-adapter')]);
     const lite = await PGlite.create(target.dataDir);
-    prisma = new PrismaClient({ adapter: new PrismaPGlite(lite) });
+    prisma = withPool(new PrismaClient({ adapter: new PrismaPGlite(lite) }), null);
     const disconnect = prisma.$disconnect.bind(prisma);
     // PrismaClient does not own the PGlite instance; close it with the client so the folder is released.
     Object.defineProperty(prisma, '$disconnect', {
@@ -122,6 +132,10 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Pri
     }
   }
   return prisma;
+}
+
+function withPool(prisma: PrismaClient, pool: pg.Pool | null): DatabaseClient {
+  return Object.defineProperty(prisma, 'pool', { value: pool, enumerable: false }) as DatabaseClient;
 }
 
 function safeHost(url: string): string {

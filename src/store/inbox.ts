@@ -6,7 +6,7 @@
  */
 import { StoreError } from '../errors.js';
 import { recordsetFrom, recordsetJson, type ColumnSpec } from './columns.js';
-import { batchRunnerFor } from './direct-pg.js';
+import { batchRunnerFor, resolveDatabase, type DatabaseHandle } from './database-handle.js';
 import type { PrismaLike, SqlExecutor } from './prisma-like.js';
 
 /** A delivery as the handler stores it (body already encrypted). */
@@ -154,13 +154,15 @@ interface PendingInsert {
  * const rows = await inbox.claim({ workerId: 'w1', limit: 50, now: new Date(), lockTimeoutMs: 60_000 });
  * ```
  */
-export function createWebhookInbox(db: PrismaLike | SqlExecutor, options: { maxBatch?: number; maxInFlight?: number } = {}): WebhookInbox {
+export function createWebhookInbox(database: PrismaLike | SqlExecutor | DatabaseHandle, options: { maxBatch?: number; maxInFlight?: number } = {}): WebhookInbox {
+  const handle = resolveDatabase(database);
+  const db: SqlExecutor = handle.prisma;
   const maxBatch = options.maxBatch ?? 500;
   const maxInFlight = options.maxInFlight ?? 2;
   let queue: PendingInsert[] = [];
   let inFlight = 0;
   let scheduled = false;
-  const writes = batchRunnerFor(db);
+  const writes = batchRunnerFor(handle);
 
   async function insertMany(batch: PendingInsert[]): Promise<void> {
     // Within one statement a key may appear once (ON CONFLICT cannot touch a row twice), so repeats
@@ -175,7 +177,7 @@ export function createWebhookInbox(db: PrismaLike | SqlExecutor, options: { maxB
     }
     const unique = [...firstByKey.values()];
     // One JSON parameter for the batch, like the store's writes (see recordsetJson), sent straight to
-    // the pool when one is attached (useDirectPgWrites / createDatabase): the inbox write is the one
+    // the handle's pool when it has one (createDatabaseHandle): the inbox write is the one
     // thing between a delivery and its 200.
     const rows = await writes.all<{ id: string; tenantId: string; webhookId: string; inserted: boolean }>(
       INSERT_SQL, [recordsetJson(INSERT_COLUMNS, unique.map((u) => u.delivery))],

@@ -4,7 +4,8 @@
  */
 export { createStore } from './create-store.js';
 export { migrate, MigrationError, MIGRATIONS_TABLE, type MigrateOptions, type MigrateResult } from './migrate.js';
-export { useDirectPgWrites, type DirectPgWritesOptions, type PgQueryable } from './direct-pg.js';
+export { createDatabaseHandle, resolveDatabase, type DatabaseHandle, type DatabaseHandleOptions } from './database-handle.js';
+export type { PgQueryable } from './direct-pg.js';
 export { createDatabase, resolveDatabaseTarget, DEFAULT_DATA_DIR, type DatabaseOptions } from './database.js';
 export { DatabaseSetupError, explainDatabaseError, type DatabaseSetupCode } from './database-errors.js';
 export { listOutstandingFailures, forgetFailures, type OutstandingFailure, type FailureFilter } from './failures.js';

@@ -2,6 +2,7 @@ import { ShopifyIngestError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { readMigrationFiles, resolveMigrationsDir, type MigrationFile } from './migration-files.js';
 import type { PrismaLike, SqlExecutor } from './prisma-like.js';
+import { resolveDatabase, type DatabaseHandle } from './database-handle.js';
 import { splitSqlStatements } from './sql-split.js';
 
 /** The SDK's own record of applied migrations. `_prisma_migrations` belongs to the host's Prisma Migrate. */
@@ -82,7 +83,8 @@ interface AppliedRow { name: string; checksum: string }
  * console.log(applied); // ['20261124041312_init'] the first time, [] afterwards
  * ```
  */
-export async function migrate(prisma: PrismaLike, options: MigrateOptions = {}): Promise<MigrateResult> {
+export async function migrate(database: PrismaLike | DatabaseHandle, options: MigrateOptions = {}): Promise<MigrateResult> {
+  const { prisma } = resolveDatabase(database);
   const logger = options.logger ?? silentLogger;
   const migrations = options.migrations ?? (await readMigrationFiles(resolveMigrationsDir(options.migrationsDir)));
   const timeout = options.timeoutMs ?? 300_000;

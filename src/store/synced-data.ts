@@ -1,8 +1,7 @@
 import { assertTenantId } from '../errors.js';
 import { getResource, RESOURCES } from '../resources/registry.js';
 import type { ChildTableDefinition, ResourceDefinition, RowSet } from '../resources/definition.js';
-import { batchRunnerFor } from './direct-pg.js';
-import type { PrismaLike } from './prisma-like.js';
+import { batchRunnerFor, type DatabaseHandle } from './database-handle.js';
 import { bulkFinalizeSql, countsOf, resourceStatements } from './resource-writer.js';
 import type { CustomerRow, OrderBundle, ProductBundle, ResourceType, UpsertResult } from './rows.js';
 import { checkTenantOfRows, storeFailure } from './store-errors.js';
@@ -103,8 +102,9 @@ function dedupeChild(child: ChildTableDefinition, list: Array<Record<string, unk
 }
 
 /** The synced-data half of the store: set-based upserts, tombstones, lookups. */
-export function createSyncedDataStore(prisma: PrismaLike) {
-  const batches = batchRunnerFor(prisma);
+export function createSyncedDataStore(db: DatabaseHandle) {
+  const { prisma } = db;
+  const batches = batchRunnerFor(db);
   const markDeletedSqls = new Map<string, string>();
   const api = {
     /**

@@ -8,6 +8,7 @@ import { createNodeWebhookHandler, type NodeHandler } from '../node/index.js';
 import { createStore } from '../store/index.js';
 import { createWebhookInbox, type InboxRow, type WebhookInbox } from '../store/inbox.js';
 import type { PrismaLike } from '../store/prisma-like.js';
+import { resolveDatabase, type DatabaseHandle } from '../store/database-handle.js';
 import type { IngestStore } from '../store/types.js';
 import { ShopifyTransformer } from '../transform/index.js';
 import { createYielder } from '../yielder.js';
@@ -187,16 +188,18 @@ function secretsFrom(options: WebhookServiceOptions, env: Record<string, string 
  * webhooks.start();
  * ```
  */
-export function createWebhookService(prisma: PrismaLike, options: WebhookServiceOptions = {}): WebhookService {
+export function createWebhookService(database: PrismaLike | DatabaseHandle, options: WebhookServiceOptions = {}): WebhookService {
+  const db = resolveDatabase(database);
+  const prisma = db.prisma;
   const env = options.env ?? process.env;
   const secrets = secretsFrom(options, env);
   const logger = options.logger ?? createJsonLogger();
   const clock = options.clock ?? (() => new Date());
   // Resolved now, so a missing ENCRYPTION_KEY fails at start-up rather than on the first webhook.
   const keyRing = options.keyRing ?? keyRingFromEnv(env);
-  const store = options.store ?? createStore(prisma);
+  const store = options.store ?? createStore(db);
   const transformer = options.transformer ?? new ShopifyTransformer({ keyRing: keyRing });
-  const inbox = createWebhookInbox(prisma, options.inbox);
+  const inbox = createWebhookInbox(db, options.inbox);
   const dispatcher = createWebhookDispatcher();
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const ttl = options.tenantCacheTtlMs ?? 5000;

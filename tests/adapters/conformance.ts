@@ -55,8 +55,8 @@ export function runAdapterConformance(harness: AdapterHarness): void {
 
     beforeAll(async () => {
       db = await createTestDatabase({ prefix: `si_wh_${harness.name.replace(/\W/g, '_').toLowerCase()}` });
-      await createStore(db.prisma).upsertTenant({ id: 't1', shopDomain: 'shop.myshopify.com', accessTokenEnc: 'x' });
-      service = createWebhookService(db.prisma, { secrets: SECRET, keyRing, logger: recording, maxBodyBytes: MAX_BODY, worker: { autoStart: false } });
+      await createStore(db.database).upsertTenant({ id: 't1', shopDomain: 'shop.myshopify.com', accessTokenEnc: 'x' });
+      service = createWebhookService(db.database, { secrets: SECRET, keyRing, logger: recording, maxBodyBytes: MAX_BODY, worker: { autoStart: false } });
       server = await harness.start(service, { preParsed: false });
     });
     afterAll(async () => {
@@ -133,7 +133,7 @@ export function runAdapterConformance(harness: AdapterHarness): void {
     });
 
     it('the SDK\'s own limit (2 MiB by default) passes through the framework: a 1.5 MiB order is 200, a 2.5 MiB one 413', async () => {
-      const full = createWebhookService(db.prisma, { secrets: SECRET, keyRing, logger: silentLogger, worker: { autoStart: false } });
+      const full = createWebhookService(db.database, { secrets: SECRET, keyRing, logger: silentLogger, worker: { autoStart: false } });
       const fullServer = await harness.start(full, { preParsed: false });
       try {
         const large = signedDelivery('orders/create', order(9, { note: 'x'.repeat(1.5 * 1024 * 1024) }), { webhookId: 'large' });

@@ -27,7 +27,7 @@ let sim: ShopifySimulator;
 const services: IngestionService[] = [];
 
 function service(options: IngestionServiceOptions = {}): IngestionService {
-  const s = createIngestionService(db.prisma, {
+  const s = createIngestionService(db.database, {
     env, scheduler: { syncConfig: quiet, enabled: false }, healthCheckIntervalMs: 0, bulk: { minPollMs: 10, maxPollMs: 50 },
     clientDefaults: { retryOptions: { minTimeout: 10, maxTimeout: 50 } }, ...options,
   });

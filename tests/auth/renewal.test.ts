@@ -28,7 +28,7 @@ let service: IngestionService;
 beforeAll(async () => {
   db = await createTestDatabase({ prefix: 'si_renew' });
   sim = await createShopifySimulator({ seed: 5, unthrottled: true, apiSecret: SECRET, oauth: { clientId: CLIENT_ID }, shops: [{ customers: 200, products: 60, orders: 600 }, { customers: 5 }] });
-  service = createIngestionService(db.prisma, {
+  service = createIngestionService(db.database, {
     env, healthCheckIntervalMs: 0, scheduler: { enabled: false, syncConfig: { customers: { schedule: QUIET }, products: { schedule: QUIET }, orders: { schedule: QUIET }, fullSync: { schedule: QUIET } } },
     clientDefaults: { retryOptions: { minTimeout: 10, maxTimeout: 50 } }, bulk: { minPollMs: 20, maxPollMs: 100 },
   });

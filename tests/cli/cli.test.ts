@@ -170,7 +170,7 @@ describe('shopify-ingest CLI', () => {
   });
 
   it('sync of a resource another run is importing exits 5 (busy); --wait waits for that run', async () => {
-    const store = createStore(db.prisma);
+    const store = createStore(db.database);
     const lock = { tenantId: 'cli-tenant', resource: 'orders' as const, runId: 'another-process' };
     expect(await store.acquireRunLock({ ...lock, now: new Date(), ttlMs: 60_000 })).toMatchObject({ acquired: true });
     try {

@@ -267,7 +267,7 @@ export async function expectMalformedBodyRefused(baseUrl: string): Promise<void>
  * answers 409 with IMPORT_ALREADY_RUNNING and starts nothing; once released, the sync runs.
  */
 export async function expectRunningSyncConflict(baseUrl: string, db: TestDatabase): Promise<void> {
-  const store = createStore(db.prisma);
+  const store = createStore(db.database);
   const lock = { tenantId: TENANT, resource: 'products' as const, runId: 'held-by-another-process' };
   expect(await store.acquireRunLock({ ...lock, now: new Date(), ttlMs: 60_000 })).toMatchObject({ acquired: true });
   const sync = () => fetch(`${baseUrl}/api/shopify/sync/${TENANT}`, { method: 'POST', headers: { 'x-api-key': INGEST_KEY, 'content-type': 'application/json' }, body: '{"dataType":"products"}' });

@@ -75,7 +75,7 @@ describe(`examples/nextjs (next ${mode})`, () => {
     const { shop, simulator, db } = env;
     // The tenant is connected by another process (an admin script, say) sharing the database and
     // ENCRYPTION_KEY: the Next server restores its client from the tenant record on first use.
-    const admin = createIngestionService(db.prisma, { env: env.env, logger: silentLogger, scheduler: { enabled: false }, webhooks: { enabled: false }, healthCheckIntervalMs: 0 });
+    const admin = createIngestionService(db.database, { env: env.env, logger: silentLogger, scheduler: { enabled: false }, webhooks: { enabled: false }, healthCheckIntervalMs: 0 });
     await admin.addTenant(TENANT, { shopDomain: shop.domain, accessToken: shop.accessToken }, { client: { baseUrl: simulator.url } });
     await admin.shutdown();
 

@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { PrismaClient } from '../../src/generated/prisma/client.js';
 import { migrate } from '../../src/store/migrate.js';
-import { pooledPgAdapter, useDirectPgWrites } from '../../src/store/direct-pg.js';
+import { pooledPgAdapter } from '../../src/store/direct-pg.js';
+import { createDatabaseHandle, type DatabaseHandle } from '../../src/store/database-handle.js';
 import { testDatabaseConfig, testDatabaseUrl } from './pg-config.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -15,6 +16,8 @@ export interface TestDatabase {
   name: string;
   url: string;
   prisma: PrismaClient;
+  /** The handle the SDK is given: Prisma plus the pool its batch writes stream to (unless `directWrites: false`). */
+  database: DatabaseHandle;
   /** Runs SQL on a plain pg connection (outside Prisma), e.g. for assertions. */
   query<T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<T[]>;
   drop(): Promise<void>;
@@ -43,19 +46,21 @@ export async function createTestDatabase(options: { migrate?: boolean; prefix?: 
   const direct = new pg.Client(testDatabaseConfig(name));
   await direct.connect();
   const url = testDatabaseUrl(name);
-  // Like createDatabase({ url }): one pool for Prisma and the store's batch writes, unless
+  // Like createDatabase({ url }) with a handle: one pool for Prisma and the store's batch writes, unless
   // `directWrites: false` asks for the plain Prisma raw-query path (what a host client without a pool gets).
   // copyFromRows 1: every batch, however small, takes the COPY staging path, so the suites exercise it
   // fully (the JSON path has its own suite through Prisma; the threshold has its own test).
   const { adapter, pool } = pooledPgAdapter(url);
   const client = new PrismaClient({ adapter });
-  const prisma = options.directWrites === false ? client : useDirectPgWrites(client, pool, { copyFromRows: 1 });
+  const prisma = client;
+  const database = createDatabaseHandle(client, { pool: options.directWrites === false ? null : pool, copyFromRows: 1 });
   // Through the SDK's migrate(), so the database records what it applied, as a host's would.
   if (options.migrate !== false) await migrate(prisma);
   return {
     name,
     url,
     prisma,
+    database,
     async query(sql, params) { return (await direct.query(sql, params as unknown[])).rows; },
     async drop() {
       await prisma.$disconnect().catch(() => {});

@@ -27,13 +27,13 @@ beforeEach(async () => {
 
 async function tenant(): Promise<string> {
   const id = `bulk-${++seq}`;
-  await createStore(db.prisma).upsertTenant({ id, shopDomain: `${id}.myshopify.com`, accessTokenEnc: 'x' });
+  await createStore(db.database).upsertTenant({ id, shopDomain: `${id}.myshopify.com`, accessTokenEnc: 'x' });
   return id;
 }
 
 function importer(tenantId: string) {
   const client = { shopDomain: shop.shopDomain, graphql: shop.graphql.bind(shop), pages: async function* () { /* REST unused */ } };
-  return createImportService(db.prisma, client, tenantId, {
+  return createImportService(db.database, client, tenantId, {
     keyRing, sleep: async () => {},
     bulk: { minPollMs: 1, maxPollMs: 2, minWindowMs: 60_000 },
   });
@@ -53,7 +53,7 @@ describe('bulk backfill against a scripted Shopify', () => {
     const viaRows = await tenant();
     const t = (await import('../../src/transform/index.js')).ShopifyTransformer;
     const transformer = new t({ keyRing });
-    const store = createStore(db.prisma);
+    const store = createStore(db.database);
     for (const order of shop.orders) await store.writeRows(viaRows, 'orders', transformer.toRows('orders', order, viaRows));
     const image = (tenantId: string) => db.query(`SELECT id::text, order_id::text, title, sku, quantity, price::text, fulfillment_status FROM shopify_order_line_items WHERE tenant_id = $1 ORDER BY id`, [tenantId]);
     expect(await image(viaBulk)).toEqual(await image(viaRows));

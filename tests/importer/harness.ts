@@ -37,7 +37,7 @@ export async function createHarness(simOptions: ShopifySimulatorOptions = {}): P
 /** A tenant row (the synced tables reference it) and a client for shop `shopIndex`. */
 export async function connectTenant(h: Harness, tenantId: string, shopIndex = 0, clientOptions: Record<string, unknown> = {}) {
   const shop = h.sim.shops[shopIndex];
-  await createStore(h.db.prisma).upsertTenant({ id: tenantId, shopDomain: shop.domain, accessTokenEnc: 'not-used-here' });
+  await createStore(h.db.database).upsertTenant({ id: tenantId, shopDomain: shop.domain, accessTokenEnc: 'not-used-here' });
   const client = createShopifyClient({
     shopDomain: shop.domain, accessToken: shop.accessToken, baseUrl: shop.baseUrl,
     retryOptions: { retries: 8, minTimeout: 5, maxTimeout: 50 }, ...clientOptions,
@@ -46,7 +46,7 @@ export async function connectTenant(h: Harness, tenantId: string, shopIndex = 0,
 }
 
 export function importer(h: Harness, client: Parameters<typeof createImportService>[1], tenantId: string, options: ImportServiceOptions = {}) {
-  return createImportService(h.db.prisma, client, tenantId, { keyRing: h.keyRing, ...options });
+  return createImportService(h.db.database, client, tenantId, { keyRing: h.keyRing, ...options });
 }
 
 /** Every record the shop currently has, by id (read over the API, ids exact). */

@@ -65,7 +65,7 @@ describe('import options against the simulator and PostgreSQL', { timeout: 120_0
 
   it('a batch write that keeps failing fails the run, records it, and a rerun completes to the same data', async () => {
     const { client } = await connectTenant(h, 'flaky', 3);
-    const real = createStore(h.db.prisma);
+    const real = createStore(h.db.database);
     let calls = 0;
     const store = { ...real, writeRows: async (...args: Parameters<typeof real.writeRows>) => { if (++calls >= 3) throw new Error('could not serialize access'); return real.writeRows(...args); } };
     const err = await importer(h, client, 'flaky', { ...REST, store }).importOrders({ batchSize: 40, concurrency: 1, retryOptions: { retries: 2, minTimeout: 1 } }).catch((e) => e);
@@ -95,7 +95,7 @@ describe('import options against the simulator and PostgreSQL', { timeout: 120_0
     // A second database client, as another process of the host app would have.
     const other = await createDatabase({ url: h.db.url, migrate: false });
     try {
-      const slow = createStore(h.db.prisma);
+      const slow = createStore(h.db.database);
       let release!: () => void;
       const gate = new Promise<void>((r) => { release = r; });
       const held = { ...slow, upsertOrders: async (...args: Parameters<typeof slow.upsertOrders>) => { await gate; return slow.upsertOrders(...args); } };

@@ -37,7 +37,7 @@ async function image(tenantId: string): Promise<Record<string, unknown[]>> {
 /** A tenant on the harness's one shop (tenant rows need distinct shop domains; the client names the real one). */
 async function tenantOnShop(tenantId: string) {
   const shop = h.sim.shops[0];
-  await createStore(h.db.prisma).upsertTenant({ id: tenantId, shopDomain: `${tenantId}.myshopify.com`, accessTokenEnc: 'not-used-here' });
+  await createStore(h.db.database).upsertTenant({ id: tenantId, shopDomain: `${tenantId}.myshopify.com`, accessTokenEnc: 'not-used-here' });
   return { client: createShopifyClient({ shopDomain: shop.domain, accessToken: shop.accessToken, baseUrl: shop.baseUrl, retryOptions: { retries: 8, minTimeout: 5, maxTimeout: 50 } }) };
 }
 

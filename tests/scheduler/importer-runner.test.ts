@@ -25,10 +25,10 @@ describe('default job runner (the importer)', () => {
     // every second or more, which made this test wait half a minute).
     sim = await createShopifySimulator({ seed: 11, unthrottled: true, bulk: { startDelayMs: 50, rowsPerSecond: 50_000 }, shops: [{ customers: 40, products: 15, orders: 60 }] });
     const shop = sim.shops[0];
-    await createStore(db.prisma).upsertTenant({ id: 't1', shopDomain: shop.domain, accessTokenEnc: 'not-used-here' });
+    await createStore(db.database).upsertTenant({ id: 't1', shopDomain: shop.domain, accessTokenEnc: 'not-used-here' });
     clients = createClientManager({ retryOptions: { retries: 3, minTimeout: 5, maxTimeout: 20 } });
     clients.addClient('t1', { shopDomain: shop.domain, accessToken: shop.accessToken }, { baseUrl: shop.baseUrl });
-    scheduler = createSchedulerService(db.prisma, clients, {
+    scheduler = createSchedulerService(db.database, clients, {
       importServiceOptions: { keyRing: createKeyRing({ key: randomBytes(32).toString('hex') }), bulk: { minPollMs: 10, maxPollMs: 50 } },
       syncConfig: { orders: { schedule: '* * * * * *' }, customers: { enabled: false }, products: { enabled: false }, fullSync: { enabled: false } },
     });

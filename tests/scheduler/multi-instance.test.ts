@@ -130,7 +130,7 @@ describe('lease cleanup', () => {
     const ago = (ms: number) => new Date(now.getTime() - ms);
     await acquireLease(db.prisma, { jobId: 'j', runKey: 'old', holder: 'x', now: ago(3 * 3600_000), ttlMs: 1000 });
     await acquireLease(db.prisma, { jobId: 'j', runKey: 'recent', holder: 'x', now: ago(30 * 60_000), ttlMs: 1000 });
-    const s = createSchedulerService(db.prisma, null, { runJob: async () => 'ok', leaseRetentionMs: 3600_000, clock: () => now });
+    const s = createSchedulerService(db.database, null, { runJob: async () => 'ok', leaseRetentionMs: 3600_000, clock: () => now });
     await s.startScheduler();
     await settle(async () => (await listLeases(db.prisma, 'j')).length === 1, 'the cleanup');
     await s.stopScheduler();
@@ -142,8 +142,8 @@ describe('manual runs across instances', () => {
   it('refuses runJobNow while the job runs on another instance, and allows it after', async () => {
     await reset();
     let release!: () => void;
-    const a = createSchedulerService(db.prisma, null, { instanceId: 'a', runJob: () => new Promise((r) => { release = () => r('a done'); }) });
-    const b = createSchedulerService(db.prisma, null, { instanceId: 'b', runJob: async () => 'b done' });
+    const a = createSchedulerService(db.database, null, { instanceId: 'a', runJob: () => new Promise((r) => { release = () => r('a done'); }) });
+    const b = createSchedulerService(db.database, null, { instanceId: 'b', runJob: async () => 'b done' });
     a.addTenantJobs('t1');
     b.addTenantJobs('t1');
     const running = a.runJobNow('products-sync-t1');

@@ -56,7 +56,7 @@ beforeAll(async () => {
     seed: 18, apiSecret: API_SECRET, unthrottled: true,
     shops: [{ domain: ALPHA, customers: 4, products: 2, orders: 3 }, { domain: BETA, customers: 2, products: 1, orders: 1 }],
   });
-  service = createIngestionService(db.prisma, {
+  service = createIngestionService(db.database, {
     env, logger: silentLogger, clock,
     clientDefaults: { baseUrl: simulator.url, retryOptions: { retries: 0 } },
     scheduler: { syncConfig: quietSyncConfig, leaseTtlMs: 5_000 },
@@ -245,7 +245,7 @@ describe('getHealthStatus: every check breaks and recovers', () => {
   });
 
   it('after shutdown the scheduler and the webhook worker say why they stopped', async () => {
-    const s = createIngestionService(db.prisma, { env, logger: silentLogger, clock, clientDefaults: { baseUrl: simulator.url }, scheduler: { syncConfig: quietSyncConfig }, healthCheckIntervalMs: 0 });
+    const s = createIngestionService(db.database, { env, logger: silentLogger, clock, clientDefaults: { baseUrl: simulator.url }, scheduler: { syncConfig: quietSyncConfig }, healthCheckIntervalMs: 0 });
     await s.initialize();
     allHealthy(await s.checkHealth());
     await s.shutdown({ timeoutMs: 1_000 });

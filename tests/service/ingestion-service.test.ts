@@ -21,6 +21,7 @@ import {
   type IngestionServiceOptions,
 } from '../../src/index.js';
 import { PrismaClient } from '../../src/prisma.js';
+import { createDatabaseHandle, type DatabaseHandle } from '../../src/store/index.js';
 import { createShopifySimulator, type ShopifySimulator } from '../../src/testing/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
@@ -36,6 +37,9 @@ const BETA = 'beta-coffee.myshopify.com';
 const SLOW = 'slow-books.myshopify.com';
 
 let db: TestDatabase;
+/** The one handle the services share: Prisma plus the test database's pool, every pool statement recorded. */
+let handle: DatabaseHandle;
+const poolStatements: string[] = [];
 let simulator: ShopifySimulator;
 const logLines: string[] = [];
 const logger = createJsonLogger({ level: 'debug', write: (line) => logLines.push(line) });
@@ -43,7 +47,7 @@ const services: IngestionService[] = [];
 const extraClients: PrismaClient[] = [];
 const servers: Server[] = [];
 
-function makeService(prisma: unknown = db.prisma, options: IngestionServiceOptions = {}): IngestionService {
+function makeService(prisma: unknown = handle, options: IngestionServiceOptions = {}): IngestionService {
   const service = createIngestionService(prisma as TestDatabase['prisma'], {
     env,
     logger,
@@ -80,6 +84,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
   db = await createTestDatabase({ prefix: 'si_facade' });
+  const pool = db.database.pool!;
+  handle = createDatabaseHandle(db.prisma, {
+    copyFromRows: 1,
+    pool: {
+      query: (text, values) => { poolStatements.push(text.trim().slice(0, 60)); return pool.query(text, values); },
+      connect: async () => { poolStatements.push('CONNECT'); return pool.connect!(); },
+    },
+  });
   simulator = await createShopifySimulator({
     seed: 11,
     apiSecret: API_SECRET,
@@ -170,6 +182,7 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
 
   it('importData runs each data type and "all", returning the seed shapes', async () => {
     const expected = await shopifyCounts(ALPHA);
+    poolStatements.length = 0;
     const customers = (await service.importData('alpha', 'customers')) as ImportResult;
     expect(customers).toMatchObject({ tenantId: 'alpha', resource: 'customers', status: 'succeeded', imported: expected.customers, errors: 0 });
     expect(typeof customers.runId).toBe('string');
@@ -185,6 +198,8 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
     }
     const counts = await service.store.countRecords('alpha');
     expect({ customers: counts.customers, products: counts.products, orders: counts.orders }).toEqual(expected);
+    // The batches went to the handle's pool (checked-out connections: COPY-staged), not through Prisma.
+    expect(poolStatements.filter((sql) => sql === 'CONNECT').length).toBeGreaterThanOrEqual(3);
   });
 
   it('importData rejects an unknown data type with a ConfigError', async () => {
@@ -285,6 +300,8 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
       await sleep(100);
     }
     expect(tags).toContain('vip-webhook');
+    // The inbox INSERT went to the same handle's pool.
+    expect(poolStatements.some((sql) => sql.includes('INSERT INTO shopify_webhook_inbox'))).toBe(true);
     const stats = await service.getStatistics();
     expect(stats.webhookStats!.received).toBeGreaterThanOrEqual(1);
     expect(stats.webhookStats!.processed).toBeGreaterThanOrEqual(1);
@@ -463,10 +480,10 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
   });
 
   it('createAuthMiddleware throws a ConfigError when nothing is configured, and works with keys', () => {
-    const bare = createIngestionService(db.prisma, { env: { ENCRYPTION_KEY }, logger, healthCheckIntervalMs: 0 });
+    const bare = createIngestionService(db.database, { env: { ENCRYPTION_KEY }, logger, healthCheckIntervalMs: 0 });
     expect(() => bare.createAuthMiddleware()).toThrow(ConfigError);
     expect(() => bare.createAuthMiddleware()).toThrow(/INGEST_API_KEYS/);
-    const keyed = createIngestionService(db.prisma, { env: { ENCRYPTION_KEY, INGEST_API_KEYS: 'k1' }, logger, healthCheckIntervalMs: 0 });
+    const keyed = createIngestionService(db.database, { env: { ENCRYPTION_KEY, INGEST_API_KEYS: 'k1' }, logger, healthCheckIntervalMs: 0 });
     expect(typeof keyed.createAuthMiddleware()).toBe('function');
   });
 

@@ -23,7 +23,7 @@ let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase({ prefix: 'si_startup' });
   const ring = createKeyRing({ key: OLD_KEY });
-  const store = createStore(db.prisma);
+  const store = createStore(db.database);
   for (const id of ['acme', 'globex']) await store.upsertTenant({ id, shopDomain: `${id}.myshopify.com`, accessTokenEnc: ring.encrypt(`shpat_${id}`, id) });
 });
 
@@ -32,7 +32,7 @@ afterAll(async () => { await db?.drop(); });
 describe('initialize() with another ENCRYPTION_KEY', () => {
   it('fails fast with EncryptionKeyMismatchError naming the tenants and key ids, and changes nothing', async () => {
     const before = await db.query(`SELECT id, access_token_enc FROM shopify_tenants ORDER BY id`);
-    const service = createIngestionService(db.prisma, { ...quiet, env: { ENCRYPTION_KEY: NEW_KEY } });
+    const service = createIngestionService(db.database, { ...quiet, env: { ENCRYPTION_KEY: NEW_KEY } });
     const error = await service.initialize().then(() => undefined, (e: unknown) => e);
     expect(error).toBeInstanceOf(EncryptionKeyMismatchError);
     const mismatch = error as EncryptionKeyMismatchError;
@@ -49,11 +49,11 @@ describe('initialize() with another ENCRYPTION_KEY', () => {
   });
 
   it('starts once the old key is in ENCRYPTION_PREVIOUS_KEYS, and with the old key itself', async () => {
-    const rotating = createIngestionService(db.prisma, { ...quiet, env: { ENCRYPTION_KEY: NEW_KEY, ENCRYPTION_PREVIOUS_KEYS: OLD_KEY, BLIND_INDEX_KEY: randomBytes(32).toString('hex') } });
+    const rotating = createIngestionService(db.database, { ...quiet, env: { ENCRYPTION_KEY: NEW_KEY, ENCRYPTION_PREVIOUS_KEYS: OLD_KEY, BLIND_INDEX_KEY: randomBytes(32).toString('hex') } });
     await rotating.initialize();
     expect(rotating.clientManager.size).toBe(2);
     await rotating.shutdown();
-    const same = createIngestionService(db.prisma, { ...quiet, env: { ENCRYPTION_KEY: OLD_KEY } });
+    const same = createIngestionService(db.database, { ...quiet, env: { ENCRYPTION_KEY: OLD_KEY } });
     await same.initialize();
     await same.shutdown();
   });

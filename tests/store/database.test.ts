@@ -2,9 +2,10 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { PrismaPg } from '@prisma/adapter-pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
-import { createDatabase, createStore, migrate, resolveDatabaseTarget, useDirectPgWrites } from '../../src/store/index.js';
+import { createDatabase, createDatabaseHandle, createStore, migrate, resolveDatabaseTarget } from '../../src/store/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { customer } from './rows.js';
 import { readMigrationFiles } from '../../src/store/migration-files.js';
@@ -57,6 +58,7 @@ describe('createDatabase', () => {
   it('persists the embedded database in its folder across opens', async () => {
     const dataDir = path.join(tmp, 'nested/db');
     const first = await createDatabase({ dataDir, env: {} });
+    expect(first.pool).toBeNull();
     const store = createStore(first);
     await store.upsertTenant({ id: 't', shopDomain: 't.myshopify.com', accessTokenEnc: 'x' });
     await store.upsertCustomers('t', [customer('t', 820982911946154508n)]);
@@ -73,23 +75,23 @@ describe('createDatabase', () => {
   }, 180_000); // two PGlite boots (WASM PostgreSQL, initdb on the first): seconds each, more on a loaded machine
 });
 
-describe('useDirectPgWrites', () => {
+describe('createDatabaseHandle', () => {
   let db: TestDatabase;
   beforeAll(async () => { db = await createTestDatabase({ prefix: 'si_directpg', directWrites: false }); });
   afterAll(async () => { await db?.drop(); });
 
-  it('sends batch writes to the attached pool, and everything else through Prisma', async () => {
+  it("sends batch writes to the handle's pool, and everything else through Prisma", async () => {
     const { default: pg } = await import('pg');
     const pool = new pg.Pool({ connectionString: db.url });
     const seen: string[] = [];
     const counting = { query: (text: string, values?: unknown[]) => { seen.push(text.trim().slice(0, 40)); return pool.query(text, values); } };
     try {
-      const plain = createStore(db.prisma);
+      const plain = createStore(db.database);
       await plain.upsertTenant({ id: 'direct-a', shopDomain: 'direct-a.myshopify.com', accessTokenEnc: 'x' });
       expect(await plain.upsertCustomers('direct-a', [customer('direct-a', 1n)])).toEqual({ written: 1, stale: 0 });
       expect(seen).toEqual([]);
 
-      const direct = createStore(useDirectPgWrites(db.prisma, counting));
+      const direct = createStore(createDatabaseHandle(db.prisma, { pool: counting }));
       expect(await direct.upsertCustomers('direct-a', [customer('direct-a', 2n), customer('direct-a', 1n)])).toEqual({ written: 2, stale: 0 });
       expect(seen).toHaveLength(1);
       expect(seen[0]).toMatch(/^WITH t_customers AS \(INSERT INTO "shopif/);
@@ -115,7 +117,7 @@ describe('useDirectPgWrites', () => {
       },
     };
     try {
-      const store = createStore(useDirectPgWrites(db.prisma, counting, { copyFromRows: 2 }));
+      const store = createStore(createDatabaseHandle(db.prisma, { pool: counting, copyFromRows: 2 }));
       await store.upsertTenant({ id: 'direct-d', shopDomain: 'direct-d.myshopify.com', accessTokenEnc: 'x' });
       // Below copyFromRows: one statement on the pool, no connection checked out.
       expect(await store.upsertCustomers('direct-d', [customer('direct-d', 1n)])).toEqual({ written: 1, stale: 0 });
@@ -139,17 +141,42 @@ describe('useDirectPgWrites', () => {
     }
   });
 
-  it('refuses something that is not a pool, and a copyFromRows that is not a positive integer', () => {
-    expect(() => useDirectPgWrites({}, {} as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
-    expect(() => useDirectPgWrites({}, { query: async () => ({ rows: [], rowCount: 0 }) }, { copyFromRows: 0 })).toThrow(/copyFromRows/);
+  it('refuses something that is not a PrismaClient or a pool, and a copyFromRows that is not a positive integer', () => {
+    expect(() => createDatabaseHandle({} as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => createDatabaseHandle(db.prisma, { pool: {} as never })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/pool/) }));
+    expect(() => createDatabaseHandle(db.prisma, { pool: { query: async () => ({ rows: [], rowCount: 0 }) }, copyFromRows: 0 })).toThrow(/copyFromRows/);
+    expect(() => createStore({} as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
 
-  it("is what the package's own new PrismaClient({ url }) sets up", async () => {
+  it('leaves the PrismaClient untouched: a plain client writes through Prisma even after a handle was made from it', async () => {
+    const { default: pg } = await import('pg');
+    const pool = new pg.Pool({ connectionString: db.url });
+    const seen: string[] = [];
+    const counting = { query: (text: string, values?: unknown[]) => { seen.push(text); return pool.query(text, values); } };
+    try {
+      const before = Reflect.ownKeys(db.prisma);
+      const handle = createDatabaseHandle(db.prisma, { pool: counting });
+      expect(Reflect.ownKeys(db.prisma)).toEqual(before);
+      expect(handle.prisma).toBe(db.prisma);
+      expect(handle.pool).toBe(counting);
+      expect(handle.copyFromRows).toBe(64);
+      expect(Object.isFrozen(handle)).toBe(true);
+      const plain = createStore(db.prisma);
+      await plain.upsertTenant({ id: 'direct-e', shopDomain: 'direct-e.myshopify.com', accessTokenEnc: 'x' });
+      expect(await plain.upsertCustomers('direct-e', [customer('direct-e', 1n)])).toEqual({ written: 1, stale: 0 });
+      expect(seen).toEqual([]);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("takes the pool of the package's own new PrismaClient({ url }), which exposes it", async () => {
     const { PrismaClient } = await import('../../src/prisma-client.js');
     const prisma = new PrismaClient({ url: db.url });
     try {
-      expect(Object.getOwnPropertySymbols(prisma).map(String)).toContain('Symbol(shopify-ingest.directPg)');
-      const store = createStore(prisma);
+      expect(prisma.pool).toBeInstanceOf(pg.Pool);
+      expect(new PrismaClient({ adapter: new PrismaPg({ connectionString: db.url }) }).pool).toBeNull();
+      const store = createStore(createDatabaseHandle(prisma, { pool: prisma.pool }));
       await store.upsertTenant({ id: 'direct-c', shopDomain: 'direct-c.myshopify.com', accessTokenEnc: 'x' });
       expect(await store.upsertCustomers('direct-c', [customer('direct-c', 8n)])).toEqual({ written: 1, stale: 0 });
     } finally {
@@ -157,13 +184,16 @@ describe('useDirectPgWrites', () => {
     }
   });
 
-  it('is what createDatabase({ url }) sets up', async () => {
+  it('takes the pool createDatabase({ url }) exposes; the embedded database has none', async () => {
     const prisma = await createDatabase({ url: db.url, migrate: false });
     try {
-      expect(Object.getOwnPropertySymbols(prisma).map(String)).toContain('Symbol(shopify-ingest.directPg)');
-      const store = createStore(prisma);
+      expect(prisma.pool).toBeInstanceOf(pg.Pool);
+      const seen: string[] = [];
+      const query = prisma.pool!.query.bind(prisma.pool) as (text: string, values?: unknown[]) => Promise<pg.QueryResult>;
+      const store = createStore(createDatabaseHandle(prisma, { pool: { query: (text: string, values?: unknown[]) => { seen.push(text); return query(text, values); } } }));
       await store.upsertTenant({ id: 'direct-b', shopDomain: 'direct-b.myshopify.com', accessTokenEnc: 'x' });
       expect(await store.upsertCustomers('direct-b', [customer('direct-b', 7n)])).toEqual({ written: 1, stale: 0 });
+      expect(seen.some((sql) => sql.startsWith('WITH t_customers'))).toBe(true);
     } finally {
       await prisma.$disconnect();
     }

@@ -18,7 +18,7 @@ const root = path.resolve(here, '../..');
 let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase({ prefix: 'si_pg_outage' });
-  await createStore(db.prisma).upsertTenant({ id: 'outage', shopDomain: 'outage.myshopify.com', accessTokenEnc: 'x' });
+  await createStore(db.database).upsertTenant({ id: 'outage', shopDomain: 'outage.myshopify.com', accessTokenEnc: 'x' });
 });
 afterAll(async () => { await db?.drop(); });
 

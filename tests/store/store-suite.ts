@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreError, TenantError } from '../../src/errors.js';
 import { parseShopifyJson } from '../../src/json.js';
-import { createStore, type IngestStore, type PrismaLike } from '../../src/store/index.js';
+import { createStore, type DatabaseHandle, type IngestStore, type PrismaLike } from '../../src/store/index.js';
 import { at, customer, event, lineItem, mergeBundles, order, orderBundle, product, variant } from './rows.js';
 
 export interface OpenedDatabase {
   prisma: PrismaLike;
+  /** What the SDK is given (the PrismaClient itself, or a handle with a pool). */
+  database: PrismaLike | DatabaseHandle;
   close(): Promise<void>;
 }
 
@@ -37,7 +39,7 @@ export function defineStoreSuite(backend: string, open: () => Promise<OpenedData
 
     beforeAll(async () => {
       db = await open();
-      store = createStore(db.prisma);
+      store = createStore(db.database);
       sql = (query, ...values) => db.prisma.$queryRawUnsafe(query, ...values);
     }, 180_000);
     afterAll(async () => {

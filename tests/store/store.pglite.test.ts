@@ -4,5 +4,5 @@ import { defineStoreSuite } from './store-suite.js';
 // PGlite boots a WASM PostgreSQL (initdb included) in the suite's beforeAll, which allows for a loaded machine.
 defineStoreSuite('embedded PGlite', async () => {
   const prisma = await createDatabase({ dataDir: 'memory://', env: {} });
-  return { prisma, close: () => prisma.$disconnect() };
+  return { prisma, database: prisma, close: () => prisma.$disconnect() };
 });

@@ -16,7 +16,7 @@ const samples = skipFileWithoutFixtures();
 beforeAll(async () => {
   if (!samples) return;
   db = await createTestDatabase({ prefix: 'si_transform' });
-  const store = createStore(db.prisma);
+  const store = createStore(db.database);
   await store.upsertTenant({ id: T, shopDomain: 'roundtrip.myshopify.com', accessTokenEnc: ring.encrypt('shpat_x', T) });
   const [restOrder] = await restOrdersPage();
   await store.upsertOrders(T, transformer.transformOrdersBatch([restOrder, await webhookBody('orders.create')], T));

@@ -28,8 +28,8 @@ let simTime = Date.parse('2025-03-01T00:00:00Z');
 
 beforeAll(async () => {
   db = await createTestDatabase({ prefix: 'si_wh_e2e' });
-  await createStore(db.prisma).upsertTenant({ id: 'tenant-e2e', shopDomain: SHOP, accessTokenEnc: 'x' });
-  service = createWebhookService(db.prisma, {
+  await createStore(db.database).upsertTenant({ id: 'tenant-e2e', shopDomain: SHOP, accessTokenEnc: 'x' });
+  service = createWebhookService(db.database, {
     secrets: SECRET, keyRing: createKeyRing({ key: ENCRYPTION_KEY }), logger: silentLogger,
     worker: { pollIntervalMs: 200, batchSize: 200 },
   });

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PrismaClient } from '../../src/generated/prisma/client.js';
-import { useDirectPgWrites } from '../../src/store/index.js';
+import { createDatabaseHandle } from '../../src/store/index.js';
 import { createInboxWorker, createWebhookInbox, type InboxDelivery, type InboxRow } from '../../src/webhooks/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
@@ -22,18 +22,18 @@ const delivery = (over: Partial<InboxDelivery> = {}): InboxDelivery => ({
 
 describe('webhook inbox', () => {
   it('inserts, groups concurrent inserts, and counts duplicates per (tenant, webhook id)', async () => {
-    const inbox = createWebhookInbox(db.prisma);
+    const inbox = createWebhookInbox(db.database);
     await insertsAndCountsDuplicates(inbox);
   });
 
-  it('writes through the pool attached by useDirectPgWrites, with the same results', async () => {
+  it('writes through the pool of a database handle, with the same results', async () => {
     const pool = new pg.Pool({ connectionString: db.url });
     const statements: string[] = [];
     const query = pool.query.bind(pool) as (text: string, values?: unknown[]) => Promise<pg.QueryResult>;
     const counted = { query: (text: string, values?: unknown[]) => { statements.push(text); return query(text, values); } };
-    const prisma = useDirectPgWrites(new PrismaClient({ adapter: new PrismaPg(pool) }), counted);
+    const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
     try {
-      const inbox = createWebhookInbox(prisma);
+      const inbox = createWebhookInbox(createDatabaseHandle(prisma, { pool: counted }));
       await insertsAndCountsDuplicates(inbox);
       expect(statements.filter((sql) => sql.includes('INSERT INTO shopify_webhook_inbox')).length).toBeGreaterThan(0);
       const [stored] = await db.query(`SELECT id FROM shopify_webhook_inbox WHERE webhook_id = 'B'`);
@@ -73,7 +73,7 @@ describe('webhook inbox', () => {
   }
 
   it('claims with SKIP LOCKED: two workers never get the same row; an expired lock is taken over', async () => {
-    const inbox = createWebhookInbox(db.prisma);
+    const inbox = createWebhookInbox(db.database);
     await Promise.all(Array.from({ length: 30 }, () => inbox.insert(delivery())));
     const now = new Date('2025-01-01T00:01:00Z');
     const [a, b] = await Promise.all([
@@ -99,7 +99,7 @@ describe('webhook inbox', () => {
 
 describe('inbox worker', () => {
   it('retries with exponential backoff, then leaves the row failed; replay resets it', async () => {
-    const inbox = createWebhookInbox(db.prisma);
+    const inbox = createWebhookInbox(db.database);
     let now = new Date('2025-01-01T00:00:02Z');
     const failures: Array<{ final: boolean }> = [];
     let fail = true;
@@ -137,7 +137,7 @@ describe('inbox worker', () => {
   });
 
   it('getStatus: how long the batch in flight has taken (worker clock), the last claim error until a claim succeeds, and a crashed loop', async () => {
-    const real = createWebhookInbox(db.prisma);
+    const real = createWebhookInbox(db.database);
     let claimFails = false;
     const inbox = { ...real, claim: (o: Parameters<typeof real.claim>[0]) => (claimFails ? Promise.reject(new Error('connection refused')) : real.claim(o)) };
     let now = new Date('2025-01-01T00:00:02Z');
@@ -177,7 +177,7 @@ describe('inbox worker', () => {
   });
 
   it('is woken at once by wake(), polls otherwise, and picks up rows left from before start', async () => {
-    const inbox = createWebhookInbox(db.prisma);
+    const inbox = createWebhookInbox(db.database);
     await inbox.insert(delivery({ receivedAt: new Date('2020-01-01T00:00:00Z') }));
     const processed: string[] = [];
     const worker = createInboxWorker({
@@ -198,7 +198,7 @@ describe('inbox worker', () => {
   });
 
   it('while deferring applies only rows older than the cutoff, without a claim per wake(); drain() applies everything', async () => {
-    const inbox = createWebhookInbox(db.prisma);
+    const inbox = createWebhookInbox(db.database);
     let claims = 0;
     const counting = { ...inbox, claim: (o: Parameters<typeof inbox.claim>[0]) => { claims++; return inbox.claim(o); } };
     const old = delivery({ receivedAt: new Date(Date.now() - 120_000) });
@@ -234,7 +234,7 @@ describe('inbox worker', () => {
     expect(processed.at(-1)).toBe(later.webhookId);
   });
   it('with wakeDelayMs, an idle worker claims once after the delay whatever the number of wakes', async () => {
-    const inbox = createWebhookInbox(db.prisma);
+    const inbox = createWebhookInbox(db.database);
     const claimedAt: number[] = [];
     const counting = { ...inbox, claim: (o: Parameters<typeof inbox.claim>[0]) => { claimedAt.push(Date.now()); return inbox.claim(o); } };
     const batches: string[][] = [];

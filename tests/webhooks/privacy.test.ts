@@ -18,7 +18,7 @@ let db: TestDatabase;
 const keyRing = createKeyRing({ key: ENCRYPTION_KEY });
 
 function service(over: Parameters<typeof createWebhookService>[1] = {}): WebhookService {
-  return createWebhookService(db.prisma, { secrets: SECRET, keyRing, logger: silentLogger, worker: { autoStart: false }, tenantCacheTtlMs: 0, ...over });
+  return createWebhookService(db.database, { secrets: SECRET, keyRing, logger: silentLogger, worker: { autoStart: false }, tenantCacheTtlMs: 0, ...over });
 }
 const send = (s: WebhookService, topic: string, body: unknown, options: Parameters<typeof signedDelivery>[2] = {}) =>
   s.handler(toRequest(signedDelivery(topic, body, options)));
@@ -27,7 +27,7 @@ beforeAll(async () => { db = await createTestDatabase({ prefix: 'si_wh_privacy' 
 afterAll(async () => { await db?.drop(); });
 beforeEach(async () => {
   await db.query('DELETE FROM shopify_tenants');
-  const store = createStore(db.prisma);
+  const store = createStore(db.database);
   await store.upsertTenant({ id: 't1', shopDomain: 'shop.myshopify.com', accessTokenEnc: keyRing.encrypt('shpat_t1', 't1') });
   await store.upsertTenant({ id: 't2', shopDomain: 'other.myshopify.com', accessTokenEnc: keyRing.encrypt('shpat_t2', 't2') });
 });
@@ -129,7 +129,7 @@ describe('shop/redact', () => {
     const handled: string[] = [];
     s.on('customers/update', (e) => { handled.push(e.webhookId); });
     await send(s, 'customers/update', { id: 11, updated_at: '2025-01-01T00:00:00Z' }, { webhookId: 'queued' });
-    await createStore(db.prisma).setTenantActive('t1', false);
+    await createStore(db.database).setTenantActive('t1', false);
     await s.processPending();
     expect(handled).toEqual([]);
     expect(await db.query(`SELECT count(*)::int AS n FROM shopify_customers`)).toEqual([{ n: 0 }]);

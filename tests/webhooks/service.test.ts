@@ -15,7 +15,7 @@ const keyRing = createKeyRing({ key: ENCRYPTION_KEY });
 const exports: CustomerDataExport[] = [];
 
 function service(over: Parameters<typeof createWebhookService>[1] = {}): WebhookService {
-  return createWebhookService(db.prisma, {
+  return createWebhookService(db.database, {
     secrets: SECRET, keyRing, logger: silentLogger, worker: { autoStart: false }, tenantCacheTtlMs: 0,
     onDataRequest: (_tenantId, data) => { exports.push(data); },
     ...over,
@@ -28,8 +28,8 @@ beforeAll(async () => {
 afterAll(async () => { await db?.drop(); });
 beforeEach(async () => {
   await db.query('DELETE FROM shopify_tenants');
-  await createStore(db.prisma).upsertTenant({ id: 't1', shopDomain: 'shop.myshopify.com', accessTokenEnc: 'x' });
-  await createStore(db.prisma).upsertTenant({ id: 't2', shopDomain: 'other.myshopify.com', accessTokenEnc: 'x' });
+  await createStore(db.database).upsertTenant({ id: 't1', shopDomain: 'shop.myshopify.com', accessTokenEnc: 'x' });
+  await createStore(db.database).upsertTenant({ id: 't2', shopDomain: 'other.myshopify.com', accessTokenEnc: 'x' });
 });
 
 const send = (s: WebhookService, topic: string, body: unknown, options: Parameters<typeof signedDelivery>[2] = {}) =>

@@ -11,14 +11,14 @@ import express, { type Request, type Response } from 'express';
 import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from './generated/prisma/client.js';
-import { createIngestionService, useDirectPgWrites, ShopifyIngestError, type DataType } from 'shopify-ingest';
+import { createDatabaseHandle, createIngestionService, ShopifyIngestError, type DataType } from 'shopify-ingest';
 
 // One pool for your Prisma client and the SDK's batch writes (COPY into staging tables).
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
 const adapter = new PrismaPg(pool);
-const prisma = useDirectPgWrites(new PrismaClient({ adapter }), pool);
+const prisma = new PrismaClient({ adapter });
 
-const shopifyService = createIngestionService(prisma);
+const shopifyService = createIngestionService(createDatabaseHandle(prisma, { pool }));
 await shopifyService.initialize(); // applies the SDK's migrations, checks ENCRYPTION_KEY against stored tenants
 
 const app = express();
