@@ -901,7 +901,7 @@ function hostExpressJson(): unknown {
   try {
     express = createRequire(import.meta.url)('express') as typeof express;
   } catch (error) {
-    throw new ConfigError("setupWebhookEndpoints(app) parses the JSON of your other routes with express.json(), but express is not installed where shopify-ingest can load it: install express, or pass { parseJson: false } and add your own parser", { cause: error });
+    throw new ConfigError('setupWebhookEndpoints(app) parses the JSON of your other routes with express.json(), but express is not installed where shopify-ingest can load it: install express, or pass { parseJson: false } and add your own parser', { cause: error });
   }
   if (typeof express.json !== 'function') throw new ConfigError('setupWebhookEndpoints(app): the installed express has no express.json(); pass { parseJson: false } and add your own parser');
   return express.json({ limit: '1mb' });

@@ -13,7 +13,6 @@ export type { CliContext } from './context.js';
 
 type Values = Record<string, string | boolean | undefined>;
 
-
 function intOption(values: Values, name: string, fallback?: number): number | undefined {
   const raw = values[name];
   if (raw === undefined) return fallback;

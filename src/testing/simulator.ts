@@ -322,8 +322,11 @@ export async function createShopifySimulator(options: ShopifySimulatorOptions = 
     Object.assign(headers, response.headers ?? {});
     // Plain JSON.stringify is 2-3x faster; only big-id shops hold bigints that need the exact writer.
     let text: string;
-    try { text = shop.gen.bigIds ? stringifyShopifyJson(response.body) : JSON.stringify(response.body); }
-    catch { text = stringifyShopifyJson(response.body); }
+    try {
+      text = shop.gen.bigIds ? stringifyShopifyJson(response.body) : JSON.stringify(response.body);
+    } catch {
+      text = stringifyShopifyJson(response.body);
+    }
     return finish(response.status, text, fault === 'slow' || fault === 'storm' ? undefined : fault);
   }
 
