@@ -15,6 +15,7 @@ import { createAuthMiddleware as createAuth, type AuthMiddleware } from './auth/
 import { authOptionsOf, loadConfig, requireFor, webhookSecretsOf, type IngestionConfig } from './config/index.js';
 import { createStore, explainDatabaseError, migrate, type IngestStore, type PrismaLike, type RecordCounts, type TenantRecord } from './store/index.js';
 import { isDatabaseHandle, resolveDatabase, type DatabaseHandle } from './store/database-handle.js';
+import { recordApiNotice, type ApiNotice } from './store/api-notices.js';
 import { shopifyWebhooks } from './adapters/express.js';
 import { credentialKind, obtainCredentials, type TenantCredentials } from './auth/credentials.js';
 import { createStoredTokenSource, TenantAuthError, type AppCredentials } from './auth/stored-token-source.js';
@@ -312,6 +313,10 @@ export class IngestionService {
       limiter: {
         ...(explicit(overrides.apiCallLimit, 'SHOPIFY_API_CALL_LIMIT') ? { bucketSize: this.config.apiCallLimit } : {}),
         ...(explicit(overrides.leakRate, 'SHOPIFY_LEAK_RATE') ? { leakRate: this.config.leakRate } : {}),
+      },
+      // What Shopify says about the calls (another version answered, deprecations), kept per tenant for `doctor`.
+      onTenantApiNotice: (tenantId: string, notice: ApiNotice) => {
+        recordApiNotice(this.prisma, tenantId, notice, this.clock()).catch((error: unknown) => this.logger.warn('could not record an api notice', { tenantId, kind: notice.kind, error }));
       },
       ...clientDefaults,
     } as ConstructorParameters<typeof ClientManager>[0]);

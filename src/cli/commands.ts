@@ -7,6 +7,9 @@ import { listOutstandingFailures } from '../store/failures.js';
 import type { PrismaLike } from '../store/prisma-like.js';
 import { createProgress } from './progress.js';
 import { EXIT, UsageError } from './exit.js';
+import { doctorReport, renderDoctor } from './doctor.js';
+import { readDoctorFacts } from '../store/doctor.js';
+import { loadConfig } from '../config/index.js';
 import type { CliContext } from './context.js';
 
 export type { CliContext } from './context.js';
@@ -229,6 +232,20 @@ export async function runCommand(positionals: string[], values: Values, ctx: Cli
       return failures(values, ctx);
     case 'retry-failures':
       return retry(values, ctx);
+    case 'doctor': {
+      const prisma = await databaseOf(values, ctx);
+      try {
+        const facts = await readDoctorFacts(prisma, RESOURCE_NAMES, values.tenant as string | undefined);
+        if (values.tenant && facts.length === 0) throw new UsageError(`no tenant ${JSON.stringify(values.tenant)}`);
+        const defaultApiVersion = loadConfig({}, ctx.env, { require: [] }).apiVersion;
+        const now = new Date();
+        const reports = facts.map((f) => doctorReport(f, { now, defaultApiVersion }));
+        print(ctx, renderDoctor(reports), { tenants: reports });
+        return reports.some((r) => r.findings.some((f) => f.severity === 'problem')) ? EXIT.failed : EXIT.ok;
+      } finally {
+        await prisma.$disconnect();
+      }
+    }
     case 'status': {
       const { service, close } = await openService(values, ctx);
       try {

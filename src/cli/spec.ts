@@ -91,6 +91,13 @@ export const COMMANDS: readonly CommandSpec[] = [
     requires: ['encryption'],
   },
   {
+    name: 'doctor',
+    summary: 'What needs attention, per tenant: credentials, scopes, syncs, inbox, API versions and deprecations',
+    details: 'Reads the database only. Exit codes: 0 nothing needs action, 1 a problem (marked ✗) was found.',
+    flags: { tenant: { type: 'string', value: '<tenant>', description: 'Only this tenant' }, ...DATABASE_FLAGS, ...JSON_FLAG },
+    requires: [],
+  },
+  {
     name: 'status',
     summary: 'Sync status of every tenant',
     flags: { ...DATABASE_FLAGS, ...JSON_FLAG },

@@ -1,3 +1,4 @@
+import type { ApiNotice } from './api-notice.js';
 import { createFetch, type $Fetch } from 'ofetch';
 import { AbortError } from 'p-retry';
 import { retrying } from '../retry.js';
@@ -72,6 +73,12 @@ export interface ShopifyClientOptions {
   now?: () => number;
   /** Sleep (default `setTimeout`); injected by tests. */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Told when an answer came from another API version than requested, or named deprecations the
+   * call uses; each notice at most once an hour per client. The facade records them per tenant.
+   * @internal
+   */
+  onApiNotice?: (notice: ApiNotice) => void;
 }
 
 /** Per-call options. */
@@ -166,6 +173,9 @@ export class ShopifyClient {
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly deprecationsLogged = new Set<string>();
+  private readonly onApiNotice: ((notice: ApiNotice) => void) | undefined;
+  /** When each notice was last reported (by kind and key), to report it at most hourly. */
+  private readonly noticesReported = new Map<string, number>();
 
   constructor(options: ShopifyClientOptions) {
     if (!options || typeof options !== 'object') throw new ShopifyIngestError('INVALID_ARGUMENT', 'createShopifyClient(options) needs an options object');
@@ -181,6 +191,7 @@ export class ShopifyClient {
     this.apiVersion = options.apiVersion ?? DEFAULT_API_VERSION;
     assertApiVersion(this.apiVersion);
     this.logger = options.logger ?? silentLogger;
+    this.onApiNotice = options.onApiNotice;
     this.retry = { ...DEFAULT_RETRY_OPTIONS, ...definedOnly(options.retryOptions ?? {}) };
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.maxThrottleRetries = options.maxThrottleRetries ?? 20;
@@ -537,13 +548,43 @@ export class ShopifyClient {
     });
   }
 
+  /**
+   * What the answer's headers say about the call: a deprecation (logged once per request kind) and
+   * an answering version other than the requested one (fall-forward: the version is no longer
+   * supported); both reported to `onApiNotice`.
+   */
   private noteDeprecation(method: string, path: string, headers: Headers): void {
     const reason = headers.get('x-shopify-api-deprecated-reason');
-    if (!reason) return;
-    const key = `${method} ${path}`;
-    if (this.deprecationsLogged.has(key)) return;
-    this.deprecationsLogged.add(key);
-    this.logger.warn('shopify api deprecation', { shop: this.shopDomain, method, path, apiVersion: this.apiVersion, reason });
+    const served = headers.get('x-shopify-api-version');
+    const request = `${method} ${path.split('?')[0]}`;
+    if (reason) {
+      const key = `${method} ${path}`;
+      if (!this.deprecationsLogged.has(key)) {
+        this.deprecationsLogged.add(key);
+        this.logger.warn('shopify api deprecation', { shop: this.shopDomain, method, path, apiVersion: this.apiVersion, reason });
+      }
+      this.reportNotice({ kind: 'deprecated', requestedVersion: this.apiVersion, servedVersion: served, reason, request });
+    }
+    if (served && served !== this.apiVersion && this.apiVersion !== 'unstable') {
+      this.reportNotice({ kind: 'version_mismatch', requestedVersion: this.apiVersion, servedVersion: served, reason: null, request });
+    }
+  }
+
+  private reportNotice(notice: ApiNotice): void {
+    if (!this.onApiNotice) return;
+    const key = `${notice.kind}\u0000${notice.kind === 'deprecated' ? notice.reason : notice.servedVersion}`;
+    const now = this.now();
+    const last = this.noticesReported.get(key);
+    if (last !== undefined && now - last < 3_600_000) return;
+    if (last === undefined && notice.kind === 'version_mismatch') {
+      this.logger.warn('shopify answered with another api version (the requested one is no longer supported)', { shop: this.shopDomain, requested: notice.requestedVersion, served: notice.servedVersion });
+    }
+    this.noticesReported.set(key, now);
+    try {
+      this.onApiNotice(notice);
+    } catch (error) {
+      this.logger.warn('onApiNotice failed', { error });
+    }
   }
 
   /**

@@ -700,7 +700,9 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
       const out: JsonObject = { data };
       if (errors.length) out.errors = errors;
       out.extensions = { cost: { requestedQueryCost: requested, actualQueryCost: actualCost, throttleStatus: shop.costBucket.status() } };
-      return { status: 200, body: out };
+      // Since 2025-04 the header lists the deprecations the request used (https://shopify.dev/changelog/graphql-return-actual-deprecation-reasons).
+      const deprecated = op.deprecations.length > 0 ? { 'X-Shopify-API-Deprecated-Reason': op.deprecations.join(', ') } : undefined;
+      return { status: 200, body: out, ...(deprecated ? { headers: deprecated } : {}) };
     },
 
     /** Serves `/bulk/{shop}/{op}.jsonl` (and `-partial.jsonl`); false when the path is not a result file. */
