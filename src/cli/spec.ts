@@ -80,6 +80,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       + 'run was importing it, 130 interrupted (the run is recorded as cancelled; its checkpoint is kept).',
     flags: {
       mode: { type: 'string', value: 'full|incremental|auto', description: 'Default auto: incremental once a full sync completed' },
+      resources: { type: 'string', value: '<a,b,...>', description: 'Several resources, synced in dependency order (instead of the [resource] argument)' },
       'dry-run': { type: 'boolean', description: 'Fetch and transform, write nothing' },
       'batch-size': { type: 'string', value: '<n>', description: 'Rows per database write (default DEFAULT_BATCH_SIZE, 100)' },
       concurrency: { type: 'string', value: '<n>', description: 'Batch writes in flight (default DEFAULT_CONCURRENCY, 3)' },
