@@ -29,6 +29,7 @@ import {
   type CredentialsCheck, type DatabaseCheck, type DeadLettersCheck, type HealthChecks, type HealthLevel, type HealthOptions, type HealthThresholds, type InboxCheck, type SyncsCheck,
 } from './health.js';
 import { pingDatabase, readDeadLetters, readInboxBacklog, readNeedsReauth, readSyncFacts } from './store/health.js';
+import { createTelemetry, type InboxSample, type Telemetry, type TelemetryOptions } from './telemetry/index.js';
 
 /** What `importData` accepts as its data type: a resource of the registry, or `all`. */
 export type DataType = ResourceName | 'all';
@@ -131,6 +132,8 @@ export interface IngestionServiceOptions extends Partial<IngestionConfig> {
    * read a token, e.g. removing tenants whose key was lost.
    */
   checkEncryptionKey?: boolean;
+  /** OpenTelemetry metrics and traces (docs/observability.md); `false`: off. */
+  telemetry?: TelemetryOptions | false;
 }
 
 /** The seed's tenant sync status entry. */
@@ -279,12 +282,15 @@ export class IngestionService {
   private initialized = false;
   private stopping = false;
   private healthTimer: ReturnType<typeof setInterval> | undefined;
+  // ES private: adds nothing to the published declarations but one `#private`.
+  readonly #telemetry: Telemetry;
+  #stopObserving: () => void = () => {};
 
   constructor(database: PrismaLike | DatabaseHandle, options: IngestionServiceOptions = {}) {
     if (!isDatabaseHandle(database) && (!database || typeof database.$queryRawUnsafe !== 'function')) {
       throw new ConfigError('createIngestionService(prisma): pass a PrismaClient (with a driver adapter) whose schema includes the shopify_* models, or a handle from createDatabaseHandle');
     }
-    const { env = process.env, logger, keyRing, clock, store, clientDefaults, clientManager, scheduler, webhooks, autoMigrate, shutdownTimeoutMs, healthCheckIntervalMs, health, onProgress, checkEncryptionKey, ...overrides } = options;
+    const { env = process.env, logger, keyRing, clock, store, clientDefaults, clientManager, scheduler, webhooks, autoMigrate, shutdownTimeoutMs, healthCheckIntervalMs, health, onProgress, checkEncryptionKey, telemetry, ...overrides } = options;
     void [scheduler, webhooks, autoMigrate, shutdownTimeoutMs, healthCheckIntervalMs, onProgress, checkEncryptionKey];
     this.healthLimits = healthThresholds(health);
     this.db = resolveDatabase(database);
@@ -293,6 +299,7 @@ export class IngestionService {
     this.config = loadConfig(overrides, env, { require: [] });
     this.logger = logger ?? createJsonLogger({ level: this.config.logLevel });
     this.clock = clock ?? (() => new Date());
+    this.#telemetry = createTelemetry(telemetry, this.logger);
     this.startedAt = this.clock();
     const notYet = 'not checked yet: initialize(), checkHealth() and the periodic check (healthCheckIntervalMs) run it';
     this.gathered = {
@@ -319,6 +326,7 @@ export class IngestionService {
         recordApiNotice(this.prisma, tenantId, notice, this.clock()).catch((error: unknown) => this.logger.warn('could not record an api notice', { tenantId, kind: notice.kind, error }));
       },
       ...clientDefaults,
+      telemetry: this.#telemetry,
     } as ConstructorParameters<typeof ClientManager>[0]);
   }
 
@@ -363,7 +371,7 @@ export class IngestionService {
     if (webhookOptions.enabled !== false && secrets) {
       const { enabled: _enabled, path: _path, ...rest } = webhookOptions;
       this.webhooksValue = createWebhookService(this.db, {
-        ...rest, secrets, keyRing: this.keyRing, store: this.store, logger: this.logger,
+        ...rest, secrets, keyRing: this.keyRing, store: this.store, logger: this.logger, telemetry: this.#telemetry,
         // Each app's secrets verify its own tenants' deliveries only.
         apps: rest.apps ?? (this.options.apps ?? []).map((app) => ({ clientId: app.clientId, secrets: [app.clientSecret, ...(app.previousClientSecrets ?? [])] })),
         fetchRecord: rest.fetchRecord ?? (async (tenantId, resource, id) => fetchRecord(await this.getClient(tenantId), getResource(resource), id)),
@@ -417,6 +425,7 @@ export class IngestionService {
       this.healthTimer.unref?.();
     }
     this.initialized = true;
+    this.#stopObserving = this.#telemetry.observeInbox(async () => (this.stopping ? null : sampleInbox(this.prisma, this.clock())));
     // After the scheduler exists: the syncs check reads each tenant's schedule through it.
     await this.gatherHealth();
     this.logger.info('shopify-ingest initialized', { tenants: this.clientManager.size, webhooks: Boolean(this.webhooksValue), scheduler: schedulerEnabled });
@@ -572,6 +581,7 @@ export class IngestionService {
       defaults: { batchSize: this.config.defaultBatchSize, concurrency: this.config.defaultConcurrency },
       onProgress: this.options.onProgress,
       bulk: { fetch: this.options.clientDefaults?.fetch, ...this.options.bulk, wake: this.bulkWaiters.wait },
+      telemetry: this.#telemetry,
     });
     this.importers.set(tenantId, importer);
     return importer;
@@ -737,6 +747,7 @@ export class IngestionService {
     this.stopping = true;
     const timeoutMs = options.timeoutMs ?? this.options.shutdownTimeoutMs ?? 30_000;
     if (this.healthTimer) clearInterval(this.healthTimer);
+    this.#stopObserving();
     const deadline = Date.now() + timeoutMs;
     await this.schedulerValue?.stopScheduler({ waitMs: timeoutMs });
     const remaining = Math.max(0, deadline - Date.now());
@@ -786,6 +797,7 @@ export class IngestionService {
       tenantId: tenant.id, store: this.store, keyRing: this.keyRing, resolveApp: (id) => this.resolveApp(id),
       baseUrl, fetch: this.options.clientDefaults?.fetch, logger: this.logger, now: () => this.clock().getTime(),
       renewBeforeMs: this.options.tokenRenewal?.renewBeforeMs, leaseTtlMs: this.options.tokenRenewal?.leaseTtlMs, timeoutMs: this.options.tokenRenewal?.timeoutMs,
+      telemetry: this.#telemetry.forTenant(tenant.id),
       onReauthRequired: async (info) => {
         this.schedulerValue?.removeTenantJobs(info.tenantId);
         await this.options.onReauthRequired?.(info);
@@ -863,6 +875,13 @@ export class IngestionService {
       now,
     }));
   }
+}
+
+/** The inbox gauges' values: one indexed query each, at every metrics collection. */
+async function sampleInbox(db: PrismaLike, now: Date): Promise<InboxSample> {
+  const [backlog, dead] = await Promise.all([readInboxBacklog(db), readDeadLetters(db, 1)]);
+  const oldest = backlog.oldest ? now.getTime() - backlog.oldest.receivedAt.getTime() : 0;
+  return { waiting: backlog.waiting, oldestAgeSeconds: Math.max(0, oldest) / 1000, deadLetters: dead.count };
 }
 
 /** The part of an Express (or Connect-style) app `setupWebhookEndpoints` uses. */

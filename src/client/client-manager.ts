@@ -77,12 +77,14 @@ export class ClientManager {
   addClient(tenantId: string, credentials: ShopifyCredentials, options: ClientDefaults = {}): ShopifyClient {
     assertTenantId(tenantId);
     const tenantNotice = this.onTenantApiNotice;
+    const telemetry = options.telemetry ?? this.defaults.telemetry;
     const client = createShopifyClient({
       ...this.defaults,
       ...(tenantNotice ? { onApiNotice: (notice: ApiNotice) => tenantNotice(tenantId, notice) } : {}),
       ...options,
       ...credentials,
       limiters: this.limiters,
+      telemetry: telemetry?.forTenant(tenantId),
     });
     this.byTenant.set(tenantId, client);
     return client;

@@ -30,6 +30,7 @@ import { ACCESS_SCOPES_QUERY, bulkQuery, timeWindowQuery } from './queries.js';
 import type { BulkDeps } from './types.js';
 import type { RunFrame } from './run-frame.js';
 import type { GraphqlImportClient } from './types.js';
+import { SPANS } from '../telemetry/instruments.js';
 
 /** A window `[from, to]` (ISO strings, null = open). */
 export type Window = [string | null, string | null];
@@ -215,11 +216,28 @@ export async function missingScopes(frame: RunFrame, client: GraphqlImportClient
   return frame.resource.scopes.filter((scope) => !granted.has(scope) && !granted.has(scope.replace(/^read_/, 'write_')));
 }
 
+/** {@link readFileInto} inside the file's span (batch writes of the file are its children). */
+async function readFile(
+  frame: RunFrame, deps: BulkDeps, url: string, op: BulkCursor,
+  childByType: Map<string, { key: string }>, rootType: string, save: () => void, partial: boolean,
+): Promise<'done' | 'expired'> {
+  const failedBefore = frame.failed;
+  frame.openListingSpan(SPANS.bulkFile, { 'shopify_ingest.bulk.operation': op.id, 'shopify_ingest.bulk.partial': partial, 'shopify_ingest.bulk.from_line': op.line });
+  try {
+    const read = await readFileInto(frame, deps, url, op, childByType, rootType, save, partial);
+    frame.closeListingSpan(frame.failed !== failedBefore ? frame.failed : undefined, { 'shopify_ingest.bulk.lines': op.line, 'shopify_ingest.bulk.expired': read === 'expired' });
+    return read;
+  } catch (error) {
+    frame.closeListingSpan(error);
+    throw error;
+  }
+}
+
 /**
  * Reads a result file from the operation's committed position into a pipeline. Returns 'expired'
  * when the link no longer works, else 'done' (the frame carries any error).
  */
-async function readFile(
+async function readFileInto(
   frame: RunFrame, deps: BulkDeps, url: string, op: BulkCursor,
   childByType: Map<string, { key: string }>, rootType: string, save: () => void, partial: boolean,
 ): Promise<'done' | 'expired'> {

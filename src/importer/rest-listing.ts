@@ -11,6 +11,7 @@ import { encodeCursor, type ResumeCursor } from './checkpoint.js';
 import { lookahead } from './lookahead.js';
 import { shopifyIdOf, updatedAtOf, type RunFrame } from './run-frame.js';
 import type { ImportClient } from './types.js';
+import { SPANS } from '../telemetry/instruments.js';
 
 /** Where a REST run starts and what it lists. */
 export interface RestPlan {
@@ -73,6 +74,7 @@ export async function restListing(frame: RunFrame, client: ImportClient, plan: R
   try {
     for await (const page of lookahead(client.pages<unknown>(rest.path, query))) {
       frame.pages++;
+      frame.openListingSpan(SPANS.page, { 'shopify_ingest.page.records': page.length });
       for (const raw of page) {
         const id = shopifyIdOf(raw);
         const updatedAt = updatedAtOf(raw);
@@ -93,6 +95,7 @@ export async function restListing(frame: RunFrame, client: ImportClient, plan: R
       if (pipeline.failed !== null || frame.shouldStop()) break;
     }
   } catch (error) {
+    frame.closeListingSpan(error);
     frame.fail(error);
   }
   if (frame.failed === null && pipeline.failed === null) await pipeline.close().catch((e) => frame.fail(e));
@@ -100,6 +103,7 @@ export async function restListing(frame: RunFrame, client: ImportClient, plan: R
     await pipeline.drain();
     if (pipeline.failed !== null) frame.fail(pipeline.failed);
   }
+  frame.closeListingSpan();
   if (frame.failed === null && before !== null) {
     // Every record there at both counts is listed (ids ascend; new ones come last), so a listing with
     // fewer than the smaller count ended early: fail rather than report a partial store as complete.

@@ -19,6 +19,7 @@ import { restListing } from './rest-listing.js';
 import { RunFrame } from './run-frame.js';
 import { takeRunLock, type HeldRunLock } from './run-lock.js';
 import type { GraphqlImportClient, ImportClient, ImportProgress, ImportResult, ImportTransformer } from './types.js';
+import { NO_TELEMETRY, startSyncRun, type Telemetry, type TelemetrySpan } from '../telemetry/index.js';
 
 /** Everything one run needs, injected by the ImportService. */
 export interface RunContext {
@@ -35,6 +36,8 @@ export interface RunContext {
   runLockTtlMs: number;
   /** Bulk operations: file downloads, webhook wake-ups, poll timing. */
   bulk?: BulkDeps;
+  /** Metrics and spans, bound to the tenant (default: none). */
+  telemetry?: Telemetry;
 }
 
 /** What a run will list, decided from the options and the checkpoint. */
@@ -114,13 +117,25 @@ function reasonOf(error: unknown): string {
  */
 export async function runResourceSync(ctx: RunContext, resource: ResourceType, options: ResolvedImportOptions, onProgress?: (e: ImportProgress) => void): Promise<ImportResult> {
   const runId = ctx.newRunId();
-  if (options.dryRun) return syncResource(ctx, resource, options, onProgress, runId, null);
+  const trace = startSyncRun(ctx.telemetry ?? NO_TELEMETRY, { resource, source: options.source, runId, dryRun: options.dryRun });
+  try {
+    const result = await lockedSync(ctx, resource, options, onProgress, runId, trace.span);
+    trace.end(result);
+    return result;
+  } catch (error) {
+    trace.end((error as ImportError).result ?? null, error);
+    throw error;
+  }
+}
+
+async function lockedSync(ctx: RunContext, resource: ResourceType, options: ResolvedImportOptions, onProgress: ((e: ImportProgress) => void) | undefined, runId: string, span: TelemetrySpan): Promise<ImportResult> {
+  if (options.dryRun) return syncResource(ctx, resource, options, onProgress, runId, null, span);
   const lock = await takeRunLock({
     store: ctx.store, logger: ctx.logger, clock: ctx.clock, tenantId: ctx.tenantId, resource, runId, ttlMs: ctx.runLockTtlMs,
     waitMs: options.waitForLockMs, sleep: ctx.sleep, signal: options.signal,
   });
   try {
-    return await syncResource(ctx, resource, options, onProgress, runId, lock);
+    return await syncResource(ctx, resource, options, onProgress, runId, lock, span);
   } finally {
     await lock.release();
   }
@@ -134,7 +149,7 @@ function graphqlClientOf(ctx: RunContext): GraphqlImportClient {
   return client as GraphqlImportClient;
 }
 
-async function syncResource(ctx: RunContext, resourceName: ResourceType, options: ResolvedImportOptions, onProgress: ((e: ImportProgress) => void) | undefined, runId: string, lock: HeldRunLock | null): Promise<ImportResult> {
+async function syncResource(ctx: RunContext, resourceName: ResourceType, options: ResolvedImportOptions, onProgress: ((e: ImportProgress) => void) | undefined, runId: string, lock: HeldRunLock | null, span: TelemetrySpan): Promise<ImportResult> {
   const resource = getResource(resourceName);
   const { tenantId, store, logger, clock } = ctx;
   const dry = options.dryRun;
@@ -143,6 +158,7 @@ async function syncResource(ctx: RunContext, resourceName: ResourceType, options
   const plan = planRun(options, checkpoint, now);
   const frame = new RunFrame(ctx, resource, runId, plan.mode, options, onProgress, lock);
   frame.checkpoint = checkpoint;
+  frame.span = span;
   const resumedRunId = plan.resumedFrom?.runId || plan.resumedGraphql?.runId || null;
   const resumable = !plan.windowed && !dry;
   let method: ImportResult['method'] = plan.source === 'rest' ? 'rest' : plan.resumedGraphql?.method ?? 'pages';

@@ -235,6 +235,7 @@ export class ImportService {
       emitProgress: (event) => { for (const listener of this.listeners) listener(event); },
       runLockTtlMs: this.options.runLockTtlMs ?? DEFAULT_RUN_LOCK_TTL_MS,
       bulk: this.options.bulk,
+      telemetry: this.options.telemetry?.forTenant(this.tenantId),
     };
     const tally = (r: ImportResult) => {
       this.session.runs++;

@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import type { IngestStore } from '../store/types.js';
 import type { ResourceType } from '../store/rows.js';
 import type { RowSet } from '../resources/definition.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 
 /** Retry of a failed batch write (same shape as the seed's `retryOptions`; times in ms). */
 export interface RetryOptions {
@@ -233,6 +234,11 @@ export interface ImportServiceOptions {
    * @internal
    */
   bulk?: BulkDeps;
+  /**
+   * Metrics and spans of runs (the facade passes its own).
+   * @internal
+   */
+  telemetry?: Telemetry;
 }
 
 /** What bulk operations need besides the client (fetch, webhook wake-ups, poll timing). */

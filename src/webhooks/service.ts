@@ -21,6 +21,7 @@ import { createInboxIdFactory } from './inbox-id.js';
 import { createInboxWorker, type InboxWorker, type InboxWorkerStatus } from './inbox-worker.js';
 import { createRateMeter } from './rate-meter.js';
 import { INACTIVE_TENANT_TOPICS, type WebhookEvent } from './topics.js';
+import { ATTR, instrumentWebhookCore, NO_TELEMETRY, type Telemetry } from '../telemetry/index.js';
 
 const PRIVACY_TOPICS = new Set(['customers/redact', 'customers/data_request', 'shop/redact']);
 
@@ -111,6 +112,11 @@ export interface WebhookServiceOptions extends ApplyHooks {
   keepProcessedBodies?: boolean;
   /** Environment read for defaults (tests inject one). */
   env?: Record<string, string | undefined>;
+  /**
+   * Delivery metrics (the facade passes its own).
+   * @internal
+   */
+  telemetry?: Telemetry;
 }
 
 /** Counters since this service was created (`pending` counts the shared inbox). */
@@ -207,6 +213,7 @@ export function createWebhookService(database: PrismaLike | DatabaseHandle, opti
   const tenantCache = new Map<string, { lookup: Promise<{ tenantId: string | null; clientId: string | null; active: boolean }>; expires: number }>();
   const stats = { received: 0, duplicates: 0, processed: 0, failed: 0 };
   const workerOptions = options.worker ?? {};
+  const telemetry = options.telemetry ?? NO_TELEMETRY;
   const workerId = workerOptions.workerId ?? `${hostname()}:${process.pid}:${(options.random ?? Math.random)().toString(36).slice(2, 8)}`;
 
   async function resolveTenant(shopDomain: string, topic: string): Promise<ResolvedTenant | null> {
@@ -291,13 +298,16 @@ export function createWebhookService(database: PrismaLike | DatabaseHandle, opti
     random: options.random,
     logger,
     onProcessed: (n) => { stats.processed += n; },
-    onFailed: () => { stats.failed += 1; },
+    onFailed: (row, _error, final) => {
+      stats.failed += 1;
+      if (final) telemetry.forTenant(row.tenantId).add('deadLettered', 1, { [ATTR.topic]: row.topic });
+    },
     deferUntilOlderThan: ackPriority
       ? (now) => (accepted.perSecond(now.getTime()) > ackPriority.abovePerSecond ? new Date(now.getTime() - ackPriority.maxDelayMs) : null)
       : undefined,
   });
 
-  const handleDelivery = createWebhookCore({
+  const handleDelivery = instrumentWebhookCore(createWebhookCore({
     secrets,
     apps: options.apps,
     maxBodyBytes,
@@ -320,12 +330,13 @@ export function createWebhookService(database: PrismaLike | DatabaseHandle, opti
       });
       stats.received += 1;
       accepted.mark(receivedAt.getTime());
+      telemetry.forTenant(delivery.tenantId).add('webhookDeliveries', 1, { [ATTR.outcome]: result.inserted ? 'accepted' : 'duplicate', [ATTR.topic]: delivery.topic });
       if (!result.inserted) stats.duplicates += 1;
       else if (workerOptions.autoStart !== false && !worker.running) worker.start();
       if (result.inserted) worker.wake();
       return result;
     },
-  });
+  }), telemetry);
 
   const reportError = (error: unknown) => {
     // By code, not class: an adapter may come from another copy of the package (ESM and CJS builds).
