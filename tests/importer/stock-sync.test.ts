@@ -24,7 +24,7 @@ beforeAll(async () => {
 });
 afterAll(async () => { await h?.close(); });
 
-const q = <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => h.db.query<T>(sql, params);
+const q = <T extends Record<string, any> = Record<string, unknown>>(sql: string, params: unknown[] = []) => h.db.query<T>(sql, params);
 const STOCK = ['shop', 'locations', 'inventory', 'collections'] as const;
 
 /** The stored levels of a tenant, `item:location` -> quantities. */
