@@ -77,7 +77,8 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
     maxUpdatedAt: plan.maxUpdatedAt, field: plan.field, windows, attempts, op,
   });
   const save = () => { if (plan.resumable) frame.saveCursor(encodeCursor(cursorOf())); };
-  const sortKey = plan.field === 'created_at' ? 'CREATED_AT' : frame.resource.graphql.updatedAtSortKey;
+  const g = frame.resource.graphql;
+  const sortKey = (plan.field === 'created_at' ? g.createdAtSortKey === undefined ? 'CREATED_AT' : g.createdAtSortKey : g.updatedAtSortKey) ?? undefined;
 
   while (windows.length > 0 && !frame.shouldStop()) {
     const [from, to] = windows[0];
@@ -201,8 +202,10 @@ async function splitWindow(frame: RunFrame, client: GraphqlImportClient, field: 
 async function earliest(frame: RunFrame, client: GraphqlImportClient, field: BulkPlan['field']): Promise<number | null> {
   const g = frame.resource.graphql;
   const graphField = field === 'created_at' ? 'createdAt' : 'updatedAt';
-  const sortKey = field === 'created_at' ? 'CREATED_AT' : g.updatedAtSortKey;
-  const data = await client.graphql<Record<string, { nodes: Array<Record<string, string>> }>>(`query ShopifyIngestEarliest { ${g.connection}(first: 1, sortKey: ${sortKey}) { nodes { ${graphField} } } }`, undefined, { signal: frame.options.signal });
+  const sortKey = field === 'created_at' ? g.createdAtSortKey === undefined ? 'CREATED_AT' : g.createdAtSortKey : g.updatedAtSortKey;
+  // Without a sort key the connection lists by id, which grows with creation: close enough for a split point.
+  const args = [`first: 1`, sortKey ? `sortKey: ${sortKey}` : null, g.arguments ?? null].filter(Boolean).join(', ');
+  const data = await client.graphql<Record<string, { nodes: Array<Record<string, string>> }>>(`query ShopifyIngestEarliest { ${g.connection}(${args}) { nodes { ${graphField} } } }`, undefined, { signal: frame.options.signal });
   const value = data?.[g.connection]?.nodes?.[0]?.[graphField];
   const ms = value ? Date.parse(value) : NaN;
   return Number.isNaN(ms) ? null : ms - 1000;

@@ -34,7 +34,7 @@ interface RestPosition {
 /** Lists the resource over REST into the frame's pipeline; returns the committed max `updated_at`. */
 export async function restListing(frame: RunFrame, client: ImportClient, plan: RestPlan): Promise<number | null> {
   const rest = frame.resource.rest;
-  if (!rest) throw new ImportError(`${frame.name} has no REST source; use source: 'graphql'`, { code: 'CONFIG_INVALID' });
+  if (!rest) throw new ImportError(`${frame.name} cannot be listed over Shopify's REST Admin API (it has no listing for it): use source: 'graphql'`, { code: 'SOURCE_UNAVAILABLE', details: { resource: frame.name } });
   const { logger } = frame.deps;
   let ordered = true;
   let committedId = plan.sinceId;

@@ -16,6 +16,7 @@ import { describeOptions, type ResolvedImportOptions } from './options.js';
 import { pagesListing } from './pages-listing.js';
 import { countQuery, timeWindowQuery } from './queries.js';
 import { restListing } from './rest-listing.js';
+import { singletonListing } from './single-listing.js';
 import { RunFrame } from './run-frame.js';
 import { takeRunLock, type HeldRunLock } from './run-lock.js';
 import type { GraphqlImportClient, ImportClient, ImportProgress, ImportResult, ImportTransformer } from './types.js';
@@ -259,9 +260,18 @@ async function syncResource(ctx: RunContext, resourceName: ResourceType, options
  */
 async function graphqlListing(ctx: RunContext, frame: RunFrame, client: GraphqlImportClient, plan: RunPlan, resumable: boolean, chose: (method: 'bulk' | 'pages') => void): Promise<'bulk' | 'pages'> {
   const resource = frame.resource;
+  if (resource.graphql.singleton) {
+    chose('pages');
+    frame.committedMax = await singletonListing(frame, client);
+    return 'pages';
+  }
   const resumed = plan.resumedGraphql;
   const resumedRunId = resumed?.runId ?? null;
   if (plan.mode === 'full' || resumed?.method === 'bulk') await warnAboutScopes(frame, client);
+  // Connections without a usable `updated_at` filter are listed whole by incremental runs (see `GraphqlSource.incremental`).
+  const changed = (from: Date | null, to: Date | null) => resource.graphql.incremental === 'everything'
+    ? timeWindowQuery('updated_at', null, null, resource.graphql.baseQuery)
+    : timeWindowQuery('updated_at', from, to, resource.graphql.baseQuery);
 
   let windows: Window[] | null = null;
   let field: 'created_at' | 'updated_at' = 'updated_at';
@@ -273,12 +283,14 @@ async function graphqlListing(ctx: RunContext, frame: RunFrame, client: GraphqlI
       windows = [[null, null]];
       field = 'created_at';
     } else {
-      const search = timeWindowQuery('updated_at', plan.updatedAtMin, plan.updatedAtMax, resource.graphql.baseQuery);
+      const search = changed(plan.updatedAtMin, plan.updatedAtMax);
       const count = await countRecords(frame, client, search);
       if (count !== null) frame.total = count;
-      if (count !== null && count > frame.options.bulkThreshold) {
+      // Without a count (inventoryItems has none) a connection listed whole goes to a bulk operation: it may be any size.
+      const whole = resource.graphql.incremental === 'everything';
+      if ((count !== null && count > frame.options.bulkThreshold) || (count === null && whole)) {
         frame.deps.logger.info('more changes than paging should fetch: listing them with a bulk operation', { tenantId: frame.tenantId, resource: frame.name, count, threshold: frame.options.bulkThreshold });
-        windows = [[plan.updatedAtMin?.toISOString() ?? null, plan.updatedAtMax?.toISOString() ?? null]];
+        windows = whole ? [[null, null]] : [[plan.updatedAtMin?.toISOString() ?? null, plan.updatedAtMax?.toISOString() ?? null]];
       }
     }
   }
@@ -299,7 +311,7 @@ async function graphqlListing(ctx: RunContext, frame: RunFrame, client: GraphqlI
     return 'bulk';
   }
 
-  const search = resumed?.method === 'pages' ? resumed.search ?? null : timeWindowQuery('updated_at', plan.updatedAtMin, plan.updatedAtMax, resource.graphql.baseQuery);
+  const search = resumed?.method === 'pages' ? resumed.search ?? null : changed(plan.updatedAtMin, plan.updatedAtMax);
   frame.committedMax = await pagesListing(frame, client, {
     search, after: resumed?.after ?? null, startedAt: plan.startedAt, maxUpdatedAt: plan.maxUpdatedAt, resumedRunId, resumable,
   });

@@ -166,7 +166,11 @@ export class ImportService {
     const results: Partial<ImportAllResult> = {};
     const errors: ImportError[] = [];
     const failed: ResourceType[] = [];
-    const wanted = options?.resources ? RESOURCE_NAMES.filter((name) => options.resources!.includes(name)) : RESOURCE_NAMES;
+    // Over REST, `all` means every resource REST can list; one named in `resources` fails with SOURCE_UNAVAILABLE instead.
+    const rest = resolveImportOptions({ ...this.options.defaults, ...options }).source === 'rest';
+    const wanted = options?.resources
+      ? RESOURCE_NAMES.filter((name) => options.resources!.includes(name))
+      : RESOURCE_NAMES.filter((name) => !rest || getResource(name).rest !== null);
     for (const resource of wanted) {
       try {
         results[resource] = await this.run(resource, options);

@@ -68,6 +68,8 @@ interface BulkOperation {
   resource: ResourceName;
   filter: RecordFilter;
   root: FieldNode;
+  /** Root nodes of a connection served by stock.ts, listed when the operation started. */
+  items?: JsonObject[];
   rootTotal: number;
   /** Roots written to the file (all, or the part before a failure). */
   rootsInFile: number;
@@ -343,7 +345,7 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
       return op && op.shop === shop ? bulkObject(op) : null;
     }
     const resource = GID_TYPES[m[1]];
-    if (!resource) return null;
+    if (!resource) return shop.stock.node(gid as string) ?? null;
     const record = shop.find(resource, BigInt(m[2]));
     return record ? toGraphqlNode(resource, record) : null;
   }
@@ -416,20 +418,21 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
     try {
       const parsed = parseGraphql(String(query ?? ''), undefined, adminSchema());
       message = bulkQueryProblem(parsed) ?? '';
-      const tops = parsed.selections.filter((s) => RESOURCES.includes(s.name as ResourceName));
+      const tops = parsed.selections.filter((s) => RESOURCES.includes(s.name as ResourceName) || shop.stock.list(s.name, {}) !== undefined);
       if (!message && tops.length !== 1) message = 'Bulk queries must contain exactly one top-level connection field the simulator serves: customers, products or orders.';
       if (!message) root = tops[0];
     } catch (error) {
       message = error instanceof GraphqlValidationError ? `Invalid bulk query: ${error.message}` : `Invalid bulk query: ${(error as Error).message}`;
     }
     if (!root) return { bulkOperation: null, userErrors: [{ field: ['query'], message, code: 'INVALID' }] };
+    const items = shop.stock.list(root.name, resolveArgs(root.args, {}));
     const resource = root.name as ResourceName;
-    const filter = visibleFilter(shop, resource, parseSearchQuery(typeof root.args.query === 'string' ? root.args.query : undefined, resource, shop));
-    const rootTotal = shop.tables[resource].count(filter);
+    const filter = items ? {} : visibleFilter(shop, resource, parseSearchQuery(typeof root.args.query === 'string' ? root.args.query : undefined, resource, shop));
+    const rootTotal = items ? items.length : shop.tables[resource].count(filter);
     const rows = bulkOptions.rowsPerSecond ?? 20_000;
     const op: BulkOperation = {
       number: nextOperation++, shop, status: 'CREATED', errorCode: null, createdAtMs: init.clock(), completedAtMs: null, query: String(query),
-      resource, filter, root, rootTotal, rootsInFile: 0, durationMs: Math.max(100, (rootTotal / rows) * 1000), timers: [], scattered: !groupObjects,
+      resource, filter, root, items, rootTotal, rootsInFile: 0, durationMs: Math.max(100, (rootTotal / rows) * 1000), timers: [], scattered: !groupObjects,
     };
     operations.set(gidOf(op), op);
     current.set(shop, op);
@@ -484,9 +487,9 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
 
   /** JSONL lines of one root record: the node without connections, then each nested node with `__parentId`. */
   function bulkLines(op: BulkOperation, index: number): string[] {
-    const record = op.shop.tables[op.resource].get(index);
+    const record = op.items ? op.items[index] : op.shop.tables[op.resource].get(index);
     if (!record) return [];
-    const node = toGraphqlNode(op.resource, record);
+    const node = op.items ? record : toGraphqlNode(op.resource, record);
     const nodeSel = connectionNode(op.root) ?? op.root;
     const plain: FieldNode = { ...nodeSel, selections: nodeSel.selections.filter((s) => !(node[s.name] instanceof ConnectionSource)) };
     const lines = [stringifyShopifyJson(project(node, plain, {}))];
@@ -517,7 +520,7 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
     let left = op.rootsInFile;
     let held: string[] = [];
     while (left > 0) {
-      const page = table.list(op.filter, { after }, Math.min(500, left));
+      const page = op.items ? { indices: op.items.map((_, k) => k).slice(after + 1, after + 1 + Math.min(500, left)) } : table.list(op.filter, { after }, Math.min(500, left));
       if (!page.indices.length) break;
       let chunk = '';
       const children: string[] = [];
@@ -586,7 +589,7 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
     const subject = /subject_type:(\w+)/.exec(query)?.[1];
     const since = /created_at:>=?'?([^'\s]+)'?/.exec(query)?.[1];
     const sinceMs = since ? Date.parse(since) : -Infinity;
-    const SUBJECTS: Record<string, string> = { Order: 'ORDER', Product: 'PRODUCT', Customer: 'CUSTOMER' };
+    const SUBJECTS: Record<string, string> = { Order: 'ORDER', Product: 'PRODUCT', Customer: 'CUSTOMER', Collection: 'COLLECTION' };
     const items = shop.events
       .filter((e) => (!action || e.verb === action) && (!subject || SUBJECTS[e.subject_type] === subject) && e.createdMs >= sinceMs)
       .map((e) => ({
@@ -612,7 +615,11 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
       throw new GraphqlError(`Field '${field.name}' doesn't exist on type 'Mutation'`, { code: 'undefinedField', typeName: 'Mutation', fieldName: field.name });
     }
     if (field.name === '__typename') return 'QueryRoot';
-    if (field.name === 'shop') return project(shopObject(shop), field, vars);
+    if (field.name === 'shop') return project({ ...shopObject(shop), ...shop.stock.shopFields() }, field, vars);
+    const stockNodes = shop.stock.list(field.name, args);
+    if (stockNodes) return listConnection(stockNodes, field, vars);
+    const stockCount = shop.stock.count(field.name, args);
+    if (stockCount) return project(stockCount, field, vars);
     if (RESOURCES.includes(field.name as ResourceName)) {
       const { value, returned, requested } = resourceConnection(shop, field.name as ResourceName, field, vars);
       const node = connectionNode(field);

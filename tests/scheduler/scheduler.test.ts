@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RESOURCE_NAMES } from '../../src/resources/index.js';
 import { createSchedulerService, SchedulerError, SchedulerService, type ScheduledRun, type SyncConfigOverrides } from '../../src/scheduler/index.js';
 import type { Logger } from '../../src/logger.js';
 import { useFakeClock, type FakeClock } from '../helpers/fake-clock.js';
@@ -47,7 +48,7 @@ describe('jobs and status', () => {
       'customers-sync-tenant123', 'products-sync-tenant123', 'orders-sync-tenant123', 'fullSync-sync-tenant123',
     ]);
     const status = scheduler.getStatus();
-    expect(status).toMatchObject({ enabled: false, totalJobs: 4, runningJobs: 0, activeJobs: 0, timezone: 'UTC', distributed: false });
+    expect(status).toMatchObject({ enabled: false, totalJobs: RESOURCE_NAMES.length + 1, runningJobs: 0, activeJobs: 0, timezone: 'UTC', distributed: false });
     expect(status.jobs.map((j) => [j.id, j.resource, j.schedule, j.enabled, j.nextRunAt])).toEqual([
       ['customers-sync-tenant123', 'customers', '0 */6 * * *', true, null],
       ['products-sync-tenant123', 'products', '0 2 * * *', true, null],

@@ -4,6 +4,7 @@
  * and no other), and recovers once the part is fixed. Time moves through an injected clock.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RESOURCE_NAMES } from '../../src/resources/index.js';
 import { randomBytes } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../../src/generated/prisma/client.js';
@@ -89,7 +90,7 @@ describe('getHealthStatus: every check breaks and recovers', () => {
     expect(health.checks.syncs.reason).toMatch(/1 tenant, 3 resources/);
     expect(health.services).toMatchObject({
       database: { reachable: true, checkedAt: expect.any(String) }, clients: 1,
-      scheduler: { enabled: true, totalJobs: 4, runningJobs: 0 }, webhooks: { enabled: true }, tenants: { needsReauth: [] },
+      scheduler: { enabled: true, totalJobs: RESOURCE_NAMES.length + 1, runningJobs: 0 }, webhooks: { enabled: true }, tenants: { needsReauth: [] },
     });
     expect(health.uptime).toBeGreaterThanOrEqual(0);
   });

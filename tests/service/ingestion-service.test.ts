@@ -22,6 +22,7 @@ import {
 } from '../../src/index.js';
 import { PrismaClient } from '../../src/prisma.js';
 import { createDatabaseHandle, type DatabaseHandle } from '../../src/store/index.js';
+import { RESOURCE_NAMES } from '../../src/resources/index.js';
 import { createShopifySimulator, type ShopifySimulator } from '../../src/testing/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
@@ -167,7 +168,8 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
     expect(service.clientManager.hasClient('alpha')).toBe(true);
     expect(service.clientManager.getClient('alpha').shopDomain).toBe(ALPHA);
     const jobs = service.scheduler!.getStatus().jobs.filter((j) => j.tenantId === 'alpha').map((j) => j.id).sort();
-    expect(jobs).toEqual(['customers-sync-alpha', 'fullSync-sync-alpha', 'orders-sync-alpha', 'products-sync-alpha']);
+    // A job per resource of the registry, plus the weekly full sync.
+    expect(jobs).toEqual([...RESOURCE_NAMES.map((name) => `${name}-sync-alpha`), 'fullSync-sync-alpha'].sort());
     const customersJob = service.scheduler!.getStatus().jobs.find((j) => j.id === 'customers-sync-alpha')!;
     expect(customersJob).toMatchObject({ enabled: true, schedule: QUIET, timezone: 'UTC' });
     expect(customersJob.nextRunAt).toBeInstanceOf(Date);
@@ -180,7 +182,7 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
     expect(service.clientManager.hasClient('alpha-copy')).toBe(false);
   });
 
-  it('importData runs each data type and "all", returning the seed shapes', async () => {
+  it('importData runs each data type and "all", returning the seed shapes', { timeout: 120_000 }, async () => {
     const expected = await shopifyCounts(ALPHA);
     poolStatements.length = 0;
     const customers = (await service.importData('alpha', 'customers')) as ImportResult;
@@ -192,7 +194,7 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
     expect(orders).toMatchObject({ resource: 'orders', status: 'succeeded', imported: expected.orders, errors: 0 });
 
     const all = (await service.importData('alpha', 'all', { batchSize: 10, mode: 'full' })) as ImportAllResult;
-    expect(Object.keys(all).sort()).toEqual(['customers', 'orders', 'products']);
+    expect(Object.keys(all).sort()).toEqual([...RESOURCE_NAMES].sort());
     for (const resource of ['customers', 'products', 'orders'] as const) {
       expect(all[resource]).toMatchObject({ resource, status: 'succeeded', fetched: expected[resource], errors: 0 });
     }
@@ -205,7 +207,7 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
   it('importData rejects an unknown data type with a ConfigError', async () => {
     const error = await service.importData('alpha', 'invoices' as never).then(() => null, (e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as Error).message).toMatch(/dataType must be one of customers, products, orders, all/);
+    expect((error as Error).message).toContain(`dataType must be one of ${RESOURCE_NAMES.join(', ')}, all`);
   });
 
   it('getSyncStatus, getHealthStatus and getStatistics report real numbers in the seed shapes', async () => {
@@ -228,7 +230,7 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
     expect(health.services).toMatchObject({
       database: { reachable: true },
       clients: 1,
-      scheduler: { enabled: true, totalJobs: 4, runningJobs: 0 },
+      scheduler: { enabled: true, totalJobs: RESOURCE_NAMES.length + 1, runningJobs: 0 },
       webhooks: { enabled: true },
     });
     expect(health.uptime).toBeGreaterThanOrEqual(0);
@@ -239,7 +241,7 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
       totalTenants: 1,
       activeTenants: 1,
       totalRecords: expected,
-      syncJobs: { enabled: true, totalJobs: 4, activeJobs: 4, runningJobs: 0 },
+      syncJobs: { enabled: true, totalJobs: RESOURCE_NAMES.length + 1, activeJobs: RESOURCE_NAMES.length + 1, runningJobs: 0 },
     });
     expect(stats.totalRecords.lineItems).toBeGreaterThan(0);
     expect(stats.totalRecords.variants).toBeGreaterThanOrEqual(expected.products);
@@ -369,7 +371,7 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
     const restarted = makeService(prisma);
     await restarted.initialize();
     expect(restarted.clientManager.tenantIds()).toEqual(['alpha']);
-    expect(restarted.scheduler!.getStatus().jobs.map((j) => j.id).sort()).toEqual(['customers-sync-alpha', 'fullSync-sync-alpha', 'orders-sync-alpha', 'products-sync-alpha']);
+    expect(restarted.scheduler!.getStatus().jobs.map((j) => j.id).sort()).toEqual([...RESOURCE_NAMES.map((name) => `${name}-sync-alpha`), 'fullSync-sync-alpha'].sort());
     // The client was rebuilt from the decrypted token: Shopify accepts it.
     const result = (await restarted.importData('alpha', 'customers', { mode: 'full' })) as ImportResult;
     expect(result.status).toBe('succeeded');
@@ -434,7 +436,7 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
     });
     const idle = passive.scheduler!.getStatus();
     expect(idle).toMatchObject({ enabled: false, activeJobs: 0, runningJobs: 0 });
-    expect(idle.jobs.filter((j) => j.tenantId === 'slow')).toHaveLength(4);
+    expect(idle.jobs.filter((j) => j.tenantId === 'slow')).toHaveLength(RESOURCE_NAMES.length + 1);
     expect(idle.jobs.every((j) => j.nextRunAt === null)).toBe(true);
     expect((await passive.checkHealth()).status).toBe('healthy');
 

@@ -85,7 +85,7 @@ let webhookUrl: string;
 const services: IngestionService[] = [];
 
 function makeService(options: IngestionServiceOptions): IngestionService {
-  const s = createIngestionService(db.prisma, {
+  const s = createIngestionService(db.database, {
     env, logger: silentLogger, clientDefaults: { baseUrl: sim.url, retryOptions: { minTimeout: 10, maxTimeout: 50 } },
     scheduler: { enabled: false, syncConfig: quiet }, healthCheckIntervalMs: 0, bulk: { minPollMs: 10, maxPollMs: 50 },
     tokenRenewal: { renewBeforeMs: 0 },
