@@ -5,8 +5,8 @@ import type { SyncJobOptions, SyncJobType, SyncResource } from './sync-config.js
 export interface ScheduledRun {
   /** The job. */
   jobId: string;
-  /** Which job. */
-  jobType: SyncJobType;
+  /** Which job (`webhookSubscriptions`: the subscription check, see `SchedulerOptions.webhookSubscriptions`). */
+  jobType: SyncJobType | 'webhookSubscriptions';
   /** The tenant. */
   tenantId: string;
   /** What to import. */

@@ -60,6 +60,16 @@ export interface SchedulerOptions {
   clock?: () => Date;
   /** Where the scheduler logs. */
   logger?: Logger;
+  /**
+   * Also checks each tenant's webhook subscriptions on `schedule` (job `webhookSubscriptions-<tenant>`,
+   * run with `{ repair }` by the ingestion service's runner; off by default). See docs/webhooks.md.
+   */
+  webhookSubscriptions?: {
+    /** A node-cron expression. */
+    schedule: string;
+    /** Repair drift, not only report it (default false). */
+    repair?: boolean;
+  };
 }
 
 /** Status of one job, as {@link SchedulerService.getStatus} reports it. */
@@ -69,7 +79,7 @@ export interface SchedulerJobStatus {
   /** The tenant. */
   tenantId: string;
   /** Which job. */
-  type: SyncJobType;
+  type: SyncJobType | 'webhookSubscriptions';
   /** What it imports. */
   resource: SyncResource;
   /** Its cron expression. */
@@ -136,7 +146,7 @@ export interface SchedulerStatus {
 interface JobState {
   id: string;
   tenantId: string;
-  type: SyncJobType;
+  type: SyncJobType | 'webhookSubscriptions';
   config: SyncJobConfig;
   timezone: string;
   task?: ScheduledTask;
@@ -185,6 +195,7 @@ export class SchedulerService {
   private readonly clientManager: SchedulerClientSource | undefined;
   private readonly runJob: JobRunner;
   private readonly baseConfig: SyncConfig;
+  private readonly subscriptionsJob: SyncJobConfig | undefined;
   private readonly leaseTtlMs: number;
   private readonly leaseRetentionMs: number;
   private readonly cleanupIntervalMs: number;
@@ -202,6 +213,11 @@ export class SchedulerService {
     assertTimezone(this.timezone);
     this.baseConfig = mergeSyncConfig(DEFAULT_SYNC_CONFIG as SyncConfig, options.syncConfig);
     for (const type of SYNC_JOB_TYPES) assertSchedule(this.baseConfig[type].schedule, `${type} (syncConfig)`);
+    if (options.webhookSubscriptions) {
+      assertSchedule(options.webhookSubscriptions.schedule, 'webhookSubscriptions');
+      if (!options.runJob) throw new SchedulerError('SCHEDULER_JOB_NOT_FOUND', 'webhookSubscriptions: only the ingestion service runs this job (pass runJob to handle it yourself)');
+      this.subscriptionsJob = { enabled: true, schedule: options.webhookSubscriptions.schedule, options: { repair: options.webhookSubscriptions.repair === true } };
+    }
     this.distributed = (options.distributed ?? true) && this.db !== undefined;
     this.leaseTtlMs = options.leaseTtlMs ?? 60_000;
     this.leaseRetentionMs = options.leaseRetentionMs ?? 24 * 60 * 60 * 1000;
@@ -283,6 +299,7 @@ export class SchedulerService {
       assertTimezone(timezone, id);
       return this.newJobState(id, tenantId, type, config[type], timezone);
     });
+    if (this.subscriptionsJob) states.push(this.newJobState(`webhookSubscriptions-${tenantId}`, tenantId, 'webhookSubscriptions', this.subscriptionsJob, this.timezone));
     this.removeTenantJobs(tenantId);
     for (const state of states) {
       this.jobs.set(state.id, state);
@@ -373,7 +390,7 @@ export class SchedulerService {
       id: j.id,
       tenantId: j.tenantId,
       type: j.type,
-      resource: resourceOf(j.type),
+      resource: resourceOfJob(j.type),
       schedule: j.config.schedule,
       timezone: j.timezone,
       enabled: j.config.enabled,
@@ -405,7 +422,7 @@ export class SchedulerService {
     };
   }
 
-  private newJobState(id: string, tenantId: string, type: SyncJobType, config: SyncJobConfig, timezone: string): JobState {
+  private newJobState(id: string, tenantId: string, type: JobState['type'], config: SyncJobConfig, timezone: string): JobState {
     return {
       id, tenantId, type, config, timezone,
       running: false, runningSince: null,
@@ -486,13 +503,13 @@ export class SchedulerService {
     job.lastRunAt = startedAt;
     job.lastTrigger = trigger;
     job.runCount++;
-    const meta = { jobId: job.id, tenantId: job.tenantId, resource: resourceOf(job.type), trigger };
+    const meta = { jobId: job.id, tenantId: job.tenantId, resource: resourceOfJob(job.type), trigger };
     this.logger.info('scheduled job started', meta);
     const promise = Promise.resolve().then(() => this.runJob({
       jobId: job.id,
       jobType: job.type,
       tenantId: job.tenantId,
-      resource: resourceOf(job.type),
+      resource: resourceOfJob(job.type),
       options: runOptionsFor(job.config, startedAt),
       trigger,
       startedAt,
@@ -563,6 +580,11 @@ export function createSchedulerService(
   options?: SchedulerOptions,
 ): SchedulerService {
   return new SchedulerService(prisma, clientManager, options);
+}
+
+/** What a job imports (`all` for the subscription check, which imports nothing: its runner tells by `jobType`). */
+function resourceOfJob(type: JobState['type']): SyncResource {
+  return type === 'webhookSubscriptions' ? 'all' : resourceOf(type);
 }
 
 /** An import refused because another run of the same tenant and resource holds its run lock. */
