@@ -264,8 +264,8 @@ function fieldCost(field: FieldNode, vars: Record<string, unknown>): number {
  * });
  * ```
  */
-export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhooks: WebhookDispatcher; fileUrl: (path: string) => string; bulk?: BulkOptions; apiVersion?: string }) {
-  const subscriptions = createWebhookSubscriptions({ clock: init.clock, apiVersion: init.apiVersion ?? '2026-10' });
+export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhooks: WebhookDispatcher; fileUrl: (path: string) => string; bulk?: BulkOptions }) {
+  const subscriptions = createWebhookSubscriptions();
   const operations = new Map<string, BulkOperation>();
   const current = new Map<SimulatedShop, BulkOperation>();
   let nextOperation = 1;

@@ -186,7 +186,7 @@ export async function createShopifySimulator(options: ShopifySimulatorOptions = 
   });
   for (const shop of shops) shop.onChange = (change) => webhooks.dispatchChange(shop, change);
 
-  const graphql = createGraphqlApi({ clock, timeScale, webhooks, bulk: options.bulk, fileUrl: (path) => `${baseUrl}${path}`, apiVersion });
+  const graphql = createGraphqlApi({ clock, timeScale, webhooks, bulk: options.bulk, fileUrl: (path) => `${baseUrl}${path}` });
   const supportedVersions = options.supportedVersions ?? ['2026-01', '2026-04', '2026-07', '2026-10', '2027-01'];
   const oauth = createOAuthAuthority({ clock, timeScale, apiSecret: options.apiSecret ?? 'simulator_secret', options: options.oauth });
   const hanging = new Set<http.ServerResponse>();

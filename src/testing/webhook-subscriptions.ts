@@ -1,8 +1,9 @@
 /**
- * Shop-specific webhook subscriptions of the simulator, as the Admin GraphQL API serves them:
- * `webhookSubscriptions` / `webhookSubscription(id:)` and `webhookSubscriptionCreate`,
- * `webhookSubscriptionUpdate`, `webhookSubscriptionDelete`
- * (https://shopify.dev/docs/api/admin-graphql/latest/mutations/webhookSubscriptionCreate).
+ * Shop-specific webhook subscriptions over the Admin GraphQL API: `webhookSubscriptions` /
+ * `webhookSubscription(id:)` and `webhookSubscriptionCreate`, `webhookSubscriptionUpdate`,
+ * `webhookSubscriptionDelete` (https://shopify.dev/docs/api/admin-graphql/latest/mutations/webhookSubscriptionCreate).
+ * They are the shop's subscriptions REST's `/webhooks.json` shows, so the simulator delivers the
+ * shop's changes to them.
  *
  * Written from Shopify's documentation, not from the SDK:
  * - a topic outside the schema's `WebhookSubscriptionTopic` enum (the compliance topics are not in
@@ -12,13 +13,11 @@
  * - HTTP addresses must be `https://` (or `pubsub://`, an EventBridge ARN);
  * - `name` (2026-04+) is unique per shop, at most 50 characters of letters, digits, `_` and `-`;
  * - the API version of a subscription is the app's webhook version: it cannot be set per subscription.
- * The subscriptions only record what was asked; deliveries still follow the simulator's webhook options.
  */
 import type { GraphQLEnumType } from 'graphql';
 import { adminSchema } from './admin-schema.js';
-import type { Clock } from './clock.js';
 import type { JsonObject } from './generator.js';
-import type { SimulatedShop } from './shop.js';
+import type { SimulatedShop, WebhookSubscription } from './shop.js';
 
 /** A request Shopify refuses before running it (a variable outside its enum). */
 export class SubscriptionRequestError extends Error {
@@ -27,75 +26,66 @@ export class SubscriptionRequestError extends Error {
   }
 }
 
-interface Subscription {
-  number: number;
-  topic: string;
-  uri: string;
-  format: string;
-  name: string | null;
-  includeFields: string[];
-  filter: string | null;
-  createdAtMs: number;
-  updatedAtMs: number;
-}
-
 const ADDRESS = /^(https:\/\/[^\s]+|pubsub:\/\/[^\s:]+:[^\s]+|arn:aws:events:[^\s]+)$/;
 const NAME = /^[A-Za-z0-9_-]{1,50}$/;
 const NOT_FOUND = 'Webhook subscription does not exist';
+/** Resources whose REST topic name has an underscore (`bulk_operations/finish`): the enum alone does not say where the `/` goes. */
+const MULTI_WORD = ['BULK_OPERATIONS', 'INVENTORY_ITEMS', 'INVENTORY_LEVELS', 'DRAFT_ORDERS', 'FULFILLMENT_ORDERS', 'FULFILLMENT_EVENTS', 'ORDER_TRANSACTIONS', 'CUSTOMER_GROUPS', 'SELLING_PLAN_GROUPS', 'PRODUCT_LISTINGS', 'APP_SUBSCRIPTIONS'];
 
-type Input = { uri?: unknown; callbackUrl?: unknown; format?: unknown; name?: unknown; includeFields?: unknown; filter?: unknown };
+/** `ORDERS_PARTIALLY_FULFILLED` -> `orders/partially_fulfilled`, the REST name deliveries carry. */
+function restTopic(topic: string): string {
+  const resource = MULTI_WORD.find((r) => topic.startsWith(`${r}_`)) ?? topic.split('_')[0];
+  return `${resource}/${topic.slice(resource.length + 1)}`.toLowerCase();
+}
 
-/** The subscriptions of every shop, with the GraphQL resolvers the simulator's API calls. */
-export function createWebhookSubscriptions(init: { clock: Clock; apiVersion: string }) {
-  const byShop = new Map<SimulatedShop, Subscription[]>();
-  let next = 1;
-  const of = (shop: SimulatedShop) => byShop.get(shop) ?? byShop.set(shop, []).get(shop)!;
-  const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+type Input = { uri?: unknown; callbackUrl?: unknown; format?: unknown; name?: unknown; includeFields?: unknown };
 
-  function toObject(s: Subscription): JsonObject {
+/** The GraphQL resolvers of the shops' subscriptions. */
+export function createWebhookSubscriptions() {
+  const gid = (s: WebhookSubscription) => `gid://shopify/WebhookSubscription/${s.id}`;
+  const utc = (shopTime: string) => new Date(shopTime).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+  function toObject(s: WebhookSubscription): JsonObject {
     return {
-      __typename: 'WebhookSubscription', id: `gid://shopify/WebhookSubscription/${s.number}`, legacyResourceId: String(s.number),
-      topic: s.topic, uri: s.uri, callbackUrl: s.uri, endpoint: { __typename: 'WebhookHttpEndpoint', callbackUrl: s.uri },
-      format: s.format, name: s.name, includeFields: s.includeFields, filter: s.filter, metafieldNamespaces: [],
-      apiVersion: { __typename: 'ApiVersion', handle: init.apiVersion, displayName: init.apiVersion, supported: true },
-      createdAt: iso(s.createdAtMs), updatedAt: iso(s.updatedAtMs),
+      __typename: 'WebhookSubscription', id: gid(s), legacyResourceId: String(s.id),
+      topic: s.topic.replace('/', '_').toUpperCase(), uri: s.address, callbackUrl: s.address, endpoint: { __typename: 'WebhookHttpEndpoint', callbackUrl: s.address },
+      format: s.format.toUpperCase(), name: s.name ?? null, includeFields: s.fields, filter: null, metafieldNamespaces: s.metafield_namespaces,
+      apiVersion: { __typename: 'ApiVersion', handle: s.api_version, displayName: s.api_version, supported: true },
+      createdAt: utc(s.created_at), updatedAt: utc(s.updated_at),
     };
   }
 
-  function find(shop: SimulatedShop, id: unknown): Subscription | undefined {
-    const m = typeof id === 'string' ? /^gid:\/\/shopify\/WebhookSubscription\/(\d+)$/.exec(id) : null;
-    return m ? of(shop).find((s) => s.number === Number(m[1])) : undefined;
-  }
+  const find = (shop: SimulatedShop, id: unknown) => shop.subscriptions.find((s) => gid(s) === id);
 
   function assertTopic(topic: unknown): string {
     const type = adminSchema().getType('WebhookSubscriptionTopic') as GraphQLEnumType;
-    if (typeof topic === 'string' && type.getValue(topic)) return topic;
+    if (typeof topic === 'string' && type.getValue(topic)) return restTopic(topic);
     throw new SubscriptionRequestError('Variable $topic of type WebhookSubscriptionTopic! was provided invalid value', {
       value: topic as string, problems: [{ path: [], explanation: `Expected ${JSON.stringify(topic)} to be one of: ${type.getValues().map((v) => v.name).join(', ')}` }],
     });
   }
 
-  /** What is wrong with `input` for `topic` (userErrors), given the subscription being updated. */
-  function problems(shop: SimulatedShop, topic: string, uri: string, name: string | null, self?: Subscription): JsonObject[] {
+  /** What is wrong with a subscription of `topic` to `uri` named `name` (userErrors), `self` being the one updated. */
+  function problems(shop: SimulatedShop, topic: string, uri: string, name: string | null, self?: WebhookSubscription): JsonObject[] {
     const errors: JsonObject[] = [];
     if (!uri) errors.push({ field: ['webhookSubscription', 'uri'], message: "Address can't be blank" });
-    else if (!ADDRESS.test(uri)) errors.push({ field: ['webhookSubscription', 'uri'], message: `Address protocol ${/^[a-z]+:\/?\/?/i.exec(uri)?.[0] ?? uri} is not supported` });
-    else if (of(shop).some((s) => s !== self && s.topic === topic && s.uri === uri)) errors.push({ field: ['webhookSubscription', 'uri'], message: 'Address for this topic has already been taken' });
+    else if (!ADDRESS.test(uri)) errors.push({ field: ['webhookSubscription', 'uri'], message: `Address protocol ${/^[a-z]+:\/*/i.exec(uri)?.[0] ?? uri} is not supported` });
+    else if (shop.subscriptions.some((s) => s !== self && s.topic === topic && s.address === uri)) errors.push({ field: ['webhookSubscription', 'uri'], message: 'Address for this topic has already been taken' });
     if (name !== null && !NAME.test(name)) errors.push({ field: ['webhookSubscription', 'name'], message: 'Name can only contain up to 50 letters, numbers, underscores and hyphens' });
-    else if (name !== null && of(shop).some((s) => s !== self && s.name === name)) errors.push({ field: ['webhookSubscription', 'name'], message: 'Name has already been taken' });
+    else if (name !== null && shop.subscriptions.some((s) => s !== self && s.name === name)) errors.push({ field: ['webhookSubscription', 'name'], message: 'Name has already been taken' });
     return errors;
   }
 
   const text = (v: unknown) => (typeof v === 'string' ? v : null);
+  const format = (v: unknown, fallback: 'json' | 'xml') => (v === 'XML' ? 'xml' : v === 'JSON' ? 'json' : fallback);
 
   return {
-    /** `webhookSubscriptions(first, after, topics, uri, format)`: this app's subscriptions on the shop, oldest first. */
+    /** `webhookSubscriptions(first, after, topics, uri, format)`: the shop's subscriptions, oldest first. */
     list(shop: SimulatedShop, args: Record<string, unknown>): JsonObject[] {
       const topics = Array.isArray(args.topics) ? args.topics : null;
       const uri = text(args.uri) ?? text(args.callbackUrl);
-      return of(shop)
-        .filter((s) => (!topics || topics.includes(s.topic)) && (!uri || s.uri === uri) && (!args.format || s.format === args.format))
-        .map(toObject);
+      return shop.subscriptions.map(toObject)
+        .filter((s) => (!topics || topics.includes(s.topic)) && (!uri || s.uri === uri) && (!args.format || s.format === args.format));
     },
 
     /** `webhookSubscription(id:)`. */
@@ -111,39 +101,31 @@ export function createWebhookSubscriptions(init: { clock: Clock; apiVersion: str
 
     /** Runs one of the subscription mutations; returns its payload. */
     mutate(shop: SimulatedShop, name: string, args: Record<string, unknown>): JsonObject {
-      const now = init.clock();
       if (name === 'webhookSubscriptionDelete') {
         const s = find(shop, args.id);
         if (!s) return { deletedWebhookSubscriptionId: null, userErrors: [{ field: ['id'], message: NOT_FOUND }] };
-        byShop.set(shop, of(shop).filter((x) => x !== s));
-        return { deletedWebhookSubscriptionId: `gid://shopify/WebhookSubscription/${s.number}`, userErrors: [] };
+        shop.unsubscribe(s.id);
+        return { deletedWebhookSubscriptionId: gid(s), userErrors: [] };
       }
       const input = (args.webhookSubscription ?? {}) as Input;
+      const fields = Array.isArray(input.includeFields) ? input.includeFields.map(String) : undefined;
       if (name === 'webhookSubscriptionCreate') {
         const topic = assertTopic(args.topic);
         const uri = text(input.uri) ?? text(input.callbackUrl) ?? '';
         const subName = text(input.name);
         const userErrors = problems(shop, topic, uri, subName);
         if (userErrors.length) return { webhookSubscription: null, userErrors };
-        const s: Subscription = {
-          number: next++, topic, uri, format: text(input.format) ?? 'JSON', name: subName,
-          includeFields: Array.isArray(input.includeFields) ? input.includeFields.map(String) : [], filter: text(input.filter) || null,
-          createdAtMs: now, updatedAtMs: now,
-        };
-        of(shop).push(s);
+        const s = shop.subscribe(topic, uri);
+        Object.assign(s, { name: subName, format: format(input.format, 'json'), ...(fields ? { fields } : {}) });
         return { webhookSubscription: toObject(s), userErrors: [] };
       }
       const s = find(shop, args.id);
       if (!s) return { webhookSubscription: null, userErrors: [{ field: ['id'], message: NOT_FOUND }] };
-      const uri = text(input.uri) ?? text(input.callbackUrl) ?? s.uri;
-      const subName = input.name === undefined ? s.name : text(input.name);
+      const uri = text(input.uri) ?? text(input.callbackUrl) ?? s.address;
+      const subName = input.name === undefined ? s.name ?? null : text(input.name);
       const userErrors = problems(shop, s.topic, uri, subName, s);
       if (userErrors.length) return { webhookSubscription: null, userErrors };
-      Object.assign(s, {
-        uri, name: subName, format: text(input.format) ?? s.format, updatedAtMs: now,
-        ...(Array.isArray(input.includeFields) ? { includeFields: input.includeFields.map(String) } : {}),
-        ...(input.filter !== undefined ? { filter: text(input.filter) || null } : {}),
-      });
+      Object.assign(s, { address: uri, name: subName, format: format(input.format, s.format), ...(fields ? { fields } : {}) });
       return { webhookSubscription: toObject(s), userErrors: [] };
     },
   };
