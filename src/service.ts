@@ -57,7 +57,7 @@ export interface TenantConfig {
   syncConfig?: SyncConfigOverrides;
   /** Client options for this tenant (e.g. `baseUrl` to point it at the simulator). */
   client?: Pick<ClientDefaults, 'baseUrl' | 'apiVersion' | 'timeoutMs'>;
-  /** Resources synced for this tenant (default all): others are not scheduled, subscribed or stored from webhooks. */
+  /** Resources synced (default all): others are not scheduled, subscribed or taken from webhooks. */
   resources?: ResourceName[];
 }
 
@@ -94,7 +94,7 @@ export interface IngestionServiceOptions extends Partial<IngestionConfig> {
     enabled?: boolean;
     /** Path `setupWebhookEndpoints` mounts (default `/api/webhooks/shopify`). */
     path?: string;
-    /** Where shop-specific subscriptions deliver (default `https://<HOST_NAME><path>`); see verifyWebhookSubscriptions. */
+    /** Where shop-specific subscriptions deliver (default `https://<HOST_NAME><path>`). */
     callbackUrl?: string;
   };
   /** Apply pending migrations in `initialize()` (default true). */
@@ -278,7 +278,7 @@ export class IngestionService {
   private readonly healthLimits: HealthThresholds;
   private readonly scheduleInterval = createScheduleIntervals();
   private readonly running = new Set<Promise<unknown>>();
-  /** Aborted when a tenant is deactivated (app/uninstalled, shop/redact, removeTenant): its running imports stop at the next batch. */
+  // Aborted when a tenant is deactivated (app/uninstalled, shop/redact, removeTenant): its running imports stop at the next batch.
   private readonly tenantAborts = new Map<string, AbortController>();
   private initialized = false;
   private stopping = false;
@@ -609,14 +609,12 @@ export class IngestionService {
   }
 
   /**
-   * Compares the tenant's shop-specific webhook subscriptions with the topics it handles (its
-   * enabled resources' and `app/uninstalled`, `bulk_operations/finish`, delivered to
-   * `webhooks.callbackUrl`) and, with `repair`, creates, updates and deletes its own to match;
-   * others' subscriptions are never changed. See docs/webhooks.md.
+   * Reports how the tenant's shop-specific webhook subscriptions differ from what it handles and,
+   * with `repair`, fixes the SDK's own (docs/webhooks.md).
    *
    * @example
    * ```ts
-   * const { inSync, missing } = await shopifyService.verifyWebhookSubscriptions('tenant-123', { repair: true });
+   * const { inSync } = await shopifyService.verifyWebhookSubscriptions('tenant-123', { repair: true });
    * ```
    */
   async verifyWebhookSubscriptions(tenantId: string, options: { repair?: boolean } = {}): Promise<WebhookSubscriptionReport> {
@@ -802,7 +800,7 @@ export class IngestionService {
     return this.importData(run.tenantId, run.resource, { ...(run.options as ImportOptions), signal: run.signal } as ImportOptions);
   }
 
-  /** Stops the tenant's running imports at their next batch (no further request with its token). */
+  // Stops the tenant's running imports at their next batch (no further request with its token).
   private abortTenantRuns(tenantId: string, why: string): void {
     const controller = this.tenantAborts.get(tenantId);
     this.tenantAborts.delete(tenantId);

@@ -5,7 +5,7 @@ import type { SyncJobOptions, SyncJobType, SyncResource } from './sync-config.js
 export interface ScheduledRun {
   /** The job. */
   jobId: string;
-  /** Which job (`webhookSubscriptions`: the subscription check, see `SchedulerOptions.webhookSubscriptions`). */
+  /** Which job. */
   jobType: SyncJobType | 'webhookSubscriptions';
   /** The tenant. */
   tenantId: string;

@@ -60,14 +60,11 @@ export interface SchedulerOptions {
   clock?: () => Date;
   /** Where the scheduler logs. */
   logger?: Logger;
-  /**
-   * Also checks each tenant's webhook subscriptions on `schedule` (job `webhookSubscriptions-<tenant>`,
-   * run with `{ repair }` by the ingestion service's runner; off by default). See docs/webhooks.md.
-   */
+  /** Check each tenant's webhook subscriptions on `schedule` (job `webhookSubscriptions-<tenant>`; ingestion service only). */
   webhookSubscriptions?: {
     /** A node-cron expression. */
     schedule: string;
-    /** Repair drift, not only report it (default false). */
+    /** Repair drift too (default false). */
     repair?: boolean;
   };
 }

@@ -120,7 +120,7 @@ export interface WebhookStats {
   received: number;
   /** Duplicate deliveries acknowledged without being stored again. */
   duplicates: number;
-  /** Deliveries acknowledged and dropped, unstored: topics of resources the tenant does not sync (`TenantConfig.resources`). */
+  /** Deliveries acknowledged unstored: topics of resources the tenant does not sync. */
   dropped: number;
   /** Deliveries applied and handled by this process. */
   processed: number;

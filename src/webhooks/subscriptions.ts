@@ -1,19 +1,18 @@
-/**
- * Shop-specific webhook subscriptions (`webhookSubscriptionCreate` and friends), kept equal to what
- * the SDK handles for a tenant: the topics of its enabled resources plus the lifecycle topics,
- * delivered to one callback URI as JSON.
- *
- * Which subscriptions are the SDK's: those named `shopify-ingest-<topic>` (names are unique per
- * shop, 2026-04+) and those delivering to the callback URI. Every other subscription of the app on
- * the shop (another service of yours with its own endpoint) is reported as `foreign` and never
- * touched: the SDK cannot tell it is stale rather than someone else's.
- *
- * Not here: the compliance topics (`customers/data_request`, `customers/redact`, `shop/redact`) are
- * not in `WebhookSubscriptionTopic`: they can only be declared in the app's configuration
- * (shopify.app.toml `compliance_topics`). Nor the API version of deliveries: it is the app's webhook
- * version and cannot be set per subscription, so a mismatch is reported, not repaired.
- * https://shopify.dev/docs/apps/build/webhooks/subscribe
- */
+// Shop-specific webhook subscriptions (`webhookSubscriptionCreate` and friends), kept equal to what
+// the SDK handles for a tenant: the topics of its enabled resources plus the lifecycle topics,
+// delivered to one callback URI as JSON.
+//
+// Which subscriptions are the SDK's: those named `shopify-ingest-<topic>` (names are unique per
+// shop, 2026-04+) and those delivering to the callback URI. Every other subscription of the app on
+// the shop (another service of yours with its own endpoint) is reported as `foreign` and never
+// touched: the SDK cannot tell it is stale rather than someone else's.
+//
+// Not here: the compliance topics (`customers/data_request`, `customers/redact`, `shop/redact`) are
+// not in `WebhookSubscriptionTopic`: they can only be declared in the app's configuration
+// (shopify.app.toml `compliance_topics`). Nor the API version of deliveries: it is the app's webhook
+// version and cannot be set per subscription, so a mismatch is reported, not repaired.
+// https://shopify.dev/docs/apps/build/webhooks/subscribe
+// (Line comments: the published types carry the report type, and the size budget of index.d.ts is tight.)
 import type { ResourceName } from '../resources/registry.js';
 import { subscribedTopics } from './app-toml.js';
 
@@ -22,52 +21,54 @@ export interface SubscriptionClient {
   graphql<T>(query: string, variables?: Record<string, unknown>): Promise<T>;
 }
 
-/** A subscription as listed. */
-export interface ListedSubscription {
-  /** Its id (`gid://shopify/WebhookSubscription/…`). */
+/** A subscription in a report. */
+interface Entry {
+  /** Its gid. */
   id: string;
-  /** Topic, as the SDK spells it (`orders/create`). */
+  /** `orders/create`. */
   topic: string;
   /** Where it delivers. */
   uri: string;
-  /** JSON or XML. */
-  format: string;
-  /** Its name (null when unnamed). */
+  /** Null when unnamed. */
   name: string | null;
-  /** API version of its payloads (the app's webhook version). */
+}
+
+/** A subscription as listed. */
+export interface ListedSubscription extends Entry {
+  format: string;
   apiVersion: string;
 }
 
-/** Drift between a tenant's subscriptions and what the SDK handles, and what a repair did. */
+/** Subscription drift of a tenant (see docs/webhooks.md). */
 export interface WebhookSubscriptionReport {
   /** The tenant. */
   tenantId: string;
-  /** The callback URI subscriptions should deliver to. */
+  /** Their callback. */
   uri: string;
-  /** Topics that should be subscribed (enabled resources' and lifecycle topics). */
+  /** Topics wanted. */
   topics: string[];
-  /** Wanted topics without a subscription of the SDK's. */
+  /** Wanted, not subscribed. */
   missing: string[];
-  /** The SDK's subscriptions with a wrong `uri` or `format` (repairable) or `apiVersion` (fix the app's webhook version). */
-  mismatched: Array<ListedSubscription & {
-    /** What differs. */
+  /** The SDK's, wrong (`apiVersion` is the app's setting: reported only). */
+  mismatched: Array<Entry & {
+    /** What is wrong. */
     problems: Array<'uri' | 'format' | 'apiVersion'>;
   }>;
-  /** The SDK's subscriptions for topics it no longer wants (a disabled resource) or duplicates. */
-  extra: ListedSubscription[];
-  /** Subscriptions of others (another name, another uri): reported, never changed. */
-  foreign: ListedSubscription[];
-  /** True when nothing is missing, mismatched or extra. */
+  /** The SDK's, not wanted. */
+  extra: Entry[];
+  /** Others': never changed. */
+  foreign: Entry[];
+  /** Nothing missing, mismatched or extra. */
   inSync: boolean;
-  /** What `repair` changed (ids; created as topics), and the userErrors Shopify answered; null without `repair`. */
+  /** What `repair` did. */
   repaired: {
-    /** Topics subscribed. */
+    /** Topics. */
     created: string[];
-    /** Subscriptions updated. */
+    /** Ids. */
     updated: string[];
-    /** Subscriptions deleted. */
+    /** Ids. */
     deleted: string[];
-    /** Changes Shopify refused (`topic: message`). */
+    /** Refusals. */
     errors: string[];
   } | null;
 }
@@ -134,21 +135,22 @@ export function planSubscriptions(target: SubscriptionTarget, listed: readonly L
   const wanted = new Map(topics.map((t) => [topicEnum(t), t]));
   const ours = (s: ListedSubscription) => s.uri === target.uri || Boolean(s.name?.startsWith(NAME_PREFIX));
   const named = listed.map((s) => ({ ...s, topic: wanted.get(topicEnum(s.topic)) ?? s.topic }));
+  const entry = (s: ListedSubscription): Entry => ({ id: s.id, topic: s.topic, uri: s.uri, name: s.name });
   const report: Omit<WebhookSubscriptionReport, 'repaired'> = { tenantId: target.tenantId, uri: target.uri, topics, missing: [], mismatched: [], extra: [], foreign: [], inSync: true };
-  report.foreign = named.filter((s) => !ours(s));
+  report.foreign = named.filter((s) => !ours(s)).map(entry);
   for (const topic of topics) {
     const candidates = named.filter((s) => ours(s) && s.topic === topic);
     const rank = (s: ListedSubscription) => (s.uri === target.uri ? 0 : 2) + (s.name === subscriptionName(topic) ? 0 : 1);
     const [keep, ...rest] = [...candidates].sort((a, b) => rank(a) - rank(b));
     if (!keep) { report.missing.push(topic); continue; }
-    report.extra.push(...rest);
+    report.extra.push(...rest.map(entry));
     const problems: Array<'uri' | 'format' | 'apiVersion'> = [];
     if (keep.uri !== target.uri) problems.push('uri');
     if (keep.format !== 'JSON') problems.push('format');
     if (keep.apiVersion !== target.apiVersion) problems.push('apiVersion');
-    if (problems.length) report.mismatched.push({ ...keep, problems });
+    if (problems.length) report.mismatched.push({ ...entry(keep), problems });
   }
-  report.extra.push(...named.filter((s) => ours(s) && !topics.includes(s.topic)));
+  report.extra.push(...named.filter((s) => ours(s) && !topics.includes(s.topic)).map(entry));
   report.inSync = report.missing.length === 0 && report.mismatched.length === 0 && report.extra.length === 0;
   return report;
 }

@@ -82,6 +82,7 @@ describe('planSubscriptions', () => {
   let n = 0;
   const sub = (topic: string, patch: Partial<ListedSubscription> = {}): ListedSubscription =>
     ({ id: `gid://shopify/WebhookSubscription/${++n}`, topic, uri: URI, format: 'JSON', name: subscriptionName(topic), apiVersion: '2026-10', ...patch });
+  const entry = ({ id, topic, uri, name }: ListedSubscription) => ({ id, topic, uri, name });
 
   it('keeps one subscription per topic (ours by name or uri), reports duplicates, wrong format and API version, and leaves others alone', () => {
     const wanted = planSubscriptions(target, []).missing;
@@ -93,15 +94,15 @@ describe('planSubscriptions', () => {
     const plan = planSubscriptions(target, [...listed, dupe, xml, foreign, disabled]);
     expect(plan.missing).toEqual(['orders/paid']);
     // Both deliver to the uri: the one with the SDK's name is kept (and repaired), the other is extra.
-    expect(plan.mismatched).toEqual([{ ...xml, problems: ['format', 'apiVersion'] }]);
+    expect(plan.mismatched).toEqual([{ ...entry(xml), problems: ['format', 'apiVersion'] }]);
     expect(plan.extra.map((s) => s.id)).toEqual([dupe.id, disabled.id]);
-    expect(plan.foreign).toEqual([foreign]);
+    expect(plan.foreign).toEqual([entry(foreign)]);
     expect(plan.inSync).toBe(false);
 
     // A subscription elsewhere is ours when it has the SDK's name: kept, its uri to be repaired.
     const moved = sub('orders/create', { uri: 'https://old.example.com/hooks' });
     const other = planSubscriptions(target, [...listed, moved, sub('orders/paid')]);
-    expect(other.mismatched).toEqual([{ ...moved, problems: ['uri'] }]);
+    expect(other.mismatched).toEqual([{ ...entry(moved), problems: ['uri'] }]);
     expect(other.missing).toEqual([]);
     expect(other.extra).toEqual([]);
     expect(planSubscriptions(target, [...listed, sub('orders/create'), sub('orders/paid')]).inSync).toBe(true);
