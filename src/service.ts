@@ -24,6 +24,8 @@ import { RESOURCE_NAMES, RESOURCES, getResource, type ResourceName } from './res
 import { fetchRecord } from './importer/pages-listing.js';
 import type { BulkDeps } from './importer/bulk-listing.js';
 import { createBulkWaiters, type BulkWaiters } from './importer/bulk-waiters.js';
+import { assertResourceList, enabledResources } from './resources/tenant-resources.js';
+import { syncWebhookSubscriptions, type WebhookSubscriptionReport } from './webhooks/subscriptions.js';
 import {
   createScheduleIntervals, credentialsCheck, deadLettersCheck, healthThresholds, inboxCheck, notChecked, overallLevel, schedulerCheck, syncsCheck, webhookWorkerCheck,
   type CredentialsCheck, type DatabaseCheck, type DeadLettersCheck, type HealthChecks, type HealthLevel, type HealthOptions, type HealthThresholds, type InboxCheck, type SyncsCheck,
@@ -58,6 +60,8 @@ export interface TenantConfig {
   syncConfig?: SyncConfigOverrides;
   /** Client options for this tenant (e.g. `baseUrl` to point it at the simulator). */
   client?: Pick<ClientDefaults, 'baseUrl' | 'apiVersion' | 'timeoutMs'>;
+  /** Resources synced (default all): others are not scheduled, subscribed or taken from webhooks. */
+  resources?: ResourceName[];
 }
 
 /**
@@ -93,6 +97,8 @@ export interface IngestionServiceOptions extends Partial<IngestionConfig> {
     enabled?: boolean;
     /** Path `setupWebhookEndpoints` mounts (default `/api/webhooks/shopify`). */
     path?: string;
+    /** Where shop-specific subscriptions deliver (default `https://<HOST_NAME><path>`). */
+    callbackUrl?: string;
   };
   /** Apply pending migrations in `initialize()` (default true). */
   autoMigrate?: boolean;
@@ -279,6 +285,8 @@ export class IngestionService {
   private readonly healthLimits: HealthThresholds;
   private readonly scheduleInterval = createScheduleIntervals();
   private readonly running = new Set<Promise<unknown>>();
+  // Aborted when a tenant is deactivated (app/uninstalled, shop/redact, removeTenant): its running imports stop at the next batch.
+  private readonly tenantAborts = new Map<string, AbortController>();
   private initialized = false;
   private stopping = false;
   private healthTimer: ReturnType<typeof setInterval> | undefined;
@@ -377,6 +385,7 @@ export class IngestionService {
         fetchRecord: rest.fetchRecord ?? (async (tenantId, resource, id) => fetchRecord(await this.getClient(tenantId), getResource(resource), id)),
         // app/uninstalled, shop/redact: no more scheduled runs or cached client for the tenant.
         onTenantDeactivated: async (tenantId) => {
+          this.abortTenantRuns(tenantId, 'the app was uninstalled (or the shop redacted)');
           this.schedulerValue?.removeTenantJobs(tenantId);
           await this.clientManager.removeClient(tenantId);
           this.importers.delete(tenantId);
@@ -394,7 +403,7 @@ export class IngestionService {
     this.schedulerValue = createSchedulerService(this.db, this.clientManager, {
       logger: this.logger,
       ...schedulerOptions,
-      runJob: schedulerOptions.runJob ?? ((run) => this.runScheduledImport(run)),
+      runJob: schedulerOptions.runJob ?? ((run) => (run.jobType === 'webhookSubscriptions' ? this.verifyWebhookSubscriptions(run.tenantId, run.options as { repair?: boolean }) : this.runScheduledImport(run))),
     });
 
     const active = await this.store.listTenants({ activeOnly: true });
@@ -412,7 +421,7 @@ export class IngestionService {
       }
       try {
         this.restoreClient(tenant);
-        this.schedulerValue.addTenantJobs(tenant.id, tenantConfigOf(tenant).syncConfig);
+        this.schedulerValue.addTenantJobs(tenant.id, jobOverridesOf(tenantConfigOf(tenant)));
       } catch (error) {
         this.logger.error('could not restore tenant', { tenantId: tenant.id, shop: tenant.shopDomain, error });
       }
@@ -442,6 +451,7 @@ export class IngestionService {
   async addTenant(tenantId: string, credentials: TenantCredentials, config: TenantConfig = {}): Promise<TenantRecord> {
     assertTenantId(tenantId);
     credentialKind(credentials, `addTenant(${tenantId})`);
+    assertResourceList(config.resources, `addTenant(${tenantId})`);
     const shopDomain = normalizeShopDomain(credentials.shopDomain, Boolean(config.client?.baseUrl ?? this.options.clientDefaults?.baseUrl));
     const existing = await this.store.getTenantByShop(shopDomain);
     if (existing && existing.id !== tenantId) {
@@ -486,15 +496,16 @@ export class IngestionService {
       clientId: obtained.clientId,
       clientSecretEnc: obtained.clientSecret ? this.keyRing.encrypt(obtained.clientSecret, tenantId) : null,
       scopes: tokens.scope ?? undefined,
-      config: { ...(config.syncConfig ? { syncConfig: config.syncConfig } : {}), ...(config.client ? { client: config.client } : {}), ...(credentials.apiVersion ? { apiVersion: credentials.apiVersion } : {}) },
+      config: { ...(config.syncConfig ? { syncConfig: config.syncConfig } : {}), ...(config.client ? { client: config.client } : {}), ...(config.resources ? { resources: config.resources } : {}), ...(credentials.apiVersion ? { apiVersion: credentials.apiVersion } : {}) },
     });
     await this.store.setTenantActive(tenantId, true);
     this.restoreClient(record);
     if (this.schedulerValue) {
       this.schedulerValue.removeTenantJobs(tenantId);
-      this.schedulerValue.addTenantJobs(tenantId, config.syncConfig);
+      this.schedulerValue.addTenantJobs(tenantId, jobOverridesOf(config));
     }
     this.importers.delete(tenantId);
+    this.tenantAborts.delete(tenantId);
     this.logger.info(existing ? 'tenant authorised again' : 'tenant added', { tenantId, shop: shopDomain, tokenKind: obtained.kind });
     return { ...record, isActive: true };
   }
@@ -514,7 +525,7 @@ export class IngestionService {
     const tenant = await this.store.getTenant(tenantId);
     if (!tenant) throw new TenantError('TENANT_NOT_FOUND', `updateTenant: no tenant ${tenantId}`, tenantId);
     const stored = tenantConfigOf(tenant);
-    return this.addTenant(tenantId, credentials, { ...(stored.syncConfig ? { syncConfig: stored.syncConfig } : {}), ...(stored.client ? { client: stored.client } : {}), ...config });
+    return this.addTenant(tenantId, credentials, { ...(stored.syncConfig ? { syncConfig: stored.syncConfig } : {}), ...(stored.client ? { client: stored.client } : {}), ...(stored.resources ? { resources: stored.resources } : {}), ...config });
   }
 
   /**
@@ -547,6 +558,7 @@ export class IngestionService {
     assertTenantId(tenantId);
     const tenant = await this.store.getTenant(tenantId);
     if (!tenant) throw new TenantError('TENANT_NOT_FOUND', `removeTenant: no tenant ${tenantId}`, tenantId);
+    this.abortTenantRuns(tenantId, 'the tenant was removed');
     this.schedulerValue?.removeTenantJobs(tenantId);
     await this.clientManager.removeClient(tenantId);
     this.importers.delete(tenantId);
@@ -601,13 +613,39 @@ export class IngestionService {
     }
     if (this.stopping) throw new ShopifyIngestError('SERVICE_STOPPING', 'importData: the service is shutting down');
     const importer = await this.getImportService(tenantId);
-    const run = dataType === 'all' ? importer.importAll(options) : importer.importResource(dataType, options);
+    let controller = this.tenantAborts.get(tenantId);
+    if (!controller) this.tenantAborts.set(tenantId, (controller = new AbortController()));
+    const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+    const run = dataType === 'all'
+      ? importer.importAll({ resources: enabledResources(tenantConfigOf((await this.store.getTenant(tenantId))!)), ...options, signal } as ImportOptions)
+      : importer.importResource(dataType, { ...options, signal });
     this.running.add(run);
     try {
       return await run;
     } finally {
       this.running.delete(run);
     }
+  }
+
+  /**
+   * Reports how the tenant's shop-specific webhook subscriptions differ from what it handles and,
+   * with `repair`, fixes the SDK's own (docs/webhooks.md).
+   *
+   * @example
+   * ```ts
+   * const { inSync } = await shopifyService.verifyWebhookSubscriptions('tenant-123', { repair: true });
+   * ```
+   */
+  async verifyWebhookSubscriptions(tenantId: string, options: { repair?: boolean } = {}): Promise<WebhookSubscriptionReport> {
+    const client = await this.getClient(tenantId);
+    const config = tenantConfigOf((await this.store.getTenant(tenantId))!);
+    const path = this.options.webhooks?.path ?? DEFAULT_WEBHOOK_PATH;
+    const uri = this.options.webhooks?.callbackUrl ?? (this.config.hostName ? `https://${this.config.hostName}${path}` : undefined);
+    if (!uri) throw new ConfigError('verifyWebhookSubscriptions: no callback URL: set HOST_NAME or pass webhooks.callbackUrl');
+    const apiVersion = config.client?.apiVersion ?? config.apiVersion ?? this.config.apiVersion;
+    const report = await syncWebhookSubscriptions(client, { tenantId, uri, resources: enabledResources(config), apiVersion }, options);
+    if (!report.inSync) this.logger.warn('webhook subscriptions drift', { tenantId, missing: report.missing, mismatched: report.mismatched.map((s) => s.topic), extra: report.extra.map((s) => s.topic), repaired: report.repaired });
+    return report;
   }
 
   /** Sync status of every tenant: counts from the database, rate-limit status from the live client. */
@@ -782,6 +820,13 @@ export class IngestionService {
     return this.importData(run.tenantId, run.resource, { ...(run.options as ImportOptions), signal: run.signal } as ImportOptions);
   }
 
+  // Stops the tenant's running imports at their next batch (no further request with its token).
+  private abortTenantRuns(tenantId: string, why: string): void {
+    const controller = this.tenantAborts.get(tenantId);
+    this.tenantAborts.delete(tenantId);
+    controller?.abort(new TenantError('TENANT_INACTIVE', `tenant ${tenantId}: ${why}`, tenantId));
+  }
+
   private requireWebhooks(caller: string): WebhookService {
     if (!this.webhooksValue) {
       throw new ConfigError(`${caller}: webhooks are not enabled: set SHOPIFY_API_SECRET (and call initialize() first)`);
@@ -900,6 +945,14 @@ function credentialsError(tenantId: string, shop: string, error: unknown): Shopi
     return new ShopifyIngestError('TENANT_CREDENTIALS_INVALID', `addTenant(${tenantId}): Shopify rejected the credentials for ${shop}${status ? ` (HTTP ${status})` : ''}`, { cause: error, details: { tenantId, shop, status } });
   }
   return new ShopifyIngestError('TENANT_CREDENTIALS_UNVERIFIED', `addTenant(${tenantId}): could not check the credentials for ${shop}: Shopify was unreachable or failed${status ? ` (HTTP ${status})` : ''}; nothing was saved, try again`, { cause: error, retryable: true, details: { tenantId, shop, status } });
+}
+
+/** The scheduler overrides of a tenant: its syncConfig, with the jobs of resources it does not sync disabled. */
+function jobOverridesOf(config: TenantConfig): SyncConfigOverrides {
+  const enabled = enabledResources(config);
+  const overrides: SyncConfigOverrides = { ...config.syncConfig };
+  for (const name of RESOURCE_NAMES) if (!enabled.includes(name)) overrides[name] = { ...overrides[name], enabled: false };
+  return overrides;
 }
 
 function tenantConfigOf(tenant: TenantRecord): TenantConfig & { apiVersion?: string } {

@@ -72,7 +72,8 @@ export async function restListing(frame: RunFrame, client: ImportClient, plan: R
   let previousId: bigint | null = null;
   let maxUpdatedAt: number | null = null;
   try {
-    for await (const page of lookahead(client.pages<unknown>(rest.path, query))) {
+    // The signal also stops the prefetched page: no request follows an abort (app/uninstalled).
+    for await (const page of lookahead(client.pages<unknown>(rest.path, query, { signal: frame.options.signal }))) {
       frame.pages++;
       frame.openListingSpan(SPANS.page, { 'shopify_ingest.page.records': page.length });
       for (const raw of page) {

@@ -108,7 +108,7 @@ export class RunFrame {
       return true;
     }
     if (this.lock?.lost) {
-      this.fail(new ImportError(`${this.name} sync of tenant ${this.tenantId} stopped: its run lock was taken by another run`, { code: 'IMPORT_LOCK_LOST' }));
+      this.fail(new ImportError(`${this.name} sync of tenant ${this.tenantId} stopped: its run lock was taken by another run, or the tenant was deactivated`, { code: 'IMPORT_LOCK_LOST' }));
       return true;
     }
     return false;

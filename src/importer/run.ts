@@ -214,7 +214,8 @@ async function syncResource(ctx: RunContext, resourceName: ResourceType, options
   await frame.flushCounts();
   if (frame.failed !== null) {
     const error = frame.failed as Error;
-    const aborted = (error as { code?: string }).code === 'IMPORT_ABORTED';
+    // Whatever a request failed with once the signal was aborted (its reason, e.g. the tenant was uninstalled), the run was aborted.
+    const aborted = (error as { code?: string }).code === 'IMPORT_ABORTED' || frame.options.signal?.aborted === true;
     const status = aborted ? 'cancelled' : 'failed';
     const message = reasonOf(error);
     const res = result(status, message);

@@ -178,7 +178,7 @@ export interface ImportClient {
   /** Runs a GraphQL query (the GraphQL engine needs it; `source: 'rest'` does not). */
   graphql?<T = any>(query: string, variables?: Record<string, unknown>, options?: { signal?: AbortSignal }): Promise<T>;
   /** Pages of a REST listing; the first request carries `query`, the next follow the Link header. */
-  pages<T = unknown>(path: string, query?: Record<string, string | number | boolean | undefined>): AsyncGenerator<T[]> | AsyncIterable<T[]>;
+  pages<T = unknown>(path: string, query?: Record<string, string | number | boolean | undefined>, options?: { signal?: AbortSignal }): AsyncGenerator<T[]> | AsyncIterable<T[]>;
   /** One REST GET (counts for REST reconciliation). */
   get?<T = any>(path: string, query?: Record<string, unknown>): Promise<T>;
 }

@@ -10,6 +10,8 @@
  * - `customer|product|order(id:)`, `node(id:)`, nested `lineItems`, `variants`, `images`, `addressesV2` connections.
  * - Bulk operations: `bulkOperationRunQuery`, `bulkOperationCancel`, `bulkOperation(id:)`,
  *   `currentBulkOperation`, the JSONL result file and the `bulk_operations/finish` webhook.
+ * - Shop-specific webhook subscriptions: `webhookSubscriptions`, `webhookSubscription(id:)` and the
+ *   create/update/delete mutations (webhook-subscriptions.ts).
  *
  * Cost follows Shopify's calculation (scalars 0, objects 1, connections 2 + first x node cost,
  * mutations 10), charged up front from a restoring bucket; the unused part is refunded, and a
@@ -28,6 +30,7 @@ import { getNamedType, isInterfaceType, isListType, isNonNullType, isObjectType,
 import { adminSchema } from './admin-schema.js';
 import { ConnectionSource, toGraphqlNode } from './graphql-nodes.js';
 import { stringifyShopifyJson } from '../json.js';
+import { createWebhookSubscriptions, SubscriptionRequestError } from './webhook-subscriptions.js';
 
 const RESOURCES: ResourceName[] = ['customers', 'products', 'orders'];
 const SINGULAR: Record<string, ResourceName> = { customer: 'customers', product: 'products', order: 'orders' };
@@ -264,6 +267,7 @@ function fieldCost(field: FieldNode, vars: Record<string, unknown>): number {
  * ```
  */
 export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhooks: WebhookDispatcher; fileUrl: (path: string) => string; bulk?: BulkOptions }) {
+  const subscriptions = createWebhookSubscriptions();
   const operations = new Map<string, BulkOperation>();
   const current = new Map<SimulatedShop, BulkOperation>();
   let nextOperation = 1;
@@ -607,11 +611,19 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
     return listConnection(items, field, vars);
   }
 
+  function subscriptionCall(run: () => JsonObject): JsonObject {
+    try { return run(); } catch (error) {
+      if (error instanceof SubscriptionRequestError) throw new GraphqlError(error.message, error.extensions);
+      throw error;
+    }
+  }
+
   function resolveRoot(shop: SimulatedShop, op: 'query' | 'mutation', field: FieldNode, vars: Record<string, unknown>, actual: { saved: number }, version: string, errors: JsonObject[]): unknown {
     const args = resolveArgs(field.args, vars);
     if (op === 'mutation') {
       if (field.name === 'bulkOperationRunQuery') return project(startBulk(shop, args.query, args.groupObjects === true, version), field, vars);
       if (field.name === 'bulkOperationCancel') return project(cancelBulk(shop, args.id), field, vars);
+      if (subscriptions.handles(field.name)) return project(subscriptionCall(() => subscriptions.mutate(shop, field.name, args)), field, vars);
       throw new GraphqlError(`Field '${field.name}' doesn't exist on type 'Mutation'`, { code: 'undefinedField', typeName: 'Mutation', fieldName: field.name });
     }
     if (field.name === '__typename') return 'QueryRoot';
@@ -632,6 +644,8 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
     }
     if (field.name === 'events') return eventsConnection(shop, field, vars);
     if (field.name === 'bulkOperations') return bulkOperationsConnection(shop, field, vars);
+    if (field.name === 'webhookSubscriptions') return listConnection(subscriptions.list(shop, args), field, vars);
+    if (field.name === 'webhookSubscription') return project(subscriptions.get(shop, args.id), field, vars);
     if (field.name === 'currentAppInstallation') {
       return project({ __typename: 'AppInstallation', id: `gid://shopify/AppInstallation/${shop.shopNumber + 1}`, accessScopes: shop.scopes.map((handle) => ({ __typename: 'AccessScope', handle })) }, field, vars);
     }

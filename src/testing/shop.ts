@@ -75,8 +75,10 @@ export interface WebhookSubscription {
   created_at: string;
   /** When it last changed. */
   updated_at: string;
-  /** Always `json`. */
-  format: 'json';
+  /** `json` (REST and the GraphQL default) or `xml`. */
+  format: 'json' | 'xml';
+  /** Its name (GraphQL `name`, 2026-04+), unique per shop. */
+  name?: string | null;
   /** Fields to include (empty: all). */
   fields: string[];
   /** Metafield namespaces to include. */

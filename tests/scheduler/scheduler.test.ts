@@ -143,6 +143,20 @@ describe('jobs and status', () => {
     expect(scheduler.getStatus().jobs.map((j) => j.tenantId)).toEqual(['t2', 't2', 't2', 't2']);
     expect(scheduler.removeTenantJobs('t1')).toBe(0);
   });
+
+  it('webhookSubscriptions adds a subscription check per tenant, run with { repair } as jobType webhookSubscriptions; it needs a runner', async () => {
+    expect(() => make({ webhookSubscriptions: { schedule: '0 4 * * *' } })).toThrow(SchedulerError);
+    expect(() => make({ runJob: async () => null, webhookSubscriptions: { schedule: 'not cron' } })).toThrow(/invalid cron/);
+    const runs: ScheduledRun[] = [];
+    const scheduler = make({ runJob: async (run) => { runs.push(run); return 'checked'; }, webhookSubscriptions: { schedule: '0 4 * * *', repair: true } });
+    scheduler.addTenantJobs('t1');
+    const ids = scheduler.getStatus().jobs.map((j) => j.id);
+    expect(ids).toEqual(expect.arrayContaining(['customers-sync-t1', 'orders-sync-t1', 'fullSync-sync-t1', 'webhookSubscriptions-t1']));
+    expect(ids.filter((id) => id.startsWith('webhookSubscriptions-'))).toHaveLength(1);
+    expect(await scheduler.runJobNow('webhookSubscriptions-t1')).toBe('checked');
+    expect(runs).toEqual([expect.objectContaining({ jobType: 'webhookSubscriptions', tenantId: 't1', options: { repair: true } })]);
+    expect(scheduler.removeTenantJobs('t1')).toBe(ids.length);
+  });
 });
 
 describe('running', () => {
