@@ -6,6 +6,7 @@
  * Reads the database only; no call to Shopify.
  */
 import { RESOURCES } from '../resources/registry.js';
+import { enabledResources } from '../resources/tenant-resources.js';
 import type { DoctorTenantFacts } from '../store/doctor.js';
 
 /** One finding: `problem` needs action, `warning` soon will, `info` is for the record. */
@@ -31,12 +32,6 @@ export interface DoctorTenantReport {
 }
 
 const DAY = 86_400_000;
-
-/** Resources a tenant syncs: all of them unless its `syncConfig` turns one off. */
-function enabledResources(config: Record<string, unknown>): Set<string> {
-  const sync = (config.syncConfig ?? {}) as Record<string, { enabled?: unknown } | undefined>;
-  return new Set(RESOURCES.map((r) => r.name as string).filter((name) => sync[name]?.enabled !== false));
-}
 
 /** Scopes granted, with `write_x` granting `read_x` as Shopify does (https://shopify.dev/docs/api/usage/access-scopes). */
 function grantedScopes(scopes: string | null): Set<string> | null {
@@ -66,7 +61,7 @@ export function doctorReport(facts: DoctorTenantFacts, options: { now: Date; def
   }
 
   // Scopes
-  const enabled = enabledResources(facts.config);
+  const enabled = new Set<string>(enabledResources(facts.config));
   const needed = [...new Set(RESOURCES.filter((r) => enabled.has(r.name)).flatMap((r) => [...r.scopes]))].sort();
   const granted = grantedScopes(facts.scopes);
   const missing = granted ? needed.filter((s) => !granted.has(s)) : [];

@@ -12,6 +12,7 @@ import { readApiNotices } from '../../src/store/api-notices.js';
 import { createShopifyClient } from '../../src/client/index.js';
 import type { ApiNotice } from '../../src/client/api-notice.js';
 import { cli } from './helpers.js';
+import { RESOURCES } from '../../src/resources/registry.js';
 
 const ENCRYPTION_KEY = randomBytes(32).toString('hex');
 const OLD = 'doctor-old.myshopify.com';
@@ -76,7 +77,7 @@ describe('API notices', () => {
 });
 
 describe('shopify-ingest doctor', () => {
-  it('reports the fall-forward, the deprecation, missing scopes, a failed sync and dead letters; exit 1', async () => {
+  it('reports the fall-forward, the deprecation, missing scopes, a failed sync and dead letters; exit 1', { timeout: 180_000 }, async () => {
     await service.addTenant('old', { shopDomain: OLD, accessToken: simulator.shop(OLD).accessToken, apiVersion: '2025-07' });
     await service.addTenant('fresh', { shopDomain: FRESH, accessToken: simulator.shop(FRESH).accessToken });
     // A full sync is a bulk operation (its query travels as a string); the incremental one after it
@@ -93,8 +94,10 @@ describe('shopify-ingest doctor', () => {
     // The fresh tenant's customers query selects the same deprecated field: reported, but no version problem.
     expect((await readApiNotices(db.prisma, 'fresh')).map((n) => n.kind)).toEqual(['deprecated']);
 
-    await db.query(`UPDATE shopify_tenants SET scopes = 'read_customers,write_products' WHERE id = 'old'`);
-    await db.query(`UPDATE shopify_tenants SET scopes = 'read_customers,read_products,read_orders' WHERE id = 'fresh'`);
+    // Every scope the registry's resources need; 'old' lacks read_orders and has write_products for read_products.
+    const all = [...new Set(RESOURCES.flatMap((r) => [...r.scopes]))];
+    await db.query(`UPDATE shopify_tenants SET scopes = $1 WHERE id = 'old'`, [all.filter((s) => s !== 'read_orders').map((s) => (s === 'read_products' ? 'write_products' : s)).join(',')]);
+    await db.query(`UPDATE shopify_tenants SET scopes = $1 WHERE id = 'fresh'`, [all.join(',')]);
     await db.query(
       `INSERT INTO shopify_webhook_inbox (id, tenant_id, webhook_id, topic, shop_domain, api_version, body_enc, received_at, next_attempt_at, status, attempts)
        VALUES ('dl-1', 'old', 'w-1', 'orders/create', $1, '2026-10', 'x', now(), now(), 'failed', 8)`, [OLD]);
@@ -129,6 +132,12 @@ describe('shopify-ingest doctor', () => {
     expect(healthy.code).toBe(0);
     expect(healthy.stdout).toContain('! credentials: static (non-expiring) token');
     expect((await cli(['doctor', '--tenant', 'nobody', '--database-url', db.url], env)).code).toBe(2);
+
+    // A tenant that turned orders off (TenantConfig.resources) needs no read_orders and is not told of orders' syncs.
+    await db.query(`UPDATE shopify_tenants SET config = config || '{"resources":["customers","products"]}'::jsonb WHERE id = 'old'`);
+    const narrowed = JSON.parse((await cli(['doctor', '--tenant', 'old', '--json', '--database-url', db.url], env)).stdout) as { tenants: Array<{ scopes: { needed: string[]; missing: string[] }; findings: Array<{ area: string; message: string }> }> };
+    expect(narrowed.tenants[0]!.scopes).toMatchObject({ needed: ['read_customers', 'read_products'], missing: [] });
+    expect(narrowed.tenants[0]!.findings.filter((f) => f.area === 'sync' && f.message.startsWith('orders'))).toEqual([]);
   });
 
   it('shop/redact purges the tenant\'s notices with its data', async () => {
