@@ -31,7 +31,7 @@ const API_SECRET = `facade_secret_${randomBytes(6).toString('hex')}`;
 const env = { ENCRYPTION_KEY, SHOPIFY_API_SECRET: API_SECRET, LOG_LEVEL: 'debug' };
 // Schedules that never fire while the tests run (1 January), so no tick races the assertions.
 const QUIET = '0 0 1 1 *';
-const quietSyncConfig = { customers: { schedule: QUIET }, products: { schedule: QUIET }, orders: { schedule: QUIET }, fullSync: { schedule: QUIET } };
+const quietSyncConfig = { ...Object.fromEntries(RESOURCE_NAMES.map((name) => [name, { schedule: QUIET }])), fullSync: { schedule: QUIET } };
 
 const ALPHA = 'alpha-outdoor.myshopify.com';
 const BETA = 'beta-coffee.myshopify.com';
