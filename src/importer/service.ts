@@ -59,23 +59,11 @@ export type ImportStats = { [K in ResourceType]: ResourceImportStats } & {
 type ProgressListener = (event: ImportProgress) => void;
 
 /**
- * Full and incremental syncs of one tenant's Shopify store into PostgreSQL:
- * pages -> transform (PII encrypted) -> batched, idempotent upserts, resumable from a checkpoint.
- *
- * - **Modes**: `auto` (default) runs a full sync until one completed, then incremental syncs from
- *   the `updated_at` watermark minus `overlapMs` (5 min).
- * - **Resume**: while a run lists, the checkpoint's cursor holds the highest id below which every
- *   record is committed; after a crash the next run continues with `since_id` and the same filters.
- * - **Failures**: a record that cannot be transformed is recorded (shopify_sync_failures) and the run
- *   goes on; a batch write that still fails after `retryOptions` fails the run ({@link ImportError})
- *   without moving the checkpoint past it.
- * - **Deletes**: destroy events (orders, products) and id reconciliation (customers, on full syncs).
- * - **dryRun**: fetches and transforms, writes nothing at all (no rows, checkpoints, run records).
- *
- * - **One run per tenant and resource at a time**, across processes: a run holds a lock row
- *   (renewed every `runLockTtlMs / 3`, default TTL 30 s) while it writes; a second run of the same
- *   resource fails at once with `IMPORT_ALREADY_RUNNING`. A process that dies stops renewing: its
- *   lock expires and the next run closes the dead run's record (`cancelled`, "interrupted").
+ * Full and incremental syncs of one tenant's store into PostgreSQL, resource by resource (the
+ * registry in `src/resources/`): a GraphQL bulk operation or pages (REST with `source: 'rest'`) ->
+ * transform (PII encrypted) -> batched, idempotent upserts, resumable from a checkpoint; one run per
+ * tenant and resource at a time across processes. Modes, resume, failures, deletions, `dryRun` and
+ * the run lock: docs/importing.md.
  *
  * @example
  * ```ts
