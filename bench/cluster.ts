@@ -121,7 +121,8 @@ try {
     await until(async () => ((await inboxCounts(world)).processed ?? 0) >= target, 'the burst applied', 300_000);
     const appliedMs = Date.now() - t0;
     const ok = statuses.filter((s) => s === 200).length;
-    say(`webhooks, ${count} instance${count > 1 ? 's' : ''}: ${DELIVERIES} deliveries, ${ok} acknowledged in ${(ackedMs / 1000).toFixed(1)} s = ${Math.round(ok / (ackedMs / 1000))}/s; all applied after ${(appliedMs / 1000).toFixed(1)} s = ${Math.round(DELIVERIES / (appliedMs / 1000))}/s; load average ${load()}`);
+    const twice = [...appliesByWebhook(webHosts).values()].filter((on) => on.length > 1).length;
+    say(`webhooks, ${count} instance${count > 1 ? 's' : ''}: ${DELIVERIES} deliveries, ${ok} acknowledged in ${(ackedMs / 1000).toFixed(1)} s = ${Math.round(ok / (ackedMs / 1000))}/s; all applied after ${(appliedMs / 1000).toFixed(1)} s = ${Math.round(DELIVERIES / (appliedMs / 1000))}/s, ${twice} applied twice; load average ${load()}`);
     await Promise.all(webHosts.map((h) => h.stop()));
   }
 } finally {
