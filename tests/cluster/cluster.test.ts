@@ -91,9 +91,7 @@ describe('three host processes, one database, one Redis', () => {
     await until(async () => (await world.db.query("SELECT 1 FROM shopify_sync_runs WHERE tenant_id = $1 AND resource = 'orders' AND status = 'succeeded' AND options->>'resumedFrom' = $2", [first!.id, bigRunId])).length === 1,
       'the interrupted sync resumed and completed by another instance', 120_000)
       .catch(async (e) => { console.log(JSON.stringify(await world.db.query("SELECT id, status, error, options, started_at, finished_at FROM shopify_sync_runs WHERE tenant_id = $1 AND resource = 'orders' ORDER BY started_at", [first!.id]))); console.log(JSON.stringify(survivors.flatMap((h) => h.events.filter((x) => x.tenantId === first!.id || String(x.jobId).endsWith('tenant-0') || x.ev === 'error' || x.ev === 'warn'))).slice(0, 8000)); throw e; });
-    // One more tick with everything settled, so the steady state is seen after the takeover too.
-    const settled = Date.now();
-    await Promise.all(survivors.map((h) => h.waitFor((e) => e.ev === 'sync-end' && e.t > settled + TICK_MS, 'a later tick', 60_000)));
+    // (The run lock's wait spans several ticks run by the survivors alone: the steady state after the takeover.)
     const finals = await Promise.all(survivors.map((h) => h.stop()));
 
     // 1. Each tick ran once; every run the lease table records is one a host reported, and back.
