@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { createIngestionService, type IngestionService } from '../../src/index.js';
+import { createIngestionService, silentLogger, type IngestionService } from '../../src/index.js';
 import { createShopifySimulator, type ShopifySimulator } from '../../src/testing/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { readApiNotices } from '../../src/store/api-notices.js';
@@ -30,7 +30,7 @@ beforeAll(async () => {
     shops: [{ domain: OLD, customers: 6, products: 2, orders: 3 }, { domain: FRESH, customers: 4, products: 2, orders: 2 }],
   });
   service = createIngestionService(db.database, {
-    env: { ENCRYPTION_KEY }, logger: undefined, clientDefaults: { baseUrl: simulator.url },
+    env: { ENCRYPTION_KEY }, logger: silentLogger, clientDefaults: { baseUrl: simulator.url }, bulk: { minPollMs: 10, maxPollMs: 50 },
     scheduler: { enabled: false }, webhooks: { enabled: false }, healthCheckIntervalMs: 0,
   });
   await service.initialize();
