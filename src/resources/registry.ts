@@ -9,9 +9,12 @@ import type { ResourceDefinition } from './definition.js';
 import type { ResourceName } from './names.js';
 import { orders } from './orders.js';
 import { products } from './products.js';
+import { refunds } from './refunds.js';
+import { orderTransactions } from './order-transactions.js';
+import { fulfillments } from './fulfillments.js';
 
 /** Every resource, dependencies first: `all` syncs them in this order. */
-export const RESOURCES = Object.freeze([customers, products, orders] as const);
+export const RESOURCES = Object.freeze([customers, products, orders, refunds, orderTransactions, fulfillments] as const);
 
 export type { ResourceName } from './names.js';
 

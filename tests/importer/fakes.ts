@@ -5,6 +5,7 @@
 import type { CustomerRow, OrderBundle, ProductBundle, ResourceType, UpsertResult } from '../../src/store/rows.js';
 import type { Checkpoint, IngestStore, RunLockInput, SyncFailureInput, SyncRunRecord } from '../../src/store/types.js';
 import type { ImportClient, ImportTransformer } from '../../src/importer/types.js';
+import { RESOURCE_NAMES } from '../../src/resources/index.js';
 
 export interface FakeRecord { id: number; updated_at: string; bad?: boolean; [k: string]: unknown }
 
@@ -63,7 +64,7 @@ export const fakeTransformer: ImportTransformer = {
 
 /** In-memory IngestStore subset with hooks to delay or fail writes. */
 export function createFakeStore(hooks: { beforeWrite?: (resource: ResourceType, ids: bigint[]) => Promise<void> | void } = {}) {
-  const rows: Record<ResourceType, Map<bigint, { updatedAt: number; deletedAt: number | null }>> = { customers: new Map(), products: new Map(), orders: new Map() };
+  const rows = Object.fromEntries(RESOURCE_NAMES.map((name) => [name, new Map()])) as Record<ResourceType, Map<bigint, { updatedAt: number; deletedAt: number | null }>>;
   const checkpoints = new Map<string, Checkpoint>();
   const checkpointHistory: Array<{ resource: ResourceType; cursor: string | null | undefined; committedAtSave: bigint[] }> = [];
   const runs = new Map<string, SyncRunRecord>();
