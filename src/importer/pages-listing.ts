@@ -17,7 +17,7 @@ import type { NestedConnection, ResourceDefinition } from '../resources/definiti
 import { isObject } from '../transform/values.js';
 import { encodeCursor, type GraphqlCursor } from './checkpoint.js';
 import { ImportError } from './errors.js';
-import { listItemCost, listItemsQuery, nestedRestQuery, pageQuery, pageSizeFor, recordQuery } from './queries.js';
+import { followUpFirst, listItemCost, listItemsQuery, nestedRestQuery, pageQuery, pageSizeFor, recordQuery } from './queries.js';
 import { updatedAtOf, type RunFrame } from './run-frame.js';
 import type { GraphqlImportClient } from './types.js';
 
@@ -69,7 +69,8 @@ export async function completeNested(resource: ResourceDefinition, client: Graph
   const query = nestedRestQuery(resource, connection, type);
   while (hasNext) {
     onRequest?.();
-    const data = await queryKeepingPartialData<{ node: Record<string, Connection<unknown>> | null }>(client, query, { id, first: 250, after }, signal, withheld);
+    // 250 nodes of a connection with money fields would cost over Shopify's 1,000-point cap.
+    const data = await queryKeepingPartialData<{ node: Record<string, Connection<unknown>> | null }>(client, query, { id, first: followUpFirst(connection), after }, signal, withheld);
     const page = data?.node?.[connection.field];
     if (!page || !Array.isArray(page.nodes) || !page.pageInfo) {
       throw new ImportError(`${resource.name} ${id}: the follow-up page of ${connection.field} has no nodes/pageInfo`, { code: 'SHOPIFY_BAD_RESPONSE' });

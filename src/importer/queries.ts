@@ -86,6 +86,11 @@ export function connectionCost(connection: NestedConnection, first: number): num
   return 2 + first * (1 + objectsIn(connection.fields));
 }
 
+/** `first:` of a follow-up page of `connection` ({@link nestedRestQuery}): as many nodes as fit under the 1,000-point cap, at most 250. */
+export function followUpFirst(connection: NestedConnection): number {
+  return Math.max(1, Math.min(250, Math.floor((1000 - 3) / (1 + objectsIn(connection.fields)))));
+}
+
 /**
  * The rest of one record's nested connection, from `$after` (records with more children than a page
  * carries). `type` is the node's type: the resource's, or a list field's items' (`Refund`).
