@@ -52,14 +52,20 @@ describe('same rows whatever the source', { timeout: 240_000 }, () => {
     // A window covering everything, under the bulk threshold: listed with pages.
     const viaPages = await importer(h, pageClient, 'via-pages', { bulk }).importAll({ dateRange: { from: '1970-01-01T00:00:00Z' }, bulkThreshold: 1_000_000 });
     for (const resource of RESOURCES) {
-      expect(viaRest[resource.name]).toMatchObject({ status: 'succeeded', method: 'rest' });
+      // Resources without a REST source (riding on GraphQL orders) are left out of a REST importAll.
+      if (resource.rest) expect(viaRest[resource.name]).toMatchObject({ status: 'succeeded', method: 'rest' });
+      else expect(viaRest[resource.name]).toBeUndefined();
       expect(viaBulk[resource.name]).toMatchObject({ status: 'succeeded', method: 'bulk' });
       expect(viaPages[resource.name]).toMatchObject({ status: 'succeeded', method: 'pages' });
     }
     const rest = await image('via-rest');
     expect(rest.shopify_orders.length).toBe(300);
     expect(rest.shopify_order_line_items.length).toBeGreaterThan(300);
-    for (const [table, rows] of Object.entries(await image('via-bulk'))) expect(rows, `bulk: ${table}`).toEqual(rest[table]);
-    for (const [table, rows] of Object.entries(await image('via-pages'))) expect(rows, `pages: ${table}`).toEqual(rest[table]);
+    const bulkImage = await image('via-bulk');
+    const graphqlOnly = new Set(RESOURCES.filter((r) => !r.rest).flatMap((r) => tablesOf(r).map((t) => t.table)));
+    expect(bulkImage.shopify_refunds.length).toBeGreaterThan(0);
+    for (const [table, rows] of Object.entries(bulkImage)) if (!graphqlOnly.has(table)) expect(rows, `bulk: ${table}`).toEqual(rest[table]);
+    // Bulk operation (connections of list items fetched afterwards) and pages give the same rows.
+    for (const [table, rows] of Object.entries(await image('via-pages'))) expect(rows, `pages: ${table}`).toEqual(graphqlOnly.has(table) ? bulkImage[table] : rest[table]);
   });
 });
