@@ -5,6 +5,7 @@
  * line items), which bulk queries cannot select, are fetched afterwards and nothing is missed, also
  * past one page; a deleted order takes its refunds, transactions and fulfillments with it.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../src/testing/generator.js';
 import { connectTenant, createHarness, importer, type Harness } from './harness.js';
@@ -147,6 +148,13 @@ describe('refunds, transactions and fulfillments through their orders', { timeou
     const refunded = [...Array(shop.tables.orders.size).keys()].map((i) => shop.tables.orders.get(i)).find((o) => o && (o.refunds as unknown[]).length && o.id !== bigOrder)!;
     const r0 = (refunded.refunds as JsonObject[])[0];
     expect((await rows('m1', 'shopify_refunds', `id = ${String(r0.id)}`))[0]).toMatchObject({ total_refunded: dec4(sumDec((r0.transactions as JsonObject[]).map((t) => t.amount))) });
+
+    // docs/schema.md's example query runs on these tables.
+    const doc = readFileSync(new URL('../../docs/schema.md', import.meta.url), 'utf8');
+    const netSales = /Net sales by day[\s\S]*?```sql\n([\s\S]*?)```/.exec(doc)![1];
+    const days = await h.db.query<{ day: Date; net_sales: string }>(netSales, ['m1']);
+    expect(days.length).toBeGreaterThan(0);
+    expect(days.some((d) => d.net_sales.startsWith('-98765432'))).toBe(true);
 
     // Incremental: a second refund, a changed fulfillment, a deleted order.
     const changed = shop.idOf('orders', 20);
