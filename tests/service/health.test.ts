@@ -10,13 +10,14 @@ import { PrismaClient } from '../../src/generated/prisma/client.js';
 import { createIngestionService, silentLogger, type HealthStatus, type IngestionService } from '../../src/index.js';
 import { createShopifySimulator, type ShopifySimulator } from '../../src/testing/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { RESOURCE_NAMES } from '../../src/resources/index.js';
 
 const ENCRYPTION_KEY = randomBytes(32).toString('hex');
 const API_SECRET = `health_secret_${randomBytes(6).toString('hex')}`;
 const env = { ENCRYPTION_KEY, SHOPIFY_API_SECRET: API_SECRET };
 // Schedules that never fire while the tests run (1 January): no tick races the assertions.
 const QUIET = '0 0 1 1 *';
-const quietSyncConfig = { customers: { schedule: QUIET }, products: { schedule: QUIET }, orders: { schedule: QUIET }, fullSync: { schedule: QUIET } };
+const quietSyncConfig = Object.fromEntries([...RESOURCE_NAMES, 'fullSync'].map((type) => [type, { schedule: QUIET }]));
 const ALPHA = 'alpha-health.myshopify.com';
 const BETA = 'beta-health.myshopify.com';
 const HOUR = 3_600_000;
@@ -86,10 +87,10 @@ describe('getHealthStatus: every check breaks and recovers', () => {
       expect(check.reason.length).toBeGreaterThan(5);
       expect(check.checkedAt).toBe(new Date(now).toISOString());
     }
-    expect(health.checks.syncs.reason).toMatch(/1 tenant, 3 resources/);
+    expect(health.checks.syncs.reason).toMatch(new RegExp(`1 tenant, ${RESOURCE_NAMES.length} resources`));
     expect(health.services).toMatchObject({
       database: { reachable: true, checkedAt: expect.any(String) }, clients: 1,
-      scheduler: { enabled: true, totalJobs: 4, runningJobs: 0 }, webhooks: { enabled: true }, tenants: { needsReauth: [] },
+      scheduler: { enabled: true, totalJobs: RESOURCE_NAMES.length + 1, runningJobs: 0 }, webhooks: { enabled: true }, tenants: { needsReauth: [] },
     });
     expect(health.uptime).toBeGreaterThanOrEqual(0);
   });
