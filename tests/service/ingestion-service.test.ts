@@ -24,13 +24,17 @@ import { PrismaClient } from '../../src/prisma.js';
 import { createDatabaseHandle, type DatabaseHandle } from '../../src/store/index.js';
 import { createShopifySimulator, type ShopifySimulator } from '../../src/testing/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { RESOURCE_NAMES } from '../../src/resources/index.js';
 
 const ENCRYPTION_KEY = randomBytes(32).toString('hex');
 const API_SECRET = `facade_secret_${randomBytes(6).toString('hex')}`;
 const env = { ENCRYPTION_KEY, SHOPIFY_API_SECRET: API_SECRET, LOG_LEVEL: 'debug' };
 // Schedules that never fire while the tests run (1 January), so no tick races the assertions.
 const QUIET = '0 0 1 1 *';
-const quietSyncConfig = { customers: { schedule: QUIET }, products: { schedule: QUIET }, orders: { schedule: QUIET }, fullSync: { schedule: QUIET } };
+const quietSyncConfig = Object.fromEntries([...RESOURCE_NAMES, 'fullSync'].map((type) => [type, { schedule: QUIET }]));
+/** One job per resource of the registry, then the weekly full sync. */
+const JOBS = RESOURCE_NAMES.length + 1;
+const jobIds = (tenant: string) => [...RESOURCE_NAMES, 'fullSync'].map((type) => `${type}-sync-${tenant}`).sort();
 
 const ALPHA = 'alpha-outdoor.myshopify.com';
 const BETA = 'beta-coffee.myshopify.com';
@@ -54,6 +58,8 @@ function makeService(prisma: unknown = handle, options: IngestionServiceOptions 
     clientDefaults: { baseUrl: simulator.url },
     scheduler: { syncConfig: quietSyncConfig, leaseTtlMs: 5_000 },
     healthCheckIntervalMs: 0,
+    // Six resources run a bulk operation each on a full sync: poll them quickly.
+    bulk: { minPollMs: 20, maxPollMs: 200 },
     ...options,
   });
   services.push(service);
@@ -167,7 +173,7 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
     expect(service.clientManager.hasClient('alpha')).toBe(true);
     expect(service.clientManager.getClient('alpha').shopDomain).toBe(ALPHA);
     const jobs = service.scheduler!.getStatus().jobs.filter((j) => j.tenantId === 'alpha').map((j) => j.id).sort();
-    expect(jobs).toEqual(['customers-sync-alpha', 'fullSync-sync-alpha', 'orders-sync-alpha', 'products-sync-alpha']);
+    expect(jobs).toEqual(jobIds('alpha'));
     const customersJob = service.scheduler!.getStatus().jobs.find((j) => j.id === 'customers-sync-alpha')!;
     expect(customersJob).toMatchObject({ enabled: true, schedule: QUIET, timezone: 'UTC' });
     expect(customersJob.nextRunAt).toBeInstanceOf(Date);
@@ -192,7 +198,7 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
     expect(orders).toMatchObject({ resource: 'orders', status: 'succeeded', imported: expected.orders, errors: 0 });
 
     const all = (await service.importData('alpha', 'all', { batchSize: 10, mode: 'full' })) as ImportAllResult;
-    expect(Object.keys(all).sort()).toEqual(['customers', 'orders', 'products']);
+    expect(Object.keys(all).sort()).toEqual([...RESOURCE_NAMES].sort());
     for (const resource of ['customers', 'products', 'orders'] as const) {
       expect(all[resource]).toMatchObject({ resource, status: 'succeeded', fetched: expected[resource], errors: 0 });
     }
@@ -205,7 +211,7 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
   it('importData rejects an unknown data type with a ConfigError', async () => {
     const error = await service.importData('alpha', 'invoices' as never).then(() => null, (e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as Error).message).toMatch(/dataType must be one of customers, products, orders, all/);
+    expect((error as Error).message).toContain(`dataType must be one of ${RESOURCE_NAMES.join(', ')}, all`);
   });
 
   it('getSyncStatus, getHealthStatus and getStatistics report real numbers in the seed shapes', async () => {
@@ -228,7 +234,7 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
     expect(health.services).toMatchObject({
       database: { reachable: true },
       clients: 1,
-      scheduler: { enabled: true, totalJobs: 4, runningJobs: 0 },
+      scheduler: { enabled: true, totalJobs: JOBS, runningJobs: 0 },
       webhooks: { enabled: true },
     });
     expect(health.uptime).toBeGreaterThanOrEqual(0);
@@ -239,7 +245,7 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
       totalTenants: 1,
       activeTenants: 1,
       totalRecords: expected,
-      syncJobs: { enabled: true, totalJobs: 4, activeJobs: 4, runningJobs: 0 },
+      syncJobs: { enabled: true, totalJobs: JOBS, activeJobs: JOBS, runningJobs: 0 },
     });
     expect(stats.totalRecords.lineItems).toBeGreaterThan(0);
     expect(stats.totalRecords.variants).toBeGreaterThanOrEqual(expected.products);
@@ -369,7 +375,7 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
     const restarted = makeService(prisma);
     await restarted.initialize();
     expect(restarted.clientManager.tenantIds()).toEqual(['alpha']);
-    expect(restarted.scheduler!.getStatus().jobs.map((j) => j.id).sort()).toEqual(['customers-sync-alpha', 'fullSync-sync-alpha', 'orders-sync-alpha', 'products-sync-alpha']);
+    expect(restarted.scheduler!.getStatus().jobs.map((j) => j.id).sort()).toEqual(jobIds('alpha'));
     // The client was rebuilt from the decrypted token: Shopify accepts it.
     const result = (await restarted.importData('alpha', 'customers', { mode: 'full' })) as ImportResult;
     expect(result.status).toBe('succeeded');
@@ -434,7 +440,7 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
     });
     const idle = passive.scheduler!.getStatus();
     expect(idle).toMatchObject({ enabled: false, activeJobs: 0, runningJobs: 0 });
-    expect(idle.jobs.filter((j) => j.tenantId === 'slow')).toHaveLength(4);
+    expect(idle.jobs.filter((j) => j.tenantId === 'slow')).toHaveLength(JOBS);
     expect(idle.jobs.every((j) => j.nextRunAt === null)).toBe(true);
     expect((await passive.checkHealth()).status).toBe('healthy');
 
