@@ -15,6 +15,7 @@ import { main, USAGE } from '../../src/cli/index.js';
 import { createShopifySimulator, type ShopifySimulator } from '../../src/testing/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { createStore } from '../../src/store/index.js';
+import { RESOURCE_NAMES } from '../../src/resources/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ENCRYPTION_KEY = randomBytes(32).toString('hex');
@@ -138,11 +139,11 @@ describe('shopify-ingest CLI', () => {
     // --json on sync: one JSON event per line, progress first, the result last.
     const events = sync.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(events.slice(0, -1).every((e) => e.type === 'progress')).toBe(true);
-    expect(events.filter((e) => e.type === 'progress' && e.finished).map((e) => e.key).sort()).toEqual(['cli-tenant/customers', 'cli-tenant/orders', 'cli-tenant/products']);
+    expect(events.filter((e) => e.type === 'progress' && e.finished).map((e) => e.key).sort()).toEqual(RESOURCE_NAMES.map((name) => `cli-tenant/${name}`).sort());
     const result = events.at(-1) as { type: string; ok: boolean; runs: Array<Record<string, unknown>> };
     expect(result.type).toBe('result');
     expect(result.ok).toBe(true);
-    expect(result.runs.map((r) => r.resource).sort()).toEqual(['customers', 'orders', 'products']);
+    expect(result.runs.map((r) => r.resource).sort()).toEqual([...RESOURCE_NAMES].sort());
     const byResource = Object.fromEntries(result.runs.map((r) => [r.resource, r]));
     expect(byResource.customers).toMatchObject({ status: 'succeeded', fetched: 20, imported: 20, failed: 0 });
     expect(byResource.products).toMatchObject({ status: 'succeeded', fetched: 5 });
