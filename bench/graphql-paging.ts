@@ -76,11 +76,11 @@ interface ShopResult { orders: number; requests: number; spent: number; seconds:
 async function runShop(db: Awaited<ReturnType<typeof createTestDatabase>>, sim: RemoteSimulator, which: number, bucket: number, rate: number): Promise<ShopResult> {
   const shop = sim.shops[which];
   const tenantId = `bench-${which}`;
-  await createStore(db.prisma).upsertTenant({ id: tenantId, shopDomain: shop.domain, accessTokenEnc: 'x' });
+  await createStore(db.database).upsertTenant({ id: tenantId, shopDomain: shop.domain, accessTokenEnc: 'x' });
   const answers: Answer[] = [];
   const sent = { first: null as number | null };
   const client = createShopifyClient({ shopDomain: shop.domain, accessToken: shop.accessToken, baseUrl: sim.url, apiVersion: API_VERSION, fetch: recordingFetch(answers, sent) });
-  const service = createImportService(db.prisma, client, tenantId, { keyRing: createKeyRing({ key: randomBytes(32) }) });
+  const service = createImportService(db.database, client, tenantId, { keyRing: createKeyRing({ key: randomBytes(32) }) });
   const stop = new AbortController();
   const timer = setTimeout(() => stop.abort(), TIMEOUT_SECONDS * 1000);
   let error: string | undefined;

@@ -113,9 +113,9 @@ async function runJob(spec: JobSpec): Promise<JobResult> {
   const db = await createTestDatabase({ prefix: 'si_bench_importer' });
   try {
     const shop = sim.shops[0];
-    await createStore(db.prisma).upsertTenant({ id: 'bench', shopDomain: shop.domain, accessTokenEnc: 'x' });
+    await createStore(db.database).upsertTenant({ id: 'bench', shopDomain: shop.domain, accessTokenEnc: 'x' });
     const client = createShopifyClient({ shopDomain: shop.domain, accessToken: shop.accessToken, baseUrl: sim.url });
-    const service = createImportService(db.prisma, client, 'bench', { keyRing: createKeyRing({ key: randomBytes(32) }), bulk: { minPollMs: 50, maxPollMs: 200 } });
+    const service = createImportService(db.database, client, 'bench', { keyRing: createKeyRing({ key: randomBytes(32) }), bulk: { minPollMs: 50, maxPollMs: 200 } });
     const options = { batchSize: num('BENCH_BATCH', 100), concurrency: num('BENCH_CONCURRENCY', 3), source: (env.BENCH_SOURCE ?? 'graphql') as 'graphql' | 'rest' };
     const phases: JobResult['phases'] = [];
     const t0 = performance.now();

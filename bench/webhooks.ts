@@ -62,7 +62,7 @@ async function runLoad(url: string, seconds: number, firstOrderId: number): Prom
   const { default: autocannon } = (await import('autocannon' as string)) as { default: (options: Record<string, unknown>) => Promise<{
     '2xx': number; non2xx: number; errors: number; timeouts: number;
     latency: { p50: number; p90: number; p99: number; max: number }; throughput: { total: number };
-  }> };
+  }>; };
   const template = await orderTemplate();
   let n = 0;
   const instance = autocannon({

@@ -10,6 +10,7 @@
 const CODES = {
   // Configuration and arguments
   CONFIG_INVALID: { retryable: false, meaning: 'Invalid or missing configuration or option; the message names it.' },
+  SOURCE_UNAVAILABLE: { retryable: false, meaning: 'The resource cannot be listed from the requested source (Shopify\'s REST Admin API has no listing for it): use source \'graphql\'.' },
   INVALID_ARGUMENT: { retryable: false, meaning: 'A function was called with an argument of the wrong kind (a programming error).' },
   SERVICE_STOPPING: { retryable: false, meaning: 'The ingestion service is shutting down and takes no new work.' },
   CLI_INTERRUPTED: { retryable: true, meaning: 'The CLI was interrupted (Ctrl-C, SIGTERM); the sync stopped cleanly and resumes next time.' },

@@ -53,8 +53,10 @@ export function markUnsafeIntegers(text: string): { text: string; marked: boolea
         while (j < q) {
           const d = text.charCodeAt(j);
           if (d >= 48 && d <= 57) j++;
-          else if (d === 46 || d === 101 || d === 69 || d === 43 || d === 45) { integer = false; j++; }
-          else break;
+          else if (d === 46 || d === 101 || d === 69 || d === 43 || d === 45) {
+            integer = false;
+            j++;
+          } else break;
         }
         const digits = j - start - (c === 45 ? 1 : 0);
         if (integer && digits >= 16) {
@@ -197,8 +199,9 @@ export function jsonDeeperThan(text: string, limit: number): boolean {
       if (c === 92 /* \\ */) i++;
       else if (c === 34 /* " */) inString = false;
     } else if (c === 34) inString = true;
-    else if (c === 123 || c === 91) { if (++depth > limit) return true; }
-    else if (c === 125 || c === 93) depth--;
+    else if (c === 123 || c === 91) {
+      if (++depth > limit) return true;
+    } else if (c === 125 || c === 93) depth--;
   }
   return false;
 }

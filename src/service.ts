@@ -15,6 +15,7 @@ import { createAuthMiddleware as createAuth, type AuthMiddleware } from './auth/
 import { authOptionsOf, loadConfig, requireFor, webhookSecretsOf, type IngestionConfig } from './config/index.js';
 import { createStore, explainDatabaseError, migrate, type IngestStore, type PrismaLike, type RecordCounts, type TenantRecord } from './store/index.js';
 import { isDatabaseHandle, resolveDatabase, type DatabaseHandle } from './store/database-handle.js';
+import { recordApiNotice, type ApiNotice } from './store/api-notices.js';
 import { shopifyWebhooks } from './adapters/express.js';
 import { credentialKind, obtainCredentials, type TenantCredentials } from './auth/credentials.js';
 import { createStoredTokenSource, TenantAuthError, type AppCredentials } from './auth/stored-token-source.js';
@@ -23,11 +24,14 @@ import { RESOURCE_NAMES, RESOURCES, getResource, type ResourceName } from './res
 import { fetchRecord } from './importer/pages-listing.js';
 import type { BulkDeps } from './importer/bulk-listing.js';
 import { createBulkWaiters, type BulkWaiters } from './importer/bulk-waiters.js';
+import { assertResourceList, enabledResources } from './resources/tenant-resources.js';
+import { syncWebhookSubscriptions, type WebhookSubscriptionReport } from './webhooks/subscriptions.js';
 import {
   createScheduleIntervals, credentialsCheck, deadLettersCheck, healthThresholds, inboxCheck, notChecked, overallLevel, schedulerCheck, syncsCheck, webhookWorkerCheck,
   type CredentialsCheck, type DatabaseCheck, type DeadLettersCheck, type HealthChecks, type HealthLevel, type HealthOptions, type HealthThresholds, type InboxCheck, type SyncsCheck,
 } from './health.js';
 import { pingDatabase, readDeadLetters, readInboxBacklog, readNeedsReauth, readSyncFacts } from './store/health.js';
+import { createTelemetry, type InboxSample, type Telemetry, type TelemetryOptions } from './telemetry/index.js';
 
 /** What `importData` accepts as its data type: a resource of the registry, or `all`. */
 export type DataType = ResourceName | 'all';
@@ -56,6 +60,8 @@ export interface TenantConfig {
   syncConfig?: SyncConfigOverrides;
   /** Client options for this tenant (e.g. `baseUrl` to point it at the simulator). */
   client?: Pick<ClientDefaults, 'baseUrl' | 'apiVersion' | 'timeoutMs'>;
+  /** Resources synced (default all): others are not scheduled, subscribed or taken from webhooks. */
+  resources?: ResourceName[];
 }
 
 /**
@@ -91,6 +97,8 @@ export interface IngestionServiceOptions extends Partial<IngestionConfig> {
     enabled?: boolean;
     /** Path `setupWebhookEndpoints` mounts (default `/api/webhooks/shopify`). */
     path?: string;
+    /** Where shop-specific subscriptions deliver (default `https://<HOST_NAME><path>`). */
+    callbackUrl?: string;
   };
   /** Apply pending migrations in `initialize()` (default true). */
   autoMigrate?: boolean;
@@ -130,6 +138,8 @@ export interface IngestionServiceOptions extends Partial<IngestionConfig> {
    * read a token, e.g. removing tenants whose key was lost.
    */
   checkEncryptionKey?: boolean;
+  /** OpenTelemetry metrics and traces (docs/observability.md); `false`: off. */
+  telemetry?: TelemetryOptions | false;
 }
 
 /** The seed's tenant sync status entry. */
@@ -275,15 +285,20 @@ export class IngestionService {
   private readonly healthLimits: HealthThresholds;
   private readonly scheduleInterval = createScheduleIntervals();
   private readonly running = new Set<Promise<unknown>>();
+  // Aborted when a tenant is deactivated (app/uninstalled, shop/redact, removeTenant): its running imports stop at the next batch.
+  private readonly tenantAborts = new Map<string, AbortController>();
   private initialized = false;
   private stopping = false;
   private healthTimer: ReturnType<typeof setInterval> | undefined;
+  // ES private: adds nothing to the published declarations but one `#private`.
+  readonly #telemetry: Telemetry;
+  #stopObserving: () => void = () => {};
 
   constructor(database: PrismaLike | DatabaseHandle, options: IngestionServiceOptions = {}) {
     if (!isDatabaseHandle(database) && (!database || typeof database.$queryRawUnsafe !== 'function')) {
       throw new ConfigError('createIngestionService(prisma): pass a PrismaClient (with a driver adapter) whose schema includes the shopify_* models, or a handle from createDatabaseHandle');
     }
-    const { env = process.env, logger, keyRing, clock, store, clientDefaults, clientManager, scheduler, webhooks, autoMigrate, shutdownTimeoutMs, healthCheckIntervalMs, health, onProgress, checkEncryptionKey, ...overrides } = options;
+    const { env = process.env, logger, keyRing, clock, store, clientDefaults, clientManager, scheduler, webhooks, autoMigrate, shutdownTimeoutMs, healthCheckIntervalMs, health, onProgress, checkEncryptionKey, telemetry, ...overrides } = options;
     void [scheduler, webhooks, autoMigrate, shutdownTimeoutMs, healthCheckIntervalMs, onProgress, checkEncryptionKey];
     this.healthLimits = healthThresholds(health);
     this.db = resolveDatabase(database);
@@ -292,6 +307,7 @@ export class IngestionService {
     this.config = loadConfig(overrides, env, { require: [] });
     this.logger = logger ?? createJsonLogger({ level: this.config.logLevel });
     this.clock = clock ?? (() => new Date());
+    this.#telemetry = createTelemetry(telemetry, this.logger);
     this.startedAt = this.clock();
     const notYet = 'not checked yet: initialize(), checkHealth() and the periodic check (healthCheckIntervalMs) run it';
     this.gathered = {
@@ -313,7 +329,12 @@ export class IngestionService {
         ...(explicit(overrides.apiCallLimit, 'SHOPIFY_API_CALL_LIMIT') ? { bucketSize: this.config.apiCallLimit } : {}),
         ...(explicit(overrides.leakRate, 'SHOPIFY_LEAK_RATE') ? { leakRate: this.config.leakRate } : {}),
       },
+      // What Shopify says about the calls (another version answered, deprecations), kept per tenant for `doctor`.
+      onTenantApiNotice: (tenantId: string, notice: ApiNotice) => {
+        recordApiNotice(this.prisma, tenantId, notice, this.clock()).catch((error: unknown) => this.logger.warn('could not record an api notice', { tenantId, kind: notice.kind, error }));
+      },
       ...clientDefaults,
+      telemetry: this.#telemetry,
     } as ConstructorParameters<typeof ClientManager>[0]);
   }
 
@@ -358,12 +379,13 @@ export class IngestionService {
     if (webhookOptions.enabled !== false && secrets) {
       const { enabled: _enabled, path: _path, ...rest } = webhookOptions;
       this.webhooksValue = createWebhookService(this.db, {
-        ...rest, secrets, keyRing: this.keyRing, store: this.store, logger: this.logger,
+        ...rest, secrets, keyRing: this.keyRing, store: this.store, logger: this.logger, telemetry: this.#telemetry,
         // Each app's secrets verify its own tenants' deliveries only.
         apps: rest.apps ?? (this.options.apps ?? []).map((app) => ({ clientId: app.clientId, secrets: [app.clientSecret, ...(app.previousClientSecrets ?? [])] })),
         fetchRecord: rest.fetchRecord ?? (async (tenantId, resource, id) => fetchRecord(await this.getClient(tenantId), getResource(resource), id)),
         // app/uninstalled, shop/redact: no more scheduled runs or cached client for the tenant.
         onTenantDeactivated: async (tenantId) => {
+          this.abortTenantRuns(tenantId, 'the app was uninstalled (or the shop redacted)');
           this.schedulerValue?.removeTenantJobs(tenantId);
           await this.clientManager.removeClient(tenantId);
           this.importers.delete(tenantId);
@@ -381,7 +403,7 @@ export class IngestionService {
     this.schedulerValue = createSchedulerService(this.db, this.clientManager, {
       logger: this.logger,
       ...schedulerOptions,
-      runJob: schedulerOptions.runJob ?? ((run) => this.runScheduledImport(run)),
+      runJob: schedulerOptions.runJob ?? ((run) => (run.jobType === 'webhookSubscriptions' ? this.verifyWebhookSubscriptions(run.tenantId, run.options as { repair?: boolean }) : this.runScheduledImport(run))),
     });
 
     const active = await this.store.listTenants({ activeOnly: true });
@@ -399,7 +421,7 @@ export class IngestionService {
       }
       try {
         this.restoreClient(tenant);
-        this.schedulerValue.addTenantJobs(tenant.id, tenantConfigOf(tenant).syncConfig);
+        this.schedulerValue.addTenantJobs(tenant.id, jobOverridesOf(tenantConfigOf(tenant)));
       } catch (error) {
         this.logger.error('could not restore tenant', { tenantId: tenant.id, shop: tenant.shopDomain, error });
       }
@@ -412,6 +434,7 @@ export class IngestionService {
       this.healthTimer.unref?.();
     }
     this.initialized = true;
+    this.#stopObserving = this.#telemetry.observeInbox(async () => (this.stopping ? null : sampleInbox(this.prisma, this.clock())));
     // After the scheduler exists: the syncs check reads each tenant's schedule through it.
     await this.gatherHealth();
     this.logger.info('shopify-ingest initialized', { tenants: this.clientManager.size, webhooks: Boolean(this.webhooksValue), scheduler: schedulerEnabled });
@@ -428,6 +451,7 @@ export class IngestionService {
   async addTenant(tenantId: string, credentials: TenantCredentials, config: TenantConfig = {}): Promise<TenantRecord> {
     assertTenantId(tenantId);
     credentialKind(credentials, `addTenant(${tenantId})`);
+    assertResourceList(config.resources, `addTenant(${tenantId})`);
     const shopDomain = normalizeShopDomain(credentials.shopDomain, Boolean(config.client?.baseUrl ?? this.options.clientDefaults?.baseUrl));
     const existing = await this.store.getTenantByShop(shopDomain);
     if (existing && existing.id !== tenantId) {
@@ -472,15 +496,16 @@ export class IngestionService {
       clientId: obtained.clientId,
       clientSecretEnc: obtained.clientSecret ? this.keyRing.encrypt(obtained.clientSecret, tenantId) : null,
       scopes: tokens.scope ?? undefined,
-      config: { ...(config.syncConfig ? { syncConfig: config.syncConfig } : {}), ...(config.client ? { client: config.client } : {}), ...(credentials.apiVersion ? { apiVersion: credentials.apiVersion } : {}) },
+      config: { ...(config.syncConfig ? { syncConfig: config.syncConfig } : {}), ...(config.client ? { client: config.client } : {}), ...(config.resources ? { resources: config.resources } : {}), ...(credentials.apiVersion ? { apiVersion: credentials.apiVersion } : {}) },
     });
     await this.store.setTenantActive(tenantId, true);
     this.restoreClient(record);
     if (this.schedulerValue) {
       this.schedulerValue.removeTenantJobs(tenantId);
-      this.schedulerValue.addTenantJobs(tenantId, config.syncConfig);
+      this.schedulerValue.addTenantJobs(tenantId, jobOverridesOf(config));
     }
     this.importers.delete(tenantId);
+    this.tenantAborts.delete(tenantId);
     this.logger.info(existing ? 'tenant authorised again' : 'tenant added', { tenantId, shop: shopDomain, tokenKind: obtained.kind });
     return { ...record, isActive: true };
   }
@@ -500,7 +525,7 @@ export class IngestionService {
     const tenant = await this.store.getTenant(tenantId);
     if (!tenant) throw new TenantError('TENANT_NOT_FOUND', `updateTenant: no tenant ${tenantId}`, tenantId);
     const stored = tenantConfigOf(tenant);
-    return this.addTenant(tenantId, credentials, { ...(stored.syncConfig ? { syncConfig: stored.syncConfig } : {}), ...(stored.client ? { client: stored.client } : {}), ...config });
+    return this.addTenant(tenantId, credentials, { ...(stored.syncConfig ? { syncConfig: stored.syncConfig } : {}), ...(stored.client ? { client: stored.client } : {}), ...(stored.resources ? { resources: stored.resources } : {}), ...config });
   }
 
   /**
@@ -533,6 +558,7 @@ export class IngestionService {
     assertTenantId(tenantId);
     const tenant = await this.store.getTenant(tenantId);
     if (!tenant) throw new TenantError('TENANT_NOT_FOUND', `removeTenant: no tenant ${tenantId}`, tenantId);
+    this.abortTenantRuns(tenantId, 'the tenant was removed');
     this.schedulerValue?.removeTenantJobs(tenantId);
     await this.clientManager.removeClient(tenantId);
     this.importers.delete(tenantId);
@@ -567,6 +593,7 @@ export class IngestionService {
       defaults: { batchSize: this.config.defaultBatchSize, concurrency: this.config.defaultConcurrency },
       onProgress: this.options.onProgress,
       bulk: { fetch: this.options.clientDefaults?.fetch, ...this.options.bulk, wake: this.bulkWaiters.wait },
+      telemetry: this.#telemetry,
     });
     this.importers.set(tenantId, importer);
     return importer;
@@ -586,13 +613,39 @@ export class IngestionService {
     }
     if (this.stopping) throw new ShopifyIngestError('SERVICE_STOPPING', 'importData: the service is shutting down');
     const importer = await this.getImportService(tenantId);
-    const run = dataType === 'all' ? importer.importAll(options) : importer.importResource(dataType, options);
+    let controller = this.tenantAborts.get(tenantId);
+    if (!controller) this.tenantAborts.set(tenantId, (controller = new AbortController()));
+    const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+    const run = dataType === 'all'
+      ? importer.importAll({ resources: enabledResources(tenantConfigOf((await this.store.getTenant(tenantId))!)), ...options, signal } as ImportOptions)
+      : importer.importResource(dataType, { ...options, signal });
     this.running.add(run);
     try {
       return await run;
     } finally {
       this.running.delete(run);
     }
+  }
+
+  /**
+   * Reports how the tenant's shop-specific webhook subscriptions differ from what it handles and,
+   * with `repair`, fixes the SDK's own (docs/webhooks.md).
+   *
+   * @example
+   * ```ts
+   * const { inSync } = await shopifyService.verifyWebhookSubscriptions('tenant-123', { repair: true });
+   * ```
+   */
+  async verifyWebhookSubscriptions(tenantId: string, options: { repair?: boolean } = {}): Promise<WebhookSubscriptionReport> {
+    const client = await this.getClient(tenantId);
+    const config = tenantConfigOf((await this.store.getTenant(tenantId))!);
+    const path = this.options.webhooks?.path ?? DEFAULT_WEBHOOK_PATH;
+    const uri = this.options.webhooks?.callbackUrl ?? (this.config.hostName ? `https://${this.config.hostName}${path}` : undefined);
+    if (!uri) throw new ConfigError('verifyWebhookSubscriptions: no callback URL: set HOST_NAME or pass webhooks.callbackUrl');
+    const apiVersion = config.client?.apiVersion ?? config.apiVersion ?? this.config.apiVersion;
+    const report = await syncWebhookSubscriptions(client, { tenantId, uri, resources: enabledResources(config), apiVersion }, options);
+    if (!report.inSync) this.logger.warn('webhook subscriptions drift', { tenantId, missing: report.missing, mismatched: report.mismatched.map((s) => s.topic), extra: report.extra.map((s) => s.topic), repaired: report.repaired });
+    return report;
   }
 
   /** Sync status of every tenant: counts from the database, rate-limit status from the live client. */
@@ -732,6 +785,7 @@ export class IngestionService {
     this.stopping = true;
     const timeoutMs = options.timeoutMs ?? this.options.shutdownTimeoutMs ?? 30_000;
     if (this.healthTimer) clearInterval(this.healthTimer);
+    this.#stopObserving();
     const deadline = Date.now() + timeoutMs;
     await this.schedulerValue?.stopScheduler({ waitMs: timeoutMs });
     const remaining = Math.max(0, deadline - Date.now());
@@ -766,6 +820,13 @@ export class IngestionService {
     return this.importData(run.tenantId, run.resource, { ...(run.options as ImportOptions), signal: run.signal } as ImportOptions);
   }
 
+  // Stops the tenant's running imports at their next batch (no further request with its token).
+  private abortTenantRuns(tenantId: string, why: string): void {
+    const controller = this.tenantAborts.get(tenantId);
+    this.tenantAborts.delete(tenantId);
+    controller?.abort(new TenantError('TENANT_INACTIVE', `tenant ${tenantId}: ${why}`, tenantId));
+  }
+
   private requireWebhooks(caller: string): WebhookService {
     if (!this.webhooksValue) {
       throw new ConfigError(`${caller}: webhooks are not enabled: set SHOPIFY_API_SECRET (and call initialize() first)`);
@@ -781,6 +842,7 @@ export class IngestionService {
       tenantId: tenant.id, store: this.store, keyRing: this.keyRing, resolveApp: (id) => this.resolveApp(id),
       baseUrl, fetch: this.options.clientDefaults?.fetch, logger: this.logger, now: () => this.clock().getTime(),
       renewBeforeMs: this.options.tokenRenewal?.renewBeforeMs, leaseTtlMs: this.options.tokenRenewal?.leaseTtlMs, timeoutMs: this.options.tokenRenewal?.timeoutMs,
+      telemetry: this.#telemetry.forTenant(tenant.id),
       onReauthRequired: async (info) => {
         this.schedulerValue?.removeTenantJobs(info.tenantId);
         await this.options.onReauthRequired?.(info);
@@ -860,6 +922,13 @@ export class IngestionService {
   }
 }
 
+/** The inbox gauges' values: one indexed query each, at every metrics collection. */
+async function sampleInbox(db: PrismaLike, now: Date): Promise<InboxSample> {
+  const [backlog, dead] = await Promise.all([readInboxBacklog(db), readDeadLetters(db, 1)]);
+  const oldest = backlog.oldest ? now.getTime() - backlog.oldest.receivedAt.getTime() : 0;
+  return { waiting: backlog.waiting, oldestAgeSeconds: Math.max(0, oldest) / 1000, deadLetters: dead.count };
+}
+
 /** The part of an Express (or Connect-style) app `setupWebhookEndpoints` uses. */
 export interface ExpressLikeApp {
   /** Registers a POST route. */
@@ -876,6 +945,14 @@ function credentialsError(tenantId: string, shop: string, error: unknown): Shopi
     return new ShopifyIngestError('TENANT_CREDENTIALS_INVALID', `addTenant(${tenantId}): Shopify rejected the credentials for ${shop}${status ? ` (HTTP ${status})` : ''}`, { cause: error, details: { tenantId, shop, status } });
   }
   return new ShopifyIngestError('TENANT_CREDENTIALS_UNVERIFIED', `addTenant(${tenantId}): could not check the credentials for ${shop}: Shopify was unreachable or failed${status ? ` (HTTP ${status})` : ''}; nothing was saved, try again`, { cause: error, retryable: true, details: { tenantId, shop, status } });
+}
+
+/** The scheduler overrides of a tenant: its syncConfig, with the jobs of resources it does not sync disabled. */
+function jobOverridesOf(config: TenantConfig): SyncConfigOverrides {
+  const enabled = enabledResources(config);
+  const overrides: SyncConfigOverrides = { ...config.syncConfig };
+  for (const name of RESOURCE_NAMES) if (!enabled.includes(name)) overrides[name] = { ...overrides[name], enabled: false };
+  return overrides;
 }
 
 function tenantConfigOf(tenant: TenantRecord): TenantConfig & { apiVersion?: string } {
@@ -901,7 +978,7 @@ function hostExpressJson(): unknown {
   try {
     express = createRequire(import.meta.url)('express') as typeof express;
   } catch (error) {
-    throw new ConfigError("setupWebhookEndpoints(app) parses the JSON of your other routes with express.json(), but express is not installed where shopify-ingest can load it: install express, or pass { parseJson: false } and add your own parser", { cause: error });
+    throw new ConfigError('setupWebhookEndpoints(app) parses the JSON of your other routes with express.json(), but express is not installed where shopify-ingest can load it: install express, or pass { parseJson: false } and add your own parser', { cause: error });
   }
   if (typeof express.json !== 'function') throw new ConfigError('setupWebhookEndpoints(app): the installed express has no express.json(); pass { parseJson: false } and add your own parser');
   return express.json({ limit: '1mb' });

@@ -23,6 +23,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import type { IngestStore, TenantRecord } from '../store/types.js';
 import { OAuthError, requestToken, type TokenGrant, type TokenSet } from './oauth.js';
 import type { AccessTokenSource } from './token-source.js';
+import { ATTR, type Telemetry } from '../telemetry/index.js';
 
 /** An app's client id and its secrets (the current one first; older ones accepted during a rotation). */
 export interface AppCredentials {
@@ -60,6 +61,8 @@ export interface StoredTokenSourceOptions {
   timeoutMs?: number;
   /** Called once when the tenant moves to `needs_reauth`. */
   onReauthRequired?: (tenant: { tenantId: string; shopDomain: string; reason: string }) => void | Promise<void>;
+  /** Counts renewals, ok or failed (bound to the tenant). */
+  telemetry?: Telemetry;
 }
 
 interface Cached {
@@ -184,6 +187,18 @@ export function createStoredTokenSource(options: StoredTokenSourceOptions): Acce
     }
   }
 
+  /** Counts a renewal this process made (under the lease: one per renewal cluster-wide). */
+  async function counted(renewal: Promise<Cached>): Promise<Cached> {
+    try {
+      const renewed = await renewal;
+      options.telemetry?.add('tokenRenewals', 1, { [ATTR.outcome]: 'ok' });
+      return renewed;
+    } catch (error) {
+      options.telemetry?.add('tokenRenewals', 1, { [ATTR.outcome]: 'failed', [ATTR.errorType]: (error as { code?: string })?.code ?? 'unknown' });
+      throw error;
+    }
+  }
+
   /** Renews unless someone else already did (a row newer than `seenVersion` with a fresh token). */
   async function renew(seenVersion: number | null): Promise<Cached> {
     const deadline = now() + leaseTtlMs * 2;
@@ -197,7 +212,7 @@ export function createStoredTokenSource(options: StoredTokenSourceOptions): Acce
           const current = fromRow(leased);
           // Renewed by another process between our read and our lease.
           if (current && (seenVersion === null || current.version > seenVersion) && fresh(current)) return current;
-          return await renewUnderLease(leased);
+          return await counted(renewUnderLease(leased));
         } finally {
           await store.releaseTokenRenewal(tenantId, holder).catch(() => {});
         }

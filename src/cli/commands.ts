@@ -7,12 +7,14 @@ import { listOutstandingFailures } from '../store/failures.js';
 import type { PrismaLike } from '../store/prisma-like.js';
 import { createProgress } from './progress.js';
 import { EXIT, UsageError } from './exit.js';
+import { doctorReport, renderDoctor } from './doctor.js';
+import { readDoctorFacts } from '../store/doctor.js';
+import { loadConfig } from '../config/index.js';
 import type { CliContext } from './context.js';
 
 export type { CliContext } from './context.js';
 
 type Values = Record<string, string | boolean | undefined>;
-
 
 function intOption(values: Values, name: string, fallback?: number): number | undefined {
   const raw = values[name];
@@ -104,9 +106,18 @@ function failuresHint(tenantId: string, runs: ImportResult[]): string {
 }
 
 async function sync(args: string[], values: Values, ctx: CliContext): Promise<number> {
-  const [tenantId, resource = 'all'] = args;
+  const [tenantId, positional] = args;
   if (!tenantId) throw new UsageError('sync: which tenant? shopify-ingest sync <tenant> [resource]');
-  if (resource !== 'all' && !isResourceName(resource)) throw new UsageError(`sync: unknown resource ${resource} (one of ${RESOURCE_NAMES.join(', ')}, or all)`);
+  const listed = typeof values.resources === 'string' ? values.resources.split(',').map((r) => r.trim()).filter(Boolean) : undefined;
+  if (listed && positional) throw new UsageError('sync: give the resource as an argument or --resources, not both');
+  if (listed && listed.length === 0) throw new UsageError('--resources needs at least one resource');
+  const asked = listed ?? [positional ?? 'all'];
+  for (const name of asked) {
+    if (name !== 'all' && !isResourceName(name)) throw new UsageError(`sync: unknown resource ${name} (one of ${RESOURCE_NAMES.join(', ')}, or all)`);
+  }
+  // Several resources run in the registry's order (dependencies first), each once.
+  const targets: DataType[] = asked.includes('all') ? ['all'] : RESOURCE_NAMES.filter((name) => asked.includes(name));
+  const resource = targets.length === 1 ? targets[0] : targets.join(',');
   const mode = values.mode as string | undefined;
   if (mode && !['full', 'incremental', 'auto'].includes(mode)) throw new UsageError('--mode must be full, incremental or auto');
   const wait = intOption(values, 'wait');
@@ -123,14 +134,14 @@ async function sync(args: string[], values: Values, ctx: CliContext): Promise<nu
   };
   const { service, close } = await openService(values, ctx, { progress: true });
   try {
-    let runs: ImportResult[];
+    let runs: ImportResult[] = [];
     try {
-      runs = resultsOf(await service.importData(tenantId, resource as DataType, options));
+      for (const target of targets) runs.push(...resultsOf(await service.importData(tenantId, target, options)));
     } catch (error) {
       if (!ctx.signal?.aborted) throw error;
-      runs = resultsOfError(error);
+      runs = [...runs, ...resultsOfError(error)];
       const cancelled = runs.filter((r) => r.status === 'cancelled');
-      const text = `interrupted: ${cancelled.map((r) => `${r.resource} run ${r.runId}`).join(', ') || 'the sync'} recorded as cancelled; its checkpoint is kept, so \`shopify-ingest sync ${tenantId}${resource === 'all' ? '' : ` ${resource}`}\` resumes it`;
+      const text = `interrupted: ${cancelled.map((r) => `${r.resource} run ${r.runId}`).join(', ') || 'the sync'} recorded as cancelled; its checkpoint is kept, so \`shopify-ingest sync ${tenantId}${resource === 'all' ? '' : targets.length > 1 ? ` --resources ${resource}` : ` ${resource}`}\` resumes it`;
       if (ctx.json) ctx.stdout.write(`${toJson({ type: 'result', ok: false, interrupted: true, runs })}\n`);
       else ctx.stderr.write(`${runs.map(runLine).join('\n')}${runs.length ? '\n' : ''}${text}\n`);
       return EXIT.interrupted;
@@ -230,6 +241,20 @@ export async function runCommand(positionals: string[], values: Values, ctx: Cli
       return failures(values, ctx);
     case 'retry-failures':
       return retry(values, ctx);
+    case 'doctor': {
+      const prisma = await databaseOf(values, ctx);
+      try {
+        const facts = await readDoctorFacts(prisma, RESOURCE_NAMES, values.tenant as string | undefined);
+        if (values.tenant && facts.length === 0) throw new UsageError(`no tenant ${JSON.stringify(values.tenant)}`);
+        const defaultApiVersion = loadConfig({}, ctx.env, { require: [] }).apiVersion;
+        const now = new Date();
+        const reports = facts.map((f) => doctorReport(f, { now, defaultApiVersion }));
+        print(ctx, renderDoctor(reports), { tenants: reports });
+        return reports.some((r) => r.findings.some((f) => f.severity === 'problem')) ? EXIT.failed : EXIT.ok;
+      } finally {
+        await prisma.$disconnect();
+      }
+    }
     case 'status': {
       const { service, close } = await openService(values, ctx);
       try {

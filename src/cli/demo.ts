@@ -24,7 +24,6 @@ import type { CliContext } from './context.js';
 
 type Values = Record<string, string | boolean | undefined>;
 
-
 function option(values: Values, name: string, fallback: number): number {
   const raw = values[name];
   const n = raw === undefined ? fallback : Number(raw);

@@ -80,6 +80,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       + 'run was importing it, 130 interrupted (the run is recorded as cancelled; its checkpoint is kept).',
     flags: {
       mode: { type: 'string', value: 'full|incremental|auto', description: 'Default auto: incremental once a full sync completed' },
+      resources: { type: 'string', value: '<a,b,...>', description: 'Several resources, synced in dependency order (instead of the [resource] argument)' },
       'dry-run': { type: 'boolean', description: 'Fetch and transform, write nothing' },
       'batch-size': { type: 'string', value: '<n>', description: 'Rows per database write (default DEFAULT_BATCH_SIZE, 100)' },
       concurrency: { type: 'string', value: '<n>', description: 'Batch writes in flight (default DEFAULT_CONCURRENCY, 3)' },
@@ -89,6 +90,13 @@ export const COMMANDS: readonly CommandSpec[] = [
       ...JSON_FLAG,
     },
     requires: ['encryption'],
+  },
+  {
+    name: 'doctor',
+    summary: 'What needs attention, per tenant: credentials, scopes, syncs, inbox, API versions and deprecations',
+    details: 'Reads the database only. Exit codes: 0 nothing needs action, 1 a problem (marked ✗) was found.',
+    flags: { tenant: { type: 'string', value: '<tenant>', description: 'Only this tenant' }, ...DATABASE_FLAGS, ...JSON_FLAG },
+    requires: [],
   },
   {
     name: 'status',

@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import { createShopifyClient, type ShopifyClient, type ShopifyClientOptions } from './client.js';
 import { LimiterRegistry, type LimiterRegistryOptions } from './limiter.js';
 import type { AccessTokenSource } from '../auth/token-source.js';
+import type { ApiNotice } from './api-notice.js';
 
 /** What identifies a tenant's store. */
 export interface ShopifyCredentials {
@@ -27,6 +28,11 @@ export interface ClientManagerOptions extends ClientDefaults {
    */
   limiters?: LimiterRegistry;
   logger?: Logger;
+  /**
+   * Told of each client's API notices (another version answered, deprecations), with its tenant.
+   * @internal
+   */
+  onTenantApiNotice?: (tenantId: string, notice: ApiNotice) => void;
 }
 
 /**
@@ -50,10 +56,12 @@ export class ClientManager {
   private readonly byTenant = new Map<string, ShopifyClient>();
   private readonly defaults: ClientDefaults;
   private readonly ownsRegistry: boolean;
+  private readonly onTenantApiNotice: ((tenantId: string, notice: ApiNotice) => void) | undefined;
 
   constructor(options: ClientManagerOptions = {}) {
-    const { limiter, limiters, ...defaults } = options;
+    const { limiter, limiters, onTenantApiNotice, ...defaults } = options;
     this.defaults = defaults;
+    this.onTenantApiNotice = onTenantApiNotice;
     this.ownsRegistry = !limiters;
     this.limiters = limiters ?? new LimiterRegistry({ ...limiter, now: options.now, sleep: options.sleep, logger: options.logger });
   }
@@ -68,11 +76,15 @@ export class ClientManager {
    */
   addClient(tenantId: string, credentials: ShopifyCredentials, options: ClientDefaults = {}): ShopifyClient {
     assertTenantId(tenantId);
+    const tenantNotice = this.onTenantApiNotice;
+    const telemetry = options.telemetry ?? this.defaults.telemetry;
     const client = createShopifyClient({
       ...this.defaults,
+      ...(tenantNotice ? { onApiNotice: (notice: ApiNotice) => tenantNotice(tenantId, notice) } : {}),
       ...options,
       ...credentials,
       limiters: this.limiters,
+      telemetry: telemetry?.forTenant(tenantId),
     });
     this.byTenant.set(tenantId, client);
     return client;

@@ -1,3 +1,4 @@
+import type { ApiNotice } from './api-notice.js';
 import { createFetch, type $Fetch } from 'ofetch';
 import { AbortError } from 'p-retry';
 import { retrying } from '../retry.js';
@@ -12,6 +13,7 @@ import { extractItems, inferListKey, nextPageQuery, serializeQuery, type Query }
 import { parseCallLimit, type CallLimit } from './rest-bucket.js';
 import { isTokenSource, type AccessTokenSource } from '../auth/token-source.js';
 import { ShopifyIngestError } from '../errors.js';
+import { ATTR, NO_TELEMETRY, type Telemetry } from '../telemetry/index.js';
 
 /** The seed's retry settings: exponential backoff for 5xx and network errors. */
 export interface RetryOptions {
@@ -72,6 +74,17 @@ export interface ShopifyClientOptions {
   now?: () => number;
   /** Sleep (default `setTimeout`); injected by tests. */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Told when an answer came from another API version than requested, or named deprecations the
+   * call uses; each notice at most once an hour per client. The facade records them per tenant.
+   * @internal
+   */
+  onApiNotice?: (notice: ApiNotice) => void;
+  /**
+   * Request metrics (the client manager binds the tenant).
+   * @internal
+   */
+  telemetry?: Telemetry;
 }
 
 /** Per-call options. */
@@ -166,6 +179,11 @@ export class ShopifyClient {
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly deprecationsLogged = new Set<string>();
+  private readonly onApiNotice: ((notice: ApiNotice) => void) | undefined;
+  /** When each notice was last reported (by kind and key), to report it at most hourly. */
+  private readonly noticesReported = new Map<string, number>();
+  // ES private: adds nothing to the published declarations.
+  readonly #telemetry: Telemetry;
 
   constructor(options: ShopifyClientOptions) {
     if (!options || typeof options !== 'object') throw new ShopifyIngestError('INVALID_ARGUMENT', 'createShopifyClient(options) needs an options object');
@@ -181,10 +199,12 @@ export class ShopifyClient {
     this.apiVersion = options.apiVersion ?? DEFAULT_API_VERSION;
     assertApiVersion(this.apiVersion);
     this.logger = options.logger ?? silentLogger;
+    this.onApiNotice = options.onApiNotice;
     this.retry = { ...DEFAULT_RETRY_OPTIONS, ...definedOnly(options.retryOptions ?? {}) };
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.maxThrottleRetries = options.maxThrottleRetries ?? 20;
     this.headers = { ...options.headers };
+    this.#telemetry = options.telemetry ?? NO_TELEMETRY;
     const injected = options.fetch;
     // Resolve the global fetch per call, not at construction, so interceptors installed later still apply.
     this.$fetch = createFetch({ fetch: (input, init) => (injected ?? globalThis.fetch)(input, init) });
@@ -385,6 +405,7 @@ export class ShopifyClient {
         // Shopify: wait Retry-After seconds (REST sends "2.0") and try again; this is pacing, not failure.
         // https://shopify.dev/docs/api/usage/limits#rest-admin-api-rate-limits
         const wait = throttleWaitMs(raw.headers, this.now());
+        this.#telemetry.add('apiThrottles', 1, { [ATTR.kind]: 'rest', [ATTR.throttle]: 'http_429' });
         if (throttled >= this.maxThrottleRetries) throw this.httpError(method, path, raw, 'SHOPIFY_THROTTLED', false);
         this.logger.warn('shopify rate limit hit (429), waiting', { shop: this.shopDomain, method, path, waitMs: wait });
         this.limiter.rest.throttled(wait);
@@ -412,6 +433,7 @@ export class ShopifyClient {
       this.noteDeprecation('POST', path, raw.headers);
       if (raw.status === 429) {
         const wait = throttleWaitMs(raw.headers, this.now());
+        this.#telemetry.add('apiThrottles', 1, { [ATTR.kind]: 'graphql', [ATTR.throttle]: 'http_429' });
         if (throttled >= this.maxThrottleRetries) throw this.httpError('POST', path, raw, 'SHOPIFY_THROTTLED', false);
         this.logger.warn('shopify graphql 429, waiting', { shop: this.shopDomain, waitMs: wait });
         await this.sleep(wait);
@@ -421,9 +443,11 @@ export class ShopifyClient {
       const body = this.parseBody<{ data?: T; errors?: unknown; extensions?: { cost?: GraphqlCost } & Record<string, unknown> }>('POST', path, raw);
       const extensions = body?.extensions ?? {};
       gql.bucket.observe(query, extensions.cost, this.now());
+      recordCost(this.#telemetry, extensions.cost);
       const errors = normalizeGraphqlErrors(body?.errors);
       if (errors.length > 0) {
         if (errors.some((e) => e.extensions?.code === 'THROTTLED')) {
+          this.#telemetry.add('apiThrottles', 1, { [ATTR.kind]: 'graphql', [ATTR.throttle]: 'graphql_throttled' });
           // Throttled queries come back as 200 + THROTTLED; wait until the cost is restored.
           // https://shopify.dev/docs/api/usage/limits#graphql-admin-api-rate-limits
           if (throttled >= this.maxThrottleRetries) {
@@ -460,6 +484,8 @@ export class ShopifyClient {
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new TimeoutAbort(this.timeoutMs)), this.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal;
+    const started = this.#telemetry.enabled ? performance.now() : 0;
+    let statusClass = 'error';
     try {
       const response = await this.$fetch.raw<string, 'text'>(`${this.baseUrl}/admin/api/${this.apiVersion}${path}`, {
         method,
@@ -476,6 +502,7 @@ export class ShopifyClient {
         retry: false,
         signal: combined,
       });
+      statusClass = `${Math.floor(response.status / 100)}xx`;
       return { status: response.status, headers: response.headers, text: response._data ?? '' };
     } catch (error) {
       if (signal?.aborted) throw new AbortError(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
@@ -491,6 +518,11 @@ export class ShopifyClient {
       });
     } finally {
       clearTimeout(timer);
+      if (this.#telemetry.enabled) {
+        const attributes = { [ATTR.kind]: path === '/graphql.json' ? 'graphql' : 'rest', [ATTR.statusClass]: statusClass };
+        this.#telemetry.add('apiRequests', 1, attributes);
+        this.#telemetry.record('apiDuration', (performance.now() - started) / 1000, attributes);
+      }
     }
   }
 
@@ -537,13 +569,43 @@ export class ShopifyClient {
     });
   }
 
+  /**
+   * What the answer's headers say about the call: a deprecation (logged once per request kind) and
+   * an answering version other than the requested one (fall-forward: the version is no longer
+   * supported); both reported to `onApiNotice`.
+   */
   private noteDeprecation(method: string, path: string, headers: Headers): void {
     const reason = headers.get('x-shopify-api-deprecated-reason');
-    if (!reason) return;
-    const key = `${method} ${path}`;
-    if (this.deprecationsLogged.has(key)) return;
-    this.deprecationsLogged.add(key);
-    this.logger.warn('shopify api deprecation', { shop: this.shopDomain, method, path, apiVersion: this.apiVersion, reason });
+    const served = headers.get('x-shopify-api-version');
+    const request = `${method} ${path.split('?')[0]}`;
+    if (reason) {
+      const key = `${method} ${path}`;
+      if (!this.deprecationsLogged.has(key)) {
+        this.deprecationsLogged.add(key);
+        this.logger.warn('shopify api deprecation', { shop: this.shopDomain, method, path, apiVersion: this.apiVersion, reason });
+      }
+      this.reportNotice({ kind: 'deprecated', requestedVersion: this.apiVersion, servedVersion: served, reason, request });
+    }
+    if (served && served !== this.apiVersion && this.apiVersion !== 'unstable') {
+      this.reportNotice({ kind: 'version_mismatch', requestedVersion: this.apiVersion, servedVersion: served, reason: null, request });
+    }
+  }
+
+  private reportNotice(notice: ApiNotice): void {
+    if (!this.onApiNotice) return;
+    const key = `${notice.kind}\u0000${notice.kind === 'deprecated' ? notice.reason : notice.servedVersion}`;
+    const now = this.now();
+    const last = this.noticesReported.get(key);
+    if (last !== undefined && now - last < 3_600_000) return;
+    if (last === undefined && notice.kind === 'version_mismatch') {
+      this.logger.warn('shopify answered with another api version (the requested one is no longer supported)', { shop: this.shopDomain, requested: notice.requestedVersion, served: notice.servedVersion });
+    }
+    this.noticesReported.set(key, now);
+    try {
+      this.onApiNotice(notice);
+    } catch (error) {
+      this.logger.warn('onApiNotice failed', { error });
+    }
   }
 
   /**
@@ -664,6 +726,16 @@ function networkReason(error: unknown): string {
     current = e.cause;
   }
   return message.replace(/^\[[A-Z]+\] "[^"]*": /, '') || 'network error';
+}
+
+/** Points spent and left, from a response's `extensions.cost`. */
+function recordCost(telemetry: Telemetry, cost: GraphqlCost | undefined): void {
+  if (!cost || !telemetry.enabled) return;
+  // null: the query did not run (THROTTLED); absent: only the requested cost is known.
+  const spent = cost.actualQueryCost === undefined ? cost.requestedQueryCost : cost.actualQueryCost;
+  if (typeof spent === 'number') telemetry.add('pointsSpent', spent);
+  const available = cost.throttleStatus?.currentlyAvailable;
+  if (typeof available === 'number') telemetry.pointsAvailable(available);
 }
 
 function normalizeGraphqlErrors(errors: unknown): GraphqlErrorEntry[] {

@@ -191,8 +191,10 @@ export function loadConfig(overrides: Partial<IngestionConfig> = {}, env: Env = 
   for (const setting of Object.values(SETTINGS) as Array<Setting<keyof IngestionConfig>>) {
     const override = overrides[setting.key];
     const result = setting.parse(override !== undefined ? override : env[setting.variable]);
-    if ('error' in result) { errors.push(result.error); invalid.add(setting.variable); }
-    else config[setting.key] = result.value;
+    if ('error' in result) {
+      errors.push(result.error);
+      invalid.add(setting.variable);
+    } else config[setting.key] = result.value;
   }
   if (config.encryptionKey && (config.blindIndexKey || (config.encryptionPreviousKeys as string[]).length > 0)) {
     // The key ring's own rules (key forms, BLIND_INDEX_KEY once keys rotate), checked now rather than at the first encrypt.

@@ -31,6 +31,7 @@ import { completeListFields } from './pages-listing.js';
 import type { BulkDeps } from './types.js';
 import type { RunFrame } from './run-frame.js';
 import type { GraphqlImportClient } from './types.js';
+import { SPANS } from '../telemetry/instruments.js';
 
 /** A window `[from, to]` (ISO strings, null = open). */
 export type Window = [string | null, string | null];
@@ -82,7 +83,8 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
     maxUpdatedAt: plan.maxUpdatedAt, field: plan.field, windows, attempts, op,
   });
   const save = () => { if (plan.resumable) frame.saveCursor(encodeCursor(cursorOf())); };
-  const sortKey = plan.field === 'created_at' ? 'CREATED_AT' : frame.resource.graphql.updatedAtSortKey;
+  const g = frame.resource.graphql;
+  const sortKey = (plan.field === 'created_at' ? g.createdAtSortKey === undefined ? 'CREATED_AT' : g.createdAtSortKey : g.updatedAtSortKey) ?? undefined;
 
   while (windows.length > 0 && !frame.shouldStop()) {
     const [from, to] = windows[0];
@@ -207,8 +209,10 @@ async function splitWindow(frame: RunFrame, client: GraphqlImportClient, field: 
 async function earliest(frame: RunFrame, client: GraphqlImportClient, field: BulkPlan['field']): Promise<number | null> {
   const g = frame.resource.graphql;
   const graphField = field === 'created_at' ? 'createdAt' : 'updatedAt';
-  const sortKey = field === 'created_at' ? 'CREATED_AT' : g.updatedAtSortKey;
-  const data = await client.graphql<Record<string, { nodes: Array<Record<string, string>> }>>(`query ShopifyIngestEarliest { ${g.connection}(first: 1, sortKey: ${sortKey}) { nodes { ${graphField} } } }`, undefined, { signal: frame.options.signal });
+  const sortKey = field === 'created_at' ? g.createdAtSortKey === undefined ? 'CREATED_AT' : g.createdAtSortKey : g.updatedAtSortKey;
+  // Without a sort key the connection lists by id, which grows with creation: close enough for a split point.
+  const args = [`first: 1`, sortKey ? `sortKey: ${sortKey}` : null, g.arguments ?? null].filter(Boolean).join(', ');
+  const data = await client.graphql<Record<string, { nodes: Array<Record<string, string>> }>>(`query ShopifyIngestEarliest { ${g.connection}(${args}) { nodes { ${graphField} } } }`, undefined, { signal: frame.options.signal });
   const value = data?.[g.connection]?.nodes?.[0]?.[graphField];
   const ms = value ? Date.parse(value) : NaN;
   return Number.isNaN(ms) ? null : ms - 1000;
@@ -222,11 +226,29 @@ export async function missingScopes(frame: RunFrame, client: GraphqlImportClient
   return frame.resource.scopes.filter((scope) => !granted.has(scope) && !granted.has(scope.replace(/^read_/, 'write_')));
 }
 
+/** {@link readFileInto} inside the file's span (batch writes of the file are its children). */
+async function readFile(
+  frame: RunFrame, deps: BulkDeps, url: string, op: BulkCursor,
+  childByType: Map<string, { key: string }>, rootType: string, save: () => void, partial: boolean,
+  complete: ((node: Record<string, unknown>) => Promise<void>) | null,
+): Promise<'done' | 'expired'> {
+  const failedBefore = frame.failed;
+  frame.openListingSpan(SPANS.bulkFile, { 'shopify_ingest.bulk.operation': op.id, 'shopify_ingest.bulk.partial': partial, 'shopify_ingest.bulk.from_line': op.line });
+  try {
+    const read = await readFileInto(frame, deps, url, op, childByType, rootType, save, partial, complete);
+    frame.closeListingSpan(frame.failed !== failedBefore ? frame.failed : undefined, { 'shopify_ingest.bulk.lines': op.line, 'shopify_ingest.bulk.expired': read === 'expired' });
+    return read;
+  } catch (error) {
+    frame.closeListingSpan(error);
+    throw error;
+  }
+}
+
 /**
  * Reads a result file from the operation's committed position into a pipeline. Returns 'expired'
  * when the link no longer works, else 'done' (the frame carries any error).
  */
-async function readFile(
+async function readFileInto(
   frame: RunFrame, deps: BulkDeps, url: string, op: BulkCursor,
   childByType: Map<string, { key: string }>, rootType: string, save: () => void, partial: boolean,
   complete: ((node: Record<string, unknown>) => Promise<void>) | null,

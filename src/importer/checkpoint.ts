@@ -190,4 +190,3 @@ export function createLatestWriter<T>(write: (value: T) => Promise<void>, onErro
     },
   };
 }
-

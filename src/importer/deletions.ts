@@ -150,7 +150,7 @@ export async function restReconcile(frame: RunFrame, client: ImportClient & { ge
   const store = frame.deps.store;
   try {
     async function* ids(): AsyncGenerator<bigint> {
-      for await (const page of client.pages<Record<string, unknown>>(rest!.path, { ...rest!.baseQuery, fields: 'id', since_id: '0', limit: frame.options.pageSize })) {
+      for await (const page of client.pages<Record<string, unknown>>(rest!.path, { ...rest!.baseQuery, fields: 'id', since_id: '0', limit: frame.options.pageSize }, { signal: frame.options.signal })) {
         for (const record of page) {
           const id = toBigId(record.id ?? null);
           if (id === null) throw new ImportError(`${frame.name} id listing returned a record without an id`, { code: 'SHOPIFY_BAD_RESPONSE' });

@@ -20,6 +20,7 @@ import { ImportError } from './errors.js';
 import { followUpFirst, listItemCost, listItemsQuery, nestedRestQuery, pageQuery, pageSizeFor, recordQuery } from './queries.js';
 import { updatedAtOf, type RunFrame } from './run-frame.js';
 import type { GraphqlImportClient } from './types.js';
+import { SPANS } from '../telemetry/instruments.js';
 
 interface Connection<T> { nodes: T[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } }
 
@@ -182,6 +183,7 @@ export async function pagesListing(frame: RunFrame, client: GraphqlImportClient,
   try {
     for (;;) {
       if (frame.shouldStop() || pipeline.failed !== null) break;
+      frame.openListingSpan(SPANS.page, { 'shopify_ingest.page.first': first });
       const query = pageQuery(frame.resource);
       let page: Connection<Record<string, unknown>> | undefined;
       try {
@@ -227,6 +229,7 @@ export async function pagesListing(frame: RunFrame, client: GraphqlImportClient,
       after = page.pageInfo.endCursor;
     }
   } catch (error) {
+    frame.closeListingSpan(error);
     frame.fail(error);
   }
   if (frame.failed === null && pipeline.failed === null) await pipeline.close().catch((e) => frame.fail(e));
@@ -234,6 +237,7 @@ export async function pagesListing(frame: RunFrame, client: GraphqlImportClient,
     await pipeline.drain();
     if (pipeline.failed !== null) frame.fail(pipeline.failed);
   }
+  frame.closeListingSpan();
   if (withheld.size > 0) frame.warnings.push(`Shopify withheld protected customer data (${[...withheld].sort().join(', ')}): stored as null. Request access: https://shopify.dev/docs/apps/launch/protected-customer-data`);
   return committedMax;
 }

@@ -52,7 +52,7 @@ function nodeSelection(g: GraphqlSource, nestedFirst: Readonly<Record<string, nu
 export function pageQuery(resource: ResourceDefinition, nestedFirst: Readonly<Record<string, number>> = {}): string {
   const g = resource.graphql;
   return squash(`query ShopifyIngestPage($first: Int!, $after: String, $query: String) {
-    ${g.connection}(first: $first, after: $after, query: $query, sortKey: ${g.updatedAtSortKey}) {
+    ${g.connection}(first: $first, after: $after, query: $query${g.updatedAtSortKey ? `, sortKey: ${g.updatedAtSortKey}` : ''}${g.arguments ? `, ${g.arguments}` : ''}) {
       nodes { ${nodeSelection(g, nestedFirst)} }
       pageInfo { hasNextPage endCursor }
     }
@@ -135,14 +135,21 @@ export function countQuery(source: GraphqlSource): string | null {
  */
 export function bulkQuery(resource: ResourceDefinition, search: string | null, sortKey?: string): string {
   const g = resource.graphql;
-  const args = [search ? `query: ${JSON.stringify(search)}` : null, sortKey ? `sortKey: ${sortKey}` : null].filter(Boolean).join(', ');
+  const args = [search ? `query: ${JSON.stringify(search)}` : null, sortKey ? `sortKey: ${sortKey}` : null, g.arguments ?? null].filter(Boolean).join(', ');
   const nested = g.connections.map((c) => `${c.field} { edges { node { __typename ${squash(c.fields)} } } }`).join(' ');
   return squash(`{ ${g.connection}${args ? `(${args})` : ''} { edges { node { __typename ${squash(g.fields)} ${listSelections(g)} ${nested} } } } }`);
 }
 
 /** An id-only bulk query (deletion reconciliation): the cheapest complete listing Shopify offers. */
 export function bulkIdsQuery(resource: ResourceDefinition): string {
-  return `{ ${resource.graphql.connection} { edges { node { id } } } }`;
+  const g = resource.graphql;
+  return `{ ${g.connection}${g.arguments ? `(${g.arguments})` : ''} { edges { node { id } } } }`;
+}
+
+/** The one object of a singleton resource (`{ shop { ... } }`): see `GraphqlSource.singleton`. */
+export function singletonQuery(resource: ResourceDefinition): string {
+  const g = resource.graphql;
+  return squash(`query ShopifyIngestSingleton { ${g.connection} { ${squash(g.fields)} } }`);
 }
 
 /** Destroy events of one subject type since a time (`events` keeps them for a year). */

@@ -11,6 +11,7 @@ import { encodeCursor, type ResumeCursor } from './checkpoint.js';
 import { lookahead } from './lookahead.js';
 import { shopifyIdOf, updatedAtOf, type RunFrame } from './run-frame.js';
 import type { ImportClient } from './types.js';
+import { SPANS } from '../telemetry/instruments.js';
 
 /** Where a REST run starts and what it lists. */
 export interface RestPlan {
@@ -33,7 +34,7 @@ interface RestPosition {
 /** Lists the resource over REST into the frame's pipeline; returns the committed max `updated_at`. */
 export async function restListing(frame: RunFrame, client: ImportClient, plan: RestPlan): Promise<number | null> {
   const rest = frame.resource.rest;
-  if (!rest) throw new ImportError(`${frame.name} has no REST source; use source: 'graphql'`, { code: 'CONFIG_INVALID' });
+  if (!rest) throw new ImportError(`${frame.name} cannot be listed over Shopify's REST Admin API (it has no listing for it): use source: 'graphql'`, { code: 'SOURCE_UNAVAILABLE', details: { resource: frame.name } });
   const { logger } = frame.deps;
   let ordered = true;
   let committedId = plan.sinceId;
@@ -71,8 +72,10 @@ export async function restListing(frame: RunFrame, client: ImportClient, plan: R
   let previousId: bigint | null = null;
   let maxUpdatedAt: number | null = null;
   try {
-    for await (const page of lookahead(client.pages<unknown>(rest.path, query))) {
+    // The signal also stops the prefetched page: no request follows an abort (app/uninstalled).
+    for await (const page of lookahead(client.pages<unknown>(rest.path, query, { signal: frame.options.signal }))) {
       frame.pages++;
+      frame.openListingSpan(SPANS.page, { 'shopify_ingest.page.records': page.length });
       for (const raw of page) {
         const id = shopifyIdOf(raw);
         const updatedAt = updatedAtOf(raw);
@@ -93,6 +96,7 @@ export async function restListing(frame: RunFrame, client: ImportClient, plan: R
       if (pipeline.failed !== null || frame.shouldStop()) break;
     }
   } catch (error) {
+    frame.closeListingSpan(error);
     frame.fail(error);
   }
   if (frame.failed === null && pipeline.failed === null) await pipeline.close().catch((e) => frame.fail(e));
@@ -100,6 +104,7 @@ export async function restListing(frame: RunFrame, client: ImportClient, plan: R
     await pipeline.drain();
     if (pipeline.failed !== null) frame.fail(pipeline.failed);
   }
+  frame.closeListingSpan();
   if (frame.failed === null && before !== null) {
     // Every record there at both counts is listed (ids ascend; new ones come last), so a listing with
     // fewer than the smaller count ended early: fail rather than report a partial store as complete.

@@ -17,6 +17,7 @@ import { BatchPipeline, type Batch, type Unit } from './pipeline.js';
 import type { HeldRunLock } from './run-lock.js';
 import { withRetry } from './retry.js';
 import type { ImportProgress, ImportTransformer } from './types.js';
+import { ATTR, NO_SPAN, NO_TELEMETRY, SPANS, type Attributes, type Telemetry, type TelemetrySpan } from '../telemetry/index.js';
 
 /** Everything a run frame needs from the run's context. */
 export interface FrameDeps {
@@ -27,6 +28,8 @@ export interface FrameDeps {
   clock: () => Date;
   sleep: (ms: number) => Promise<void>;
   emitProgress: (event: ImportProgress) => void;
+  /** Metrics and spans, bound to the tenant. */
+  telemetry?: Telemetry;
 }
 
 /** A failure's reason as stored: masked like log lines (tokens, emails), at most 2,000 characters. */
@@ -67,6 +70,11 @@ export class RunFrame {
   private readonly countsWriter: ReturnType<typeof createLatestWriter<RunFrame['counts']>>;
   private readonly checkpointWriter: ReturnType<typeof createLatestWriter<string>>;
   readonly dry: boolean;
+  /** The run's span: parent of the listing's page or bulk file spans. */
+  span: TelemetrySpan = NO_SPAN;
+  /** The page or bulk file being listed: batches dispatched meanwhile are its children. */
+  private listingSpan: TelemetrySpan | null = null;
+  private readonly telemetry: Telemetry;
 
   constructor(
     readonly deps: FrameDeps,
@@ -78,6 +86,7 @@ export class RunFrame {
     private readonly lock: HeldRunLock | null,
   ) {
     this.dry = options.dryRun;
+    this.telemetry = deps.telemetry ?? NO_TELEMETRY;
     this.countsWriter = createLatestWriter((c) => deps.store.updateRunCounts(runId, deps.tenantId, c), (error) => deps.logger.warn('could not update run counts', { error }));
     this.checkpointWriter = createLatestWriter((cursor) => deps.store.saveCheckpoint(deps.tenantId, resource.name as ResourceType, { cursor, runId }), (error) => this.fail(error));
   }
@@ -99,7 +108,7 @@ export class RunFrame {
       return true;
     }
     if (this.lock?.lost) {
-      this.fail(new ImportError(`${this.name} sync of tenant ${this.tenantId} stopped: its run lock was taken by another run`, { code: 'IMPORT_LOCK_LOST' }));
+      this.fail(new ImportError(`${this.name} sync of tenant ${this.tenantId} stopped: its run lock was taken by another run, or the tenant was deactivated`, { code: 'IMPORT_LOCK_LOST' }));
       return true;
     }
     return false;
@@ -171,6 +180,21 @@ export class RunFrame {
     }
   }
 
+  /** Opens the span of a page or bulk file (ending the previous one); batch writes started while it is open are its children. */
+  openListingSpan(name: string, attributes: Attributes = {}): void {
+    this.closeListingSpan();
+    this.listingSpan = this.telemetry.startSpan(name, { [ATTR.resource]: this.name, ...attributes }, this.span);
+  }
+
+  /** Ends the open page or bulk file span, if any. */
+  closeListingSpan(error?: unknown, attributes?: Attributes): void {
+    const span = this.listingSpan;
+    if (!span) return;
+    this.listingSpan = null;
+    if (attributes) span.set(attributes);
+    span.end(error);
+  }
+
   /** A pipeline writing this run's batches (`mode: 'bulk'` for a bulk operation's lines). */
   pipeline<P>(mode: 'complete' | 'bulk', onCommitted: (position: P) => void): BatchPipeline<P> {
     return new BatchPipeline<P>({
@@ -192,12 +216,28 @@ export class RunFrame {
   }
 
   private async writeBatch<P>(batch: Batch<P>, mode: 'complete' | 'bulk'): Promise<void> {
+    const span = this.telemetry.startSpan(SPANS.batch, { [ATTR.resource]: this.name, 'shopify_ingest.batch.units': batch.units.length, 'shopify_ingest.batch.records': batch.records }, this.listingSpan ?? this.span);
+    const started = performance.now();
+    try {
+      await this.writeBatchNow(batch, mode, span);
+      span.end();
+    } catch (error) {
+      span.end(error);
+      throw error;
+    } finally {
+      if (!this.dry) this.telemetry.record('batchDuration', (performance.now() - started) / 1000, { [ATTR.resource]: this.name });
+    }
+  }
+
+  private async writeBatchNow<P>(batch: Batch<P>, mode: 'complete' | 'bulk', span: TelemetrySpan): Promise<void> {
     const { store, sleep } = this.deps;
+    const outcome = (name: string, n: number) => { if (!this.dry) this.telemetry.add('syncRecords', n, { [ATTR.resource]: this.name, [ATTR.outcome]: name }); };
     const failures: SyncFailureInput[] = [];
     let units = batch.units;
     for (const unit of units) if (unit.failure) failures.push(unit.failure);
     if (failures.length > 0 && !this.dry) {
       await withRetry(() => store.recordFailures(this.runId, this.tenantId, this.name, failures), this.options.retry, sleep, this.retryLog('recording failures'));
+      outcome('failed', failures.length);
     }
     units = units.filter((u) => u.rows !== null);
     if (this.options.skipExisting && units.length > 0) {
@@ -206,7 +246,9 @@ export class RunFrame {
       if (existing.size > 0) {
         const before = units.filter((u) => u.records > 0).length;
         units = units.filter((u) => u.records === 0 || u.provides === undefined || !existing.has(u.provides));
-        this.counts.skipped += before - units.filter((u) => u.records > 0).length;
+        const skipped = before - units.filter((u) => u.records > 0).length;
+        this.counts.skipped += skipped;
+        outcome('skipped', skipped);
       }
     }
     if (units.length === 0) return;
@@ -222,6 +264,10 @@ export class RunFrame {
     const result = await withRetry(() => store.writeRows(this.tenantId, this.name, rows, { mode }), this.options.retry, sleep, this.retryLog('batch write'));
     this.counts.imported += result.written;
     this.counts.skipped += result.stale;
+    outcome('written', result.written);
+    outcome('skipped', result.stale);
+    for (const [table, n] of Object.entries(result.tables.written)) this.telemetry.add('syncRows', n, { [ATTR.resource]: this.name, [ATTR.table]: table });
+    span.set({ 'shopify_ingest.batch.written': result.written });
     for (const [table, n] of Object.entries(result.tables.orphans)) {
       if (n > 0) {
         this.deps.logger.warn('bulk child lines without a stored parent were not written', { tenantId: this.tenantId, resource: this.name, runId: this.runId, table, count: n });

@@ -63,7 +63,7 @@ export async function takeRunLock(deps: RunLockDeps): Promise<HeldRunLock> {
       if (!(await store.renewRunLock({ tenantId, resource, runId, now: clock(), ttlMs }))) {
         lost = true;
         clearInterval(timer);
-        logger.error('run lock lost: another run took it after this one stopped renewing; stopping', { tenantId, resource, runId });
+        logger.error('run lock lost (another run took it after this one stopped renewing, or the tenant was deactivated); stopping', { tenantId, resource, runId });
       }
     } catch (error) {
       logger.warn('could not renew the run lock; retrying', { tenantId, resource, runId, error });

@@ -16,9 +16,11 @@ import { describeOptions, type ResolvedImportOptions } from './options.js';
 import { pagesListing } from './pages-listing.js';
 import { countQuery, timeWindowQuery } from './queries.js';
 import { restListing } from './rest-listing.js';
+import { singletonListing } from './single-listing.js';
 import { RunFrame } from './run-frame.js';
 import { takeRunLock, type HeldRunLock } from './run-lock.js';
 import type { GraphqlImportClient, ImportClient, ImportProgress, ImportResult, ImportTransformer } from './types.js';
+import { NO_TELEMETRY, startSyncRun, type Telemetry, type TelemetrySpan } from '../telemetry/index.js';
 
 /** Everything one run needs, injected by the ImportService. */
 export interface RunContext {
@@ -35,6 +37,8 @@ export interface RunContext {
   runLockTtlMs: number;
   /** Bulk operations: file downloads, webhook wake-ups, poll timing. */
   bulk?: BulkDeps;
+  /** Metrics and spans, bound to the tenant (default: none). */
+  telemetry?: Telemetry;
 }
 
 /** What a run will list, decided from the options and the checkpoint. */
@@ -114,13 +118,25 @@ function reasonOf(error: unknown): string {
  */
 export async function runResourceSync(ctx: RunContext, resource: ResourceType, options: ResolvedImportOptions, onProgress?: (e: ImportProgress) => void): Promise<ImportResult> {
   const runId = ctx.newRunId();
-  if (options.dryRun) return syncResource(ctx, resource, options, onProgress, runId, null);
+  const trace = startSyncRun(ctx.telemetry ?? NO_TELEMETRY, { resource, source: options.source, runId, dryRun: options.dryRun });
+  try {
+    const result = await lockedSync(ctx, resource, options, onProgress, runId, trace.span);
+    trace.end(result);
+    return result;
+  } catch (error) {
+    trace.end((error as ImportError).result ?? null, error);
+    throw error;
+  }
+}
+
+async function lockedSync(ctx: RunContext, resource: ResourceType, options: ResolvedImportOptions, onProgress: ((e: ImportProgress) => void) | undefined, runId: string, span: TelemetrySpan): Promise<ImportResult> {
+  if (options.dryRun) return syncResource(ctx, resource, options, onProgress, runId, null, span);
   const lock = await takeRunLock({
     store: ctx.store, logger: ctx.logger, clock: ctx.clock, tenantId: ctx.tenantId, resource, runId, ttlMs: ctx.runLockTtlMs,
     waitMs: options.waitForLockMs, sleep: ctx.sleep, signal: options.signal,
   });
   try {
-    return await syncResource(ctx, resource, options, onProgress, runId, lock);
+    return await syncResource(ctx, resource, options, onProgress, runId, lock, span);
   } finally {
     await lock.release();
   }
@@ -134,7 +150,7 @@ function graphqlClientOf(ctx: RunContext): GraphqlImportClient {
   return client as GraphqlImportClient;
 }
 
-async function syncResource(ctx: RunContext, resourceName: ResourceType, options: ResolvedImportOptions, onProgress: ((e: ImportProgress) => void) | undefined, runId: string, lock: HeldRunLock | null): Promise<ImportResult> {
+async function syncResource(ctx: RunContext, resourceName: ResourceType, options: ResolvedImportOptions, onProgress: ((e: ImportProgress) => void) | undefined, runId: string, lock: HeldRunLock | null, span: TelemetrySpan): Promise<ImportResult> {
   const resource = getResource(resourceName);
   const { tenantId, store, logger, clock } = ctx;
   const dry = options.dryRun;
@@ -143,6 +159,7 @@ async function syncResource(ctx: RunContext, resourceName: ResourceType, options
   const plan = planRun(options, checkpoint, now);
   const frame = new RunFrame(ctx, resource, runId, plan.mode, options, onProgress, lock);
   frame.checkpoint = checkpoint;
+  frame.span = span;
   const resumedRunId = plan.resumedFrom?.runId || plan.resumedGraphql?.runId || null;
   const resumable = !plan.windowed && !dry;
   let method: ImportResult['method'] = plan.source === 'rest' ? 'rest' : plan.resumedGraphql?.method ?? 'pages';
@@ -197,7 +214,8 @@ async function syncResource(ctx: RunContext, resourceName: ResourceType, options
   await frame.flushCounts();
   if (frame.failed !== null) {
     const error = frame.failed as Error;
-    const aborted = (error as { code?: string }).code === 'IMPORT_ABORTED';
+    // Whatever a request failed with once the signal was aborted (its reason, e.g. the tenant was uninstalled), the run was aborted.
+    const aborted = (error as { code?: string }).code === 'IMPORT_ABORTED' || frame.options.signal?.aborted === true;
     const status = aborted ? 'cancelled' : 'failed';
     const message = reasonOf(error);
     const res = result(status, message);
@@ -243,9 +261,18 @@ async function syncResource(ctx: RunContext, resourceName: ResourceType, options
  */
 async function graphqlListing(ctx: RunContext, frame: RunFrame, client: GraphqlImportClient, plan: RunPlan, resumable: boolean, chose: (method: 'bulk' | 'pages') => void): Promise<'bulk' | 'pages'> {
   const resource = frame.resource;
+  if (resource.graphql.singleton) {
+    chose('pages');
+    frame.committedMax = await singletonListing(frame, client);
+    return 'pages';
+  }
   const resumed = plan.resumedGraphql;
   const resumedRunId = resumed?.runId ?? null;
   if (plan.mode === 'full' || resumed?.method === 'bulk') await warnAboutScopes(frame, client);
+  // Connections without a usable `updated_at` filter are listed whole by incremental runs (see `GraphqlSource.incremental`).
+  const changed = (from: Date | null, to: Date | null) => resource.graphql.incremental === 'everything'
+    ? timeWindowQuery('updated_at', null, null, resource.graphql.baseQuery)
+    : timeWindowQuery('updated_at', from, to, resource.graphql.baseQuery);
 
   let windows: Window[] | null = null;
   let field: 'created_at' | 'updated_at' = 'updated_at';
@@ -257,12 +284,14 @@ async function graphqlListing(ctx: RunContext, frame: RunFrame, client: GraphqlI
       windows = [[null, null]];
       field = 'created_at';
     } else {
-      const search = timeWindowQuery('updated_at', plan.updatedAtMin, plan.updatedAtMax, resource.graphql.baseQuery);
+      const search = changed(plan.updatedAtMin, plan.updatedAtMax);
       const count = await countRecords(frame, client, search);
       if (count !== null) frame.total = count;
-      if (count !== null && count > frame.options.bulkThreshold) {
+      // Without a count (inventoryItems has none) a connection listed whole goes to a bulk operation: it may be any size.
+      const whole = resource.graphql.incremental === 'everything';
+      if ((count !== null && count > frame.options.bulkThreshold) || (count === null && whole)) {
         frame.deps.logger.info('more changes than paging should fetch: listing them with a bulk operation', { tenantId: frame.tenantId, resource: frame.name, count, threshold: frame.options.bulkThreshold });
-        windows = [[plan.updatedAtMin?.toISOString() ?? null, plan.updatedAtMax?.toISOString() ?? null]];
+        windows = whole ? [[null, null]] : [[plan.updatedAtMin?.toISOString() ?? null, plan.updatedAtMax?.toISOString() ?? null]];
       }
     }
   }
@@ -283,7 +312,7 @@ async function graphqlListing(ctx: RunContext, frame: RunFrame, client: GraphqlI
     return 'bulk';
   }
 
-  const search = resumed?.method === 'pages' ? resumed.search ?? null : timeWindowQuery('updated_at', plan.updatedAtMin, plan.updatedAtMax, resource.graphql.baseQuery);
+  const search = resumed?.method === 'pages' ? resumed.search ?? null : changed(plan.updatedAtMin, plan.updatedAtMax);
   frame.committedMax = await pagesListing(frame, client, {
     search, after: resumed?.after ?? null, startedAt: plan.startedAt, maxUpdatedAt: plan.maxUpdatedAt, resumedRunId, resumable,
   });

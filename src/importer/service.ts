@@ -59,23 +59,11 @@ export type ImportStats = { [K in ResourceType]: ResourceImportStats } & {
 type ProgressListener = (event: ImportProgress) => void;
 
 /**
- * Full and incremental syncs of one tenant's Shopify store into PostgreSQL:
- * pages -> transform (PII encrypted) -> batched, idempotent upserts, resumable from a checkpoint.
- *
- * - **Modes**: `auto` (default) runs a full sync until one completed, then incremental syncs from
- *   the `updated_at` watermark minus `overlapMs` (5 min).
- * - **Resume**: while a run lists, the checkpoint's cursor holds the highest id below which every
- *   record is committed; after a crash the next run continues with `since_id` and the same filters.
- * - **Failures**: a record that cannot be transformed is recorded (shopify_sync_failures) and the run
- *   goes on; a batch write that still fails after `retryOptions` fails the run ({@link ImportError})
- *   without moving the checkpoint past it.
- * - **Deletes**: destroy events (orders, products) and id reconciliation (customers, on full syncs).
- * - **dryRun**: fetches and transforms, writes nothing at all (no rows, checkpoints, run records).
- *
- * - **One run per tenant and resource at a time**, across processes: a run holds a lock row
- *   (renewed every `runLockTtlMs / 3`, default TTL 30 s) while it writes; a second run of the same
- *   resource fails at once with `IMPORT_ALREADY_RUNNING`. A process that dies stops renewing: its
- *   lock expires and the next run closes the dead run's record (`cancelled`, "interrupted").
+ * Full and incremental syncs of one tenant's store into PostgreSQL, resource by resource (the
+ * registry in `src/resources/`): a GraphQL bulk operation or pages (REST with `source: 'rest'`) ->
+ * transform (PII encrypted) -> batched, idempotent upserts, resumable from a checkpoint; one run per
+ * tenant and resource at a time across processes. Modes, resume, failures, deletions, `dryRun` and
+ * the run lock: docs/importing.md.
  *
  * @example
  * ```ts
@@ -168,7 +156,8 @@ export class ImportService {
     const results: Partial<ImportAllResult> = {};
     const errors: ImportError[] = [];
     const failed: ResourceType[] = [];
-    const rest = (options?.source ?? this.options.defaults?.source) === 'rest';
+    // Over REST, `all` means every resource REST can list; one named in `resources` fails with SOURCE_UNAVAILABLE instead.
+    const rest = resolveImportOptions({ ...this.options.defaults, ...options }).source === 'rest';
     const wanted = options?.resources
       ? RESOURCE_NAMES.filter((name) => options.resources!.includes(name))
       : RESOURCE_NAMES.filter((name) => !rest || getResource(name).rest !== null);
@@ -240,6 +229,7 @@ export class ImportService {
       emitProgress: (event) => { for (const listener of this.listeners) listener(event); },
       runLockTtlMs: this.options.runLockTtlMs ?? DEFAULT_RUN_LOCK_TTL_MS,
       bulk: this.options.bulk,
+      telemetry: this.options.telemetry?.forTenant(this.tenantId),
     };
     const tally = (r: ImportResult) => {
       this.session.runs++;

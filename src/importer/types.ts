@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import type { IngestStore } from '../store/types.js';
 import type { ResourceType } from '../store/rows.js';
 import type { RowSet } from '../resources/definition.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 
 /** Retry of a failed batch write (same shape as the seed's `retryOptions`; times in ms). */
 export interface RetryOptions {
@@ -177,7 +178,7 @@ export interface ImportClient {
   /** Runs a GraphQL query (the GraphQL engine needs it; `source: 'rest'` does not). */
   graphql?<T = any>(query: string, variables?: Record<string, unknown>, options?: { signal?: AbortSignal }): Promise<T>;
   /** Pages of a REST listing; the first request carries `query`, the next follow the Link header. */
-  pages<T = unknown>(path: string, query?: Record<string, string | number | boolean | undefined>): AsyncGenerator<T[]> | AsyncIterable<T[]>;
+  pages<T = unknown>(path: string, query?: Record<string, string | number | boolean | undefined>, options?: { signal?: AbortSignal }): AsyncGenerator<T[]> | AsyncIterable<T[]>;
   /** One REST GET (counts for REST reconciliation). */
   get?<T = any>(path: string, query?: Record<string, unknown>): Promise<T>;
 }
@@ -233,6 +234,11 @@ export interface ImportServiceOptions {
    * @internal
    */
   bulk?: BulkDeps;
+  /**
+   * Metrics and spans of runs (the facade passes its own).
+   * @internal
+   */
+  telemetry?: Telemetry;
 }
 
 /** What bulk operations need besides the client (fetch, webhook wake-ups, poll timing). */

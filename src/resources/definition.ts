@@ -123,10 +123,31 @@ export interface GraphqlSource {
   connections: readonly NestedConnection[];
   /** List fields whose items are the rows (resources that ride on another's records: refunds on orders). */
   lists?: readonly ListField[];
-  /** `sortKey` matching the `updated_at` search filter (Shopify: use the sort key of the filtered field). */
-  updatedAtSortKey: string;
+  /**
+   * `sortKey` matching the `updated_at` search filter (Shopify: use the sort key of the filtered
+   * field), or null when the connection has none (`locations`, `inventoryItems`): it is then listed
+   * in its default (id) order, which a resumed cursor and the watermark do not depend on.
+   */
+  updatedAtSortKey: string | null;
+  /** `sortKey` matching `created_at` (full-sync windows); default `CREATED_AT`, null when the connection has none. */
+  createdAtSortKey?: string | null;
   /** Search terms every listing carries (e.g. none for orders: GraphQL lists every status). */
   baseQuery: string | null;
+  /** Arguments every listing of the connection carries besides paging and search, e.g. `includeInactive: true`. */
+  arguments?: string;
+  /**
+   * How an incremental run finds what changed: `updated_at` (default) lists the records whose
+   * `updatedAt` is past the watermark; `everything` lists every record, for connections without an
+   * `updated_at` search filter or whose children change without their record's `updatedAt` moving
+   * (inventory levels, smart collections' products). Above `bulkThreshold` records that listing is
+   * a bulk operation, which costs no query points.
+   */
+  incremental?: 'updated_at' | 'everything';
+  /**
+   * `connection` names a single object of QueryRoot (`shop`), not a connection: every run reads it
+   * with one query (no bulk operation, paging, count or deletion probe) and writes its one record.
+   */
+  singleton?: boolean;
 }
 
 /** How the legacy REST Admin API lists a resource (`source: 'rest'`). */

@@ -4,17 +4,21 @@
  * (docs/architecture.md).
  */
 import { ConfigError } from '../errors.js';
+import { collections } from './collections.js';
 import { customers } from './customers.js';
 import type { ResourceDefinition } from './definition.js';
+import { inventory } from './inventory.js';
+import { locations } from './locations.js';
 import type { ResourceName } from './names.js';
 import { orders } from './orders.js';
 import { products } from './products.js';
+import { shop } from './shop.js';
 import { refunds } from './refunds.js';
 import { orderTransactions } from './order-transactions.js';
 import { fulfillments } from './fulfillments.js';
 
 /** Every resource, dependencies first: `all` syncs them in this order. */
-export const RESOURCES = Object.freeze([customers, products, orders, refunds, orderTransactions, fulfillments] as const);
+export const RESOURCES = Object.freeze([customers, products, orders, shop, locations, inventory, collections, refunds, orderTransactions, fulfillments] as const);
 
 export type { ResourceName } from './names.js';
 

@@ -7,7 +7,7 @@ export interface ScheduledRun {
   /** The job. */
   jobId: string;
   /** Which job. */
-  jobType: SyncJobType;
+  jobType: SyncJobType | 'webhookSubscriptions';
   /** The tenant. */
   tenantId: string;
   /** What to import. */

@@ -61,6 +61,13 @@ export interface SchedulerOptions {
   clock?: () => Date;
   /** Where the scheduler logs. */
   logger?: Logger;
+  /** Check each tenant's webhook subscriptions on `schedule` (job `webhookSubscriptions-<tenant>`; ingestion service only). */
+  webhookSubscriptions?: {
+    /** A node-cron expression. */
+    schedule: string;
+    /** Repair drift too (default false). */
+    repair?: boolean;
+  };
 }
 
 /** Status of one job, as {@link SchedulerService.getStatus} reports it. */
@@ -70,7 +77,7 @@ export interface SchedulerJobStatus {
   /** The tenant. */
   tenantId: string;
   /** Which job. */
-  type: SyncJobType;
+  type: SyncJobType | 'webhookSubscriptions';
   /** What it imports. */
   resource: SyncResource;
   /** Its cron expression. */
@@ -137,7 +144,7 @@ export interface SchedulerStatus {
 interface JobState {
   id: string;
   tenantId: string;
-  type: SyncJobType;
+  type: SyncJobType | 'webhookSubscriptions';
   config: SyncJobConfig;
   timezone: string;
   task?: ScheduledTask;
@@ -186,6 +193,7 @@ export class SchedulerService {
   private readonly clientManager: SchedulerClientSource | undefined;
   private readonly runJob: JobRunner;
   private readonly baseConfig: SyncConfig;
+  private readonly subscriptionsJob: SyncJobConfig | undefined;
   private readonly leaseTtlMs: number;
   private readonly leaseRetentionMs: number;
   private readonly cleanupIntervalMs: number;
@@ -204,6 +212,11 @@ export class SchedulerService {
     assertTimezone(this.timezone);
     this.baseConfig = mergeSyncConfig(DEFAULT_SYNC_CONFIG as SyncConfig, options.syncConfig);
     for (const type of SYNC_JOB_TYPES) assertSchedule(this.baseConfig[type].schedule, `${type} (syncConfig)`);
+    if (options.webhookSubscriptions) {
+      assertSchedule(options.webhookSubscriptions.schedule, 'webhookSubscriptions');
+      if (!options.runJob) throw new SchedulerError('SCHEDULER_JOB_NOT_FOUND', 'webhookSubscriptions: only the ingestion service runs this job (pass runJob to handle it yourself)');
+      this.subscriptionsJob = { enabled: true, schedule: options.webhookSubscriptions.schedule, options: { repair: options.webhookSubscriptions.repair === true } };
+    }
     this.distributed = (options.distributed ?? true) && this.db !== undefined;
     this.leaseTtlMs = options.leaseTtlMs ?? 60_000;
     this.leaseRetentionMs = options.leaseRetentionMs ?? 24 * 60 * 60 * 1000;
@@ -285,6 +298,7 @@ export class SchedulerService {
       assertTimezone(timezone, id);
       return this.newJobState(id, tenantId, type, config[type], timezone);
     });
+    if (this.subscriptionsJob) states.push(this.newJobState(`webhookSubscriptions-${tenantId}`, tenantId, 'webhookSubscriptions', this.subscriptionsJob, this.timezone));
     this.removeTenantJobs(tenantId);
     for (const state of states) {
       this.jobs.set(state.id, state);
@@ -375,7 +389,7 @@ export class SchedulerService {
       id: j.id,
       tenantId: j.tenantId,
       type: j.type,
-      resource: resourceOf(j.type),
+      resource: resourceOfJob(j.type),
       schedule: j.config.schedule,
       timezone: j.timezone,
       enabled: j.config.enabled,
@@ -407,7 +421,7 @@ export class SchedulerService {
     };
   }
 
-  private newJobState(id: string, tenantId: string, type: SyncJobType, config: SyncJobConfig, timezone: string): JobState {
+  private newJobState(id: string, tenantId: string, type: JobState['type'], config: SyncJobConfig, timezone: string): JobState {
     return {
       id, tenantId, type, config, timezone,
       running: false, runningSince: null,
@@ -488,13 +502,13 @@ export class SchedulerService {
     job.lastRunAt = startedAt;
     job.lastTrigger = trigger;
     job.runCount++;
-    const meta = { jobId: job.id, tenantId: job.tenantId, resource: resourceOf(job.type), trigger };
+    const meta = { jobId: job.id, tenantId: job.tenantId, resource: resourceOfJob(job.type), trigger };
     this.logger.info('scheduled job started', meta);
     const promise = Promise.resolve().then(() => this.runJob({
       jobId: job.id,
       jobType: job.type,
       tenantId: job.tenantId,
-      resource: resourceOf(job.type),
+      resource: resourceOfJob(job.type),
       options: runOptionsFor(job.config, startedAt),
       trigger,
       startedAt,
@@ -565,6 +579,11 @@ export function createSchedulerService(
   options?: SchedulerOptions,
 ): SchedulerService {
   return new SchedulerService(database, clientManager, options);
+}
+
+/** What a job imports (`all` for the subscription check, which imports nothing: its runner tells by `jobType`). */
+function resourceOfJob(type: JobState['type']): SyncResource {
+  return type === 'webhookSubscriptions' ? 'all' : resourceOf(type);
 }
 
 /** An import refused because another run of the same tenant and resource holds its run lock. */

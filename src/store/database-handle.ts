@@ -121,4 +121,3 @@ export function batchRunnerFor(db: DatabaseHandle): BatchRunner {
     },
   };
 }
-

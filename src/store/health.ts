@@ -123,7 +123,7 @@ export async function readSyncFacts(db: SqlExecutor, resources: readonly string[
   return rows.map((r) => ({
     tenantId: r.tenantId,
     resource: r.resource,
-    tenantConfig: parseConfig(r.config),
+    tenantConfig: parseTenantConfig(r.config),
     tenantCreatedAt: new Date(r.createdAt),
     latest: r.latestId === null ? null : { id: r.latestId, status: r.latestStatus!, startedAt: new Date(r.latestStartedAt!), lockHeld: Boolean(r.lockHeld), lockless: Boolean(r.lockless) },
     finished: r.finishedId === null ? null : { id: r.finishedId, status: r.finishedStatus!, error: r.finishedError, finishedAt: r.finishedAt ? new Date(r.finishedAt) : null },
@@ -131,7 +131,8 @@ export async function readSyncFacts(db: SqlExecutor, resources: readonly string[
   }));
 }
 
-function parseConfig(text: string | null): Record<string, unknown> {
+/** A tenant's `config` column (JSON text) as an object; `{}` when empty or not an object. */
+export function parseTenantConfig(text: string | null): Record<string, unknown> {
   if (!text) return {};
   try {
     const value = JSON.parse(text) as unknown;

@@ -70,6 +70,7 @@ const TENANT_TABLES = [
   'shopify_sync_runs',
   'shopify_sync_checkpoints',
   'shopify_webhook_inbox',
+  'shopify_api_notices',
 ] as const;
 
 /** GDPR webhooks: customers/redact and shop/redact (https://shopify.dev/docs/apps/build/compliance/privacy-law-compliance). */

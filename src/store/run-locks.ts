@@ -53,12 +53,17 @@ export function createRunLockStore(prisma: PrismaLike) {
       }
     },
 
-    /** Extends the lock to `now + ttlMs` if this run still holds it: false once another run took it. */
+    /**
+     * Extends the lock to `now + ttlMs` if this run still holds it and its tenant is active: false once
+     * another run took it, or once the tenant was deactivated (app/uninstalled applied by any process),
+     * so a run in another process stops at its next renewal instead of calling Shopify with a revoked token.
+     */
     async renewRunLock(lock: RunLockInput & { ttlMs: number }): Promise<boolean> {
       assertTenantId(lock.tenantId);
       try {
         const n = await prisma.$executeRawUnsafe(
-          `UPDATE "shopify_run_locks" SET "expires_at" = $4::timestamptz WHERE "tenant_id" = $1 AND "resource" = $2 AND "run_id" = $3`,
+          `UPDATE "shopify_run_locks" SET "expires_at" = $4::timestamptz WHERE "tenant_id" = $1 AND "resource" = $2 AND "run_id" = $3`
+          + ` AND EXISTS (SELECT 1 FROM "shopify_tenants" WHERE "id" = $1 AND "is_active")`,
           lock.tenantId, lock.resource, lock.runId, new Date(lock.now.getTime() + lock.ttlMs),
         );
         return n === 1;

@@ -279,7 +279,7 @@ export interface IngestStore {
    * and resource.
    */
   acquireRunLock(lock: RunLockInput & { ttlMs: number }): Promise<RunLockResult>;
-  /** Extends a held run lock to `now + ttlMs`; false when the lock is no longer this run's (it expired and another run took it). */
+  /** Extends a held run lock to `now + ttlMs`; false when the lock is no longer this run's (it expired and another run took it) or its tenant was deactivated. */
   renewRunLock(lock: RunLockInput & { ttlMs: number }): Promise<boolean>;
   /** Releases the run lock if `runId` still holds it. */
   releaseRunLock(lock: Omit<RunLockInput, 'now'>): Promise<void>;

@@ -2,7 +2,7 @@
  * Reading GraphQL requests for the simulator: graphql-js parses them and validates them against
  * Shopify's schema (admin-schema.ts); the simulator's resolvers then walk plain field trees.
  */
-import { Kind, parse, validate, type DocumentNode, type FragmentDefinitionNode, type GraphQLError, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode, type ValueNode } from 'graphql';
+import { Kind, TypeInfo, parse, validate, visit, visitWithTypeInfo, type DocumentNode, type FragmentDefinitionNode, type GraphQLError, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode, type ValueNode } from 'graphql';
 
 export type GraphqlValue = string | number | boolean | null | GraphqlValue[] | { [k: string]: GraphqlValue } | { $var: string };
 
@@ -17,6 +17,11 @@ export interface OperationNode {
   kind: 'query' | 'mutation';
   name?: string;
   selections: FieldNode[];
+  /**
+   * Deprecated fields the document selects, as `Type.field` (what Shopify lists in
+   * `X-Shopify-API-Deprecated-Reason` since 2025-04); empty without a schema.
+   */
+  deprecations: string[];
 }
 
 export class GraphqlSyntaxError extends Error {}
@@ -102,7 +107,21 @@ export function parseGraphql(source: string, operationName?: string, schema?: Gr
     }
     return out;
   };
-  return { kind: op.operation, name: op.name?.value, selections: fields(op.selectionSet) };
+  return { kind: op.operation, name: op.name?.value, selections: fields(op.selectionSet), deprecations: schema ? deprecatedFields(schema, document) : [] };
+}
+
+/** `Type.field` of every deprecated field the document selects, in order of first use. */
+function deprecatedFields(schema: GraphQLSchema, document: DocumentNode): string[] {
+  const found = new Set<string>();
+  const typeInfo = new TypeInfo(schema);
+  visit(document, visitWithTypeInfo(typeInfo, {
+    Field() {
+      const field = typeInfo.getFieldDef();
+      const parent = typeInfo.getParentType();
+      if (field?.deprecationReason != null && parent) found.add(`${parent.name}.${field.name}`);
+    },
+  }));
+  return [...found];
 }
 
 export function resolveArgs(args: Record<string, GraphqlValue>, variables: Record<string, unknown>): Record<string, unknown> {

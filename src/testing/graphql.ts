@@ -10,6 +10,8 @@
  * - `customer|product|order(id:)`, `node(id:)`, nested `lineItems`, `variants`, `images`, `addressesV2` connections.
  * - Bulk operations: `bulkOperationRunQuery`, `bulkOperationCancel`, `bulkOperation(id:)`,
  *   `currentBulkOperation`, the JSONL result file and the `bulk_operations/finish` webhook.
+ * - Shop-specific webhook subscriptions: `webhookSubscriptions`, `webhookSubscription(id:)` and the
+ *   create/update/delete mutations (webhook-subscriptions.ts).
  *
  * Cost follows Shopify's calculation (scalars 0, objects 1, connections 2 + first x node cost,
  * mutations 10), charged up front from a restoring bucket; the unused part is refunded, and a
@@ -28,10 +30,11 @@ import { getNamedType, isInterfaceType, isListType, isNonNullType, isObjectType,
 import { adminSchema } from './admin-schema.js';
 import { ConnectionSource, toGraphqlNode as restToNode } from './graphql-nodes.js';
 import { findOrderItem, withOrderMoney } from './order-money.js';
+import { stringifyShopifyJson } from '../json.js';
+import { createWebhookSubscriptions, SubscriptionRequestError } from './webhook-subscriptions.js';
 
 /** A REST record as its GraphQL node (orders with their refunds, transactions and fulfillments: order-money.ts). */
 const toGraphqlNode = (resource: ResourceName, record: JsonObject): JsonObject => (resource === 'orders' ? withOrderMoney(restToNode(resource, record), record) : restToNode(resource, record));
-import { stringifyShopifyJson } from '../json.js';
 
 const RESOURCES: ResourceName[] = ['customers', 'products', 'orders'];
 const SINGULAR: Record<string, ResourceName> = { customer: 'customers', product: 'products', order: 'orders' };
@@ -72,6 +75,8 @@ interface BulkOperation {
   resource: ResourceName;
   filter: RecordFilter;
   root: FieldNode;
+  /** Root nodes of a connection served by stock.ts, listed when the operation started. */
+  items?: JsonObject[];
   rootTotal: number;
   /** Roots written to the file (all, or the part before a failure). */
   rootsInFile: number;
@@ -271,6 +276,7 @@ function fieldCost(field: FieldNode, vars: Record<string, unknown>): number {
  * ```
  */
 export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhooks: WebhookDispatcher; fileUrl: (path: string) => string; bulk?: BulkOptions }) {
+  const subscriptions = createWebhookSubscriptions();
   const operations = new Map<string, BulkOperation>();
   const current = new Map<SimulatedShop, BulkOperation>();
   let nextOperation = 1;
@@ -352,7 +358,7 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
       return op && op.shop === shop ? bulkObject(op) : null;
     }
     const resource = GID_TYPES[m[1]];
-    if (!resource) return findOrderItem(shop, m[1], m[2], (order) => toGraphqlNode('orders', order));
+    if (!resource) return shop.stock.node(gid as string) ?? findOrderItem(shop, m[1], m[2], (order) => toGraphqlNode('orders', order));
     const record = shop.find(resource, BigInt(m[2]));
     return record ? toGraphqlNode(resource, record) : null;
   }
@@ -425,20 +431,21 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
     try {
       const parsed = parseGraphql(String(query ?? ''), undefined, adminSchema());
       message = bulkQueryProblem(parsed) ?? '';
-      const tops = parsed.selections.filter((s) => RESOURCES.includes(s.name as ResourceName));
+      const tops = parsed.selections.filter((s) => RESOURCES.includes(s.name as ResourceName) || shop.stock.list(s.name, {}) !== undefined);
       if (!message && tops.length !== 1) message = 'Bulk queries must contain exactly one top-level connection field the simulator serves: customers, products or orders.';
       if (!message) root = tops[0];
     } catch (error) {
       message = error instanceof GraphqlValidationError ? `Invalid bulk query: ${error.message}` : `Invalid bulk query: ${(error as Error).message}`;
     }
     if (!root) return { bulkOperation: null, userErrors: [{ field: ['query'], message, code: 'INVALID' }] };
+    const items = shop.stock.list(root.name, resolveArgs(root.args, {}));
     const resource = root.name as ResourceName;
-    const filter = visibleFilter(shop, resource, parseSearchQuery(typeof root.args.query === 'string' ? root.args.query : undefined, resource, shop));
-    const rootTotal = shop.tables[resource].count(filter);
+    const filter = items ? {} : visibleFilter(shop, resource, parseSearchQuery(typeof root.args.query === 'string' ? root.args.query : undefined, resource, shop));
+    const rootTotal = items ? items.length : shop.tables[resource].count(filter);
     const rows = bulkOptions.rowsPerSecond ?? 20_000;
     const op: BulkOperation = {
       number: nextOperation++, shop, status: 'CREATED', errorCode: null, createdAtMs: init.clock(), completedAtMs: null, query: String(query),
-      resource, filter, root, rootTotal, rootsInFile: 0, durationMs: Math.max(100, (rootTotal / rows) * 1000), timers: [], scattered: !groupObjects,
+      resource, filter, root, items, rootTotal, rootsInFile: 0, durationMs: Math.max(100, (rootTotal / rows) * 1000), timers: [], scattered: !groupObjects,
     };
     operations.set(gidOf(op), op);
     current.set(shop, op);
@@ -493,9 +500,9 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
 
   /** JSONL lines of one root record: the node without connections, then each nested node with `__parentId`. */
   function bulkLines(op: BulkOperation, index: number): string[] {
-    const record = op.shop.tables[op.resource].get(index);
+    const record = op.items ? op.items[index] : op.shop.tables[op.resource].get(index);
     if (!record) return [];
-    const node = toGraphqlNode(op.resource, record);
+    const node = op.items ? record : toGraphqlNode(op.resource, record);
     const nodeSel = connectionNode(op.root) ?? op.root;
     const plain: FieldNode = { ...nodeSel, selections: nodeSel.selections.filter((s) => !(node[s.name] instanceof ConnectionSource)) };
     const lines = [stringifyShopifyJson(project(node, plain, {}))];
@@ -526,7 +533,7 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
     let left = op.rootsInFile;
     let held: string[] = [];
     while (left > 0) {
-      const page = table.list(op.filter, { after }, Math.min(500, left));
+      const page = op.items ? { indices: op.items.map((_, k) => k).slice(after + 1, after + 1 + Math.min(500, left)) } : table.list(op.filter, { after }, Math.min(500, left));
       if (!page.indices.length) break;
       let chunk = '';
       const children: string[] = [];
@@ -595,7 +602,7 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
     const subject = /subject_type:(\w+)/.exec(query)?.[1];
     const since = /created_at:>=?'?([^'\s]+)'?/.exec(query)?.[1];
     const sinceMs = since ? Date.parse(since) : -Infinity;
-    const SUBJECTS: Record<string, string> = { Order: 'ORDER', Product: 'PRODUCT', Customer: 'CUSTOMER' };
+    const SUBJECTS: Record<string, string> = { Order: 'ORDER', Product: 'PRODUCT', Customer: 'CUSTOMER', Collection: 'COLLECTION' };
     const items = shop.events
       .filter((e) => (!action || e.verb === action) && (!subject || SUBJECTS[e.subject_type] === subject) && e.createdMs >= sinceMs)
       .map((e) => ({
@@ -613,15 +620,27 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
     return listConnection(items, field, vars);
   }
 
+  function subscriptionCall(run: () => JsonObject): JsonObject {
+    try { return run(); } catch (error) {
+      if (error instanceof SubscriptionRequestError) throw new GraphqlError(error.message, error.extensions);
+      throw error;
+    }
+  }
+
   function resolveRoot(shop: SimulatedShop, op: 'query' | 'mutation', field: FieldNode, vars: Record<string, unknown>, actual: { saved: number }, version: string, errors: JsonObject[]): unknown {
     const args = resolveArgs(field.args, vars);
     if (op === 'mutation') {
       if (field.name === 'bulkOperationRunQuery') return project(startBulk(shop, args.query, args.groupObjects === true, version), field, vars);
       if (field.name === 'bulkOperationCancel') return project(cancelBulk(shop, args.id), field, vars);
+      if (subscriptions.handles(field.name)) return project(subscriptionCall(() => subscriptions.mutate(shop, field.name, args)), field, vars);
       throw new GraphqlError(`Field '${field.name}' doesn't exist on type 'Mutation'`, { code: 'undefinedField', typeName: 'Mutation', fieldName: field.name });
     }
     if (field.name === '__typename') return 'QueryRoot';
-    if (field.name === 'shop') return project(shopObject(shop), field, vars);
+    if (field.name === 'shop') return project({ ...shopObject(shop), ...shop.stock.shopFields() }, field, vars);
+    const stockNodes = shop.stock.list(field.name, args);
+    if (stockNodes) return listConnection(stockNodes, field, vars);
+    const stockCount = shop.stock.count(field.name, args);
+    if (stockCount) return project(stockCount, field, vars);
     if (RESOURCES.includes(field.name as ResourceName)) {
       const { value, returned, requested } = resourceConnection(shop, field.name as ResourceName, field, vars);
       const node = connectionNode(field);
@@ -634,6 +653,8 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
     }
     if (field.name === 'events') return eventsConnection(shop, field, vars);
     if (field.name === 'bulkOperations') return bulkOperationsConnection(shop, field, vars);
+    if (field.name === 'webhookSubscriptions') return listConnection(subscriptions.list(shop, args), field, vars);
+    if (field.name === 'webhookSubscription') return project(subscriptions.get(shop, args.id), field, vars);
     if (field.name === 'currentAppInstallation') {
       return project({ __typename: 'AppInstallation', id: `gid://shopify/AppInstallation/${shop.shopNumber + 1}`, accessScopes: shop.scopes.map((handle) => ({ __typename: 'AccessScope', handle })) }, field, vars);
     }
@@ -719,7 +740,9 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
       const out: JsonObject = { data };
       if (errors.length) out.errors = errors;
       out.extensions = { cost: { requestedQueryCost: requested, actualQueryCost: actualCost, throttleStatus: shop.costBucket.status() } };
-      return { status: 200, body: out };
+      // Since 2025-04 the header lists the deprecations the request used (https://shopify.dev/changelog/graphql-return-actual-deprecation-reasons).
+      const deprecated = op.deprecations.length > 0 ? { 'X-Shopify-API-Deprecated-Reason': op.deprecations.join(', ') } : undefined;
+      return { status: 200, body: out, ...(deprecated ? { headers: deprecated } : {}) };
     },
 
     /** Serves `/bulk/{shop}/{op}.jsonl` (and `-partial.jsonl`); false when the path is not a result file. */

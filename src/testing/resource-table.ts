@@ -187,8 +187,13 @@ export function createResourceTable(
           const nextBase = b < hi ? b : Infinity;
           const nextExtra = k < extra.length ? extra[k] : Infinity;
           if (nextBase === Infinity && nextExtra === Infinity) break;
-          if (nextBase < nextExtra) { found.push(nextBase); b++; }
-          else { found.push(nextExtra); k++; }
+          if (nextBase < nextExtra) {
+            found.push(nextBase);
+            b++;
+          } else {
+            found.push(nextExtra);
+            k++;
+          }
         }
       } else {
         let b = Math.min(hi, cursor.before!) - 1;
@@ -199,8 +204,13 @@ export function createResourceTable(
           const nextBase = b >= lo ? b : -Infinity;
           const nextExtra = k >= 0 ? extra[k] : -Infinity;
           if (nextBase === -Infinity && nextExtra === -Infinity) break;
-          if (nextBase > nextExtra) { found.push(nextBase); b--; }
-          else { found.push(nextExtra); k--; }
+          if (nextBase > nextExtra) {
+            found.push(nextBase);
+            b--;
+          } else {
+            found.push(nextExtra);
+            k--;
+          }
         }
       }
     }

@@ -9,6 +9,7 @@ import { createCostBucket, createLeakyBucket, type CostBucket, type LeakyBucket 
 import { formatShopTime, type Clock } from './clock.js';
 import { hashString, createRandom } from './prng.js';
 import { ShopifyIngestError } from '../errors.js';
+import { createStock } from './stock.js';
 
 /** Webhook topics the simulator emits (REST names). https://shopify.dev/docs/api/webhooks */
 export type WebhookTopic =
@@ -74,8 +75,10 @@ export interface WebhookSubscription {
   created_at: string;
   /** When it last changed. */
   updated_at: string;
-  /** Always `json`. */
-  format: 'json';
+  /** `json` (REST and the GraphQL default) or `xml`. */
+  format: 'json' | 'xml';
+  /** Its name (GraphQL `name`, 2026-04+), unique per shop. */
+  name?: string | null;
   /** Fields to include (empty: all). */
   fields: string[];
   /** Metafield namespaces to include. */
@@ -314,6 +317,8 @@ export function createShop(init: {
     counts,
     /** API version it answers (others are accepted too, like Shopify's fallback). */
     apiVersion: init.apiVersion,
+    /** Locations, inventory, collections and the shop's own details (see stock.ts). */
+    stock: createStock({ seed, shopNumber, clock, bigIds: gen.bigIds, currency: gen.currency, domain, name: config.name ?? `Simulated Shop ${shopNumber + 1}`, products, events: events as unknown as Array<Record<string, unknown>> }),
     /** Listener of every change (the simulator delivers webhooks from it). */
     set onChange(fn: ((change: ShopChange) => void) | undefined) { onChange = fn; },
 

@@ -185,6 +185,7 @@ export async function createShopifySimulator(options: ShopifySimulatorOptions = 
     seed, apiSecret: options.apiSecret ?? 'simulator_secret', apiVersion, timeScale, clock, fetch: options.fetch, logger, ...options.webhooks,
   });
   for (const shop of shops) shop.onChange = (change) => webhooks.dispatchChange(shop, change);
+  for (const shop of shops) shop.stock.deliver = (topic, payload) => webhooks.deliver(shop, topic, payload);
 
   const graphql = createGraphqlApi({ clock, timeScale, webhooks, bulk: options.bulk, fileUrl: (path) => `${baseUrl}${path}` });
   const supportedVersions = options.supportedVersions ?? ['2026-01', '2026-04', '2026-07', '2026-10', '2027-01'];
@@ -322,8 +323,11 @@ export async function createShopifySimulator(options: ShopifySimulatorOptions = 
     Object.assign(headers, response.headers ?? {});
     // Plain JSON.stringify is 2-3x faster; only big-id shops hold bigints that need the exact writer.
     let text: string;
-    try { text = shop.gen.bigIds ? stringifyShopifyJson(response.body) : JSON.stringify(response.body); }
-    catch { text = stringifyShopifyJson(response.body); }
+    try {
+      text = shop.gen.bigIds ? stringifyShopifyJson(response.body) : JSON.stringify(response.body);
+    } catch {
+      text = stringifyShopifyJson(response.body);
+    }
     return finish(response.status, text, fault === 'slow' || fault === 'storm' ? undefined : fault);
   }
 

@@ -41,7 +41,6 @@ export interface OrdersBatchResult extends OrderBundle {
   failures: TransformFailure[];
 }
 
-
 /**
  * The exact Shopify id of a record (REST/webhook body or GraphQL node), or null: `admin_graphql_api_id`
  * first, then `id`, then `legacyResourceId`. Useful for delete webhooks, whose bodies hold only an id.

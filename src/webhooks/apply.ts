@@ -71,7 +71,6 @@ export interface ApplyContext {
   batchIds?: readonly string[];
 }
 
-
 export function toBigInt(id: ShopifyId | string | null | undefined): bigint {
   if (typeof id === 'bigint') return id;
   if (typeof id === 'number' && Number.isSafeInteger(id)) return BigInt(id);

@@ -57,6 +57,8 @@ export interface WebhookHandlerOptions {
     id: string;
     /** False for a duplicate (already stored). */
     inserted: boolean;
+    /** True when it was acknowledged without being stored (a topic the tenant does not sync). */
+    dropped?: boolean;
   }>;
   /** Largest accepted body in bytes (default 2 MiB); larger ones are answered 413 without being buffered. */
   maxBodyBytes?: number;
@@ -99,6 +101,7 @@ const text = (status: number, body: string, headers: Record<string, string> = {}
 
 const ACCEPTED = '{"ok":true,"duplicate":false}';
 const DUPLICATE = '{"ok":true,"duplicate":true}';
+const DROPPED = '{"ok":true,"dropped":true}';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -220,7 +223,7 @@ export function createWebhookCore(options: WebhookHandlerOptions): WebhookCore {
     }
     try {
       const stored = await options.accept({ ...headers, tenantId, rawBody });
-      return { status: 200, headers: { 'content-type': 'application/json' }, body: stored.inserted ? ACCEPTED : DUPLICATE };
+      return { status: 200, headers: { 'content-type': 'application/json' }, body: stored.dropped ? DROPPED : stored.inserted ? ACCEPTED : DUPLICATE };
     } catch (error) {
       logger.error('webhook not stored: inbox insert failed', { topic: headers.topic, shopDomain: headers.shopDomain, webhookId: headers.webhookId, error });
       return text(503, 'Service Unavailable', { 'retry-after': '5' });
@@ -242,7 +245,7 @@ export function createWebhookCore(options: WebhookHandlerOptions): WebhookCore {
  * | 401 | HMAC does not verify, or verifies only with another app's secret than the shop's (no side effect, no detail) |
  * | 404 | shop without an (active) tenant (no side effect) |
  * | 503 | the database is unavailable: Shopify retries, nothing is lost |
- * | 200 | stored durably (or already stored: a duplicate) |
+ * | 200 | stored durably (or already stored: a duplicate; or dropped: a topic the tenant does not sync) |
  *
  * Processing happens later, outside Shopify's 5-second window (https://shopify.dev/docs/apps/build/webhooks/subscribe/https#step-4-respond-to-the-webhook).
  *

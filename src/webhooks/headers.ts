@@ -61,4 +61,3 @@ export function readWebhookHeaders(get: (name: string) => string | null | undefi
     triggeredAt: triggeredAt && !Number.isNaN(triggeredAt.getTime()) ? triggeredAt : null,
   };
 }
-

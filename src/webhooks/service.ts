@@ -21,6 +21,9 @@ import { createInboxIdFactory } from './inbox-id.js';
 import { createInboxWorker, type InboxWorker, type InboxWorkerStatus } from './inbox-worker.js';
 import { createRateMeter } from './rate-meter.js';
 import { INACTIVE_TENANT_TOPICS, type WebhookEvent } from './topics.js';
+import { ATTR, instrumentWebhookCore, NO_TELEMETRY, type Telemetry } from '../telemetry/index.js';
+import { enabledResources, isDisabledTopic } from '../resources/tenant-resources.js';
+import type { ResourceName } from '../resources/registry.js';
 
 const PRIVACY_TOPICS = new Set(['customers/redact', 'customers/data_request', 'shop/redact']);
 
@@ -111,6 +114,11 @@ export interface WebhookServiceOptions extends ApplyHooks {
   keepProcessedBodies?: boolean;
   /** Environment read for defaults (tests inject one). */
   env?: Record<string, string | undefined>;
+  /**
+   * Delivery metrics (the facade passes its own).
+   * @internal
+   */
+  telemetry?: Telemetry;
 }
 
 /** Counters since this service was created (`pending` counts the shared inbox). */
@@ -119,6 +127,8 @@ export interface WebhookStats {
   received: number;
   /** Duplicate deliveries acknowledged without being stored again. */
   duplicates: number;
+  /** Deliveries acknowledged unstored: topics of resources the tenant does not sync. */
+  dropped: number;
   /** Deliveries applied and handled by this process. */
   processed: number;
   /** Failed processing attempts (retried or final). */
@@ -204,17 +214,24 @@ export function createWebhookService(database: PrismaLike | DatabaseHandle, opti
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const ttl = options.tenantCacheTtlMs ?? 5000;
   // Lookups in flight are shared, so a burst for one shop costs one query, not one per delivery.
-  const tenantCache = new Map<string, { lookup: Promise<{ tenantId: string | null; clientId: string | null; active: boolean }>; expires: number }>();
-  const stats = { received: 0, duplicates: 0, processed: 0, failed: 0 };
+  const tenantCache = new Map<string, { lookup: Promise<{ tenantId: string | null; clientId: string | null; active: boolean; resources: readonly ResourceName[] }>; expires: number }>();
+  const stats = { received: 0, duplicates: 0, dropped: 0, processed: 0, failed: 0 };
   const workerOptions = options.worker ?? {};
+  const telemetry = options.telemetry ?? NO_TELEMETRY;
   const workerId = workerOptions.workerId ?? `${hostname()}:${process.pid}:${(options.random ?? Math.random)().toString(36).slice(2, 8)}`;
 
   async function resolveTenant(shopDomain: string, topic: string): Promise<ResolvedTenant | null> {
+    const tenant = await lookupTenant(shopDomain);
+    if (!tenant.tenantId) return null;
+    return tenant.active || INACTIVE_TENANT_TOPICS.includes(topic) ? { tenantId: tenant.tenantId, clientId: tenant.clientId } : null;
+  }
+
+  function lookupTenant(shopDomain: string) {
     const now = clock().getTime();
     let entry = tenantCache.get(shopDomain);
     if (!entry || entry.expires <= now) {
       const cached = {
-        lookup: store.getTenantByShop(shopDomain).then((t) => ({ tenantId: t?.id ?? null, clientId: t?.clientId ?? null, active: t?.isActive ?? false })),
+        lookup: store.getTenantByShop(shopDomain).then((t) => ({ tenantId: t?.id ?? null, clientId: t?.clientId ?? null, active: t?.isActive ?? false, resources: enabledResources(t?.config) })),
         expires: now + ttl,
       };
       entry = cached;
@@ -222,9 +239,7 @@ export function createWebhookService(database: PrismaLike | DatabaseHandle, opti
       // A failed lookup is not cached; an unknown shop is remembered for at most a second.
       cached.lookup.then((t) => { if (!t.tenantId) cached.expires = now + Math.min(ttl, 1000); }, () => { if (tenantCache.get(shopDomain) === cached) tenantCache.delete(shopDomain); });
     }
-    const tenant = await entry.lookup;
-    if (!tenant.tenantId) return null;
-    return tenant.active || INACTIVE_TENANT_TOPICS.includes(topic) ? { tenantId: tenant.tenantId, clientId: tenant.clientId } : null;
+    return entry.lookup;
   }
 
   const nextInboxId = createInboxIdFactory();
@@ -291,13 +306,16 @@ export function createWebhookService(database: PrismaLike | DatabaseHandle, opti
     random: options.random,
     logger,
     onProcessed: (n) => { stats.processed += n; },
-    onFailed: () => { stats.failed += 1; },
+    onFailed: (row, _error, final) => {
+      stats.failed += 1;
+      if (final) telemetry.forTenant(row.tenantId).add('deadLettered', 1, { [ATTR.topic]: row.topic });
+    },
     deferUntilOlderThan: ackPriority
       ? (now) => (accepted.perSecond(now.getTime()) > ackPriority.abovePerSecond ? new Date(now.getTime() - ackPriority.maxDelayMs) : null)
       : undefined,
   });
 
-  const handleDelivery = createWebhookCore({
+  const handleDelivery = instrumentWebhookCore(createWebhookCore({
     secrets,
     apps: options.apps,
     maxBodyBytes,
@@ -305,6 +323,14 @@ export function createWebhookService(database: PrismaLike | DatabaseHandle, opti
     resolveTenant,
     async accept(delivery) {
       const receivedAt = clock();
+      // A disabled resource's topic (its subscription not removed yet, or app-specific in the toml):
+      // acknowledged so Shopify does not retry it for 4 hours, and not stored.
+      if (isDisabledTopic(delivery.topic, (await lookupTenant(delivery.shopDomain)).resources)) {
+        stats.received += 1;
+        stats.dropped += 1;
+        telemetry.forTenant(delivery.tenantId).add('webhookDeliveries', 1, { [ATTR.outcome]: 'dropped', [ATTR.topic]: delivery.topic });
+        return { id: '', inserted: false, dropped: true };
+      }
       const result = await inbox.insert({
         id: nextInboxId(receivedAt),
         tenantId: delivery.tenantId,
@@ -320,12 +346,13 @@ export function createWebhookService(database: PrismaLike | DatabaseHandle, opti
       });
       stats.received += 1;
       accepted.mark(receivedAt.getTime());
+      telemetry.forTenant(delivery.tenantId).add('webhookDeliveries', 1, { [ATTR.outcome]: result.inserted ? 'accepted' : 'duplicate', [ATTR.topic]: delivery.topic });
       if (!result.inserted) stats.duplicates += 1;
       else if (workerOptions.autoStart !== false && !worker.running) worker.start();
       if (result.inserted) worker.wake();
       return result;
     },
-  });
+  }), telemetry);
 
   const reportError = (error: unknown) => {
     // By code, not class: an adapter may come from another copy of the package (ESM and CJS builds).

@@ -158,6 +158,14 @@ describe('shopify-ingest CLI', () => {
     const badResource = await cli(['sync', 'cli-tenant', 'invoices', '--database-url', db.url]);
     expect(badResource.code).toBe(2);
 
+    // --resources: several, in the registry's (dependency) order whatever order they are given in.
+    const some = await cli(['sync', 'cli-tenant', '--resources', 'orders,customers', '--json', '--database-url', db.url]);
+    expect(some.code).toBe(0);
+    const someResult = JSON.parse(some.stdout.trim().split('\n').at(-1)!) as { ok: boolean; runs: Array<{ resource: string; status: string }> };
+    expect(someResult.runs.map((r) => [r.resource, r.status])).toEqual([['customers', 'succeeded'], ['orders', 'succeeded']]);
+    expect((await cli(['sync', 'cli-tenant', '--resources', 'orders,invoices', '--database-url', db.url])).code).toBe(2);
+    expect((await cli(['sync', 'cli-tenant', 'orders', '--resources', 'customers', '--database-url', db.url])).code).toBe(2);
+
     const unknownTenant = await cli(['sync', 'nobody', '--json', '--database-url', db.url]);
     expect(unknownTenant.code).toBe(1);
     expect(JSON.parse(unknownTenant.stdout)).toMatchObject({ ok: false, code: 'TENANT_NOT_FOUND' });

@@ -5,7 +5,7 @@
 import type { CustomerRow, OrderBundle, ProductBundle, ResourceType, UpsertResult } from '../../src/store/rows.js';
 import type { Checkpoint, IngestStore, RunLockInput, SyncFailureInput, SyncRunRecord } from '../../src/store/types.js';
 import type { ImportClient, ImportTransformer } from '../../src/importer/types.js';
-import { RESOURCE_NAMES } from '../../src/resources/index.js';
+import { RESOURCE_NAMES } from '../../src/resources/registry.js';
 
 export interface FakeRecord { id: number; updated_at: string; bad?: boolean; [k: string]: unknown }
 

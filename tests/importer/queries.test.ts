@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { RESOURCES } from '../../src/resources/index.js';
-import { ACCESS_SCOPES_QUERY, bulkIdsQuery, bulkQuery, countQuery, DESTROY_EVENTS_QUERY, destroyEventsSearch, listItemsQuery, nestedRestQuery, pageQuery, recordQuery, timeWindowQuery } from '../../src/importer/queries.js';
+import { ACCESS_SCOPES_QUERY, bulkIdsQuery, bulkQuery, countQuery, DESTROY_EVENTS_QUERY, destroyEventsSearch, listItemsQuery, nestedRestQuery, pageQuery, recordQuery, singletonQuery, timeWindowQuery } from '../../src/importer/queries.js';
 import { adminSchemaErrors, adminSchemaMissing } from '../helpers/schema-validate.js';
 
 describe.skipIf(adminSchemaMissing)(`every query the engine sends is valid against Shopify's 2026-10 Admin schema${adminSchemaMissing ? ` (skipped: ${adminSchemaMissing})` : ''}`, () => {
   for (const resource of RESOURCES) {
     it(`${resource.name}: page, nested rest, record, count and bulk queries`, () => {
+      if (resource.graphql.singleton) {
+        expect(adminSchemaErrors(singletonQuery(resource))).toEqual([]);
+        return;
+      }
       const documents = [
         pageQuery(resource),
         recordQuery(resource),
@@ -14,7 +18,7 @@ describe.skipIf(adminSchemaMissing)(`every query the engine sends is valid again
         ...(resource.graphql.lists ?? []).filter((l) => l.connections.length > 0).map((l) => listItemsQuery(l)),
         ...(resource.graphql.lists ?? []).flatMap((l) => l.connections.map((c) => nestedRestQuery(resource, c, l.type))),
         countQuery(resource.graphql),
-        bulkQuery(resource, timeWindowQuery('updated_at', new Date('2026-01-01T00:00:00Z'), null, resource.graphql.baseQuery), resource.graphql.updatedAtSortKey),
+        bulkQuery(resource, timeWindowQuery('updated_at', new Date('2026-01-01T00:00:00Z'), null, resource.graphql.baseQuery), resource.graphql.updatedAtSortKey ?? undefined),
         bulkQuery(resource, null),
         bulkIdsQuery(resource),
       ].filter((d): d is string => d !== null);

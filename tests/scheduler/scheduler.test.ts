@@ -1,23 +1,24 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RESOURCE_NAMES, getResource } from '../../src/resources/index.js';
 import { createSchedulerService, SchedulerError, SchedulerService, type ScheduledRun, type SyncConfigOverrides } from '../../src/scheduler/index.js';
 import type { Logger } from '../../src/logger.js';
 import { useFakeClock, type FakeClock } from '../helpers/fake-clock.js';
-import { RESOURCE_NAMES, RESOURCES } from '../../src/resources/index.js';
-
-/** One job per resource of the registry, then the weekly full sync. */
-const JOBS = RESOURCE_NAMES.length + 1;
-/** Every job disabled (spread, then enable the ones a test wants). */
-const allOff = Object.fromEntries([...RESOURCE_NAMES, 'fullSync'].map((type) => [type, { enabled: false }])) as SyncConfigOverrides;
 
 // Every test runs on a fake clock (see useFakeClock): node-cron fires at simulated times, so a
 // test asserts exact run counts and times and takes milliseconds whatever the machine's speed.
 // 2030-01-01 is a Tuesday; the clock starts between minutes, as a real process would.
 const START = '2030-01-01T03:17:20.000Z';
 const at = (iso: string) => new Date(iso);
+/** The seed's jobs: the three resources it knew and the weekly full sync. */
+const SEED_JOBS: readonly string[] = ['customers', 'products', 'orders', 'fullSync'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms)); // on the fake clock
 
-/** Only the customers job, every minute; the others disabled so they never tick during a test. */
-const everyMinute: SyncConfigOverrides = { ...allOff, customers: { schedule: '* * * * *' } };
+/** Only the customers job, every minute; the others (every resource of the registry) disabled so they never tick during a test. */
+const everyMinute: SyncConfigOverrides = {
+  ...Object.fromEntries(RESOURCE_NAMES.map((name) => [name, { enabled: false }])),
+  customers: { schedule: '* * * * *' },
+  fullSync: { enabled: false },
+};
 
 function captureLogger() {
   const lines: Array<{ level: string; msg: string; meta?: Record<string, unknown> }> = [];
@@ -42,20 +43,19 @@ afterEach(async () => {
 });
 
 describe('jobs and status', () => {
-  it('creates the seed\'s four jobs per tenant with the seed\'s ids and default schedules', () => {
+  it('creates the seed\'s four jobs per tenant with the seed\'s ids and default schedules, and one per further resource of the registry', () => {
     const scheduler = make({ runJob: async () => 'ok' });
     expect(scheduler.addTenantJobs('tenant123')).toEqual([...RESOURCE_NAMES.map((name) => `${name}-sync-tenant123`), 'fullSync-sync-tenant123']);
     const status = scheduler.getStatus();
-    expect(status).toMatchObject({ enabled: false, totalJobs: JOBS, runningJobs: 0, activeJobs: 0, timezone: 'UTC', distributed: false });
-    const seed = ['customers', 'products', 'orders', 'all'];
-    expect(status.jobs.filter((j) => seed.includes(j.resource)).map((j) => [j.id, j.resource, j.schedule, j.enabled, j.nextRunAt])).toEqual([
+    expect(status).toMatchObject({ enabled: false, totalJobs: RESOURCE_NAMES.length + 1, runningJobs: 0, activeJobs: 0, timezone: 'UTC', distributed: false });
+    expect(status.jobs.filter((j) => SEED_JOBS.includes(j.type)).map((j) => [j.id, j.resource, j.schedule, j.enabled, j.nextRunAt])).toEqual([
       ['customers-sync-tenant123', 'customers', '0 */6 * * *', true, null],
       ['products-sync-tenant123', 'products', '0 2 * * *', true, null],
       ['orders-sync-tenant123', 'orders', '*/30 * * * *', true, null],
       ['fullSync-sync-tenant123', 'all', '0 1 * * 0', true, null],
     ]);
-    // The other resources' jobs take their registry defaults.
-    for (const r of RESOURCES) expect(status.jobs.find((j) => j.resource === r.name)).toMatchObject({ schedule: r.schedule.schedule, enabled: r.schedule.enabled });
+    // The others take their schedule from their registry entry.
+    for (const job of status.jobs.filter((j) => !SEED_JOBS.includes(j.type))) expect(job.schedule).toBe(getResource(job.resource).schedule.schedule);
     expect(status.jobs[0]).toMatchObject({ tenantId: 'tenant123', running: false, lastRunAt: null, lastError: null, skippedOverlaps: 0, runCount: 0 });
   });
 
@@ -63,9 +63,9 @@ describe('jobs and status', () => {
     const scheduler = make({ runJob: async () => 'ok' });
     scheduler.addTenantJobs('t1');
     await scheduler.startScheduler();
-    const next = () => Object.fromEntries(scheduler.getStatus().jobs.map((j) => [j.type, j.nextRunAt]));
-    expect(scheduler.getStatus()).toMatchObject({ enabled: true, activeJobs: JOBS });
-    expect(next()).toMatchObject({
+    const next = () => Object.fromEntries(scheduler.getStatus().jobs.filter((j) => SEED_JOBS.includes(j.type)).map((j) => [j.type, j.nextRunAt]));
+    expect(scheduler.getStatus()).toMatchObject({ enabled: true, activeJobs: RESOURCE_NAMES.length + 1 });
+    expect(next()).toEqual({
       customers: at('2030-01-01T06:00:00.000Z'), // 0 */6 * * *
       products: at('2030-01-02T02:00:00.000Z'), // 0 2 * * *
       orders: at('2030-01-01T03:30:00.000Z'), // */30 * * * *
@@ -78,9 +78,8 @@ describe('jobs and status', () => {
 
   it('runs the default schedule over a week: each job at its own times, the full sync once on Sunday', async () => {
     const ticks: Record<string, string[]> = { customers: [], products: [], orders: [], fullSync: [] };
-    const scheduler = make({ runJob: async (run) => { ticks[run.jobType]?.push(run.scheduledFor!.toISOString()); } });
-    // The seed's four jobs (the other resources' default schedules are the registry's).
-    scheduler.addTenantJobs('t1', { ...allOff, customers: {}, products: {}, orders: {}, fullSync: {} });
+    const scheduler = make({ runJob: async (run) => { (ticks[run.jobType] ??= []).push(run.scheduledFor!.toISOString()); } });
+    scheduler.addTenantJobs('t1');
     await scheduler.startScheduler();
     await clock.advanceTo('2030-01-06T01:00:00.000Z');
     expect(ticks.fullSync).toEqual(['2030-01-06T01:00:00.000Z']);
@@ -92,13 +91,13 @@ describe('jobs and status', () => {
     // every half hour from 03:30 on Tuesday to 01:00 on Sunday
     expect(ticks.orders).toHaveLength(236);
     expect([ticks.orders[0], ticks.orders.at(-1)]).toEqual(['2030-01-01T03:30:00.000Z', '2030-01-06T01:00:00.000Z']);
-    expect(scheduler.getStatus().jobs.filter((j) => j.type in ticks).map((j) => [j.type, j.runCount, j.skippedOverlaps, j.failureCount])).toEqual([
+    expect(scheduler.getStatus().jobs.filter((j) => SEED_JOBS.includes(j.type)).map((j) => [j.type, j.runCount, j.skippedOverlaps, j.failureCount])).toEqual([
       ['customers', 20, 0, 0], ['products', 4, 0, 0], ['orders', 236, 0, 0], ['fullSync', 1, 0, 0],
     ]);
   });
 
   it('reads schedules in the configured time zone, per service and per tenant', async () => {
-    const productsOnly = { ...allOff, products: {} };
+    const productsOnly = { customers: { enabled: false }, orders: { enabled: false }, fullSync: { enabled: false } };
     const scheduler = make({ runJob: async () => 'ok', timezone: 'America/New_York', syncConfig: productsOnly });
     scheduler.addTenantJobs('t1');
     scheduler.addTenantJobs('t2', { products: { timezone: 'Asia/Tokyo' } });
@@ -130,7 +129,7 @@ describe('jobs and status', () => {
     scheduler.addTenantJobs('shop-a', { orders: { schedule: '*/5 * * * *' } });
     await scheduler.startScheduler();
     const ids = scheduler.getStatus().jobs.map((j) => j.id);
-    expect(ids).toHaveLength(2 * JOBS);
+    expect(ids).toHaveLength(2 * (RESOURCE_NAMES.length + 1));
     expect(ids).toContain('fullSync-sync-shop-b');
     // the existing tenant keeps its own override
     expect(scheduler.getStatus().jobs.find((j) => j.id === 'orders-sync-shop-a')!.schedule).toBe('*/5 * * * *');
@@ -141,9 +140,23 @@ describe('jobs and status', () => {
     scheduler.addTenantJobs('t1');
     scheduler.addTenantJobs('t2');
     await scheduler.startScheduler();
-    expect(scheduler.removeTenantJobs('t1')).toBe(JOBS);
-    expect(scheduler.getStatus().jobs.map((j) => j.tenantId)).toEqual(Array(JOBS).fill('t2'));
+    expect(scheduler.removeTenantJobs('t1')).toBe(RESOURCE_NAMES.length + 1);
+    expect(scheduler.getStatus().jobs.map((j) => j.tenantId)).toEqual(Array(RESOURCE_NAMES.length + 1).fill('t2'));
     expect(scheduler.removeTenantJobs('t1')).toBe(0);
+  });
+
+  it('webhookSubscriptions adds a subscription check per tenant, run with { repair } as jobType webhookSubscriptions; it needs a runner', async () => {
+    expect(() => make({ webhookSubscriptions: { schedule: '0 4 * * *' } })).toThrow(SchedulerError);
+    expect(() => make({ runJob: async () => null, webhookSubscriptions: { schedule: 'not cron' } })).toThrow(/invalid cron/);
+    const runs: ScheduledRun[] = [];
+    const scheduler = make({ runJob: async (run) => { runs.push(run); return 'checked'; }, webhookSubscriptions: { schedule: '0 4 * * *', repair: true } });
+    scheduler.addTenantJobs('t1');
+    const ids = scheduler.getStatus().jobs.map((j) => j.id);
+    expect(ids).toEqual(expect.arrayContaining(['customers-sync-t1', 'orders-sync-t1', 'fullSync-sync-t1', 'webhookSubscriptions-t1']));
+    expect(ids.filter((id) => id.startsWith('webhookSubscriptions-'))).toHaveLength(1);
+    expect(await scheduler.runJobNow('webhookSubscriptions-t1')).toBe('checked');
+    expect(runs).toEqual([expect.objectContaining({ jobType: 'webhookSubscriptions', tenantId: 't1', options: { repair: true } })]);
+    expect(scheduler.removeTenantJobs('t1')).toBe(ids.length);
   });
 });
 

@@ -4,20 +4,20 @@
  * and no other), and recovers once the part is fixed. Time moves through an injected clock.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RESOURCE_NAMES } from '../../src/resources/index.js';
 import { randomBytes } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../../src/generated/prisma/client.js';
 import { createIngestionService, silentLogger, type HealthStatus, type IngestionService } from '../../src/index.js';
 import { createShopifySimulator, type ShopifySimulator } from '../../src/testing/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { RESOURCE_NAMES } from '../../src/resources/index.js';
 
 const ENCRYPTION_KEY = randomBytes(32).toString('hex');
 const API_SECRET = `health_secret_${randomBytes(6).toString('hex')}`;
 const env = { ENCRYPTION_KEY, SHOPIFY_API_SECRET: API_SECRET };
 // Schedules that never fire while the tests run (1 January): no tick races the assertions.
 const QUIET = '0 0 1 1 *';
-const quietSyncConfig = Object.fromEntries([...RESOURCE_NAMES, 'fullSync'].map((type) => [type, { schedule: QUIET }]));
+const quietSyncConfig = { ...Object.fromEntries(RESOURCE_NAMES.map((name) => [name, { schedule: QUIET }])), fullSync: { schedule: QUIET } };
 const ALPHA = 'alpha-health.myshopify.com';
 const BETA = 'beta-health.myshopify.com';
 const HOUR = 3_600_000;

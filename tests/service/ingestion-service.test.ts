@@ -22,19 +22,16 @@ import {
 } from '../../src/index.js';
 import { PrismaClient } from '../../src/prisma.js';
 import { createDatabaseHandle, type DatabaseHandle } from '../../src/store/index.js';
+import { RESOURCE_NAMES } from '../../src/resources/index.js';
 import { createShopifySimulator, type ShopifySimulator } from '../../src/testing/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { RESOURCE_NAMES } from '../../src/resources/index.js';
 
 const ENCRYPTION_KEY = randomBytes(32).toString('hex');
 const API_SECRET = `facade_secret_${randomBytes(6).toString('hex')}`;
 const env = { ENCRYPTION_KEY, SHOPIFY_API_SECRET: API_SECRET, LOG_LEVEL: 'debug' };
 // Schedules that never fire while the tests run (1 January), so no tick races the assertions.
 const QUIET = '0 0 1 1 *';
-const quietSyncConfig = Object.fromEntries([...RESOURCE_NAMES, 'fullSync'].map((type) => [type, { schedule: QUIET }]));
-/** One job per resource of the registry, then the weekly full sync. */
-const JOBS = RESOURCE_NAMES.length + 1;
-const jobIds = (tenant: string) => [...RESOURCE_NAMES, 'fullSync'].map((type) => `${type}-sync-${tenant}`).sort();
+const quietSyncConfig = { ...Object.fromEntries(RESOURCE_NAMES.map((name) => [name, { schedule: QUIET }])), fullSync: { schedule: QUIET } };
 
 const ALPHA = 'alpha-outdoor.myshopify.com';
 const BETA = 'beta-coffee.myshopify.com';
@@ -58,8 +55,6 @@ function makeService(prisma: unknown = handle, options: IngestionServiceOptions 
     clientDefaults: { baseUrl: simulator.url },
     scheduler: { syncConfig: quietSyncConfig, leaseTtlMs: 5_000 },
     healthCheckIntervalMs: 0,
-    // Six resources run a bulk operation each on a full sync: poll them quickly.
-    bulk: { minPollMs: 20, maxPollMs: 200 },
     ...options,
   });
   services.push(service);
@@ -173,7 +168,8 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
     expect(service.clientManager.hasClient('alpha')).toBe(true);
     expect(service.clientManager.getClient('alpha').shopDomain).toBe(ALPHA);
     const jobs = service.scheduler!.getStatus().jobs.filter((j) => j.tenantId === 'alpha').map((j) => j.id).sort();
-    expect(jobs).toEqual(jobIds('alpha'));
+    // A job per resource of the registry, plus the weekly full sync.
+    expect(jobs).toEqual([...RESOURCE_NAMES.map((name) => `${name}-sync-alpha`), 'fullSync-sync-alpha'].sort());
     const customersJob = service.scheduler!.getStatus().jobs.find((j) => j.id === 'customers-sync-alpha')!;
     expect(customersJob).toMatchObject({ enabled: true, schedule: QUIET, timezone: 'UTC' });
     expect(customersJob.nextRunAt).toBeInstanceOf(Date);
@@ -186,7 +182,7 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
     expect(service.clientManager.hasClient('alpha-copy')).toBe(false);
   });
 
-  it('importData runs each data type and "all", returning the seed shapes', async () => {
+  it('importData runs each data type and "all", returning the seed shapes', { timeout: 120_000 }, async () => {
     const expected = await shopifyCounts(ALPHA);
     poolStatements.length = 0;
     const customers = (await service.importData('alpha', 'customers')) as ImportResult;
@@ -234,7 +230,7 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
     expect(health.services).toMatchObject({
       database: { reachable: true },
       clients: 1,
-      scheduler: { enabled: true, totalJobs: JOBS, runningJobs: 0 },
+      scheduler: { enabled: true, totalJobs: RESOURCE_NAMES.length + 1, runningJobs: 0 },
       webhooks: { enabled: true },
     });
     expect(health.uptime).toBeGreaterThanOrEqual(0);
@@ -245,7 +241,7 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
       totalTenants: 1,
       activeTenants: 1,
       totalRecords: expected,
-      syncJobs: { enabled: true, totalJobs: JOBS, activeJobs: JOBS, runningJobs: 0 },
+      syncJobs: { enabled: true, totalJobs: RESOURCE_NAMES.length + 1, activeJobs: RESOURCE_NAMES.length + 1, runningJobs: 0 },
     });
     expect(stats.totalRecords.lineItems).toBeGreaterThan(0);
     expect(stats.totalRecords.variants).toBeGreaterThanOrEqual(expected.products);
@@ -375,7 +371,7 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
     const restarted = makeService(prisma);
     await restarted.initialize();
     expect(restarted.clientManager.tenantIds()).toEqual(['alpha']);
-    expect(restarted.scheduler!.getStatus().jobs.map((j) => j.id).sort()).toEqual(jobIds('alpha'));
+    expect(restarted.scheduler!.getStatus().jobs.map((j) => j.id).sort()).toEqual([...RESOURCE_NAMES.map((name) => `${name}-sync-alpha`), 'fullSync-sync-alpha'].sort());
     // The client was rebuilt from the decrypted token: Shopify accepts it.
     const result = (await restarted.importData('alpha', 'customers', { mode: 'full' })) as ImportResult;
     expect(result.status).toBe('succeeded');
@@ -440,7 +436,7 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
     });
     const idle = passive.scheduler!.getStatus();
     expect(idle).toMatchObject({ enabled: false, activeJobs: 0, runningJobs: 0 });
-    expect(idle.jobs.filter((j) => j.tenantId === 'slow')).toHaveLength(JOBS);
+    expect(idle.jobs.filter((j) => j.tenantId === 'slow')).toHaveLength(RESOURCE_NAMES.length + 1);
     expect(idle.jobs.every((j) => j.nextRunAt === null)).toBe(true);
     expect((await passive.checkHealth()).status).toBe('healthy');
 

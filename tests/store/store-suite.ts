@@ -587,6 +587,16 @@ export function defineStoreSuite(backend: string, open: () => Promise<OpenedData
         expect(await store.acquireRunLock(lock('e', later(110_003)))).toEqual({ acquired: true });
       });
 
+      it('refuses to renew the run lock of a deactivated tenant, so a run in another process stops (app/uninstalled)', async () => {
+        const t = await tenant();
+        const now = at('2024-06-01T00:00:00Z');
+        const lock = { tenantId: t, resource: 'orders' as const, runId: 'r1', now, ttlMs: 60_000 };
+        expect(await store.acquireRunLock(lock)).toEqual({ acquired: true });
+        expect(await store.renewRunLock(lock)).toBe(true);
+        await store.setTenantActive(t, false);
+        expect(await store.renewRunLock(lock)).toBe(false);
+      });
+
       it('lets exactly one of many concurrent runs take a free run lock', async () => {
         const t = await tenant();
         const now = at('2024-06-01T00:00:00Z');

@@ -1,0 +1,37 @@
+/**
+ * Listing of a singleton resource (`GraphqlSource.singleton`: the shop): one query for the one
+ * object, written through the frame's pipeline like any record. Full and incremental runs are the
+ * same, since there is nothing to page and reading it costs a few points.
+ */
+import { ImportError } from './errors.js';
+import { queryKeepingPartialData } from './pages-listing.js';
+import { singletonQuery } from './queries.js';
+import { updatedAtOf, type RunFrame } from './run-frame.js';
+import type { GraphqlImportClient } from './types.js';
+
+/** Reads the object into the frame's pipeline; returns its `updated_at` (ms) once committed, or null. */
+export async function singletonListing(frame: RunFrame, client: GraphqlImportClient): Promise<number | null> {
+  const field = frame.resource.graphql.connection;
+  const withheld = new Set<string>();
+  let committed: number | null = null;
+  const pipeline = frame.pipeline<number | null>('complete', (updatedAt) => { committed = updatedAt; });
+  try {
+    const data = await queryKeepingPartialData<Record<string, unknown>>(client, singletonQuery(frame.resource), {}, frame.options.signal, withheld);
+    frame.pages++;
+    const node = data?.[field];
+    if (node === null || typeof node !== 'object' || Array.isArray(node)) {
+      throw new ImportError(`${frame.name} of tenant ${frame.tenantId}: Shopify returned no ${field} object`, { code: 'SHOPIFY_BAD_RESPONSE' });
+    }
+    frame.total = 1;
+    await pipeline.add(frame.recordUnit(node, updatedAtOf(node)));
+  } catch (error) {
+    frame.fail(error);
+  }
+  if (frame.failed === null && pipeline.failed === null) await pipeline.close().catch((e) => frame.fail(e));
+  else {
+    await pipeline.drain();
+    if (pipeline.failed !== null) frame.fail(pipeline.failed);
+  }
+  if (withheld.size > 0) frame.warnings.push(`Shopify withheld fields (${[...withheld].sort().join(', ')}): stored as null`);
+  return committed;
+}
