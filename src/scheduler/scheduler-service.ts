@@ -502,7 +502,8 @@ export class SchedulerService {
     job.lastRunAt = startedAt;
     job.lastTrigger = trigger;
     job.runCount++;
-    const meta = { jobId: job.id, tenantId: job.tenantId, resource: resourceOfJob(job.type), trigger };
+    // The tick (`scheduledFor`) is the same on every instance: logs of several instances can be matched on it.
+    const meta = { jobId: job.id, tenantId: job.tenantId, resource: resourceOfJob(job.type), trigger, ...(scheduledFor ? { tick: scheduledFor.toISOString() } : {}) };
     this.logger.info('scheduled job started', meta);
     const promise = Promise.resolve().then(() => this.runJob({
       jobId: job.id,

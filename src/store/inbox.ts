@@ -83,6 +83,8 @@ export interface WebhookInbox {
   insert(delivery: InboxDelivery): Promise<InboxInsertResult>;
   /** Claims up to `limit` due rows (pending and due, or processing with an expired lock). */
   claim(options: ClaimOptions): Promise<InboxRow[]>;
+  /** Renews the claim of rows this worker still holds (`locked_at = now`), so a batch that takes longer than the lock timeout is not taken over. */
+  renew(ids: string[], workerId: string, now: Date): Promise<number>;
   /** Marks claimed rows processed; `clearBody` drops the encrypted body (nothing kept that is not needed). */
   complete(ids: string[], workerId: string, now: Date, options?: { clearBody?: boolean }): Promise<number>;
   /** Records a failed attempt: back to `pending` at `nextAttemptAt`, or `failed` for good when `final`. */
@@ -245,6 +247,15 @@ export function createWebhookInbox(database: PrismaLike | SqlExecutor | Database
       RETURNING ${columns('w.')}`,
         now.toISOString(), workerId, expired.toISOString(), limit, due.toISOString(),
       ).then((rows) => rows.sort((a, b) => a.receivedAt.getTime() - b.receivedAt.getTime()));
+    },
+
+    async renew(ids, workerId, now) {
+      if (ids.length === 0) return 0;
+      return db.$executeRawUnsafe(
+        `UPDATE shopify_webhook_inbox SET locked_at = $3::timestamptz
+          WHERE id = ANY($1::text[]) AND locked_by = $2 AND status = 'processing'`,
+        ids, workerId, now.toISOString(),
+      );
     },
 
     async complete(ids, workerId, now, opts = {}) {

@@ -125,6 +125,23 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
     deferring = dueBefore !== undefined;
     const rows = await options.inbox.claim({ workerId: options.workerId, limit: batchSize, now, lockTimeoutMs, dueBefore });
     if (rows.length === 0) return 0;
+    // A claim older than lockTimeoutMs is taken over by another worker, which would apply the rows a
+    // second time: renew it every third of that while this batch is applied and marked, so only a
+    // worker that died (stopped renewing) loses its rows, and a short timeout stays safe on a slow host.
+    const ids = rows.map((r) => r.id);
+    const heartbeat = setInterval(() => {
+      options.inbox.renew(ids, options.workerId, clock())
+        .catch((error: unknown) => logger.warn('could not renew the claim of the webhook batch in flight; retrying', { workerId: options.workerId, error }));
+    }, Math.max(50, Math.floor(lockTimeoutMs / 3)));
+    heartbeat.unref?.();
+    try {
+      return await settleBatch(rows);
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  async function settleBatch(rows: InboxRow[]): Promise<number> {
     let failures: Map<string, unknown>;
     try {
       failures = await options.process(rows);

@@ -89,6 +89,18 @@ const NAME_PREFIX = 'shopify-ingest-';
 
 /** `orders/partially_fulfilled` -> `ORDERS_PARTIALLY_FULFILLED` (Shopify's WebhookSubscriptionTopic). */
 export const topicEnum = (topic: string): string => topic.replace('/', '_').toUpperCase();
+
+/** Topics whose resource has an underscore (`inventory_levels/update`): the enum alone does not say where the `/` goes. */
+const KNOWN_TOPICS = new Map(subscribedTopics().map((t) => [topicEnum(t), t]));
+const MULTI_WORD = /^(BULK_OPERATIONS|INVENTORY_ITEMS|INVENTORY_LEVELS|DRAFT_ORDERS|FULFILLMENT_ORDERS|FULFILLMENT_EVENTS|ORDER_TRANSACTIONS|CUSTOMER_GROUPS|SELLING_PLAN_GROUPS|PRODUCT_LISTINGS|APP_SUBSCRIPTIONS|RETURN_REQUESTS|SUBSCRIPTION_CONTRACTS|SUBSCRIPTION_BILLING_ATTEMPTS)_/;
+
+/** `INVENTORY_LEVELS_UPDATE` -> `inventory_levels/update`: every topic the SDK handles exactly, others by their resource's name. */
+export function restTopicOf(value: string): string {
+  const known = KNOWN_TOPICS.get(value);
+  if (known) return known;
+  const resource = MULTI_WORD.exec(value)?.[1] ?? value.split('_')[0]!;
+  return `${resource}/${value.slice(resource.length + 1)}`.toLowerCase();
+}
 /** The subscription name the SDK gives a topic: `shopify-ingest-orders-create`. */
 export const subscriptionName = (topic: string): string => `${NAME_PREFIX}${topic.replace('/', '-')}`;
 
@@ -117,7 +129,7 @@ export async function listWebhookSubscriptions(client: SubscriptionClient): Prom
   do {
     const data: { webhookSubscriptions: { nodes: Node[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } = await client.graphql(LIST_SUBSCRIPTIONS_QUERY, { after });
     for (const n of data.webhookSubscriptions.nodes) {
-      out.push({ id: n.id, topic: n.topic.toLowerCase().replace('_', '/'), uri: n.uri, format: n.format, name: n.name ?? null, apiVersion: n.apiVersion.handle });
+      out.push({ id: n.id, topic: restTopicOf(n.topic), uri: n.uri, format: n.format, name: n.name ?? null, apiVersion: n.apiVersion.handle });
     }
     after = data.webhookSubscriptions.pageInfo.hasNextPage ? data.webhookSubscriptions.pageInfo.endCursor : null;
   } while (after);

@@ -197,6 +197,37 @@ describe('inbox worker', () => {
     expect(await inbox.countByStatus()).toMatchObject({ processed: 2, pending: 0 });
   });
 
+  it('keeps its claim while a batch outlasts the lock timeout: no other worker takes the rows and applies them again', async () => {
+    // Found by tests/cluster: a live worker whose batch took longer than lockTimeoutMs (a loaded host)
+    // lost its rows to another worker, and both applied them. The claim is renewed while it is held.
+    const inbox = createWebhookInbox(db.database);
+    await Promise.all(Array.from({ length: 3 }, () => inbox.insert(delivery({ receivedAt: new Date(Date.now() - 1000) }))));
+    const lockTimeoutMs = 300;
+    let release!: () => void;
+    const applying = new Promise<void>((resolve) => { release = resolve; });
+    const applied: string[] = [];
+    const slow = createInboxWorker({
+      inbox, workerId: 'slow', lockTimeoutMs,
+      process: async (rows) => { applied.push(...rows.map((r) => `slow:${r.webhookId}`)); await applying; return new Map(); },
+    });
+    const batch = slow.runOnce();
+    await expect.poll(() => applied.length).toBe(3);
+    // Well past the lock timeout, three times over: another worker finds nothing to take over.
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setTimeout(r, lockTimeoutMs));
+      expect(await inbox.claim({ workerId: 'other', limit: 10, now: new Date(), lockTimeoutMs })).toEqual([]);
+    }
+    release();
+    expect(await batch).toBe(3);
+    const rows = await db.query(`SELECT status, attempts, locked_by FROM shopify_webhook_inbox`);
+    expect(rows).toEqual(Array.from({ length: 3 }, () => ({ status: 'processed', attempts: 1, locked_by: null })));
+    // A claim that is not renewed (its worker died) is still taken over after the timeout.
+    await inbox.insert(delivery({ receivedAt: new Date(Date.now() - 1000) }));
+    expect(await inbox.claim({ workerId: 'dead', limit: 10, now: new Date(), lockTimeoutMs })).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, lockTimeoutMs + 50));
+    expect(await inbox.claim({ workerId: 'other', limit: 10, now: new Date(), lockTimeoutMs })).toMatchObject([{ attempts: 2 }]);
+  });
+
   it('while deferring applies only rows older than the cutoff, without a claim per wake(); drain() applies everything', async () => {
     const inbox = createWebhookInbox(db.database);
     let claims = 0;

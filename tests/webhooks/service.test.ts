@@ -163,10 +163,10 @@ describe('createWebhookService', () => {
     s.on('bulk_operations/finish', (e) => { bulk.push(`${e.payload.admin_graphql_api_id} ${e.payload.status}`); });
     s.onAny((e) => { any.push(e.topic); });
     await send(s, 'bulk_operations/finish', { admin_graphql_api_id: 'gid://shopify/BulkOperation/1', status: 'completed', type: 'query' });
-    await send(s, 'inventory_levels/update', { inventory_item_id: 1, available: 3 });
+    await send(s, 'themes/publish', { id: 1, name: 'Dawn', role: 'main' });
     await s.processPending();
     expect(bulk).toEqual(['gid://shopify/BulkOperation/1 completed']);
-    expect(any.sort()).toEqual(['bulk_operations/finish', 'inventory_levels/update']);
+    expect(any.sort()).toEqual(['bulk_operations/finish', 'themes/publish']);
   });
 
   it('app/uninstalled deactivates the tenant: later deliveries 404, privacy topics still accepted', async () => {

@@ -7,10 +7,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createShopifySimulator, type ShopifySimulator } from '../../src/testing/index.js';
 import {
-  CREATE_SUBSCRIPTION_MUTATION, DELETE_SUBSCRIPTION_MUTATION, LIST_SUBSCRIPTIONS_QUERY, UPDATE_SUBSCRIPTION_MUTATION, planSubscriptions, subscriptionName, topicEnum,
+  CREATE_SUBSCRIPTION_MUTATION, DELETE_SUBSCRIPTION_MUTATION, LIST_SUBSCRIPTIONS_QUERY, UPDATE_SUBSCRIPTION_MUTATION, planSubscriptions, restTopicOf, subscriptionName, topicEnum,
   type ListedSubscription,
 } from '../../src/webhooks/subscriptions.js';
 import { adminSchemaErrors, adminSchemaMissing } from '../helpers/schema-validate.js';
+import { adminSchema } from '../../src/testing/admin-schema.js';
+import { subscribedTopics } from '../../src/webhooks/app-toml.js';
+import type { GraphQLEnumType } from 'graphql';
 
 describe.skipIf(adminSchemaMissing)('subscription documents against Shopify\'s 2026-10 Admin schema', () => {
   it('list, create, update and delete are valid', () => {
@@ -113,5 +116,19 @@ describe('planSubscriptions', () => {
     expect(topicEnum('bulk_operations/finish')).toBe('BULK_OPERATIONS_FINISH');
     expect(subscriptionName('bulk_operations/finish')).toBe('shopify-ingest-bulk_operations-finish');
     expect(planSubscriptions(target, [sub('bulk_operations/finish', { topic: 'bulk/operations_finish' })]).missing).not.toContain('bulk_operations/finish');
+  });
+
+  it('reads every value of Shopify\'s WebhookSubscriptionTopic enum back as the topic deliveries carry', () => {
+    const values = (adminSchema().getType('WebhookSubscriptionTopic') as GraphQLEnumType).getValues().map((v) => v.name);
+    for (const value of values) {
+      const topic = restTopicOf(value);
+      expect(topic, value).toMatch(/^[a-z_]+\/[a-z_]+$/);
+      expect(topicEnum(topic), value).toBe(value);
+    }
+    // Every topic the SDK handles comes back exactly, wherever its underscores are.
+    for (const topic of subscribedTopics()) expect(restTopicOf(topicEnum(topic))).toBe(topic);
+    expect(restTopicOf('INVENTORY_LEVELS_UPDATE')).toBe('inventory_levels/update');
+    expect(restTopicOf('DRAFT_ORDERS_CREATE')).toBe('draft_orders/create');
+    expect(restTopicOf('ORDERS_PARTIALLY_FULFILLED')).toBe('orders/partially_fulfilled');
   });
 });
