@@ -617,7 +617,7 @@ export class IngestionService {
     if (!controller) this.tenantAborts.set(tenantId, (controller = new AbortController()));
     const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
     const run = dataType === 'all'
-      ? importer.importAll({ resources: enabledResources(tenantConfigOf((await this.store.getTenant(tenantId))!)), ...options, signal } as ImportOptions)
+      ? importer.importAll({ resources: enabledResources(tenantConfigOf((await this.store.getTenant(tenantId))!)), allOf: true, ...options, signal } as ImportOptions)
       : importer.importResource(dataType, { ...options, signal });
     this.running.add(run);
     try {

@@ -165,7 +165,7 @@ function report(error: unknown, io: { stdout: NodeJS.WritableStream; stderr: Nod
 }
 
 /** First SIGINT/SIGTERM: abort cleanly. Second: exit now. Returns the function that uninstalls them. */
-function handleSignals(controller: AbortController, stderr: NodeJS.WritableStream): () => void {
+export function handleSignals(controller: AbortController, stderr: NodeJS.WritableStream): () => void {
   const onSignal = (signal: NodeJS.Signals) => {
     if (!controller.signal.aborted) {
       stderr.write(`\n${signal === 'SIGINT' ? 'Ctrl-C' : signal}: stopping after the current batch; the run is recorded as cancelled and its checkpoint kept (run the same command to resume). Press Ctrl-C again to exit now.\n`);

@@ -152,15 +152,24 @@ export class ImportService {
    * `source: 'rest'`, resources the REST API cannot list (refunds, transactions, fulfillments ride
    * on GraphQL orders) are left out unless named in `resources`.
    */
-  async importAll(options?: ImportOptions & { resources?: readonly ResourceType[] }): Promise<ImportAllResult> {
+  async importAll(options?: ImportOptions & {
+    resources?: readonly ResourceType[];
+    /**
+     * `resources` are what "all" means for the tenant (its enabled ones), not a list asked for by
+     * name: over REST, those REST cannot list are skipped as for `all`.
+     * @internal
+     */
+    allOf?: boolean;
+  }): Promise<ImportAllResult> {
     const results: Partial<ImportAllResult> = {};
     const errors: ImportError[] = [];
     const failed: ResourceType[] = [];
     // Over REST, `all` means every resource REST can list; one named in `resources` fails with SOURCE_UNAVAILABLE instead.
     const rest = resolveImportOptions({ ...this.options.defaults, ...options }).source === 'rest';
+    const listable = (name: ResourceType) => !rest || getResource(name).rest !== null;
     const wanted = options?.resources
-      ? RESOURCE_NAMES.filter((name) => options.resources!.includes(name))
-      : RESOURCE_NAMES.filter((name) => !rest || getResource(name).rest !== null);
+      ? RESOURCE_NAMES.filter((name) => options.resources!.includes(name) && (!options.allOf || listable(name)))
+      : RESOURCE_NAMES.filter(listable);
     for (const resource of wanted) {
       try {
         results[resource] = await this.run(resource, options);

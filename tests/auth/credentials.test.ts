@@ -13,13 +13,14 @@ import { createIngestionService, ShopifyIngestError, type IngestionService, type
 import { createShopifySimulator, type ShopifySimulator } from '../../src/testing/index.js';
 import { testDatabaseConfig } from '../helpers/pg-config.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { RESOURCE_NAMES } from '../../src/resources/index.js';
 
 const ENCRYPTION_KEY = randomBytes(32).toString('hex');
 const CLIENT_ID = 'creds-app';
 const SECRET = `creds_secret_${randomBytes(6).toString('hex')}`;
 const env = { ENCRYPTION_KEY, SHOPIFY_API_KEY: CLIENT_ID, SHOPIFY_API_SECRET: SECRET, LOG_LEVEL: 'silent' };
 const QUIET = '0 0 1 1 *';
-const quiet = { customers: { schedule: QUIET }, products: { schedule: QUIET }, orders: { schedule: QUIET }, fullSync: { schedule: QUIET } };
+const quiet = { ...Object.fromEntries(RESOURCE_NAMES.map((name) => [name, { schedule: QUIET }])), fullSync: { schedule: QUIET } };
 const keyRing = createKeyRing({ key: ENCRYPTION_KEY });
 
 let db: TestDatabase;

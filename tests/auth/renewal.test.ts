@@ -12,6 +12,7 @@ import { signSessionToken } from '../../src/auth/index.js';
 import { createIngestionService, type IngestionService } from '../../src/index.js';
 import { createShopifySimulator, type ShopifySimulator } from '../../src/testing/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { RESOURCE_NAMES } from '../../src/resources/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -29,7 +30,7 @@ beforeAll(async () => {
   db = await createTestDatabase({ prefix: 'si_renew' });
   sim = await createShopifySimulator({ seed: 5, unthrottled: true, apiSecret: SECRET, oauth: { clientId: CLIENT_ID }, shops: [{ customers: 200, products: 60, orders: 600 }, { customers: 5 }] });
   service = createIngestionService(db.database, {
-    env, healthCheckIntervalMs: 0, scheduler: { enabled: false, syncConfig: { customers: { schedule: QUIET }, products: { schedule: QUIET }, orders: { schedule: QUIET }, fullSync: { schedule: QUIET } } },
+    env, healthCheckIntervalMs: 0, scheduler: { enabled: false, syncConfig: { ...Object.fromEntries(RESOURCE_NAMES.map((name) => [name, { schedule: QUIET }])), fullSync: { schedule: QUIET } } },
     clientDefaults: { retryOptions: { minTimeout: 10, maxTimeout: 50 } }, bulk: { minPollMs: 20, maxPollMs: 100 },
   });
   await service.initialize();

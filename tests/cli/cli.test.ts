@@ -119,7 +119,7 @@ describe('shopify-ingest CLI', () => {
     expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, code: 'TENANT_CREDENTIALS_INVALID' });
   });
 
-  it('tenants add, tenants list --json, sync --json and status --json work against the simulator', async () => {
+  it('tenants add, tenants list --json, sync --json and status --json work against the simulator', { timeout: 180_000 }, async () => {
     const token = simulator.shops[0]!.accessToken;
     const add = await cli(['tenants', 'add', 'cli-tenant', '--shop', SHOP, '--token', token, '--base-url', simulator.url, '--database-url', db.url]);
     expect(add.stderr).toBe('');

@@ -4,7 +4,9 @@
  * the checkpoint is kept and the next sync resumes from it. A second Ctrl-C exits at once.
  * Also the progress events the child prints with --json: done/total from Shopify's count endpoint.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Writable } from 'node:stream';
+import { handleSignals } from '../../src/cli/index.js';
 import { randomBytes } from 'node:crypto';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createShopifySimulator, type ShopifySimulator } from '../../src/testing/index.js';
@@ -104,25 +106,42 @@ describe('Ctrl-C', () => {
     }
   }, 120_000);
 
-  it('a second Ctrl-C exits at once, even while a request hangs', async () => {
+  it('Ctrl-C aborts even a request that hangs: the run ends as cancelled long before the page answers', async () => {
     const child = spawnBin(['sync', 'stuck', 'orders', '--json', '--source', 'rest'], env);
     let signalled = false;
     const run = collect(child, (line) => {
       if (!signalled && line.type === 'progress') {
         signalled = true;
         child.kill('SIGINT');
-        setTimeout(() => child.kill('SIGINT'), 300);
       }
     });
     try {
       const started = Date.now();
       const code = await run.exit;
       expect(code).toBe(130);
-      // The hanging page answers after 60 s; exiting well before proves the second Ctrl-C did not wait for it.
+      // The hanging page answers after 60 s; exiting well before proves the request was aborted.
       expect(Date.now() - started).toBeLessThan(30_000);
-      expect(run.stderr()).toMatch(/SIGINT again: exiting now/);
+      expect(run.stderr()).toMatch(/Ctrl-C: stopping after the current batch/);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
   }, 90_000);
+
+  it('a second Ctrl-C exits at once, whatever the first one is waiting for', () => {
+    const controller = new AbortController();
+    const lines: string[] = [];
+    const stream = new Writable({ write(chunk, _encoding, done) { lines.push(String(chunk)); done(); } });
+    const exit = vi.spyOn(process, 'exit').mockImplementation(((code?: number) => { throw new Error(`exit ${code}`); }) as never);
+    const uninstall = handleSignals(controller, stream);
+    try {
+      process.emit('SIGINT', 'SIGINT');
+      expect(controller.signal.aborted).toBe(true);
+      expect(exit).not.toHaveBeenCalled();
+      expect(() => process.emit('SIGINT', 'SIGINT')).toThrow('exit 130');
+      expect(lines.join('')).toMatch(/Ctrl-C: stopping after the current batch[\s\S]*SIGINT again: exiting now/);
+    } finally {
+      uninstall();
+      exit.mockRestore();
+    }
+  });
 });

@@ -15,13 +15,14 @@ import express from 'express';
 import { createIngestionService, createJsonLogger, signWebhookBody, type ImportResult, type IngestionService, type IngestionServiceOptions } from '../../src/index.js';
 import { createShopifySimulator, type ShopifySimulator } from '../../src/testing/index.js';
 import { subscribedTopics } from '../../src/webhooks/app-toml.js';
+import { RESOURCE_NAMES } from '../../src/resources/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 const ENCRYPTION_KEY = randomBytes(32).toString('hex');
 const API_SECRET = `lifecycle_secret_${randomBytes(6).toString('hex')}`;
 const env = { ENCRYPTION_KEY, SHOPIFY_API_SECRET: API_SECRET, LOG_LEVEL: 'warn' };
 const QUIET = '0 0 1 1 *';
-const quietSyncConfig = { customers: { schedule: QUIET }, products: { schedule: QUIET }, orders: { schedule: QUIET }, fullSync: { schedule: QUIET } };
+const quietSyncConfig = { ...Object.fromEntries(RESOURCE_NAMES.map((name) => [name, { schedule: QUIET }])), fullSync: { schedule: QUIET } };
 const CALLBACK = 'https://ingest.example.com/api/webhooks/shopify';
 const SUBS = 'subs-shop.myshopify.com';
 const DROP = 'drop-shop.myshopify.com';
@@ -248,7 +249,7 @@ describe('app lifecycle', () => {
     // Reinstall: the shop's new token is stored, the tenant is active again and the sync resumes from its checkpoint.
     await service.addTenant('life', { shopDomain: LIFE, accessToken: simulator.shop(LIFE).accessToken });
     expect((await service.getTenant('life'))?.isActive).toBe(true);
-    expect(service.scheduler!.getStatus().jobs.filter((j) => j.tenantId === 'life')).toHaveLength(4);
+    expect(service.scheduler!.getStatus().jobs.filter((j) => j.tenantId === 'life')).toHaveLength(RESOURCE_NAMES.length + 1);
     const resumed = (await service.importData('life', 'customers', { source: 'rest', pageSize: 50 })) as ImportResult;
     expect(resumed.status).toBe('succeeded');
     expect((await service.store.countRecords('life')).customers).toBe(60);
