@@ -190,6 +190,14 @@ describe('refunds, transactions and fulfillments through their orders', { timeou
       expect(await count('m1', table, `order_id = ${String(gone)} AND deleted_at IS NOT NULL`), table).toBeGreaterThan(0);
     }
     expect(await stored('m1')).toEqual(expected(shop));
+
+    // skipExisting skips records already stored; an order's refunds are not that record: a new refund
+    // of an order whose first refund is stored is still written.
+    shop.update('orders', changed, (o) => ({
+      ...o, refunds: [...(o.refunds as JsonObject[]), { id: BIG + 7000n, created_at: o.updated_at, processed_at: o.updated_at, order_id: o.id, order_adjustments: [], transactions: [], refund_line_items: [] }],
+    }));
+    expect(await service.importResource('refunds', { skipExisting: true })).toMatchObject({ status: 'succeeded', mode: 'incremental' });
+    expect(await count('m1', 'shopify_refunds', `id = ${BIG + 7000n} AND order_id = ${String(changed)}`)).toBe(1);
   });
 
   it("the simulator rejects a connection inside a list field in a bulk query, with Shopify's error", async () => {
