@@ -326,7 +326,7 @@ export function describeNodeExample(name: 'express' | 'fastify', boot: (env: Env
       await expectBadHmacRefused(`${baseUrl}${WEBHOOK_PATH}`, env.shop.domain, env.db);
     });
 
-    it('syncs a tenant through the protected route, then applies the simulator\'s webhooks to the database', async () => {
+    it('syncs a tenant through the protected route, then applies the simulator\'s webhooks to the database', { timeout: 120_000 }, async () => {
       const { shop, simulator, db } = env;
       await example.service.addTenant(TENANT, { shopDomain: shop.domain, accessToken: shop.accessToken }, { client: { baseUrl: simulator.url } });
 

@@ -71,7 +71,7 @@ describe(`examples/nextjs (next ${mode})`, () => {
     await expectProtectedRoutes(baseUrl, env.shop.domain);
   }, 60_000);
 
-  it('syncs a tenant through the protected route, then applies the simulator\'s webhooks to the database', async () => {
+  it('syncs a tenant through the protected route, then applies the simulator\'s webhooks to the database', { timeout: 120_000 }, async () => {
     const { shop, simulator, db } = env;
     // The tenant is connected by another process (an admin script, say) sharing the database and
     // ENCRYPTION_KEY: the Next server restores its client from the tenant record on first use.

@@ -182,7 +182,7 @@ describe('the seed README samples, as written', () => {
     await prisma.$disconnect();
   });
 
-  it('Quick Start + Express routes + multi-tenant usage + monitoring + shutdown', async () => {
+  it('Quick Start + Express routes + multi-tenant usage + monitoring + shutdown', { timeout: 180_000 }, async () => {
     const prisma = new PrismaClient();
 
     // Create ingestion service with default configuration
