@@ -27,6 +27,7 @@ import { encodeCursor, type BulkCursor, type GraphqlCursor } from './checkpoint.
 import { ImportError } from './errors.js';
 import { readJsonl } from './jsonl.js';
 import { ACCESS_SCOPES_QUERY, bulkQuery, timeWindowQuery } from './queries.js';
+import { completeListFields } from './pages-listing.js';
 import type { BulkDeps } from './types.js';
 import type { RunFrame } from './run-frame.js';
 import type { GraphqlImportClient } from './types.js';
@@ -71,6 +72,11 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
   let op: BulkCursor | null = plan.op;
   let operations = 0;
   const outcome: BulkOutcome = { fallback: [], operations: 0 };
+  // Connections inside list fields (`Order.refunds[].refundLineItems`) are not in the file: fetched per record.
+  const withheld = new Set<string>();
+  const complete = (frame.resource.graphql.lists ?? []).some((l) => l.connections.length > 0)
+    ? (node: Record<string, unknown>) => completeListFields(frame.resource, client, node, withheld, frame.options.signal, () => { frame.pages++; })
+    : null;
 
   const cursorOf = (): GraphqlCursor => ({
     v: 2, runId: plan.resumedRunId ?? frame.runId, mode: frame.mode, method: 'bulk', startedAt: plan.startedAt.toISOString(),
@@ -103,7 +109,7 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
 
     if (state.status === 'COMPLETED') {
       if (state.url) {
-        const read = await readFile(frame, deps, state.url, op, childByType, rootType, save, false);
+        const read = await readFile(frame, deps, state.url, op, childByType, rootType, save, false, complete);
         if (read === 'expired') { ({ op, attempts } = rerun(frame, windows, op, attempts, maxAttempts, 'its result link expired')); save(); continue; }
         if (frame.failed !== null) break;
       }
@@ -147,7 +153,7 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
       if (state.partialDataUrl && !op.partial) { op = { ...op, line: 0, byte: 0, roots: 0, partial: true }; save(); }
       if (state.partialDataUrl) {
         // What it wrote is real data: store it now; the halves below list it again (idempotently) and complete it.
-        await readFile(frame, deps, state.partialDataUrl, op, childByType, rootType, save, true);
+        await readFile(frame, deps, state.partialDataUrl, op, childByType, rootType, save, true, complete);
         if (frame.failed !== null) break;
       }
       const halves = await splitWindow(frame, client, plan.field, windows[0], state, minWindowMs);
@@ -168,6 +174,7 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
     save();
   }
   outcome.operations = operations;
+  if (withheld.size > 0) frame.warnings.push(`Shopify withheld protected customer data (${[...withheld].sort().join(', ')}): stored as null`);
   return outcome;
 }
 
@@ -223,11 +230,12 @@ export async function missingScopes(frame: RunFrame, client: GraphqlImportClient
 async function readFile(
   frame: RunFrame, deps: BulkDeps, url: string, op: BulkCursor,
   childByType: Map<string, { key: string }>, rootType: string, save: () => void, partial: boolean,
+  complete: ((node: Record<string, unknown>) => Promise<void>) | null,
 ): Promise<'done' | 'expired'> {
   const failedBefore = frame.failed;
   frame.openListingSpan(SPANS.bulkFile, { 'shopify_ingest.bulk.operation': op.id, 'shopify_ingest.bulk.partial': partial, 'shopify_ingest.bulk.from_line': op.line });
   try {
-    const read = await readFileInto(frame, deps, url, op, childByType, rootType, save, partial);
+    const read = await readFileInto(frame, deps, url, op, childByType, rootType, save, partial, complete);
     frame.closeListingSpan(frame.failed !== failedBefore ? frame.failed : undefined, { 'shopify_ingest.bulk.lines': op.line, 'shopify_ingest.bulk.expired': read === 'expired' });
     return read;
   } catch (error) {
@@ -243,6 +251,7 @@ async function readFile(
 async function readFileInto(
   frame: RunFrame, deps: BulkDeps, url: string, op: BulkCursor,
   childByType: Map<string, { key: string }>, rootType: string, save: () => void, partial: boolean,
+  complete: ((node: Record<string, unknown>) => Promise<void>) | null,
 ): Promise<'done' | 'expired'> {
   let roots = op.roots;
   const pipeline = frame.pipeline<LinePosition>('bulk', (position) => {
@@ -278,6 +287,7 @@ async function readFileInto(
           throw new ImportError(`${frame.name} bulk file line ${line.line} is a ${type}, not a ${rootType}`, { code: 'BULK_FILE_MALFORMED', details: { line: line.line } });
         }
         roots++;
+        if (complete) await complete(node);
         await pipeline.add(frame.recordUnit(node, { line: line.end.line, byte: line.end.byte, roots }, op.tag));
       }
       if (pipeline.failed !== null || frame.shouldStop()) break;

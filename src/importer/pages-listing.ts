@@ -17,7 +17,7 @@ import type { NestedConnection, ResourceDefinition } from '../resources/definiti
 import { isObject } from '../transform/values.js';
 import { encodeCursor, type GraphqlCursor } from './checkpoint.js';
 import { ImportError } from './errors.js';
-import { nestedRestQuery, pageQuery, pageSizeFor, recordQuery } from './queries.js';
+import { followUpFirst, listItemCost, listItemsQuery, nestedRestQuery, pageQuery, pageSizeFor, recordQuery } from './queries.js';
 import { updatedAtOf, type RunFrame } from './run-frame.js';
 import type { GraphqlImportClient } from './types.js';
 import { SPANS } from '../telemetry/instruments.js';
@@ -63,14 +63,15 @@ function isAccessDenied(e: { message: string; extensions?: { code?: string } }):
 }
 
 /** The rest of `connection` of the record `id` after the first page (records with more children than a page carries). */
-export async function completeNested(resource: ResourceDefinition, client: GraphqlImportClient, id: string, connection: NestedConnection, first: Connection<unknown>, withheld: Set<string>, signal?: AbortSignal, onRequest?: () => void): Promise<unknown[]> {
+export async function completeNested(resource: ResourceDefinition, client: GraphqlImportClient, id: string, connection: NestedConnection, first: Connection<unknown>, withheld: Set<string>, signal?: AbortSignal, onRequest?: () => void, type = resource.graphql.type): Promise<unknown[]> {
   const nodes = [...first.nodes];
   let after = first.pageInfo.endCursor;
   let hasNext = first.pageInfo.hasNextPage;
-  const query = nestedRestQuery(resource, connection);
+  const query = nestedRestQuery(resource, connection, type);
   while (hasNext) {
     onRequest?.();
-    const data = await queryKeepingPartialData<{ node: Record<string, Connection<unknown>> | null }>(client, query, { id, first: 250, after }, signal, withheld);
+    // 250 nodes of a connection with money fields would cost over Shopify's 1,000-point cap.
+    const data = await queryKeepingPartialData<{ node: Record<string, Connection<unknown>> | null }>(client, query, { id, first: followUpFirst(connection), after }, signal, withheld);
     const page = data?.node?.[connection.field];
     if (!page || !Array.isArray(page.nodes) || !page.pageInfo) {
       throw new ImportError(`${resource.name} ${id}: the follow-up page of ${connection.field} has no nodes/pageInfo`, { code: 'SHOPIFY_BAD_RESPONSE' });
@@ -83,6 +84,48 @@ export async function completeNested(resource: ResourceDefinition, client: Graph
     after = page.pageInfo.endCursor;
   }
   return nodes;
+}
+
+/**
+ * Completes the connections of the items of `node`'s list fields (`Order.refunds[].refundLineItems`):
+ * items without them (a bulk line: bulk queries cannot select a connection inside a list field) get
+ * their first pages by `nodes(ids:)`, as many items per query as fit under Shopify's 1,000-point cap;
+ * then every connection with more pages is followed up to its end. A record is always written whole.
+ */
+export async function completeListFields(resource: ResourceDefinition, client: GraphqlImportClient, node: Record<string, unknown>, withheld: Set<string>, signal?: AbortSignal, onRequest?: () => void): Promise<void> {
+  for (const list of resource.graphql.lists ?? []) {
+    const items = node[list.field];
+    if (!Array.isArray(items) || list.connections.length === 0) continue;
+    const byId = new Map<string, Record<string, unknown>>();
+    for (const item of items) if (isObject(item) && typeof item.id === 'string') byId.set(item.id, item);
+    const missing = [...byId.values()].filter((item) => list.connections.some((c) => !isObject(item[c.field])));
+    const perQuery = Math.max(1, Math.min(250, Math.floor(999 / listItemCost(list))));
+    for (let k = 0; k < missing.length; k += perQuery) {
+      onRequest?.();
+      const ids = missing.slice(k, k + perQuery).map((item) => item.id as string);
+      const data = await queryKeepingPartialData<{ nodes: Array<Record<string, unknown> | null> }>(client, listItemsQuery(list), { ids }, signal, withheld);
+      if (!data || !Array.isArray(data.nodes) || data.nodes.length !== ids.length) {
+        throw new ImportError(`${resource.name} ${String(node.id)}: nodes(ids:) of its ${list.field} did not answer one node per id`, { code: 'SHOPIFY_BAD_RESPONSE' });
+      }
+      data.nodes.forEach((fetched, i) => {
+        const item = byId.get(ids[i])!;
+        for (const c of list.connections) {
+          const page = isObject(fetched) ? fetched[c.field] : undefined;
+          // An item Shopify no longer returns has no children to store.
+          item[c.field] = isObject(page) ? page : { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } };
+        }
+      });
+    }
+    for (const item of byId.values()) {
+      for (const c of list.connections) {
+        const page = item[c.field] as Connection<unknown>;
+        if (!Array.isArray(page.nodes)) {
+          throw new ImportError(`${resource.name} ${String(node.id)}: ${list.field} item ${String(item.id)} has no ${c.field}.nodes`, { code: 'SHOPIFY_BAD_RESPONSE' });
+        }
+        if (page.pageInfo?.hasNextPage) item[c.field] = { nodes: await completeNested(resource, client, item.id as string, c, page, withheld, signal, onRequest, list.type) };
+      }
+    }
+  }
 }
 
 /** Replaces each nested connection of `node` that has more pages by all its nodes. */
@@ -112,6 +155,7 @@ export async function fetchRecord(client: GraphqlImportClient, resource: Resourc
   const node = data?.node;
   if (!node || typeof node.id !== 'string') return null;
   await completeRecord(resource, client, node, withheld, signal);
+  await completeListFields(resource, client, node, withheld, signal);
   return node;
 }
 
@@ -167,7 +211,10 @@ export async function pagesListing(frame: RunFrame, client: GraphqlImportClient,
       const pageStart = after;
       for (let i = 0; i < page.nodes.length; i++) {
         const node = page.nodes[i];
-        if (isObject(node)) await completeRecord(frame.resource, client, node, withheld, frame.options.signal, () => { frame.pages++; });
+        if (isObject(node)) {
+          await completeRecord(frame.resource, client, node, withheld, frame.options.signal, () => { frame.pages++; });
+          await completeListFields(frame.resource, client, node, withheld, frame.options.signal, () => { frame.pages++; });
+        }
         const updatedAt = updatedAtOf(node);
         if (updatedAt !== null && (maxUpdatedAt === null || updatedAt > maxUpdatedAt)) maxUpdatedAt = updatedAt;
         // Resume after the page only once its last record is committed; before that, at its start.

@@ -2,7 +2,7 @@
  * The GraphQL documents the engine sends, built from a resource's registry description. Every one
  * of them is validated against Shopify's 2026-10 Admin schema in tests/importer/queries.test.ts.
  */
-import type { GraphqlSource, NestedConnection, ResourceDefinition } from '../resources/definition.js';
+import type { GraphqlSource, ListField, NestedConnection, ResourceDefinition } from '../resources/definition.js';
 
 /** Shopify search syntax for `updated_at` (or `created_at`) in a window, UTC, quoted: unquoted, only the date part counts. */
 export function timeWindowQuery(field: 'updated_at' | 'created_at', from: Date | null, to: Date | null, base: string | null): string | null {
@@ -31,15 +31,29 @@ function nestedPaged(c: NestedConnection, first: number): string {
 }
 
 /**
+ * The list fields of a resource (`refunds { ... }`), without their items' connections: bulk queries
+ * reject a connection inside a list field, and paged queries leave them out too so a page of records
+ * stays cheap (each connection would multiply a record's cost); {@link listItemsQuery} fetches them.
+ */
+function listSelections(g: GraphqlSource): string {
+  return (g.lists ?? []).map((l) => `${l.field} { ${squash(l.fields)} }`).join(' ');
+}
+
+/** A node's own selection for paged and record queries: fields, list fields, nested connections. */
+function nodeSelection(g: GraphqlSource, nestedFirst: Readonly<Record<string, number>>): string {
+  const nested = g.connections.map((c) => nestedPaged(c, nestedFirst[c.field] ?? c.pageSize)).join(' ');
+  return `${squash(g.fields)} ${listSelections(g)} ${nested}`;
+}
+
+/**
  * One page of a resource, sorted by `updated_at` ascending: `$first` records after `$after` matching
  * `$query`, each with the first `nestedFirst[field]` nodes of its nested connections.
  */
 export function pageQuery(resource: ResourceDefinition, nestedFirst: Readonly<Record<string, number>> = {}): string {
   const g = resource.graphql;
-  const nested = g.connections.map((c) => nestedPaged(c, nestedFirst[c.field] ?? c.pageSize)).join(' ');
   return squash(`query ShopifyIngestPage($first: Int!, $after: String, $query: String) {
     ${g.connection}(first: $first, after: $after, query: $query${g.updatedAtSortKey ? `, sortKey: ${g.updatedAtSortKey}` : ''}${g.arguments ? `, ${g.arguments}` : ''}) {
-      nodes { ${squash(g.fields)} ${nested} }
+      nodes { ${nodeSelection(g, nestedFirst)} }
       pageInfo { hasNextPage endCursor }
     }
   }`);
@@ -57,6 +71,8 @@ export function pageRecordCost(resource: ResourceDefinition, nestedFirst: Readon
   const g = resource.graphql;
   let cost = 1 + objectsIn(g.fields);
   for (const c of g.connections) cost += 2 + (nestedFirst[c.field] ?? c.pageSize) * (1 + objectsIn(c.fields));
+  // A list field counts as one object of its selection (its length is unknown before it is read).
+  for (const l of g.lists ?? []) cost += 1 + objectsIn(l.fields);
   return cost;
 }
 
@@ -65,18 +81,44 @@ export function pageSizeFor(resource: ResourceDefinition, wanted: number, maxCos
   return Math.max(1, Math.min(wanted, Math.floor((maxCost - 2) / pageRecordCost(resource, nestedFirst))));
 }
 
-/** The rest of one record's nested connection, from `$after` (records with more children than a page carries). */
-export function nestedRestQuery(resource: ResourceDefinition, connection: NestedConnection): string {
+/** Requested cost of one connection of `first` nodes: 2 + first × (1 + objects of a node). */
+export function connectionCost(connection: NestedConnection, first: number): number {
+  return 2 + first * (1 + objectsIn(connection.fields));
+}
+
+/** `first:` of a follow-up page of `connection` ({@link nestedRestQuery}): as many nodes as fit under the 1,000-point cap, at most 250. */
+export function followUpFirst(connection: NestedConnection): number {
+  return Math.max(1, Math.min(250, Math.floor((1000 - 3) / (1 + objectsIn(connection.fields)))));
+}
+
+/**
+ * The rest of one record's nested connection, from `$after` (records with more children than a page
+ * carries). `type` is the node's type: the resource's, or a list field's items' (`Refund`).
+ */
+export function nestedRestQuery(resource: ResourceDefinition, connection: NestedConnection, type = resource.graphql.type): string {
   return squash(`query ShopifyIngestNested($id: ID!, $first: Int!, $after: String) {
-    node(id: $id) { ... on ${resource.graphql.type} { ${connection.field}(first: $first, after: $after) { nodes { ${squash(connection.fields)} } pageInfo { hasNextPage endCursor } } } }
+    node(id: $id) { ... on ${type} { ${connection.field}(first: $first, after: $after) { nodes { ${squash(connection.fields)} } pageInfo { hasNextPage endCursor } } } }
   }`);
+}
+
+/**
+ * The first page of every connection of list items by id (`nodes(ids:)`): how a bulk line's
+ * list items (`Order.refunds`) get the connections bulk queries cannot select.
+ */
+export function listItemsQuery(list: ListField): string {
+  const nested = list.connections.map((c) => nestedPaged(c, c.pageSize)).join(' ');
+  return squash(`query ShopifyIngestListItems($ids: [ID!]!) { nodes(ids: $ids) { ... on ${list.type} { id ${nested} } } }`);
+}
+
+/** Requested cost of one item of {@link listItemsQuery}. */
+export function listItemCost(list: ListField): number {
+  return 1 + list.connections.reduce((n, c) => n + connectionCost(c, c.pageSize), 0);
 }
 
 /** One record by id with its nested connections (webhook refetches such as `orders/edited`). */
 export function recordQuery(resource: ResourceDefinition, nestedFirst: Readonly<Record<string, number>> = {}): string {
   const g = resource.graphql;
-  const nested = g.connections.map((c) => nestedPaged(c, nestedFirst[c.field] ?? c.pageSize)).join(' ');
-  return squash(`query ShopifyIngestRecord($id: ID!) { node(id: $id) { ... on ${g.type} { ${squash(g.fields)} ${nested} } } }`);
+  return squash(`query ShopifyIngestRecord($id: ID!) { node(id: $id) { ... on ${g.type} { ${nodeSelection(g, nestedFirst)} } } }`);
 }
 
 /** `{ <count>(query:, limit: null) { count precision } }`: how many records match (exact, not capped at 10,000). */
@@ -95,7 +137,7 @@ export function bulkQuery(resource: ResourceDefinition, search: string | null, s
   const g = resource.graphql;
   const args = [search ? `query: ${JSON.stringify(search)}` : null, sortKey ? `sortKey: ${sortKey}` : null, g.arguments ?? null].filter(Boolean).join(', ');
   const nested = g.connections.map((c) => `${c.field} { edges { node { __typename ${squash(c.fields)} } } }`).join(' ');
-  return squash(`{ ${g.connection}${args ? `(${args})` : ''} { edges { node { __typename ${squash(g.fields)} ${nested} } } } }`);
+  return squash(`{ ${g.connection}${args ? `(${args})` : ''} { edges { node { __typename ${squash(g.fields)} ${listSelections(g)} ${nested} } } } }`);
 }
 
 /** An id-only bulk query (deletion reconciliation): the cheapest complete listing Shopify offers. */

@@ -147,7 +147,9 @@ export class RunFrame {
     try {
       const rows = this.deps.transformer.toRows(this.name, raw, this.tenantId);
       if (syncTag) this.tag(rows, syncTag);
-      const id = (rows[this.resource.root.key]?.[0] as { id?: bigint } | undefined)?.id;
+      // A record riding on another (an order's refunds) has any number of root rows, none of them the
+      // record: it provides no id (skipExisting never drops an order's new refunds for an old one).
+      const id = this.resource.ridesOn ? undefined : (rows[this.resource.root.key]?.[0] as { id?: bigint } | undefined)?.id;
       return { rows, records: 1, position, provides: id };
     } catch (error) {
       return this.failureUnit(raw, position, error);

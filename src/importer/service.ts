@@ -148,7 +148,9 @@ export class ImportService {
   /**
    * Imports every resource of the registry, dependencies first (customers, products, then orders, ...).
    * Each runs even when an earlier one failed; if any failed, an {@link ImportError} is thrown
-   * afterwards whose `details.results` holds them all. `resources` limits the run to some.
+   * afterwards whose `details.results` holds them all. `resources` limits the run to some. With
+   * `source: 'rest'`, resources the REST API cannot list (refunds, transactions, fulfillments ride
+   * on GraphQL orders) are left out unless named in `resources`.
    */
   async importAll(options?: ImportOptions & {
     resources?: readonly ResourceType[];

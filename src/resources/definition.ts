@@ -92,6 +92,23 @@ export interface NestedConnection {
   pageSize: number;
 }
 
+/**
+ * A list field of the node (`Order.refunds: [Refund!]!`) whose items are rows. Bulk queries reject a
+ * connection inside a list field, so the items' `connections` are never selected with the list: they
+ * are fetched per record with `nodes(ids:)`, and an item with more children than a page by
+ * `node(id:)` follow-ups (`completeListFields` in importer/pages-listing.ts).
+ */
+export interface ListField {
+  /** Field on the node, e.g. `refunds`. */
+  field: string;
+  /** Type of its items, e.g. `Refund`. */
+  type: string;
+  /** Selection of each item without its connections (must include `id`). */
+  fields: string;
+  /** Connections of each item, each filling a child table. */
+  connections: readonly NestedConnection[];
+}
+
 /** How Shopify's GraphQL Admin API lists a resource. */
 export interface GraphqlSource {
   /** Connection field on QueryRoot, e.g. `orders`. */
@@ -104,6 +121,8 @@ export interface GraphqlSource {
   fields: string;
   /** Nested connections, each filling a child table. */
   connections: readonly NestedConnection[];
+  /** List fields whose items are the rows (resources that ride on another's records: refunds on orders). */
+  lists?: readonly ListField[];
   /**
    * `sortKey` matching the `updated_at` search filter (Shopify: use the sort key of the filtered
    * field), or null when the connection has none (`locations`, `inventoryItems`): it is then listed
@@ -205,6 +224,12 @@ export interface ResourceDefinition<S extends RowSet = RowSet, N extends string 
   scopes: readonly string[];
   /** Resources whose rows this one references, synced first by `all`. */
   dependsOn: readonly string[];
+  /**
+   * Set when the records are listed through another resource's (refunds, transactions and
+   * fulfillments through orders: Shopify has no listing of their own): that resource's name, and
+   * the root column holding its id. Its tombstones tombstone these rows too.
+   */
+  ridesOn?: { resource: string; column: string };
   /** The root table (one row per record). */
   root: TableDefinition;
   /** Child tables, parents before children. */

@@ -13,9 +13,12 @@ import type { ResourceName } from './names.js';
 import { orders } from './orders.js';
 import { products } from './products.js';
 import { shop } from './shop.js';
+import { refunds } from './refunds.js';
+import { orderTransactions } from './order-transactions.js';
+import { fulfillments } from './fulfillments.js';
 
 /** Every resource, dependencies first: `all` syncs them in this order. */
-export const RESOURCES = Object.freeze([customers, products, orders, shop, locations, inventory, collections] as const);
+export const RESOURCES = Object.freeze([customers, products, orders, shop, locations, inventory, collections, refunds, orderTransactions, fulfillments] as const);
 
 export type { ResourceName } from './names.js';
 

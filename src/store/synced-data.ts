@@ -36,7 +36,13 @@ function markDeletedSql(resource: ResourceDefinition): string {
     .map((c, k) => `, c${k} AS (UPDATE "${c.table}" d SET "deleted_at" = $3::timestamptz, "shopify_updated_at" = GREATEST(d."shopify_updated_at", $3::timestamptz)${c.syncedAt ? ', "synced_at" = now()' : ''}
          FROM tomb WHERE d."tenant_id" = $1 AND d."${c.parentColumn}" = tomb."id" AND d."deleted_at" IS NULL RETURNING 1)`)
     .join('');
-  return `WITH tomb AS (${tomb})${cascades} SELECT count(*)::int AS "written" FROM tomb`;
+  // Records listed through this resource's (an order's refunds, transactions, fulfillments) go with it.
+  const riders = (RESOURCES as readonly ResourceDefinition[])
+    .filter((r) => r.ridesOn?.resource === resource.name)
+    .map((r, k) => `, r${k} AS (UPDATE "${r.root.table}" d SET "deleted_at" = $3::timestamptz, "shopify_updated_at" = GREATEST(d."shopify_updated_at", $3::timestamptz)${r.root.syncedAt ? ', "synced_at" = now()' : ''}
+         FROM tomb WHERE d."tenant_id" = $1 AND d."${r.ridesOn!.column}" = tomb."id" AND d."deleted_at" IS NULL RETURNING 1)`)
+    .join('');
+  return `WITH tomb AS (${tomb})${cascades}${riders} SELECT count(*)::int AS "written" FROM tomb`;
 }
 
 /** `SELECT count(*) ...` of every table of every resource, by table key: live rows of live parents. */

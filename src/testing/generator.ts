@@ -457,6 +457,8 @@ export function createGenerator(options: GeneratorOptions) {
     idOf,
     /** Index of a seeded id, or -1. */
     indexOf,
+    /** Index of the order a child id (`refunds`, `transactions`, `fulfillments`) was generated for, or -1. */
+    orderIndexOfChild: (kind: 'refunds' | 'transactions' | 'fulfillments', id: bigint) => (id < bases[kind] ? -1 : Number((id - bases[kind]) / CHILD_STRIDE)),
     /** Seeded creation time of record `i` (epoch ms). */
     createdAtMs,
     /** Seeded update time of record `i` (epoch ms). */

@@ -28,9 +28,13 @@ import type { RecordFilter } from './resource-table.js';
 import { parseGraphql, resolveArgs, GraphqlSyntaxError, GraphqlValidationError, type FieldNode, type OperationNode } from './graphql-parser.js';
 import { getNamedType, isInterfaceType, isListType, isNonNullType, isObjectType, type GraphQLNamedType, type GraphQLObjectType, type GraphQLType } from 'graphql';
 import { adminSchema } from './admin-schema.js';
-import { ConnectionSource, toGraphqlNode } from './graphql-nodes.js';
+import { ConnectionSource, toGraphqlNode as restToNode } from './graphql-nodes.js';
+import { findOrderItem, withOrderMoney } from './order-money.js';
 import { stringifyShopifyJson } from '../json.js';
 import { createWebhookSubscriptions, SubscriptionRequestError } from './webhook-subscriptions.js';
+
+/** A REST record as its GraphQL node (orders with their refunds, transactions and fulfillments: order-money.ts). */
+const toGraphqlNode = (resource: ResourceName, record: JsonObject): JsonObject => (resource === 'orders' ? withOrderMoney(restToNode(resource, record), record) : restToNode(resource, record));
 
 const RESOURCES: ResourceName[] = ['customers', 'products', 'orders'];
 const SINGULAR: Record<string, ResourceName> = { customer: 'customers', product: 'products', order: 'orders' };
@@ -246,6 +250,11 @@ function isConnection(field: FieldNode): boolean {
 /** Shopify's requested cost of one field. */
 function fieldCost(field: FieldNode, vars: Record<string, unknown>): number {
   if (!field.selections.length) return 0;
+  // nodes(ids:) costs one node per id.
+  if (field.name === 'nodes' && !isConnection(field)) {
+    const ids = resolveArgs(field.args, vars).ids;
+    return (Array.isArray(ids) ? ids.length : 1) * (1 + fieldsCost(field.selections, vars));
+  }
   if (isConnection(field)) {
     const args = resolveArgs(field.args, vars);
     const n = Number(args.first ?? args.last ?? 0);
@@ -349,7 +358,7 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
       return op && op.shop === shop ? bulkObject(op) : null;
     }
     const resource = GID_TYPES[m[1]];
-    if (!resource) return shop.stock.node(gid as string) ?? null;
+    if (!resource) return shop.stock.node(gid as string) ?? findOrderItem(shop, m[1], m[2], (order) => toGraphqlNode('orders', order));
     const record = shop.find(resource, BigInt(m[2]));
     return record ? toGraphqlNode(resource, record) : null;
   }
@@ -648,6 +657,16 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
     if (field.name === 'webhookSubscription') return project(subscriptions.get(shop, args.id), field, vars);
     if (field.name === 'currentAppInstallation') {
       return project({ __typename: 'AppInstallation', id: `gid://shopify/AppInstallation/${shop.shopNumber + 1}`, accessScopes: shop.scopes.map((handle) => ({ __typename: 'AccessScope', handle })) }, field, vars);
+    }
+    // Shopify answers at most 250 ids, null for each it does not know.
+    if (field.name === 'nodes') {
+      const ids = Array.isArray(args.ids) ? args.ids : [];
+      if (ids.length > MAX_PAGE) throw new GraphqlError(`The maximum number of ids is ${MAX_PAGE}.`, { code: 'BAD_USER_INPUT' });
+      return ids.map((id) => project(nodeById(shop, id), field, vars));
+    }
+    if (field.name === 'refund' || field.name === 'fulfillment') {
+      const node = nodeById(shop, args.id);
+      return node && String(node.__typename).toLowerCase() === field.name ? project(node, field, vars) : null;
     }
     if (SINGULAR[field.name]) {
       const node = nodeById(shop, args.id);

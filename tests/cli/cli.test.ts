@@ -51,7 +51,7 @@ function bin(argv: string[], env: Record<string, string>): Promise<Run> {
 
 beforeAll(async () => {
   db = await createTestDatabase({ prefix: 'si_cli', migrate: false });
-  simulator = await createShopifySimulator({ seed: 5, unthrottled: true, shops: [{ domain: SHOP, name: 'CLI Store', customers: 20, products: 5, orders: 25 }] });
+  simulator = await createShopifySimulator({ seed: 5, unthrottled: true, bulk: { startDelayMs: 20, rowsPerSecond: 1_000_000 }, shops: [{ domain: SHOP, name: 'CLI Store', customers: 20, products: 5, orders: 25 }] });
   if (!existsSync(path.join(root, 'dist/cli/index.js'))) {
     // The bin test needs the build; `npm test` builds before vitest, this covers a bare `vitest run`.
     await new Promise<void>((resolve, reject) => execFile('npx', ['tsup'], { cwd: root, timeout: 280_000 }, (error) => (error ? reject(error) : resolve())));

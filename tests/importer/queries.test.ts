@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RESOURCES } from '../../src/resources/index.js';
-import { ACCESS_SCOPES_QUERY, bulkIdsQuery, bulkQuery, countQuery, DESTROY_EVENTS_QUERY, destroyEventsSearch, nestedRestQuery, pageQuery, recordQuery, singletonQuery, timeWindowQuery } from '../../src/importer/queries.js';
+import { ACCESS_SCOPES_QUERY, bulkIdsQuery, bulkQuery, countQuery, DESTROY_EVENTS_QUERY, destroyEventsSearch, listItemsQuery, nestedRestQuery, pageQuery, recordQuery, singletonQuery, timeWindowQuery } from '../../src/importer/queries.js';
 import { adminSchemaErrors, adminSchemaMissing } from '../helpers/schema-validate.js';
 
 describe.skipIf(adminSchemaMissing)(`every query the engine sends is valid against Shopify's 2026-10 Admin schema${adminSchemaMissing ? ` (skipped: ${adminSchemaMissing})` : ''}`, () => {
@@ -14,6 +14,9 @@ describe.skipIf(adminSchemaMissing)(`every query the engine sends is valid again
         pageQuery(resource),
         recordQuery(resource),
         ...resource.graphql.connections.map((c) => nestedRestQuery(resource, c)),
+        // Connections of list items (Order.refunds[].refundLineItems): first pages by nodes(ids:), the rest by node(id:).
+        ...(resource.graphql.lists ?? []).filter((l) => l.connections.length > 0).map((l) => listItemsQuery(l)),
+        ...(resource.graphql.lists ?? []).flatMap((l) => l.connections.map((c) => nestedRestQuery(resource, c, l.type))),
         countQuery(resource.graphql),
         bulkQuery(resource, timeWindowQuery('updated_at', new Date('2026-01-01T00:00:00Z'), null, resource.graphql.baseQuery), resource.graphql.updatedAtSortKey ?? undefined),
         bulkQuery(resource, null),

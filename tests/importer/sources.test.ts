@@ -69,6 +69,8 @@ describe('same rows whatever the source', { timeout: 240_000 }, () => {
     expect(rest.shopify_orders.length).toBe(300);
     expect(rest.shopify_order_line_items.length).toBeGreaterThan(300);
     expect(pages.shopify_inventory_levels.length).toBeGreaterThan(40);
+    expect(pages.shopify_refunds.length).toBeGreaterThan(0);
+    expect(pages.shopify_fulfillment_line_items.length).toBeGreaterThan(0);
     for (const [table, rows] of Object.entries(await image('via-bulk'))) expect(rows, `bulk: ${table}`).toEqual(restTables.has(table) ? rest[table] : pages[table]);
     for (const [table, rows] of Object.entries(pages)) if (restTables.has(table)) expect(rows, `pages: ${table}`).toEqual(rest[table]);
   });

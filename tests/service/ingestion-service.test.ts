@@ -55,6 +55,8 @@ function makeService(prisma: unknown = handle, options: IngestionServiceOptions 
     clientDefaults: { baseUrl: simulator.url },
     scheduler: { syncConfig: quietSyncConfig, leaseTtlMs: 5_000 },
     healthCheckIntervalMs: 0,
+    // Every resource runs a bulk operation on a full sync: poll them quickly.
+    bulk: { minPollMs: 20, maxPollMs: 200 },
     ...options,
   });
   services.push(service);
