@@ -89,7 +89,7 @@ describe(`examples/nextjs (next ${mode})`, () => {
 
     const body = await status();
     expect(body.tenants).toEqual([expect.objectContaining({ tenantId: TENANT, stats: expect.objectContaining({ customers: 7 }) })]);
-  }, 60_000);
+  });
 
   it('answers 409 while another run imports the resource', async () => {
     await expectRunningSyncConflict(baseUrl, env.db);
