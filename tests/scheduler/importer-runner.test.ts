@@ -63,5 +63,8 @@ describe('default job runner (the importer)', () => {
     expect(orders.failureCount).toBe(0);
     expect(orders.lastError).toBeNull();
     expect(orders.lastResult).toMatchObject({ status: 'succeeded', resource: 'orders', tenantId: 't1' });
+
+    // A resource beyond the seed's three runs by its registry name, like the others.
+    expect(await scheduler.runJobNow('locations-sync-t1')).toMatchObject({ status: 'succeeded', resource: 'locations', tenantId: 't1' });
   });
 });
