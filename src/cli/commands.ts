@@ -7,7 +7,7 @@ import { listOutstandingFailures } from '../store/failures.js';
 import type { PrismaLike } from '../store/prisma-like.js';
 import { createProgress } from './progress.js';
 import { EXIT, UsageError } from './exit.js';
-import { doctorReport, renderDoctor } from './doctor.js';
+import { doctorReport, renderDoctor, withSubscriptionDrift, type DoctorTenantReport } from './doctor.js';
 import { readDoctorFacts } from '../store/doctor.js';
 import { loadConfig } from '../config/index.js';
 import type { CliContext } from './context.js';
@@ -160,6 +160,22 @@ async function sync(args: string[], values: Values, ctx: CliContext): Promise<nu
   }
 }
 
+/** `doctor --subscriptions`: each active tenant's subscription drift, asked of Shopify (nothing repaired). */
+async function withSubscriptions(reports: DoctorTenantReport[], values: Values, ctx: CliContext): Promise<DoctorTenantReport[]> {
+  const { service, close } = await openService(values, ctx);
+  try {
+    const out: DoctorTenantReport[] = [];
+    for (const report of reports) {
+      if (!report.isActive) { out.push(report); continue; }
+      const drift = await service.verifyWebhookSubscriptions(report.tenantId).catch((error: unknown) => ({ error: error instanceof Error ? error.message.replace(/^\[shopify-ingest\] /, '') : String(error) }));
+      out.push(withSubscriptionDrift(report, drift));
+    }
+    return out;
+  } finally {
+    await close();
+  }
+}
+
 async function failures(values: Values, ctx: CliContext): Promise<number> {
   const prisma = await databaseOf(values, ctx);
   try {
@@ -248,7 +264,8 @@ export async function runCommand(positionals: string[], values: Values, ctx: Cli
         if (values.tenant && facts.length === 0) throw new UsageError(`no tenant ${JSON.stringify(values.tenant)}`);
         const defaultApiVersion = loadConfig({}, ctx.env, { require: [] }).apiVersion;
         const now = new Date();
-        const reports = facts.map((f) => doctorReport(f, { now, defaultApiVersion }));
+        let reports = facts.map((f) => doctorReport(f, { now, defaultApiVersion }));
+        if (values.subscriptions) reports = await withSubscriptions(reports, values, ctx);
         print(ctx, renderDoctor(reports), { tenants: reports });
         return reports.some((r) => r.findings.some((f) => f.severity === 'problem')) ? EXIT.failed : EXIT.ok;
       } finally {

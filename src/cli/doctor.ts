@@ -13,7 +13,7 @@ import type { DoctorTenantFacts } from '../store/doctor.js';
 export interface DoctorFinding {
   severity: 'problem' | 'warning' | 'info';
   /** What it is about: `credentials`, `scopes`, `sync`, `inbox`, `api`. */
-  area: 'credentials' | 'scopes' | 'sync' | 'inbox' | 'api';
+  area: 'credentials' | 'scopes' | 'sync' | 'inbox' | 'api' | 'webhooks';
   message: string;
 }
 
@@ -28,7 +28,29 @@ export interface DoctorTenantReport {
   syncs: Array<{ resource: string; enabled: boolean; lastSuccessAt: string | null; lastStatus: string | null; lastError: string | null }>;
   inbox: { waiting: number; oldestWaitingAt: string | null; deadLetters: number };
   notices: Array<{ kind: string; requestedVersion: string; servedVersion: string | null; reason: string | null; request: string; firstSeenAt: string; lastSeenAt: string; sightings: number }>;
+  /** Webhook subscription drift, when asked for (`--subscriptions`: a call to Shopify per tenant). */
+  subscriptions?: { inSync: boolean; missing: string[]; mismatched: string[]; extra: string[]; error?: string };
   findings: DoctorFinding[];
+}
+
+/** What `verifyWebhookSubscriptions` (without repair) found for a tenant, or why it could not look. */
+export type SubscriptionDrift = { inSync: boolean; missing: string[]; mismatched: Array<{ topic: string; problems: string[] }>; extra: Array<{ topic: string }> } | { error: string };
+
+/** Adds the subscription drift of a tenant to its report. */
+export function withSubscriptionDrift(report: DoctorTenantReport, drift: SubscriptionDrift): DoctorTenantReport {
+  if ('error' in drift) {
+    return { ...report, subscriptions: { inSync: false, missing: [], mismatched: [], extra: [], error: drift.error }, findings: [...report.findings, { severity: 'warning', area: 'webhooks', message: `subscriptions not checked: ${drift.error}` }] };
+  }
+  const findings = [...report.findings];
+  if (drift.missing.length) findings.push({ severity: 'problem', area: 'webhooks', message: `not subscribed: ${drift.missing.join(', ')} (verifyWebhookSubscriptions(tenantId, { repair: true }))` });
+  const wrong = (problem: string) => drift.mismatched.filter((m) => m.problems.includes(problem)).map((m) => m.topic);
+  for (const problem of ['uri', 'format']) {
+    if (wrong(problem).length) findings.push({ severity: 'problem', area: 'webhooks', message: `wrong ${problem}: ${wrong(problem).join(', ')} (verifyWebhookSubscriptions(tenantId, { repair: true }))` });
+  }
+  // The API version of deliveries is the app's webhook version, not a subscription's: reported, not repairable here.
+  if (wrong('apiVersion').length) findings.push({ severity: 'warning', area: 'webhooks', message: `delivered in another API version than the SDK's (the app's webhook API version): ${wrong('apiVersion').join(', ')}` });
+  if (drift.extra.length) findings.push({ severity: 'warning', area: 'webhooks', message: `subscribed but not handled: ${drift.extra.map((e) => e.topic).join(', ')}` });
+  return { ...report, subscriptions: { inSync: drift.inSync, missing: drift.missing, mismatched: drift.mismatched.map((m) => m.topic), extra: drift.extra.map((e) => e.topic) }, findings };
 }
 
 const DAY = 86_400_000;
@@ -120,6 +142,7 @@ export function renderDoctor(reports: readonly DoctorTenantReport[]): string {
     lines.push(`  api       ${r.apiVersion.requested}${r.apiVersion.answeredBy.length ? ` (answered by ${r.apiVersion.answeredBy.join(', ')})` : ''}`);
     lines.push(`  syncs     ${r.syncs.filter((s) => s.enabled).map((s) => `${s.resource} ${s.lastSuccessAt ? `ok ${s.lastSuccessAt}` : 'never'}${s.lastStatus === 'failed' ? ' (last failed)' : ''}`).join(' · ')}`);
     lines.push(`  inbox     ${r.inbox.waiting} waiting, ${r.inbox.deadLetters} dead letters`);
+    if (r.subscriptions) lines.push(`  webhooks  ${r.subscriptions.error ? 'not checked' : r.subscriptions.inSync ? 'subscriptions in sync' : `${r.subscriptions.missing.length} missing, ${r.subscriptions.mismatched.length} wrong, ${r.subscriptions.extra.length} extra`}`);
     for (const f of r.findings) lines.push(`  ${mark[f.severity]} ${f.area}: ${f.message}`);
     if (!r.findings.some((f) => f.severity !== 'info')) lines.push('  ✓ nothing needs attention');
     return lines.join('\n');

@@ -94,8 +94,13 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'doctor',
     summary: 'What needs attention, per tenant: credentials, scopes, syncs, inbox, API versions and deprecations',
-    details: 'Reads the database only. Exit codes: 0 nothing needs action, 1 a problem (marked ✗) was found.',
-    flags: { tenant: { type: 'string', value: '<tenant>', description: 'Only this tenant' }, ...DATABASE_FLAGS, ...JSON_FLAG },
+    details: 'Reads the database only, unless --subscriptions. Exit codes: 0 nothing needs action, 1 a problem (marked ✗) was found.',
+    flags: {
+      tenant: { type: 'string', value: '<tenant>', description: 'Only this tenant' },
+      subscriptions: { type: 'boolean', description: 'Also ask Shopify for each active tenant\'s webhook subscriptions and report drift (needs ENCRYPTION_KEY and HOST_NAME or a callback URL); repairs nothing' },
+      ...DATABASE_FLAGS,
+      ...JSON_FLAG,
+    },
     requires: [],
   },
   {

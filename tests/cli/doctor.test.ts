@@ -17,6 +17,7 @@ import { RESOURCES } from '../../src/resources/registry.js';
 const ENCRYPTION_KEY = randomBytes(32).toString('hex');
 const OLD = 'doctor-old.myshopify.com';
 const FRESH = 'doctor-fresh.myshopify.com';
+const HOST_NAME = 'ingest.example.com';
 
 let db: TestDatabase;
 let simulator: ShopifySimulator;
@@ -30,7 +31,7 @@ beforeAll(async () => {
     shops: [{ domain: OLD, customers: 6, products: 2, orders: 3 }, { domain: FRESH, customers: 4, products: 2, orders: 2 }],
   });
   service = createIngestionService(db.database, {
-    env: { ENCRYPTION_KEY }, logger: silentLogger, clientDefaults: { baseUrl: simulator.url }, bulk: { minPollMs: 10, maxPollMs: 50 },
+    env: { ENCRYPTION_KEY, HOST_NAME }, logger: silentLogger, clientDefaults: { baseUrl: simulator.url }, bulk: { minPollMs: 10, maxPollMs: 50 },
     scheduler: { enabled: false }, webhooks: { enabled: false }, healthCheckIntervalMs: 0,
   });
   await service.initialize();
@@ -79,7 +80,8 @@ describe('API notices', () => {
 describe('shopify-ingest doctor', () => {
   it('reports the fall-forward, the deprecation, missing scopes, a failed sync and dead letters; exit 1', { timeout: 180_000 }, async () => {
     await service.addTenant('old', { shopDomain: OLD, accessToken: simulator.shop(OLD).accessToken, apiVersion: '2025-07' });
-    await service.addTenant('fresh', { shopDomain: FRESH, accessToken: simulator.shop(FRESH).accessToken });
+    // With its client's base URL stored, so the CLI's own service reaches the simulator too.
+    await service.addTenant('fresh', { shopDomain: FRESH, accessToken: simulator.shop(FRESH).accessToken }, { client: { baseUrl: simulator.url } });
     // A full sync is a bulk operation (its query travels as a string); the incremental one after it
     // pages with the registry's query, which selects the deprecated Customer.addresses.
     await service.importData('old', 'customers');
@@ -138,6 +140,27 @@ describe('shopify-ingest doctor', () => {
     const narrowed = JSON.parse((await cli(['doctor', '--tenant', 'old', '--json', '--database-url', db.url], env)).stdout) as { tenants: Array<{ scopes: { needed: string[]; missing: string[] }; findings: Array<{ area: string; message: string }> }> };
     expect(narrowed.tenants[0]!.scopes).toMatchObject({ needed: ['read_customers', 'read_products'], missing: [] });
     expect(narrowed.tenants[0]!.findings.filter((f) => f.area === 'sync' && f.message.startsWith('orders'))).toEqual([]);
+  });
+
+  it('--subscriptions asks Shopify for the drift of each active tenant: missing topics are a problem until repaired', { timeout: 120_000 }, async () => {
+    const env = { ENCRYPTION_KEY, HOST_NAME, LOG_LEVEL: 'warn' };
+    type Report = { tenants: Array<{ tenantId: string; subscriptions?: { inSync: boolean; missing: string[]; extra: string[] }; findings: Array<{ severity: string; area: string; message: string }> }> };
+    const before = await cli(['doctor', '--subscriptions', '--tenant', 'fresh', '--json', '--database-url', db.url], env);
+    expect(before.code).toBe(1);
+    const drift = (JSON.parse(before.stdout) as Report).tenants[0]!;
+    expect(drift.subscriptions!.inSync).toBe(false);
+    expect(drift.subscriptions!.missing).toEqual(expect.arrayContaining(['orders/create', 'app/uninstalled']));
+    expect(drift.findings).toContainEqual(expect.objectContaining({ severity: 'problem', area: 'webhooks' }));
+
+    await service.verifyWebhookSubscriptions('fresh', { repair: true });
+    const after = await cli(['doctor', '--subscriptions', '--tenant', 'fresh', '--json', '--database-url', db.url], env);
+    const repaired = (JSON.parse(after.stdout) as Report).tenants[0]!;
+    expect(repaired.subscriptions).toMatchObject({ missing: [], extra: [] });
+    // What is left is the app's webhook API version (the simulator's app answers in another one): a warning, not a problem.
+    expect(repaired.findings.filter((f) => f.area === 'webhooks').map((f) => f.severity)).toEqual(repaired.subscriptions!.inSync ? [] : ['warning']);
+    expect(after.code).toBe(0);
+    // Without --subscriptions nothing is asked of Shopify.
+    expect((JSON.parse((await cli(['doctor', '--tenant', 'fresh', '--json', '--database-url', db.url], env)).stdout) as Report).tenants[0]!.subscriptions).toBeUndefined();
   });
 
   it('shop/redact purges the tenant\'s notices with its data', async () => {
