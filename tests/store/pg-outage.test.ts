@@ -22,10 +22,11 @@ beforeAll(async () => {
 });
 afterAll(async () => { await db?.drop(); });
 
-function runChild(): Promise<{ code: number | null; signal: string | null; lines: string[]; stderr: string }> {
+/** The child; `onAfter` is called when its outage phase is over, and resolves when it may write again. */
+function runChild(onAfter: () => Promise<void>): Promise<{ code: number | null; signal: string | null; lines: string[]; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'fixtures/outage-child.ts')], {
-      cwd: root, env: { ...process.env, OUTAGE_DATABASE_URL: `${db.url}${db.url.includes('?') ? '&' : '?'}application_name=si_outage_child`, OUTAGE_TENANT: 'outage', OUTAGE_MS: '3000' }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: root, env: { ...process.env, OUTAGE_DATABASE_URL: `${db.url}${db.url.includes('?') ? '&' : '?'}application_name=si_outage_child`, OUTAGE_TENANT: 'outage', OUTAGE_MS: '3000' }, stdio: ['pipe', 'pipe', 'pipe'],
     });
     const lines: string[] = [];
     let stderr = '';
@@ -33,7 +34,12 @@ function runChild(): Promise<{ code: number | null; signal: string | null; lines
     child.stdout.on('data', (c: Buffer) => {
       buffer += c.toString();
       let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) { lines.push(buffer.slice(0, nl)); buffer = buffer.slice(nl + 1); }
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl);
+        lines.push(line);
+        buffer = buffer.slice(nl + 1);
+        if (line.includes('"phase":"after"')) void onAfter().then(() => child.stdin.write('go\n'));
+      }
     });
     child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
     child.on('error', reject);
@@ -47,12 +53,16 @@ describe('PostgreSQL connections killed during batch writes', { timeout: 120_000
       const admin = new pg.Client({ connectionString: db.url });
       await admin.connect();
       const database = new URL(db.url).pathname.slice(1);
-      const child = runChild();
       let kills = 0;
       let stop = false;
-      const killer = (async () => {
+      let killer: Promise<void> = Promise.resolve();
+      // The outage ends before the child's last write: no kill can race it.
+      // (The last kill's notice reaches the child's idle connections within a moment; 300 ms is plenty on one host.)
+      const child = runChild(async () => { stop = true; await killer; await new Promise((r) => setTimeout(r, 300)); });
+      killer = (async () => {
         while (!stop) {
           await new Promise((r) => setTimeout(r, 150 + trial * 40));
+          if (stop) break;
           // Only the child's connections: this process's own (the test harness) stay up.
           const killed = await admin.query(`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = $1 AND application_name = 'si_outage_child'`, [database]);
           kills += killed.rows.length;
