@@ -229,7 +229,9 @@ describe('several processes', () => {
 
   it('takes over after a crashed instance\'s lease expires', async () => {
     await reset();
-    const ttl = 3000;
+    // Long enough that a heartbeat (every ttl/3) delayed by a loaded machine does not let the lease
+    // lapse while its holder lives (seen at 3 s under a full parallel suite).
+    const ttl = 6000;
     // The survivor loads while the other one starts; it starts scheduling once the job is held.
     const [stuck, survivor] = await Promise.all([startInstance('crashing', 'hang', ttl), startInstance('survivor', 'normal', ttl, { deferStart: true })]);
     // the stuck instance holds the job: its run never ends, its lease is renewed
