@@ -16,9 +16,11 @@ import { shop } from './shop.js';
 import { refunds } from './refunds.js';
 import { orderTransactions } from './order-transactions.js';
 import { fulfillments } from './fulfillments.js';
+import { draftOrders } from './draft-orders.js';
+import { abandonedCheckouts } from './abandoned-checkouts.js';
 
 /** Every resource, dependencies first: `all` syncs them in this order. */
-export const RESOURCES = Object.freeze([customers, products, orders, shop, locations, inventory, collections, refunds, orderTransactions, fulfillments] as const);
+export const RESOURCES = Object.freeze([customers, products, orders, shop, locations, inventory, collections, refunds, orderTransactions, fulfillments, draftOrders, abandonedCheckouts] as const);
 
 export type { ResourceName } from './names.js';
 
