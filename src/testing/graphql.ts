@@ -41,6 +41,10 @@ const SINGULAR: Record<string, ResourceName> = { customer: 'customers', product:
 const GID_TYPES: Record<string, ResourceName> = { Customer: 'customers', Product: 'products', Order: 'orders' };
 const MAX_PAGE = 250;
 
+/** Root connections served by stock.ts and drafts.ts (filtered and sorted there), or undefined. */
+const moduleList = (shop: SimulatedShop, field: string, args: Record<string, unknown>): JsonObject[] | undefined =>
+  shop.stock.list(field, args) ?? shop.drafts.list(field, args);
+
 /** Bulk operation behaviour. */
 export interface BulkOptions {
   /** Simulated ms from CREATED to RUNNING (default 1000). */
@@ -358,7 +362,7 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
       return op && op.shop === shop ? bulkObject(op) : null;
     }
     const resource = GID_TYPES[m[1]];
-    if (!resource) return shop.stock.node(gid as string) ?? findOrderItem(shop, m[1], m[2], (order) => toGraphqlNode('orders', order));
+    if (!resource) return shop.stock.node(gid as string) ?? shop.drafts.node(gid as string) ?? findOrderItem(shop, m[1], m[2], (order) => toGraphqlNode('orders', order));
     const record = shop.find(resource, BigInt(m[2]));
     return record ? toGraphqlNode(resource, record) : null;
   }
@@ -431,14 +435,14 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
     try {
       const parsed = parseGraphql(String(query ?? ''), undefined, adminSchema());
       message = bulkQueryProblem(parsed) ?? '';
-      const tops = parsed.selections.filter((s) => RESOURCES.includes(s.name as ResourceName) || shop.stock.list(s.name, {}) !== undefined);
+      const tops = parsed.selections.filter((s) => RESOURCES.includes(s.name as ResourceName) || moduleList(shop, s.name, {}) !== undefined);
       if (!message && tops.length !== 1) message = 'Bulk queries must contain exactly one top-level connection field the simulator serves: customers, products or orders.';
       if (!message) root = tops[0];
     } catch (error) {
       message = error instanceof GraphqlValidationError ? `Invalid bulk query: ${error.message}` : `Invalid bulk query: ${(error as Error).message}`;
     }
     if (!root) return { bulkOperation: null, userErrors: [{ field: ['query'], message, code: 'INVALID' }] };
-    const items = shop.stock.list(root.name, resolveArgs(root.args, {}));
+    const items = moduleList(shop, root.name, resolveArgs(root.args, {}));
     const resource = root.name as ResourceName;
     const filter = items ? {} : visibleFilter(shop, resource, parseSearchQuery(typeof root.args.query === 'string' ? root.args.query : undefined, resource, shop));
     const rootTotal = items ? items.length : shop.tables[resource].count(filter);
@@ -602,7 +606,7 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
     const subject = /subject_type:(\w+)/.exec(query)?.[1];
     const since = /created_at:>=?'?([^'\s]+)'?/.exec(query)?.[1];
     const sinceMs = since ? Date.parse(since) : -Infinity;
-    const SUBJECTS: Record<string, string> = { Order: 'ORDER', Product: 'PRODUCT', Customer: 'CUSTOMER', Collection: 'COLLECTION' };
+    const SUBJECTS: Record<string, string> = { Order: 'ORDER', Product: 'PRODUCT', Customer: 'CUSTOMER', Collection: 'COLLECTION', DraftOrder: 'DRAFT_ORDER' };
     const items = shop.events
       .filter((e) => (!action || e.verb === action) && (!subject || SUBJECTS[e.subject_type] === subject) && e.createdMs >= sinceMs)
       .map((e) => ({
@@ -637,10 +641,10 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
     }
     if (field.name === '__typename') return 'QueryRoot';
     if (field.name === 'shop') return project({ ...shopObject(shop), ...shop.stock.shopFields() }, field, vars);
-    const stockNodes = shop.stock.list(field.name, args);
-    if (stockNodes) return listConnection(stockNodes, field, vars);
-    const stockCount = shop.stock.count(field.name, args);
-    if (stockCount) return project(stockCount, field, vars);
+    const moduleNodes = moduleList(shop, field.name, args);
+    if (moduleNodes) return listConnection(moduleNodes, field, vars);
+    const moduleCount = shop.stock.count(field.name, args) ?? shop.drafts.count(field.name, args);
+    if (moduleCount) return project(moduleCount, field, vars);
     if (RESOURCES.includes(field.name as ResourceName)) {
       const { value, returned, requested } = resourceConnection(shop, field.name as ResourceName, field, vars);
       const node = connectionNode(field);

@@ -10,6 +10,7 @@ import { formatShopTime, type Clock } from './clock.js';
 import { hashString, createRandom } from './prng.js';
 import { ShopifyIngestError } from '../errors.js';
 import { createStock } from './stock.js';
+import { createDrafts } from './drafts.js';
 
 /** Webhook topics the simulator emits (REST names). https://shopify.dev/docs/api/webhooks */
 export type WebhookTopic =
@@ -101,6 +102,10 @@ export interface ShopConfig {
   products?: number;
   /** Seeded orders (default 100). */
   orders?: number;
+  /** Seeded draft orders (default 6; see drafts.ts). */
+  draftOrders?: number;
+  /** Seeded abandoned checkouts (default 8). */
+  abandonedCheckouts?: number;
   /** Serve ids above 2^53 (exact in the JSON text). */
   bigIds?: boolean;
   /** Shop currency (default `USD`). */
@@ -319,6 +324,11 @@ export function createShop(init: {
     apiVersion: init.apiVersion,
     /** Locations, inventory, collections and the shop's own details (see stock.ts). */
     stock: createStock({ seed, shopNumber, clock, bigIds: gen.bigIds, currency: gen.currency, domain, name: config.name ?? `Simulated Shop ${shopNumber + 1}`, products, events: events as unknown as Array<Record<string, unknown>> }),
+    /** Draft orders and abandoned checkouts (see drafts.ts). */
+    drafts: createDrafts({
+      seed, shopNumber, clock, bigIds: gen.bigIds, currency: gen.currency, domain, customers, products, orders, events: events as unknown as Array<Record<string, unknown>>,
+      draftOrders: config.draftOrders ?? 6, abandonedCheckouts: config.abandonedCheckouts ?? 8,
+    }),
     /** Listener of every change (the simulator delivers webhooks from it). */
     set onChange(fn: ((change: ShopChange) => void) | undefined) { onChange = fn; },
 
