@@ -9,6 +9,7 @@ import { createKeyRing } from '../../src/crypto/index.js';
 import { silentLogger } from '../../src/logger.js';
 import { createStore } from '../../src/store/index.js';
 import { revealPayload } from '../../src/transform/pii.js';
+import { ShopifyTransformer } from '../../src/transform/index.js';
 import { unpackBody } from '../../src/webhooks/body-codec.js';
 import { createWebhookService, type WebhookService } from '../../src/webhooks/index.js';
 import { createTestDatabase, fixturesMissing, type TestDatabase } from '../helpers/db.js';
@@ -64,6 +65,23 @@ describe.skipIf(fixturesMissing !== null)(`customers/redact${fixturesMissing ? `
     await send(s, 'customers/create', other);
     await send(s, 'orders/create', order);
     await s.processPending();
+    // The customer's draft order and abandoned checkout, as a sync stores them (GraphQL nodes).
+    const store = createStore(db.database);
+    const transformer = new ShopifyTransformer({ keyRing });
+    const money = (amount: string) => ({ shopMoney: { amount, currencyCode: 'USD' }, presentmentMoney: { amount, currencyCode: 'EUR' } });
+    const address = { firstName: 'John', lastName: 'Smith', name: 'John Smith', address1: '123 Shipping Street', zip: '40003', city: 'Louisville', countryCodeV2: 'US', phone: '+15555550123' };
+    const line = (type: string, id: number) => ({ id: `gid://shopify/${type}/${id}`, title: 'Mug', quantity: 2, sku: 'MUG-1', originalUnitPriceSet: money('5.0'), customAttributes: [{ key: 'Engraving', value: 'For John Smith' }] });
+    await store.writeRows('t1', 'draftOrders', transformer.toRows('draftOrders', {
+      id: 'gid://shopify/DraftOrder/9001', name: '#D1', status: 'OPEN', email: 'john@example.com', phone: '+15555550123', note2: 'Ring Steve Shipper at 555-555-SHIP',
+      invoiceUrl: 'https://shop.example/invoices/john-smith-secret', createdAt: '2024-08-02T00:00:00Z', updatedAt: '2024-08-02T00:00:00Z', totalPriceSet: money('10.0'),
+      customer: { id: `gid://shopify/Customer/${customerId}` }, billingAddress: address, shippingAddress: address, lineItems: { nodes: [line('DraftOrderLineItem', 9002)] },
+    }, 't1'));
+    await store.writeRows('t1', 'abandonedCheckouts', transformer.toRows('abandonedCheckouts', {
+      id: 'gid://shopify/AbandonedCheckout/9101', name: '#9101', note: 'Shipping Company account 40003', abandonedCheckoutUrl: 'https://shop.example/recover/john-smith-secret',
+      createdAt: '2024-08-03T00:00:00Z', updatedAt: '2024-08-03T00:00:00Z', totalPriceSet: money('10.0'), discountCodes: [],
+      customer: { id: `gid://shopify/Customer/${customerId}`, defaultEmailAddress: { emailAddress: 'jon@example.com' }, defaultPhoneNumber: { phoneNumber: '+15555550123' } },
+      billingAddress: address, shippingAddress: address, lineItems: { nodes: [line('AbandonedCheckoutLineItem', 9102)] },
+    }, 't1'));
     // A delivery naming the order waits for a retry (no client to refetch the edit): applying it after
     // the redact would store the order's PII again, so the redact closes it.
     const edit = '{"order_edit":{"id":1,"order_id":820982911946154508,"committed_at":"2030-01-01T00:00:00Z","line_items":{"additions":[],"removals":[]}}}';
@@ -73,7 +91,7 @@ describe.skipIf(fixturesMissing !== null)(`customers/redact${fixturesMissing ? `
     // An update of the order claimed in the same batch as the redact: applied first, then erased.
     await send(s, 'orders/updated', { ...order, updated_at: '2030-01-01T00:00:00Z' }, { webhookId: 'late-update' });
 
-    const pii = ['john@example.com', 'jon@example.com', 'John', 'Smith', 'Steve', 'Shipper', '123 Shipping Street', '555-555-SHIP', 'Shipping Company', '40003', '+15555550123'];
+    const pii = ['john@example.com', 'jon@example.com', 'John', 'Smith', 'Steve', 'Shipper', '123 Shipping Street', '555-555-SHIP', 'Shipping Company', '40003', '+15555550123', 'john-smith-secret'];
     const before = await everythingDecrypted('t1');
     for (const value of pii) expect(before, `stored before the redact: ${value}`).toContain(value);
 
@@ -89,6 +107,10 @@ describe.skipIf(fixturesMissing !== null)(`customers/redact${fixturesMissing ? `
     }
     // Scope: the other customer keeps their data, the order keeps its analytics.
     expect(after).toContain('bob@biller.com');
+    // The draft and the checkout keep their amounts and line items.
+    expect(await db.query(`SELECT total_price::text AS total, total_price_presentment::text AS total_p, line_item_count FROM shopify_draft_orders WHERE tenant_id = 't1'`)).toEqual([{ total: '10.0000', total_p: '10.0000', line_item_count: 1 }]);
+    expect(await db.query(`SELECT total_price::text AS total, line_item_count FROM shopify_abandoned_checkouts WHERE tenant_id = 't1'`)).toEqual([{ total: '10.0000', line_item_count: 1 }]);
+    expect(await db.query(`SELECT quantity FROM shopify_abandoned_checkout_line_items WHERE tenant_id = 't1'`)).toEqual([{ quantity: 2 }]);
     const [o] = await db.query(`SELECT total_price::text, line_item_count, payload->>'redacted' AS redacted FROM shopify_orders WHERE tenant_id = 't1'`);
     expect(o).toMatchObject({ total_price: expect.stringMatching(/^\d/), line_item_count: 2, redacted: 'true' });
     const [waiting] = await db.query(`SELECT status, body_enc, last_error FROM shopify_webhook_inbox WHERE webhook_id = 'waiting-edit'`);
