@@ -332,6 +332,7 @@ export function createDrafts(init: {
   return {
     /** Sends a webhook (set by the simulator to its dispatcher). */
     set deliver(fn: (topic: string, payload: JsonObject) => void) { deliver = fn; },
+    /** Root connections served from here (`draftOrders`, `abandonedCheckouts`), or undefined for other fields. */
     list,
     /** `draftOrdersCount` / `abandonedCheckoutsCount`, or undefined for other fields. */
     count(field: string, args: Record<string, unknown>): JsonObject | undefined {

@@ -52,7 +52,7 @@ async function storedDrafts(tenant: string) {
       coalesce((SELECT array_agg(l.id::text || ':' || l.quantity || ':' || l.price::text || ':' || coalesce(l.variant_id::text, 'null') ORDER BY 1) FROM shopify_draft_order_line_items l
         WHERE l.tenant_id = d.tenant_id AND l.draft_order_id = d.id), '{}') AS lines
     FROM shopify_draft_orders d WHERE d.tenant_id = $1 AND d.deleted_at IS NULL ORDER BY d.id`, [tenant]);
-  return rows.map((r) => ({ ...r, lines: [...r.lines].sort() }));
+  return rows.map((r): Record<string, any> => ({ ...r, lines: [...r.lines].sort() }));
 }
 function expectedCheckouts(shop: Shop) {
   return shop.drafts.checkoutIds().map((id) => {
@@ -71,7 +71,7 @@ async function storedCheckouts(tenant: string) {
       coalesce((SELECT array_agg(l.id::text || ':' || l.quantity || ':' || l.discounted_total::text ORDER BY 1) FROM shopify_abandoned_checkout_line_items l
         WHERE l.tenant_id = c.tenant_id AND l.checkout_id = c.id), '{}') AS lines
     FROM shopify_abandoned_checkouts c WHERE c.tenant_id = $1 AND c.deleted_at IS NULL ORDER BY c.id`, [tenant]);
-  return rows.map((r) => ({ ...r, lines: [...r.lines].sort() }));
+  return rows.map((r): Record<string, any> => ({ ...r, lines: [...r.lines].sort() }));
 }
 
 describe('draft orders and abandoned checkouts against the simulator', { timeout: 240_000 }, () => {
