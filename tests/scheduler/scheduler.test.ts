@@ -97,7 +97,8 @@ describe('jobs and status', () => {
   });
 
   it('reads schedules in the configured time zone, per service and per tenant', async () => {
-    const productsOnly = { customers: { enabled: false }, orders: { enabled: false }, fullSync: { enabled: false } };
+    // Every other resource's job off: half a year of their ticks on the fake clock takes longer than the test may.
+    const productsOnly = { ...Object.fromEntries(RESOURCE_NAMES.map((name) => [name, { enabled: false }])), products: {}, fullSync: { enabled: false } };
     const scheduler = make({ runJob: async () => 'ok', timezone: 'America/New_York', syncConfig: productsOnly });
     scheduler.addTenantJobs('t1');
     scheduler.addTenantJobs('t2', { products: { timezone: 'Asia/Tokyo' } });
