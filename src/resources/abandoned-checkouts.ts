@@ -52,7 +52,7 @@ function discountCodes(data: JsonObject): string | null {
   return list.length ? list.join(', ') : null;
 }
 
-function checkoutRows(data: JsonObject, ctx: RowContext): { abandonedCheckouts: AbandonedCheckoutRow[]; lineItems: AbandonedCheckoutLineItemRow[] } {
+function checkoutRows(data: JsonObject, ctx: RowContext): { abandonedCheckouts: AbandonedCheckoutRow[]; abandonedCheckoutLineItems: AbandonedCheckoutLineItemRow[] } {
   const { sealer } = ctx;
   const { email, phone } = buyerContact(data);
   const subtotal = bagOf(data, 'subtotalPriceSet', 'subtotal_price');
@@ -76,10 +76,10 @@ function checkoutRows(data: JsonObject, ctx: RowContext): { abandonedCheckouts: 
     shopifyCreatedAt: time(pick(data, 'createdAt', 'created_at'), 'created_at'), shopifyUpdatedAt: ctx.updatedAt, deletedAt: null,
     payload: payloadWithout(sealer, data, SEALED_ELSEWHERE),
   };
-  return { abandonedCheckouts: [row], lineItems: nodes(items).map((item) => lineItemRow(item, ctx.id, ctx.tenantId, sealer)) };
+  return { abandonedCheckouts: [row], abandonedCheckoutLineItems: nodes(items).map((item) => lineItemRow(item, ctx.id, ctx.tenantId, sealer)) };
 }
 
-export const abandonedCheckouts = defineResource<{ abandonedCheckouts: AbandonedCheckoutRow[]; lineItems: AbandonedCheckoutLineItemRow[] }, 'abandonedCheckouts'>({
+export const abandonedCheckouts = defineResource<{ abandonedCheckouts: AbandonedCheckoutRow[]; abandonedCheckoutLineItems: AbandonedCheckoutLineItemRow[] }, 'abandonedCheckouts'>({
   name: 'abandonedCheckouts',
   label: 'Abandoned checkouts',
   // Also the staff permission manage_abandoned_checkouts (https://shopify.dev/docs/api/admin-graphql/latest/objects/AbandonedCheckout).
@@ -121,7 +121,7 @@ export const abandonedCheckouts = defineResource<{ abandonedCheckouts: Abandoned
     ],
   },
   children: [{
-    key: 'lineItems', table: 'shopify_abandoned_checkout_line_items', model: 'ShopifyAbandonedCheckoutLineItem', conflict: ['id'], versioned: false, syncedAt: false,
+    key: 'abandonedCheckoutLineItems', table: 'shopify_abandoned_checkout_line_items', model: 'ShopifyAbandonedCheckoutLineItem', conflict: ['id'], versioned: false, syncedAt: false,
     parent: 'abandonedCheckouts', parentColumn: 'checkout_id', parentIdOf: (r: AbandonedCheckoutLineItemRow) => r.checkoutId,
     whenMissing: 'delete', bulkType: 'AbandonedCheckoutLineItem', countColumn: 'line_item_count',
     columns: [
@@ -142,7 +142,7 @@ export const abandonedCheckouts = defineResource<{ abandonedCheckouts: Abandoned
       col<AbandonedCheckoutLineItemRow>('payload', 'jsonb', (r) => r.payload),
     ],
   }],
-  emptyRows: () => ({ abandonedCheckouts: [], lineItems: [] }),
+  emptyRows: () => ({ abandonedCheckouts: [], abandonedCheckoutLineItems: [] }),
   toRows: (record, ctx) => checkoutRows(record, ctx),
   childRow: (_table, node, ctx) => lineItemRow(node, ctx.parentId, ctx.tenantId, ctx.sealer),
   graphql: {
@@ -156,7 +156,7 @@ export const abandonedCheckouts = defineResource<{ abandonedCheckouts: Abandoned
       shippingAddress { ${ADDRESS} }`,
     connections: [{
       field: 'lineItems',
-      table: 'lineItems',
+      table: 'abandonedCheckoutLineItems',
       fields: `id title variantTitle sku quantity
         originalUnitPriceSet ${MONEY} originalTotalPriceSet ${MONEY} discountedTotalPriceSet ${MONEY}
         product { id } variant { id }`,

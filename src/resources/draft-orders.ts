@@ -46,7 +46,7 @@ function lineItemRow(item: JsonObject, draftOrderId: bigint, tenantId: string, s
   };
 }
 
-function draftOrderRows(data: JsonObject, ctx: RowContext): { draftOrders: DraftOrderRow[]; lineItems: DraftOrderLineItemRow[] } {
+function draftOrderRows(data: JsonObject, ctx: RowContext): { draftOrders: DraftOrderRow[]; draftOrderLineItems: DraftOrderLineItemRow[] } {
   const { sealer } = ctx;
   const { email, phone } = buyerContact(data);
   const subtotal = bagOf(data, 'subtotalPriceSet', 'subtotal_price');
@@ -75,10 +75,10 @@ function draftOrderRows(data: JsonObject, ctx: RowContext): { draftOrders: Draft
     shopifyCreatedAt: time(pick(data, 'createdAt', 'created_at'), 'created_at'), shopifyUpdatedAt: ctx.updatedAt, deletedAt: null,
     payload: payloadWithout(sealer, data, SEALED_ELSEWHERE),
   };
-  return { draftOrders: [row], lineItems: nodes(items).map((item) => lineItemRow(item, ctx.id, ctx.tenantId, sealer)) };
+  return { draftOrders: [row], draftOrderLineItems: nodes(items).map((item) => lineItemRow(item, ctx.id, ctx.tenantId, sealer)) };
 }
 
-export const draftOrders = defineResource<{ draftOrders: DraftOrderRow[]; lineItems: DraftOrderLineItemRow[] }, 'draftOrders'>({
+export const draftOrders = defineResource<{ draftOrders: DraftOrderRow[]; draftOrderLineItems: DraftOrderLineItemRow[] }, 'draftOrders'>({
   name: 'draftOrders',
   label: 'Draft orders',
   scopes: ['read_draft_orders'],
@@ -125,7 +125,7 @@ export const draftOrders = defineResource<{ draftOrders: DraftOrderRow[]; lineIt
     ],
   },
   children: [{
-    key: 'lineItems', table: 'shopify_draft_order_line_items', model: 'ShopifyDraftOrderLineItem', conflict: ['id'], versioned: false, syncedAt: false,
+    key: 'draftOrderLineItems', table: 'shopify_draft_order_line_items', model: 'ShopifyDraftOrderLineItem', conflict: ['id'], versioned: false, syncedAt: false,
     parent: 'draftOrders', parentColumn: 'draft_order_id', parentIdOf: (r: DraftOrderLineItemRow) => r.draftOrderId,
     whenMissing: 'delete', bulkType: 'DraftOrderLineItem', countColumn: 'line_item_count',
     columns: [
@@ -150,7 +150,7 @@ export const draftOrders = defineResource<{ draftOrders: DraftOrderRow[]; lineIt
       col<DraftOrderLineItemRow>('payload', 'jsonb', (r) => r.payload),
     ],
   }],
-  emptyRows: () => ({ draftOrders: [], lineItems: [] }),
+  emptyRows: () => ({ draftOrders: [], draftOrderLineItems: [] }),
   toRows: (record, ctx) => draftOrderRows(record, ctx),
   childRow: (_table, node, ctx) => lineItemRow(node, ctx.parentId, ctx.tenantId, ctx.sealer),
   graphql: {
@@ -165,7 +165,7 @@ export const draftOrders = defineResource<{ draftOrders: DraftOrderRow[]; lineIt
       shippingAddress { ${ADDRESS} }`,
     connections: [{
       field: 'lineItems',
-      table: 'lineItems',
+      table: 'draftOrderLineItems',
       fields: `id title variantTitle sku vendor quantity custom
         originalUnitPriceSet ${MONEY} originalTotalSet ${MONEY} discountedTotalSet ${MONEY} totalDiscountSet ${MONEY}
         product { id } variant { id }`,

@@ -163,6 +163,11 @@ describe('shopify-ingest CLI', () => {
     expect(some.code).toBe(0);
     const someResult = JSON.parse(some.stdout.trim().split('\n').at(-1)!) as { ok: boolean; runs: Array<{ resource: string; status: string }> };
     expect(someResult.runs.map((r) => [r.resource, r.status])).toEqual([['customers', 'succeeded'], ['orders', 'succeeded']]);
+    const carts = await cli(['sync', 'cli-tenant', '--resources', 'abandonedCheckouts,draftOrders', '--mode', 'full', '--json', '--database-url', db.url]);
+    expect(carts.code).toBe(0);
+    const cartRuns = (JSON.parse(carts.stdout.trim().split('\n').at(-1)!) as { runs: Array<{ resource: string; status: string; fetched: number }> }).runs;
+    // The simulator's default shop: 6 draft orders, 8 abandoned checkouts.
+    expect(cartRuns.map((r) => [r.resource, r.status, r.fetched])).toEqual([['draftOrders', 'succeeded', 6], ['abandonedCheckouts', 'succeeded', 8]]);
     expect((await cli(['sync', 'cli-tenant', '--resources', 'orders,invoices', '--database-url', db.url])).code).toBe(2);
     expect((await cli(['sync', 'cli-tenant', 'orders', '--resources', 'customers', '--database-url', db.url])).code).toBe(2);
 
