@@ -15,7 +15,7 @@
  * https://shopify.dev/docs/api/admin-graphql/latest/queries/abandonedCheckouts
  */
 import { col } from '../store/columns.js';
-import { bagOf, buyerContact, cartLineItem, countryCodeOf, payloadWithout, sealedAddress, type CartLineItemRow } from '../transform/checkout.js';
+import { bagOf, buyerContact, cartLineItem, cartLineItemColumns, countryCodeOf, payloadWithout, sealedAddress, type CartLineItemRow } from '../transform/checkout.js';
 import { bool, isObject, nodes, pick, resolveId, str, time, type JsonObject } from '../transform/values.js';
 import { defineResource, type RowContext } from './definition.js';
 
@@ -124,23 +124,7 @@ export const abandonedCheckouts = defineResource<{ abandonedCheckouts: Abandoned
     key: 'abandonedCheckoutLineItems', table: 'shopify_abandoned_checkout_line_items', model: 'ShopifyAbandonedCheckoutLineItem', conflict: ['id'], versioned: false, syncedAt: false,
     parent: 'abandonedCheckouts', parentColumn: 'checkout_id', parentIdOf: (r: AbandonedCheckoutLineItemRow) => r.checkoutId,
     whenMissing: 'delete', bulkType: 'AbandonedCheckoutLineItem', countColumn: 'line_item_count',
-    columns: [
-      col<AbandonedCheckoutLineItemRow>('id', 'bigint', (r) => r.id),
-      col<AbandonedCheckoutLineItemRow>('checkout_id', 'bigint', (r) => r.checkoutId),
-      col<AbandonedCheckoutLineItemRow>('product_id', 'bigint', (r) => r.productId),
-      col<AbandonedCheckoutLineItemRow>('variant_id', 'bigint', (r) => r.variantId),
-      col<AbandonedCheckoutLineItemRow>('title', 'text', (r) => r.title),
-      col<AbandonedCheckoutLineItemRow>('variant_title', 'text', (r) => r.variantTitle),
-      col<AbandonedCheckoutLineItemRow>('sku', 'text', (r) => r.sku),
-      col<AbandonedCheckoutLineItemRow>('quantity', 'integer', (r) => r.quantity),
-      col<AbandonedCheckoutLineItemRow>('price', 'numeric', (r) => r.price),
-      col<AbandonedCheckoutLineItemRow>('price_presentment', 'numeric', (r) => r.pricePresentment),
-      col<AbandonedCheckoutLineItemRow>('original_total', 'numeric', (r) => r.originalTotal),
-      col<AbandonedCheckoutLineItemRow>('original_total_presentment', 'numeric', (r) => r.originalTotalPresentment),
-      col<AbandonedCheckoutLineItemRow>('discounted_total', 'numeric', (r) => r.discountedTotal),
-      col<AbandonedCheckoutLineItemRow>('discounted_total_presentment', 'numeric', (r) => r.discountedTotalPresentment),
-      col<AbandonedCheckoutLineItemRow>('payload', 'jsonb', (r) => r.payload),
-    ],
+    columns: cartLineItemColumns<AbandonedCheckoutLineItemRow>('checkout_id', (r) => r.checkoutId),
   }],
   emptyRows: () => ({ abandonedCheckouts: [], abandonedCheckoutLineItems: [] }),
   toRows: (record, ctx) => checkoutRows(record, ctx),

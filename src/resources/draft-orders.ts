@@ -12,7 +12,7 @@
  * https://shopify.dev/docs/api/admin-graphql/latest/queries/draftOrders
  */
 import { col } from '../store/columns.js';
-import { bagOf, buyerContact, cartLineItem, countryCodeOf, payloadWithout, sealedAddress, type CartLineItemRow } from '../transform/checkout.js';
+import { bagOf, buyerContact, cartLineItem, cartLineItemColumns, countryCodeOf, payloadWithout, sealedAddress, type CartLineItemRow } from '../transform/checkout.js';
 import { bool, isObject, lower, nodes, pick, refId, resolveId, str, tags, time, type JsonObject } from '../transform/values.js';
 import { defineResource, type RowContext } from './definition.js';
 
@@ -128,27 +128,12 @@ export const draftOrders = defineResource<{ draftOrders: DraftOrderRow[]; draftO
     key: 'draftOrderLineItems', table: 'shopify_draft_order_line_items', model: 'ShopifyDraftOrderLineItem', conflict: ['id'], versioned: false, syncedAt: false,
     parent: 'draftOrders', parentColumn: 'draft_order_id', parentIdOf: (r: DraftOrderLineItemRow) => r.draftOrderId,
     whenMissing: 'delete', bulkType: 'DraftOrderLineItem', countColumn: 'line_item_count',
-    columns: [
-      col<DraftOrderLineItemRow>('id', 'bigint', (r) => r.id),
-      col<DraftOrderLineItemRow>('draft_order_id', 'bigint', (r) => r.draftOrderId),
-      col<DraftOrderLineItemRow>('product_id', 'bigint', (r) => r.productId),
-      col<DraftOrderLineItemRow>('variant_id', 'bigint', (r) => r.variantId),
-      col<DraftOrderLineItemRow>('title', 'text', (r) => r.title),
-      col<DraftOrderLineItemRow>('variant_title', 'text', (r) => r.variantTitle),
-      col<DraftOrderLineItemRow>('sku', 'text', (r) => r.sku),
+    columns: cartLineItemColumns<DraftOrderLineItemRow>('draft_order_id', (r) => r.draftOrderId, [
       col<DraftOrderLineItemRow>('vendor', 'text', (r) => r.vendor),
       col<DraftOrderLineItemRow>('custom', 'boolean', (r) => r.custom),
-      col<DraftOrderLineItemRow>('quantity', 'integer', (r) => r.quantity),
-      col<DraftOrderLineItemRow>('price', 'numeric', (r) => r.price),
-      col<DraftOrderLineItemRow>('price_presentment', 'numeric', (r) => r.pricePresentment),
-      col<DraftOrderLineItemRow>('original_total', 'numeric', (r) => r.originalTotal),
-      col<DraftOrderLineItemRow>('original_total_presentment', 'numeric', (r) => r.originalTotalPresentment),
-      col<DraftOrderLineItemRow>('discounted_total', 'numeric', (r) => r.discountedTotal),
-      col<DraftOrderLineItemRow>('discounted_total_presentment', 'numeric', (r) => r.discountedTotalPresentment),
       col<DraftOrderLineItemRow>('total_discount', 'numeric', (r) => r.totalDiscount),
       col<DraftOrderLineItemRow>('total_discount_presentment', 'numeric', (r) => r.totalDiscountPresentment),
-      col<DraftOrderLineItemRow>('payload', 'jsonb', (r) => r.payload),
-    ],
+    ]),
   }],
   emptyRows: () => ({ draftOrders: [], draftOrderLineItems: [] }),
   toRows: (record, ctx) => draftOrderRows(record, ctx),

@@ -4,6 +4,7 @@
  * https://shopify.dev/docs/api/admin-graphql/latest/objects/DraftOrder
  * https://shopify.dev/docs/api/admin-graphql/latest/objects/AbandonedCheckout
  */
+import { col, type ColumnSpec } from '../store/columns.js';
 import { bagAmounts, type BagAmounts } from './money-bag.js';
 import { customerEmail, normaliseAddress } from './customer.js';
 import { FieldError } from './errors.js';
@@ -75,4 +76,26 @@ export function cartLineItem(item: JsonObject, tenantId: string, sealer: RecordS
     discountedTotal: discounted.shop, discountedTotalPresentment: discounted.presentment,
     payload: payloadWithout(sealer, item, ['customAttributes', 'properties']),
   };
+}
+
+/** Columns of a cart line item row, `parentColumn` (the draft order's or checkout's id) second. */
+export function cartLineItemColumns<R extends CartLineItemRow>(parentColumn: string, parentId: (row: R) => bigint, extra: readonly ColumnSpec<R>[] = []): ColumnSpec<R>[] {
+  return [
+    col<R>('id', 'bigint', (r) => r.id),
+    col<R>(parentColumn, 'bigint', parentId),
+    col<R>('product_id', 'bigint', (r) => r.productId),
+    col<R>('variant_id', 'bigint', (r) => r.variantId),
+    col<R>('title', 'text', (r) => r.title),
+    col<R>('variant_title', 'text', (r) => r.variantTitle),
+    col<R>('sku', 'text', (r) => r.sku),
+    col<R>('quantity', 'integer', (r) => r.quantity),
+    col<R>('price', 'numeric', (r) => r.price),
+    col<R>('price_presentment', 'numeric', (r) => r.pricePresentment),
+    col<R>('original_total', 'numeric', (r) => r.originalTotal),
+    col<R>('original_total_presentment', 'numeric', (r) => r.originalTotalPresentment),
+    col<R>('discounted_total', 'numeric', (r) => r.discountedTotal),
+    col<R>('discounted_total_presentment', 'numeric', (r) => r.discountedTotalPresentment),
+    ...extra,
+    col<R>('payload', 'jsonb', (r) => r.payload),
+  ];
 }

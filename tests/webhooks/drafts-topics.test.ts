@@ -6,28 +6,20 @@
  * follows: new rows with line items in both currencies, changed line items, a completed draft's
  * order, a recovered checkout, tombstones, and a checkout stored only once it is abandoned.
  */
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import express from 'express';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { shopifyWebhooks } from 'shopify-ingest/express';
 import { createShopifyClient } from '../../src/client/index.js';
 import { createKeyRing } from '../../src/crypto/index.js';
 import { createImportService } from '../../src/importer/index.js';
-import { fetchRecord } from '../../src/importer/pages-listing.js';
-import { silentLogger } from '../../src/logger.js';
-import { getResource } from '../../src/resources/index.js';
 import { createStore } from '../../src/store/index.js';
 import type { JsonObject } from '../../src/testing/generator.js';
 import { createShopifySimulator, type ShopifySimulator } from '../../src/testing/index.js';
-import { createWebhookService, type WebhookService } from '../../src/webhooks/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { ENCRYPTION_KEY, SECRET } from './helpers/deliveries.js';
+import { startSimulatorReceiver, type SimulatorReceiver } from './helpers/simulator-receiver.js';
 
 let db: TestDatabase;
 let sim: ShopifySimulator;
-let server: Server;
-let service: WebhookService;
+let receiver: SimulatorReceiver;
 const SHOP = 'drafts-shop.myshopify.com';
 const TENANT = 'tenant-drafts';
 let simTime = Date.parse('2026-11-01T00:00:00Z');
@@ -44,36 +36,18 @@ beforeAll(async () => {
   const shop = sim.shops[0]!;
   const client = createShopifyClient({ shopDomain: shop.domain, accessToken: shop.accessToken, baseUrl: shop.baseUrl, retryOptions: { retries: 3, minTimeout: 5, maxTimeout: 20 } });
   await createImportService(db.database, client, TENANT, { keyRing, bulk: { minPollMs: 10, maxPollMs: 50 } }).importAll({ resources: ['draftOrders', 'abandonedCheckouts'] });
-  service = createWebhookService(db.database, {
-    secrets: SECRET, keyRing, logger: silentLogger, worker: { pollIntervalMs: 100, batchSize: 50 },
-    fetchRecord: (_tenant, resource, id) => fetchRecord(client, getResource(resource), id),
-  });
-  const app = express();
-  app.post('/webhooks/shopify', shopifyWebhooks(service));
-  server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/shopify`;
-  for (const topic of TOPICS) shop.subscribe(topic, url);
+  receiver = await startSimulatorReceiver({ db, sim, tenantId: TENANT, keyRing, client, topics: TOPICS });
 });
 
 afterAll(async () => {
-  await service?.stop();
+  await receiver?.close();
   await sim?.stop();
-  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
   await db?.drop();
 });
 
 const q = <T extends Record<string, any> = Record<string, unknown>>(sql: string, params: unknown[] = []) => db.query<T>(sql, params);
 
-/** Waits until every delivery is acknowledged and the inbox has nothing left to apply; nothing failed. */
-async function settle(): Promise<void> {
-  await sim.webhooks.waitForDeliveries(20_000);
-  for (let i = 0; i < 200; i++) {
-    const [{ n }] = await q<{ n: number }>(`SELECT count(*)::int AS n FROM shopify_webhook_inbox WHERE tenant_id = $1 AND status NOT IN ('processed', 'failed')`, [TENANT]);
-    if (n === 0) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  expect(await q(`SELECT topic, last_error FROM shopify_webhook_inbox WHERE tenant_id = $1 AND status <> 'processed'`, [TENANT])).toEqual([]);
-}
+const settle = () => receiver.settle();
 
 const amount = (node: JsonObject, key: string, half: 'shopMoney' | 'presentmentMoney') => Number((node[key] as Record<string, { amount: string }>)[half].amount).toFixed(4);
 const ids = (node: JsonObject) => ((node.lineItems as { nodes: JsonObject[] }).nodes).map((li) => String(li.id).split('/').pop()).sort();

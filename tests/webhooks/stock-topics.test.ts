@@ -5,28 +5,20 @@
  * simulator, as the facade wires it), and the database follows: quantities, a disconnected level
  * removed, a deactivated location, a renamed shop, tombstones, collection membership kept.
  */
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import express from 'express';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { shopifyWebhooks } from 'shopify-ingest/express';
 import { createShopifyClient } from '../../src/client/index.js';
 import { createKeyRing } from '../../src/crypto/index.js';
 import { createImportService } from '../../src/importer/index.js';
-import { fetchRecord } from '../../src/importer/pages-listing.js';
-import { silentLogger } from '../../src/logger.js';
-import { getResource } from '../../src/resources/index.js';
 import { createStore } from '../../src/store/index.js';
 import { createShopifySimulator, type ShopifySimulator } from '../../src/testing/index.js';
 import { INVENTORY_STATES } from '../../src/testing/stock.js';
-import { createWebhookService, type WebhookService } from '../../src/webhooks/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { ENCRYPTION_KEY, SECRET } from './helpers/deliveries.js';
+import { startSimulatorReceiver, type SimulatorReceiver } from './helpers/simulator-receiver.js';
 
 let db: TestDatabase;
 let sim: ShopifySimulator;
-let server: Server;
-let service: WebhookService;
+let receiver: SimulatorReceiver;
 const SHOP = 'stock-shop.myshopify.com';
 const TENANT = 'tenant-stock';
 let simTime = Date.parse('2026-11-01T00:00:00Z');
@@ -45,37 +37,18 @@ beforeAll(async () => {
   const keyRing = createKeyRing({ key: ENCRYPTION_KEY });
   // The starting state, synced: webhooks then keep it current.
   await createImportService(db.database, client, TENANT, { keyRing, bulk: { minPollMs: 10, maxPollMs: 50 } }).importAll({ resources: ['shop', 'locations', 'inventory', 'collections'] });
-  service = createWebhookService(db.database, {
-    secrets: SECRET, keyRing, logger: silentLogger, worker: { pollIntervalMs: 100, batchSize: 50 },
-    fetchRecord: (_tenant, resource, id) => fetchRecord(client, getResource(resource), id),
-  });
-  const app = express();
-  app.post('/webhooks/shopify', shopifyWebhooks(service));
-  server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/shopify`;
-  for (const topic of TOPICS) shop.subscribe(topic, url);
+  receiver = await startSimulatorReceiver({ db, sim, tenantId: TENANT, keyRing, client, topics: TOPICS });
 });
 
 afterAll(async () => {
-  await service?.stop();
+  await receiver?.close();
   await sim?.stop();
-  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
   await db?.drop();
 });
 
 const q = <T extends Record<string, any> = Record<string, unknown>>(sql: string, params: unknown[] = []) => db.query<T>(sql, params);
 
-/** Waits until every delivery is acknowledged and the inbox has nothing left to apply. */
-async function settle(): Promise<void> {
-  await sim.webhooks.waitForDeliveries(20_000);
-  for (let i = 0; i < 200; i++) {
-    const [{ n }] = await q<{ n: number }>(`SELECT count(*)::int AS n FROM shopify_webhook_inbox WHERE tenant_id = $1 AND status NOT IN ('processed', 'failed')`, [TENANT]);
-    if (n === 0) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const failed = await q(`SELECT topic, last_error FROM shopify_webhook_inbox WHERE tenant_id = $1 AND status <> 'processed'`, [TENANT]);
-  expect(failed).toEqual([]);
-}
+const settle = () => receiver.settle();
 
 it('inventory_levels/update|connect|disconnect and inventory_items/update|delete keep items and levels equal to the shop', async () => {
   const { stock } = sim.shops[0]!;
