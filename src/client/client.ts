@@ -429,7 +429,16 @@ export class ShopifyClient {
     const gql = this.limiter.graphql;
     for (let throttled = 0; ; throttled++) {
       const cost = gql.bucket.estimate(query);
-      const raw = await gql.schedule(cost, () => this.sendAuthorized('POST', path, undefined, variables ? { query, variables } : { query }, signal));
+      type Body = { data?: T; errors?: unknown; extensions?: { cost?: GraphqlCost } & Record<string, unknown> };
+      // The response's cost is recorded before the reservation is released, so a query waiting for the
+      // points (in this process or, with Redis, another) sees the bucket after this one.
+      const { raw, body } = await gql.schedule(cost, async () => {
+        const raw = await this.sendAuthorized('POST', path, undefined, variables ? { query, variables } : { query }, signal);
+        if (raw.status === 429 || raw.status >= 300) return { raw, body: undefined };
+        const body = this.parseBody<Body>('POST', path, raw);
+        gql.observe(query, body?.extensions?.cost);
+        return { raw, body };
+      });
       this.noteDeprecation('POST', path, raw.headers);
       if (raw.status === 429) {
         const wait = throttleWaitMs(raw.headers, this.now());
@@ -440,9 +449,7 @@ export class ShopifyClient {
         continue;
       }
       if (raw.status >= 300) throw this.classify('POST', path, raw);
-      const body = this.parseBody<{ data?: T; errors?: unknown; extensions?: { cost?: GraphqlCost } & Record<string, unknown> }>('POST', path, raw);
       const extensions = body?.extensions ?? {};
-      gql.bucket.observe(query, extensions.cost, this.now());
       recordCost(this.#telemetry, extensions.cost);
       const errors = normalizeGraphqlErrors(body?.errors);
       if (errors.length > 0) {
