@@ -103,12 +103,12 @@ export class RunFrame {
   /** True when the run must stop now: an error, an abort, or a lost run lock. */
   shouldStop(): boolean {
     if (this.error !== null) return true;
-    if (this.options.signal?.aborted) {
-      this.fail(new ImportError(`${this.name} sync of tenant ${this.tenantId} aborted`, { code: 'IMPORT_ABORTED' }));
-      return true;
-    }
     if (this.lock?.lost) {
       this.fail(new ImportError(`${this.name} sync of tenant ${this.tenantId} stopped: its run lock was taken by another run, or the tenant was deactivated`, { code: 'IMPORT_LOCK_LOST' }));
+      return true;
+    }
+    if (this.options.signal?.aborted) {
+      this.fail(new ImportError(`${this.name} sync of tenant ${this.tenantId} aborted`, { code: 'IMPORT_ABORTED' }));
       return true;
     }
     return false;

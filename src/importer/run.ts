@@ -131,12 +131,17 @@ export async function runResourceSync(ctx: RunContext, resource: ResourceType, o
 
 async function lockedSync(ctx: RunContext, resource: ResourceType, options: ResolvedImportOptions, onProgress: ((e: ImportProgress) => void) | undefined, runId: string, span: TelemetrySpan): Promise<ImportResult> {
   if (options.dryRun) return syncResource(ctx, resource, options, onProgress, runId, null, span);
+  // A lost lock (another run took it, or another process deactivated the tenant) aborts whatever the
+  // run is waiting on (a bulk operation's poll, a request, a backoff), not only its next batch.
+  const lost = new AbortController();
   const lock = await takeRunLock({
     store: ctx.store, logger: ctx.logger, clock: ctx.clock, tenantId: ctx.tenantId, resource, runId, ttlMs: ctx.runLockTtlMs,
     waitMs: options.waitForLockMs, sleep: ctx.sleep, signal: options.signal,
+    onLost: () => lost.abort(new ImportError(`${resource} sync of tenant ${ctx.tenantId} stopped: its run lock was taken by another run, or the tenant was deactivated`, { code: 'IMPORT_LOCK_LOST' })),
   });
+  const signal = options.signal ? AbortSignal.any([options.signal, lost.signal]) : lost.signal;
   try {
-    return await syncResource(ctx, resource, options, onProgress, runId, lock, span);
+    return await syncResource(ctx, resource, { ...options, signal }, onProgress, runId, lock, span);
   } finally {
     await lock.release();
   }
@@ -215,7 +220,8 @@ async function syncResource(ctx: RunContext, resourceName: ResourceType, options
   if (frame.failed !== null) {
     const error = frame.failed as Error;
     // Whatever a request failed with once the signal was aborted (its reason, e.g. the tenant was uninstalled), the run was aborted.
-    const aborted = (error as { code?: string }).code === 'IMPORT_ABORTED' || frame.options.signal?.aborted === true;
+    const lockLost = lock?.lost === true;
+    const aborted = !lockLost && ((error as { code?: string }).code === 'IMPORT_ABORTED' || frame.options.signal?.aborted === true);
     const status = aborted ? 'cancelled' : 'failed';
     const message = reasonOf(error);
     const res = result(status, message);
@@ -230,7 +236,7 @@ async function syncResource(ctx: RunContext, resourceName: ResourceType, options
       : new ImportError(`${resourceName} sync of tenant ${tenantId} ${aborted ? 'aborted' : 'failed'}: ${message.replace(/^\[shopify-ingest\] /, '')}`, {
         cause: error, result: res, details: { ...(error instanceof ShopifyIngestError ? error.details : {}), tenantId, resource: resourceName, runId },
         // The root cause's code and retryability at the top, so an app can switch on them.
-        code: aborted ? 'IMPORT_ABORTED' : codeOf(error) ?? 'IMPORT_FAILED',
+        code: aborted ? 'IMPORT_ABORTED' : lockLost ? 'IMPORT_LOCK_LOST' : codeOf(error) ?? 'IMPORT_FAILED',
         retryable: aborted || (error instanceof ShopifyIngestError ? error.retryable : true),
       });
   }
