@@ -27,7 +27,7 @@ import { encodeCursor, type BulkCursor, type GraphqlCursor } from './checkpoint.
 import { ImportError } from './errors.js';
 import { readJsonl } from './jsonl.js';
 import { ACCESS_SCOPES_QUERY, bulkQuery, timeWindowQuery } from './queries.js';
-import { completeListFields } from './pages-listing.js';
+import { completeListFieldsOf, itemsToComplete, listItemsPerQuery } from './pages-listing.js';
 import type { BulkDeps } from './types.js';
 import type { RunFrame } from './run-frame.js';
 import type { GraphqlImportClient } from './types.js';
@@ -58,6 +58,17 @@ export interface BulkOutcome {
 }
 
 const MIN_WINDOW_MS = 3_600_000;
+/** Bulk lines held at most while list items wait for their shared `nodes(ids:)` query. */
+const MAX_HELD_LINES = 2_000;
+
+/** How the records of a resource with list fields are completed (see `completeListFieldsOf`). */
+interface Completion {
+  /** List items of a record that lack their connections. */
+  itemsOf(node: Record<string, unknown>): number;
+  /** Items one query completes. */
+  perQuery: number;
+  run(nodes: Array<Record<string, unknown>>): Promise<void>;
+}
 
 /** Runs the plan's windows as bulk operations into the frame's pipeline. */
 export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, deps: BulkDeps, plan: BulkPlan): Promise<BulkOutcome> {
@@ -74,8 +85,13 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
   const outcome: BulkOutcome = { fallback: [], operations: 0 };
   // Connections inside list fields (`Order.refunds[].refundLineItems`) are not in the file: fetched per record.
   const withheld = new Set<string>();
-  const complete = (frame.resource.graphql.lists ?? []).some((l) => l.connections.length > 0)
-    ? (node: Record<string, unknown>) => completeListFields(frame.resource, client, node, withheld, frame.options.signal, () => { frame.pages++; })
+  const lists = (frame.resource.graphql.lists ?? []).filter((l) => l.connections.length > 0);
+  const complete: Completion | null = lists.length > 0
+    ? {
+      itemsOf: (node) => itemsToComplete(frame.resource, node),
+      perQuery: Math.min(...lists.map(listItemsPerQuery)),
+      run: (nodes) => completeListFieldsOf(frame.resource, client, nodes, withheld, frame.options.signal, () => { frame.pages++; }),
+    }
     : null;
 
   const cursorOf = (): GraphqlCursor => ({
@@ -230,7 +246,7 @@ export async function missingScopes(frame: RunFrame, client: GraphqlImportClient
 async function readFile(
   frame: RunFrame, deps: BulkDeps, url: string, op: BulkCursor,
   childByType: Map<string, { key: string }>, rootType: string, save: () => void, partial: boolean,
-  complete: ((node: Record<string, unknown>) => Promise<void>) | null,
+  complete: Completion | null,
 ): Promise<'done' | 'expired'> {
   const failedBefore = frame.failed;
   frame.openListingSpan(SPANS.bulkFile, { 'shopify_ingest.bulk.operation': op.id, 'shopify_ingest.bulk.partial': partial, 'shopify_ingest.bulk.from_line': op.line });
@@ -251,7 +267,7 @@ async function readFile(
 async function readFileInto(
   frame: RunFrame, deps: BulkDeps, url: string, op: BulkCursor,
   childByType: Map<string, { key: string }>, rootType: string, save: () => void, partial: boolean,
-  complete: ((node: Record<string, unknown>) => Promise<void>) | null,
+  complete: Completion | null,
 ): Promise<'done' | 'expired'> {
   let roots = op.roots;
   const pipeline = frame.pipeline<LinePosition>('bulk', (position) => {
@@ -261,6 +277,27 @@ async function readFileInto(
     save();
   });
   let unknownTypes = 0;
+  // Records whose list items lack their connections wait, with every line after them (positions
+  // commit in file order), until their items fill a nodes(ids:) query or MAX_HELD_LINES are held;
+  // then the items are fetched together and the held lines go to the pipeline in order.
+  type Unit = Parameters<typeof pipeline.add>[0];
+  const held: Array<Unit | (() => Unit)> = [];
+  let heldRoots: Array<Record<string, unknown>> = [];
+  let heldItems = 0;
+  const add = async (unit: Unit | (() => Unit)) => {
+    if (held.length > 0 || typeof unit === 'function') held.push(unit);
+    else await pipeline.add(unit);
+  };
+  const release = async () => {
+    if (heldRoots.length > 0) await complete!.run(heldRoots);
+    for (const entry of held) {
+      await pipeline.add(typeof entry === 'function' ? entry() : entry);
+      if (pipeline.failed !== null) break;
+    }
+    held.length = 0;
+    heldRoots = [];
+    heldItems = 0;
+  };
   try {
     for await (const line of readJsonl(url, { from: { line: op.line, byte: op.byte }, fetch: deps.fetch, signal: frame.options.signal, logger: frame.deps.logger })) {
       let node: Record<string, unknown>;
@@ -278,20 +315,30 @@ async function readFileInto(
         const position = { line: line.end.line, byte: line.end.byte, roots };
         if (!child || parentId === null) {
           unknownTypes++;
-          await pipeline.add({ rows: null, records: 0, position });
+          await add({ rows: null, records: 0, position });
           continue;
         }
-        await pipeline.add(frame.childUnit(child.key, node, parentId, position, op.tag));
+        await add(frame.childUnit(child.key, node, parentId, position, op.tag));
       } else {
         if (typeof type === 'string' && type !== rootType) {
           throw new ImportError(`${frame.name} bulk file line ${line.line} is a ${type}, not a ${rootType}`, { code: 'BULK_FILE_MALFORMED', details: { line: line.line } });
         }
         roots++;
-        if (complete) await complete(node);
-        await pipeline.add(frame.recordUnit(node, { line: line.end.line, byte: line.end.byte, roots }, op.tag));
+        const position = { line: line.end.line, byte: line.end.byte, roots };
+        const items = complete ? complete.itemsOf(node) : 0;
+        if (items > 0) {
+          heldRoots.push(node);
+          heldItems += items;
+          held.push(() => frame.recordUnit(node, position, op.tag));
+        } else {
+          await add(frame.recordUnit(node, position, op.tag));
+        }
       }
+      if (held.length > 0 && (heldItems >= complete!.perQuery || held.length >= MAX_HELD_LINES)) await release();
       if (pipeline.failed !== null || frame.shouldStop()) break;
     }
+    // Held lines are released only at a clean end: a run that stops resumes before them.
+    if (held.length > 0 && pipeline.failed === null && !frame.shouldStop()) await release();
   } catch (error) {
     if (error instanceof ShopifyIngestError && error.code === 'BULK_FILE_EXPIRED') {
       // A partial file that expired is simply not read: the split windows list its records again.

@@ -95,8 +95,8 @@ export interface NestedConnection {
 /**
  * A list field of the node (`Order.refunds: [Refund!]!`) whose items are rows. Bulk queries reject a
  * connection inside a list field, so the items' `connections` are never selected with the list: they
- * are fetched per record with `nodes(ids:)`, and an item with more children than a page by
- * `node(id:)` follow-ups (`completeListFields` in importer/pages-listing.ts).
+ * are fetched with `nodes(ids:)` (items of many records per query), and an item with more children than a page by
+ * `node(id:)` follow-ups (`completeListFieldsOf` in importer/pages-listing.ts).
  */
 export interface ListField {
   /** Field on the node, e.g. `refunds`. */
