@@ -101,6 +101,8 @@ export interface ShopConfig {
   products?: number;
   /** Seeded orders (default 100). */
   orders?: number;
+  /** Seeded locations (default 3; every inventory item is stocked at the first and at ~60 % of the others). */
+  locations?: number;
   /** Serve ids above 2^53 (exact in the JSON text). */
   bigIds?: boolean;
   /** Shop currency (default `USD`). */
@@ -318,7 +320,7 @@ export function createShop(init: {
     /** API version it answers (others are accepted too, like Shopify's fallback). */
     apiVersion: init.apiVersion,
     /** Locations, inventory, collections and the shop's own details (see stock.ts). */
-    stock: createStock({ seed, shopNumber, clock, bigIds: gen.bigIds, currency: gen.currency, domain, name: config.name ?? `Simulated Shop ${shopNumber + 1}`, products, events: events as unknown as Array<Record<string, unknown>> }),
+    stock: createStock({ seed, shopNumber, clock, bigIds: gen.bigIds, currency: gen.currency, domain, name: config.name ?? `Simulated Shop ${shopNumber + 1}`, locations: config.locations, products, events: events as unknown as Array<Record<string, unknown>> }),
     /** Listener of every change (the simulator delivers webhooks from it). */
     set onChange(fn: ((change: ShopChange) => void) | undefined) { onChange = fn; },
 
