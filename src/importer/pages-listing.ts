@@ -17,7 +17,7 @@ import type { NestedConnection, ResourceDefinition } from '../resources/definiti
 import { isObject } from '../transform/values.js';
 import { encodeCursor, type GraphqlCursor } from './checkpoint.js';
 import { ImportError } from './errors.js';
-import { followUpFirst, listItemCost, listItemsQuery, nestedRestQuery, pageQuery, pageSizeFor, recordQuery } from './queries.js';
+import { followUpFirst, liftRecord, listItemCost, listItemsQuery, nestedRestQuery, pageQuery, pageSizeFor, recordQuery } from './queries.js';
 import { updatedAtOf, type RunFrame } from './run-frame.js';
 import type { GraphqlImportClient } from './types.js';
 import { SPANS } from '../telemetry/instruments.js';
@@ -72,7 +72,8 @@ export async function completeNested(resource: ResourceDefinition, client: Graph
     onRequest?.();
     // 250 nodes of a connection with money fields would cost over Shopify's 1,000-point cap.
     const data = await queryKeepingPartialData<{ node: Record<string, Connection<unknown>> | null }>(client, query, { id, first: followUpFirst(connection), after }, signal, withheld);
-    const page = data?.node?.[connection.field];
+    const owner = data?.node && type === resource.graphql.type ? liftRecord(resource.graphql, data.node) : data?.node;
+    const page = owner?.[connection.field] as Connection<unknown> | undefined;
     if (!page || !Array.isArray(page.nodes) || !page.pageInfo) {
       throw new ImportError(`${resource.name} ${id}: the follow-up page of ${connection.field} has no nodes/pageInfo`, { code: 'SHOPIFY_BAD_RESPONSE' });
     }
@@ -152,7 +153,7 @@ export async function fetchRecord(client: GraphqlImportClient, resource: Resourc
   const gid = `gid://shopify/${resource.graphql.type}/${id}`;
   const withheld = new Set<string>();
   const data = await queryKeepingPartialData<{ node: Record<string, unknown> | null }>(client, recordQuery(resource), { id: gid }, signal, withheld);
-  const node = data?.node;
+  const node = data?.node ? liftRecord(resource.graphql, data.node) : null;
   if (!node || typeof node.id !== 'string') return null;
   await completeRecord(resource, client, node, withheld, signal);
   await completeListFields(resource, client, node, withheld, signal);
@@ -210,7 +211,7 @@ export async function pagesListing(frame: RunFrame, client: GraphqlImportClient,
       }
       const pageStart = after;
       for (let i = 0; i < page.nodes.length; i++) {
-        const node = page.nodes[i];
+        const node = isObject(page.nodes[i]) ? liftRecord(g, page.nodes[i]) : page.nodes[i];
         if (isObject(node)) {
           await completeRecord(frame.resource, client, node, withheld, frame.options.signal, () => { frame.pages++; });
           await completeListFields(frame.resource, client, node, withheld, frame.options.signal, () => { frame.pages++; });
