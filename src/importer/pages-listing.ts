@@ -17,7 +17,7 @@ import type { NestedConnection, ResourceDefinition } from '../resources/definiti
 import { isObject } from '../transform/values.js';
 import { encodeCursor, type GraphqlCursor } from './checkpoint.js';
 import { ImportError } from './errors.js';
-import { followUpFirst, liftRecord, listItemCost, listItemsQuery, nestedRestQuery, pageQuery, pageSizeFor, recordQuery } from './queries.js';
+import { carriers, followUpFirst, liftRecord, listItemCost, listItemsQuery, nestedRestQuery, pageQuery, pageSizeFor, recordQuery } from './queries.js';
 import { updatedAtOf, type RunFrame } from './run-frame.js';
 import type { GraphqlImportClient } from './types.js';
 import { SPANS } from '../telemetry/instruments.js';
@@ -71,7 +71,8 @@ export async function completeNested(resource: ResourceDefinition, client: Graph
   while (hasNext) {
     onRequest?.();
     // 250 nodes of a connection with money fields would cost over Shopify's 1,000-point cap.
-    const data = await queryKeepingPartialData<{ node: Record<string, Connection<unknown>> | null }>(client, query, { id, first: followUpFirst(connection), after }, signal, withheld);
+    const selections = type === resource.graphql.type ? carriers(resource.graphql, connection) : 1;
+    const data = await queryKeepingPartialData<{ node: Record<string, Connection<unknown>> | null }>(client, query, { id, first: followUpFirst(connection, selections), after }, signal, withheld);
     const owner = data?.node && type === resource.graphql.type ? liftRecord(resource.graphql, data.node) : data?.node;
     const page = owner?.[connection.field] as Connection<unknown> | undefined;
     if (!page || !Array.isArray(page.nodes) || !page.pageInfo) {

@@ -92,7 +92,7 @@ export function pageRecordCost(resource: ResourceDefinition, nestedFirst: Readon
   const g = resource.graphql;
   let cost = 1 + objectsIn(g.fields);
   if (g.within) cost += 1 + Math.max(...Object.values(g.within.types).map(objectsIn));
-  for (const c of g.connections) cost += 2 + (nestedFirst[c.field] ?? c.pageSize) * (1 + objectsIn(c.fields));
+  for (const c of g.connections) cost += carriers(g, c) * (2 + (nestedFirst[c.field] ?? c.pageSize) * (1 + objectsIn(c.fields)));
   // A list field counts as one object of its selection (its length is unknown before it is read).
   for (const l of g.lists ?? []) cost += 1 + objectsIn(l.fields);
   return cost;
@@ -108,9 +108,18 @@ export function connectionCost(connection: NestedConnection, first: number): num
   return 2 + first * (1 + objectsIn(connection.fields));
 }
 
+/**
+ * How many times a query selects `connection` per record: once, or with `within` once per type
+ * carrying it. Costs are counted per selection (the safe reading: whether Shopify charges a
+ * union's fragments by their sum or their maximum is not documented).
+ */
+export function carriers(g: GraphqlSource, connection: NestedConnection): number {
+  return g.within ? Object.keys(g.within.types).filter((t) => !connection.on || connection.on.includes(t)).length : 1;
+}
+
 /** `first:` of a follow-up page of `connection` ({@link nestedRestQuery}): as many nodes as fit under the 1,000-point cap, at most 250. */
-export function followUpFirst(connection: NestedConnection): number {
-  return Math.max(1, Math.min(250, Math.floor((1000 - 3) / (1 + objectsIn(connection.fields)))));
+export function followUpFirst(connection: NestedConnection, selections = 1): number {
+  return Math.max(1, Math.min(250, Math.floor(((1000 - 3) / selections - (selections > 1 ? 2 : 0)) / (1 + objectsIn(connection.fields)))));
 }
 
 /**

@@ -144,7 +144,7 @@ export const discounts = defineResource<{ discounts: DiscountRow[]; discountCode
     count: 'discountNodesCount',
     fields: 'id',
     within: { field: 'discount', types: TYPES },
-    connections: [{ field: 'codes', table: 'discountCodes', fields: 'id code asyncUsageCount', pageSize: 100, countField: 'codesCount', on: CODE_TYPES }],
+    connections: [{ field: 'codes', table: 'discountCodes', fields: 'id code asyncUsageCount', pageSize: 25, countField: 'codesCount', on: CODE_TYPES }],
     updatedAtSortKey: 'UPDATED_AT',
     createdAtSortKey: 'CREATED_AT',
     baseQuery: null,
