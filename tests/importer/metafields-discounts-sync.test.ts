@@ -5,11 +5,13 @@
  * arrive whole. Incremental syncs by pages and by bulk operation; metafields set and deleted
  * without their owner's `updatedAt` moving must still be seen, and a deleted one tombstoned.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BULK_CODES_LIMIT } from '../../src/testing/discounts.js';
 import { connectTenant, createHarness, importer, type Harness } from './harness.js';
 
 let h: Harness;
+const DOC = readFileSync(new URL('../../docs/schema.md', import.meta.url), 'utf8');
 const BULK = { minPollMs: 10, maxPollMs: 50, minWindowMs: 60_000 };
 beforeAll(async () => {
   h = await createHarness({
@@ -85,6 +87,12 @@ describe('metafields and discounts against the simulator', { timeout: 240_000 },
     expect(viaBulk).toMatchObject({ status: 'succeeded', mode: 'incremental', method: 'bulk', failed: 0 });
     expect((await storedCodes('d1')).get(String(big))?.length).toBe(300);
     expect(await storedCodes('d1')).toEqual(simCodes(shop));
+
+    // docs/schema.md's discount example runs on these tables.
+    const usage = /Discount usage[^\n]*\n([\s\S]*?;)/.exec(DOC)![1];
+    const used = await q<{ codes: string; title: string }>(usage, ['d1']);
+    expect(used.length).toBe(shop.discounts.ids().length);
+    expect(used.some((d) => Number(d.codes) === 300)).toBe(true);
   });
 
   it('metafields: full sync through six owner types, incremental syncs see set and deleted metafields whose owners did not change', async () => {
@@ -128,6 +136,12 @@ describe('metafields and discounts against the simulator', { timeout: 240_000 },
     const viaBulk = await service.importResource('metafields', { bulkThreshold: 0 });
     expect(viaBulk).toMatchObject({ status: 'succeeded', failed: 0 });
     expect(await storedMetafields('m1')).toEqual(simMetafields(shop, owners));
+
+    // docs/schema.md's metafield example runs on these tables (products synced first).
+    await service.importResource('products');
+    const perProduct = /Metafield values per product[^\n]*\n([\s\S]*?;)/.exec(DOC)![1];
+    const values = await q<{ metafield: string }>(perProduct, ['m1']);
+    expect(values.length).toBe((await storedMetafields('m1')).filter((m) => m.startsWith('PRODUCT:')).length);
   });
 
   it('metafields of a shop with 64-bit ids', async () => {
