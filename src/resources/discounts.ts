@@ -19,7 +19,7 @@ import { defineResource } from './definition.js';
 
 /** A row of `shopify_discounts`. */
 export interface DiscountRow {
-  tenantId: string; id: bigint; gid: string | null; method: 'code' | 'automatic'; discountType: string; title: string | null; status: string | null;
+  tenantId: string; id: bigint; gid: string | null; method: 'code' | 'automatic' | null; discountType: string | null; title: string | null; status: string | null;
   summary: string | null; valueType: string | null; value: string | null; valueCurrency: string | null; discountClasses: unknown[] | null;
   usageLimit: number | null; appliesOncePerCustomer: boolean | null; asyncUsageCount: number | null; codesCount: number | null;
   totalSales: string | null; totalSalesCurrency: string | null; startsAt: Date | null; endsAt: Date | null;
