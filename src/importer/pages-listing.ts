@@ -17,7 +17,7 @@ import type { ListField, NestedConnection, ResourceDefinition } from '../resourc
 import { isObject } from '../transform/values.js';
 import { encodeCursor, type GraphqlCursor } from './checkpoint.js';
 import { ImportError } from './errors.js';
-import { followUpFirst, listItemCost, listItemsQuery, nestedRestQuery, pageQuery, pageSizeFor, recordQuery } from './queries.js';
+import { carriers, followUpFirst, liftRecord, listItemCost, listItemsQuery, nestedRestQuery, pageQuery, pageSizeFor, recordQuery } from './queries.js';
 import { updatedAtOf, type RunFrame } from './run-frame.js';
 import type { GraphqlImportClient } from './types.js';
 import { SPANS } from '../telemetry/instruments.js';
@@ -71,8 +71,10 @@ export async function completeNested(resource: ResourceDefinition, client: Graph
   while (hasNext) {
     onRequest?.();
     // 250 nodes of a connection with money fields would cost over Shopify's 1,000-point cap.
-    const data = await queryKeepingPartialData<{ node: Record<string, Connection<unknown>> | null }>(client, query, { id, first: followUpFirst(connection), after }, signal, withheld);
-    const page = data?.node?.[connection.field];
+    const selections = type === resource.graphql.type ? carriers(resource.graphql, connection) : 1;
+    const data = await queryKeepingPartialData<{ node: Record<string, Connection<unknown>> | null }>(client, query, { id, first: followUpFirst(connection, selections), after }, signal, withheld);
+    const owner = data?.node && type === resource.graphql.type ? liftRecord(resource.graphql, data.node) : data?.node;
+    const page = owner?.[connection.field] as Connection<unknown> | undefined;
     if (!page || !Array.isArray(page.nodes) || !page.pageInfo) {
       throw new ImportError(`${resource.name} ${id}: the follow-up page of ${connection.field} has no nodes/pageInfo`, { code: 'SHOPIFY_BAD_RESPONSE' });
     }
@@ -180,7 +182,7 @@ export async function fetchRecord(client: GraphqlImportClient, resource: Resourc
   const gid = `gid://shopify/${resource.graphql.type}/${id}`;
   const withheld = new Set<string>();
   const data = await queryKeepingPartialData<{ node: Record<string, unknown> | null }>(client, recordQuery(resource), { id: gid }, signal, withheld);
-  const node = data?.node;
+  const node = data?.node ? liftRecord(resource.graphql, data.node) : null;
   if (!node || typeof node.id !== 'string') return null;
   await completeRecord(resource, client, node, withheld, signal);
   await completeListFields(resource, client, node, withheld, signal);
@@ -237,11 +239,11 @@ export async function pagesListing(frame: RunFrame, client: GraphqlImportClient,
         throw new ImportError(`${frame.name} page of tenant ${frame.tenantId} has no ${g.connection}.nodes/pageInfo: not a listing`, { code: 'SHOPIFY_BAD_RESPONSE' });
       }
       const pageStart = after;
+      const nodes = page.nodes.map((n) => (isObject(n) ? liftRecord(g, n) : n));
       // The page's list items share their nodes(ids:) queries (records with a refund or two each).
-      const records = page.nodes.filter(isObject);
-      await completeListFieldsOf(frame.resource, client, records, withheld, frame.options.signal, () => { frame.pages++; });
-      for (let i = 0; i < page.nodes.length; i++) {
-        const node = page.nodes[i];
+      await completeListFieldsOf(frame.resource, client, nodes.filter(isObject), withheld, frame.options.signal, () => { frame.pages++; });
+      for (let i = 0; i < nodes.length; i++) {
+        const node = nodes[i];
         if (isObject(node)) await completeRecord(frame.resource, client, node, withheld, frame.options.signal, () => { frame.pages++; });
         const updatedAt = updatedAtOf(node);
         if (updatedAt !== null && (maxUpdatedAt === null || updatedAt > maxUpdatedAt)) maxUpdatedAt = updatedAt;

@@ -78,7 +78,7 @@ export class RunFrame {
 
   constructor(
     readonly deps: FrameDeps,
-    readonly resource: ResourceDefinition,
+    public resource: ResourceDefinition,
     readonly runId: string,
     readonly mode: 'full' | 'incremental',
     readonly options: ResolvedImportOptions,
@@ -132,9 +132,19 @@ export class RunFrame {
     return Math.round(performance.now() - this.t0);
   }
 
+  /** Index of the GraphQL listing being run (`graphqlSourcesOf`): resources with several list them in turn. */
+  sourceIndex = 0;
+
+  /** Lists the resource through its `index`th GraphQL listing from now on (`resource.graphql` replaced by `source`). */
+  useSource(index: number, definition: ResourceDefinition, source: ResourceDefinition['graphql']): void {
+    this.sourceIndex = index;
+    this.resource = index === 0 ? definition : { ...definition, graphql: source };
+  }
+
   /** Saves a resume cursor (latest wins, one write in flight). Dry and windowed runs pass `enabled: false`. */
   saveCursor(cursor: string): void {
-    if (!this.dry) this.checkpointWriter.push(cursor);
+    if (this.dry) return;
+    this.checkpointWriter.push(this.sourceIndex > 0 ? JSON.stringify({ ...JSON.parse(cursor) as object, source: this.sourceIndex }) : cursor);
   }
 
   async flushCursor(): Promise<void> {

@@ -4,6 +4,7 @@
  * The listings themselves are in rest-listing.ts, pages-listing.ts and bulk-listing.ts.
  */
 import type { Logger } from '../logger.js';
+import { graphqlSourcesOf } from '../resources/definition.js';
 import { getResource } from '../resources/registry.js';
 import type { ResourceType } from '../store/rows.js';
 import type { Checkpoint, IngestStore } from '../store/types.js';
@@ -204,8 +205,18 @@ async function syncResource(ctx: RunContext, resourceName: ResourceType, options
       committedMax = committedMax === null ? null : Math.min(committedMax, plan.startedAt.getTime());
     } else {
       const client = graphqlClientOf(ctx);
-      method = await graphqlListing(ctx, frame, client, plan, resumable, (m) => { method = m; });
-      committedMax = frame.committedMax;
+      const sources = graphqlSourcesOf(resource);
+      // A resource with several listings runs them in turn; a resumed run starts at its cursor's.
+      const first = Math.min(plan.resumedGraphql?.source ?? 0, sources.length - 1);
+      let lowest: number | null = null;
+      for (let k = first; k < sources.length && frame.failed === null; k++) {
+        frame.useSource(k, resource, sources[k]);
+        method = await graphqlListing(ctx, frame, client, k === first ? plan : { ...plan, resumedGraphql: null }, resumable, (m) => { method = m; });
+        // The watermark may pass no listing's: the lowest committed max (none when one committed nothing).
+        lowest = k === first ? frame.committedMax : lowest === null || frame.committedMax === null ? null : Math.min(lowest, frame.committedMax);
+      }
+      frame.useSource(0, resource, resource.graphql);
+      committedMax = sources.length > 1 ? lowest : frame.committedMax;
     }
   } catch (error) {
     frame.fail(error);
@@ -246,7 +257,7 @@ async function syncResource(ctx: RunContext, resourceName: ResourceType, options
     if (!plan.windowed) {
       const patch: Parameters<IngestStore['saveCheckpoint']>[2] = { runId, cursor: null };
       // A bulk operation lists everything changed before it started: the watermark is its start.
-      const max = method === 'bulk' ? plan.startedAt.getTime() : committedMax;
+      const max = method === 'bulk' && !resource.sources?.length ? plan.startedAt.getTime() : committedMax;
       patch.watermark = nextWatermark(plan.previousWatermark, max, ceiling);
       if (plan.mode === 'full') patch.fullSyncCompletedAt = clock();
       await store.saveCheckpoint(tenantId, resourceName, patch);

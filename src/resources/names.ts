@@ -3,4 +3,5 @@
  * resources without importing the registry (registry.ts checks it against the registry, both ways).
  */
 export type ResourceName =
-  | 'customers' | 'products' | 'orders' | 'shop' | 'locations' | 'inventory' | 'collections' | 'refunds' | 'transactions' | 'fulfillments';
+  | 'customers' | 'products' | 'orders' | 'shop' | 'locations' | 'inventory' | 'collections' | 'refunds' | 'transactions' | 'fulfillments'
+  | 'metafields' | 'discounts';

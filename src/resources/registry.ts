@@ -16,9 +16,11 @@ import { shop } from './shop.js';
 import { refunds } from './refunds.js';
 import { orderTransactions } from './order-transactions.js';
 import { fulfillments } from './fulfillments.js';
+import { metafields } from './metafields.js';
+import { discounts } from './discounts.js';
 
 /** Every resource, dependencies first: `all` syncs them in this order. */
-export const RESOURCES = Object.freeze([customers, products, orders, shop, locations, inventory, collections, refunds, orderTransactions, fulfillments] as const);
+export const RESOURCES = Object.freeze([customers, products, orders, shop, locations, inventory, collections, refunds, orderTransactions, fulfillments, metafields, discounts] as const);
 
 export type { ResourceName } from './names.js';
 

@@ -10,6 +10,8 @@ import { formatShopTime, type Clock } from './clock.js';
 import { hashString, createRandom } from './prng.js';
 import { ShopifyIngestError } from '../errors.js';
 import { createStock } from './stock.js';
+import { createMetafields } from './metafields.js';
+import { createDiscounts } from './discounts.js';
 
 /** Webhook topics the simulator emits (REST names). https://shopify.dev/docs/api/webhooks */
 export type WebhookTopic =
@@ -321,6 +323,10 @@ export function createShop(init: {
     apiVersion: init.apiVersion,
     /** Locations, inventory, collections and the shop's own details (see stock.ts). */
     stock: createStock({ seed, shopNumber, clock, bigIds: gen.bigIds, currency: gen.currency, domain, name: config.name ?? `Simulated Shop ${shopNumber + 1}`, locations: config.locations, products, events: events as unknown as Array<Record<string, unknown>> }),
+    /** Metafields of products, variants, customers, orders, collections and the shop (see metafields.ts). */
+    metafields: createMetafields({ seed, shopNumber, clock }),
+    /** Code and automatic discounts with their codes (see discounts.ts). */
+    discounts: createDiscounts({ seed, shopNumber, clock, currency: gen.currency }),
     /** Listener of every change (the simulator delivers webhooks from it). */
     set onChange(fn: ((change: ShopChange) => void) | undefined) { onChange = fn; },
 
