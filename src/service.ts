@@ -387,7 +387,7 @@ export class IngestionService {
         ...rest, secrets, keyRing: this.keyRing, store: this.store, logger: this.logger, telemetry: this.#telemetry,
         // Each app's secrets verify its own tenants' deliveries only.
         apps: rest.apps ?? (this.options.apps ?? []).map((app) => ({ clientId: app.clientId, secrets: [app.clientSecret, ...(app.previousClientSecrets ?? [])] })),
-        fetchRecord: rest.fetchRecord ?? (async (tenantId, resource, id) => fetchRecord(await this.getClient(tenantId), getResource(resource), id)),
+        fetchRecord: rest.fetchRecord ?? (async (tenantId, resource, id, gid) => fetchRecord(await this.getClient(tenantId), getResource(resource), gid ?? id)),
         // app/uninstalled, shop/redact: no more scheduled runs or cached client for the tenant.
         onTenantDeactivated: async (tenantId) => {
           this.abortTenantRuns(tenantId, 'the app was uninstalled (or the shop redacted)');

@@ -178,8 +178,8 @@ export async function completeRecord(resource: ResourceDefinition, client: Graph
  * const order = await fetchRecord(client, getResource('orders'), 450789469n);
  * ```
  */
-export async function fetchRecord(client: GraphqlImportClient, resource: ResourceDefinition, id: bigint, signal?: AbortSignal): Promise<Record<string, unknown> | null> {
-  const gid = `gid://shopify/${resource.graphql.type}/${id}`;
+export async function fetchRecord(client: GraphqlImportClient, resource: ResourceDefinition, id: bigint | string, signal?: AbortSignal): Promise<Record<string, unknown> | null> {
+  const gid = typeof id === 'string' ? id : `gid://shopify/${resource.graphql.type}/${id}`;
   const withheld = new Set<string>();
   const data = await queryKeepingPartialData<{ node: Record<string, unknown> | null }>(client, recordQuery(resource), { id: gid }, signal, withheld);
   const node = data?.node ? liftRecord(resource.graphql, data.node) : null;

@@ -198,8 +198,12 @@ export interface WebhookTopics {
   upsert: readonly string[];
   /** Bodies holding the deleted record's id: tombstoned. */
   delete: readonly string[];
-  /** Bodies that name the record but are not it (`orders/edited`): the record is fetched again. */
-  refetch: readonly { topic: string; idOf(body: JsonObject): bigint | null }[];
+  /**
+   * Bodies that name the record but are not it (`orders/edited`): the record is fetched again, by the
+   * gid `gidOf` reads from the body when it has one (`DiscountCodeNode/…`: the exact type), else by
+   * `gid://shopify/<graphql.type>/<idOf>`.
+   */
+  refetch: readonly { topic: string; idOf(body: JsonObject): bigint | null; gidOf?(body: JsonObject): string | null }[];
 }
 
 /**

@@ -70,6 +70,11 @@ function discountIdOf(body: JsonObject): bigint | null {
   try { return parseGid(body.admin_graphql_api_id) ?? toBigId(body.id ?? null); } catch (error) { if (error instanceof FieldError) return null; throw error; }
 }
 
+function discountGidOf(body: JsonObject): string | null {
+  const gid = body.admin_graphql_api_id;
+  return typeof gid === 'string' && /^gid:\/\/shopify\/Discount\w*Node\/\d+$/.test(gid) ? gid : null;
+}
+
 export const discounts = defineResource<{ discounts: DiscountRow[]; discountCodes: DiscountCodeRow[] }, 'discounts'>({
   name: 'discounts',
   label: 'Discounts',
@@ -153,7 +158,8 @@ export const discounts = defineResource<{ discounts: DiscountRow[]; discountCode
   webhooks: {
     upsert: [],
     delete: ['discounts/delete'],
-    refetch: ['discounts/create', 'discounts/update', 'discounts/redeemcode_added', 'discounts/redeemcode_removed'].map((topic) => ({ topic, idOf: discountIdOf })),
+    // The body's gid names the node's real type (DiscountCodeNode or DiscountAutomaticNode): fetched by it.
+    refetch: ['discounts/create', 'discounts/update', 'discounts/redeemcode_added', 'discounts/redeemcode_removed'].map((topic) => ({ topic, idOf: discountIdOf, gidOf: discountGidOf })),
   },
   // Shopify's events have no discount subject: deletions come from `discounts/delete` and, on full syncs, id reconciliation.
   deletions: { eventSubjectType: null, reconcileIds: true },

@@ -14,7 +14,7 @@ import { createKeyRing } from '../../src/crypto/index.js';
 import { createImportService } from '../../src/importer/index.js';
 import { fetchRecord } from '../../src/importer/pages-listing.js';
 import { silentLogger } from '../../src/logger.js';
-import { getResource } from '../../src/resources/index.js';
+import { getResource, topicAction } from '../../src/resources/index.js';
 import { createStore } from '../../src/store/index.js';
 import { createShopifySimulator, type ShopifySimulator } from '../../src/testing/index.js';
 import { createWebhookService, type WebhookService } from '../../src/webhooks/index.js';
@@ -41,7 +41,7 @@ beforeAll(async () => {
   await createImportService(db.database, client, TENANT, { keyRing, bulk: { minPollMs: 10, maxPollMs: 50 } }).importAll({ resources: ['discounts'] });
   service = createWebhookService(db.database, {
     secrets: SECRET, keyRing, logger: silentLogger, worker: { pollIntervalMs: 100, batchSize: 50 },
-    fetchRecord: (_tenant, resource, id) => fetchRecord(client, getResource(resource), id),
+    fetchRecord: (_tenant, resource, id, gid) => { refetchedBy.push(gid ?? String(id)); return fetchRecord(client, getResource(resource), gid ?? id); },
   });
   const app = express();
   app.post('/webhooks/shopify', shopifyWebhooks(service));
@@ -57,6 +57,8 @@ afterAll(async () => {
   await db?.drop();
 });
 
+/** What each refetch was asked for: the webhook's gid, or the bare id. */
+const refetchedBy: string[] = [];
 const q = <T extends Record<string, any> = Record<string, unknown>>(sql: string, params: unknown[] = []) => db.query<T>(sql, params);
 
 /** Waits until every delivery is acknowledged and the inbox has nothing left to apply. */
@@ -94,4 +96,19 @@ it('discounts/create|update|delete and redeemcode_added|removed keep discounts a
   expect(stored.get(String(created))?.length).toBe(40);
   expect(await q(`SELECT title, method FROM shopify_discounts WHERE tenant_id = $1 AND id = $2`, [TENANT, String(automatic)])).toEqual([{ title: 'Buy two, get one', method: 'automatic' }]);
   expect(await q(`SELECT deleted_at IS NOT NULL AS gone FROM shopify_discounts WHERE tenant_id = $1 AND id = $2`, [TENANT, String(doomed)])).toEqual([{ gone: true }]);
+  // Every refetch went by the gid of the node's own type, as the webhook named it.
+  expect(refetchedBy.length).toBeGreaterThan(0);
+  expect(refetchedBy.every((gid) => /^gid:\/\/shopify\/Discount(Code|Automatic)Node\/\d+$/.test(gid))).toBe(true);
+  expect(refetchedBy).toContain(`gid://shopify/DiscountAutomaticNode/${automatic}`);
+});
+
+it('a discount is fetched again by the gid its webhook names (its real node type), not one built from its id', () => {
+  const action = topicAction('discounts/update');
+  expect(action?.kind).toBe('refetch');
+  const refetch = action as Extract<typeof action, { kind: 'refetch' }>;
+  const body = { admin_graphql_api_id: 'gid://shopify/DiscountAutomaticNode/1056', title: 'x' };
+  expect(refetch.idOf(body)).toBe(1056n);
+  expect(refetch.gidOf?.(body)).toBe('gid://shopify/DiscountAutomaticNode/1056');
+  // Anything else in that field is not trusted as a gid: the id path is used.
+  expect(refetch.gidOf?.({ admin_graphql_api_id: 'gid://shopify/Order/1' })).toBeNull();
 });
