@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const all = ['store', 'transform', 'simulator', 'client', 'graphql-paging', 'importer', 'webhooks', 'scheduler', 'cluster'];
+const all = ['store', 'transform', 'simulator', 'client', 'graphql-paging', 'importer', 'backfill-all', 'webhooks', 'scheduler', 'cluster'];
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
 const names = only?.length ? all.filter((n) => only.includes(n)) : all;
 let failed = 0;

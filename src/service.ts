@@ -102,6 +102,8 @@ export interface IngestionServiceOptions extends Partial<IngestionConfig> {
   };
   /** Apply pending migrations in `initialize()` (default true). */
   autoMigrate?: boolean;
+  /** How long a sync run's lock outlives its last renewal (ms, default 30,000): a killed process's run is taken over after at most this. */
+  runLockTtlMs?: number;
   /** How long `shutdown()` waits for running imports and webhook processing (default 30 s). */
   shutdownTimeoutMs?: number;
   /** How often the database-backed health checks run for `getHealthStatus()` (default 30 s; 0 = only in `initialize()` and `checkHealth()`). */
@@ -269,7 +271,7 @@ export class IngestionService {
   /** The service's logger. */
   readonly logger: Logger;
   private readonly prisma: PrismaLike;
-  /** The one database handle every part of the service shares. */
+  // The one database handle every part of the service shares.
   private readonly db: DatabaseHandle;
   private readonly options: IngestionServiceOptions;
   private readonly clock: () => Date;
@@ -279,7 +281,7 @@ export class IngestionService {
   private webhooksValue: WebhookService | undefined;
   private readonly importers = new Map<string, ImportService>();
   private readonly bulkWaiters: BulkWaiters = createBulkWaiters();
-  /** The database-backed checks, as of the last gathering. */
+  // The database-backed checks, as of the last gathering.
   private gathered: Pick<HealthChecks, 'database' | 'inbox' | 'deadLetters' | 'syncs' | 'credentials'>;
   private gathering: Promise<void> | null = null;
   private readonly healthLimits: HealthThresholds;
@@ -298,8 +300,11 @@ export class IngestionService {
     if (!isDatabaseHandle(database) && (!database || typeof database.$queryRawUnsafe !== 'function')) {
       throw new ConfigError('createIngestionService(prisma): pass a PrismaClient (with a driver adapter) whose schema includes the shopify_* models, or a handle from createDatabaseHandle');
     }
-    const { env = process.env, logger, keyRing, clock, store, clientDefaults, clientManager, scheduler, webhooks, autoMigrate, shutdownTimeoutMs, healthCheckIntervalMs, health, onProgress, checkEncryptionKey, telemetry, ...overrides } = options;
+    const { env = process.env, logger, keyRing, clock, store, clientDefaults, clientManager, scheduler, webhooks, autoMigrate, shutdownTimeoutMs, healthCheckIntervalMs, health, onProgress, checkEncryptionKey, telemetry, runLockTtlMs, ...overrides } = options;
     void [scheduler, webhooks, autoMigrate, shutdownTimeoutMs, healthCheckIntervalMs, onProgress, checkEncryptionKey];
+    if (runLockTtlMs !== undefined && (!Number.isInteger(runLockTtlMs) || runLockTtlMs < 100)) {
+      throw new ConfigError(`runLockTtlMs must be an integer of at least 100 (ms), got ${String(runLockTtlMs)}`);
+    }
     this.healthLimits = healthThresholds(health);
     this.db = resolveDatabase(database);
     this.prisma = this.db.prisma;
@@ -382,7 +387,7 @@ export class IngestionService {
         ...rest, secrets, keyRing: this.keyRing, store: this.store, logger: this.logger, telemetry: this.#telemetry,
         // Each app's secrets verify its own tenants' deliveries only.
         apps: rest.apps ?? (this.options.apps ?? []).map((app) => ({ clientId: app.clientId, secrets: [app.clientSecret, ...(app.previousClientSecrets ?? [])] })),
-        fetchRecord: rest.fetchRecord ?? (async (tenantId, resource, id) => fetchRecord(await this.getClient(tenantId), getResource(resource), id)),
+        fetchRecord: rest.fetchRecord ?? (async (tenantId, resource, id, gid) => fetchRecord(await this.getClient(tenantId), getResource(resource), gid ?? id)),
         // app/uninstalled, shop/redact: no more scheduled runs or cached client for the tenant.
         onTenantDeactivated: async (tenantId) => {
           this.abortTenantRuns(tenantId, 'the app was uninstalled (or the shop redacted)');
@@ -592,6 +597,7 @@ export class IngestionService {
       clock: this.clock,
       defaults: { batchSize: this.config.defaultBatchSize, concurrency: this.config.defaultConcurrency },
       onProgress: this.options.onProgress,
+      runLockTtlMs: this.options.runLockTtlMs,
       bulk: { fetch: this.options.clientDefaults?.fetch, ...this.options.bulk, wake: this.bulkWaiters.wait },
       telemetry: this.#telemetry,
     });
@@ -798,11 +804,9 @@ export class IngestionService {
     this.logger.info('shopify-ingest stopped');
   }
 
-  /**
-   * A scheduled run. Another instance may have removed (or purged) the tenant since this one
-   * scheduled it: the database decides, and a tenant no longer active loses its jobs and client
-   * here too instead of being synced with a revoked token.
-   */
+  // A scheduled run. Another instance may have removed (or purged) the tenant since this one
+  // scheduled it: the database decides, and a tenant no longer active loses its jobs and client
+  // here too instead of being synced with a revoked token.
   private async runScheduledImport(run: ScheduledRun): Promise<ImportResult | ImportAllResult | { skipped: 'tenant-inactive' | 'needs-reauth' }> {
     const tenant = await this.store.getTenant(run.tenantId);
     if (!tenant?.isActive) {
@@ -834,7 +838,7 @@ export class IngestionService {
     return this.webhooksValue;
   }
 
-  /** The tenant's client, its token read from (and renewed in) the database: every process shares one renewal. */
+  // The tenant's client, its token read from (and renewed in) the database: every process shares one renewal.
   private restoreClient(tenant: TenantRecord): ShopifyClient {
     const config = tenantConfigOf(tenant);
     const baseUrl = config.client?.baseUrl ?? this.options.clientDefaults?.baseUrl;
@@ -851,11 +855,9 @@ export class IngestionService {
     return this.clientManager.addClient(tenant.id, { shopDomain: tenant.shopDomain, accessToken, apiVersion: config.apiVersion }, { ...config.client });
   }
 
-  /**
-   * Fails before anything is written when ENCRYPTION_KEY cannot open the stored tokens: starting
-   * anyway would leave those tenants unusable, and the next addTenant would silently re-encrypt a
-   * token under the new key while their PII stays under the old one.
-   */
+  // Fails before anything is written when ENCRYPTION_KEY cannot open the stored tokens: starting
+  // anyway would leave those tenants unusable, and the next addTenant would silently re-encrypt a
+  // token under the new key while their PII stays under the old one.
   private async assertKeyRingOpensTenants(): Promise<void> {
     const unreadable: Array<{ tenantId: string; keyId: string | undefined }> = [];
     for (const tenant of await this.store.listTenants()) {
@@ -877,7 +879,7 @@ export class IngestionService {
     }
   }
 
-  /** Runs the database-backed checks; a gathering already under way is shared, not repeated. */
+  // Runs the database-backed checks; a gathering already under way is shared, not repeated.
   private gatherHealth(): Promise<void> {
     this.gathering ??= this.gatherHealthNow().finally(() => { this.gathering = null; });
     return this.gathering;

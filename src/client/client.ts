@@ -180,7 +180,7 @@ export class ShopifyClient {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly deprecationsLogged = new Set<string>();
   private readonly onApiNotice: ((notice: ApiNotice) => void) | undefined;
-  /** When each notice was last reported (by kind and key), to report it at most hourly. */
+  // When each notice was last reported (by kind and key), to report it at most hourly.
   private readonly noticesReported = new Map<string, number>();
   // ES private: adds nothing to the published declarations.
   readonly #telemetry: Telemetry;
@@ -429,7 +429,16 @@ export class ShopifyClient {
     const gql = this.limiter.graphql;
     for (let throttled = 0; ; throttled++) {
       const cost = gql.bucket.estimate(query);
-      const raw = await gql.schedule(cost, () => this.sendAuthorized('POST', path, undefined, variables ? { query, variables } : { query }, signal));
+      type Body = { data?: T; errors?: unknown; extensions?: { cost?: GraphqlCost } & Record<string, unknown> };
+      // The response's cost is recorded before the reservation is released, so a query waiting for the
+      // points (in this process or, with Redis, another) sees the bucket after this one.
+      const { raw, body } = await gql.schedule(cost, async () => {
+        const raw = await this.sendAuthorized('POST', path, undefined, variables ? { query, variables } : { query }, signal);
+        if (raw.status === 429 || raw.status >= 300) return { raw, body: undefined };
+        const body = this.parseBody<Body>('POST', path, raw);
+        gql.observe(query, body?.extensions?.cost);
+        return { raw, body };
+      });
       this.noteDeprecation('POST', path, raw.headers);
       if (raw.status === 429) {
         const wait = throttleWaitMs(raw.headers, this.now());
@@ -440,9 +449,7 @@ export class ShopifyClient {
         continue;
       }
       if (raw.status >= 300) throw this.classify('POST', path, raw);
-      const body = this.parseBody<{ data?: T; errors?: unknown; extensions?: { cost?: GraphqlCost } & Record<string, unknown> }>('POST', path, raw);
       const extensions = body?.extensions ?? {};
-      gql.bucket.observe(query, extensions.cost, this.now());
       recordCost(this.#telemetry, extensions.cost);
       const errors = normalizeGraphqlErrors(body?.errors);
       if (errors.length > 0) {
@@ -464,11 +471,9 @@ export class ShopifyClient {
     }
   }
 
-  /**
-   * One exchange with the current token; on a 401 the token source is asked for a new token and the
-   * request is sent once more with it (an expiring token renewed early by another process, or one
-   * Shopify revoked before its time).
-   */
+  // One exchange with the current token; on a 401 the token source is asked for a new token and the
+  // request is sent once more with it (an expiring token renewed early by another process, or one
+  // Shopify revoked before its time).
   private async sendAuthorized(method: string, path: string, query: Query | undefined, body: unknown, signal: AbortSignal | undefined): Promise<RawResponse> {
     const token = await this.tokens.getToken(signal);
     const raw = await this.send(method, path, query, body, signal, token);
@@ -479,7 +484,7 @@ export class ShopifyClient {
     return this.send(method, path, query, body, signal, renewed);
   }
 
-  /** One HTTP exchange; network failures become retryable {@link ShopifyApiError}s. */
+  // One HTTP exchange; network failures become retryable {@link ShopifyApiError}s.
   private async send(method: string, path: string, query: Query | undefined, body: unknown, signal: AbortSignal | undefined, token: string): Promise<RawResponse> {
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new TimeoutAbort(this.timeoutMs)), this.timeoutMs);
@@ -569,11 +574,9 @@ export class ShopifyClient {
     });
   }
 
-  /**
-   * What the answer's headers say about the call: a deprecation (logged once per request kind) and
-   * an answering version other than the requested one (fall-forward: the version is no longer
-   * supported); both reported to `onApiNotice`.
-   */
+  // What the answer's headers say about the call: a deprecation (logged once per request kind) and
+  // an answering version other than the requested one (fall-forward: the version is no longer
+  // supported); both reported to `onApiNotice`.
   private noteDeprecation(method: string, path: string, headers: Headers): void {
     const reason = headers.get('x-shopify-api-deprecated-reason');
     const served = headers.get('x-shopify-api-version');
@@ -608,11 +611,9 @@ export class ShopifyClient {
     }
   }
 
-  /**
-   * Runs `attempt` through the SDK's retry policy (src/retry.ts): retryable {@link ShopifyApiError}s (5xx,
-   * network, timeout, malformed body) back off exponentially per `retryOptions`; anything else fails at
-   * once. The delay goes through the injected `sleep` so tests stay in virtual time.
-   */
+  // Runs `attempt` through the SDK's retry policy (src/retry.ts): retryable {@link ShopifyApiError}s (5xx,
+  // network, timeout, malformed body) back off exponentially per `retryOptions`; anything else fails at
+  // once. The delay goes through the injected `sleep` so tests stay in virtual time.
   private async withRetries<T>(method: string, path: string, options: { signal?: AbortSignal; retries?: number }, attempt: () => Promise<T>): Promise<T> {
     let attempts = 0;
     try {

@@ -1,7 +1,8 @@
 import Bottleneck from 'bottleneck';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
-import { GraphqlBucket, type GraphqlRateLimitStatus } from './graphql-bucket.js';
+import { ClusterGraphqlLimiter, type RedisEval } from './cluster-graphql-limiter.js';
+import { GraphqlBucket, type GraphqlCost, type GraphqlRateLimitStatus } from './graphql-bucket.js';
 import { RestBucket, type CallLimit } from './rest-bucket.js';
 
 /** Milliseconds clock and sleep, injectable so tests run in virtual time. */
@@ -49,8 +50,13 @@ export interface RestLimiter {
 export interface GraphqlLimiter {
   /** The cost bucket. */
   readonly bucket: GraphqlBucket;
-  /** Waits until `cost` points fit, reserves them, runs `task`, then releases the reservation. */
+  /**
+   * Waits until `cost` points fit, reserves them, runs `task`, then releases the reservation. The task
+   * reports the response's `extensions.cost` through {@link GraphqlLimiter.observe} before it returns.
+   */
   schedule<T>(cost: number, task: () => Promise<T>): Promise<T>;
+  /** Folds in the `extensions.cost` of a response to `query`. */
+  observe(query: string, cost: GraphqlCost | undefined): void;
   /** The cost bucket as last reported. */
   status(): GraphqlRateLimitStatus;
 }
@@ -90,7 +96,11 @@ export interface LimiterRegistryOptions {
   safetyMargin?: number;
   /** Cost assumed for a GraphQL query never seen before (default 50). */
   graphqlDefaultCost?: number;
-  /** Share each shop's REST budget between processes through Redis (Bottleneck clustering). */
+  /**
+   * Share each shop's budgets between processes through Redis: REST's leaky bucket (Bottleneck
+   * clustering) and GraphQL's cost bucket (the last reported `throttleStatus` and the points reserved
+   * by queries in flight).
+   */
   redis?: RedisClusterOptions;
   /** Clock in ms (tests inject one). */
   now?: () => number;
@@ -134,8 +144,17 @@ export class LimiterRegistry {
       const rest = this.options.redis
         ? new ClusterRestLimiter(shop, settings, this.timing, this.redisConnection(), this.options.redis)
         : new LocalRestLimiter(settings, this.timing);
-      const graphql = new LocalGraphqlLimiter(settings, this.timing);
-      limiter = { shop, rest, graphql, stop: () => rest.stop() };
+      const redis = this.options.redis;
+      const graphql = redis
+        ? new ClusterGraphqlLimiter(() => (this.redisConnection() as unknown as { client: RedisEval }).client, {
+          shop,
+          prefix: redis.prefix ?? 'shopify-ingest',
+          expiration: redis.jobExpiration ?? 60_000,
+          defaultCost: settings.graphqlDefaultCost,
+          logger: settings.logger ?? silentLogger,
+        }, this.timing)
+        : new LocalGraphqlLimiter(settings, this.timing);
+      limiter = { shop, rest, graphql, stop: async () => void (await Promise.all([rest.stop(), graphql.stop()])) };
       this.shops.set(shop, limiter);
     }
     return limiter;
@@ -392,8 +411,16 @@ class LocalGraphqlLimiter implements GraphqlLimiter {
     }
   }
 
+  observe(query: string, cost: GraphqlCost | undefined): void {
+    this.bucket.observe(query, cost, this.timing.now());
+  }
+
   status(): GraphqlRateLimitStatus {
     return this.bucket.status(this.timing.now());
+  }
+
+  async stop(): Promise<void> {
+    await this.gate.stop({ dropWaitingJobs: true }).catch(() => undefined);
   }
 }
 

@@ -26,11 +26,12 @@ import { parseGid } from '../transform/values.js';
 import { encodeCursor, type BulkCursor, type GraphqlCursor } from './checkpoint.js';
 import { ImportError } from './errors.js';
 import { readJsonl } from './jsonl.js';
-import { ACCESS_SCOPES_QUERY, bulkQuery, timeWindowQuery } from './queries.js';
-import { completeListFields } from './pages-listing.js';
+import { ACCESS_SCOPES_QUERY, bulkQuery, liftRecord, timeWindowQuery } from './queries.js';
+import { completeListFieldsOf, fetchRecord, itemsToComplete, listItemsPerQuery } from './pages-listing.js';
 import type { BulkDeps } from './types.js';
 import type { RunFrame } from './run-frame.js';
 import type { GraphqlImportClient } from './types.js';
+import type { NestedConnection } from '../resources/definition.js';
 import { SPANS } from '../telemetry/instruments.js';
 
 /** A window `[from, to]` (ISO strings, null = open). */
@@ -51,6 +52,15 @@ export type { BulkDeps } from './types.js';
 
 interface LinePosition { line: number; byte: number; roots: number }
 
+/**
+ * Child lines per parent of connections with a `countField`, against the count their parent line
+ * says: Shopify's bulk output may truncate such a connection (discount `codes` near 100).
+ */
+interface ChildTally {
+  /** By child table key: parent id -> [expected, seen]. */
+  byTable: Map<string, Map<bigint, [number, number]>>;
+}
+
 /** What a bulk listing ended with: windows to list with paged queries instead (protected data), if any. */
 export interface BulkOutcome {
   fallback: Window[];
@@ -58,6 +68,17 @@ export interface BulkOutcome {
 }
 
 const MIN_WINDOW_MS = 3_600_000;
+/** Bulk lines held at most while list items wait for their shared `nodes(ids:)` query. */
+const MAX_HELD_LINES = 2_000;
+
+/** How the records of a resource with list fields are completed (see `completeListFieldsOf`). */
+interface Completion {
+  /** List items of a record that lack their connections. */
+  itemsOf(node: Record<string, unknown>): number;
+  /** Items one query completes. */
+  perQuery: number;
+  run(nodes: Array<Record<string, unknown>>): Promise<void>;
+}
 
 /** Runs the plan's windows as bulk operations into the frame's pipeline. */
 export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, deps: BulkDeps, plan: BulkPlan): Promise<BulkOutcome> {
@@ -74,8 +95,13 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
   const outcome: BulkOutcome = { fallback: [], operations: 0 };
   // Connections inside list fields (`Order.refunds[].refundLineItems`) are not in the file: fetched per record.
   const withheld = new Set<string>();
-  const complete = (frame.resource.graphql.lists ?? []).some((l) => l.connections.length > 0)
-    ? (node: Record<string, unknown>) => completeListFields(frame.resource, client, node, withheld, frame.options.signal, () => { frame.pages++; })
+  const lists = (frame.resource.graphql.lists ?? []).filter((l) => l.connections.length > 0);
+  const complete: Completion | null = lists.length > 0
+    ? {
+      itemsOf: (node) => itemsToComplete(frame.resource, node),
+      perQuery: Math.min(...lists.map(listItemsPerQuery)),
+      run: (nodes) => completeListFieldsOf(frame.resource, client, nodes, withheld, frame.options.signal, () => { frame.pages++; }),
+    }
     : null;
 
   const cursorOf = (): GraphqlCursor => ({
@@ -108,8 +134,9 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
     });
 
     if (state.status === 'COMPLETED') {
+      const tally: ChildTally = { byTable: new Map() };
       if (state.url) {
-        const read = await readFile(frame, deps, state.url, op, childByType, rootType, save, false, complete);
+        const read = await readFile(frame, deps, state.url, op, childByType, rootType, save, false, complete, tally);
         if (read === 'expired') { ({ op, attempts } = rerun(frame, windows, op, attempts, maxAttempts, 'its result link expired')); save(); continue; }
         if (frame.failed !== null) break;
       }
@@ -119,6 +146,8 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
           code: 'BULK_FILE_INCOMPLETE', details: { operation: state.id, expected, read: op.roots },
         });
       }
+      await rereadTruncated(frame, client, tally, op.tag);
+      if (frame.failed !== null) break;
       if (!frame.dry) {
         const { removed } = await frame.deps.store.finalizeBulk(frame.tenantId, frame.name, op.tag);
         const total = Object.values(removed).reduce((a, b) => a + b, 0);
@@ -153,7 +182,7 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
       if (state.partialDataUrl && !op.partial) { op = { ...op, line: 0, byte: 0, roots: 0, partial: true }; save(); }
       if (state.partialDataUrl) {
         // What it wrote is real data: store it now; the halves below list it again (idempotently) and complete it.
-        await readFile(frame, deps, state.partialDataUrl, op, childByType, rootType, save, true, complete);
+        await readFile(frame, deps, state.partialDataUrl, op, childByType, rootType, save, true, complete, null);
         if (frame.failed !== null) break;
       }
       const halves = await splitWindow(frame, client, plan.field, windows[0], state, minWindowMs);
@@ -230,12 +259,12 @@ export async function missingScopes(frame: RunFrame, client: GraphqlImportClient
 async function readFile(
   frame: RunFrame, deps: BulkDeps, url: string, op: BulkCursor,
   childByType: Map<string, { key: string }>, rootType: string, save: () => void, partial: boolean,
-  complete: ((node: Record<string, unknown>) => Promise<void>) | null,
+  complete: Completion | null, tally: ChildTally | null,
 ): Promise<'done' | 'expired'> {
   const failedBefore = frame.failed;
   frame.openListingSpan(SPANS.bulkFile, { 'shopify_ingest.bulk.operation': op.id, 'shopify_ingest.bulk.partial': partial, 'shopify_ingest.bulk.from_line': op.line });
   try {
-    const read = await readFileInto(frame, deps, url, op, childByType, rootType, save, partial, complete);
+    const read = await readFileInto(frame, deps, url, op, childByType, rootType, save, partial, complete, tally);
     frame.closeListingSpan(frame.failed !== failedBefore ? frame.failed : undefined, { 'shopify_ingest.bulk.lines': op.line, 'shopify_ingest.bulk.expired': read === 'expired' });
     return read;
   } catch (error) {
@@ -251,9 +280,10 @@ async function readFile(
 async function readFileInto(
   frame: RunFrame, deps: BulkDeps, url: string, op: BulkCursor,
   childByType: Map<string, { key: string }>, rootType: string, save: () => void, partial: boolean,
-  complete: ((node: Record<string, unknown>) => Promise<void>) | null,
+  complete: Completion | null, tally: ChildTally | null,
 ): Promise<'done' | 'expired'> {
   let roots = op.roots;
+  const counted = frame.resource.graphql.connections.filter((c) => c.countField);
   const pipeline = frame.pipeline<LinePosition>('bulk', (position) => {
     op.line = position.line;
     op.byte = position.byte;
@@ -261,6 +291,27 @@ async function readFileInto(
     save();
   });
   let unknownTypes = 0;
+  // Records whose list items lack their connections wait, with every line after them (positions
+  // commit in file order), until their items fill a nodes(ids:) query or MAX_HELD_LINES are held;
+  // then the items are fetched together and the held lines go to the pipeline in order.
+  type Unit = Parameters<typeof pipeline.add>[0];
+  const held: Array<Unit | (() => Unit)> = [];
+  let heldRoots: Array<Record<string, unknown>> = [];
+  let heldItems = 0;
+  const add = async (unit: Unit | (() => Unit)) => {
+    if (held.length > 0 || typeof unit === 'function') held.push(unit);
+    else await pipeline.add(unit);
+  };
+  const release = async () => {
+    if (heldRoots.length > 0) await complete!.run(heldRoots);
+    for (const entry of held) {
+      await pipeline.add(typeof entry === 'function' ? entry() : entry);
+      if (pipeline.failed !== null) break;
+    }
+    held.length = 0;
+    heldRoots = [];
+    heldItems = 0;
+  };
   try {
     for await (const line of readJsonl(url, { from: { line: op.line, byte: op.byte }, fetch: deps.fetch, signal: frame.options.signal, logger: frame.deps.logger })) {
       let node: Record<string, unknown>;
@@ -278,20 +329,35 @@ async function readFileInto(
         const position = { line: line.end.line, byte: line.end.byte, roots };
         if (!child || parentId === null) {
           unknownTypes++;
-          await pipeline.add({ rows: null, records: 0, position });
+          await add({ rows: null, records: 0, position });
           continue;
         }
-        await pipeline.add(frame.childUnit(child.key, node, parentId, position, op.tag));
+        const seen = tally?.byTable.get(child.key)?.get(parentId);
+        if (seen) seen[1]++;
+        await add(frame.childUnit(child.key, node, parentId, position, op.tag));
       } else {
         if (typeof type === 'string' && type !== rootType) {
           throw new ImportError(`${frame.name} bulk file line ${line.line} is a ${type}, not a ${rootType}`, { code: 'BULK_FILE_MALFORMED', details: { line: line.line } });
         }
         roots++;
-        if (complete) await complete(node);
-        await pipeline.add(frame.recordUnit(node, { line: line.end.line, byte: line.end.byte, roots }, op.tag));
+        node = liftRecord(frame.resource.graphql, node);
+        if (tally) countChildren(tally, counted, node);
+        const position = { line: line.end.line, byte: line.end.byte, roots };
+        const items = complete ? complete.itemsOf(node) : 0;
+        if (items > 0) {
+          const record = node;
+          heldRoots.push(record);
+          heldItems += items;
+          held.push(() => frame.recordUnit(record, position, op.tag));
+        } else {
+          await add(frame.recordUnit(node, position, op.tag));
+        }
       }
+      if (held.length > 0 && (heldItems >= complete!.perQuery || held.length >= MAX_HELD_LINES)) await release();
       if (pipeline.failed !== null || frame.shouldStop()) break;
     }
+    // Held lines are released only at a clean end: a run that stops resumes before them.
+    if (held.length > 0 && pipeline.failed === null && !frame.shouldStop()) await release();
   } catch (error) {
     if (error instanceof ShopifyIngestError && error.code === 'BULK_FILE_EXPIRED') {
       // A partial file that expired is simply not read: the split windows list its records again.
@@ -309,4 +375,48 @@ async function readFileInto(
     if (pipeline.failed !== null) frame.fail(pipeline.failed);
   }
   return 'done';
+}
+
+/** Records the count a root line gives for each counted connection (`codesCount { count }`). */
+function countChildren(tally: ChildTally, counted: readonly NestedConnection[], node: Record<string, unknown>): void {
+  if (counted.length === 0) return;
+  const id = parseGid(node.id);
+  if (id === null) return;
+  for (const c of counted) {
+    const count = (node[c.countField!] as { count?: unknown } | null | undefined)?.count;
+    if (typeof count !== 'number' || count <= 0) continue;
+    let byParent = tally.byTable.get(c.table);
+    if (!byParent) tally.byTable.set(c.table, byParent = new Map());
+    byParent.set(id, [count, 0]);
+  }
+}
+
+/**
+ * Records whose file held fewer children than their count says are read again whole with paged
+ * queries and written with the operation's tag, before the operation is finalized.
+ */
+async function rereadTruncated(frame: RunFrame, client: GraphqlImportClient, tally: ChildTally, tag: string): Promise<void> {
+  const short = new Set<bigint>();
+  for (const byParent of tally.byTable.values()) for (const [id, [expected, seen]] of byParent) if (seen < expected) short.add(id);
+  if (short.size === 0) return;
+  frame.deps.logger.info('bulk output truncated nested connections: reading those records again', { tenantId: frame.tenantId, resource: frame.name, records: short.size });
+  const pipeline = frame.pipeline<null>('complete', () => {});
+  try {
+    for (const id of short) {
+      if (frame.shouldStop() || pipeline.failed !== null) break;
+      frame.pages++;
+      const node = await fetchRecord(client, frame.resource, id, frame.options.signal);
+      // A record deleted since the operation ran keeps what the file gave; its delete tombstones it.
+      if (!node) continue;
+      frame.counts.fetched--;
+      await pipeline.add({ ...frame.recordUnit(node, null, tag), records: 0 });
+    }
+  } catch (error) {
+    frame.fail(error);
+  }
+  if (frame.failed === null && pipeline.failed === null) await pipeline.close().catch((e) => frame.fail(e));
+  else {
+    await pipeline.drain();
+    if (pipeline.failed !== null) frame.fail(pipeline.failed);
+  }
 }

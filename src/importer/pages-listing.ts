@@ -13,11 +13,11 @@
  *   https://shopify.dev/docs/apps/launch/protected-customer-data
  */
 import { GraphqlError } from '../client/errors.js';
-import type { NestedConnection, ResourceDefinition } from '../resources/definition.js';
+import type { ListField, NestedConnection, ResourceDefinition } from '../resources/definition.js';
 import { isObject } from '../transform/values.js';
 import { encodeCursor, type GraphqlCursor } from './checkpoint.js';
 import { ImportError } from './errors.js';
-import { followUpFirst, listItemCost, listItemsQuery, nestedRestQuery, pageQuery, pageSizeFor, recordQuery } from './queries.js';
+import { carriers, followUpFirst, liftRecord, listItemCost, listItemsQuery, nestedRestQuery, pageQuery, pageSizeFor, recordQuery } from './queries.js';
 import { updatedAtOf, type RunFrame } from './run-frame.js';
 import type { GraphqlImportClient } from './types.js';
 import { SPANS } from '../telemetry/instruments.js';
@@ -71,8 +71,10 @@ export async function completeNested(resource: ResourceDefinition, client: Graph
   while (hasNext) {
     onRequest?.();
     // 250 nodes of a connection with money fields would cost over Shopify's 1,000-point cap.
-    const data = await queryKeepingPartialData<{ node: Record<string, Connection<unknown>> | null }>(client, query, { id, first: followUpFirst(connection), after }, signal, withheld);
-    const page = data?.node?.[connection.field];
+    const selections = type === resource.graphql.type ? carriers(resource.graphql, connection) : 1;
+    const data = await queryKeepingPartialData<{ node: Record<string, Connection<unknown>> | null }>(client, query, { id, first: followUpFirst(connection, selections), after }, signal, withheld);
+    const owner = data?.node && type === resource.graphql.type ? liftRecord(resource.graphql, data.node) : data?.node;
+    const page = owner?.[connection.field] as Connection<unknown> | undefined;
     if (!page || !Array.isArray(page.nodes) || !page.pageInfo) {
       throw new ImportError(`${resource.name} ${id}: the follow-up page of ${connection.field} has no nodes/pageInfo`, { code: 'SHOPIFY_BAD_RESPONSE' });
     }
@@ -93,22 +95,50 @@ export async function completeNested(resource: ResourceDefinition, client: Graph
  * then every connection with more pages is followed up to its end. A record is always written whole.
  */
 export async function completeListFields(resource: ResourceDefinition, client: GraphqlImportClient, node: Record<string, unknown>, withheld: Set<string>, signal?: AbortSignal, onRequest?: () => void): Promise<void> {
+  await completeListFieldsOf(resource, client, [node], withheld, signal, onRequest);
+}
+
+/** Items of `node`'s list fields that lack a connection, per list field (none: the record is complete). */
+export function itemsToComplete(resource: ResourceDefinition, node: Record<string, unknown>): number {
+  let n = 0;
   for (const list of resource.graphql.lists ?? []) {
     const items = node[list.field];
     if (!Array.isArray(items) || list.connections.length === 0) continue;
-    const byId = new Map<string, Record<string, unknown>>();
-    for (const item of items) if (isObject(item) && typeof item.id === 'string') byId.set(item.id, item);
-    const missing = [...byId.values()].filter((item) => list.connections.some((c) => !isObject(item[c.field])));
-    const perQuery = Math.max(1, Math.min(250, Math.floor(999 / listItemCost(list))));
+    for (const item of items) if (isObject(item) && typeof item.id === 'string' && list.connections.some((c) => !isObject(item[c.field]))) n++;
+  }
+  return n;
+}
+
+/** Items of one list field of {@link itemsToComplete} fetched per `nodes(ids:)` query (under the 1,000-point cap). */
+export function listItemsPerQuery(list: ListField): number {
+  return Math.max(1, Math.min(250, Math.floor(999 / listItemCost(list))));
+}
+
+/**
+ * {@link completeListFields} for several records at once: the items of all of them share the
+ * `nodes(ids:)` queries (a bulk file's orders with a refund or two each would otherwise cost a query
+ * per order).
+ */
+export async function completeListFieldsOf(resource: ResourceDefinition, client: GraphqlImportClient, nodes: readonly Record<string, unknown>[], withheld: Set<string>, signal?: AbortSignal, onRequest?: () => void): Promise<void> {
+  for (const list of resource.graphql.lists ?? []) {
+    if (list.connections.length === 0) continue;
+    const byId = new Map<string, { item: Record<string, unknown>; owner: unknown }>();
+    for (const node of nodes) {
+      const items = node[list.field];
+      if (!Array.isArray(items)) continue;
+      for (const item of items) if (isObject(item) && typeof item.id === 'string') byId.set(item.id, { item, owner: node.id });
+    }
+    const missing = [...byId.values()].filter(({ item }) => list.connections.some((c) => !isObject(item[c.field])));
+    const perQuery = listItemsPerQuery(list);
     for (let k = 0; k < missing.length; k += perQuery) {
       onRequest?.();
-      const ids = missing.slice(k, k + perQuery).map((item) => item.id as string);
+      const ids = missing.slice(k, k + perQuery).map(({ item }) => item.id as string);
       const data = await queryKeepingPartialData<{ nodes: Array<Record<string, unknown> | null> }>(client, listItemsQuery(list), { ids }, signal, withheld);
       if (!data || !Array.isArray(data.nodes) || data.nodes.length !== ids.length) {
-        throw new ImportError(`${resource.name} ${String(node.id)}: nodes(ids:) of its ${list.field} did not answer one node per id`, { code: 'SHOPIFY_BAD_RESPONSE' });
+        throw new ImportError(`${resource.name}: nodes(ids:) of ${list.field} items did not answer one node per id`, { code: 'SHOPIFY_BAD_RESPONSE', details: { ids: ids.slice(0, 5) } });
       }
       data.nodes.forEach((fetched, i) => {
-        const item = byId.get(ids[i])!;
+        const { item } = byId.get(ids[i])!;
         for (const c of list.connections) {
           const page = isObject(fetched) ? fetched[c.field] : undefined;
           // An item Shopify no longer returns has no children to store.
@@ -116,11 +146,11 @@ export async function completeListFields(resource: ResourceDefinition, client: G
         }
       });
     }
-    for (const item of byId.values()) {
+    for (const { item, owner } of byId.values()) {
       for (const c of list.connections) {
         const page = item[c.field] as Connection<unknown>;
         if (!Array.isArray(page.nodes)) {
-          throw new ImportError(`${resource.name} ${String(node.id)}: ${list.field} item ${String(item.id)} has no ${c.field}.nodes`, { code: 'SHOPIFY_BAD_RESPONSE' });
+          throw new ImportError(`${resource.name} ${String(owner)}: ${list.field} item ${String(item.id)} has no ${c.field}.nodes`, { code: 'SHOPIFY_BAD_RESPONSE' });
         }
         if (page.pageInfo?.hasNextPage) item[c.field] = { nodes: await completeNested(resource, client, item.id as string, c, page, withheld, signal, onRequest, list.type) };
       }
@@ -148,11 +178,11 @@ export async function completeRecord(resource: ResourceDefinition, client: Graph
  * const order = await fetchRecord(client, getResource('orders'), 450789469n);
  * ```
  */
-export async function fetchRecord(client: GraphqlImportClient, resource: ResourceDefinition, id: bigint, signal?: AbortSignal): Promise<Record<string, unknown> | null> {
-  const gid = `gid://shopify/${resource.graphql.type}/${id}`;
+export async function fetchRecord(client: GraphqlImportClient, resource: ResourceDefinition, id: bigint | string, signal?: AbortSignal): Promise<Record<string, unknown> | null> {
+  const gid = typeof id === 'string' ? id : `gid://shopify/${resource.graphql.type}/${id}`;
   const withheld = new Set<string>();
   const data = await queryKeepingPartialData<{ node: Record<string, unknown> | null }>(client, recordQuery(resource), { id: gid }, signal, withheld);
-  const node = data?.node;
+  const node = data?.node ? liftRecord(resource.graphql, data.node) : null;
   if (!node || typeof node.id !== 'string') return null;
   await completeRecord(resource, client, node, withheld, signal);
   await completeListFields(resource, client, node, withheld, signal);
@@ -209,12 +239,12 @@ export async function pagesListing(frame: RunFrame, client: GraphqlImportClient,
         throw new ImportError(`${frame.name} page of tenant ${frame.tenantId} has no ${g.connection}.nodes/pageInfo: not a listing`, { code: 'SHOPIFY_BAD_RESPONSE' });
       }
       const pageStart = after;
-      for (let i = 0; i < page.nodes.length; i++) {
-        const node = page.nodes[i];
-        if (isObject(node)) {
-          await completeRecord(frame.resource, client, node, withheld, frame.options.signal, () => { frame.pages++; });
-          await completeListFields(frame.resource, client, node, withheld, frame.options.signal, () => { frame.pages++; });
-        }
+      const nodes = page.nodes.map((n) => (isObject(n) ? liftRecord(g, n) : n));
+      // The page's list items share their nodes(ids:) queries (records with a refund or two each).
+      await completeListFieldsOf(frame.resource, client, nodes.filter(isObject), withheld, frame.options.signal, () => { frame.pages++; });
+      for (let i = 0; i < nodes.length; i++) {
+        const node = nodes[i];
+        if (isObject(node)) await completeRecord(frame.resource, client, node, withheld, frame.options.signal, () => { frame.pages++; });
         const updatedAt = updatedAtOf(node);
         if (updatedAt !== null && (maxUpdatedAt === null || updatedAt > maxUpdatedAt)) maxUpdatedAt = updatedAt;
         // Resume after the page only once its last record is committed; before that, at its start.

@@ -39,10 +39,31 @@ function listSelections(g: GraphqlSource): string {
   return (g.lists ?? []).map((l) => `${l.field} { ${squash(l.fields)} }`).join(' ');
 }
 
+/**
+ * Fields and nested connections (each rendered by `nested`); with `within`, both go inside the
+ * union field, per type (see `GraphqlSource.within`).
+ */
+function withConnections(g: GraphqlSource, nested: (c: NestedConnection) => string): string {
+  if (!g.within) return `${squash(g.fields)} ${listSelections(g)} ${g.connections.map(nested).join(' ')}`;
+  const types = Object.entries(g.within.types).map(([type, fields]) => {
+    const own = g.connections.filter((c) => !c.on || c.on.includes(type)).map(nested).join(' ');
+    return `... on ${type} { ${squash(fields)} ${own} }`;
+  });
+  return `${squash(g.fields)} ${listSelections(g)} ${g.within.field} { __typename ${types.join(' ')} }`;
+}
+
 /** A node's own selection for paged and record queries: fields, list fields, nested connections. */
 function nodeSelection(g: GraphqlSource, nestedFirst: Readonly<Record<string, number>>): string {
-  const nested = g.connections.map((c) => nestedPaged(c, nestedFirst[c.field] ?? c.pageSize)).join(' ');
-  return `${squash(g.fields)} ${listSelections(g)} ${nested}`;
+  return withConnections(g, (c) => nestedPaged(c, nestedFirst[c.field] ?? c.pageSize));
+}
+
+/** A node as the engine reads it: with `within`, the union field's object lifted into the record. */
+export function liftRecord(g: GraphqlSource, node: Record<string, unknown>): Record<string, unknown> {
+  if (!g.within) return node;
+  const inner = node[g.within.field];
+  if (inner === null || typeof inner !== 'object' || Array.isArray(inner)) return node;
+  const { [g.within.field]: _inner, ...rest } = node;
+  return { ...rest, ...(inner as Record<string, unknown>) };
 }
 
 /**
@@ -70,7 +91,8 @@ const objectsIn = (fields: string) => (fields.match(/\{/g) ?? []).length;
 export function pageRecordCost(resource: ResourceDefinition, nestedFirst: Readonly<Record<string, number>> = {}): number {
   const g = resource.graphql;
   let cost = 1 + objectsIn(g.fields);
-  for (const c of g.connections) cost += 2 + (nestedFirst[c.field] ?? c.pageSize) * (1 + objectsIn(c.fields));
+  if (g.within) cost += 1 + Math.max(...Object.values(g.within.types).map(objectsIn));
+  for (const c of g.connections) cost += carriers(g, c) * (2 + (nestedFirst[c.field] ?? c.pageSize) * (1 + objectsIn(c.fields)));
   // A list field counts as one object of its selection (its length is unknown before it is read).
   for (const l of g.lists ?? []) cost += 1 + objectsIn(l.fields);
   return cost;
@@ -86,9 +108,18 @@ export function connectionCost(connection: NestedConnection, first: number): num
   return 2 + first * (1 + objectsIn(connection.fields));
 }
 
+/**
+ * How many times a query selects `connection` per record: once, or with `within` once per type
+ * carrying it. Costs are counted per selection (the safe reading: whether Shopify charges a
+ * union's fragments by their sum or their maximum is not documented).
+ */
+export function carriers(g: GraphqlSource, connection: NestedConnection): number {
+  return g.within ? Object.keys(g.within.types).filter((t) => !connection.on || connection.on.includes(t)).length : 1;
+}
+
 /** `first:` of a follow-up page of `connection` ({@link nestedRestQuery}): as many nodes as fit under the 1,000-point cap, at most 250. */
-export function followUpFirst(connection: NestedConnection): number {
-  return Math.max(1, Math.min(250, Math.floor((1000 - 3) / (1 + objectsIn(connection.fields)))));
+export function followUpFirst(connection: NestedConnection, selections = 1): number {
+  return Math.max(1, Math.min(250, Math.floor(((1000 - 3) / selections - (selections > 1 ? 2 : 0)) / (1 + objectsIn(connection.fields)))));
 }
 
 /**
@@ -96,8 +127,13 @@ export function followUpFirst(connection: NestedConnection): number {
  * carries). `type` is the node's type: the resource's, or a list field's items' (`Refund`).
  */
 export function nestedRestQuery(resource: ResourceDefinition, connection: NestedConnection, type = resource.graphql.type): string {
+  const page = `${connection.field}(first: $first, after: $after) { nodes { ${squash(connection.fields)} } pageInfo { hasNextPage endCursor } }`;
+  const within = type === resource.graphql.type ? resource.graphql.within : undefined;
+  const selection = within
+    ? `${within.field} { ${Object.keys(within.types).filter((t) => !connection.on || connection.on.includes(t)).map((t) => `... on ${t} { ${page} }`).join(' ')} }`
+    : page;
   return squash(`query ShopifyIngestNested($id: ID!, $first: Int!, $after: String) {
-    node(id: $id) { ... on ${type} { ${connection.field}(first: $first, after: $after) { nodes { ${squash(connection.fields)} } pageInfo { hasNextPage endCursor } } } }
+    node(id: $id) { ... on ${type} { ${selection} } }
   }`);
 }
 
@@ -136,8 +172,8 @@ export function countQuery(source: GraphqlSource): string | null {
 export function bulkQuery(resource: ResourceDefinition, search: string | null, sortKey?: string): string {
   const g = resource.graphql;
   const args = [search ? `query: ${JSON.stringify(search)}` : null, sortKey ? `sortKey: ${sortKey}` : null, g.arguments ?? null].filter(Boolean).join(', ');
-  const nested = g.connections.map((c) => `${c.field} { edges { node { __typename ${squash(c.fields)} } } }`).join(' ');
-  return squash(`{ ${g.connection}${args ? `(${args})` : ''} { edges { node { __typename ${squash(g.fields)} ${listSelections(g)} ${nested} } } } }`);
+  const selection = withConnections(g, (c) => `${c.field} { edges { node { __typename ${squash(c.fields)} } } }`);
+  return squash(`{ ${g.connection}${args ? `(${args})` : ''} { edges { node { __typename ${selection} } } } }`);
 }
 
 /** An id-only bulk query (deletion reconciliation): the cheapest complete listing Shopify offers. */
@@ -149,7 +185,7 @@ export function bulkIdsQuery(resource: ResourceDefinition): string {
 /** The one object of a singleton resource (`{ shop { ... } }`): see `GraphqlSource.singleton`. */
 export function singletonQuery(resource: ResourceDefinition): string {
   const g = resource.graphql;
-  return squash(`query ShopifyIngestSingleton { ${g.connection} { ${squash(g.fields)} } }`);
+  return squash(`query ShopifyIngestSingleton { ${g.connection} { ${nodeSelection(g, {})} } }`);
 }
 
 /** Destroy events of one subject type since a time (`events` keeps them for a year). */

@@ -78,7 +78,7 @@ export class RunFrame {
 
   constructor(
     readonly deps: FrameDeps,
-    readonly resource: ResourceDefinition,
+    public resource: ResourceDefinition,
     readonly runId: string,
     readonly mode: 'full' | 'incremental',
     readonly options: ResolvedImportOptions,
@@ -103,12 +103,12 @@ export class RunFrame {
   /** True when the run must stop now: an error, an abort, or a lost run lock. */
   shouldStop(): boolean {
     if (this.error !== null) return true;
-    if (this.options.signal?.aborted) {
-      this.fail(new ImportError(`${this.name} sync of tenant ${this.tenantId} aborted`, { code: 'IMPORT_ABORTED' }));
-      return true;
-    }
     if (this.lock?.lost) {
       this.fail(new ImportError(`${this.name} sync of tenant ${this.tenantId} stopped: its run lock was taken by another run, or the tenant was deactivated`, { code: 'IMPORT_LOCK_LOST' }));
+      return true;
+    }
+    if (this.options.signal?.aborted) {
+      this.fail(new ImportError(`${this.name} sync of tenant ${this.tenantId} aborted`, { code: 'IMPORT_ABORTED' }));
       return true;
     }
     return false;
@@ -132,9 +132,19 @@ export class RunFrame {
     return Math.round(performance.now() - this.t0);
   }
 
+  /** Index of the GraphQL listing being run (`graphqlSourcesOf`): resources with several list them in turn. */
+  sourceIndex = 0;
+
+  /** Lists the resource through its `index`th GraphQL listing from now on (`resource.graphql` replaced by `source`). */
+  useSource(index: number, definition: ResourceDefinition, source: ResourceDefinition['graphql']): void {
+    this.sourceIndex = index;
+    this.resource = index === 0 ? definition : { ...definition, graphql: source };
+  }
+
   /** Saves a resume cursor (latest wins, one write in flight). Dry and windowed runs pass `enabled: false`. */
   saveCursor(cursor: string): void {
-    if (!this.dry) this.checkpointWriter.push(cursor);
+    if (this.dry) return;
+    this.checkpointWriter.push(this.sourceIndex > 0 ? JSON.stringify({ ...JSON.parse(cursor) as object, source: this.sourceIndex }) : cursor);
   }
 
   async flushCursor(): Promise<void> {

@@ -24,6 +24,8 @@ export interface RunLockDeps {
   waitMs?: number;
   sleep?: (ms: number) => Promise<void>;
   signal?: AbortSignal;
+  /** Called once when a renewal finds the lock lost (the run then aborts what it is waiting on). */
+  onLost?: () => void;
 }
 
 /**
@@ -63,6 +65,7 @@ export async function takeRunLock(deps: RunLockDeps): Promise<HeldRunLock> {
       if (!(await store.renewRunLock({ tenantId, resource, runId, now: clock(), ttlMs }))) {
         lost = true;
         clearInterval(timer);
+        deps.onLost?.();
         logger.error('run lock lost (another run took it after this one stopped renewing, or the tenant was deactivated); stopping', { tenantId, resource, runId });
       }
     } catch (error) {

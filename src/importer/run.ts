@@ -4,6 +4,7 @@
  * The listings themselves are in rest-listing.ts, pages-listing.ts and bulk-listing.ts.
  */
 import type { Logger } from '../logger.js';
+import { graphqlSourcesOf } from '../resources/definition.js';
 import { getResource } from '../resources/registry.js';
 import type { ResourceType } from '../store/rows.js';
 import type { Checkpoint, IngestStore } from '../store/types.js';
@@ -131,12 +132,17 @@ export async function runResourceSync(ctx: RunContext, resource: ResourceType, o
 
 async function lockedSync(ctx: RunContext, resource: ResourceType, options: ResolvedImportOptions, onProgress: ((e: ImportProgress) => void) | undefined, runId: string, span: TelemetrySpan): Promise<ImportResult> {
   if (options.dryRun) return syncResource(ctx, resource, options, onProgress, runId, null, span);
+  // A lost lock (another run took it, or another process deactivated the tenant) aborts whatever the
+  // run is waiting on (a bulk operation's poll, a request, a backoff), not only its next batch.
+  const lost = new AbortController();
   const lock = await takeRunLock({
     store: ctx.store, logger: ctx.logger, clock: ctx.clock, tenantId: ctx.tenantId, resource, runId, ttlMs: ctx.runLockTtlMs,
     waitMs: options.waitForLockMs, sleep: ctx.sleep, signal: options.signal,
+    onLost: () => lost.abort(new ImportError(`${resource} sync of tenant ${ctx.tenantId} stopped: its run lock was taken by another run, or the tenant was deactivated`, { code: 'IMPORT_LOCK_LOST' })),
   });
+  const signal = options.signal ? AbortSignal.any([options.signal, lost.signal]) : lost.signal;
   try {
-    return await syncResource(ctx, resource, options, onProgress, runId, lock, span);
+    return await syncResource(ctx, resource, { ...options, signal }, onProgress, runId, lock, span);
   } finally {
     await lock.release();
   }
@@ -199,8 +205,18 @@ async function syncResource(ctx: RunContext, resourceName: ResourceType, options
       committedMax = committedMax === null ? null : Math.min(committedMax, plan.startedAt.getTime());
     } else {
       const client = graphqlClientOf(ctx);
-      method = await graphqlListing(ctx, frame, client, plan, resumable, (m) => { method = m; });
-      committedMax = frame.committedMax;
+      const sources = graphqlSourcesOf(resource);
+      // A resource with several listings runs them in turn; a resumed run starts at its cursor's.
+      const first = Math.min(plan.resumedGraphql?.source ?? 0, sources.length - 1);
+      let lowest: number | null = null;
+      for (let k = first; k < sources.length && frame.failed === null; k++) {
+        frame.useSource(k, resource, sources[k]);
+        method = await graphqlListing(ctx, frame, client, k === first ? plan : { ...plan, resumedGraphql: null }, resumable, (m) => { method = m; });
+        // The watermark may pass no listing's: the lowest committed max (none when one committed nothing).
+        lowest = k === first ? frame.committedMax : lowest === null || frame.committedMax === null ? null : Math.min(lowest, frame.committedMax);
+      }
+      frame.useSource(0, resource, resource.graphql);
+      committedMax = sources.length > 1 ? lowest : frame.committedMax;
     }
   } catch (error) {
     frame.fail(error);
@@ -215,7 +231,8 @@ async function syncResource(ctx: RunContext, resourceName: ResourceType, options
   if (frame.failed !== null) {
     const error = frame.failed as Error;
     // Whatever a request failed with once the signal was aborted (its reason, e.g. the tenant was uninstalled), the run was aborted.
-    const aborted = (error as { code?: string }).code === 'IMPORT_ABORTED' || frame.options.signal?.aborted === true;
+    const lockLost = lock?.lost === true;
+    const aborted = !lockLost && ((error as { code?: string }).code === 'IMPORT_ABORTED' || frame.options.signal?.aborted === true);
     const status = aborted ? 'cancelled' : 'failed';
     const message = reasonOf(error);
     const res = result(status, message);
@@ -230,7 +247,7 @@ async function syncResource(ctx: RunContext, resourceName: ResourceType, options
       : new ImportError(`${resourceName} sync of tenant ${tenantId} ${aborted ? 'aborted' : 'failed'}: ${message.replace(/^\[shopify-ingest\] /, '')}`, {
         cause: error, result: res, details: { ...(error instanceof ShopifyIngestError ? error.details : {}), tenantId, resource: resourceName, runId },
         // The root cause's code and retryability at the top, so an app can switch on them.
-        code: aborted ? 'IMPORT_ABORTED' : codeOf(error) ?? 'IMPORT_FAILED',
+        code: aborted ? 'IMPORT_ABORTED' : lockLost ? 'IMPORT_LOCK_LOST' : codeOf(error) ?? 'IMPORT_FAILED',
         retryable: aborted || (error instanceof ShopifyIngestError ? error.retryable : true),
       });
   }
@@ -240,7 +257,7 @@ async function syncResource(ctx: RunContext, resourceName: ResourceType, options
     if (!plan.windowed) {
       const patch: Parameters<IngestStore['saveCheckpoint']>[2] = { runId, cursor: null };
       // A bulk operation lists everything changed before it started: the watermark is its start.
-      const max = method === 'bulk' ? plan.startedAt.getTime() : committedMax;
+      const max = method === 'bulk' && !resource.sources?.length ? plan.startedAt.getTime() : committedMax;
       patch.watermark = nextWatermark(plan.previousWatermark, max, ceiling);
       if (plan.mode === 'full') patch.fullSyncCompletedAt = clock();
       await store.saveCheckpoint(tenantId, resourceName, patch);

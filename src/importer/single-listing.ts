@@ -4,7 +4,7 @@
  * same, since there is nothing to page and reading it costs a few points.
  */
 import { ImportError } from './errors.js';
-import { queryKeepingPartialData } from './pages-listing.js';
+import { completeRecord, queryKeepingPartialData } from './pages-listing.js';
 import { singletonQuery } from './queries.js';
 import { updatedAtOf, type RunFrame } from './run-frame.js';
 import type { GraphqlImportClient } from './types.js';
@@ -22,6 +22,7 @@ export async function singletonListing(frame: RunFrame, client: GraphqlImportCli
     if (node === null || typeof node !== 'object' || Array.isArray(node)) {
       throw new ImportError(`${frame.name} of tenant ${frame.tenantId}: Shopify returned no ${field} object`, { code: 'SHOPIFY_BAD_RESPONSE' });
     }
+    await completeRecord(frame.resource, client, node as Record<string, unknown>, withheld, frame.options.signal, () => { frame.pages++; });
     frame.total = 1;
     await pipeline.add(frame.recordUnit(node, updatedAtOf(node)));
   } catch (error) {

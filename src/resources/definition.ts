@@ -59,6 +59,11 @@ export interface ChildTableDefinition<R = any> extends TableDefinition<R> {
    * parent lines do not.
    */
   countColumn?: string;
+  /**
+   * Columns the child shares with its parent that, with `parentColumn`, name the parent, when
+   * parent ids are unique only together with them (metafield owners: `owner_type`).
+   */
+  parentKey?: readonly string[];
 }
 
 /** What a row builder gets besides the record. */
@@ -90,13 +95,21 @@ export interface NestedConnection {
   fields: string;
   /** `first:` per page in paged queries (more are fetched by follow-up queries). */
   pageSize: number;
+  /**
+   * Field of the record counting this connection's nodes (`codesCount`, a `Count`): a bulk
+   * operation's output may hold fewer (Shopify truncates discount `codes` near 100), so a record
+   * whose child lines fall short is read again whole with paged queries.
+   */
+  countField?: string;
+  /** With `GraphqlSource.within`: the types whose selection carries this connection (default: every type). */
+  on?: readonly string[];
 }
 
 /**
  * A list field of the node (`Order.refunds: [Refund!]!`) whose items are rows. Bulk queries reject a
  * connection inside a list field, so the items' `connections` are never selected with the list: they
- * are fetched per record with `nodes(ids:)`, and an item with more children than a page by
- * `node(id:)` follow-ups (`completeListFields` in importer/pages-listing.ts).
+ * are fetched with `nodes(ids:)` (items of many records per query), and an item with more children than a page by
+ * `node(id:)` follow-ups (`completeListFieldsOf` in importer/pages-listing.ts).
  */
 export interface ListField {
   /** Field on the node, e.g. `refunds`. */
@@ -148,6 +161,12 @@ export interface GraphqlSource {
    * with one query (no bulk operation, paging, count or deletion probe) and writes its one record.
    */
   singleton?: boolean;
+  /**
+   * The record's fields sit in a union field of the node (`DiscountNode.discount`): selected as
+   * `field { __typename ... on T { types[T] } }` (with the connections of T) and lifted into the
+   * record as it arrives: `{ ...node without field, ...node[field] }`.
+   */
+  within?: { field: string; types: Readonly<Record<string, string>> };
 }
 
 /** How the legacy REST Admin API lists a resource (`source: 'rest'`). */
@@ -179,8 +198,12 @@ export interface WebhookTopics {
   upsert: readonly string[];
   /** Bodies holding the deleted record's id: tombstoned. */
   delete: readonly string[];
-  /** Bodies that name the record but are not it (`orders/edited`): the record is fetched again. */
-  refetch: readonly { topic: string; idOf(body: JsonObject): bigint | null }[];
+  /**
+   * Bodies that name the record but are not it (`orders/edited`): the record is fetched again, by the
+   * gid `gidOf` reads from the body when it has one (`DiscountCodeNode/…`: the exact type), else by
+   * `gid://shopify/<graphql.type>/<idOf>`.
+   */
+  refetch: readonly { topic: string; idOf(body: JsonObject): bigint | null; gidOf?(body: JsonObject): string | null }[];
 }
 
 /**
@@ -244,6 +267,11 @@ export interface ResourceDefinition<S extends RowSet = RowSet, N extends string 
   /** A bulk child line (`__typename` = the child table's `bulkType`) to one row of that table. */
   childRow(table: string, node: JsonObject, ctx: ChildRowContext): unknown;
   graphql: GraphqlSource;
+  /**
+   * Further GraphQL listings of the same rows, run after `graphql` in the same sync run (metafields:
+   * one listing per owner type, since QueryRoot has no metafields connection).
+   */
+  sources?: readonly GraphqlSource[];
   rest: RestSource | null;
   webhooks: WebhookTopics;
   deletions: DeletionSource;
@@ -255,6 +283,11 @@ export interface ResourceDefinition<S extends RowSet = RowSet, N extends string 
 /** Every table of a resource, root first. */
 export function tablesOf(resource: ResourceDefinition): readonly TableDefinition[] {
   return [resource.root, ...resource.children];
+}
+
+/** Every GraphQL listing of a resource: `graphql`, then `sources`. */
+export function graphqlSourcesOf(resource: ResourceDefinition): readonly GraphqlSource[] {
+  return [resource.graphql, ...(resource.sources ?? [])];
 }
 
 /** Declares a resource (identity: gives `definition` its type). */

@@ -4,4 +4,5 @@
  */
 export type ResourceName =
   | 'customers' | 'products' | 'orders' | 'shop' | 'locations' | 'inventory' | 'collections' | 'refunds' | 'transactions' | 'fulfillments'
+  | 'metafields' | 'discounts'
   | 'draftOrders' | 'abandonedCheckouts';

@@ -16,11 +16,13 @@ import { shop } from './shop.js';
 import { refunds } from './refunds.js';
 import { orderTransactions } from './order-transactions.js';
 import { fulfillments } from './fulfillments.js';
+import { metafields } from './metafields.js';
+import { discounts } from './discounts.js';
 import { draftOrders } from './draft-orders.js';
 import { abandonedCheckouts } from './abandoned-checkouts.js';
 
 /** Every resource, dependencies first: `all` syncs them in this order. */
-export const RESOURCES = Object.freeze([customers, products, orders, shop, locations, inventory, collections, refunds, orderTransactions, fulfillments, draftOrders, abandonedCheckouts] as const);
+export const RESOURCES = Object.freeze([customers, products, orders, shop, locations, inventory, collections, refunds, orderTransactions, fulfillments, metafields, discounts, draftOrders, abandonedCheckouts] as const);
 
 export type { ResourceName } from './names.js';
 
@@ -57,13 +59,13 @@ export function getResource(name: string): ResourceDefinition {
 export type TopicAction =
   | { kind: 'upsert'; resource: ResourceDefinition }
   | { kind: 'delete'; resource: ResourceDefinition }
-  | { kind: 'refetch'; resource: ResourceDefinition; idOf(body: Record<string, unknown>): bigint | null };
+  | { kind: 'refetch'; resource: ResourceDefinition; idOf(body: Record<string, unknown>): bigint | null; gidOf?(body: Record<string, unknown>): string | null };
 
 const TOPIC_ACTIONS = new Map<string, TopicAction>();
 for (const resource of BY_NAME.values()) {
   for (const topic of resource.webhooks.upsert) TOPIC_ACTIONS.set(topic, { kind: 'upsert', resource });
   for (const topic of resource.webhooks.delete) TOPIC_ACTIONS.set(topic, { kind: 'delete', resource });
-  for (const { topic, idOf } of resource.webhooks.refetch) TOPIC_ACTIONS.set(topic, { kind: 'refetch', resource, idOf });
+  for (const { topic, idOf, gidOf } of resource.webhooks.refetch) TOPIC_ACTIONS.set(topic, { kind: 'refetch', resource, idOf, gidOf });
 }
 
 /** The registry's action for a webhook topic, or undefined for topics no resource handles. */

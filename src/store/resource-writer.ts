@@ -84,7 +84,8 @@ function resourceSql(resource: ResourceDefinition, bulk: boolean): (...sources: 
     const results: string[] = [];
     const root = resource.root;
     const rootAlias = alias(root.key);
-    const rootReturning = root.versioned ? 't."id", t."shopify_updated_at", (t.xmax <> 0) AS "updated"' : 't."id", (t.xmax <> 0) AS "updated"';
+    const keyed = [...new Set(resource.children.flatMap((c) => c.parentKey ?? []))].map((k) => `, t."${k}"`).join('');
+    const rootReturning = root.versioned ? `t."id"${keyed}, t."shopify_updated_at", (t.xmax <> 0) AS "updated"` : `t."id"${keyed}, (t.xmax <> 0) AS "updated"`;
     ctes.push(`${rootAlias} AS (${versionedUpsert({
       table: root,
       columns: writtenColumns(resource, root),
@@ -101,6 +102,8 @@ function resourceSql(resource: ResourceDefinition, bulk: boolean): (...sources: 
       const parentAlias = alias(child.parent);
       const columns = writtenColumns(resource, child);
       const matchKey = child.conflict.map((c) => `x."${c}" = d."${c}"`).join(' AND ');
+      // Parent ids unique only with these columns (metafield owners): matched on them too.
+      const sameKey = (parent: string, row: string) => (child.parentKey ?? []).map((k) => ` AND ${parent}."${k}" = ${row}."${k}"`).join('');
       const idReturning = child.conflict.includes('id') ? 't."id"' : '1 AS "id"';
       const returning = child.versioned ? `${idReturning}, t."shopify_updated_at", (t.xmax <> 0) AS "updated"` : `${idReturning}, (t.xmax <> 0) AS "updated"`;
       ctes.push(`${a}_in AS MATERIALIZED (SELECT * FROM ${source('s')})`);
@@ -112,24 +115,27 @@ function resourceSql(resource: ResourceDefinition, bulk: boolean): (...sources: 
         // hashed every stored parent of the tenant once per batch, a scan of the whole table per batch
         // (measured: 2.2 s of a batch's 2.3 s at 210,000 orders; the import slowed from ~1,500 to
         // ~250 orders/s as the table grew).
-        const parentStored = `EXISTS (SELECT 1 FROM "${parentTable.table}" p WHERE p."tenant_id" = $1 AND p."id" = i."${child.parentColumn}" AND p."${SYNC_TAG}" = i."${SYNC_TAG}"${parentTable.versioned ? ' AND p."deleted_at" IS NULL' : ''} OFFSET 0)`;
-        const inBatch = `EXISTS (SELECT 1 FROM ${parentAlias} w WHERE w."id" = i."${child.parentColumn}")`;
+        const parentStored = `EXISTS (SELECT 1 FROM "${parentTable.table}" p WHERE p."tenant_id" = $1 AND p."id" = i."${child.parentColumn}"${sameKey('p', 'i')} AND p."${SYNC_TAG}" = i."${SYNC_TAG}"${parentTable.versioned ? ' AND p."deleted_at" IS NULL' : ''} OFFSET 0)`;
+        const inBatch = `EXISTS (SELECT 1 FROM ${parentAlias} w WHERE w."id" = i."${child.parentColumn}"${sameKey('w', 'i')})`;
         ctes.push(`${a}_ok AS MATERIALIZED (SELECT i.* FROM ${a}_in i WHERE ${inBatch} OR ${parentStored})`);
         ctes.push(`${a} AS (${versionedUpsert({
           table: child, columns, from: `${a}_ok i`, guard: child.versioned ? VERSION_GUARD('t') : null, returning,
         })})`);
         results.push(`(SELECT count(*) FROM ${a})::int AS "w_${child.key}"`);
         results.push(`((SELECT count(*) FROM ${a}_in) - (SELECT count(*) FROM ${a}_ok))::int AS "s_${child.key}"`);
-        results.push(`(SELECT count(*) FROM ${a}_in i WHERE NOT EXISTS (SELECT 1 FROM ${parentAlias} w WHERE w."id" = i."${child.parentColumn}")
-          AND NOT EXISTS (SELECT 1 FROM "${parentTable.table}" p WHERE p."tenant_id" = $1 AND p."id" = i."${child.parentColumn}" OFFSET 0))::int AS "o_${child.key}"`);
+        results.push(`(SELECT count(*) FROM ${a}_in i WHERE NOT EXISTS (SELECT 1 FROM ${parentAlias} w WHERE w."id" = i."${child.parentColumn}"${sameKey('w', 'i')})
+          AND NOT EXISTS (SELECT 1 FROM "${parentTable.table}" p WHERE p."tenant_id" = $1 AND p."id" = i."${child.parentColumn}"${sameKey('p', 'i')} OFFSET 0))::int AS "o_${child.key}"`);
         return;
       }
 
       // Children of the parents that won and were already stored: those they no longer list go.
       const updatedParents = `(SELECT "id" FROM ${parentAlias} WHERE "updated")`;
       if (child.whenMissing === 'delete') {
+        const ofUpdated = child.parentKey?.length
+          ? `EXISTS (SELECT 1 FROM ${parentAlias} w WHERE w."updated" AND w."id" = d."${child.parentColumn}"${sameKey('w', 'd')})`
+          : `d."${child.parentColumn}" = ANY(ARRAY${updatedParents}::bigint[])`;
         ctes.push(`${a}_gone AS (DELETE FROM "${child.table}" d
-          WHERE d."tenant_id" = $1 AND d."${child.parentColumn}" = ANY(ARRAY${updatedParents}::bigint[])
+          WHERE d."tenant_id" = $1 AND ${ofUpdated}
             AND NOT EXISTS (SELECT 1 FROM ${a}_in x WHERE ${matchKey})
           RETURNING 1)`);
       } else {
@@ -137,12 +143,12 @@ function resourceSql(resource: ResourceDefinition, bulk: boolean): (...sources: 
         ctes.push(`${a}_gone AS (UPDATE "${child.table}" d
           SET "deleted_at" = ${parentTime}, "shopify_updated_at" = GREATEST(d."shopify_updated_at", ${parentTime})${child.syncedAt ? ', "synced_at" = now()' : ''}
           FROM ${parentAlias}
-          WHERE ${parentAlias}."updated" AND d."tenant_id" = $1 AND d."${child.parentColumn}" = ${parentAlias}."id" AND d."deleted_at" IS NULL
+          WHERE ${parentAlias}."updated" AND d."tenant_id" = $1 AND d."${child.parentColumn}" = ${parentAlias}."id"${sameKey(parentAlias, 'd')} AND d."deleted_at" IS NULL
             AND NOT EXISTS (SELECT 1 FROM ${a}_in x WHERE ${matchKey})
           RETURNING 1)`);
       }
       ctes.push(`${a} AS (${versionedUpsert({
-        table: child, columns, from: `${a}_in i`, join: `JOIN ${parentAlias} ON ${parentAlias}."id" = i."${child.parentColumn}"`,
+        table: child, columns, from: `${a}_in i`, join: `JOIN ${parentAlias} ON ${parentAlias}."id" = i."${child.parentColumn}"${sameKey(parentAlias, 'i')}`,
         guard: child.versioned ? VERSION_GUARD('t') : null, returning,
       })})`);
       results.push(`(SELECT count(*) FROM ${a})::int AS "w_${child.key}"`);
@@ -200,13 +206,15 @@ export function countsOf(row: Record<string, number>): ResourceWriteCounts {
  */
 export function bulkFinalizeSql(resource: ResourceDefinition, child: ChildTableDefinition): string {
   const parent = child.parent === resource.root.key ? resource.root : resource.children.find((c) => c.key === child.parent)!;
-  const chunk = `p AS MATERIALIZED (SELECT "id"${parent.versioned ? ', "shopify_updated_at"' : ''} FROM "${parent.table}"
+  const keys = child.parentKey ?? [];
+  const sameKey = keys.map((k) => ` AND c."${k}" = p."${k}"`).join('');
+  const chunk = `p AS MATERIALIZED (SELECT "id"${keys.map((k) => `, "${k}"`).join('')}${parent.versioned ? ', "shopify_updated_at"' : ''} FROM "${parent.table}"
       WHERE "tenant_id" = $1 AND "${SYNC_TAG}" = $2 AND "id" > $3::bigint ORDER BY "id" LIMIT $4)`;
   const gone = child.whenMissing === 'delete'
-    ? `gone AS (DELETE FROM "${child.table}" c USING p WHERE c."tenant_id" = $1 AND c."${child.parentColumn}" = p."id" AND c."${SYNC_TAG}" IS DISTINCT FROM $2 RETURNING 1)`
+    ? `gone AS (DELETE FROM "${child.table}" c USING p WHERE c."tenant_id" = $1 AND c."${child.parentColumn}" = p."id"${sameKey} AND c."${SYNC_TAG}" IS DISTINCT FROM $2 RETURNING 1)`
     : `gone AS (UPDATE "${child.table}" c SET "deleted_at" = ${parent.versioned ? 'p."shopify_updated_at"' : 'now()'},
           "shopify_updated_at" = GREATEST(c."shopify_updated_at", ${parent.versioned ? 'p."shopify_updated_at"' : 'now()'})${child.syncedAt ? ', "synced_at" = now()' : ''}
-        FROM p WHERE c."tenant_id" = $1 AND c."${child.parentColumn}" = p."id" AND c."deleted_at" IS NULL AND c."${SYNC_TAG}" IS DISTINCT FROM $2 RETURNING 1)`;
+        FROM p WHERE c."tenant_id" = $1 AND c."${child.parentColumn}" = p."id"${sameKey} AND c."deleted_at" IS NULL AND c."${SYNC_TAG}" IS DISTINCT FROM $2 RETURNING 1)`;
   const recount = child.countColumn
     ? `, recount AS (UPDATE "${parent.table}" r SET "${child.countColumn}" = (SELECT count(*) FROM "${child.table}" c
           WHERE c."tenant_id" = $1 AND c."${child.parentColumn}" = r."id" AND c."${SYNC_TAG}" = $2${child.versioned ? ' AND c."deleted_at" IS NULL' : ''})

@@ -8,7 +8,8 @@ import type { JsonObject, ResourceName } from './generator.js';
 
 /** A nested list served as a connection (`edges`/`nodes`/`pageInfo`). */
 export class ConnectionSource {
-  constructor(readonly items: JsonObject[]) {}
+  /** `bulkLimit`: most nodes a bulk operation's output holds per parent (Shopify truncates some, e.g. discount codes). */
+  constructor(readonly items: JsonObject[], readonly options: { bulkLimit?: number } = {}) {}
 }
 
 type Rec = JsonObject;

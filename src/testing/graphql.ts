@@ -28,7 +28,7 @@ import type { RecordFilter } from './resource-table.js';
 import { parseGraphql, resolveArgs, GraphqlSyntaxError, GraphqlValidationError, type FieldNode, type OperationNode } from './graphql-parser.js';
 import { getNamedType, isInterfaceType, isListType, isNonNullType, isObjectType, type GraphQLNamedType, type GraphQLObjectType, type GraphQLType } from 'graphql';
 import { adminSchema } from './admin-schema.js';
-import { ConnectionSource, toGraphqlNode as restToNode } from './graphql-nodes.js';
+import { ConnectionSource, productNode, toGraphqlNode as restToNode } from './graphql-nodes.js';
 import { findOrderItem, withOrderMoney } from './order-money.js';
 import { stringifyShopifyJson } from '../json.js';
 import { createWebhookSubscriptions, SubscriptionRequestError } from './webhook-subscriptions.js';
@@ -40,10 +40,6 @@ const RESOURCES: ResourceName[] = ['customers', 'products', 'orders'];
 const SINGULAR: Record<string, ResourceName> = { customer: 'customers', product: 'products', order: 'orders' };
 const GID_TYPES: Record<string, ResourceName> = { Customer: 'customers', Product: 'products', Order: 'orders' };
 const MAX_PAGE = 250;
-
-/** Root connections served by stock.ts and drafts.ts (filtered and sorted there), or undefined. */
-const moduleList = (shop: SimulatedShop, field: string, args: Record<string, unknown>): JsonObject[] | undefined =>
-  shop.stock.list(field, args) ?? shop.drafts.list(field, args);
 
 /** Bulk operation behaviour. */
 export interface BulkOptions {
@@ -349,7 +345,7 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
       ? table.list(filter, { before: cursor ?? Number.MAX_SAFE_INTEGER }, requested)
       : table.list(filter, { after: cursor ?? -1 }, requested);
     const indices = descending ? [...page.indices].reverse() : page.indices;
-    const edges = indices.map((i) => ({ cursor: encodeCursor(i), node: toGraphqlNode(resource, table.get(i)!) }));
+    const edges = indices.map((i) => ({ cursor: encodeCursor(i), node: shop.metafields.decorate(toGraphqlNode(resource, table.get(i)!)) }));
     const value = connectionResult(edges, { hasNextPage: page.hasMore, hasPreviousPage: cursor !== undefined }, field, vars);
     return { value, returned: edges.length, requested };
   }
@@ -362,9 +358,35 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
       return op && op.shop === shop ? bulkObject(op) : null;
     }
     const resource = GID_TYPES[m[1]];
-    if (!resource) return shop.stock.node(gid as string) ?? shop.drafts.node(gid as string) ?? findOrderItem(shop, m[1], m[2], (order) => toGraphqlNode('orders', order));
+    if (m[1] === 'Shop') return gid === shopObject(shop).id ? shopNode(shop) : null;
+    if (m[1] === 'ProductVariant') return shop.metafields.decorate(variantNodes(shop).find((v) => v.id === gid) ?? null);
+    if (!resource) return shop.metafields.decorate(shop.stock.node(gid as string) ?? shop.discounts.node(gid as string) ?? shop.drafts.node(gid as string) ?? findOrderItem(shop, m[1], m[2], (order) => toGraphqlNode('orders', order)));
     const record = shop.find(resource, BigInt(m[2]));
-    return record ? toGraphqlNode(resource, record) : null;
+    return record ? shop.metafields.decorate(toGraphqlNode(resource, record)) : null;
+  }
+
+  /** `shop` as served: its own fields, stock.ts' additions, its metafields. */
+  function shopNode(shop: SimulatedShop): JsonObject {
+    return shop.metafields.decorate({ ...shopObject(shop), ...shop.stock.shopFields() });
+  }
+
+  /** `productVariants`: every variant of the live products, in product then position order. */
+  function variantNodes(shop: SimulatedShop): JsonObject[] {
+    const table = shop.tables.products;
+    const out: JsonObject[] = [];
+    for (let after = -1; ;) {
+      const page = table.list({}, { after }, MAX_PAGE);
+      for (const i of page.indices) out.push(...(productNode(table.get(i)!).variants as ConnectionSource).items);
+      if (!page.hasMore || !page.indices.length) break;
+      after = page.indices[page.indices.length - 1];
+    }
+    return out;
+  }
+
+  /** Root connections served by modules (stock.ts, discounts.ts, drafts.ts, variants), nodes decorated with their metafields; undefined for other fields. */
+  function moduleList(shop: SimulatedShop, field: string, args: Record<string, unknown>): JsonObject[] | undefined {
+    const list = field === 'productVariants' ? variantNodes(shop) : shop.stock.list(field, args) ?? shop.discounts.list(field, args) ?? shop.drafts.list(field, args);
+    return list?.map((n) => shop.metafields.decorate(n));
   }
 
   function shopObject(shop: SimulatedShop): JsonObject {
@@ -435,7 +457,7 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
     try {
       const parsed = parseGraphql(String(query ?? ''), undefined, adminSchema());
       message = bulkQueryProblem(parsed) ?? '';
-      const tops = parsed.selections.filter((s) => RESOURCES.includes(s.name as ResourceName) || moduleList(shop, s.name, {}) !== undefined);
+      const tops = parsed.selections.filter((s) => RESOURCES.includes(s.name as ResourceName) || ['productVariants', 'discountNodes'].includes(s.name) || shop.stock.list(s.name, {}) !== undefined || shop.drafts.list(s.name, {}) !== undefined);
       if (!message && tops.length !== 1) message = 'Bulk queries must contain exactly one top-level connection field the simulator serves: customers, products or orders.';
       if (!message) root = tops[0];
     } catch (error) {
@@ -506,17 +528,27 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
   function bulkLines(op: BulkOperation, index: number): string[] {
     const record = op.items ? op.items[index] : op.shop.tables[op.resource].get(index);
     if (!record) return [];
-    const node = op.items ? record : toGraphqlNode(op.resource, record);
+    const node = op.items ? record : op.shop.metafields.decorate(toGraphqlNode(op.resource, record));
     const nodeSel = connectionNode(op.root) ?? op.root;
-    const plain: FieldNode = { ...nodeSel, selections: nodeSel.selections.filter((s) => !(node[s.name] instanceof ConnectionSource)) };
+    // Connections of the node, and of its object fields (`discount { ... on DiscountCodeBasic { codes } }`): their own lines.
+    const nested: Array<[ConnectionSource, FieldNode]> = [];
+    const strip = (obj: JsonObject, sel: FieldNode): FieldNode => ({
+      ...sel,
+      selections: sel.selections.filter((s) => {
+        const value = obj[s.name];
+        // A field selected in several inline fragments (`... on DiscountCodeBasic { codes }`, `... on DiscountCodeBxgy { codes }`) is one field of the object.
+        if (value instanceof ConnectionSource) { if (!nested.some(([v]) => v === value)) nested.push([value, s]); return false; }
+        return true;
+      }).map((s) => (s.selections.length && obj[s.name] && typeof obj[s.name] === 'object' && !Array.isArray(obj[s.name]) && obj === node ? strip(obj[s.name] as JsonObject, s) : s)),
+    });
+    const plain = strip(node, nodeSel);
     const lines = [stringifyShopifyJson(project(node, plain, {}))];
     const parentId = node.id;
-    for (const sel of nodeSel.selections) {
-      const source = node[sel.name];
-      if (!(source instanceof ConnectionSource)) continue;
+    for (const [source, sel] of nested) {
       const childSel = connectionNode(sel);
       if (!childSel) continue;
-      for (const item of source.items) {
+      const items = source.options.bulkLimit !== undefined ? source.items.slice(0, source.options.bulkLimit) : source.items;
+      for (const item of items) {
         const child = project(item, childSel, {}) as JsonObject;
         child.__parentId = parentId;
         lines.push(stringifyShopifyJson(child));
@@ -640,11 +672,13 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
       throw new GraphqlError(`Field '${field.name}' doesn't exist on type 'Mutation'`, { code: 'undefinedField', typeName: 'Mutation', fieldName: field.name });
     }
     if (field.name === '__typename') return 'QueryRoot';
-    if (field.name === 'shop') return project({ ...shopObject(shop), ...shop.stock.shopFields() }, field, vars);
-    const moduleNodes = moduleList(shop, field.name, args);
-    if (moduleNodes) return listConnection(moduleNodes, field, vars);
-    const moduleCount = shop.stock.count(field.name, args) ?? shop.drafts.count(field.name, args);
-    if (moduleCount) return project(moduleCount, field, vars);
+    if (field.name === 'shop') return project(shopNode(shop), field, vars);
+    const stockNodes = moduleList(shop, field.name, args);
+    if (stockNodes) return listConnection(stockNodes, field, vars);
+    const stockCount = field.name === 'productVariantsCount'
+      ? { __typename: 'Count', count: variantNodes(shop).length, precision: 'EXACT' }
+      : shop.stock.count(field.name, args) ?? shop.discounts.count(field.name, args) ?? shop.drafts.count(field.name, args);
+    if (stockCount) return project(stockCount, field, vars);
     if (RESOURCES.includes(field.name as ResourceName)) {
       const { value, returned, requested } = resourceConnection(shop, field.name as ResourceName, field, vars);
       const node = connectionNode(field);

@@ -10,6 +10,8 @@ import { formatShopTime, type Clock } from './clock.js';
 import { hashString, createRandom } from './prng.js';
 import { ShopifyIngestError } from '../errors.js';
 import { createStock } from './stock.js';
+import { createMetafields } from './metafields.js';
+import { createDiscounts } from './discounts.js';
 import { createDrafts } from './drafts.js';
 
 /** Webhook topics the simulator emits (REST names). https://shopify.dev/docs/api/webhooks */
@@ -102,6 +104,8 @@ export interface ShopConfig {
   products?: number;
   /** Seeded orders (default 100). */
   orders?: number;
+  /** Seeded locations (default 3; every inventory item is stocked at the first and at ~60 % of the others). */
+  locations?: number;
   /** Seeded draft orders (default 6; see drafts.ts). */
   draftOrders?: number;
   /** Seeded abandoned checkouts (default 8). */
@@ -323,7 +327,11 @@ export function createShop(init: {
     /** API version it answers (others are accepted too, like Shopify's fallback). */
     apiVersion: init.apiVersion,
     /** Locations, inventory, collections and the shop's own details (see stock.ts). */
-    stock: createStock({ seed, shopNumber, clock, bigIds: gen.bigIds, currency: gen.currency, domain, name: config.name ?? `Simulated Shop ${shopNumber + 1}`, products, events: events as unknown as Array<Record<string, unknown>> }),
+    stock: createStock({ seed, shopNumber, clock, bigIds: gen.bigIds, currency: gen.currency, domain, name: config.name ?? `Simulated Shop ${shopNumber + 1}`, locations: config.locations, products, events: events as unknown as Array<Record<string, unknown>> }),
+    /** Metafields of products, variants, customers, orders, collections and the shop (see metafields.ts). */
+    metafields: createMetafields({ seed, shopNumber, clock }),
+    /** Code and automatic discounts with their codes (see discounts.ts). */
+    discounts: createDiscounts({ seed, shopNumber, clock, currency: gen.currency }),
     /** Draft orders and abandoned checkouts (see drafts.ts). */
     drafts: createDrafts({
       seed, shopNumber, clock, bigIds: gen.bigIds, currency: gen.currency, domain, customers, products, orders, events: events as unknown as Array<Record<string, unknown>>,

@@ -186,6 +186,7 @@ export async function createShopifySimulator(options: ShopifySimulatorOptions = 
   });
   for (const shop of shops) shop.onChange = (change) => webhooks.dispatchChange(shop, change);
   for (const shop of shops) shop.stock.deliver = (topic, payload) => webhooks.deliver(shop, topic, payload);
+  for (const shop of shops) shop.discounts.deliver = (topic, payload) => webhooks.deliver(shop, topic, payload);
   for (const shop of shops) shop.drafts.deliver = (topic, payload) => webhooks.deliver(shop, topic, payload);
 
   const graphql = createGraphqlApi({ clock, timeScale, webhooks, bulk: options.bulk, fileUrl: (path) => `${baseUrl}${path}` });

@@ -81,7 +81,7 @@ function timeBounds(query: unknown, field: 'updated_at' | 'created_at'): { min: 
  */
 export function createStock(init: {
   seed: number; shopNumber: number; clock: () => number; bigIds: boolean; currency: string; domain: string; name: string;
-  products: ResourceTable; events: Array<Record<string, unknown>>;
+  locations?: number; products: ResourceTable; events: Array<Record<string, unknown>>;
 }) {
   const r = createRandom(hashString(`${init.seed}:${init.shopNumber}:stock`));
   const big = init.bigIds;
@@ -102,7 +102,7 @@ export function createStock(init: {
     locations.push(loc);
     return loc;
   };
-  for (let k = 0; k < 3; k++) addLocation(k, STOCK_START_MS + k * 30 * DAY);
+  for (let k = 0; k < (init.locations ?? 3); k++) addLocation(k, STOCK_START_MS + k * 30 * DAY);
 
   const items = new Map<bigint, Item>();
   const levels = new Map<string, Level>();

@@ -48,7 +48,7 @@ export interface ApplyHooks {
    * whose body names a record without being it (`orders/edited`). The facade wires its clients here;
    * without it such deliveries fail with `WEBHOOK_REFETCH_UNAVAILABLE` (and stay in the inbox for replay).
    */
-  fetchRecord?: (tenantId: string, resource: ResourceType, id: bigint) => Promise<unknown | null>;
+  fetchRecord?: (tenantId: string, resource: ResourceType, id: bigint, gid?: string) => Promise<unknown | null>;
 }
 
 /** What applying a stored delivery needs (built by `createWebhookService`). */
@@ -144,7 +144,8 @@ async function applyOne(ctx: ApplyContext, event: WebhookEvent): Promise<void> {
     if (!ctx.hooks.fetchRecord) {
       throw new ShopifyIngestError('WEBHOOK_REFETCH_UNAVAILABLE', `${event.topic} names ${action.resource.name} ${id} but no client can fetch it: use the ingestion service, or pass fetchRecord to createWebhookService`, { details: { topic: event.topic, id: String(id) } });
     }
-    const record = await ctx.hooks.fetchRecord(tenantId, action.resource.name as ResourceType, id);
+    const gid = action.gidOf?.(payload) ?? undefined;
+    const record = await ctx.hooks.fetchRecord(tenantId, action.resource.name as ResourceType, id, gid);
     // Gone by now: its delete webhook (or the next sync's deletion probe) records that.
     if (record !== null && record !== undefined) await store.writeRows(tenantId, action.resource.name, transformer.toRows(action.resource.name, record, tenantId));
     return;

@@ -11,17 +11,25 @@ const TIME_SCALE = 5;
 const LEAK = 2 * TIME_SCALE;
 
 let sim: ShopifySimulator;
+// GraphQL: a 1,000-point bucket restoring 200/s; 150 products, so `products(first: 100)` costs what it
+// requests (102 points) and each process's 8 queries (816 points) fit the bucket alone, not together.
+let gqlSim: ShopifySimulator;
 beforeAll(async () => {
   sim = await createShopifySimulator({ shops: 1, timeScale: TIME_SCALE, bucket: { size: 40, leakPerSecond: 2 } });
+  gqlSim = await createShopifySimulator({ shops: 1, shopDefaults: { products: 150, customers: 0, orders: 0 }, graphql: { maximumAvailable: 1000, restoreRate: 200 } });
 });
 afterAll(async () => {
   await sim?.stop();
+  await gqlSim?.stop();
 });
 
-function startWorker(mode: 'cluster' | 'local', prefix: string, n: number) {
-  const shop = sim.shops[0];
+type Api = 'rest' | 'graphql';
+
+function startWorker(mode: 'cluster' | 'local', prefix: string, n: number, api: Api) {
+  const target = api === 'rest' ? sim : gqlSim;
+  const shop = target.shops[0];
   const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
-    env: { ...process.env, BASE_URL: sim.url, SHOP: shop.domain, TOKEN: shop.accessToken, N: String(n), LEAK_RATE: String(LEAK), PREFIX: prefix, MODE: mode },
+    env: { ...process.env, BASE_URL: target.url, SHOP: shop.domain, TOKEN: shop.accessToken, N: String(n), LEAK_RATE: String(LEAK), PREFIX: prefix, MODE: mode, API: api },
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const lines: string[] = [];
@@ -46,17 +54,18 @@ function startWorker(mode: 'cluster' | 'local', prefix: string, n: number) {
   return { child, line };
 }
 
-async function runPair(mode: 'cluster' | 'local', perProcess: number) {
+async function runPair(mode: 'cluster' | 'local', perProcess: number, api: Api = 'rest') {
+  const target = api === 'rest' ? sim : gqlSim;
   const prefix = `shopify-ingest-test-${randomUUID()}`;
-  sim.resetStats();
-  const workers = [startWorker(mode, prefix, perProcess), startWorker(mode, prefix, perProcess)];
+  target.resetStats();
+  const workers = [startWorker(mode, prefix, perProcess, api), startWorker(mode, prefix, perProcess, api)];
   expect(await Promise.all(workers.map((w) => w.line(0)))).toEqual(['ready', 'ready']);
-  // Let the bucket drain fully before both start together.
+  // Let the bucket drain (or restore) fully before both start together.
   await new Promise((r) => setTimeout(r, 1200));
-  sim.resetStats();
+  target.resetStats();
   for (const w of workers) w.child.stdin.write('go\n');
   const results = (await Promise.all(workers.map((w) => w.line(1)))).map((l) => JSON.parse(l) as { failed: number; ms: number });
-  return { results, stats: sim.stats(0) };
+  return { results, stats: target.stats(0) };
 }
 
 describe('cluster mode (two processes, one shop, Redis-shared budget)', () => {
@@ -74,5 +83,20 @@ describe('cluster mode (two processes, one shop, Redis-shared budget)', () => {
     const { results, stats } = await runPair('local', 30);
     expect(results.map((r) => r.failed)).toEqual([0, 0]); // 429s are waited out, not failures
     expect(stats.throttled).toBeGreaterThan(0);
+  }, 60_000);
+});
+
+describe('cluster mode, GraphQL (two processes, one shop, one cost bucket in Redis)', () => {
+  it('reserves each query\'s points in the shared bucket: no THROTTLED', async () => {
+    const { results, stats } = await runPair('cluster', 8, 'graphql');
+    expect(results.map((r) => r.failed)).toEqual([0, 0]);
+    expect(stats.graphqlRequests).toBe(16);
+    expect(stats.graphqlThrottled).toBe(0);
+  }, 60_000);
+
+  it('without Redis each process spends the same points (the control): THROTTLED', async () => {
+    const { results, stats } = await runPair('local', 8, 'graphql');
+    expect(results.map((r) => r.failed)).toEqual([0, 0]); // THROTTLED is waited out, not a failure
+    expect(stats.graphqlThrottled).toBeGreaterThan(0);
   }, 60_000);
 });

@@ -1,13 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { RESOURCES } from '../../src/resources/index.js';
+import { graphqlSourcesOf, type ResourceDefinition } from '../../src/resources/definition.js';
 import { ACCESS_SCOPES_QUERY, bulkIdsQuery, bulkQuery, countQuery, DESTROY_EVENTS_QUERY, destroyEventsSearch, listItemsQuery, nestedRestQuery, pageQuery, recordQuery, singletonQuery, timeWindowQuery } from '../../src/importer/queries.js';
 import { adminSchemaErrors, adminSchemaMissing } from '../helpers/schema-validate.js';
 
 describe.skipIf(adminSchemaMissing)(`every query the engine sends is valid against Shopify's 2026-10 Admin schema${adminSchemaMissing ? ` (skipped: ${adminSchemaMissing})` : ''}`, () => {
-  for (const resource of RESOURCES) {
+  // Every GraphQL listing of every resource (metafields list through six owner types).
+  const views = RESOURCES.flatMap((r) => graphqlSourcesOf(r).map((graphql, k) => ({ ...r, graphql, name: k ? `${r.name} (${graphql.connection})` : r.name }) as ResourceDefinition));
+  for (const resource of views) {
     it(`${resource.name}: page, nested rest, record, count and bulk queries`, () => {
       if (resource.graphql.singleton) {
         expect(adminSchemaErrors(singletonQuery(resource))).toEqual([]);
+        for (const c of resource.graphql.connections) expect(adminSchemaErrors(nestedRestQuery(resource, c))).toEqual([]);
         return;
       }
       const documents = [

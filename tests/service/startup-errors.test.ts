@@ -125,3 +125,13 @@ describe('initialize() wraps database errors in typed ones that say what to do',
     }
   });
 });
+
+describe('options checked when the service is created', () => {
+  it('runLockTtlMs below 100 ms or not an integer: CONFIG_INVALID, before anything runs', () => {
+    for (const runLockTtlMs of [5, 1500.5, Number.NaN]) {
+      expect(() => createIngestionService(db.database, { ...quiet, runLockTtlMs, env: { ENCRYPTION_KEY: NEW_KEY } }))
+        .toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringMatching(/runLockTtlMs/) }));
+    }
+    expect(() => createIngestionService(db.database, { ...quiet, runLockTtlMs: 10_000, env: { ENCRYPTION_KEY: NEW_KEY } })).not.toThrow();
+  });
+});

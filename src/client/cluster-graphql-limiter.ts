@@ -1,0 +1,147 @@
+/**
+ * GraphQL cost pacing shared by several processes through Redis. Shopify's cost bucket is per app
+ * and store (https://shopify.dev/docs/api/usage/limits#graphql-admin-api-rate-limits): processes
+ * that each pace from their own view of `throttleStatus` can together reserve the same points twice.
+ * Here the bucket as last reported and the points reserved by queries in flight live in Redis, and
+ * one Lua script decides atomically (on Redis's clock) whether a query's cost fits; a reservation
+ * carries an expiry so a crashed process cannot hold points.
+ */
+import { randomUUID } from 'node:crypto';
+import Bottleneck from 'bottleneck';
+import type { Logger } from '../logger.js';
+import { GraphqlBucket, type GraphqlCost, type GraphqlRateLimitStatus } from './graphql-bucket.js';
+import type { GraphqlLimiter, Timing } from './limiter.js';
+
+/** The subset of an ioredis client the limiter uses. */
+export interface RedisEval {
+  eval(script: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>;
+}
+
+// KEYS: state hash, reservation expiries (zset), reservation costs (hash). ARGV: id, cost, expiration ms, key ttl ms.
+// Returns 0 when the points were reserved, else the milliseconds to wait before asking again.
+const RESERVE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
+for _, id in ipairs(expired) do redis.call('HDEL', KEYS[3], id) end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local cost = tonumber(ARGV[2])
+local max = tonumber(redis.call('HGET', KEYS[1], 'max'))
+if max then
+  local rate = tonumber(redis.call('HGET', KEYS[1], 'rate'))
+  local available = tonumber(redis.call('HGET', KEYS[1], 'available'))
+  local at = tonumber(redis.call('HGET', KEYS[1], 'at'))
+  if rate and rate > 0 then
+    available = math.min(max, available + math.max(0, now - at) * rate / 1000)
+    local reserved = 0
+    for _, c in ipairs(redis.call('HVALS', KEYS[3])) do reserved = reserved + tonumber(c) end
+    local need = math.min(cost, max) + reserved - available
+    if need > 0 then return math.max(1, math.ceil(need * 1000 / rate)) end
+  end
+end
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[1])
+redis.call('HSET', KEYS[3], ARGV[1], cost)
+for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[4])) end
+return 0
+`;
+
+// KEYS: state hash. ARGV: currently available, maximum, restore rate, key ttl ms.
+const OBSERVE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('HSET', KEYS[1], 'available', ARGV[1], 'max', ARGV[2], 'rate', ARGV[3], 'at', now)
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]))
+return 0
+`;
+
+// KEYS: reservation expiries, reservation costs. ARGV: id.
+const RELEASE = `
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+return 0
+`;
+
+/** Idle shops' keys leave Redis after 10 minutes. */
+const KEY_TTL_MS = 600_000;
+/** A process asks again at least this often while it waits (another may release points sooner). */
+const MAX_POLL_MS = 500;
+
+/** Options of {@link ClusterGraphqlLimiter}. */
+export interface ClusterGraphqlLimiterOptions {
+  shop: string;
+  prefix: string;
+  /** Milliseconds after which a crashed process's reservation stops counting. */
+  expiration: number;
+  defaultCost?: number;
+  logger: Logger;
+}
+
+/**
+ * A {@link GraphqlLimiter} whose bucket and reservations live in Redis. Within a process, waiting
+ * queries go through a one-slot queue (FIFO); across processes the script decides. When Redis fails
+ * the limiter falls back to the process's own estimate rather than stop syncing (and logs it).
+ */
+export class ClusterGraphqlLimiter implements GraphqlLimiter {
+  readonly bucket: GraphqlBucket;
+  private readonly gate = new Bottleneck({ maxConcurrent: 1 });
+  private readonly keys: { state: string; expiries: string; costs: string };
+
+  constructor(private readonly redis: () => RedisEval, private readonly options: ClusterGraphqlLimiterOptions, private readonly timing: Timing) {
+    this.bucket = new GraphqlBucket({ defaultCost: options.defaultCost });
+    const base = `${options.prefix}:graphql:${options.shop}`;
+    this.keys = { state: `${base}:bucket`, expiries: `${base}:reserved-until`, costs: `${base}:reserved-cost` };
+  }
+
+  async schedule<T>(cost: number, task: () => Promise<T>): Promise<T> {
+    const id = randomUUID();
+    const shared = await this.gate.schedule(() => this.reserve(id, cost));
+    this.bucket.reserve(cost);
+    try {
+      return await task();
+    } finally {
+      this.bucket.release(cost);
+      if (shared) void this.release(id);
+    }
+  }
+
+  /** Waits until Redis grants `cost` points; false when Redis failed and the local estimate decided. */
+  private async reserve(id: string, cost: number): Promise<boolean> {
+    for (;;) {
+      let wait: number;
+      try {
+        wait = Number(await this.redis().eval(RESERVE, 3, this.keys.state, this.keys.expiries, this.keys.costs, id, cost, this.options.expiration, KEY_TTL_MS));
+      } catch (error) {
+        this.options.logger.warn('cluster graphql limiter: redis failed, pacing from this process alone', { shop: this.options.shop, error });
+        for (let local = this.bucket.waitTime(cost, this.timing.now()); local > 0; local = this.bucket.waitTime(cost, this.timing.now())) await this.timing.sleep(local);
+        return false;
+      }
+      if (wait <= 0) return true;
+      await this.timing.sleep(Math.min(wait, MAX_POLL_MS));
+    }
+  }
+
+  private async release(id: string): Promise<void> {
+    try {
+      await this.redis().eval(RELEASE, 2, this.keys.expiries, this.keys.costs, id);
+    } catch (error) {
+      // The reservation expires on its own.
+      this.options.logger.warn('cluster graphql limiter: releasing a reservation failed', { shop: this.options.shop, error });
+    }
+  }
+
+  observe(query: string, cost: GraphqlCost | undefined): void {
+    this.bucket.observe(query, cost, this.timing.now());
+    const status = cost?.throttleStatus;
+    if (!status) return;
+    this.redis().eval(OBSERVE, 1, this.keys.state, status.currentlyAvailable, status.maximumAvailable, status.restoreRate, KEY_TTL_MS)
+      .catch((error: unknown) => this.options.logger.warn('cluster graphql limiter: recording the bucket failed', { shop: this.options.shop, error }));
+  }
+
+  status(): GraphqlRateLimitStatus {
+    return this.bucket.status(this.timing.now());
+  }
+
+  async stop(): Promise<void> {
+    await this.gate.stop({ dropWaitingJobs: true }).catch(() => undefined);
+  }
+}
