@@ -325,7 +325,9 @@ export interface WriteRowsOptions {
   /**
    * `bulk`: rows of a bulk operation's output. Children with a `bulkType` are written only when their
    * parent was written by the same operation (same `syncTag` on the rows); stored children a parent no
-   * longer has are removed by `finalizeBulk` once the whole file is in. Default `complete`.
+   * longer has are removed by `finalizeBulk` once the whole file is in. A `bulk` batch commits with
+   * `synchronous_commit = off`: the importer's checkpoint, committed after it, makes it durable.
+   * Default `complete`.
    */
   mode?: 'complete' | 'bulk';
   /** Name of the operation in errors (default `write <resource>`). */
