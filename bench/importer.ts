@@ -19,6 +19,9 @@
  * Each job runs in its own child process (so its peak RSS is its own), with the simulator in another
  * child process (bench/client-simulator-process.ts) so serving pages does not compete with the
  * importer's event loop. RSS is sampled every 200 ms; the peak is also read from process.resourceUsage().
+ * Each phase also reports CPU time per 1,000 records of the job process, of PostgreSQL's backends of
+ * the bench database and of the simulator (from /proc), and the ceiling reports its backend's CPU:
+ * on a shared machine wall time follows the load, CPU per record much less.
  */
 import { fork } from 'node:child_process';
 import v8 from 'node:v8';
