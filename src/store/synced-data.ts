@@ -131,7 +131,9 @@ export function createSyncedDataStore(db: DatabaseHandle) {
       // A bulk file's batches: a checkpoint written after them always vouches for them (see asyncCommit).
       const commit = { asyncCommit: mode === 'bulk' };
       try {
-        if (mode === 'bulk' && options.direct && batches.direct) {
+        // Children matched to their parent by more than its id (metafields: owner type too) always take
+        // the bulk statement: the direct form's parent check compares ids and tags only.
+        if (mode === 'bulk' && options.direct && batches.direct && !resource.children.some((c) => c.parentKey?.length)) {
           const direct = batches.direct;
           if (await retryOnConflict(() => direct(statements.direct, tenantId, inputs, commit))) {
             const written = inputs[0].length;
