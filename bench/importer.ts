@@ -19,6 +19,9 @@
  * Each job runs in its own child process (so its peak RSS is its own), with the simulator in another
  * child process (bench/client-simulator-process.ts) so serving pages does not compete with the
  * importer's event loop. RSS is sampled every 200 ms; the peak is also read from process.resourceUsage().
+ * Each phase also reports CPU time per 1,000 records of the job process, of PostgreSQL's backends of
+ * the bench database and of the simulator (from /proc), and the ceiling reports its backend's CPU:
+ * on a shared machine wall time follows the load, CPU per record much less.
  */
 import { fork } from 'node:child_process';
 import v8 from 'node:v8';
@@ -33,14 +36,58 @@ const num = (name: string, fallback: number) => (env[name] !== undefined && env[
 interface JobSpec { name: string; customers: number; products: number; orders: number; copySample?: number }
 interface JobResult {
   name: string;
-  phases: Array<{ resource: string; records: number; seconds: number; perSecond: number; pages: number; method: string }>;
+  phases: Array<{ resource: string; records: number; seconds: number; perSecond: number; pages: number; method: string; cpu: PhaseCpu }>;
   lineItems: number;
   events: number;
   totalSeconds: number;
   peakRssMb: number;
   peakHeapMb: number;
   rssSamplesMb: number[];
-  ceiling?: { orders: number; seconds: number; perSecond: number; megabytes: number; bytesPerOrder: number };
+  ceiling?: { orders: number; seconds: number; perSecond: number; megabytes: number; bytesPerOrder: number; cpuMs: number };
+}
+
+/** CPU time (ms) a phase took in each process: the job (importer), the simulator, PostgreSQL's backends of the bench database. */
+interface PhaseCpu { job: number; simulator: number; postgres: number }
+
+/**
+ * CPU time of a process from /proc (user + system, all threads), in ms; 0 where /proc is not readable.
+ * The machine is shared: wall time depends on what else runs, CPU time much less, so the figures
+ * that compare runs are CPU per record.
+ */
+async function procCpuMs(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in clock ticks of 10 ms (CLK_TCK 100)
+  } catch {
+    return 0;
+  }
+}
+
+/** Tracks the CPU of PostgreSQL's backends connected to `database` (sampled, so backends that come and go are counted). */
+function backendCpu(db: Pick<import('../tests/helpers/db.js').TestDatabase, 'query' | 'name'>) {
+  const start = new Map<number, number>();
+  const last = new Map<number, number>();
+  let timer: NodeJS.Timeout | undefined;
+  const sample = async (first: boolean) => {
+    const rows = await db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = $1`, [db.name]);
+    for (const { pid } of rows) {
+      const ms = await procCpuMs(pid);
+      if (first) start.set(pid, ms);
+      last.set(pid, ms);
+    }
+  };
+  return {
+    async begin() { start.clear(); last.clear(); await sample(true); timer = setInterval(() => { sample(false).catch(() => {}); }, 500); },
+    async end(): Promise<number> {
+      clearInterval(timer);
+      await sample(false);
+      let total = 0;
+      for (const [pid, ms] of last) total += ms - (start.get(pid) ?? 0);
+      return total;
+    },
+  };
 }
 
 /**
@@ -63,13 +110,16 @@ async function copyCeiling(db: Pick<import('../tests/helpers/db.js').TestDatabas
     const [{ n }] = await db.query<{ n: string }>('SELECT count(*) AS n FROM ceiling_ids');
     await db.query('TRUNCATE shopify_orders, shopify_order_line_items, shopify_order_events');
     await db.query('CHECKPOINT');
+    const [{ pid }] = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    const cpu0 = await procCpuMs(pid);
     const t = performance.now();
     await db.query(`COPY shopify_orders FROM '${files.orders}'`);
     await db.query(`COPY shopify_order_line_items FROM '${files.lines}'`);
     await db.query(`COPY shopify_order_events FROM '${files.events}'`);
     const seconds = (performance.now() - t) / 1000;
+    const cpuMs = (await procCpuMs(pid)) - cpu0;
     const bytes = (await stat(files.orders)).size + (await stat(files.lines)).size + (await stat(files.events)).size;
-    return { orders: Number(n), seconds, perSecond: Math.round(Number(n) / seconds), megabytes: Math.round(bytes / 2 ** 20), bytesPerOrder: Math.round(bytes / Number(n)) };
+    return { orders: Number(n), seconds, perSecond: Math.round(Number(n) / seconds), megabytes: Math.round(bytes / 2 ** 20), bytesPerOrder: Math.round(bytes / Number(n)), cpuMs };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -85,6 +135,7 @@ async function startSimulator(options: Record<string, unknown>) {
   });
   return {
     ...ready,
+    pid: child.pid!,
     stop: () => new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.send({ id: 1, cmd: 'stop' }); setTimeout(() => { child.kill(); resolve(); }, 5000).unref(); }),
   };
 }
@@ -131,13 +182,18 @@ async function runJob(spec: JobSpec): Promise<JobResult> {
         process.stderr.write(`  [${spec.name}] ${p.resource} ${p.imported}/${p.fetched} ${p.ratePerSecond}/s ${memLine()}\n`);
       }
     });
+    const pgCpu = backendCpu(db);
     for (const resource of ['customers', 'products', 'orders'] as const) {
       if (spec[resource] === 0) continue;
+      await pgCpu.begin();
+      const cpu0 = { job: process.cpuUsage(), simulator: await procCpuMs(sim.pid) };
       const t = performance.now();
       const r = resource === 'customers' ? await service.importCustomers(options) : resource === 'products' ? await service.importProducts(options) : await service.importOrders(options);
       const seconds = (performance.now() - t) / 1000;
       if (r.imported !== spec[resource]) throw new Error(`${resource}: imported ${r.imported} of ${spec[resource]}`);
-      phases.push({ resource, records: r.imported, seconds, perSecond: Math.round(r.imported / seconds), pages: r.pages, method: r.method });
+      const job = process.cpuUsage(cpu0.job);
+      const cpu = { job: (job.user + job.system) / 1000, simulator: (await procCpuMs(sim.pid)) - cpu0.simulator, postgres: await pgCpu.end() };
+      phases.push({ resource, records: r.imported, seconds, perSecond: Math.round(r.imported / seconds), pages: r.pages, method: r.method, cpu });
     }
     const totalSeconds = (performance.now() - t0) / 1000;
     const [{ lines }] = await db.query<{ lines: string }>(`SELECT count(*) AS lines FROM shopify_order_line_items`);
@@ -178,10 +234,21 @@ async function runChildJob(spec: JobSpec): Promise<JobResult> {
 
 function print(r: JobResult): void {
   console.log(`\n${r.name}`);
-  for (const p of r.phases) console.log(`  ${p.resource.padEnd(9)} ${String(p.records).padStart(8)} records  ${p.seconds.toFixed(1).padStart(7)} s  ${String(p.perSecond).padStart(6)} records/s  (${p.method}${p.method === 'bulk' ? '' : `, ${p.pages} pages`})`);
+  const per1000 = (ms: number, n: number) => ((ms * 1000) / n).toFixed(0);
+  for (const p of r.phases) {
+    console.log(`  ${p.resource.padEnd(9)} ${String(p.records).padStart(8)} records  ${p.seconds.toFixed(1).padStart(7)} s  ${String(p.perSecond).padStart(6)} records/s  (${p.method}${p.method === 'bulk' ? '' : `, ${p.pages} pages`})`);
+    console.log(`            CPU per 1,000 records: importer ${per1000(p.cpu.job, p.records)} ms, PostgreSQL backends ${per1000(p.cpu.postgres, p.records)} ms, simulator ${per1000(p.cpu.simulator, p.records)} ms`);
+  }
   const orders = r.phases.find((p) => p.resource === 'orders');
   console.log(`  order line items ${r.lineItems} (${orders ? (r.lineItems / orders.records).toFixed(2) : '-'} per order), order events ${r.events}`);
-  if (r.ceiling) console.log(`  ceiling: COPY FROM of the first ${r.ceiling.orders} orders' rows as the job wrote them (${r.ceiling.megabytes} MB, ${r.ceiling.bytesPerOrder} bytes of COPY text per order): ${r.ceiling.seconds.toFixed(1)} s = ${r.ceiling.perSecond} orders/s; orders phase at ${orders ? (orders.perSecond / r.ceiling.perSecond).toFixed(2) : '-'}x the ceiling`);
+  if (r.ceiling) {
+    console.log(`  ceiling: COPY FROM of the first ${r.ceiling.orders} orders' rows as the job wrote them (${r.ceiling.megabytes} MB, ${r.ceiling.bytesPerOrder} bytes of COPY text per order): ${r.ceiling.seconds.toFixed(1)} s = ${r.ceiling.perSecond} orders/s; orders phase at ${orders ? (orders.perSecond / r.ceiling.perSecond).toFixed(2) : '-'}x the ceiling`);
+    if (orders) {
+      const ceilingCpu = (r.ceiling.cpuMs * 1000) / r.ceiling.orders;
+      const ours = ((orders.cpu.job + orders.cpu.postgres) * 1000) / orders.records;
+      console.log(`  ceiling CPU: ${ceilingCpu.toFixed(0)} ms of its backend per 1,000 orders; the orders phase: ${ours.toFixed(0)} ms (importer + backends) = ${(ceilingCpu / ours).toFixed(2)}x the ceiling's efficiency, ${((orders.cpu.postgres * 1000) / orders.records / ceilingCpu).toFixed(2)}x its database CPU`);
+    }
+  }
   console.log(`  total ${r.totalSeconds.toFixed(1)} s; peak RSS ${r.peakRssMb} MB (peak JS heap used ${r.peakHeapMb} MB); RSS over the run (MB): ${r.rssSamplesMb.join(' ')}`);
 }
 

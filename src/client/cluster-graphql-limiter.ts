@@ -10,7 +10,12 @@ import { randomUUID } from 'node:crypto';
 import Bottleneck from 'bottleneck';
 import type { Logger } from '../logger.js';
 import { GraphqlBucket, type GraphqlCost, type GraphqlRateLimitStatus } from './graphql-bucket.js';
-import type { GraphqlLimiter, Timing } from './limiter.js';
+
+/** Milliseconds clock and sleep (the registry's `Timing`; declared here so this module does not import the registry's). */
+interface Timing {
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+}
 
 /** The subset of an ioredis client the limiter uses. */
 export interface RedisEval {
@@ -77,11 +82,11 @@ export interface ClusterGraphqlLimiterOptions {
 }
 
 /**
- * A {@link GraphqlLimiter} whose bucket and reservations live in Redis. Within a process, waiting
+ * A `GraphqlLimiter` (see limiter.ts) whose bucket and reservations live in Redis. Within a process, waiting
  * queries go through a one-slot queue (FIFO); across processes the script decides. When Redis fails
  * the limiter falls back to the process's own estimate rather than stop syncing (and logs it).
  */
-export class ClusterGraphqlLimiter implements GraphqlLimiter {
+export class ClusterGraphqlLimiter {
   readonly bucket: GraphqlBucket;
   private readonly gate = new Bottleneck({ maxConcurrent: 1 });
   private readonly keys: { state: string; expiries: string; costs: string };

@@ -273,7 +273,9 @@ export class RunFrame {
         for (const row of list) target.push(row);
       }
     }
-    const result = await withRetry(() => store.writeRows(this.tenantId, this.name, rows, { mode }), this.options.retry, sleep, this.retryLog('batch write'));
+    const direct = mode === 'bulk' && this.tryDirect();
+    const result = await withRetry(() => store.writeRows(this.tenantId, this.name, rows, direct ? { mode, direct } : { mode }), this.options.retry, sleep, this.retryLog('batch write'));
+    if (direct) this.directDone(result.direct === true);
     this.counts.imported += result.written;
     this.counts.skipped += result.stale;
     outcome('written', result.written);
@@ -290,6 +292,28 @@ export class RunFrame {
 
   /** Bulk child lines whose parent was never stored (its line failed to transform). */
   orphans = 0;
+
+  /**
+   * Bulk batches are first offered to the store's direct write (COPY straight into the tables, see
+   * `WriteRowsOptions.direct`), which pays off while the rows are new: a first backfill. Each refusal
+   * costs a COPY cut short at the first stored row, so after three refusals in a row (a tenant
+   * synced before, an incremental window) the next 64 batches are upserted without trying;
+   * an incremental run starts that way.
+   */
+  private directState: { refusedInARow: number; pause: number } | null = null;
+
+  private tryDirect(): boolean {
+    this.directState ??= { refusedInARow: 0, pause: this.mode === 'full' ? 0 : 64 };
+    if (this.directState.pause === 0) return true;
+    this.directState.pause--;
+    return false;
+  }
+
+  private directDone(done: boolean): void {
+    const state = this.directState!;
+    if (done) state.refusedInARow = 0;
+    else if (++state.refusedInARow >= 3) { state.refusedInARow = 0; state.pause = 64; }
+  }
 
   async flushCounts(): Promise<void> {
     await this.countsWriter.flush();

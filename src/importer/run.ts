@@ -211,7 +211,9 @@ async function syncResource(ctx: RunContext, resourceName: ResourceType, options
       let lowest: number | null = null;
       for (let k = first; k < sources.length && frame.failed === null; k++) {
         frame.useSource(k, resource, sources[k]);
-        method = await graphqlListing(ctx, frame, client, k === first ? plan : { ...plan, resumedGraphql: null }, resumable, (m) => { method = m; });
+        // Several listings (metafields through their owners): `bulk` when any was one.
+        const used = await graphqlListing(ctx, frame, client, k === first ? plan : { ...plan, resumedGraphql: null }, resumable, (m) => { method = method === 'bulk' && k > first ? 'bulk' : m; });
+        method = method === 'bulk' && k > first ? 'bulk' : used;
         // The watermark may pass no listing's: the lowest committed max (none when one committed nothing).
         lowest = k === first ? frame.committedMax : lowest === null || frame.committedMax === null ? null : Math.min(lowest, frame.committedMax);
       }

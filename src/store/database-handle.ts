@@ -7,7 +7,8 @@
 import { ShopifyIngestError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { jsonParams, type BatchStatement } from './batch-statement.js';
-import { guardPgErrors, stagedWrite, type PgQueryable } from './direct-pg.js';
+import { directWrite, guardPgErrors, stagedWrite, type BatchCommitOptions, type PgQueryable } from './direct-pg.js';
+import type { DirectWrite } from './resource-writer.js';
 import type { PrismaLike, SqlExecutor } from './prisma-like.js';
 
 /** Where the SDK's statements go. Create with {@link createDatabaseHandle}. */
@@ -92,7 +93,12 @@ export interface BatchRunner {
    * staged through COPY when the pool can check out a connection, else with JSON parameters.
    * Resolves to the statement's row count (`result: 'count'`) or rows (`result: 'rows'`).
    */
-  write<T>(statement: BatchStatement, tenantId: string, inputs: readonly (readonly unknown[])[]): Promise<{ count: number; rows: T[] }>;
+  write<T>(statement: BatchStatement, tenantId: string, inputs: readonly (readonly unknown[])[], options?: BatchCommitOptions): Promise<{ count: number; rows: T[] }>;
+  /**
+   * Streams `inputs` straight into their tables (see {@link DirectWrite}); false when PostgreSQL
+   * refused them and nothing was written. Only on a pool that can check out a connection.
+   */
+  direct?(direct: DirectWrite, tenantId: string, inputs: readonly (readonly unknown[])[], options?: BatchCommitOptions): Promise<boolean>;
 }
 
 /** The batch runner of a handle. @internal */
@@ -101,14 +107,17 @@ export function batchRunnerFor(db: DatabaseHandle): BatchRunner {
   if (pool) {
     return {
       all: async <T>(sql: string, params: unknown[]) => (await pool.query(sql, params)).rows as T[],
-      async write<T>(statement: BatchStatement, tenantId: string, inputs: readonly (readonly unknown[])[]) {
+      async write<T>(statement: BatchStatement, tenantId: string, inputs: readonly (readonly unknown[])[], options?: BatchCommitOptions) {
         const rows = inputs.reduce((n, input) => n + input.length, 0);
         if (typeof pool.connect !== 'function' || rows < copyFromRows) {
           const r = await pool.query(statement.json, jsonParams(statement, tenantId, inputs));
           return { count: r.rowCount ?? 0, rows: r.rows as T[] };
         }
-        return stagedWrite<T>(pool as Required<PgQueryable>, statement, tenantId, inputs);
+        return stagedWrite<T>(pool as Required<PgQueryable>, statement, tenantId, inputs, options);
       },
+      ...(typeof pool.connect === 'function'
+        ? { direct: (direct: DirectWrite, tenantId: string, inputs: readonly (readonly unknown[])[], options?: BatchCommitOptions) => directWrite(pool as Required<PgQueryable>, direct, tenantId, inputs, options) }
+        : {}),
     };
   }
   return {

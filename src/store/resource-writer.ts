@@ -166,9 +166,59 @@ export function stagesOf(resource: ResourceDefinition): StageSpec[] {
   }));
 }
 
+/**
+ * The direct form of a bulk write, for a tenant whose tables do not hold the operation's rows yet
+ * (a first backfill): each table's rows are streamed with `COPY` straight into the table, with no
+ * staging and no upsert. It does what the `bulk` statement would do only when every row is new and
+ * every bulk child's parent is stored live with the child's tag; otherwise PostgreSQL refuses the
+ * COPY (a key already stored: unique violation; a parent not stored: foreign key) or
+ * {@link DirectWrite.parentCheck} counts the children it would have skipped, and the caller rolls
+ * back and runs the `bulk` statement instead. Nothing of a refused attempt is written.
+ */
+export interface DirectWrite {
+  /** Per input (stage order): the table and the columns it is copied into (`tenant_id` first). */
+  tables: ReadonlyArray<{ name: string; columns: readonly ColumnSpec<unknown>[] }>;
+  /**
+   * Counts (`bad`) the bulk children whose parent is not stored live with the child's tag: `$1` the
+   * tenant, then per entry of `inputs` two arrays, the parent ids and the tags. Null: no bulk children.
+   */
+  parentCheck: { sql: string; inputs: ReadonlyArray<{ input: number; parentId: (row: unknown) => bigint }> } | null;
+}
+
+function directWriteOf(resource: ResourceDefinition): DirectWrite {
+  const tables = [resource.root, ...resource.children].map((t) => ({
+    name: t.table,
+    columns: writtenColumns(resource, t),
+  }));
+  const checks: string[] = [];
+  const inputs: Array<{ input: number; parentId: (row: unknown) => bigint }> = [];
+  resource.children.forEach((child, k) => {
+    if (!child.bulkType) return;
+    const parent = child.parent === resource.root.key ? resource.root : resource.children.find((c) => c.key === child.parent)!;
+    const n = 2 + 2 * inputs.length;
+    inputs.push({ input: k + 1, parentId: (row) => child.parentIdOf(row as never) });
+    // As in the bulk statement's parent lookup: a probe of the parent's primary key per parent.
+    checks.push(`(SELECT count(*) FROM unnest($${n}::bigint[], $${n + 1}::text[]) AS c("id", "tag")
+      WHERE NOT EXISTS (SELECT 1 FROM "${parent.table}" p WHERE p."tenant_id" = $1 AND p."id" = c."id" AND p."${SYNC_TAG}" = c."tag"${parent.versioned ? ' AND p."deleted_at" IS NULL' : ''} OFFSET 0))`);
+  });
+  return { tables, parentCheck: checks.length ? { sql: `SELECT (${checks.join(' + ')})::int AS "bad"`, inputs } : null };
+}
+
+/** What a direct write reports: the counts the `bulk` statement returns when every row is new. */
+export function directCounts(resource: ResourceDefinition, inputs: readonly (readonly unknown[])[]): ResourceWriteCounts {
+  const row: Record<string, number> = { [`w_${resource.root.key}`]: inputs[0].length };
+  resource.children.forEach((child, k) => {
+    row[`w_${child.key}`] = inputs[k + 1].length;
+    if (child.bulkType) { row[`s_${child.key}`] = 0; row[`o_${child.key}`] = 0; } else row[`r_${child.key}`] = 0;
+  });
+  return countsOf(row);
+}
+
 interface ResourceStatements {
   complete: BatchStatement;
   bulk: BatchStatement | null;
+  /** The direct form of a bulk operation's writes (see {@link DirectWrite}). */
+  direct: DirectWrite;
 }
 
 const cache = new WeakMap<ResourceDefinition, ResourceStatements>();
@@ -181,6 +231,7 @@ export function resourceStatements(resource: ResourceDefinition): ResourceStatem
     statements = {
       complete: batchStatement(stages, 'rows', resourceSql(resource, false)),
       bulk: resource.children.some((c) => c.bulkType) ? batchStatement(stages, 'rows', resourceSql(resource, true)) : null,
+      direct: directWriteOf(resource),
     };
     cache.set(resource, statements);
   }

@@ -2,7 +2,7 @@ import { assertTenantId } from '../errors.js';
 import { getResource, RESOURCES } from '../resources/registry.js';
 import type { ChildTableDefinition, ResourceDefinition, RowSet } from '../resources/definition.js';
 import { batchRunnerFor, type DatabaseHandle } from './database-handle.js';
-import { bulkFinalizeSql, countsOf, resourceStatements } from './resource-writer.js';
+import { bulkFinalizeSql, countsOf, directCounts, resourceStatements } from './resource-writer.js';
 import type { CustomerRow, OrderBundle, ProductBundle, ResourceType, UpsertResult } from './rows.js';
 import { checkTenantOfRows, storeFailure } from './store-errors.js';
 import { retrying } from '../retry.js';
@@ -128,11 +128,22 @@ export function createSyncedDataStore(db: DatabaseHandle) {
       if (total === 0) return { written: 0, stale: 0, tables: countsOf({}) };
       const statements = resourceStatements(resource);
       const statement = mode === 'bulk' && statements.bulk ? statements.bulk : statements.complete;
+      // A bulk file's batches: a checkpoint written after them always vouches for them (see asyncCommit).
+      const commit = { asyncCommit: mode === 'bulk' };
       try {
-        const { rows: [r] } = await retryOnConflict(() => batches.write<Record<string, number>>(statement, tenantId, inputs));
+        // Children matched to their parent by more than its id (metafields: owner type too) always take
+        // the bulk statement: the direct form's parent check compares ids and tags only.
+        if (mode === 'bulk' && options.direct && batches.direct && !resource.children.some((c) => c.parentKey?.length)) {
+          const direct = batches.direct;
+          if (await retryOnConflict(() => direct(statements.direct, tenantId, inputs, commit))) {
+            const written = inputs[0].length;
+            return { written, stale: rootCount - written, tables: directCounts(resource, inputs), direct: true };
+          }
+        }
+        const { rows: [r] } = await retryOnConflict(() => batches.write<Record<string, number>>(statement, tenantId, inputs, commit));
         const tables = countsOf(r);
         const written = tables.written[resource.root.key] ?? 0;
-        return { written, stale: rootCount - written, tables };
+        return { written, stale: rootCount - written, tables, ...(mode === 'bulk' && options.direct ? { direct: false } : {}) };
       } catch (error) {
         throw storeFailure(op, tenantId, error, Object.fromEntries(inputs.map((list, k) => [k === 0 ? resource.root.key : resource.children[k - 1].key, list.length])));
       }

@@ -325,15 +325,25 @@ export interface WriteRowsOptions {
   /**
    * `bulk`: rows of a bulk operation's output. Children with a `bulkType` are written only when their
    * parent was written by the same operation (same `syncTag` on the rows); stored children a parent no
-   * longer has are removed by `finalizeBulk` once the whole file is in. Default `complete`.
+   * longer has are removed by `finalizeBulk` once the whole file is in. A `bulk` batch commits with
+   * `synchronous_commit = off`: the importer's checkpoint, committed after it, makes it durable.
+   * Default `complete`.
    */
   mode?: 'complete' | 'bulk';
   /** Name of the operation in errors (default `write <resource>`). */
   op?: string;
+  /**
+   * `bulk` only, on a database handle with a pool: first try to COPY the rows straight into their
+   * tables (a first backfill: no staging, no upsert). When a row is already stored or a child's
+   * parent is not this operation's, nothing is written that way and the batch is upserted as usual.
+   */
+  direct?: boolean;
 }
 
 /** What {@link IngestStore.writeRows} did: root rows written and stale (as `UpsertResult`), and per table. */
 export interface WriteRowsResult extends UpsertResult {
   /** Per table key: rows written, removed, and (bulk children) skipped or orphaned. */
   tables: ResourceWriteCounts;
+  /** With `direct`: true when the rows were copied straight in, false when they were upserted. */
+  direct?: boolean;
 }

@@ -1,10 +1,15 @@
 /**
- * Keeps PII out of stored payloads. Every object of a Shopify record is walked; the values of PII
- * keys are removed from it and sealed together, as one ciphertext, under the key `_pii` of that
- * same object. One AES-GCM operation per object that holds PII (about six per order) instead of one
- * per field keeps encryption cheap enough for thousands of orders a second; identical objects in one
- * record (billing = shipping address, `default_address` = an entry of `addresses`) share a ciphertext.
- * {@link revealPayload} puts the values back. The key list is in docs/security.md.
+ * Keeps PII out of stored payloads. Every object of a Shopify record is walked and the values of PII
+ * keys are removed from it. They are sealed as ONE ciphertext per group: a group is the record, or
+ * an element of one of its arrays (a line item, a fulfillment), with the objects reached from it
+ * without passing through another array (its addresses, its customer). The ciphertext sits under the
+ * key `_pii` of the group's own object; it holds that object's PII and, under {@link NESTED_PII},
+ * the PII of its other objects by path. A group whose PII is in one object only seals it under that
+ * object's `_pii`, as every payload did before this layout (and a group of one object still does),
+ * so {@link revealPayload} reads both. Array elements stay groups of their own because a line item's
+ * payload is also stored alone, in its own row. One AES-GCM operation per group (one per order
+ * line of a bulk operation, against one per address before) keeps encryption cheap enough for
+ * thousands of orders a second. The key list is in docs/security.md.
  * The walk also restores an `id` that lost precision upstream (an unsafe JS number) from the object's
  * `admin_graphql_api_id`.
  */
@@ -22,6 +27,13 @@ import { isObject, parseGid, type JsonObject } from './values.js';
  * ```
  */
 export const SEALED_KEY = '_pii';
+
+/**
+ * Key, inside a group's sealed PII, of the PII of the group's nested objects: `[path, values][]`,
+ * a path being the keys from the group's object to the nested one. NUL first: no Shopify key, and
+ * no PII key a host configures, looks like it.
+ */
+export const NESTED_PII = '\u0000nested';
 
 /**
  * Keys whose values are PII wherever they appear in a record, in both REST (snake_case) and
@@ -92,9 +104,27 @@ export function createRecordSealer(keyRing: KeyRing, tenantId: string, piiKeys: 
     return sealed;
   };
 
+  /** The PII of one group (see the module comment): per object holding some, its path, values and sealed copy. */
+  type Group = Array<{ path: readonly string[]; pii: JsonObject; out: JsonObject }>;
+
+  /** Seals a group's PII: one ciphertext, under the `_pii` of its only object or of the group's own object. */
+  const sealGroup = (group: Group, root: JsonObject): void => {
+    if (group.length === 0) return;
+    if (group.length === 1) {
+      group[0].out[SEALED_KEY] = encrypt(stringifyShopifyJson(group[0].pii));
+      return;
+    }
+    const own = group.find((g) => g.path.length === 0)?.pii ?? {};
+    const nested = group.filter((g) => g.path.length > 0).map((g) => [g.path, g.pii]);
+    root[SEALED_KEY] = encrypt(stringifyShopifyJson({ ...own, [NESTED_PII]: nested }));
+  };
+
   // Copy-on-write: an object (or array) without PII anywhere below it is returned as is, so the walk
   // allocates only along the paths to PII (a few objects per order) instead of copying the whole record.
-  const sealObject = (source: JsonObject, depth: number): JsonObject => {
+  // `group` is the group the object belongs to, undefined when it starts one (the record, an array element).
+  const sealObject = (source: JsonObject, depth: number, group?: Group, path: readonly string[] = []): JsonObject => {
+    const starts = group === undefined;
+    const members: Group = group ?? [];
     let out: JsonObject | undefined;
     let pii: JsonObject | undefined;
     const personLike = 'first_name' in source || 'last_name' in source || 'firstName' in source || 'lastName' in source || 'address1' in source;
@@ -105,7 +135,7 @@ export function createRecordSealer(keyRing: KeyRing, tenantId: string, piiKeys: 
         if (out === undefined) out = copyHead(source, index);
         (pii ??= {})[key] = v;
       } else {
-        const sealed = typeof v === 'object' && v !== null && !isMoneyBag(key) ? sealAny(v, depth + 1) : v;
+        const sealed = typeof v === 'object' && v !== null && !isMoneyBag(key) ? sealAny(v, depth + 1, members, [...path, key]) : v;
         if (out === undefined && sealed !== v) out = copyHead(source, index);
         if (out !== undefined) out[key] = sealed;
       }
@@ -118,7 +148,11 @@ export function createRecordSealer(keyRing: KeyRing, tenantId: string, piiKeys: 
       const exact = parseGid(source.admin_graphql_api_id);
       if (exact !== null && exact !== id) { out ??= { ...source }; out.id = exact; }
     }
-    if (pii !== undefined) out![SEALED_KEY] = encrypt(stringifyShopifyJson(pii));
+    if (pii !== undefined) members.push({ path, pii, out: out! });
+    if (starts && members.length > 0) {
+      out ??= { ...source };
+      sealGroup(members, out);
+    }
     return out ?? source;
   };
 
@@ -133,11 +167,12 @@ export function createRecordSealer(keyRing: KeyRing, tenantId: string, piiKeys: 
     return out ?? source;
   };
 
-  const sealAny = (value: unknown, depth = 0): unknown => {
+  const sealAny = (value: unknown, depth = 0, group?: Group, path?: readonly string[]): unknown => {
     // Shopify's records are a few levels deep; a body nested thousands deep would overflow the stack.
     if (depth > MAX_RECORD_DEPTH) throw new FieldError(`the record is nested deeper than ${MAX_RECORD_DEPTH} levels`);
+    // Each element of an array is a group of its own (see the module comment).
     if (Array.isArray(value)) return sealArray(value, depth);
-    if (isObject(value) && !(value instanceof Date)) return sealObject(value, depth);
+    if (isObject(value) && !(value instanceof Date)) return sealObject(value, depth, group, path);
     return value;
   };
 
@@ -168,9 +203,24 @@ export function revealPayload(payload: unknown, tenantId: string, keyRing: KeyRi
     if (Array.isArray(v)) return v.map(reveal);
     if (!isObject(v)) return v;
     const out: JsonObject = {};
+    let nested: unknown;
     for (const key of Object.keys(v)) {
-      if (key === SEALED_KEY && typeof v[key] === 'string') Object.assign(out, keyRing.decryptJson<JsonObject>(v[key] as string, tenantId));
-      else out[key] = reveal(v[key]);
+      if (key === SEALED_KEY && typeof v[key] === 'string') {
+        const { [NESTED_PII]: inner, ...own } = keyRing.decryptJson<JsonObject>(v[key] as string, tenantId);
+        Object.assign(out, own);
+        nested = inner;
+      } else out[key] = reveal(v[key]);
+    }
+    // The group's nested objects are in `out` by now (revealed copies): their PII goes back by path.
+    if (Array.isArray(nested)) {
+      for (const [path, values] of nested as Array<[string[], JsonObject]>) {
+        let target = out;
+        for (const key of path) {
+          if (!isObject(target[key])) target[key] = {};
+          target = target[key] as JsonObject;
+        }
+        Object.assign(target, values);
+      }
     }
     return out;
   };

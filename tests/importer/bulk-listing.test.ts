@@ -44,6 +44,31 @@ const orders = async (t: string) => (await db.query<{ n: number }>('SELECT count
 const expectedItems = () => shop.orders.reduce((n, o) => n + (o.lineItems as { nodes: unknown[] }).nodes.length, 0);
 
 describe('bulk backfill against a scripted Shopify', () => {
+  it('copies a first backfill straight into the tables; a second full sync is refused three times, then upserted without trying', async () => {
+    const t = await tenant();
+    const store = createStore(db.database);
+    const calls: Array<{ direct: boolean; written: boolean | undefined }> = [];
+    const spy = { ...store, writeRows: async (...args: Parameters<typeof store.writeRows>) => {
+      const r = await store.writeRows(...args);
+      calls.push({ direct: args[3]?.direct === true, written: r.direct });
+      return r;
+    } };
+    const client = { shopDomain: shop.shopDomain, graphql: shop.graphql.bind(shop), pages: async function* () { /* REST unused */ } };
+    const service = createImportService(db.database, client, t, { keyRing, sleep: async () => {}, store: spy, bulk: { minPollMs: 1, maxPollMs: 2, minWindowMs: 60_000 } });
+    expect(await service.importOrders({ mode: 'full', batchSize: 5, concurrency: 1 })).toMatchObject({ status: 'succeeded', imported: 40 });
+    expect(calls.length).toBeGreaterThan(8);
+    expect(calls.every((c) => c.direct && c.written === true)).toBe(true);
+    const image = () => db.query(`SELECT o.id::text, o.line_item_count, o.total_price::text, (SELECT count(*)::int FROM shopify_order_line_items l WHERE l.tenant_id = o.tenant_id AND l.order_id = o.id) AS lines
+      FROM shopify_orders o WHERE o.tenant_id = $1 ORDER BY o.id`, [t]);
+    const first = await image();
+    expect(await lineItems(t)).toBe(expectedItems());
+    calls.length = 0;
+    expect(await service.importOrders({ mode: 'full', batchSize: 5, concurrency: 1 })).toMatchObject({ status: 'succeeded', imported: 40 });
+    expect(calls.slice(0, 3)).toEqual([{ direct: true, written: false }, { direct: true, written: false }, { direct: true, written: false }]);
+    expect(calls.slice(3).every((c) => !c.direct && c.written === undefined)).toBe(true);
+    expect(await image()).toEqual(first);
+  });
+
   it('writes a file whose children come long after their parents exactly as the pages would; line_item_count recounted', async () => {
     const viaBulk = await tenant();
     const r = await importer(viaBulk).importOrders({ mode: 'full', batchSize: 7 });

@@ -29,7 +29,7 @@ describe('GraphQL engine against the simulator', { timeout: 240_000 }, () => {
     const { client, shop } = await connectTenant(h, 'g1', 0);
     const service = importer(h, client, 'g1', { bulk: BULK });
     const full = await service.importAll();
-    for (const r of Object.values(full)) expect(r).toMatchObject({ status: 'succeeded', mode: 'full', method: r.resource === 'shop' ? 'pages' : 'bulk', failed: 0 });
+    for (const r of Object.values(full)) expect(r, r.resource).toMatchObject({ status: 'succeeded', mode: 'full', method: r.resource === 'shop' ? 'pages' : 'bulk', failed: 0 });
     expect(full.orders.fetched).toBe(300);
     expect(await live('g1', 'shopify_orders')).toBe(300);
 

@@ -333,7 +333,7 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
     expect(await db.query(`SELECT id FROM shopify_tenants WHERE id = 'beta'`)).toHaveLength(0);
     const unknown = await service.removeTenant('beta').then(() => null, (e: unknown) => e);
     expect((unknown as ShopifyIngestError).code).toBe('TENANT_NOT_FOUND');
-  });
+  }, 180_000); // syncs every registry resource
 
   it('shop/redact through the Express mount: tenant inactive, credentials, rows, jobs and client gone; nothing stored or synced until it is added again', async () => {
     await service.addTenant('beta', { shopDomain: BETA, accessToken: shop(BETA).accessToken }, { syncConfig: quietSyncConfig });

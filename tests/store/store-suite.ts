@@ -270,6 +270,63 @@ export function defineStoreSuite(backend: string, open: () => Promise<OpenedData
         expect(await sql(`SELECT count(*)::int AS n FROM shopify_order_line_items WHERE tenant_id = $1 AND order_id = 77`, t)).toEqual([{ n: 0 }]);
       });
 
+      it('direct writes (a first backfill) store the same rows and counts as the upsert, and give way to it whenever the upsert would do more than insert', async () => {
+        // On a pool the rows are copied straight into the tables; through Prisma (no pool) there is no direct form.
+        const pooled = typeof (db.database as { pool?: { connect?: unknown } | null }).pool?.connect === 'function';
+        const [d, u] = [await tenant('direct'), await tenant('upsert')];
+        const batches = (t: string) => {
+          const a = orderBundle(t, 1n, 3);
+          const b = orderBundle(t, 2n, 2);
+          return [
+            { orders: tagged([...a.orders, ...b.orders].map((o) => ({ ...o, lineItemCount: null }))), lineItems: tagged([b.lineItems[1]]), events: [...a.events, ...b.events, event(t, 1n, 'created')] },
+            { lineItems: tagged([a.lineItems[2], b.lineItems[0], a.lineItems[0], a.lineItems[1]]) },
+          ];
+        };
+        const outcomes: Array<[unknown, unknown]> = [];
+        for (const [k, rows] of batches(d).entries()) {
+          const direct = await store.writeRows(d, 'orders', rows as never, { mode: 'bulk', direct: true });
+          const upsert = await store.writeRows(u, 'orders', batches(u)[k] as never, { mode: 'bulk' });
+          expect(direct.direct).toBe(pooled);
+          outcomes.push([{ ...direct, direct: undefined }, upsert]);
+        }
+        for (const [direct, upsert] of outcomes) expect(direct).toEqual(upsert);
+        const tables = async (t: string) => ({
+          orders: await sql(`SELECT id::text, name, total_price::text, line_item_count, sync_tag, deleted_at, shopify_updated_at, payload::text, (synced_at > now() - interval '1 hour') AS synced FROM shopify_orders WHERE tenant_id = $1 ORDER BY id`, t),
+          lineItems: await sql(`SELECT id::text, order_id::text, title, price::text, sync_tag, payload::text FROM shopify_order_line_items WHERE tenant_id = $1 ORDER BY id`, t),
+          events: await sql(`SELECT order_id::text, type, source_id::text, occurred_at, amount::text FROM shopify_order_events WHERE tenant_id = $1 ORDER BY order_id, type, source_id`, t),
+        });
+        const stored = await tables(d);
+        expect(stored).toEqual(await tables(u));
+        expect(stored.lineItems).toHaveLength(5);
+        expect(stored.orders.map((o) => o.synced)).toEqual([true, true]);
+
+        // The same batch again (a file resumed before a batch committed out of order was checkpointed):
+        // its rows are stored, so the upsert writes it, as it would have.
+        const again = await store.writeRows(d, 'orders', batches(d)[0] as never, { mode: 'bulk', direct: true });
+        expect(again).toMatchObject({ written: 2, direct: false });
+        expect(await tables(d)).toEqual(stored);
+        // A child whose parent someone else stored in a newer version (a webhook, no tag): skipped, as by the upsert.
+        await store.upsertOrders(d, orderBundle(d, 5n, 1, { shopifyUpdatedAt: at('2024-03-01T00:00:00Z') }));
+        const skipped = await store.writeRows(d, 'orders', { lineItems: tagged([lineItem(d, 5n, 58n)]) }, { mode: 'bulk', direct: true });
+        expect(skipped).toMatchObject({ direct: false, tables: { written: { lineItems: 0 }, skipped: { lineItems: 1 }, orphans: { lineItems: 0 } } });
+        // A child whose parent is not stored at all: an orphan, as by the upsert.
+        const orphan = await store.writeRows(d, 'orders', { lineItems: tagged([lineItem(d, 77n, 771n)]) }, { mode: 'bulk', direct: true });
+        expect(orphan).toMatchObject({ direct: false, tables: { written: { lineItems: 0 }, orphans: { lineItems: 1 } } });
+        // New parents and children after all that are copied straight in again.
+        const later = orderBundle(d, 8n, 1);
+        const fresh = await store.writeRows(d, 'orders', { orders: tagged(later.orders), lineItems: tagged(later.lineItems), events: later.events }, { mode: 'bulk', direct: true });
+        expect(fresh).toMatchObject({ written: 1, direct: pooled, tables: { written: { orders: 1, lineItems: 1, events: 2 } } });
+        expect(await lineItemIds(d, 5n)).toEqual(['51']);
+        expect(await sql(`SELECT count(*)::int AS n FROM shopify_order_line_items WHERE tenant_id = $1 AND order_id = 77`, d)).toEqual([{ n: 0 }]);
+        // Customers (no children): a stored customer makes the batch fall back to the version rule.
+        await store.upsertCustomers(d, [customer(d, 3n, { shopifyUpdatedAt: at('2025-01-01T00:00:00Z'), totalSpent: '5.00' })]);
+        const customers = await store.writeRows(d, 'customers', { customers: [customer(d, 3n), customer(d, 4n)] }, { mode: 'bulk', direct: true });
+        expect(customers).toMatchObject({ written: 1, stale: 1, direct: false });
+        expect((await customerRows(d)).map((r) => [r.id, r.total_spent])).toEqual([['3', '5.0000'], ['4', '19.9900']]);
+        const newCustomers = await store.writeRows(d, 'customers', { customers: [customer(d, 6n), customer(d, 7n)] }, { mode: 'bulk', direct: true });
+        expect(newCustomers).toMatchObject({ written: 2, stale: 0, direct: pooled });
+      });
+
       it('finalizeBulk removes the children the operation did not list and recounts line_item_count; tombstones missing variants', async () => {
         const t = await tenant();
         await store.upsertOrders(t, orderBundle(t, 9n, 3));

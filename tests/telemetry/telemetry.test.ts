@@ -121,7 +121,8 @@ afterAll(async () => {
   await db?.drop();
 });
 
-describe('telemetry of the facade (in-memory exporters, PostgreSQL, simulator)', () => {
+// Syncs every registry resource (batches of 7): minutes on a loaded machine.
+describe('telemetry of the facade (in-memory exporters, PostgreSQL, simulator)', { timeout: 180_000 }, () => {
   let full: ImportAllResult;
 
   it('a full sync: rows and records counted equal the rows stored; spans nest run -> bulk file -> batch write', async () => {

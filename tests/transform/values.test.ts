@@ -169,6 +169,60 @@ describe('payload sealing', () => {
     expect(rotatePayload(rotated, T, next)).toBe(rotated);
   });
 
+  it('seals the PII of a record\'s objects outside arrays in one ciphertext, each array element in its own; payloads sealed one ciphertext per object (before) still reveal', async () => {
+    const { createKeyRing } = await import('../../src/crypto/index.js');
+    const { revealPayload, SEALED_KEY, DEFAULT_PII_KEYS } = await import('../../src/transform/index.js');
+    let seals = 0;
+    const counting = { ...ring, encrypt: (plaintext: string, tenantId: string) => { seals++; return ring.encrypt(plaintext, tenantId); } };
+    const counted = new ShopifyTransformer({ keyRing: counting });
+    const address = (first: string) => ({ firstName: first, lastName: 'Norman', name: `${first} Norman`, company: null, address1: '1 Main St', address2: '', city: 'Ottawa', zip: 'K2P 1L4', phone: '+1 555 0100' });
+    // An order line of a bulk operation: its PII is in the order itself and two different addresses.
+    const node = { id: 'gid://shopify/Order/7', legacyResourceId: '7', name: '#1007', email: 'bob@example.com', phone: '+1 555 0199', updatedAt: '2024-05-01T00:00:00Z', createdAt: '2024-05-01T00:00:00Z',
+      billingAddress: address('Bob'), shippingAddress: address('Rob'), customer: { id: 'gid://shopify/Customer/3' } };
+    const { orders } = counted.toRows('orders', node, T) as { orders: Array<{ payload: string }> };
+    // email_enc, phone_enc and the payload's one ciphertext (five before: one per object holding PII).
+    expect(seals).toBe(3);
+    const stored = JSON.parse(orders[0].payload);
+    expect(Object.keys(stored.billingAddress)).not.toContain(SEALED_KEY);
+    expect(stored.billingAddress).toMatchObject({ city: 'Ottawa' });
+    expect(JSON.stringify(stored)).not.toMatch(/Norman|bob@|1 Main St|K2P/);
+    expect(revealPayload(orders[0].payload, T, ring)).toEqual(node);
+    expect(() => revealPayload(orders[0].payload, 'another-tenant', ring)).toThrow();
+
+    // REST: each line item (an array element, also stored alone as its row's payload) is sealed on its own.
+    const [source] = await restOrdersPage();
+    const rest = transformer.transformOrder(source, T);
+    expect(revealPayload(rest.orders[0].payload, T, ring)).toEqual(source);
+    for (const [k, item] of rest.lineItems.entries()) expect(revealPayload(item.payload, T, ring)).toEqual(source.line_items[k]);
+
+    // A payload stored before: one ciphertext under the `_pii` of each object holding PII.
+    const keys = new Set(DEFAULT_PII_KEYS);
+    const sealEach = (v: unknown): unknown => {
+      if (Array.isArray(v)) return v.map(sealEach);
+      if (v === null || typeof v !== 'object') return v;
+      const o = v as Record<string, unknown>;
+      const person = ['first_name', 'last_name', 'firstName', 'lastName', 'address1'].some((k) => k in o);
+      const out: Record<string, unknown> = {};
+      const pii: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(o)) {
+        if ((keys.has(k) || (person && k === 'name')) && x !== null && x !== '') pii[k] = x;
+        else out[k] = k.endsWith('_set') || k.endsWith('Set') ? x : sealEach(x);
+      }
+      if (Object.keys(pii).length > 0) out[SEALED_KEY] = ring.encryptJson(pii, T);
+      return out;
+    };
+    const { stringifyShopifyJson } = await import('../../src/json.js');
+    for (const record of [node, source]) {
+      const before = stringifyShopifyJson(sealEach(record));
+      expect((before.match(/"_pii"/g) ?? []).length).toBeGreaterThan(2);
+      expect(revealPayload(before, T, ring)).toEqual(record);
+    }
+    // Keys rotated after the layout changed: old and new payloads rotate and still reveal.
+    const { rotatePayload } = await import('../../src/transform/index.js');
+    const next = createKeyRing({ key: 'c4'.repeat(32), previousKeys: [TEST_KEY], blindIndexKey: TEST_KEY });
+    expect(revealPayload(rotatePayload(orders[0].payload, T, next), T, next)).toEqual(node);
+  });
+
   it('extraPiiKeys seals more keys (e.g. notes, note_attributes, line item properties) whole', async () => {
     const { ShopifyTransformer: Transformer } = await import('../../src/transform/index.js');
     const strict = new Transformer({ keyRing: ring, extraPiiKeys: ['note', 'note_attributes', 'properties'] });
