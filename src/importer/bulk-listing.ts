@@ -59,6 +59,8 @@ interface LinePosition { line: number; byte: number; roots: number }
 interface ChildTally {
   /** By child table key: parent id -> [expected, seen]. */
   byTable: Map<string, Map<bigint, [number, number]>>;
+  /** Each counted record's gid as the file gave it (its real type, e.g. `DiscountCodeNode`), to read it again by. */
+  gids: Map<bigint, string>;
 }
 
 /** What a bulk listing ended with: windows to list with paged queries instead (protected data), if any. */
@@ -134,7 +136,7 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
     });
 
     if (state.status === 'COMPLETED') {
-      const tally: ChildTally = { byTable: new Map() };
+      const tally: ChildTally = { byTable: new Map(), gids: new Map() };
       if (state.url) {
         const read = await readFile(frame, deps, state.url, op, childByType, rootType, save, false, complete, tally);
         if (read === 'expired') { ({ op, attempts } = rerun(frame, windows, op, attempts, maxAttempts, 'its result link expired')); save(); continue; }
@@ -385,6 +387,7 @@ function countChildren(tally: ChildTally, counted: readonly NestedConnection[], 
   for (const c of counted) {
     const count = (node[c.countField!] as { count?: unknown } | null | undefined)?.count;
     if (typeof count !== 'number' || count <= 0) continue;
+    tally.gids.set(id, node.id as string);
     let byParent = tally.byTable.get(c.table);
     if (!byParent) tally.byTable.set(c.table, byParent = new Map());
     byParent.set(id, [count, 0]);
@@ -400,12 +403,14 @@ async function rereadTruncated(frame: RunFrame, client: GraphqlImportClient, tal
   for (const byParent of tally.byTable.values()) for (const [id, [expected, seen]] of byParent) if (seen < expected) short.add(id);
   if (short.size === 0) return;
   frame.deps.logger.info('bulk output truncated nested connections: reading those records again', { tenantId: frame.tenantId, resource: frame.name, records: short.size });
+  // Its batches hang under a page span of their own (paged queries), beside the operation's file spans.
+  frame.openListingSpan(SPANS.page, { 'shopify_ingest.page.reread_truncated': short.size });
   const pipeline = frame.pipeline<null>('complete', () => {});
   try {
     for (const id of short) {
       if (frame.shouldStop() || pipeline.failed !== null) break;
       frame.pages++;
-      const node = await fetchRecord(client, frame.resource, id, frame.options.signal);
+      const node = await fetchRecord(client, frame.resource, tally.gids.get(id) ?? id, frame.options.signal);
       // A record deleted since the operation ran keeps what the file gave; its delete tombstones it.
       if (!node) continue;
       frame.counts.fetched--;
@@ -419,4 +424,5 @@ async function rereadTruncated(frame: RunFrame, client: GraphqlImportClient, tal
     await pipeline.drain();
     if (pipeline.failed !== null) frame.fail(pipeline.failed);
   }
+  frame.closeListingSpan(frame.failed ?? undefined);
 }

@@ -276,12 +276,15 @@ export class RunFrame {
     const direct = mode === 'bulk' && this.tryDirect();
     const result = await withRetry(() => store.writeRows(this.tenantId, this.name, rows, direct ? { mode, direct } : { mode }), this.options.retry, sleep, this.retryLog('batch write'));
     if (direct) this.directDone(result.direct === true);
-    this.counts.imported += result.written;
+    // A batch of units that count no record (a truncated bulk record re-read whole, written again)
+    // adds no imported record; its rows are still counted as written.
+    const written = records === 0 ? 0 : result.written;
+    this.counts.imported += written;
     this.counts.skipped += result.stale;
-    outcome('written', result.written);
+    outcome('written', written);
     outcome('skipped', result.stale);
     for (const [table, n] of Object.entries(result.tables.written)) this.telemetry.add('syncRows', n, { [ATTR.resource]: this.name, [ATTR.table]: table });
-    span.set({ 'shopify_ingest.batch.written': result.written });
+    span.set({ 'shopify_ingest.batch.written': written });
     for (const [table, n] of Object.entries(result.tables.orphans)) {
       if (n > 0) {
         this.deps.logger.warn('bulk child lines without a stored parent were not written', { tenantId: this.tenantId, resource: this.name, runId: this.runId, table, count: n });

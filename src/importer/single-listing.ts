@@ -3,6 +3,7 @@
  * object, written through the frame's pipeline like any record. Full and incremental runs are the
  * same, since there is nothing to page and reading it costs a few points.
  */
+import { SPANS } from '../telemetry/instruments.js';
 import { ImportError } from './errors.js';
 import { completeRecord, queryKeepingPartialData } from './pages-listing.js';
 import { singletonQuery } from './queries.js';
@@ -15,6 +16,7 @@ export async function singletonListing(frame: RunFrame, client: GraphqlImportCli
   const withheld = new Set<string>();
   let committed: number | null = null;
   const pipeline = frame.pipeline<number | null>('complete', (updatedAt) => { committed = updatedAt; });
+  frame.openListingSpan(SPANS.page, { 'shopify_ingest.page.singleton': field });
   try {
     const data = await queryKeepingPartialData<Record<string, unknown>>(client, singletonQuery(frame.resource), {}, frame.options.signal, withheld);
     frame.pages++;
@@ -33,6 +35,7 @@ export async function singletonListing(frame: RunFrame, client: GraphqlImportCli
     await pipeline.drain();
     if (pipeline.failed !== null) frame.fail(pipeline.failed);
   }
+  frame.closeListingSpan(frame.failed ?? undefined);
   if (withheld.size > 0) frame.warnings.push(`Shopify withheld fields (${[...withheld].sort().join(', ')}): stored as null`);
   return committed;
 }
