@@ -163,9 +163,19 @@ export function createStock(init: {
     }
     return out;
   }
+  // Product id -> index, rebuilt when the table grew (a scan per member made collections of a few
+  // thousand products take minutes per request).
+  let productIndex: { size: number; byId: Map<bigint, number> } | null = null;
   function indexOfProduct(id: bigint): number {
-    for (let i = 0; i < init.products.size; i++) if (init.products.get(i) && BigInt(init.products.get(i)!.id as number | bigint) === id) return i;
-    return -1;
+    if (!productIndex || productIndex.size !== init.products.size) {
+      const byId = new Map<bigint, number>();
+      for (let i = 0; i < init.products.size; i++) {
+        const p = init.products.get(i);
+        if (p) byId.set(BigInt(p.id as number | bigint), i);
+      }
+      productIndex = { size: init.products.size, byId };
+    }
+    return productIndex.byId.get(id) ?? -1;
   }
 
   // ---- GraphQL nodes ---------------------------------------------------------------------
