@@ -371,11 +371,7 @@ async function readFileInto(
     frame.fail(error);
   }
   if (unknownTypes > 0) frame.deps.logger.warn('bulk file lines of unknown types were skipped', { tenantId: frame.tenantId, resource: frame.name, count: unknownTypes });
-  if (frame.failed === null && pipeline.failed === null) await pipeline.close().catch((e) => frame.fail(e));
-  else {
-    await pipeline.drain();
-    if (pipeline.failed !== null) frame.fail(pipeline.failed);
-  }
+  await frame.endPipeline(pipeline);
   return 'done';
 }
 
@@ -419,10 +415,6 @@ async function rereadTruncated(frame: RunFrame, client: GraphqlImportClient, tal
   } catch (error) {
     frame.fail(error);
   }
-  if (frame.failed === null && pipeline.failed === null) await pipeline.close().catch((e) => frame.fail(e));
-  else {
-    await pipeline.drain();
-    if (pipeline.failed !== null) frame.fail(pipeline.failed);
-  }
+  await frame.endPipeline(pipeline);
   frame.closeListingSpan(frame.failed ?? undefined);
 }

@@ -262,11 +262,7 @@ export async function pagesListing(frame: RunFrame, client: GraphqlImportClient,
     frame.closeListingSpan(error);
     frame.fail(error);
   }
-  if (frame.failed === null && pipeline.failed === null) await pipeline.close().catch((e) => frame.fail(e));
-  else {
-    await pipeline.drain();
-    if (pipeline.failed !== null) frame.fail(pipeline.failed);
-  }
+  await frame.endPipeline(pipeline);
   frame.closeListingSpan();
   if (withheld.size > 0) frame.warnings.push(`Shopify withheld protected customer data (${[...withheld].sort().join(', ')}): stored as null. Request access: https://shopify.dev/docs/apps/launch/protected-customer-data`);
   return committedMax;

@@ -99,11 +99,7 @@ export async function restListing(frame: RunFrame, client: ImportClient, plan: R
     frame.closeListingSpan(error);
     frame.fail(error);
   }
-  if (frame.failed === null && pipeline.failed === null) await pipeline.close().catch((e) => frame.fail(e));
-  else {
-    await pipeline.drain();
-    if (pipeline.failed !== null) frame.fail(pipeline.failed);
-  }
+  await frame.endPipeline(pipeline);
   frame.closeListingSpan();
   if (frame.failed === null && before !== null) {
     // Every record there at both counts is listed (ids ascend; new ones come last), so a listing with

@@ -207,6 +207,18 @@ export class RunFrame {
     span.end(error);
   }
 
+  /**
+   * Ends a listing's pipeline: writes what it holds when the run is still healthy, else waits for the
+   * batches in flight and keeps the first failure.
+   */
+  async endPipeline<P>(pipeline: BatchPipeline<P>): Promise<void> {
+    if (this.failed === null && pipeline.failed === null) await pipeline.close().catch((e) => this.fail(e));
+    else {
+      await pipeline.drain();
+      if (pipeline.failed !== null) this.fail(pipeline.failed);
+    }
+  }
+
   /** A pipeline writing this run's batches (`mode: 'bulk'` for a bulk operation's lines). */
   pipeline<P>(mode: 'complete' | 'bulk', onCommitted: (position: P) => void): BatchPipeline<P> {
     return new BatchPipeline<P>({

@@ -30,11 +30,7 @@ export async function singletonListing(frame: RunFrame, client: GraphqlImportCli
   } catch (error) {
     frame.fail(error);
   }
-  if (frame.failed === null && pipeline.failed === null) await pipeline.close().catch((e) => frame.fail(e));
-  else {
-    await pipeline.drain();
-    if (pipeline.failed !== null) frame.fail(pipeline.failed);
-  }
+  await frame.endPipeline(pipeline);
   frame.closeListingSpan(frame.failed ?? undefined);
   if (withheld.size > 0) frame.warnings.push(`Shopify withheld fields (${[...withheld].sort().join(', ')}): stored as null`);
   return committed;
