@@ -22,6 +22,20 @@ export const METAFIELD_OWNER_TYPES: Readonly<Record<string, string>> = {
 
 interface Metafield { id: bigint; namespace: string; key: string; type: string; value: string; createdMs: number; updatedMs: number }
 
+/** A metafield as the simulator holds it (the test-facing view of `list`). */
+export interface SimulatedMetafield {
+  /** Its id (the number of its gid). */
+  id: bigint;
+  /** Namespace, e.g. `custom`. */
+  namespace: string;
+  /** Key within the namespace. */
+  key: string;
+  /** Shopify's type name, e.g. `single_line_text_field`. */
+  type: string;
+  /** The value as Shopify serves it (a string, JSON for list and json types). */
+  value: string;
+}
+
 /** How often an owner of each type has metafields, and how many. */
 const SHARE: Readonly<Record<string, number>> = { Product: 0.5, ProductVariant: 0.2, Customer: 0.3, Order: 0.2, Collection: 0.5, Shop: 1 };
 
@@ -97,7 +111,7 @@ export function createMetafields(init: { seed: number; shopNumber: number; clock
       return owner;
     },
     /** The metafields of an owner now (`type` as GraphQL names it: `Product`, `Shop`, ...). */
-    list: (type: string, id: bigint | string): Array<{ id: bigint; namespace: string; key: string; type: string; value: string }> =>
+    list: (type: string, id: bigint | string): SimulatedMetafield[] =>
       (byOwner.get(ownerKey(type, id)) ?? []).map(({ id: mid, namespace, key, type: t, value }) => ({ id: mid, namespace, key, type: t, value })),
     /** Creates or changes a metafield (`metafieldsSet`); the owner's `updatedAt` stays. */
     set(type: string, id: bigint | string, namespace: string, key: string, valueType: string, value: string): bigint {
