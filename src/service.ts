@@ -399,7 +399,8 @@ export class IngestionService {
       });
       // A running bulk operation's poll ends as soon as its finish webhook arrives here.
       this.webhooksValue.on('bulk_operations/finish', (event) => { this.bulkWaiters.notify(String(event.payload.admin_graphql_api_id)); });
-      this.webhooksValue.start();
+      // `worker.autoStart: false`: this instance acknowledges deliveries; others (or `start()` later) apply them.
+      if (webhookOptions.worker?.autoStart !== false) this.webhooksValue.start();
     } else if (webhookOptions.enabled === true) {
       throw new ConfigError('webhooks are enabled but no secret is configured: set SHOPIFY_API_SECRET');
     }
