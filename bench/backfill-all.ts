@@ -48,7 +48,7 @@ async function startSimulator(options: Record<string, unknown>) {
 }
 
 async function runJob(): Promise<Result> {
-  const { createTestDatabase } = await import('../tests/helpers/db.js');
+  const { createTestDatabase } = await import('../tests/helpers/test-database.js');
   const { createShopifyClient } = await import('../src/client/index.js');
   const { createKeyRing } = await import('../src/crypto/index.js');
   const { createImportService } = await import('../src/importer/index.js');

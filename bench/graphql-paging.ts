@@ -40,7 +40,7 @@ import { createShopifyClient } from '../src/client/index.js';
 import { createKeyRing } from '../src/crypto/index.js';
 import { createImportService } from '../src/importer/index.js';
 import { createStore } from '../src/store/index.js';
-import { createTestDatabase } from '../tests/helpers/db.js';
+import { createTestDatabase } from '../tests/helpers/test-database.js';
 
 const env = process.env;
 const num = (name: string, fallback: number) => (env[name] !== undefined && env[name] !== '' ? Number(env[name]) : fallback);

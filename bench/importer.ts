@@ -66,7 +66,7 @@ async function procCpuMs(pid: number): Promise<number> {
 }
 
 /** Tracks the CPU of PostgreSQL's backends connected to `database` (sampled, so backends that come and go are counted). */
-function backendCpu(db: Pick<import('../tests/helpers/db.js').TestDatabase, 'query' | 'name'>) {
+function backendCpu(db: Pick<import('../tests/helpers/test-database.js').TestDatabase, 'query' | 'name'>) {
   const start = new Map<number, number>();
   const last = new Map<number, number>();
   let timer: NodeJS.Timeout | undefined;
@@ -96,7 +96,7 @@ function backendCpu(db: Pick<import('../tests/helpers/db.js').TestDatabase, 'que
  * COPY FROM (server-side, so no client or parsing cost of ours is in it). Same tables, same indexes
  * and foreign keys, same encrypted and jsonb values.
  */
-async function copyCeiling(db: Pick<import('../tests/helpers/db.js').TestDatabase, 'query'>, sample: number): Promise<JobResult['ceiling']> {
+async function copyCeiling(db: Pick<import('../tests/helpers/test-database.js').TestDatabase, 'query'>, sample: number): Promise<JobResult['ceiling']> {
   const { mkdtemp, rm, chmod, stat } = await import('node:fs/promises');
   const os = await import('node:os');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'si-ceiling-'));
@@ -142,7 +142,7 @@ async function startSimulator(options: Record<string, unknown>) {
 
 /** Runs in the job child process. */
 async function runJob(spec: JobSpec): Promise<JobResult> {
-  const { createTestDatabase } = await import('../tests/helpers/db.js');
+  const { createTestDatabase } = await import('../tests/helpers/test-database.js');
   const { createShopifyClient } = await import('../src/client/index.js');
   const { createKeyRing } = await import('../src/crypto/index.js');
   const { createImportService } = await import('../src/importer/index.js');

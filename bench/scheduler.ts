@@ -6,7 +6,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../src/generated/prisma/client.js';
 import { acquireLease, releaseLease } from '../src/store/leases.js';
 import { createAuthenticator, signSessionToken } from '../src/auth/index.js';
-import { createTestDatabase } from '../tests/helpers/db.js';
+import { createTestDatabase } from '../tests/helpers/test-database.js';
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 

@@ -37,7 +37,7 @@ const orderEventColumns = getResource('orders').children.find((c) => c.key === '
 import { createDatabaseHandle } from '../src/store/database-handle.js';
 import { createStore } from '../src/store/index.js';
 import type { CustomerRow, LineItemRow, OrderBundle, OrderEventRow, OrderRow } from '../src/store/rows.js';
-import { createTestDatabase } from '../tests/helpers/db.js';
+import { createTestDatabase } from '../tests/helpers/test-database.js';
 
 const N = Number(process.env.BENCH_ROWS ?? 100_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 1000);

@@ -20,6 +20,7 @@
  *   BENCH_GQL_ORDERS [1000]    orders of the simulated shop for part 3 (1-4 line items each)
  *   BENCH_SECONDS [3]          seconds each measurement runs (after 5 warm-up rounds)
  *   BENCH_PARTS [rest,graphql] which parts run (rest = 1 and 2)
+ *   BENCH_GQL_CASES [bulk,pages,rows]  which measurements of part 3 run (to profile one alone)
  *   BENCH_TSX [unset]          1: measure under tsx as started, instead of as compiled JavaScript
  *
  * The measurements run as plain JavaScript, as a host's compiled app (or the published dist/) runs
@@ -37,6 +38,7 @@ import { createShopifyClient } from '../src/client/index.js';
 import { BulkOperations } from '../src/client/bulk-operations.js';
 import { bulkQuery, pageQuery, pageSizeFor } from '../src/importer/queries.js';
 import { RunFrame, type FrameDeps } from '../src/importer/run-frame.js';
+import { childLineText } from '../src/importer/bulk-listing.js';
 import type { ResolvedImportOptions } from '../src/importer/options.js';
 import { getResource, type ResourceDefinition, type RowSet } from '../src/resources/index.js';
 import { copyTextChunks } from '../src/store/copy-stage.js';
@@ -77,11 +79,20 @@ function timeIt(label: string, seconds: number, fn: () => void, unit = 'page'): 
   const start = performance.now();
   const cpuStart = process.cpuUsage();
   const deadline = start + seconds * 1000;
-  while (performance.now() < deadline) { fn(); runs++; }
+  const rounds: number[] = [];
+  while (performance.now() < deadline) {
+    const before = process.cpuUsage();
+    fn();
+    runs++;
+    const used = process.cpuUsage(before);
+    rounds.push((used.user + used.system) / 1000);
+  }
   const wall = (performance.now() - start) / runs;
   const used = process.cpuUsage(cpuStart);
   const cpu = (used.user + used.system) / 1000 / runs;
-  console.log(`${label.padEnd(58)} ${wall.toFixed(2).padStart(8)} ms/${unit} wall ${cpu.toFixed(2).padStart(8)} ms/${unit} cpu`);
+  rounds.sort((a, b) => a - b);
+  const at = (q: number) => rounds[Math.min(rounds.length - 1, Math.floor(q * rounds.length))].toFixed(1);
+  console.log(`${label.padEnd(58)} ${wall.toFixed(2).padStart(8)} ms/${unit} wall ${cpu.toFixed(2).padStart(8)} ms/${unit} cpu (rounds: ${runs}, cpu p10/p50/p90 ${at(0.1)}/${at(0.5)}/${at(0.9)} ms)`);
   return { wall, cpu };
 }
 
@@ -207,7 +218,7 @@ async function graphqlCase(transformer: ShopifyTransformer): Promise<void> {
         if (typeof parent === 'string') {
           delete node.__parentId;
           const child = childByType.get(node.__typename as string)!;
-          units.push(frame.childUnit(child.key, node, parseGid(parent)!, position, 'bulk:1'));
+          units.push(frame.childUnit(child.key, node, parseGid(parent)!, position, 'bulk:1', childLineText(lines[i], parent)));
         } else units.push(frame.recordUnit(node, position, 'bulk:1'));
       }
       return units;
@@ -231,18 +242,25 @@ async function graphqlCase(transformer: ShopifyTransformer): Promise<void> {
     if (bulkRows.orders.length !== roots || pageRows.orders.length !== roots || bulkRows.lineItems.length !== pageRows.lineItems.length) throw new Error('bulk and paged listings gave different rows');
     const per = (ms: number) => Math.round((roots / ms) * 1000).toLocaleString('en');
     const unit = `${roots} orders`;
-    const b = timeIt('bulk JSONL lines -> units (JSON.parse + rows + PII)', SECONDS, () => void bulkUnits(), unit);
-    console.log(`   orders/s (cpu): ${per(b.cpu)}; (wall): ${per(b.wall)}`);
-    const p = timeIt('page bodies -> units (parseShopifyJson + rows + PII)', SECONDS, () => void pageUnits(), unit);
-    console.log(`   orders/s (cpu): ${per(p.cpu)}; (wall): ${per(p.wall)}`);
-    const onlyRows = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    const r = timeIt('rows only (bulk lines already parsed)', SECONDS, () => {
-      for (const node of onlyRows) {
-        if (typeof node.__parentId === 'string') transformer.childRow('orders', 'lineItems', node, parseGid(node.__parentId)!, 'bench-tenant');
-        else transformer.toRows('orders', node, 'bench-tenant');
-      }
-    }, unit);
-    console.log(`   orders/s (cpu): ${per(r.cpu)}; (wall): ${per(r.wall)}`);
+    const cases = (process.env.BENCH_GQL_CASES ?? 'bulk,pages,rows').split(',');
+    if (cases.includes('bulk')) {
+      const b = timeIt('bulk JSONL lines -> units (JSON.parse + rows + PII)', SECONDS, () => void bulkUnits(), unit);
+      console.log(`   orders/s (cpu): ${per(b.cpu)}; (wall): ${per(b.wall)}`);
+    }
+    if (cases.includes('pages')) {
+      const p = timeIt('page bodies -> units (parseShopifyJson + rows + PII)', SECONDS, () => void pageUnits(), unit);
+      console.log(`   orders/s (cpu): ${per(p.cpu)}; (wall): ${per(p.wall)}`);
+    }
+    if (cases.includes('rows')) {
+      const onlyRows = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      const r = timeIt('rows only (bulk lines already parsed)', SECONDS, () => {
+        for (const node of onlyRows) {
+          if (typeof node.__parentId === 'string') transformer.childRow('orders', 'lineItems', node, parseGid(node.__parentId)!, 'bench-tenant');
+          else transformer.toRows('orders', node, 'bench-tenant');
+        }
+      }, unit);
+      console.log(`   orders/s (cpu): ${per(r.cpu)}; (wall): ${per(r.wall)}`);
+    }
     console.log(`   events per order ${(bulkRows.events.length / roots).toFixed(2)} (bulk), ${(pageRows.events.length / roots).toFixed(2)} (pages)`);
     console.log(`   COPY text per order, GraphQL bulk: ${copyBytes(orders, bulkRows, roots).line}`);
     console.log(`   COPY text per order, GraphQL pages: ${copyBytes(orders, pageRows, roots).line}\n`);

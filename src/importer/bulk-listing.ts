@@ -34,6 +34,15 @@ import type { GraphqlImportClient } from './types.js';
 import type { NestedConnection } from '../resources/definition.js';
 import { SPANS } from '../telemetry/instruments.js';
 
+/**
+ * A bulk child line's JSON text without its `__parentId`, which Shopify writes last
+ * (`{…,"__parentId":"gid://shopify/Order/1"}`); undefined when the line does not end that way.
+ */
+export function childLineText(text: string, parentId: string): string | undefined {
+  const suffix = `,"__parentId":${JSON.stringify(parentId)}}`;
+  return text.endsWith(suffix) ? `${text.slice(0, text.length - suffix.length)}}` : undefined;
+}
+
 /** A window `[from, to]` (ISO strings, null = open). */
 export type Window = [string | null, string | null];
 
@@ -336,7 +345,7 @@ async function readFileInto(
         }
         const seen = tally?.byTable.get(child.key)?.get(parentId);
         if (seen) seen[1]++;
-        await add(frame.childUnit(child.key, node, parentId, position, op.tag));
+        await add(frame.childUnit(child.key, node, parentId, position, op.tag, childLineText(line.text, parent)));
       } else {
         if (typeof type === 'string' && type !== rootType) {
           throw new ImportError(`${frame.name} bulk file line ${line.line} is a ${type}, not a ${rootType}`, { code: 'BULK_FILE_MALFORMED', details: { line: line.line } });

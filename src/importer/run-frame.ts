@@ -166,10 +166,13 @@ export class RunFrame {
     }
   }
 
-  /** A bulk child line (a node of a nested connection with `__parentId`) to a unit of its child table. */
-  childUnit<P>(table: string, raw: unknown, parentId: bigint, position: P, syncTag: string): Unit<P> {
+  /**
+   * A bulk child line (a node of a nested connection with `__parentId`) to a unit of its child table;
+   * `text` is the line's JSON text without `__parentId` (`childLineText` in bulk-listing.ts), when known.
+   */
+  childUnit<P>(table: string, raw: unknown, parentId: bigint, position: P, syncTag: string, text?: string): Unit<P> {
     try {
-      const row = this.deps.transformer.childRow(this.name, table, raw, parentId, this.tenantId) as Tagged & { id?: bigint };
+      const row = this.deps.transformer.childRow(this.name, table, raw, parentId, this.tenantId, text === undefined ? undefined : { text }) as Tagged & { id?: bigint };
       row.syncTag = syncTag;
       const hasChildren = this.resource.children.some((c) => c.parent === table);
       return { rows: { [table]: [row] }, records: 0, position, requires: parentId, provides: hasChildren ? row.id : undefined };

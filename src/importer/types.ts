@@ -187,8 +187,8 @@ export interface ImportClient {
 export interface ImportTransformer {
   /** One record of `resource` (REST/webhook body or GraphQL node) to its rows by table key. */
   toRows(resource: string, data: unknown, tenantId: string): RowSet;
-  /** One bulk child line to one row of `table`. */
-  childRow(resource: string, table: string, data: unknown, parentId: bigint, tenantId: string): unknown;
+  /** One bulk child line to one row of `table`; `options.text` is the line's JSON text without `__parentId`. */
+  childRow(resource: string, table: string, data: unknown, parentId: bigint, tenantId: string, options?: { text?: string }): unknown;
 }
 
 /** The part of a Shopify client the GraphQL engine uses (a `ShopifyClient` fits). */

@@ -67,17 +67,6 @@ function isMoneyBag(key: string): boolean {
   return key.endsWith('_set') || key.endsWith('Set');
 }
 
-/** The first `count` properties of `source`, in order (the start of a copy-on-write copy). */
-function copyHead(source: JsonObject, count: number): JsonObject {
-  const out: JsonObject = {};
-  let i = 0;
-  for (const key in source) {
-    if (i++ >= count) break;
-    out[key] = source[key];
-  }
-  return out;
-}
-
 /** Deepest nesting a record may have (Shopify's go about 6 levels deep). */
 export const MAX_RECORD_DEPTH = 64;
 
@@ -87,59 +76,123 @@ export interface RecordSealer {
   value(plaintext: unknown): string | null;
   /** Ciphertext of a JSON value (bigints exact). */
   json(value: unknown): string;
-  /** JSON text of `record` with every PII value sealed. */
+  /** JSON text of `record` with every PII value sealed (the record's source text when it holds none: {@link RecordSource}). */
   payload(record: unknown): string;
   /** Copy of `record` with every PII value sealed. */
   seal(record: unknown): unknown;
 }
 
-export function createRecordSealer(keyRing: KeyRing, tenantId: string, piiKeys: ReadonlySet<string>): RecordSealer {
-  const memo = new Map<string, string>();
-  const encrypt = (plaintext: string): string => {
+/**
+ * The JSON text a record was parsed from (a bulk operation's child line without its `__parentId`):
+ * {@link RecordSealer.payload} returns it as is for that record when nothing in it needs sealing,
+ * instead of serialising the record again.
+ */
+export interface RecordSource {
+  record: unknown;
+  text: string;
+}
+
+export function createRecordSealer(keyRing: KeyRing, tenantId: string, piiKeys: ReadonlySet<string>, source?: RecordSource): RecordSealer {
+  return new Sealer(keyRing, tenantId, piiKeys, source);
+}
+
+/** PII of one object of a group: its path from the group's object, its values, and its sealed copy. */
+interface PiiEntry { path: readonly string[]; pii: JsonObject; out: JsonObject }
+
+/**
+ * One record's sealer: a single object per record (its methods on the prototype), since the importer
+ * makes one per record and per bulk child line. The walk allocates only where it finds something to
+ * seal: `stack` holds the keys from the record down to the object being walked, and `pending` the
+ * PII found in the groups being walked (a group's entries sit above the `mark` it took when it
+ * started), both shared by the whole walk.
+ */
+class Sealer implements RecordSealer {
+  private memo: Map<string, string> | undefined;
+  private readonly pending: PiiEntry[] = [];
+  private readonly stack: string[] = [];
+
+  constructor(
+    private readonly keyRing: KeyRing,
+    private readonly tenantId: string,
+    private readonly piiKeys: ReadonlySet<string>,
+    private readonly source: RecordSource | undefined,
+  ) {}
+
+  value(plaintext: unknown): string | null {
+    if (plaintext === null || plaintext === undefined || plaintext === '') return null;
+    return this.encrypt(typeof plaintext === 'string' ? plaintext : String(plaintext));
+  }
+
+  json(value: unknown): string {
+    return this.encrypt(stringifyShopifyJson(value));
+  }
+
+  payload(record: unknown): string {
+    const sealed = this.seal(record);
+    // Unchanged by the walk (no PII, no id restored): the text it was parsed from says the same.
+    const source = this.source;
+    return source !== undefined && record === source.record && sealed === record ? source.text : stringifyShopifyJson(sealed);
+  }
+
+  /** Seals a whole record (a walk that threw earlier leaves nothing behind for this one). */
+  seal(record: unknown): unknown {
+    this.stack.length = 0;
+    this.pending.length = 0;
+    return this.sealAny(record, 0, true, 0);
+  }
+
+  private encrypt(plaintext: string): string {
+    const memo = (this.memo ??= new Map<string, string>());
     let sealed = memo.get(plaintext);
     if (sealed === undefined) {
-      sealed = keyRing.encrypt(plaintext, tenantId);
+      sealed = this.keyRing.encrypt(plaintext, this.tenantId);
       memo.set(plaintext, sealed);
     }
     return sealed;
-  };
+  }
 
-  /** The PII of one group (see the module comment): per object holding some, its path, values and sealed copy. */
-  type Group = Array<{ path: readonly string[]; pii: JsonObject; out: JsonObject }>;
-
-  /** Seals a group's PII: one ciphertext, under the `_pii` of its only object or of the group's own object. */
-  const sealGroup = (group: Group, root: JsonObject): void => {
-    if (group.length === 0) return;
-    if (group.length === 1) {
-      group[0].out[SEALED_KEY] = encrypt(stringifyShopifyJson(group[0].pii));
-      return;
+  /** Seals the PII of the group whose entries start at `mark`: one ciphertext, under the `_pii` of its only object or of the group's own object. */
+  private sealGroup(mark: number, root: JsonObject): void {
+    const pending = this.pending;
+    const count = pending.length - mark;
+    if (count === 1) {
+      pending[mark].out[SEALED_KEY] = this.encrypt(stringifyShopifyJson(pending[mark].pii));
+    } else if (count > 1) {
+      let own: JsonObject = {};
+      const nested: Array<[readonly string[], JsonObject]> = [];
+      for (let i = mark; i < pending.length; i++) {
+        const entry = pending[i];
+        if (entry.path.length === 0) own = entry.pii;
+        else nested.push([entry.path, entry.pii]);
+      }
+      root[SEALED_KEY] = this.encrypt(stringifyShopifyJson({ ...own, [NESTED_PII]: nested }));
     }
-    const own = group.find((g) => g.path.length === 0)?.pii ?? {};
-    const nested = group.filter((g) => g.path.length > 0).map((g) => [g.path, g.pii]);
-    root[SEALED_KEY] = encrypt(stringifyShopifyJson({ ...own, [NESTED_PII]: nested }));
-  };
+    pending.length = mark;
+  }
 
   // Copy-on-write: an object (or array) without PII anywhere below it is returned as is, so the walk
   // allocates only along the paths to PII (a few objects per order) instead of copying the whole record.
-  // `group` is the group the object belongs to, undefined when it starts one (the record, an array element).
-  const sealObject = (source: JsonObject, depth: number, group?: Group, path: readonly string[] = []): JsonObject => {
-    const starts = group === undefined;
-    const members: Group = group ?? [];
+  // A copy is made in one go (`{ ...source }`) and its PII values set to undefined, which JSON leaves
+  // out: cheaper than building it key by key. `starts`: the object starts a group (the record, an array
+  // element); `base`: the depth of `stack` at the group's object.
+  private sealObject(source: JsonObject, depth: number, starts: boolean, base: number): JsonObject {
+    const { pending, stack, piiKeys } = this;
+    const mark = pending.length;
     let out: JsonObject | undefined;
     let pii: JsonObject | undefined;
     const personLike = 'first_name' in source || 'last_name' in source || 'firstName' in source || 'lastName' in source || 'address1' in source;
-    let index = 0;
     for (const key in source) {
       const v = source[key];
       if ((piiKeys.has(key) || (personLike && key === 'name')) && v !== null && v !== undefined && v !== '') {
-        if (out === undefined) out = copyHead(source, index);
+        out ??= { ...source };
+        out[key] = undefined;
         (pii ??= {})[key] = v;
-      } else {
-        const sealed = typeof v === 'object' && v !== null && !isMoneyBag(key) ? sealAny(v, depth + 1, members, [...path, key]) : v;
-        if (out === undefined && sealed !== v) out = copyHead(source, index);
-        if (out !== undefined) out[key] = sealed;
+      } else if (typeof v === 'object' && v !== null && !isMoneyBag(key)) {
+        stack.push(key);
+        const sealed = this.sealAny(v, depth + 1, false, base);
+        stack.pop();
+        if (sealed !== v) (out ??= { ...source })[key] = sealed;
       }
-      index++;
     }
     // A body that went through JSON.parse upstream holds a rounded `id`, its gid every digit
     // (JSON.stringify -> JSON.parse, or a rounded literal written back), so beyond 2^53 the gid wins.
@@ -148,43 +201,33 @@ export function createRecordSealer(keyRing: KeyRing, tenantId: string, piiKeys: 
       const exact = parseGid(source.admin_graphql_api_id);
       if (exact !== null && exact !== id) { out ??= { ...source }; out.id = exact; }
     }
-    if (pii !== undefined) members.push({ path, pii, out: out! });
-    if (starts && members.length > 0) {
+    if (pii !== undefined) pending.push({ path: stack.slice(base), pii, out: out! });
+    if (starts && pending.length > mark) {
       out ??= { ...source };
-      sealGroup(members, out);
+      this.sealGroup(mark, out);
     }
     return out ?? source;
-  };
+  }
 
-  const sealArray = (source: unknown[], depth: number): unknown[] => {
+  private sealArray(source: unknown[], depth: number): unknown[] {
     let out: unknown[] | undefined;
     for (let i = 0; i < source.length; i++) {
       const v = source[i];
-      const sealed = typeof v === 'object' && v !== null ? sealAny(v, depth + 1) : v;
+      // Each element of an array is a group of its own (see the module comment).
+      const sealed = typeof v === 'object' && v !== null ? this.sealAny(v, depth + 1, true, this.stack.length) : v;
       if (out === undefined && sealed !== v) out = source.slice(0, i);
       if (out !== undefined) out.push(sealed);
     }
     return out ?? source;
-  };
+  }
 
-  const sealAny = (value: unknown, depth = 0, group?: Group, path?: readonly string[]): unknown => {
+  private sealAny(value: unknown, depth: number, starts: boolean, base: number): unknown {
     // Shopify's records are a few levels deep; a body nested thousands deep would overflow the stack.
     if (depth > MAX_RECORD_DEPTH) throw new FieldError(`the record is nested deeper than ${MAX_RECORD_DEPTH} levels`);
-    // Each element of an array is a group of its own (see the module comment).
-    if (Array.isArray(value)) return sealArray(value, depth);
-    if (isObject(value) && !(value instanceof Date)) return sealObject(value, depth, group, path);
+    if (Array.isArray(value)) return this.sealArray(value, depth);
+    if (isObject(value) && !(value instanceof Date)) return this.sealObject(value, depth, starts, base);
     return value;
-  };
-
-  return {
-    value(plaintext) {
-      if (plaintext === null || plaintext === undefined || plaintext === '') return null;
-      return encrypt(typeof plaintext === 'string' ? plaintext : String(plaintext));
-    },
-    json: (value) => encrypt(stringifyShopifyJson(value)),
-    payload: (record) => stringifyShopifyJson(sealAny(record)),
-    seal: (record) => sealAny(record),
-  };
+  }
 }
 
 /**

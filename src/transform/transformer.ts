@@ -184,13 +184,15 @@ export class ShopifyTransformer {
    * ```ts
    * const lineItem = transformer.childRow('orders', 'lineItems', line, 450789469n, 'tenant-1');
    * ```
+   * `options.text` is the line's JSON text without `__parentId`: stored as the row's payload when the
+   * line holds no PII, instead of serialising `data` again.
    */
-  childRow(resource: string, table: string, data: unknown, parentId: bigint, tenantId: string): unknown {
+  childRow(resource: string, table: string, data: unknown, parentId: bigint, tenantId: string, options?: { text?: string }): unknown {
     assertTenantId(tenantId);
     const definition = getResource(resource);
     if (!isObject(data)) throw new TransformError(resource, null, `a ${table} line is not a JSON object`);
     try {
-      return definition.childRow(table, data, { tenantId, parentId, sealer: createRecordSealer(this.keyRing, tenantId, this.piiKeys), blindIndex: this.blindIndex });
+      return definition.childRow(table, data, { tenantId, parentId, sealer: createRecordSealer(this.keyRing, tenantId, this.piiKeys, options?.text === undefined ? undefined : { record: data, text: options.text }), blindIndex: this.blindIndex });
     } catch (error) {
       if (error instanceof TransformError) throw error;
       let id: bigint | null = null;

@@ -7,9 +7,12 @@ import { FieldError } from './errors.js';
 
 export type JsonObject = Record<string, unknown>;
 
-const GID = /^gid:\/\/shopify\/[A-Za-z]+\/(\d+)(?:[?/#].*)?$/;
+const GID_PREFIX = 'gid://shopify/';
 const DIGITS = /^-?\d+$/;
 const DECIMAL = /^(-?)(\d+)(?:\.(\d+))?$/;
+const MONEY_CENTS = /^-?\d+\.\d\d+$/;
+const MONEY_TENTHS = /^-?\d+\.\d$/;
+const ISO_TIME_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
 const ISO_TIME = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|[+-]\d{2}:?\d{2})?)?$/i;
 
 /**
@@ -44,9 +47,27 @@ export function pick(record: JsonObject, a: string, b?: string, c?: string): unk
  * ```
  */
 export function parseGid(value: unknown): bigint | null {
-  if (typeof value !== 'string') return null;
-  const match = GID.exec(value);
-  return match ? BigInt(match[1]) : null;
+  if (typeof value !== 'string' || !value.startsWith(GID_PREFIX)) return null;
+  // `gid://shopify/<Type>/<digits>`, then nothing or `?`, `/` or `#` and anything (a `?model_name=`
+  // suffix), read by hand: no match array for the gid of every record (the hot path).
+  const slash = value.indexOf('/', GID_PREFIX.length);
+  if (slash <= GID_PREFIX.length) return null;
+  for (let i = GID_PREFIX.length; i < slash; i++) {
+    const c = value.charCodeAt(i) | 0x20; // A-Z and a-z, nothing else, land in a-z
+    if (c < 97 || c > 122) return null;
+  }
+  let end = slash + 1;
+  while (end < value.length) {
+    const c = value.charCodeAt(end);
+    if (c < 48 || c > 57) break;
+    end++;
+  }
+  if (end === slash + 1) return null;
+  if (end < value.length) {
+    const c = value[end];
+    if (c !== '?' && c !== '/' && c !== '#') return null;
+  }
+  return BigInt(value.slice(slash + 1, end));
 }
 
 /**
@@ -123,6 +144,10 @@ export function money(value: unknown, field: string): string | null {
     throw new FieldError(`${field} is not a money value`);
   } else throw new FieldError(`${field} is not a money value`);
   if (text === '') return null;
+  // The shapes Shopify sends ("12.50", "199.0", "3"), read without a match array.
+  if (MONEY_CENTS.test(text)) return text;
+  if (MONEY_TENTHS.test(text)) return `${text}0`;
+  if (DIGITS.test(text)) return `${text}.00`;
   const match = DECIMAL.exec(text);
   if (!match) throw new FieldError(`${field} is not a decimal amount (${shapeOf(text)})`);
   const [, sign, whole, fraction = ''] = match;
@@ -168,6 +193,11 @@ export function time(value: unknown, field: string): Date | null {
   if (typeof value !== 'string') throw new FieldError(`${field} is not an ISO-8601 time`);
   // Date() also accepts loose forms ("1" is the year 2001) and reads an offset-less time as local
   // time; Shopify always sends an offset, so anything without one is read as UTC, and non-ISO text is rejected.
+  // Shopify's own form (`2024-01-02T03:04:05Z`, `…-05:00`, fractions) is what Date reads exactly: no match array.
+  if (ISO_TIME_WITH_OFFSET.test(value)) {
+    const date = new Date(value);
+    if (!Number.isNaN(date.getTime())) return date;
+  }
   const match = ISO_TIME.exec(value);
   if (!match) throw new FieldError(`${field} is not an ISO-8601 time (${shapeOf(value)})`);
   const date = new Date(match[2] === undefined ? `${value}T00:00:00Z` : match[3] === undefined ? `${value}Z` : value);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { childLineText } from '../../src/importer/bulk-listing.js';
 import { plain, restOrdersPage, ring, transformer, webhookBody } from './helpers.js';
 
 const T = 'tenant-graphql';
@@ -110,5 +111,50 @@ describe('GraphQL nodes give the same rows as REST bodies', () => {
     expect(ring.decryptJson(withAddress.addressesEnc!, T)).toEqual([{ id: 207119551, first_name: 'Bob', address1: 'Chestnut Street 92', province_code: 'KY', country_code: 'US', zip: '40202' }]);
     expect(withAddress.payload).not.toContain('Chestnut');
     expect(withAddress.payload).not.toContain('6136120707');
+  });
+});
+
+describe('bulk child lines keep their own JSON text as payload when it holds no PII', () => {
+  const parent = 'gid://shopify/Order/450789469';
+  const item = { id: 'gid://shopify/LineItem/466157049', title: 'IPod Nano - 8gb', quantity: 1, originalUnitPriceSet: bag('199.0'), product: { id: 'gid://shopify/Product/632910392' }, __typename: 'LineItem' };
+  const line = JSON.stringify({ ...item, __parentId: parent });
+
+  it('strips the trailing __parentId Shopify writes, and nothing else', () => {
+    expect(childLineText(line, parent)).toBe(JSON.stringify(item));
+    // Not where Shopify writes it, or another parent: no text (the row is serialised instead).
+    expect(childLineText(JSON.stringify({ __parentId: parent, ...item }), parent)).toBeUndefined();
+    expect(childLineText(line, 'gid://shopify/Order/1')).toBeUndefined();
+    expect(childLineText(`${line} `, parent)).toBeUndefined();
+  });
+
+  it('stores the text as is without PII, and seals a line that holds some', () => {
+    const text = childLineText(line, parent)!;
+    const row = transformer.childRow('orders', 'lineItems', JSON.parse(text), 450789469n, T, { text }) as { payload: string; id: bigint };
+    expect(row.payload).toBe(text);
+    expect(row.id).toBe(466157049n);
+    // Digits JSON.parse would round stay exact in the stored text.
+    const exact = text.replace('"quantity":1', '"quantity":18446744073709551615');
+    expect((transformer.childRow('orders', 'lineItems', JSON.parse(exact), 450789469n, T, { text: exact }) as { payload: string }).payload).toContain('18446744073709551615');
+
+    // A line holding a PII key: sealed, the text is not used.
+    const withPii = { ...item, customAttributes: [{ key: 'gift', value: 'x' }], firstName: 'Bob' };
+    const piiText = JSON.stringify(withPii);
+    const sealed = transformer.childRow('orders', 'lineItems', JSON.parse(piiText), 450789469n, T, { text: piiText }) as { payload: string };
+    expect(sealed.payload).not.toBe(piiText);
+    expect(sealed.payload).not.toContain('Bob');
+    expect(JSON.parse(sealed.payload)._pii).toMatch(/^v1\./);
+
+    // The same row as without the text, apart from the payload's form.
+    const plainRow = transformer.childRow('orders', 'lineItems', JSON.parse(text), 450789469n, T) as { payload: string };
+    expect(JSON.parse(plainRow.payload)).toEqual(JSON.parse(row.payload));
+    expect({ ...plainRow, payload: null }).toEqual({ ...row, payload: null });
+  });
+
+  it('an id that lost precision upstream is restored from its gid: the text is not used', () => {
+    const node = { id: 2 ** 60, admin_graphql_api_id: 'gid://shopify/LineItem/1152921504606846977', title: 'x', quantity: 1 };
+    const text = JSON.stringify(node);
+    const row = transformer.childRow('orders', 'lineItems', node, 450789469n, T, { text }) as { payload: string };
+    expect(row.payload).not.toBe(text);
+    expect(row.payload).toContain('"id":1152921504606846977');
   });
 });

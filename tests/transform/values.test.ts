@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, TenantError } from '../../src/errors.js';
-import { ShopifyTransformer, TransformError, addMoney, toMoney } from '../../src/transform/index.js';
+import { ShopifyTransformer, TransformError, addMoney, parseGid, toMoney } from '../../src/transform/index.js';
 import { restOrdersPage, ring, TEST_KEY, transformer } from './helpers.js';
 
 const T = 'tenant-values';
@@ -254,4 +254,55 @@ describe('order payload serialisation', () => {
     const { revealPayload } = await import('../../src/transform/index.js');
     expect(revealPayload(orders[0].payload, T, ring)).toEqual(tricky);
   });
+});
+
+describe('gids, amounts and times are read by hand exactly as their patterns read them', () => {
+  // The patterns the hand-written fast paths stand for (src/transform/values.ts), with the slow
+  // path's answers: a random input must give the same result, or the same kind of failure, both ways.
+  const GID = /^gid:\/\/shopify\/[A-Za-z]+\/(\d+)(?:[?/#].*)?$/;
+  const DECIMAL = /^(-?)(\d+)(?:\.(\d+))?$/;
+  const ISO_TIME = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|[+-]\d{2}:?\d{2})?)?$/i;
+  const gidByPattern = (v: string) => { const m = GID.exec(v); return m ? BigInt(m[1]) : null; };
+  const moneyByPattern = (v: string) => {
+    const m = DECIMAL.exec(v.trim());
+    if (v.trim() === '') return null;
+    if (!m) return 'error';
+    const [, sign, whole, fraction = ''] = m;
+    return `${sign}${whole}.${fraction.length >= 2 ? fraction : fraction.padEnd(2, '0')}`;
+  };
+  const timeByPattern = (v: string) => {
+    const m = ISO_TIME.exec(v);
+    if (!m) return 'error';
+    const date = new Date(m[2] === undefined ? `${v}T00:00:00Z` : m[3] === undefined ? `${v}Z` : v);
+    return Number.isNaN(date.getTime()) ? 'error' : date.getTime();
+  };
+  const outcome = <T>(f: () => T) => { try { return f(); } catch { return 'error'; } };
+
+  const SEEDS = process.env.VALUES_SEED ? [Number(process.env.VALUES_SEED)] : [7, Date.now() % 1_000_000];
+  for (const seed of SEEDS) {
+    it(`5,000 random gids, amounts and times each (seed ${seed}; replay with VALUES_SEED=${seed})`, async () => {
+      const { createRandom } = await import('../../src/testing/prng.js');
+      const random = createRandom(seed);
+      const pick = (s: string) => s[Math.floor(random() * s.length)];
+      const run = (alphabet: string, max: number) => Array.from({ length: Math.floor(random() * max) }, () => pick(alphabet)).join('');
+      // Mostly near-valid inputs, mutated: the edges are where the two readings could part.
+      const mutate = (s: string) => {
+        const r = random();
+        if (r < 0.5 || s.length === 0) return s;
+        const i = Math.floor(random() * s.length);
+        if (r < 0.7) return s.slice(0, i) + s.slice(i + 1);
+        if (r < 0.9) return s.slice(0, i) + pick('0123456789aZ/?#:.-+ TtZz\u00e9') + s.slice(i);
+        return s + pick('0123456789/?#Z ');
+      };
+      for (let i = 0; i < 5000; i++) {
+        const gid = mutate(`gid://shopify/${run('OrderLineItmABCz', 12)}/${run('0123456789', 22)}${random() < 0.2 ? `?model_name=${run('ab', 4)}` : ''}`);
+        expect(parseGid(gid), `seed ${seed}, case ${i}: ${gid}`).toBe(gidByPattern(gid));
+        const amount = mutate(`${random() < 0.2 ? '-' : ''}${run('0123456789', 8)}${random() < 0.7 ? `.${run('0123456789', 4)}` : ''}`);
+        expect(outcome(() => toMoney(amount, 'x')), `seed ${seed}, case ${i}: ${amount}`).toBe(moneyByPattern(amount));
+        const d = (n: number, w: number) => String(Math.floor(random() * n)).padStart(w, '0');
+        const when = mutate(`${d(3000, 4)}-${d(14, 2)}-${d(33, 2)}${random() < 0.9 ? `T${d(25, 2)}:${d(61, 2)}:${d(62, 2)}${random() < 0.3 ? `.${run('0123456789', 7)}` : ''}${pick('Z+-Z')}${random() < 0.5 ? '' : `${d(15, 2)}:${d(60, 2)}`}` : ''}`);
+        expect(outcome(() => { const t = (transformer.transformOrder({ id: 1, updated_at: when }, T).orders[0]).shopifyUpdatedAt; return t!.getTime(); }), `seed ${seed}, case ${i}: ${when}`).toBe(timeByPattern(when));
+      }
+    });
+  }
 });
