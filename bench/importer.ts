@@ -11,6 +11,8 @@
  *   BENCH_BATCH [100]          rows per database write (the importer's own default, as the seed gives it)
  *   BENCH_CONCURRENCY [3]      batch writes in flight (the importer's own default)
  *   BENCH_JOB_NODE_OPTIONS     extra node flags of the job processes, e.g. --max-old-space-size=192
+ *   BENCH_JOB_CGROUP           a cgroup directory (v1 memory or v2) the job processes run in, e.g. one
+ *                              with a 1 GiB memory limit: node then sizes its default heap for it
  *   BENCH_COPY_SAMPLE [20000]  orders of each job reloaded with COPY FROM afterwards: the database's ceiling for these rows
  *   BENCH_LOG_MS [10000]       progress line interval (memory by V8 space)
  *   BENCH_HEAP_SNAPSHOT_AT     write a heap snapshot once this many orders are imported
@@ -23,7 +25,7 @@
  * the bench database and of the simulator (from /proc), and the ceiling reports its backend's CPU:
  * on a shared machine wall time follows the load, CPU per record much less.
  */
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import v8 from 'node:v8';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +44,9 @@ interface JobResult {
   totalSeconds: number;
   peakRssMb: number;
   peakHeapMb: number;
+  /** V8's heap limit and the memory node found itself limited to (a container's), in MB. */
+  heapLimitMb: number;
+  constrainedMb: number | null;
   rssSamplesMb: number[];
   ceiling?: { orders: number; seconds: number; perSecond: number; megabytes: number; bytesPerOrder: number; cpuMs: number };
 }
@@ -201,7 +206,7 @@ async function runJob(spec: JobSpec): Promise<JobResult> {
     clearInterval(timer);
     const maxRss = process.resourceUsage().maxRSS * 1024;
     const ceiling = spec.copySample ? await copyCeiling(db, spec.copySample) : undefined;
-    return { name: spec.name, phases, lineItems: Number(lines), events: Number(events), totalSeconds, peakRssMb: Math.round(Math.max(peak, maxRss) / 2 ** 20), peakHeapMb: Math.round(peakHeap / 2 ** 20), rssSamplesMb: samples.filter((_, i) => i % Math.max(1, Math.floor(samples.length / 10)) === 0).map((b) => Math.round(b / 2 ** 20)), ceiling };
+    return { name: spec.name, phases, lineItems: Number(lines), events: Number(events), totalSeconds, peakRssMb: Math.round(Math.max(peak, maxRss) / 2 ** 20), peakHeapMb: Math.round(peakHeap / 2 ** 20), heapLimitMb: Math.round(v8.getHeapStatistics().heap_size_limit / 2 ** 20), constrainedMb: process.constrainedMemory() > 0 && process.constrainedMemory() < 2 ** 52 ? Math.round(process.constrainedMemory() / 2 ** 20) : null, rssSamplesMb: samples.filter((_, i) => i % Math.max(1, Math.floor(samples.length / 10)) === 0).map((b) => Math.round(b / 2 ** 20)), ceiling };
   } finally {
     clearInterval(timer);
     await db.drop().catch(() => {});
@@ -226,7 +231,14 @@ async function runChildJob(spec: JobSpec): Promise<JobResult> {
   return new Promise((resolve, reject) => {
     // BENCH_JOB_NODE_OPTIONS (e.g. --max-old-space-size=128) shows how little heap the job really needs.
     const extra = (env.BENCH_JOB_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
-    const child = fork(job, ['--job', JSON.stringify(spec)], { execArgv: extra, env: { ...process.env, BENCH_DIR: here }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const options: { env: NodeJS.ProcessEnv; stdio: Array<'ignore' | 'inherit' | 'ipc'> } = { env: { ...process.env, BENCH_DIR: here }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] };
+    // BENCH_JOB_CGROUP: the job joins that cgroup before node starts, so node sizes its heap for the
+    // container's memory limit as it would in one (a shell writes its pid, then execs node; the IPC
+    // channel's descriptor survives the exec).
+    const cgroup = env.BENCH_JOB_CGROUP;
+    const child = cgroup
+      ? spawn('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, process.execPath, ...extra, job, '--job', JSON.stringify(spec)], options)
+      : fork(job, ['--job', JSON.stringify(spec)], { ...options, execArgv: extra });
     child.once('message', (m) => resolve(m as JobResult));
     child.once('exit', (code) => { if (code !== 0) reject(new Error(`job ${spec.name} exited with ${code}`)); });
   });
@@ -249,7 +261,7 @@ function print(r: JobResult): void {
       console.log(`  ceiling CPU: ${ceilingCpu.toFixed(0)} ms of its backend per 1,000 orders; the orders phase: ${ours.toFixed(0)} ms (importer + backends) = ${(ceilingCpu / ours).toFixed(2)}x the ceiling's efficiency, ${((orders.cpu.postgres * 1000) / orders.records / ceilingCpu).toFixed(2)}x its database CPU`);
     }
   }
-  console.log(`  total ${r.totalSeconds.toFixed(1)} s; peak RSS ${r.peakRssMb} MB (peak JS heap used ${r.peakHeapMb} MB); RSS over the run (MB): ${r.rssSamplesMb.join(' ')}`);
+  console.log(`  total ${r.totalSeconds.toFixed(1)} s; peak RSS ${r.peakRssMb} MB (peak JS heap used ${r.peakHeapMb} MB; V8 heap limit ${r.heapLimitMb} MB${r.constrainedMb === null ? '' : `, memory limit ${r.constrainedMb} MB`}); RSS over the run (MB): ${r.rssSamplesMb.join(' ')}`);
 }
 
 if (process.argv[2] === '--job') {

@@ -254,6 +254,21 @@ describe('order payload serialisation', () => {
     const { revealPayload } = await import('../../src/transform/index.js');
     expect(revealPayload(orders[0].payload, T, ring)).toEqual(tricky);
   });
+
+  it('a GraphQL page\'s order keeps its lineItems connection in its payload, each item as its own row stores it', async () => {
+    const { revealPayload } = await import('../../src/transform/index.js');
+    const item = (n: number) => ({ id: `gid://shopify/LineItem/${n}`, title: `item ${n}`, quantity: n });
+    const node = {
+      id: 'gid://shopify/Order/7', name: '#1007', email: 'a@example.com', updatedAt: '2026-01-02T03:04:05Z',
+      lineItems: { nodes: [item(1), item(2), item(3)], pageInfo: { hasNextPage: false, endCursor: 'c3' } },
+    };
+    const { orders, lineItems } = transformer.transformOrder(node, T);
+    expect(lineItems.map((r) => r.id)).toEqual([1n, 2n, 3n]);
+    expect(revealPayload(orders[0].payload, T, ring)).toEqual(node);
+    const parsed = JSON.parse(orders[0].payload) as { lineItems: { nodes: unknown[]; pageInfo: unknown } };
+    expect(parsed.lineItems.nodes).toEqual(lineItems.map((r) => JSON.parse(r.payload)));
+    expect(parsed.lineItems.pageInfo).toEqual({ hasNextPage: false, endCursor: 'c3' });
+  });
 });
 
 describe('gids, amounts and times are read by hand exactly as their patterns read them', () => {
