@@ -113,7 +113,9 @@ describe('three host processes, one database, one Redis', () => {
     const followed = await world.db.query<{ id: string; status: string; host: string }>('SELECT id, status FROM shopify_sync_runs WHERE id = ANY($1::text[])', [successors]);
     expect(followed.filter((r) => r.status !== 'succeeded' || victimRuns.has(r.id))).toEqual([]);
     expect(followed).toHaveLength(new Set(successors).size);
-    for (const final of finals) expect(final?.scheduler).toMatchObject({ failures: 0 });
+    // A failed scheduled run says why (the host logs 'scheduled job failed' with its error).
+    const jobErrors = survivors.flatMap((h) => h.events.filter((e) => e.ev === 'error').map((e) => ({ host: h.id, ...e }))).slice(0, 8);
+    for (const final of finals) expect(final?.scheduler, `scheduled job errors: ${JSON.stringify(jobErrors)}`).toMatchObject({ failures: 0 });
 
     // 2. One budget per shop: no THROTTLED, no 429.
     const rate = rateFigures(world.sim);
