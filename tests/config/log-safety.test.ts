@@ -6,6 +6,7 @@ import { assertNoSecrets, findSecrets } from '../../src/config/index.js';
 import { createSchedulerService } from '../../src/scheduler/index.js';
 import { createAuthenticator, signSessionToken } from '../../src/auth/index.js';
 import { createShopifyClient } from '../../src/client/index.js';
+import { onlyScheduled } from '../helpers/schedules.js';
 
 const accessToken = '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';
 const apiSecret = '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';
@@ -65,7 +66,7 @@ describe('SDK log paths', () => {
     const clientManager = { getClient: () => ({ accessToken }), tenantIds: () => ['t1'] };
     const scheduler = createSchedulerService(null, clientManager, {
       logger,
-      syncConfig: { customers: { schedule: '* * * * * *' }, products: { enabled: false }, orders: { enabled: false }, fullSync: { enabled: false } },
+      syncConfig: onlyScheduled({ customers: { schedule: '* * * * * *' }, products: { enabled: false }, orders: { enabled: false }, fullSync: { enabled: false } }),
       runJob: async (run) => {
         if (run.resource === 'orders') throw new Error('Shopify answered 401 for acme.myshopify.com');
         return { imported: 1 };

@@ -7,6 +7,7 @@ import { createKeyRing } from '../../src/crypto/index.js';
 import { createStore } from '../../src/store/index.js';
 import { createSchedulerService, type SchedulerService } from '../../src/scheduler/index.js';
 import { settle } from '../helpers/fake-clock.js';
+import { onlyScheduled } from '../helpers/schedules.js';
 
 /**
  * The default runner end to end: scheduler -> importer -> real client -> simulator over HTTP -> PostgreSQL.
@@ -30,7 +31,7 @@ describe('default job runner (the importer)', () => {
     clients.addClient('t1', { shopDomain: shop.domain, accessToken: shop.accessToken }, { baseUrl: shop.baseUrl });
     scheduler = createSchedulerService(db.database, clients, {
       importServiceOptions: { keyRing: createKeyRing({ key: randomBytes(32).toString('hex') }), bulk: { minPollMs: 10, maxPollMs: 50 } },
-      syncConfig: { orders: { schedule: '* * * * * *' }, customers: { enabled: false }, products: { enabled: false }, fullSync: { enabled: false } },
+      syncConfig: onlyScheduled({ orders: { schedule: '* * * * * *' }, customers: { enabled: false }, products: { enabled: false }, fullSync: { enabled: false } }),
     });
   });
   afterAll(async () => {

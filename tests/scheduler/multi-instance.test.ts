@@ -9,6 +9,7 @@ import { createLeaseCoordinator } from '../../src/scheduler/lease-coordinator.js
 import { silentLogger } from '../../src/logger.js';
 import type { SqlExecutor } from '../../src/store/prisma-like.js';
 import { settle, useFakeClock } from '../helpers/fake-clock.js';
+import { onlyScheduled } from '../helpers/schedules.js';
 
 const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/instance.ts');
 
@@ -93,7 +94,7 @@ describe('several schedulers on one database', () => {
     const make = (instanceId: string): SchedulerService => {
       const s = createSchedulerService(sql, null, {
         instanceId,
-        syncConfig: { customers: { schedule: '* * * * * *' }, products: { enabled: false }, orders: { enabled: false }, fullSync: { enabled: false } },
+        syncConfig: onlyScheduled({ customers: { schedule: '* * * * * *' }, products: { enabled: false }, orders: { enabled: false }, fullSync: { enabled: false } }),
         runJob: async (run) => { marks.push({ tick: run.scheduledFor!.toISOString(), instance: instanceId }); },
       });
       s.addTenantJobs('t1');
