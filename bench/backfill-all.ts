@@ -22,6 +22,7 @@
 import { fork } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleBench } from './compile.js';
 
 const here = process.env.BENCH_DIR ?? path.dirname(fileURLToPath(import.meta.url));
 const env = process.env;
@@ -112,14 +113,6 @@ async function runJob(): Promise<Result> {
   }
 }
 
-/** Bundled with esbuild and run under plain `node`, as a host's compiled app would be (see bench/importer.ts). */
-async function compiledJob(): Promise<string> {
-  const { build } = await import('esbuild');
-  const outfile = path.resolve(here, '../node_modules/.cache/shopify-ingest-bench/backfill-all-job.mjs');
-  await build({ entryPoints: [fileURLToPath(import.meta.url)], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile, logLevel: 'warning' });
-  return outfile;
-}
-
 if (process.argv[2] === '--job') {
   const result = await runJob();
   process.send!(result);
@@ -128,7 +121,7 @@ if (process.argv[2] === '--job') {
   const os = await import('node:os');
   const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
   console.log(`backfill-all bench: node ${process.version}, ${new Date().toISOString()}, load average ${load()}`);
-  const job = await compiledJob();
+  const job = await bundleBench(import.meta.url, 'backfill-all-job');
   const r = await new Promise<Result>((resolve, reject) => {
     const child = fork(job, ['--job'], { env: { ...process.env, BENCH_DIR: here }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     child.once('message', (m) => resolve(m as Result));

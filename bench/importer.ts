@@ -29,8 +29,9 @@ import { fork, spawn } from 'node:child_process';
 import v8 from 'node:v8';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleBench } from './compile.js';
 
-// BENCH_DIR: the job runs from a bundle elsewhere (see compiledJob), so it is told where bench/ is.
+// BENCH_DIR: the job runs from a bundle elsewhere (bench/compile.ts), so it is told where bench/ is.
 const here = process.env.BENCH_DIR ?? path.dirname(fileURLToPath(import.meta.url));
 const env = process.env;
 const num = (name: string, fallback: number) => (env[name] !== undefined && env[name] !== '' ? Number(env[name]) : fallback);
@@ -214,20 +215,9 @@ async function runJob(spec: JobSpec): Promise<JobResult> {
   }
 }
 
-/**
- * The job runs as plain JavaScript, as a host's compiled app would: this file is bundled with esbuild
- * (the one tsup uses; packages stay external) and the bundle runs under plain `node`, so neither
- * tsx's loader thread nor on-the-fly compilation is in the job's CPU or RSS.
- */
-async function compiledJob(): Promise<string> {
-  const { build } = await import('esbuild');
-  const outfile = path.resolve(here, '../node_modules/.cache/shopify-ingest-bench/importer-job.mjs');
-  await build({ entryPoints: [fileURLToPath(import.meta.url)], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile, logLevel: 'warning' });
-  return outfile;
-}
-
 async function runChildJob(spec: JobSpec): Promise<JobResult> {
-  const job = await compiledJob();
+  // The job runs as plain JavaScript (bench/compile.ts).
+  const job = await bundleBench(import.meta.url, 'importer-job');
   return new Promise((resolve, reject) => {
     // BENCH_JOB_NODE_OPTIONS (e.g. --max-old-space-size=128) shows how little heap the job really needs.
     const extra = (env.BENCH_JOB_NODE_OPTIONS ?? '').split(' ').filter(Boolean);

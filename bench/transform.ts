@@ -45,6 +45,7 @@ import { copyTextChunks } from '../src/store/copy-stage.js';
 import { parseGid } from '../src/transform/values.js';
 import { silentLogger } from '../src/logger.js';
 import { createShopifySimulator } from '../src/testing/index.js';
+import { bundleBench } from './compile.js';
 
 // BENCH_DIR: the bench runs from a bundle elsewhere (see `compiled`), so it is told where bench/ is.
 const root = path.resolve(process.env.BENCH_DIR ?? path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -271,11 +272,9 @@ async function graphqlCase(transformer: ShopifyTransformer): Promise<void> {
 
 /** Bundles this file (as bench/importer.ts does) and runs it under plain node; resolves to its exit code. */
 async function compiled(): Promise<number> {
-  const { build } = await import('esbuild');
   const { spawn } = await import('node:child_process');
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const outfile = path.resolve(here, '../node_modules/.cache/shopify-ingest-bench/transform.mjs');
-  await build({ entryPoints: [fileURLToPath(import.meta.url)], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile, logLevel: 'warning' });
+  const outfile = await bundleBench(import.meta.url, 'transform');
   const child = spawn(process.execPath, [outfile], { stdio: 'inherit', env: { ...process.env, BENCH_DIR: here, BENCH_TRANSFORM_BUNDLED: '1' } });
   return new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
 }
