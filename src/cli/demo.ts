@@ -76,7 +76,10 @@ export async function runDemo({ ctx, values }: { ctx: CliContext; values: Values
   const service = createIngestionService(createDatabaseHandle(prisma, { pool: prisma.pool }), {
     env,
     logger,
-    scheduler: { distributed: false },
+    // The demo drives every sync itself. With the scheduler's timers on, a demo crossing a scheduled
+    // minute (:00, :15, :30, …) ran incremental syncs beside its full sync, and the full sync failed
+    // on their run locks (IMPORT_ALREADY_RUNNING).
+    scheduler: { distributed: false, enabled: false },
     healthCheckIntervalMs: 0,
     onProgress: (e) => {
       const line = { label: `${e.tenantId} ${e.resource}`, done: e.fetched, total: e.total, ratePerSecond: e.ratePerSecond, extra: `imported ${e.imported}` };
