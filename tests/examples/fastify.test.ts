@@ -8,7 +8,7 @@ import { describeNodeExample } from './harness.js';
 
 describeNodeExample('fastify', async (env) => {
   // The app opens its own database from DATABASE_URL, as it does when run standalone.
-  const example = await createApp({ env: env.env, service: { logger: silentLogger } });
+  const example = await createApp({ env: env.env, service: { logger: silentLogger, scheduler: { enabled: false } } }); // the test drives every sync: a scheduled run would hold a lock the route's sync needs (409)
   return {
     baseUrl: await example.app.listen({ port: 0, host: '127.0.0.1' }),
     webhookPath: WEBHOOK_PATH,
