@@ -41,7 +41,7 @@ import { RunFrame, type FrameDeps } from '../src/importer/run-frame.js';
 import { childLineText } from '../src/importer/bulk-listing.js';
 import type { ResolvedImportOptions } from '../src/importer/options.js';
 import { getResource, type ResourceDefinition, type RowSet } from '../src/resources/index.js';
-import { copyTextChunks } from '../src/store/copy-stage.js';
+import { copyChunks } from '../src/store/copy-stage.js';
 import { parseGid } from '../src/transform/values.js';
 import { silentLogger } from '../src/logger.js';
 import { createShopifySimulator } from '../src/testing/index.js';
@@ -149,7 +149,7 @@ function copyBytes(resource: ResourceDefinition, rows: RowSet, orders: number): 
   let total = 0;
   for (const table of [resource.root, ...resource.children]) {
     let bytes = 0;
-    for (const chunk of copyTextChunks(table.columns, rows[table.key] ?? [])) bytes += Buffer.byteLength(chunk);
+    for (const chunk of copyChunks(table.columns, rows[table.key] ?? [])) bytes += chunk.length;
     let payload = 0;
     for (const row of rows[table.key] ?? []) { const p = (row as { payload?: string }).payload; if (typeof p === 'string') payload += Buffer.byteLength(p); }
     total += bytes;

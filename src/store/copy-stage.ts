@@ -46,23 +46,40 @@ export function copyTextValue(text: string | null): string {
   return COPY_SPECIAL.test(text) ? text.replace(COPY_SPECIAL_ALL, (ch) => COPY_ESCAPES[ch]) : text;
 }
 
-/** Roughly how much text is handed to the socket at a time: large enough to be cheap per write, small enough to overlap with the server. */
-const CHUNK_CHARS = 64 * 1024;
+/** Roughly how many bytes are handed to the socket at a time: large enough to be cheap per write, small enough to overlap with the server. */
+const CHUNK_BYTES = 64 * 1024;
+const TAB = 0x09;
+const NEWLINE = 0x0a;
 
-/** The rows as COPY text lines (`\t` between columns, `\n` after each row), in chunks of about {@link CHUNK_CHARS}. */
-export function* copyTextChunks<R>(columns: readonly ColumnSpec<R>[], rows: readonly R[]): Generator<string> {
-  let chunk = '';
+/**
+ * The rows as COPY text lines (`\t` between columns, `\n` after each row), UTF-8 encoded straight
+ * into buffers of about {@link CHUNK_BYTES}.
+ *
+ * Why buffers: building each chunk as a string (`chunk += value`) made a tree of concatenations
+ * that was flattened and then encoded again into a buffer for the socket. Encoding each value
+ * straight into the chunk's buffer cut what the importer benchmark's job allocates by about a sixth
+ * (3.5 → 3.0 GB for 60,000 orders and 5,000 customers, `--trace-gc-nvp`) and its CPU per order by
+ * about a tenth (alternating runs, docs/benchmarks.md).
+ */
+export function* copyChunks<R>(columns: readonly ColumnSpec<R>[], rows: readonly R[]): Generator<Buffer> {
+  let buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  let at = 0;
   for (const row of rows) {
     for (let c = 0; c < columns.length; c++) {
-      chunk += (c === 0 ? '' : '\t') + copyTextValue(encodeValue(columns[c].value(row), columns[c].type));
+      const text = copyTextValue(encodeValue(columns[c].value(row), columns[c].type));
+      // At most 3 UTF-8 bytes per UTF-16 unit, plus the tab before and the newline after.
+      const most = text.length * 3 + 2;
+      if (at + most > buffer.length) {
+        if (at > 0) yield buffer.subarray(0, at);
+        buffer = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, most));
+        at = 0;
+      }
+      if (c > 0) buffer[at++] = TAB;
+      at += buffer.write(text, at, 'utf8');
     }
-    chunk += '\n';
-    if (chunk.length >= CHUNK_CHARS) {
-      yield chunk;
-      chunk = '';
-    }
+    buffer[at++] = NEWLINE;
   }
-  if (chunk) yield chunk;
+  if (at > 0) yield buffer.subarray(0, at);
 }
 
 /** The part of a `pg.PoolClient` (a connection checked out of a `pg.Pool`) staged writes use; COPY also needs its `query(submittable)`. */
@@ -75,5 +92,5 @@ export interface PgSessionClient {
 export async function copyIntoStage<R>(client: PgSessionClient, stage: StageSpec<R>, rows: readonly R[]): Promise<void> {
   if (rows.length === 0) return;
   const stream = (client as unknown as pg.PoolClient).query(copyStreams.from(`COPY "${stage.name}" (${quoteColumns(stage.columns)}) FROM STDIN`));
-  await pipeline(Readable.from(copyTextChunks(stage.columns, rows), { objectMode: false }), stream);
+  await pipeline(Readable.from(copyChunks(stage.columns, rows), { objectMode: false }), stream);
 }
