@@ -9,3 +9,46 @@ import { RESOURCE_NAMES } from '../../src/resources/index.js';
 export function onlyScheduled<T extends Record<string, unknown>>(config: T): Record<string, { enabled: false }> & T {
   return { ...Object.fromEntries(RESOURCE_NAMES.map((name) => [name, { enabled: false as const }])), ...config };
 }
+
+/**
+ * The minutes of the hour at which an enabled job of `config` may fire (its cron's minute field;
+ * hours and days are ignored, so this errs on the side of more minutes). Forms: `*`, `N`, `*\/N`,
+ * `N,M`; seconds fields (six parts) count as firing every minute.
+ */
+export function scheduledMinutes(config: Record<string, { enabled?: boolean; schedule?: string }>): Set<number> {
+  const minutes = new Set<number>();
+  for (const job of Object.values(config)) {
+    if (job.enabled === false || !job.schedule) continue;
+    const fields = job.schedule.trim().split(/\s+/);
+    const field = fields.length === 6 ? '*' : fields[0]!;
+    for (const part of field.split(',')) {
+      const step = /^\*\/(\d+)$/.exec(part);
+      if (part === '*') for (let m = 0; m < 60; m++) minutes.add(m);
+      else if (step) for (let m = 0; m < 60; m += Number(step[1])) minutes.add(m);
+      else if (/^\d+$/.test(part)) minutes.add(Number(part));
+      else for (let m = 0; m < 60; m++) minutes.add(m); // a form not read here: assume any minute
+    }
+  }
+  return minutes;
+}
+
+/**
+ * Waits until the next `windowMs` hold no minute in which a job of `config` may fire (nor is one
+ * still in its first minute), for a test that must run the default schedule as written (the
+ * seed's README samples) and must not have scheduled runs start beside its own. Returns the ms waited.
+ */
+export async function clearOfScheduledMinutes(config: Record<string, { enabled?: boolean; schedule?: string }>, windowMs: number, now: () => number = Date.now): Promise<number> {
+  const minutes = scheduledMinutes(config);
+  if (minutes.size === 60) throw new Error('every minute is scheduled: there is no clear window');
+  const started = now();
+  for (;;) {
+    const t = now();
+    const first = Math.floor(t / 60_000) * 60_000;
+    let conflict = -1;
+    for (let boundary = first; boundary <= t + windowMs; boundary += 60_000) {
+      if (minutes.has(new Date(boundary).getUTCMinutes())) conflict = boundary;
+    }
+    if (conflict < 0) return t - started;
+    await new Promise((resolve) => setTimeout(resolve, conflict + 61_000 - t));
+  }
+}

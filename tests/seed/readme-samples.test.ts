@@ -25,6 +25,8 @@ import {
 } from 'shopify-ingest';
 import { createShopifySimulator, type ShopifySimulator } from 'shopify-ingest/testing';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { clearOfScheduledMinutes } from '../helpers/schedules.js';
+import { DEFAULT_SYNC_CONFIG } from 'shopify-ingest';
 
 const ENV_KEYS = ['DATABASE_URL', 'ENCRYPTION_KEY', 'SHOPIFY_API_SECRET', 'SHOPIFY_API_KEY', 'INGEST_API_KEYS', 'LOG_LEVEL'] as const;
 const saved: Record<string, string | undefined> = {};
@@ -182,7 +184,12 @@ describe('the seed README samples, as written', () => {
     await prisma.$disconnect();
   });
 
-  it('Quick Start + Express routes + multi-tenant usage + monitoring + shutdown', { timeout: 180_000 }, async () => {
+  it('Quick Start + Express routes + multi-tenant usage + monitoring + shutdown', { timeout: 480_000 }, async () => {
+    // The sample runs the default schedule (orders every 30 minutes, inventory at :15, ...). A
+    // scheduled run starting beside the sample's own syncs would hold a run lock they need: start
+    // when the next few minutes fire nothing (waits at most a few minutes, rarely).
+    const waited = await clearOfScheduledMinutes(DEFAULT_SYNC_CONFIG, 150_000);
+    if (waited > 0) console.log(`waited ${Math.round(waited / 1000)} s for a window without scheduled runs`);
     const prisma = new PrismaClient();
 
     // Create ingestion service with default configuration
