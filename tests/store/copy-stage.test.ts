@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { copyChunks, copyTextValue } from '../../src/store/copy-stage.js';
 import { encodeValue, type ColumnSpec } from '../../src/store/columns.js';
+import { createRandom } from '../../src/testing/prng.js';
 
 type Row = { id: bigint; name: string | null; payload: string; at: Date; flag: boolean };
 
@@ -22,17 +23,6 @@ function reference(rows: readonly Row[]): string {
   return rows.map((row) => columns.map((c) => copyTextValue(encodeValue(c.value(row), c.type))).join('\t') + '\n').join('');
 }
 
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const PIECES = ['a', 'Zürich', '東京', '😀', '\\', '\n', '\r', '\t', '"', '{"k":"v\\"w"}', 'é', '\u0000', '\ud83d', ' '];
 
 function text(rand: () => number, length: number): string {
@@ -45,7 +35,7 @@ describe('copyChunks', () => {
   it('gives the bytes of the COPY text form, in chunks of about 64 KB, for random rows', () => {
     const seed = Number(process.env.COPY_SEED ?? Math.floor(Math.random() * 2 ** 31));
     console.log(`copyChunks: COPY_SEED=${seed}`);
-    const rand = random(seed);
+    const rand = createRandom(seed);
     for (let round = 0; round < 20; round++) {
       const rows: Row[] = Array.from({ length: Math.floor(rand() * 400) }, (_, i) => ({
         id: BigInt(Math.floor(rand() * 2 ** 53)) * 1000n + BigInt(i),
