@@ -90,7 +90,8 @@ describe('shopify-ingest doctor', () => {
     await service.importData('fresh', 'customers', { mode: 'incremental' });
     // Notices are recorded as the client reports them (off the request path): wait for the rows.
     const deadline = Date.now() + 10_000;
-    while ((await readApiNotices(db.prisma, 'old')).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    // Both tenants' rows: waiting for 'old' alone let 'fresh' be read before its row landed (CI, once).
+    while (((await readApiNotices(db.prisma, 'old')).length < 2 || (await readApiNotices(db.prisma, 'fresh')).length < 1) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const stored = await readApiNotices(db.prisma, 'old');
     expect(stored.map((n) => [n.kind, n.servedVersion, n.reason]).sort()).toEqual([['deprecated', '2026-01', 'Customer.addresses'], ['version_mismatch', '2026-01', null]]);
     // The fresh tenant's customers query selects the same deprecated field: reported, but no version problem.
