@@ -4,6 +4,7 @@
  * discounts at :20, orders every 30 minutes, …), and a run that crosses such a minute starts jobs
  * the test never asked for.
  */
+import cron from 'node-cron';
 import { RESOURCE_NAMES } from '../../src/resources/index.js';
 
 export function onlyScheduled<T extends Record<string, unknown>>(config: T): Record<string, { enabled: false }> & T {
@@ -11,23 +12,14 @@ export function onlyScheduled<T extends Record<string, unknown>>(config: T): Rec
 }
 
 /**
- * The minutes of the hour at which an enabled job of `config` may fire (its cron's minute field;
- * hours and days are ignored, so this errs on the side of more minutes). Forms: `*`, `N`, `*\/N`,
- * `N,M`; seconds fields (six parts) count as firing every minute.
+ * The minutes of the hour at which an enabled job of `config` may fire: its cron's minute field as
+ * node-cron (the scheduler's own parser) reads it; hours and days are ignored, so this errs on the
+ * side of more minutes.
  */
 export function scheduledMinutes(config: Record<string, { enabled?: boolean; schedule?: string }>): Set<number> {
   const minutes = new Set<number>();
   for (const job of Object.values(config)) {
-    if (job.enabled === false || !job.schedule) continue;
-    const fields = job.schedule.trim().split(/\s+/);
-    const field = fields.length === 6 ? '*' : fields[0]!;
-    for (const part of field.split(',')) {
-      const step = /^\*\/(\d+)$/.exec(part);
-      if (part === '*') for (let m = 0; m < 60; m++) minutes.add(m);
-      else if (step) for (let m = 0; m < 60; m += Number(step[1])) minutes.add(m);
-      else if (/^\d+$/.test(part)) minutes.add(Number(part));
-      else for (let m = 0; m < 60; m++) minutes.add(m); // a form not read here: assume any minute
-    }
+    if (job.enabled !== false && job.schedule) for (const m of cron.parse(job.schedule).minute) minutes.add(m);
   }
   return minutes;
 }
