@@ -30,6 +30,8 @@ import { ACCESS_SCOPES_QUERY, bulkQuery, liftRecord, timeWindowQuery } from './q
 import { completeListFieldsOf, fetchRecord, itemsToComplete, listItemsPerQuery } from './pages-listing.js';
 import type { BulkDeps } from './types.js';
 import type { RunFrame } from './run-frame.js';
+import type { Unit } from './pipeline.js';
+import { RegroupWindow } from './regroup.js';
 import type { GraphqlImportClient } from './types.js';
 import type { NestedConnection } from '../resources/definition.js';
 import { SPANS } from '../telemetry/instruments.js';
@@ -62,6 +64,16 @@ export type { BulkDeps } from './types.js';
 interface LinePosition { line: number; byte: number; roots: number }
 
 /**
+ * What `finalizeBulk` must do after a file, learnt while reading it: whether every batch was copied
+ * straight into the tables from the file's first line in this process (its parents were all new),
+ * and which parents got counted children after they were written (null past {@link MAX_LATE_PARENTS}).
+ */
+interface FileWrites { fromStart: boolean; upsertedBefore: number; late: Set<bigint> | null }
+
+/** Parents with late counted children remembered per file; past it, every parent is recounted. */
+const MAX_LATE_PARENTS = 20_000;
+
+/**
  * Child lines per parent of connections with a `countField`, against the count their parent line
  * says: Shopify's bulk output may truncate such a connection (discount `codes` near 100).
  */
@@ -81,6 +93,12 @@ export interface BulkOutcome {
 const MIN_WINDOW_MS = 3_600_000;
 /** Bulk lines held at most while list items wait for their shared `nodes(ids:)` query. */
 const MAX_HELD_LINES = 2_000;
+
+/**
+ * How many lines a record of a bulk file waits for its children by default (`BulkDeps.regroupLines`):
+ * the simulator puts a child up to ~3,500 lines after its parent; Shopify does not say how far.
+ */
+const DEFAULT_REGROUP_LINES = 4_000;
 
 /** How the records of a resource with list fields are completed (see `completeListFieldsOf`). */
 interface Completion {
@@ -146,8 +164,9 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
 
     if (state.status === 'COMPLETED') {
       const tally: ChildTally = { byTable: new Map(), gids: new Map() };
+      const writes: FileWrites = { fromStart: op.line === 0, upsertedBefore: frame.upsertedBulkBatches, late: new Set() };
       if (state.url) {
-        const read = await readFile(frame, deps, state.url, op, childByType, rootType, save, false, complete, tally);
+        const read = await readFile(frame, deps, state.url, op, childByType, rootType, save, false, complete, tally, writes);
         if (read === 'expired') { ({ op, attempts } = rerun(frame, windows, op, attempts, maxAttempts, 'its result link expired')); save(); continue; }
         if (frame.failed !== null) break;
       }
@@ -160,9 +179,13 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
       await rereadTruncated(frame, client, tally, op.tag);
       if (frame.failed !== null) break;
       if (!frame.dry) {
-        const { removed } = await frame.deps.store.finalizeBulk(frame.tenantId, frame.name, op.tag);
+        // Parents all new (a first backfill's file, read whole here, every batch copied): none of their
+        // stored children can be gone, and only parents with late children need their count rewritten.
+        const fresh = writes.fromStart && writes.late !== null && frame.upsertedBulkBatches === writes.upsertedBefore;
+        const { removed, recounted } = await frame.deps.store.finalizeBulk(frame.tenantId, frame.name, op.tag, fresh ? { newParents: { recount: [...writes.late!] } } : {});
         const total = Object.values(removed).reduce((a, b) => a + b, 0);
         if (total > 0) logger.info('children no longer listed by their parents removed', { tenantId: frame.tenantId, resource: frame.name, removed });
+        if (Object.values(recounted).some((n) => n > 0)) logger.debug('parents recounted after the file (children read after they were written)', { tenantId: frame.tenantId, resource: frame.name, recounted });
       }
       windows.shift();
       op = null;
@@ -193,7 +216,7 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
       if (state.partialDataUrl && !op.partial) { op = { ...op, line: 0, byte: 0, roots: 0, partial: true }; save(); }
       if (state.partialDataUrl) {
         // What it wrote is real data: store it now; the halves below list it again (idempotently) and complete it.
-        await readFile(frame, deps, state.partialDataUrl, op, childByType, rootType, save, true, complete, null);
+        await readFile(frame, deps, state.partialDataUrl, op, childByType, rootType, save, true, complete, null, null);
         if (frame.failed !== null) break;
       }
       const halves = await splitWindow(frame, client, plan.field, windows[0], state, minWindowMs);
@@ -270,12 +293,12 @@ export async function missingScopes(frame: RunFrame, client: GraphqlImportClient
 async function readFile(
   frame: RunFrame, deps: BulkDeps, url: string, op: BulkCursor,
   childByType: Map<string, { key: string }>, rootType: string, save: () => void, partial: boolean,
-  complete: Completion | null, tally: ChildTally | null,
+  complete: Completion | null, tally: ChildTally | null, writes: FileWrites | null,
 ): Promise<'done' | 'expired'> {
   const failedBefore = frame.failed;
   frame.openListingSpan(SPANS.bulkFile, { 'shopify_ingest.bulk.operation': op.id, 'shopify_ingest.bulk.partial': partial, 'shopify_ingest.bulk.from_line': op.line });
   try {
-    const read = await readFileInto(frame, deps, url, op, childByType, rootType, save, partial, complete, tally);
+    const read = await readFileInto(frame, deps, url, op, childByType, rootType, save, partial, complete, tally, writes);
     frame.closeListingSpan(frame.failed !== failedBefore ? frame.failed : undefined, { 'shopify_ingest.bulk.lines': op.line, 'shopify_ingest.bulk.expired': read === 'expired' });
     return read;
   } catch (error) {
@@ -291,7 +314,7 @@ async function readFile(
 async function readFileInto(
   frame: RunFrame, deps: BulkDeps, url: string, op: BulkCursor,
   childByType: Map<string, { key: string }>, rootType: string, save: () => void, partial: boolean,
-  complete: Completion | null, tally: ChildTally | null,
+  complete: Completion | null, tally: ChildTally | null, writes: FileWrites | null,
 ): Promise<'done' | 'expired'> {
   let roots = op.roots;
   const counted = frame.resource.graphql.connections.filter((c) => c.countField);
@@ -302,6 +325,9 @@ async function readFileInto(
     save();
   });
   let unknownTypes = 0;
+  const window = regroupWindowFor(frame, deps, complete);
+  // Position just before the line being read (the low-water mark of records the window holds).
+  let before: LinePosition = { line: op.line, byte: op.byte, roots };
   // Records whose list items lack their connections wait, with every line after them (positions
   // commit in file order), until their items fill a nodes(ids:) query or MAX_HELD_LINES are held;
   // then the items are fetched together and the held lines go to the pipeline in order.
@@ -333,19 +359,28 @@ async function readFileInto(
       }
       const parent = node.__parentId;
       const type = node.__typename;
+      if (window) for (const unit of window.due(line.line, before)) await add(unit);
       if (typeof parent === 'string') {
         delete node.__parentId;
         const child = typeof type === 'string' ? childByType.get(type) : undefined;
         const parentId = parseGid(parent);
         const position = { line: line.end.line, byte: line.end.byte, roots };
+        before = position;
         if (!child || parentId === null) {
           unknownTypes++;
-          await add({ rows: null, records: 0, position });
+          await add(pass(window, { rows: null, records: 0, position }));
           continue;
         }
         const seen = tally?.byTable.get(child.key)?.get(parentId);
         if (seen) seen[1]++;
-        await add(frame.childUnit(child.key, node, parentId, position, op.tag, childLineText(line.text, parent)));
+        const unit = frame.childUnit(child.key, node, parentId, position, op.tag, childLineText(line.text, parent));
+        if (!window?.join(parentId, unit, child.key)) {
+          if (writes?.late && counts(frame, child.key)) {
+            writes.late.add(parentId);
+            if (writes.late.size > MAX_LATE_PARENTS) writes.late = null;
+          }
+          await add(pass(window, unit));
+        }
       } else {
         if (typeof type === 'string' && type !== rootType) {
           throw new ImportError(`${frame.name} bulk file line ${line.line} is a ${type}, not a ${rootType}`, { code: 'BULK_FILE_MALFORMED', details: { line: line.line } });
@@ -355,7 +390,16 @@ async function readFileInto(
         if (tally) countChildren(tally, counted, node);
         const position = { line: line.end.line, byte: line.end.byte, roots };
         const items = complete ? complete.itemsOf(node) : 0;
-        if (items > 0) {
+        if (window) {
+          const unit = frame.recordUnit(node, position, op.tag);
+          const id = unit.provides;
+          if (id === undefined) await add(window.pass(unit));
+          else {
+            // Listed twice in one file: the first leaves before the second is held.
+            if (window.has(id)) for (const earlier of window.take(id, before)) await add(earlier);
+            window.hold(id, unit, line.line, before);
+          }
+        } else if (items > 0) {
           const record = node;
           heldRoots.push(record);
           heldItems += items;
@@ -363,11 +407,13 @@ async function readFileInto(
         } else {
           await add(frame.recordUnit(node, position, op.tag));
         }
+        before = position;
       }
       if (held.length > 0 && (heldItems >= complete!.perQuery || held.length >= MAX_HELD_LINES)) await release();
       if (pipeline.failed !== null || frame.shouldStop()) break;
     }
-    // Held lines are released only at a clean end: a run that stops resumes before them.
+    // Held lines and records are released only at a clean end: a run that stops resumes before them.
+    if (window && pipeline.failed === null && !frame.shouldStop()) for (const unit of window.flush(before)) await add(unit);
     if (held.length > 0 && pipeline.failed === null && !frame.shouldStop()) await release();
   } catch (error) {
     if (error instanceof ShopifyIngestError && error.code === 'BULK_FILE_EXPIRED') {
@@ -382,6 +428,36 @@ async function readFileInto(
   if (unknownTypes > 0) frame.deps.logger.warn('bulk file lines of unknown types were skipped', { tenantId: frame.tenantId, resource: frame.name, count: unknownTypes });
   await frame.endPipeline(pipeline);
   return 'done';
+}
+
+/**
+ * The window that holds a file's records until their children have passed (regroup.ts), for a
+ * resource whose records count a bulk child table (`countKey`); null when the resource has none,
+ * when the records wait for their list items instead (`complete`), or when `regroupLines` is 0.
+ */
+function regroupWindowFor(frame: RunFrame, deps: BulkDeps, complete: Completion | null): RegroupWindow<LinePosition> | null {
+  const root = frame.resource.root;
+  const counted = frame.resource.children.filter((c) => c.bulkType && c.parent === root.key && c.countColumn && c.countKey);
+  const lines = deps.regroupLines ?? DEFAULT_REGROUP_LINES;
+  if (counted.length === 0 || complete || lines <= 0) return null;
+  return new RegroupWindow<LinePosition>({
+    lines,
+    counted: new Set(counted.map((c) => c.key)),
+    setCounts: (unit, counts) => {
+      const row = unit.rows?.[root.key]?.[0] as Record<string, unknown> | undefined;
+      if (row) for (const c of counted) row[c.countKey!] = counts.get(c.key) ?? 0;
+    },
+  });
+}
+
+/** True when rows of child table `key` are counted on their parent (`countColumn`). */
+function counts(frame: RunFrame, key: string): boolean {
+  return frame.resource.children.some((c) => c.key === key && c.countColumn !== undefined);
+}
+
+/** A unit that does not wait for the window: at its low-water position when records are held. */
+function pass<P>(window: RegroupWindow<P> | null, unit: Unit<P>): Unit<P> {
+  return window ? window.pass(unit) : unit;
 }
 
 /** Records the count a root line gives for each counted connection (`codesCount { count }`). */

@@ -291,6 +291,7 @@ export class RunFrame {
     const direct = mode === 'bulk' && this.tryDirect();
     const result = await withRetry(() => store.writeRows(this.tenantId, this.name, rows, direct ? { mode, direct } : { mode }), this.options.retry, sleep, this.retryLog('batch write'));
     if (direct) this.directDone(result.direct === true);
+    if (mode === 'bulk' && !(direct && result.direct === true)) this.upsertedBulkBatches++;
     // A batch of units that count no record (a truncated bulk record re-read whole, written again)
     // adds no imported record; its rows are still counted as written.
     const written = records === 0 ? 0 : result.written;
@@ -310,6 +311,9 @@ export class RunFrame {
 
   /** Bulk child lines whose parent was never stored (its line failed to transform). */
   orphans = 0;
+
+  /** Bulk batches written by the upsert rather than copied straight into the tables (see `tryDirect`). */
+  upsertedBulkBatches = 0;
 
   /**
    * Bulk batches are first offered to the store's direct write (COPY straight into the tables, see

@@ -253,4 +253,10 @@ export interface BulkDeps {
   minWindowMs?: number;
   /** Reruns of one window after a cancel, expiry or failure at the minimum span (default 3). */
   maxAttempts?: number;
+  /**
+   * How many lines of a bulk file a record with a child count (orders' `line_item_count`) waits for
+   * its children, so it is written once with its count (default 4,000; 0: written at once and
+   * recounted after the file). Memory: the records and children of that many lines.
+   */
+  regroupLines?: number;
 }

@@ -123,7 +123,7 @@ export const abandonedCheckouts = defineResource<{ abandonedCheckouts: Abandoned
   children: [{
     key: 'abandonedCheckoutLineItems', table: 'shopify_abandoned_checkout_line_items', model: 'ShopifyAbandonedCheckoutLineItem', conflict: ['id'], versioned: false, syncedAt: false,
     parent: 'abandonedCheckouts', parentColumn: 'checkout_id', parentIdOf: (r: AbandonedCheckoutLineItemRow) => r.checkoutId,
-    whenMissing: 'delete', bulkType: 'AbandonedCheckoutLineItem', countColumn: 'line_item_count',
+    whenMissing: 'delete', bulkType: 'AbandonedCheckoutLineItem', countColumn: 'line_item_count', countKey: 'lineItemCount',
     columns: cartLineItemColumns<AbandonedCheckoutLineItemRow>('checkout_id', (r) => r.checkoutId),
   }],
   emptyRows: () => ({ abandonedCheckouts: [], abandonedCheckoutLineItems: [] }),

@@ -60,6 +60,11 @@ export interface ChildTableDefinition<R = any> extends TableDefinition<R> {
    */
   countColumn?: string;
   /**
+   * The property of the parent's row that `countColumn` is written from (`lineItemCount`): set by a
+   * bulk file's reader when the children arrived while their parent waited for them (regroup.ts).
+   */
+  countKey?: string;
+  /**
    * Columns the child shares with its parent that, with `parentColumn`, name the parent, when
    * parent ids are unique only together with them (metafield owners: `owner_type`).
    */

@@ -127,7 +127,7 @@ export const draftOrders = defineResource<{ draftOrders: DraftOrderRow[]; draftO
   children: [{
     key: 'draftOrderLineItems', table: 'shopify_draft_order_line_items', model: 'ShopifyDraftOrderLineItem', conflict: ['id'], versioned: false, syncedAt: false,
     parent: 'draftOrders', parentColumn: 'draft_order_id', parentIdOf: (r: DraftOrderLineItemRow) => r.draftOrderId,
-    whenMissing: 'delete', bulkType: 'DraftOrderLineItem', countColumn: 'line_item_count',
+    whenMissing: 'delete', bulkType: 'DraftOrderLineItem', countColumn: 'line_item_count', countKey: 'lineItemCount',
     columns: cartLineItemColumns<DraftOrderLineItemRow>('draft_order_id', (r) => r.draftOrderId, [
       col<DraftOrderLineItemRow>('vendor', 'text', (r) => r.vendor),
       col<DraftOrderLineItemRow>('custom', 'boolean', (r) => r.custom),

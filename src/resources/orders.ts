@@ -86,7 +86,7 @@ export const orders = defineResource<{ orders: OrderRow[]; lineItems: LineItemRo
     {
       key: 'lineItems', table: 'shopify_order_line_items', model: 'ShopifyOrderLineItem', columns: lineItemColumns, conflict: ['id'],
       versioned: false, syncedAt: false, parent: 'orders', parentColumn: 'order_id', parentIdOf: (r: LineItemRow) => r.orderId,
-      whenMissing: 'delete', bulkType: 'LineItem', countColumn: 'line_item_count',
+      whenMissing: 'delete', bulkType: 'LineItem', countColumn: 'line_item_count', countKey: 'lineItemCount',
     },
     {
       key: 'events', table: 'shopify_order_events', model: 'ShopifyOrderEvent', columns: eventColumns, conflict: ['order_id', 'type', 'source_id'],

@@ -253,8 +253,24 @@ export function countsOf(row: Record<string, number>): ResourceWriteCounts {
  * After a bulk operation's whole file is written, one chunk of parents of `child` tagged `$2` with id
  * above `$3` (at most `$4`): their children without the tag are gone at Shopify (deleted, or
  * tombstoned per `whenMissing`), and the parent's `countColumn` is recounted. Returns the chunk's last
- * parent id (`last`, null when there were none) and how many children went (`removed`).
+ * parent id (`last`, null when there were none), how many children went (`removed`) and how many
+ * parents' counts were wrong and rewritten (`recounted`).
  */
+/**
+ * The count column of listed parents `$3` (ids, comma-separated) of `child`, recounted from their children tagged `$2`
+ * and rewritten only where wrong: what `finalizeBulk` still has to do when the operation's parents
+ * were all new (no stored child of theirs can be gone). Returns how many were rewritten (`recounted`).
+ */
+export function bulkRecountSql(resource: ResourceDefinition, child: ChildTableDefinition): string {
+  const parent = child.parent === resource.root.key ? resource.root : resource.children.find((c) => c.key === child.parent)!;
+  return `WITH n AS (SELECT p."id", (SELECT count(*) FROM "${child.table}" c
+        WHERE c."tenant_id" = $1 AND c."${child.parentColumn}" = p."id" AND c."${SYNC_TAG}" = $2${child.versioned ? ' AND c."deleted_at" IS NULL' : ''})::int AS "n"
+        FROM unnest(string_to_array($3, ',')::bigint[]) AS p("id")),
+      recount AS (UPDATE "${parent.table}" r SET "${child.countColumn}" = n."n"
+        FROM n WHERE r."tenant_id" = $1 AND r."id" = n."id" AND r."${SYNC_TAG}" = $2 AND r."${child.countColumn}" IS DISTINCT FROM n."n" RETURNING 1)
+    SELECT (SELECT count(*) FROM recount)::int AS "recounted"`;
+}
+
 export function bulkFinalizeSql(resource: ResourceDefinition, child: ChildTableDefinition): string {
   const parent = child.parent === resource.root.key ? resource.root : resource.children.find((c) => c.key === child.parent)!;
   const keys = child.parentKey ?? [];
@@ -266,11 +282,15 @@ export function bulkFinalizeSql(resource: ResourceDefinition, child: ChildTableD
     : `gone AS (UPDATE "${child.table}" c SET "deleted_at" = ${parent.versioned ? 'p."shopify_updated_at"' : 'now()'},
           "shopify_updated_at" = GREATEST(c."shopify_updated_at", ${parent.versioned ? 'p."shopify_updated_at"' : 'now()'})${child.syncedAt ? ', "synced_at" = now()' : ''}
         FROM p WHERE c."tenant_id" = $1 AND c."${child.parentColumn}" = p."id"${sameKey} AND c."deleted_at" IS NULL AND c."${SYNC_TAG}" IS DISTINCT FROM $2 RETURNING 1)`;
+  // Only parents whose stored count is wrong are rewritten: a bulk file's reader writes most of them
+  // with their count already (regroup.ts), and each rewrite costs a new row version and its index entries.
   const recount = child.countColumn
-    ? `, recount AS (UPDATE "${parent.table}" r SET "${child.countColumn}" = (SELECT count(*) FROM "${child.table}" c
-          WHERE c."tenant_id" = $1 AND c."${child.parentColumn}" = r."id" AND c."${SYNC_TAG}" = $2${child.versioned ? ' AND c."deleted_at" IS NULL' : ''})
-        FROM p WHERE r."tenant_id" = $1 AND r."id" = p."id" RETURNING 1)`
+    ? `, n AS (SELECT p."id", (SELECT count(*) FROM "${child.table}" c
+          WHERE c."tenant_id" = $1 AND c."${child.parentColumn}" = p."id" AND c."${SYNC_TAG}" = $2${child.versioned ? ' AND c."deleted_at" IS NULL' : ''})::int AS "n" FROM p),
+      recount AS (UPDATE "${parent.table}" r SET "${child.countColumn}" = n."n"
+        FROM n WHERE r."tenant_id" = $1 AND r."id" = n."id" AND r."${child.countColumn}" IS DISTINCT FROM n."n" RETURNING 1)`
     : '';
   return `WITH ${chunk}, ${gone}${recount}
-    SELECT (SELECT max("id") FROM p)::text AS "last", (SELECT count(*) FROM gone)::int AS "removed"`;
+    SELECT (SELECT max("id") FROM p)::text AS "last", (SELECT count(*) FROM gone)::int AS "removed",
+      ${recount ? '(SELECT count(*) FROM recount)' : '0'}::int AS "recounted"`;
 }

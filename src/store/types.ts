@@ -182,6 +182,18 @@ export interface StoredIdRange {
 /** Stored rows per table key of every resource (`customers`, `variants`, `lineItems`, ...): live rows of live parents unless deleted ones are asked for. */
 export type RecordCounts = Record<string, number>;
 
+/** How `IngestStore.finalizeBulk` walks an operation's parents. */
+export interface FinalizeBulkOptions {
+  /** Parents per statement (default 2,000). */
+  chunkSize?: number;
+  /**
+   * Every parent row the operation wrote was new (all its batches were copied straight into the
+   * tables): no stored child of theirs can be gone, so the walk is skipped and only the count
+   * columns of `recount` (parents some of whose children were written after them) are recounted.
+   */
+  newParents?: { recount: readonly bigint[] };
+}
+
 /**
  * Everything the SDK writes and reads, tenant-scoped in every statement.
  * Synced-data writes are one set-based statement per table per batch and idempotent:
@@ -193,9 +205,11 @@ export interface IngestStore {
   /** One batch of a resource's rows, every table in one statement (see `WriteRowsOptions.mode`). */
   writeRows(tenantId: string, resource: string, rows: RowSet, options?: WriteRowsOptions): Promise<WriteRowsResult>;
   /** After a bulk operation's output is written: children its tagged parents no longer have go, count columns are recounted. */
-  finalizeBulk(tenantId: string, resource: string, syncTag: string, options?: { chunkSize?: number }): Promise<{
+  finalizeBulk(tenantId: string, resource: string, syncTag: string, options?: FinalizeBulkOptions): Promise<{
     /** Child rows removed per table key. */
     removed: Record<string, number>;
+    /** Per child table key with a count column: parents whose stored count was wrong and was rewritten. */
+    recounted: Record<string, number>;
   }>;
   /** Customers, newest version wins. */
   upsertCustomers(tenantId: string, rows: CustomerRow[]): Promise<UpsertResult>;

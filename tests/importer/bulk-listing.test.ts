@@ -31,11 +31,11 @@ async function tenant(): Promise<string> {
   return id;
 }
 
-function importer(tenantId: string) {
+function importer(tenantId: string, bulk: { regroupLines?: number } = {}) {
   const client = { shopDomain: shop.shopDomain, graphql: shop.graphql.bind(shop), pages: async function* () { /* REST unused */ } };
   return createImportService(db.database, client, tenantId, {
     keyRing, sleep: async () => {},
-    bulk: { minPollMs: 1, maxPollMs: 2, minWindowMs: 60_000 },
+    bulk: { minPollMs: 1, maxPollMs: 2, minWindowMs: 60_000, ...bulk },
   });
 }
 
@@ -48,15 +48,21 @@ describe('bulk backfill against a scripted Shopify', () => {
     const t = await tenant();
     const store = createStore(db.database);
     const calls: Array<{ direct: boolean; written: boolean | undefined }> = [];
+    const finalizes: Array<{ walked: boolean; removed: Record<string, number> }> = [];
     const spy = { ...store, writeRows: async (...args: Parameters<typeof store.writeRows>) => {
       const r = await store.writeRows(...args);
       calls.push({ direct: args[3]?.direct === true, written: r.direct });
       return r;
+    }, finalizeBulk: async (...args: Parameters<typeof store.finalizeBulk>) => {
+      const done = await store.finalizeBulk(...args);
+      finalizes.push({ walked: args[3]?.newParents === undefined, removed: done.removed });
+      return done;
     } };
     const client = { shopDomain: shop.shopDomain, graphql: shop.graphql.bind(shop), pages: async function* () { /* REST unused */ } };
     const service = createImportService(db.database, client, t, { keyRing, sleep: async () => {}, store: spy, bulk: { minPollMs: 1, maxPollMs: 2, minWindowMs: 60_000 } });
     expect(await service.importOrders({ mode: 'full', batchSize: 5, concurrency: 1 })).toMatchObject({ status: 'succeeded', imported: 40 });
-    expect(calls.length).toBeGreaterThan(8);
+    // 40 orders in batches of 5, each order with the line items it waited for (regroup.ts).
+    expect(calls.length).toBeGreaterThanOrEqual(8);
     expect(calls.every((c) => c.direct && c.written === true)).toBe(true);
     const image = () => db.query(`SELECT o.id::text, o.line_item_count, o.total_price::text, (SELECT count(*)::int FROM shopify_order_line_items l WHERE l.tenant_id = o.tenant_id AND l.order_id = o.id) AS lines
       FROM shopify_orders o WHERE o.tenant_id = $1 ORDER BY o.id`, [t]);
@@ -67,12 +73,45 @@ describe('bulk backfill against a scripted Shopify', () => {
     expect(calls.slice(0, 3)).toEqual([{ direct: true, written: false }, { direct: true, written: false }, { direct: true, written: false }]);
     expect(calls.slice(3).every((c) => !c.direct && c.written === undefined)).toBe(true);
     expect(await image()).toEqual(first);
+    // The first file's orders were all new: no walk for line items gone; the second's were stored: walked.
+    expect(finalizes.map((f) => f.walked)).toEqual([false, true]);
+    // A third full sync after Shopify dropped a line item of one order: walked, and the item is gone.
+    const order = shop.orders[3] as { lineItems: { nodes: unknown[] } };
+    order.lineItems.nodes.pop();
+    expect(await service.importOrders({ mode: 'full', batchSize: 5, concurrency: 1 })).toMatchObject({ status: 'succeeded', imported: 40 });
+    expect(finalizes[2]).toEqual({ walked: true, removed: { lineItems: 1 } });
+    expect(await lineItems(t)).toBe(expectedItems());
   });
 
-  it('writes a file whose children come long after their parents exactly as the pages would; line_item_count recounted', async () => {
-    const viaBulk = await tenant();
-    const r = await importer(viaBulk).importOrders({ mode: 'full', batchSize: 7 });
-    expect(r).toMatchObject({ status: 'succeeded', method: 'bulk', fetched: 40, imported: 40 });
+  it('writes a file whose children come long after their parents exactly as the pages would; line_item_count right with or without the regroup window', async () => {
+    // Every order line first, then every line item, reversed: an order's items 40-140 lines after it.
+    const finalized: Array<Record<string, number>> = [];
+    const walked: boolean[] = [];
+    const withWindow = async (regroupLines: number | undefined) => {
+      const t = await tenant();
+      const store = createStore(db.database);
+      const spy = { ...store, finalizeBulk: async (...args: Parameters<typeof store.finalizeBulk>) => {
+        const done = await store.finalizeBulk(...args);
+        finalized.push(done.recounted);
+        walked.push(args[3]?.newParents === undefined);
+        return done;
+      } };
+      const client = { shopDomain: shop.shopDomain, graphql: shop.graphql.bind(shop), pages: async function* () { /* REST unused */ } };
+      const service = createImportService(db.database, client, t, { keyRing, sleep: async () => {}, store: spy, bulk: { minPollMs: 1, maxPollMs: 2, minWindowMs: 60_000, regroupLines } });
+      expect(await service.importOrders({ mode: 'full', batchSize: 7 })).toMatchObject({ status: 'succeeded', method: 'bulk', fetched: 40, imported: 40 });
+      return t;
+    };
+    // The default window holds each order until its items have passed: written once, with its count.
+    const viaBulk = await withWindow(undefined);
+    // A window of 60 lines catches the items of some orders; without one, every order is recounted after the file.
+    const partly = await withWindow(60);
+    const none = await withWindow(0);
+    expect(finalized[0]).toEqual({ lineItems: 0 });
+    expect(finalized[1].lineItems).toBeGreaterThan(0);
+    expect(finalized[1].lineItems).toBeLessThan(40);
+    expect(finalized[2]).toEqual({ lineItems: 40 });
+    // A first backfill, every batch copied into empty tables: no walk over the orders for gone line items.
+    expect(walked).toEqual([false, false, false]);
     expect(await lineItems(viaBulk)).toBe(expectedItems());
     // The same orders written whole (as a page or webhook would) give the same line item rows.
     const viaRows = await tenant();
@@ -84,7 +123,10 @@ describe('bulk backfill against a scripted Shopify', () => {
     expect(await image(viaBulk)).toEqual(await image(viaRows));
     const counts = (tenantId: string) => db.query(`SELECT id::text, line_item_count FROM shopify_orders WHERE tenant_id = $1 ORDER BY id`, [tenantId]);
     expect(await counts(viaBulk)).toEqual(await counts(viaRows));
-    expect(shop.starts).toBe(1);
+    expect(await counts(partly)).toEqual(await counts(viaRows));
+    expect(await counts(none)).toEqual(await counts(viaRows));
+    expect(await image(partly)).toEqual(await image(viaRows));
+    expect(shop.starts).toBe(3);
   });
 
   it('COMPLETED with url null means no records, and the run succeeds', async () => {
@@ -161,12 +203,15 @@ describe('bulk backfill against a scripted Shopify', () => {
     expect(await orders(t)).toBe(40);
   });
 
-  it('resumes a file from the committed line with a Range request, without a second operation', async () => {
+  // Orders wait up to 10 lines for their line items (the default window would hold this whole small
+  // file). Stopped after 15 orders: while orders only; after 32: while line items of orders long
+  // written pass by the last orders still waiting, which a resumed run must not skip.
+  it.each([15, 32])('resumes a file from the committed line with a Range request, without a second operation (stopped after %i orders)', async (stopAfter) => {
     const t = await tenant();
     const controller = new AbortController();
-    const first = await importer(t).importOrders({ mode: 'full', batchSize: 5, concurrency: 1, signal: controller.signal, onProgress: (p) => { if (p.imported >= 15) controller.abort(); } }).catch((e: ImportError) => e);
+    const first = await importer(t, { regroupLines: 10 }).importOrders({ mode: 'full', batchSize: 5, concurrency: 1, signal: controller.signal, onProgress: (p) => { if (p.imported >= stopAfter) controller.abort(); } }).catch((e: ImportError) => e);
     expect(first).toMatchObject({ code: 'IMPORT_ABORTED' });
-    const again = await importer(t).importOrders();
+    const again = await importer(t, { regroupLines: 10 }).importOrders();
     expect(again).toMatchObject({ status: 'succeeded', mode: 'full', resumed: true });
     expect(shop.starts).toBe(1);
     expect(shop.fileRequests.at(-1)).toMatch(/^bytes=\d+-$/);

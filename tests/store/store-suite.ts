@@ -340,10 +340,33 @@ export function defineStoreSuite(backend: string, open: () => Promise<OpenedData
         expect(done.removed).toEqual({ lineItems: 1 });
         expect(await lineItemIds(t, 9n)).toEqual(['91', '93']);
         expect(await sql(`SELECT line_item_count FROM shopify_orders WHERE tenant_id = $1 AND id = 9`, t)).toEqual([{ line_item_count: 2 }]);
-        expect((await store.finalizeBulk(t, 'products', tag)).removed).toEqual({ variants: 1 });
+        expect(done.recounted).toEqual({ lineItems: 1 });
+        // A count already right is not rewritten (the bulk reader writes most orders with theirs).
+        const version = async () => (await sql(`SELECT xmin::text AS v FROM shopify_orders WHERE tenant_id = $1 AND id = 9`, t))[0];
+        const before = await version();
+        expect((await store.finalizeBulk(t, 'orders', tag)).recounted).toEqual({ lineItems: 0 });
+        expect(await version()).toEqual(before);
+        expect((await store.finalizeBulk(t, 'products', tag))).toEqual({ removed: { variants: 1 }, recounted: {} });
         expect(await sql(`SELECT id::text, deleted_at IS NOT NULL AS deleted FROM shopify_product_variants WHERE tenant_id = $1 ORDER BY id`, t)).toEqual([{ id: '31', deleted: false }, { id: '32', deleted: true }]);
         // Another tenant's rows with the same tag are not touched.
         expect((await store.finalizeBulk(`${t}-other`, 'orders', tag)).removed).toEqual({ lineItems: 0 });
+      });
+
+      it('finalizeBulk for new parents: only the listed parents are recounted, and only where the count is wrong', async () => {
+        const t = await tenant();
+        const o = orderBundle(t, 9n, 3);
+        const p = orderBundle(t, 8n, 2);
+        // Order 9 written with a count of 1 (two of its items came after it), order 8 with its right count.
+        await store.writeRows(t, 'orders', { orders: tagged([{ ...o.orders[0], lineItemCount: 1 }, { ...p.orders[0], lineItemCount: 2 }]), lineItems: tagged([...o.lineItems, ...p.lineItems]) }, { mode: 'bulk' });
+        const count = async (id: number) => (await sql(`SELECT line_item_count FROM shopify_orders WHERE tenant_id = $1 AND id = ${id}`, t))[0];
+        expect(await store.finalizeBulk(t, 'orders', tag, { newParents: { recount: [9n, 8n, 9n] }, chunkSize: 1 })).toEqual({ removed: { lineItems: 0 }, recounted: { lineItems: 1 } });
+        expect(await count(9)).toEqual({ line_item_count: 3 });
+        expect(await count(8)).toEqual({ line_item_count: 2 });
+        // A parent not listed is left as it is (the caller lists every parent with late children).
+        await sql(`UPDATE shopify_orders SET line_item_count = 7 WHERE tenant_id = $1 AND id = 8`, t);
+        expect((await store.finalizeBulk(t, 'orders', tag, { newParents: { recount: [9n] } })).recounted).toEqual({ lineItems: 0 });
+        expect(await count(8)).toEqual({ line_item_count: 7 });
+        expect(await store.finalizeBulk(t, 'orders', tag, { newParents: { recount: [] } })).toEqual({ removed: { lineItems: 0 }, recounted: { lineItems: 0 } });
       });
     });
 
