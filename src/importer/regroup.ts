@@ -73,11 +73,12 @@ export class RegroupWindow<P> {
     return out;
   }
 
-  /** Holds a record read at `line` (`before`: the position just before that line). */
+  /**
+   * Holds a record read at `line` (`before`: the position just before that line). A record listed
+   * twice in one file must leave (`take`) before its second line is held, so it is written first.
+   */
   hold(id: bigint, unit: Unit<P>, line: number, before: P): void {
-    // The same record twice in one file: the first leaves now, so the second is written after it.
-    const earlier = this.held.get(id);
-    if (earlier) throw new Error(`record ${id} is held twice: release it first with take()`);
+    if (this.held.has(id)) throw new Error(`record ${id} is held twice: release it first with take()`);
     this.held.set(id, { unit, line, before, children: [], counts: new Map() });
   }
 
