@@ -204,8 +204,8 @@ describe('bulk backfill against a scripted Shopify', () => {
   });
 
   // Orders wait up to 10 lines for their line items (the default window would hold this whole small
-  // file). Stopped after 15 orders: while orders only; after 32: while line items of orders long
-  // written pass by the last orders still waiting, which a resumed run must not skip.
+  // file). Stopped after 15 orders: among orders only; after 32: near the last orders, where the
+  // first line items start to pass (the positions themselves are checked in regroup.test.ts).
   it.each([15, 32])('resumes a file from the committed line with a Range request, without a second operation (stopped after %i orders)', async (stopAfter) => {
     const t = await tenant();
     const controller = new AbortController();
