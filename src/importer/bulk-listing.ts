@@ -326,6 +326,8 @@ async function readFileInto(
   });
   let unknownTypes = 0;
   const window = regroupWindowFor(frame, deps, complete);
+  // Child tables counted on their parent (`countColumn`): their late lines' parents are recounted.
+  const countedTables = new Set(frame.resource.children.filter((c) => c.countColumn !== undefined).map((c) => c.key));
   // Position just before the line being read (the low-water mark of records the window holds).
   let before: LinePosition = { line: op.line, byte: op.byte, roots };
   // Records whose list items lack their connections wait, with every line after them (positions
@@ -375,7 +377,7 @@ async function readFileInto(
         if (seen) seen[1]++;
         const unit = frame.childUnit(child.key, node, parentId, position, op.tag, childLineText(line.text, parent));
         if (!window?.join(parentId, unit, child.key)) {
-          if (writes?.late && counts(frame, child.key)) {
+          if (writes?.late && countedTables.has(child.key)) {
             writes.late.add(parentId);
             if (writes.late.size > MAX_LATE_PARENTS) writes.late = null;
           }
@@ -448,11 +450,6 @@ function regroupWindowFor(frame: RunFrame, deps: BulkDeps, complete: Completion 
       if (row) for (const c of counted) row[c.countKey!] = counts.get(c.key) ?? 0;
     },
   });
-}
-
-/** True when rows of child table `key` are counted on their parent (`countColumn`). */
-function counts(frame: RunFrame, key: string): boolean {
-  return frame.resource.children.some((c) => c.key === key && c.countColumn !== undefined);
 }
 
 /** A unit that does not wait for the window: at its low-water position when records are held. */

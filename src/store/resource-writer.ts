@@ -194,7 +194,7 @@ function directWriteOf(resource: ResourceDefinition): DirectWrite {
   const inputs: Array<{ input: number; parentId: (row: unknown) => bigint }> = [];
   resource.children.forEach((child, k) => {
     if (!child.bulkType) return;
-    const parent = child.parent === resource.root.key ? resource.root : resource.children.find((c) => c.key === child.parent)!;
+    const parent = parentOf(resource, child);
     const n = 2 + 2 * inputs.length;
     inputs.push({ input: k + 1, parentId: (row) => child.parentIdOf(row as never) });
     // As in the bulk statement's parent lookup: a probe of the parent's primary key per parent.
@@ -249,6 +249,35 @@ export function countsOf(row: Record<string, number>): ResourceWriteCounts {
   return out;
 }
 
+/** The parent table of `child`. */
+export function parentOf(resource: ResourceDefinition, child: ChildTableDefinition): TableDefinition {
+  return child.parent === resource.root.key ? resource.root : resource.children.find((c) => c.key === child.parent)!;
+}
+
+/**
+ * Two CTEs (`n`, `recount`): the count column of the parents in `parents` (a FROM item with an `"id"`
+ * column, aliased `p`), recounted from their children tagged `$2` and rewritten only where wrong
+ * (each rewrite costs a new row version and its index entries; a bulk file's reader writes most
+ * parents with their count already, regroup.ts).
+ */
+function recountCtes(resource: ResourceDefinition, child: ChildTableDefinition, parents: string): string {
+  return `n AS (SELECT p."id", (SELECT count(*) FROM "${child.table}" c
+        WHERE c."tenant_id" = $1 AND c."${child.parentColumn}" = p."id" AND c."${SYNC_TAG}" = $2${child.versioned ? ' AND c."deleted_at" IS NULL' : ''})::int AS "n"
+        FROM ${parents}),
+      recount AS (UPDATE "${parentOf(resource, child).table}" r SET "${child.countColumn}" = n."n"
+        FROM n WHERE r."tenant_id" = $1 AND r."id" = n."id" AND r."${SYNC_TAG}" = $2 AND r."${child.countColumn}" IS DISTINCT FROM n."n" RETURNING 1)`;
+}
+
+/**
+ * The count column of listed parents `$3` (ids, comma-separated) of `child` ({@link recountCtes}):
+ * what `finalizeBulk` still has to do when the operation's parents were all new (no stored child
+ * of theirs can be gone). Returns how many were rewritten (`recounted`).
+ */
+export function bulkRecountSql(resource: ResourceDefinition, child: ChildTableDefinition): string {
+  return `WITH ${recountCtes(resource, child, `unnest(string_to_array($3, ',')::bigint[]) AS p("id")`)}
+    SELECT (SELECT count(*) FROM recount)::int AS "recounted"`;
+}
+
 /**
  * After a bulk operation's whole file is written, one chunk of parents of `child` tagged `$2` with id
  * above `$3` (at most `$4`): their children without the tag are gone at Shopify (deleted, or
@@ -256,23 +285,8 @@ export function countsOf(row: Record<string, number>): ResourceWriteCounts {
  * parent id (`last`, null when there were none), how many children went (`removed`) and how many
  * parents' counts were wrong and rewritten (`recounted`).
  */
-/**
- * The count column of listed parents `$3` (ids, comma-separated) of `child`, recounted from their children tagged `$2`
- * and rewritten only where wrong: what `finalizeBulk` still has to do when the operation's parents
- * were all new (no stored child of theirs can be gone). Returns how many were rewritten (`recounted`).
- */
-export function bulkRecountSql(resource: ResourceDefinition, child: ChildTableDefinition): string {
-  const parent = child.parent === resource.root.key ? resource.root : resource.children.find((c) => c.key === child.parent)!;
-  return `WITH n AS (SELECT p."id", (SELECT count(*) FROM "${child.table}" c
-        WHERE c."tenant_id" = $1 AND c."${child.parentColumn}" = p."id" AND c."${SYNC_TAG}" = $2${child.versioned ? ' AND c."deleted_at" IS NULL' : ''})::int AS "n"
-        FROM unnest(string_to_array($3, ',')::bigint[]) AS p("id")),
-      recount AS (UPDATE "${parent.table}" r SET "${child.countColumn}" = n."n"
-        FROM n WHERE r."tenant_id" = $1 AND r."id" = n."id" AND r."${SYNC_TAG}" = $2 AND r."${child.countColumn}" IS DISTINCT FROM n."n" RETURNING 1)
-    SELECT (SELECT count(*) FROM recount)::int AS "recounted"`;
-}
-
 export function bulkFinalizeSql(resource: ResourceDefinition, child: ChildTableDefinition): string {
-  const parent = child.parent === resource.root.key ? resource.root : resource.children.find((c) => c.key === child.parent)!;
+  const parent = parentOf(resource, child);
   const keys = child.parentKey ?? [];
   const sameKey = keys.map((k) => ` AND c."${k}" = p."${k}"`).join('');
   const chunk = `p AS MATERIALIZED (SELECT "id"${keys.map((k) => `, "${k}"`).join('')}${parent.versioned ? ', "shopify_updated_at"' : ''} FROM "${parent.table}"
@@ -282,14 +296,7 @@ export function bulkFinalizeSql(resource: ResourceDefinition, child: ChildTableD
     : `gone AS (UPDATE "${child.table}" c SET "deleted_at" = ${parent.versioned ? 'p."shopify_updated_at"' : 'now()'},
           "shopify_updated_at" = GREATEST(c."shopify_updated_at", ${parent.versioned ? 'p."shopify_updated_at"' : 'now()'})${child.syncedAt ? ', "synced_at" = now()' : ''}
         FROM p WHERE c."tenant_id" = $1 AND c."${child.parentColumn}" = p."id"${sameKey} AND c."deleted_at" IS NULL AND c."${SYNC_TAG}" IS DISTINCT FROM $2 RETURNING 1)`;
-  // Only parents whose stored count is wrong are rewritten: a bulk file's reader writes most of them
-  // with their count already (regroup.ts), and each rewrite costs a new row version and its index entries.
-  const recount = child.countColumn
-    ? `, n AS (SELECT p."id", (SELECT count(*) FROM "${child.table}" c
-          WHERE c."tenant_id" = $1 AND c."${child.parentColumn}" = p."id" AND c."${SYNC_TAG}" = $2${child.versioned ? ' AND c."deleted_at" IS NULL' : ''})::int AS "n" FROM p),
-      recount AS (UPDATE "${parent.table}" r SET "${child.countColumn}" = n."n"
-        FROM n WHERE r."tenant_id" = $1 AND r."id" = n."id" AND r."${child.countColumn}" IS DISTINCT FROM n."n" RETURNING 1)`
-    : '';
+  const recount = child.countColumn ? `, ${recountCtes(resource, child, 'p')}` : '';
   return `WITH ${chunk}, ${gone}${recount}
     SELECT (SELECT max("id") FROM p)::text AS "last", (SELECT count(*) FROM gone)::int AS "removed",
       ${recount ? '(SELECT count(*) FROM recount)' : '0'}::int AS "recounted"`;

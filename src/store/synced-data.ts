@@ -2,7 +2,7 @@ import { assertTenantId } from '../errors.js';
 import { getResource, RESOURCES } from '../resources/registry.js';
 import type { ChildTableDefinition, ResourceDefinition, RowSet } from '../resources/definition.js';
 import { batchRunnerFor, type DatabaseHandle } from './database-handle.js';
-import { bulkFinalizeSql, bulkRecountSql, countsOf, directCounts, resourceStatements } from './resource-writer.js';
+import { bulkFinalizeSql, bulkRecountSql, countsOf, directCounts, parentOf, resourceStatements } from './resource-writer.js';
 import type { CustomerRow, OrderBundle, ProductBundle, ResourceType, UpsertResult } from './rows.js';
 import { checkTenantOfRows, storeFailure } from './store-errors.js';
 import { retrying } from '../retry.js';
@@ -162,15 +162,16 @@ export function createSyncedDataStore(db: DatabaseHandle) {
       const chunk = Math.max(1, options.chunkSize ?? 2000);
       if (options.newParents) {
         // Every parent was new: nothing of theirs can be gone; only late children's parents are recounted.
+        const ids = [...new Set(options.newParents.recount)].map(String);
         for (const child of resource.children) {
           if (!child.bulkType) continue;
           removed[child.key] = 0;
           if (!child.countColumn) continue;
           recounted[child.key] = 0;
-          const ids = [...new Set(options.newParents.recount)].map(String);
+          const sql = bulkRecountSql(resource, child);
           for (let at = 0; at < ids.length; at += chunk) {
             try {
-              const [row] = await retryOnConflict(() => batches.all<{ recounted: number }>(bulkRecountSql(resource, child), [tenantId, syncTag, ids.slice(at, at + chunk).join(',')]));
+              const [row] = await retryOnConflict(() => batches.all<{ recounted: number }>(sql, [tenantId, syncTag, ids.slice(at, at + chunk).join(',')]));
               recounted[child.key] += Number(row.recounted);
             } catch (error) {
               throw storeFailure('finalizeBulk', tenantId, error, { resource: resource.name, table: child.key });
@@ -184,7 +185,7 @@ export function createSyncedDataStore(db: DatabaseHandle) {
       // parents instead of walking the primary key (1,000,000 orders: up to ~2 s per chunk of 2,000,
       // 500 chunks). ANALYZE samples a bounded number of rows. Best effort: a role that does
       // not own the tables gets a warning from PostgreSQL, and any failure only costs speed.
-      const tables = [...new Set(resource.children.filter((c) => c.bulkType).flatMap((c) => [c.table, c.parent === resource.root.key ? resource.root.table : resource.children.find((p) => p.key === c.parent)!.table]))];
+      const tables = [...new Set(resource.children.filter((c) => c.bulkType).flatMap((c) => [c.table, parentOf(resource, c).table]))];
       if (tables.length > 0) await prisma.$executeRawUnsafe(`ANALYZE ${tables.map((t) => `"${t}"`).join(', ')}`).catch(() => {});
       for (const child of resource.children) {
         if (!child.bulkType) continue;
