@@ -13,7 +13,10 @@
  *   BENCH_JOB_NODE_OPTIONS     extra node flags of the job processes, e.g. --max-old-space-size=192
  *   BENCH_JOB_CGROUP           a cgroup directory (v1 memory or v2) the job processes run in, e.g. one
  *                              with a 1 GiB memory limit: node then sizes its default heap for it
- *   BENCH_COPY_SAMPLE [20000]  orders of each job reloaded with COPY FROM afterwards: the database's ceiling for these rows
+ *   BENCH_CEILING [1]          0 skips the ceiling: every order the job wrote, with its line items and events, reloaded
+ *                              with COPY FROM afterwards (the database's ceiling for the very rows written)
+ *   BENCH_COPY_SAMPLE          also a ceiling of only this many orders' rows, after the whole one, for comparison: a
+ *                              sample that fits PostgreSQL's cache loads faster per row (docs/benchmarks.md)
  *   BENCH_LOG_MS [10000]       progress line interval (memory by V8 space)
  *   BENCH_HEAP_SNAPSHOT_AT     write a heap snapshot once this many orders are imported
  *   BENCH_SOURCE [graphql]     graphql: full syncs as bulk operations (the default engine); rest: the legacy REST pages
@@ -36,7 +39,7 @@ const here = process.env.BENCH_DIR ?? path.dirname(fileURLToPath(import.meta.url
 const env = process.env;
 const num = (name: string, fallback: number) => (env[name] !== undefined && env[name] !== '' ? Number(env[name]) : fallback);
 
-interface JobSpec { name: string; customers: number; products: number; orders: number; copySample?: number }
+interface JobSpec { name: string; customers: number; products: number; orders: number; ceiling: boolean; copySample?: number }
 interface JobResult {
   name: string;
   phases: Array<{ resource: string; records: number; seconds: number; perSecond: number; pages: number; method: string; cpu: PhaseCpu }>;
@@ -49,11 +52,19 @@ interface JobResult {
   heapLimitMb: number;
   constrainedMb: number | null;
   rssSamplesMb: number[];
-  ceiling?: { orders: number; seconds: number; perSecond: number; megabytes: number; bytesPerOrder: number; cpuMs: number };
+  ceiling?: Ceiling;
+  /** The ceiling of a sample only (`BENCH_COPY_SAMPLE`), measured after the whole one. */
+  sampleCeiling?: Ceiling;
 }
 
-/** CPU time (ms) a phase took in each process: the job (importer), the simulator, PostgreSQL's backends of the bench database. */
-interface PhaseCpu { job: number; simulator: number; postgres: number }
+interface Ceiling { orders: number; seconds: number; perSecond: number; megabytes: number; bytesPerOrder: number; cpuMs: number }
+
+/**
+ * CPU time (ms) a phase took in each process: the job (importer; `jobSystem` is its part in the kernel,
+ * mostly socket writes), the simulator, PostgreSQL's backends of the bench database (`autovacuum`: their
+ * autovacuum workers' part).
+ */
+interface PhaseCpu { job: number; jobSystem: number; simulator: number; postgres: number; autovacuum: number }
 
 /**
  * CPU time of a process from /proc (user + system, all threads), in ms; 0 where /proc is not readable.
@@ -71,27 +82,38 @@ async function procCpuMs(pid: number): Promise<number> {
   }
 }
 
-/** Tracks the CPU of PostgreSQL's backends connected to `database` (sampled, so backends that come and go are counted). */
+/**
+ * Tracks the CPU of PostgreSQL's backends connected to `database` (sampled every 500 ms, so backends
+ * that come and go are counted, from their first sample); autovacuum workers' part is also given
+ * apart: the database's own upkeep of the rows written, which the ceiling's COPY does not include.
+ */
 function backendCpu(db: Pick<import('../tests/helpers/test-database.js').TestDatabase, 'query' | 'name'>) {
   const start = new Map<number, number>();
   const last = new Map<number, number>();
+  const autovacuum = new Set<number>();
   let timer: NodeJS.Timeout | undefined;
   const sample = async (first: boolean) => {
-    const rows = await db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = $1`, [db.name]);
-    for (const { pid } of rows) {
+    const rows = await db.query<{ pid: number; backend_type: string }>(`SELECT pid, backend_type FROM pg_stat_activity WHERE datname = $1`, [db.name]);
+    for (const { pid, backend_type: type } of rows) {
       const ms = await procCpuMs(pid);
       if (first) start.set(pid, ms);
       last.set(pid, ms);
+      if (type === 'autovacuum worker') autovacuum.add(pid);
     }
   };
   return {
-    async begin() { start.clear(); last.clear(); await sample(true); timer = setInterval(() => { sample(false).catch(() => {}); }, 500); },
-    async end(): Promise<number> {
+    async begin() { start.clear(); last.clear(); autovacuum.clear(); await sample(true); timer = setInterval(() => { sample(false).catch(() => {}); }, 500); },
+    /** CPU ms of all the backends, and of the autovacuum workers among them. */
+    async end(): Promise<{ total: number; autovacuum: number }> {
       clearInterval(timer);
       await sample(false);
       let total = 0;
-      for (const [pid, ms] of last) total += ms - (start.get(pid) ?? 0);
-      return total;
+      let vacuum = 0;
+      for (const [pid, ms] of last) {
+        total += ms - (start.get(pid) ?? 0);
+        if (autovacuum.has(pid)) vacuum += ms - (start.get(pid) ?? 0);
+      }
+      return { total, autovacuum: vacuum };
     },
   };
 }
@@ -102,13 +124,14 @@ function backendCpu(db: Pick<import('../tests/helpers/test-database.js').TestDat
  * COPY FROM (server-side, so no client or parsing cost of ours is in it). Same tables, same indexes
  * and foreign keys, same encrypted and jsonb values.
  */
-async function copyCeiling(db: Pick<import('../tests/helpers/test-database.js').TestDatabase, 'query'>, sample: number): Promise<JobResult['ceiling']> {
+async function copyCeiling(db: Pick<import('../tests/helpers/test-database.js').TestDatabase, 'query'>, sample: number): Promise<Ceiling> {
   const { mkdtemp, rm, chmod, stat } = await import('node:fs/promises');
   const os = await import('node:os');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'si-ceiling-'));
   await chmod(dir, 0o777);
   const files = { orders: path.join(dir, 'orders.copy'), lines: path.join(dir, 'lines.copy'), events: path.join(dir, 'events.copy') };
   try {
+    await db.query('DROP TABLE IF EXISTS ceiling_ids');
     await db.query(`CREATE TEMP TABLE ceiling_ids AS SELECT tenant_id, id FROM shopify_orders ORDER BY id LIMIT ${Math.floor(sample)}`);
     await db.query(`COPY (SELECT o.* FROM shopify_orders o JOIN ceiling_ids c USING (tenant_id, id)) TO '${files.orders}'`);
     await db.query(`COPY (SELECT l.* FROM shopify_order_line_items l JOIN ceiling_ids c ON c.tenant_id = l.tenant_id AND c.id = l.order_id) TO '${files.lines}'`);
@@ -198,7 +221,8 @@ async function runJob(spec: JobSpec): Promise<JobResult> {
       const seconds = (performance.now() - t) / 1000;
       if (r.imported !== spec[resource]) throw new Error(`${resource}: imported ${r.imported} of ${spec[resource]}`);
       const job = process.cpuUsage(cpu0.job);
-      const cpu = { job: (job.user + job.system) / 1000, simulator: (await procCpuMs(sim.pid)) - cpu0.simulator, postgres: await pgCpu.end() };
+      const backends = await pgCpu.end();
+      const cpu = { job: (job.user + job.system) / 1000, jobSystem: job.system / 1000, simulator: (await procCpuMs(sim.pid)) - cpu0.simulator, postgres: backends.total, autovacuum: backends.autovacuum };
       phases.push({ resource, records: r.imported, seconds, perSecond: Math.round(r.imported / seconds), pages: r.pages, method: r.method, cpu });
     }
     const totalSeconds = (performance.now() - t0) / 1000;
@@ -206,8 +230,10 @@ async function runJob(spec: JobSpec): Promise<JobResult> {
     const [{ events }] = await db.query<{ events: string }>(`SELECT count(*) AS events FROM shopify_order_events`);
     clearInterval(timer);
     const maxRss = process.resourceUsage().maxRSS * 1024;
-    const ceiling = spec.copySample ? await copyCeiling(db, spec.copySample) : undefined;
-    return { name: spec.name, phases, lineItems: Number(lines), events: Number(events), totalSeconds, peakRssMb: Math.round(Math.max(peak, maxRss) / 2 ** 20), peakHeapMb: Math.round(peakHeap / 2 ** 20), heapLimitMb: Math.round(v8.getHeapStatistics().heap_size_limit / 2 ** 20), constrainedMb: process.constrainedMemory() > 0 && process.constrainedMemory() < 2 ** 52 ? Math.round(process.constrainedMemory() / 2 ** 20) : null, rssSamplesMb: samples.filter((_, i) => i % Math.max(1, Math.floor(samples.length / 10)) === 0).map((b) => Math.round(b / 2 ** 20)), ceiling };
+    const ceiling = spec.ceiling ? await copyCeiling(db, spec.orders) : undefined;
+    // After the whole ceiling the tables hold the same rows again, so the sample's are the job's.
+    const sampleCeiling = spec.copySample ? await copyCeiling(db, spec.copySample) : undefined;
+    return { name: spec.name, phases, lineItems: Number(lines), events: Number(events), totalSeconds, peakRssMb: Math.round(Math.max(peak, maxRss) / 2 ** 20), peakHeapMb: Math.round(peakHeap / 2 ** 20), heapLimitMb: Math.round(v8.getHeapStatistics().heap_size_limit / 2 ** 20), constrainedMb: process.constrainedMemory() > 0 && process.constrainedMemory() < 2 ** 52 ? Math.round(process.constrainedMemory() / 2 ** 20) : null, rssSamplesMb: samples.filter((_, i) => i % Math.max(1, Math.floor(samples.length / 10)) === 0).map((b) => Math.round(b / 2 ** 20)), ceiling, sampleCeiling };
   } finally {
     clearInterval(timer);
     await db.drop().catch(() => {});
@@ -239,19 +265,27 @@ function print(r: JobResult): void {
   const per1000 = (ms: number, n: number) => ((ms * 1000) / n).toFixed(0);
   for (const p of r.phases) {
     console.log(`  ${p.resource.padEnd(9)} ${String(p.records).padStart(8)} records  ${p.seconds.toFixed(1).padStart(7)} s  ${String(p.perSecond).padStart(6)} records/s  (${p.method}${p.method === 'bulk' ? '' : `, ${p.pages} pages`})`);
-    console.log(`            CPU per 1,000 records: importer ${per1000(p.cpu.job, p.records)} ms, PostgreSQL backends ${per1000(p.cpu.postgres, p.records)} ms, simulator ${per1000(p.cpu.simulator, p.records)} ms`);
+    console.log(`            CPU per 1,000 records: importer ${per1000(p.cpu.job, p.records)} ms (kernel ${per1000(p.cpu.jobSystem, p.records)}), PostgreSQL backends ${per1000(p.cpu.postgres, p.records)} ms (autovacuum ${per1000(p.cpu.autovacuum, p.records)}), simulator ${per1000(p.cpu.simulator, p.records)} ms`);
   }
   const orders = r.phases.find((p) => p.resource === 'orders');
   console.log(`  order line items ${r.lineItems} (${orders ? (r.lineItems / orders.records).toFixed(2) : '-'} per order), order events ${r.events}`);
-  if (r.ceiling) {
-    console.log(`  ceiling: COPY FROM of the first ${r.ceiling.orders} orders' rows as the job wrote them (${r.ceiling.megabytes} MB, ${r.ceiling.bytesPerOrder} bytes of COPY text per order): ${r.ceiling.seconds.toFixed(1)} s = ${r.ceiling.perSecond} orders/s; orders phase at ${orders ? (orders.perSecond / r.ceiling.perSecond).toFixed(2) : '-'}x the ceiling`);
+  for (const [label, ceiling] of [['ceiling', r.ceiling], ['sample ceiling (comparison only)', r.sampleCeiling]] as const) {
+    if (!ceiling) continue;
+    const which = ceiling.orders === orders?.records ? `all ${ceiling.orders} orders' rows` : `the first ${ceiling.orders} orders' rows`;
+    console.log(`  ${label}: COPY FROM of ${which} as the job wrote them (${ceiling.megabytes} MB, ${ceiling.bytesPerOrder} bytes of COPY text per order): ${ceiling.seconds.toFixed(1)} s = ${ceiling.perSecond} orders/s; orders phase at ${orders ? (orders.perSecond / ceiling.perSecond).toFixed(2) : '-'}x the ceiling`);
     if (orders) {
-      const ceilingCpu = (r.ceiling.cpuMs * 1000) / r.ceiling.orders;
+      const ceilingCpu = (ceiling.cpuMs * 1000) / ceiling.orders;
       const ours = ((orders.cpu.job + orders.cpu.postgres) * 1000) / orders.records;
-      console.log(`  ceiling CPU: ${ceilingCpu.toFixed(0)} ms of its backend per 1,000 orders; the orders phase: ${ours.toFixed(0)} ms (importer + backends) = ${(ceilingCpu / ours).toFixed(2)}x the ceiling's efficiency, ${((orders.cpu.postgres * 1000) / orders.records / ceilingCpu).toFixed(2)}x its database CPU`);
+      console.log(`    its CPU: ${ceilingCpu.toFixed(0)} ms of its backend per 1,000 orders; the orders phase: ${ours.toFixed(0)} ms (importer + backends) = ${(ceilingCpu / ours).toFixed(2)}x the ceiling's efficiency, ${((orders.cpu.postgres * 1000) / orders.records / ceilingCpu).toFixed(2)}x its database CPU`);
     }
   }
   console.log(`  total ${r.totalSeconds.toFixed(1)} s; peak RSS ${r.peakRssMb} MB (peak JS heap used ${r.peakHeapMb} MB; V8 heap limit ${r.heapLimitMb} MB${r.constrainedMb === null ? '' : `, memory limit ${r.constrainedMb} MB`}); RSS over the run (MB): ${r.rssSamplesMb.join(' ')}`);
+}
+
+/** The ceilings a job of `orders` orders measures: all its rows unless BENCH_CEILING=0, and a sample when BENCH_COPY_SAMPLE is set. */
+function ceilings(orders: number): Pick<JobSpec, 'ceiling' | 'copySample'> {
+  const sample = num('BENCH_COPY_SAMPLE', 0);
+  return { ceiling: num('BENCH_CEILING', 1) !== 0, copySample: sample > 0 && sample < orders ? sample : undefined };
 }
 
 if (process.argv[2] === '--job') {
@@ -263,11 +297,11 @@ if (process.argv[2] === '--job') {
   const os = await import('node:os');
   const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
   console.log(`importer bench: source ${env.BENCH_SOURCE ?? 'graphql'}, batchSize ${batch}, concurrency ${concurrency}, node ${process.version}, ${new Date().toISOString()}, load average ${load()}`);
-  const job1 = await runChildJob({ name: `job 1: ${num('BENCH_CUSTOMERS', 50_000)} customers + ${num('BENCH_ORDERS', 200_000)} orders`, customers: num('BENCH_CUSTOMERS', 50_000), products: 200, orders: num('BENCH_ORDERS', 200_000), copySample: Math.min(num('BENCH_ORDERS', 200_000), num('BENCH_COPY_SAMPLE', 20_000)) });
+  const job1 = await runChildJob({ name: `job 1: ${num('BENCH_CUSTOMERS', 50_000)} customers + ${num('BENCH_ORDERS', 200_000)} orders`, customers: num('BENCH_CUSTOMERS', 50_000), products: 200, orders: num('BENCH_ORDERS', 200_000), ...ceilings(num('BENCH_ORDERS', 200_000)) });
   print(job1);
   const big = num('BENCH_BIG_ORDERS', 1_000_000);
   if (big > 0) {
     console.log(`\njob 2 starts ${new Date().toISOString()}, load average ${load()}`);
-    print(await runChildJob({ name: `job 2: ${big} orders (memory must stay flat)`, customers: 0, products: 200, orders: big, copySample: Math.min(big, num('BENCH_COPY_SAMPLE', 20_000)) }));
+    print(await runChildJob({ name: `job 2: ${big} orders (memory must stay flat)`, customers: 0, products: 200, orders: big, ...ceilings(big) }));
   }
 }
