@@ -808,7 +808,7 @@ export class IngestionService {
   // A scheduled run. Another instance may have removed (or purged) the tenant since this one
   // scheduled it: the database decides, and a tenant no longer active loses its jobs and client
   // here too instead of being synced with a revoked token.
-  private async runScheduledImport(run: ScheduledRun): Promise<ImportResult | ImportAllResult | { skipped: 'tenant-inactive' | 'needs-reauth' }> {
+  private async runScheduledImport(run: ScheduledRun): Promise<ImportResult | ImportAllResult | { skipped: 'tenant-inactive' | 'needs-reauth' | 'service-stopping' }> {
     const tenant = await this.store.getTenant(run.tenantId);
     if (!tenant?.isActive) {
       this.schedulerValue?.removeTenantJobs(run.tenantId);
@@ -821,6 +821,13 @@ export class IngestionService {
       // No retry storm: nothing can work until the merchant authorises the app again (updateTenant).
       this.logger.info('scheduled run skipped: tenant needs re-authorisation', { tenantId: run.tenantId, jobId: run.jobId });
       return { skipped: 'needs-reauth' };
+    }
+    // A run that had not reached its import when shutdown() began takes no new work, and is no
+    // failure either: shutting down is not an error of the sync (nothing awaits between here and
+    // importData's own check).
+    if (this.stopping) {
+      this.logger.info('scheduled run skipped: the service is shutting down', { tenantId: run.tenantId, jobId: run.jobId });
+      return { skipped: 'service-stopping' };
     }
     return this.importData(run.tenantId, run.resource, { ...(run.options as ImportOptions), signal: run.signal } as ImportOptions);
   }

@@ -483,6 +483,21 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
     await b.shutdown({ timeoutMs: 1_000 });
   });
 
+  it('a scheduled run that reaches its import once shutdown() has begun is skipped, not failed', async () => {
+    const c = makeService();
+    await c.initialize();
+    const runsBefore = (await c.store.listRuns('alpha')).length;
+    const stopping = c.shutdown({ timeoutMs: 1_000 });
+    // The job starts after shutdown() began (a tick whose lease was won just then): it takes no new
+    // work, and it is no failure of the sync (a cluster test once counted such runs as failures).
+    const result = await c.scheduler!.runJobNow('customers-sync-alpha');
+    await stopping;
+    expect(result).toEqual({ skipped: 'service-stopping' });
+    const job = c.scheduler!.getStatus().jobs.find((j) => j.id === 'customers-sync-alpha')!;
+    expect(job).toMatchObject({ failureCount: 0, lastError: null, lastResult: { skipped: 'service-stopping' } });
+    expect((await c.store.listRuns('alpha')).length).toBe(runsBefore);
+  });
+
   it('createAuthMiddleware throws a ConfigError when nothing is configured, and works with keys', () => {
     const bare = createIngestionService(db.database, { env: { ENCRYPTION_KEY }, logger, healthCheckIntervalMs: 0 });
     expect(() => bare.createAuthMiddleware()).toThrow(ConfigError);
