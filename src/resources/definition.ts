@@ -290,6 +290,11 @@ export function tablesOf(resource: ResourceDefinition): readonly TableDefinition
   return [resource.root, ...resource.children];
 }
 
+/** The parent table of `child`: the root, or another child table. */
+export function parentOf(resource: ResourceDefinition, child: ChildTableDefinition): TableDefinition {
+  return child.parent === resource.root.key ? resource.root : resource.children.find((c) => c.key === child.parent)!;
+}
+
 /** Every GraphQL listing of a resource: `graphql`, then `sources`. */
 export function graphqlSourcesOf(resource: ResourceDefinition): readonly GraphqlSource[] {
   return [resource.graphql, ...(resource.sources ?? [])];

@@ -16,7 +16,7 @@
  *   found once the whole file is in ({@link bulkFinalizeSql}): every child of a tagged parent that does
  *   not carry the tag. Correctness thus never depends on where a child line sits in the file.
  */
-import type { ChildTableDefinition, ResourceDefinition, TableDefinition } from '../resources/definition.js';
+import { parentOf, type ChildTableDefinition, type ResourceDefinition, type TableDefinition } from '../resources/definition.js';
 import { batchStatement, type BatchSource, type BatchStatement } from './batch-statement.js';
 import { col, quoteColumns, setExcluded, type ColumnSpec } from './columns.js';
 import type { StageSpec } from './copy-stage.js';
@@ -98,7 +98,7 @@ function resourceSql(resource: ResourceDefinition, bulk: boolean): (...sources: 
     resource.children.forEach((child, k) => {
       const source = sources[k + 1];
       const a = alias(child.key);
-      const parentTable = child.parent === root.key ? root : resource.children.find((c) => c.key === child.parent)!;
+      const parentTable = parentOf(resource, child);
       const parentAlias = alias(child.parent);
       const columns = writtenColumns(resource, child);
       const matchKey = child.conflict.map((c) => `x."${c}" = d."${c}"`).join(' AND ');
@@ -247,11 +247,6 @@ export function countsOf(row: Record<string, number>): ResourceWriteCounts {
     if (bucket && name[1] === '_') bucket[name.slice(2)] = Number(value);
   }
   return out;
-}
-
-/** The parent table of `child`. */
-export function parentOf(resource: ResourceDefinition, child: ChildTableDefinition): TableDefinition {
-  return child.parent === resource.root.key ? resource.root : resource.children.find((c) => c.key === child.parent)!;
 }
 
 /**

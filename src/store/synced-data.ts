@@ -1,8 +1,8 @@
 import { assertTenantId } from '../errors.js';
 import { getResource, RESOURCES } from '../resources/registry.js';
-import type { ChildTableDefinition, ResourceDefinition, RowSet } from '../resources/definition.js';
+import { parentOf, type ChildTableDefinition, type ResourceDefinition, type RowSet } from '../resources/definition.js';
 import { batchRunnerFor, type DatabaseHandle } from './database-handle.js';
-import { bulkFinalizeSql, bulkRecountSql, countsOf, directCounts, parentOf, resourceStatements } from './resource-writer.js';
+import { bulkFinalizeSql, bulkRecountSql, countsOf, directCounts, resourceStatements } from './resource-writer.js';
 import type { CustomerRow, OrderBundle, ProductBundle, ResourceType, UpsertResult } from './rows.js';
 import { checkTenantOfRows, storeFailure } from './store-errors.js';
 import { retrying } from '../retry.js';
@@ -52,7 +52,7 @@ function countSql(includeDeleted: boolean): string {
     const root = resource.root;
     parts.push(`(SELECT count(*) FROM "${root.table}" WHERE "tenant_id" = $1${includeDeleted || !root.versioned ? '' : ' AND "deleted_at" IS NULL'})::int AS "${root.key}"`);
     for (const child of resource.children) {
-      const parent = child.parent === root.key ? root : resource.children.find((c) => c.key === child.parent)!;
+      const parent = parentOf(resource, child);
       const live = includeDeleted ? '' : `${child.versioned ? ' AND c."deleted_at" IS NULL' : ''}${parent.versioned ? ' AND p."deleted_at" IS NULL' : ''}`;
       parts.push(`(SELECT count(*) FROM "${child.table}" c JOIN "${parent.table}" p ON p."tenant_id" = c."tenant_id" AND p."id" = c."${child.parentColumn}"
         WHERE c."tenant_id" = $1${live})::int AS "${child.key}"`);
