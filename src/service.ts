@@ -466,6 +466,8 @@ export class IngestionService {
     // The token endpoint lives on the shop's origin (`baseUrl` for the simulator's shops).
     const tokenOrigin = config.client?.baseUrl ?? this.options.clientDefaults?.baseUrl;
     let obtained;
+    // A token obtained here (or handed over) counts its life from now: the renewal margin is at most half of it.
+    const obtainedAt = this.clock();
     try {
       obtained = await obtainCredentials(credentials, shopDomain, {
         label: `addTenant(${tenantId})`, resolveApp: (id) => this.resolveApp(id), baseUrl: tokenOrigin, fetch: this.options.clientDefaults?.fetch,
@@ -497,6 +499,7 @@ export class IngestionService {
       tokenKind: obtained.kind,
       accessTokenEnc: this.keyRing.encrypt(tokens.accessToken, tenantId),
       accessTokenExpiresAt: tokens.accessTokenExpiresAt,
+      accessTokenIssuedAt: tokens.accessTokenExpiresAt ? obtainedAt : null,
       refreshTokenEnc: tokens.refreshToken ? this.keyRing.encrypt(tokens.refreshToken, tenantId) : null,
       refreshTokenExpiresAt: tokens.refreshTokenExpiresAt,
       clientId: obtained.clientId,

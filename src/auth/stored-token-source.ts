@@ -69,7 +69,8 @@ interface Cached {
   token: string;
   expiresAt: number | null;
   version: number;
-  issuedAt: number;
+  /** When it was obtained (ms), null when not known: with `expiresAt`, its life. */
+  issuedAt: number | null;
 }
 
 /**
@@ -92,12 +93,13 @@ export function createStoredTokenSource(options: StoredTokenSourceOptions): Acce
   let renewing: Promise<Cached> | null = null;
   let renewals = 0;
 
-  const renewBefore = (c: Cached) => Math.min(options.renewBeforeMs ?? 300_000, c.expiresAt === null ? Infinity : Math.max(0, (c.expiresAt - c.issuedAt) / 2));
+  // At most half the token's life, when its issue time is known (a row written before it was recorded: the margin alone).
+  const renewBefore = (c: Cached) => Math.min(options.renewBeforeMs ?? 300_000, c.expiresAt === null || c.issuedAt === null ? Infinity : Math.max(0, (c.expiresAt - c.issuedAt) / 2));
   const fresh = (c: Cached | null, at = now()): boolean => c !== null && (c.expiresAt === null || c.expiresAt - renewBefore(c) > at);
 
   function fromRow(row: TenantRecord): Cached | null {
     if (!row.accessTokenEnc) return null;
-    return { token: keyRing.decrypt(row.accessTokenEnc, tenantId), expiresAt: row.accessTokenExpiresAt ? row.accessTokenExpiresAt.getTime() : null, version: row.tokenVersion, issuedAt: row.updatedAt.getTime() };
+    return { token: keyRing.decrypt(row.accessTokenEnc, tenantId), expiresAt: row.accessTokenExpiresAt ? row.accessTokenExpiresAt.getTime() : null, version: row.tokenVersion, issuedAt: row.accessTokenIssuedAt ? row.accessTokenIssuedAt.getTime() : null };
   }
 
   async function readRow(): Promise<TenantRecord> {
@@ -109,8 +111,23 @@ export function createStoredTokenSource(options: StoredTokenSourceOptions): Acce
     return row;
   }
 
-  async function needsReauth(row: TenantRecord, reason: string, cause: unknown): Promise<never> {
-    await store.setTenantAuthStatus(tenantId, 'needs_reauth', reason).catch((error) => logger.error('could not record needs_reauth', { tenantId, error }));
+  /**
+   * Marks the tenant `needs_reauth`, unless its credentials changed since `row` was read (the merchant
+   * authorised again meanwhile, `updateTenant`): then the new ones are used instead.
+   */
+  async function needsReauth(row: TenantRecord, reason: string, cause: unknown): Promise<Cached> {
+    const marked = await store.setTenantAuthStatus(tenantId, 'needs_reauth', reason, row.tokenVersion).catch((error) => {
+      logger.error('could not record needs_reauth', { tenantId, error });
+      return true;
+    });
+    if (!marked) {
+      const latest = await readRow();
+      const stored = fromRow(latest);
+      if (stored && latest.tokenVersion !== row.tokenVersion) {
+        logger.info('renewal with the previous credentials failed, but the tenant was authorised again meanwhile: using the new token', { tenantId, reason });
+        return stored;
+      }
+    }
     logger.error('tenant credentials can no longer be renewed: the merchant must authorise the app again', { tenantId, shop: row.shopDomain, reason });
     try { await options.onReauthRequired?.({ tenantId, shopDomain: row.shopDomain, reason }); } catch (error) { logger.warn('onReauthRequired threw', { tenantId, error }); }
     throw new TenantAuthError('TENANT_NEEDS_REAUTH', `tenant ${tenantId} (${row.shopDomain}) must be authorised again: ${reason}`, tenantId, { cause });
@@ -118,8 +135,10 @@ export function createStoredTokenSource(options: StoredTokenSourceOptions): Acce
 
   /** Asks the token endpoint, trying the app's older secrets when the current one is refused (a rotation in progress). */
   async function exchange(row: TenantRecord, grant: TokenGrant): Promise<TokenSet> {
-    const app = options.resolveApp(row.clientId);
-    const secrets = row.clientSecretEnc ? [keyRing.decrypt(row.clientSecretEnc, tenantId)] : app.clientSecrets;
+    // A tenant with its own app credentials (a custom app's client id and secret) needs no configured app.
+    const own = row.clientSecretEnc ? [keyRing.decrypt(row.clientSecretEnc, tenantId)] : null;
+    const app = own && row.clientId ? { clientId: row.clientId, clientSecrets: own } : options.resolveApp(row.clientId);
+    const secrets = own ?? app.clientSecrets;
     let last: unknown;
     for (const clientSecret of secrets) {
       try {
@@ -147,6 +166,8 @@ export function createStoredTokenSource(options: StoredTokenSourceOptions): Acce
     }
     for (let attempt = 0; ; attempt++) {
       let tokens: TokenSet;
+      // Its expiry counts from when the request was sent (oauth.ts), so its life does too.
+      const issuedAt = now();
       try {
         tokens = await exchange(row, grant);
       } catch (error) {
@@ -157,6 +178,7 @@ export function createStoredTokenSource(options: StoredTokenSourceOptions): Acce
       const saved = await store.saveRenewedTokens(tenantId, holder, {
         accessTokenEnc: keyRing.encrypt(tokens.accessToken, tenantId),
         accessTokenExpiresAt: tokens.accessTokenExpiresAt,
+        accessTokenIssuedAt: new Date(issuedAt),
         refreshTokenEnc,
         refreshTokenExpiresAt: tokens.refreshToken ? tokens.refreshTokenExpiresAt : row.refreshTokenExpiresAt,
       }, tokens.scope);
@@ -169,7 +191,7 @@ export function createStoredTokenSource(options: StoredTokenSourceOptions): Acce
         return latest;
       }
       renewals++;
-      const issued = { token: tokens.accessToken, expiresAt: tokens.accessTokenExpiresAt?.getTime() ?? null, version: row.tokenVersion + 1, issuedAt: now() };
+      const issued = { token: tokens.accessToken, expiresAt: tokens.accessTokenExpiresAt?.getTime() ?? null, version: row.tokenVersion + 1, issuedAt };
       if (issued.expiresAt === null || issued.expiresAt > now()) {
         logger.info('access token renewed', { tenantId, kind: row.tokenKind, expiresAt: tokens.accessTokenExpiresAt?.toISOString() ?? null });
         return issued;

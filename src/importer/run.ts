@@ -371,6 +371,9 @@ async function grantedScopes(frame: RunFrame, client: GraphqlImportClient): Prom
   return new Set((data?.currentAppInstallation?.accessScopes ?? []).map((s) => s.handle));
 }
 
+/** How long Shopify keeps events (SHOPIFY-API.md, "Deletions"): a first probe reads from this far back. */
+const EVENTS_RETENTION_MS = 365 * 24 * 3_600_000;
+
 /**
  * Deletions after a listing that completed. Never blocks the data path: a probe that fails is
  * recorded (run warning, checkpoint `deletionError`) and its span read again by the next run; the
@@ -379,19 +382,25 @@ async function grantedScopes(frame: RunFrame, client: GraphqlImportClient): Prom
 async function findDeletions(ctx: RunContext, frame: RunFrame, plan: RunPlan, checkpoint: Checkpoint | null): Promise<void> {
   const { store, logger, tenantId } = ctx;
   const resource = frame.resource;
-  const probeStart = ctx.clock();
-  const since = checkpoint?.deletionsCheckedAt ?? plan.previousWatermark;
+  // Shopify's search index lags (as for the watermark): events read now are complete only up to now − the margin.
+  const probeStart = new Date(ctx.clock().getTime() - frame.options.safetyMarginMs);
+  const known = checkpoint?.deletionsCheckedAt ?? plan.previousWatermark;
+  // Never probed (a first full sync; rows may have come from dated runs or webhooks before it): from
+  // as far back as Shopify keeps events.
+  const since = known ?? (plan.mode === 'full' ? new Date(ctx.clock().getTime() - EVENTS_RETENTION_MS) : null);
+  // A reconciliation that failed is run again by the next run, full or not.
+  const reconcile = plan.mode === 'full' || Boolean(checkpoint?.deletionError);
   try {
     if (plan.source === 'rest') {
       if (since) frame.deleted += await restDestroyEvents(frame, ctx.client, new Date(since.getTime() - frame.options.overlapMs));
-      if (plan.mode === 'full') frame.deleted += await restReconcile(frame, ctx.client, plan.startedAt);
+      if (reconcile) frame.deleted += await restReconcile(frame, ctx.client, plan.startedAt);
     } else {
       const client = graphqlClientOf(ctx);
       if (since && resource.deletions.eventSubjectType) frame.deleted += await graphqlDestroyEvents(frame, client, new Date(since.getTime() - frame.options.overlapMs));
-      if (plan.mode === 'full') frame.deleted += await graphqlReconcile(frame, client, ctx.bulk ?? {}, plan.startedAt);
+      if (reconcile) frame.deleted += await graphqlReconcile(frame, client, ctx.bulk ?? {}, plan.startedAt);
     }
-    // A full listing covered everything up to its start; events read up to now cover the rest.
-    const covered = since ? probeStart : plan.mode === 'full' ? plan.startedAt : null;
+    // Events read up to now cover deletions up to now − the margin; a listing covered those up to its start.
+    const covered = since ? probeStart : null;
     await store.saveCheckpoint(tenantId, frame.name, { deletionsCheckedAt: covered, deletionError: null });
     if (frame.deleted > 0) logger.info('tombstoned records deleted at Shopify', { tenantId, resource: resource.name, deleted: frame.deleted });
   } catch (error) {

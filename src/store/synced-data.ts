@@ -272,11 +272,14 @@ export function createSyncedDataStore(db: DatabaseHandle) {
 
     async existingIds(tenantId: string, resource: ResourceType, ids: bigint[]): Promise<Set<bigint>> {
       assertTenantId(tenantId);
-      const table = definitionOf('existingIds', tenantId, resource).root.table;
+      const root = definitionOf('existingIds', tenantId, resource).root;
+      const table = root.table;
       if (ids.length === 0) return new Set();
+      // A tombstone inferred by reconciliation is not final (Shopify listing the record again revives it): not "existing".
+      const live = root.versioned ? ' AND ("deleted_at" IS NULL OR NOT "deletion_inferred")' : '';
       try {
         const rows = await prisma.$queryRawUnsafe<{ id: string }[]>(
-          `SELECT "id"::text AS "id" FROM "${table}" WHERE "tenant_id" = $1 AND "id" = ANY($2::bigint[])`,
+          `SELECT "id"::text AS "id" FROM "${table}" WHERE "tenant_id" = $1 AND "id" = ANY($2::bigint[])${live}`,
           tenantId,
           uniqueIds(ids),
         );

@@ -4,7 +4,7 @@ import { storeFailure } from './store-errors.js';
 import type { TenantInput, TenantRecord, TenantTokens } from './types.js';
 
 const TENANT_SELECT = `SELECT "id", "name", "shop_domain" AS "shopDomain", "access_token_enc" AS "accessTokenEnc", "scopes",
-  "token_kind" AS "tokenKind", "access_token_expires_at" AS "accessTokenExpiresAt", "refresh_token_enc" AS "refreshTokenEnc",
+  "token_kind" AS "tokenKind", "access_token_expires_at" AS "accessTokenExpiresAt", "access_token_issued_at" AS "accessTokenIssuedAt", "refresh_token_enc" AS "refreshTokenEnc",
   "refresh_token_expires_at" AS "refreshTokenExpiresAt", "client_id" AS "clientId", "client_secret_enc" AS "clientSecretEnc",
   "auth_status" AS "authStatus", "auth_error" AS "authError", "token_version" AS "tokenVersion",
   "renewal_holder" AS "renewalHolder", "renewal_until" AS "renewalUntil",
@@ -16,6 +16,7 @@ const TOKEN_COLUMNS: Array<[keyof TenantTokens, string, string]> = [
   ['accessTokenEnc', 'access_token_enc', 'text'],
   ['tokenKind', 'token_kind', 'text'],
   ['accessTokenExpiresAt', 'access_token_expires_at', 'timestamptz'],
+  ['accessTokenIssuedAt', 'access_token_issued_at', 'timestamptz'],
   ['refreshTokenEnc', 'refresh_token_enc', 'text'],
   ['refreshTokenExpiresAt', 'refresh_token_expires_at', 'timestamptz'],
   ['clientId', 'client_id', 'text'],
@@ -109,15 +110,15 @@ export function createTenantStore(prisma: PrismaLike) {
      * Stores renewed tokens and releases the lease, only while `holder` still holds it (a holder that
      * stalled past its lease writes nothing: the next holder's tokens win). Returns whether it wrote.
      */
-    async saveRenewedTokens(tenantId: string, holder: string, tokens: Pick<TenantTokens, 'accessTokenEnc' | 'accessTokenExpiresAt' | 'refreshTokenEnc' | 'refreshTokenExpiresAt'>, scopes?: string | null): Promise<boolean> {
+    async saveRenewedTokens(tenantId: string, holder: string, tokens: Pick<TenantTokens, 'accessTokenEnc' | 'accessTokenExpiresAt' | 'accessTokenIssuedAt' | 'refreshTokenEnc' | 'refreshTokenExpiresAt'>, scopes?: string | null): Promise<boolean> {
       assertTenantId(tenantId);
       try {
         const n = await prisma.$executeRawUnsafe(
           `UPDATE "shopify_tenants" SET "access_token_enc" = $3, "access_token_expires_at" = $4::timestamptz, "refresh_token_enc" = $5,
-             "refresh_token_expires_at" = $6::timestamptz, "scopes" = COALESCE($7, "scopes"), "token_version" = "token_version" + 1,
+             "refresh_token_expires_at" = $6::timestamptz, "scopes" = COALESCE($7, "scopes"), "access_token_issued_at" = $8::timestamptz, "token_version" = "token_version" + 1,
              "renewal_holder" = NULL, "renewal_until" = NULL, "auth_status" = 'ok', "auth_error" = NULL, "updated_at" = now()
            WHERE "id" = $1 AND "renewal_holder" = $2`,
-          tenantId, holder, tokens.accessTokenEnc, toParam(tokens.accessTokenExpiresAt), tokens.refreshTokenEnc, toParam(tokens.refreshTokenExpiresAt), scopes ?? null,
+          tenantId, holder, tokens.accessTokenEnc, toParam(tokens.accessTokenExpiresAt), tokens.refreshTokenEnc, toParam(tokens.refreshTokenExpiresAt), scopes ?? null, toParam(tokens.accessTokenIssuedAt),
         );
         return Number(n) === 1;
       } catch (error) {
@@ -135,11 +136,18 @@ export function createTenantStore(prisma: PrismaLike) {
       }
     },
 
-    /** Marks whether the tenant's credentials work (`needs_reauth`: renewal is impossible until the merchant authorises again). */
-    async setTenantAuthStatus(tenantId: string, status: TenantRecord['authStatus'], error: string | null = null): Promise<void> {
+    /**
+     * Marks whether the tenant's credentials work (`needs_reauth`: renewal is impossible until the
+     * merchant authorises again). With `tokenVersion`, only while the stored credentials are still
+     * that version (a verdict on old credentials never lands on new ones). Returns whether it wrote.
+     */
+    async setTenantAuthStatus(tenantId: string, status: TenantRecord['authStatus'], error: string | null = null, tokenVersion?: number): Promise<boolean> {
       assertTenantId(tenantId);
       try {
-        await prisma.$executeRawUnsafe(`UPDATE "shopify_tenants" SET "auth_status" = $2, "auth_error" = $3, "updated_at" = now() WHERE "id" = $1`, tenantId, status, error);
+        const n = tokenVersion === undefined
+          ? await prisma.$executeRawUnsafe(`UPDATE "shopify_tenants" SET "auth_status" = $2, "auth_error" = $3, "updated_at" = now() WHERE "id" = $1`, tenantId, status, error)
+          : await prisma.$executeRawUnsafe(`UPDATE "shopify_tenants" SET "auth_status" = $2, "auth_error" = $3, "updated_at" = now() WHERE "id" = $1 AND "token_version" = $4`, tenantId, status, error, tokenVersion);
+        return Number(n) === 1;
       } catch (e) {
         throw storeFailure('setTenantAuthStatus', tenantId, e);
       }
@@ -150,7 +158,7 @@ export function createTenantStore(prisma: PrismaLike) {
       assertTenantId(tenantId);
       try {
         await prisma.$executeRawUnsafe(
-          `UPDATE "shopify_tenants" SET "access_token_enc" = NULL, "refresh_token_enc" = NULL, "client_secret_enc" = NULL, "access_token_expires_at" = NULL,
+          `UPDATE "shopify_tenants" SET "access_token_enc" = NULL, "refresh_token_enc" = NULL, "client_secret_enc" = NULL, "access_token_expires_at" = NULL, "access_token_issued_at" = NULL,
              "refresh_token_expires_at" = NULL, "renewal_holder" = NULL, "renewal_until" = NULL, "token_version" = "token_version" + 1, "updated_at" = now()
            WHERE "id" = $1`, tenantId);
       } catch (error) {

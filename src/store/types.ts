@@ -16,6 +16,8 @@ export interface TenantTokens {
   accessTokenEnc: string | null;
   /** When the access token expires (null: it does not). */
   accessTokenExpiresAt: Date | null;
+  /** When the access token was obtained (null: not known); with its expiry, the token's life. */
+  accessTokenIssuedAt: Date | null;
   /**
    * The refresh token of an expiring offline token, encrypted.
    * @internal
@@ -261,11 +263,11 @@ export interface IngestStore {
   /** Takes the tenant's token-renewal lease for `holder` (null when another holder has it); returns the current row. */
   acquireTokenRenewal(tenantId: string, holder: string, now: Date, ttlMs: number): Promise<TenantRecord | null>;
   /** Stores renewed tokens and releases the lease, only while `holder` holds it. */
-  saveRenewedTokens(tenantId: string, holder: string, tokens: Pick<TenantTokens, 'accessTokenEnc' | 'accessTokenExpiresAt' | 'refreshTokenEnc' | 'refreshTokenExpiresAt'>, scopes?: string | null): Promise<boolean>;
+  saveRenewedTokens(tenantId: string, holder: string, tokens: Pick<TenantTokens, 'accessTokenEnc' | 'accessTokenExpiresAt' | 'accessTokenIssuedAt' | 'refreshTokenEnc' | 'refreshTokenExpiresAt'>, scopes?: string | null): Promise<boolean>;
   /** Gives the renewal lease back (a renewal that failed), only while `holder` holds it. */
   releaseTokenRenewal(tenantId: string, holder: string): Promise<void>;
-  /** Marks the tenant `ok` again, or `needs_reauth` with the reason. */
-  setTenantAuthStatus(tenantId: string, status: TenantRecord['authStatus'], error?: string | null): Promise<void>;
+  /** Marks the tenant `ok` again, or `needs_reauth` with the reason; with `tokenVersion`, only while the credentials are that version. Returns whether it wrote. */
+  setTenantAuthStatus(tenantId: string, status: TenantRecord['authStatus'], error?: string | null, tokenVersion?: number): Promise<boolean>;
   /** Erases every credential of the tenant. */
   eraseTenantCredentials(tenantId: string): Promise<void>;
 
