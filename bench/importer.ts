@@ -20,6 +20,10 @@
  *   BENCH_LOG_MS [10000]       progress line interval (memory by V8 space)
  *   BENCH_HEAP_SNAPSHOT_AT     write a heap snapshot once this many orders are imported
  *   BENCH_SOURCE [graphql]     graphql: full syncs as bulk operations (the default engine); rest: the legacy REST pages
+ *   BENCH_BULK_FILES [disk]    disk: the simulator writes each bulk operation's result file while the operation runs, as
+ *                              Shopify does, and serves it from disk; the phase's time and the simulator's CPU leave that
+ *                              writing out (Shopify's part, printed apart). live: files are generated as the job reads
+ *                              them, on the same cores (how sections before 2026-12-05 in docs/benchmarks.md ran)
  *
  * Each job runs in its own child process (so its peak RSS is its own), with the simulator in another
  * child process (bench/client-simulator-process.ts) so serving pages does not compete with the
@@ -42,7 +46,7 @@ const num = (name: string, fallback: number) => (env[name] !== undefined && env[
 interface JobSpec { name: string; customers: number; products: number; orders: number; ceiling: boolean; copySample?: number }
 interface JobResult {
   name: string;
-  phases: Array<{ resource: string; records: number; seconds: number; perSecond: number; pages: number; method: string; cpu: PhaseCpu }>;
+  phases: Array<{ resource: string; records: number; seconds: number; perSecond: number; pages: number; method: string; cpu: PhaseCpu; shopify: ResultFiles }>;
   lineItems: number;
   events: number;
   totalSeconds: number;
@@ -65,6 +69,9 @@ interface Ceiling { orders: number; seconds: number; perSecond: number; megabyte
  * autovacuum workers' part).
  */
 interface PhaseCpu { job: number; jobSystem: number; simulator: number; postgres: number; autovacuum: number }
+
+/** Bulk result files the simulator wrote while their operations ran (BENCH_BULK_FILES=disk): Shopify's part of a phase. */
+interface ResultFiles { files: number; bytes: number; ms: number; cpuMs: number }
 
 /**
  * CPU time of a process from /proc (user + system, all threads), in ms; 0 where /proc is not readable.
@@ -162,9 +169,17 @@ async function startSimulator(options: Record<string, unknown>) {
     child.once('message', (m) => resolve(m as never));
     child.once('exit', (code) => reject(new Error(`simulator exited (${code})`)));
   });
+  let nextId = 2;
+  const ask = <T>(cmd: string) => new Promise<T>((resolve) => {
+    const id = nextId++;
+    const listener = (m: { id?: number } & Record<string, unknown>) => { if (m.id === id) { child.off('message', listener); resolve(m as T); } };
+    child.on('message', listener);
+    child.send({ id, cmd });
+  });
   return {
     ...ready,
     pid: child.pid!,
+    resultFiles: async () => (await ask<{ resultFiles: ResultFiles }>('resultFiles')).resultFiles,
     stop: () => new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.send({ id: 1, cmd: 'stop' }); setTimeout(() => { child.kill(); resolve(); }, 5000).unref(); }),
   };
 }
@@ -187,9 +202,14 @@ async function runJob(spec: JobSpec): Promise<JobResult> {
     peakHeap = Math.max(peakHeap, m.heapUsed);
     samples.push(m.rss);
   }, 200);
-  // Bulk operations complete at once here: the benchmark measures reading and writing their files,
-  // not how long Shopify takes to prepare one.
-  const sim = await startSimulator({ seed: 3, unthrottled: true, bulk: { startDelayMs: 10, rowsPerSecond: 1e9 }, shops: [{ customers: spec.customers, products: spec.products, orders: spec.orders }] });
+  // The benchmark measures reading and writing bulk operations' files, not how long Shopify takes to
+  // prepare one: operations start at once, and with BENCH_BULK_FILES=disk (the default) the time and
+  // CPU the simulator spends writing a file before its operation completes are taken out of the phase.
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const os = await import('node:os');
+  const filesOnDisk = (env.BENCH_BULK_FILES ?? 'disk') === 'disk';
+  const resultDir = filesOnDisk ? await mkdtemp(path.join(os.tmpdir(), 'si-bench-bulk-')) : undefined;
+  const sim = await startSimulator({ seed: 3, unthrottled: true, bulk: { startDelayMs: 10, rowsPerSecond: 1e9, ...(resultDir ? { resultDir } : {}) }, shops: [{ customers: spec.customers, products: spec.products, orders: spec.orders }] });
   const db = await createTestDatabase({ prefix: 'si_bench_importer' });
   try {
     const shop = sim.shops[0];
@@ -215,15 +235,21 @@ async function runJob(spec: JobSpec): Promise<JobResult> {
     for (const resource of ['customers', 'products', 'orders'] as const) {
       if (spec[resource] === 0) continue;
       await pgCpu.begin();
+      const files0 = await sim.resultFiles();
       const cpu0 = { job: process.cpuUsage(), simulator: await procCpuMs(sim.pid) };
       const t = performance.now();
       const r = resource === 'customers' ? await service.importCustomers(options) : resource === 'products' ? await service.importProducts(options) : await service.importOrders(options);
-      const seconds = (performance.now() - t) / 1000;
+      const wall = (performance.now() - t) / 1000;
       if (r.imported !== spec[resource]) throw new Error(`${resource}: imported ${r.imported} of ${spec[resource]}`);
       const job = process.cpuUsage(cpu0.job);
       const backends = await pgCpu.end();
-      const cpu = { job: (job.user + job.system) / 1000, jobSystem: job.system / 1000, simulator: (await procCpuMs(sim.pid)) - cpu0.simulator, postgres: backends.total, autovacuum: backends.autovacuum };
-      phases.push({ resource, records: r.imported, seconds, perSecond: Math.round(r.imported / seconds), pages: r.pages, method: r.method, cpu });
+      const simulatorCpu = (await procCpuMs(sim.pid)) - cpu0.simulator;
+      const files1 = await sim.resultFiles();
+      // Shopify's part: writing the result files while the job waited for the operations to complete.
+      const shopify = { files: files1.files - files0.files, bytes: files1.bytes - files0.bytes, ms: files1.ms - files0.ms, cpuMs: files1.cpuMs - files0.cpuMs };
+      const seconds = wall - shopify.ms / 1000;
+      const cpu = { job: (job.user + job.system) / 1000, jobSystem: job.system / 1000, simulator: simulatorCpu - shopify.cpuMs, postgres: backends.total, autovacuum: backends.autovacuum };
+      phases.push({ resource, records: r.imported, seconds, perSecond: Math.round(r.imported / seconds), pages: r.pages, method: r.method, cpu, shopify });
     }
     const totalSeconds = (performance.now() - t0) / 1000;
     const [{ lines }] = await db.query<{ lines: string }>(`SELECT count(*) AS lines FROM shopify_order_line_items`);
@@ -238,6 +264,7 @@ async function runJob(spec: JobSpec): Promise<JobResult> {
     clearInterval(timer);
     await db.drop().catch(() => {});
     await sim.stop();
+    if (resultDir) await rm(resultDir, { recursive: true, force: true });
   }
 }
 
@@ -265,6 +292,7 @@ function print(r: JobResult): void {
   const per1000 = (ms: number, n: number) => ((ms * 1000) / n).toFixed(0);
   for (const p of r.phases) {
     console.log(`  ${p.resource.padEnd(9)} ${String(p.records).padStart(8)} records  ${p.seconds.toFixed(1).padStart(7)} s  ${String(p.perSecond).padStart(6)} records/s  (${p.method}${p.method === 'bulk' ? '' : `, ${p.pages} pages`})`);
+    if (p.shopify.files > 0) console.log(`            not counted above: the simulator writing ${p.shopify.files} result file(s) of ${(p.shopify.bytes / 2 ** 20).toFixed(0)} MB before the operation completed (Shopify's part), ${(p.shopify.ms / 1000).toFixed(1)} s, ${per1000(p.shopify.cpuMs, p.records)} ms of its CPU per 1,000 records`);
     console.log(`            CPU per 1,000 records: importer ${per1000(p.cpu.job, p.records)} ms (kernel ${per1000(p.cpu.jobSystem, p.records)}), PostgreSQL backends ${per1000(p.cpu.postgres, p.records)} ms (autovacuum ${per1000(p.cpu.autovacuum, p.records)}), simulator ${per1000(p.cpu.simulator, p.records)} ms`);
   }
   const orders = r.phases.find((p) => p.resource === 'orders');
@@ -296,7 +324,7 @@ if (process.argv[2] === '--job') {
   const batch = num('BENCH_BATCH', 100), concurrency = num('BENCH_CONCURRENCY', 3);
   const os = await import('node:os');
   const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
-  console.log(`importer bench: source ${env.BENCH_SOURCE ?? 'graphql'}, batchSize ${batch}, concurrency ${concurrency}, node ${process.version}, ${new Date().toISOString()}, load average ${load()}`);
+  console.log(`importer bench: source ${env.BENCH_SOURCE ?? 'graphql'}, bulk files ${env.BENCH_BULK_FILES ?? 'disk'}, batchSize ${batch}, concurrency ${concurrency}, node ${process.version}, ${new Date().toISOString()}, load average ${load()}`);
   const job1 = await runChildJob({ name: `job 1: ${num('BENCH_CUSTOMERS', 50_000)} customers + ${num('BENCH_ORDERS', 200_000)} orders`, customers: num('BENCH_CUSTOMERS', 50_000), products: 200, orders: num('BENCH_ORDERS', 200_000), ...ceilings(num('BENCH_ORDERS', 200_000)) });
   print(job1);
   const big = num('BENCH_BIG_ORDERS', 1_000_000);

@@ -19,10 +19,14 @@
  * https://shopify.dev/docs/api/usage/limits#graphql-admin-api-rate-limits
  */
 import type http from 'node:http';
+import { createReadStream, createWriteStream, rmSync } from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { RestResponse } from './rest-api.js';
 import type { SimulatedShop } from './shop.js';
 import type { Clock } from './clock.js';
 import type { WebhookDispatcher } from './webhooks.js';
+import type { Logger } from '../logger.js';
 import type { JsonObject, ResourceName } from './generator.js';
 import type { RecordFilter } from './resource-table.js';
 import { parseGraphql, resolveArgs, GraphqlSyntaxError, GraphqlValidationError, type FieldNode, type OperationNode } from './graphql-parser.js';
@@ -49,6 +53,15 @@ export interface BulkOptions {
   rowsPerSecond?: number;
   /** Result files ignore HTTP Range requests (answer 200 with the whole file), as some storage does. */
   ignoreRange?: boolean;
+  /**
+   * A directory to write each operation's result file to while it runs, as Shopify does: the
+   * operation completes once its file is written (then with its `fileSize`), holds the data as it
+   * was when it ran, and the file is served from disk (with `Content-Length`; a `Range` past its end
+   * answers 416, as cloud storage does). Without it (the default) a file is generated from the
+   * shop's current data as it is read, which costs the simulator's CPU while the app reads it.
+   * Files are deleted by `stop()`.
+   */
+  resultDir?: string;
 }
 
 type BulkStatus = 'CREATED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELING' | 'CANCELED' | 'EXPIRED';
@@ -84,6 +97,8 @@ interface BulkOperation {
   scattered: boolean;
   /** Cancelled by Shopify, not by the app. */
   byShopify?: boolean;
+  /** The result file written while it ran (`BulkOptions.resultDir`). */
+  file?: { path: string; bytes: number };
   durationMs: number;
   timers: NodeJS.Timeout[];
 }
@@ -275,7 +290,7 @@ function fieldCost(field: FieldNode, vars: Record<string, unknown>): number {
  * });
  * ```
  */
-export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhooks: WebhookDispatcher; fileUrl: (path: string) => string; bulk?: BulkOptions }) {
+export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhooks: WebhookDispatcher; fileUrl: (path: string) => string; bulk?: BulkOptions; logger?: Logger }) {
   const subscriptions = createWebhookSubscriptions();
   const operations = new Map<string, BulkOperation>();
   const current = new Map<SimulatedShop, BulkOperation>();
@@ -428,7 +443,7 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
       createdAt: new Date(op.createdAtMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
       completedAt: op.completedAtMs ? new Date(op.completedAtMs).toISOString().replace(/\.\d{3}Z$/, 'Z') : null,
       // objectCount counts root objects: nested lines are only known once the file is written.
-      objectCount: String(roots), rootObjectCount: String(roots), fileSize: null,
+      objectCount: String(roots), rootObjectCount: String(roots), fileSize: done && op.file ? String(op.file.bytes) : null,
       url: done && op.rootsInFile > 0 ? fileUrl(op, false) : null,
       partialDataUrl: op.status === 'FAILED' && op.rootsInFile > 0 ? fileUrl(op, true) : null,
     };
@@ -487,21 +502,34 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
       const runWall = (fail ? op.durationMs * fail.fraction : op.durationMs) / init.timeScale;
       op.timers.push(setTimeout(() => {
         if (op.status !== 'RUNNING') return;
-        op.completedAtMs = init.clock();
-        if (fail?.errorCode === 'CANCELED') {
-          // Shopify cancels stalled operations on its own (the app did not ask).
-          op.status = 'CANCELED';
-          op.byShopify = true;
-          op.rootsInFile = 0;
-        } else if (fail) {
+        const roots = fail?.errorCode === 'CANCELED' || fail?.errorCode === 'ACCESS_DENIED' ? 0 : fail ? Math.floor(op.rootTotal * fail.fraction) : op.rootTotal;
+        const finish = () => {
+          if (op.status !== 'RUNNING') return;
+          op.completedAtMs = init.clock();
+          op.rootsInFile = roots;
+          if (fail?.errorCode === 'CANCELED') {
+            // Shopify cancels stalled operations on its own (the app did not ask).
+            op.status = 'CANCELED';
+            op.byShopify = true;
+          } else if (fail) {
+            op.status = 'FAILED';
+            op.errorCode = fail.errorCode;
+          } else {
+            op.status = 'COMPLETED';
+          }
+          finishWebhook(op);
+        };
+        if (!bulkOptions.resultDir || roots === 0) { finish(); return; }
+        writeResultFile(op, bulkOptions.resultDir, roots).then(finish, (error: unknown) => {
+          // A file that cannot be written fails the operation, as Shopify reports its own errors.
+          if (op.status !== 'RUNNING') return;
+          op.completedAtMs = init.clock();
           op.status = 'FAILED';
-          op.errorCode = fail.errorCode;
-          op.rootsInFile = fail.errorCode === 'ACCESS_DENIED' ? 0 : Math.floor(op.rootTotal * fail.fraction);
-        } else {
-          op.status = 'COMPLETED';
-          op.rootsInFile = op.rootTotal;
-        }
-        finishWebhook(op);
+          op.errorCode = 'INTERNAL_SERVER_ERROR';
+          op.rootsInFile = 0;
+          init.logger?.error('simulator: bulk result file not written', { operation: gidOf(op), error: (error as Error).message });
+          finishWebhook(op);
+        });
       }, runWall));
     }, startWall));
     return { bulkOperation: bulkObject(op), userErrors: [] };
@@ -593,10 +621,58 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
     }
   }
 
+  /** Result files written to `BulkOptions.resultDir`, what writing them cost (stats). */
+  const written = { files: 0, bytes: 0, ms: 0, cpuMs: 0 };
+
+  /**
+   * Writes an operation's result file of `roots` root records while it runs (`BulkOptions.resultDir`),
+   * with the file stream's backpressure, so the simulator keeps answering meanwhile.
+   */
+  async function writeResultFile(op: BulkOperation, dir: string, roots: number): Promise<void> {
+    const file = path.join(dir, `shopify-simulator-${process.pid}-${op.shop.shopNumber}-${op.number}.jsonl`);
+    op.file = { path: file, bytes: 0 };
+    op.rootsInFile = roots;
+    const t = performance.now();
+    const cpu = process.cpuUsage();
+    const out = createWriteStream(file);
+    try {
+      await pipeline(fileChunks(op), out);
+    } catch (error) {
+      rmSync(file, { force: true });
+      op.file = undefined;
+      throw error;
+    }
+    op.file.bytes = out.bytesWritten;
+    const used = process.cpuUsage(cpu);
+    written.files++;
+    written.bytes += out.bytesWritten;
+    written.ms += performance.now() - t;
+    written.cpuMs += (used.user + used.system) / 1000;
+    if (op.status !== 'RUNNING') removeFile(op);
+  }
+
+  function removeFile(op: BulkOperation): void {
+    if (op.file) rmSync(op.file.path, { force: true });
+    op.file = undefined;
+  }
+
   /** Streams a result file with backpressure, from byte `start` (an HTTP Range request) when given. */
   async function streamFile(op: BulkOperation, res: http.ServerResponse, range: string | undefined): Promise<void> {
     const m = /^bytes=(\d+)-$/.exec(range ?? '');
     const start = m && !bulkOptions.ignoreRange ? Number(m[1]) : 0;
+    if (op.file) {
+      const size = op.file.bytes;
+      if (start >= size && start > 0) {
+        res.writeHead(416, { 'Content-Range': `bytes */${size}` }).end();
+        return;
+      }
+      res.writeHead(start > 0 ? 206 : 200, {
+        'Content-Type': 'application/jsonl', 'Content-Length': String(size - start), 'Accept-Ranges': bulkOptions.ignoreRange ? 'none' : 'bytes',
+        ...(start > 0 ? { 'Content-Range': `bytes ${start}-${size - 1}/${size}` } : {}),
+      });
+      await pipeline(createReadStream(op.file.path, { start }), res);
+      return;
+    }
     res.writeHead(start > 0 ? 206 : 200, { 'Content-Type': 'application/jsonl', ...(start > 0 ? { 'Content-Range': `bytes ${start}-*/*` } : {}), 'Accept-Ranges': bulkOptions.ignoreRange ? 'none' : 'bytes' });
     let skipped = 0;
     for (const text of fileChunks(op)) {
@@ -802,9 +878,17 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
       return true;
     },
 
-    /** Cancels the timers of running bulk operations. */
+    /** Result files written while their operations ran (`BulkOptions.resultDir`): count, bytes, wall and CPU ms. */
+    resultFiles(): { files: number; bytes: number; ms: number; cpuMs: number } {
+      return { ...written };
+    },
+
+    /** Cancels the timers of running bulk operations and deletes their result files. */
     stop(): void {
-      for (const op of operations.values()) for (const t of op.timers) clearTimeout(t);
+      for (const op of operations.values()) {
+        for (const t of op.timers) clearTimeout(t);
+        removeFile(op);
+      }
     },
   };
 }

@@ -189,7 +189,7 @@ export async function createShopifySimulator(options: ShopifySimulatorOptions = 
   for (const shop of shops) shop.discounts.deliver = (topic, payload) => webhooks.deliver(shop, topic, payload);
   for (const shop of shops) shop.drafts.deliver = (topic, payload) => webhooks.deliver(shop, topic, payload);
 
-  const graphql = createGraphqlApi({ clock, timeScale, webhooks, bulk: options.bulk, fileUrl: (path) => `${baseUrl}${path}` });
+  const graphql = createGraphqlApi({ clock, timeScale, webhooks, bulk: options.bulk, logger, fileUrl: (path) => `${baseUrl}${path}` });
   const supportedVersions = options.supportedVersions ?? ['2026-01', '2026-04', '2026-07', '2026-10', '2027-01'];
   const oauth = createOAuthAuthority({ clock, timeScale, apiSecret: options.apiSecret ?? 'simulator_secret', options: options.oauth });
   const hanging = new Set<http.ServerResponse>();

@@ -186,3 +186,55 @@ describe('the simulator as Shopify 2026-10', () => {
     expect(unquoted).toBeGreaterThanOrEqual(quoted);
   });
 });
+
+describe('result files written while the operation runs (bulk.resultDir)', () => {
+  it('the same bytes as a file generated on reading, with fileSize; data as it ran; Range 206, 416 past the end; a partial file; deleted on stop', async () => {
+    const { mkdtemp, readdir, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'si-sim-files-'));
+    const options = { seed: 4, clock: () => now, timeScale: 1000, shops: [{ customers: 30, products: 10, orders: 50 }] };
+    const live = await createShopifySimulator({ ...options, bulk: { startDelayMs: 100, rowsPerSecond: 100_000 } });
+    const disk = await createShopifySimulator({ ...options, bulk: { startDelayMs: 100, rowsPerSecond: 100_000, resultDir: dir } });
+    try {
+      const query = '{ orders { edges { node { id name lineItems { edges { node { id title } } } } } } }';
+      const run = async (s: ShopifySimulator) => {
+        const op = await finished(s, 0, (await gql(s, 0, RUN(query))).data.bulkOperationRunQuery.bulkOperation.id);
+        return { op, fileSize: (await gql(s, 0, `{ bulkOperation(id: "${op.id}") { fileSize } }`)).data.bulkOperation.fileSize };
+      };
+      const [a, b] = [await run(live), await run(disk)];
+      expect(b.op.status).toBe('COMPLETED');
+      const text = await (await fetch(b.op.url)).text();
+      expect(text).toBe(await (await fetch(a.op.url)).text());
+      expect(text.split('\n').length).toBeGreaterThan(51);
+      expect(a.fileSize).toBeNull();
+      expect(b.fileSize).toBe(String(Buffer.byteLength(text)));
+      expect(disk.graphql.resultFiles()).toMatchObject({ files: 1, bytes: Buffer.byteLength(text) });
+      // The file holds the data as the operation ran; a file generated on reading shows later changes.
+      disk.shops[0].update('orders', disk.shops[0].idOf('orders', 0), { name: '#changed' });
+      live.shops[0].update('orders', live.shops[0].idOf('orders', 0), { name: '#changed' });
+      expect(await (await fetch(b.op.url)).text()).toBe(text);
+      expect(await (await fetch(a.op.url)).text()).toContain('#changed');
+      // Range: the rest of the file from a byte offset (206), nothing past its end (416).
+      const from = Buffer.byteLength(text.split('\n').slice(0, 7).join('\n') + '\n');
+      const part = await fetch(b.op.url, { headers: { range: `bytes=${from}-` } });
+      expect(part.status).toBe(206);
+      expect(part.headers.get('content-range')).toBe(`bytes ${from}-${Buffer.byteLength(text) - 1}/${Buffer.byteLength(text)}`);
+      expect(Buffer.from(await part.arrayBuffer()).equals(Buffer.from(text).subarray(from))).toBe(true);
+      const past = await fetch(b.op.url, { headers: { range: `bytes=${Buffer.byteLength(text)}-` } });
+      expect(past.status).toBe(416);
+      await past.arrayBuffer();
+      // A failed operation's partial data is a file too.
+      disk.graphql.failNextBulkOperation('TIMEOUT', 0.4);
+      const failed = (await run(disk)).op;
+      expect(failed).toMatchObject({ status: 'FAILED', url: null, rootObjectCount: '20' });
+      expect((await (await fetch(failed.partialDataUrl)).text()).split('\n').filter((l) => l && !l.includes('__parentId'))).toHaveLength(20);
+      expect(await readdir(dir)).toHaveLength(2);
+    } finally {
+      await live.stop();
+      await disk.stop();
+    }
+    expect(await readdir(dir)).toHaveLength(0);
+    await rm(dir, { recursive: true, force: true });
+  });
+});
