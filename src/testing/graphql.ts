@@ -64,6 +64,18 @@ export interface BulkOptions {
   resultDir?: string;
 }
 
+/** Result files written while their operations ran (`BulkOptions.resultDir`): what writing them cost. */
+export interface ResultFileStats {
+  /** Files written. */
+  files: number;
+  /** Their bytes. */
+  bytes: number;
+  /** Wall-clock ms spent writing them. */
+  ms: number;
+  /** CPU ms of the simulator's process while it wrote them. */
+  cpuMs: number;
+}
+
 type BulkStatus = 'CREATED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELING' | 'CANCELED' | 'EXPIRED';
 
 /** How long a bulk operation's result link works (Shopify: 7 days). */
@@ -622,7 +634,7 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
   }
 
   /** Result files written to `BulkOptions.resultDir`, what writing them cost (stats). */
-  const written = { files: 0, bytes: 0, ms: 0, cpuMs: 0 };
+  const written: ResultFileStats = { files: 0, bytes: 0, ms: 0, cpuMs: 0 };
 
   /**
    * Writes an operation's result file of `roots` root records while it runs (`BulkOptions.resultDir`),
@@ -879,7 +891,7 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
     },
 
     /** Result files written while their operations ran (`BulkOptions.resultDir`): count, bytes, wall and CPU ms. */
-    resultFiles(): { files: number; bytes: number; ms: number; cpuMs: number } {
+    resultFiles(): ResultFileStats {
       return { ...written };
     },
 

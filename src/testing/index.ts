@@ -18,7 +18,7 @@ export { SimulatorError } from './shop.js';
 export { signWebhookBody, type WebhookDeliveryOptions, type WebhookDeliveryRecord, type WebhookDispatcher } from './webhooks.js';
 export { FAULT_KINDS, type FaultKind, type FaultOptions, type FaultInjector } from './faults.js';
 export { createSimulatorAgent } from './https.js';
-export type { BulkOptions, GraphqlApi } from './graphql.js';
+export type { BulkOptions, GraphqlApi, ResultFileStats } from './graphql.js';
 export type { OAuthOptions, OAuthFault, OAuthAuthority, OAuthStats } from './oauth.js';
 export type { ResourceName, JsonObject } from './generator.js';
 export { runSimulatorCli, parseSimulatorArgs, SIMULATOR_USAGE } from './cli.js';
