@@ -42,7 +42,10 @@ function rawBodyOf(req: NodeRequestLike, options: ToWebRequestOptions): Uint8Arr
   if (options.body !== undefined) return options.body;
   if (isBytes(req.rawBody) || typeof req.rawBody === 'string') return req.rawBody;
   if (isBytes(req.body) || typeof req.body === 'string') return req.body;
-  if (req.body !== undefined && req.body !== null) throw new RawBodyUnavailableError(options.mountHint ?? DEFAULT_MOUNT_HINT);
+  // A parser that skipped the request (Express 4's body-parser sets `req.body = {}` for a type it
+  // does not parse) left the stream unread: only a read stream (or body-parser's `_body` mark) means consumed.
+  const consumed = req.readableEnded || (req as { _body?: unknown })._body === true;
+  if (req.body !== undefined && req.body !== null && consumed) throw new RawBodyUnavailableError(options.mountHint ?? DEFAULT_MOUNT_HINT);
   if (req.readableEnded) {
     if (req.method === 'GET' || req.method === 'HEAD') return null;
     throw new RawBodyUnavailableError(options.mountHint ?? DEFAULT_MOUNT_HINT);

@@ -3,7 +3,7 @@ import { parseShopifyJson, stringifyShopifyJson } from '../json.js';
 import { DEFAULT_PII_KEYS, SEALED_KEY } from '../transform/pii.js';
 import type { PrismaLike, SqlExecutor } from './prisma-like.js';
 import { storeFailure } from './store-errors.js';
-import { RESOURCES } from '../resources/registry.js';
+import { RESOURCES, getResource } from '../resources/registry.js';
 import type { ResourceDefinition, TableDefinition } from '../resources/definition.js';
 
 /**
@@ -62,6 +62,9 @@ async function redactRows(tx: SqlExecutor, tenantId: string, table: TableDefinit
   return rows.map((r) => r.id).filter((id): id is string => id !== null);
 }
 
+/** Where metafields live (their values are stored in clear: see redactCustomer). */
+const METAFIELDS_TABLE = getResource('metafields').children.find((c) => c.parentColumn === 'owner_id')!.table;
+
 /** Tables holding a tenant's rows: every resource's tables (children first, so foreign keys never block the purge), then the SDK's own. */
 const TENANT_TABLES = [
   ...[...(RESOURCES as readonly ResourceDefinition[])].reverse().flatMap((r) => [...r.children].reverse().map((c) => c.table).concat(r.root.table)),
@@ -89,6 +92,7 @@ export function createPrivacyStore(prisma: PrismaLike) {
       const listed = [...new Set(orderIds.map((o) => BigInt(o).toString()))];
       try {
         await prisma.$transaction(async (tx) => {
+          const owners: Array<[string, string[]]> = [];
           for (const resource of RESOURCES as readonly ResourceDefinition[]) {
             const privacy = resource.privacy;
             if (!privacy) continue;
@@ -97,10 +101,20 @@ export function createPrivacyStore(prisma: PrismaLike) {
               ? [`(${byCustomer} OR "id" = ANY($3::bigint[]))`, [id, listed]]
               : [byCustomer, [id]];
             const matched = new Map<string, string[]>([[resource.root.key, await redactRows(tx, tenantId, resource.root, where, params, privacy.payload)]]);
+            // Metafields are owned by (Shopify's MetafieldOwnerType, id): CUSTOMER, ORDER, …
+            // (also those of records not stored here: the customer itself, the orders Shopify lists).
+            const named = [...(privacy.customerColumn === 'id' ? [id] : []), ...(privacy.listedInRequest ? listed : [])];
+            owners.push([resource.graphql.type.toUpperCase(), [...new Set([...matched.get(resource.root.key)!, ...named])]]);
             for (const child of resource.children) {
               const parents = matched.get(child.parent) ?? [];
               matched.set(child.key, parents.length === 0 ? [] : await redactRows(tx, tenantId, child, `"${child.parentColumn}" = ANY($2::bigint[])`, [parents], 'scrub'));
             }
+          }
+          // Metafield values are stored in clear and may be about the customer (a birthday, a gift
+          // message): the customer's and their orders' metafields go.
+          for (const [ownerType, ids] of owners) {
+            if (ids.length === 0) continue;
+            await tx.$executeRawUnsafe(`DELETE FROM "${METAFIELDS_TABLE}" WHERE "tenant_id" = $1 AND "owner_type" = $2 AND "owner_id" = ANY($3::bigint[])`, tenantId, ownerType, ids);
           }
         }, { timeout: 60_000, maxWait: 30_000 });
       } catch (error) {
@@ -108,12 +122,18 @@ export function createPrivacyStore(prisma: PrismaLike) {
       }
     },
 
-    /** Deletes every row of the tenant in one transaction; the tenant row too with `includeTenant`. */
-    async purgeTenant(tenantId: string, options: { includeTenant?: boolean } = {}): Promise<void> {
+    /**
+     * Deletes every row of the tenant in one transaction; the tenant row too with `includeTenant`;
+     * the webhook inbox not with `keepInbox` (shop/redact purges it apart, keeping its own delivery).
+     */
+    async purgeTenant(tenantId: string, options: { includeTenant?: boolean; keepInbox?: boolean } = {}): Promise<void> {
       assertTenantId(tenantId);
       try {
         await prisma.$transaction(async (tx) => {
-          for (const table of TENANT_TABLES) await tx.$executeRawUnsafe(`DELETE FROM "${table}" WHERE "tenant_id" = $1`, tenantId);
+          for (const table of TENANT_TABLES) {
+            if (options.keepInbox && table === 'shopify_webhook_inbox') continue;
+            await tx.$executeRawUnsafe(`DELETE FROM "${table}" WHERE "tenant_id" = $1`, tenantId);
+          }
           if (options.includeTenant) await tx.$executeRawUnsafe(`DELETE FROM "shopify_tenants" WHERE "id" = $1`, tenantId);
         }, { timeout: 120_000, maxWait: 30_000 });
       } catch (error) {

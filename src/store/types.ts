@@ -245,7 +245,7 @@ export interface IngestStore {
   /** customers/redact: erase that customer's PII columns and payload, and their orders' PII. */
   redactCustomer(tenantId: string, customerId: bigint, orderIds?: bigint[]): Promise<void>;
   /** shop/redact: delete every row of the tenant (the tenant row itself too when `includeTenant`). */
-  purgeTenant(tenantId: string, options?: { includeTenant?: boolean }): Promise<void>;
+  purgeTenant(tenantId: string, options?: { includeTenant?: boolean; keepInbox?: boolean }): Promise<void>;
 
   // tenants
   /** Creates or updates a tenant (by id). */

@@ -173,12 +173,13 @@ async function applyOne(ctx: ApplyContext, event: WebhookEvent): Promise<void> {
     }
     case 'shop/redact':
       // Inactive first (new deliveries are refused, syncs and schedules stop), credentials erased,
-      // then every row and every other inbox row of the tenant deleted. The tenant row stays,
-      // inactive and empty, until the shop installs the app again (addTenant).
+      // then every row and every other inbox row of the tenant deleted (this delivery's own row stays,
+      // so a failure sends it back to pending like any other). The tenant row stays, inactive and
+      // empty, until the shop installs the app again (addTenant).
       await store.setTenantActive(tenantId, false);
       await store.eraseTenantCredentials(tenantId);
       await ctx.hooks.onTenantDeactivated?.(tenantId);
-      await store.purgeTenant(tenantId);
+      await store.purgeTenant(tenantId, { keepInbox: true });
       await ctx.inbox.purgeTenant(tenantId, event.id);
       return;
     case 'customers/data_request': {

@@ -209,7 +209,7 @@ describe('createWebhookService', () => {
     expect(bodies).toEqual([]);
   });
 
-  it('shop/redact deletes all of the tenant data and inbox rows, not other tenants', async () => {
+  it('shop/redact deletes all of the tenant data and inbox rows but its own, not other tenants', async () => {
     const s = service();
     await send(s, 'customers/create', await captureBody('customers.create'));
     await send(s, 'orders/create', await captureBody('orders.create'), { shop: 'other.myshopify.com' });
@@ -218,7 +218,9 @@ describe('createWebhookService', () => {
     await s.processPending();
     expect(await db.query(`SELECT tenant_id FROM shopify_customers`)).toEqual([]);
     expect(await db.query(`SELECT tenant_id FROM shopify_orders`)).toEqual([{ tenant_id: 't2' }]);
-    expect(await db.query(`SELECT tenant_id, topic FROM shopify_webhook_inbox ORDER BY tenant_id`)).toEqual([{ tenant_id: 't2', topic: 'orders/create' }]);
+    expect(await db.query(`SELECT tenant_id, topic, status FROM shopify_webhook_inbox ORDER BY tenant_id`)).toEqual([
+      { tenant_id: 't1', topic: 'shop/redact', status: 'processed' }, { tenant_id: 't2', topic: 'orders/create', status: 'processed' },
+    ]);
   });
 
   it('several workers share the inbox without processing a row twice', async () => {
