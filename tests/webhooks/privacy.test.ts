@@ -2,7 +2,8 @@
  * Privacy promises, end to end through the webhook service on PostgreSQL: after customers/redact
  * nothing of the customer's PII can be recovered, even with the key; after shop/redact the tenant is
  * inactive, its credentials gone, and nothing is stored for it; a signed body cannot be replayed
- * against another shop, nor one app's signature used for another app's shop.
+ * against another shop, nor one app's signature used for another app's shop. A shop/redact whose
+ * host handler fails keeps its inbox row and is retried like any other delivery.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createKeyRing } from '../../src/crypto/index.js';
@@ -216,5 +217,22 @@ describe('several apps', () => {
     expect((await send(s, 'customers/update', { id: 1, updated_at: '2025-01-01T00:00:00Z' }, { secret: SECRET, shop: 'other.myshopify.com' })).status).toBe(200);
     expect((await send(s, 'customers/update', { id: 1, updated_at: '2025-01-01T00:00:00Z' }, { secret: SECRET })).status).toBe(401);
     expect((await send(s, 'customers/update', { id: 1, updated_at: '2025-01-01T00:00:00Z' }, { secret: A })).status).toBe(200);
+  });
+});
+
+describe('shop/redact, retried', () => {
+  it('whose handler fails goes back to pending and is retried', async () => {
+    const s = service();
+    let fail = true;
+    let calls = 0;
+    s.on('shop/redact', () => { calls++; if (fail) throw new Error('host erase failed'); });
+    expect((await send(s, 'shop/redact', { shop_id: 1, shop_domain: 'shop.myshopify.com' }, { webhookId: 'redact-1' })).status).toBe(200);
+    await s.processPending();
+    expect(await db.query(`SELECT status FROM shopify_webhook_inbox WHERE webhook_id = 'redact-1'`)).toEqual([{ status: 'pending' }]);
+    fail = false;
+    await db.query(`UPDATE shopify_webhook_inbox SET next_attempt_at = now() WHERE webhook_id = 'redact-1'`);
+    await s.processPending();
+    expect(await db.query(`SELECT status FROM shopify_webhook_inbox WHERE webhook_id = 'redact-1'`)).toEqual([{ status: 'processed' }]);
+    expect(calls).toBe(2);
   });
 });
