@@ -351,8 +351,10 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
     };
     expect((await deliver('shop/redact', { shop_id: 2, shop_domain: BETA }, 'redact-beta')).status).toBe(200);
     await expect.poll(async () => (await db.query(`SELECT is_active FROM shopify_tenants WHERE id = 'beta'`))[0]!.is_active, { timeout: 15_000 }).toBe(false);
-    // The redact deletes the tenant's inbox rows, its own included, once it is done.
-    await expect.poll(async () => (await db.query(`SELECT count(*)::int AS n FROM shopify_webhook_inbox WHERE tenant_id = 'beta'`))[0]!.n, { timeout: 15_000 }).toBe(0);
+    // The redact deletes the tenant's inbox rows but its own, which stays as the record that it ran
+    // (processed, body dropped: a failing handler would have sent it back to pending instead).
+    await expect.poll(async () => await db.query(`SELECT topic, status, body_enc IS NULL AS body_dropped FROM shopify_webhook_inbox WHERE tenant_id = 'beta'`), { timeout: 15_000 })
+      .toEqual([{ topic: 'shop/redact', status: 'processed', body_dropped: true }]);
     expect(await db.query(`SELECT access_token_enc, refresh_token_enc FROM shopify_tenants WHERE id = 'beta'`)).toEqual([{ access_token_enc: null, refresh_token_enc: null }]);
     expect(Object.values(await service.store.countRecords('beta')).every((n) => n === 0)).toBe(true);
     expect(service.scheduler!.getStatus().jobs.filter((j) => j.tenantId === 'beta')).toEqual([]);
