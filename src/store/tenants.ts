@@ -189,7 +189,8 @@ export function createTenantStore(prisma: PrismaLike) {
       let count: number;
       try {
         count = await prisma.$executeRawUnsafe(
-          `UPDATE "shopify_tenants" SET "is_active" = $2, "deactivated_at" = CASE WHEN $2 THEN NULL ELSE COALESCE("deactivated_at", now()) END, "updated_at" = now() WHERE "id" = $1`,
+          `UPDATE "shopify_tenants" SET "is_active" = $2, "deactivated_at" = CASE WHEN $2 THEN NULL ELSE COALESCE("deactivated_at", now()) END,
+             "activated_at" = CASE WHEN $2 THEN now() ELSE "activated_at" END, "updated_at" = now() WHERE "id" = $1`,
           tenantId,
           active,
         );
@@ -197,6 +198,27 @@ export function createTenantStore(prisma: PrismaLike) {
         throw storeFailure('setTenantActive', tenantId, error);
       }
       if (count === 0) throw new TenantError('TENANT_NOT_FOUND', `tenant ${tenantId} does not exist`, tenantId);
+    },
+
+    async deactivateTenantUninstalledAt(tenantId: string, uninstalledAt: Date): Promise<boolean> {
+      assertTenantId(tenantId);
+      let rows: Array<{ deactivated: boolean }>;
+      try {
+        // One statement: a concurrent addTenant either commits before (and wins) or after (and reactivates).
+        rows = await prisma.$queryRawUnsafe<Array<{ deactivated: boolean }>>(
+          `WITH off AS (
+             UPDATE "shopify_tenants" SET "is_active" = false, "deactivated_at" = COALESCE("deactivated_at", now()), "updated_at" = now()
+             WHERE "id" = $1 AND ("activated_at" IS NULL OR "activated_at" <= $2::timestamptz)
+             RETURNING "id")
+           SELECT EXISTS (SELECT 1 FROM off) AS "deactivated" FROM "shopify_tenants" WHERE "id" = $1`,
+          tenantId,
+          uninstalledAt.toISOString(),
+        );
+      } catch (error) {
+        throw storeFailure('deactivateTenantUninstalledAt', tenantId, error);
+      }
+      if (rows.length === 0) throw new TenantError('TENANT_NOT_FOUND', `tenant ${tenantId} does not exist`, tenantId);
+      return rows[0]!.deactivated;
     },
 
     async setTenantSyncStatus(tenantId: string, status: TenantRecord['syncStatus'], options: { lastSyncAt?: Date; error?: string | null } = {}): Promise<void> {

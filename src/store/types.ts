@@ -258,6 +258,12 @@ export interface IngestStore {
   listTenants(options?: { activeOnly?: boolean }): Promise<TenantRecord[]>;
   /** Activates or deactivates a tenant. */
   setTenantActive(tenantId: string, active: boolean): Promise<void>;
+  /**
+   * Deactivates a tenant for an `app/uninstalled` triggered at `uninstalledAt`, unless the tenant was
+   * activated after it (the shop installed the app again, and this delivery is a late one from the
+   * earlier installation). Returns whether it deactivated the tenant.
+   */
+  deactivateTenantUninstalledAt(tenantId: string, uninstalledAt: Date): Promise<boolean>;
   /** Records the tenant's sync status (and last sync / last error). */
   setTenantSyncStatus(tenantId: string, status: TenantRecord['syncStatus'], options?: { lastSyncAt?: Date; error?: string | null }): Promise<void>;
   /** Takes the tenant's token-renewal lease for `holder` (null when another holder has it); returns the current row. */

@@ -151,10 +151,17 @@ async function applyOne(ctx: ApplyContext, event: WebhookEvent): Promise<void> {
     return;
   }
   switch (event.topic) {
-    case 'app/uninstalled':
-      await store.setTenantActive(tenantId, false);
-      await ctx.hooks.onTenantDeactivated?.(tenantId);
+    case 'app/uninstalled': {
+      // A delivery from before a reinstall (Shopify's retries, the inbox's backoff) must not
+      // deactivate the new installation: compared with when the tenant was last activated.
+      const uninstalledAt = event.triggeredAt ?? event.receivedAt;
+      if (await store.deactivateTenantUninstalledAt(tenantId, uninstalledAt)) {
+        await ctx.hooks.onTenantDeactivated?.(tenantId);
+      } else {
+        ctx.logger.info('app/uninstalled from before the app was installed again: tenant left active', { tenantId, webhookId: event.webhookId, uninstalledAt: uninstalledAt.toISOString() });
+      }
       return;
+    }
     case 'customers/redact': {
       const customerId = toBigInt(payload.customer?.id);
       const orderIds = ((payload.orders_to_redact ?? []) as ShopifyId[]).map(toBigInt);

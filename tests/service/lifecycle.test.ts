@@ -4,7 +4,8 @@
  * - shop-specific webhook subscriptions kept equal to the enabled resources (verifyWebhookSubscriptions);
  * - deliveries of a disabled resource's topics acknowledged and dropped, counted;
  * - app/uninstalled stops a running import at its next batch, with no further request, data kept;
- *   adding the tenant again resumes its syncing.
+ *   adding the tenant again resumes its syncing;
+ * - an app/uninstalled triggered before the reinstall (a late retry) leaves the new installation active.
  * Tests run in order and share the database and the simulator.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -80,11 +81,11 @@ async function mountWebhooks(service: IngestionService): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/webhooks/shopify`;
 }
 
-function deliver(address: string, domain: string, topic: string, body: unknown, id: string): Promise<Response> {
+function deliver(address: string, domain: string, topic: string, body: unknown, id: string, triggeredAt = new Date()): Promise<Response> {
   const raw = JSON.stringify(body);
   return fetch(address, { method: 'POST', body: raw, headers: {
     'content-type': 'application/json', 'x-shopify-topic': topic, 'x-shopify-shop-domain': domain, 'x-shopify-webhook-id': id,
-    'x-shopify-hmac-sha256': signWebhookBody(raw, API_SECRET), 'x-shopify-api-version': '2026-10', 'x-shopify-triggered-at': new Date().toISOString(),
+    'x-shopify-hmac-sha256': signWebhookBody(raw, API_SECRET), 'x-shopify-api-version': '2026-10', 'x-shopify-triggered-at': triggeredAt.toISOString(),
   } });
 }
 
@@ -256,5 +257,22 @@ describe('app lifecycle', () => {
     expect((await service.store.countRecords('life')).customers).toBe(60);
     const incremental = (await service.importData('life', 'customers', { source: 'rest' })) as ImportResult;
     expect(incremental).toMatchObject({ status: 'succeeded', mode: 'incremental' });
+
+    // A late app/uninstalled from the first installation (triggered before the reinstall: a Shopify
+    // retry, or a delivery the inbox held back) is applied and leaves the new installation alone.
+    const before = (await service.getTenant('life'))!;
+    expect((await deliver(address, LIFE, 'app/uninstalled', { id: 3, domain: LIFE, myshopify_domain: LIFE }, 'uninstall-late', new Date(Date.now() - 60_000))).status).toBe(200);
+    await expect.poll(async () => (await db.query(`SELECT status FROM shopify_webhook_inbox WHERE webhook_id = 'uninstall-late'`))[0]?.status, { timeout: 10_000 }).toBe('processed');
+    expect((await service.getTenant('life'))?.isActive).toBe(true);
+    expect(service.scheduler!.getStatus().jobs.filter((j) => j.tenantId === 'life')).toHaveLength(RESOURCE_NAMES.length + 1);
+    expect(service.clientManager.hasClient('life')).toBe(true);
+    expect(((await service.importData('life', 'customers', { source: 'rest' })) as ImportResult).status).toBe('succeeded');
+    expect((await service.getTenant('life'))?.accessTokenEnc).toBe(before.accessTokenEnc);
+
+    // An uninstall of this installation (triggered after the reinstall) deactivates it.
+    expect((await deliver(address, LIFE, 'app/uninstalled', { id: 3, domain: LIFE, myshopify_domain: LIFE }, 'uninstall-2')).status).toBe(200);
+    await expect.poll(async () => (await service.getTenant('life'))?.isActive, { timeout: 10_000 }).toBe(false);
+    expect(service.scheduler!.getStatus().jobs.filter((j) => j.tenantId === 'life')).toEqual([]);
+    expect(service.clientManager.hasClient('life')).toBe(false);
   });
 });

@@ -475,6 +475,7 @@ export function defineStoreSuite(backend: string, open: () => Promise<OpenedData
           (id) => store.upsertTenant({ id, shopDomain: 'x.myshopify.com', accessTokenEnc: 'x' }),
           (id) => store.getTenant(id),
           (id) => store.setTenantActive(id, false),
+          (id) => store.deactivateTenantUninstalledAt(id, new Date()),
           (id) => store.setTenantSyncStatus(id, 'idle'),
           (id) => store.getCheckpoint(id, 'orders'),
           (id) => store.saveCheckpoint(id, 'orders', { cursor: 'x' }),
@@ -590,6 +591,32 @@ export function defineStoreSuite(backend: string, open: () => Promise<OpenedData
         expect(await store.getTenant(id)).toMatchObject({ syncStatus: 'idle', lastError: null, lastSyncAt: at('2024-01-01T00:00:00Z'), isActive: true });
         await expect(store.setTenantActive('missing-tenant', true)).rejects.toMatchObject({ code: 'TENANT_NOT_FOUND' });
         await expect(store.upsertTenant({ id: `${id}-other`, shopDomain: `${id}.myshopify.com`, accessTokenEnc: 'x' })).rejects.toMatchObject({ code: 'TENANT_SHOP_IN_USE' });
+      });
+
+      it('an uninstall deactivates only the installation it was triggered in (activation time compared)', async () => {
+        const t = await tenant();
+        const activatedAt = async () => (await sql<{ at: Date }>(`SELECT activated_at AS at FROM shopify_tenants WHERE id = $1`, t))[0]!.at;
+        const first = await activatedAt();
+        expect(first).toBeInstanceOf(Date);
+        // Triggered before the (re)activation: a late delivery of an earlier installation.
+        expect(await store.deactivateTenantUninstalledAt(t, new Date(first.getTime() - 1_000))).toBe(false);
+        expect((await store.getTenant(t))?.isActive).toBe(true);
+        // Triggered after it: deactivates (and again, for a repeated delivery).
+        expect(await store.deactivateTenantUninstalledAt(t, new Date(first.getTime() + 1_000))).toBe(true);
+        expect((await store.getTenant(t))?.isActive).toBe(false);
+        expect(await store.deactivateTenantUninstalledAt(t, new Date(first.getTime() + 2_000))).toBe(true);
+        // Activated again: the activation time moves, and an uninstall from before it is a late one.
+        await new Promise((r) => setTimeout(r, 5));
+        await store.setTenantActive(t, true);
+        const second = await activatedAt();
+        expect(second.getTime()).toBeGreaterThan(first.getTime());
+        expect(await store.deactivateTenantUninstalledAt(t, new Date(second.getTime() - 1))).toBe(false);
+        expect((await store.getTenant(t))?.isActive).toBe(true);
+        // A tenant stored before activated_at existed (NULL): an uninstall deactivates it, as it always did.
+        await sql(`UPDATE shopify_tenants SET activated_at = NULL WHERE id = $1`, t);
+        expect(await store.deactivateTenantUninstalledAt(t, new Date(0))).toBe(true);
+        expect((await store.getTenant(t))?.isActive).toBe(false);
+        await expect(store.deactivateTenantUninstalledAt('missing-tenant', new Date())).rejects.toMatchObject({ code: 'TENANT_NOT_FOUND' });
       });
     });
 
