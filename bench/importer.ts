@@ -19,6 +19,7 @@
  *                              sample that fits PostgreSQL's cache loads faster per row (docs/benchmarks.md)
  *   BENCH_LOG_MS [10000]       progress line interval (memory by V8 space)
  *   BENCH_HEAP_SNAPSHOT_AT     write a heap snapshot once this many orders are imported
+ *   BENCH_REGROUP_LINES        the bulk importer's regroupLines (default: its own, 4,000; 0 writes records at once)
  *   BENCH_SOURCE [graphql]     graphql: full syncs as bulk operations (the default engine); rest: the legacy REST pages
  *   BENCH_BULK_FILES [disk]    disk: the simulator writes each bulk operation's result file while the operation runs, as
  *                              Shopify does, and serves it from disk; the phase's time and the simulator's CPU leave that
@@ -215,7 +216,7 @@ async function runJob(spec: JobSpec): Promise<JobResult> {
     const shop = sim.shops[0];
     await createStore(db.database).upsertTenant({ id: 'bench', shopDomain: shop.domain, accessTokenEnc: 'x' });
     const client = createShopifyClient({ shopDomain: shop.domain, accessToken: shop.accessToken, baseUrl: sim.url });
-    const service = createImportService(db.database, client, 'bench', { keyRing: createKeyRing({ key: randomBytes(32) }), bulk: { minPollMs: 50, maxPollMs: 200 } });
+    const service = createImportService(db.database, client, 'bench', { keyRing: createKeyRing({ key: randomBytes(32) }), bulk: { minPollMs: 50, maxPollMs: 200, ...(env.BENCH_REGROUP_LINES ? { regroupLines: Number(env.BENCH_REGROUP_LINES) } : {}) } });
     const options = { batchSize: num('BENCH_BATCH', 100), concurrency: num('BENCH_CONCURRENCY', 3), source: (env.BENCH_SOURCE ?? 'graphql') as 'graphql' | 'rest' };
     const phases: JobResult['phases'] = [];
     const t0 = performance.now();
