@@ -7,6 +7,7 @@
 import pRetry, { AbortError } from 'p-retry';
 import { ShopifyIngestError } from './errors.js';
 import { pgCodeOf } from './store/store-errors.js';
+import { abortableSleep } from './abort.js';
 
 /** Backoff: `minTimeout * factor^n`, capped at `maxTimeout`, for at most `retries` retries. */
 export interface RetryPolicy {
@@ -60,8 +61,8 @@ export interface RetryingOptions {
   /** Which errors are retried ({@link isRetryable}). */
   kind: RetryKind;
   /** How a delay is waited (injected, so tests run in virtual time). */
-  sleep: (ms: number) => Promise<void>;
-  /** Stops retrying (and waiting) when it fires. */
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Stops retrying (and ends a backoff in progress, rejecting with its reason) when it fires. */
   signal?: AbortSignal;
   /** The delay for this error given the policy's backoff, e.g. honouring a `Retry-After` (default: the backoff). */
   delayFor?: (error: unknown, backoffMs: number) => number;
@@ -93,7 +94,7 @@ export async function retrying<T>(fn: (attempt: number) => Promise<T>, options: 
         const backoff = backoffDelay(policy, retriesConsumed);
         const delay = options.delayFor ? options.delayFor(error, backoff) : backoff;
         options.onRetry?.(error, retriesConsumed + 1, delay);
-        if (delay > 0) await sleep(delay);
+        if (delay > 0) await abortableSleep(sleep, delay, options.signal);
         return true;
       },
     },

@@ -124,15 +124,38 @@ export class BulkOperations {
   /**
    * Starts a bulk query. While the shop's bulk-operation limit is reached (the host app's own operations
    * count), waits with backoff and tries again, up to `limitWaitMs`. Other user errors (an invalid query)
-   * throw `BULK_OPERATION_INVALID`.
+   * throw `BULK_OPERATION_INVALID`. When the mutation fails in a way that leaves unknown whether Shopify
+   * started the operation (5xx, timeout, lost connection, cut-off answer), the running operation with
+   * this query is looked up and returned; only when there is none is the mutation sent again (up to
+   * {@link AMBIGUOUS_START_RETRIES} times).
    */
   async start(query: string, options: { groupObjects?: boolean; signal?: AbortSignal } = {}): Promise<BulkOperationState> {
     let delay = this.minPollMs;
     let waited = 0;
+    let ambiguous = 0;
     for (;;) {
-      const data = await this.client.graphql<{ bulkOperationRunQuery: { bulkOperation: RawState | null; userErrors: Array<{ field: string[] | null; message: string; code?: string | null }> } }>(
-        BULK_RUN_MUTATION, { query, groupObjects: options.groupObjects ?? false }, { signal: options.signal },
-      );
+      let data: { bulkOperationRunQuery: { bulkOperation: RawState | null; userErrors: Array<{ field: string[] | null; message: string; code?: string | null }> } } | undefined;
+      try {
+        data = await this.client.graphql(BULK_RUN_MUTATION, { query, groupObjects: options.groupObjects ?? false }, { signal: options.signal });
+      } catch (error) {
+        if (!(error instanceof ShopifyIngestError) || !error.retryable || options.signal?.aborted || ambiguous >= AMBIGUOUS_START_RETRIES) throw error;
+        ambiguous++;
+        // Shopify may have started it: attach to that operation rather than start a second one.
+        let running: BulkOperationState | null;
+        try {
+          running = await this.findRunning(query, { signal: options.signal });
+        } catch {
+          throw error;
+        }
+        if (running) {
+          this.logger.info('bulk operation start failed ambiguously; attaching to the operation it started', { shop: this.client.shopDomain, id: running.id, error });
+          return running;
+        }
+        this.logger.warn('bulk operation start failed and none is running; starting it again', { shop: this.client.shopDomain, waitMs: delay, error });
+        await this.sleep(delay, options.signal);
+        delay = Math.min(this.maxPollMs, delay * 2);
+        continue;
+      }
       const payload = data?.bulkOperationRunQuery;
       if (!payload) throw new BulkOperationError('BULK_OPERATION_INVALID', `bulkOperationRunQuery on ${this.client.shopDomain} returned no payload`, { details: { shop: this.client.shopDomain } });
       const errors = payload.userErrors ?? [];
@@ -159,15 +182,17 @@ export class BulkOperations {
   async get(id: string, options: { signal?: AbortSignal } = {}): Promise<BulkOperationState | null> {
     if (!this.legacy) {
       try {
-        const data = await this.client.graphql<{ bulkOperation: RawState | null }>(BULK_GET_QUERY, { id }, options);
-        return data?.bulkOperation ? toBulkState(data.bulkOperation) : null;
+        const data = await this.client.graphql<{ bulkOperation?: RawState | null }>(BULK_GET_QUERY, { id }, options);
+        if (!data || !('bulkOperation' in data)) throw this.shapeless('bulkOperation');
+        return data.bulkOperation ? toBulkState(data.bulkOperation) : null;
       } catch (error) {
         if (!isUndefinedField(error)) throw error;
         this.legacy = true;
       }
     }
-    const data = await this.client.graphql<{ node: RawState | null }>(BULK_NODE_QUERY, { id }, options);
-    return data?.node?.id ? toBulkState(data.node) : null;
+    const data = await this.client.graphql<{ node?: RawState | null }>(BULK_NODE_QUERY, { id }, options);
+    if (!data || !('node' in data)) throw this.shapeless('node');
+    return data.node?.id ? toBulkState(data.node) : null;
   }
 
   /** A running (or created) operation of this app whose query is exactly `query`, if any: a crashed run's operation to re-attach to. */
@@ -175,16 +200,19 @@ export class BulkOperations {
     let nodes: RawState[];
     if (!this.legacy) {
       try {
-        const data = await this.client.graphql<{ bulkOperations: { nodes: RawState[] } }>(BULK_RUNNING_QUERY, undefined, options);
-        nodes = data?.bulkOperations?.nodes ?? [];
+        const data = await this.client.graphql<{ bulkOperations?: { nodes?: RawState[] } }>(BULK_RUNNING_QUERY, undefined, options);
+        // A shapeless answer is an error: read as "none running", it would start a second operation.
+        if (!Array.isArray(data?.bulkOperations?.nodes)) throw this.shapeless('bulkOperations.nodes');
+        nodes = data.bulkOperations.nodes;
       } catch (error) {
         if (!isUndefinedField(error)) throw error;
         this.legacy = true;
       }
     }
     if (this.legacy) {
-      const data = await this.client.graphql<{ currentBulkOperation: RawState | null }>(BULK_CURRENT_QUERY, undefined, options);
-      const current = data?.currentBulkOperation;
+      const data = await this.client.graphql<{ currentBulkOperation?: RawState | null }>(BULK_CURRENT_QUERY, undefined, options);
+      if (!data || !('currentBulkOperation' in data)) throw this.shapeless('currentBulkOperation');
+      const current = data.currentBulkOperation;
       nodes = current && (current.status === 'CREATED' || current.status === 'RUNNING') ? [current] : [];
     }
     const wanted = normalise(query);
@@ -194,6 +222,12 @@ export class BulkOperations {
 
   /** The API version lacks `bulkOperation(id:)` / `bulkOperations` (before 2026-01). */
   private legacy = false;
+
+  private shapeless(field: string): ShopifyIngestError {
+    return new ShopifyIngestError('SHOPIFY_BAD_RESPONSE', `Shopify's answer about bulk operations of ${this.client.shopDomain} lacks ${field}`, {
+      retryable: true, details: { shop: this.client.shopDomain, field },
+    });
+  }
 
   /** Asks Shopify to cancel an operation this SDK started. */
   async cancel(id: string, options: { signal?: AbortSignal } = {}): Promise<BulkOperationState | null> {
@@ -236,6 +270,9 @@ export class BulkOperations {
 }
 
 const normalise = (query: string) => query.replace(/\s+/g, ' ').trim();
+
+/** How many times {@link BulkOperations.start} sends the mutation again after ambiguous failures with no operation found running. */
+export const AMBIGUOUS_START_RETRIES = 3;
 
 /** A GraphQL error saying a field does not exist (an older API version). */
 function isUndefinedField(error: unknown): boolean {

@@ -12,8 +12,9 @@ import { parseLinkHeader, type PageLinks } from './link-header.js';
 import { extractItems, inferListKey, nextPageQuery, serializeQuery, type Query } from './pagination.js';
 import { parseCallLimit, type CallLimit } from './rest-bucket.js';
 import { isTokenSource, type AccessTokenSource } from '../auth/token-source.js';
-import { ShopifyIngestError } from '../errors.js';
+import { codeOf, ShopifyIngestError } from '../errors.js';
 import { ATTR, NO_TELEMETRY, type Telemetry } from '../telemetry/index.js';
+import { abortableSleep } from '../abort.js';
 
 /** The seed's retry settings: exponential backoff for 5xx and network errors. */
 export interface RetryOptions {
@@ -72,8 +73,8 @@ export interface ShopifyClientOptions {
   headers?: Record<string, string>;
   /** Clock in ms (default `Date.now`); injected by tests. */
   now?: () => number;
-  /** Sleep (default `setTimeout`); injected by tests. */
-  sleep?: (ms: number) => Promise<void>;
+  /** Sleep (default `setTimeout`); injected by tests. It is given the call's signal; one that ignores it is cut short anyway when the signal fires. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /**
    * Told when an answer came from another API version than requested, or named deprecations the
    * call uses; each notice at most once an hour per client. The facade records them per tenant.
@@ -93,9 +94,13 @@ export interface RequestOptions {
   query?: Query;
   /** JSON body for POST/PUT. */
   body?: unknown;
-  /** Aborts the call (and its retries). */
+  /** Aborts the call, its retries and any wait (throttling, the shop's queue, a backoff), rejecting with the signal's reason. */
   signal?: AbortSignal;
-  /** Overrides `retryOptions.retries` for this call. */
+  /**
+   * Overrides `retryOptions.retries` for this call. A POST or PATCH is not retried after a failure
+   * that leaves unknown whether Shopify applied it (5xx, timeout, lost connection, malformed answer),
+   * whatever this says: a second attempt could apply it twice.
+   */
   retries?: number;
 }
 
@@ -177,7 +182,7 @@ export class ShopifyClient {
   private readonly ownsRegistry: boolean;
   private readonly limiter: ShopLimiter;
   private readonly now: () => number;
-  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private readonly deprecationsLogged = new Set<string>();
   private readonly onApiNotice: ((notice: ApiNotice) => void) | undefined;
   // When each notice was last reported (by kind and key), to report it at most hourly.
@@ -244,7 +249,8 @@ export class ShopifyClient {
   async request<T = any>(method: string, path: string, options: RequestOptions = {}): Promise<ShopifyResponse<T>> {
     const verb = method.toUpperCase();
     const { path: cleanPath, query } = splitPath(path, options.query);
-    return this.withRetries(verb, cleanPath, options, () => this.restAttempt<T>(verb, cleanPath, query, options));
+    const idempotent = !NON_IDEMPOTENT_METHODS.has(verb);
+    return this.withRetries(verb, cleanPath, { ...options, idempotent }, () => this.restAttempt<T>(verb, cleanPath, query, options));
   }
 
   /**
@@ -264,7 +270,7 @@ export class ShopifyClient {
     for (;;) {
       // A body without the list is retried like a malformed one: it must never pass for an empty page.
       const query = pageQuery;
-      const { response, items } = await this.withRetries('GET', cleanPath, { signal: options.signal }, async () => {
+      const { response, items } = await this.withRetries('GET', cleanPath, { signal: options.signal, idempotent: true }, async () => {
         const response = await this.restAttempt<unknown>('GET', cleanPath, query, { signal: options.signal });
         return { response, items: extractItems<T>(response.body, key, cleanPath) };
       });
@@ -312,7 +318,10 @@ export class ShopifyClient {
   /**
    * Runs a GraphQL Admin API query and returns `data`. Waits (without counting a failure) when the query
    * would not fit the shop's cost bucket, or when Shopify answers THROTTLED (in a 200) or 429.
-   * Throws {@link GraphqlError} when the response carries other errors.
+   * Throws {@link GraphqlError} when the response carries other errors, and a retryable
+   * `SHOPIFY_BAD_RESPONSE` when it carries neither `data` nor `errors`. A query is retried after 5xx,
+   * network errors, timeouts, malformed answers and `INTERNAL_SERVER_ERROR`; a mutation is not (a
+   * second attempt could apply it twice), and the error is thrown after the first attempt.
    *
    * @example
    * ```ts
@@ -335,7 +344,7 @@ export class ShopifyClient {
     } & Record<string, unknown>;
   }> {
     const path = '/graphql.json';
-    return this.withRetries('POST', path, options, () => this.graphqlAttempt<T>(query, variables, options.signal));
+    return this.withRetries('POST', path, { ...options, idempotent: !isMutation(query) }, () => this.graphqlAttempt<T>(query, variables, options.signal));
   }
 
   /**
@@ -399,14 +408,14 @@ export class ShopifyClient {
         const limit = parseCallLimit(response.headers.get('x-shopify-shop-api-call-limit'));
         if (limit) report(limit);
         return response;
-      });
+      }, options.signal);
       this.noteDeprecation(method, path, raw.headers);
       if (raw.status === 429) {
         // Shopify: wait Retry-After seconds (REST sends "2.0") and try again; this is pacing, not failure.
         // https://shopify.dev/docs/api/usage/limits#rest-admin-api-rate-limits
         const wait = throttleWaitMs(raw.headers, this.now());
         this.#telemetry.add('apiThrottles', 1, { [ATTR.kind]: 'rest', [ATTR.throttle]: 'http_429' });
-        if (throttled >= this.maxThrottleRetries) throw this.httpError(method, path, raw, 'SHOPIFY_THROTTLED', false);
+        if (throttled >= this.maxThrottleRetries) throw this.httpError(method, path, raw, 'SHOPIFY_THROTTLED', true);
         this.logger.warn('shopify rate limit hit (429), waiting', { shop: this.shopDomain, method, path, waitMs: wait });
         this.limiter.rest.throttled(wait);
         continue;
@@ -434,18 +443,26 @@ export class ShopifyClient {
       // points (in this process or, with Redis, another) sees the bucket after this one.
       const { raw, body } = await gql.schedule(cost, async () => {
         const raw = await this.sendAuthorized('POST', path, undefined, variables ? { query, variables } : { query }, signal);
-        if (raw.status === 429 || raw.status >= 300) return { raw, body: undefined };
+        if (raw.status === 429) {
+          // A 429 may carry the usual THROTTLED body: its cost and bucket say how long to wait.
+          const throttledBody = parseQuietly<Body>(raw.text);
+          gql.observe(query, throttledBody?.extensions?.cost);
+          return { raw, body: throttledBody };
+        }
+        if (raw.status >= 300) return { raw, body: undefined };
         const body = this.parseBody<Body>('POST', path, raw);
         gql.observe(query, body?.extensions?.cost);
         return { raw, body };
-      });
+      }, signal);
       this.noteDeprecation('POST', path, raw.headers);
       if (raw.status === 429) {
-        const wait = throttleWaitMs(raw.headers, this.now());
+        const retryAfter = retryAfterMs(raw.headers, this.now());
+        const fromBody = body?.extensions?.cost?.throttleStatus ? GraphqlBucket.throttledWait(body.extensions.cost) : undefined;
+        const wait = fromBody === undefined ? throttleWaitMs(raw.headers, this.now()) : Math.max(fromBody, retryAfter ?? 0);
         this.#telemetry.add('apiThrottles', 1, { [ATTR.kind]: 'graphql', [ATTR.throttle]: 'http_429' });
-        if (throttled >= this.maxThrottleRetries) throw this.httpError('POST', path, raw, 'SHOPIFY_THROTTLED', false);
+        if (throttled >= this.maxThrottleRetries) throw this.httpError('POST', path, raw, 'SHOPIFY_THROTTLED', true);
         this.logger.warn('shopify graphql 429, waiting', { shop: this.shopDomain, waitMs: wait });
-        await this.sleep(wait);
+        await abortableSleep(this.sleep, wait, signal);
         continue;
       }
       if (raw.status >= 300) throw this.classify('POST', path, raw);
@@ -458,16 +475,25 @@ export class ShopifyClient {
           // Throttled queries come back as 200 + THROTTLED; wait until the cost is restored.
           // https://shopify.dev/docs/api/usage/limits#graphql-admin-api-rate-limits
           if (throttled >= this.maxThrottleRetries) {
-            throw new GraphqlError({ shop: this.shopDomain, errors, data: body?.data, requestId: raw.headers.get('x-request-id') ?? undefined, code: 'SHOPIFY_THROTTLED' });
+            throw new GraphqlError({ shop: this.shopDomain, errors, data: body?.data, requestId: raw.headers.get('x-request-id') ?? undefined, code: 'SHOPIFY_THROTTLED', retryable: true });
           }
           const wait = GraphqlBucket.throttledWait(extensions.cost);
           this.logger.warn('shopify graphql throttled, waiting', { shop: this.shopDomain, waitMs: wait });
-          await this.sleep(wait);
+          await abortableSleep(this.sleep, wait, signal);
           continue;
         }
-        throw new GraphqlError({ shop: this.shopDomain, errors, data: body?.data, requestId: raw.headers.get('x-request-id') ?? undefined });
+        // Shopify answers some transient failures with 200 + INTERNAL_SERVER_ERROR instead of a 500.
+        const transient = errors.some((e) => e.extensions?.code === 'INTERNAL_SERVER_ERROR');
+        throw new GraphqlError({ shop: this.shopDomain, errors, data: body?.data, requestId: raw.headers.get('x-request-id') ?? undefined, retryable: transient });
       }
-      return { data: body?.data as T, extensions };
+      if (body?.data === undefined || body.data === null || typeof body.data !== 'object') {
+        // Neither data nor errors: never pass an answer without the expected shape off as a result.
+        throw new ShopifyApiError({
+          code: 'SHOPIFY_BAD_RESPONSE', status: raw.status, shop: this.shopDomain, method: 'POST', path,
+          requestId: raw.headers.get('x-request-id') ?? undefined, retryable: true, reason: 'GraphQL answer without data or errors',
+        });
+      }
+      return { data: body.data as T, extensions };
     }
   }
 
@@ -613,14 +639,25 @@ export class ShopifyClient {
 
   // Runs `attempt` through the SDK's retry policy (src/retry.ts): retryable {@link ShopifyApiError}s (5xx,
   // network, timeout, malformed body) back off exponentially per `retryOptions`; anything else fails at
-  // once. The delay goes through the injected `sleep` so tests stay in virtual time.
-  private async withRetries<T>(method: string, path: string, options: { signal?: AbortSignal; retries?: number }, attempt: () => Promise<T>): Promise<T> {
+  // once. The delay goes through the injected `sleep` so tests stay in virtual time. Not retried here:
+  // SHOPIFY_THROTTLED (the throttle waits are already spent), and for a request that is not idempotent
+  // (POST, PATCH, a GraphQL mutation) a failure after which Shopify may have applied it.
+  private async withRetries<T>(method: string, path: string, options: { signal?: AbortSignal; retries?: number; idempotent: boolean }, attempt: () => Promise<T>): Promise<T> {
     let attempts = 0;
     try {
       return await retrying(
-        (n) => {
+        async (n) => {
           attempts = n;
-          return attempt();
+          try {
+            return await attempt();
+          } catch (error) {
+            if (codeOf(error) === 'SHOPIFY_THROTTLED') throw new AbortError(error as Error);
+            if (!options.idempotent && mayHaveBeenApplied(error)) {
+              this.logger.warn('shopify request failed and may have been applied: not retried', { shop: this.shopDomain, method, path, error });
+              throw new AbortError(error as Error);
+            }
+            throw error;
+          }
         },
         {
           kind: 'request',
@@ -659,6 +696,45 @@ class TimeoutAbort extends Error {
   constructor(ms: number) {
     super(`timed out after ${ms} ms`);
     this.name = 'TimeoutError';
+  }
+}
+
+/** HTTP methods a second attempt could apply twice. */
+const NON_IDEMPOTENT_METHODS = new Set(['POST', 'PATCH']);
+
+/** Network failures before anything reached Shopify (nothing can have been applied). */
+const NOT_SENT = /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ENETUNREACH|EHOSTUNREACH)$/;
+
+/**
+ * Whether Shopify may have applied a request that failed with `error`: anything retryable that
+ * happened after the request left (5xx, timeout, lost connection, malformed or shapeless answer,
+ * INTERNAL_SERVER_ERROR). Failures before sending (a token source's, a refused connection) and
+ * refusals (4xx) are not ambiguous.
+ */
+function mayHaveBeenApplied(error: unknown): boolean {
+  if (error instanceof GraphqlError) return error.retryable;
+  if (!(error instanceof ShopifyApiError) || !error.retryable) return false;
+  return !(error.code === 'SHOPIFY_NETWORK_ERROR' && NOT_SENT.test(error.reason ?? ''));
+}
+
+/**
+ * Whether a GraphQL document's operation is a mutation (string literals and comments aside; a
+ * document with several operations counts as one when any of them is).
+ */
+function isMutation(document: string): boolean {
+  const code = document
+    .replace(/"""[\s\S]*?"""/g, '""')
+    .replace(/"(?:[^"\\\n]|\\.)*"/g, '""')
+    .replace(/#[^\n]*/g, '');
+  return /(^|\})\s*mutation\b/.test(code.trim());
+}
+
+/** `text` as JSON, or undefined when it is not. */
+function parseQuietly<T>(text: string): T | undefined {
+  try {
+    return text ? parseShopifyJson<T>(text) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -10,11 +10,12 @@ import { randomUUID } from 'node:crypto';
 import Bottleneck from 'bottleneck';
 import type { Logger } from '../logger.js';
 import { GraphqlBucket, type GraphqlCost, type GraphqlRateLimitStatus } from './graphql-bucket.js';
+import { abortableSleep, untilAborted, type Sleep } from '../abort.js';
 
 /** Milliseconds clock and sleep (the registry's `Timing`; declared here so this module does not import the registry's). */
 interface Timing {
   now: () => number;
-  sleep: (ms: number) => Promise<void>;
+  sleep: Sleep;
 }
 
 /** The subset of an ioredis client the limiter uses. */
@@ -97,9 +98,18 @@ export class ClusterGraphqlLimiter {
     this.keys = { state: `${base}:bucket`, expiries: `${base}:reserved-until`, costs: `${base}:reserved-cost` };
   }
 
-  async schedule<T>(cost: number, task: () => Promise<T>): Promise<T> {
+  async schedule<T>(cost: number, task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    signal?.throwIfAborted();
     const id = randomUUID();
-    const shared = await this.gate.schedule(() => this.reserve(id, cost));
+    // An aborted caller leaves the queue at once; points its turn reserved just before are given back.
+    const turn = this.gate.schedule(() => this.reserve(id, cost, signal));
+    let shared: boolean;
+    try {
+      shared = await untilAborted(turn, signal);
+    } catch (error) {
+      void turn.then((inRedis) => { if (inRedis) void this.release(id); }, () => undefined);
+      throw error;
+    }
     this.bucket.reserve(cost);
     try {
       return await task();
@@ -110,18 +120,21 @@ export class ClusterGraphqlLimiter {
   }
 
   /** Waits until Redis grants `cost` points; false when Redis failed and the local estimate decided. */
-  private async reserve(id: string, cost: number): Promise<boolean> {
+  private async reserve(id: string, cost: number, signal: AbortSignal | undefined): Promise<boolean> {
     for (;;) {
+      signal?.throwIfAborted();
       let wait: number;
       try {
         wait = Number(await this.redis().eval(RESERVE, 3, this.keys.state, this.keys.expiries, this.keys.costs, id, cost, this.options.expiration, KEY_TTL_MS));
       } catch (error) {
         this.options.logger.warn('cluster graphql limiter: redis failed, pacing from this process alone', { shop: this.options.shop, error });
-        for (let local = this.bucket.waitTime(cost, this.timing.now()); local > 0; local = this.bucket.waitTime(cost, this.timing.now())) await this.timing.sleep(local);
+        for (let local = this.bucket.waitTime(cost, this.timing.now()); local > 0; local = this.bucket.waitTime(cost, this.timing.now())) {
+          await abortableSleep(this.timing.sleep, local, signal);
+        }
         return false;
       }
       if (wait <= 0) return true;
-      await this.timing.sleep(Math.min(wait, MAX_POLL_MS));
+      await abortableSleep(this.timing.sleep, Math.min(wait, MAX_POLL_MS), signal);
     }
   }
 

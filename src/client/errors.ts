@@ -6,9 +6,11 @@ import type { ErrorCode } from '../error-codes.js';
  *
  * - `SHOPIFY_HTTP_401` / `_403` / `_404` / `_422`: not retried (bad token, missing scope, gone, invalid input).
  * - `SHOP_FROZEN` (402) and `SHOP_LOCKED` (423): the shop cannot be served until its owner acts; not retried.
- * - `SHOPIFY_THROTTLED`: 429s kept coming after the configured number of waits.
+ * - `SHOPIFY_THROTTLED`: 429s kept coming after the configured number of waits (retryable later; the
+ *   client does not retry it itself).
  * - `SHOPIFY_HTTP_5xx`, `SHOPIFY_NETWORK_ERROR`, `SHOPIFY_TIMEOUT`, `SHOPIFY_BAD_RESPONSE`: retried; the code
- *   surfaces once the retries are exhausted.
+ *   surfaces once the retries are exhausted (at once for a POST, PATCH or GraphQL mutation, which
+ *   Shopify may have applied).
  */
 export type ShopifyApiErrorCode =
   | 'SHOPIFY_HTTP_401'
@@ -180,12 +182,12 @@ export class GraphqlError extends ShopifyIngestError {
    * The SDK raises these; applications catch them.
    * @internal
    */
-  constructor(init: { shop: string; errors: GraphqlErrorEntry[]; data?: unknown; requestId?: string; code?: ErrorCode }) {
+  constructor(init: { shop: string; errors: GraphqlErrorEntry[]; data?: unknown; requestId?: string; code?: ErrorCode; retryable?: boolean }) {
     const first = init.errors[0];
     const summary = init.errors.map((e) => e.message).join('; ');
     super(init.code ?? (first?.extensions?.code === 'MAX_COST_EXCEEDED' ? 'GRAPHQL_MAX_COST_EXCEEDED' : 'GRAPHQL_ERROR'),
       `POST graphql.json on ${init.shop} returned errors: ${truncate(summary, 500)}${init.requestId ? ` (request id ${init.requestId})` : ''}`,
-      { details: { shop: init.shop, requestId: init.requestId, codes: init.errors.map((e) => e.extensions?.code).filter(Boolean) } });
+      { retryable: init.retryable, details: { shop: init.shop, requestId: init.requestId, codes: init.errors.map((e) => e.extensions?.code).filter(Boolean) } });
     this.errors = init.errors;
     this.data = init.data;
     this.shop = init.shop;

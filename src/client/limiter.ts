@@ -4,13 +4,14 @@ import { silentLogger } from '../logger.js';
 import { ClusterGraphqlLimiter, type RedisEval } from './cluster-graphql-limiter.js';
 import { GraphqlBucket, type GraphqlCost, type GraphqlRateLimitStatus } from './graphql-bucket.js';
 import { RestBucket, type CallLimit } from './rest-bucket.js';
+import { abortableSleep, timerSleep, untilAborted, type Sleep } from '../abort.js';
 
 /** Milliseconds clock and sleep, injectable so tests run in virtual time. */
 export interface Timing {
   /** Current time in ms. */
   now: () => number;
-  /** Waits `ms` milliseconds. */
-  sleep: (ms: number) => Promise<void>;
+  /** Waits `ms` milliseconds (ending early, rejected with its reason, when a given signal fires). */
+  sleep: Sleep;
 }
 
 /** The REST rate-limit view of one shop, as {@link ShopifyClient.getRateLimitStatus} reports it. */
@@ -35,9 +36,10 @@ export interface RestRateLimitStatus {
 export interface RestLimiter {
   /**
    * Runs `task` once the bucket has room. The task passes the response's `X-Shopify-Shop-Api-Call-Limit`
-   * to `report` (when it has one) before returning.
+   * to `report` (when it has one) before returning. When `signal` fires while the request waits for
+   * its turn, the wait ends with the signal's reason and the task never runs.
    */
-  schedule<T>(task: (report: (limit: CallLimit) => void) => Promise<T>): Promise<T>;
+  schedule<T>(task: (report: (limit: CallLimit) => void) => Promise<T>, signal?: AbortSignal): Promise<T>;
   /** A 429 arrived: hold every request of this shop for `retryAfterMs`. */
   throttled(retryAfterMs: number): void;
   /** Milliseconds until the next request may go. */
@@ -53,8 +55,10 @@ export interface GraphqlLimiter {
   /**
    * Waits until `cost` points fit, reserves them, runs `task`, then releases the reservation. The task
    * reports the response's `extensions.cost` through {@link GraphqlLimiter.observe} before it returns.
+   * When `signal` fires while the query waits for points, the wait ends with the signal's reason and
+   * nothing is reserved.
    */
-  schedule<T>(cost: number, task: () => Promise<T>): Promise<T>;
+  schedule<T>(cost: number, task: () => Promise<T>, signal?: AbortSignal): Promise<T>;
   /** Folds in the `extensions.cost` of a response to `query`. */
   observe(query: string, cost: GraphqlCost | undefined): void;
   /** The cost bucket as last reported. */
@@ -104,8 +108,8 @@ export interface LimiterRegistryOptions {
   redis?: RedisClusterOptions;
   /** Clock in ms (tests inject one). */
   now?: () => number;
-  /** Sleep (tests inject one). */
-  sleep?: (ms: number) => Promise<void>;
+  /** Sleep (tests inject one; it may take the signal of the call that waits, to end early). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Where the limiters log. */
   logger?: Logger;
 }
@@ -133,7 +137,7 @@ export class LimiterRegistry {
 
   constructor(options: LimiterRegistryOptions = {}) {
     this.options = options;
-    this.timing = { now: options.now ?? Date.now, sleep: options.sleep ?? defaultSleep };
+    this.timing = { now: options.now ?? Date.now, sleep: options.sleep ?? timerSleep };
   }
 
   /** The limiter of `shop`, created on first use with the registry's settings (or `overrides`). */
@@ -227,7 +231,8 @@ class LocalRestLimiter implements RestLimiter {
 
   private waiting = 0;
 
-  async schedule<T>(task: (report: (limit: CallLimit) => void) => Promise<T>): Promise<T> {
+  async schedule<T>(task: (report: (limit: CallLimit) => void) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    signal?.throwIfAborted();
     // Fast path: nobody queued and room now. Bottleneck costs a few ms per job (it yields through timers),
     // which only matters when no waiting is due anyway.
     let seq: number;
@@ -236,7 +241,15 @@ class LocalRestLimiter implements RestLimiter {
     } else {
       this.waiting++;
       try {
-        seq = await this.gate.schedule(() => this.waitForRoom());
+        // An aborted caller leaves the queue at once; a slot its turn took just before is settled unsent
+        // (counted as used, the safe side).
+        const turn = this.gate.schedule(() => this.waitForRoom(signal));
+        try {
+          seq = await untilAborted(turn, signal);
+        } catch (error) {
+          void turn.then((taken) => this.bucket.settle(this.timing.now(), false, taken), () => undefined);
+          throw error;
+        }
       } finally {
         this.waiting--;
       }
@@ -254,12 +267,14 @@ class LocalRestLimiter implements RestLimiter {
     }
   }
 
-  private async waitForRoom(): Promise<number> {
+  private async waitForRoom(signal: AbortSignal | undefined): Promise<number> {
     // Loop: a 429 seen by another request while we slept may push the bucket up again.
     for (let wait = this.bucket.waitTime(this.timing.now()); wait > 0; wait = this.bucket.waitTime(this.timing.now())) {
-      if (this.bucket.needsResponses(this.timing.now())) await new Promise<void>((resolve) => this.onSettle.push(resolve));
-      else await this.timing.sleep(wait);
+      signal?.throwIfAborted();
+      if (this.bucket.needsResponses(this.timing.now())) await untilAborted(new Promise<void>((resolve) => this.onSettle.push(resolve)), signal);
+      else await abortableSleep(this.timing.sleep, wait, signal);
     }
+    signal?.throwIfAborted();
     return this.bucket.take(this.timing.now());
   }
 
@@ -318,10 +333,13 @@ class ClusterRestLimiter implements RestLimiter {
     this.limiter.on('error', (error: unknown) => this.logger.error('cluster limiter error', { shop, error }));
   }
 
-  async schedule<T>(task: (report: (limit: CallLimit) => void) => Promise<T>): Promise<T> {
+  async schedule<T>(task: (report: (limit: CallLimit) => void) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    signal?.throwIfAborted();
     const blocked = this.bucket.blockedFor(this.timing.now());
-    if (blocked > 0) await this.timing.sleep(blocked);
-    return this.limiter.schedule({ expiration: this.expiration }, async () => {
+    if (blocked > 0) await abortableSleep(this.timing.sleep, blocked, signal);
+    return untilAborted(this.limiter.schedule({ expiration: this.expiration }, async () => {
+      // Aborted while queued: send nothing (the reservoir's token is spent; the bucket errs on the safe side).
+      signal?.throwIfAborted();
       const seq = this.bucket.take(this.timing.now());
       try {
         return await task((limit) => this.observe(limit, seq));
@@ -329,7 +347,7 @@ class ClusterRestLimiter implements RestLimiter {
         // The shared reservoir is the budget in cluster mode; the local bucket only feeds status().
         this.bucket.settle(this.timing.now(), true, seq);
       }
-    });
+    }), signal);
   }
 
   private observe(limit: CallLimit, seq: number): void {
@@ -388,18 +406,27 @@ class LocalGraphqlLimiter implements GraphqlLimiter {
 
   private waiting = 0;
 
-  async schedule<T>(cost: number, task: () => Promise<T>): Promise<T> {
+  async schedule<T>(cost: number, task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    signal?.throwIfAborted();
     if (this.waiting === 0 && this.bucket.waitTime(cost, this.timing.now()) === 0) {
       this.bucket.reserve(cost);
     } else {
       this.waiting++;
       try {
-        await this.gate.schedule(async () => {
+        // An aborted caller leaves the queue at once; points its turn reserved just before are given back.
+        const turn = this.gate.schedule(async () => {
           for (let wait = this.bucket.waitTime(cost, this.timing.now()); wait > 0; wait = this.bucket.waitTime(cost, this.timing.now())) {
-            await this.timing.sleep(wait);
+            await abortableSleep(this.timing.sleep, wait, signal);
           }
+          signal?.throwIfAborted();
           this.bucket.reserve(cost);
         });
+        try {
+          await untilAborted(turn, signal);
+        } catch (error) {
+          void turn.then(() => this.bucket.release(cost), () => undefined);
+          throw error;
+        }
       } finally {
         this.waiting--;
       }
@@ -439,9 +466,4 @@ function bucketStatus(bucket: RestBucket, now: number, mode: 'local' | 'cluster'
 
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-/** `setTimeout` as a promise. */
-export function defaultSleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -87,11 +87,16 @@ const objectsIn = (fields: string) => (fields.match(/\{/g) ?? []).length;
  * Requested cost of one record of {@link pageQuery} as Shopify computes it (objects 1, scalars 0,
  * connections 2 + first × node cost): https://shopify.dev/docs/api/usage/limits#cost-calculation.
  * The page costs 2 + first × this, and may not exceed 1,000 points.
+ *
+ * With `within`, every type's fragment is counted (objects and connections summed over the
+ * fragments): Shopify documents a union or interface as the maximum of its possible selections,
+ * but the simulator (src/testing) sums them, and the sum is never below either reading, so a page
+ * sized by it is never refused as MAX_COST_EXCEEDED.
  */
 export function pageRecordCost(resource: ResourceDefinition, nestedFirst: Readonly<Record<string, number>> = {}): number {
   const g = resource.graphql;
   let cost = 1 + objectsIn(g.fields);
-  if (g.within) cost += 1 + Math.max(...Object.values(g.within.types).map(objectsIn));
+  if (g.within) cost += 1 + Object.values(g.within.types).reduce((n, fields) => n + objectsIn(fields), 0);
   for (const c of g.connections) cost += carriers(g, c) * (2 + (nestedFirst[c.field] ?? c.pageSize) * (1 + objectsIn(c.fields)));
   // A list field counts as one object of its selection (its length is unknown before it is read).
   for (const l of g.lists ?? []) cost += 1 + objectsIn(l.fields);
@@ -110,8 +115,8 @@ export function connectionCost(connection: NestedConnection, first: number): num
 
 /**
  * How many times a query selects `connection` per record: once, or with `within` once per type
- * carrying it. Costs are counted per selection (the safe reading: whether Shopify charges a
- * union's fragments by their sum or their maximum is not documented).
+ * carrying it. Costs are counted per selection (the safe reading: Shopify documents a union's
+ * cost as the maximum of its possible selections, the simulator sums them; the sum covers both).
  */
 export function carriers(g: GraphqlSource, connection: NestedConnection): number {
   return g.within ? Object.keys(g.within.types).filter((t) => !connection.on || connection.on.includes(t)).length : 1;

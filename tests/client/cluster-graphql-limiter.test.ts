@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ClusterGraphqlLimiter } from '../../src/client/cluster-graphql-limiter.js';
-import { defaultSleep } from '../../src/client/limiter.js';
+import { timerSleep } from '../../src/abort.js';
 import { silentLogger } from '../../src/logger.js';
 
 const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -10,7 +10,7 @@ afterAll(async () => {
   await redis.quit();
 });
 
-const timing = { now: Date.now, sleep: defaultSleep };
+const timing = { now: Date.now, sleep: timerSleep };
 function limiter(prefix: string, expiration = 60_000) {
   return new ClusterGraphqlLimiter(() => redis, { shop: 's.myshopify.com', prefix, expiration, logger: silentLogger }, timing);
 }

@@ -1,7 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RESOURCES } from '../../src/resources/index.js';
 import { graphqlSourcesOf, type ResourceDefinition } from '../../src/resources/definition.js';
-import { ACCESS_SCOPES_QUERY, bulkIdsQuery, bulkQuery, countQuery, DESTROY_EVENTS_QUERY, destroyEventsSearch, listItemsQuery, nestedRestQuery, pageQuery, recordQuery, singletonQuery, timeWindowQuery } from '../../src/importer/queries.js';
+import { ACCESS_SCOPES_QUERY, bulkIdsQuery, bulkQuery, countQuery, DESTROY_EVENTS_QUERY, destroyEventsSearch, listItemsQuery, nestedRestQuery, pageQuery, pageRecordCost, pageSizeFor, recordQuery, singletonQuery, timeWindowQuery } from '../../src/importer/queries.js';
+import { createShopifyClient, type ShopifyClient } from '../../src/client/index.js';
+import { createShopifySimulator, type ShopifySimulator } from '../../src/testing/index.js';
 import { adminSchemaErrors, adminSchemaMissing } from '../helpers/schema-validate.js';
 
 describe.skipIf(adminSchemaMissing)(`every query the engine sends is valid against Shopify's 2026-10 Admin schema${adminSchemaMissing ? ` (skipped: ${adminSchemaMissing})` : ''}`, () => {
@@ -47,4 +49,35 @@ describe('search syntax', () => {
     expect(timeWindowQuery('updated_at', null, null, null)).toBeNull();
     expect(destroyEventsSearch('ORDER', new Date('2026-11-01T00:00:00Z'))).toBe("action:destroy AND subject_type:ORDER AND created_at:>='2026-11-01T00:00:00Z'");
   });
+});
+
+describe('page sizes: the page query at pageSizeFor(resource, 250) stays under the 1,000-point single-query cap', () => {
+  // Every paged listing (singletons have no page); priced by the simulator, which applies Shopify's cost rules
+  // (and sums the fragments of a union such as discounts' `discount { ... on DiscountCodeBasic { codes } ... }`).
+  const views = RESOURCES.flatMap((r) => graphqlSourcesOf(r).map((graphql, k) => ({ ...r, graphql, name: k ? `${r.name} (${graphql.connection})` : r.name }) as ResourceDefinition))
+    .filter((r) => !r.graphql.singleton);
+  let sim: ShopifySimulator;
+  let client: ShopifyClient;
+  beforeAll(async () => {
+    sim = await createShopifySimulator({ seed: 1, unthrottled: true, shops: [{ customers: 1, products: 1, orders: 1 }] });
+    const shop = sim.shops[0];
+    client = createShopifyClient({ shopDomain: shop.domain, accessToken: shop.accessToken, baseUrl: shop.baseUrl });
+  }, 20_000);
+  afterAll(async () => {
+    await client?.close();
+    await sim?.stop();
+  });
+
+  for (const resource of views) {
+    it(`${resource.name}: accepted by the simulator, and the SDK's estimate is not below its requested cost`, async () => {
+      const first = pageSizeFor(resource, 250);
+      const estimate = 2 + first * pageRecordCost(resource);
+      expect(estimate).toBeLessThanOrEqual(1000);
+      const outcome = await client.graphqlRaw(pageQuery(resource), { first, after: null, query: null })
+        .then((r) => r.extensions.cost?.requestedQueryCost ?? null, (e: Error) => e.message);
+      expect(typeof outcome, `first=${first}, SDK estimate ${estimate} points: ${String(outcome)}`).toBe('number');
+      expect(outcome as number).toBeLessThanOrEqual(1000);
+      expect(estimate, `first=${first}: SDK estimate ${estimate}, simulator ${String(outcome)}`).toBeGreaterThanOrEqual(outcome as number);
+    });
+  }
 });

@@ -230,7 +230,9 @@ describe('shop/redact, retried', () => {
     await s.processPending();
     expect(await db.query(`SELECT status FROM shopify_webhook_inbox WHERE webhook_id = 'redact-1'`)).toEqual([{ status: 'pending' }]);
     fail = false;
-    await db.query(`UPDATE shopify_webhook_inbox SET next_attempt_at = now() WHERE webhook_id = 'redact-1'`);
+    // Due now. A second back, not now(): the worker claims rows due by its own millisecond clock, and
+    // PostgreSQL's now() (microseconds) can be later within the same millisecond.
+    await db.query(`UPDATE shopify_webhook_inbox SET next_attempt_at = now() - interval '1 second' WHERE webhook_id = 'redact-1'`);
     await s.processPending();
     expect(await db.query(`SELECT status FROM shopify_webhook_inbox WHERE webhook_id = 'redact-1'`)).toEqual([{ status: 'processed' }]);
     expect(calls).toBe(2);
