@@ -437,7 +437,7 @@ export class ShopifyClient {
     const path = '/graphql.json';
     const gql = this.limiter.graphql;
     for (let throttled = 0; ; throttled++) {
-      const cost = gql.bucket.estimate(query);
+      const cost = gql.bucket.estimate(query, variables);
       type Body = { data?: T; errors?: unknown; extensions?: { cost?: GraphqlCost } & Record<string, unknown> };
       // The response's cost is recorded before the reservation is released, so a query waiting for the
       // points (in this process or, with Redis, another) sees the bucket after this one.
@@ -446,12 +446,12 @@ export class ShopifyClient {
         if (raw.status === 429) {
           // A 429 may carry the usual THROTTLED body: its cost and bucket say how long to wait.
           const throttledBody = parseQuietly<Body>(raw.text);
-          gql.observe(query, throttledBody?.extensions?.cost);
+          gql.observe(query, throttledBody?.extensions?.cost, variables);
           return { raw, body: throttledBody };
         }
         if (raw.status >= 300) return { raw, body: undefined };
         const body = this.parseBody<Body>('POST', path, raw);
-        gql.observe(query, body?.extensions?.cost);
+        gql.observe(query, body?.extensions?.cost, variables);
         return { raw, body };
       }, signal);
       this.noteDeprecation('POST', path, raw.headers);

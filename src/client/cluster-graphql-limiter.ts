@@ -147,8 +147,8 @@ export class ClusterGraphqlLimiter {
     }
   }
 
-  observe(query: string, cost: GraphqlCost | undefined): void {
-    this.bucket.observe(query, cost, this.timing.now());
+  observe(query: string, cost: GraphqlCost | undefined, variables?: Record<string, unknown>): void {
+    this.bucket.observe(query, cost, this.timing.now(), variables);
     const status = cost?.throttleStatus;
     if (!status) return;
     this.redis().eval(OBSERVE, 1, this.keys.state, status.currentlyAvailable, status.maximumAvailable, status.restoreRate, KEY_TTL_MS)

@@ -4,8 +4,9 @@
  * Every GraphQL response reports `extensions.cost.throttleStatus` = `{ maximumAvailable,
  * currentlyAvailable, restoreRate }` (https://shopify.dev/docs/api/usage/limits#graphql-admin-api-rate-limits).
  * The bucket is read from those responses, never hard-coded (plans differ: 100/200/1000/2000 points/s).
- * Before a query is sent its cost is estimated (the last `requestedQueryCost` seen for the same query text)
- * and reserved; if the estimate exceeds what is available the caller waits `(cost - available) / restoreRate`.
+ * Before a query is sent its cost is estimated (the last `requestedQueryCost` seen for the same query text
+ * and numeric variables, such as `first`) and reserved; if the estimate exceeds what is available the
+ * caller waits `(cost - available) / restoreRate`.
  *
  * @example
  * ```ts
@@ -36,9 +37,13 @@ export class GraphqlBucket {
     return Math.min(this.maximumAvailable, this.available + restored);
   }
 
-  /** The cost to reserve for `query`: its last requested cost, or the default. */
-  estimate(query: string): number {
-    return this.costs.get(query) ?? this.defaultCost;
+  /**
+   * The cost to reserve for `query` with `variables`: the last requested cost seen for the same text
+   * and numeric variables (`first: $n` changes the cost; a cursor or a search string does not), else
+   * for the same text, else the default.
+   */
+  estimate(query: string, variables?: Record<string, unknown>): number {
+    return this.costs.get(costKey(query, variables)) ?? this.costs.get(query) ?? this.defaultCost;
   }
 
   /** Milliseconds to wait before a query costing `cost` fits (0 when the bucket is still unknown). */
@@ -60,10 +65,14 @@ export class GraphqlBucket {
     this.reserved = Math.max(0, this.reserved - cost);
   }
 
-  /** Folds in `extensions.cost` of a response to `query`. */
-  observe(query: string, cost: GraphqlCost | undefined, now: number): void {
+  /** Folds in `extensions.cost` of a response to `query` (sent with `variables`). */
+  observe(query: string, cost: GraphqlCost | undefined, now: number, variables?: Record<string, unknown>): void {
     if (!cost) return;
-    if (typeof cost.requestedQueryCost === 'number') this.costs.set(query, cost.requestedQueryCost);
+    if (typeof cost.requestedQueryCost === 'number') {
+      this.costs.set(query, cost.requestedQueryCost);
+      const key = costKey(query, variables);
+      if (key !== query) this.costs.set(key, cost.requestedQueryCost);
+    }
     const status = cost.throttleStatus;
     if (!status) return;
     this.maximumAvailable = status.maximumAvailable;
@@ -72,12 +81,19 @@ export class GraphqlBucket {
     this.at = now;
   }
 
-  /** Milliseconds a THROTTLED response asks to wait: `(requestedQueryCost - currentlyAvailable) / restoreRate`. */
+  /**
+   * Milliseconds a THROTTLED response asks to wait: `(requestedQueryCost - currentlyAvailable) / restoreRate`.
+   * When the reported bucket says the query should have fitted (the report is older than the refusal:
+   * another query or app took the points meanwhile), the wait is the time to restore the whole
+   * requested cost, never 0: a THROTTLED query is not sent again at once.
+   */
   static throttledWait(cost: GraphqlCost | undefined, fallbackMs = 1000): number {
     const status = cost?.throttleStatus;
     const requested = cost?.requestedQueryCost;
     if (!status || typeof requested !== 'number' || !status.restoreRate) return fallbackMs;
-    return Math.max(0, Math.ceil(((requested - status.currentlyAvailable) * 1000) / status.restoreRate));
+    const missing = requested - status.currentlyAvailable;
+    const points = missing > 0 ? missing : Math.max(1, requested);
+    return Math.ceil((points * 1000) / status.restoreRate);
   }
 
   /** The bucket at `now`. */
@@ -118,4 +134,11 @@ export interface GraphqlRateLimitStatus {
   restoreRate: number | undefined;
   /** Points reserved by queries in flight. */
   reserved: number;
+}
+
+/** A query's text and its numeric variables: what its requested cost depends on. */
+function costKey(query: string, variables: Record<string, unknown> | undefined): string {
+  if (!variables) return query;
+  const numbers = Object.entries(variables).filter(([, v]) => typeof v === 'number').sort(([a], [b]) => (a < b ? -1 : 1));
+  return numbers.length === 0 ? query : `${query}\u0000${numbers.map(([k, v]) => `${k}=${String(v)}`).join('&')}`;
 }

@@ -59,8 +59,8 @@ export interface GraphqlLimiter {
    * nothing is reserved.
    */
   schedule<T>(cost: number, task: () => Promise<T>, signal?: AbortSignal): Promise<T>;
-  /** Folds in the `extensions.cost` of a response to `query`. */
-  observe(query: string, cost: GraphqlCost | undefined): void;
+  /** Folds in the `extensions.cost` of a response to `query` (sent with `variables`). */
+  observe(query: string, cost: GraphqlCost | undefined, variables?: Record<string, unknown>): void;
   /** The cost bucket as last reported. */
   status(): GraphqlRateLimitStatus;
 }
@@ -438,8 +438,8 @@ class LocalGraphqlLimiter implements GraphqlLimiter {
     }
   }
 
-  observe(query: string, cost: GraphqlCost | undefined): void {
-    this.bucket.observe(query, cost, this.timing.now());
+  observe(query: string, cost: GraphqlCost | undefined, variables?: Record<string, unknown>): void {
+    this.bucket.observe(query, cost, this.timing.now(), variables);
   }
 
   status(): GraphqlRateLimitStatus {

@@ -131,3 +131,36 @@ describe('Shopify\'s transient GraphQL errors in a 200', () => {
     await client.close();
   });
 });
+
+describe('pacing from what Shopify reported', () => {
+  const status = (available: number) => ({ maximumAvailable: 1000, currentlyAvailable: available, restoreRate: 50 });
+
+  it('a THROTTLED whose reported bucket says the query fitted waits the whole cost back, not 0 ms', async () => {
+    const { client, time } = setup();
+    nock(ORIGIN)
+      .post(`${API}/graphql.json`).reply(200, { errors: [{ message: 'Throttled', extensions: { code: 'THROTTLED' } }], extensions: { cost: { requestedQueryCost: 100, actualQueryCost: null, throttleStatus: status(500) } } })
+      .post(`${API}/graphql.json`).reply(200, { data: { ok: 1 } });
+    await client.graphql('{ ok }');
+    expect(time.sleeps).toEqual([2000]);
+    await client.close();
+  });
+
+  it('remembers a query\'s cost per page size: the same text with another `first` is not priced as the last one', async () => {
+    const { client, time } = setup();
+    const query = 'query($first: Int!, $after: String) { products(first: $first, after: $after) { nodes { id } } }';
+    const answer = (requested: number, available: number) => ({ data: { products: { nodes: [] } }, extensions: { cost: { requestedQueryCost: requested, actualQueryCost: requested, throttleStatus: status(available) } } });
+    nock(ORIGIN)
+      .post(`${API}/graphql.json`, (b) => b.variables.first === 10).reply(200, answer(22, 978))
+      .post(`${API}/graphql.json`, (b) => b.variables.first === 250).reply(200, answer(502, 476))
+      .post(`${API}/graphql.json`, (b) => b.variables.first === 10).reply(200, answer(22, 454))
+      .post(`${API}/graphql.json`, (b) => b.variables.first === 250).reply(200, answer(502, 0));
+    await client.graphql(query, { first: 10, after: null });
+    await client.graphql(query, { first: 250, after: 'c1' });
+    await client.graphql(query, { first: 10, after: 'c2' });
+    expect(time.sleeps).toEqual([]);
+    // 502 points wanted (not the 22 of the last answer to this text), 454 there, 50/s: wait 0.96 s first.
+    await client.graphql(query, { first: 250, after: 'c3' });
+    expect(time.sleeps).toEqual([960]);
+    await client.close();
+  });
+});
