@@ -89,9 +89,9 @@ const objectsIn = (fields: string) => (fields.match(/\{/g) ?? []).length;
  * The page costs 2 + first × this, and may not exceed 1,000 points.
  *
  * With `within`, every type's fragment is counted (objects and connections summed over the
- * fragments): Shopify documents a union or interface as the maximum of its possible selections,
- * but the simulator (src/testing) sums them, and the sum is never below either reading, so a page
- * sized by it is never refused as MAX_COST_EXCEEDED.
+ * fragments). Shopify prices a union or interface at the maximum of its possible selections (and
+ * so does the simulator): the sum is never below that, so a page sized by it is never refused as
+ * MAX_COST_EXCEEDED, at the price of a page somewhat smaller than the cap would allow.
  */
 export function pageRecordCost(resource: ResourceDefinition, nestedFirst: Readonly<Record<string, number>> = {}): number {
   const g = resource.graphql;
@@ -115,8 +115,8 @@ export function connectionCost(connection: NestedConnection, first: number): num
 
 /**
  * How many times a query selects `connection` per record: once, or with `within` once per type
- * carrying it. Costs are counted per selection (the safe reading: Shopify documents a union's
- * cost as the maximum of its possible selections, the simulator sums them; the sum covers both).
+ * carrying it. Costs are counted per selection (the safe side: Shopify prices a union at the
+ * maximum of its possible selections, which the sum never falls below).
  */
 export function carriers(g: GraphqlSource, connection: NestedConnection): number {
   return g.within ? Object.keys(g.within.types).filter((t) => !connection.on || connection.on.includes(t)).length : 1;

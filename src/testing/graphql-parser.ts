@@ -2,7 +2,7 @@
  * Reading GraphQL requests for the simulator: graphql-js parses them and validates them against
  * Shopify's schema (admin-schema.ts); the simulator's resolvers then walk plain field trees.
  */
-import { Kind, TypeInfo, parse, validate, visit, visitWithTypeInfo, type DocumentNode, type FragmentDefinitionNode, type GraphQLError, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode, type ValueNode } from 'graphql';
+import { Kind, TypeInfo, isObjectType, parse, validate, visit, visitWithTypeInfo, type DocumentNode, type FragmentDefinitionNode, type GraphQLError, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode, type ValueNode } from 'graphql';
 
 export type GraphqlValue = string | number | boolean | null | GraphqlValue[] | { [k: string]: GraphqlValue } | { $var: string };
 
@@ -11,6 +11,13 @@ export interface FieldNode {
   name: string;
   args: Record<string, GraphqlValue>;
   selections: FieldNode[];
+  /**
+   * The concrete object type a fragment selected this field for (`... on DiscountCodeBasic { … }`):
+   * such fields apply only to records of that type, so a selection's cost takes the costliest type
+   * (Shopify: an interface or union costs the maximum of its possible selections). Absent for a field
+   * that applies whatever the type (and, without a schema, for every field: summed, the safe side).
+   */
+  on?: string;
 }
 
 export interface OperationNode {
@@ -86,6 +93,11 @@ export function parseGraphql(source: string, operationName?: string, schema?: Gr
   const op = operationName ? operations.find((o) => o.name?.value === operationName) : operations.length === 1 ? operations[0] : undefined;
   if (!op) throw new GraphqlSyntaxError(operationName ? `no operation named "${operationName}"` : 'the document must hold exactly one operation or name one');
   if (op.operation === 'subscription') throw new GraphqlSyntaxError('subscriptions are not supported');
+  // Fields of a fragment on a concrete object type apply to that type only.
+  const onType = (condition: string | undefined, selected: FieldNode[]): FieldNode[] => {
+    if (!condition || !schema || !isObjectType(schema.getType(condition))) return selected;
+    return selected.map((f) => (f.on ? f : { ...f, on: condition }));
+  };
   const fields = (set: SelectionSetNode | undefined, seen: Set<string> = new Set()): FieldNode[] => {
     const out: FieldNode[] = [];
     for (const sel of set?.selections ?? []) {
@@ -97,12 +109,12 @@ export function parseGraphql(source: string, operationName?: string, schema?: Gr
           selections: fields(sel.selectionSet, seen),
         });
       } else if (sel.kind === Kind.INLINE_FRAGMENT) {
-        out.push(...fields(sel.selectionSet, seen));
+        out.push(...onType(sel.typeCondition?.name.value, fields(sel.selectionSet, seen)));
       } else {
         const fragment = fragments.get(sel.name.value);
         if (!fragment) throw new GraphqlSyntaxError(`unknown fragment ${sel.name.value}`);
         if (seen.has(sel.name.value)) throw new GraphqlSyntaxError(`fragment ${sel.name.value} spreads itself`);
-        out.push(...fields(fragment.selectionSet, new Set([...seen, sel.name.value])));
+        out.push(...onType(fragment.typeCondition.name.value, fields(fragment.selectionSet, new Set([...seen, sel.name.value]))));
       }
     }
     return out;

@@ -13,9 +13,10 @@
  * - Shop-specific webhook subscriptions: `webhookSubscriptions`, `webhookSubscription(id:)` and the
  *   create/update/delete mutations (webhook-subscriptions.ts).
  *
- * Cost follows Shopify's calculation (scalars 0, objects 1, connections 2 + first x node cost,
- * mutations 10), charged up front from a restoring bucket; the unused part is refunded, and a
- * request the bucket cannot pay gets a `THROTTLED` error in a 200.
+ * Cost follows Shopify's calculation (scalars 0, objects 1, connections 2 + first x node cost, an
+ * interface or union the costliest of its possible selections, mutations 10), charged up front from
+ * a restoring bucket; the unused part is refunded, and a request the bucket cannot pay gets a
+ * `THROTTLED` error in a 200.
  * https://shopify.dev/docs/api/usage/limits#graphql-admin-api-rate-limits
  */
 import type http from 'node:http';
@@ -262,8 +263,20 @@ function bulkQueryProblem(op: OperationNode): string | null {
   return null;
 }
 
+/**
+ * Requested cost of a selection: the fields that apply to every record, plus the costliest of the
+ * per-type selections (fragments on concrete types): Shopify prices an interface or union at the
+ * maximum of its possible selections (https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits).
+ */
 function fieldsCost(selections: FieldNode[], vars: Record<string, unknown>): number {
-  return selections.reduce((n, f) => n + fieldCost(f, vars), 0);
+  let common = 0;
+  const perType = new Map<string, number>();
+  for (const f of selections) {
+    const cost = fieldCost(f, vars);
+    if (f.on) perType.set(f.on, (perType.get(f.on) ?? 0) + cost);
+    else common += cost;
+  }
+  return common + (perType.size ? Math.max(...perType.values()) : 0);
 }
 
 function connectionNode(field: FieldNode): FieldNode | undefined {

@@ -69,6 +69,15 @@ describe('simulator GraphQL', () => {
     expect(res.data).toBeUndefined();
   });
 
+  it('prices a union at its costliest possible selection, not the sum of its fragments (Shopify\'s documented rule)', async () => {
+    // Per node: 1 + codeDiscount (1 + max(Basic: 2 + 5, Bxgy: 2 + 2, FreeShipping: 0)) = 9; the page: 2 + 10 x 9.
+    const union = '{ codeDiscountNodes(first: 10) { nodes { id codeDiscount { ... on DiscountCodeBasic { title codes(first: 5) { nodes { code } } } ... on DiscountCodeBxgy { title codes(first: 2) { nodes { code } } } ... on DiscountCodeFreeShipping { title } } } } }';
+    expect((await gql(sim, token(), union)).extensions.cost.requestedQueryCost).toBe(92);
+    // The costliest fragment alone costs the same; a fragment spread on a concrete type counts the same way.
+    const basicOnly = '{ codeDiscountNodes(first: 10) { nodes { id codeDiscount { ...B } } } } fragment B on DiscountCodeBasic { title codes(first: 5) { nodes { code } } }';
+    expect((await gql(sim, token(), basicOnly)).extensions.cost.requestedQueryCost).toBe(92);
+  });
+
   it('answers THROTTLED in a 200 when the point bucket is short, and restores over time', async () => {
     const clock = manualClock();
     const small = await createShopifySimulator({ shops: [{ products: 50 }], graphql: { maximumAvailable: 100, restoreRate: 10 }, clock: clock.now });
