@@ -12,6 +12,7 @@
  */
 import { ShopifyIngestError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { timerSleep } from '../abort.js';
 
 /** Statuses of a bulk operation (BulkOperationStatus). */
 export type BulkOperationStatus = 'CREATED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELING' | 'CANCELED' | 'EXPIRED';
@@ -88,13 +89,6 @@ export function toBulkState(raw: RawState): BulkOperationState {
   };
 }
 
-const defaultSleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve, reject) => {
-  if (signal?.aborted) { reject(signal.reason); return; }
-  const timer = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
-  const onAbort = () => { clearTimeout(timer); reject(signal!.reason); };
-  signal?.addEventListener('abort', onAbort, { once: true });
-});
-
 /**
  * Bulk query operations of one shop.
  *
@@ -115,7 +109,7 @@ export class BulkOperations {
 
   constructor(private readonly client: BulkGraphqlClient, options: BulkOperationsOptions = {}) {
     this.logger = options.logger ?? silentLogger;
-    this.sleep = options.sleep ?? defaultSleep;
+    this.sleep = options.sleep ?? timerSleep;
     this.minPollMs = options.minPollMs ?? 1000;
     this.maxPollMs = options.maxPollMs ?? 30_000;
     this.limitWaitMs = options.limitWaitMs ?? 6 * 3_600_000;

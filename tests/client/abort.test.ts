@@ -30,6 +30,13 @@ function hangingSleep() {
   return { sleep, asleep, delays };
 }
 
+/** Aborts `controller` and expects `call` to reject with the abort's reason (only the abort can end it here). */
+async function expectAbortEnds(call: Promise<unknown>, controller: AbortController): Promise<void> {
+  const reason = new Error('run cancelled');
+  controller.abort(reason);
+  await expect(call).rejects.toBe(reason);
+}
+
 describe('an aborted call stops waiting', () => {
   it('during the wait after a THROTTLED reply', async () => {
     const { sleep, asleep } = hangingSleep();
@@ -38,9 +45,7 @@ describe('an aborted call stops waiting', () => {
     const controller = new AbortController();
     const call = client.graphql('{ ok }', undefined, { signal: controller.signal });
     expect(await asleep).toBe(10_000);
-    const reason = new Error('run cancelled');
-    controller.abort(reason);
-    await expect(call).rejects.toBe(reason);
+    await expectAbortEnds(call, controller);
     await client.close();
   });
 
@@ -53,9 +58,7 @@ describe('an aborted call stops waiting', () => {
     const controller = new AbortController();
     const call = client.graphql('{ ok }', undefined, { signal: controller.signal });
     expect(await asleep).toBeGreaterThan(9_000);
-    const reason = new Error('run cancelled');
-    controller.abort(reason);
-    await expect(call).rejects.toBe(reason);
+    await expectAbortEnds(call, controller);
     expect(client.getRateLimitStatus().graphql.reserved, 'points reserved by the aborted query').toBe(0);
     expect(nock.pendingMocks()).toEqual([]);
     await client.close();
@@ -69,9 +72,7 @@ describe('an aborted call stops waiting', () => {
     const controller = new AbortController();
     const call = client.get('/shop.json', undefined, { signal: controller.signal });
     await asleep;
-    const reason = new Error('run cancelled');
-    controller.abort(reason);
-    await expect(call).rejects.toBe(reason);
+    await expectAbortEnds(call, controller);
     expect(client.getRateLimitStatus().inFlight).toBe(0);
     await client.close();
   });
@@ -83,9 +84,7 @@ describe('an aborted call stops waiting', () => {
     const controller = new AbortController();
     const call = client.graphql('{ ok }', undefined, { signal: controller.signal });
     expect(await asleep).toBe(5000);
-    const reason = new Error('run cancelled');
-    controller.abort(reason);
-    await expect(call).rejects.toBe(reason);
+    await expectAbortEnds(call, controller);
     await client.close();
   });
 

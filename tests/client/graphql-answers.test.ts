@@ -12,9 +12,10 @@ beforeAll(() => nock.disableNetConnect());
 afterEach(() => nock.cleanAll());
 afterAll(() => nock.enableNetConnect());
 
-function setup() {
+/** A client in virtual time, retrying `retries` times (default: none). */
+function setup(retries = 0) {
   const time = virtualTime();
-  const client = createShopifyClient({ shopDomain: SHOP, accessToken: TOKEN, now: time.now, sleep: time.sleep, retryOptions: { retries: 0 } });
+  const client = createShopifyClient({ shopDomain: SHOP, accessToken: TOKEN, now: time.now, sleep: time.sleep, retryOptions: { retries } });
   return { client, time };
 }
 
@@ -27,8 +28,7 @@ describe('GraphQL answers without the expected shape', () => {
   });
 
   it('data: null without errors is retried like a malformed answer, then served', async () => {
-    const time = virtualTime();
-    const client = createShopifyClient({ shopDomain: SHOP, accessToken: TOKEN, now: time.now, sleep: time.sleep });
+    const { client, time } = setup(3);
     nock(ORIGIN).post(`${API}/graphql.json`).reply(200, { data: null }).post(`${API}/graphql.json`).reply(200, { data: { shop: { name: 'x' } } });
     await expect(client.graphql('{ shop { name } }')).resolves.toEqual({ shop: { name: 'x' } });
     expect(time.sleeps).toEqual([1000]);
@@ -97,8 +97,7 @@ describe('THROTTLED delivered as HTTP 429', () => {
 
 describe('Shopify\'s transient GraphQL errors in a 200', () => {
   it('INTERNAL_SERVER_ERROR (sent instead of a 500) on a query is retried like a 5xx', async () => {
-    const time = virtualTime();
-    const client = createShopifyClient({ shopDomain: SHOP, accessToken: TOKEN, now: time.now, sleep: time.sleep, retryOptions: { retries: 2 } });
+    const { client } = setup(2);
     nock(ORIGIN)
       .post(`${API}/graphql.json`).reply(200, { errors: [{ message: 'Internal error. Looks like something went wrong on our end.\nRequest ID: abc (include this in support requests).', extensions: { code: 'INTERNAL_SERVER_ERROR', requestId: 'abc' } }] })
       .post(`${API}/graphql.json`).reply(200, { data: { shop: { name: 'x' } } });
@@ -108,8 +107,7 @@ describe('Shopify\'s transient GraphQL errors in a 200', () => {
   });
 
   it('other GraphQL errors stay permanent: not retried, not retryable', async () => {
-    const time = virtualTime();
-    const client = createShopifyClient({ shopDomain: SHOP, accessToken: TOKEN, now: time.now, sleep: time.sleep, retryOptions: { retries: 2 } });
+    const { client, time } = setup(2);
     const scope = nock(ORIGIN).post(`${API}/graphql.json`).reply(200, { errors: [{ message: "Field 'nme' doesn't exist on type 'Shop'", extensions: { code: 'undefinedField' } }] });
     await expect(client.graphql('{ shop { nme } }')).rejects.toMatchObject({ code: 'GRAPHQL_ERROR', retryable: false });
     expect(scope.isDone()).toBe(true);
@@ -118,8 +116,7 @@ describe('Shopify\'s transient GraphQL errors in a 200', () => {
   });
 
   it('INTERNAL_SERVER_ERROR on a mutation is thrown after one attempt, retryable (Shopify may have applied it)', async () => {
-    const time = virtualTime();
-    const client = createShopifyClient({ shopDomain: SHOP, accessToken: TOKEN, now: time.now, sleep: time.sleep, retryOptions: { retries: 2 } });
+    const { client } = setup(2);
     let posts = 0;
     nock(ORIGIN).post(`${API}/graphql.json`).times(3).reply(() => {
       posts++;
