@@ -441,17 +441,17 @@ export class ShopifyClient {
       type Body = { data?: T; errors?: unknown; extensions?: { cost?: GraphqlCost } & Record<string, unknown> };
       // The response's cost is recorded before the reservation is released, so a query waiting for the
       // points (in this process or, with Redis, another) sees the bucket after this one.
-      const { raw, body } = await gql.schedule(cost, async () => {
+      const { raw, body } = await gql.schedule(cost, async (observe) => {
         const raw = await this.sendAuthorized('POST', path, undefined, variables ? { query, variables } : { query }, signal);
         if (raw.status === 429) {
           // A 429 may carry the usual THROTTLED body: its cost and bucket say how long to wait.
           const throttledBody = parseQuietly<Body>(raw.text);
-          gql.observe(query, throttledBody?.extensions?.cost, variables);
+          observe(query, throttledBody?.extensions?.cost, variables);
           return { raw, body: throttledBody };
         }
         if (raw.status >= 300) return { raw, body: undefined };
         const body = this.parseBody<Body>('POST', path, raw);
-        gql.observe(query, body?.extensions?.cost, variables);
+        observe(query, body?.extensions?.cost, variables);
         return { raw, body };
       }, signal);
       this.noteDeprecation('POST', path, raw.headers);

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import Bottleneck from 'bottleneck';
 import type { Logger } from '../logger.js';
-import { GraphqlBucket, type GraphqlCost, type GraphqlRateLimitStatus } from './graphql-bucket.js';
+import { GraphqlBucket, type GraphqlCost, type GraphqlObserve, type GraphqlRateLimitStatus } from './graphql-bucket.js';
 import { abortableSleep, untilAborted, type Sleep } from '../abort.js';
 
 /** Milliseconds clock and sleep (the registry's `Timing`; declared here so this module does not import the registry's). */
@@ -24,7 +24,8 @@ export interface RedisEval {
 }
 
 // KEYS: state hash, reservation expiries (zset), reservation costs (hash). ARGV: id, cost, expiration ms, key ttl ms.
-// Returns 0 when the points were reserved, else the milliseconds to wait before asking again.
+// Returns the milliseconds to wait before asking again, or, when the points were reserved, minus the
+// query's ticket: queries are numbered in the order they were let go, across processes (OBSERVE).
 const RESERVE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -47,16 +48,43 @@ if max then
 end
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[1])
 redis.call('HSET', KEYS[3], ARGV[1], cost)
+local ticket = redis.call('HINCRBY', KEYS[1], 'sent', 1)
 for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[4])) end
-return 0
+return -ticket
 `;
 
-// KEYS: state hash. ARGV: currently available, maximum, restore rate, key ttl ms.
+// KEYS: state hash. ARGV: currently available, maximum, restore rate, key ttl ms, the query's ticket (0: unknown).
+// An answer to a query let go before the one whose answer was recorded last is older news: it may only
+// lower the estimate (answers of overlapping queries arrive in any order, each reporting the bucket
+// after its own query).
 const OBSERVE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ticket = tonumber(ARGV[5])
+local last = tonumber(redis.call('HGET', KEYS[1], 'observed') or '0')
+if ticket > 0 and ticket < last then
+  local available = tonumber(redis.call('HGET', KEYS[1], 'available'))
+  local max = tonumber(redis.call('HGET', KEYS[1], 'max'))
+  local rate = tonumber(redis.call('HGET', KEYS[1], 'rate'))
+  local at = tonumber(redis.call('HGET', KEYS[1], 'at'))
+  if available and max and rate and at and tonumber(ARGV[1]) >= math.min(max, available + math.max(0, now - at) * rate / 1000) then
+    redis.call('HSET', KEYS[1], 'max', ARGV[2], 'rate', ARGV[3])
+    redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]))
+    return 0
+  end
+elseif ticket > last then
+  redis.call('HSET', KEYS[1], 'observed', ticket)
+end
 redis.call('HSET', KEYS[1], 'available', ARGV[1], 'max', ARGV[2], 'rate', ARGV[3], 'at', now)
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]))
+return 0
+`;
+
+// KEYS: reservation expiries. ARGV: id, expiration ms. A query still running keeps its reservation.
+const EXTEND = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), ARGV[1])
 return 0
 `;
 
@@ -91,6 +119,8 @@ export class ClusterGraphqlLimiter {
   readonly bucket: GraphqlBucket;
   private readonly gate = new Bottleneck({ maxConcurrent: 1 });
   private readonly keys: { state: string; expiries: string; costs: string };
+  /** Aborted by {@link ClusterGraphqlLimiter.stop}: ends the extension of reservations. */
+  private readonly stopped = new AbortController();
 
   constructor(private readonly redis: () => RedisEval, private readonly options: ClusterGraphqlLimiterOptions, private readonly timing: Timing) {
     this.bucket = new GraphqlBucket({ defaultCost: options.defaultCost });
@@ -98,29 +128,58 @@ export class ClusterGraphqlLimiter {
     this.keys = { state: `${base}:bucket`, expiries: `${base}:reserved-until`, costs: `${base}:reserved-cost` };
   }
 
-  async schedule<T>(cost: number, task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async schedule<T>(cost: number, task: (observe: GraphqlObserve) => Promise<T>, signal?: AbortSignal): Promise<T> {
     signal?.throwIfAborted();
     const id = randomUUID();
     // An aborted caller leaves the queue at once; points its turn reserved just before are given back.
     const turn = this.gate.schedule(() => this.reserve(id, cost, signal));
-    let shared: boolean;
+    let ticket: number | false;
     try {
-      shared = await untilAborted(turn, signal);
+      ticket = await untilAborted(turn, signal);
     } catch (error) {
-      void turn.then((inRedis) => { if (inRedis) void this.release(id); }, () => undefined);
+      void turn.then((inRedis) => { if (inRedis !== false) void this.release(id); }, () => undefined);
       throw error;
     }
     this.bucket.reserve(cost);
+    const seq = this.bucket.sent();
+    // A query slower than the expiration (a 401, a renewed token and a second send can take two
+    // timeouts) keeps its points reserved: the expiry is pushed back while it runs.
+    const running = new AbortController();
+    const stop = () => running.abort();
+    this.stopped.signal.addEventListener('abort', stop, { once: true });
+    if (ticket !== false) void this.keepReserved(id, running.signal);
     try {
-      return await task();
+      return await task((query, answer, variables) => this.observeAnswer(query, answer, variables, seq, ticket === false ? 0 : ticket));
     } finally {
+      running.abort();
+      this.stopped.signal.removeEventListener('abort', stop);
       this.bucket.release(cost);
-      if (shared) void this.release(id);
+      if (ticket !== false) void this.release(id);
     }
   }
 
-  /** Waits until Redis grants `cost` points; false when Redis failed and the local estimate decided. */
-  private async reserve(id: string, cost: number, signal: AbortSignal | undefined): Promise<boolean> {
+  /** Pushes the expiry of reservation `id` back every third of the expiration until `running` ends. */
+  private async keepReserved(id: string, running: AbortSignal): Promise<void> {
+    const every = Math.max(1, Math.floor(this.options.expiration / 3));
+    for (;;) {
+      try {
+        await abortableSleep(this.timing.sleep, every, running);
+      } catch {
+        return;
+      }
+      try {
+        await this.redis().eval(EXTEND, 1, this.keys.expiries, id, this.options.expiration);
+      } catch (error) {
+        this.options.logger.warn('cluster graphql limiter: extending a reservation failed', { shop: this.options.shop, error });
+      }
+    }
+  }
+
+  /**
+   * Waits until Redis grants `cost` points; resolves to the query's ticket (its place in the order
+   * queries were let go), or false when Redis failed and the local estimate decided.
+   */
+  private async reserve(id: string, cost: number, signal: AbortSignal | undefined): Promise<number | false> {
     for (;;) {
       signal?.throwIfAborted();
       let wait: number;
@@ -133,7 +192,7 @@ export class ClusterGraphqlLimiter {
         }
         return false;
       }
-      if (wait <= 0) return true;
+      if (wait <= 0) return -wait;
       await abortableSleep(this.timing.sleep, Math.min(wait, MAX_POLL_MS), signal);
     }
   }
@@ -148,10 +207,15 @@ export class ClusterGraphqlLimiter {
   }
 
   observe(query: string, cost: GraphqlCost | undefined, variables?: Record<string, unknown>): void {
-    this.bucket.observe(query, cost, this.timing.now(), variables);
+    this.observeAnswer(query, cost, variables, undefined, 0);
+  }
+
+  /** Records an answer in this process's estimate (`seq`: its number here) and in Redis (`ticket`: its number there, 0 when unknown). */
+  private observeAnswer(query: string, cost: GraphqlCost | undefined, variables: Record<string, unknown> | undefined, seq: number | undefined, ticket: number): void {
+    this.bucket.observe(query, cost, this.timing.now(), variables, seq);
     const status = cost?.throttleStatus;
     if (!status) return;
-    this.redis().eval(OBSERVE, 1, this.keys.state, status.currentlyAvailable, status.maximumAvailable, status.restoreRate, KEY_TTL_MS)
+    this.redis().eval(OBSERVE, 1, this.keys.state, status.currentlyAvailable, status.maximumAvailable, status.restoreRate, KEY_TTL_MS, ticket)
       .catch((error: unknown) => this.options.logger.warn('cluster graphql limiter: recording the bucket failed', { shop: this.options.shop, error }));
   }
 
@@ -159,7 +223,9 @@ export class ClusterGraphqlLimiter {
     return this.bucket.status(this.timing.now());
   }
 
+  /** Stops: queued queries are dropped, and reservations of queries still running are no longer extended (they expire). */
   async stop(): Promise<void> {
+    this.stopped.abort();
     await this.gate.stop({ dropWaitingJobs: true }).catch(() => undefined);
   }
 }

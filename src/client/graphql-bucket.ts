@@ -25,6 +25,10 @@ export class GraphqlBucket {
   private reserved = 0;
   private readonly costs = new Map<string, number>();
   private readonly defaultCost: number;
+  /** Queries sent so far: each one's number orders the answers ({@link GraphqlBucket.sent}). */
+  private sequence = 0;
+  /** The number of the newest query whose answer set the estimate. */
+  private lastObserved = 0;
 
   constructor(options: { defaultCost?: number } = {}) {
     this.defaultCost = options.defaultCost ?? 50;
@@ -65,8 +69,18 @@ export class GraphqlBucket {
     this.reserved = Math.max(0, this.reserved - cost);
   }
 
-  /** Folds in `extensions.cost` of a response to `query` (sent with `variables`). */
-  observe(query: string, cost: GraphqlCost | undefined, now: number, variables?: Record<string, unknown>): void {
+  /** Records a query being sent; returns its number for {@link GraphqlBucket.observe}. */
+  sent(): number {
+    return ++this.sequence;
+  }
+
+  /**
+   * Folds in `extensions.cost` of a response to `query` (sent with `variables`; `seq` from
+   * {@link GraphqlBucket.sent}). Answers of overlapping queries can arrive in another order than
+   * Shopify ran them, and each reports the bucket after its own query: an answer to a query sent
+   * before the one whose answer set the estimate is older news, and may only lower it.
+   */
+  observe(query: string, cost: GraphqlCost | undefined, now: number, variables?: Record<string, unknown>, seq?: number): void {
     if (!cost) return;
     if (typeof cost.requestedQueryCost === 'number') {
       this.costs.set(query, cost.requestedQueryCost);
@@ -75,8 +89,12 @@ export class GraphqlBucket {
     }
     const status = cost.throttleStatus;
     if (!status) return;
+    const current = this.availableAt(now);
     this.maximumAvailable = status.maximumAvailable;
     this.restoreRate = status.restoreRate;
+    const older = seq !== undefined && seq < this.lastObserved;
+    if (seq !== undefined) this.lastObserved = Math.max(this.lastObserved, seq);
+    if (older && current !== undefined && status.currentlyAvailable >= current) return;
     this.available = status.currentlyAvailable;
     this.at = now;
   }
@@ -106,6 +124,9 @@ export class GraphqlBucket {
     };
   }
 }
+
+/** Folds in the `extensions.cost` of the answer to one scheduled query (see `GraphqlLimiter.schedule`). */
+export type GraphqlObserve = (query: string, cost: GraphqlCost | undefined, variables?: Record<string, unknown>) => void;
 
 /** `extensions.cost` of a GraphQL Admin API response. */
 export interface GraphqlCost {

@@ -2,7 +2,7 @@ import Bottleneck from 'bottleneck';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { ClusterGraphqlLimiter, type RedisEval } from './cluster-graphql-limiter.js';
-import { GraphqlBucket, type GraphqlCost, type GraphqlRateLimitStatus } from './graphql-bucket.js';
+import { GraphqlBucket, type GraphqlCost, type GraphqlObserve, type GraphqlRateLimitStatus } from './graphql-bucket.js';
 import { RestBucket, type CallLimit } from './rest-bucket.js';
 import { abortableSleep, timerSleep, untilAborted, type Sleep } from '../abort.js';
 
@@ -54,12 +54,13 @@ export interface GraphqlLimiter {
   readonly bucket: GraphqlBucket;
   /**
    * Waits until `cost` points fit, reserves them, runs `task`, then releases the reservation. The task
-   * reports the response's `extensions.cost` through {@link GraphqlLimiter.observe} before it returns.
+   * reports the response's `extensions.cost` through the `observe` it is given before it returns (that
+   * one knows when its query was sent, so an answer overtaken by a newer one cannot raise the estimate).
    * When `signal` fires while the query waits for points, the wait ends with the signal's reason and
    * nothing is reserved.
    */
-  schedule<T>(cost: number, task: () => Promise<T>, signal?: AbortSignal): Promise<T>;
-  /** Folds in the `extensions.cost` of a response to `query` (sent with `variables`). */
+  schedule<T>(cost: number, task: (observe: GraphqlObserve) => Promise<T>, signal?: AbortSignal): Promise<T>;
+  /** Folds in the `extensions.cost` of a response to `query` (sent with `variables`) whose sending was not scheduled here: taken as the newest news. */
   observe(query: string, cost: GraphqlCost | undefined, variables?: Record<string, unknown>): void;
   /** The cost bucket as last reported. */
   status(): GraphqlRateLimitStatus;
@@ -84,8 +85,8 @@ export interface RedisClusterOptions {
   /** Key namespace; processes that should share a budget must use the same prefix. Default `shopify-ingest`. */
   prefix?: string;
   /**
-   * Milliseconds after which a job that never finished (crashed process) stops counting as running.
-   * Default 60 000.
+   * Milliseconds after which the GraphQL points reserved by a query of a process that stopped (crashed)
+   * stop counting. A running query keeps pushing its expiry back, however long it takes. Default 60 000.
    */
   jobExpiration?: number;
 }
@@ -300,19 +301,18 @@ class LocalRestLimiter implements RestLimiter {
 
 /**
  * Several processes: Bottleneck's Redis datastore holds a reservoir of `size - margin` tokens that grows by
- * one every `1000 / leakRate` ms (Redis time), i.e. the leaky bucket itself lives in Redis. Jobs carry an
- * expiration so a crashed process cannot hold a slot. Headers still correct the shared reservoir when
+ * one every `1000 / leakRate` ms (Redis time), i.e. the leaky bucket itself lives in Redis. A job takes its
+ * token when it starts and never gives it back, so a crashed process holds nothing (no concurrency slot,
+ * hence no job expiration). Headers still correct the shared reservoir when
  * something outside the cluster (another app) drains the same bucket.
  */
 class ClusterRestLimiter implements RestLimiter {
   private readonly bucket: RestBucket;
   private readonly limiter: Bottleneck;
-  private readonly expiration: number;
   private readonly logger: Logger;
 
   constructor(shop: string, settings: LimiterRegistryOptions, private readonly timing: Timing, connection: Bottleneck.IORedisConnection, redis: RedisClusterOptions) {
     this.bucket = new RestBucket({ now: timing.now(), size: settings.bucketSize, leakRate: settings.leakRate, safetyMargin: settings.safetyMargin });
-    this.expiration = redis.jobExpiration ?? 60_000;
     this.logger = settings.logger ?? silentLogger;
     const interval = Math.max(1, Math.round(1000 / this.bucket.leakRate));
     this.limiter = new Bottleneck({
@@ -337,7 +337,9 @@ class ClusterRestLimiter implements RestLimiter {
     signal?.throwIfAborted();
     const blocked = this.bucket.blockedFor(this.timing.now());
     if (blocked > 0) await abortableSleep(this.timing.sleep, blocked, signal);
-    return untilAborted(this.limiter.schedule({ expiration: this.expiration }, async () => {
+    // No job expiration: Bottleneck fails a job that outlives it while its request still runs, and the
+    // reservoir, the only shared budget here, is spent when a job starts whatever becomes of it.
+    return untilAborted(this.limiter.schedule(async () => {
       // Aborted while queued: send nothing (the reservoir's token is spent; the bucket errs on the safe side).
       signal?.throwIfAborted();
       const seq = this.bucket.take(this.timing.now());
@@ -406,7 +408,7 @@ class LocalGraphqlLimiter implements GraphqlLimiter {
 
   private waiting = 0;
 
-  async schedule<T>(cost: number, task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async schedule<T>(cost: number, task: (observe: GraphqlObserve) => Promise<T>, signal?: AbortSignal): Promise<T> {
     signal?.throwIfAborted();
     if (this.waiting === 0 && this.bucket.waitTime(cost, this.timing.now()) === 0) {
       this.bucket.reserve(cost);
@@ -431,8 +433,9 @@ class LocalGraphqlLimiter implements GraphqlLimiter {
         this.waiting--;
       }
     }
+    const seq = this.bucket.sent();
     try {
-      return await task();
+      return await task((query, answer, variables) => this.bucket.observe(query, answer, this.timing.now(), variables, seq));
     } finally {
       this.bucket.release(cost);
     }
