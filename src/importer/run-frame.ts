@@ -62,8 +62,10 @@ export class RunFrame {
   readonly warnings: string[] = [];
   /** Highest `updated_at` among committed records (ms), for the watermark. */
   committedMax: number | null = null;
-  /** Records Shopify may return in total (a count query or a bulk operation's objectCount), for progress. */
+  /** Records Shopify may return in total for the listing being run (a count query or a bulk operation's objectCount), for progress. */
   total: number | null = null;
+  /** Records fetched by the listings run before it (a resource with several: metafields through their owners), for progress. */
+  private fetchedBefore = 0;
   private error: unknown = null;
   private readonly t0 = performance.now();
   private lastCountsAt = 0;
@@ -118,7 +120,7 @@ export class RunFrame {
     const elapsedMs = Math.round(performance.now() - this.t0);
     return {
       tenantId: this.tenantId, resource: this.name, runId: this.runId, mode: this.mode, ...this.counts,
-      ...(this.total !== null ? { total: this.total } : {}),
+      ...(this.total !== null ? { total: this.fetchedBefore + this.total } : {}),
       ratePerSecond: elapsedMs > 0 ? Math.round((this.counts.fetched * 1000) / elapsedMs) : 0, elapsedMs, done,
     };
   }
@@ -137,6 +139,11 @@ export class RunFrame {
 
   /** Lists the resource through its `index`th GraphQL listing from now on (`resource.graphql` replaced by `source`). */
   useSource(index: number, definition: ResourceDefinition, source: ResourceDefinition['graphql']): void {
+    // A new listing's total counts its own records: progress adds those of the listings before it.
+    if (index > this.sourceIndex) {
+      this.fetchedBefore = this.counts.fetched;
+      this.total = null;
+    }
     this.sourceIndex = index;
     this.resource = index === 0 ? definition : { ...definition, graphql: source };
   }

@@ -97,10 +97,15 @@ describe('metafields and discounts against the simulator', { timeout: 240_000 },
 
   it('metafields: full sync through six owner types, incremental syncs see set and deleted metafields whose owners did not change', async () => {
     const { client, shop } = await connectTenant(h, 'm1', 1);
-    const service = importer(h, client, 'm1', { bulk: BULK });
+    const events: Array<{ fetched: number; total?: number }> = [];
+    const service = importer(h, client, 'm1', { bulk: BULK, onProgress: (p) => events.push({ fetched: p.fetched, total: p.total }) });
     const full = await service.importResource('metafields');
     expect(full).toMatchObject({ status: 'succeeded', mode: 'full', failed: 0 });
     const owners = await storedOwners('m1');
+    // Progress over the six listings: never more done than the total, which ends at every owner listed
+    // (it was the first listing's count alone: the demo printed "2421/67").
+    expect(events.filter((e) => e.total !== undefined && e.fetched > e.total)).toEqual([]);
+    expect(events.at(-1)).toEqual({ fetched: owners.length, total: owners.length });
     const types = new Set(owners.map(([, t]) => t));
     expect([...types].sort()).toEqual(['COLLECTION', 'CUSTOMER', 'ORDER', 'PRODUCT', 'PRODUCTVARIANT', 'SHOP']);
     // Every product was listed as an owner (those without metafields too); about half have some.
