@@ -84,10 +84,7 @@ export interface RedisClusterOptions {
   clientOptions?: Record<string, unknown>;
   /** Key namespace; processes that should share a budget must use the same prefix. Default `shopify-ingest`. */
   prefix?: string;
-  /**
-   * Milliseconds after which the GraphQL points reserved by a query of a process that stopped (crashed)
-   * stop counting. A running query keeps pushing its expiry back, however long it takes. Default 60 000.
-   */
+  /** Milliseconds after which GraphQL points reserved by a crashed process stop counting (a running query extends it). Default 60 000. */
   jobExpiration?: number;
 }
 

@@ -111,7 +111,7 @@ export interface ImportProgress {
   skipped: number;
   /** Records that could not be imported. */
   failed: number;
-  /** Records Shopify holds for this run (its count query, or the bulk operation's count), when known; a resource listed in several parts (metafields, by owner type) gives the records of the parts done plus the count of the part being listed. */
+  /** Records Shopify holds for this run (count query or bulk count), when known; for metafields, the parts done plus the current part's. */
   total?: number;
   /** Records fetched per second since the run started. */
   ratePerSecond: number;
