@@ -53,6 +53,8 @@ export interface BulkPlan {
   windows: Window[];
   attempts: number;
   op: BulkCursor | null;
+  /** The span already denied to bulk operations (a resumed cursor's), to list with paged queries. */
+  fallback: Window | null;
   startedAt: Date;
   maxUpdatedAt: number | null;
   resumedRunId: string | null;
@@ -84,10 +86,18 @@ interface ChildTally {
   gids: Map<bigint, string>;
 }
 
-/** What a bulk listing ended with: windows to list with paged queries instead (protected data), if any. */
+/** What a bulk listing ended with: the span to list with paged queries instead (protected data), if any. */
 export interface BulkOutcome {
-  fallback: Window[];
+  fallback: Window | null;
   operations: number;
+}
+
+/** The smallest window holding both (null ends are open: they hold everything on their side). */
+function spanOf(a: Window | null, b: Window): Window {
+  if (a === null) return [...b] as Window;
+  const from = a[0] === null || b[0] === null ? null : a[0] < b[0] ? a[0] : b[0];
+  const to = a[1] === null || b[1] === null ? null : a[1] > b[1] ? a[1] : b[1];
+  return [from, to];
 }
 
 const MIN_WINDOW_MS = 3_600_000;
@@ -121,7 +131,7 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
   let attempts = plan.attempts;
   let op: BulkCursor | null = plan.op;
   let operations = 0;
-  const outcome: BulkOutcome = { fallback: [], operations: 0 };
+  const outcome: BulkOutcome = { fallback: plan.fallback, operations: 0 };
   // Connections inside list fields (`Order.refunds[].refundLineItems`) are not in the file: fetched per record.
   const withheld = new Set<string>();
   const lists = (frame.resource.graphql.lists ?? []).filter((l) => l.connections.length > 0);
@@ -135,7 +145,7 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
 
   const cursorOf = (): GraphqlCursor => ({
     v: 2, runId: plan.resumedRunId ?? frame.runId, mode: frame.mode, method: 'bulk', startedAt: plan.startedAt.toISOString(),
-    maxUpdatedAt: plan.maxUpdatedAt, field: plan.field, windows, attempts, op,
+    maxUpdatedAt: plan.maxUpdatedAt, field: plan.field, windows, attempts, op, ...(outcome.fallback ? { fallback: outcome.fallback } : {}),
   });
   const save = () => { if (plan.resumable) frame.saveCursor(encodeCursor(cursorOf())); };
   const g = frame.resource.graphql;
@@ -204,7 +214,8 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
       // Every scope is granted: protected customer data the app is not approved for. Paged queries
       // return the records with those fields null instead of failing.
       frame.warnings.push(`bulk operation ${state.id} was denied access (protected customer data): window listed with paged queries`);
-      outcome.fallback.push(windows.shift()!);
+      // Kept in the cursor until paged: a run stopped before the paging ends resumes it.
+      outcome.fallback = spanOf(outcome.fallback, windows.shift()!);
       op = null;
       attempts = 0;
       save();

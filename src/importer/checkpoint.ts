@@ -76,6 +76,8 @@ export interface GraphqlCursor {
   /** bulk: attempts made for the first window (a failing window is split, a cancelled one rerun, a bounded number of times). */
   attempts?: number;
   op?: BulkCursor | null;
+  /** bulk: the span bulk operations were denied (protected customer data), listed with paged queries once the windows are done. */
+  fallback?: [string | null, string | null];
   /** Which of the resource's GraphQL listings (`graphqlSourcesOf`) the cursor belongs to; 0 when absent. */
   source?: number;
 }

@@ -318,14 +318,15 @@ async function graphqlListing(ctx: RunContext, frame: RunFrame, client: GraphqlI
   chose(windows !== null ? 'bulk' : 'pages');
   if (windows !== null) {
     const outcome = await bulkListing(frame, client, ctx.bulk ?? {}, {
-      field, windows, attempts: resumed?.attempts ?? 0, op: resumed?.op ?? null, startedAt: plan.startedAt,
+      field, windows, attempts: resumed?.attempts ?? 0, op: resumed?.op ?? null, fallback: resumed?.fallback ?? null, startedAt: plan.startedAt,
       maxUpdatedAt: plan.maxUpdatedAt, resumedRunId, resumable,
     });
-    // Windows bulk operations could not list (protected customer data) are paged instead.
-    for (const [from, to] of outcome.fallback) {
-      if (frame.failed !== null) break;
+    // The span bulk operations could not list (protected customer data) is paged instead. Its pages'
+    // cursor replaces the bulk one, which kept the span until now: a stopped run resumes the paging.
+    if (outcome.fallback && frame.failed === null && !frame.shouldStop()) {
+      const [from, to] = outcome.fallback;
       const search = timeWindowQuery(field, from ? new Date(from) : null, to ? new Date(to) : null, resource.graphql.baseQuery);
-      await pagesListing(frame, client, { search, after: null, startedAt: plan.startedAt, maxUpdatedAt: null, resumedRunId, resumable: false });
+      await pagesListing(frame, client, { search, after: null, startedAt: plan.startedAt, maxUpdatedAt: plan.maxUpdatedAt, resumedRunId, resumable });
     }
     frame.committedMax = plan.startedAt.getTime();
     return 'bulk';
@@ -408,6 +409,10 @@ async function findDeletions(ctx: RunContext, frame: RunFrame, plan: RunPlan, ch
     const message = reasonOf(error);
     frame.warnings.push(`deletion probe failed (retried next run): ${message.replace(/^\[shopify-ingest\] /, '')}`);
     logger.warn('deletion probe failed; records still synced, the probe runs again next time', { tenantId, resource: resource.name, error });
-    await store.saveCheckpoint(tenantId, frame.name, { deletionError: message }).catch(() => {});
+    // The span not read is kept: with nothing recorded, the next run would start from the watermark
+    // this run is about to move to its own start, and never read what lies before it (a first full
+    // sync's year of events).
+    const pending = checkpoint?.deletionsCheckedAt == null && since ? { deletionsCheckedAt: since } : {};
+    await store.saveCheckpoint(tenantId, frame.name, { deletionError: message, ...pending }).catch(() => {});
   }
 }

@@ -109,7 +109,7 @@ export interface Checkpoint {
   runId: string | null;
   /** When a full sync last completed; `auto` mode is incremental from then on. */
   fullSyncCompletedAt: Date | null;
-  /** Deletion probes have covered everything up to here (null: none has run yet). */
+  /** Deletion probes have covered everything up to here (null: none has run yet; after a failed first one, where it began). */
   deletionsCheckedAt: Date | null;
   /** Why the last deletion probe failed (null once one succeeds). */
   deletionError: string | null;
