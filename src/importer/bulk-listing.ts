@@ -166,11 +166,21 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
       save();
     }
 
-    const state = await bulk.waitFor(op.id, {
-      signal: frame.options.signal,
-      wake: deps.wake,
-      onPoll: (s) => { if (frame.total === null && s.status === 'COMPLETED') frame.total = Number(s.rootObjectCount); },
-    });
+    let state: BulkOperationState;
+    try {
+      state = await bulk.waitFor(op.id, {
+        signal: frame.options.signal,
+        wake: deps.wake,
+        onPoll: (s) => { if (frame.total === null && s.status === 'COMPLETED') frame.total = Number(s.rootObjectCount); },
+      });
+    } catch (error) {
+      // An operation Shopify does not know (any more, or another app's after a reinstall): the cursor
+      // must not name it for good; the window is listed again.
+      if (!(error instanceof ShopifyIngestError && error.code === 'BULK_OPERATION_NOT_FOUND')) throw error;
+      ({ op, attempts } = rerun(frame, windows, op, attempts, maxAttempts, 'Shopify does not know it'));
+      save();
+      continue;
+    }
 
     if (state.status === 'COMPLETED') {
       const tally: ChildTally = { byTable: new Map(), gids: new Map() };
@@ -182,9 +192,22 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
       }
       const expected = Number(state.rootObjectCount);
       if (op.roots !== expected) {
-        throw new ImportError(`${frame.name} bulk operation ${state.id} of tenant ${frame.tenantId} listed ${expected} records but its file held ${op.roots}: incomplete, nothing was deleted`, {
+        const error = new ImportError(`${frame.name} bulk operation ${state.id} of tenant ${frame.tenantId} listed ${expected} records but its file held ${op.roots}: incomplete, nothing was deleted`, {
           code: 'BULK_FILE_INCOMPLETE', details: { operation: state.id, expected, read: op.roots },
         });
+        // The file will not change: the window is listed again by a new operation, here up to
+        // maxAttempts, then by the next run (the cursor no longer names this one).
+        if (attempts + 1 < maxAttempts) {
+          logger.warn('bulk result file incomplete: the window is listed again', { tenantId: frame.tenantId, resource: frame.name, operation: state.id, expected, read: op.roots });
+          op = null;
+          attempts++;
+          save();
+          continue;
+        }
+        op = null;
+        attempts = 0;
+        save();
+        throw error;
       }
       await rereadTruncated(frame, client, tally, op.tag);
       if (frame.failed !== null) break;
@@ -276,7 +299,9 @@ async function splitWindow(frame: RunFrame, client: GraphqlImportClient, field: 
   if (end - start < 2 * minWindowMs) return null;
   const mid = new Date(Math.floor((start + (end - start) / 2) / 1000) * 1000).toISOString();
   // The halves share their edge second: a record stamped exactly then is listed twice, never missed.
-  return [[window[0] ?? new Date(start).toISOString(), mid], [mid, window[1]]];
+  // An open start stays open: the earliest record found only places the midpoint (without a matching
+  // sort key it is the first by id, not the earliest by date, and a bound from it would drop records).
+  return [[window[0], mid], [mid, window[1]]];
 }
 
 /** The earliest `created_at`/`updated_at` of the resource (one cheap page). */
@@ -363,6 +388,9 @@ async function readFileInto(
     heldItems = 0;
   };
   try {
+    // Resumed past some lines: their records' counts and children are tallied first (read, not
+    // written), or a truncated connection among them would never be read again.
+    if (tally && counted.length > 0 && op.line > 0) await tallyCommittedLines(frame, deps, url, op.line, tally, counted, childByType);
     for await (const line of readJsonl(url, { from: { line: op.line, byte: op.byte }, fetch: deps.fetch, signal: frame.options.signal, logger: frame.deps.logger })) {
       let node: Record<string, unknown>;
       try {
@@ -466,6 +494,31 @@ function regroupWindowFor(frame: RunFrame, deps: BulkDeps, complete: Completion 
 /** A unit that does not wait for the window: at its low-water position when records are held. */
 function pass<P>(window: RegroupWindow<P> | null, unit: Unit<P>): Unit<P> {
   return window ? window.pass(unit) : unit;
+}
+
+/** The tally of the file's first `lines` lines (already committed by an earlier run): see {@link ChildTally}. */
+async function tallyCommittedLines(
+  frame: RunFrame, deps: BulkDeps, url: string, lines: number, tally: ChildTally,
+  counted: readonly NestedConnection[], childByType: Map<string, { key: string }>,
+): Promise<void> {
+  for await (const line of readJsonl(url, { from: { line: 0, byte: 0 }, fetch: deps.fetch, signal: frame.options.signal, logger: frame.deps.logger })) {
+    if (line.line >= lines || frame.shouldStop()) break;
+    let node: Record<string, unknown>;
+    try {
+      node = JSON.parse(line.text) as Record<string, unknown>;
+    } catch {
+      continue; // read (and reported) by the run that committed it
+    }
+    const parent = node.__parentId;
+    if (typeof parent === 'string') {
+      const child = typeof node.__typename === 'string' ? childByType.get(node.__typename) : undefined;
+      const parentId = parseGid(parent);
+      const seen = child && parentId !== null ? tally.byTable.get(child.key)?.get(parentId) : undefined;
+      if (seen) seen[1]++;
+    } else {
+      countChildren(tally, counted, liftRecord(frame.resource.graphql, node));
+    }
+  }
 }
 
 /** Records the count a root line gives for each counted connection (`codesCount { count }`). */

@@ -115,7 +115,9 @@ export class FakeBulkShop {
   private select(query: string): Array<Record<string, unknown>> {
     const min = /_at:>='([^']+)'/.exec(query)?.[1];
     const max = /_at:<='([^']+)'/.exec(query)?.[1];
-    return this.orders.filter((o) => (!min || String(o.createdAt) >= min) && (!max || String(o.createdAt) <= max));
+    // On the field the query names, as Shopify's search does.
+    const field = /updated_at:/.test(query) ? 'updatedAt' : 'createdAt';
+    return this.orders.filter((o) => (!min || String(o[field]) >= min) && (!max || String(o[field]) <= max));
   }
 
   private finish(op: FakeOp): void {

@@ -20,6 +20,7 @@ beforeAll(async () => {
       { customers: 5, products: 5, orders: 5, name: 'Discount Shop' },
       { customers: 20, products: 60, orders: 30, name: 'Meta Shop' },
       { customers: 10, products: 20, orders: 10, bigIds: true },
+      { customers: 5, products: 5, orders: 5, name: 'Discount Shop Two' },
     ],
   });
 });
@@ -93,6 +94,24 @@ describe('metafields and discounts against the simulator', { timeout: 240_000 },
     const used = await q<{ codes: string; title: string }>(usage, ['d1']);
     expect(used.length).toBe(shop.discounts.ids().length);
     expect(used.some((d) => Number(d.codes) === 300)).toBe(true);
+  });
+
+  it('discounts: a bulk sync resumed past the discount lines still completes the codes the output truncated', async () => {
+    // Found by review: only lines read by the resuming process were checked against their count.
+    const { client, shop } = await connectTenant(h, 'd2', 3);
+    const ids = shop.discounts.ids();
+    const big = ids.find((id) => shop.discounts.codesOf(id).length === 250)!;
+    const controller = new AbortController();
+    const first = await importer(h, client, 'd2', { bulk: BULK }).importResource('discounts', {
+      mode: 'full', batchSize: 2, concurrency: 1, signal: controller.signal,
+      // Every discount line committed; the code lines (after them in the file) not all read yet.
+      onProgress: (p) => { if (p.imported >= ids.length) controller.abort(); },
+    }).catch((e: { code?: string }) => e);
+    expect(first).toMatchObject({ code: 'IMPORT_ABORTED' });
+    const again = await importer(h, client, 'd2', { bulk: BULK }).importResource('discounts');
+    expect(again).toMatchObject({ status: 'succeeded', resumed: true });
+    expect((await storedCodes('d2')).get(String(big))?.length).toBe(250);
+    expect(await storedCodes('d2')).toEqual(simCodes(shop));
   });
 
   it('metafields: full sync through six owner types, incremental syncs see set and deleted metafields whose owners did not change', async () => {
