@@ -67,7 +67,11 @@ export const BULK_RUN_MUTATION = `mutation ShopifyIngestBulkRun($query: String!,
   bulkOperationRunQuery(query: $query, groupObjects: $groupObjects) { bulkOperation { ${FIELDS} } userErrors { field message code } }
 }`;
 export const BULK_GET_QUERY = `query ShopifyIngestBulkGet($id: ID!) { bulkOperation(id: $id) { ${FIELDS} } }`;
-export const BULK_RUNNING_QUERY = `query ShopifyIngestBulkRunning { bulkOperations(first: 25, query: "status:running operation_type:query") { nodes { ${FIELDS} } } }`;
+/** This app's operations that are running or created (not started yet: the search takes one status). */
+export const BULK_RUNNING_QUERY = `query ShopifyIngestBulkRunning {
+  running: bulkOperations(first: 25, query: "status:running operation_type:query") { nodes { ${FIELDS} } }
+  created: bulkOperations(first: 25, query: "status:created operation_type:query") { nodes { ${FIELDS} } }
+}`;
 /** Before API 2026-01 there is no `bulkOperation(id:)` nor `bulkOperations`: `node(id:)` and `currentBulkOperation` instead. */
 export const BULK_NODE_QUERY = `query ShopifyIngestBulkNode($id: ID!) { node(id: $id) { ... on BulkOperation { ${FIELDS} } } }`;
 export const BULK_CURRENT_QUERY = `query ShopifyIngestBulkCurrent { currentBulkOperation(type: QUERY) { ${FIELDS} } }`;
@@ -154,7 +158,8 @@ export class BulkOperations {
       if (!payload) throw new BulkOperationError('BULK_OPERATION_INVALID', `bulkOperationRunQuery on ${this.client.shopDomain} returned no payload`, { details: { shop: this.client.shopDomain } });
       const errors = payload.userErrors ?? [];
       if (payload.bulkOperation && errors.length === 0) return toBulkState(payload.bulkOperation);
-      const busy = errors.find((e) => e.code === 'LIMIT_REACHED' || e.code === 'OPERATION_IN_PROGRESS' || /already in progress|limit/i.test(e.message));
+      // The code decides; only an error without one (older versions) is read by its message.
+      const busy = errors.find((e) => e.code === 'LIMIT_REACHED' || e.code === 'OPERATION_IN_PROGRESS' || (!e.code && /already in progress|limit/i.test(e.message)));
       if (!busy) {
         throw new BulkOperationError('BULK_OPERATION_INVALID', `Shopify refused the bulk query on ${this.client.shopDomain}: ${errors.map((e) => e.message).join('; ') || 'no operation returned'}`, {
           details: { shop: this.client.shopDomain, userErrors: errors },
@@ -194,10 +199,10 @@ export class BulkOperations {
     let nodes: RawState[];
     if (!this.legacy) {
       try {
-        const data = await this.client.graphql<{ bulkOperations?: { nodes?: RawState[] } }>(BULK_RUNNING_QUERY, undefined, options);
+        const data = await this.client.graphql<{ running?: { nodes?: RawState[] }; created?: { nodes?: RawState[] } }>(BULK_RUNNING_QUERY, undefined, options);
         // A shapeless answer is an error: read as "none running", it would start a second operation.
-        if (!Array.isArray(data?.bulkOperations?.nodes)) throw this.shapeless('bulkOperations.nodes');
-        nodes = data.bulkOperations.nodes;
+        if (!Array.isArray(data?.running?.nodes) || !Array.isArray(data?.created?.nodes)) throw this.shapeless('bulkOperations.nodes');
+        nodes = [...data.running.nodes, ...data.created.nodes];
       } catch (error) {
         if (!isUndefinedField(error)) throw error;
         this.legacy = true;

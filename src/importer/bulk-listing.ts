@@ -26,7 +26,7 @@ import { parseGid } from '../transform/values.js';
 import { encodeCursor, type BulkCursor, type GraphqlCursor } from './checkpoint.js';
 import { ImportError } from './errors.js';
 import { readJsonl } from './jsonl.js';
-import { ACCESS_SCOPES_QUERY, bulkQuery, liftRecord, timeWindowQuery } from './queries.js';
+import { ACCESS_SCOPES_QUERY, bulkQuery, earliestOf, earliestQuery, liftRecord, timeWindowQuery } from './queries.js';
 import { completeListFieldsOf, fetchRecord, itemsToComplete, listItemsPerQuery } from './pages-listing.js';
 import type { BulkDeps } from './types.js';
 import type { RunFrame } from './run-frame.js';
@@ -307,14 +307,8 @@ async function splitWindow(frame: RunFrame, client: GraphqlImportClient, field: 
 /** The earliest `created_at`/`updated_at` of the resource (one cheap page). */
 async function earliest(frame: RunFrame, client: GraphqlImportClient, field: BulkPlan['field']): Promise<number | null> {
   const g = frame.resource.graphql;
-  const graphField = field === 'created_at' ? 'createdAt' : 'updatedAt';
-  const sortKey = field === 'created_at' ? g.createdAtSortKey === undefined ? 'CREATED_AT' : g.createdAtSortKey : g.updatedAtSortKey;
-  // Without a sort key the connection lists by id, which grows with creation: close enough for a split point.
-  const args = [`first: 1`, sortKey ? `sortKey: ${sortKey}` : null, g.arguments ?? null].filter(Boolean).join(', ');
-  const data = await client.graphql<Record<string, { nodes: Array<Record<string, string>> }>>(`query ShopifyIngestEarliest { ${g.connection}(${args}) { nodes { ${graphField} } } }`, undefined, { signal: frame.options.signal });
-  const value = data?.[g.connection]?.nodes?.[0]?.[graphField];
-  const ms = value ? Date.parse(value) : NaN;
-  return Number.isNaN(ms) ? null : ms - 1000;
+  const ms = earliestOf(g, field, await client.graphql(earliestQuery(g, field), undefined, { signal: frame.options.signal }));
+  return ms === null ? null : ms - 1000;
 }
 
 /** Scopes of the resource the app was not granted on this shop. */

@@ -100,10 +100,16 @@ async function collect(frame: RunFrame, listingId: string, ids: AsyncIterable<bi
   return total;
 }
 
+/** How many longest poll delays an id reconciliation waits for a bulk-operation slot. */
+const RECONCILE_LIMIT_POLLS = 10;
+
 /** Id reconciliation over GraphQL: an id-only bulk operation, checked against its `rootObjectCount`. */
 export async function graphqlReconcile(frame: RunFrame, client: GraphqlImportClient, deps: BulkDeps, startedAt: Date): Promise<number> {
   if (!frame.resource.deletions.reconcileIds || frame.dry) return 0;
-  const bulk = new BulkOperations(client, { logger: frame.deps.logger, minPollMs: deps.minPollMs, maxPollMs: deps.maxPollMs });
+  // The run holds its lock until this ends: at the shop's bulk limit (the host app's operations), it
+  // waits about ten polls, then fails as a deletion probe and the next run reconciles.
+  const maxPollMs = deps.maxPollMs ?? 30_000;
+  const bulk = new BulkOperations(client, { logger: frame.deps.logger, minPollMs: deps.minPollMs, maxPollMs, limitWaitMs: RECONCILE_LIMIT_POLLS * maxPollMs });
   const query = bulkIdsQuery(frame.resource);
   const started = (await bulk.findRunning(query, { signal: frame.options.signal })) ?? await bulk.start(query, { signal: frame.options.signal });
   const state = await bulk.waitFor(started.id, { signal: frame.options.signal, wake: deps.wake });

@@ -187,6 +187,26 @@ export function bulkIdsQuery(resource: ResourceDefinition): string {
   return `{ ${g.connection}${g.arguments ? `(${g.arguments})` : ''} { edges { node { id } } } }`;
 }
 
+/** The first record by `created_at`/`updated_at` (where a failed bulk window with an open start begins). */
+export function earliestQuery(g: GraphqlSource, field: 'created_at' | 'updated_at'): string {
+  const sortKey = field === 'created_at' ? g.createdAtSortKey === undefined ? 'CREATED_AT' : g.createdAtSortKey : g.updatedAtSortKey;
+  // Without a sort key the connection lists by id, which grows with creation: close enough for a split point.
+  const args = [`first: 1`, sortKey ? `sortKey: ${sortKey}` : null, g.arguments ?? null].filter(Boolean).join(', ');
+  const graphField = field === 'created_at' ? 'createdAt' : 'updatedAt';
+  // A node whose fields are inside a union (discounts: `discount { ... on DiscountCodeBasic { createdAt } }`).
+  const selection = g.within ? `${g.within.field} { ${Object.keys(g.within.types).map((t) => `... on ${t} { ${graphField} }`).join(' ')} }` : graphField;
+  return `query ShopifyIngestEarliest { ${g.connection}(${args}) { nodes { ${selection} } } }`;
+}
+
+/** The time `earliestQuery`'s answer gives, or null. */
+export function earliestOf(g: GraphqlSource, field: 'created_at' | 'updated_at', data: unknown): number | null {
+  const node = (data as Record<string, { nodes?: Array<Record<string, unknown>> } | undefined> | null)?.[g.connection]?.nodes?.[0];
+  const holder = (g.within ? node?.[g.within.field] : node) as Record<string, unknown> | null | undefined;
+  const value = holder?.[field === 'created_at' ? 'createdAt' : 'updatedAt'];
+  const ms = typeof value === 'string' ? Date.parse(value) : NaN;
+  return Number.isNaN(ms) ? null : ms;
+}
+
 /** The one object of a singleton resource (`{ shop { ... } }`): see `GraphqlSource.singleton`. */
 export function singletonQuery(resource: ResourceDefinition): string {
   const g = resource.graphql;

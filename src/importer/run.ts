@@ -15,7 +15,7 @@ import { ImportError } from './errors.js';
 import { bulkListing, missingScopes, type BulkDeps, type Window } from './bulk-listing.js';
 import { describeOptions, type ResolvedImportOptions } from './options.js';
 import { pagesListing } from './pages-listing.js';
-import { countQuery, timeWindowQuery } from './queries.js';
+import { ACCESS_SCOPES_QUERY, countQuery, timeWindowQuery } from './queries.js';
 import { restListing } from './rest-listing.js';
 import { singletonListing } from './single-listing.js';
 import { RunFrame } from './run-frame.js';
@@ -301,7 +301,7 @@ async function graphqlListing(ctx: RunContext, frame: RunFrame, client: GraphqlI
   } else if (!resumed) {
     if (plan.mode === 'full') {
       windows = [[null, null]];
-      field = 'created_at';
+      field = resource.graphql.windowField ?? 'created_at';
     } else {
       const search = changed(plan.updatedAtMin, plan.updatedAtMax);
       const count = await countRecords(frame, client, search);
@@ -311,6 +311,8 @@ async function graphqlListing(ctx: RunContext, frame: RunFrame, client: GraphqlI
       if ((count !== null && count > frame.options.bulkThreshold) || (count === null && whole)) {
         frame.deps.logger.info('more changes than paging should fetch: listing them with a bulk operation', { tenantId: frame.tenantId, resource: frame.name, count, threshold: frame.options.bulkThreshold });
         windows = whole ? [[null, null]] : [[plan.updatedAtMin?.toISOString() ?? null, plan.updatedAtMax?.toISOString() ?? null]];
+        // A whole listing splits, when it fails, as a full sync does (locations have no `updated_at` filter).
+        if (whole) field = resource.graphql.windowField ?? 'created_at';
       }
     }
   }
@@ -368,7 +370,7 @@ async function warnAboutScopes(frame: RunFrame, client: GraphqlImportClient): Pr
 }
 
 async function grantedScopes(frame: RunFrame, client: GraphqlImportClient): Promise<Set<string>> {
-  const data = await client.graphql<{ currentAppInstallation: { accessScopes: Array<{ handle: string }> } | null }>('query ShopifyIngestScopes { currentAppInstallation { accessScopes { handle } } }', undefined, { signal: frame.options.signal });
+  const data = await client.graphql<{ currentAppInstallation: { accessScopes: Array<{ handle: string }> } | null }>(ACCESS_SCOPES_QUERY, undefined, { signal: frame.options.signal });
   return new Set((data?.currentAppInstallation?.accessScopes ?? []).map((s) => s.handle));
 }
 

@@ -127,6 +127,8 @@ export const collections = defineResource<RowSet, 'collections'>({
     connections: [{ field: 'products', table: 'collectionProducts', fields: 'id', pageSize: 50 }],
     updatedAtSortKey: 'UPDATED_AT',
     createdAtSortKey: null,
+    // No `createdAt` field and no `created_at` search filter.
+    windowField: 'updated_at',
     baseQuery: null,
     incremental: 'everything',
   },

@@ -149,6 +149,8 @@ export interface GraphqlSource {
   updatedAtSortKey: string | null;
   /** `sortKey` matching `created_at` (full-sync windows); default `CREATED_AT`, null when the connection has none. */
   createdAtSortKey?: string | null;
+  /** The search filter full-sync windows use: `created_at` (default), `updated_at` where there is none (collections). */
+  windowField?: 'created_at' | 'updated_at';
   /** Search terms every listing carries (e.g. none for orders: GraphQL lists every status). */
   baseQuery: string | null;
   /** Arguments every listing of the connection carries besides paging and search, e.g. `includeInactive: true`. */

@@ -60,11 +60,11 @@ function metafieldRow(node: JsonObject, ownerType: string, ownerId: bigint, tena
 const METAFIELD_FIELDS = 'id namespace key type value ownerType createdAt updatedAt';
 
 /** One owner type's listing: the owner's id and `updatedAt` and its metafields. */
-function owner(connection: string, type: string, count: string | null, updatedAtSortKey: string | null, createdAtSortKey: string | null): GraphqlSource {
+function owner(connection: string, type: string, count: string | null, updatedAtSortKey: string | null, createdAtSortKey: string | null, windowField?: 'updated_at'): GraphqlSource {
   return {
     connection, type, count, fields: '__typename id updatedAt',
     connections: [{ field: 'metafields', table: 'metafields', fields: METAFIELD_FIELDS, pageSize: 50 }],
-    updatedAtSortKey, createdAtSortKey, baseQuery: null, incremental: 'everything',
+    updatedAtSortKey, createdAtSortKey, ...(windowField ? { windowField } : {}), baseQuery: null, incremental: 'everything',
   };
 }
 
@@ -119,7 +119,7 @@ export const metafields = defineResource<{ owners: MetafieldOwnerRow[]; metafiel
     owner('productVariants', 'ProductVariant', 'productVariantsCount', null, null),
     owner('customers', 'Customer', 'customersCount', 'UPDATED_AT', 'CREATED_AT'),
     owner('orders', 'Order', 'ordersCount', 'UPDATED_AT', 'CREATED_AT'),
-    owner('collections', 'Collection', 'collectionsCount', 'UPDATED_AT', null),
+    owner('collections', 'Collection', 'collectionsCount', 'UPDATED_AT', null, 'updated_at'),
     { ...owner('shop', 'Shop', null, null, null), singleton: true },
   ],
   rest: null,

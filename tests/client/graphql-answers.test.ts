@@ -50,9 +50,23 @@ describe('GraphQL answers without the expected shape', () => {
     await client.close();
   });
 
+  it('a refused bulk query whose message mentions a limit but whose code is INVALID fails at once, not after hours of waiting', async () => {
+    const { client, time } = setup();
+    const refused = (code: string | null, message: string) => ({ data: { bulkOperationRunQuery: { bulkOperation: null, userErrors: [{ field: ['query'], message, code }] } } });
+    nock(ORIGIN).post(`${API}/graphql.json`).reply(200, refused('INVALID', 'Bulk queries cannot exceed the limit of 5 connections.'));
+    const bulk = new BulkOperations(client, { sleep: time.sleep });
+    await expect(bulk.start('{ a: orders { edges { node { id } } } }')).rejects.toMatchObject({ code: 'BULK_OPERATION_INVALID', retryable: false });
+    expect(time.sleeps, 'an invalid query was waited on as if the shop were busy').toEqual([]);
+    // Without a code (older versions), the message is all there is: "limit" still reads as busy.
+    nock(ORIGIN).post(`${API}/graphql.json`).reply(200, refused(null, 'A bulk query operation for this app and shop is already in progress')).post(`${API}/graphql.json`).reply(200, { data: { bulkOperationRunQuery: { bulkOperation: { id: 'gid://shopify/BulkOperation/9', status: 'CREATED', errorCode: null, objectCount: '0', rootObjectCount: '0', fileSize: null, url: null, partialDataUrl: null, query: 'q', createdAt: null, completedAt: null }, userErrors: [] } } });
+    await expect(bulk.start('{ orders { edges { node { id } } } }')).resolves.toMatchObject({ id: 'gid://shopify/BulkOperation/9' });
+    expect(time.sleeps).toEqual([1000]);
+    await client.close();
+  });
+
   it('findRunning with data but no bulkOperations.nodes is an error too', async () => {
     const { client } = setup();
-    nock(ORIGIN).post(`${API}/graphql.json`).reply(200, { data: { bulkOperations: {} } });
+    nock(ORIGIN).post(`${API}/graphql.json`).reply(200, { data: { running: {}, created: { nodes: [] } } });
     await expect(new BulkOperations(client).findRunning('{ orders { edges { node { id } } } }')).rejects.toMatchObject({ code: 'SHOPIFY_BAD_RESPONSE', retryable: true });
     await client.close();
   });

@@ -72,10 +72,10 @@ describe('non-idempotent mutations are not re-sent after an ambiguous failure', 
         return JSON.stringify(started(runs)).slice(0, 40);
       })
       .post(`${API}/graphql.json`, isLookup)
-      .reply(200, { data: { bulkOperations: { nodes: [{ ...op(1), status: 'RUNNING' }, { ...op(77), query: '{ products { edges { node { id } } } }', status: 'RUNNING' }] } } });
+      .reply(200, { data: { running: { nodes: [{ ...op(77), query: '{ products { edges { node { id } } } }', status: 'RUNNING' }] }, created: { nodes: [op(1)] } } });
     const attached = await bulk.start(ORDERS);
     expect(runs).toBe(1);
-    expect(attached).toMatchObject({ id: 'gid://shopify/BulkOperation/1', status: 'RUNNING' });
+    expect(attached).toMatchObject({ id: 'gid://shopify/BulkOperation/1', status: 'CREATED' });
     await client.close();
   });
 
@@ -86,7 +86,7 @@ describe('non-idempotent mutations are not re-sent after an ambiguous failure', 
       .post(`${API}/graphql.json`, isRun).times(5)
       .reply(() => (++runs === 1 ? [502, 'bad gateway'] : [200, started(runs)]))
       .post(`${API}/graphql.json`, isLookup)
-      .reply(200, { data: { bulkOperations: { nodes: [] } } });
+      .reply(200, { data: { running: { nodes: [] }, created: { nodes: [] } } });
     const second = await bulk.start(ORDERS);
     expect(runs).toBe(2);
     expect(second.id).toBe('gid://shopify/BulkOperation/2');

@@ -167,7 +167,7 @@ export class FakeBulkShop {
         return { bulkOperation: this.state(op) } as T;
       }
       case 'ShopifyIngestBulkRunning':
-        return { bulkOperations: { nodes: [...this.ops.values()].filter((o) => o.status === 'RUNNING' || o.status === 'CREATED').map((o) => this.state(o)) } } as T;
+        return { running: { nodes: [...this.ops.values()].filter((o) => o.status === 'RUNNING').map((o) => this.state(o)) }, created: { nodes: [...this.ops.values()].filter((o) => o.status === 'CREATED').map((o) => this.state(o)) } } as T;
       case 'ShopifyIngestBulkCancel':
         this.cancels++;
         return { bulkOperationCancel: { bulkOperation: null, userErrors: [] } } as T;

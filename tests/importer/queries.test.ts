@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RESOURCES } from '../../src/resources/index.js';
 import { graphqlSourcesOf, type ResourceDefinition } from '../../src/resources/definition.js';
-import { ACCESS_SCOPES_QUERY, bulkIdsQuery, bulkQuery, countQuery, DESTROY_EVENTS_QUERY, destroyEventsSearch, listItemsQuery, nestedRestQuery, pageQuery, pageRecordCost, pageSizeFor, recordQuery, singletonQuery, timeWindowQuery } from '../../src/importer/queries.js';
+import { ACCESS_SCOPES_QUERY, bulkIdsQuery, bulkQuery, countQuery, DESTROY_EVENTS_QUERY, destroyEventsSearch, earliestQuery, listItemsQuery, nestedRestQuery, pageQuery, pageRecordCost, pageSizeFor, recordQuery, singletonQuery, timeWindowQuery } from '../../src/importer/queries.js';
 import { createShopifyClient, type ShopifyClient } from '../../src/client/index.js';
+import { BULK_CANCEL_MUTATION, BULK_CURRENT_QUERY, BULK_GET_QUERY, BULK_NODE_QUERY, BULK_RUN_MUTATION, BULK_RUNNING_QUERY } from '../../src/client/bulk-operations.js';
 import { createShopifySimulator, type ShopifySimulator } from '../../src/testing/index.js';
 import { adminSchemaErrors, adminSchemaMissing } from '../helpers/schema-validate.js';
 
@@ -27,6 +28,9 @@ describe.skipIf(adminSchemaMissing)(`every query the engine sends is valid again
         bulkQuery(resource, timeWindowQuery('updated_at', new Date('2026-01-01T00:00:00Z'), null, resource.graphql.baseQuery), resource.graphql.updatedAtSortKey ?? undefined),
         bulkQuery(resource, null),
         bulkIdsQuery(resource),
+        // Where a failed window splits: full syncs' field, and updated_at (incremental windows).
+        earliestQuery(resource.graphql, resource.graphql.windowField ?? 'created_at'),
+        earliestQuery(resource.graphql, 'updated_at'),
       ].filter((d): d is string => d !== null);
       for (const document of documents) expect(adminSchemaErrors(document), document).toEqual([]);
     });
@@ -35,6 +39,10 @@ describe.skipIf(adminSchemaMissing)(`every query the engine sends is valid again
   it('events and scopes', () => {
     expect(adminSchemaErrors(DESTROY_EVENTS_QUERY)).toEqual([]);
     expect(adminSchemaErrors(ACCESS_SCOPES_QUERY)).toEqual([]);
+  });
+
+  it('bulk operations: run, get, lookup (2026-01+ and before), cancel', () => {
+    for (const document of [BULK_RUN_MUTATION, BULK_GET_QUERY, BULK_RUNNING_QUERY, BULK_NODE_QUERY, BULK_CURRENT_QUERY, BULK_CANCEL_MUTATION]) expect(adminSchemaErrors(document), document).toEqual([]);
   });
 
   it('rejects what Shopify would reject (the check can fail)', () => {
