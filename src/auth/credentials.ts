@@ -4,7 +4,7 @@
  * | kind | fits | what the SDK stores and does |
  * |---|---|---|
  * | static token `{ accessToken }` | legacy admin-created custom apps | the token, as is |
- * | expiring offline token `{ accessToken, refreshToken, expiresIn/expiresAt, ... }` | public apps after OAuth (authorization code grant with `expiring=1`) | both tokens and expiries; renews itself |
+ * | expiring offline token `{ accessToken, refreshToken, expiresIn/expiresAt, ... }` | public apps after OAuth (authorization code grant with `expiring=1`) | both tokens and expiries (an expired access token renewed first); renews itself |
  * | session token `{ sessionToken }` | embedded apps (App Bridge's `idToken()`) | exchanges it for an expiring offline token; renews itself |
  * | client credentials `{ clientCredentials: true }` | Dev Dashboard custom apps installed on your own stores | requests its own short-lived tokens, again when they expire |
  *
@@ -70,14 +70,14 @@ export interface ObtainedCredentials {
   clientSecret: string | null;
 }
 
-function dateOf(name: string, at: Date | string | undefined, inSeconds: number | undefined, now: number): Date | null {
+function dateOf(names: [at: string, inSeconds: string], at: Date | string | undefined, inSeconds: number | undefined, now: number): Date | null {
   if (at !== undefined) {
     const d = at instanceof Date ? new Date(at.getTime()) : new Date(at);
-    if (Number.isNaN(d.getTime())) throw new ConfigError(`credentials: ${name} is not a date`);
+    if (Number.isNaN(d.getTime())) throw new ConfigError(`credentials: ${names[0]} is not a date`);
     return d;
   }
   if (inSeconds !== undefined) {
-    if (typeof inSeconds !== 'number' || !Number.isFinite(inSeconds)) throw new ConfigError(`credentials: ${name}In must be a number of seconds`);
+    if (typeof inSeconds !== 'number' || !Number.isFinite(inSeconds)) throw new ConfigError(`credentials: ${names[1]} must be a number of seconds`);
     return new Date(now + inSeconds * 1000);
   }
   return null;
@@ -127,18 +127,26 @@ export async function obtainCredentials(c: TenantCredentials, shopDomain: string
     return { kind: 'static', clientId, clientSecret: null, tokens: { accessToken: c.accessToken!, accessTokenExpiresAt: null, refreshToken: null, refreshTokenExpiresAt: null, scope: c.scope ?? null } };
   }
   if (kind === 'expiring') {
-    return {
-      kind: 'expiring', clientId, clientSecret: null,
-      tokens: {
-        accessToken: c.accessToken!, accessTokenExpiresAt: dateOf('expiresAt', c.expiresAt, c.expiresIn, now()),
-        refreshToken: c.refreshToken!, refreshTokenExpiresAt: dateOf('refreshTokenExpiresAt', c.refreshTokenExpiresAt, c.refreshTokenExpiresIn, now()), scope: c.scope ?? null,
-      },
+    const given: TokenSet = {
+      accessToken: c.accessToken!, accessTokenExpiresAt: dateOf(['expiresAt', 'expiresIn'], c.expiresAt, c.expiresIn, now()),
+      refreshToken: c.refreshToken!, refreshTokenExpiresAt: dateOf(['refreshTokenExpiresAt', 'refreshTokenExpiresIn'], c.refreshTokenExpiresAt, c.refreshTokenExpiresIn, now()), scope: c.scope ?? null,
     };
+    // An access token that has expired is renewed first rather than checked and refused: tokens
+    // handed over from another store (a session storage being migrated) are often past their hour
+    // while their refresh token is good for weeks. Shopify keeps the given refresh token valid until
+    // the rotated one is used, so nothing is lost if adding the tenant fails afterwards.
+    if (given.accessTokenExpiresAt !== null && given.accessTokenExpiresAt.getTime() <= now()) {
+      const app = input.resolveApp(clientId);
+      const renewed = await withSecrets(app.clientSecrets, (clientSecret) => requestToken({ type: 'refresh_token', refreshToken: given.refreshToken! }, { shopDomain, clientId: app.clientId, clientSecret, baseUrl: input.baseUrl, fetch: input.fetch, now }));
+      const tokens = renewed.refreshToken ? renewed : { ...renewed, refreshToken: given.refreshToken, refreshTokenExpiresAt: given.refreshTokenExpiresAt };
+      return { kind: 'expiring', clientId, clientSecret: null, tokens: { ...tokens, scope: tokens.scope ?? given.scope } };
+    }
+    return { kind: 'expiring', clientId, clientSecret: null, tokens: given };
   }
   if (kind === 'session_token') {
     const app = input.resolveApp(clientId);
     // Checked here first, for a clear error: Shopify would refuse it too.
-    const verified = verifySessionToken(c.sessionToken!, { apiKey: app.clientId, apiSecret: app.clientSecrets });
+    const verified = verifySessionToken(c.sessionToken!, { apiKey: app.clientId, apiSecret: app.clientSecrets, now: () => new Date(now()) });
     if (!verified.ok) throw new ConfigError(`${input.label}: the session token is not valid for this app (${verified.reason})`);
     if (verified.shop !== shopDomain) throw new ConfigError(`${input.label}: the session token is for ${verified.shop}, not ${shopDomain}`);
     const tokens = await withSecrets(app.clientSecrets, (clientSecret) => requestToken({ type: 'token_exchange', sessionToken: c.sessionToken!, expiring: true }, { shopDomain, clientId: app.clientId, clientSecret, baseUrl: input.baseUrl, fetch: input.fetch, now }));

@@ -17,6 +17,7 @@
  *   leaves the stored credentials as they were.
  */
 import { randomBytes } from 'node:crypto';
+import { untilAborted } from '../abort.js';
 import type { KeyRing } from '../crypto/index.js';
 import { ShopifyIngestError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -151,8 +152,11 @@ export function createStoredTokenSource(options: StoredTokenSourceOptions): Acce
     throw last;
   }
 
-  /** One renewal under the lease. */
-  async function renewUnderLease(row: TenantRecord): Promise<Cached> {
+  /**
+   * One renewal under the lease; null when the lease was lost before the new token was stored (then
+   * another holder renews, and the caller waits for its token).
+   */
+  async function renewUnderLease(row: TenantRecord): Promise<Cached | null> {
     if (row.tokenKind === 'static') {
       // Nothing to renew: a static token Shopify refuses was revoked (or, from 2027, refused for a public app).
       return needsReauth(row, 'Shopify refused the static access token (revoked, app uninstalled, or a non-expiring token of a public app)', null);
@@ -183,12 +187,11 @@ export function createStoredTokenSource(options: StoredTokenSourceOptions): Acce
         refreshTokenExpiresAt: tokens.refreshToken ? tokens.refreshTokenExpiresAt : row.refreshTokenExpiresAt,
       }, tokens.scope);
       if (!saved) {
-        // The lease ran out while we waited for Shopify and another process renewed meanwhile: its tokens
-        // are the stored ones; ours (if Shopify rotated for us) are never used.
-        logger.warn('token renewal lease lost before the new token was stored; using the stored one', { tenantId });
-        const latest = fromRow(await readRow());
-        if (!latest) throw new TenantAuthError('TENANT_CREDENTIALS_MISSING', `tenant ${tenantId} has no access token`, tenantId);
-        return latest;
+        // The lease ran out while we waited for Shopify and another process took it: its tokens will be
+        // the stored ones; ours (if Shopify rotated for us) are never used. The stored token may still be
+        // the one Shopify refused, so the caller waits for the new holder's instead of taking it as is.
+        logger.warn('token renewal lease lost before the new token was stored; waiting for the stored one', { tenantId });
+        return null;
       }
       renewals++;
       const issued = { token: tokens.accessToken, expiresAt: tokens.accessTokenExpiresAt?.getTime() ?? null, version: row.tokenVersion + 1, issuedAt };
@@ -210,10 +213,10 @@ export function createStoredTokenSource(options: StoredTokenSourceOptions): Acce
   }
 
   /** Counts a renewal this process made (under the lease: one per renewal cluster-wide). */
-  async function counted(renewal: Promise<Cached>): Promise<Cached> {
+  async function counted(renewal: Promise<Cached | null>): Promise<Cached | null> {
     try {
       const renewed = await renewal;
-      options.telemetry?.add('tokenRenewals', 1, { [ATTR.outcome]: 'ok' });
+      if (renewed) options.telemetry?.add('tokenRenewals', 1, { [ATTR.outcome]: 'ok' });
       return renewed;
     } catch (error) {
       options.telemetry?.add('tokenRenewals', 1, { [ATTR.outcome]: 'failed', [ATTR.errorType]: (error as { code?: string })?.code ?? 'unknown' });
@@ -223,7 +226,7 @@ export function createStoredTokenSource(options: StoredTokenSourceOptions): Acce
 
   /** Renews unless someone else already did (a row newer than `seenVersion` with a fresh token). */
   async function renew(seenVersion: number | null): Promise<Cached> {
-    const deadline = now() + leaseTtlMs * 2;
+    let deadline = now() + leaseTtlMs * 2;
     for (let wait = 50; ; wait = Math.min(wait * 2, 500)) {
       const row = await readRow();
       const stored = fromRow(row);
@@ -234,7 +237,10 @@ export function createStoredTokenSource(options: StoredTokenSourceOptions): Acce
           const current = fromRow(leased);
           // Renewed by another process between our read and our lease.
           if (current && (seenVersion === null || current.version > seenVersion) && fresh(current)) return current;
-          return await counted(renewUnderLease(leased));
+          const renewed = await counted(renewUnderLease(leased));
+          if (renewed) return renewed;
+          // Lost the lease: wait for the new holder as long as for any other.
+          deadline = now() + leaseTtlMs * 2;
         } finally {
           await store.releaseTokenRenewal(tenantId, holder).catch(() => {});
         }
@@ -252,7 +258,9 @@ export function createStoredTokenSource(options: StoredTokenSourceOptions): Acce
 
   return {
     get renewals() { return renewals; },
-    async getToken() {
+    // A caller's signal ends its wait (a renewal held by another process can take a lease's length);
+    // the renewal itself goes on for the tenant's other callers.
+    async getToken(signal) {
       if (cached !== null && fresh(cached)) return cached.token;
       let seen = cached?.version ?? null;
       if (cached === null) {
@@ -262,14 +270,14 @@ export function createStoredTokenSource(options: StoredTokenSourceOptions): Acce
         if (!stored && row.tokenKind === 'static') throw new TenantAuthError('TENANT_CREDENTIALS_MISSING', `tenant ${tenantId} has no access token`, tenantId);
         seen = stored?.version ?? null;
       }
-      cached = await renewOnce(seen);
+      cached = await untilAborted(renewOnce(seen), signal);
       return cached.token;
     },
-    async onUnauthorized(rejected) {
+    async onUnauthorized(rejected, signal) {
       // Another process (or an earlier call here) may already hold a newer token.
       const stored = fromRow(await readRow());
       if (stored && stored.token !== rejected && fresh(stored)) { cached = stored; return stored.token; }
-      cached = await renewOnce(stored?.version ?? null);
+      cached = await untilAborted(renewOnce(stored?.version ?? null), signal);
       return cached.token !== rejected ? cached.token : null;
     },
   };
