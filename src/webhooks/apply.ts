@@ -78,11 +78,22 @@ export function toBigInt(id: ShopifyId | string | null | undefined): bigint {
   throw new TypeError(`not a Shopify id: ${String(id)}`);
 }
 
-/** Prefers the exact id of `admin_graphql_api_id` when the numeric id may have lost precision. */
-function idOf(payload: { id?: ShopifyId; admin_graphql_api_id?: unknown }): bigint {
+/**
+ * The record a delete body names, or null when it names none. Prefers the exact id of
+ * `admin_graphql_api_id` when the numeric id may have lost precision.
+ */
+function idOf(payload: { id?: ShopifyId; admin_graphql_api_id?: unknown }): bigint | null {
   const gid = typeof payload.admin_graphql_api_id === 'string' ? /\/(\d+)$/.exec(payload.admin_graphql_api_id)?.[1] : undefined;
   if (gid) return BigInt(gid);
-  return toBigInt(payload.id);
+  try { return toBigInt(payload.id); } catch { return null; }
+}
+
+/**
+ * A verified body that names no record of its topic's resource (`{}`, `null`, an id that is not one):
+ * kept as a dead letter under the SDK's own code rather than as whatever a property read threw.
+ */
+function payloadInvalid(event: WebhookEvent, resource: string): ShopifyIngestError {
+  return new ShopifyIngestError('WEBHOOK_PAYLOAD_INVALID', `${event.topic} delivery ${event.webhookId} names no ${resource} id`, { details: { topic: event.topic, webhookId: event.webhookId } });
 }
 
 /** Keeps, per id, the version with the newest shopifyUpdatedAt (one statement may touch a row once). */
@@ -129,18 +140,22 @@ async function applyOne(ctx: ApplyContext, event: WebhookEvent): Promise<void> {
   const { store, transformer } = ctx;
   const tenantId = event.tenantId;
   const payload = event.payload as Record<string, any>;
+  // Any JSON passes the endpoint (`null`, an array): the registry's id readers expect an object.
+  const isObject = typeof payload === 'object' && payload !== null && !Array.isArray(payload);
   const action = topicAction(event.topic);
   if (action?.kind === 'upsert') {
     await store.writeRows(tenantId, action.resource.name, transformer.toRows(action.resource.name, payload, tenantId));
     return;
   }
   if (action?.kind === 'delete') {
-    await store.markDeleted(tenantId, action.resource.name as ResourceType, [idOf(payload)], event.triggeredAt ?? event.receivedAt);
+    const id = isObject ? idOf(payload) : null;
+    if (id === null) throw payloadInvalid(event, action.resource.name);
+    await store.markDeleted(tenantId, action.resource.name as ResourceType, [id], event.triggeredAt ?? event.receivedAt);
     return;
   }
   if (action?.kind === 'refetch') {
-    const id = action.idOf(payload);
-    if (id === null) throw new ShopifyIngestError('WEBHOOK_PAYLOAD_INVALID', `${event.topic} delivery ${event.webhookId} names no ${action.resource.name} id`, { details: { topic: event.topic, webhookId: event.webhookId } });
+    const id = isObject ? action.idOf(payload) : null;
+    if (id === null) throw payloadInvalid(event, action.resource.name);
     if (!ctx.hooks.fetchRecord) {
       throw new ShopifyIngestError('WEBHOOK_REFETCH_UNAVAILABLE', `${event.topic} names ${action.resource.name} ${id} but no client can fetch it: use the ingestion service, or pass fetchRecord to createWebhookService`, { details: { topic: event.topic, id: String(id) } });
     }
