@@ -21,15 +21,19 @@ import { parseGid, toBigId } from '../transform/values.js';
 import { ImportError } from './errors.js';
 import { readJsonl } from './jsonl.js';
 import { bulkIdsQuery, DESTROY_EVENTS_QUERY, destroyEventsSearch } from './queries.js';
+import type { ResourceDefinition } from '../resources/definition.js';
 import type { RunFrame } from './run-frame.js';
 import type { BulkDeps } from './bulk-listing.js';
 import type { GraphqlImportClient, ImportClient } from './types.js';
 
 const ID_CHUNK = 5000;
 
-/** Destroy events since `since` over GraphQL; returns tombstones written. */
-export async function graphqlDestroyEvents(frame: RunFrame, client: GraphqlImportClient, since: Date): Promise<number> {
-  const subject = frame.resource.deletions.eventSubjectType;
+/**
+ * Destroy events of `target` (the run's resource, or the carrier it rides on) since `since` over
+ * GraphQL; returns tombstones written.
+ */
+export async function graphqlDestroyEvents(frame: RunFrame, client: GraphqlImportClient, since: Date, target: ResourceDefinition = frame.resource): Promise<number> {
+  const subject = target.deletions.eventSubjectType;
   if (!subject) return 0;
   let after: string | null = null;
   let deleted = 0;
@@ -51,7 +55,7 @@ export async function graphqlDestroyEvents(frame: RunFrame, client: GraphqlImpor
     }
     // One tombstone time per page: its newest event. A deleted id has no version newer than its
     // destroy event, so a later tombstone time can only make the tombstone win, never lose.
-    if (ids.length > 0 && !frame.dry) deleted += await frame.deps.store.markDeleted(frame.tenantId, frame.name, ids, new Date(latest || frame.deps.clock().getTime()));
+    if (ids.length > 0 && !frame.dry) deleted += await frame.deps.store.markDeleted(frame.tenantId, target.name as typeof frame.name, ids, new Date(latest || frame.deps.clock().getTime()));
     if (!page.pageInfo.hasNextPage) break;
     if (!page.pageInfo.endCursor || page.pageInfo.endCursor === after) throw new ImportError('events query has a next page but no new cursor', { code: 'SHOPIFY_BAD_RESPONSE' });
     after = page.pageInfo.endCursor;

@@ -399,7 +399,11 @@ async function findDeletions(ctx: RunContext, frame: RunFrame, plan: RunPlan, ch
       if (reconcile) frame.deleted += await restReconcile(frame, ctx.client, plan.startedAt);
     } else {
       const client = graphqlClientOf(ctx);
-      if (since && resource.deletions.eventSubjectType) frame.deleted += await graphqlDestroyEvents(frame, client, new Date(since.getTime() - frame.options.overlapMs));
+      // Records listed through another resource's (an order's refunds) have no destroy events of their
+      // own: they go with their carrier, so the carrier's events are read and it is tombstoned with its
+      // riders, also when the carrier is not synced or its run has not come yet.
+      const deletedWith = resource.ridesOn ? getResource(resource.ridesOn.resource) : resource;
+      if (since && deletedWith.deletions.eventSubjectType) frame.deleted += await graphqlDestroyEvents(frame, client, new Date(since.getTime() - frame.options.overlapMs), deletedWith);
       if (reconcile) frame.deleted += await graphqlReconcile(frame, client, ctx.bulk ?? {}, plan.startedAt);
     }
     // Events read up to now cover deletions up to now − the margin; a listing covered those up to its start.
