@@ -80,6 +80,12 @@ const ITEM_MARK_JSON = /"\\u0000shopify-ingest:line-item:(\d+)"/g;
  * Falls back to a plain serialisation unless the splice is unambiguous.
  */
 function orderPayload(sealed: JsonObject, itemPayloads: string[]): string {
+  // A GraphQL record's line items (a connection: its first page) are rows of their own, as a bulk
+  // file's are: the payload is the same whichever way the order was read.
+  if (isObject(sealed.lineItems)) {
+    const { lineItems: _items, ...own } = sealed;
+    return stringifyShopifyJson(own);
+  }
   const key = Array.isArray(sealed.line_items) ? 'line_items' : Array.isArray(sealed.lineItems) ? 'lineItems' : null;
   const list = key === null ? null : (sealed[key] as unknown[]);
   if (list === null || list.length === 0 || list.length !== itemPayloads.length) return stringifyShopifyJson(sealed);

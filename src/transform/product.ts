@@ -2,7 +2,7 @@ import { stringifyShopifyJson } from '../json.js';
 import type { ProductBundle, VariantRow } from '../store/rows.js';
 import type { RecordSealer } from './pii.js';
 import { FieldError } from './errors.js';
-import { int, lower, money, nodes, pick, refId, resolveId, str, tags, time, type JsonObject } from './values.js';
+import { int, isObject, lower, money, nodes, pick, refId, resolveId, str, tags, time, type JsonObject } from './values.js';
 
 /**
  * One variant row. `productId` is the product's resolved id, not the variant's own `product_id`: in
@@ -53,8 +53,14 @@ export function productBundle(data: JsonObject, id: bigint, updatedAt: Date, ten
       shopifyCreatedAt: time(pick(data, 'created_at', 'createdAt'), 'created_at'),
       shopifyUpdatedAt: updatedAt,
       deletedAt: null,
-      payload: stringifyShopifyJson(sealed),
+      // GraphQL variants (a connection: its first page) are rows of their own, as a bulk file's are.
+      payload: stringifyShopifyJson(isObject(sealed.variants) ? withoutKey(sealed, 'variants') : sealed),
     }],
     variants,
   };
+}
+
+function withoutKey(record: JsonObject, key: string): JsonObject {
+  const { [key]: _omitted, ...rest } = record;
+  return rest;
 }

@@ -255,19 +255,27 @@ describe('order payload serialisation', () => {
     expect(revealPayload(orders[0].payload, T, ring)).toEqual(tricky);
   });
 
-  it('a GraphQL page\'s order keeps its lineItems connection in its payload, each item as its own row stores it', async () => {
+  it('a GraphQL page\'s order stores its line items as rows only, as a bulk file\'s order does: the payload is the same either way', async () => {
     const { revealPayload } = await import('../../src/transform/index.js');
     const item = (n: number) => ({ id: `gid://shopify/LineItem/${n}`, title: `item ${n}`, quantity: n });
-    const node = {
-      id: 'gid://shopify/Order/7', name: '#1007', email: 'a@example.com', updatedAt: '2026-01-02T03:04:05Z',
-      lineItems: { nodes: [item(1), item(2), item(3)], pageInfo: { hasNextPage: false, endCursor: 'c3' } },
-    };
+    const own = { id: 'gid://shopify/Order/7', name: '#1007', email: 'a@example.com', updatedAt: '2026-01-02T03:04:05Z' };
+    const node = { ...own, lineItems: { nodes: [item(1), item(2), item(3)], pageInfo: { hasNextPage: false, endCursor: 'c3' } } };
     const { orders, lineItems } = transformer.transformOrder(node, T);
     expect(lineItems.map((r) => r.id)).toEqual([1n, 2n, 3n]);
-    expect(revealPayload(orders[0].payload, T, ring)).toEqual(node);
-    const parsed = JSON.parse(orders[0].payload) as { lineItems: { nodes: unknown[]; pageInfo: unknown } };
-    expect(parsed.lineItems.nodes).toEqual(lineItems.map((r) => JSON.parse(r.payload)));
-    expect(parsed.lineItems.pageInfo).toEqual({ hasNextPage: false, endCursor: 'c3' });
+    expect(lineItems.map((r) => JSON.parse(r.payload))).toEqual([item(1), item(2), item(3)]);
+    expect(revealPayload(orders[0].payload, T, ring)).toEqual(own);
+    // The order as a bulk file gives it (its items on lines of their own): the same payload.
+    expect(revealPayload(transformer.transformOrder({ ...own }, T).orders[0].payload, T, ring)).toEqual(revealPayload(orders[0].payload, T, ring));
+  });
+
+  it('a GraphQL product stores its variants as rows only; a REST product keeps its variants array', () => {
+    const variant = (n: number) => ({ id: `gid://shopify/ProductVariant/${n}`, title: `v${n}`, price: '1.00', updatedAt: '2026-01-02T03:04:05Z' });
+    const own = { id: 'gid://shopify/Product/9', title: 'P', updatedAt: '2026-01-02T03:04:05Z' };
+    const { products, variants } = transformer.transformProduct({ ...own, variants: { nodes: [variant(1), variant(2)] } }, T);
+    expect(variants).toHaveLength(2);
+    expect(JSON.parse(products[0].payload)).toEqual(own);
+    const rest = { id: 9, title: 'P', updated_at: '2026-01-02T03:04:05Z', variants: [{ id: 1, title: 'v1', price: '1.00', updated_at: '2026-01-02T03:04:05Z' }] };
+    expect(JSON.parse(transformer.transformProduct(rest, T).products[0].payload).variants).toHaveLength(1);
   });
 });
 
