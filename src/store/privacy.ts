@@ -40,6 +40,52 @@ const hasPayload = (table: TableDefinition) => table.columns.some((c) => c.colum
 const hasId = (table: TableDefinition) => table.columns.some((c) => c.column === 'id');
 
 /**
+ * Visits a customer's rows in every resource that holds some (the registry's `privacy`): the root
+ * rows of the customer (by `customerColumn`, plus those named in the request where `listedInRequest`),
+ * then each child table's rows of the parents visited. `visit` gets a condition on the table's
+ * columns whose parameters start at `$2` (`$1` is the tenant) and returns the ids of the rows it saw.
+ * Returns the root ids per resource.
+ */
+async function visitCustomerRows(
+  id: string, listed: string[],
+  visit: (resource: ResourceDefinition, table: TableDefinition, where: string, params: unknown[]) => Promise<string[]>,
+): Promise<Array<[ResourceDefinition, string[]]>> {
+  const roots: Array<[ResourceDefinition, string[]]> = [];
+  for (const resource of RESOURCES as readonly ResourceDefinition[]) {
+    const privacy = resource.privacy;
+    if (!privacy) continue;
+    const byCustomer = `"${privacy.customerColumn}" = $2::bigint`;
+    const [where, params] = privacy.listedInRequest ? [`(${byCustomer} OR "id" = ANY($3::bigint[]))`, [id, listed]] : [byCustomer, [id]];
+    const matched = new Map<string, string[]>([[resource.root.key, await visit(resource, resource.root, where, params)]]);
+    for (const child of resource.children) {
+      const parents = matched.get(child.parent) ?? [];
+      matched.set(child.key, parents.length === 0 ? [] : await visit(resource, child, `"${child.parentColumn}" = ANY($2::bigint[])`, [parents]));
+    }
+    roots.push([resource, matched.get(resource.root.key)!]);
+  }
+  return roots;
+}
+
+/**
+ * Every row a customer's data is in, for `customers/data_request`: in each resource with a
+ * `privacy` entry, the customer's root rows (their orders and the requested ones, their drafts,
+ * checkouts...) and those rows' children, as `to_jsonb` text (ids exact, PII still encrypted), by table.
+ */
+export async function readCustomerRecords(db: SqlExecutor, tenantId: string, customerId: bigint, orderIds: bigint[] = []): Promise<Record<string, string[]>> {
+  assertTenantId(tenantId);
+  const out: Record<string, string[]> = {};
+  await visitCustomerRows(BigInt(customerId).toString(), [...new Set(orderIds.map((o) => BigInt(o).toString()))], async (_resource, table, where, params) => {
+    const rows = await db.$queryRawUnsafe<Array<{ id: string | null; row: string }>>(
+      `SELECT ${hasId(table) ? 't."id"::text' : 'NULL'} AS id, to_jsonb(t)::text AS row FROM "${table.table}" t WHERE "tenant_id" = $1 AND ${where} ORDER BY 1`,
+      tenantId, ...params,
+    );
+    out[table.table] = rows.map((r) => r.row);
+    return rows.map((r) => r.id).filter((id): id is string => id !== null);
+  });
+  return out;
+}
+
+/**
  * Redacts the matching rows of one table: PII columns NULL, payloads erased or scrubbed (rewritten in
  * JS: PostgreSQL has no recursive key removal). Returns the ids of the rows (for their children).
  */
@@ -74,6 +120,8 @@ const TENANT_TABLES = [
   'shopify_sync_checkpoints',
   'shopify_webhook_inbox',
   'shopify_api_notices',
+  // A crashed run's lock (or one of a run in another process, which stops at its next renewal).
+  'shopify_run_locks',
 ] as const;
 
 /** GDPR webhooks: customers/redact and shop/redact (https://shopify.dev/docs/apps/build/compliance/privacy-law-compliance). */
@@ -93,22 +141,14 @@ export function createPrivacyStore(prisma: PrismaLike) {
       try {
         await prisma.$transaction(async (tx) => {
           const owners: Array<[string, string[]]> = [];
-          for (const resource of RESOURCES as readonly ResourceDefinition[]) {
-            const privacy = resource.privacy;
-            if (!privacy) continue;
-            const byCustomer = `"${privacy.customerColumn}" = $2::bigint`;
-            const [where, params] = privacy.listedInRequest
-              ? [`(${byCustomer} OR "id" = ANY($3::bigint[]))`, [id, listed]]
-              : [byCustomer, [id]];
-            const matched = new Map<string, string[]>([[resource.root.key, await redactRows(tx, tenantId, resource.root, where, params, privacy.payload)]]);
+          const roots = await visitCustomerRows(id, listed, (resource, table, where, params) =>
+            redactRows(tx, tenantId, table, where, params, table === resource.root ? resource.privacy!.payload : 'scrub'));
+          for (const [resource, matched] of roots) {
+            const privacy = resource.privacy!;
             // Metafields are owned by (Shopify's MetafieldOwnerType, id): CUSTOMER, ORDER, …
             // (also those of records not stored here: the customer itself, the orders Shopify lists).
             const named = [...(privacy.customerColumn === 'id' ? [id] : []), ...(privacy.listedInRequest ? listed : [])];
-            owners.push([resource.graphql.type.toUpperCase(), [...new Set([...matched.get(resource.root.key)!, ...named])]]);
-            for (const child of resource.children) {
-              const parents = matched.get(child.parent) ?? [];
-              matched.set(child.key, parents.length === 0 ? [] : await redactRows(tx, tenantId, child, `"${child.parentColumn}" = ANY($2::bigint[])`, [parents], 'scrub'));
-            }
+            owners.push([resource.graphql.type.toUpperCase(), [...new Set([...matched, ...named])]]);
           }
           // Metafield values are stored in clear and may be about the customer (a birthday, a gift
           // message): the customer's and their orders' metafields go.

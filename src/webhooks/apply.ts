@@ -10,6 +10,7 @@ import { createYielder } from '../yielder.js';
 import type { Logger } from '../logger.js';
 import { revealPayload } from '../transform/pii.js';
 import { readStoredCustomerData, type WebhookInbox } from '../store/inbox.js';
+import { readCustomerRecords } from '../store/privacy.js';
 import type { SqlExecutor } from '../store/prisma-like.js';
 import type { RowSet, ResourceDefinition } from '../resources/definition.js';
 import { topicAction } from '../resources/registry.js';
@@ -33,6 +34,13 @@ export interface CustomerDataExport {
   customer: Record<string, unknown> | null;
   /** The customer's stored orders and the requested ones (PII decrypted). */
   orders: Array<Record<string, unknown>>;
+  /**
+   * Every stored row that holds the customer's data, by table: in each resource with a `privacy`
+   * entry (src/resources/), the customer's rows (the customer, their orders and the requested ones,
+   * their draft orders, abandoned checkouts...) and their children (line items), with their columns
+   * as stored (`*_enc` decrypted under the name without `_enc`, JSON ones parsed) and their payloads revealed.
+   */
+  records: Record<string, Array<Record<string, unknown>>>;
   /** Shopify's data request id, to quote when answering the merchant. */
   dataRequestId: string | null;
 }
@@ -121,16 +129,17 @@ function mergeRowSets(resource: ResourceDefinition, sets: RowSet[]): RowSet {
   return merged;
 }
 
-/** Decrypts a stored row for a data export: `*Enc` columns opened (JSON ones parsed), payload PII restored. */
+/** Decrypts a stored row for a data export: `*Enc` / `*_enc` columns opened (JSON ones parsed), payload PII restored. */
 function decodeStoredRow(row: Record<string, unknown>, keyRing: KeyRing, tenantId: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(row)) {
-    if (key === 'payload' && typeof value === 'string') out.payload = revealPayload(value, tenantId, keyRing);
-    else if (key.endsWith('Enc')) {
+    const encrypted = /(_enc|Enc)$/.exec(key);
+    if (key === 'payload' && value !== null) out.payload = revealPayload(value, tenantId, keyRing);
+    else if (encrypted) {
       const plain = typeof value === 'string' ? keyRing.decrypt(value, tenantId) : null;
       let parsed: unknown = plain;
       if (plain !== null && /^[[{]/.test(plain)) { try { parsed = parseShopifyJson(plain); } catch { /* plain text */ } }
-      out[key.slice(0, -3)] = parsed;
+      out[key.slice(0, -encrypted[1]!.length)] = parsed;
     } else out[key] = value;
   }
   return out;
@@ -212,6 +221,8 @@ async function applyOne(ctx: ApplyContext, event: WebhookEvent): Promise<void> {
         customerId,
         customer: stored.customer ? decodeStoredRow(stored.customer, ctx.keyRing, tenantId) : null,
         orders: stored.orders.map((o) => decodeStoredRow(o, ctx.keyRing, tenantId)),
+        records: Object.fromEntries(Object.entries(await readCustomerRecords(ctx.db, tenantId, customerId, orderIds))
+          .map(([table, rows]) => [table, rows.map((row) => decodeStoredRow(parseShopifyJson(row) as Record<string, unknown>, ctx.keyRing, tenantId))])),
         dataRequestId: payload.data_request?.id != null ? String(payload.data_request.id) : null,
       };
       if (ctx.hooks.onDataRequest) await ctx.hooks.onDataRequest(tenantId, data, event as WebhookEvent<'customers/data_request'>);
