@@ -364,6 +364,14 @@ async function readFileInto(
   // commit in file order), until their items fill a nodes(ids:) query or MAX_HELD_LINES are held;
   // then the items are fetched together and the held lines go to the pipeline in order.
   type Unit = Parameters<typeof pipeline.add>[0];
+  // A failed operation's partial file is listed again by the split windows, which count its records:
+  // written here, they are not counted twice.
+  const recordUnit = (node: Record<string, unknown>, position: LinePosition): Unit => {
+    const unit = frame.recordUnit(node, position, op.tag);
+    if (!partial) return unit;
+    frame.counts.fetched--;
+    return { ...unit, records: 0 };
+  };
   const held: Array<Unit | (() => Unit)> = [];
   let heldRoots: Array<Record<string, unknown>> = [];
   let heldItems = 0;
@@ -426,7 +434,7 @@ async function readFileInto(
         const position = { line: line.end.line, byte: line.end.byte, roots };
         const items = complete ? complete.itemsOf(node) : 0;
         if (window) {
-          const unit = frame.recordUnit(node, position, op.tag);
+          const unit = recordUnit(node, position);
           const id = unit.provides;
           if (id === undefined) await add(window.pass(unit));
           else {
@@ -438,9 +446,9 @@ async function readFileInto(
           const record = node;
           heldRoots.push(record);
           heldItems += items;
-          held.push(() => frame.recordUnit(record, position, op.tag));
+          held.push(() => recordUnit(record, position));
         } else {
-          await add(frame.recordUnit(node, position, op.tag));
+          await add(recordUnit(node, position));
         }
         before = position;
       }
