@@ -32,7 +32,7 @@ export { MigrationError } from './store/migrate.js';
 export { createIngestionService, IngestionService } from './service.js';
 export type {
   AppConfig, DataType, ExpressLikeApp, HealthStatus, IngestionServiceOptions, IngestionStatistics, TenantConfig,
-  TenantCredentials, TenantSyncStatus,
+  ResourceSyncStatus, TenantCredentials, TenantSyncStatus,
 } from './service.js';
 
 // Client.

@@ -1,4 +1,4 @@
-/**
+/*
  * The facade: one object that wires the client manager, importer, webhook service and scheduler
  * for every tenant, as the seed's `createIngestionService(prisma)` promises.
  */
@@ -31,6 +31,7 @@ import {
   type CredentialsCheck, type DatabaseCheck, type DeadLettersCheck, type HealthChecks, type HealthLevel, type HealthOptions, type HealthThresholds, type InboxCheck, type SyncsCheck,
 } from './health.js';
 import { pingDatabase, readDeadLetters, readInboxBacklog, readNeedsReauth, readSyncFacts } from './store/health.js';
+import { readResourceSyncStates, type ResourceSyncState } from './store/sync-state.js';
 import { createTelemetry, type InboxSample, type Telemetry, type TelemetryOptions } from './telemetry/index.js';
 
 /** What `importData` accepts as its data type: a resource of the registry, or `all`. */
@@ -162,7 +163,9 @@ export interface TenantSyncStatus {
   lastError: string | null;
   /** Stored live records per resource (`customers`, `products`, `orders`, ...). */
   stats: Record<ResourceName, number>;
-  /** Active, with a client in this process, and its last sync did not fail. */
+  /** Every resource of the registry: its last run and checkpoint (what `importer.getImportStats()` tells per resource). */
+  resources: Record<ResourceName, ResourceSyncStatus>;
+  /** Active, with a client in this process, and no resource's last finished sync failed. */
   healthStatus: boolean;
   /** The client's REST bucket as last seen, or null without a client in this process. */
   rateLimitStatus: {
@@ -172,6 +175,29 @@ export interface TenantSyncStatus {
     bucketSize: number;
     /** Whether requests are being held back. */
     isLimited: boolean;
+  } | null;
+}
+
+/** One resource of a tenant in {@link TenantSyncStatus.resources}; times are ISO-8601. */
+export interface ResourceSyncStatus {
+  /** The latest run of any status (`shopify_sync_runs`), or null. */
+  lastRun: {
+    /** `shopify_sync_runs.id`. */ runId: string;
+    /** Its status. */ status: 'running' | 'succeeded' | 'failed' | 'cancelled';
+    /** Full or incremental. */ mode: 'full' | 'incremental';
+    /** Why it failed. */ error: string | null;
+    /** Start. */ startedAt: string;
+    /** End, null while it runs. */ finishedAt: string | null;
+  } | null;
+  /** When its latest successful run finished. */
+  lastSuccessAt: string | null;
+  /** Why its latest finished run failed, until a run succeeds (cancelled runs do not count, as in the health check). */
+  lastError: string | null;
+  /** Its checkpoint, or null before the first run. */
+  checkpoint: {
+    /** Incremental runs list changes from here. */ watermark: string | null;
+    /** When a full sync last completed. */ fullSyncCompletedAt: string | null;
+    /** An interrupted run resumes next. */ resumePending: boolean;
   } | null;
 }
 
@@ -658,27 +684,45 @@ export class IngestionService {
     return report;
   }
 
-  /** Sync status of every tenant: counts from the database, rate-limit status from the live client. */
+  /**
+   * Sync status of every tenant: counts, last run and checkpoint per resource from the database,
+   * rate-limit status from the live client. `syncStatus` and `lastError` follow the resources: `error`
+   * while any resource's latest finished run failed (another resource's success does not hide it).
+   */
   async getSyncStatus(): Promise<TenantSyncStatus[]> {
-    const tenants = await this.store.listTenants();
+    const [tenants, states] = await Promise.all([this.store.listTenants(), readResourceSyncStates(this.prisma, RESOURCE_NAMES)]);
+    const byTenant = new Map<string, ResourceSyncState[]>();
+    for (const state of states) byTenant.set(state.tenantId, [...(byTenant.get(state.tenantId) ?? []), state]);
+    const iso = (d: Date | null) => d?.toISOString() ?? null;
     return Promise.all(tenants.map(async (tenant) => {
       const counts = await this.store.countRecords(tenant.id);
       const client = this.clientManager.hasClient(tenant.id) ? this.clientManager.getClient(tenant.id) : undefined;
       const rate = client?.getRateLimitStatus();
+      const own = byTenant.get(tenant.id) ?? [];
+      const resources = Object.fromEntries(own.map((r): [string, ResourceSyncStatus] => [r.resource, {
+        lastRun: r.latest && { runId: r.latest.id, status: r.latest.status, mode: r.latest.mode, error: r.latest.error, startedAt: r.latest.startedAt.toISOString(), finishedAt: iso(r.latest.finishedAt) },
+        lastSuccessAt: iso(r.lastSuccessAt),
+        lastError: r.finished?.status === 'failed' ? r.finished.error ?? 'failed' : null,
+        checkpoint: r.checkpoint && { watermark: iso(r.checkpoint.watermark), fullSyncCompletedAt: iso(r.checkpoint.fullSyncCompletedAt), resumePending: r.checkpoint.resumePending },
+      }])) as Record<ResourceName, ResourceSyncStatus>;
+      // The tenant row says whatever run ended last (idle after any success): a resource still failing outranks that.
+      const failing = own.filter((r) => r.finished?.status === 'failed').sort((x, y) => (y.finished!.finishedAt?.getTime() ?? 0) - (x.finished!.finishedAt?.getTime() ?? 0));
+      const syncStatus: TenantRecord['syncStatus'] = tenant.syncStatus === 'running' ? 'running' : failing.length ? 'error' : 'idle';
       return {
         tenantId: tenant.id,
         tenantName: tenant.name,
         shopDomain: tenant.shopDomain,
         isActive: tenant.isActive,
         lastSync: tenant.lastSyncAt ? tenant.lastSyncAt.toISOString() : null,
-        syncStatus: tenant.syncStatus,
-        lastError: tenant.lastError,
+        syncStatus,
+        lastError: failing.length ? failing[0]!.finished!.error ?? 'failed' : null,
         authStatus: tenant.authStatus,
         authError: tenant.authError,
         tokenKind: tenant.tokenKind,
         tokenExpiresAt: tenant.accessTokenExpiresAt?.toISOString() ?? null,
         stats: Object.fromEntries(RESOURCES.map((r) => [r.name, counts[r.root.key] ?? 0])) as Record<ResourceName, number>,
-        healthStatus: tenant.isActive && Boolean(client) && tenant.syncStatus !== 'error' && tenant.authStatus === 'ok',
+        resources,
+        healthStatus: tenant.isActive && Boolean(client) && failing.length === 0 && tenant.authStatus === 'ok',
         rateLimitStatus: rate ? { callsMade: rate.callsMade, bucketSize: rate.bucketSize, isLimited: rate.isLimited } : null,
       };
     }));

@@ -276,7 +276,7 @@ export async function runCommand(positionals: string[], values: Values, ctx: Cli
       const { service, close } = await openService(values, ctx);
       try {
         const status = await service.getSyncStatus();
-        const lines = status.map((s) => `${s.tenantId.padEnd(16)} ${s.shopDomain.padEnd(32)} ${(s.isActive ? 'active' : 'inactive').padEnd(9)} ${s.syncStatus.padEnd(8)} last sync ${s.lastSync ?? 'never'}  customers ${s.stats.customers} products ${s.stats.products} orders ${s.stats.orders}`);
+        const lines = status.map((s) => `${s.tenantId.padEnd(16)} ${s.shopDomain.padEnd(32)} ${(s.isActive ? 'active' : 'inactive').padEnd(9)} ${s.syncStatus.padEnd(8)} last sync ${s.lastSync ?? 'never'}  ${RESOURCE_NAMES.map((name) => `${name} ${s.stats[name]}`).join(' ')}`);
         print(ctx, lines.length ? lines.join('\n') : 'no tenants', status);
       } finally {
         await close();

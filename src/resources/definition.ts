@@ -1,4 +1,4 @@
-/**
+/*
  * The shape of a resource description. Everything the SDK knows about one Shopify resource (its
  * tables and rows, how Shopify lists it over GraphQL and REST, how a record becomes rows, which
  * webhooks change it, how its deletions are found, what it depends on, its default schedule) is

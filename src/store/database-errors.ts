@@ -1,4 +1,4 @@
-/**
+/*
  * Turns what Prisma and the drivers throw while the service starts (several lines of banner, a
  * bare `ECONNREFUSED`, `relation "shopify_tenants" does not exist`) into one typed error that says
  * what to do.

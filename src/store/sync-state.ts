@@ -1,6 +1,6 @@
 import { assertTenantId } from '../errors.js';
 import { recordsetFrom, recordsetJson, type ColumnSpec } from './columns.js';
-import type { PrismaLike } from './prisma-like.js';
+import type { PrismaLike, SqlExecutor } from './prisma-like.js';
 import type { ResourceType } from './rows.js';
 import { storeFailure } from './store-errors.js';
 import type { Checkpoint, SyncFailureInput, SyncFailureRecord, SyncRunRecord } from './types.js';
@@ -188,4 +188,63 @@ export function createSyncStateStore(prisma: PrismaLike) {
       }
     },
   };
+}
+
+/** One (tenant, resource) as `getSyncStatus()` shows it: its latest run, latest finished run, latest success and checkpoint. */
+export interface ResourceSyncState {
+  tenantId: string;
+  resource: string;
+  /** The latest run of any status. */
+  latest: Pick<SyncRunRecord, 'id' | 'status' | 'mode' | 'error' | 'startedAt' | 'finishedAt'> | null;
+  /** The latest run that succeeded or failed (cancelled and running ones skipped, as the health check does). */
+  finished: Pick<SyncRunRecord, 'id' | 'status' | 'error' | 'finishedAt'> | null;
+  /** When the latest successful run finished. */
+  lastSuccessAt: Date | null;
+  checkpoint: Pick<Checkpoint, 'watermark' | 'fullSyncCompletedAt'> & { resumePending: boolean } | null;
+}
+
+/**
+ * Every tenant's state per resource, in one statement: each run lookup is one backward scan of the
+ * `(tenant_id, resource, started_at)` index, so the cost follows tenants x resources, not the run history.
+ */
+export async function readResourceSyncStates(db: SqlExecutor, resources: readonly string[]): Promise<ResourceSyncState[]> {
+  const rows = await db.$queryRawUnsafe<Array<{
+    tenantId: string; resource: string;
+    latestId: string | null; latestStatus: SyncRunRecord['status'] | null; latestMode: SyncRunRecord['mode'] | null; latestError: string | null; latestStartedAt: Date | null; latestFinishedAt: Date | null;
+    finishedId: string | null; finishedStatus: SyncRunRecord['status'] | null; finishedError: string | null; finishedAt: Date | null;
+    lastSuccessAt: Date | null;
+    checkpointResource: string | null; watermark: Date | null; fullSyncCompletedAt: Date | null; resumePending: boolean | null;
+  }>>(
+    `SELECT t."id" AS "tenantId", r.resource,
+            cur."id" AS "latestId", cur."status" AS "latestStatus", cur."mode" AS "latestMode", cur."error" AS "latestError",
+            cur."started_at" AS "latestStartedAt", cur."finished_at" AS "latestFinishedAt",
+            fin."id" AS "finishedId", fin."status" AS "finishedStatus", fin."error" AS "finishedError", fin."finished_at" AS "finishedAt",
+            ok."finished_at" AS "lastSuccessAt",
+            c."resource" AS "checkpointResource", c."watermark", c."full_sync_completed_at" AS "fullSyncCompletedAt", c."cursor" IS NOT NULL AS "resumePending"
+       FROM "shopify_tenants" t
+      CROSS JOIN unnest($1::text[]) AS r(resource)
+       LEFT JOIN LATERAL (SELECT s."id", s."status", s."mode", s."error", s."started_at", s."finished_at" FROM "shopify_sync_runs" s
+                           WHERE s."tenant_id" = t."id" AND s."resource" = r.resource
+                           ORDER BY s."started_at" DESC, s."id" DESC LIMIT 1) AS cur ON true
+       LEFT JOIN LATERAL (SELECT s."id", s."status", s."error", s."finished_at" FROM "shopify_sync_runs" s
+                           WHERE s."tenant_id" = t."id" AND s."resource" = r.resource AND s."status" IN ('succeeded', 'failed')
+                           ORDER BY s."started_at" DESC, s."id" DESC LIMIT 1) AS fin ON true
+       LEFT JOIN LATERAL (SELECT s."finished_at" FROM "shopify_sync_runs" s
+                           WHERE s."tenant_id" = t."id" AND s."resource" = r.resource AND s."status" = 'succeeded'
+                           ORDER BY s."started_at" DESC, s."id" DESC LIMIT 1) AS ok ON true
+       LEFT JOIN "shopify_sync_checkpoints" c ON c."tenant_id" = t."id" AND c."resource" = r.resource
+      ORDER BY t."id", r.resource`,
+    [...resources],
+  );
+  const date = (v: Date | null) => (v === null ? null : new Date(v));
+  return rows.map((r) => ({
+    tenantId: r.tenantId,
+    resource: r.resource,
+    latest: r.latestId === null ? null : {
+      id: r.latestId, status: r.latestStatus!, mode: r.latestMode!, error: r.latestError, startedAt: new Date(r.latestStartedAt!), finishedAt: date(r.latestFinishedAt),
+    },
+    finished: r.finishedId === null ? null : { id: r.finishedId, status: r.finishedStatus!, error: r.finishedError, finishedAt: date(r.finishedAt) },
+    lastSuccessAt: date(r.lastSuccessAt),
+    checkpoint: r.checkpointResource === null ? null : { watermark: date(r.watermark), fullSyncCompletedAt: date(r.fullSyncCompletedAt), resumePending: Boolean(r.resumePending) },
+  }));
 }

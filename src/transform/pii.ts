@@ -1,4 +1,4 @@
-/**
+/*
  * Keeps PII out of stored payloads. Every object of a Shopify record is walked and the values of PII
  * keys are removed from it. They are sealed as ONE ciphertext per group: a group is the record, or
  * an element of one of its arrays (a line item, a fulfillment), with the objects reached from it

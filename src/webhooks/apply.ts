@@ -1,4 +1,4 @@
-/**
+/*
  * What the SDK itself does with each topic: the same transformers and store as the importer, so the
  * store's updated_at guard and tombstones make duplicate and out-of-order deliveries harmless
  * (an `orders/updated` older than the stored version changes nothing; `products/update` before
