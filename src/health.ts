@@ -43,7 +43,7 @@ export interface HealthChecks {
   /** Per active tenant and resource: last finished run failed, a run stalled (`lock-lost`, `too-long`), or no success for too long. */
   syncs: HealthCheckResult & {
     tenants: string[];
-    failing: Array<{ tenantId: string; resource: string; runId: string; error: string | null; finishedAt: string | null }>;
+    failing: Array<{ tenantId: string; resource: string; runId: string; error: string | null; code: string | null; finishedAt: string | null }>;
     stalled: Array<{ tenantId: string; resource: string; runId: string; startedAt: string; why: 'lock-lost' | 'too-long' }>;
     overdue: Array<{ tenantId: string; resource: string; lastSuccessAt: string | null; intervalMs: number }>;
   };
@@ -252,7 +252,7 @@ export function syncsCheck(input: {
   for (const f of facts) {
     pairs++;
     if (f.finished?.status === 'failed') {
-      failing.push({ tenantId: f.tenantId, resource: f.resource, runId: f.finished.id, error: f.finished.error, finishedAt: f.finished.finishedAt?.toISOString() ?? null });
+      failing.push({ tenantId: f.tenantId, resource: f.resource, runId: f.finished.id, error: f.finished.error, code: f.finished.errorCode, finishedAt: f.finished.finishedAt?.toISOString() ?? null });
     }
     const latest = f.latest;
     if (latest?.status === 'running') {

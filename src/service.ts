@@ -186,6 +186,7 @@ export interface ResourceSyncStatus {
     /** Its status. */ status: 'running' | 'succeeded' | 'failed' | 'cancelled';
     /** Full or incremental. */ mode: 'full' | 'incremental';
     /** Why it failed. */ error: string | null;
+    /** That error's stable code. */ errorCode: string | null;
     /** Start. */ startedAt: string;
     /** End, null while it runs. */ finishedAt: string | null;
   } | null;
@@ -700,7 +701,7 @@ export class IngestionService {
       const rate = client?.getRateLimitStatus();
       const own = byTenant.get(tenant.id) ?? [];
       const resources = Object.fromEntries(own.map((r): [string, ResourceSyncStatus] => [r.resource, {
-        lastRun: r.latest && { runId: r.latest.id, status: r.latest.status, mode: r.latest.mode, error: r.latest.error, startedAt: r.latest.startedAt.toISOString(), finishedAt: iso(r.latest.finishedAt) },
+        lastRun: r.latest && { runId: r.latest.id, status: r.latest.status, mode: r.latest.mode, error: r.latest.error, errorCode: r.latest.errorCode, startedAt: r.latest.startedAt.toISOString(), finishedAt: iso(r.latest.finishedAt) },
         lastSuccessAt: iso(r.lastSuccessAt),
         lastError: r.finished?.status === 'failed' ? r.finished.error ?? 'failed' : null,
         checkpoint: r.checkpoint && { watermark: iso(r.checkpoint.watermark), fullSyncCompletedAt: iso(r.checkpoint.fullSyncCompletedAt), resumePending: r.checkpoint.resumePending },

@@ -238,8 +238,10 @@ async function syncResource(ctx: RunContext, resourceName: ResourceType, options
     const status = aborted ? 'cancelled' : 'failed';
     const message = reasonOf(error);
     const res = result(status, message);
+    // The root cause's code and retryability at the top, so an app can switch on them.
+    const code = aborted ? 'IMPORT_ABORTED' : lockLost ? 'IMPORT_LOCK_LOST' : codeOf(error) ?? 'IMPORT_FAILED';
     if (!dry) {
-      await store.finishRun(runId, tenantId, { status, error: message, counts: { ...frame.counts }, warnings: frame.warnings }).catch((e) => logger.error('could not record run failure', { error: e }));
+      await store.finishRun(runId, tenantId, { status, error: message, errorCode: code, counts: { ...frame.counts }, warnings: frame.warnings }).catch((e) => logger.error('could not record run failure', { error: e }));
       await store.setTenantSyncStatus(tenantId, 'error', { error: message }).catch(() => {});
     }
     logger.error('sync failed; the checkpoint keeps the last committed position', { tenantId, resource: resourceName, runId, error });
@@ -248,8 +250,7 @@ async function syncResource(ctx: RunContext, resourceName: ResourceType, options
       ? error
       : new ImportError(`${resourceName} sync of tenant ${tenantId} ${aborted ? 'aborted' : 'failed'}: ${message.replace(/^\[shopify-ingest\] /, '')}`, {
         cause: error, result: res, details: { ...(error instanceof ShopifyIngestError ? error.details : {}), tenantId, resource: resourceName, runId },
-        // The root cause's code and retryability at the top, so an app can switch on them.
-        code: aborted ? 'IMPORT_ABORTED' : lockLost ? 'IMPORT_LOCK_LOST' : codeOf(error) ?? 'IMPORT_FAILED',
+        code,
         retryable: aborted || (error instanceof ShopifyIngestError ? error.retryable : true),
       });
   }

@@ -37,7 +37,7 @@ export interface ResourceSyncFacts {
   /** The latest run of any status. */
   latest: { id: string; status: string; startedAt: Date; lockHeld: boolean; lockless: boolean } | null;
   /** The latest run that succeeded or failed (cancelled and running ones skipped). */
-  finished: { id: string; status: string; error: string | null; finishedAt: Date | null } | null;
+  finished: { id: string; status: string; error: string | null; errorCode: string | null; finishedAt: Date | null } | null;
   /** When the latest successful run finished. */
   lastSuccessAt: Date | null;
 }
@@ -95,7 +95,7 @@ export async function readSyncFacts(db: SqlExecutor, resources: readonly string[
   const rows = await db.$queryRawUnsafe<Array<{
     tenantId: string; resource: string; config: string | null; createdAt: Date;
     latestId: string | null; latestStatus: string | null; latestStartedAt: Date | null; lockHeld: boolean | null; lockless: boolean | null;
-    finishedId: string | null; finishedStatus: string | null; finishedError: string | null; finishedAt: Date | null;
+    finishedId: string | null; finishedStatus: string | null; finishedError: string | null; finishedErrorCode: string | null; finishedAt: Date | null;
     lastSuccessAt: Date | null;
   }>>(
     `SELECT t."id" AS "tenantId", r.resource, t."config"::text AS "config", t."created_at" AS "createdAt",
@@ -103,14 +103,14 @@ export async function readSyncFacts(db: SqlExecutor, resources: readonly string[
             CASE WHEN cur."id" IS NULL THEN NULL ELSE ${runLockHeldSql('cur', '$2::timestamptz')} END AS "lockHeld",
             -- retry-failures runs write without the run lock
             (cur."options"->>'retryFailures') IS NOT DISTINCT FROM 'true' AS "lockless",
-            fin."id" AS "finishedId", fin."status" AS "finishedStatus", fin."error" AS "finishedError", fin."finished_at" AS "finishedAt",
+            fin."id" AS "finishedId", fin."status" AS "finishedStatus", fin."error" AS "finishedError", fin."error_code" AS "finishedErrorCode", fin."finished_at" AS "finishedAt",
             ok."finished_at" AS "lastSuccessAt"
        FROM "shopify_tenants" t
       CROSS JOIN unnest($1::text[]) AS r(resource)
        LEFT JOIN LATERAL (SELECT s."id", s."tenant_id", s."resource", s."status", s."started_at", s."options" FROM "shopify_sync_runs" s
                            WHERE s."tenant_id" = t."id" AND s."resource" = r.resource
                            ORDER BY s."started_at" DESC LIMIT 1) AS cur ON true
-       LEFT JOIN LATERAL (SELECT s."id", s."status", s."error", s."finished_at" FROM "shopify_sync_runs" s
+       LEFT JOIN LATERAL (SELECT s."id", s."status", s."error", s."error_code", s."finished_at" FROM "shopify_sync_runs" s
                            WHERE s."tenant_id" = t."id" AND s."resource" = r.resource AND s."status" IN ('succeeded', 'failed')
                            ORDER BY s."started_at" DESC LIMIT 1) AS fin ON true
        LEFT JOIN LATERAL (SELECT s."finished_at" FROM "shopify_sync_runs" s
@@ -126,7 +126,7 @@ export async function readSyncFacts(db: SqlExecutor, resources: readonly string[
     tenantConfig: parseTenantConfig(r.config),
     tenantCreatedAt: new Date(r.createdAt),
     latest: r.latestId === null ? null : { id: r.latestId, status: r.latestStatus!, startedAt: new Date(r.latestStartedAt!), lockHeld: Boolean(r.lockHeld), lockless: Boolean(r.lockless) },
-    finished: r.finishedId === null ? null : { id: r.finishedId, status: r.finishedStatus!, error: r.finishedError, finishedAt: r.finishedAt ? new Date(r.finishedAt) : null },
+    finished: r.finishedId === null ? null : { id: r.finishedId, status: r.finishedStatus!, error: r.finishedError, errorCode: r.finishedErrorCode, finishedAt: r.finishedAt ? new Date(r.finishedAt) : null },
     lastSuccessAt: r.lastSuccessAt ? new Date(r.lastSuccessAt) : null,
   }));
 }

@@ -13,7 +13,7 @@ const CHECKPOINT_SELECT = `SELECT "tenant_id" AS "tenantId", "resource", "waterm
   "updated_at" AS "updatedAt" FROM "shopify_sync_checkpoints"`;
 
 const RUN_SELECT = `SELECT "id", "tenant_id" AS "tenantId", "resource", "mode", "status", "fetched", "imported", "skipped", "failed",
-  "error", "warnings"::text AS "warnings", "options"::text AS "options", "started_at" AS "startedAt", "finished_at" AS "finishedAt" FROM "shopify_sync_runs"`;
+  "error", "error_code" AS "errorCode", "warnings"::text AS "warnings", "options"::text AS "options", "started_at" AS "startedAt", "finished_at" AS "finishedAt" FROM "shopify_sync_runs"`;
 
 const failureColumns: readonly ColumnSpec<SyncFailureInput>[] = [
   { column: 'shopify_id', type: 'bigint', value: (f) => f.shopifyId },
@@ -104,18 +104,19 @@ export function createSyncStateStore(prisma: PrismaLike) {
       }
     },
 
-    async finishRun(runId: string, tenantId: string, result: { status: SyncRunRecord['status']; error?: string | null; counts?: Counts; warnings?: string[] }): Promise<void> {
+    async finishRun(runId: string, tenantId: string, result: { status: SyncRunRecord['status']; error?: string | null; errorCode?: string | null; counts?: Counts; warnings?: string[] }): Promise<void> {
       assertTenantId(tenantId);
-      const { sql, values } = countAssignments(result.counts, 6);
+      const { sql, values } = countAssignments(result.counts, 7);
       try {
         await prisma.$executeRawUnsafe(
-          `UPDATE "shopify_sync_runs" SET "status" = $3, "error" = $4, "warnings" = $5::jsonb, "finished_at" = now()${sql.length ? ', ' + sql.join(', ') : ''}
+          `UPDATE "shopify_sync_runs" SET "status" = $3, "error" = $4, "warnings" = $5::jsonb, "error_code" = $6, "finished_at" = now()${sql.length ? ', ' + sql.join(', ') : ''}
            WHERE "id" = $1 AND "tenant_id" = $2`,
           runId,
           tenantId,
           result.status,
           result.error ?? null,
           JSON.stringify(result.warnings ?? []),
+          result.errorCode ?? null,
           ...values,
         );
       } catch (error) {
@@ -195,9 +196,9 @@ export interface ResourceSyncState {
   tenantId: string;
   resource: string;
   /** The latest run of any status. */
-  latest: Pick<SyncRunRecord, 'id' | 'status' | 'mode' | 'error' | 'startedAt' | 'finishedAt'> | null;
+  latest: Pick<SyncRunRecord, 'id' | 'status' | 'mode' | 'error' | 'errorCode' | 'startedAt' | 'finishedAt'> | null;
   /** The latest run that succeeded or failed (cancelled and running ones skipped, as the health check does). */
-  finished: Pick<SyncRunRecord, 'id' | 'status' | 'error' | 'finishedAt'> | null;
+  finished: Pick<SyncRunRecord, 'id' | 'status' | 'error' | 'errorCode' | 'finishedAt'> | null;
   /** When the latest successful run finished. */
   lastSuccessAt: Date | null;
   checkpoint: Pick<Checkpoint, 'watermark' | 'fullSyncCompletedAt'> & { resumePending: boolean } | null;
@@ -210,23 +211,23 @@ export interface ResourceSyncState {
 export async function readResourceSyncStates(db: SqlExecutor, resources: readonly string[]): Promise<ResourceSyncState[]> {
   const rows = await db.$queryRawUnsafe<Array<{
     tenantId: string; resource: string;
-    latestId: string | null; latestStatus: SyncRunRecord['status'] | null; latestMode: SyncRunRecord['mode'] | null; latestError: string | null; latestStartedAt: Date | null; latestFinishedAt: Date | null;
-    finishedId: string | null; finishedStatus: SyncRunRecord['status'] | null; finishedError: string | null; finishedAt: Date | null;
+    latestId: string | null; latestStatus: SyncRunRecord['status'] | null; latestMode: SyncRunRecord['mode'] | null; latestError: string | null; latestErrorCode: string | null; latestStartedAt: Date | null; latestFinishedAt: Date | null;
+    finishedId: string | null; finishedStatus: SyncRunRecord['status'] | null; finishedError: string | null; finishedErrorCode: string | null; finishedAt: Date | null;
     lastSuccessAt: Date | null;
     checkpointResource: string | null; watermark: Date | null; fullSyncCompletedAt: Date | null; resumePending: boolean | null;
   }>>(
     `SELECT t."id" AS "tenantId", r.resource,
-            cur."id" AS "latestId", cur."status" AS "latestStatus", cur."mode" AS "latestMode", cur."error" AS "latestError",
+            cur."id" AS "latestId", cur."status" AS "latestStatus", cur."mode" AS "latestMode", cur."error" AS "latestError", cur."error_code" AS "latestErrorCode",
             cur."started_at" AS "latestStartedAt", cur."finished_at" AS "latestFinishedAt",
-            fin."id" AS "finishedId", fin."status" AS "finishedStatus", fin."error" AS "finishedError", fin."finished_at" AS "finishedAt",
+            fin."id" AS "finishedId", fin."status" AS "finishedStatus", fin."error" AS "finishedError", fin."error_code" AS "finishedErrorCode", fin."finished_at" AS "finishedAt",
             ok."finished_at" AS "lastSuccessAt",
             c."resource" AS "checkpointResource", c."watermark", c."full_sync_completed_at" AS "fullSyncCompletedAt", c."cursor" IS NOT NULL AS "resumePending"
        FROM "shopify_tenants" t
       CROSS JOIN unnest($1::text[]) AS r(resource)
-       LEFT JOIN LATERAL (SELECT s."id", s."status", s."mode", s."error", s."started_at", s."finished_at" FROM "shopify_sync_runs" s
+       LEFT JOIN LATERAL (SELECT s."id", s."status", s."mode", s."error", s."error_code", s."started_at", s."finished_at" FROM "shopify_sync_runs" s
                            WHERE s."tenant_id" = t."id" AND s."resource" = r.resource
                            ORDER BY s."started_at" DESC, s."id" DESC LIMIT 1) AS cur ON true
-       LEFT JOIN LATERAL (SELECT s."id", s."status", s."error", s."finished_at" FROM "shopify_sync_runs" s
+       LEFT JOIN LATERAL (SELECT s."id", s."status", s."error", s."error_code", s."finished_at" FROM "shopify_sync_runs" s
                            WHERE s."tenant_id" = t."id" AND s."resource" = r.resource AND s."status" IN ('succeeded', 'failed')
                            ORDER BY s."started_at" DESC, s."id" DESC LIMIT 1) AS fin ON true
        LEFT JOIN LATERAL (SELECT s."finished_at" FROM "shopify_sync_runs" s
@@ -241,9 +242,9 @@ export async function readResourceSyncStates(db: SqlExecutor, resources: readonl
     tenantId: r.tenantId,
     resource: r.resource,
     latest: r.latestId === null ? null : {
-      id: r.latestId, status: r.latestStatus!, mode: r.latestMode!, error: r.latestError, startedAt: new Date(r.latestStartedAt!), finishedAt: date(r.latestFinishedAt),
+      id: r.latestId, status: r.latestStatus!, mode: r.latestMode!, error: r.latestError, errorCode: r.latestErrorCode, startedAt: new Date(r.latestStartedAt!), finishedAt: date(r.latestFinishedAt),
     },
-    finished: r.finishedId === null ? null : { id: r.finishedId, status: r.finishedStatus!, error: r.finishedError, finishedAt: date(r.finishedAt) },
+    finished: r.finishedId === null ? null : { id: r.finishedId, status: r.finishedStatus!, error: r.finishedError, errorCode: r.finishedErrorCode, finishedAt: date(r.finishedAt) },
     lastSuccessAt: date(r.lastSuccessAt),
     checkpoint: r.checkpointResource === null ? null : { watermark: date(r.watermark), fullSyncCompletedAt: date(r.fullSyncCompletedAt), resumePending: Boolean(r.resumePending) },
   }));

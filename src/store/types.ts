@@ -139,6 +139,8 @@ export interface SyncRunRecord {
   failed: number;
   /** Why the run failed or was cancelled. */
   error: string | null;
+  /** The stable code of that error (`SHOPIFY_HTTP_503`, `IMPORT_ABORTED`...), when the run recorded one. */
+  errorCode: string | null;
   /** What to know about a run that succeeded (see `ImportResult.warnings`). */
   warnings: string[];
   /** The options it ran with (and where it resumed from). */
@@ -287,7 +289,7 @@ export interface IngestStore {
   /** Updates a running run's counts (progress for other processes). */
   updateRunCounts(runId: string, tenantId: string, counts: Partial<Pick<SyncRunRecord, 'fetched' | 'imported' | 'skipped' | 'failed'>>): Promise<void>;
   /** Records how a run ended. */
-  finishRun(runId: string, tenantId: string, result: { status: SyncRunRecord['status']; error?: string | null; counts?: Partial<Pick<SyncRunRecord, 'fetched' | 'imported' | 'skipped' | 'failed'>>; warnings?: string[] }): Promise<void>;
+  finishRun(runId: string, tenantId: string, result: { status: SyncRunRecord['status']; error?: string | null; errorCode?: string | null; counts?: Partial<Pick<SyncRunRecord, 'fetched' | 'imported' | 'skipped' | 'failed'>>; warnings?: string[] }): Promise<void>;
   /**
    * Marks every run of this tenant and resource that is still `running`, other than `currentRunId`,
    * `cancelled` with `reason`; returns how many. Call it only while holding the resource's run lock

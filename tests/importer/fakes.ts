@@ -110,12 +110,12 @@ export function createFakeStore(hooks: { beforeWrite?: (resource: ResourceType, 
       checkpointHistory.push({ resource, cursor: patch.cursor, committedAtSave: [...rows[resource].keys()] });
     },
     async startRun(input: { id: string; tenantId: string; resource: string; mode: 'full' | 'incremental'; options?: Record<string, unknown> }) {
-      runs.set(input.id, { id: input.id, tenantId: input.tenantId, resource: input.resource, mode: input.mode, status: 'running', fetched: 0, imported: 0, skipped: 0, failed: 0, error: null, warnings: [], options: input.options ?? {}, startedAt: new Date(), finishedAt: null });
+      runs.set(input.id, { id: input.id, tenantId: input.tenantId, resource: input.resource, mode: input.mode, status: 'running', fetched: 0, imported: 0, skipped: 0, failed: 0, error: null, errorCode: null, warnings: [], options: input.options ?? {}, startedAt: new Date(), finishedAt: null });
     },
     async updateRunCounts(runId: string, _t: string, counts: Partial<SyncRunRecord>) { Object.assign(runs.get(runId)!, counts); },
-    async finishRun(runId: string, _t: string, result: { status: SyncRunRecord['status']; error?: string | null; counts?: Partial<SyncRunRecord>; warnings?: string[] }) {
+    async finishRun(runId: string, _t: string, result: { status: SyncRunRecord['status']; error?: string | null; errorCode?: string | null; counts?: Partial<SyncRunRecord>; warnings?: string[] }) {
       const run = runs.get(runId);
-      if (run) Object.assign(run, result.counts ?? {}, { status: result.status, error: result.error ?? null, warnings: result.warnings ?? [], finishedAt: new Date() });
+      if (run) Object.assign(run, result.counts ?? {}, { status: result.status, error: result.error ?? null, errorCode: result.errorCode ?? null, warnings: result.warnings ?? [], finishedAt: new Date() });
     },
     async addListedIds(_t: string, _r: string, listingId: string, ids: bigint[]) { for (const id of ids) listed.add(`${listingId}:${id}`); },
     async tombstoneUnlisted(_t: string, resource: ResourceType, listingId: string, changedBefore: Date) {

@@ -277,13 +277,12 @@ describe('the facade, for every resource of the registry', { timeout: 300_000 },
     expect(recovered.resources[name]).toMatchObject({ lastRun: { status: 'succeeded', error: null }, lastError: null });
   });
 
-  // Not fixed: a run's error code is not stored (shopify_sync_runs has `error`, the message, and no
-  // code column; run.ts finishRun records reasonOf(error) only), so neither getSyncStatus nor the
-  // health check's `failing` entries can name it. Needs a migration adding the column.
-  it.skip('a failed run\'s error code shows in getSyncStatus and checkHealth', async () => {
+  // The run's error code is stored (shopify_sync_runs.error_code) and named by both.
+  it('a failed run\'s error code shows in getSyncStatus and checkHealth', async () => {
     const name = NAMES[0]!;
     simA.faults.configure({ rates: { server_error: 1 } });
     const error = await service.importData(A, name, { mode: 'incremental' }).catch((e: ImportError) => e).finally(() => simA.faults.clear()) as ImportError;
+    expect(error.code, 'the run failed with a typed code').toMatch(/^SHOPIFY_/);
     const health = await service.checkHealth();
     expect(health.checks.syncs.failing[0]).toMatchObject({ resource: name, code: error.code });
     const a = (await service.getSyncStatus()).find((s) => s.tenantId === A)!;

@@ -45,7 +45,7 @@ describe('health checks (pure)', () => {
   describe('syncs', () => {
     const fact = (over: Partial<ResourceSyncFacts> = {}): ResourceSyncFacts => ({
       tenantId: 't1', resource: 'orders', tenantConfig: {}, tenantCreatedAt: new Date(now.getTime() - 400 * DAY),
-      latest: null, finished: { id: 'r1', status: 'succeeded', error: null, finishedAt: now }, lastSuccessAt: now, ...over,
+      latest: null, finished: { id: 'r1', status: 'succeeded', error: null, errorCode: null, finishedAt: now }, lastSuccessAt: now, ...over,
     });
     const check = (facts: ResourceSyncFacts[], service?: SyncConfigOverrides, thresholds = limits) => syncsCheck({
       facts, thresholds, now, intervalOf: createScheduleIntervals(),
@@ -76,12 +76,13 @@ describe('health checks (pure)', () => {
 
     it('names every tenant with a failed last run, with its error on one line', () => {
       const result = check([
-        fact({ finished: { id: 'r9', status: 'failed', error: '[shopify-ingest] HTTP 401\n  at x', finishedAt: now } }),
+        fact({ finished: { id: 'r9', status: 'failed', error: '[shopify-ingest] HTTP 401\n  at x', errorCode: 'SHOPIFY_HTTP_401', finishedAt: now } }),
         fact({ tenantId: 't2', resource: 'customers' }),
-        fact({ tenantId: 't3', resource: 'products', finished: { id: 'r8', status: 'failed', error: null, finishedAt: null } }),
+        fact({ tenantId: 't3', resource: 'products', finished: { id: 'r8', status: 'failed', error: null, errorCode: null, finishedAt: null } }),
       ]);
       expect(result.tenants).toEqual(['t1', 't3']);
       expect(result.reason).toBe('failed: t1/orders (HTTP 401 at x), t3/products (no error recorded)');
+      expect(result.failing.map((f) => f.code)).toEqual(['SHOPIFY_HTTP_401', null]);
     });
   });
 
