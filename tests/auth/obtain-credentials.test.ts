@@ -5,65 +5,36 @@
  * token is checked against the injected clock, like everything else. (3) A bad expiry names the
  * option the caller actually gave.
  */
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
+import { useAuthService } from './helpers/auth-service.js';
 import { signSessionToken } from '../../src/auth/index.js';
 import { obtainCredentials } from '../../src/auth/credentials.js';
-import { createKeyRing } from '../../src/crypto/index.js';
-import { createIngestionService, type IngestionService } from '../../src/index.js';
-import { createShopifySimulator, type ShopifySimulator } from '../../src/testing/index.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { RESOURCE_NAMES } from '../../src/resources/index.js';
 
-const ENCRYPTION_KEY = randomBytes(32).toString('hex');
-const CLIENT_ID = 'obtain-app';
-const SECRET = `obtain_secret_${randomBytes(6).toString('hex')}`;
-const QUIET = '0 0 1 1 *';
-const quiet = { ...Object.fromEntries(RESOURCE_NAMES.map((name) => [name, { schedule: QUIET }])), fullSync: { schedule: QUIET } };
-const keyRing = createKeyRing({ key: ENCRYPTION_KEY });
+const h = useAuthService({ prefix: 'si_auth_obtain', clientId: 'obtain-app', seed: 9, shops: [{ domain: 'obtain-migrated.myshopify.com', customers: 3 }] });
+const { keyRing, clientId: CLIENT_ID, secret: SECRET } = h;
 const app = () => ({ clientId: CLIENT_ID, clientSecrets: [SECRET] });
 
-let db: TestDatabase;
-let sim: ShopifySimulator;
-let service: IngestionService;
-
-beforeAll(async () => {
-  db = await createTestDatabase({ prefix: 'si_auth_obtain' });
-  sim = await createShopifySimulator({ seed: 9, unthrottled: true, apiSecret: SECRET, oauth: { clientId: CLIENT_ID }, shops: [{ domain: 'obtain-migrated.myshopify.com', customers: 3 }] });
-  service = createIngestionService(db.database, {
-    env: { ENCRYPTION_KEY, SHOPIFY_API_KEY: CLIENT_ID, SHOPIFY_API_SECRET: SECRET, LOG_LEVEL: 'silent' },
-    scheduler: { enabled: false, syncConfig: quiet }, healthCheckIntervalMs: 0,
-    clientDefaults: { retryOptions: { retries: 0, minTimeout: 10, maxTimeout: 50 } },
-  });
-  await service.initialize();
-}, 60_000);
-afterAll(async () => {
-  await service?.shutdown({ timeoutMs: 1000 }).catch(() => {});
-  await sim?.stop();
-  await db?.drop();
-});
-
 it('an expiring token whose access token expired is renewed with its refresh token and the tenant added', { timeout: 60_000 }, async () => {
-  const shop = sim.shops[0];
+  const shop = h.sim.shops[0];
   const session = signSessionToken({ shop: shop.domain, apiKey: CLIENT_ID, apiSecret: SECRET });
   const res = await fetch(`${shop.baseUrl}/admin/oauth/access_token`, {
     method: 'POST', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ client_id: CLIENT_ID, client_secret: SECRET, grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: session, subject_token_type: 'urn:ietf:params:oauth:token-type:id_token', requested_token_type: 'urn:shopify:params:oauth:token-type:offline-access-token', expiring: '1' }),
   });
   const given = await res.json() as { access_token: string; refresh_token: string };
-  sim.oauth.expireAccessTokens(shop);
-  const refreshes = sim.oauth.stats.refreshes;
-  const added = await service.addTenant('migrated', {
+  h.sim.oauth.expireAccessTokens(shop);
+  const refreshes = h.sim.oauth.stats.refreshes;
+  const added = await h.service.addTenant('migrated', {
     shopDomain: shop.domain, accessToken: given.access_token, refreshToken: given.refresh_token, expiresAt: new Date(Date.now() - 60_000), refreshTokenExpiresIn: 80 * 86_400,
   }, { client: { baseUrl: shop.baseUrl } }).then((t) => t.authStatus, (e: { code?: string }) => e.code);
   expect(added).toBe('ok');
-  expect(sim.oauth.stats.refreshes).toBe(refreshes + 1);
-  const row = (await service.store.getTenant('migrated'))!;
+  expect(h.sim.oauth.stats.refreshes).toBe(refreshes + 1);
+  const row = (await h.service.store.getTenant('migrated'))!;
   // The renewed pair is stored (the rotated refresh token included), and it works.
   expect(keyRing.decrypt(row.accessTokenEnc!, 'migrated')).not.toBe(given.access_token);
   expect(keyRing.decrypt(row.refreshTokenEnc!, 'migrated')).not.toBe(given.refresh_token);
   expect(row.accessTokenExpiresAt!.getTime()).toBeGreaterThan(Date.now());
-  await expect((await service.getClient('migrated')).graphql('{ shop { name } }')).resolves.toBeTruthy();
+  await expect((await h.service.getClient('migrated')).graphql('{ shop { name } }')).resolves.toBeTruthy();
 });
 
 it('a session token is verified with the injected clock', async () => {

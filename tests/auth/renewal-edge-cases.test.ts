@@ -7,105 +7,76 @@
  * 59 minutes ago with 1 minute left must be renewed by a process that reads it from the database,
  * whatever else wrote the tenant row in between (a sync's status update).
  */
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
+import { useAuthService } from './helpers/auth-service.js';
 import { signSessionToken } from '../../src/auth/index.js';
 import { createStoredTokenSource } from '../../src/auth/stored-token-source.js';
-import { createKeyRing } from '../../src/crypto/index.js';
-import { createIngestionService, type IngestionService } from '../../src/index.js';
-import { createShopifySimulator, type ShopifySimulator } from '../../src/testing/index.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { RESOURCE_NAMES } from '../../src/resources/index.js';
 
-const ENCRYPTION_KEY = randomBytes(32).toString('hex');
-const CLIENT_ID = 'renewal-edges-app';
-const SECRET = `rv_secret_${randomBytes(6).toString('hex')}`;
-const QUIET = '0 0 1 1 *';
-const quiet = { ...Object.fromEntries(RESOURCE_NAMES.map((name) => [name, { schedule: QUIET }])), fullSync: { schedule: QUIET } };
-const keyRing = createKeyRing({ key: ENCRYPTION_KEY });
-
-let db: TestDatabase;
-let sim: ShopifySimulator;
-let service: IngestionService;
-
-beforeAll(async () => {
-  db = await createTestDatabase({ prefix: 'si_auth_renewal_edges' });
-  sim = await createShopifySimulator({ seed: 6, unthrottled: true, apiSecret: SECRET, oauth: { clientId: CLIENT_ID }, shops: [{ domain: 'rv-margin-a.myshopify.com', customers: 3 }, { domain: 'rv-margin-b.myshopify.com', customers: 3 }, { domain: 'rv-margin-c.myshopify.com', customers: 3 }, { domain: 'rv-margin-d.myshopify.com', customers: 3 }, { domain: 'rv-reauth.myshopify.com', customers: 3 }] });
-  service = createIngestionService(db.database, {
-    env: { ENCRYPTION_KEY, SHOPIFY_API_KEY: CLIENT_ID, SHOPIFY_API_SECRET: SECRET, LOG_LEVEL: 'silent' },
-    scheduler: { enabled: false, syncConfig: quiet }, healthCheckIntervalMs: 0,
-    clientDefaults: { retryOptions: { retries: 0, minTimeout: 10, maxTimeout: 50 } },
-  });
-  await service.initialize();
-}, 60_000);
-afterAll(async () => {
-  await service?.shutdown({ timeoutMs: 1000 }).catch(() => {});
-  await sim?.stop();
-  await db?.drop();
-});
+const h = useAuthService({ prefix: 'si_auth_renewal_edges', clientId: 'renewal-edges-app', seed: 6, shops: [{ domain: 'rv-margin-a.myshopify.com', customers: 3 }, { domain: 'rv-margin-b.myshopify.com', customers: 3 }, { domain: 'rv-margin-c.myshopify.com', customers: 3 }, { domain: 'rv-margin-d.myshopify.com', customers: 3 }, { domain: 'rv-reauth.myshopify.com', customers: 3 }] });
+const { keyRing, clientId: CLIENT_ID, secret: SECRET } = h;
 
 /** A tenant whose hour-long token was issued 59 minutes ago (as stored by the renewal that made it). */
 async function agedTenant(id: string, n: number) {
-  const shop = sim.shops[n];
-  await service.addTenant(id, { shopDomain: shop.domain, sessionToken: signSessionToken({ shop: shop.domain, apiKey: CLIENT_ID, apiSecret: SECRET }) }, { client: { baseUrl: shop.baseUrl } });
-  await db.query(`UPDATE shopify_tenants SET access_token_expires_at = now() + interval '60 seconds', access_token_issued_at = now() - interval '3540 seconds', updated_at = now() - interval '3540 seconds' WHERE id = $1`, [id]);
-  const stored = keyRing.decrypt((await service.store.getTenant(id))!.accessTokenEnc!, id);
-  const source = createStoredTokenSource({ tenantId: id, store: service.store, keyRing, resolveApp: () => ({ clientId: CLIENT_ID, clientSecrets: [SECRET] }), baseUrl: shop.baseUrl });
+  const shop = h.sim.shops[n];
+  await h.service.addTenant(id, { shopDomain: shop.domain, sessionToken: signSessionToken({ shop: shop.domain, apiKey: CLIENT_ID, apiSecret: SECRET }) }, { client: { baseUrl: shop.baseUrl } });
+  await h.db.query(`UPDATE shopify_tenants SET access_token_expires_at = now() + interval '60 seconds', access_token_issued_at = now() - interval '3540 seconds', updated_at = now() - interval '3540 seconds' WHERE id = $1`, [id]);
+  const stored = keyRing.decrypt((await h.service.store.getTenant(id))!.accessTokenEnc!, id);
+  const source = createStoredTokenSource({ tenantId: id, store: h.service.store, keyRing, resolveApp: () => ({ clientId: CLIENT_ID, clientSecrets: [SECRET] }), baseUrl: shop.baseUrl });
   return { stored, source };
 }
 
 it('control: with nothing else written to the row, the token in its last 5 minutes is renewed', { timeout: 60_000 }, async () => {
   const { stored, source } = await agedTenant('control', 0);
-  const refreshes = sim.oauth.stats.refreshes;
+  const refreshes = h.sim.oauth.stats.refreshes;
   expect(await source.getToken()).not.toBe(stored);
-  expect(sim.oauth.stats.refreshes).toBe(refreshes + 1);
+  expect(h.sim.oauth.stats.refreshes).toBe(refreshes + 1);
 });
 
 it('after a sync status update of the row, the token in its last 5 minutes is still renewed', { timeout: 60_000 }, async () => {
   const { stored, source } = await agedTenant('synced', 1);
   // A sync finished (any process): setTenantSyncStatus bumps updated_at, nothing about the token changed.
-  await service.store.setTenantSyncStatus('synced', 'idle', { lastSyncAt: new Date() });
-  const refreshes = sim.oauth.stats.refreshes;
+  await h.service.store.setTenantSyncStatus('synced', 'idle', { lastSyncAt: new Date() });
+  const refreshes = h.sim.oauth.stats.refreshes;
   const token = await source.getToken();
-  expect({ renewed: token !== stored, refreshes: sim.oauth.stats.refreshes - refreshes }).toEqual({ renewed: true, refreshes: 1 });
+  expect({ renewed: token !== stored, refreshes: h.sim.oauth.stats.refreshes - refreshes }).toEqual({ renewed: true, refreshes: 1 });
 });
 
 it('a short-lived token is not renewed before half its life; one whose issue time is unknown gets the whole margin', { timeout: 60_000 }, async () => {
   const { stored: young, source: youngSource } = await agedTenant('young', 2);
   // Issued now, 60 s of life: half of it (30 s) is the margin, not 5 minutes.
-  await db.query(`UPDATE shopify_tenants SET access_token_expires_at = now() + interval '60 seconds', access_token_issued_at = now() WHERE id = 'young'`);
-  const before = sim.oauth.stats.refreshes;
+  await h.db.query(`UPDATE shopify_tenants SET access_token_expires_at = now() + interval '60 seconds', access_token_issued_at = now() WHERE id = 'young'`);
+  const before = h.sim.oauth.stats.refreshes;
   expect(await youngSource.getToken()).toBe(young);
-  expect(sim.oauth.stats.refreshes).toBe(before);
+  expect(h.sim.oauth.stats.refreshes).toBe(before);
   // A row written before the issue time was recorded: 4 minutes left is inside the 5-minute margin.
   const { stored: legacy, source: legacySource } = await agedTenant('legacy', 3);
-  await db.query(`UPDATE shopify_tenants SET access_token_expires_at = now() + interval '240 seconds', access_token_issued_at = NULL, updated_at = now() WHERE id = 'legacy'`);
+  await h.db.query(`UPDATE shopify_tenants SET access_token_expires_at = now() + interval '240 seconds', access_token_issued_at = NULL, updated_at = now() WHERE id = 'legacy'`);
   expect(await legacySource.getToken()).not.toBe(legacy);
-  expect(sim.oauth.stats.refreshes).toBe(before + 1);
+  expect(h.sim.oauth.stats.refreshes).toBe(before + 1);
 });
 
 it('a renewal failing with the old refresh token does not undo a concurrent re-authorisation', { timeout: 60_000 }, async () => {
-  const shop = sim.shops[4];
+  const shop = h.sim.shops[4];
   const session = () => signSessionToken({ shop: shop.domain, apiKey: CLIENT_ID, apiSecret: SECRET });
-  await service.addTenant('t', { shopDomain: shop.domain, sessionToken: session() }, { client: { baseUrl: shop.baseUrl } });
-  const old = await service.store.getTenant('t');
+  await h.service.addTenant('t', { shopDomain: shop.domain, sessionToken: session() }, { client: { baseUrl: shop.baseUrl } });
+  const old = await h.service.store.getTenant('t');
   const oldToken = keyRing.decrypt(old!.accessTokenEnc!, 't');
 
   // The merchant uninstalls: the old refresh token is revoked, the old access token refused.
-  sim.oauth.revokeRefreshTokens(shop);
-  sim.oauth.expireAccessTokens(shop);
+  h.sim.oauth.revokeRefreshTokens(shop);
+  h.sim.oauth.expireAccessTokens(shop);
 
   // Process A (a sync) got a 401 and renews. While its refresh request is on its way, the merchant
   // reinstalls and the host (process B) stores new credentials with updateTenant.
   let reauthorised = false;
   const reauthCalls: string[] = [];
   const sourceA = createStoredTokenSource({
-    tenantId: 't', store: service.store, keyRing, resolveApp: () => ({ clientId: CLIENT_ID, clientSecrets: [SECRET] }), baseUrl: shop.baseUrl,
+    tenantId: 't', store: h.service.store, keyRing, resolveApp: () => ({ clientId: CLIENT_ID, clientSecrets: [SECRET] }), baseUrl: shop.baseUrl,
     onReauthRequired: (t) => { reauthCalls.push(t.reason); },
     fetch: async (url, init) => {
       if (!reauthorised) {
         reauthorised = true;
-        await service.updateTenant('t', { shopDomain: shop.domain, sessionToken: session() });
+        await h.service.updateTenant('t', { shopDomain: shop.domain, sessionToken: session() });
       }
       return globalThis.fetch(url, init);
     },
@@ -114,7 +85,7 @@ it('a renewal failing with the old refresh token does not undo a concurrent re-a
   expect(reauthorised).toBe(true);
 
   // The tenant's stored credentials are the new, working ones: it must not be needs_reauth, and A uses them.
-  const now = await service.store.getTenant('t');
+  const now = await h.service.store.getTenant('t');
   const newToken = keyRing.decrypt(now!.accessTokenEnc!, 't');
   expect(newToken).not.toBe(oldToken);
   expect(got).toBe(newToken);
