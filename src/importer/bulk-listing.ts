@@ -26,7 +26,7 @@ import { parseGid } from '../transform/values.js';
 import { encodeCursor, type BulkCursor, type GraphqlCursor } from './checkpoint.js';
 import { ImportError } from './errors.js';
 import { readJsonl } from './jsonl.js';
-import { ACCESS_SCOPES_QUERY, bulkQuery, earliestOf, earliestQuery, liftRecord, timeWindowQuery } from './queries.js';
+import { ACCESS_SCOPES_QUERY, bulkQuery, earliestOf, earliestQuery, liftRecord, sortKeyFor, timeWindowQuery } from './queries.js';
 import { completeListFieldsOf, fetchRecord, itemsToComplete, listItemsPerQuery } from './pages-listing.js';
 import type { BulkDeps } from './types.js';
 import type { RunFrame } from './run-frame.js';
@@ -149,7 +149,7 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
   });
   const save = () => { if (plan.resumable) frame.saveCursor(encodeCursor(cursorOf())); };
   const g = frame.resource.graphql;
-  const sortKey = (plan.field === 'created_at' ? g.createdAtSortKey === undefined ? 'CREATED_AT' : g.createdAtSortKey : g.updatedAtSortKey) ?? undefined;
+  const sortKey = sortKeyFor(g, plan.field) ?? undefined;
 
   while (windows.length > 0 && !frame.shouldStop()) {
     const [from, to] = windows[0];

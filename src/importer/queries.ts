@@ -187,9 +187,14 @@ export function bulkIdsQuery(resource: ResourceDefinition): string {
   return `{ ${g.connection}${g.arguments ? `(${g.arguments})` : ''} { edges { node { id } } } }`;
 }
 
+/** The sort key matching a `created_at`/`updated_at` filter (Shopify's advice), or null when the connection has none. */
+export function sortKeyFor(g: GraphqlSource, field: 'created_at' | 'updated_at'): string | null {
+  return field === 'created_at' ? g.createdAtSortKey === undefined ? 'CREATED_AT' : g.createdAtSortKey : g.updatedAtSortKey;
+}
+
 /** The first record by `created_at`/`updated_at` (where a failed bulk window with an open start begins). */
 export function earliestQuery(g: GraphqlSource, field: 'created_at' | 'updated_at'): string {
-  const sortKey = field === 'created_at' ? g.createdAtSortKey === undefined ? 'CREATED_AT' : g.createdAtSortKey : g.updatedAtSortKey;
+  const sortKey = sortKeyFor(g, field);
   // Without a sort key the connection lists by id, which grows with creation: close enough for a split point.
   const args = [`first: 1`, sortKey ? `sortKey: ${sortKey}` : null, g.arguments ?? null].filter(Boolean).join(', ');
   const graphField = field === 'created_at' ? 'createdAt' : 'updatedAt';

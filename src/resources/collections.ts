@@ -12,7 +12,7 @@
  */
 import { col } from '../store/columns.js';
 import { FieldError } from '../transform/errors.js';
-import { bool, isObject, lower, nodes, resolveId, str, type JsonObject } from '../transform/values.js';
+import { bodyId, bool, isObject, lower, nodes, resolveId, str, type JsonObject } from '../transform/values.js';
 import { defineResource, type RowSet } from './definition.js';
 
 /** A row of `shopify_collections`. */
@@ -76,10 +76,6 @@ function ruleSetOf(data: JsonObject): { rules: unknown[]; disjunctive: boolean |
   return { rules, disjunctive: bool(set.appliedDisjunctively) };
 }
 
-function collectionId(body: JsonObject): bigint | null {
-  try { return resolveId(body); } catch (error) { if (error instanceof FieldError) return null; throw error; }
-}
-
 export const collections = defineResource<RowSet, 'collections'>({
   name: 'collections',
   label: 'Collections',
@@ -138,7 +134,7 @@ export const collections = defineResource<RowSet, 'collections'>({
   webhooks: {
     upsert: [],
     delete: ['collections/delete'],
-    refetch: [{ topic: 'collections/create', idOf: collectionId }, { topic: 'collections/update', idOf: collectionId }],
+    refetch: [{ topic: 'collections/create', idOf: bodyId }, { topic: 'collections/update', idOf: bodyId }],
   },
   deletions: { eventSubjectType: 'COLLECTION', reconcileIds: false },
   privacy: null,

@@ -8,9 +8,8 @@
  */
 import { ShopifyIngestError } from '../errors.js';
 import { col } from '../store/columns.js';
-import { FieldError } from '../transform/errors.js';
 import type { RecordSealer } from '../transform/pii.js';
-import { bool, isObject, pick, resolveId, str, time, type JsonObject } from '../transform/values.js';
+import { bodyId, bool, isObject, pick, str, time, type JsonObject } from '../transform/values.js';
 import { defineResource, type RowSet } from './definition.js';
 
 /** A row of `shopify_locations`. */
@@ -86,11 +85,6 @@ export function locationRow(data: JsonObject, id: bigint, updatedAt: Date, tenan
   };
 }
 
-/** The location's id in a webhook body (`admin_graphql_api_id` first: exact beyond 2^53). */
-function locationId(body: JsonObject): bigint | null {
-  try { return resolveId(body); } catch (error) { if (error instanceof FieldError) return null; throw error; }
-}
-
 export const locations = defineResource<RowSet, 'locations'>({
   name: 'locations',
   label: 'Locations',
@@ -120,7 +114,7 @@ export const locations = defineResource<RowSet, 'locations'>({
     upsert: [],
     delete: ['locations/delete'],
     // REST bodies lack `fulfillsOnlineOrders` (and activation's effects on other fields): read the location again.
-    refetch: ['locations/create', 'locations/update', 'locations/activate', 'locations/deactivate'].map((topic) => ({ topic, idOf: locationId })),
+    refetch: ['locations/create', 'locations/update', 'locations/activate', 'locations/deactivate'].map((topic) => ({ topic, idOf: bodyId })),
   },
   deletions: { eventSubjectType: null, reconcileIds: true },
   privacy: null,

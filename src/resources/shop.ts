@@ -7,8 +7,7 @@
  */
 import { ShopifyIngestError } from '../errors.js';
 import { col } from '../store/columns.js';
-import { FieldError } from '../transform/errors.js';
-import { bool, isObject, pick, resolveId, str, time, type JsonObject } from '../transform/values.js';
+import { bodyId, bool, isObject, pick, str, time, type JsonObject } from '../transform/values.js';
 import { defineResource, type RowSet } from './definition.js';
 
 /** A row of `shopify_shop`. */
@@ -70,11 +69,6 @@ function shopRow(data: JsonObject, id: bigint, updatedAt: Date, tenantId: string
   };
 }
 
-/** The shop's id in a `shop/update` body, or null when it names none. */
-function shopId(body: JsonObject): bigint | null {
-  try { return resolveId(body); } catch (error) { if (error instanceof FieldError) return null; throw error; }
-}
-
 export const shop = defineResource<RowSet, 'shop'>({
   name: 'shop',
   label: 'Shop',
@@ -102,7 +96,7 @@ export const shop = defineResource<RowSet, 'shop'>({
   // The REST body has no `plan { shopifyPlus partnerDevelopment }` (nor `primaryDomain`): upserted as
   // it is, it would null the columns a sync stored. The shop is read again, the row a sync writes.
   // https://shopify.dev/docs/api/webhooks/latest?reference=toml#list-of-topics-shop/update
-  webhooks: { upsert: [], delete: [], refetch: [{ topic: 'shop/update', idOf: shopId }] },
+  webhooks: { upsert: [], delete: [], refetch: [{ topic: 'shop/update', idOf: bodyId }] },
   deletions: { eventSubjectType: null, reconcileIds: false },
   privacy: null,
   schedule: { enabled: true, schedule: '0 5 * * *' },

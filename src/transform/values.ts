@@ -109,6 +109,11 @@ export function resolveId(record: JsonObject): bigint | null {
   return legacy === undefined || legacy === null ? null : toBigId(legacy);
 }
 
+/** A webhook body's record id ({@link resolveId}), or null when it names none: for refetch topics' `idOf`. */
+export function bodyId(body: JsonObject): bigint | null {
+  try { return resolveId(body); } catch (error) { if (error instanceof FieldError) return null; throw error; }
+}
+
 /** A reference to another record: `product_id` (REST) or `product { id }` (GraphQL). */
 export function refId(record: JsonObject, restKey: string, graphKey: string): bigint | null {
   const rest = record[restKey];
