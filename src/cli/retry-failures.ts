@@ -13,6 +13,7 @@ import type { ResourceType } from '../store/rows.js';
 import type { PrismaLike } from '../store/prisma-like.js';
 import { forgetFailures, listOutstandingFailures, type OutstandingFailure } from '../store/failures.js';
 import { redactText } from '../logger.js';
+import { stampObserved } from '../store/resource-writer.js';
 
 /** What a retry of one tenant's resource did. */
 export interface RetryOutcome {
@@ -79,10 +80,11 @@ async function retryGroup(
     const gone: bigint[] = [];
     for (const id of ids) {
       if (signal?.aborted) { status = 'cancelled'; runError = 'interrupted'; break; }
+      const sentAt = new Date();
       const record = await fetchRecord(client, definition, id, signal);
       if (record === null) { gone.push(id); continue; }
       try {
-        await store.writeRows(tenantId, resource, transformer.toRows(resource, record, tenantId));
+        await store.writeRows(tenantId, resource, stampObserved(definition, transformer.toRows(resource, record, tenantId), sentAt));
         outcome.imported += 1;
       } catch (error) {
         await store.recordFailures(runId, tenantId, resource, [{ shopifyId: id, reason: reasonOf(error) }]);

@@ -182,6 +182,8 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
       continue;
     }
 
+    // The file holds each record as the operation found it, some time after Shopify created it.
+    frame.observedAt = observedFrom(state);
     if (state.status === 'COMPLETED') {
       const tally: ChildTally = { byTable: new Map(), gids: new Map() };
       const writes: FileWrites = { fromStart: op.line === 0, upsertedBefore: frame.upsertedBulkBatches, late: new Set() };
@@ -279,6 +281,12 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
 export function tagOf(operationId: string): string {
   const n = parseGid(operationId);
   return `bulk:${n ?? operationId}`;
+}
+
+/** When the operation was created (Shopify's clock), or null when its answer does not say. */
+function observedFrom(state: BulkOperationState): Date | null {
+  const ms = Date.parse(state.createdAt ?? '');
+  return Number.isNaN(ms) ? null : new Date(ms);
 }
 
 function rerun(frame: RunFrame, windows: Window[], op: BulkCursor, attempts: number, maxAttempts: number, why: string): { op: null; attempts: number } {
@@ -554,6 +562,7 @@ async function rereadTruncated(frame: RunFrame, client: GraphqlImportClient, tal
     for (const id of short) {
       if (frame.shouldStop() || pipeline.failed !== null) break;
       frame.pages++;
+      frame.observedAt = frame.deps.clock();
       const node = await fetchRecord(client, frame.resource, tally.gids.get(id) ?? id, frame.options.signal);
       // A record deleted since the operation ran keeps what the file gave; its delete tombstones it.
       if (!node) continue;

@@ -216,6 +216,7 @@ export async function pagesListing(frame: RunFrame, client: GraphqlImportClient,
       frame.openListingSpan(SPANS.page, { 'shopify_ingest.page.first': first });
       const query = pageQuery(frame.resource);
       let page: Connection<Record<string, unknown>> | undefined;
+      const sentAt = frame.deps.clock();
       try {
         const data = await queryKeepingPartialData<Record<string, Connection<Record<string, unknown>>>>(client, query, { first, after, query: plan.search }, frame.options.signal, withheld);
         page = data?.[g.connection];
@@ -239,6 +240,7 @@ export async function pagesListing(frame: RunFrame, client: GraphqlImportClient,
         throw new ImportError(`${frame.name} page of tenant ${frame.tenantId} has no ${g.connection}.nodes/pageInfo: not a listing`, { code: 'SHOPIFY_BAD_RESPONSE' });
       }
       const pageStart = after;
+      frame.observedAt = sentAt;
       const nodes = page.nodes.map((n) => (isObject(n) ? liftRecord(g, n) : n));
       // The page's list items share their nodes(ids:) queries (records with a refund or two each).
       await completeListFieldsOf(frame.resource, client, nodes.filter(isObject), withheld, frame.options.signal, () => { frame.pages++; });

@@ -71,6 +71,9 @@ export async function restListing(frame: RunFrame, client: ImportClient, plan: R
   if (before !== null) frame.total = before;
   let previousId: bigint | null = null;
   let maxUpdatedAt: number | null = null;
+  // Pages are requested ahead of their records (lookahead): when the listing began bounds every
+  // page's request from below (store/versioning.ts's tie-break).
+  frame.observedAt = frame.deps.clock();
   try {
     // The signal also stops the prefetched page: no request follows an abort (app/uninstalled).
     for await (const page of lookahead(client.pages<unknown>(rest.path, query, { signal: frame.options.signal }))) {

@@ -6,7 +6,7 @@
  */
 import { redactText, type Logger } from '../logger.js';
 import type { ResourceDefinition, RowSet } from '../resources/definition.js';
-import { isTagged, type Tagged } from '../store/resource-writer.js';
+import { isTagged, stampObserved, type Tagged } from '../store/resource-writer.js';
 import type { Checkpoint, IngestStore, SyncFailureInput } from '../store/types.js';
 import type { ResourceType } from '../store/rows.js';
 import { isObject, resolveId } from '../transform/values.js';
@@ -64,6 +64,12 @@ export class RunFrame {
   committedMax: number | null = null;
   /** Records Shopify may return in total for the listing being run (a count query or a bulk operation's objectCount), for progress. */
   total: number | null = null;
+  /**
+   * When the read whose records are being turned into units began (a page request sent, a bulk
+   * operation created): stamped on the rows of versioned tables, it breaks ties of `updated_at`
+   * (store/versioning.ts). Each listing sets it before its records go to the pipeline.
+   */
+  observedAt: Date | null = null;
   /** Records fetched by the listings run before it (a resource with several: metafields through their owners), for progress. */
   private fetchedBefore = 0;
   private error: unknown = null;
@@ -162,7 +168,7 @@ export class RunFrame {
   recordUnit<P>(raw: unknown, position: P, syncTag: string | null = null): Unit<P> {
     this.counts.fetched++;
     try {
-      const rows = this.deps.transformer.toRows(this.name, raw, this.tenantId);
+      const rows = stampObserved(this.resource, this.deps.transformer.toRows(this.name, raw, this.tenantId), this.observedAt);
       if (syncTag) this.tag(rows, syncTag);
       // A record riding on another (an order's refunds) has any number of root rows, none of them the
       // record: it provides no id (skipExisting never drops an order's new refunds for an old one).
@@ -181,6 +187,7 @@ export class RunFrame {
     try {
       const row = this.deps.transformer.childRow(this.name, table, raw, parentId, this.tenantId, text === undefined ? undefined : { text }) as Tagged & { id?: bigint };
       row.syncTag = syncTag;
+      stampObserved(this.resource, { [table]: [row] }, this.observedAt);
       const hasChildren = this.resource.children.some((c) => c.parent === table);
       return { rows: { [table]: [row] }, records: 0, position, requires: parentId, provides: hasChildren ? row.id : undefined };
     } catch (error) {

@@ -18,6 +18,7 @@ export async function singletonListing(frame: RunFrame, client: GraphqlImportCli
   const pipeline = frame.pipeline<number | null>('complete', (updatedAt) => { committed = updatedAt; });
   frame.openListingSpan(SPANS.page, { 'shopify_ingest.page.singleton': field });
   try {
+    frame.observedAt = frame.deps.clock();
     const data = await queryKeepingPartialData<Record<string, unknown>>(client, singletonQuery(frame.resource), {}, frame.options.signal, withheld);
     frame.pages++;
     const node = data?.[field];

@@ -16,11 +16,11 @@
  *   found once the whole file is in ({@link bulkFinalizeSql}): every child of a tagged parent that does
  *   not carry the tag. Correctness thus never depends on where a child line sits in the file.
  */
-import { parentOf, type ChildTableDefinition, type ResourceDefinition, type TableDefinition } from '../resources/definition.js';
+import { parentOf, type ChildTableDefinition, type ResourceDefinition, type RowSet, type TableDefinition } from '../resources/definition.js';
 import { batchStatement, type BatchSource, type BatchStatement } from './batch-statement.js';
 import { col, quoteColumns, setExcluded, type ColumnSpec } from './columns.js';
 import type { StageSpec } from './copy-stage.js';
-import { VERSION_GUARD } from './versioning.js';
+import { OBSERVED_AT, VERSION_GUARD, type Observed } from './versioning.js';
 
 /** The column holding a bulk operation's tag, on tables that take part in bulk child matching. */
 export const SYNC_TAG = 'sync_tag';
@@ -36,10 +36,23 @@ export function isTagged(resource: ResourceDefinition, table: TableDefinition): 
   return resource.children.some((c) => c.bulkType !== null && c.parent === table.key);
 }
 
-/** The columns staged and written for `table` (its own, plus the sync tag where it has one). */
+const observedColumn = col<Observed>(OBSERVED_AT, 'timestamptz', (r) => r.observedAt ?? null) as ColumnSpec<unknown>;
+const tagColumn = col<Tagged>(SYNC_TAG, 'text', (r) => r.syncTag ?? null) as ColumnSpec<unknown>;
+
+/** The columns staged and written for `table` (its own, plus when its version was observed and the sync tag, where it has them). */
 export function writtenColumns(resource: ResourceDefinition, table: TableDefinition): readonly ColumnSpec<unknown>[] {
-  if (!isTagged(resource, table)) return table.columns as readonly ColumnSpec<unknown>[];
-  return [...(table.columns as readonly ColumnSpec<unknown>[]), col<Tagged>(SYNC_TAG, 'text', (r) => r.syncTag ?? null) as ColumnSpec<unknown>];
+  const extra = [...table.versioned ? [observedColumn] : [], ...isTagged(resource, table) ? [tagColumn] : []];
+  return extra.length === 0 ? table.columns as readonly ColumnSpec<unknown>[] : [...(table.columns as readonly ColumnSpec<unknown>[]), ...extra];
+}
+
+/** Stamps the rows of `resource`'s versioned tables with when their version was observed (versioning.ts). */
+export function stampObserved(resource: ResourceDefinition, rows: RowSet, at: Date | null): RowSet {
+  if (at === null) return rows;
+  for (const table of [resource.root, ...resource.children]) {
+    if (!table.versioned) continue;
+    for (const row of rows[table.key] ?? []) (row as Observed).observedAt = at;
+  }
+  return rows;
 }
 
 /** What one resource write statement returns: per table key, rows written; per bulk child table, rows skipped and orphans. */

@@ -4,8 +4,12 @@
  * A stored row and an incoming row are two versions of a Shopify record; each has Shopify's
  * `updated_at` and maybe a tombstone (`deletedAt`). The incoming version replaces the stored one when
  *
- *   1. it is not older: `incoming.updated_at >= stored.updated_at` (equal wins, so replaying the
- *      same version is a harmless rewrite and the same batch twice leaves the same rows), and
+ *   1. it is not older: `incoming.updated_at >= stored.updated_at`. Shopify's `updated_at` has whole
+ *      seconds, so two versions can share it (an order created and changed within a second): then
+ *      the one observed later wins, by `observed_at` (when Shopify reported the version: a webhook's
+ *      `X-Shopify-Triggered-At`, or when the read that returned it began). A version observed at the
+ *      same time, or either without an `observed_at`, wins the tie, so replaying the same version
+ *      is a harmless rewrite and the same batch twice leaves the same rows; and
  *   2. it does not resurrect a tombstone: if the stored row is deleted, only another tombstone may
  *      replace it. Shopify never restores a deleted customer, product or order and never reuses
  *      an id, so a live version that arrives after a delete (an `orders/updated` webhook retried
@@ -21,9 +25,19 @@
  * record live again: a wrong inference is undone by the next sync.
  */
 export const VERSION_GUARD = (stored: string) =>
-  `excluded."shopify_updated_at" >= ${stored}."shopify_updated_at" AND (${stored}."deleted_at" IS NULL OR excluded."deleted_at" IS NOT NULL OR ${stored}."deletion_inferred")`;
+  `(excluded."shopify_updated_at" > ${stored}."shopify_updated_at" OR (excluded."shopify_updated_at" = ${stored}."shopify_updated_at"
+    AND (excluded."${OBSERVED_AT}" IS NULL OR ${stored}."${OBSERVED_AT}" IS NULL OR excluded."${OBSERVED_AT}" >= ${stored}."${OBSERVED_AT}")))
+    AND (${stored}."deleted_at" IS NULL OR excluded."deleted_at" IS NOT NULL OR ${stored}."deletion_inferred")`;
 
-interface Versioned {
+/** The column of every versioned table holding when its version was observed (rule 1's tie-break). */
+export const OBSERVED_AT = 'observed_at';
+
+/** A row of a versioned table may say when its version was observed (see the module comment). */
+export interface Observed {
+  observedAt?: Date | null;
+}
+
+interface Versioned extends Observed {
   id: bigint;
   shopifyUpdatedAt: Date;
   deletedAt: Date | null;
@@ -32,7 +46,10 @@ interface Versioned {
 
 /** {@link VERSION_GUARD} in JavaScript: does `incoming` replace `stored`? */
 export function incomingWins(incoming: Versioned, stored: Versioned): boolean {
-  if (incoming.shopifyUpdatedAt.getTime() < stored.shopifyUpdatedAt.getTime()) return false;
+  const a = incoming.shopifyUpdatedAt.getTime();
+  const b = stored.shopifyUpdatedAt.getTime();
+  if (a < b) return false;
+  if (a === b && incoming.observedAt && stored.observedAt && incoming.observedAt.getTime() < stored.observedAt.getTime()) return false;
   return stored.deletedAt === null || incoming.deletedAt !== null || stored.deletionInferred === true;
 }
 

@@ -16,6 +16,8 @@ import type { RowSet, ResourceDefinition } from '../resources/definition.js';
 import { topicAction } from '../resources/registry.js';
 import type { ResourceType } from '../store/rows.js';
 import type { IngestStore } from '../store/types.js';
+import { stampObserved } from '../store/resource-writer.js';
+import { incomingWins } from '../store/versioning.js';
 import { ShopifyIngestError } from '../errors.js';
 import { unpackBody } from './body-codec.js';
 import { INACTIVE_TENANT_TOPICS, type ShopifyId, type WebhookEvent } from './topics.js';
@@ -75,6 +77,8 @@ export interface ApplyContext {
   logger: Logger;
   /** The host's callbacks. */
   hooks: ApplyHooks;
+  /** When a refetch is sent (its record's version is observed then). Default: the system clock. */
+  clock?: () => Date;
   /** Inbox ids of the batch being applied (set by {@link applyWebhookEvents}). */
   batchIds?: readonly string[];
 }
@@ -104,23 +108,23 @@ function payloadInvalid(event: WebhookEvent, resource: string): ShopifyIngestErr
   return new ShopifyIngestError('WEBHOOK_PAYLOAD_INVALID', `${event.topic} delivery ${event.webhookId} names no ${resource} id`, { details: { topic: event.topic, webhookId: event.webhookId } });
 }
 
-/** Keeps, per id, the version with the newest shopifyUpdatedAt (one statement may touch a row once). */
-function latestBy<T>(items: T[], key: (t: T) => bigint, updatedAt: (t: T) => Date): T[] {
-  const map = new Map<bigint, T>();
-  for (const item of items) {
-    const k = key(item);
-    const prev = map.get(k);
-    if (!prev || updatedAt(item).getTime() >= updatedAt(prev).getTime()) map.set(k, item);
-  }
-  return [...map.values()];
+/** A delivery's rows, stamped with when Shopify raised it (store/versioning.ts's tie-break of equal `updated_at`). */
+function webhookRows(ctx: ApplyContext, event: WebhookEvent, resource: ResourceDefinition): RowSet {
+  return stampObserved(resource, ctx.transformer.toRows(resource.name, event.payload, event.tenantId), event.triggeredAt);
 }
 
-/** One row set of several records' rows, keeping per record only its newest version (a statement may touch a row once). */
+/** One row set of several records' rows, keeping per record only the version that wins (a statement may touch a row once). */
 function mergeRowSets(resource: ResourceDefinition, sets: RowSet[]): RowSet {
-  const rootOf = (set: RowSet) => set[resource.root.key]?.[0] as { id: bigint; shopifyUpdatedAt: Date } | undefined;
-  const latest = latestBy(sets.filter((set) => rootOf(set) !== undefined), (set) => rootOf(set)!.id, (set) => rootOf(set)!.shopifyUpdatedAt);
+  type Root = Parameters<typeof incomingWins>[0];
+  const latest = new Map<bigint, { root: Root; set: RowSet }>();
+  for (const set of sets) {
+    const root = set[resource.root.key]?.[0] as Root | undefined;
+    if (root === undefined) continue;
+    const prev = latest.get(root.id);
+    if (!prev || incomingWins({ ...root, deletedAt: null }, { ...prev.root, deletedAt: null })) latest.set(root.id, { root, set });
+  }
   const merged: RowSet = {};
-  for (const set of latest) {
+  for (const { set } of latest.values()) {
     for (const [key, rows] of Object.entries(set)) {
       const target = merged[key] ?? (merged[key] = []);
       for (const row of rows) target.push(row);
@@ -153,7 +157,7 @@ async function applyOne(ctx: ApplyContext, event: WebhookEvent): Promise<void> {
   const isObject = typeof payload === 'object' && payload !== null && !Array.isArray(payload);
   const action = topicAction(event.topic);
   if (action?.kind === 'upsert') {
-    await store.writeRows(tenantId, action.resource.name, transformer.toRows(action.resource.name, payload, tenantId));
+    await store.writeRows(tenantId, action.resource.name, webhookRows(ctx, event, action.resource));
     return;
   }
   if (action?.kind === 'delete') {
@@ -169,9 +173,10 @@ async function applyOne(ctx: ApplyContext, event: WebhookEvent): Promise<void> {
       throw new ShopifyIngestError('WEBHOOK_REFETCH_UNAVAILABLE', `${event.topic} names ${action.resource.name} ${id} but no client can fetch it: use the ingestion service, or pass fetchRecord to createWebhookService`, { details: { topic: event.topic, id: String(id) } });
     }
     const gid = action.gidOf?.(payload) ?? undefined;
+    const sentAt = (ctx.clock ?? (() => new Date()))();
     const record = await ctx.hooks.fetchRecord(tenantId, action.resource.name as ResourceType, id, gid);
     // Gone by now: its delete webhook (or the next sync's deletion probe) records that.
-    if (record !== null && record !== undefined) await store.writeRows(tenantId, action.resource.name, transformer.toRows(action.resource.name, record, tenantId));
+    if (record !== null && record !== undefined) await store.writeRows(tenantId, action.resource.name, stampObserved(action.resource, transformer.toRows(action.resource.name, record, tenantId), sentAt));
     return;
   }
   switch (event.topic) {
@@ -284,7 +289,7 @@ export async function applyWebhookEvents(ctx: ApplyContext, events: WebhookEvent
     for (const event of group) {
       await pause();
       try {
-        sets.push(ctx.transformer.toRows(name, event.payload, tenantId));
+        sets.push(webhookRows(ctx, event, resource));
         ok.push(event);
       } catch (error) {
         failures.set(event.id, error);

@@ -263,7 +263,7 @@ export function createWebhookService(database: PrismaLike | DatabaseHandle, opti
       await pause();
     }
     const applied = await applyWebhookEvents({
-      db: prisma, store, inbox, transformer, keyRing: keyRing, logger,
+      db: prisma, store, inbox, transformer, keyRing: keyRing, logger, clock,
       hooks: {
         onDataRequest: options.onDataRequest,
         fetchRecord: options.fetchRecord,

@@ -23,6 +23,7 @@ import type { ResourceType } from '../../src/store/rows.js';
 import { revealPayload } from '../../src/transform/index.js';
 import type { PausePoint } from './fixtures/sync-child.js';
 import { connectTenant, createHarness, importer, seededRandom, type Harness } from './harness.js';
+import { BOOKKEEPING_COLUMNS } from '../helpers/bookkeeping.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -123,7 +124,7 @@ function runChild(resource: string, pauseAt: PausePoint | undefined): Promise<Ch
 type Rows = Map<string, string>;
 /**
  * Each table of the resource: row count, a digest of its primary keys, and one of every row's
- * business columns (everything but the tenant, `synced_at` and the operation's `sync_tag`; PII
+ * business columns (everything but the bookkeeping ones: tenant, `synced_at`, `sync_tag`, `observed_at`; PII
  * decrypted, payloads revealed, a tombstone as a flag). `rows` keeps the rows to name a difference.
  */
 async function tableImage(definition: ResourceDefinition): Promise<{ digest: Record<string, { rows: number; keys: string; data: string }>; rows: Record<string, Rows> }> {
@@ -138,7 +139,7 @@ async function tableImage(definition: ResourceDefinition): Promise<{ digest: Rec
     for (const row of found) {
       const business: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(row)) {
-        if (k === 'tenant_id' || k === 'synced_at' || k === 'sync_tag') continue;
+        if (BOOKKEEPING_COLUMNS.includes(k)) continue;
         if (k === 'deleted_at') business[k] = v !== null;
         else if (k.endsWith('_enc')) business[k] = v === null ? null : h.keyRing.decrypt(String(v), TENANT);
         else if (k === 'payload' && typeof v === 'string') business[k] = revealPayload(parseShopifyJson(v), TENANT, h.keyRing);

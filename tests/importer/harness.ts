@@ -68,10 +68,10 @@ export async function storedRecords(h: Harness, tenantId: string, resource: Reso
   return out;
 }
 
-/** A comparable image of everything a sync wrote for a tenant: PII decrypted, volatile columns (synced_at, the bulk operation's sync_tag) dropped. */
+/** A comparable image of everything a sync wrote for a tenant: PII decrypted, bookkeeping columns (the bulk operation's sync_tag, observed_at) dropped. */
 export async function databaseImage(h: Harness, tenantId: string): Promise<Record<string, unknown[]>> {
   const image = await rawImage(h, tenantId);
-  for (const rows of Object.values(image)) for (const row of rows as Array<Record<string, unknown>>) delete row.sync_tag;
+  for (const rows of Object.values(image)) for (const row of rows as Array<Record<string, unknown>>) { delete row.sync_tag; delete row.observed_at; }
   return image;
 }
 

@@ -3,10 +3,11 @@ import { parseShopifyJson } from '../../src/json.js';
 import { tablesOf, type ChildTableDefinition, type ResourceDefinition } from '../../src/resources/definition.js';
 import { revealPayload } from '../../src/transform/index.js';
 import type { TestDatabase } from '../helpers/db.js';
+import { BOOKKEEPING_COLUMNS } from '../helpers/bookkeeping.js';
 
 /**
- * A tenant's rows of a resource, comparable across tenants and runs: every column but the tenant,
- * `synced_at`, the bulk operation's `sync_tag` and the tombstone (tombstoned rows are left out); PII
+ * A tenant's rows of a resource, comparable across tenants and runs: every column but the
+ * bookkeeping ones (tests/helpers/bookkeeping.ts) and the tombstone (tombstoned rows are left out); PII
  * decrypted, the tenant-keyed email blind index left out, payloads revealed.
  */
 export async function registryImage(db: TestDatabase, keyRing: KeyRing, tenant: string, definition: ResourceDefinition): Promise<Record<string, Record<string, Record<string, unknown>>>> {
@@ -19,7 +20,7 @@ export async function registryImage(db: TestDatabase, keyRing: KeyRing, tenant: 
     const byKey: Array<[string, Record<string, unknown>]> = rows.map((row) => {
       const clean: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(row)) {
-        if (['tenant_id', 'synced_at', 'sync_tag', 'deleted_at'].includes(k) || k.endsWith('_hash')) continue;
+        if (BOOKKEEPING_COLUMNS.includes(k) || k === 'deleted_at' || k.endsWith('_hash')) continue;
         if (k.endsWith('_enc')) clean[k] = v === null ? null : keyRing.decrypt(String(v), tenant);
         else if (k === 'payload' && typeof v === 'string') {
           // The payload is the record as it was listed, and listings differ in two ways that are not

@@ -8,13 +8,14 @@ import { RESOURCES, tablesOf } from '../../src/resources/index.js';
 import { createShopifyClient } from '../../src/client/index.js';
 import { createStore } from '../../src/store/index.js';
 import { createHarness, importer, type Harness } from './harness.js';
+import { BOOKKEEPING_COLUMNS } from '../helpers/bookkeeping.js';
 
 let h: Harness;
 beforeAll(async () => { h = await createHarness({ shops: [{ customers: 120, products: 40, orders: 300, bigIds: true }], bulk: { startDelayMs: 10, rowsPerSecond: 1_000_000 } }); });
 afterAll(async () => { await h?.close(); });
 
 /** Columns that are not business data: bookkeeping, and the raw payload. */
-const VOLATILE = new Set(['tenant_id', 'synced_at', 'sync_tag', 'payload']);
+const VOLATILE = new Set([...BOOKKEEPING_COLUMNS, 'payload']);
 
 async function image(tenantId: string): Promise<Record<string, unknown[]>> {
   const out: Record<string, unknown[]> = {};

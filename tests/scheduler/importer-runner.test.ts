@@ -67,5 +67,7 @@ describe('default job runner (the importer)', () => {
 
     // A resource beyond the seed's three runs by its registry name, like the others.
     expect(await scheduler.runJobNow('locations-sync-t1')).toMatchObject({ status: 'succeeded', resource: 'locations', tenantId: 't1' });
-  });
+    // Two full syncs of every resource are some 30 bulk operations the simulator keeps running for at
+    // least 150 ms each: 12 s on an idle machine, over 30 s beside the rest of the suite on two cores.
+  }, 120_000);
 });

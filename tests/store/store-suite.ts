@@ -126,6 +126,56 @@ export function defineStoreSuite(backend: string, open: () => Promise<OpenedData
         expect((await customerRows(t))[0].payload).toBe('{"v": "same-time"}');
       });
 
+      it('breaks a tie of updated_at by when each version was observed, in every write form; a version without observed_at wins the tie', async () => {
+        const t = await tenant();
+        const second = at('2024-05-02T10:00:00Z');
+        const observed = (ms: number) => new Date(second.getTime() + ms);
+        const v = (label: string, observedAt: Date | null, over: Partial<Parameters<typeof customer>[2]> = {}) =>
+          ({ ...customer(t, 1n, { shopifyUpdatedAt: second, payload: `{"v":"${label}"}`, ...over }), observedAt });
+        const stored = async () => {
+          const [row] = await sql<{ payload: string; observed_at: Date | null }>(`SELECT payload::text, observed_at FROM shopify_customers WHERE tenant_id = $1 AND id = 1`, t);
+          return { payload: row.payload, observedAt: row.observed_at?.toISOString() ?? null };
+        };
+        // Version B, raised 700 ms into the second, stored first; version A (200 ms) arrives after it.
+        await store.writeRows(t, 'customers', { customers: [v('B', observed(700))] });
+        expect(await store.writeRows(t, 'customers', { customers: [v('A', observed(200))] })).toMatchObject({ written: 0, stale: 1 });
+        expect(await stored()).toEqual({ payload: '{"v": "B"}', observedAt: observed(700).toISOString() });
+        // The same in a bulk batch, and in a bulk batch asked to be copied straight in (it gives way to the rule).
+        expect(await store.writeRows(t, 'customers', { customers: [v('A', observed(200))] }, { mode: 'bulk' })).toMatchObject({ written: 0, stale: 1 });
+        expect(await store.writeRows(t, 'customers', { customers: [v('A', observed(200))] }, { mode: 'bulk', direct: true })).toMatchObject({ written: 0, stale: 1 });
+        // Both in one batch, older last: the one observed later is kept.
+        expect(await store.writeRows(t, 'customers', { customers: [v('C', observed(900)), v('A', observed(200))] })).toMatchObject({ written: 1, stale: 1 });
+        expect((await stored()).payload).toBe('{"v": "C"}');
+        // Observed at the same time: a rewrite (the same version replayed).
+        expect(await store.writeRows(t, 'customers', { customers: [v('C2', observed(900))] })).toMatchObject({ written: 1 });
+        // A newer updated_at wins whenever it was observed.
+        const next = new Date(second.getTime() + 1000);
+        expect(await store.writeRows(t, 'customers', { customers: [v('D', observed(-60_000), { shopifyUpdatedAt: next })] })).toMatchObject({ written: 1 });
+        expect(await stored()).toEqual({ payload: '{"v": "D"}', observedAt: observed(-60_000).toISOString() });
+        // Rows that do not say when they were observed (the seed's upsert API): the tie rewrites, as before.
+        expect(await store.upsertCustomers(t, [customer(t, 1n, { shopifyUpdatedAt: next, payload: '{"v":"E"}' })])).toEqual({ written: 1, stale: 0 });
+        expect(await stored()).toEqual({ payload: '{"v": "E"}', observedAt: null });
+        expect(await store.writeRows(t, 'customers', { customers: [v('F', observed(-120_000), { shopifyUpdatedAt: next })] })).toMatchObject({ written: 1 });
+        expect((await stored()).payload).toBe('{"v": "F"}');
+      });
+
+      it('breaks a tie of a versioned child (variants) the same way', async () => {
+        const t = await tenant();
+        const second = at('2024-05-02T10:00:00Z');
+        const bundle = (productUpdatedAt: Date, price: string, observedMs: number) => {
+          const observedAt = new Date(second.getTime() + observedMs);
+          return {
+            products: [{ ...product(t, 9n, { shopifyUpdatedAt: productUpdatedAt }), observedAt }],
+            variants: [{ ...variant(t, 9n, 91n, { shopifyUpdatedAt: second, price }), observedAt }],
+          };
+        };
+        await store.writeRows(t, 'products', bundle(second, '2.00', 800));
+        // The product's newer version wins; its variant, the same second but observed earlier, does not.
+        expect(await store.writeRows(t, 'products', bundle(new Date(second.getTime() + 1000), '1.00', 100))).toMatchObject({ written: 1, stale: 0 });
+        const [row] = await sql<{ price: string }>(`SELECT price::text FROM shopify_product_variants WHERE tenant_id = $1 AND id = 91`, t);
+        expect(row.price).toBe('2.0000');
+      });
+
       it('leaves line items and events of an order whose incoming version lost untouched', async () => {
         const t = await tenant();
         await store.upsertOrders(t, orderBundle(t, 30n, 3, { shopifyUpdatedAt: at('2024-05-02T00:00:00Z') }));

@@ -37,6 +37,7 @@ import { createWebhookService, type WebhookService } from '../../src/webhooks/in
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { seededRandom } from '../importer/harness.js';
 import { ENCRYPTION_KEY, SECRET, signedDelivery } from './helpers/deliveries.js';
+import { BOOKKEEPING_COLUMNS } from '../helpers/bookkeeping.js';
 
 const SEED = Number(process.env.REGISTRY_TOPICS_SEED ?? Math.floor(Math.random() * 1_000_000));
 console.log(`registry-topics: seed ${SEED} (REGISTRY_TOPICS_SEED=${SEED} replays this run)`);
@@ -131,7 +132,7 @@ type Target = bigint | null;
 
 async function tableRows(tenant: string, table: string, column: string | null, ids: readonly string[]): Promise<Array<Record<string, unknown>>> {
   const rows = await q<{ j: string }>(
-    `SELECT (to_jsonb(t) - 'tenant_id' - 'synced_at' - 'sync_tag')::text AS j FROM ${table} t WHERE t.tenant_id = $1${column ? ` AND t.${column}::text = ANY($2::text[])` : ''}`,
+    `SELECT (to_jsonb(t) - ${BOOKKEEPING_COLUMNS.map((c) => `'${c}'`).join(' - ')})::text AS j FROM ${table} t WHERE t.tenant_id = $1${column ? ` AND t.${column}::text = ANY($2::text[])` : ''}`,
     column ? [tenant, ids] : [tenant]);
   return rows.map((r) => parseShopifyJson<Record<string, unknown>>(r.j));
 }
