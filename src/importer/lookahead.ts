@@ -28,3 +28,23 @@ export async function* lookahead<T>(source: AsyncIterable<T>): AsyncGenerator<T>
     }
   }
 }
+
+/**
+ * Each item of `source` with the time its request began (`clock()` when it was asked for): what a
+ * page's records are stamped with (`observed_at`, store/versioning.ts), also when {@link lookahead}
+ * asks for it while the page before is still being written.
+ */
+export async function* timed<T>(source: AsyncIterable<T>, clock: () => Date): AsyncGenerator<{ value: T; sentAt: Date }> {
+  const iterator = source[Symbol.asyncIterator]();
+  let done = false;
+  try {
+    for (;;) {
+      const sentAt = clock();
+      const current = await iterator.next();
+      if (current.done) { done = true; return; }
+      yield { value: current.value, sentAt };
+    }
+  } finally {
+    if (!done) await iterator.return?.();
+  }
+}

@@ -8,7 +8,7 @@
  */
 import { ImportError } from './errors.js';
 import { encodeCursor, type ResumeCursor } from './checkpoint.js';
-import { lookahead } from './lookahead.js';
+import { lookahead, timed } from './lookahead.js';
 import { shopifyIdOf, updatedAtOf, type RunFrame } from './run-frame.js';
 import type { ImportClient } from './types.js';
 import { SPANS } from '../telemetry/instruments.js';
@@ -71,13 +71,11 @@ export async function restListing(frame: RunFrame, client: ImportClient, plan: R
   if (before !== null) frame.total = before;
   let previousId: bigint | null = null;
   let maxUpdatedAt: number | null = null;
-  // Pages are requested ahead of their records (lookahead): when the listing began bounds every
-  // page's request from below (store/versioning.ts's tie-break).
-  frame.observedAt = frame.deps.clock();
   try {
     // The signal also stops the prefetched page: no request follows an abort (app/uninstalled).
-    for await (const page of lookahead(client.pages<unknown>(rest.path, query, { signal: frame.options.signal }))) {
+    for await (const { value: page, sentAt } of lookahead(timed(client.pages<unknown>(rest.path, query, { signal: frame.options.signal }), frame.deps.clock))) {
       frame.pages++;
+      frame.observedAt = sentAt;
       frame.openListingSpan(SPANS.page, { 'shopify_ingest.page.records': page.length });
       for (const raw of page) {
         const id = shopifyIdOf(raw);

@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWebhookService, type WebhookService } from '../../src/webhooks/index.js';
 import { silentLogger } from '../../src/logger.js';
 import { signedDelivery, SECRET, toRequest } from '../webhooks/helpers/deliveries.js';
+import { createShopifyClient } from '../../src/client/index.js';
+import { createStore } from '../../src/store/index.js';
 import { connectTenant, createHarness, importer, shopRecords, type Harness } from './harness.js';
 
 let h: Harness;
@@ -78,5 +80,24 @@ describe('observed_at on synced rows', () => {
     expect(after.tags).toBe(String(shopifyTags ?? ''));
     expect(after.observed_at.getTime()).toBeGreaterThanOrEqual(pagesStart);
     expect(after.observed_at.getTime()).toBeLessThanOrEqual(pagesEnd);
+  });
+
+  it('over REST (legacy), each page carries the time its request began, though pages are requested ahead', async () => {
+    const tenant = 'observed-rest';
+    await createStore(h.db.database).upsertTenant({ id: tenant, shopDomain: 'observed-rest.myshopify.com', accessTokenEnc: 'not-used-here' });
+    const shop = h.sim.shops[0]!;
+    const client = createShopifyClient({ shopDomain: shop.domain, accessToken: shop.accessToken, baseUrl: shop.baseUrl, retryOptions: { retries: 3, minTimeout: 5, maxTimeout: 50 } });
+    const start = Date.now();
+    const result = await importer(h, client, tenant).importCustomers({ source: 'rest', pageSize: 3 });
+    const end = Date.now();
+    expect(result.pages).toBeGreaterThanOrEqual(3);
+    const stamps = (await h.db.query<{ observed_at: Date }>(`SELECT observed_at FROM shopify_customers WHERE tenant_id = $1`, [tenant])).map((r) => r.observed_at.getTime());
+    expect(stamps).toHaveLength(10);
+    for (const t of stamps) {
+      expect(t).toBeGreaterThanOrEqual(start);
+      expect(t).toBeLessThanOrEqual(end);
+    }
+    // One time per page, not one for the whole listing.
+    expect(new Set(stamps).size).toBeGreaterThanOrEqual(2);
   });
 });

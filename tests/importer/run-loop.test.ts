@@ -379,4 +379,32 @@ describe('lookahead', () => {
     await expect((async () => { for await (const p of lookahead(source())) seen.push(p); })()).rejects.toThrow('page 2 failed');
     expect(seen).toEqual([1]);
   });
+
+  it('timed: each page carries the time its request began, also when asked for ahead, and closing still closes the source', async () => {
+    const { lookahead, timed } = await import('../../src/importer/lookahead.js');
+    let now = 0;
+    const clock = () => new Date(now);
+    const requestedAt: number[] = [];
+    const log: string[] = [];
+    async function* source() {
+      try {
+        for (let i = 0; i < 4; i++) {
+          requestedAt.push(now);
+          // The request takes 100 ms; its page is handled later still.
+          now += 100;
+          yield i;
+        }
+      } finally { log.push('closed'); }
+    }
+    const seen: Array<[number, number]> = [];
+    for await (const { value, sentAt } of lookahead(timed(source(), clock))) {
+      seen.push([value, sentAt.getTime()]);
+      now += 1_000; // handling the page
+      if (value === 2) break;
+    }
+    expect(seen).toEqual([[0, requestedAt[0]], [1, requestedAt[1]], [2, requestedAt[2]]]);
+    // Page 1 was asked for while page 0 was handled: stamped then, not when it was handed over.
+    expect(requestedAt.slice(0, 3)).toEqual([0, 100, 1_200]);
+    expect(log).toEqual(['closed']);
+  });
 });
