@@ -159,8 +159,9 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
 
     if (!op) {
       const running = await bulk.findRunning(query, { signal: frame.options.signal });
+      const sentAt = frame.deps.clock().toISOString();
       const state = running ?? await bulk.start(query, { groupObjects: false, signal: frame.options.signal });
-      op = { id: state.id, tag: tagOf(state.id), line: 0, byte: 0, roots: 0 };
+      op = { id: state.id, tag: tagOf(state.id), line: 0, byte: 0, roots: 0, ...running ? {} : { sentAt } };
       operations++;
       logger.info(running ? 'bulk operation already running for this query: attached to it' : 'bulk operation started', { tenantId: frame.tenantId, resource: frame.name, operation: state.id, window: [from, to] });
       save();
@@ -182,8 +183,8 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
       continue;
     }
 
-    // The file holds each record as the operation found it, some time after Shopify created it.
-    frame.observedAt = observedFrom(state);
+    // The file holds each record as the operation found it, some time after it was asked for.
+    frame.observedAt = observedFrom(op, state);
     if (state.status === 'COMPLETED') {
       const tally: ChildTally = { byTable: new Map(), gids: new Map() };
       const writes: FileWrites = { fromStart: op.line === 0, upsertedBefore: frame.upsertedBulkBatches, late: new Set() };
@@ -283,9 +284,13 @@ export function tagOf(operationId: string): string {
   return `bulk:${n ?? operationId}`;
 }
 
-/** When the operation was created (Shopify's clock), or null when its answer does not say. */
-function observedFrom(state: BulkOperationState): Date | null {
-  const ms = Date.parse(state.createdAt ?? '');
+/**
+ * When the operation was asked for, on the importer's clock (as page reads are stamped: a read of
+ * the same second made before it must lose to it). An operation attached to, not started: Shopify's
+ * `createdAt` (whole seconds), or null when its answer does not say.
+ */
+function observedFrom(op: BulkCursor, state: BulkOperationState): Date | null {
+  const ms = Date.parse(op.sentAt ?? state.createdAt ?? '');
   return Number.isNaN(ms) ? null : new Date(ms);
 }
 

@@ -93,6 +93,12 @@ export interface BulkCursor {
   roots: number;
   /** Reading its partialDataUrl (a FAILED operation) rather than its url. */
   partial?: boolean;
+  /**
+   * When this SDK asked Shopify to run it (the importer's clock, ISO): what its rows' `observed_at`
+   * is (store/versioning.ts), on the clock page reads use. Absent for an operation attached to
+   * (started by a process that did not record it): then Shopify's `createdAt`.
+   */
+  sentAt?: string;
 }
 
 /** Parses a stored GraphQL cursor; null for anything else. */
