@@ -66,7 +66,7 @@ export class RunFrame {
   total: number | null = null;
   /**
    * When the read whose records are being turned into units began (a page request sent, a bulk
-   * operation created): stamped on the rows of versioned tables, it breaks ties of `updated_at`
+   * operation asked for): stamped on the rows of versioned tables, it breaks ties of `updated_at`
    * (store/versioning.ts). Each listing sets it before its records go to the pipeline.
    */
   observedAt: Date | null = null;
