@@ -11,6 +11,7 @@ import { ClientManager, ShopifyApiError, createShopifyClient, normalizeShopDomai
 import { createImportService, type ImportAllResult, type ImportOptions, type ImportProgress, type ImportResult, type ImportService } from './importer/index.js';
 import { createWebhookService, type WebhookService, type WebhookServiceOptions, type WebhookStats } from './webhooks/index.js';
 import { createSchedulerService, type ScheduledRun, type SchedulerOptions, type SchedulerService, type SchedulerStatus, type SyncConfigOverrides } from './scheduler/index.js';
+import { assertTenantSyncConfig } from './scheduler/sync-config.js';
 import { createAuthMiddleware as createAuth, type AuthMiddleware } from './auth/index.js';
 import { authOptionsOf, loadConfig, requireFor, webhookSecretsOf, type IngestionConfig } from './config/index.js';
 import { createStore, explainDatabaseError, migrate, type IngestStore, type PrismaLike, type RecordCounts, type TenantRecord } from './store/index.js';
@@ -485,6 +486,8 @@ export class IngestionService {
     assertTenantId(tenantId);
     credentialKind(credentials, `addTenant(${tenantId})`);
     assertResourceList(config.resources, `addTenant(${tenantId})`);
+    // Refused before anything is saved: a tenant stored with jobs it cannot have stays unscheduled.
+    assertTenantSyncConfig(tenantId, jobOverridesOf(config));
     const shopDomain = normalizeShopDomain(credentials.shopDomain, Boolean(config.client?.baseUrl ?? this.options.clientDefaults?.baseUrl));
     const existing = await this.store.getTenantByShop(shopDomain);
     if (existing && existing.id !== tenantId) {
@@ -508,6 +511,8 @@ export class IngestionService {
     const probe = createShopifyClient({
       ...this.options.clientDefaults, ...config.client, shopDomain, accessToken: obtained.tokens.accessToken,
       apiVersion: credentials.apiVersion ?? config.client?.apiVersion ?? this.config.apiVersion, retryOptions: { retries: 1 },
+      // An exchange with the Admin API like any other: counted in api.requests (docs/observability.md).
+      telemetry: this.#telemetry.forTenant(tenantId),
     });
     let shopName: string | null = null;
     try {
@@ -536,10 +541,8 @@ export class IngestionService {
     });
     await this.store.setTenantActive(tenantId, true);
     this.restoreClient(record);
-    if (this.schedulerValue) {
-      this.schedulerValue.removeTenantJobs(tenantId);
-      this.schedulerValue.addTenantJobs(tenantId, jobOverridesOf(config));
-    }
+    // Replaces the tenant's jobs (their schedules were checked above).
+    this.schedulerValue?.addTenantJobs(tenantId, jobOverridesOf(config));
     this.importers.delete(tenantId);
     this.tenantAborts.delete(tenantId);
     this.logger.info(existing ? 'tenant authorised again' : 'tenant added', { tenantId, shop: shopDomain, tokenKind: obtained.kind });

@@ -97,6 +97,9 @@ export async function restListing(frame: RunFrame, client: ImportClient, plan: R
       if (pipeline.failed !== null || frame.shouldStop()) break;
     }
   } catch (error) {
+    // The request of the next page failed: the page read before it is complete, and the failed one
+    // gets a span of its own (its span opens once it arrives, so it has none yet).
+    frame.openListingSpan(SPANS.page, { 'shopify_ingest.page.records': 0 });
     frame.closeListingSpan(error);
     frame.fail(error);
   }

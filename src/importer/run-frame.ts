@@ -260,7 +260,8 @@ export class RunFrame {
     const span = this.telemetry.startSpan(SPANS.batch, { [ATTR.resource]: this.name, 'shopify_ingest.batch.units': batch.units.length, 'shopify_ingest.batch.records': batch.records }, this.listingSpan ?? this.span);
     const started = performance.now();
     try {
-      await this.writeBatchNow(batch, mode, span);
+      // Every batch says what it wrote: 0 when all its records failed or were skipped.
+      span.set({ 'shopify_ingest.batch.written': await this.writeBatchNow(batch, mode) });
       span.end();
     } catch (error) {
       span.end(error);
@@ -270,7 +271,8 @@ export class RunFrame {
     }
   }
 
-  private async writeBatchNow<P>(batch: Batch<P>, mode: 'complete' | 'bulk', span: TelemetrySpan): Promise<void> {
+  /** Writes the batch; returns the records it wrote (a dry run: the records it would write). */
+  private async writeBatchNow<P>(batch: Batch<P>, mode: 'complete' | 'bulk'): Promise<number> {
     const { store, sleep } = this.deps;
     const outcome = (name: string, n: number) => { if (!this.dry) this.telemetry.add('syncRecords', n, { [ATTR.resource]: this.name, [ATTR.outcome]: name }); };
     const failures: SyncFailureInput[] = [];
@@ -292,9 +294,9 @@ export class RunFrame {
         outcome('skipped', skipped);
       }
     }
-    if (units.length === 0) return;
+    if (units.length === 0) return 0;
     const records = units.reduce((n, u) => n + u.records, 0);
-    if (this.dry) { this.counts.imported += records; return; }
+    if (this.dry) { this.counts.imported += records; return records; }
     const rows: RowSet = {};
     for (const unit of units) {
       for (const [key, list] of Object.entries(unit.rows!)) {
@@ -314,13 +316,13 @@ export class RunFrame {
     outcome('written', written);
     outcome('skipped', result.stale);
     for (const [table, n] of Object.entries(result.tables.written)) this.telemetry.add('syncRows', n, { [ATTR.resource]: this.name, [ATTR.table]: table });
-    span.set({ 'shopify_ingest.batch.written': written });
     for (const [table, n] of Object.entries(result.tables.orphans)) {
       if (n > 0) {
         this.deps.logger.warn('bulk child lines without a stored parent were not written', { tenantId: this.tenantId, resource: this.name, runId: this.runId, table, count: n });
         this.orphans += n;
       }
     }
+    return written;
   }
 
   /** Bulk child lines whose parent was never stored (its line failed to transform). */

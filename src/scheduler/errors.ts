@@ -22,7 +22,8 @@ export class SchedulerError extends ShopifyIngestError {
     message: string,
     options: { jobId?: string; cause?: unknown } = {},
   ) {
-    super(code, message, { cause: options.cause, details: { jobId: options.jobId } });
+    // A busy job can be run once its run ends; the other codes need a change first (docs/errors.md).
+    super(code, message, { cause: options.cause, details: { jobId: options.jobId }, retryable: code === 'SCHEDULER_JOB_BUSY' });
     this.jobId = options.jobId;
   }
 }

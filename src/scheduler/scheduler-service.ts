@@ -27,7 +27,7 @@ import {
  * ```
  */
 export interface SchedulerOptions {
-  /** Runs one job; defaults to the importer (`createImportService(...).importCustomers(options)` etc.). */
+  /** Runs one job; defaults to the importer (`importResource`; `importAll` for `fullSync`). */
   runJob?: JobRunner;
   /** Options of the default runner's `createImportService` (e.g. `{ keyRing, logger }`). */
   importServiceOptions?: Record<string, unknown>;
@@ -72,7 +72,7 @@ export interface SchedulerOptions {
 
 /** Status of one job, as {@link SchedulerService.getStatus} reports it. */
 export interface SchedulerJobStatus {
-  /** Job id (`<tenant>:<type>`). */
+  /** Job id (`<type>-sync-<tenant>`). */
   id: string;
   /** The tenant. */
   tenantId: string;
@@ -100,6 +100,8 @@ export interface SchedulerJobStatus {
   lastResult: unknown;
   /** Why the last run failed. */
   lastError: string | null;
+  /** The `code` of the last failure (docs/errors.md), or null. */
+  lastErrorCode: string | null;
   /** Whether the last run was a tick or `runJobNow`. */
   lastTrigger: 'scheduled' | 'manual' | null;
   /** Next tick, or null when the job or the scheduler is stopped. */
@@ -157,6 +159,7 @@ interface JobState {
   lastDurationMs: number | null;
   lastResult: unknown;
   lastError: string | null;
+  lastErrorCode: string | null;
   lastTrigger: 'scheduled' | 'manual' | null;
   runCount: number;
   failureCount: number;
@@ -211,7 +214,12 @@ export class SchedulerService {
     this.timezone = options.timezone ?? 'UTC';
     assertTimezone(this.timezone);
     this.baseConfig = mergeSyncConfig(DEFAULT_SYNC_CONFIG as SyncConfig, options.syncConfig);
-    for (const type of SYNC_JOB_TYPES) assertSchedule(this.baseConfig[type].schedule, `${type} (syncConfig)`);
+    // Validated here, not only when a tenant is added: the ingestion service adds its tenants in
+    // initialize() and logs one it cannot schedule, so a bad service-wide value would unschedule them all.
+    for (const type of SYNC_JOB_TYPES) {
+      assertSchedule(this.baseConfig[type].schedule, `${type} (syncConfig)`);
+      if (this.baseConfig[type].timezone !== undefined) assertTimezone(this.baseConfig[type].timezone!, `${type} (syncConfig)`);
+    }
     if (options.webhookSubscriptions) {
       assertSchedule(options.webhookSubscriptions.schedule, 'webhookSubscriptions');
       if (!options.runJob) throw new SchedulerError('SCHEDULER_JOB_NOT_FOUND', 'webhookSubscriptions: only the ingestion service runs this job (pass runJob to handle it yourself)');
@@ -280,7 +288,8 @@ export class SchedulerService {
   }
 
   /**
-   * Adds (or replaces) the four jobs of a tenant, with optional per-tenant overrides.
+   * Adds (or replaces) a tenant's jobs (one per resource, and `fullSync`), with optional overrides.
+   * A bad schedule or time zone throws a `SchedulerError` and changes nothing.
    * Returns the job ids. Jobs start ticking at once if the scheduler is started.
    *
    * @example
@@ -400,6 +409,7 @@ export class SchedulerService {
       lastDurationMs: j.lastDurationMs,
       lastResult: j.lastResult,
       lastError: j.lastError,
+      lastErrorCode: j.lastErrorCode,
       lastTrigger: j.lastTrigger,
       nextRunAt: j.task ? j.task.getNextRun() : null,
       runCount: j.runCount,
@@ -425,7 +435,7 @@ export class SchedulerService {
     return {
       id, tenantId, type, config, timezone,
       running: false, runningSince: null,
-      lastRunAt: null, lastFinishedAt: null, lastDurationMs: null, lastResult: undefined, lastError: null, lastTrigger: null,
+      lastRunAt: null, lastFinishedAt: null, lastDurationMs: null, lastResult: undefined, lastError: null, lastErrorCode: null, lastTrigger: null,
       runCount: 0, failureCount: 0, skippedOverlaps: 0, lastSkippedAt: null, ranElsewhere: 0, lastLeaseError: null,
     };
   }
@@ -541,11 +551,13 @@ export class SchedulerService {
     if (outcome.ok) {
       job.lastResult = outcome.result;
       job.lastError = null;
+      job.lastErrorCode = null;
       this.logger.info('scheduled job finished', { ...meta, durationMs: job.lastDurationMs });
     } else {
       job.failureCount++;
       job.lastResult = undefined;
       job.lastError = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);
+      job.lastErrorCode = codeOf(outcome.error);
       this.logger.error('scheduled job failed', { ...meta, durationMs: job.lastDurationMs, error: outcome.error });
     }
     return outcome;
@@ -587,7 +599,13 @@ function resourceOfJob(type: JobState['type']): SyncResource {
   return type === 'webhookSubscriptions' ? 'all' : resourceOf(type);
 }
 
+/** The stable `code` of an error (a `ShopifyIngestError`'s, or a runner's own), or null. */
+function codeOf(error: unknown): string | null {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : null;
+}
+
 /** An import refused because another run of the same tenant and resource holds its run lock. */
 function isAlreadyRunning(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'IMPORT_ALREADY_RUNNING';
+  return codeOf(error) === 'IMPORT_ALREADY_RUNNING';
 }

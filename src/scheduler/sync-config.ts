@@ -94,7 +94,10 @@ export const DEFAULT_SYNC_CONFIG: Readonly<SyncConfig> = Object.freeze({
 }) as unknown as Readonly<SyncConfig>;
 
 /**
- * Layers overrides on a config (later wins); `options` objects are merged, not replaced.
+ * Layers overrides on a config (later wins); `options` objects are merged, not replaced. A field
+ * given as `undefined` overrides nothing: a tenant's overrides are stored as JSON, which drops such
+ * fields, so counting them would give the tenant other jobs after a restart (`enabled: undefined`
+ * would disable a job in the process that added the tenant only).
  *
  * @example
  * ```ts
@@ -109,11 +112,16 @@ export function mergeSyncConfig(base: SyncConfig, ...layers: Array<SyncConfigOve
     for (const layer of layers) {
       const patch = layer?.[type];
       if (!patch) continue;
-      job = { ...job, ...patch, options: { ...job.options, ...patch.options } };
+      job = { ...job, ...definedFields(patch), options: { ...job.options, ...definedFields(patch.options) } };
     }
     out[type] = job;
   }
   return out;
+}
+
+/** The fields of `value` that are not `undefined`. */
+function definedFields<T extends object>(value: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /**
@@ -145,6 +153,20 @@ export function assertTimezone(timezone: string, jobId?: string): void {
 export function assertSchedule(schedule: string, jobId?: string): void {
   if (typeof schedule !== 'string' || !cron.validate(schedule)) {
     throw new SchedulerError('SCHEDULER_INVALID_SCHEDULE', `invalid cron expression "${String(schedule)}"${jobId ? ` for job ${jobId}` : ''}`, { jobId });
+  }
+}
+
+/**
+ * Throws the {@link SchedulerError} a tenant's jobs would be refused with (every job's schedule and
+ * time zone, with these overrides on the defaults), so a caller can refuse them before it saves
+ * anything. The service-wide layer is checked when the scheduler is created.
+ */
+export function assertTenantSyncConfig(tenantId: string, overrides: SyncConfigOverrides | undefined): void {
+  const config = mergeSyncConfig(DEFAULT_SYNC_CONFIG as SyncConfig, overrides);
+  for (const type of SYNC_JOB_TYPES) {
+    const id = syncJobId(type, tenantId);
+    assertSchedule(config[type].schedule, id);
+    if (config[type].timezone !== undefined) assertTimezone(config[type].timezone!, id);
   }
 }
 

@@ -22,6 +22,12 @@ export function rejectionReason(result: WebhookResult): string | null {
   return reasons[status] ?? `http_${status}`;
 }
 
+/** How a delivery answered 2xx was taken: the same outcomes the webhook service counts (`dropped`: a resource the tenant does not sync). */
+function acceptedOutcome(body: string): 'accepted' | 'duplicate' | 'dropped' {
+  if (body.includes('"dropped":true')) return 'dropped';
+  return body.includes('"duplicate":true') ? 'duplicate' : 'accepted';
+}
+
 /** The core, counting refusals by reason and timing every answer. */
 export function instrumentWebhookCore(core: WebhookCore, telemetry: Telemetry): WebhookCore {
   if (!telemetry.enabled) return core;
@@ -31,11 +37,13 @@ export function instrumentWebhookCore(core: WebhookCore, telemetry: Telemetry): 
     try {
       result = await core(input);
     } catch (error) {
+      // The transport answers 500 (the `error` reason): counted and timed like any refusal.
       telemetry.add('webhookDeliveries', 1, { [ATTR.outcome]: 'rejected', [ATTR.reason]: 'error' });
+      telemetry.record('webhookAck', (performance.now() - started) / 1000, { [ATTR.outcome]: 'rejected' });
       throw error;
     }
     const reason = rejectionReason(result);
-    const outcome = reason === null ? (result.body.includes('"duplicate":true') ? 'duplicate' : 'accepted') : 'rejected';
+    const outcome = reason === null ? acceptedOutcome(result.body) : 'rejected';
     // No tenant or topic on refusals: before verification they are whatever the sender wrote.
     if (reason !== null) telemetry.add('webhookDeliveries', 1, { [ATTR.outcome]: outcome, [ATTR.reason]: reason });
     telemetry.record('webhookAck', (performance.now() - started) / 1000, { [ATTR.outcome]: outcome });

@@ -9,8 +9,6 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
 import { metrics, trace } from '@opentelemetry/api';
-import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type MetricData } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIngestionService, type ImportAllResult, type ImportResult, type IngestionService, type IngestionServiceOptions } from '../../src/index.js';
 import { silentLogger } from '../../src/logger.js';
@@ -21,6 +19,7 @@ import { createShopifySimulator, type ShopifySimulator } from '../../src/testing
 import { BULK_CODES_LIMIT } from '../../src/testing/discounts.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { RESOURCE_NAMES } from '../../src/resources/index.js';
+import { collectors, histogramCount, idOf, parentOf, points, total, type Collectors } from './collectors.js';
 
 const ENCRYPTION_KEY = randomBytes(32).toString('hex');
 const CLIENT_ID = 'otel-app';
@@ -30,54 +29,6 @@ const QUIET = '0 0 1 1 *';
 const quiet = { ...Object.fromEntries(RESOURCE_NAMES.map((name) => [name, { schedule: QUIET }])), fullSync: { schedule: QUIET } };
 const ALPHA = 'otel-alpha.myshopify.com';
 const BETA = 'otel-beta.myshopify.com';
-
-/** A meter and tracer provider with in-memory exporters, and readers for them. */
-function collectors() {
-  const metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
-  const reader = new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 3_600_000 });
-  const meterProvider = new MeterProvider({ readers: [reader] });
-  const spanExporter = new InMemorySpanExporter();
-  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spanExporter)] });
-  return {
-    meterProvider,
-    tracerProvider,
-    spans: (): ReadableSpan[] => spanExporter.getFinishedSpans(),
-    /** The metrics as of now, by name. */
-    async metrics(): Promise<Map<string, MetricData>> {
-      metricExporter.reset();
-      await reader.forceFlush();
-      const exported = metricExporter.getMetrics();
-      const last = exported[exported.length - 1];
-      return new Map((last?.scopeMetrics ?? []).flatMap((s) => s.metrics).map((m) => [m.descriptor.name, m]));
-    },
-    async shutdown() {
-      await meterProvider.shutdown();
-      await tracerProvider.shutdown();
-    },
-  };
-}
-
-type Collectors = ReturnType<typeof collectors>;
-type Attrs = Record<string, string | number | boolean>;
-
-/** Data points of a metric whose attributes include `where`. */
-function points(all: Map<string, MetricData>, name: string, where: Attrs = {}) {
-  const metric = all.get(name);
-  return (metric?.dataPoints ?? []).filter((dp) => Object.entries(where).every(([k, v]) => dp.attributes[k] === v)) as Array<{ attributes: Attrs; value: unknown }>;
-}
-
-/** The sum of a counter's points matching `where`. */
-function total(all: Map<string, MetricData>, name: string, where: Attrs = {}): number {
-  return points(all, name, where).reduce((n, dp) => n + (dp.value as number), 0);
-}
-
-/** The number of values a histogram recorded for points matching `where`. */
-function histogramCount(all: Map<string, MetricData>, name: string, where: Attrs = {}): number {
-  return points(all, name, where).reduce((n, dp) => n + (dp.value as { count: number }).count, 0);
-}
-
-const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId;
-const idOf = (span: ReadableSpan) => span.spanContext().spanId;
 
 let db: TestDatabase;
 let sim: ShopifySimulator;
