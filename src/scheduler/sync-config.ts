@@ -1,6 +1,7 @@
 import cron from 'node-cron';
 import { RESOURCES, RESOURCE_NAMES, type ResourceName } from '../resources/registry.js';
 import { SchedulerError } from './errors.js';
+import { ConfigError } from '../errors.js';
 
 /** The kinds of scheduled job: one per resource of the registry plus the weekly full sync. */
 export type SyncJobType = ResourceName | 'fullSync';
@@ -106,6 +107,7 @@ export const DEFAULT_SYNC_CONFIG: Readonly<SyncConfig> = Object.freeze({
  * ```
  */
 export function mergeSyncConfig(base: SyncConfig, ...layers: Array<SyncConfigOverrides | undefined>): SyncConfig {
+  for (const layer of layers) assertOverrides(layer);
   const out = {} as SyncConfig;
   for (const type of SYNC_JOB_TYPES) {
     let job: SyncJobConfig = { ...base[type], options: { ...base[type].options } };
@@ -117,6 +119,23 @@ export function mergeSyncConfig(base: SyncConfig, ...layers: Array<SyncConfigOve
     out[type] = job;
   }
   return out;
+}
+
+/**
+ * A `ConfigError` for a job the SDK does not have (a misspelt `order` would otherwise leave the
+ * `orders` job on its defaults without a word) or a `dateWindowDays` that is not a positive number
+ * (it failed each run with a `RangeError`).
+ */
+function assertOverrides(layer: SyncConfigOverrides | undefined): void {
+  for (const [type, patch] of Object.entries(layer ?? {})) {
+    if (!(SYNC_JOB_TYPES as readonly string[]).includes(type)) {
+      throw new ConfigError(`syncConfig: no job "${type}" (the jobs are ${SYNC_JOB_TYPES.join(', ')})`, { details: { job: type } });
+    }
+    const days = (patch as SyncJobConfig | undefined)?.dateWindowDays;
+    if (days !== undefined && !(typeof days === 'number' && Number.isFinite(days) && days > 0)) {
+      throw new ConfigError(`syncConfig.${type}.dateWindowDays must be a positive number of days, not ${JSON.stringify(days)}`, { details: { job: type } });
+    }
+  }
 }
 
 /** The fields of `value` that are not `undefined`. */

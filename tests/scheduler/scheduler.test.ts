@@ -124,6 +124,20 @@ describe('jobs and status', () => {
     expect(scheduler.getStatus().totalJobs).toBe(0); // nothing half-added
   });
 
+  it('refuses a job it does not have or a dateWindowDays that is not a positive number (CONFIG_INVALID), changing nothing', () => {
+    const scheduler = make({ runJob: async () => 'ok' });
+    scheduler.addTenantJobs('t1', { orders: { schedule: '*/5 * * * *' } });
+    const before = scheduler.getStatus().jobs.map((j) => [j.id, j.schedule]);
+    expect(() => scheduler.addTenantJobs('t1', { order: { enabled: false } } as SyncConfigOverrides)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('no job "order"') }));
+    for (const days of [0, -7, 'seven', Number.NaN]) {
+      expect(() => scheduler.addTenantJobs('t1', { orders: { dateWindowDays: days as number } })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+    }
+    expect(scheduler.getStatus().jobs.map((j) => [j.id, j.schedule])).toEqual(before);
+    expect(() => make({ syncConfig: { fullsync: { enabled: false } } as SyncConfigOverrides })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+    // Every job the SDK has is accepted, windows of any positive length too.
+    expect(() => scheduler.addTenantJobs('t1', { ...Object.fromEntries(RESOURCE_NAMES.map((n) => [n, { dateWindowDays: 0.5 }])), fullSync: { enabled: false } })).not.toThrow();
+  });
+
   it('schedules the tenants of the client manager on start', async () => {
     const clientManager = { getClient: () => ({}), clients: () => new Map([['shop-a', {}], ['shop-b', {}]]).entries() };
     const scheduler = make({ runJob: async () => 'ok' }, clientManager);
