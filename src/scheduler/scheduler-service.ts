@@ -300,15 +300,19 @@ export class SchedulerService {
   addTenantJobs(tenantId: string, overrides?: SyncConfigOverrides): string[] {
     assertTenantId(tenantId);
     const config = this.syncConfigFor(overrides);
-    const states: JobState[] = SYNC_JOB_TYPES.map((type) => {
+    for (const type of SYNC_JOB_TYPES) {
       const id = syncJobId(type, tenantId);
-      const timezone = config[type].timezone!;
       assertSchedule(config[type].schedule, id);
-      assertTimezone(timezone, id);
-      return this.newJobState(id, tenantId, type, config[type], timezone);
-    });
-    if (this.subscriptionsJob) states.push(this.newJobState(`webhookSubscriptions-${tenantId}`, tenantId, 'webhookSubscriptions', this.subscriptionsJob, this.timezone));
-    this.removeTenantJobs(tenantId);
+      assertTimezone(config[type].timezone!, id);
+    }
+    // Checked: from here nothing throws.
+    const states: JobState[] = SYNC_JOB_TYPES.map((type) => this.jobStateFor(syncJobId(type, tenantId), tenantId, type, config[type], config[type].timezone!));
+    if (this.subscriptionsJob) states.push(this.jobStateFor(`webhookSubscriptions-${tenantId}`, tenantId, 'webhookSubscriptions', this.subscriptionsJob, this.timezone));
+    for (const job of [...this.jobs.values()]) {
+      if (job.tenantId !== tenantId) continue;
+      this.disarm(job);
+      if (!states.includes(job)) this.jobs.delete(job.id);
+    }
     for (const state of states) {
       this.jobs.set(state.id, state);
       if (this.started && state.config.enabled) this.arm(state);
@@ -429,6 +433,18 @@ export class SchedulerService {
       runningJobs: jobs.filter((j) => j.running).length,
       jobs,
     };
+  }
+
+  /**
+   * The job of that id with this configuration. A job replaced (a tenant updated) keeps its history
+   * and a run in progress, which ends in it: `getStatus()` shows it running and `runJobNow` is busy.
+   */
+  private jobStateFor(id: string, tenantId: string, type: JobState['type'], config: SyncJobConfig, timezone: string): JobState {
+    const existing = this.jobs.get(id);
+    if (!existing) return this.newJobState(id, tenantId, type, config, timezone);
+    existing.config = config;
+    existing.timezone = timezone;
+    return existing;
   }
 
   private newJobState(id: string, tenantId: string, type: JobState['type'], config: SyncJobConfig, timezone: string): JobState {

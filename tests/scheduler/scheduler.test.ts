@@ -138,6 +138,22 @@ describe('jobs and status', () => {
     expect(() => scheduler.addTenantJobs('t1', { ...Object.fromEntries(RESOURCE_NAMES.map((n) => [n, { dateWindowDays: 0.5 }])), fullSync: { enabled: false } })).not.toThrow();
   });
 
+  it('a job replaced while it runs (the tenant updated) stays running, busy and with its history; its run ends in it', async () => {
+    let release!: () => void;
+    const scheduler = make({ runJob: () => new Promise((resolve) => { release = () => resolve('done'); }) });
+    scheduler.addTenantJobs('t1', everyMinute);
+    const run = scheduler.runJobNow('customers-sync-t1');
+    for (let i = 0; i < 5; i++) await Promise.resolve(); // the run has started (microtasks only: the clock is fake)
+    scheduler.addTenantJobs('t1', { ...everyMinute, customers: { schedule: '*/5 * * * *' } });
+    const job = () => scheduler.getStatus().jobs.find((j) => j.id === 'customers-sync-t1')!;
+    expect(job()).toMatchObject({ running: true, schedule: '*/5 * * * *', runCount: 1 });
+    await expect(scheduler.runJobNow('customers-sync-t1')).rejects.toMatchObject({ code: 'SCHEDULER_JOB_BUSY' });
+    release();
+    await expect(run).resolves.toBe('done');
+    expect(job()).toMatchObject({ running: false, lastResult: 'done', runCount: 1, schedule: '*/5 * * * *' });
+    expect(scheduler.getStatus().jobs.filter((j) => j.tenantId === 't1').length).toBe(RESOURCE_NAMES.length + 1);
+  });
+
   it('schedules the tenants of the client manager on start', async () => {
     const clientManager = { getClient: () => ({}), clients: () => new Map([['shop-a', {}], ['shop-b', {}]]).entries() };
     const scheduler = make({ runJob: async () => 'ok' }, clientManager);
