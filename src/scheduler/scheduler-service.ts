@@ -435,10 +435,8 @@ export class SchedulerService {
     };
   }
 
-  /**
-   * The job of that id with this configuration. A job replaced (a tenant updated) keeps its history
-   * and a run in progress, which ends in it: `getStatus()` shows it running and `runJobNow` is busy.
-   */
+  // The job of that id with this configuration. A job replaced (a tenant updated) keeps its history
+  // and a run in progress, which ends in it: `getStatus()` shows it running and `runJobNow` is busy.
   private jobStateFor(id: string, tenantId: string, type: JobState['type'], config: SyncJobConfig, timezone: string): JobState {
     const existing = this.jobs.get(id);
     if (!existing) return this.newJobState(id, tenantId, type, config, timezone);
