@@ -11,6 +11,7 @@ import { encodeCursor, type ResumeCursor } from './checkpoint.js';
 import { lookahead, timed } from './lookahead.js';
 import { shopifyIdOf, updatedAtOf, type RunFrame } from './run-frame.js';
 import type { ImportClient } from './types.js';
+import { ShopifyApiError } from '../client/errors.js';
 import { SPANS } from '../telemetry/instruments.js';
 
 /** Where a REST run starts and what it lists. */
@@ -71,40 +72,69 @@ export async function restListing(frame: RunFrame, client: ImportClient, plan: R
   if (before !== null) frame.total = before;
   let previousId: bigint | null = null;
   let maxUpdatedAt: number | null = null;
-  try {
-    // The signal also stops the prefetched page: no request follows an abort (app/uninstalled).
-    for await (const { value: page, sentAt } of lookahead(timed(client.pages<unknown>(rest.path, query, { signal: frame.options.signal }), frame.deps.clock))) {
-      frame.pages++;
-      frame.observedAt = sentAt;
-      frame.openListingSpan(SPANS.page, { 'shopify_ingest.page.records': page.length });
-      for (const raw of page) {
-        const id = shopifyIdOf(raw);
-        const updatedAt = updatedAtOf(raw);
-        if (updatedAt !== null && (maxUpdatedAt === null || updatedAt > maxUpdatedAt)) maxUpdatedAt = updatedAt;
-        if (id !== null) {
-          if (previousId !== null && id <= previousId && ordered) {
-            // The resume position assumes ascending ids; if the listing is not ordered, put it back to
-            // where this run started (a restart then lists more again, which is harmless) rather than skip records.
-            ordered = false;
-            if (plan.resumable) frame.saveCursor(encodeCursor(cursorOf()));
-            logger.warn('listing is not ordered by id: the resume position stops advancing for this run', { tenantId: frame.tenantId, resource: frame.name, runId: frame.runId });
+  // Where the current request sequence starts: the run's since_id, or after the last id listed when
+  // Shopify refused one of its own cursors.
+  let listFrom = plan.sinceId;
+  for (;;) {
+    let pagesOfListing = 0;
+    try {
+      // The signal also stops the prefetched page: no request follows an abort (app/uninstalled).
+      for await (const { value: page, sentAt } of lookahead(timed(client.pages<unknown>(rest.path, { ...query, since_id: listFrom.toString() }, { signal: frame.options.signal }), frame.deps.clock))) {
+        pagesOfListing++;
+        frame.pages++;
+        frame.observedAt = sentAt;
+        frame.openListingSpan(SPANS.page, { 'shopify_ingest.page.records': page.length });
+        for (const raw of page) {
+          const id = shopifyIdOf(raw);
+          const updatedAt = updatedAtOf(raw);
+          if (updatedAt !== null && (maxUpdatedAt === null || updatedAt > maxUpdatedAt)) maxUpdatedAt = updatedAt;
+          if (id !== null) {
+            if (previousId !== null && id <= previousId && ordered) {
+              // The resume position assumes ascending ids; if the listing is not ordered, put it back to
+              // where this run started (a restart then lists more again, which is harmless) rather than skip records.
+              ordered = false;
+              if (plan.resumable) frame.saveCursor(encodeCursor(cursorOf()));
+              logger.warn('listing is not ordered by id: the resume position stops advancing for this run', { tenantId: frame.tenantId, resource: frame.name, runId: frame.runId });
+            }
+            previousId = id;
           }
-          previousId = id;
+          await pipeline.add(frame.recordUnit(raw, { lastId: ordered ? id : null, maxUpdatedAt }));
+          if (pipeline.failed !== null) break;
         }
-        await pipeline.add(frame.recordUnit(raw, { lastId: ordered ? id : null, maxUpdatedAt }));
-        if (pipeline.failed !== null) break;
+        if (pipeline.failed !== null || frame.shouldStop()) break;
       }
-      if (pipeline.failed !== null || frame.shouldStop()) break;
+      break;
+    } catch (error) {
+      // A 400 after the first page can only be the cursor: later requests carry nothing but page_info,
+      // limit and fields, and the first one's filters were accepted. Shopify's cursors are opaque and
+      // may stop being accepted (https://shopify.dev/docs/api/usage/pagination-rest); ids ascend, so
+      // the same filters with since_id = the last id listed go on exactly where the cursor pointed.
+      if (refusedCursor(error) && pagesOfListing > 0 && ordered && previousId !== null && previousId > listFrom && !frame.shouldStop()) {
+        logger.warn('shopify refused a page_info cursor it issued; listing again after the last id listed', { tenantId: frame.tenantId, resource: frame.name, runId: frame.runId, sinceId: previousId.toString() });
+        listFrom = previousId;
+        continue;
+      }
+      // The request of the next page failed: the page read before it is complete, and the failed one
+      // gets a span of its own (its span opens once it arrives, so it has none yet).
+      frame.openListingSpan(SPANS.page, { 'shopify_ingest.page.records': 0 });
+      frame.closeListingSpan(error);
+      frame.fail(error);
+      break;
     }
-  } catch (error) {
-    // The request of the next page failed: the page read before it is complete, and the failed one
-    // gets a span of its own (its span opens once it arrives, so it has none yet).
-    frame.openListingSpan(SPANS.page, { 'shopify_ingest.page.records': 0 });
-    frame.closeListingSpan(error);
-    frame.fail(error);
   }
   await frame.endPipeline(pipeline);
   frame.closeListingSpan();
+  if (frame.failed === null && plan.sinceId !== 0n && ordered) {
+    // A resumed run has no count to hold its listing to (Shopify's counts take no since_id): a
+    // premature last page (empty, or without its next link) would pass for the end, and a completed
+    // sync would be recorded with records missing for good. One record after the last id listed,
+    // created before the run began, proves the listing ended early. (A stopped run has failed by now.)
+    try {
+      await checkListingEnd(frame, client, rest.path, { ...query, since_id: (previousId ?? plan.sinceId).toString() }, plan.startedAt);
+    } catch (error) {
+      frame.fail(error);
+    }
+  }
   if (frame.failed === null && before !== null) {
     // Every record there at both counts is listed (ids ascend; new ones come last), so a listing with
     // fewer than the smaller count ended early: fail rather than report a partial store as complete.
@@ -112,9 +142,30 @@ export async function restListing(frame: RunFrame, client: ImportClient, plan: R
     const floor = after === null ? null : Math.min(before, after);
     if (floor !== null && frame.counts.fetched < floor) {
       frame.fail(new ImportError(`${frame.name} listing of tenant ${frame.tenantId} ended after ${frame.counts.fetched} records but Shopify counts ${floor}: incomplete (the checkpoint keeps what was committed)`, {
-        code: 'LISTING_INCOMPLETE', details: { fetched: frame.counts.fetched, countBefore: before, countAfter: after },
+        code: 'LISTING_INCOMPLETE', retryable: true, details: { fetched: frame.counts.fetched, countBefore: before, countAfter: after },
       }));
     }
   }
   return committedMax;
+}
+
+/** Shopify answered 400 to a request: for a page_info request, the cursor was refused. */
+function refusedCursor(error: unknown): boolean {
+  return error instanceof ShopifyApiError && error.status === 400;
+}
+
+/** Fails with `LISTING_INCOMPLETE` when Shopify still lists a record after the listing's last id that existed when the run began. */
+async function checkListingEnd(frame: RunFrame, client: ImportClient, path: string, query: Record<string, string | number>, startedAt: Date): Promise<void> {
+  // Records created or changed after the run began are left to the next incremental sync (the
+  // watermark stays before the start): one changed in the moment between the last page and this probe
+  // must not fail a complete listing.
+  const probe = { ...query, limit: 1, fields: 'id', created_at_max: startedAt.toISOString(), updated_at_max: startedAt.toISOString() };
+  for await (const page of client.pages<unknown>(path, probe, { signal: frame.options.signal })) {
+    if (page.length > 0) {
+      throw new ImportError(`${frame.name} listing of tenant ${frame.tenantId} ended at id ${query.since_id} but Shopify lists more after it: incomplete (the checkpoint keeps what was committed)`, {
+        code: 'LISTING_INCOMPLETE', retryable: true, details: { fetched: frame.counts.fetched, sinceId: query.since_id },
+      });
+    }
+    return;
+  }
 }
