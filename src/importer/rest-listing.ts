@@ -10,7 +10,10 @@ import { ImportError } from './errors.js';
 import { encodeCursor, type ResumeCursor } from './checkpoint.js';
 import { lookahead, timed } from './lookahead.js';
 import { shopifyIdOf, updatedAtOf, type RunFrame } from './run-frame.js';
-import type { ImportClient } from './types.js';
+import type { GraphqlImportClient, ImportClient } from './types.js';
+import type { Unit } from './pipeline.js';
+import { fetchRecord } from './pages-listing.js';
+import { restBodyCapped } from '../resources/definition.js';
 import { ShopifyApiError } from '../client/errors.js';
 import { SPANS } from '../telemetry/instruments.js';
 
@@ -98,7 +101,8 @@ export async function restListing(frame: RunFrame, client: ImportClient, plan: R
             }
             previousId = id;
           }
-          await pipeline.add(frame.recordUnit(raw, { lastId: ordered ? id : null, maxUpdatedAt }));
+          const position = { lastId: ordered ? id : null, maxUpdatedAt };
+          await pipeline.add(restBodyCapped(rest, raw) ? await completeCapped(frame, client, raw, position) : frame.recordUnit(raw, position));
           if (pipeline.failed !== null) break;
         }
         if (pipeline.failed !== null || frame.shouldStop()) break;
@@ -147,6 +151,22 @@ export async function restListing(frame: RunFrame, client: ImportClient, plan: R
     }
   }
   return committedMax;
+}
+
+/**
+ * A record whose REST body holds its capped list at the cap (a product with 100 variants may have
+ * up to 2,048) is read again over GraphQL: written as REST gave it, the variants past the cap would be
+ * removed from the store. Without a GraphQL client it is a recorded failure, not a truncated write.
+ */
+async function completeCapped<P>(frame: RunFrame, client: ImportClient, raw: unknown, position: P): Promise<Unit<P>> {
+  const id = shopifyIdOf(raw);
+  const graphql = client as Partial<GraphqlImportClient>;
+  if (id === null || typeof graphql.graphql !== 'function') {
+    return frame.failedUnit(raw, position, new ImportError(`${frame.name} ${id ?? ''} has ${frame.resource.rest!.capped!.max} or more ${frame.resource.rest!.capped!.field} over REST, which cuts them there: it needs a GraphQL client`, { code: 'SOURCE_UNAVAILABLE' }));
+  }
+  const node = await fetchRecord(graphql as GraphqlImportClient, frame.resource, id, frame.options.signal);
+  // Deleted since it was listed: written as listed, its delete tombstones it.
+  return frame.recordUnit(node ?? raw, position);
 }
 
 /** Shopify answered 400 to a request: for a page_info request, the cursor was refused. */

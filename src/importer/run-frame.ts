@@ -195,6 +195,12 @@ export class RunFrame {
     }
   }
 
+  /** A record that cannot be written, as a recorded failure (`error` says why). */
+  failedUnit<P>(raw: unknown, position: P, error: unknown): Unit<P> {
+    this.counts.fetched++;
+    return this.failureUnit(raw, position, error);
+  }
+
   private failureUnit<P>(raw: unknown, position: P, error: unknown, records = 1): Unit<P> {
     this.counts.failed++;
     const id = shopifyIdOf(raw);

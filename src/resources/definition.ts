@@ -186,6 +186,15 @@ export interface RestSource {
   countPath: string | null;
   /** `filter` of Shopify's REST Events API for destroy events, or null. */
   eventFilter: string | null;
+  /** A list REST bodies cut at `max` items (products' variants: 100): a body at the cap is read again over GraphQL. */
+  capped?: { field: string; max: number };
+}
+
+/** True when a REST-shaped body of `rest` holds its capped list at the cap (it may have more). */
+export function restBodyCapped(rest: RestSource | null, body: unknown): boolean {
+  if (!rest?.capped || typeof body !== 'object' || body === null) return false;
+  const list = (body as Record<string, unknown>)[rest.capped.field];
+  return Array.isArray(list) && list.length >= rest.capped.max;
 }
 
 /** How deletions at Shopify are found (besides the delete webhook). */

@@ -71,7 +71,8 @@ export const products = defineResource<{ products: ProductRow[]; variants: Varia
     updatedAtSortKey: 'UPDATED_AT',
     baseQuery: null,
   },
-  rest: { path: '/products.json', baseQuery: {}, countPath: '/products/count.json', eventFilter: 'Product' },
+  // REST bodies (listings and webhooks) hold at most 100 variants; products may have 2,048.
+  rest: { path: '/products.json', baseQuery: {}, countPath: '/products/count.json', eventFilter: 'Product', capped: { field: 'variants', max: 100 } },
   webhooks: { upsert: ['products/create', 'products/update'], delete: ['products/delete'], refetch: [] },
   deletions: { eventSubjectType: 'PRODUCT', reconcileIds: false },
   privacy: null,

@@ -111,6 +111,15 @@ function pageUrl(req: RestRequest, file: string, cursor: PageCursor, query: URLS
   return `${req.apiBase}/${file}?${params.toString()}`;
 }
 
+/** Shopify's REST product bodies (listings, single reads, webhooks) hold at most this many variants; products may have 2,048. */
+export const REST_VARIANTS_LIMIT = 100;
+
+/** A record as REST shows it: a product's variants cut at {@link REST_VARIANTS_LIMIT}. */
+export function restBody(resource: string, record: JsonObject): JsonObject {
+  if (resource !== 'products' || !Array.isArray(record.variants) || record.variants.length <= REST_VARIANTS_LIMIT) return record;
+  return { ...record, variants: record.variants.slice(0, REST_VARIANTS_LIMIT) };
+}
+
 function listResource(req: RestRequest, resource: ResourceName): RestResponse {
   const { shop, query } = req;
   const paramError = paginationParamError(query);
@@ -136,7 +145,7 @@ function listResource(req: RestRequest, resource: ResourceName): RestResponse {
   const page = cursor?.direction === 'prev'
     ? table.list(filter, { before: shop.beforeIndexOf(resource, cursor.lastId) }, limit)
     : table.list(filter, { after: cursor ? shop.afterIndexOf(resource, cursor.lastId) : -1 }, limit);
-  const records = page.indices.map((i) => project(table.get(i)!, fields));
+  const records = page.indices.map((i) => project(restBody(resource, table.get(i)!), fields));
 
   const links: { next?: string; previous?: string } = {};
   if (page.indices.length > 0) {
@@ -163,7 +172,7 @@ function showResource(req: RestRequest, resource: ResourceName, rawId: string): 
   if (id === undefined) return notFound();
   const record = req.shop.find(resource, id);
   if (!record) return notFound();
-  return { status: 200, body: { [SINGULAR[resource]]: project(record, parseFields(req.query)) } };
+  return { status: 200, body: { [SINGULAR[resource]]: project(restBody(resource, record), parseFields(req.query)) } };
 }
 
 function eventMatches(e: ShopEvent, params: Record<string, string>, times: { min?: number; max?: number }): boolean {

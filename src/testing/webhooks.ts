@@ -12,6 +12,7 @@ import type { JsonObject } from './generator.js';
 import type { ShopChange, SimulatedShop, WebhookTopic } from './shop.js';
 import { stringifyShopifyJson } from '../json.js';
 import type { Logger } from '../logger.js';
+import { restBody } from './rest-api.js';
 
 /** Delivery behaviour. */
 export interface WebhookDeliveryOptions {
@@ -217,7 +218,7 @@ export function createWebhookDispatcher(init: WebhookDeliveryOptions & {
   function deliver(shop: SimulatedShop, topic: WebhookTopic | string, payload: JsonObject, eventId?: string): void {
     const subs = shop.subscriptions.filter((s) => s.topic === topic);
     if (!subs.length) return;
-    const body = stringifyShopifyJson(payload);
+    const body = stringifyShopifyJson(restBody(topic.split('/')[0]!, payload));
     const event = eventId ?? String(++eventCounter + 1_000_000_000);
     const triggeredAt = new Date(init.clock()).toISOString();
     for (const sub of subs) {

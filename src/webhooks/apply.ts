@@ -12,7 +12,7 @@ import { revealPayload } from '../transform/pii.js';
 import { readStoredCustomerData, type WebhookInbox } from '../store/inbox.js';
 import { readCustomerRecords } from '../store/privacy.js';
 import type { SqlExecutor } from '../store/prisma-like.js';
-import type { RowSet, ResourceDefinition } from '../resources/definition.js';
+import { restBodyCapped, type RowSet, type ResourceDefinition } from '../resources/definition.js';
 import { topicAction } from '../resources/registry.js';
 import type { ResourceType } from '../store/rows.js';
 import type { IngestStore } from '../store/types.js';
@@ -156,7 +156,10 @@ async function applyOne(ctx: ApplyContext, event: WebhookEvent): Promise<void> {
   // Any JSON passes the endpoint (`null`, an array): the registry's id readers expect an object.
   const isObject = typeof payload === 'object' && payload !== null && !Array.isArray(payload);
   const action = topicAction(event.topic);
-  if (action?.kind === 'upsert') {
+  // A body holding a capped list at its cap (a product's 100 variants; it may have 2,048) is read
+  // again: written as sent, the variants past the cap would be removed from the store.
+  const capped = action?.kind === 'upsert' && restBodyCapped(action.resource.rest, payload);
+  if (action?.kind === 'upsert' && !capped) {
     await store.writeRows(tenantId, action.resource.name, webhookRows(ctx, event, action.resource));
     return;
   }
@@ -166,17 +169,18 @@ async function applyOne(ctx: ApplyContext, event: WebhookEvent): Promise<void> {
     await store.markDeleted(tenantId, action.resource.name as ResourceType, [id], event.triggeredAt ?? event.receivedAt);
     return;
   }
-  if (action?.kind === 'refetch') {
-    const id = isObject ? action.idOf(payload) : null;
-    if (id === null) throw payloadInvalid(event, action.resource.name);
+  if (action?.kind === 'refetch' || capped) {
+    const refetch = action!.kind === 'refetch' ? action! : { ...action!, idOf, gidOf: (body: Record<string, any>) => (typeof body.admin_graphql_api_id === 'string' ? body.admin_graphql_api_id : null) };
+    const id = isObject ? refetch.idOf(payload) : null;
+    if (id === null) throw payloadInvalid(event, refetch.resource.name);
     if (!ctx.hooks.fetchRecord) {
       throw new ShopifyIngestError('WEBHOOK_REFETCH_UNAVAILABLE', `${event.topic} names ${action.resource.name} ${id} but no client can fetch it: use the ingestion service, or pass fetchRecord to createWebhookService`, { details: { topic: event.topic, id: String(id) } });
     }
-    const gid = action.gidOf?.(payload) ?? undefined;
+    const gid = refetch.gidOf?.(payload) ?? undefined;
     const sentAt = (ctx.clock ?? (() => new Date()))();
-    const record = await ctx.hooks.fetchRecord(tenantId, action.resource.name as ResourceType, id, gid);
+    const record = await ctx.hooks.fetchRecord(tenantId, refetch.resource.name as ResourceType, id, gid);
     // Gone by now: its delete webhook (or the next sync's deletion probe) records that.
-    if (record !== null && record !== undefined) await store.writeRows(tenantId, action.resource.name, stampObserved(action.resource, transformer.toRows(action.resource.name, record, tenantId), sentAt));
+    if (record !== null && record !== undefined) await store.writeRows(tenantId, refetch.resource.name, stampObserved(refetch.resource, transformer.toRows(refetch.resource.name, record, tenantId), sentAt));
     return;
   }
   switch (event.topic) {
@@ -272,7 +276,7 @@ export async function applyWebhookEvents(ctx: ApplyContext, events: WebhookEvent
       continue;
     }
     const action = topicAction(event.topic);
-    if (action?.kind !== 'upsert') { singles.push(event); continue; }
+    if (action?.kind !== 'upsert' || restBodyCapped(action.resource.rest, event.payload)) { singles.push(event); continue; }
     const key = `${event.tenantId}\u0000${action.resource.name}`;
     const list = groups.get(key) ?? [];
     list.push(event);
