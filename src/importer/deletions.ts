@@ -69,7 +69,7 @@ export async function restDestroyEvents(frame: RunFrame, client: ImportClient, s
   if (!filter) return 0;
   let deleted = 0;
   const query = { filter, verb: 'destroy', created_at_min: since.toISOString(), limit: 250 };
-  for await (const page of client.pages<Record<string, unknown>>('/events.json', query)) {
+  for await (const page of client.pages<Record<string, unknown>>('/events.json', query, { signal: frame.options.signal })) {
     const ids: bigint[] = [];
     let latest = 0;
     for (const event of page) {
