@@ -434,7 +434,10 @@ export class IngestionService {
     }
 
     const { enabled: schedulerEnabled = true, ...schedulerOptions } = this.options.scheduler ?? {};
-    this.schedulerValue = createSchedulerService(this.db, this.clientManager, {
+    // No client manager: the scheduler would give every client without jobs the default ones when it
+    // (re)starts, whatever the tenant's config (a tenant whose jobs a re-auth removed, say). The
+    // service adds each tenant's jobs itself, from its config, and runs them itself (runJob).
+    this.schedulerValue = createSchedulerService(this.db, null, {
       logger: this.logger,
       ...schedulerOptions,
       runJob: schedulerOptions.runJob ?? ((run) => (run.jobType === 'webhookSubscriptions' ? this.verifyWebhookSubscriptions(run.tenantId, run.options as { repair?: boolean }) : this.runScheduledImport(run))),

@@ -453,6 +453,18 @@ describe('through the ingestion service, on PostgreSQL and the simulator', () =>
       expect(await runsOf('reauth')).toEqual([]);
     }, 60_000);
 
+    it('its jobs removed here (a renewal refused in this process), a restart of the scheduler does not bring them back', async () => {
+      // 'weekly' syncs some resources only: its other jobs are disabled by its configuration.
+      const configured = jobsOf('weekly').map((j) => [j.id, j.enabled, j.schedule, j.timezone]);
+      expect(configured.some(([, enabled]) => enabled === false)).toBe(true);
+      service.scheduler!.removeTenantJobs('reauth');
+      await service.scheduler!.stopScheduler();
+      await service.scheduler!.startScheduler();
+      expect(jobsOf('reauth')).toEqual([]);
+      // Other tenants keep the jobs their configuration gave them.
+      expect(jobsOf('weekly').map((j) => [j.id, j.enabled, j.schedule, j.timezone])).toEqual(configured);
+    });
+
     it('updateTenant with new credentials resumes it: every job back, on its configuration', async () => {
       await service.updateTenant('reauth', { shopDomain: REAUTH, accessToken: sim.shop(REAUTH).accessToken });
       expect(jobsOf('reauth').map((j) => [j.id, j.enabled, j.schedule, j.nextRunAt !== null])).toEqual(
