@@ -10,7 +10,7 @@ import { SchedulerError } from './errors.js';
 import { createLeaseCoordinator, type LeaseCoordinator } from './lease-coordinator.js';
 import { createImporterJobRunner, tenantIdsOf, type JobRunner, type SchedulerClientSource } from './job-runner.js';
 import {
-  DEFAULT_SYNC_CONFIG, SYNC_JOB_TYPES, assertSchedule, assertTimezone, mergeSyncConfig, resourceOf, runOptionsFor, syncJobId,
+  DEFAULT_SYNC_CONFIG, SYNC_JOB_TYPES, assertJobConfigs, assertSchedule, assertTimezone, mergeSyncConfig, resourceOf, runOptionsFor, syncJobId,
   type SyncConfig, type SyncConfigOverrides, type SyncJobConfig, type SyncJobType, type SyncResource,
 } from './sync-config.js';
 
@@ -216,10 +216,7 @@ export class SchedulerService {
     this.baseConfig = mergeSyncConfig(DEFAULT_SYNC_CONFIG as SyncConfig, options.syncConfig);
     // Validated here, not only when a tenant is added: the ingestion service adds its tenants in
     // initialize() and logs one it cannot schedule, so a bad service-wide value would unschedule them all.
-    for (const type of SYNC_JOB_TYPES) {
-      assertSchedule(this.baseConfig[type].schedule, `${type} (syncConfig)`);
-      if (this.baseConfig[type].timezone !== undefined) assertTimezone(this.baseConfig[type].timezone!, `${type} (syncConfig)`);
-    }
+    assertJobConfigs(this.baseConfig, (type) => `${type} (syncConfig)`);
     if (options.webhookSubscriptions) {
       assertSchedule(options.webhookSubscriptions.schedule, 'webhookSubscriptions');
       if (!options.runJob) throw new SchedulerError('SCHEDULER_JOB_NOT_FOUND', 'webhookSubscriptions: only the ingestion service runs this job (pass runJob to handle it yourself)');
@@ -300,11 +297,7 @@ export class SchedulerService {
   addTenantJobs(tenantId: string, overrides?: SyncConfigOverrides): string[] {
     assertTenantId(tenantId);
     const config = this.syncConfigFor(overrides);
-    for (const type of SYNC_JOB_TYPES) {
-      const id = syncJobId(type, tenantId);
-      assertSchedule(config[type].schedule, id);
-      assertTimezone(config[type].timezone!, id);
-    }
+    assertJobConfigs(config, (type) => syncJobId(type, tenantId));
     // Checked: from here nothing throws.
     const states: JobState[] = SYNC_JOB_TYPES.map((type) => this.jobStateFor(syncJobId(type, tenantId), tenantId, type, config[type], config[type].timezone!));
     if (this.subscriptionsJob) states.push(this.jobStateFor(`webhookSubscriptions-${tenantId}`, tenantId, 'webhookSubscriptions', this.subscriptionsJob, this.timezone));

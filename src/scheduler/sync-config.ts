@@ -181,11 +181,14 @@ export function assertSchedule(schedule: string, jobId?: string): void {
  * anything. The service-wide layer is checked when the scheduler is created.
  */
 export function assertTenantSyncConfig(tenantId: string, overrides: SyncConfigOverrides | undefined): void {
-  const config = mergeSyncConfig(DEFAULT_SYNC_CONFIG as SyncConfig, overrides);
+  assertJobConfigs(mergeSyncConfig(DEFAULT_SYNC_CONFIG as SyncConfig, overrides), (type) => syncJobId(type, tenantId));
+}
+
+/** Throws a {@link SchedulerError} naming the job (`nameOf(type)`) for the first job whose schedule or time zone is invalid. */
+export function assertJobConfigs(config: SyncConfig, nameOf: (type: SyncJobType) => string): void {
   for (const type of SYNC_JOB_TYPES) {
-    const id = syncJobId(type, tenantId);
-    assertSchedule(config[type].schedule, id);
-    if (config[type].timezone !== undefined) assertTimezone(config[type].timezone!, id);
+    assertSchedule(config[type].schedule, nameOf(type));
+    if (config[type].timezone !== undefined) assertTimezone(config[type].timezone!, nameOf(type));
   }
 }
 
