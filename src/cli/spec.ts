@@ -74,9 +74,10 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'sync',
-    args: `<tenant> [${[...RESOURCE_NAMES, 'all'].join('|')}]`,
+    args: '<tenant> [<resource>|all]',
     summary: 'Import now, with progress (Ctrl-C stops cleanly; run it again to resume)',
-    details: 'Exit codes: 0 ok, 1 failed, 4 some records failed (see `failures`), 5 a resource was skipped because another\n'
+    details: `${wrap(`Resources: ${RESOURCE_NAMES.join(', ')}, or all (the default): every resource enabled for the tenant.`)}\n`
+      + 'Exit codes: 0 ok, 1 failed, 4 some records failed (see `failures`), 5 a resource was skipped because another\n'
       + 'run was importing it, 130 interrupted (the run is recorded as cancelled; its checkpoint is kept).',
     flags: {
       mode: { type: 'string', value: 'full|incremental|auto', description: 'Default auto: incremental once a full sync completed' },
@@ -204,6 +205,19 @@ export function findCommand(positionals: readonly string[]): { spec: CommandSpec
   }
   const spec = COMMANDS.find((c) => c.name === first);
   return spec ? { spec, rest: positionals.slice(1) } : undefined;
+}
+
+// Help text wider than a terminal is hard to read: long lists break at spaces before `width`.
+function wrap(text: string, width = 110): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line].join('\n');
 }
 
 function flagLine(name: string, flag: FlagSpec): [string, string] {

@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { COMMANDS } from '../../src/cli/spec.js';
+import { RESOURCE_NAMES } from '../../src/resources/registry.js';
 import { bin, cli, ensureBuilt, root } from './helpers.js';
 
 const version = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
@@ -50,6 +51,18 @@ describe('--version and --help', () => {
     const run = await cli(['--help'], {});
     for (const spec of COMMANDS) expect(run.stdout).toContain(spec.name);
     expect(run.stdout).toContain('shopify-ingest <command> --help');
+  });
+
+  it('help stays readable as resources are added: the commands column is narrow, and `sync --help` names every resource', async () => {
+    // The sync synopsis once listed every resource, which pushed every summary 170 columns right.
+    const help = (await cli(['--help'], {})).stdout.split('\n');
+    for (const spec of COMMANDS) {
+      const line = help.find((l) => l.startsWith(`  ${spec.name}`) && l.endsWith(spec.summary));
+      expect(line?.indexOf(spec.summary), spec.name).toBeLessThan(40);
+    }
+    const sync = (await cli(['sync', '--help'], {})).stdout;
+    for (const name of RESOURCE_NAMES) expect(sync).toMatch(new RegExp(`\\b${name}\\b`));
+    for (const line of sync.split('\n').filter((l) => l.startsWith('Resources') || !l.startsWith(' '))) expect(line.length).toBeLessThanOrEqual(120);
   });
 });
 
