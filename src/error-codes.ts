@@ -69,6 +69,7 @@ const CODES = {
   DATABASE_UNREACHABLE: { retryable: true, meaning: 'The database could not be reached at start-up (DATABASE_URL, network, credentials).' },
   DATABASE_NOT_MIGRATED: { retryable: false, meaning: 'The SDK\'s tables are missing: run `npx shopify-ingest migrate` or `initialize()` with autoMigrate.' },
   DATABASE_SCHEMA_MISMATCH: { retryable: false, meaning: 'The SDK\'s tables differ from what this version expects (a migration is missing or was changed).' },
+  DATABASE_IN_USE: { retryable: true, meaning: 'The embedded database\'s folder is open in another process (one process at a time); use PostgreSQL to share it.' },
   DATABASE_ERROR: { retryable: false, meaning: 'Another database error at start-up; `cause` holds it.' },
   MIGRATION_FAILED: { retryable: false, meaning: 'A migration could not be applied; nothing of it was kept.' },
   MIGRATION_CHECKSUM_MISMATCH: { retryable: false, meaning: 'An applied migration\'s file changed since it ran.' },

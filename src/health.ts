@@ -7,6 +7,7 @@ import cron from 'node-cron';
 import type { InboxWorkerStatus } from './webhooks/inbox-worker.js';
 import type { SchedulerStatus } from './scheduler/scheduler-service.js';
 import { SYNC_JOB_TYPES, resourceOf, type SyncConfig } from './scheduler/sync-config.js';
+import { enabledResources } from './resources/tenant-resources.js';
 import type { DeadLetterFacts, InboxBacklogFacts, ResourceSyncFacts, WaitingDelivery } from './store/health.js';
 
 /** How a check (and the service as a whole) stands: working, working with a problem to look at, or not working. */
@@ -249,9 +250,14 @@ export function syncsCheck(input: {
   const tenants = new Set<string>();
   let pairs = 0;
   const configs = new Map<string, SyncConfig | null>();
+  const enabled = new Map<string, readonly string[]>();
   for (const f of facts) {
-    pairs++;
-    if (f.finished?.status === 'failed') {
+    if (!enabled.has(f.tenantId)) enabled.set(f.tenantId, enabledResources(f.tenantConfig));
+    // A resource the tenant does not sync (`resources` in its config) is neither failing nor overdue:
+    // no job runs it, so nothing would ever clear it. A run of it that stalls is still named.
+    const syncs = enabled.get(f.tenantId)!.includes(f.resource);
+    if (syncs) pairs++;
+    if (syncs && f.finished?.status === 'failed') {
       failing.push({ tenantId: f.tenantId, resource: f.resource, runId: f.finished.id, error: f.finished.error, code: f.finished.errorCode, finishedAt: f.finished.finishedAt?.toISOString() ?? null });
     }
     const latest = f.latest;
@@ -260,7 +266,7 @@ export function syncsCheck(input: {
       const why = !latest.lockHeld && !latest.lockless ? 'lock-lost' : runningMs > thresholds.maxRunMs ? 'too-long' : null;
       if (why) stalled.push({ tenantId: f.tenantId, resource: f.resource, runId: latest.id, startedAt: latest.startedAt.toISOString(), why });
     }
-    if (thresholds.staleAfterIntervals > 0) {
+    if (syncs && thresholds.staleAfterIntervals > 0) {
       if (!configs.has(f.tenantId)) configs.set(f.tenantId, input.configFor(f.tenantConfig));
       const intervalMs = resourceInterval(configs.get(f.tenantId) ?? null, f.resource, input.intervalOf);
       const since = f.lastSuccessAt ?? f.tenantCreatedAt;

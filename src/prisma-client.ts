@@ -12,6 +12,7 @@ import { PrismaClient as GeneratedPrismaClient } from './generated/prisma/client
 import { DEFAULT_DATA_DIR, resolveDatabaseTarget } from './store/database.js';
 import type pg from 'pg';
 import { pooledPgAdapter } from './store/direct-pg.js';
+import { lockEmbeddedDatabase } from './store/embedded-lock.js';
 
 type GeneratedOptions = ConstructorParameters<typeof GeneratedPrismaClient>[0];
 /** Prisma's own options, plus where the database is when no `adapter` is given. */
@@ -22,7 +23,7 @@ export type PrismaClientOptions = Partial<GeneratedOptions> & {
   url?: string;
 };
 
-function withDefaultAdapter(options: PrismaClientOptions = {}): { options: GeneratedOptions; pool?: pg.Pool } {
+function withDefaultAdapter(options: PrismaClientOptions = {}): { options: GeneratedOptions; pool?: pg.Pool; close?: () => Promise<void> } {
   if ('adapter' in options && options.adapter) return { options: options as GeneratedOptions };
   const { dataDir, url, ...rest } = options;
   const target = resolveDatabaseTarget({ url, dataDir: dataDir ?? DEFAULT_DATA_DIR });
@@ -32,7 +33,13 @@ function withDefaultAdapter(options: PrismaClientOptions = {}): { options: Gener
     return { options: { ...rest, adapter } as GeneratedOptions, pool };
   }
   if (!target.dataDir.startsWith('memory://')) mkdirSync(target.dataDir, { recursive: true });
-  return { options: { ...rest, adapter: new PrismaPGlite(new PGlite(target.dataDir)) } as GeneratedOptions };
+  const unlock = lockEmbeddedDatabase(target.dataDir);
+  const lite = new PGlite(target.dataDir);
+  const close = async () => {
+    if (!lite.closed) await lite.close();
+    unlock();
+  };
+  return { options: { ...rest, adapter: new PrismaPGlite(lite) } as GeneratedOptions, close };
 }
 
 /**
@@ -50,6 +57,12 @@ export class PrismaClient extends GeneratedPrismaClient {
     const chosen = withDefaultAdapter(options);
     super(chosen.options);
     this.pool = chosen.pool ?? null;
+    const close = chosen.close;
+    if (close) {
+      // The embedded database is released (closed, its folder unlocked) with the client.
+      const disconnect = this.$disconnect.bind(this);
+      Object.defineProperty(this, '$disconnect', { configurable: true, value: async () => { await disconnect(); await close(); } });
+    }
   }
 
   /**

@@ -319,6 +319,8 @@ export class IngestionService {
   private readonly tenantAborts = new Map<string, AbortController>();
   private initialized = false;
   private stopping = false;
+  // Aborted when shutdown() begins: an importData('all') starts no further resource.
+  private readonly draining = new AbortController();
   private healthTimer: ReturnType<typeof setInterval> | undefined;
   // ES private: adds nothing to the published declarations but one `#private`.
   readonly #telemetry: Telemetry;
@@ -660,7 +662,7 @@ export class IngestionService {
     if (!controller) this.tenantAborts.set(tenantId, (controller = new AbortController()));
     const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
     const run = dataType === 'all'
-      ? importer.importAll({ resources: enabledResources(tenantConfigOf((await this.store.getTenant(tenantId))!)), allOf: true, ...options, signal } as ImportOptions)
+      ? importer.importAll({ resources: enabledResources(tenantConfigOf((await this.store.getTenant(tenantId))!)), allOf: true, ...options, signal, stopBefore: this.draining.signal } as ImportOptions)
       : importer.importResource(dataType, { ...options, signal });
     this.running.add(run);
     try {
@@ -697,7 +699,7 @@ export class IngestionService {
    * while any resource's latest finished run failed (another resource's success does not hide it).
    */
   async getSyncStatus(): Promise<TenantSyncStatus[]> {
-    const [tenants, states] = await Promise.all([this.store.listTenants(), readResourceSyncStates(this.prisma, RESOURCE_NAMES)]);
+    const [tenants, states] = await Promise.all([this.store.listTenants(), readResourceSyncStates(this.prisma, RESOURCE_NAMES, this.clock())]);
     const byTenant = new Map<string, ResourceSyncState[]>();
     for (const state of states) byTenant.set(state.tenantId, [...(byTenant.get(state.tenantId) ?? []), state]);
     const iso = (d: Date | null) => d?.toISOString() ?? null;
@@ -712,9 +714,12 @@ export class IngestionService {
         lastError: r.finished?.status === 'failed' ? r.finished.error ?? 'failed' : null,
         checkpoint: r.checkpoint && { watermark: iso(r.checkpoint.watermark), fullSyncCompletedAt: iso(r.checkpoint.fullSyncCompletedAt), resumePending: r.checkpoint.resumePending },
       }])) as Record<ResourceName, ResourceSyncStatus>;
-      // The tenant row says whatever run ended last (idle after any success): a resource still failing outranks that.
-      const failing = own.filter((r) => r.finished?.status === 'failed').sort((x, y) => (y.finished!.finishedAt?.getTime() ?? 0) - (x.finished!.finishedAt?.getTime() ?? 0));
-      const syncStatus: TenantRecord['syncStatus'] = tenant.syncStatus === 'running' ? 'running' : failing.length ? 'error' : 'idle';
+      // The tenant row says whatever run started or ended last (idle when one resource's run ends while
+      // another's goes on; running after its process died): the resources' runs and locks decide, and a
+      // resource still failing outranks a success (one the tenant no longer syncs does not: nothing would clear it).
+      const synced = enabledResources(tenantConfigOf(tenant));
+      const failing = own.filter((r) => r.finished?.status === 'failed' && synced.includes(r.resource as ResourceName)).sort((x, y) => (y.finished!.finishedAt?.getTime() ?? 0) - (x.finished!.finishedAt?.getTime() ?? 0));
+      const syncStatus: TenantRecord['syncStatus'] = own.some((r) => r.running) ? 'running' : failing.length ? 'error' : 'idle';
       return {
         tenantId: tenant.id,
         tenantName: tenant.name,
@@ -844,15 +849,24 @@ export class IngestionService {
   async shutdown(options: { timeoutMs?: number } = {}): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.draining.abort();
     const timeoutMs = options.timeoutMs ?? this.options.shutdownTimeoutMs ?? 30_000;
     if (this.healthTimer) clearInterval(this.healthTimer);
     this.#stopObserving();
     const deadline = Date.now() + timeoutMs;
-    await this.schedulerValue?.stopScheduler({ waitMs: timeoutMs });
-    const remaining = Math.max(0, deadline - Date.now());
+    // Imports still going near the deadline are aborted, with time left to stop at their next batch
+    // and record themselves cancelled (checkpoint kept): left alone, they would stay `running` in
+    // the database when the process exits.
+    const abortAt = deadline - Math.min(2_000, Math.floor(timeoutMs / 5));
+    await this.schedulerValue?.stopScheduler({ waitMs: Math.max(0, abortAt - Date.now()) });
     if (this.running.size > 0) {
-      this.logger.info('waiting for running imports', { count: this.running.size, timeoutMs: remaining });
-      await withTimeout(Promise.allSettled([...this.running]), remaining);
+      this.logger.info('waiting for running imports', { count: this.running.size, timeoutMs: Math.max(0, abortAt - Date.now()) });
+      await withTimeout(Promise.allSettled([...this.running]), Math.max(0, abortAt - Date.now()));
+    }
+    if (this.running.size > 0) {
+      this.logger.warn('stopping running imports at their next batch', { count: this.running.size });
+      for (const controller of this.tenantAborts.values()) controller.abort(new ShopifyIngestError('SERVICE_STOPPING', 'the service is shutting down'));
+      await withTimeout(Promise.allSettled([...this.running]), Math.max(0, deadline - Date.now()));
     }
     await this.webhooksValue?.stop();
     await this.clientManager.close();

@@ -4,9 +4,12 @@
  * that each pace from their own view of `throttleStatus` can together reserve the same points twice.
  * Here the bucket as last reported and the points reserved by queries in flight live in Redis, and
  * one Lua script decides atomically (on Redis's clock) whether a query's cost fits; a reservation
- * carries an expiry so a crashed process cannot hold points.
+ * carries an expiry so a crashed process cannot hold points. What each query text was last charged
+ * lives there too: a process that never sent a query reserves what another learnt it costs, and a
+ * query no process has sent reserves the most a query may cost, not a default guess (a 1,000-point
+ * query let go on a 50-point guess into a bucket another process drained is THROTTLED).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import Bottleneck from 'bottleneck';
 import type { Logger } from '../logger.js';
 import { GraphqlBucket, type GraphqlCost, type GraphqlObserve, type GraphqlRateLimitStatus } from './graphql-bucket.js';
@@ -23,7 +26,10 @@ export interface RedisEval {
   eval(script: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>;
 }
 
-// KEYS: state hash, reservation expiries (zset), reservation costs (hash). ARGV: id, cost, expiration ms, key ttl ms.
+// KEYS: state hash, reservation expiries (zset), reservation costs (hash), requested cost per query (hash).
+// ARGV: id, cost, expiration ms, key ttl ms, the query's keys in KEYS[4] (with its numeric variables, and its
+// text alone; '' when unknown), the cost of a query nobody was charged for yet (0: the caller's estimate
+// is from an answer). The cost reserved is at least what the query was last charged.
 // Returns the milliseconds to wait before asking again, or, when the points were reserved, minus the
 // query's ticket: queries are numbered in the order they were let go, across processes (OBSERVE).
 const RESERVE = `
@@ -33,6 +39,10 @@ local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
 for _, id in ipairs(expired) do redis.call('HDEL', KEYS[3], id) end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 local cost = tonumber(ARGV[2])
+if ARGV[5] ~= '' then
+  local learnt = tonumber(redis.call('HGET', KEYS[4], ARGV[5]) or redis.call('HGET', KEYS[4], ARGV[6]) or ARGV[7])
+  if learnt > cost then cost = learnt end
+end
 local max = tonumber(redis.call('HGET', KEYS[1], 'max'))
 if max then
   local rate = tonumber(redis.call('HGET', KEYS[1], 'rate'))
@@ -53,13 +63,18 @@ for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[4])) end
 return -ticket
 `;
 
-// KEYS: state hash. ARGV: currently available, maximum, restore rate, key ttl ms, the query's ticket (0: unknown).
+// KEYS: state hash, requested cost per query (hash). ARGV: currently available, maximum, restore rate,
+// key ttl ms, the query's ticket (0: unknown), the query's keys (as RESERVE's), its requested cost ('' when not reported).
 // An answer to a query let go before the one whose answer was recorded last is older news: it may only
 // lower the estimate (answers of overlapping queries arrive in any order, each reporting the bucket
-// after its own query).
+// after its own query). What a query costs is no news of the bucket: recorded whatever its order.
 const OBSERVE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if ARGV[6] ~= '' and ARGV[8] ~= '' then
+  redis.call('HSET', KEYS[2], ARGV[6], ARGV[8], ARGV[7], ARGV[8])
+  redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[4]))
+end
 local ticket = tonumber(ARGV[5])
 local last = tonumber(redis.call('HGET', KEYS[1], 'observed') or '0')
 if ticket > 0 and ticket < last then
@@ -111,28 +126,75 @@ export interface ClusterGraphqlLimiterOptions {
 }
 
 /**
+ * Keys of a query in the requested-cost hash, as the local estimate keys its costs (graphql-bucket.ts):
+ * the text with its numeric variables (`first: $n` changes the cost), and the text alone. Digests:
+ * query texts run to kilobytes.
+ */
+function queryKeysOf(query: string, variables: Record<string, unknown> | undefined): [withVariables: string, text: string] {
+  const digest = (text: string) => createHash('sha1').update(text).digest('base64');
+  const numbers = Object.entries(variables ?? {}).filter(([, v]) => typeof v === 'number').sort(([a], [b]) => (a < b ? -1 : 1));
+  const text = digest(query);
+  return [numbers.length === 0 ? text : digest(`${query}\u0000${numbers.map(([k, v]) => `${k}=${String(v)}`).join('&')}`), text];
+}
+
+/**
+ * The most a single query may request (https://shopify.dev/docs/api/usage/limits#graphql-admin-api-rate-limits):
+ * what a query reserves before any process was charged for it.
+ */
+const MAX_QUERY_COST = 1000;
+
+/**
+ * The local estimate, remembering which query it was last asked about: the client estimates a
+ * query's cost and schedules it in the same turn (client.ts, `graphqlAttempt`), so `schedule` knows
+ * the query whose points it reserves and reserves at least what any process was charged for it.
+ */
+class SharedCostBucket extends GraphqlBucket {
+  // The query and cost of the last estimate, taken by the next `schedule` of that cost; `guess`: no
+  // answer to this query text has been seen here (the estimate is the default).
+  asked: { keys: [string, string]; cost: number; guess: boolean } | null = null;
+  // Digests of the query texts whose cost an answer reported here.
+  private readonly charged = new Set<string>();
+
+  override estimate(query: string, variables?: Record<string, unknown>): number {
+    const cost = super.estimate(query, variables);
+    const keys = queryKeysOf(query, variables);
+    this.asked = { keys, cost, guess: !this.charged.has(keys[1]) };
+    return cost;
+  }
+
+  override observe(query: string, cost: GraphqlCost | undefined, now: number, variables?: Record<string, unknown>, seq?: number): void {
+    if (typeof cost?.requestedQueryCost === 'number') this.charged.add(queryKeysOf(query, undefined)[1]);
+    super.observe(query, cost, now, variables, seq);
+  }
+}
+
+/**
  * A `GraphqlLimiter` (see limiter.ts) whose bucket and reservations live in Redis. Within a process, waiting
  * queries go through a one-slot queue (FIFO); across processes the script decides. When Redis fails
  * the limiter falls back to the process's own estimate rather than stop syncing (and logs it).
  */
 export class ClusterGraphqlLimiter {
-  readonly bucket: GraphqlBucket;
+  readonly bucket: SharedCostBucket;
   private readonly gate = new Bottleneck({ maxConcurrent: 1 });
-  private readonly keys: { state: string; expiries: string; costs: string };
+  private readonly keys: { state: string; expiries: string; costs: string; learnt: string };
   /** Aborted by {@link ClusterGraphqlLimiter.stop}: ends the extension of reservations. */
   private readonly stopped = new AbortController();
 
   constructor(private readonly redis: () => RedisEval, private readonly options: ClusterGraphqlLimiterOptions, private readonly timing: Timing) {
-    this.bucket = new GraphqlBucket({ defaultCost: options.defaultCost });
+    this.bucket = new SharedCostBucket({ defaultCost: options.defaultCost });
     const base = `${options.prefix}:graphql:${options.shop}`;
-    this.keys = { state: `${base}:bucket`, expiries: `${base}:reserved-until`, costs: `${base}:reserved-cost` };
+    this.keys = { state: `${base}:bucket`, expiries: `${base}:reserved-until`, costs: `${base}:reserved-cost`, learnt: `${base}:query-cost` };
   }
 
   async schedule<T>(cost: number, task: (observe: GraphqlObserve) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const asked = this.bucket.asked;
+    this.bucket.asked = null;
     signal?.throwIfAborted();
     const id = randomUUID();
+    const known = asked?.cost === cost ? asked : null;
+    const queryKeys: [string, string, number] = known ? [...known.keys, known.guess ? MAX_QUERY_COST : 0] : ['', '', 0];
     // An aborted caller leaves the queue at once; points its turn reserved just before are given back.
-    const turn = this.gate.schedule(() => this.reserve(id, cost, signal));
+    const turn = this.gate.schedule(() => this.reserve(id, cost, queryKeys, signal));
     let ticket: number | false;
     try {
       ticket = await untilAborted(turn, signal);
@@ -179,12 +241,12 @@ export class ClusterGraphqlLimiter {
    * Waits until Redis grants `cost` points; resolves to the query's ticket (its place in the order
    * queries were let go), or false when Redis failed and the local estimate decided.
    */
-  private async reserve(id: string, cost: number, signal: AbortSignal | undefined): Promise<number | false> {
+  private async reserve(id: string, cost: number, queryKeys: [string, string, number], signal: AbortSignal | undefined): Promise<number | false> {
     for (;;) {
       signal?.throwIfAborted();
       let wait: number;
       try {
-        wait = Number(await this.redis().eval(RESERVE, 3, this.keys.state, this.keys.expiries, this.keys.costs, id, cost, this.options.expiration, KEY_TTL_MS));
+        wait = Number(await this.redis().eval(RESERVE, 4, this.keys.state, this.keys.expiries, this.keys.costs, this.keys.learnt, id, cost, this.options.expiration, KEY_TTL_MS, ...queryKeys));
       } catch (error) {
         this.options.logger.warn('cluster graphql limiter: redis failed, pacing from this process alone', { shop: this.options.shop, error });
         for (let local = this.bucket.waitTime(cost, this.timing.now()); local > 0; local = this.bucket.waitTime(cost, this.timing.now())) {
@@ -215,7 +277,8 @@ export class ClusterGraphqlLimiter {
     this.bucket.observe(query, cost, this.timing.now(), variables, seq);
     const status = cost?.throttleStatus;
     if (!status) return;
-    this.redis().eval(OBSERVE, 1, this.keys.state, status.currentlyAvailable, status.maximumAvailable, status.restoreRate, KEY_TTL_MS, ticket)
+    const requested = typeof cost.requestedQueryCost === 'number' ? String(cost.requestedQueryCost) : '';
+    this.redis().eval(OBSERVE, 2, this.keys.state, this.keys.learnt, status.currentlyAvailable, status.maximumAvailable, status.restoreRate, KEY_TTL_MS, ticket, ...queryKeysOf(query, variables), requested)
       .catch((error: unknown) => this.options.logger.warn('cluster graphql limiter: recording the bucket failed', { shop: this.options.shop, error }));
   }
 

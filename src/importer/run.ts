@@ -12,7 +12,7 @@ import { decodeCursor, decodeGraphqlCursor, type GraphqlCursor, type ResumeCurso
 import { graphqlDestroyEvents, graphqlReconcile, restDestroyEvents, restReconcile } from './deletions.js';
 import { codeOf, ShopifyIngestError } from '../errors.js';
 import { ImportError } from './errors.js';
-import { bulkListing, missingScopes, type BulkDeps, type Window } from './bulk-listing.js';
+import { bulkListing, type BulkDeps, type Window } from './bulk-listing.js';
 import { describeOptions, type ResolvedImportOptions } from './options.js';
 import { pagesListing } from './pages-listing.js';
 import { ACCESS_SCOPES_QUERY, countQuery, timeWindowQuery } from './queries.js';
@@ -288,7 +288,7 @@ async function graphqlListing(ctx: RunContext, frame: RunFrame, client: GraphqlI
   }
   const resumed = plan.resumedGraphql;
   const resumedRunId = resumed?.runId ?? null;
-  if (plan.mode === 'full' || resumed?.method === 'bulk') await warnAboutScopes(frame, client);
+  await warnAboutScopes(frame, client);
   // Connections without a usable `updated_at` filter are listed whole by incremental runs (see `GraphqlSource.incremental`).
   const changed = (from: Date | null, to: Date | null) => resource.graphql.incremental === 'everything'
     ? timeWindowQuery('updated_at', null, null, resource.graphql.baseQuery)
@@ -356,13 +356,19 @@ async function countRecords(frame: RunFrame, client: GraphqlImportClient, search
   }
 }
 
-/** Orders older than 60 days need `read_all_orders`: say so instead of silently importing a partial history. */
+/**
+ * Orders older than 60 days need `read_all_orders`: say so instead of silently importing a partial
+ * history. Every run of every listing through the orders connection says it (an incremental run
+ * misses an old order's changes too), also those of records listed inside orders (refunds,
+ * transactions, fulfillments) and of the orders' metafields: the run's warnings are what the status tells.
+ */
 async function warnAboutScopes(frame: RunFrame, client: GraphqlImportClient): Promise<void> {
-  if (frame.name !== 'orders') return;
+  if (frame.resource.graphql.connection !== 'orders') return;
   try {
-    const missing = await missingScopes(frame, client);
     const scopes = await grantedScopes(frame, client);
-    if (missing.length === 0 && !scopes.has('read_all_orders')) {
+    // write_x implies read_x (https://shopify.dev/docs/api/usage/access-scopes); without the resource's own scopes the run fails anyway.
+    const granted = frame.resource.scopes.every((scope) => scopes.has(scope) || scopes.has(scope.replace(/^read_/, 'write_')));
+    if (granted && !scopes.has('read_all_orders')) {
       frame.warnings.push('the app lacks read_all_orders: Shopify lists only the last 60 days of orders (https://shopify.dev/docs/api/usage/access-scopes#orders-permissions)');
     }
   } catch (error) {

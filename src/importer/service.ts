@@ -160,6 +160,11 @@ export class ImportService {
      * @internal
      */
     allOf?: boolean;
+    /**
+     * Once aborted, no further resource starts (the service is shutting down).
+     * @internal
+     */
+    stopBefore?: AbortSignal;
   }): Promise<ImportAllResult> {
     const results: Partial<ImportAllResult> = {};
     const errors: ImportError[] = [];
@@ -170,9 +175,17 @@ export class ImportService {
     const wanted = options?.resources
       ? RESOURCE_NAMES.filter((name) => options.resources!.includes(name) && (!options.allOf || listable(name)))
       : RESOURCE_NAMES.filter(listable);
-    for (const resource of wanted) {
+    const { stopBefore, ...runOptions } = options ?? {};
+    for (const [index, resource] of wanted.entries()) {
+      if (stopBefore?.aborted) {
+        for (const unstarted of wanted.slice(index)) {
+          errors.push(new ImportError(`${unstarted}: not started, the service is shutting down`, { code: 'SERVICE_STOPPING' }));
+          failed.push(unstarted);
+        }
+        break;
+      }
       try {
-        results[resource] = await this.run(resource, options);
+        results[resource] = await this.run(resource, runOptions);
       } catch (error) {
         const e = error instanceof ImportError ? error : new ImportError(String((error as Error)?.message ?? error), { cause: error });
         errors.push(e);

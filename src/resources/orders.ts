@@ -101,7 +101,7 @@ export const orders = defineResource<{ orders: OrderRow[]; lineItems: LineItemRo
     connection: 'orders',
     type: 'Order',
     count: 'ordersCount',
-    fields: `id legacyResourceId name email phone displayFinancialStatus displayFulfillmentStatus cancelReason cancelledAt closedAt processedAt
+    fields: `id legacyResourceId name number email phone displayFinancialStatus displayFulfillmentStatus cancelReason cancelledAt closedAt processedAt
       currencyCode tags sourceName test createdAt updatedAt
       subtotalPriceSet ${MONEY} totalPriceSet ${MONEY} totalTaxSet ${MONEY} totalDiscountsSet ${MONEY} totalRefundedSet ${MONEY}
       customer { id }

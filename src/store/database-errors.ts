@@ -7,12 +7,13 @@ import { ShopifyIngestError } from '../errors.js';
 import { pgCodeOf } from './store-errors.js';
 
 /** Codes of {@link DatabaseSetupError}. */
-export type DatabaseSetupCode = 'DATABASE_UNREACHABLE' | 'DATABASE_NOT_MIGRATED' | 'DATABASE_SCHEMA_MISMATCH' | 'DATABASE_ERROR';
+export type DatabaseSetupCode = 'DATABASE_UNREACHABLE' | 'DATABASE_NOT_MIGRATED' | 'DATABASE_SCHEMA_MISMATCH' | 'DATABASE_IN_USE' | 'DATABASE_ERROR';
 
 /**
  * The database could not be used at start-up: unreachable or refusing the credentials
  * (`DATABASE_UNREACHABLE`), without the SDK's tables (`DATABASE_NOT_MIGRATED`), with tables of
- * another shape (`DATABASE_SCHEMA_MISMATCH`), or another database error (`DATABASE_ERROR`).
+ * another shape (`DATABASE_SCHEMA_MISMATCH`), an embedded one in use elsewhere (`DATABASE_IN_USE`),
+ * or another database error (`DATABASE_ERROR`).
  * The driver's error is the `cause`.
  *
  * @example

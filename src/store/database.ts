@@ -5,6 +5,7 @@ import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type pg from 'pg';
 import { pooledPgAdapter } from './direct-pg.js';
+import { lockEmbeddedDatabase } from './embedded-lock.js';
 import { migrate, type MigrateOptions } from './migrate.js';
 
 /** Options of {@link createDatabase}. */
@@ -110,7 +111,14 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
     if (!target.dataDir.startsWith('memory://')) await mkdir(target.dataDir, { recursive: true });
     // Loaded on demand: a host on PostgreSQL never loads the WASM database.
     const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import('@electric-sql/pglite'), import('pglite-prisma-adapter')]);
-    const lite = await PGlite.create(target.dataDir);
+    const unlock = lockEmbeddedDatabase(target.dataDir);
+    let lite: InstanceType<typeof PGlite>;
+    try {
+      lite = await PGlite.create(target.dataDir);
+    } catch (error) {
+      unlock();
+      throw error;
+    }
     prisma = withPool(new PrismaClient({ adapter: new PrismaPGlite(lite) }), null);
     const disconnect = prisma.$disconnect.bind(prisma);
     // PrismaClient does not own the PGlite instance; close it with the client so the folder is released.
@@ -119,6 +127,7 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
       value: async () => {
         await disconnect();
         if (!lite.closed) await lite.close();
+        unlock();
       },
     });
     logger.debug('database: embedded', { dataDir: target.dataDir });

@@ -4,6 +4,7 @@
  */
 import type { SqlExecutor } from './prisma-like.js';
 import { runLockHeldSql } from './run-locks.js';
+import { syncingRunSql } from './sync-state.js';
 
 /** The oldest delivery still waiting to be applied. */
 export interface WaitingDelivery {
@@ -36,9 +37,9 @@ export interface ResourceSyncFacts {
   tenantCreatedAt: Date;
   /** The latest run of any status. */
   latest: { id: string; status: string; startedAt: Date; lockHeld: boolean; lockless: boolean } | null;
-  /** The latest run that succeeded or failed (cancelled and running ones skipped). */
+  /** The latest run that succeeded or failed (cancelled and running ones skipped), of those that sync the resource (`syncingRunSql`). */
   finished: { id: string; status: string; error: string | null; errorCode: string | null; finishedAt: Date | null } | null;
-  /** When the latest successful run finished. */
+  /** When the latest successful run that syncs the resource finished. */
   lastSuccessAt: Date | null;
 }
 
@@ -109,13 +110,13 @@ export async function readSyncFacts(db: SqlExecutor, resources: readonly string[
       CROSS JOIN unnest($1::text[]) AS r(resource)
        LEFT JOIN LATERAL (SELECT s."id", s."tenant_id", s."resource", s."status", s."started_at", s."options" FROM "shopify_sync_runs" s
                            WHERE s."tenant_id" = t."id" AND s."resource" = r.resource
-                           ORDER BY s."started_at" DESC LIMIT 1) AS cur ON true
+                           ORDER BY s."started_at" DESC, s."id" DESC LIMIT 1) AS cur ON true
        LEFT JOIN LATERAL (SELECT s."id", s."status", s."error", s."error_code", s."finished_at" FROM "shopify_sync_runs" s
-                           WHERE s."tenant_id" = t."id" AND s."resource" = r.resource AND s."status" IN ('succeeded', 'failed')
-                           ORDER BY s."started_at" DESC LIMIT 1) AS fin ON true
+                           WHERE s."tenant_id" = t."id" AND s."resource" = r.resource AND s."status" IN ('succeeded', 'failed') AND ${syncingRunSql('s')}
+                           ORDER BY s."started_at" DESC, s."id" DESC LIMIT 1) AS fin ON true
        LEFT JOIN LATERAL (SELECT s."finished_at" FROM "shopify_sync_runs" s
-                           WHERE s."tenant_id" = t."id" AND s."resource" = r.resource AND s."status" = 'succeeded'
-                           ORDER BY s."started_at" DESC LIMIT 1) AS ok ON true
+                           WHERE s."tenant_id" = t."id" AND s."resource" = r.resource AND s."status" = 'succeeded' AND ${syncingRunSql('s')}
+                           ORDER BY s."started_at" DESC, s."id" DESC LIMIT 1) AS ok ON true
       WHERE t."is_active" AND t."auth_status" <> 'needs_reauth'
       ORDER BY t."id", r.resource`,
     [...resources], now.toISOString(),

@@ -2,6 +2,7 @@ import { assertTenantId } from '../errors.js';
 import { recordsetFrom, recordsetJson, type ColumnSpec } from './columns.js';
 import type { PrismaLike, SqlExecutor } from './prisma-like.js';
 import type { ResourceType } from './rows.js';
+import { runLockHeldSql } from './run-locks.js';
 import { storeFailure } from './store-errors.js';
 import type { Checkpoint, SyncFailureInput, SyncFailureRecord, SyncRunRecord } from './types.js';
 
@@ -191,15 +192,27 @@ export function createSyncStateStore(prisma: PrismaLike) {
   };
 }
 
+/**
+ * SQL true when run `s` syncs its resource: not a `retry-failures` run (a few failed records fetched
+ * again, the checkpoint untouched). Only such runs decide whether a resource's sync failed and when it
+ * last succeeded: records retried with success do not fix a failing sync, nor make it less overdue.
+ * Windowed runs (`dateRange`) count: a job with `dateWindowDays` syncs its resource that way.
+ */
+export function syncingRunSql(alias: string): string {
+  return `(${alias}."options"->>'retryFailures') IS DISTINCT FROM 'true'`;
+}
+
 /** One (tenant, resource) as `getSyncStatus()` shows it: its latest run, latest finished run, latest success and checkpoint. */
 export interface ResourceSyncState {
   tenantId: string;
   resource: string;
   /** The latest run of any status. */
   latest: Pick<SyncRunRecord, 'id' | 'status' | 'mode' | 'error' | 'errorCode' | 'startedAt' | 'finishedAt'> | null;
-  /** The latest run that succeeded or failed (cancelled and running ones skipped, as the health check does). */
+  /** The latest run is running now: marked `running` and holding its run lock (`retry-failures` runs take none). */
+  running: boolean;
+  /** The latest run that succeeded or failed, of those that sync the resource ({@link syncingRunSql}; as the health check does). */
   finished: Pick<SyncRunRecord, 'id' | 'status' | 'error' | 'errorCode' | 'finishedAt'> | null;
-  /** When the latest successful run finished. */
+  /** When the latest successful run that syncs the resource finished. */
   lastSuccessAt: Date | null;
   checkpoint: Pick<Checkpoint, 'watermark' | 'fullSyncCompletedAt'> & { resumePending: boolean } | null;
 }
@@ -208,12 +221,12 @@ export interface ResourceSyncState {
  * Every tenant's state per resource, in one statement: each run lookup is one backward scan of the
  * `(tenant_id, resource, started_at)` index, so the cost follows tenants x resources, not the run history.
  */
-export async function readResourceSyncStates(db: SqlExecutor, resources: readonly string[]): Promise<ResourceSyncState[]> {
+export async function readResourceSyncStates(db: SqlExecutor, resources: readonly string[], now: Date): Promise<ResourceSyncState[]> {
   const rows = await db.$queryRawUnsafe<Array<{
     tenantId: string; resource: string;
     latestId: string | null; latestStatus: SyncRunRecord['status'] | null; latestMode: SyncRunRecord['mode'] | null; latestError: string | null; latestErrorCode: string | null; latestStartedAt: Date | null; latestFinishedAt: Date | null;
     finishedId: string | null; finishedStatus: SyncRunRecord['status'] | null; finishedError: string | null; finishedErrorCode: string | null; finishedAt: Date | null;
-    lastSuccessAt: Date | null;
+    lastSuccessAt: Date | null; running: boolean | null;
     checkpointResource: string | null; watermark: Date | null; fullSyncCompletedAt: Date | null; resumePending: boolean | null;
   }>>(
     `SELECT t."id" AS "tenantId", r.resource,
@@ -221,21 +234,23 @@ export async function readResourceSyncStates(db: SqlExecutor, resources: readonl
             cur."started_at" AS "latestStartedAt", cur."finished_at" AS "latestFinishedAt",
             fin."id" AS "finishedId", fin."status" AS "finishedStatus", fin."error" AS "finishedError", fin."error_code" AS "finishedErrorCode", fin."finished_at" AS "finishedAt",
             ok."finished_at" AS "lastSuccessAt",
+            -- A run whose process died stays 'running' until the next run closes it: only a held lock says it runs.
+            cur."status" = 'running' AND (${runLockHeldSql('cur', '$2::timestamptz')} OR (cur."options"->>'retryFailures') IS NOT DISTINCT FROM 'true') AS "running",
             c."resource" AS "checkpointResource", c."watermark", c."full_sync_completed_at" AS "fullSyncCompletedAt", c."cursor" IS NOT NULL AS "resumePending"
        FROM "shopify_tenants" t
       CROSS JOIN unnest($1::text[]) AS r(resource)
-       LEFT JOIN LATERAL (SELECT s."id", s."status", s."mode", s."error", s."error_code", s."started_at", s."finished_at" FROM "shopify_sync_runs" s
+       LEFT JOIN LATERAL (SELECT s."id", s."tenant_id", s."resource", s."status", s."mode", s."error", s."error_code", s."options", s."started_at", s."finished_at" FROM "shopify_sync_runs" s
                            WHERE s."tenant_id" = t."id" AND s."resource" = r.resource
                            ORDER BY s."started_at" DESC, s."id" DESC LIMIT 1) AS cur ON true
        LEFT JOIN LATERAL (SELECT s."id", s."status", s."error", s."error_code", s."finished_at" FROM "shopify_sync_runs" s
-                           WHERE s."tenant_id" = t."id" AND s."resource" = r.resource AND s."status" IN ('succeeded', 'failed')
+                           WHERE s."tenant_id" = t."id" AND s."resource" = r.resource AND s."status" IN ('succeeded', 'failed') AND ${syncingRunSql('s')}
                            ORDER BY s."started_at" DESC, s."id" DESC LIMIT 1) AS fin ON true
        LEFT JOIN LATERAL (SELECT s."finished_at" FROM "shopify_sync_runs" s
-                           WHERE s."tenant_id" = t."id" AND s."resource" = r.resource AND s."status" = 'succeeded'
+                           WHERE s."tenant_id" = t."id" AND s."resource" = r.resource AND s."status" = 'succeeded' AND ${syncingRunSql('s')}
                            ORDER BY s."started_at" DESC, s."id" DESC LIMIT 1) AS ok ON true
        LEFT JOIN "shopify_sync_checkpoints" c ON c."tenant_id" = t."id" AND c."resource" = r.resource
       ORDER BY t."id", r.resource`,
-    [...resources],
+    [...resources], now.toISOString(),
   );
   const date = (v: Date | null) => (v === null ? null : new Date(v));
   return rows.map((r) => ({
@@ -246,6 +261,7 @@ export async function readResourceSyncStates(db: SqlExecutor, resources: readonl
     },
     finished: r.finishedId === null ? null : { id: r.finishedId, status: r.finishedStatus!, error: r.finishedError, errorCode: r.finishedErrorCode, finishedAt: date(r.finishedAt) },
     lastSuccessAt: date(r.lastSuccessAt),
+    running: Boolean(r.running),
     checkpoint: r.checkpointResource === null ? null : { watermark: date(r.watermark), fullSyncCompletedAt: date(r.fullSyncCompletedAt), resumePending: Boolean(r.resumePending) },
   }));
 }

@@ -15,7 +15,7 @@
  * https://shopify.dev/docs/api/webhooks/latest?reference=toml#list-of-topics-discounts/create
  */
 import { formatShopTime } from './clock.js';
-import type { JsonObject } from './generator.js';
+import { MAX_ID, type JsonObject } from './generator.js';
 import { ConnectionSource } from './graphql-nodes.js';
 import { hashString } from './prng.js';
 
@@ -58,16 +58,17 @@ function bounds(query: unknown, field: string): [number, number] {
  * shop.discounts.addCodes(id, 200);                          // discounts/redeemcode_added
  * ```
  */
-export function createDiscounts(init: { seed: number; shopNumber: number; clock: () => number; currency: string }) {
+export function createDiscounts(init: { seed: number; shopNumber: number; clock: () => number; currency: string; topIds?: boolean }) {
   const now = () => Math.floor(init.clock() / 1000) * 1000;
-  const base = 1_057_371_000_000n + BigInt(hashString(`${init.seed}:${init.shopNumber}:discounts`) % 1000) * 1_000_000n;
+  const base = init.topIds ? MAX_ID - 10_000_000n : 1_057_371_000_000n + BigInt(hashString(`${init.seed}:${init.shopNumber}:discounts`) % 1000) * 1_000_000n;
+  const codeBase = init.topIds ? MAX_ID - 1_000_000_000n : 20_000_000_000n + base / 1000n;
   let next = 0n;
   let codeNumber = 0n;
   let deliver: (topic: string, payload: JsonObject) => void = () => {};
   const discounts: Discount[] = [];
 
   const newCodes = (d: { title: string }, n: number): Code[] => Array.from({ length: n }, () => {
-    const id = 20_000_000_000n + base / 1000n + codeNumber++;
+    const id = codeBase + codeNumber++;
     return { id, code: `${d.title.replace(/\W/g, '').toUpperCase().slice(0, 8)}-${id.toString(36).toUpperCase()}`, used: Number(id % 7n) };
   });
   const add = (type: string, codes: number, ms: number): Discount => {

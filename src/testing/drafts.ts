@@ -23,7 +23,7 @@
  * https://shopify.dev/docs/api/webhooks?reference=toml#list-of-topics
  */
 import { formatShopTime } from './clock.js';
-import type { JsonObject } from './generator.js';
+import { MAX_ID, type JsonObject } from './generator.js';
 import { ConnectionSource } from './graphql-nodes.js';
 import { createRandom, hashString, intBetween, pick } from './prng.js';
 import type { ResourceTable } from './resource-table.js';
@@ -74,7 +74,7 @@ const term = (query: string, field: string) => new RegExp(`(?:^|\\s)${field}:'?(
  * ```
  */
 export function createDrafts(init: {
-  seed: number; shopNumber: number; clock: () => number; bigIds: boolean; currency: string; domain: string;
+  seed: number; shopNumber: number; clock: () => number; bigIds: boolean; topIds?: boolean; currency: string; domain: string;
   customers: ResourceTable; products: ResourceTable; orders: ResourceTable; events: Array<Record<string, unknown>>;
   draftOrders: number; abandonedCheckouts: number;
 }) {
@@ -82,9 +82,10 @@ export function createDrafts(init: {
   const out = (id: bigint): number | bigint => (init.bigIds ? id : Number(id));
   const now = () => Math.floor(init.clock() / 1000) * 1000;
   let deliver: (topic: string, payload: JsonObject) => void = () => {};
-  const draftBase = init.bigIds ? 1_127_845_110_000_000_000n : 1_090_000_000_000n;
-  const checkoutBase = init.bigIds ? 355_114_902_000_000_000n : 3_550_000_000_000n;
-  let nextLine = init.bigIds ? 498_266_019_000_000_000n : 4_980_000_000_000n;
+  // `topIds`: just below 2^63 − 1 (room for 10,000 drafts and checkouts, a billion lines).
+  const draftBase = init.topIds ? MAX_ID - 10_000_000n : init.bigIds ? 1_127_845_110_000_000_000n : 1_090_000_000_000n;
+  const checkoutBase = init.topIds ? MAX_ID - 20_000_000n : init.bigIds ? 355_114_902_000_000_000n : 3_550_000_000_000n;
+  let nextLine = init.topIds ? MAX_ID - 9_000_000_000n : init.bigIds ? 498_266_019_000_000_000n : 4_980_000_000_000n;
 
   function buyer(withCustomer: boolean): Buyer {
     const n = Math.max(1, init.customers.baseCount);

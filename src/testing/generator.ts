@@ -30,6 +30,26 @@ const ID_BASES = {
   },
 } as const;
 
+/** PostgreSQL's largest `bigint`, 2^63 − 1 (Shopify's ids are UnsignedInt64, stored as signed bigint). */
+export const MAX_ID = 9_223_372_036_854_775_807n;
+
+/** Which records' counts bound each child id space (a child id is parent index × CHILD_STRIDE + position). */
+const CHILD_OF = {
+  variants: 'products', images: 'products', options: 'products', inventoryItems: 'products', addresses: 'customers',
+  lineItems: 'orders', refunds: 'orders', transactions: 'orders', fulfillments: 'orders', shippingLines: 'orders', refundLineItems: 'orders',
+} as const;
+
+/** Id bases ending at {@link MAX_ID}: record `count − 1` of each resource has it, children end just below it. */
+function topBases(counts: Record<ResourceName, number>): Record<keyof typeof ID_BASES.big, bigint> {
+  const out = {} as Record<keyof typeof ID_BASES.big, bigint>;
+  for (const kind of Object.keys(ID_BASES.big) as Array<keyof typeof ID_BASES.big>) {
+    out[kind] = kind in CHILD_OF
+      ? MAX_ID - BigInt(Math.max(1, counts[CHILD_OF[kind as keyof typeof CHILD_OF]])) * CHILD_STRIDE
+      : MAX_ID - BigInt(Math.max(1, counts[kind as ResourceName]) - 1) * ID_STRIDE;
+  }
+  return out;
+}
+
 /** Gap between consecutive top-level ids (Shopify ids are sparse and increase with creation time). */
 export const ID_STRIDE = 1000n;
 /** Child ids: parent index × CHILD_STRIDE + position. */
@@ -68,6 +88,12 @@ export interface GeneratorOptions {
   /** Counts of base (seeded) records, used to link orders to customers and products. */
   counts: Record<ResourceName, number>;
   bigIds: boolean;
+  /**
+   * Ids at the top of PostgreSQL's `bigint` (implies `bigIds`): the last seeded record of each
+   * resource has id 2^63 − 1 and every child id is just below it. Records created later would pass
+   * it, so a shop with top ids is for reading only.
+   */
+  topIds?: boolean;
   currency?: string;
   domain: string;
 }
@@ -105,9 +131,10 @@ function hex(r: Random, n: number): string {
  * ```
  */
 export function createGenerator(options: GeneratorOptions) {
-  const { seed, shopNumber, counts, bigIds, domain } = options;
+  const { seed, shopNumber, counts, domain } = options;
+  const bigIds = options.bigIds || options.topIds === true;
   const currency = options.currency ?? 'USD';
-  const bases = bigIds ? ID_BASES.big : ID_BASES.normal;
+  const bases: Record<keyof typeof ID_BASES.big, bigint> = options.topIds ? topBases(counts) : bigIds ? ID_BASES.big : ID_BASES.normal;
   const intervals: Record<ResourceName, number> = {
     customers: interval(counts.customers),
     products: interval(counts.products),

@@ -26,6 +26,26 @@ function moneyBag(set: unknown): JsonObject | null {
   return { shopMoney: m(s.shop_money), presentmentMoney: m(s.presentment_money ?? s.shop_money) };
 }
 
+/**
+ * Exact sum of decimal amounts (up to 4 decimals), written with as many decimals as the most precise
+ * of them and at least two (`"1.235"` for KWD, `"12.50"` for USD): never summed as floats.
+ */
+export function sumAmounts(amounts: readonly unknown[]): string {
+  let total = 0n;
+  let decimals = 2;
+  for (const a of amounts) {
+    const text = String(a ?? '0');
+    const [whole, frac = ''] = text.replace('-', '').split('.');
+    decimals = Math.min(4, Math.max(decimals, frac.length));
+    const v = BigInt(whole + frac.padEnd(4, '0').slice(0, 4));
+    total += text.startsWith('-') ? -v : v;
+  }
+  const neg = total < 0n;
+  const digits = (neg ? -total : total).toString().padStart(5, '0');
+  const whole = digits.slice(0, -4);
+  return `${neg ? '-' : ''}${whole}.${digits.slice(whole.length, whole.length + decimals)}`;
+}
+
 function moneyOf(amount: unknown, currency: string): JsonObject {
   return { shopMoney: { amount: String(amount ?? '0.00'), currencyCode: currency }, presentmentMoney: { amount: String(amount ?? '0.00'), currencyCode: currency } };
 }
@@ -111,14 +131,9 @@ export function orderNode(o: Rec): JsonObject {
   }));
   const refunds = ((o.refunds as Rec[] | undefined) ?? []).map((r) => ({
     __typename: 'Refund', id: r.admin_graphql_api_id, createdAt: utc(r.created_at), processedAt: utc(r.processed_at ?? r.created_at), note: r.note ?? null,
-    totalRefundedSet: moneyOf(((r.transactions as Rec[] | undefined) ?? []).reduce((n, t) => n + Math.round(Number(t.amount) * 100), 0) / 100, currency),
+    totalRefundedSet: moneyOf(sumAmounts(((r.transactions as Rec[] | undefined) ?? []).map((t) => t.amount)), currency),
   }));
-  for (const r of refunds) {
-    const bag = r.totalRefundedSet as { shopMoney: { amount: string } };
-    bag.shopMoney.amount = Number(bag.shopMoney.amount).toFixed(2);
-    (r.totalRefundedSet as { presentmentMoney: { amount: string } }).presentmentMoney.amount = bag.shopMoney.amount;
-  }
-  const refunded = refunds.reduce((n, r) => n + Math.round(Number((r.totalRefundedSet as { shopMoney: { amount: string } }).shopMoney.amount) * 100), 0);
+  const refunded = sumAmounts(refunds.map((r) => (r.totalRefundedSet as { shopMoney: { amount: string } }).shopMoney.amount));
   const transactions = ((o.transactions as Rec[] | undefined) ?? []).map((t) => ({
     __typename: 'OrderTransaction', id: t.admin_graphql_api_id, kind: String(t.kind).toUpperCase(), status: String(t.status).toUpperCase(),
     gateway: t.gateway, createdAt: utc(t.created_at), processedAt: utc(t.processed_at), amountSet: moneyOf(t.amount, currency),
@@ -129,7 +144,7 @@ export function orderNode(o: Rec): JsonObject {
   }));
   const customer = o.customer as Rec | null;
   return {
-    __typename: 'Order', id: o.admin_graphql_api_id, legacyResourceId: String(o.id), name: o.name, email: o.email ?? null, phone: o.phone ?? null,
+    __typename: 'Order', id: o.admin_graphql_api_id, legacyResourceId: String(o.id), name: o.name, number: o.order_number ?? null, email: o.email ?? null, phone: o.phone ?? null,
     createdAt: utc(o.created_at), updatedAt: utc(o.updated_at), processedAt: utc(o.processed_at), closedAt: utc(o.closed_at), closed: Boolean(o.closed_at),
     cancelledAt: utc(o.cancelled_at), cancelReason: o.cancel_reason ? String(o.cancel_reason).toUpperCase() : null,
     displayFinancialStatus: FINANCIAL[String(o.financial_status)] ?? null,
@@ -137,7 +152,7 @@ export function orderNode(o: Rec): JsonObject {
     currencyCode: currency, presentmentCurrencyCode: o.presentment_currency ?? currency,
     subtotalPriceSet: moneyBag(o.subtotal_price_set), totalPriceSet: moneyBag(o.total_price_set), totalTaxSet: moneyBag(o.total_tax_set),
     totalDiscountsSet: moneyBag(o.total_discounts_set), totalShippingPriceSet: moneyBag(o.total_shipping_price_set),
-    currentTotalPriceSet: moneyBag(o.current_total_price_set), totalRefundedSet: moneyOf((refunded / 100).toFixed(2), currency),
+    currentTotalPriceSet: moneyBag(o.current_total_price_set), totalRefundedSet: moneyOf(refunded, currency),
     tags: tags(o.tags), note: o.note ?? null, test: o.test ?? false, sourceName: o.source_name ?? null, confirmed: o.confirmed ?? true,
     customer: customer ? customerNode(customer) : null,
     shippingAddress: address(o.shipping_address), billingAddress: address(o.billing_address),

@@ -11,7 +11,7 @@
  * https://shopify.dev/docs/api/admin-graphql/latest/objects/Metafield
  * https://shopify.dev/docs/apps/build/custom-data/metafields/list-of-data-types
  */
-import type { JsonObject } from './generator.js';
+import { MAX_ID, type JsonObject } from './generator.js';
 import { ConnectionSource } from './graphql-nodes.js';
 import { createRandom, hashString, intBetween, pick } from './prng.js';
 
@@ -61,10 +61,10 @@ const KINDS: ReadonlyArray<{ namespace: string; key: string; type: string; value
  * shop.metafields.set('Product', productId, 'custom', 'material', 'single_line_text_field', 'hemp');
  * ```
  */
-export function createMetafields(init: { seed: number; shopNumber: number; clock: () => number }) {
+export function createMetafields(init: { seed: number; shopNumber: number; clock: () => number; topIds?: boolean }) {
   const byOwner = new Map<string, Metafield[]>();
   const now = () => Math.floor(init.clock() / 1000) * 1000;
-  const base = BigInt(hashString(`${init.seed}:${init.shopNumber}:metafields`)) * 1_000_000n;
+  const base = init.topIds ? MAX_ID - 1_000_000_000n : BigInt(hashString(`${init.seed}:${init.shopNumber}:metafields`)) * 1_000_000n;
   let next = 0n;
   const ownerKey = (type: string, id: string | bigint) => `${type}:${String(id).replace(/^gid:\/\/shopify\/\w+\//, '')}`;
 

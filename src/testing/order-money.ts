@@ -9,8 +9,8 @@
  * https://shopify.dev/docs/api/admin-graphql/latest/objects/OrderTransaction
  * https://shopify.dev/docs/api/admin-graphql/latest/objects/Fulfillment
  */
-import type { JsonObject } from './generator.js';
-import { ConnectionSource } from './graphql-nodes.js';
+import { MAX_ID, type JsonObject } from './generator.js';
+import { ConnectionSource, sumAmounts as sum } from './graphql-nodes.js';
 import type { SimulatedShop } from './shop.js';
 
 type Rec = JsonObject;
@@ -32,21 +32,15 @@ function bag(set: unknown, amount: unknown, currency: string): JsonObject {
   return { shopMoney: { amount: a, currencyCode: currency }, presentmentMoney: { amount: a, currencyCode: currency } };
 }
 
-/** Exact sum of decimal strings with up to 4 decimals (amounts are never summed as floats). */
-function sum(amounts: unknown[]): string {
-  let total = 0n;
-  for (const a of amounts) {
-    const [whole, frac = ''] = String(a ?? '0').replace('-', '').split('.');
-    const v = BigInt(whole + frac.padEnd(4, '0').slice(0, 4));
-    total += String(a).startsWith('-') ? -v : v;
-  }
-  const neg = total < 0n;
-  const digits = (neg ? -total : total).toString().padStart(5, '0');
-  return `${neg ? '-' : ''}${digits.slice(0, -4)}.${digits.slice(-4, -2)}`;
+/**
+ * A fulfillment line item's id: REST lists the order's line items, GraphQL gives each shipped line
+ * its own id. Line item ids near 2^63 − 1 (`topIds`) count down from it, so ids stay within a bigint.
+ */
+function fulfillmentLineId(lineItemId: unknown, position: number): bigint {
+  const id = BigInt(String(lineItemId));
+  const slot = BigInt(position % 4);
+  return id <= (MAX_ID - 3n) / 4n ? id * 4n + slot : MAX_ID - (MAX_ID - id) * 4n - slot;
 }
-
-/** A fulfillment line item's id: REST lists the order's line items, GraphQL gives each shipped line its own id. */
-const fulfillmentLineId = (lineItemId: unknown, position: number) => BigInt(String(lineItemId)) * 4n + BigInt(position % 4);
 
 export function refundNode(r: Rec, currency: string): JsonObject {
   const transactions = (r.transactions as Rec[] | undefined) ?? [];

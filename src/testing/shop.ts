@@ -112,6 +112,13 @@ export interface ShopConfig {
   abandonedCheckouts?: number;
   /** Serve ids above 2^53 (exact in the JSON text). */
   bigIds?: boolean;
+  /**
+   * Ids just below 2^63 − 1 (PostgreSQL's largest bigint) for every seeded record, the last
+   * customer, product and order at it; implies `bigIds`. Customers, products and orders created
+   * afterwards would pass it.
+   * @internal
+   */
+  topIds?: boolean;
   /** Shop currency (default `USD`). */
   currency?: string;
   /** Access scopes granted to the app (`currentAppInstallation.accessScopes`, token responses). */
@@ -205,7 +212,7 @@ export function createShop(init: {
     /** Seeded orders. */
     orders: config.orders ?? 100,
   };
-  const gen = createGenerator({ seed, shopNumber, counts, bigIds: config.bigIds ?? false, domain, currency: config.currency });
+  const gen = createGenerator({ seed, shopNumber, counts, bigIds: config.bigIds ?? false, topIds: config.topIds, domain, currency: config.currency });
   let onChange = init.onChange;
 
   const customers = createResourceTable(gen, 'customers', counts.customers);
@@ -327,14 +334,14 @@ export function createShop(init: {
     /** API version it answers (others are accepted too, like Shopify's fallback). */
     apiVersion: init.apiVersion,
     /** Locations, inventory, collections and the shop's own details (see stock.ts). */
-    stock: createStock({ seed, shopNumber, clock, bigIds: gen.bigIds, currency: gen.currency, domain, name: config.name ?? `Simulated Shop ${shopNumber + 1}`, locations: config.locations, products, events: events as unknown as Array<Record<string, unknown>> }),
+    stock: createStock({ seed, shopNumber, clock, bigIds: gen.bigIds, topIds: config.topIds, currency: gen.currency, domain, name: config.name ?? `Simulated Shop ${shopNumber + 1}`, locations: config.locations, products, events: events as unknown as Array<Record<string, unknown>> }),
     /** Metafields of products, variants, customers, orders, collections and the shop (see metafields.ts). */
-    metafields: createMetafields({ seed, shopNumber, clock }),
+    metafields: createMetafields({ seed, shopNumber, clock, topIds: config.topIds }),
     /** Code and automatic discounts with their codes (see discounts.ts). */
-    discounts: createDiscounts({ seed, shopNumber, clock, currency: gen.currency }),
+    discounts: createDiscounts({ seed, shopNumber, clock, currency: gen.currency, topIds: config.topIds }),
     /** Draft orders and abandoned checkouts (see drafts.ts). */
     drafts: createDrafts({
-      seed, shopNumber, clock, bigIds: gen.bigIds, currency: gen.currency, domain, customers, products, orders, events: events as unknown as Array<Record<string, unknown>>,
+      seed, shopNumber, clock, bigIds: gen.bigIds, topIds: config.topIds, currency: gen.currency, domain, customers, products, orders, events: events as unknown as Array<Record<string, unknown>>,
       draftOrders: config.draftOrders ?? 6, abandonedCheckouts: config.abandonedCheckouts ?? 8,
     }),
     /** Listener of every change (the simulator delivers webhooks from it). */

@@ -17,7 +17,7 @@
  * https://shopify.dev/docs/api/webhooks?reference=toml#list-of-topics
  */
 import { formatShopTime } from './clock.js';
-import type { JsonObject } from './generator.js';
+import { MAX_ID, type JsonObject } from './generator.js';
 import { ConnectionSource } from './graphql-nodes.js';
 import { createRandom, hashString, intBetween, pick } from './prng.js';
 import type { ResourceTable } from './resource-table.js';
@@ -80,7 +80,7 @@ function timeBounds(query: unknown, field: 'updated_at' | 'created_at'): { min: 
  * ```
  */
 export function createStock(init: {
-  seed: number; shopNumber: number; clock: () => number; bigIds: boolean; currency: string; domain: string; name: string;
+  seed: number; shopNumber: number; clock: () => number; bigIds: boolean; topIds?: boolean; currency: string; domain: string; name: string;
   locations?: number; products: ResourceTable; events: Array<Record<string, unknown>>;
 }) {
   const r = createRandom(hashString(`${init.seed}:${init.shopNumber}:stock`));
@@ -91,7 +91,8 @@ export function createStock(init: {
   let levelNumber = 101_000_000;
 
   const locations: Location[] = [];
-  const locationBase = big ? 655_441_491_000_000_000n : 6_600_000_000_000n;
+  // `topIds`: just below 2^63 − 1 (room for 10,000 locations and collections).
+  const locationBase = init.topIds ? MAX_ID - 10_000_000n : big ? 655_441_491_000_000_000n : 6_600_000_000_000n;
   const addLocation = (k: number, createdMs: number): Location => {
     const place = PLACES[k % PLACES.length];
     const loc: Location = {
@@ -135,7 +136,7 @@ export function createStock(init: {
   }
 
   const collections: Collection[] = [];
-  const collectionBase = big ? 292_001_558_000_000_000n : 2_900_000_000_000n;
+  const collectionBase = init.topIds ? MAX_ID - 20_000_000n : big ? 292_001_558_000_000_000n : 2_900_000_000_000n;
   const productIds: bigint[] = [];
   for (let i = 0; i < init.products.baseCount; i++) { const p = init.products.get(i); if (p) productIds.push(BigInt(p.id as number | bigint)); }
   for (let k = 0; k < 6; k++) {

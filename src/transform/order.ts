@@ -21,12 +21,15 @@ function fulfillmentStatus(data: JsonObject): string | null {
 }
 
 /**
- * REST has `order_number`; GraphQL has only `name` (`#1001`). The number is read from the name only
- * when it holds a single run of digits, since shops may customise the prefix and suffix.
+ * REST has `order_number` (1001; its `number` is the position, 1); GraphQL has `number`, the number
+ * in the name (`#1001`: 1001, https://shopify.dev/docs/api/admin-graphql/latest/objects/Order#field-number).
+ * Without either the number is read from the name, only when it holds a single run of digits: a
+ * shop's prefix or suffix may hold digits too (`EU2-1001`).
  */
 function orderNumber(data: JsonObject): number | null {
   const direct = pick(data, 'order_number', 'orderNumber');
   if (direct !== undefined && direct !== null) return int(direct, 'order_number');
+  if (typeof data.id === 'string' && data.id.startsWith('gid://') && data.number !== undefined && data.number !== null) return int(data.number, 'number');
   const name = str(data.name);
   const match = name === null ? null : /^\D*(\d+)\D*$/.exec(name);
   return match ? Number(match[1]) : null;

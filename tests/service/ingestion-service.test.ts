@@ -10,6 +10,7 @@ import type { Server } from 'node:http';
 import express from 'express';
 import {
   ConfigError,
+  ImportError,
   ShopifyIngestError,
   createIngestionService,
   createJsonLogger,
@@ -36,6 +37,8 @@ const quietSyncConfig = { ...Object.fromEntries(RESOURCE_NAMES.map((name) => [na
 const ALPHA = 'alpha-outdoor.myshopify.com';
 const BETA = 'beta-coffee.myshopify.com';
 const SLOW = 'slow-books.myshopify.com';
+const STOP = 'stop-shop.myshopify.com';
+const STOP2 = 'stop-two.myshopify.com';
 
 let db: TestDatabase;
 /** The one handle the services share: Prisma plus the test database's pool, every pool statement recorded. */
@@ -103,6 +106,8 @@ beforeAll(async () => {
       { domain: ALPHA, name: 'Alpha Outdoor', customers: 25, products: 6, orders: 30 },
       { domain: BETA, name: 'Beta Coffee', customers: 12, products: 4, orders: 15 },
       { domain: SLOW, name: 'Slow Books', customers: 30, products: 2, orders: 2 },
+      { domain: STOP, name: 'Stop Shop', customers: 30, products: 2, orders: 2 },
+      { domain: STOP2, name: 'Stop Two', customers: 30, products: 2, orders: 2 },
     ],
   });
 });
@@ -424,11 +429,63 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
       const started = Date.now();
       await s.shutdown({ timeoutMs: 400 });
       const took = Date.now() - started;
-      expect(took).toBeGreaterThanOrEqual(350);
+      // The run, aborted 80 ms before the deadline, stopped with its request and recorded itself cancelled.
       expect(took).toBeLessThan(2_500);
+      expect(await run).toMatchObject({ code: 'IMPORT_ABORTED' });
+      expect((await s.store.listRuns('slow', { resource: 'customers', limit: 1 }))[0]?.status).toBe('cancelled');
     } finally {
       simulator.faults.clear();
       await run;
+    }
+  });
+
+  it('shutdown() during importData(\'all\') lets the running resource finish, and starts no further one', async () => {
+    const s = makeService();
+    await s.initialize();
+    await s.addTenant('draining', { shopDomain: STOP, accessToken: shop(STOP).accessToken });
+    // Each request takes 300 ms: customers (30, pages of 10) take a couple of seconds, far less than
+    // the timeout; before, the other resources followed and shutdown() waited the whole timeout.
+    simulator.faults.configure({ rates: { slow: 1 }, slowMs: 300, shops: [STOP] });
+    try {
+      const run = s.importData('draining', 'all', { mode: 'full', source: 'rest', pageSize: 10 }).then(() => null, (e: unknown) => e);
+      await sleep(300);
+      const started = Date.now();
+      await s.shutdown({ timeoutMs: 15_000 });
+      expect(Date.now() - started).toBeLessThan(10_000);
+      const error = (await run) as ImportError;
+      expect(error).toBeInstanceOf(ImportError);
+      expect(error.code).toBe('SERVICE_STOPPING');
+      const details = error.details as { results: Record<string, ImportResult>; errors: Array<{ resource: string; code: string }> };
+      expect(details.results.customers).toMatchObject({ status: 'succeeded', imported: 30 });
+      expect(details.errors.length).toBeGreaterThan(1);
+      expect(details.errors.every((e) => e.code === 'SERVICE_STOPPING' && e.resource !== 'customers')).toBe(true);
+      const runs = await s.store.listRuns('draining', {});
+      expect(runs.map((r) => [r.resource, r.status])).toEqual([['customers', 'succeeded']]);
+    } finally {
+      simulator.faults.clear();
+    }
+  });
+
+  it('shutdown() stops a run still going near its deadline at once: recorded cancelled (resumable), nothing else started', async () => {
+    const s = makeService();
+    await s.initialize();
+    await s.addTenant('stopping', { shopDomain: STOP2, accessToken: shop(STOP2).accessToken });
+    // Every request takes 1.5 s: customers are still running at the deadline. Before, shutdown()
+    // returned with the run `running` in the database, and it went on afterwards.
+    simulator.faults.configure({ rates: { slow: 1 }, slowMs: 1_500, shops: [STOP2] });
+    try {
+      const run = s.importData('stopping', 'all', { mode: 'full', source: 'rest', pageSize: 10 }).then(() => null, (e: unknown) => e);
+      await sleep(300);
+      const started = Date.now();
+      await s.shutdown({ timeoutMs: 3_500 });
+      expect(Date.now() - started).toBeLessThan(4_000);
+      const runs = await s.store.listRuns('stopping', {});
+      expect(runs.map((r) => [r.resource, r.status])).toEqual([['customers', 'cancelled']]);
+      const error = (await run) as ImportError;
+      expect(error).toBeInstanceOf(ImportError);
+      expect((error.details as { errors: Array<{ resource: string; code: string }> }).errors).toEqual([expect.objectContaining({ resource: 'customers', code: 'IMPORT_ABORTED' })]);
+    } finally {
+      simulator.faults.clear();
     }
   });
 

@@ -61,7 +61,8 @@ let stopSimulator: (() => Promise<void>) | undefined;
 if (process.env.SHOPIFY_SIMULATOR === '1') {
   // First try: a local Shopify with generated data, so nothing real is needed yet.
   const { createShopifySimulator } = await import('shopify-ingest/testing');
-  const simulator = await createShopifySimulator({ shops: [{ domain: 'quick-start.myshopify.com', orders: 200 }], unthrottled: true });
+  // Signed with your SHOPIFY_API_SECRET, the simulator's webhooks verify at /api/webhooks/shopify.
+  const simulator = await createShopifySimulator({ shops: [{ domain: 'quick-start.myshopify.com', orders: 200 }], unthrottled: true, apiSecret: process.env.SHOPIFY_API_SECRET });
   stopSimulator = () => simulator.stop();
   const shop = simulator.shops[0]!;
   await shopifyService.addTenant('tenant-123', { shopDomain: shop.domain, accessToken: shop.accessToken }, { client: { baseUrl: simulator.url } });
