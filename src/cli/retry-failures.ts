@@ -9,6 +9,7 @@ import type { IngestionService } from '../service.js';
 import { ShopifyTransformer } from '../transform/index.js';
 import { fetchRecord } from '../importer/pages-listing.js';
 import { getResource, isResourceName } from '../resources/registry.js';
+import { graphqlSourcesOf, type ResourceDefinition } from '../resources/definition.js';
 import type { ResourceType } from '../store/rows.js';
 import type { PrismaLike } from '../store/prisma-like.js';
 import { forgetFailures, listOutstandingFailures, type OutstandingFailure } from '../store/failures.js';
@@ -58,6 +59,17 @@ export async function retryFailures(
   return outcomes;
 }
 
+// A failure holds the record's numeric id only. A resource listed by several GraphQL listings
+// (metafields: one per owner type) is asked for through each in turn: through the first alone, a
+// customer's metafields were not found and their failure dropped as if Shopify had deleted it.
+async function fetchAgain(client: Awaited<ReturnType<IngestionService['getClient']>>, definition: ResourceDefinition, id: bigint, signal: AbortSignal | undefined): Promise<Record<string, unknown> | null> {
+  for (const source of graphqlSourcesOf(definition)) {
+    const record = await fetchRecord(client, source === definition.graphql ? definition : { ...definition, graphql: source }, id, signal);
+    if (record !== null) return record;
+  }
+  return null;
+}
+
 async function retryGroup(
   service: IngestionService,
   prisma: PrismaLike,
@@ -81,7 +93,7 @@ async function retryGroup(
     for (const id of ids) {
       if (signal?.aborted) { status = 'cancelled'; runError = 'interrupted'; break; }
       const sentAt = new Date();
-      const record = await fetchRecord(client, definition, id, signal);
+      const record = await fetchAgain(client, definition, id, signal);
       if (record === null) { gone.push(id); continue; }
       try {
         await store.writeRows(tenantId, resource, stampObserved(definition, transformer.toRows(resource, record, tenantId), sentAt));

@@ -7,6 +7,7 @@
  */
 import type { PrismaLike } from './prisma-like.js';
 import { storeFailure } from './store-errors.js';
+import { RESOURCES } from '../resources/registry.js';
 
 /** One outstanding failure: the newest one recorded for its record. */
 export interface OutstandingFailure {
@@ -36,14 +37,12 @@ export interface FailureFilter {
   limit?: number;
 }
 
-const TABLES: Readonly<Record<string, string>> = {
-  customers: 'shopify_customers',
-  products: 'shopify_products',
-  orders: 'shopify_orders',
-};
-
-const fixedLater = Object.entries(TABLES).map(([resource, table]) =>
-  `(f."resource" = '${resource}' AND EXISTS (SELECT 1 FROM "${table}" r WHERE r."tenant_id" = f."tenant_id" AND r."id" = f."shopify_id" AND r."synced_at" > f."created_at"))`,
+// A later write of the record fixes its failure: a root row of it synced after the failure. Records
+// listed through another resource's (refunds through orders) are recorded under the carrier's id, so
+// their rows are found by the column holding it. Every resource of the registry, not a list here:
+// a resource left out kept its failures outstanding for good, retried by every `retry-failures`.
+const fixedLater = RESOURCES.filter((resource) => resource.root.syncedAt).map((resource) =>
+  `(f."resource" = '${resource.name}' AND EXISTS (SELECT 1 FROM "${resource.root.table}" r WHERE r."tenant_id" = f."tenant_id" AND r."${resource.ridesOn?.column ?? 'id'}" = f."shopify_id" AND r."synced_at" > f."created_at"))`,
 ).join(' OR ');
 
 /**
