@@ -190,10 +190,11 @@ export interface ResourceSyncStatus {
     /** That error's stable code. */ errorCode: string | null;
     /** Start. */ startedAt: string;
     /** End, null while it runs. */ finishedAt: string | null;
+    /** E.g. withheld fields, a missing scope, a failed deletion probe. */ warnings: string[];
   } | null;
   /** When its latest successful run finished. */
   lastSuccessAt: string | null;
-  /** Why its latest finished run failed, until a run succeeds (cancelled runs do not count, as in the health check). */
+  /** Why its latest finished run failed, until a run succeeds (cancelled runs do not count). */
   lastError: string | null;
   /** Its checkpoint, or null before the first run. */
   checkpoint: {
@@ -709,7 +710,7 @@ export class IngestionService {
       const rate = client?.getRateLimitStatus();
       const own = byTenant.get(tenant.id) ?? [];
       const resources = Object.fromEntries(own.map((r): [string, ResourceSyncStatus] => [r.resource, {
-        lastRun: r.latest && { runId: r.latest.id, status: r.latest.status, mode: r.latest.mode, error: r.latest.error, errorCode: r.latest.errorCode, startedAt: r.latest.startedAt.toISOString(), finishedAt: iso(r.latest.finishedAt) },
+        lastRun: r.latest && { runId: r.latest.id, status: r.latest.status, mode: r.latest.mode, error: r.latest.error, errorCode: r.latest.errorCode, startedAt: r.latest.startedAt.toISOString(), finishedAt: iso(r.latest.finishedAt), warnings: r.latest.warnings },
         lastSuccessAt: iso(r.lastSuccessAt),
         lastError: r.finished?.status === 'failed' ? r.finished.error ?? 'failed' : null,
         checkpoint: r.checkpoint && { watermark: iso(r.checkpoint.watermark), fullSyncCompletedAt: iso(r.checkpoint.fullSyncCompletedAt), resumePending: r.checkpoint.resumePending },

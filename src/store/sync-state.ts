@@ -207,7 +207,7 @@ export interface ResourceSyncState {
   tenantId: string;
   resource: string;
   /** The latest run of any status. */
-  latest: Pick<SyncRunRecord, 'id' | 'status' | 'mode' | 'error' | 'errorCode' | 'startedAt' | 'finishedAt'> | null;
+  latest: Pick<SyncRunRecord, 'id' | 'status' | 'mode' | 'error' | 'errorCode' | 'startedAt' | 'finishedAt' | 'warnings'> | null;
   /** The latest run is running now: marked `running` and holding its run lock (`retry-failures` runs take none). */
   running: boolean;
   /** The latest run that succeeded or failed, of those that sync the resource ({@link syncingRunSql}; as the health check does). */
@@ -221,17 +221,23 @@ export interface ResourceSyncState {
  * Every tenant's state per resource, in one statement: each run lookup is one backward scan of the
  * `(tenant_id, resource, started_at)` index, so the cost follows tenants x resources, not the run history.
  */
+// jsonb comes back parsed from pg, as text from some adapters.
+function warningsOf(value: unknown): string[] {
+  const parsed: unknown = typeof value === 'string' ? JSON.parse(value) : value;
+  return Array.isArray(parsed) ? parsed.map(String) : [];
+}
+
 export async function readResourceSyncStates(db: SqlExecutor, resources: readonly string[], now: Date): Promise<ResourceSyncState[]> {
   const rows = await db.$queryRawUnsafe<Array<{
     tenantId: string; resource: string;
-    latestId: string | null; latestStatus: SyncRunRecord['status'] | null; latestMode: SyncRunRecord['mode'] | null; latestError: string | null; latestErrorCode: string | null; latestStartedAt: Date | null; latestFinishedAt: Date | null;
+    latestId: string | null; latestStatus: SyncRunRecord['status'] | null; latestMode: SyncRunRecord['mode'] | null; latestError: string | null; latestErrorCode: string | null; latestStartedAt: Date | null; latestFinishedAt: Date | null; latestWarnings: string[] | null;
     finishedId: string | null; finishedStatus: SyncRunRecord['status'] | null; finishedError: string | null; finishedErrorCode: string | null; finishedAt: Date | null;
     lastSuccessAt: Date | null; running: boolean | null;
     checkpointResource: string | null; watermark: Date | null; fullSyncCompletedAt: Date | null; resumePending: boolean | null;
   }>>(
     `SELECT t."id" AS "tenantId", r.resource,
             cur."id" AS "latestId", cur."status" AS "latestStatus", cur."mode" AS "latestMode", cur."error" AS "latestError", cur."error_code" AS "latestErrorCode",
-            cur."started_at" AS "latestStartedAt", cur."finished_at" AS "latestFinishedAt",
+            cur."started_at" AS "latestStartedAt", cur."finished_at" AS "latestFinishedAt", cur."warnings"::text AS "latestWarnings",
             fin."id" AS "finishedId", fin."status" AS "finishedStatus", fin."error" AS "finishedError", fin."error_code" AS "finishedErrorCode", fin."finished_at" AS "finishedAt",
             ok."finished_at" AS "lastSuccessAt",
             -- A run whose process died stays 'running' until the next run closes it: only a held lock says it runs.
@@ -239,7 +245,7 @@ export async function readResourceSyncStates(db: SqlExecutor, resources: readonl
             c."resource" AS "checkpointResource", c."watermark", c."full_sync_completed_at" AS "fullSyncCompletedAt", c."cursor" IS NOT NULL AS "resumePending"
        FROM "shopify_tenants" t
       CROSS JOIN unnest($1::text[]) AS r(resource)
-       LEFT JOIN LATERAL (SELECT s."id", s."tenant_id", s."resource", s."status", s."mode", s."error", s."error_code", s."options", s."started_at", s."finished_at" FROM "shopify_sync_runs" s
+       LEFT JOIN LATERAL (SELECT s."id", s."tenant_id", s."resource", s."status", s."mode", s."error", s."error_code", s."options", s."warnings", s."started_at", s."finished_at" FROM "shopify_sync_runs" s
                            WHERE s."tenant_id" = t."id" AND s."resource" = r.resource
                            ORDER BY s."started_at" DESC, s."id" DESC LIMIT 1) AS cur ON true
        LEFT JOIN LATERAL (SELECT s."id", s."status", s."error", s."error_code", s."finished_at" FROM "shopify_sync_runs" s
@@ -258,6 +264,7 @@ export async function readResourceSyncStates(db: SqlExecutor, resources: readonl
     resource: r.resource,
     latest: r.latestId === null ? null : {
       id: r.latestId, status: r.latestStatus!, mode: r.latestMode!, error: r.latestError, errorCode: r.latestErrorCode, startedAt: new Date(r.latestStartedAt!), finishedAt: date(r.latestFinishedAt),
+      warnings: warningsOf(r.latestWarnings),
     },
     finished: r.finishedId === null ? null : { id: r.finishedId, status: r.finishedStatus!, error: r.finishedError, errorCode: r.finishedErrorCode, finishedAt: date(r.finishedAt) },
     lastSuccessAt: date(r.lastSuccessAt),

@@ -6,8 +6,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  *
  * - Computed over the bytes as received: a body re-serialised by a JSON parser does not verify
  *   (key order, spacing and 64-bit ids change).
- * - Compared in constant time (`timingSafeEqual` on equal-length buffers) so the digest cannot be
- *   guessed byte by byte from response times.
+ * - Compared in constant time.
  * - Several secrets are accepted: after a secret rotation Shopify can take up to an hour to sign
  *   with the new one (https://shopify.dev/docs/apps/build/webhooks/subscribe/https#step-2-validate-the-origin-of-your-webhook-to-ensure-its-coming-from-shopify).
  *
@@ -22,6 +21,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  */
 export function verifyWebhookHmac(rawBody: Uint8Array | string, header: string | null | undefined, secrets: string | readonly string[]): boolean {
   if (!header) return false;
+  // Constant time (`timingSafeEqual` on equal-length buffers): the digest cannot be guessed byte
+  // by byte from response times.
   const encoded = header.trim();
   // Node's base64 decoder stops at the first '=' and skips invalid characters; only the canonical
   // 44-character encoding of a 32-byte digest is accepted, so "<valid>=junk" does not verify.

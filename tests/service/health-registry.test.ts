@@ -252,6 +252,8 @@ describe('deletion probes, resource by resource', () => {
     if (probesDeletions(name)) {
       expect(said, `${name}: ${run.warnings.join(' | ')}`).toHaveLength(1);
       expect(probed.warnings).toEqual(run.warnings);
+      // getSyncStatus() says it too.
+      expect((await statusOf('alpha', name)).lastRun!.warnings).toEqual(run.warnings);
       expect(await cp()).toMatch(/503|unavailable/i);
     } else {
       expect(said).toEqual([]);
@@ -262,6 +264,7 @@ describe('deletion probes, resource by resource', () => {
     const next = await service.importData('alpha', name as never) as ImportResult;
     expect(next).toMatchObject({ status: 'succeeded', mode: 'incremental' });
     expect((await lastRunOf('alpha', name)).warnings.filter((w) => /deletion probe/.test(w))).toEqual([]);
+    expect((await statusOf('alpha', name)).lastRun!.warnings.filter((w) => /deletion probe/.test(w))).toEqual([]);
     expect(await cp()).toBeNull();
     expect(await tenantStatus('beta')).toEqual(beta);
   });
@@ -277,6 +280,7 @@ describe('read_all_orders missing', () => {
       expect(limited, `${name} ${result.mode}: ${result.warnings.join(' | ')}`).toHaveLength(listsOrders(name) ? 1 : 0);
     }
     expect((await lastRunOf('limited', name)).warnings).toEqual(inc.warnings);
+    expect((await statusOf('limited', name)).lastRun!.warnings).toEqual(inc.warnings);
     // An app with the scope is told nothing of the kind.
     const alpha = await service.importData('alpha', name as never) as ImportResult;
     expect(alpha.warnings.filter((w) => /read_all_orders/.test(w))).toEqual([]);
@@ -296,6 +300,7 @@ describe('protected customer data withheld', () => {
     expect(inc.status).toBe('succeeded');
     expect(withheld(inc), `${name}: full ${full.warnings.join(' | ')}; incremental ${inc.warnings.join(' | ')}`).toEqual(withheld(full));
     expect((await lastRunOf('private', name)).warnings).toEqual(inc.warnings);
+    expect((await statusOf('private', name)).lastRun!.warnings).toEqual(inc.warnings);
     // The same resource of an approved app is told nothing of the kind.
     expect((await service.importData('alpha', name as never) as ImportResult).warnings.filter((w) => /withheld/.test(w))).toEqual([]);
     withheldBy.set(name, withheld(full));
