@@ -59,6 +59,55 @@ describe('ClusterGraphqlLimiter (shared cost bucket in Redis)', () => {
     await survivor.stop();
   });
 
+  it('a process that never sent a query reserves what another process learnt it costs', async () => {
+    // Found by tests/cluster/registry-cluster.test.ts: the process that took over a killed one's sync
+    // sent its first 1,000-point `nodes` query into a bucket the other had drained, reserving the
+    // default 50 points for it (its own estimate of a query it had never sent): THROTTLED.
+    const prefix = `test-${randomUUID()}`;
+    const warm = limiter(prefix);
+    const cold = limiter(prefix);
+    const query = '{ nodes(ids: $ids) { id } }';
+    const spent = { requestedQueryCost: 900, actualQueryCost: 900, throttleStatus: { maximumAvailable: 1000, currentlyAvailable: 100, restoreRate: 10 } };
+    // As the client does: estimate, then schedule; the answer is observed inside the task.
+    await warm.schedule(warm.bucket.estimate(query), async (observe) => observe(query, spent));
+    await new Promise((r) => setTimeout(r, 50)); // the observation is written asynchronously
+    expect(cold.bucket.estimate(query)).toBe(50); // its own estimate: the default
+    const stop = new AbortController();
+    let sent = false;
+    const waiting = cold.schedule(cold.bucket.estimate(query), async () => void (sent = true), stop.signal).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 700));
+    // 100 points available: a 900-point query must wait (~80 s at 10/s), not go on a 50-point guess.
+    expect(sent).toBe(false);
+    stop.abort();
+    await waiting;
+    await Promise.all([warm.stop(), cold.stop()]);
+  });
+
+  it('a query no process has sent yet reserves the most a query may cost, not a default guess', async () => {
+    // Found by tests/cluster/registry-cluster.test.ts: the first page of an incremental listing
+    // (requesting ~1,000 points) reserved the default 50 right after a bulk operation's follow-ups
+    // drained the bucket: THROTTLED.
+    const prefix = `test-${randomUUID()}`;
+    const one = limiter(prefix);
+    one.observe('{ shop { id } }', LOW); // the bucket: 100 of 1,000 points
+    await new Promise((r) => setTimeout(r, 50));
+    const query = '{ orders(first: 250) { nodes { id } } }';
+    const stop = new AbortController();
+    let sent = false;
+    const waiting = one.schedule(one.bucket.estimate(query), async () => void (sent = true), stop.signal).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 700));
+    expect(sent).toBe(false);
+    stop.abort();
+    await waiting;
+    // Once its cost is known (here 20 points), it goes on that.
+    one.observe(query, { ...LOW, requestedQueryCost: 20, actualQueryCost: 20 });
+    await new Promise((r) => setTimeout(r, 50));
+    const started = Date.now();
+    await one.schedule(one.bucket.estimate(query), async () => undefined);
+    expect(Date.now() - started).toBeLessThan(500);
+    await one.stop();
+  }, 20_000);
+
   it('keeps pacing from its own estimate when Redis fails', async () => {
     const broken = { eval: () => Promise.reject(new Error('connection refused')) };
     const alone = new ClusterGraphqlLimiter(() => broken, { shop: 's', prefix: 'x', expiration: 1000, logger: silentLogger }, timing);
