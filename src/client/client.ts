@@ -453,7 +453,7 @@ export class ShopifyClient {
         const body = this.parseBody<Body>('POST', path, raw);
         observe(query, body?.extensions?.cost, variables);
         return { raw, body };
-      }, signal);
+      }, signal, { text: query, variables });
       this.noteDeprecation('POST', path, raw.headers);
       if (raw.status === 429) {
         const retryAfter = retryAfterMs(raw.headers, this.now());

@@ -12,7 +12,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import Bottleneck from 'bottleneck';
 import type { Logger } from '../logger.js';
-import { GraphqlBucket, type GraphqlCost, type GraphqlObserve, type GraphqlRateLimitStatus } from './graphql-bucket.js';
+import { GraphqlBucket, type GraphqlCost, type GraphqlObserve, type GraphqlRateLimitStatus, type ScheduledQuery } from './graphql-bucket.js';
 import { abortableSleep, untilAborted, type Sleep } from '../abort.js';
 
 /** Milliseconds clock and sleep (the registry's `Timing`; declared here so this module does not import the registry's). */
@@ -143,23 +143,13 @@ function queryKeysOf(query: string, variables: Record<string, unknown> | undefin
  */
 const MAX_QUERY_COST = 1000;
 
-/**
- * The local estimate, remembering which query it was last asked about: the client estimates a
- * query's cost and schedules it in the same turn (client.ts, `graphqlAttempt`), so `schedule` knows
- * the query whose points it reserves and reserves at least what any process was charged for it.
- */
+/** The local estimate, knowing which query texts an answer here reported the cost of. */
 class SharedCostBucket extends GraphqlBucket {
-  // The query and cost of the last estimate, taken by the next `schedule` of that cost; `guess`: no
-  // answer to this query text has been seen here (the estimate is the default).
-  asked: { keys: [string, string]; cost: number; guess: boolean } | null = null;
   // Digests of the query texts whose cost an answer reported here.
   private readonly charged = new Set<string>();
 
-  override estimate(query: string, variables?: Record<string, unknown>): number {
-    const cost = super.estimate(query, variables);
-    const keys = queryKeysOf(query, variables);
-    this.asked = { keys, cost, guess: !this.charged.has(keys[1]) };
-    return cost;
+  knows(textKey: string): boolean {
+    return this.charged.has(textKey);
   }
 
   override observe(query: string, cost: GraphqlCost | undefined, now: number, variables?: Record<string, unknown>, seq?: number): void {
@@ -186,13 +176,13 @@ export class ClusterGraphqlLimiter {
     this.keys = { state: `${base}:bucket`, expiries: `${base}:reserved-until`, costs: `${base}:reserved-cost`, learnt: `${base}:query-cost` };
   }
 
-  async schedule<T>(cost: number, task: (observe: GraphqlObserve) => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const asked = this.bucket.asked;
-    this.bucket.asked = null;
+  async schedule<T>(cost: number, task: (observe: GraphqlObserve) => Promise<T>, signal?: AbortSignal, query?: ScheduledQuery): Promise<T> {
     signal?.throwIfAborted();
     const id = randomUUID();
-    const known = asked?.cost === cost ? asked : null;
-    const queryKeys: [string, string, number] = known ? [...known.keys, known.guess ? MAX_QUERY_COST : 0] : ['', '', 0];
+    // The query's keys, and what it reserves when no process was charged for it yet: the most a
+    // query may cost unless an answer here already reported its cost.
+    const keys = query ? queryKeysOf(query.text, query.variables) : null;
+    const queryKeys: [string, string, number] = keys ? [...keys, this.bucket.knows(keys[1]) ? 0 : MAX_QUERY_COST] : ['', '', 0];
     // An aborted caller leaves the queue at once; points its turn reserved just before are given back.
     const turn = this.gate.schedule(() => this.reserve(id, cost, queryKeys, signal));
     let ticket: number | false;

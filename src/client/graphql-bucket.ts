@@ -126,6 +126,9 @@ export class GraphqlBucket {
 }
 
 /** Folds in the `extensions.cost` of the answer to one scheduled query (see `GraphqlLimiter.schedule`). */
+/** The query a reservation is for (limiters that share what queries cost across processes key it by this). */
+export interface ScheduledQuery { text: string; variables?: Record<string, unknown> }
+
 export type GraphqlObserve = (query: string, cost: GraphqlCost | undefined, variables?: Record<string, unknown>) => void;
 
 /** `extensions.cost` of a GraphQL Admin API response. */

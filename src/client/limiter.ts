@@ -2,7 +2,7 @@ import Bottleneck from 'bottleneck';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { ClusterGraphqlLimiter, type RedisEval } from './cluster-graphql-limiter.js';
-import { GraphqlBucket, type GraphqlCost, type GraphqlObserve, type GraphqlRateLimitStatus } from './graphql-bucket.js';
+import { GraphqlBucket, type GraphqlCost, type GraphqlObserve, type GraphqlRateLimitStatus, type ScheduledQuery } from './graphql-bucket.js';
 import { RestBucket, type CallLimit } from './rest-bucket.js';
 import { abortableSleep, timerSleep, untilAborted, type Sleep } from '../abort.js';
 
@@ -59,7 +59,7 @@ export interface GraphqlLimiter {
    * When `signal` fires while the query waits for points, the wait ends with the signal's reason and
    * nothing is reserved.
    */
-  schedule<T>(cost: number, task: (observe: GraphqlObserve) => Promise<T>, signal?: AbortSignal): Promise<T>;
+  schedule<T>(cost: number, task: (observe: GraphqlObserve) => Promise<T>, signal?: AbortSignal, query?: ScheduledQuery): Promise<T>;
   /** Folds in the `extensions.cost` of a response to `query` (sent with `variables`) whose sending was not scheduled here: taken as the newest news. */
   observe(query: string, cost: GraphqlCost | undefined, variables?: Record<string, unknown>): void;
   /** The cost bucket as last reported. */

@@ -324,12 +324,20 @@ async function earliest(frame: RunFrame, client: GraphqlImportClient, field: Bul
   return ms === null ? null : ms - 1000;
 }
 
+/** The scopes the app was granted on this shop. */
+export async function grantedScopes(frame: RunFrame, client: GraphqlImportClient): Promise<Set<string>> {
+  const data = await client.graphql<{ currentAppInstallation: { accessScopes: Array<{ handle: string }> } | null }>(ACCESS_SCOPES_QUERY, undefined, { signal: frame.options.signal });
+  return new Set((data?.currentAppInstallation?.accessScopes ?? []).map((s) => s.handle));
+}
+
+/** Scopes of the resource not among `granted`; write_x implies read_x (https://shopify.dev/docs/api/usage/access-scopes). */
+export function missingFrom(frame: RunFrame, granted: ReadonlySet<string>): string[] {
+  return frame.resource.scopes.filter((scope) => !granted.has(scope) && !granted.has(scope.replace(/^read_/, 'write_')));
+}
+
 /** Scopes of the resource the app was not granted on this shop. */
 export async function missingScopes(frame: RunFrame, client: GraphqlImportClient): Promise<string[]> {
-  const data = await client.graphql<{ currentAppInstallation: { accessScopes: Array<{ handle: string }> } | null }>(ACCESS_SCOPES_QUERY, undefined, { signal: frame.options.signal });
-  const granted = new Set((data?.currentAppInstallation?.accessScopes ?? []).map((s) => s.handle));
-  // write_x implies read_x (https://shopify.dev/docs/api/usage/access-scopes).
-  return frame.resource.scopes.filter((scope) => !granted.has(scope) && !granted.has(scope.replace(/^read_/, 'write_')));
+  return missingFrom(frame, await grantedScopes(frame, client));
 }
 
 /** {@link readFileInto} inside the file's span (batch writes of the file are its children). */

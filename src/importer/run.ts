@@ -12,10 +12,10 @@ import { decodeCursor, decodeGraphqlCursor, type GraphqlCursor, type ResumeCurso
 import { graphqlDestroyEvents, graphqlReconcile, restDestroyEvents, restReconcile } from './deletions.js';
 import { codeOf, ShopifyIngestError } from '../errors.js';
 import { ImportError } from './errors.js';
-import { bulkListing, type BulkDeps, type Window } from './bulk-listing.js';
+import { bulkListing, grantedScopes, missingFrom, type BulkDeps, type Window } from './bulk-listing.js';
 import { describeOptions, type ResolvedImportOptions } from './options.js';
 import { pagesListing } from './pages-listing.js';
-import { ACCESS_SCOPES_QUERY, countQuery, timeWindowQuery } from './queries.js';
+import { countQuery, timeWindowQuery } from './queries.js';
 import { restListing } from './rest-listing.js';
 import { singletonListing } from './single-listing.js';
 import { RunFrame } from './run-frame.js';
@@ -366,19 +366,13 @@ async function warnAboutScopes(frame: RunFrame, client: GraphqlImportClient): Pr
   if (frame.resource.graphql.connection !== 'orders') return;
   try {
     const scopes = await grantedScopes(frame, client);
-    // write_x implies read_x (https://shopify.dev/docs/api/usage/access-scopes); without the resource's own scopes the run fails anyway.
-    const granted = frame.resource.scopes.every((scope) => scopes.has(scope) || scopes.has(scope.replace(/^read_/, 'write_')));
-    if (granted && !scopes.has('read_all_orders')) {
+    // Without the resource's own scopes the run fails anyway.
+    if (missingFrom(frame, scopes).length === 0 && !scopes.has('read_all_orders')) {
       frame.warnings.push('the app lacks read_all_orders: Shopify lists only the last 60 days of orders (https://shopify.dev/docs/api/usage/access-scopes#orders-permissions)');
     }
   } catch (error) {
     frame.deps.logger.warn('could not read the granted scopes', { tenantId: frame.tenantId, error });
   }
-}
-
-async function grantedScopes(frame: RunFrame, client: GraphqlImportClient): Promise<Set<string>> {
-  const data = await client.graphql<{ currentAppInstallation: { accessScopes: Array<{ handle: string }> } | null }>(ACCESS_SCOPES_QUERY, undefined, { signal: frame.options.signal });
-  return new Set((data?.currentAppInstallation?.accessScopes ?? []).map((s) => s.handle));
 }
 
 /** How long Shopify keeps events (SHOPIFY-API.md, "Deletions"): a first probe reads from this far back. */

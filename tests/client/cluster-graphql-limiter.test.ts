@@ -68,13 +68,13 @@ describe('ClusterGraphqlLimiter (shared cost bucket in Redis)', () => {
     const cold = limiter(prefix);
     const query = '{ nodes(ids: $ids) { id } }';
     const spent = { requestedQueryCost: 900, actualQueryCost: 900, throttleStatus: { maximumAvailable: 1000, currentlyAvailable: 100, restoreRate: 10 } };
-    // As the client does: estimate, then schedule; the answer is observed inside the task.
-    await warm.schedule(warm.bucket.estimate(query), async (observe) => observe(query, spent));
+    // As the client does: estimate, then schedule with the query; the answer is observed inside the task.
+    await warm.schedule(warm.bucket.estimate(query), async (observe) => observe(query, spent), undefined, { text: query });
     await new Promise((r) => setTimeout(r, 50)); // the observation is written asynchronously
     expect(cold.bucket.estimate(query)).toBe(50); // its own estimate: the default
     const stop = new AbortController();
     let sent = false;
-    const waiting = cold.schedule(cold.bucket.estimate(query), async () => void (sent = true), stop.signal).catch(() => undefined);
+    const waiting = cold.schedule(cold.bucket.estimate(query), async () => void (sent = true), stop.signal, { text: query }).catch(() => undefined);
     await new Promise((r) => setTimeout(r, 700));
     // 100 points available: a 900-point query must wait (~80 s at 10/s), not go on a 50-point guess.
     expect(sent).toBe(false);
@@ -94,7 +94,7 @@ describe('ClusterGraphqlLimiter (shared cost bucket in Redis)', () => {
     const query = '{ orders(first: 250) { nodes { id } } }';
     const stop = new AbortController();
     let sent = false;
-    const waiting = one.schedule(one.bucket.estimate(query), async () => void (sent = true), stop.signal).catch(() => undefined);
+    const waiting = one.schedule(one.bucket.estimate(query), async () => void (sent = true), stop.signal, { text: query }).catch(() => undefined);
     await new Promise((r) => setTimeout(r, 700));
     expect(sent).toBe(false);
     stop.abort();
@@ -103,7 +103,7 @@ describe('ClusterGraphqlLimiter (shared cost bucket in Redis)', () => {
     one.observe(query, { ...LOW, requestedQueryCost: 20, actualQueryCost: 20 });
     await new Promise((r) => setTimeout(r, 50));
     const started = Date.now();
-    await one.schedule(one.bucket.estimate(query), async () => undefined);
+    await one.schedule(one.bucket.estimate(query), async () => undefined, undefined, { text: query });
     expect(Date.now() - started).toBeLessThan(500);
     await one.stop();
   }, 20_000);
