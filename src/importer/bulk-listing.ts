@@ -84,6 +84,8 @@ interface ChildTally {
   byTable: Map<string, Map<bigint, [number, number]>>;
   /** Each counted record's gid as the file gave it (its real type, e.g. `DiscountCodeNode`), to read it again by. */
   gids: Map<bigint, string>;
+  /** Counted records whose line in this file could not be transformed (recorded failed): read again, they are records written. */
+  failed: Set<bigint>;
 }
 
 /** What a bulk listing ended with: the span to list with paged queries instead (protected data), if any. */
@@ -186,7 +188,7 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
     // The file holds each record as the operation found it, some time after it was asked for.
     frame.observedAt = observedFrom(op, state);
     if (state.status === 'COMPLETED') {
-      const tally: ChildTally = { byTable: new Map(), gids: new Map() };
+      const tally: ChildTally = { byTable: new Map(), gids: new Map(), failed: new Set() };
       const writes: FileWrites = { fromStart: op.line === 0, upsertedBefore: frame.upsertedBulkBatches, late: new Set() };
       if (state.url) {
         const read = await readFile(frame, deps, state.url, op, childByType, rootType, save, false, complete, tally, writes);
@@ -389,6 +391,10 @@ async function readFileInto(
   // written here, they are not counted twice.
   const recordUnit = (node: Record<string, unknown>, position: LinePosition): Unit => {
     const unit = frame.recordUnit(node, position, op.tag);
+    if (unit.failure && tally) {
+      const id = parseGid(node.id);
+      if (id !== null && tally.gids.has(id)) tally.failed.add(id);
+    }
     if (!partial) return unit;
     frame.counts.fetched--;
     return { ...unit, records: 0 };
@@ -570,21 +576,30 @@ async function rereadTruncated(frame: RunFrame, client: GraphqlImportClient, tal
   frame.deps.logger.info('bulk output truncated nested connections: reading those records again', { tenantId: frame.tenantId, resource: frame.name, records: short.size });
   // Its batches hang under a page span of their own (paged queries), beside the operation's file spans.
   frame.openListingSpan(SPANS.page, { 'shopify_ingest.page.reread_truncated': short.size });
-  const pipeline = frame.pipeline<null>('complete', () => {});
-  try {
-    for (const id of short) {
-      if (frame.shouldStop() || pipeline.failed !== null) break;
-      frame.pages++;
-      frame.observedAt = frame.deps.clock();
-      const node = await fetchRecord(client, frame.resource, tally.gids.get(id) ?? id, frame.options.signal);
-      // A record deleted since the operation ran keeps what the file gave; its delete tombstones it.
-      if (!node) continue;
-      frame.counts.fetched--;
-      await pipeline.add({ ...frame.recordUnit(node, null, tag), records: 0 });
+  // A record the file gave is counted already: written again whole, it adds no record. One whose
+  // line failed is a record written now (fetched twice: imported + failed + skipped = fetched).
+  // Separate pipelines, so that a batch's written rows are all records or none.
+  const written = [...short].filter((id) => !tally.failed.has(id));
+  const failedInFile = [...short].filter((id) => tally.failed.has(id));
+  for (const [ids, counted] of [[written, false], [failedInFile, true]] as const) {
+    if (ids.length === 0 || frame.failed !== null) continue;
+    const pipeline = frame.pipeline<null>('complete', () => {});
+    try {
+      for (const id of ids) {
+        if (frame.shouldStop() || pipeline.failed !== null) break;
+        frame.pages++;
+        frame.observedAt = frame.deps.clock();
+        const node = await fetchRecord(client, frame.resource, tally.gids.get(id) ?? id, frame.options.signal);
+        // A record deleted since the operation ran keeps what the file gave; its delete tombstones it.
+        if (!node) continue;
+        if (!counted) frame.counts.fetched--;
+        const unit = frame.recordUnit(node, null, tag);
+        await pipeline.add(counted ? unit : { ...unit, records: 0 });
+      }
+    } catch (error) {
+      frame.fail(error);
     }
-  } catch (error) {
-    frame.fail(error);
+    await frame.endPipeline(pipeline);
   }
-  await frame.endPipeline(pipeline);
   frame.closeListingSpan(frame.failed ?? undefined);
 }

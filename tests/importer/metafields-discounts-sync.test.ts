@@ -7,7 +7,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ImportTransformer } from '../../src/importer/index.js';
+import { listOutstandingFailures } from '../../src/store/failures.js';
 import { BULK_CODES_LIMIT } from '../../src/testing/discounts.js';
+import { ShopifyTransformer } from '../../src/transform/index.js';
 import { connectTenant, createHarness, importer, type Harness } from './harness.js';
 
 let h: Harness;
@@ -21,6 +24,7 @@ beforeAll(async () => {
       { customers: 20, products: 60, orders: 30, name: 'Meta Shop' },
       { customers: 10, products: 20, orders: 10, bigIds: true },
       { customers: 5, products: 5, orders: 5, name: 'Discount Shop Two' },
+      { customers: 5, products: 5, orders: 5, name: 'Discount Shop Three' },
     ],
   });
 });
@@ -112,6 +116,39 @@ describe('metafields and discounts against the simulator', { timeout: 240_000 },
     expect(again).toMatchObject({ status: 'succeeded', resumed: true });
     expect((await storedCodes('d2')).get(String(big))?.length).toBe(250);
     expect(await storedCodes('d2')).toEqual(simCodes(shop));
+  });
+
+  it('discounts: a truncated discount whose file line could not be transformed is a record written when read again whole', async () => {
+    // Found by the telemetry test: it was stored by the re-read but not counted imported.
+    const { client, shop } = await connectTenant(h, 'd3', 4);
+    const big = shop.discounts.ids().find((id) => shop.discounts.codesOf(id).length === 250)!;
+    const inner = new ShopifyTransformer({ keyRing: h.keyRing });
+    let refused = 0;
+    const transformer: ImportTransformer = {
+      toRows(resource, data, tenantId) {
+        const id = String((data as { id?: unknown }).id ?? '');
+        if (refused === 0 && id.endsWith(`/${big}`)) {
+          refused++;
+          throw new Error('refused by the test');
+        }
+        return inner.toRows(resource, data, tenantId);
+      },
+      childRow: (...args) => inner.childRow(...args),
+    };
+    const run = await importer(h, client, 'd3', { bulk: BULK, transformer }).importResource('discounts', { mode: 'full', batchSize: 3 });
+    expect(refused).toBe(1);
+    expect(run).toMatchObject({ status: 'succeeded', method: 'bulk', failed: 1, skipped: 0 });
+    const [{ n }] = await q<{ n: number }>(`SELECT count(*)::int AS n FROM shopify_discounts WHERE tenant_id = 'd3'`);
+    expect(run.imported).toBe(n);
+    expect(n).toBe(shop.discounts.ids().length);
+    // Fetched twice (its line, then whole): every fetch is written, skipped or failed.
+    expect(run.fetched).toBe(run.imported + run.failed + run.skipped);
+    expect((await storedCodes('d3')).get(String(big))?.length).toBe(250);
+    expect(await storedCodes('d3')).toEqual(simCodes(shop));
+    // The failure stays in the run's record, fixed by the later write.
+    const [{ failures }] = await q<{ failures: number }>(`SELECT count(*)::int AS failures FROM shopify_sync_failures WHERE run_id = $1`, [run.runId]);
+    expect(failures).toBe(1);
+    expect(await listOutstandingFailures(h.db.prisma, { tenantId: 'd3' })).toEqual([]);
   });
 
   it('metafields: full sync through six owner types, incremental syncs see set and deleted metafields whose owners did not change', async () => {
