@@ -14,7 +14,7 @@ import { createLatestWriter } from './checkpoint.js';
 import { ImportError } from './errors.js';
 import type { ResolvedImportOptions } from './options.js';
 import { BatchPipeline, type Batch, type Unit } from './pipeline.js';
-import type { HeldRunLock } from './run-lock.js';
+import { lockLostError, type HeldRunLock } from './run-lock.js';
 import { withRetry } from './retry.js';
 import type { ImportProgress, ImportTransformer } from './types.js';
 import { ATTR, NO_SPAN, NO_TELEMETRY, SPANS, type Attributes, type Telemetry, type TelemetrySpan } from '../telemetry/index.js';
@@ -96,7 +96,11 @@ export class RunFrame {
     this.dry = options.dryRun;
     this.telemetry = deps.telemetry ?? NO_TELEMETRY;
     this.countsWriter = createLatestWriter((c) => deps.store.updateRunCounts(runId, deps.tenantId, c), (error) => deps.logger.warn('could not update run counts', { error }));
-    this.checkpointWriter = createLatestWriter((cursor) => deps.store.saveCheckpoint(deps.tenantId, resource.name as ResourceType, { cursor, runId }), (error) => this.fail(error));
+    // Fenced by the run lock: a run that stalled past its TTL cannot write its older cursor over the
+    // checkpoint of the run that took over (it stops at once instead, IMPORT_LOCK_LOST).
+    this.checkpointWriter = createLatestWriter(async (cursor) => {
+      if (!(await deps.store.saveCheckpoint(deps.tenantId, resource.name as ResourceType, { cursor, runId }, { heldBy: runId }))) this.fail(lockLostError(resource.name, deps.tenantId));
+    }, (error) => this.fail(error));
   }
 
   get tenantId(): string { return this.deps.tenantId; }
@@ -112,7 +116,7 @@ export class RunFrame {
   shouldStop(): boolean {
     if (this.error !== null) return true;
     if (this.lock?.lost) {
-      this.fail(new ImportError(`${this.name} sync of tenant ${this.tenantId} stopped: its run lock was taken by another run, or the tenant was deactivated`, { code: 'IMPORT_LOCK_LOST' }));
+      this.fail(lockLostError(this.name, this.tenantId));
       return true;
     }
     if (this.options.signal?.aborted) {

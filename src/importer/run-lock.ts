@@ -28,6 +28,11 @@ export interface RunLockDeps {
   onLost?: () => void;
 }
 
+/** The error of a run whose run lock another run took, or whose tenant was deactivated. */
+export function lockLostError(resource: string, tenantId: string): ImportError {
+  return new ImportError(`${resource} sync of tenant ${tenantId} stopped: its run lock was taken by another run, or the tenant was deactivated`, { code: 'IMPORT_LOCK_LOST' });
+}
+
 /**
  * Takes the run lock of `resource` for `runId`, or throws an {@link ImportError} `IMPORT_ALREADY_RUNNING`
  * naming the run that holds it. With `waitMs`, a held lock is retried (every second, or every

@@ -19,7 +19,7 @@ import { countQuery, timeWindowQuery } from './queries.js';
 import { restListing } from './rest-listing.js';
 import { singletonListing } from './single-listing.js';
 import { RunFrame } from './run-frame.js';
-import { takeRunLock, type HeldRunLock } from './run-lock.js';
+import { lockLostError, takeRunLock, type HeldRunLock } from './run-lock.js';
 import type { GraphqlImportClient, ImportClient, ImportProgress, ImportResult, ImportTransformer } from './types.js';
 import { NO_TELEMETRY, startSyncRun, type Telemetry, type TelemetrySpan } from '../telemetry/index.js';
 
@@ -138,7 +138,7 @@ async function lockedSync(ctx: RunContext, resource: ResourceType, options: Reso
   const lock = await takeRunLock({
     store: ctx.store, logger: ctx.logger, clock: ctx.clock, tenantId: ctx.tenantId, resource, runId, ttlMs: ctx.runLockTtlMs,
     waitMs: options.waitForLockMs, sleep: ctx.sleep, signal: options.signal,
-    onLost: () => lost.abort(new ImportError(`${resource} sync of tenant ${ctx.tenantId} stopped: its run lock was taken by another run, or the tenant was deactivated`, { code: 'IMPORT_LOCK_LOST' })),
+    onLost: () => lost.abort(lockLostError(resource, ctx.tenantId)),
   });
   const signal = options.signal ? AbortSignal.any([options.signal, lost.signal]) : lost.signal;
   try {
@@ -184,7 +184,7 @@ async function syncResource(ctx: RunContext, resourceName: ResourceType, options
     // process that died. Close them before this run's record is written.
     await store.closeInterruptedRuns(tenantId, resourceName, runId, `interrupted; ${resumedRunId ? 'resumed' : 'followed'} by run ${runId}`)
       .catch((error) => logger.warn('could not close interrupted runs', { error }));
-    if (!plan.windowed) await store.saveCheckpoint(tenantId, resourceName, { runId });
+    if (!plan.windowed && !(await store.saveCheckpoint(tenantId, resourceName, { runId }, { heldBy: runId }))) throw lockLostError(resourceName, tenantId);
     await store.startRun({
       id: runId, tenantId, resource: resourceName, mode: plan.mode,
       options: { ...describeOptions(options), resumedFrom: resumedRunId, sinceId: plan.sinceId.toString(), updatedAtMin: plan.updatedAtMin?.toISOString() ?? null },
@@ -228,6 +228,21 @@ async function syncResource(ctx: RunContext, resourceName: ResourceType, options
   if (frame.failed === null && !dry && !plan.windowed) {
     await findDeletions(ctx, frame, plan, checkpoint);
   }
+  // The listing is done: the watermark moves and the cursor goes. A windowed run leaves the
+  // checkpoint alone (it must not clobber an unfinished run's cursor). Fenced by the run lock, as
+  // every checkpoint write of a run: one that lost it fails instead (IMPORT_LOCK_LOST).
+  if (frame.failed === null && !dry && !plan.windowed) {
+    const patch: Parameters<IngestStore['saveCheckpoint']>[2] = { runId, cursor: null };
+    // A bulk operation lists everything changed before it started: the watermark is its start.
+    const max = method === 'bulk' && !resource.sources?.length ? plan.startedAt.getTime() : committedMax;
+    patch.watermark = nextWatermark(plan.previousWatermark, max, ceiling);
+    if (plan.mode === 'full') patch.fullSyncCompletedAt = clock();
+    try {
+      if (!(await store.saveCheckpoint(tenantId, resourceName, patch, { heldBy: runId }))) frame.fail(lockLostError(resourceName, tenantId));
+    } catch (error) {
+      frame.fail(error);
+    }
+  }
 
   await frame.flushCounts();
   if (frame.failed !== null) {
@@ -256,15 +271,6 @@ async function syncResource(ctx: RunContext, resourceName: ResourceType, options
   }
 
   if (!dry) {
-    // A windowed run leaves the checkpoint alone: it must not clobber an unfinished run's cursor.
-    if (!plan.windowed) {
-      const patch: Parameters<IngestStore['saveCheckpoint']>[2] = { runId, cursor: null };
-      // A bulk operation lists everything changed before it started: the watermark is its start.
-      const max = method === 'bulk' && !resource.sources?.length ? plan.startedAt.getTime() : committedMax;
-      patch.watermark = nextWatermark(plan.previousWatermark, max, ceiling);
-      if (plan.mode === 'full') patch.fullSyncCompletedAt = clock();
-      await store.saveCheckpoint(tenantId, resourceName, patch);
-    }
     await store.finishRun(runId, tenantId, { status: 'succeeded', counts: { ...frame.counts }, warnings: frame.warnings });
     await store.setTenantSyncStatus(tenantId, 'idle', { lastSyncAt: clock(), error: null });
   }
@@ -409,7 +415,10 @@ async function findDeletions(ctx: RunContext, frame: RunFrame, plan: RunPlan, ch
     }
     // Events read up to now cover deletions up to now − the margin; a listing covered those up to its start.
     const covered = since ? probeStart : null;
-    await store.saveCheckpoint(tenantId, frame.name, { deletionsCheckedAt: covered, deletionError: null });
+    if (!(await store.saveCheckpoint(tenantId, frame.name, { deletionsCheckedAt: covered, deletionError: null }, { heldBy: frame.runId }))) {
+      frame.fail(lockLostError(frame.name, tenantId));
+      return;
+    }
     if (frame.deleted > 0) logger.info('tombstoned records deleted at Shopify', { tenantId, resource: resource.name, deleted: frame.deleted });
   } catch (error) {
     if ((error as { code?: string }).code === 'IMPORT_ABORTED' || frame.options.signal?.aborted) { frame.fail(error); return; }
@@ -420,6 +429,6 @@ async function findDeletions(ctx: RunContext, frame: RunFrame, plan: RunPlan, ch
     // this run is about to move to its own start, and never read what lies before it (a first full
     // sync's year of events).
     const pending = checkpoint?.deletionsCheckedAt == null && since ? { deletionsCheckedAt: since } : {};
-    await store.saveCheckpoint(tenantId, frame.name, { deletionError: message, ...pending }).catch(() => {});
+    await store.saveCheckpoint(tenantId, frame.name, { deletionError: message, ...pending }, { heldBy: frame.runId }).catch(() => false);
   }
 }

@@ -47,8 +47,12 @@ export function createSyncStateStore(prisma: PrismaLike) {
       }
     },
 
-    /** Creates or updates the checkpoint; only the fields present in `patch` change (`null` clears one). */
-    async saveCheckpoint(tenantId: string, resource: ResourceType, patch: Partial<Pick<Checkpoint, 'watermark' | 'cursor' | 'runId' | 'fullSyncCompletedAt' | 'deletionsCheckedAt' | 'deletionError'>>): Promise<void> {
+    /**
+     * Creates or updates the checkpoint; only the fields present in `patch` change (`null` clears one).
+     * With `fence`, the write happens only while `fence.heldBy` holds the run lock (the row of
+     * `shopify_run_locks`, expired or not, as `renewRunLock` sees it); returns whether it was written.
+     */
+    async saveCheckpoint(tenantId: string, resource: ResourceType, patch: Partial<Pick<Checkpoint, 'watermark' | 'cursor' | 'runId' | 'fullSyncCompletedAt' | 'deletionsCheckedAt' | 'deletionError'>>, fence?: { heldBy: string }): Promise<boolean> {
       assertTenantId(tenantId);
       const fields = [
         ['watermark', 'watermark', 'timestamptz'],
@@ -64,15 +68,18 @@ export function createSyncStateStore(prisma: PrismaLike) {
       });
       const sets = fields.filter(([key]) => key in patch && patch[key] !== undefined).map(([, column]) => `"${column}" = excluded."${column}"`);
       sets.push('"updated_at" = now()');
+      const held = `EXISTS (SELECT 1 FROM "shopify_run_locks" WHERE "tenant_id" = $1 AND "resource" = $2 AND "run_id" = $9)`;
       try {
-        await prisma.$executeRawUnsafe(
+        const n = await prisma.$executeRawUnsafe(
           `INSERT INTO "shopify_sync_checkpoints" ("tenant_id", "resource", "watermark", "cursor", "run_id", "full_sync_completed_at", "deletions_checked_at", "deletion_error", "updated_at")
-           VALUES ($1, $2, $3::timestamptz, $4, $5, $6::timestamptz, $7::timestamptz, $8, now())
-           ON CONFLICT ("tenant_id", "resource") DO UPDATE SET ${sets.join(', ')}`,
+           SELECT $1::text, $2::text, $3::timestamptz, $4::text, $5::text, $6::timestamptz, $7::timestamptz, $8::text, now()${fence ? ` WHERE ${held}` : ''}
+           ON CONFLICT ("tenant_id", "resource") DO UPDATE SET ${sets.join(', ')}${fence ? ` WHERE ${held}` : ''}`,
           tenantId,
           resource,
           ...values,
+          ...(fence ? [fence.heldBy] : []),
         );
+        return n === 1;
       } catch (error) {
         throw storeFailure('saveCheckpoint', tenantId, error, { resource });
       }

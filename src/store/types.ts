@@ -282,8 +282,11 @@ export interface IngestStore {
   // sync state
   /** The checkpoint of a tenant's resource, or null before its first run. */
   getCheckpoint(tenantId: string, resource: ResourceType): Promise<Checkpoint | null>;
-  /** Updates the checkpoint (creates it when missing). */
-  saveCheckpoint(tenantId: string, resource: ResourceType, patch: Partial<Pick<Checkpoint, 'watermark' | 'cursor' | 'runId' | 'fullSyncCompletedAt' | 'deletionsCheckedAt' | 'deletionError'>>): Promise<void>;
+  /**
+   * Updates the checkpoint (creates it when missing). With `fence`, only while the run `heldBy`
+   * holds the resource's run lock: false, and nothing written, when it does not (another run took it).
+   */
+  saveCheckpoint(tenantId: string, resource: ResourceType, patch: Partial<Pick<Checkpoint, 'watermark' | 'cursor' | 'runId' | 'fullSyncCompletedAt' | 'deletionsCheckedAt' | 'deletionError'>>, fence?: { heldBy: string }): Promise<boolean>;
   /** Records a run as `running`. */
   startRun(input: { id: string; tenantId: string; resource: string; mode: SyncRunRecord['mode']; options?: Record<string, unknown> }): Promise<void>;
   /** Updates a running run's counts (progress for other processes). */

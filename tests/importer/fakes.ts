@@ -104,10 +104,13 @@ export function createFakeStore(hooks: { beforeWrite?: (resource: ResourceType, 
     async existingIds(_t: string, resource: ResourceType, ids: bigint[]) { return new Set(ids.filter((id) => rows[resource].has(id))); },
     async listStoredIds() { return []; },
     async getCheckpoint(tenantId: string, resource: ResourceType) { return checkpoints.get(resource) ?? null; },
-    async saveCheckpoint(tenantId: string, resource: ResourceType, patch: Partial<Checkpoint>) {
+    async saveCheckpoint(tenantId: string, resource: ResourceType, patch: Partial<Checkpoint>, fence?: { heldBy: string }) {
+      // As the store: a fenced write only while its run holds the lock.
+      if (fence && locks.get(resource)?.runId !== fence.heldBy) return false;
       const current: Checkpoint = checkpoints.get(resource) ?? { tenantId, resource, watermark: null, cursor: null, runId: null, fullSyncCompletedAt: null, deletionsCheckedAt: null, deletionError: null, updatedAt: new Date() };
       checkpoints.set(resource, { ...current, ...patch, updatedAt: new Date() });
       checkpointHistory.push({ resource, cursor: patch.cursor, committedAtSave: [...rows[resource].keys()] });
+      return true;
     },
     async startRun(input: { id: string; tenantId: string; resource: string; mode: 'full' | 'incremental'; options?: Record<string, unknown> }) {
       runs.set(input.id, { id: input.id, tenantId: input.tenantId, resource: input.resource, mode: input.mode, status: 'running', fetched: 0, imported: 0, skipped: 0, failed: 0, error: null, errorCode: null, warnings: [], options: input.options ?? {}, startedAt: new Date(), finishedAt: null });

@@ -242,7 +242,8 @@ describe('run loop (fakes)', () => {
     const client = createFakeClient({ orders: makeRecords(2000) }).client;
     const ctx = { ...context(client, fake.store), runLockTtlMs: 150 };
     const running = run(ctx, 'orders', { pageSize: 50, batchSize: 50, concurrency: 1 }).catch((e) => e);
-    await vi.waitFor(() => expect(fake.locks.get('orders')?.runId).toBe('run1'));
+    await vi.waitFor(() => expect(fake.runs.get('run1')).toBeDefined());
+    expect(fake.locks.get('orders')?.runId).toBe('run1');
     // As if this process had stalled past the TTL and another one had taken over.
     fake.locks.set('orders', { runId: 'thief', acquiredAt: NOW.getTime(), expiresAt: NOW.getTime() + 60_000 });
     const error = await running;
@@ -253,6 +254,25 @@ describe('run loop (fakes)', () => {
     expect(fake.locks.get('orders')?.runId).toBe('thief');
     // A dry run writes nothing, so it needs no lock.
     await expect(run({ ...ctx, newRunId: () => 'dry' }, 'orders', { dryRun: true })).resolves.toMatchObject({ status: 'succeeded', dryRun: true, runId: 'dry' });
+  });
+
+  it('a run whose lock was taken before it noticed cannot write its checkpoint over the new holder\'s', async () => {
+    // The renewal that would notice never comes (60 s TTL); the write itself is fenced by the lock.
+    const fake = createFakeStore({ beforeWrite: () => new Promise((r) => setTimeout(r, 10)) });
+    const client = createFakeClient({ orders: makeRecords(600) }).client;
+    const running = run({ ...context(client, fake.store), runLockTtlMs: 60_000 }, 'orders', { pageSize: 50, batchSize: 50, concurrency: 1 }).catch((e) => e);
+    await vi.waitFor(() => expect(fake.checkpointHistory.filter((h) => typeof h.cursor === 'string').length).toBeGreaterThan(0));
+    // Another process took over (this one stalled past the TTL) and wrote its own checkpoint.
+    fake.locks.set('orders', { runId: 'thief', acquiredAt: NOW.getTime(), expiresAt: NOW.getTime() + 60_000 });
+    await fake.store.saveCheckpoint('t1', 'orders', { cursor: 'thief-cursor', runId: 'thief' }, { heldBy: 'thief' });
+    const writes = fake.checkpointHistory.length;
+    const error = await running;
+    expect(error).toMatchObject({ code: 'IMPORT_LOCK_LOST' });
+    expect(error.result.fetched).toBeLessThan(600);
+    expect(fake.checkpointHistory.length).toBe(writes);
+    expect(fake.checkpoints.get('orders')).toMatchObject({ cursor: 'thief-cursor', runId: 'thief', watermark: null, fullSyncCompletedAt: null });
+    expect(fake.runs.get('run1')).toMatchObject({ status: 'failed', errorCode: 'IMPORT_LOCK_LOST' });
+    expect(fake.locks.get('orders')?.runId).toBe('thief');
   });
 
   it('a listing error mid-way fails the run and keeps the committed cursor', async () => {

@@ -684,6 +684,32 @@ export function defineStoreSuite(backend: string, open: () => Promise<OpenedData
         expect(await store.getCheckpoint(t, 'customers')).toBeNull();
       });
 
+      it('a fenced checkpoint write lands only while its run holds the run lock', async () => {
+        const t = await tenant();
+        const lock = (runId: string, now: Date) => ({ tenantId: t, resource: 'orders' as const, runId, now, ttlMs: 60_000 });
+        // No lock at all: refused, nothing created.
+        expect(await store.saveCheckpoint(t, 'orders', { cursor: 'a-1', runId: 'a' }, { heldBy: 'a' })).toBe(false);
+        expect(await store.getCheckpoint(t, 'orders')).toBeNull();
+        const t0 = at('2024-01-01T00:00:00Z');
+        expect(await store.acquireRunLock(lock('a', t0))).toEqual({ acquired: true });
+        expect(await store.saveCheckpoint(t, 'orders', { cursor: 'a-1', runId: 'a' }, { heldBy: 'a' })).toBe(true);
+        // Expired but not taken: still its own (as a renewal sees it).
+        expect(await store.saveCheckpoint(t, 'orders', { cursor: 'a-2' }, { heldBy: 'a' })).toBe(true);
+        // Taken over once expired: the stale run's write is refused, the new run's lands.
+        expect(await store.acquireRunLock(lock('b', at('2024-01-01T00:02:00Z')))).toEqual({ acquired: true });
+        expect(await store.saveCheckpoint(t, 'orders', { cursor: 'b-1', runId: 'b' }, { heldBy: 'b' })).toBe(true);
+        expect(await store.saveCheckpoint(t, 'orders', { cursor: 'a-3', runId: 'a', watermark: t0 }, { heldBy: 'a' })).toBe(false);
+        expect(await store.getCheckpoint(t, 'orders')).toMatchObject({ cursor: 'b-1', runId: 'b', watermark: null });
+        // Released: refused too. An unfenced write (outside a run) always lands.
+        await store.releaseRunLock({ tenantId: t, resource: 'orders', runId: 'b' });
+        expect(await store.saveCheckpoint(t, 'orders', { cursor: null }, { heldBy: 'b' })).toBe(false);
+        expect(await store.saveCheckpoint(t, 'orders', { cursor: null })).toBe(true);
+        expect(await store.getCheckpoint(t, 'orders')).toMatchObject({ cursor: null, runId: 'b' });
+        // Another tenant's or resource's lock is not this one's.
+        expect(await store.acquireRunLock({ ...lock('c', t0), resource: 'customers' })).toEqual({ acquired: true });
+        expect(await store.saveCheckpoint(t, 'orders', { cursor: 'c-1' }, { heldBy: 'c' })).toBe(false);
+      });
+
       it('round-trips runs and failures', async () => {
         const t = await tenant();
         const other = await tenant();
