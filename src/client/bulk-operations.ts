@@ -72,6 +72,15 @@ export const BULK_RUNNING_QUERY = `query ShopifyIngestBulkRunning {
   running: bulkOperations(first: 25, query: "status:running operation_type:query") { nodes { ${FIELDS} } }
   created: bulkOperations(first: 25, query: "status:created operation_type:query") { nodes { ${FIELDS} } }
 }`;
+/**
+ * As {@link BULK_RUNNING_QUERY}, and the operations completed since a moment (`$completed`:
+ * `status:completed operation_type:query created_at:>='<ISO>'`).
+ */
+export const BULK_FIND_QUERY = `query ShopifyIngestBulkFind($completed: String!) {
+  running: bulkOperations(first: 25, query: "status:running operation_type:query") { nodes { ${FIELDS} } }
+  created: bulkOperations(first: 25, query: "status:created operation_type:query") { nodes { ${FIELDS} } }
+  completed: bulkOperations(first: 25, query: $completed) { nodes { ${FIELDS} } }
+}`;
 /** Before API 2026-01 there is no `bulkOperation(id:)` nor `bulkOperations`: `node(id:)` and `currentBulkOperation` instead. */
 export const BULK_NODE_QUERY = `query ShopifyIngestBulkNode($id: ID!) { node(id: $id) { ... on BulkOperation { ${FIELDS} } } }`;
 export const BULK_CURRENT_QUERY = `query ShopifyIngestBulkCurrent { currentBulkOperation(type: QUERY) { ${FIELDS} } }`;
@@ -194,15 +203,27 @@ export class BulkOperations {
     return data.node?.id ? toBulkState(data.node) : null;
   }
 
-  /** A running (or created) operation of this app whose query is exactly `query`, if any: a crashed run's operation to re-attach to. */
-  async findRunning(query: string, options: { signal?: AbortSignal } = {}): Promise<BulkOperationState | null> {
+  /**
+   * A running (or created) operation of this app whose query is exactly `query`, if any: a crashed
+   * run's operation to re-attach to. With `createdSince`, also one that completed, created since
+   * then (newest first): a run killed before it saved the id of the operation it asked for.
+   */
+  async findRunning(query: string, options: { signal?: AbortSignal; createdSince?: Date } = {}): Promise<BulkOperationState | null> {
     let nodes: RawState[];
+    const since = options.createdSince;
+    const createdSince = (n: RawState) => n.status === 'COMPLETED' && since !== undefined && Date.parse(n.createdAt ?? '') >= since.getTime();
     if (!this.legacy) {
       try {
-        const data = await this.client.graphql<{ running?: { nodes?: RawState[] }; created?: { nodes?: RawState[] } }>(BULK_RUNNING_QUERY, undefined, options);
+        const data = since
+          ? await this.client.graphql<{ running?: { nodes?: RawState[] }; created?: { nodes?: RawState[] }; completed?: { nodes?: RawState[] } }>(
+            BULK_FIND_QUERY, { completed: `status:completed operation_type:query created_at:>='${since.toISOString()}'` }, { signal: options.signal })
+          : await this.client.graphql<{ running?: { nodes?: RawState[] }; created?: { nodes?: RawState[] }; completed?: undefined }>(BULK_RUNNING_QUERY, undefined, { signal: options.signal });
         // A shapeless answer is an error: read as "none running", it would start a second operation.
-        if (!Array.isArray(data?.running?.nodes) || !Array.isArray(data?.created?.nodes)) throw this.shapeless('bulkOperations.nodes');
-        nodes = [...data.running.nodes, ...data.created.nodes];
+        if (!Array.isArray(data?.running?.nodes) || !Array.isArray(data?.created?.nodes) || (since && !Array.isArray(data?.completed?.nodes))) throw this.shapeless('bulkOperations.nodes');
+        // Created after `since` by Shopify's clock too: the search's own filter, checked again.
+        // The newest first, whatever order the list comes in: the last one asked for.
+        const completed = (data.completed?.nodes ?? []).filter(createdSince).sort((a, b) => Date.parse(b.createdAt ?? '') - Date.parse(a.createdAt ?? ''));
+        nodes = [...data.running.nodes, ...data.created.nodes, ...completed];
       } catch (error) {
         if (!isUndefinedField(error)) throw error;
         this.legacy = true;
@@ -212,7 +233,7 @@ export class BulkOperations {
       const data = await this.client.graphql<{ currentBulkOperation?: RawState | null }>(BULK_CURRENT_QUERY, undefined, options);
       if (!data || !('currentBulkOperation' in data)) throw this.shapeless('currentBulkOperation');
       const current = data.currentBulkOperation;
-      nodes = current && (current.status === 'CREATED' || current.status === 'RUNNING') ? [current] : [];
+      nodes = current && (current.status === 'CREATED' || current.status === 'RUNNING' || createdSince(current)) ? [current] : [];
     }
     const wanted = normalise(query);
     const match = nodes!.find((n) => n.query !== null && normalise(n.query) === wanted);

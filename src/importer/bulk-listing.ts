@@ -53,6 +53,8 @@ export interface BulkPlan {
   windows: Window[];
   attempts: number;
   op: BulkCursor | null;
+  /** When a killed run asked for the first window's operation without saving its id (`GraphqlCursor.starting`). */
+  starting?: string | null;
   /** The span already denied to bulk operations (a resumed cursor's), to list with paged queries. */
   fallback: Window | null;
   startedAt: Date;
@@ -103,6 +105,8 @@ function spanOf(a: Window | null, b: Window): Window {
 }
 
 const MIN_WINDOW_MS = 3_600_000;
+/** How far Shopify's clock may lag the importer's when an operation asked for is looked for by its creation time. */
+const START_CLOCK_SKEW_MS = 5 * 60_000;
 /** Bulk lines held at most while list items wait for their shared `nodes(ids:)` query. */
 const MAX_HELD_LINES = 2_000;
 
@@ -132,6 +136,7 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
   const windows = plan.windows.map((w) => [...w] as Window);
   let attempts = plan.attempts;
   let op: BulkCursor | null = plan.op;
+  let starting = plan.op ? null : plan.starting ?? null;
   let operations = 0;
   const outcome: BulkOutcome = { fallback: plan.fallback, operations: 0 };
   // Connections inside list fields (`Order.refunds[].refundLineItems`) are not in the file: fetched per record.
@@ -147,7 +152,7 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
 
   const cursorOf = (): GraphqlCursor => ({
     v: 2, runId: plan.resumedRunId ?? frame.runId, mode: frame.mode, method: 'bulk', startedAt: plan.startedAt.toISOString(),
-    maxUpdatedAt: plan.maxUpdatedAt, field: plan.field, windows, attempts, op, ...(outcome.fallback ? { fallback: outcome.fallback } : {}),
+    maxUpdatedAt: plan.maxUpdatedAt, field: plan.field, windows, attempts, op, ...(starting ? { starting } : {}), ...(outcome.fallback ? { fallback: outcome.fallback } : {}),
   });
   const save = () => { if (plan.resumable) frame.saveCursor(encodeCursor(cursorOf())); };
   const g = frame.resource.graphql;
@@ -160,9 +165,20 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
     const query = bulkQuery(frame.resource, search, search ? sortKey : undefined);
 
     if (!op) {
-      const running = await bulk.findRunning(query, { signal: frame.options.signal });
+      // After a kill between asking and saving the answer, the operation asked for may have completed
+      // meanwhile: looked for among those created since (Shopify's clock may lag the importer's).
+      const createdSince = starting ? new Date(Date.parse(starting) - START_CLOCK_SKEW_MS) : undefined;
+      const running = await bulk.findRunning(query, { signal: frame.options.signal, createdSince });
       const sentAt = frame.deps.clock().toISOString();
+      if (!running) {
+        // Saved before asking, so that a run killed before the answer is saved knows to look.
+        starting = sentAt;
+        save();
+        await frame.flushCursor();
+        if (frame.shouldStop()) break;
+      }
       const state = running ?? await bulk.start(query, { groupObjects: false, signal: frame.options.signal });
+      starting = null;
       op = { id: state.id, tag: tagOf(state.id), line: 0, byte: 0, roots: 0, ...running ? {} : { sentAt } };
       operations++;
       logger.info(running ? 'bulk operation already running for this query: attached to it' : 'bulk operation started', { tenantId: frame.tenantId, resource: frame.name, operation: state.id, window: [from, to] });

@@ -76,6 +76,12 @@ export interface GraphqlCursor {
   /** bulk: attempts made for the first window (a failing window is split, a cancelled one rerun, a bounded number of times). */
   attempts?: number;
   op?: BulkCursor | null;
+  /**
+   * bulk: when the first window's operation was asked for (the importer's clock, ISO) while Shopify's
+   * answer, its id, is not saved yet. A run killed in between finds the operation among those created
+   * since, running or completed meanwhile, instead of starting a second one.
+   */
+  starting?: string;
   /** bulk: the span bulk operations were denied (protected customer data), listed with paged queries once the windows are done. */
   fallback?: [string | null, string | null];
   /** Which of the resource's GraphQL listings (`graphqlSourcesOf`) the cursor belongs to; 0 when absent. */

@@ -752,8 +752,14 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
   /** `bulkOperations(query: "status:running operation_type:query")`: this app's operations on the shop, newest first. */
   function bulkOperationsConnection(shop: SimulatedShop, field: FieldNode, vars: Record<string, unknown>): JsonObject {
     const args = resolveArgs(field.args, vars);
-    const status = /status:(\w+)/i.exec(typeof args.query === 'string' ? args.query : '')?.[1]?.toUpperCase();
-    const items = [...operations.values()].filter((o) => o.shop === shop).reverse().map((o) => bulkObject(o)).filter((o) => !status || o.status === status);
+    const search = typeof args.query === 'string' ? args.query : '';
+    const status = /status:(\w+)/i.exec(search)?.[1]?.toUpperCase();
+    // `created_at:>='<time>'` (or `>`, quoted or not): operations created since then.
+    const since = /created_at:(>=?)'?([^'\s]+)'?/.exec(search);
+    const sinceMs = since ? Date.parse(since[2]) : -Infinity;
+    const items = [...operations.values()].filter((o) => o.shop === shop).reverse().map((o) => bulkObject(o))
+      .filter((o) => !status || o.status === status)
+      .filter((o) => !since || (since[1] === '>' ? Date.parse(String(o.createdAt)) > sinceMs : Date.parse(String(o.createdAt)) >= sinceMs));
     return listConnection(items, field, vars);
   }
 
