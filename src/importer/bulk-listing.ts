@@ -181,7 +181,7 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
       starting = null;
       op = { id: state.id, tag: tagOf(state.id), line: 0, byte: 0, roots: 0, ...running ? {} : { sentAt } };
       operations++;
-      logger.info(running ? 'bulk operation already running for this query: attached to it' : 'bulk operation started', { tenantId: frame.tenantId, resource: frame.name, operation: state.id, window: [from, to] });
+      logger.info(running ? `bulk operation ${running.status === 'COMPLETED' ? 'asked for by a killed run, completed since' : 'already running for this query'}: attached to it` : 'bulk operation started', { tenantId: frame.tenantId, resource: frame.name, operation: state.id, window: [from, to] });
       save();
     }
 
