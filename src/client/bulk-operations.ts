@@ -73,13 +73,18 @@ export const BULK_RUNNING_QUERY = `query ShopifyIngestBulkRunning {
   created: bulkOperations(first: 25, query: "status:created operation_type:query") { nodes { ${FIELDS} } }
 }`;
 /**
- * As {@link BULK_RUNNING_QUERY}, and the operations completed since a moment (`$completed`:
- * `status:completed operation_type:query created_at:>='<ISO>'`).
+ * As {@link BULK_RUNNING_QUERY}, and the operations completed after a given one (`$completed`:
+ * `status:completed operation_type:query id:>N`).
  */
 export const BULK_FIND_QUERY = `query ShopifyIngestBulkFind($completed: String!) {
   running: bulkOperations(first: 25, query: "status:running operation_type:query") { nodes { ${FIELDS} } }
   created: bulkOperations(first: 25, query: "status:created operation_type:query") { nodes { ${FIELDS} } }
   completed: bulkOperations(first: 25, query: $completed) { nodes { ${FIELDS} } }
+}`;
+/** This app's newest operation of any status: both ends of the list, whichever order it comes in (ids grow with creation). */
+export const BULK_NEWEST_QUERY = `query ShopifyIngestBulkNewest {
+  first: bulkOperations(first: 1) { nodes { id } }
+  last: bulkOperations(last: 1) { nodes { id } }
 }`;
 /** Before API 2026-01 there is no `bulkOperation(id:)` nor `bulkOperations`: `node(id:)` and `currentBulkOperation` instead. */
 export const BULK_NODE_QUERY = `query ShopifyIngestBulkNode($id: ID!) { node(id: $id) { ... on BulkOperation { ${FIELDS} } } }`;
@@ -91,6 +96,12 @@ type RawState = Omit<BulkOperationState, 'objectCount' | 'rootObjectCount' | 'fi
 function unsigned(value: string | number | null | undefined): bigint | null {
   if (value === null || value === undefined || value === '') return null;
   return BigInt(value);
+}
+
+/** The number of a `gid://shopify/BulkOperation/N` (0 for anything else). */
+function numericId(id: unknown): bigint {
+  const m = typeof id === 'string' ? /(\d+)$/.exec(id) : null;
+  return m ? BigInt(m[1]) : 0n;
 }
 
 export function toBulkState(raw: RawState): BulkOperationState {
@@ -133,10 +144,11 @@ export class BulkOperations {
    * count), waits with backoff and tries again, up to `limitWaitMs`. Other user errors (an invalid query)
    * throw `BULK_OPERATION_INVALID`. When the mutation fails in a way that leaves unknown whether Shopify
    * started the operation (5xx, timeout, lost connection, cut-off answer), the running operation with
-   * this query is looked up and returned; only when there is none is the mutation sent again (up to
+   * this query (with `askedAfter`, a {@link newestId} taken before: also one completed since) is
+   * looked up and returned; only when there is none is the mutation sent again (up to
    * {@link AMBIGUOUS_START_RETRIES} times).
    */
-  async start(query: string, options: { groupObjects?: boolean; signal?: AbortSignal } = {}): Promise<BulkOperationState> {
+  async start(query: string, options: { groupObjects?: boolean; signal?: AbortSignal; askedAfter?: string } = {}): Promise<BulkOperationState> {
     let delay = this.minPollMs;
     let waited = 0;
     let ambiguous = 0;
@@ -150,7 +162,7 @@ export class BulkOperations {
         // Shopify may have started it: attach to that operation rather than start a second one.
         let running: BulkOperationState | null;
         try {
-          running = await this.findRunning(query, { signal: options.signal });
+          running = await this.findRunning(query, { signal: options.signal, completedAfter: options.askedAfter });
         } catch {
           throw error;
         }
@@ -204,25 +216,51 @@ export class BulkOperations {
   }
 
   /**
-   * A running (or created) operation of this app whose query is exactly `query`, if any: a crashed
-   * run's operation to re-attach to. With `createdSince`, also one that completed, created since
-   * then (newest first): a run killed before it saved the id of the operation it asked for.
+   * The numeric id of this app's newest bulk operation of any status on the shop ('0' for none):
+   * recorded before an operation is asked for, so that one created after it can be told from older
+   * ones ({@link findRunning}'s `completedAfter`).
    */
-  async findRunning(query: string, options: { signal?: AbortSignal; createdSince?: Date } = {}): Promise<BulkOperationState | null> {
-    let nodes: RawState[];
-    const since = options.createdSince;
-    const createdSince = (n: RawState) => n.status === 'COMPLETED' && since !== undefined && Date.parse(n.createdAt ?? '') >= since.getTime();
+  async newestId(options: { signal?: AbortSignal } = {}): Promise<string> {
+    let ids: unknown[];
     if (!this.legacy) {
       try {
-        const data = since
+        const data = await this.client.graphql<{ first?: { nodes?: Array<{ id?: unknown }> }; last?: { nodes?: Array<{ id?: unknown }> } }>(BULK_NEWEST_QUERY, undefined, { signal: options.signal });
+        if (!Array.isArray(data?.first?.nodes) || !Array.isArray(data?.last?.nodes)) throw this.shapeless('bulkOperations.nodes');
+        ids = [...data.first.nodes, ...data.last.nodes].map((n) => n?.id);
+      } catch (error) {
+        if (!isUndefinedField(error)) throw error;
+        this.legacy = true;
+      }
+    }
+    if (this.legacy) {
+      const data = await this.client.graphql<{ currentBulkOperation?: RawState | null }>(BULK_CURRENT_QUERY, undefined, { signal: options.signal });
+      if (!data || !('currentBulkOperation' in data)) throw this.shapeless('currentBulkOperation');
+      ids = [data.currentBulkOperation?.id];
+    }
+    return ids!.map(numericId).reduce((a, b) => (b > a ? b : a), 0n).toString();
+  }
+
+  /**
+   * A running (or created) operation of this app whose query is exactly `query`, if any: a crashed
+   * run's operation to re-attach to. With `completedAfter` (a {@link newestId} taken before the
+   * operation was asked for), also one that completed since, with an id above it: a run killed
+   * before it saved the id of the operation it asked for. An older completed operation of the same
+   * query (a previous run's, a rejected attempt) is never taken for it.
+   */
+  async findRunning(query: string, options: { signal?: AbortSignal; completedAfter?: string } = {}): Promise<BulkOperationState | null> {
+    let nodes: RawState[];
+    const after = options.completedAfter !== undefined && /^\d+$/.test(options.completedAfter) ? BigInt(options.completedAfter) : null;
+    const completedAfter = (n: RawState) => n.status === 'COMPLETED' && after !== null && numericId(n.id) > after;
+    if (!this.legacy) {
+      try {
+        const data = after !== null
           ? await this.client.graphql<{ running?: { nodes?: RawState[] }; created?: { nodes?: RawState[] }; completed?: { nodes?: RawState[] } }>(
-            BULK_FIND_QUERY, { completed: `status:completed operation_type:query created_at:>='${since.toISOString()}'` }, { signal: options.signal })
+            BULK_FIND_QUERY, { completed: `status:completed operation_type:query id:>${after}` }, { signal: options.signal })
           : await this.client.graphql<{ running?: { nodes?: RawState[] }; created?: { nodes?: RawState[] }; completed?: undefined }>(BULK_RUNNING_QUERY, undefined, { signal: options.signal });
         // A shapeless answer is an error: read as "none running", it would start a second operation.
-        if (!Array.isArray(data?.running?.nodes) || !Array.isArray(data?.created?.nodes) || (since && !Array.isArray(data?.completed?.nodes))) throw this.shapeless('bulkOperations.nodes');
-        // Created after `since` by Shopify's clock too: the search's own filter, checked again.
-        // The newest first, whatever order the list comes in: the last one asked for.
-        const completed = (data.completed?.nodes ?? []).filter(createdSince).sort((a, b) => Date.parse(b.createdAt ?? '') - Date.parse(a.createdAt ?? ''));
+        if (!Array.isArray(data?.running?.nodes) || !Array.isArray(data?.created?.nodes) || (after !== null && !Array.isArray(data?.completed?.nodes))) throw this.shapeless('bulkOperations.nodes');
+        // The search's own filter, checked again; the newest first, the last one asked for.
+        const completed = (data.completed?.nodes ?? []).filter(completedAfter).sort((a, b) => (numericId(b.id) > numericId(a.id) ? 1 : -1));
         nodes = [...data.running.nodes, ...data.created.nodes, ...completed];
       } catch (error) {
         if (!isUndefinedField(error)) throw error;
@@ -233,7 +271,7 @@ export class BulkOperations {
       const data = await this.client.graphql<{ currentBulkOperation?: RawState | null }>(BULK_CURRENT_QUERY, undefined, options);
       if (!data || !('currentBulkOperation' in data)) throw this.shapeless('currentBulkOperation');
       const current = data.currentBulkOperation;
-      nodes = current && (current.status === 'CREATED' || current.status === 'RUNNING' || createdSince(current)) ? [current] : [];
+      nodes = current && (current.status === 'CREATED' || current.status === 'RUNNING' || completedAfter(current)) ? [current] : [];
     }
     const wanted = normalise(query);
     const match = nodes!.find((n) => n.query !== null && normalise(n.query) === wanted);

@@ -53,8 +53,8 @@ export interface BulkPlan {
   windows: Window[];
   attempts: number;
   op: BulkCursor | null;
-  /** When a killed run asked for the first window's operation without saving its id (`GraphqlCursor.starting`). */
-  starting?: string | null;
+  /** A killed run asked for the first window's operation without saving its id (`GraphqlCursor.askedAfter`). */
+  askedAfter?: string | null;
   /** The span already denied to bulk operations (a resumed cursor's), to list with paged queries. */
   fallback: Window | null;
   startedAt: Date;
@@ -86,8 +86,12 @@ interface ChildTally {
   byTable: Map<string, Map<bigint, [number, number]>>;
   /** Each counted record's gid as the file gave it (its real type, e.g. `DiscountCodeNode`), to read it again by. */
   gids: Map<bigint, string>;
-  /** Counted records whose line in this file could not be transformed (recorded failed): read again, they are records written. */
-  failed: Set<bigint>;
+  /**
+   * Counted records this run read from the file and counted (a line that transformed): read again
+   * whole, they add no record. The others (a line that could not be transformed, or one committed by
+   * a killed run before this one resumed the file) are records this run writes when read again.
+   */
+  counted: Set<bigint>;
 }
 
 /** What a bulk listing ended with: the span to list with paged queries instead (protected data), if any. */
@@ -105,8 +109,6 @@ function spanOf(a: Window | null, b: Window): Window {
 }
 
 const MIN_WINDOW_MS = 3_600_000;
-/** How far Shopify's clock may lag the importer's when an operation asked for is looked for by its creation time. */
-const START_CLOCK_SKEW_MS = 5 * 60_000;
 /** Bulk lines held at most while list items wait for their shared `nodes(ids:)` query. */
 const MAX_HELD_LINES = 2_000;
 
@@ -136,7 +138,7 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
   const windows = plan.windows.map((w) => [...w] as Window);
   let attempts = plan.attempts;
   let op: BulkCursor | null = plan.op;
-  let starting = plan.op ? null : plan.starting ?? null;
+  let askedAfter = plan.op || !/^\d+$/.test(plan.askedAfter ?? '') ? null : plan.askedAfter!;
   let operations = 0;
   const outcome: BulkOutcome = { fallback: plan.fallback, operations: 0 };
   // Connections inside list fields (`Order.refunds[].refundLineItems`) are not in the file: fetched per record.
@@ -152,7 +154,7 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
 
   const cursorOf = (): GraphqlCursor => ({
     v: 2, runId: plan.resumedRunId ?? frame.runId, mode: frame.mode, method: 'bulk', startedAt: plan.startedAt.toISOString(),
-    maxUpdatedAt: plan.maxUpdatedAt, field: plan.field, windows, attempts, op, ...(starting ? { starting } : {}), ...(outcome.fallback ? { fallback: outcome.fallback } : {}),
+    maxUpdatedAt: plan.maxUpdatedAt, field: plan.field, windows, attempts, op, ...(askedAfter ? { askedAfter } : {}), ...(outcome.fallback ? { fallback: outcome.fallback } : {}),
   });
   const save = () => { if (plan.resumable) frame.saveCursor(encodeCursor(cursorOf())); };
   const g = frame.resource.graphql;
@@ -166,19 +168,18 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
 
     if (!op) {
       // After a kill between asking and saving the answer, the operation asked for may have completed
-      // meanwhile: looked for among those created since (Shopify's clock may lag the importer's).
-      const createdSince = starting ? new Date(Date.parse(starting) - START_CLOCK_SKEW_MS) : undefined;
-      const running = await bulk.findRunning(query, { signal: frame.options.signal, createdSince });
-      const sentAt = frame.deps.clock().toISOString();
+      // meanwhile: one with this query and an id above the newest there was before asking is it.
+      const running = await bulk.findRunning(query, { signal: frame.options.signal, completedAfter: askedAfter ?? undefined });
       if (!running) {
-        // Saved before asking, so that a run killed before the answer is saved knows to look.
-        starting = sentAt;
+        // Saved before asking, so that a run killed before the answer is saved knows what to look for.
+        askedAfter = await bulk.newestId({ signal: frame.options.signal });
         save();
         await frame.flushCursor();
         if (frame.shouldStop()) break;
       }
-      const state = running ?? await bulk.start(query, { groupObjects: false, signal: frame.options.signal });
-      starting = null;
+      const sentAt = frame.deps.clock().toISOString();
+      const state = running ?? await bulk.start(query, { groupObjects: false, signal: frame.options.signal, askedAfter: askedAfter ?? undefined });
+      askedAfter = null;
       op = { id: state.id, tag: tagOf(state.id), line: 0, byte: 0, roots: 0, ...running ? {} : { sentAt } };
       operations++;
       logger.info(running ? `bulk operation ${running.status === 'COMPLETED' ? 'asked for by a killed run, completed since' : 'already running for this query'}: attached to it` : 'bulk operation started', { tenantId: frame.tenantId, resource: frame.name, operation: state.id, window: [from, to] });
@@ -204,7 +205,7 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
     // The file holds each record as the operation found it, some time after it was asked for.
     frame.observedAt = observedFrom(op, state);
     if (state.status === 'COMPLETED') {
-      const tally: ChildTally = { byTable: new Map(), gids: new Map(), failed: new Set() };
+      const tally: ChildTally = { byTable: new Map(), gids: new Map(), counted: new Set() };
       const writes: FileWrites = { fromStart: op.line === 0, upsertedBefore: frame.upsertedBulkBatches, late: new Set() };
       if (state.url) {
         const read = await readFile(frame, deps, state.url, op, childByType, rootType, save, false, complete, tally, writes);
@@ -407,9 +408,9 @@ async function readFileInto(
   // written here, they are not counted twice.
   const recordUnit = (node: Record<string, unknown>, position: LinePosition): Unit => {
     const unit = frame.recordUnit(node, position, op.tag);
-    if (unit.failure && tally) {
+    if (tally && !unit.failure && !partial) {
       const id = parseGid(node.id);
-      if (id !== null && tally.gids.has(id)) tally.failed.add(id);
+      if (id !== null && tally.gids.has(id)) tally.counted.add(id);
     }
     if (!partial) return unit;
     frame.counts.fetched--;
@@ -592,12 +593,12 @@ async function rereadTruncated(frame: RunFrame, client: GraphqlImportClient, tal
   frame.deps.logger.info('bulk output truncated nested connections: reading those records again', { tenantId: frame.tenantId, resource: frame.name, records: short.size });
   // Its batches hang under a page span of their own (paged queries), beside the operation's file spans.
   frame.openListingSpan(SPANS.page, { 'shopify_ingest.page.reread_truncated': short.size });
-  // A record the file gave is counted already: written again whole, it adds no record. One whose
-  // line failed is a record written now (fetched twice: imported + failed + skipped = fetched).
+  // A record this run counted from the file adds no record written again whole (fetched once, unless
+  // the whole read fails: then fetched twice, failed once). Any other is a record written now.
   // Separate pipelines, so that a batch's written rows are all records or none.
-  const written = [...short].filter((id) => !tally.failed.has(id));
-  const failedInFile = [...short].filter((id) => tally.failed.has(id));
-  for (const [ids, counted] of [[written, false], [failedInFile, true]] as const) {
+  const again = [...short].filter((id) => tally.counted.has(id));
+  const fresh = [...short].filter((id) => !tally.counted.has(id));
+  for (const [ids, counted] of [[again, true], [fresh, false]] as const) {
     if (ids.length === 0 || frame.failed !== null) continue;
     const pipeline = frame.pipeline<null>('complete', () => {});
     try {
@@ -608,9 +609,12 @@ async function rereadTruncated(frame: RunFrame, client: GraphqlImportClient, tal
         const node = await fetchRecord(client, frame.resource, tally.gids.get(id) ?? id, frame.options.signal);
         // A record deleted since the operation ran keeps what the file gave; its delete tombstones it.
         if (!node) continue;
-        if (!counted) frame.counts.fetched--;
         const unit = frame.recordUnit(node, null, tag);
-        await pipeline.add(counted ? unit : { ...unit, records: 0 });
+        if (!counted) await pipeline.add(unit);
+        else {
+          if (!unit.failure) frame.counts.fetched--;
+          await pipeline.add({ ...unit, records: 0 });
+        }
       }
     } catch (error) {
       frame.fail(error);

@@ -77,11 +77,12 @@ export interface GraphqlCursor {
   attempts?: number;
   op?: BulkCursor | null;
   /**
-   * bulk: when the first window's operation was asked for (the importer's clock, ISO) while Shopify's
-   * answer, its id, is not saved yet. A run killed in between finds the operation among those created
-   * since, running or completed meanwhile, instead of starting a second one.
+   * bulk: the first window's operation is being asked for and its id is not saved yet; this is the
+   * numeric id of the app's newest operation before it (`'0'`: none). A run killed in between finds
+   * the operation, running or completed meanwhile (completed: an id above this one), instead of
+   * starting a second one; an older completed operation of the same query is never taken for it.
    */
-  starting?: string;
+  askedAfter?: string;
   /** bulk: the span bulk operations were denied (protected customer data), listed with paged queries once the windows are done. */
   fallback?: [string | null, string | null];
   /** Which of the resource's GraphQL listings (`graphqlSourcesOf`) the cursor belongs to; 0 when absent. */

@@ -327,7 +327,7 @@ async function graphqlListing(ctx: RunContext, frame: RunFrame, client: GraphqlI
   chose(windows !== null ? 'bulk' : 'pages');
   if (windows !== null) {
     const outcome = await bulkListing(frame, client, ctx.bulk ?? {}, {
-      field, windows, attempts: resumed?.attempts ?? 0, op: resumed?.op ?? null, starting: resumed?.starting ?? null, fallback: resumed?.fallback ?? null, startedAt: plan.startedAt,
+      field, windows, attempts: resumed?.attempts ?? 0, op: resumed?.op ?? null, askedAfter: resumed?.askedAfter ?? null, fallback: resumed?.fallback ?? null, startedAt: plan.startedAt,
       maxUpdatedAt: plan.maxUpdatedAt, resumedRunId, resumable,
     });
     // The span bulk operations could not list (protected customer data) is paged instead. Its pages'

@@ -365,6 +365,12 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
     const args = resolveArgs(field.args, vars);
     const start = args.after !== undefined && args.after !== null ? decodeCursor(args.after) + 1 : 0;
     const first = Math.min(Number(args.first ?? args.last ?? MAX_PAGE), MAX_PAGE);
+    // `last: n` without a cursor: the list's last n.
+    if (args.first === undefined && args.last !== undefined && start === 0 && (args.before === undefined || args.before === null)) {
+      const from = Math.max(0, items.length - first);
+      const tail = items.slice(from).map((node, k) => ({ cursor: encodeCursor(from + k), node }));
+      return connectionResult(tail, { hasNextPage: false, hasPreviousPage: from > 0 }, field, vars);
+    }
     const page = items.slice(start, start + first).map((node, k) => ({ cursor: encodeCursor(start + k), node }));
     return connectionResult(page, { hasNextPage: start + first < items.length, hasPreviousPage: start > 0 }, field, vars);
   }
@@ -749,7 +755,7 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
     return listConnection(items, field, vars);
   }
 
-  /** `bulkOperations(query: "status:running operation_type:query")`: this app's operations on the shop, newest first. */
+  /** `bulkOperations(query: "status:running operation_type:query")` (also `created_at:`, `id:` terms): this app's operations on the shop, newest first. */
   function bulkOperationsConnection(shop: SimulatedShop, field: FieldNode, vars: Record<string, unknown>): JsonObject {
     const args = resolveArgs(field.args, vars);
     const search = typeof args.query === 'string' ? args.query : '';
@@ -757,8 +763,18 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
     // `created_at:>='<time>'` (or `>`, quoted or not): operations created since then.
     const since = /created_at:(>=?)'?([^'\s]+)'?/.exec(search);
     const sinceMs = since ? Date.parse(since[2]) : -Infinity;
+    // `id:>N` / `id:>=N` / `id:N` (numeric ids).
+    const idTerm = /(?:^|\s)id:(>=?|<=?)?(\d+)/.exec(search);
+    const idOf = (o: JsonObject) => BigInt(/(\d+)$/.exec(String(o.id))![1]);
+    const idMatches = (o: JsonObject) => {
+      if (!idTerm) return true;
+      const n = BigInt(idTerm[2]);
+      const id = idOf(o);
+      return idTerm[1] === '>' ? id > n : idTerm[1] === '>=' ? id >= n : idTerm[1] === '<' ? id < n : idTerm[1] === '<=' ? id <= n : id === n;
+    };
     const items = [...operations.values()].filter((o) => o.shop === shop).reverse().map((o) => bulkObject(o))
       .filter((o) => !status || o.status === status)
+      .filter(idMatches)
       .filter((o) => !since || (since[1] === '>' ? Date.parse(String(o.createdAt)) > sinceMs : Date.parse(String(o.createdAt)) >= sinceMs));
     return listConnection(items, field, vars);
   }

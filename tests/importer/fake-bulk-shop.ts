@@ -167,7 +167,15 @@ export class FakeBulkShop {
         return { bulkOperation: this.state(op) } as T;
       }
       case 'ShopifyIngestBulkRunning':
-        return { running: { nodes: [...this.ops.values()].filter((o) => o.status === 'RUNNING').map((o) => this.state(o)) }, created: { nodes: [...this.ops.values()].filter((o) => o.status === 'CREATED').map((o) => this.state(o)) } } as T;
+      case 'ShopifyIngestBulkFind': {
+        const after = /id:>(\d+)/.exec(String(variables?.completed ?? ''))?.[1];
+        const completed = after === undefined ? undefined : { nodes: [...this.ops.values()].filter((o) => o.status === 'COMPLETED' && BigInt(o.id.replace(/\D/g, '')) > BigInt(after)).map((o) => this.state(o)) };
+        return { running: { nodes: [...this.ops.values()].filter((o) => o.status === 'RUNNING').map((o) => this.state(o)) }, created: { nodes: [...this.ops.values()].filter((o) => o.status === 'CREATED').map((o) => this.state(o)) }, completed } as T;
+      }
+      case 'ShopifyIngestBulkNewest': {
+        const ids = [...this.ops.keys()];
+        return { first: { nodes: ids.slice(-1).map((id) => ({ id })) }, last: { nodes: ids.slice(0, 1).map((id) => ({ id })) } } as T;
+      }
       case 'ShopifyIngestBulkCancel':
         this.cancels++;
         return { bulkOperationCancel: { bulkOperation: null, userErrors: [] } } as T;

@@ -3,7 +3,7 @@ import { RESOURCES } from '../../src/resources/index.js';
 import { graphqlSourcesOf, type ResourceDefinition } from '../../src/resources/definition.js';
 import { ACCESS_SCOPES_QUERY, bulkIdsQuery, bulkQuery, countQuery, DESTROY_EVENTS_QUERY, destroyEventsSearch, earliestQuery, listItemsQuery, nestedRestQuery, pageQuery, pageRecordCost, pageSizeFor, recordQuery, singletonQuery, timeWindowQuery } from '../../src/importer/queries.js';
 import { createShopifyClient, type ShopifyClient } from '../../src/client/index.js';
-import { BULK_CANCEL_MUTATION, BULK_CURRENT_QUERY, BULK_FIND_QUERY, BULK_GET_QUERY, BULK_NODE_QUERY, BULK_RUN_MUTATION, BULK_RUNNING_QUERY } from '../../src/client/bulk-operations.js';
+import { BULK_CANCEL_MUTATION, BULK_CURRENT_QUERY, BULK_FIND_QUERY, BULK_GET_QUERY, BULK_NEWEST_QUERY, BULK_NODE_QUERY, BULK_RUN_MUTATION, BULK_RUNNING_QUERY } from '../../src/client/bulk-operations.js';
 import { createShopifySimulator, type ShopifySimulator } from '../../src/testing/index.js';
 import { adminSchemaErrors, adminSchemaMissing } from '../helpers/schema-validate.js';
 
@@ -42,7 +42,7 @@ describe.skipIf(adminSchemaMissing)(`every query the engine sends is valid again
   });
 
   it('bulk operations: run, get, lookup (2026-01+ and before), cancel', () => {
-    for (const document of [BULK_RUN_MUTATION, BULK_GET_QUERY, BULK_RUNNING_QUERY, BULK_FIND_QUERY, BULK_NODE_QUERY, BULK_CURRENT_QUERY, BULK_CANCEL_MUTATION]) expect(adminSchemaErrors(document), document).toEqual([]);
+    for (const document of [BULK_RUN_MUTATION, BULK_GET_QUERY, BULK_RUNNING_QUERY, BULK_FIND_QUERY, BULK_NEWEST_QUERY, BULK_NODE_QUERY, BULK_CURRENT_QUERY, BULK_CANCEL_MUTATION]) expect(adminSchemaErrors(document), document).toEqual([]);
   });
 
   it('rejects what Shopify would reject (the check can fail)', () => {
