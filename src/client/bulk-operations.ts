@@ -13,6 +13,7 @@
 import { ShopifyIngestError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { timerSleep } from '../abort.js';
+import { parseGid } from '../transform/values.js';
 
 /** Statuses of a bulk operation (BulkOperationStatus). */
 export type BulkOperationStatus = 'CREATED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELING' | 'CANCELED' | 'EXPIRED';
@@ -96,12 +97,6 @@ type RawState = Omit<BulkOperationState, 'objectCount' | 'rootObjectCount' | 'fi
 function unsigned(value: string | number | null | undefined): bigint | null {
   if (value === null || value === undefined || value === '') return null;
   return BigInt(value);
-}
-
-/** The number of a `gid://shopify/BulkOperation/N` (0 for anything else). */
-function numericId(id: unknown): bigint {
-  const m = typeof id === 'string' ? /(\d+)$/.exec(id) : null;
-  return m ? BigInt(m[1]) : 0n;
 }
 
 export function toBulkState(raw: RawState): BulkOperationState {
@@ -200,19 +195,15 @@ export class BulkOperations {
 
   /** The operation's current state, or null when Shopify does not know it (or it belongs to another app). */
   async get(id: string, options: { signal?: AbortSignal } = {}): Promise<BulkOperationState | null> {
-    if (!this.legacy) {
-      try {
-        const data = await this.client.graphql<{ bulkOperation?: RawState | null }>(BULK_GET_QUERY, { id }, options);
-        if (!data || !('bulkOperation' in data)) throw this.shapeless('bulkOperation');
-        return data.bulkOperation ? toBulkState(data.bulkOperation) : null;
-      } catch (error) {
-        if (!isUndefinedField(error)) throw error;
-        this.legacy = true;
-      }
-    }
-    const data = await this.client.graphql<{ node?: RawState | null }>(BULK_NODE_QUERY, { id }, options);
-    if (!data || !('node' in data)) throw this.shapeless('node');
-    return data.node?.id ? toBulkState(data.node) : null;
+    return this.byVersion(async () => {
+      const data = await this.client.graphql<{ bulkOperation?: RawState | null }>(BULK_GET_QUERY, { id }, options);
+      if (!data || !('bulkOperation' in data)) throw this.shapeless('bulkOperation');
+      return data.bulkOperation ? toBulkState(data.bulkOperation) : null;
+    }, async () => {
+      const data = await this.client.graphql<{ node?: RawState | null }>(BULK_NODE_QUERY, { id }, options);
+      if (!data || !('node' in data)) throw this.shapeless('node');
+      return data.node?.id ? toBulkState(data.node) : null;
+    });
   }
 
   /**
@@ -221,23 +212,12 @@ export class BulkOperations {
    * ones ({@link findRunning}'s `completedAfter`).
    */
   async newestId(options: { signal?: AbortSignal } = {}): Promise<string> {
-    let ids: unknown[];
-    if (!this.legacy) {
-      try {
-        const data = await this.client.graphql<{ first?: { nodes?: Array<{ id?: unknown }> }; last?: { nodes?: Array<{ id?: unknown }> } }>(BULK_NEWEST_QUERY, undefined, { signal: options.signal });
-        if (!Array.isArray(data?.first?.nodes) || !Array.isArray(data?.last?.nodes)) throw this.shapeless('bulkOperations.nodes');
-        ids = [...data.first.nodes, ...data.last.nodes].map((n) => n?.id);
-      } catch (error) {
-        if (!isUndefinedField(error)) throw error;
-        this.legacy = true;
-      }
-    }
-    if (this.legacy) {
-      const data = await this.client.graphql<{ currentBulkOperation?: RawState | null }>(BULK_CURRENT_QUERY, undefined, { signal: options.signal });
-      if (!data || !('currentBulkOperation' in data)) throw this.shapeless('currentBulkOperation');
-      ids = [data.currentBulkOperation?.id];
-    }
-    return ids!.map(numericId).reduce((a, b) => (b > a ? b : a), 0n).toString();
+    const ids = await this.byVersion(async () => {
+      const data = await this.client.graphql<{ first?: { nodes?: Array<{ id?: unknown }> }; last?: { nodes?: Array<{ id?: unknown }> } }>(BULK_NEWEST_QUERY, undefined, { signal: options.signal });
+      if (!Array.isArray(data?.first?.nodes) || !Array.isArray(data?.last?.nodes)) throw this.shapeless('bulkOperations.nodes');
+      return [...data.first.nodes, ...data.last.nodes].map((n) => n?.id);
+    }, async () => [(await this.current(options.signal))?.id]);
+    return ids.map((id) => parseGid(id) ?? 0n).reduce((a, b) => (b > a ? b : a), 0n).toString();
   }
 
   /**
@@ -248,38 +228,49 @@ export class BulkOperations {
    * query (a previous run's, a rejected attempt) is never taken for it.
    */
   async findRunning(query: string, options: { signal?: AbortSignal; completedAfter?: string } = {}): Promise<BulkOperationState | null> {
-    let nodes: RawState[];
     const after = options.completedAfter !== undefined && /^\d+$/.test(options.completedAfter) ? BigInt(options.completedAfter) : null;
-    const completedAfter = (n: RawState) => n.status === 'COMPLETED' && after !== null && numericId(n.id) > after;
-    if (!this.legacy) {
-      try {
-        const data = after !== null
-          ? await this.client.graphql<{ running?: { nodes?: RawState[] }; created?: { nodes?: RawState[] }; completed?: { nodes?: RawState[] } }>(
-            BULK_FIND_QUERY, { completed: `status:completed operation_type:query id:>${after}` }, { signal: options.signal })
-          : await this.client.graphql<{ running?: { nodes?: RawState[] }; created?: { nodes?: RawState[] }; completed?: undefined }>(BULK_RUNNING_QUERY, undefined, { signal: options.signal });
-        // A shapeless answer is an error: read as "none running", it would start a second operation.
-        if (!Array.isArray(data?.running?.nodes) || !Array.isArray(data?.created?.nodes) || (after !== null && !Array.isArray(data?.completed?.nodes))) throw this.shapeless('bulkOperations.nodes');
-        // The search's own filter, checked again; the newest first, the last one asked for.
-        const completed = (data.completed?.nodes ?? []).filter(completedAfter).sort((a, b) => (numericId(b.id) > numericId(a.id) ? 1 : -1));
-        nodes = [...data.running.nodes, ...data.created.nodes, ...completed];
-      } catch (error) {
-        if (!isUndefinedField(error)) throw error;
-        this.legacy = true;
-      }
-    }
-    if (this.legacy) {
-      const data = await this.client.graphql<{ currentBulkOperation?: RawState | null }>(BULK_CURRENT_QUERY, undefined, options);
-      if (!data || !('currentBulkOperation' in data)) throw this.shapeless('currentBulkOperation');
-      const current = data.currentBulkOperation;
-      nodes = current && (current.status === 'CREATED' || current.status === 'RUNNING' || completedAfter(current)) ? [current] : [];
-    }
+    const completedAfter = (n: RawState) => n.status === 'COMPLETED' && after !== null && (parseGid(n.id) ?? 0n) > after;
+    const nodes = await this.byVersion(async () => {
+      const data = after !== null
+        ? await this.client.graphql<{ running?: { nodes?: RawState[] }; created?: { nodes?: RawState[] }; completed?: { nodes?: RawState[] } }>(
+          BULK_FIND_QUERY, { completed: `status:completed operation_type:query id:>${after}` }, { signal: options.signal })
+        : await this.client.graphql<{ running?: { nodes?: RawState[] }; created?: { nodes?: RawState[] }; completed?: undefined }>(BULK_RUNNING_QUERY, undefined, { signal: options.signal });
+      // A shapeless answer is an error: read as "none running", it would start a second operation.
+      if (!Array.isArray(data?.running?.nodes) || !Array.isArray(data?.created?.nodes) || (after !== null && !Array.isArray(data?.completed?.nodes))) throw this.shapeless('bulkOperations.nodes');
+      // The search's own filter, checked again; the newest first, the last one asked for.
+      const completed = data.completed?.nodes?.filter(completedAfter).sort((a, b) => ((parseGid(b.id) ?? 0n) > (parseGid(a.id) ?? 0n) ? 1 : -1)) ?? [];
+      return [...data.running.nodes, ...data.created.nodes, ...completed];
+    }, async () => {
+      const current = await this.current(options.signal);
+      return current && (current.status === 'CREATED' || current.status === 'RUNNING' || completedAfter(current)) ? [current] : [];
+    });
     const wanted = normalise(query);
-    const match = nodes!.find((n) => n.query !== null && normalise(n.query) === wanted);
+    const match = nodes.find((n) => n.query !== null && normalise(n.query) === wanted);
     return match ? toBulkState(match) : null;
   }
 
   /** The API version lacks `bulkOperation(id:)` / `bulkOperations` (before 2026-01). */
   private legacy = false;
+
+  /** `modern()` from API 2026-01; `legacy()` before it (once Shopify said a field is undefined, from then on). */
+  private async byVersion<T>(modern: () => Promise<T>, legacy: () => Promise<T>): Promise<T> {
+    if (!this.legacy) {
+      try {
+        return await modern();
+      } catch (error) {
+        if (!isUndefinedField(error)) throw error;
+        this.legacy = true;
+      }
+    }
+    return legacy();
+  }
+
+  /** `currentBulkOperation` (before 2026-01: the app's newest query operation). */
+  private async current(signal: AbortSignal | undefined): Promise<RawState | null> {
+    const data = await this.client.graphql<{ currentBulkOperation?: RawState | null }>(BULK_CURRENT_QUERY, undefined, { signal });
+    if (!data || !('currentBulkOperation' in data)) throw this.shapeless('currentBulkOperation');
+    return data.currentBulkOperation ?? null;
+  }
 
   private shapeless(field: string): ShopifyIngestError {
     return new ShopifyIngestError('SHOPIFY_BAD_RESPONSE', `Shopify's answer about bulk operations of ${this.client.shopDomain} lacks ${field}`, {

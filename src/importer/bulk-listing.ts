@@ -138,7 +138,7 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
   const windows = plan.windows.map((w) => [...w] as Window);
   let attempts = plan.attempts;
   let op: BulkCursor | null = plan.op;
-  let askedAfter = plan.op || !/^\d+$/.test(plan.askedAfter ?? '') ? null : plan.askedAfter!;
+  let askedAfter = plan.op ? null : plan.askedAfter ?? null;
   let operations = 0;
   const outcome: BulkOutcome = { fallback: plan.fallback, operations: 0 };
   // Connections inside list fields (`Order.refunds[].refundLineItems`) are not in the file: fetched per record.

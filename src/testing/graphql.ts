@@ -760,22 +760,16 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
     const args = resolveArgs(field.args, vars);
     const search = typeof args.query === 'string' ? args.query : '';
     const status = /status:(\w+)/i.exec(search)?.[1]?.toUpperCase();
-    // `created_at:>='<time>'` (or `>`, quoted or not): operations created since then.
-    const since = /created_at:(>=?)'?([^'\s]+)'?/.exec(search);
-    const sinceMs = since ? Date.parse(since[2]) : -Infinity;
-    // `id:>N` / `id:>=N` / `id:N` (numeric ids).
-    const idTerm = /(?:^|\s)id:(>=?|<=?)?(\d+)/.exec(search);
-    const idOf = (o: JsonObject) => BigInt(/(\d+)$/.exec(String(o.id))![1]);
-    const idMatches = (o: JsonObject) => {
-      if (!idTerm) return true;
-      const n = BigInt(idTerm[2]);
-      const id = idOf(o);
-      return idTerm[1] === '>' ? id > n : idTerm[1] === '>=' ? id >= n : idTerm[1] === '<' ? id < n : idTerm[1] === '<=' ? id <= n : id === n;
+    // `id:>N`, `created_at:>='<time>'` (any of > >= < <= or none, quoted or not).
+    const idTerm = /(?:^|\s)id:([<>]=?)?(\d+)/.exec(search);
+    const createdTerm = /created_at:([<>]=?)?'?([^'\s]+)'?/.exec(search);
+    const holds = (value: number, [, op = '', bound]: RegExpExecArray, parse: (text: string) => number) => {
+      const b = parse(bound);
+      return op === '>' ? value > b : op === '>=' ? value >= b : op === '<' ? value < b : op === '<=' ? value <= b : value === b;
     };
-    const items = [...operations.values()].filter((o) => o.shop === shop).reverse().map((o) => bulkObject(o))
-      .filter((o) => !status || o.status === status)
-      .filter(idMatches)
-      .filter((o) => !since || (since[1] === '>' ? Date.parse(String(o.createdAt)) > sinceMs : Date.parse(String(o.createdAt)) >= sinceMs));
+    const items = [...operations.values()]
+      .filter((o) => o.shop === shop && (!idTerm || holds(o.number, idTerm, Number)) && (!createdTerm || holds(o.createdAtMs, createdTerm, Date.parse)))
+      .reverse().map((o) => bulkObject(o)).filter((o) => !status || o.status === status);
     return listConnection(items, field, vars);
   }
 
