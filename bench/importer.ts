@@ -19,6 +19,8 @@
  *                              sample that fits PostgreSQL's cache loads faster per row (docs/benchmarks.md)
  *   BENCH_LOG_MS [10000]       progress line interval (memory by V8 space)
  *   BENCH_HEAP_SNAPSHOT_AT     write a heap snapshot once this many orders are imported
+ *   BENCH_HEAP_SAMPLING        a file: where the orders phase's promoted bytes were allocated (V8's sampling heap
+ *                              profiler keeping objects that survived the young generation; a .heapprofile)
  *   BENCH_REGROUP_LINES        the bulk importer's regroupLines (default: its own, 4,000; 0 writes records at once)
  *   BENCH_SOURCE [graphql]     graphql: full syncs as bulk operations (the default engine); rest: the legacy REST pages
  *   BENCH_BULK_FILES [disk]    disk: the simulator writes each bulk operation's result file while the operation runs, as
@@ -239,7 +241,9 @@ async function runJob(spec: JobSpec): Promise<JobResult> {
       const files0 = await sim.resultFiles();
       const cpu0 = { job: process.cpuUsage(), simulator: await procCpuMs(sim.pid) };
       const t = performance.now();
+      const sampling = resource === 'orders' && env.BENCH_HEAP_SAMPLING ? await startPromotedSampling() : null;
       const r = resource === 'customers' ? await service.importCustomers(options) : resource === 'products' ? await service.importProducts(options) : await service.importOrders(options);
+      if (sampling) process.stderr.write(`  promoted-bytes profile: ${await sampling.stop(env.BENCH_HEAP_SAMPLING!)}\n`);
       const wall = (performance.now() - t) / 1000;
       if (r.imported !== spec[resource]) throw new Error(`${resource}: imported ${r.imported} of ${spec[resource]}`);
       const job = process.cpuUsage(cpu0.job);
@@ -267,6 +271,29 @@ async function runJob(spec: JobSpec): Promise<JobResult> {
     await sim.stop();
     if (resultDir) await rm(resultDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * BENCH_HEAP_SAMPLING: V8's sampling heap profiler over the orders phase, keeping only the objects that
+ * survived the young generation (promoted, whether a full collection freed them later or not): where the
+ * bytes that size the old generation are allocated. Written as a .heapprofile (Chrome DevTools).
+ */
+async function startPromotedSampling(): Promise<{ stop(file: string): Promise<string> }> {
+  const inspector = await import('node:inspector');
+  const { writeFile } = await import('node:fs/promises');
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method: string, params?: object) => new Promise<any>((resolve, reject) => session.post(method, params ?? {}, (error, result) => (error ? reject(error) : resolve(result))));
+  await post('HeapProfiler.enable');
+  await post('HeapProfiler.startSampling', { samplingInterval: 8192, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: false });
+  return {
+    async stop(file) {
+      const { profile } = await post('HeapProfiler.stopSampling');
+      await writeFile(file, JSON.stringify(profile));
+      session.disconnect();
+      return file;
+    },
+  };
 }
 
 async function runChildJob(spec: JobSpec): Promise<JobResult> {

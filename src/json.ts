@@ -146,6 +146,23 @@ export function parseShopifyJson<T = unknown>(text: string): T {
   return (any ? reviveBigints(JSON.parse(marked)) : JSON.parse(text)) as T;
 }
 
+/** Runs on a string only to make V8 flatten it (see {@link flatString}): anchored, it stops at the first character. */
+const FLATTEN = /^\uffff/;
+
+/**
+ * `text`, flattened now. `JSON.stringify` and `+` build a string of any length as a tree of parts (a
+ * V8 cons string), flattened the first time something reads it whole (a RegExp, a UTF-8 encoder). A
+ * row's strings wait for their batch long enough to be promoted to the old generation; flattened
+ * there, the flat copy is allocated in the old generation too, next to the parts, until a full
+ * collection: twice its size in old-generation bytes, which set how far V8 lets the heap grow
+ * (docs/benchmarks.md, 2026-12-06). Flattened while young, the parts die young.
+ */
+export function flatString(text: string): string {
+  // A RegExp run flattens its subject in place (the tree keeps one flat part).
+  FLATTEN.test(text);
+  return text;
+}
+
 /**
  * `JSON.stringify` that writes `bigint` values as bare JSON numbers (exact), instead of throwing.
  * It never touches `BigInt.prototype`, and a `toJSON` the host put there does not change its output.
@@ -161,12 +178,12 @@ export function stringifyShopifyJson(value: unknown): string {
   // without a replacer is several times faster. With a bigint it throws early (ids come first).
   if (!hostBigintToJSON) {
     try {
-      return JSON.stringify(value);
+      return flatString(JSON.stringify(value));
     } catch (error) {
       if (!(error instanceof TypeError) || !/BigInt/i.test(error.message)) throw error;
     }
   } else {
-    return losslessStringify(value) as string;
+    return flatString(losslessStringify(value) as string);
   }
   // Bigints become marked strings, then bare numbers. A key or string that holds a NUL could pass
   // for a mark: then lossless-json writes the value instead (exact, slower, rare).
@@ -177,7 +194,7 @@ export function stringifyShopifyJson(value: unknown): string {
     if (typeof v === 'string' && v.includes('\u0000')) collision = true;
     return v;
   });
-  if (collision) return losslessStringify(value) as string;
+  if (collision) return flatString(losslessStringify(value) as string);
   // JSON.stringify escapes the NUL of the mark as the six characters \u0000.
   return text.replace(/"\\u0000bigint:(-?\d+)"/g, '$1');
 }

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac, createSecretKey, hkdfSync, randomFillSync, type KeyObject } from 'node:crypto';
 import { ConfigError, ShopifyIngestError } from '../errors.js';
 import { assertTenantId } from '../errors.js';
-import { parseShopifyJson, stringifyShopifyJson } from '../json.js';
+import { flatString, parseShopifyJson, stringifyShopifyJson } from '../json.js';
 import { DecryptError } from './errors.js';
 import { keyFingerprint, parseKeyMaterial, type KeyInput } from './key-material.js';
 
@@ -134,7 +134,7 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
     const last = cipher.final();
     const tag = cipher.getAuthTag();
     const sealed = last.length === 0 ? Buffer.concat([body, tag]) : Buffer.concat([body, last, tag]);
-    return `${VERSION}.${current.id}.${iv.toString('base64url')}.${sealed.toString('base64url')}`;
+    return flatString(`${VERSION}.${current.id}.${iv.toString('base64url')}.${sealed.toString('base64url')}`);
   }
 
   function split(ciphertext: string): { keyId: string; iv: Buffer; sealed: Buffer } {

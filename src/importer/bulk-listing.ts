@@ -22,6 +22,7 @@
  */
 import { BulkOperations, type BulkOperationState } from '../client/bulk-operations.js';
 import { ShopifyIngestError } from '../errors.js';
+import { flatString } from '../json.js';
 import { parseGid } from '../transform/values.js';
 import { encodeCursor, type BulkCursor, type GraphqlCursor } from './checkpoint.js';
 import { ImportError } from './errors.js';
@@ -42,7 +43,8 @@ import { SPANS } from '../telemetry/instruments.js';
  */
 export function childLineText(text: string, parentId: string): string | undefined {
   const suffix = `,"__parentId":${JSON.stringify(parentId)}}`;
-  return text.endsWith(suffix) ? `${text.slice(0, text.length - suffix.length)}}` : undefined;
+  // Flat while young: a slice joined to '}' is a tree holding the whole line (src/json.ts, flatString).
+  return text.endsWith(suffix) ? flatString(`${text.slice(0, text.length - suffix.length)}}`) : undefined;
 }
 
 /** A window `[from, to]` (ISO strings, null = open). */
