@@ -125,7 +125,9 @@ export class BatchPipeline<P> {
     const task = (async () => {
       // A required parent's batch must be committed first; its failure fails the run anyway.
       if (waits.size > 0) await Promise.all([...waits].map((w) => w.catch(() => {})));
-      if (this.error !== null) return;
+      // Another batch failed meanwhile: this one is not written, so it must never count as committed
+      // (the committed prefix would move past it, and a resumed run would skip its lines).
+      if (this.error !== null) throw new Error('[shopify-ingest] batch not written: an earlier batch failed');
       await this.options.write(batch);
     })();
     const settled = task.then(

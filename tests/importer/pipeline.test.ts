@@ -66,4 +66,30 @@ describe('BatchPipeline', () => {
     await expect(p.close()).rejects.toThrow('boom');
     expect(Math.max(...committed)).toBe(2);
   });
+
+  it('never counts as committed a batch that waited for its parents and was not written because a later batch failed', async () => {
+    const written: number[] = [];
+    const committed: number[] = [];
+    let releaseParent!: () => void;
+    const parentWritten = new Promise<void>((r) => { releaseParent = r; });
+    const p = new BatchPipeline<number>({
+      batchSize: 1, concurrency: 3, childLines: true,
+      async write(b) {
+        if (b.position === 1) await parentWritten; // the parents' batch is slow
+        if (b.position === 3) throw new Error('boom'); // a later batch fails meanwhile
+        written.push(b.position);
+      },
+      onCommitted: (pos) => committed.push(pos),
+    });
+    await p.add({ rows: {}, records: 1, position: 1, provides: 100n });
+    await p.add({ rows: {}, records: 1, position: 2, requires: 100n }); // waits for batch 1
+    await p.add({ rows: {}, records: 1, position: 3 });
+    await p.add({ rows: {}, records: 1, position: 4 }); // dispatches batch 3, which fails
+    await tick(20);
+    releaseParent();
+    await expect(p.close()).rejects.toThrow('boom');
+    expect(written).toEqual([1]);
+    // Batch 2 was never written: the resume position must stay before it.
+    expect(committed).toEqual([1]);
+  });
 });
