@@ -128,10 +128,21 @@ export async function graphqlReconcile(frame: RunFrame, client: GraphqlImportCli
     if (listed !== expected) {
       throw new ImportError(`id listing of ${frame.name} held ${listed} ids but Shopify counted ${expected}: incomplete, nothing deleted`, { code: 'RECONCILE_INCOMPLETE', details: { listed, expected } });
     }
-    return await store.tombstoneUnlisted(frame.tenantId, frame.name, listingId, startedAt);
+    return await store.tombstoneUnlisted(frame.tenantId, frame.name, listingId, listedSince(state.createdAt, startedAt));
   } finally {
     await store.clearListedIds(frame.tenantId, frame.name, listingId).catch((error) => frame.deps.logger.warn('could not clear listed ids', { error }));
   }
+}
+
+/**
+ * Only records last changed before the listing began may be tombstoned for missing from it. The
+ * operation may be one an earlier run started and lost track of (found running): a record created
+ * after it began, and stored by this run, is not in its file. Shopify's `createdAt` and the stored
+ * `updated_at` are both Shopify's clock.
+ */
+function listedSince(createdAt: string | null, startedAt: Date): Date {
+  const created = createdAt === null ? Number.NaN : Date.parse(createdAt);
+  return Number.isFinite(created) && created < startedAt.getTime() ? new Date(created) : startedAt;
 }
 
 async function* idsOfFile(frame: RunFrame, deps: BulkDeps, url: string): AsyncGenerator<bigint> {
