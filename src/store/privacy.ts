@@ -3,6 +3,7 @@ import { parseShopifyJson, stringifyShopifyJson } from '../json.js';
 import { DEFAULT_PII_KEYS, SEALED_KEY } from '../transform/pii.js';
 import type { PrismaLike, SqlExecutor } from './prisma-like.js';
 import { storeFailure } from './store-errors.js';
+import { OBSERVED_AT } from './versioning.js';
 import { RESOURCES, getResource } from '../resources/registry.js';
 import type { ResourceDefinition, TableDefinition } from '../resources/definition.js';
 
@@ -99,6 +100,10 @@ async function redactRows(tx: SqlExecutor, tenantId: string, table: TableDefinit
   const sets = piiColumnsOf(table).map((c) => `"${c}" = NULL`);
   if (hasPayload(table)) sets.push(payload === 'erase' ? `"payload" = jsonb_build_object('id', t."id", 'redacted', true)` : `"payload" = v.p::jsonb`);
   if (table.syncedAt) sets.push(`"synced_at" = now()`);
+  // The redacted row is observed now: a version of the record raised before the redact and stored
+  // after it (Shopify retrying a delivery, an older inbox row) has the same updated_at and would win
+  // the tie (versioning.ts, rule 1) and store the PII again; now it loses it. Newer versions still win.
+  if (table.versioned) sets.push(`"${OBSERVED_AT}" = GREATEST(t."${OBSERVED_AT}", now())`);
   if (sets.length > 0) {
     await tx.$executeRawUnsafe(
       `UPDATE "${table.table}" AS t SET ${sets.join(', ')} FROM unnest($2::tid[], $3::text[]) AS v(c, p) WHERE t."tenant_id" = $1 AND t.ctid = v.c`,

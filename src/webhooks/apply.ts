@@ -9,6 +9,7 @@ import { parseShopifyJson } from '../json.js';
 import { createYielder } from '../yielder.js';
 import type { Logger } from '../logger.js';
 import { revealPayload } from '../transform/pii.js';
+import { snakeKey } from '../transform/values.js';
 import { readStoredCustomerData, type WebhookInbox } from '../store/inbox.js';
 import { readCustomerRecords } from '../store/privacy.js';
 import type { SqlExecutor } from '../store/prisma-like.js';
@@ -108,6 +109,20 @@ function payloadInvalid(event: WebhookEvent, resource: string): ShopifyIngestErr
   return new ShopifyIngestError('WEBHOOK_PAYLOAD_INVALID', `${event.topic} delivery ${event.webhookId} names no ${resource} id`, { details: { topic: event.topic, webhookId: event.webhookId } });
 }
 
+/**
+ * True when an upsert body cannot be written as the whole record: it holds a capped list at its cap
+ * (a product's 100 variants; it may have 2,048), or it lacks a child list the resource's REST shape
+ * always carries (its GraphQL connections, `variants`, `line_items`): a subscription with
+ * `include_fields` trims bodies. Written as sent, the store would remove every child the body does not
+ * list (variants past the cap, or all of them) and null the columns it leaves out; it is read again.
+ */
+function bodyIncomplete(resource: ResourceDefinition, body: unknown): boolean {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return false;
+  if (restBodyCapped(resource.rest, body)) return true;
+  const record = body as Record<string, unknown>;
+  return resource.graphql.connections.some((c) => !Array.isArray(record[snakeKey(c.field)]) && !Array.isArray(record[c.field]));
+}
+
 /** A delivery's rows, stamped with when Shopify raised it (store/versioning.ts's tie-break of equal `updated_at`). */
 function webhookRows(ctx: ApplyContext, event: WebhookEvent, resource: ResourceDefinition): RowSet {
   return stampObserved(resource, ctx.transformer.toRows(resource.name, event.payload, event.tenantId), event.triggeredAt);
@@ -149,6 +164,22 @@ function decodeStoredRow(row: Record<string, unknown>, keyRing: KeyRing, tenantI
   return out;
 }
 
+/** Is `email` (lower case) one of the string values of the JSON `body`, in any case? */
+function bodyHoldsEmail(body: string, email: string): boolean {
+  // The substring test only rules bodies out cheaply: bob@example.com is inside jimbob@example.com,
+  // and erasing jimbob's waiting update would lose it for a customer who asked nothing.
+  if (!body.toLowerCase().includes(email)) return false;
+  let parsed: unknown;
+  // Unreadable as JSON: erased rather than risk keeping the customer's data.
+  try { parsed = parseShopifyJson(body); } catch { return true; }
+  const holds = (value: unknown): boolean => {
+    if (typeof value === 'string') return value.trim().toLowerCase() === email;
+    if (value === null || typeof value !== 'object') return false;
+    return Object.values(value).some(holds);
+  };
+  return holds(parsed);
+}
+
 async function applyOne(ctx: ApplyContext, event: WebhookEvent): Promise<void> {
   const { store, transformer } = ctx;
   const tenantId = event.tenantId;
@@ -156,10 +187,9 @@ async function applyOne(ctx: ApplyContext, event: WebhookEvent): Promise<void> {
   // Any JSON passes the endpoint (`null`, an array): the registry's id readers expect an object.
   const isObject = typeof payload === 'object' && payload !== null && !Array.isArray(payload);
   const action = topicAction(event.topic);
-  // A body holding a capped list at its cap (a product's 100 variants; it may have 2,048) is read
-  // again: written as sent, the variants past the cap would be removed from the store.
-  const capped = action?.kind === 'upsert' && restBodyCapped(action.resource.rest, payload);
-  if (action?.kind === 'upsert' && !capped) {
+  // A capped or trimmed body is read again (see bodyIncomplete).
+  const incomplete = action?.kind === 'upsert' && bodyIncomplete(action.resource, payload);
+  if (action?.kind === 'upsert' && !incomplete) {
     await store.writeRows(tenantId, action.resource.name, webhookRows(ctx, event, action.resource));
     return;
   }
@@ -169,7 +199,7 @@ async function applyOne(ctx: ApplyContext, event: WebhookEvent): Promise<void> {
     await store.markDeleted(tenantId, action.resource.name as ResourceType, [id], event.triggeredAt ?? event.receivedAt);
     return;
   }
-  if (action?.kind === 'refetch' || capped) {
+  if (action?.kind === 'refetch' || incomplete) {
     const refetch = action!.kind === 'refetch' ? action! : { ...action!, idOf, gidOf: (body: Record<string, any>) => (typeof body.admin_graphql_api_id === 'string' ? body.admin_graphql_api_id : null) };
     const id = isObject ? refetch.idOf(payload) : null;
     if (id === null) throw payloadInvalid(event, refetch.resource.name);
@@ -200,28 +230,41 @@ async function applyOne(ctx: ApplyContext, event: WebhookEvent): Promise<void> {
       const orderIds = ((payload.orders_to_redact ?? []) as ShopifyId[]).map(toBigInt);
       await store.redactCustomer(tenantId, customerId, orderIds);
       // Deliveries of this tenant that name the customer or the orders carry their PII in their
-      // encrypted bodies: erased too (one of the ids as a whole number, or the email, anywhere in the body).
+      // encrypted bodies: erased too (one of the ids as a whole number anywhere in the body, or the
+      // email as a whole string value).
       const ids = new RegExp(`(?<![0-9])(?:${[customerId, ...orderIds].join('|')})(?![0-9])`);
-      const email = typeof payload.customer?.email === 'string' && payload.customer.email ? payload.customer.email.toLowerCase() : null;
+      const email = typeof payload.customer?.email === 'string' && payload.customer.email.trim() ? payload.customer.email.trim().toLowerCase() : null;
       const mentions = (bodyEnc: string) => {
         const body = unpackBody(ctx.keyRing.decrypt(bodyEnc, tenantId));
-        return ids.test(body) || (email !== null && body.toLowerCase().includes(email));
+        return ids.test(body) || (email !== null && bodyHoldsEmail(body, email));
       };
       const erased = await ctx.inbox.eraseBodies(tenantId, mentions, event.id, ctx.batchIds);
       ctx.logger.info('customers/redact applied', { tenantId, webhookId: event.webhookId, orders: orderIds.length, inboxBodiesErased: erased });
       return;
     }
-    case 'shop/redact':
+    case 'shop/redact': {
+      // Shopify sends shop/redact 48 h after an uninstall. One raised before the tenant was last
+      // activated belongs to an earlier installation: the merchant installed the app again in
+      // between, and the new installation's rows and credentials are not its to erase (uninstalling
+      // the new one brings its own shop/redact). Checked in the statement that deactivates, as for
+      // app/uninstalled: an addTenant committed before it wins. (One committed during the erasing
+      // below still loses its credentials and rows: closing that needs the store to erase only an
+      // inactive tenant.)
+      const requestedAt = event.triggeredAt ?? event.receivedAt;
+      if (!(await store.deactivateTenantUninstalledAt(tenantId, requestedAt))) {
+        ctx.logger.info('shop/redact from before the app was installed again: nothing erased', { tenantId, webhookId: event.webhookId, requestedAt: requestedAt.toISOString() });
+        return;
+      }
       // Inactive first (new deliveries are refused, syncs and schedules stop), credentials erased,
       // then every row and every other inbox row of the tenant deleted (this delivery's own row stays,
       // so a failure sends it back to pending like any other). The tenant row stays, inactive and
       // empty, until the shop installs the app again (addTenant).
-      await store.setTenantActive(tenantId, false);
       await store.eraseTenantCredentials(tenantId);
       await ctx.hooks.onTenantDeactivated?.(tenantId);
       await store.purgeTenant(tenantId, { keepInbox: true });
       await ctx.inbox.purgeTenant(tenantId, event.id);
       return;
+    }
     case 'customers/data_request': {
       const customerId = toBigInt(payload.customer?.id);
       const orderIds = ((payload.orders_requested ?? []) as ShopifyId[]).map(toBigInt);
@@ -276,7 +319,7 @@ export async function applyWebhookEvents(ctx: ApplyContext, events: WebhookEvent
       continue;
     }
     const action = topicAction(event.topic);
-    if (action?.kind !== 'upsert' || restBodyCapped(action.resource.rest, event.payload)) { singles.push(event); continue; }
+    if (action?.kind !== 'upsert' || bodyIncomplete(action.resource, event.payload)) { singles.push(event); continue; }
     const key = `${event.tenantId}\u0000${action.resource.name}`;
     const list = groups.get(key) ?? [];
     list.push(event);

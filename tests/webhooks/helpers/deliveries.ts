@@ -1,4 +1,6 @@
-import { signWebhookBody } from '../../../src/webhooks/index.js';
+import { createKeyRing } from '../../../src/crypto/index.js';
+import { silentLogger } from '../../../src/logger.js';
+import { createWebhookService, signWebhookBody, type WebhookService } from '../../../src/webhooks/index.js';
 import { readFixture } from '../../helpers/db.js';
 
 export const SECRET = 'shpss_webhook_test_secret';
@@ -29,4 +31,14 @@ export function toRequest(d: { headers: Record<string, string>; body: string }, 
 /** A hookdeck capture's body (real Shopify shape). */
 export async function captureBody(name: string): Promise<Record<string, any>> {
   return JSON.parse(await readFixture(`captured-hookdeck-2024-10/${name}.json`)).body;
+}
+
+/** A webhook service on `database` whose worker the test drives (`processPending`), with no tenant cache. */
+export function manualWebhookService(database: Parameters<typeof createWebhookService>[0], over: Parameters<typeof createWebhookService>[1] = {}): WebhookService {
+  return createWebhookService(database, { secrets: SECRET, keyRing: createKeyRing({ key: ENCRYPTION_KEY }), logger: silentLogger, worker: { autoStart: false }, tenantCacheTtlMs: 0, ...over });
+}
+
+/** Signs `body` as a delivery of `topic` and hands it to the service's handler. */
+export function sendSigned(s: WebhookService, topic: string, body: unknown, options: Parameters<typeof signedDelivery>[2] = {}): Promise<Response> {
+  return s.handler(toRequest(signedDelivery(topic, body, options)));
 }
