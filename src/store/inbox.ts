@@ -8,6 +8,7 @@ import { StoreError } from '../errors.js';
 import { recordsetFrom, recordsetJson, type ColumnSpec } from './columns.js';
 import { batchRunnerFor, resolveDatabase, type DatabaseHandle } from './database-handle.js';
 import type { PrismaLike, SqlExecutor } from './prisma-like.js';
+import { pgCodeOf, storeFailure } from './store-errors.js';
 
 /** A delivery as the handler stores it (body already encrypted). */
 export interface InboxDelivery {
@@ -72,6 +73,11 @@ export interface ClaimOptions {
   lockTimeoutMs: number;
   /** Claim only pending rows due at or before this time (default `now`): lets a busy process apply older deliveries only. */
   dueBefore?: Date;
+  /**
+   * A row whose claim expired after this many attempts is marked `failed` instead of claimed again:
+   * its worker died during each of them, so it would otherwise kill workers forever. Default: no limit.
+   */
+  maxAttempts?: number;
 }
 
 /** Data access for the inbox. Create with {@link createWebhookInbox}. */
@@ -79,9 +85,14 @@ export interface WebhookInbox {
   /**
    * Stores a delivery durably; a duplicate increments `duplicates` instead. Concurrent calls are
    * grouped into one multi-row INSERT (group commit), so throughput does not cost one round trip each.
+   * A delivery the database refuses fails alone (the rest of its INSERT is written again without
+   * it); one whose tenant no longer exists rejects with code `TENANT_NOT_FOUND`.
    */
   insert(delivery: InboxDelivery): Promise<InboxInsertResult>;
-  /** Claims up to `limit` due rows (pending and due, or processing with an expired lock). */
+  /**
+   * Claims up to `limit` due rows (pending and due, or processing with an expired lock). Rows with an
+   * expired lock and no attempts left (`maxAttempts`) are marked `failed` instead.
+   */
   claim(options: ClaimOptions): Promise<InboxRow[]>;
   /** Renews the claim of rows this worker still holds (`locked_at = now`), so a batch that takes longer than the lock timeout is not taken over. */
   renew(ids: string[], workerId: string, now: Date): Promise<number>;
@@ -137,6 +148,27 @@ const INSERT_SQL = `INSERT INTO shopify_webhook_inbox
   ON CONFLICT (tenant_id, webhook_id) DO UPDATE SET duplicates = shopify_webhook_inbox.duplicates + 1
   RETURNING id, tenant_id AS "tenantId", webhook_id AS "webhookId", (xmax = 0) AS inserted`;
 
+/**
+ * SQLSTATE classes of errors one row causes: data exceptions (22), integrity constraints (23: a
+ * tenant deleted meanwhile) and program limits (54: a key over the btree row size).
+ * https://www.postgresql.org/docs/current/errcodes-appendix.html
+ */
+const ROW_ERROR_CLASSES = new Set(['22', '23', '54']);
+const FOREIGN_KEY_VIOLATION = '23503';
+
+function causedByARow(error: unknown): boolean {
+  const code = pgCodeOf(error);
+  return code !== undefined && ROW_ERROR_CLASSES.has(code.slice(0, 2));
+}
+
+/** The error a refused delivery rejects with; the only foreign key of the inbox is its tenant's. */
+function insertFailure(delivery: InboxDelivery, error: unknown): StoreError {
+  if (pgCodeOf(error) === FOREIGN_KEY_VIOLATION) {
+    return storeFailure('inbox insert', delivery.tenantId, error, { shopDomain: delivery.shopDomain }, 'TENANT_NOT_FOUND');
+  }
+  return storeFailure('inbox insert', delivery.tenantId, error, { shopDomain: delivery.shopDomain });
+}
+
 interface PendingInsert {
   delivery: InboxDelivery;
   resolve: (result: InboxInsertResult) => void;
@@ -178,12 +210,16 @@ export function createWebhookInbox(database: PrismaLike | SqlExecutor | Database
       else firstByKey.set(key, item);
     }
     const unique = [...firstByKey.values()];
-    // One JSON parameter for the batch, like the store's writes (see recordsetJson), sent straight to
-    // the handle's pool when it has one (createDatabaseHandle): the inbox write is the one
-    // thing between a delivery and its 200.
-    const rows = await writes.all<{ id: string; tenantId: string; webhookId: string; inserted: boolean }>(
-      INSERT_SQL, [recordsetJson(INSERT_COLUMNS, unique.map((u) => u.delivery))],
-    );
+    let rows: Array<{ id: string; tenantId: string; webhookId: string; inserted: boolean }>;
+    try {
+      // One JSON parameter for the batch, like the store's writes (see recordsetJson), sent straight to
+      // the handle's pool when it has one (createDatabaseHandle): the inbox write is the one
+      // thing between a delivery and its 200.
+      rows = await writes.all<{ id: string; tenantId: string; webhookId: string; inserted: boolean }>(INSERT_SQL, [recordsetJson(INSERT_COLUMNS, unique.map((u) => u.delivery))]);
+    } catch (error) {
+      await insertedWithout(batch, error);
+      return;
+    }
     const byKey = new Map(rows.map((r) => [`${r.tenantId}\u0000${r.webhookId}`, r]));
     for (const item of unique) {
       const row = byKey.get(`${item.delivery.tenantId}\u0000${item.delivery.webhookId}`);
@@ -193,9 +229,29 @@ export function createWebhookInbox(database: PrismaLike | SqlExecutor | Database
     for (const { item, first } of repeats) {
       const row = byKey.get(`${first.delivery.tenantId}\u0000${first.delivery.webhookId}`);
       if (!row) { item.reject(new StoreError('inbox insert returned no row')); continue; }
-      await db.$executeRawUnsafe(`UPDATE shopify_webhook_inbox SET duplicates = duplicates + 1 WHERE id = $1`, row.id);
-      item.resolve({ id: row.id, inserted: false });
+      try {
+        await db.$executeRawUnsafe(`UPDATE shopify_webhook_inbox SET duplicates = duplicates + 1 WHERE id = $1`, row.id);
+        item.resolve({ id: row.id, inserted: false });
+      } catch (error) {
+        item.reject(insertFailure(item.delivery, error));
+      }
     }
+  }
+
+  /**
+   * A failed INSERT fails as a whole: when a row caused it (an over-long key, a tenant deleted since
+   * its shop was looked up), the batch is written again in halves, so only that delivery is refused
+   * and the others sharing its statement still get their 200. Any other failure (connection lost)
+   * is the same for every row: all are refused at once, without a statement per row.
+   */
+  async function insertedWithout(batch: PendingInsert[], error: unknown): Promise<void> {
+    if (batch.length === 1 || !causedByARow(error)) {
+      for (const item of batch) item.reject(insertFailure(item.delivery, error));
+      return;
+    }
+    const half = Math.ceil(batch.length / 2);
+    await insertMany(batch.slice(0, half));
+    await insertMany(batch.slice(half));
   }
 
   // Several statements may be in flight at once (each on its own pooled connection), so a slow
@@ -231,21 +287,34 @@ export function createWebhookInbox(database: PrismaLike | SqlExecutor | Database
       });
     },
 
-    async claim({ workerId, limit, now, lockTimeoutMs, dueBefore }) {
+    async claim({ workerId, limit, now, lockTimeoutMs, dueBefore, maxAttempts }) {
       const expired = new Date(now.getTime() - lockTimeoutMs);
       const due = dueBefore && dueBefore < now ? dueBefore : now;
+      // A claim that expired means its worker died (or stalled) on the row. A row that takes its
+      // worker down every time (a body that exhausts memory, a handler that exits) would be claimed
+      // forever, so once it has no attempts left it is dead-lettered like any other failure, in the
+      // same statement: the claim below skips exactly those rows.
       return db.$queryRawUnsafe<InboxRow[]>(
-        `UPDATE shopify_webhook_inbox AS w
+        `WITH abandoned AS (
+           UPDATE shopify_webhook_inbox AS d
+              SET status = 'failed', locked_at = NULL, locked_by = NULL,
+                  last_error = 'its worker died during attempt ' || d.attempts || ' of ' || $6::int
+                    || ' (the claim expired without the row being marked): not claimed again'
+            WHERE d.id IN (SELECT id FROM shopify_webhook_inbox
+                            WHERE status = 'processing' AND locked_at < $3::timestamptz AND attempts >= $6::int
+                            FOR UPDATE SKIP LOCKED)
+         )
+         UPDATE shopify_webhook_inbox AS w
             SET status = 'processing', locked_at = $1::timestamptz, locked_by = $2, attempts = w.attempts + 1
            FROM (SELECT id FROM shopify_webhook_inbox
                   WHERE (status = 'pending' AND next_attempt_at <= $5::timestamptz)
-                     OR (status = 'processing' AND locked_at < $3::timestamptz)
+                     OR (status = 'processing' AND locked_at < $3::timestamptz AND ($6::int IS NULL OR attempts < $6::int))
                   ORDER BY next_attempt_at, received_at
                   LIMIT $4
                   FOR UPDATE SKIP LOCKED) AS c
           WHERE w.id = c.id
       RETURNING ${columns('w.')}`,
-        now.toISOString(), workerId, expired.toISOString(), limit, due.toISOString(),
+        now.toISOString(), workerId, expired.toISOString(), limit, due.toISOString(), maxAttempts ?? null,
       ).then((rows) => rows.sort((a, b) => a.receivedAt.getTime() - b.receivedAt.getTime()));
     },
 

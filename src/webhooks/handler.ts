@@ -1,3 +1,4 @@
+import { codeOf } from '../errors.js';
 import { jsonDeeperThan } from '../json.js';
 import type { Logger } from '../logger.js';
 import { MAX_RECORD_DEPTH } from '../transform/pii.js';
@@ -51,7 +52,10 @@ export interface WebhookHandlerOptions {
    * A plain tenant id means the default app.
    */
   resolveTenant(shopDomain: string, topic: string): Promise<string | ResolvedTenant | null>;
-  /** Stores the delivery durably; throwing answers 503 so Shopify retries. */
+  /**
+   * Stores the delivery durably; throwing answers 503 so Shopify retries, except an error with code
+   * `TENANT_NOT_FOUND` (the tenant was removed since `resolveTenant`), answered 404.
+   */
   accept(delivery: VerifiedDelivery): Promise<{
     /** Inbox row id. */
     id: string;
@@ -156,6 +160,10 @@ export function createWebhookCore(options: WebhookHandlerOptions): WebhookCore {
     const headers = readWebhookHeaders(input.header);
     if ('missing' in headers) {
       await input.discardBody();
+      if (headers.missing.length === 0) {
+        logger.warn('webhook rejected: malformed header(s)', { invalid: headers.invalid });
+        return text(400, `Invalid header(s): ${(headers.invalid ?? []).join(', ')}`);
+      }
       logger.warn('webhook rejected: missing header(s)', { missing: headers.missing });
       return text(400, `Missing header(s): ${headers.missing.join(', ')}`);
     }
@@ -225,6 +233,12 @@ export function createWebhookCore(options: WebhookHandlerOptions): WebhookCore {
       const stored = await options.accept({ ...headers, tenantId, rawBody });
       return { status: 200, headers: { 'content-type': 'application/json' }, body: stored.dropped ? DROPPED : stored.inserted ? ACCEPTED : DUPLICATE };
     } catch (error) {
+      // The tenant was deleted after its shop was looked up (a purge in this or another process):
+      // the same answer as an unknown shop, not a 503 Shopify would retry for 4 hours.
+      if (codeOf(error) === 'TENANT_NOT_FOUND') {
+        logger.warn('webhook rejected: the shop\'s tenant was removed', { topic: headers.topic, shopDomain: headers.shopDomain, tenantId, webhookId: headers.webhookId });
+        return text(404, 'Unknown shop');
+      }
       logger.error('webhook not stored: inbox insert failed', { topic: headers.topic, shopDomain: headers.shopDomain, webhookId: headers.webhookId, error });
       return text(503, 'Service Unavailable', { 'retry-after': '5' });
     }
@@ -238,12 +252,12 @@ export function createWebhookCore(options: WebhookHandlerOptions): WebhookCore {
  * | status | when |
  * |---|---|
  * | 405 | not a POST |
- * | 400 | a required `X-Shopify-*` header is missing, or the body is not JSON |
+ * | 400 | a required `X-Shopify-*` header is missing, `X-Shopify-Webhook-Id` is over 255 characters or not printable ASCII, or the body is not JSON |
  * | 413 | body larger than `maxBodyBytes` (read with a cap, never buffered whole) |
  * | 400 | the body nests deeper than 64 levels (no Shopify record does; it would overflow the worker's stack) |
  * | 400 | the body names another shop than `X-Shopify-Shop-Domain` (a replayed delivery; no side effect) |
  * | 401 | HMAC does not verify, or verifies only with another app's secret than the shop's (no side effect, no detail) |
- * | 404 | shop without an (active) tenant (no side effect) |
+ * | 404 | shop without an (active) tenant, or whose tenant was removed while the delivery was stored (no side effect) |
  * | 503 | the database is unavailable: Shopify retries, nothing is lost |
  * | 200 | stored durably (or already stored: a duplicate; or dropped: a topic the tenant does not sync) |
  *

@@ -20,19 +20,29 @@ export interface ShopifyWebhookHeaders {
 export const REQUIRED_WEBHOOK_HEADERS = ['x-shopify-topic', 'x-shopify-hmac-sha256', 'x-shopify-shop-domain', 'x-shopify-webhook-id'] as const;
 
 /**
+ * What `X-Shopify-Webhook-Id` may be: Shopify sends a UUID. It is the inbox's deduplication key, in a
+ * btree index whose rows cannot pass ~2.7 kB: an id far longer than any real one, or not printable
+ * ASCII, is refused before anything is stored.
+ */
+const WEBHOOK_ID = /^[\x20-\x7e]{1,255}$/;
+
+/**
  * Reads the Shopify headers through a getter. Names are matched case-insensitively: HTTP/2 lower-cases
  * them and proxies may change case, and both `Headers.get` and Node's `req.headers` are already so.
  *
- * @returns the headers, or the list of required ones that are missing
+ * @returns the headers, or the list of required ones that are missing (and, with `missing` empty,
+ *   the ones whose value is malformed: an `X-Shopify-Webhook-Id` over 255 characters or not printable ASCII)
  * @example
  * ```ts
  * const result = readWebhookHeaders((name) => request.headers.get(name));
- * if ('missing' in result) return new Response('missing ' + result.missing.join(', '), { status: 400 });
+ * if ('missing' in result) return new Response('missing or invalid header(s)', { status: 400 });
  * ```
  */
 export function readWebhookHeaders(get: (name: string) => string | null | undefined): ShopifyWebhookHeaders | {
   /** Names of the required headers that are missing. */
   missing: string[];
+  /** Names of headers present with a malformed value. */
+  invalid?: string[];
 } {
   const read = (name: string) => {
     const value = get(name) ?? get(name.toLowerCase());
@@ -49,6 +59,7 @@ export function readWebhookHeaders(get: (name: string) => string | null | undefi
   if (!shop) missing.push('X-Shopify-Shop-Domain');
   if (!webhookId) missing.push('X-Shopify-Webhook-Id');
   if (missing.length > 0) return { missing };
+  if (!WEBHOOK_ID.test(webhookId!)) return { missing: [], invalid: ['X-Shopify-Webhook-Id'] };
   const triggered = read('x-shopify-triggered-at');
   const triggeredAt = triggered ? new Date(triggered) : null;
   return {

@@ -26,7 +26,13 @@ export interface InboxWorkerOptions {
   wakeDelayMs?: number;
   /** A claim older than this is taken over (the worker holding it is presumed dead). Default 5 min. */
   lockTimeoutMs?: number;
-  /** Attempts before a row stays `failed` (default 8, like Shopify's own retries). */
+  /**
+   * Attempts before a row stays `failed` (default 25). With the default backoff the 25th comes about
+   * 4 h after the first (2 s doubling to 15 min: 17 min for the first 10, then 15 min each), the
+   * window Shopify itself retries a delivery in, so a cause that passes (Shopify or a downstream
+   * service down for an hour) does not leave deliveries to replay by hand. A row whose worker died
+   * during its last attempt is dead-lettered when its claim expires.
+   */
   maxAttempts?: number;
   /** Backoff of attempt n: min(maxMs, baseMs * 2^(n-1)) plus up to 20% jitter. Defaults 2 s and 15 min. */
   backoff?: {
@@ -76,6 +82,12 @@ export interface InboxWorker {
 /** What {@link InboxWorker.getStatus} reports: started or not, ms the batch in flight has taken, the last claim error (cleared by a later claim), why the loop crashed. */
 export interface InboxWorkerStatus { running: boolean; busyForMs: number | null; lastError: string | null; lastErrorAt: Date | null; crashed: string | null }
 
+/**
+ * Shopify retries a delivery it got no 200 for over 4 hours (https://shopify.dev/docs/apps/build/webhooks/subscribe/https);
+ * with the default backoff, 25 attempts span 4 h 2 min before jitter (up to 20% more).
+ */
+const DEFAULT_MAX_ATTEMPTS = 25;
+
 export function errorMessage(error: unknown): string {
   if (error instanceof ShopifyIngestError) return error.message;
   if (error instanceof Error) return `${error.name}: ${error.message}`;
@@ -98,7 +110,7 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
   const wakeDelayMs = options.wakeDelayMs ?? 0;
   const lockTimeoutMs = options.lockTimeoutMs ?? 5 * 60_000;
-  const maxAttempts = options.maxAttempts ?? 8;
+  const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   const baseMs = options.backoff?.baseMs ?? 2000;
   const maxMs = options.backoff?.maxMs ?? 15 * 60_000;
   const clock = options.clock ?? (() => new Date());
@@ -123,7 +135,7 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
     const now = clock();
     const dueBefore = (defer && options.deferUntilOlderThan?.(now)) || undefined;
     deferring = dueBefore !== undefined;
-    const rows = await options.inbox.claim({ workerId: options.workerId, limit: batchSize, now, lockTimeoutMs, dueBefore });
+    const rows = await options.inbox.claim({ workerId: options.workerId, limit: batchSize, now, lockTimeoutMs, dueBefore, maxAttempts });
     if (rows.length === 0) return 0;
     // A claim older than lockTimeoutMs is taken over by another worker, which would apply the rows a
     // second time: renew it every third of that while this batch is applied and marked, so only a

@@ -97,7 +97,7 @@ export interface WebhookServiceOptions extends ApplyHooks {
   random?: () => number;
   /** Largest accepted body (default 2 MiB). */
   maxBodyBytes?: number;
-  /** Processing attempts before a delivery stays `failed` (default 8). */
+  /** Processing attempts before a delivery stays `failed` (default 25: ~4 h of backoff). */
   maxAttempts?: number;
   /** The in-process worker that applies stored deliveries. */
   worker?: WebhookWorkerOptions;
@@ -343,6 +343,10 @@ export function createWebhookService(database: PrismaLike | DatabaseHandle, opti
         // The inbox must not hold plaintext PII: the body is sealed for its tenant.
         bodyEnc: keyRing.encrypt(packBody(delivery.rawBody), delivery.tenantId),
         receivedAt,
+      }).catch((error: unknown) => {
+        // The tenant was removed (in another process) while its shop was cached here: look it up again.
+        if ((error as { code?: unknown } | null)?.code === 'TENANT_NOT_FOUND') tenantCache.delete(delivery.shopDomain);
+        throw error;
       });
       stats.received += 1;
       accepted.mark(receivedAt.getTime());
