@@ -44,7 +44,8 @@ export function withSubscriptionDrift(report: DoctorTenantReport, drift: Subscri
   const findings = [...report.findings];
   if (drift.missing.length) findings.push({ severity: 'problem', area: 'webhooks', message: `not subscribed: ${drift.missing.join(', ')} (verifyWebhookSubscriptions(tenantId, { repair: true }))` });
   const wrong = (problem: string) => drift.mismatched.filter((m) => m.problems.includes(problem)).map((m) => m.topic);
-  for (const problem of ['uri', 'format']) {
+  // includeFields / filter: trimmed or filtered deliveries, which the SDK would store as incomplete records.
+  for (const problem of ['uri', 'format', 'includeFields', 'filter']) {
     if (wrong(problem).length) findings.push({ severity: 'problem', area: 'webhooks', message: `wrong ${problem}: ${wrong(problem).join(', ')} (verifyWebhookSubscriptions(tenantId, { repair: true }))` });
   }
   // The API version of deliveries is the app's webhook version, not a subscription's: reported, not repairable here.

@@ -12,7 +12,8 @@
  *   "Address for this topic has already been taken" (code TAKEN in Shopify's error enums);
  * - HTTP addresses must be `https://` (or `pubsub://`, an EventBridge ARN);
  * - `name` (2026-04+) is unique per shop, at most 50 characters of letters, digits, `_` and `-`;
- * - the API version of a subscription is the app's webhook version: it cannot be set per subscription.
+ * - the API version of a subscription is the app's webhook version: it cannot be set per subscription;
+ * - `includeFields` and `filter` are kept and listed; deliveries are sent whole regardless.
  */
 import type { GraphQLEnumType } from 'graphql';
 import { adminSchema } from './admin-schema.js';
@@ -38,18 +39,20 @@ function restTopic(topic: string): string {
   return `${resource}/${topic.slice(resource.length + 1)}`.toLowerCase();
 }
 
-type Input = { uri?: unknown; callbackUrl?: unknown; format?: unknown; name?: unknown; includeFields?: unknown };
+type Input = { uri?: unknown; callbackUrl?: unknown; format?: unknown; name?: unknown; includeFields?: unknown; filter?: unknown };
 
 /** The GraphQL resolvers of the shops' subscriptions. */
 export function createWebhookSubscriptions() {
   const gid = (s: WebhookSubscription) => `gid://shopify/WebhookSubscription/${s.id}`;
+  // GraphQL only (REST's webhook has no filter): kept here rather than on the shop's subscription.
+  const filters = new WeakMap<WebhookSubscription, string>();
   const utc = (shopTime: string) => new Date(shopTime).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
   function toObject(s: WebhookSubscription): JsonObject {
     return {
       __typename: 'WebhookSubscription', id: gid(s), legacyResourceId: String(s.id),
       topic: s.topic.replace('/', '_').toUpperCase(), uri: s.address, callbackUrl: s.address, endpoint: { __typename: 'WebhookHttpEndpoint', callbackUrl: s.address },
-      format: s.format.toUpperCase(), name: s.name ?? null, includeFields: s.fields, filter: null, metafieldNamespaces: s.metafield_namespaces,
+      format: s.format.toUpperCase(), name: s.name ?? null, includeFields: s.fields, filter: filters.get(s) ?? null, metafieldNamespaces: s.metafield_namespaces,
       apiVersion: { __typename: 'ApiVersion', handle: s.api_version, displayName: s.api_version, supported: true },
       createdAt: utc(s.created_at), updatedAt: utc(s.updated_at),
     };
@@ -109,6 +112,7 @@ export function createWebhookSubscriptions() {
       }
       const input = (args.webhookSubscription ?? {}) as Input;
       const fields = Array.isArray(input.includeFields) ? input.includeFields.map(String) : undefined;
+      const keepFilter = (s: WebhookSubscription) => { if (typeof input.filter === 'string') filters.set(s, input.filter); };
       if (name === 'webhookSubscriptionCreate') {
         const topic = assertTopic(args.topic);
         const uri = text(input.uri) ?? text(input.callbackUrl) ?? '';
@@ -117,6 +121,7 @@ export function createWebhookSubscriptions() {
         if (userErrors.length) return { webhookSubscription: null, userErrors };
         const s = shop.subscribe(topic, uri);
         Object.assign(s, { name: subName, format: format(input.format, 'json'), ...(fields ? { fields } : {}) });
+        keepFilter(s);
         return { webhookSubscription: toObject(s), userErrors: [] };
       }
       const s = find(shop, args.id);
@@ -126,6 +131,7 @@ export function createWebhookSubscriptions() {
       const userErrors = problems(shop, s.topic, uri, subName, s);
       if (userErrors.length) return { webhookSubscription: null, userErrors };
       Object.assign(s, { address: uri, name: subName, format: format(input.format, s.format), ...(fields ? { fields } : {}) });
+      keepFilter(s);
       return { webhookSubscription: toObject(s), userErrors: [] };
     },
   };

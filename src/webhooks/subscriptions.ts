@@ -3,9 +3,14 @@
 // delivered to one callback URI as JSON.
 //
 // Which subscriptions are the SDK's: those named `shopify-ingest-<topic>` (names are unique per
-// shop, 2026-04+) and those delivering to the callback URI. Every other subscription of the app on
-// the shop (another service of yours with its own endpoint) is reported as `foreign` and never
-// touched: the SDK cannot tell it is stale rather than someone else's.
+// shop, 2026-04+) and those delivering to the callback URI for a topic the SDK subscribes (with any
+// resource enabled). Every other subscription of the app on the shop (another service of yours with
+// its own endpoint, or the host's own topic such as carts/update pointed at the same route, as
+// docs/webhooks.md allows) is reported as `foreign` and never touched: the SDK cannot tell it is
+// stale rather than someone else's.
+//
+// One of the SDK's that trims payloads (`includeFields`) or filters deliveries (`filter`) is
+// mismatched: the SDK stores whole records, and every change of them.
 //
 // Not here: the compliance topics (`customers/data_request`, `customers/redact`, `shop/redact`) are
 // not in `WebhookSubscriptionTopic`: they can only be declared in the app's configuration
@@ -37,9 +42,13 @@ interface Entry {
 export interface ListedSubscription extends Entry {
   format: string;
   apiVersion: string;
+  /** Fields payloads are trimmed to (absent or empty: whole payloads). */
+  includeFields?: string[];
+  /** Search syntax deliveries must match (absent, null or empty: every delivery). */
+  filter?: string | null;
 }
 
-/** Subscription drift of a tenant (see docs/webhooks.md). */
+/** A tenant's drift (docs/webhooks.md). */
 export interface WebhookSubscriptionReport {
   /** The tenant. */
   tenantId: string;
@@ -49,10 +58,10 @@ export interface WebhookSubscriptionReport {
   topics: string[];
   /** Wanted, not subscribed. */
   missing: string[];
-  /** The SDK's, wrong (`apiVersion` is the app's setting: reported only). */
+  /** The SDK's, wrong (`apiVersion`: the app's, not repaired). */
   mismatched: Array<Entry & {
-    /** What is wrong. */
-    problems: Array<'uri' | 'format' | 'apiVersion'>;
+    /** Why. */
+    problems: Array<'uri' | 'format' | 'apiVersion' | 'includeFields' | 'filter'>;
   }>;
   /** The SDK's, not wanted. */
   extra: Entry[];
@@ -90,7 +99,11 @@ const NAME_PREFIX = 'shopify-ingest-';
 /** `orders/partially_fulfilled` -> `ORDERS_PARTIALLY_FULFILLED` (Shopify's WebhookSubscriptionTopic). */
 export const topicEnum = (topic: string): string => topic.replace('/', '_').toUpperCase();
 
-/** Topics whose resource has an underscore (`inventory_levels/update`): the enum alone does not say where the `/` goes. */
+/**
+ * Every topic the SDK subscribes with any resource enabled, by enum value. Also tells its
+ * subscriptions at the uri from the host's, and restores topics whose resource has an underscore
+ * (`inventory_levels/update`): the enum alone does not say where the `/` goes.
+ */
 const KNOWN_TOPICS = new Map(subscribedTopics().map((t) => [topicEnum(t), t]));
 const MULTI_WORD = /^(BULK_OPERATIONS|INVENTORY_ITEMS|INVENTORY_LEVELS|DRAFT_ORDERS|FULFILLMENT_ORDERS|FULFILLMENT_EVENTS|ORDER_TRANSACTIONS|CUSTOMER_GROUPS|SELLING_PLAN_GROUPS|PRODUCT_LISTINGS|APP_SUBSCRIPTIONS|RETURN_REQUESTS|SUBSCRIPTION_CONTRACTS|SUBSCRIPTION_BILLING_ATTEMPTS)_/;
 
@@ -104,7 +117,7 @@ export function restTopicOf(value: string): string {
 /** The subscription name the SDK gives a topic: `shopify-ingest-orders-create`. */
 export const subscriptionName = (topic: string): string => `${NAME_PREFIX}${topic.replace('/', '-')}`;
 
-const FIELDS = 'id topic uri format name apiVersion { handle }';
+const FIELDS = 'id topic uri format name includeFields filter apiVersion { handle }';
 
 export const LIST_SUBSCRIPTIONS_QUERY = `query ShopifyIngestWebhookSubscriptions($after: String) {
   webhookSubscriptions(first: 250, after: $after) { nodes { ${FIELDS} } pageInfo { hasNextPage endCursor } }
@@ -119,7 +132,8 @@ export const DELETE_SUBSCRIPTION_MUTATION = `mutation ShopifyIngestWebhookSubscr
   webhookSubscriptionDelete(id: $id) { deletedWebhookSubscriptionId userErrors { field message } }
 }`;
 
-type Node = { id: string; topic: string; uri: string; format: string; name: string | null; apiVersion: { handle: string } };
+type Node = { id: string; topic: string; uri: string; format: string; name: string | null; includeFields: string[]; filter: string | null; apiVersion: { handle: string } };
+type Problem = WebhookSubscriptionReport['mismatched'][number]['problems'][number];
 type UserErrors = { userErrors: Array<{ field: string[] | null; message: string }> };
 
 /** Every shop-specific subscription of the app on the shop (app-specific ones from shopify.app.toml are not listed by Shopify). */
@@ -129,11 +143,23 @@ export async function listWebhookSubscriptions(client: SubscriptionClient): Prom
   do {
     const data: { webhookSubscriptions: { nodes: Node[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } = await client.graphql(LIST_SUBSCRIPTIONS_QUERY, { after });
     for (const n of data.webhookSubscriptions.nodes) {
-      out.push({ id: n.id, topic: restTopicOf(n.topic), uri: n.uri, format: n.format, name: n.name ?? null, apiVersion: n.apiVersion.handle });
+      out.push({ id: n.id, topic: restTopicOf(n.topic), uri: n.uri, format: n.format, name: n.name ?? null, apiVersion: n.apiVersion.handle, includeFields: n.includeFields, filter: n.filter });
     }
     after = data.webhookSubscriptions.pageInfo.hasNextPage ? data.webhookSubscriptions.pageInfo.endCursor : null;
   } while (after);
   return out;
+}
+
+/** What is wrong with the subscription the SDK keeps for a topic. */
+function problemsOf(s: ListedSubscription, target: SubscriptionTarget): Problem[] {
+  const problems: Problem[] = [];
+  if (s.uri !== target.uri) problems.push('uri');
+  if (s.format !== 'JSON') problems.push('format');
+  if (s.apiVersion !== target.apiVersion) problems.push('apiVersion');
+  // A trimmed payload would be written as the whole record; a filtered topic leaves changes unstored.
+  if (s.includeFields?.length) problems.push('includeFields');
+  if (s.filter) problems.push('filter');
+  return problems;
 }
 
 /**
@@ -145,7 +171,8 @@ export function planSubscriptions(target: SubscriptionTarget, listed: readonly L
   // Shopify's enum spells `orders/partially_fulfilled` ORDERS_PARTIALLY_FULFILLED: compare in that spelling.
   const topics = subscribedTopics(target.resources);
   const wanted = new Map(topics.map((t) => [topicEnum(t), t]));
-  const ours = (s: ListedSubscription) => s.uri === target.uri || Boolean(s.name?.startsWith(NAME_PREFIX));
+  // At the uri, only the SDK's topics: hosts may point their own (carts/update) at the same route.
+  const ours = (s: ListedSubscription) => Boolean(s.name?.startsWith(NAME_PREFIX)) || (s.uri === target.uri && KNOWN_TOPICS.has(topicEnum(s.topic)));
   const named = listed.map((s) => ({ ...s, topic: wanted.get(topicEnum(s.topic)) ?? s.topic }));
   const entry = (s: ListedSubscription): Entry => ({ id: s.id, topic: s.topic, uri: s.uri, name: s.name });
   const report: Omit<WebhookSubscriptionReport, 'repaired'> = { tenantId: target.tenantId, uri: target.uri, topics, missing: [], mismatched: [], extra: [], foreign: [], inSync: true };
@@ -156,10 +183,7 @@ export function planSubscriptions(target: SubscriptionTarget, listed: readonly L
     const [keep, ...rest] = [...candidates].sort((a, b) => rank(a) - rank(b));
     if (!keep) { report.missing.push(topic); continue; }
     report.extra.push(...rest.map(entry));
-    const problems: Array<'uri' | 'format' | 'apiVersion'> = [];
-    if (keep.uri !== target.uri) problems.push('uri');
-    if (keep.format !== 'JSON') problems.push('format');
-    if (keep.apiVersion !== target.apiVersion) problems.push('apiVersion');
+    const problems = problemsOf(keep, target);
     if (problems.length) report.mismatched.push({ ...entry(keep), problems });
   }
   report.extra.push(...named.filter((s) => ours(s) && !topics.includes(s.topic)).map(entry));
@@ -169,8 +193,9 @@ export function planSubscriptions(target: SubscriptionTarget, listed: readonly L
 
 /**
  * Lists, compares and, with `repair`, deletes the extra subscriptions, updates the mismatched ones
- * (`uri`, `format`) and creates the missing ones, in that order (a deleted duplicate frees its
- * name). Idempotent: a second run finds nothing to do. Refusals (userErrors) are collected in
+ * (`uri`, `format`), recreates those with `includeFields` or a `filter` (deleted, then created
+ * whole) and creates the missing ones, in that order (a deleted duplicate frees its name).
+ * Idempotent: a second run finds nothing to do. Refusals (userErrors) are collected in
  * `repaired.errors`, not thrown; request failures are thrown.
  *
  * @example
@@ -186,19 +211,28 @@ export async function syncWebhookSubscriptions(client: SubscriptionClient, targe
     for (const e of payload.userErrors) repaired.errors.push(`${topic}: ${e.message}`);
     return payload.userErrors.length > 0;
   };
-  for (const s of plan.extra) {
+  const remove = async (s: Entry) => {
     const data = await client.graphql<{ webhookSubscriptionDelete: UserErrors }>(DELETE_SUBSCRIPTION_MUTATION, { id: s.id });
-    if (!refused(s.topic, data.webhookSubscriptionDelete)) repaired.deleted.push(s.id);
-  }
+    if (refused(s.topic, data.webhookSubscriptionDelete)) return false;
+    repaired.deleted.push(s.id);
+    return true;
+  };
+  const create = async (topic: string) => {
+    const input = { uri: target.uri, format: 'JSON', name: subscriptionName(topic) };
+    const data = await client.graphql<{ webhookSubscriptionCreate: UserErrors }>(CREATE_SUBSCRIPTION_MUTATION, { topic: topicEnum(topic), input });
+    if (!refused(topic, data.webhookSubscriptionCreate)) repaired.created.push(topic);
+  };
+  for (const s of plan.extra) await remove(s);
   for (const s of plan.mismatched) {
+    // Shopify does not document how an update clears includeFields or a filter: recreate the subscription whole.
+    if (s.problems.includes('includeFields') || s.problems.includes('filter')) {
+      if (await remove(s)) await create(s.topic);
+      continue;
+    }
     if (!s.problems.some((p) => p !== 'apiVersion')) continue;
     const data = await client.graphql<{ webhookSubscriptionUpdate: UserErrors }>(UPDATE_SUBSCRIPTION_MUTATION, { id: s.id, input: { uri: target.uri, format: 'JSON' } });
     if (!refused(s.topic, data.webhookSubscriptionUpdate)) repaired.updated.push(s.id);
   }
-  for (const topic of plan.missing) {
-    const input = { uri: target.uri, format: 'JSON', name: subscriptionName(topic) };
-    const data = await client.graphql<{ webhookSubscriptionCreate: UserErrors }>(CREATE_SUBSCRIPTION_MUTATION, { topic: topicEnum(topic), input });
-    if (!refused(topic, data.webhookSubscriptionCreate)) repaired.created.push(topic);
-  }
+  for (const topic of plan.missing) await create(topic);
   return { ...plan, repaired };
 }

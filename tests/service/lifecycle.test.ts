@@ -140,26 +140,32 @@ describe('webhook subscriptions (verifyWebhookSubscriptions)', () => {
     await adminGraphql(SUBS, 'mutation($id: ID!) { webhookSubscriptionDelete(id: $id) { deletedWebhookSubscriptionId } }', { id: paid.id });
     await adminGraphql(SUBS, 'mutation($id: ID!, $i: WebhookSubscriptionInput!) { webhookSubscriptionUpdate(id: $id, webhookSubscription: $i) { userErrors { message } } }', { id: updated.id, i: { uri: 'https://old-host.example.com/webhooks' } });
     const create = 'mutation($t: WebhookSubscriptionTopic!, $i: WebhookSubscriptionInput!) { webhookSubscriptionCreate(topic: $t, webhookSubscription: $i) { webhookSubscription { id } userErrors { message } } }';
-    const extra = await adminGraphql<{ webhookSubscriptionCreate: { webhookSubscription: { id: string } } }>(SUBS, create, { t: 'CUSTOMERS_DISABLE', i: { uri: CALLBACK } });
+    // A second subscription of the SDK's (its name) for orders/create, left at an old host: extra.
+    const extra = await adminGraphql<{ webhookSubscriptionCreate: { webhookSubscription: { id: string } } }>(SUBS, create, { t: 'ORDERS_CREATE', i: { uri: 'https://old-host.example.com/webhooks', name: 'shopify-ingest-orders-create-old' } });
     // Another service of the app, with its own endpoint, also wants orders/create: not ours.
     const foreign = await adminGraphql<{ webhookSubscriptionCreate: { webhookSubscription: { id: string } } }>(SUBS, create, { t: 'ORDERS_CREATE', i: { uri: 'https://billing.example.com/hooks', name: 'billing-orders' } });
+    // The host's own topic at the same route (docs/webhooks.md): not ours either.
+    const carts = await adminGraphql<{ webhookSubscriptionCreate: { webhookSubscription: { id: string } } }>(SUBS, create, { t: 'CARTS_UPDATE', i: { uri: CALLBACK } });
 
     const report = await service.verifyWebhookSubscriptions('subs');
     expect(report.inSync).toBe(false);
     expect(report.missing).toEqual(['orders/paid']);
     expect(report.mismatched).toEqual([expect.objectContaining({ id: updated.id, topic: 'products/update', uri: 'https://old-host.example.com/webhooks', problems: ['uri'] })]);
-    expect(report.extra).toEqual([expect.objectContaining({ id: extra.webhookSubscriptionCreate.webhookSubscription.id, topic: 'customers/disable' })]);
-    expect(report.foreign).toEqual([expect.objectContaining({ id: foreign.webhookSubscriptionCreate.webhookSubscription.id, uri: 'https://billing.example.com/hooks', name: 'billing-orders' })]);
+    expect(report.extra).toEqual([expect.objectContaining({ id: extra.webhookSubscriptionCreate.webhookSubscription.id, topic: 'orders/create' })]);
+    expect(report.foreign).toEqual([
+      expect.objectContaining({ id: foreign.webhookSubscriptionCreate.webhookSubscription.id, uri: 'https://billing.example.com/hooks', name: 'billing-orders' }),
+      expect.objectContaining({ id: carts.webhookSubscriptionCreate.webhookSubscription.id, topic: 'carts/update', uri: CALLBACK }),
+    ]);
 
     const repaired = await service.verifyWebhookSubscriptions('subs', { repair: true });
     expect(repaired.repaired).toEqual({ created: ['orders/paid'], updated: [updated.id], deleted: [extra.webhookSubscriptionCreate.webhookSubscription.id], errors: [] });
     const after = await subscriptions(SUBS);
-    expect(after.filter((s) => s.uri === CALLBACK).map((s) => s.topic).sort()).toEqual(ALL_TOPICS.map(enumOf).sort());
+    expect(after.filter((s) => s.uri === CALLBACK).map((s) => s.topic).sort()).toEqual([...ALL_TOPICS.map(enumOf), 'CARTS_UPDATE'].sort());
     expect(after.filter((s) => s.uri !== CALLBACK)).toEqual([expect.objectContaining({ uri: 'https://billing.example.com/hooks', name: 'billing-orders' })]);
 
     const again = await service.verifyWebhookSubscriptions('subs', { repair: true });
     expect(again).toMatchObject({ inSync: true, repaired: { created: [], updated: [], deleted: [], errors: [] } });
-    expect(again.foreign).toHaveLength(1);
+    expect(again.foreign).toHaveLength(2);
   });
 
   it('resources disabled on the tenant: their topics are removed, the rest kept', async () => {
@@ -169,7 +175,7 @@ describe('webhook subscriptions (verifyWebhookSubscriptions)', () => {
     expect(dropped).toEqual(expect.arrayContaining(['customers/update', 'products/delete']));
     expect(report.extra.map((s) => s.topic).sort()).toEqual([...dropped].sort());
     expect(report.repaired?.deleted).toHaveLength(dropped.length);
-    expect((await subscriptions(SUBS)).filter((s) => s.uri === CALLBACK).map((s) => s.topic).sort()).toEqual(KEPT_FOR_ORDERS.map(enumOf).sort());
+    expect((await subscriptions(SUBS)).filter((s) => s.uri === CALLBACK).map((s) => s.topic).sort()).toEqual([...KEPT_FOR_ORDERS.map(enumOf), 'CARTS_UPDATE'].sort());
     // The disabled resources' jobs are not scheduled either.
     const jobs = service.scheduler!.getStatus().jobs.filter((j) => j.tenantId === 'subs');
     expect(jobs.filter((j) => j.enabled).map((j) => j.type).sort()).toEqual(['fullSync', 'orders']);

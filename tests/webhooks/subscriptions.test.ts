@@ -2,13 +2,14 @@
  * Webhook subscriptions: the documents the SDK sends are valid against Shopify's 2026-10 schema,
  * the simulator answers the subscription API as Shopify documents it (userErrors, enum errors,
  * deliveries follow GraphQL-created subscriptions), and the plan sorts subscriptions into missing,
- * mismatched, extra and foreign.
+ * mismatched, extra and foreign: the host's own topics at the SDK's route are foreign, a subscription
+ * trimming payloads (includeFields) or filtering deliveries is mismatched and recreated whole.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createShopifySimulator, type ShopifySimulator } from '../../src/testing/index.js';
 import {
-  CREATE_SUBSCRIPTION_MUTATION, DELETE_SUBSCRIPTION_MUTATION, LIST_SUBSCRIPTIONS_QUERY, UPDATE_SUBSCRIPTION_MUTATION, planSubscriptions, restTopicOf, subscriptionName, topicEnum,
-  type ListedSubscription,
+  CREATE_SUBSCRIPTION_MUTATION, DELETE_SUBSCRIPTION_MUTATION, LIST_SUBSCRIPTIONS_QUERY, UPDATE_SUBSCRIPTION_MUTATION, planSubscriptions, restTopicOf, subscriptionName, syncWebhookSubscriptions, topicEnum,
+  type ListedSubscription, type SubscriptionClient,
 } from '../../src/webhooks/subscriptions.js';
 import { adminSchemaErrors, adminSchemaMissing } from '../helpers/schema-validate.js';
 import { adminSchema } from '../../src/testing/admin-schema.js';
@@ -111,6 +112,28 @@ describe('planSubscriptions', () => {
     expect(planSubscriptions(target, [...listed, sub('orders/create'), sub('orders/paid')]).inSync).toBe(true);
   });
 
+  it('a subscription at the uri for a topic the SDK never subscribes (the host\'s carts/update, same route) is foreign, not extra', () => {
+    const listed = planSubscriptions(target, []).missing.map((topic) => sub(topic));
+    const hosts = sub('carts/update', { name: 'my-carts' });
+    const plan = planSubscriptions(target, [...listed, hosts]);
+    expect(plan.extra).toEqual([]);
+    expect(plan.foreign).toEqual([entry(hosts)]);
+    expect(plan.inSync).toBe(true);
+    // A topic the SDK subscribes for a resource not enabled on the tenant is still the SDK's: extra.
+    const disabled = sub('customers/update', { name: null });
+    expect(planSubscriptions(target, [...listed, disabled]).extra).toEqual([entry(disabled)]);
+  });
+
+  it('one of the SDK\'s subscriptions that trims payloads (includeFields) or filters deliveries is mismatched', () => {
+    const [first, second, ...rest] = planSubscriptions(target, []).missing.map((topic) => sub(topic, { includeFields: [], filter: null }));
+    expect(planSubscriptions(target, [first!, second!, ...rest]).inSync).toBe(true);
+    const trimmed = { ...first!, includeFields: ['id', 'updated_at'] };
+    const filtered = { ...second!, name: null, filter: 'financial_status:paid' };
+    const plan = planSubscriptions(target, [trimmed, filtered, ...rest]);
+    expect(plan.mismatched).toEqual([{ ...entry(trimmed), problems: ['includeFields'] }, { ...entry(filtered), problems: ['filter'] }]);
+    expect(plan.inSync).toBe(false);
+  });
+
   it('spells topics as Shopify\'s enum does', () => {
     expect(topicEnum('orders/partially_fulfilled')).toBe('ORDERS_PARTIALLY_FULFILLED');
     expect(topicEnum('bulk_operations/finish')).toBe('BULK_OPERATIONS_FINISH');
@@ -130,5 +153,58 @@ describe('planSubscriptions', () => {
     expect(restTopicOf('INVENTORY_LEVELS_UPDATE')).toBe('inventory_levels/update');
     expect(restTopicOf('DRAFT_ORDERS_CREATE')).toBe('draft_orders/create');
     expect(restTopicOf('ORDERS_PARTIALLY_FULFILLED')).toBe('orders/partially_fulfilled');
+  });
+});
+
+describe('syncWebhookSubscriptions against the simulator', () => {
+  let sim: ShopifySimulator;
+  const SHOP = 'subs-repair.myshopify.com';
+  const URI = 'https://ingest.example.com/api/webhooks/shopify';
+  const target = { tenantId: 't', uri: URI, resources: ['products'] as const, apiVersion: '2026-10' };
+  const client: SubscriptionClient = {
+    async graphql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+      const res = await fetch(`${sim.url}/admin/api/2026-10/graphql.json`, {
+        method: 'POST', headers: { 'content-type': 'application/json', 'x-shopify-access-token': sim.shop(SHOP).accessToken }, body: JSON.stringify({ query, variables }),
+      });
+      const body = (await res.json()) as { data?: T; errors?: unknown[] };
+      if (body.errors) throw new Error(JSON.stringify(body.errors));
+      return body.data!;
+    },
+  };
+  const created = (data: { webhookSubscriptionCreate: { webhookSubscription: { id: string } | null } }) => data.webhookSubscriptionCreate.webhookSubscription!.id;
+
+  beforeAll(async () => {
+    sim = await createShopifySimulator({ seed: 4, shops: [{ domain: SHOP, customers: 1, products: 1, orders: 1 }], unthrottled: true, apiVersion: '2026-10' });
+  });
+  afterAll(async () => { await sim?.stop(); });
+
+  it('repair keeps the host\'s own topic at the route and recreates a subscription trimmed with includeFields or a filter whole', async () => {
+    const first = await syncWebhookSubscriptions(client, target, { repair: true });
+    expect(first.repaired).toMatchObject({ created: first.topics, errors: [] });
+    const subscriptions = sim.shop(SHOP).subscriptions;
+    const idOf = (topic: string) => `gid://shopify/WebhookSubscription/${subscriptions.find((s) => s.topic === topic)!.id}`;
+    const trimmed = idOf('products/update');
+    const filtered = idOf('products/create');
+    await client.graphql(UPDATE_SUBSCRIPTION_MUTATION, { id: trimmed, input: { includeFields: ['id', 'title', 'updated_at'] } });
+    await client.graphql(UPDATE_SUBSCRIPTION_MUTATION, { id: filtered, input: { filter: 'status:active' } });
+    // The docs tell hosts to point their own topics at the same route and handle them themselves.
+    const carts = created(await client.graphql(CREATE_SUBSCRIPTION_MUTATION, { topic: 'CARTS_UPDATE', input: { uri: URI, name: 'my-carts' } }));
+
+    const report = await syncWebhookSubscriptions(client, target);
+    expect(report).toMatchObject({ missing: [], extra: [], inSync: false, repaired: null });
+    expect(report.foreign).toEqual([{ id: carts, topic: 'carts/update', uri: URI, name: 'my-carts' }]);
+    expect(report.mismatched).toEqual([
+      { id: filtered, topic: 'products/create', uri: URI, name: subscriptionName('products/create'), problems: ['filter'] },
+      { id: trimmed, topic: 'products/update', uri: URI, name: subscriptionName('products/update'), problems: ['includeFields'] },
+    ]);
+
+    const repaired = await syncWebhookSubscriptions(client, target, { repair: true });
+    expect(repaired.repaired).toEqual({ created: ['products/create', 'products/update'], updated: [], deleted: [filtered, trimmed], errors: [] });
+    const listed = ((await client.graphql(LIST_SUBSCRIPTIONS_QUERY)) as { webhookSubscriptions: { nodes: Array<{ id: string; topic: string; name: string | null; includeFields: string[]; filter: string | null }> } }).webhookSubscriptions.nodes;
+    expect(listed.find((s) => s.id === carts)).toMatchObject({ topic: 'CARTS_UPDATE', name: 'my-carts' });
+    for (const topic of ['PRODUCTS_CREATE', 'PRODUCTS_UPDATE']) {
+      expect(listed.find((s) => s.topic === topic)).toMatchObject({ name: subscriptionName(restTopicOf(topic)), includeFields: [], filter: null });
+    }
+    expect(await syncWebhookSubscriptions(client, target, { repair: true })).toMatchObject({ inSync: true, repaired: { created: [], updated: [], deleted: [], errors: [] } });
   });
 });
