@@ -26,6 +26,7 @@ const CODES = {
   TENANT_CREDENTIALS_INVALID: { retryable: false, meaning: 'Shopify refused the credentials given to addTenant/updateTenant.' },
   TENANT_CREDENTIALS_UNVERIFIED: { retryable: true, meaning: 'addTenant could not check the credentials: Shopify was unreachable or failed.' },
   TENANT_NEEDS_REAUTH: { retryable: false, meaning: 'The tenant\'s token cannot be renewed (refresh token expired or revoked, app uninstalled, secret rotated); the merchant must re-authorise (updateTenant).' },
+  TENANT_SHOP_CHANGED: { retryable: true, meaning: 'The tenant was moved to another shop (addTenant/updateTenant with a new shopDomain) after this client was made for the old one; nothing was sent. The service\'s next client of the tenant (getClient, the next run) is the new shop\'s.' },
   TOKEN_RENEWAL_FAILED: { retryable: true, meaning: 'Renewing an expiring token failed for a passing reason (network, Shopify, another process holding the renewal).' },
   OAUTH_INVALID_CLIENT: { retryable: false, meaning: 'Shopify\'s token endpoint refused the app\'s client id or secret.' },
   OAUTH_INVALID_GRANT: { retryable: false, meaning: 'Shopify\'s token endpoint refused the grant (refresh token, session token or client credentials).' },

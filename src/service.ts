@@ -316,7 +316,7 @@ export class IngestionService {
   private readonly healthLimits: HealthThresholds;
   private readonly scheduleInterval = createScheduleIntervals();
   private readonly running = new Set<Promise<unknown>>();
-  // Aborted when a tenant is deactivated (app/uninstalled, shop/redact, removeTenant): its running imports stop at the next batch.
+  // Aborted when a tenant is deactivated (app/uninstalled, shop/redact, removeTenant) or moved to another shop: its running imports stop at the next batch.
   private readonly tenantAborts = new Map<string, AbortController>();
   private initialized = false;
   private stopping = false;
@@ -496,6 +496,7 @@ export class IngestionService {
     assertTenantSyncConfig(tenantId, jobOverridesOf(config));
     const shopDomain = normalizeShopDomain(credentials.shopDomain, Boolean(config.client?.baseUrl ?? this.options.clientDefaults?.baseUrl));
     const existing = await this.store.getTenantByShop(shopDomain);
+    const previousShop = existing ? shopDomain : (await this.store.getTenant(tenantId))?.shopDomain;
     if (existing && existing.id !== tenantId) {
       throw new ShopifyIngestError('TENANT_SHOP_IN_USE', `addTenant(${tenantId}): shop ${existing.shopDomain} is already connected to tenant ${existing.id}`, { details: { tenantId, shop: existing.shopDomain, connectedTo: existing.id } });
     }
@@ -521,13 +522,24 @@ export class IngestionService {
       telemetry: this.#telemetry.forTenant(tenantId),
     });
     let shopName: string | null = null;
+    let answeredFor: string | null = null;
     try {
-      const data = await probe.graphql<{ shop?: { name?: string } }>('query ShopifyIngestShop { shop { name } }');
+      const data = await probe.graphql<{ shop?: { name?: string; myshopifyDomain?: string } }>('query ShopifyIngestShop { shop { name myshopifyDomain } }');
       shopName = data?.shop?.name ?? null;
+      answeredFor = data?.shop?.myshopifyDomain ?? null;
     } catch (error) {
       throw credentialsError(tenantId, shopDomain, error);
     } finally {
       await probe.close();
+    }
+    // Behind a `baseUrl` (the simulator, a proxy) the host does not name the shop, so a mistyped
+    // domain would be stored, its syncs would work, and its webhooks (named by the real domain) be
+    // refused. A domain that is no shop's at all is refused; another *.myshopify.com name may be
+    // meant (a second tenant reading a simulator's shop under a name of its own), so it is logged.
+    if (answeredFor !== null && answeredFor.toLowerCase() !== shopDomain) {
+      const message = `addTenant(${tenantId}): the credentials are for shop ${answeredFor}, not ${shopDomain}`;
+      if (!shopDomain.endsWith('.myshopify.com')) throw new ConfigError(`${message} (a typo in shopDomain?)`, { details: { tenantId, shop: shopDomain, answeredFor } });
+      this.logger.warn(`${message}: webhooks from ${answeredFor} will not reach this tenant`, { tenantId, shop: shopDomain, answeredFor });
     }
     const { tokens } = obtained;
     const record = await this.store.upsertTenant({
@@ -546,12 +558,13 @@ export class IngestionService {
       config: { ...(config.syncConfig ? { syncConfig: config.syncConfig } : {}), ...(config.client ? { client: config.client } : {}), ...(config.resources ? { resources: config.resources } : {}), ...(credentials.apiVersion ? { apiVersion: credentials.apiVersion } : {}) },
     });
     await this.store.setTenantActive(tenantId, true);
+    if (previousShop !== undefined && previousShop !== shopDomain) await this.forgetMovedTenant(tenantId, previousShop, shopDomain);
     this.restoreClient(record);
     // Replaces the tenant's jobs (their schedules were checked above).
     this.schedulerValue?.addTenantJobs(tenantId, jobOverridesOf(config));
     this.importers.delete(tenantId);
     this.tenantAborts.delete(tenantId);
-    this.logger.info(existing ? 'tenant authorised again' : 'tenant added', { tenantId, shop: shopDomain, tokenKind: obtained.kind });
+    this.logger.info(previousShop !== undefined ? 'tenant authorised again' : 'tenant added', { tenantId, shop: shopDomain, previousShop, tokenKind: obtained.kind });
     return { ...record, isActive: true };
   }
 
@@ -902,10 +915,19 @@ export class IngestionService {
   }
 
   // Stops the tenant's running imports at their next batch (no further request with its token).
-  private abortTenantRuns(tenantId: string, why: string): void {
+  private abortTenantRuns(tenantId: string, why: string | ShopifyIngestError): void {
     const controller = this.tenantAborts.get(tenantId);
     this.tenantAborts.delete(tenantId);
-    controller?.abort(new TenantError('TENANT_INACTIVE', `tenant ${tenantId}: ${why}`, tenantId));
+    controller?.abort(typeof why === 'string' ? new TenantError('TENANT_INACTIVE', `tenant ${tenantId}: ${why}`, tenantId) : why);
+  }
+
+  // A tenant now on another shop: its runs of the old shop stop, and its client (fixed to the old
+  // shop, as is its importer's) goes, so the next use restores one for the new shop.
+  private async forgetMovedTenant(tenantId: string, from: string, to: string): Promise<void> {
+    this.abortTenantRuns(tenantId, new TenantAuthError('TENANT_SHOP_CHANGED', `tenant ${tenantId} was moved from ${from} to ${to}`, tenantId, { retryable: true }));
+    await this.clientManager.removeClient(tenantId);
+    this.importers.delete(tenantId);
+    this.logger.info('tenant moved to another shop: its runs of the old shop stopped, its client dropped', { tenantId, shop: to, previousShop: from });
   }
 
   private requireWebhooks(caller: string): WebhookService {
@@ -920,7 +942,7 @@ export class IngestionService {
     const config = tenantConfigOf(tenant);
     const baseUrl = config.client?.baseUrl ?? this.options.clientDefaults?.baseUrl;
     const accessToken = createStoredTokenSource({
-      tenantId: tenant.id, store: this.store, keyRing: this.keyRing, resolveApp: (id) => this.resolveApp(id),
+      tenantId: tenant.id, shopDomain: tenant.shopDomain, store: this.store, keyRing: this.keyRing, resolveApp: (id) => this.resolveApp(id),
       baseUrl, fetch: this.options.clientDefaults?.fetch, logger: this.logger, now: () => this.clock().getTime(),
       renewBeforeMs: this.options.tokenRenewal?.renewBeforeMs, leaseTtlMs: this.options.tokenRenewal?.leaseTtlMs, timeoutMs: this.options.tokenRenewal?.timeoutMs,
       telemetry: this.#telemetry.forTenant(tenant.id),
@@ -928,8 +950,15 @@ export class IngestionService {
         this.schedulerValue?.removeTenantJobs(info.tenantId);
         await this.options.onReauthRequired?.(info);
       },
+      // Moved by another process: this client only fails now; unless a newer one replaced it already, it goes.
+      onShopChanged: ({ from, to }) => {
+        if (this.clientManager.hasClient(tenant.id) && this.clientManager.getClient(tenant.id) === client) {
+          void this.forgetMovedTenant(tenant.id, from, to).catch((error: unknown) => this.logger.warn('could not drop the client of a moved tenant', { tenantId: tenant.id, error }));
+        }
+      },
     });
-    return this.clientManager.addClient(tenant.id, { shopDomain: tenant.shopDomain, accessToken, apiVersion: config.apiVersion }, { ...config.client });
+    const client = this.clientManager.addClient(tenant.id, { shopDomain: tenant.shopDomain, accessToken, apiVersion: config.apiVersion }, { ...config.client });
+    return client;
   }
 
   // Fails before anything is written when ENCRYPTION_KEY cannot open the stored tokens: starting
@@ -971,10 +1000,12 @@ export class IngestionService {
       this.gathered.database = { status: 'healthy', reason: 'reachable', checkedAt: at, latencyMs: Math.round(performance.now() - started) };
     } catch (error) {
       const message = (error as Error)?.message ?? String(error);
-      this.gathered.database = { status: 'unhealthy', reason: `unreachable: ${message}`, checkedAt: at, latencyMs: null };
-      this.logger.error('database unreachable', { error });
+      // Reachable but without the SDK's tables (pingDatabase checks for them): say that, not "unreachable".
+      const state = (error as { code?: unknown } | null)?.code === 'DATABASE_NOT_MIGRATED' ? 'not migrated' : 'unreachable';
+      this.gathered.database = { status: 'unhealthy', reason: `${state}: ${message}`, checkedAt: at, latencyMs: null };
+      this.logger.error(`database ${state}`, { error });
       // The other checks would only time out too: they keep their facts, marked unknown.
-      const why = `not checked: the database is unreachable (last checked ${this.gathered.credentials.checkedAt ?? 'never'})`;
+      const why = `not checked: the database is ${state} (last checked ${this.gathered.credentials.checkedAt ?? 'never'})`;
       for (const name of ['inbox', 'deadLetters', 'syncs', 'credentials'] as const) {
         this.gathered[name] = { ...this.gathered[name], status: 'degraded', reason: why } as never;
       }

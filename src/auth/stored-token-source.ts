@@ -15,12 +15,16 @@
  *   `TENANT_NEEDS_REAUTH`; nothing is tried again until the tenant is authorised anew.
  * - A renewal that failed for a passing reason (5xx, timeout, malformed answer) fails retryably and
  *   leaves the stored credentials as they were.
+ * - A tenant moved to another shop (addTenant/updateTenant with a new shop domain, maybe in another
+ *   process) fails with `TENANT_SHOP_CHANGED`: the row's token is the new shop's, so it is never
+ *   sent to the client's shop, renewed for it, or taken as refused there.
  */
 import { randomBytes } from 'node:crypto';
 import { untilAborted } from '../abort.js';
 import type { KeyRing } from '../crypto/index.js';
 import { ShopifyIngestError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { normalizeShopDomain } from '../client/config.js';
 import type { IngestStore, TenantRecord } from '../store/types.js';
 import { OAuthError, requestToken, type TokenGrant, type TokenSet } from './oauth.js';
 import type { AccessTokenSource } from './token-source.js';
@@ -35,7 +39,7 @@ export interface AppCredentials {
 /** A tenant whose credentials no longer work until it is authorised again. */
 export class TenantAuthError extends ShopifyIngestError {
   readonly tenantId: string;
-  constructor(code: 'TENANT_NEEDS_REAUTH' | 'TENANT_CREDENTIALS_MISSING' | 'TOKEN_RENEWAL_FAILED', message: string, tenantId: string, options: { cause?: unknown; retryable?: boolean } = {}) {
+  constructor(code: 'TENANT_NEEDS_REAUTH' | 'TENANT_CREDENTIALS_MISSING' | 'TOKEN_RENEWAL_FAILED' | 'TENANT_SHOP_CHANGED', message: string, tenantId: string, options: { cause?: unknown; retryable?: boolean } = {}) {
     super(code, message, { cause: options.cause, details: { tenantId }, retryable: options.retryable });
     this.tenantId = tenantId;
   }
@@ -44,6 +48,11 @@ export class TenantAuthError extends ShopifyIngestError {
 /** Options of {@link createStoredTokenSource}. */
 export interface StoredTokenSourceOptions {
   tenantId: string;
+  /**
+   * The shop of the client the tokens are for: a row naming another shop hands out nothing
+   * (`TENANT_SHOP_CHANGED`). The service always passes it; without it the row's shop is not checked.
+   */
+  shopDomain?: string;
   store: IngestStore;
   keyRing: KeyRing;
   /** The app of a tenant (its `client_id`, null for the default app); throws when unknown. */
@@ -62,6 +71,8 @@ export interface StoredTokenSourceOptions {
   timeoutMs?: number;
   /** Called once when the tenant moves to `needs_reauth`. */
   onReauthRequired?: (tenant: { tenantId: string; shopDomain: string; reason: string }) => void | Promise<void>;
+  /** Called once when the tenant turns out to be moved to another shop (the client is then stale). */
+  onShopChanged?: (tenant: { tenantId: string; from: string; to: string }) => void;
   /** Counts renewals, ok or failed (bound to the tenant). */
   telemetry?: Telemetry;
 }
@@ -79,7 +90,7 @@ interface Cached {
  *
  * @example
  * ```ts
- * const source = createStoredTokenSource({ tenantId: 't1', store, keyRing, resolveApp: () => ({ clientId, clientSecrets: [secret] }) });
+ * const source = createStoredTokenSource({ tenantId: 't1', shopDomain, store, keyRing, resolveApp: () => ({ clientId, clientSecrets: [secret] }) });
  * const client = createShopifyClient({ shopDomain, accessToken: source });
  * ```
  */
@@ -93,6 +104,7 @@ export function createStoredTokenSource(options: StoredTokenSourceOptions): Acce
   let cached: Cached | null = null;
   let renewing: Promise<Cached> | null = null;
   let renewals = 0;
+  let moved = false;
 
   // At most half the token's life, when its issue time is known (a row written before it was recorded: the margin alone).
   const renewBefore = (c: Cached) => Math.min(options.renewBeforeMs ?? 300_000, c.expiresAt === null || c.issuedAt === null ? Infinity : Math.max(0, (c.expiresAt - c.issuedAt) / 2));
@@ -103,9 +115,27 @@ export function createStoredTokenSource(options: StoredTokenSourceOptions): Acce
     return { token: keyRing.decrypt(row.accessTokenEnc, tenantId), expiresAt: row.accessTokenExpiresAt ? row.accessTokenExpiresAt.getTime() : null, version: row.tokenVersion, issuedAt: row.accessTokenIssuedAt ? row.accessTokenIssuedAt.getTime() : null };
   }
 
+  /**
+   * Refuses a row of another shop than the client's: the tenant was moved (addTenant/updateTenant),
+   * its token is the new shop's. Sent to the old shop it would leak there, and the 401 it gets would
+   * renew the new shop's token or mark a valid tenant `needs_reauth`.
+   */
+  function ownShop(row: TenantRecord): TenantRecord {
+    const shop = options.shopDomain;
+    if (shop === undefined || sameShop(row.shopDomain, shop)) return row;
+    cached = null;
+    if (!moved) {
+      moved = true;
+      logger.warn('tenant moved to another shop: this client no longer sends its token', { tenantId, shop, movedTo: row.shopDomain });
+      try { options.onShopChanged?.({ tenantId, from: shop, to: row.shopDomain }); } catch (error) { logger.warn('onShopChanged threw', { tenantId, error }); }
+    }
+    throw new TenantAuthError('TENANT_SHOP_CHANGED', `tenant ${tenantId} was moved from ${shop} to ${row.shopDomain}: its token is not sent to ${shop} (get the tenant's client again)`, tenantId, { retryable: true });
+  }
+
   async function readRow(): Promise<TenantRecord> {
     const row = await store.getTenant(tenantId);
     if (!row) throw new TenantAuthError('TENANT_CREDENTIALS_MISSING', `tenant ${tenantId} no longer exists`, tenantId);
+    ownShop(row);
     if (row.authStatus === 'needs_reauth') {
       throw new TenantAuthError('TENANT_NEEDS_REAUTH', `tenant ${tenantId} (${row.shopDomain}) must be authorised again: ${row.authError ?? 'its credentials no longer work'}`, tenantId);
     }
@@ -207,7 +237,7 @@ export function createStoredTokenSource(options: StoredTokenSourceOptions): Acce
       logger.warn('renewed access token expired on arrival; renewing once more', { tenantId });
       const again = await store.acquireTokenRenewal(tenantId, holder, new Date(now()), leaseTtlMs);
       if (!again) throw new TenantAuthError('TOKEN_RENEWAL_FAILED', `tenant ${tenantId}: another process took the renewal lease`, tenantId, { retryable: true });
-      row = again;
+      row = ownShop(again);
       if (grant.type === 'refresh_token') grant = { type: 'refresh_token', refreshToken: keyRing.decrypt(row.refreshTokenEnc!, tenantId) };
     }
   }
@@ -234,7 +264,8 @@ export function createStoredTokenSource(options: StoredTokenSourceOptions): Acce
       const leased = await store.acquireTokenRenewal(tenantId, holder, new Date(now()), leaseTtlMs);
       if (leased) {
         try {
-          const current = fromRow(leased);
+          // Moved between our read and our lease: nothing is renewed for the client's shop.
+          const current = fromRow(ownShop(leased));
           // Renewed by another process between our read and our lease.
           if (current && (seenVersion === null || current.version > seenVersion) && fresh(current)) return current;
           const renewed = await counted(renewUnderLease(leased));
@@ -281,4 +312,9 @@ export function createStoredTokenSource(options: StoredTokenSourceOptions): Acce
       return cached.token !== rejected ? cached.token : null;
     },
   };
+}
+
+/** Whether two shop domains name one shop (stored domains are normalised; the client's may differ in case or scheme). */
+function sameShop(a: string, b: string): boolean {
+  return normalizeShopDomain(a, true) === normalizeShopDomain(b, true);
 }

@@ -187,6 +187,12 @@ describe('IngestionService (PostgreSQL + simulator)', () => {
     expect((taken as Error).message).toContain('already connected to tenant alpha');
     expect(await db.query(`SELECT id FROM shopify_tenants WHERE id = 'alpha-copy'`)).toHaveLength(0);
     expect(service.clientManager.hasClient('alpha-copy')).toBe(false);
+
+    // Behind a baseUrl any host is accepted, so a mistyped domain is caught by what the shop answers.
+    const typo = await service.addTenant('alpha-typo', { shopDomain: 'alpha-outdoor.myshopfy.com', accessToken: token }).then(() => null, (e: unknown) => e);
+    expect((typo as ShopifyIngestError).code).toBe('CONFIG_INVALID');
+    expect((typo as Error).message).toContain(`the credentials are for shop ${ALPHA}, not alpha-outdoor.myshopfy.com`);
+    expect(await db.query(`SELECT id FROM shopify_tenants WHERE id = 'alpha-typo'`)).toHaveLength(0);
   });
 
   it('importData runs each data type and "all", returning the seed shapes', { timeout: 120_000 }, async () => {
