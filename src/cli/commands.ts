@@ -1,5 +1,5 @@
 import { isResourceName, RESOURCE_NAMES, type ResourceName } from '../resources/registry.js';
-import { createDatabase, createDatabaseHandle } from '../store/index.js';
+import { createDatabase, createDatabaseHandle, explainDatabaseError } from '../store/index.js';
 import { createIngestionService, type DataType, type IngestionService } from '../service.js';
 import type { ImportAllResult, ImportResult } from '../importer/index.js';
 import { createJsonLogger } from '../logger.js';
@@ -38,8 +38,13 @@ function print(ctx: CliContext, human: string, data: unknown): void {
   ctx.stdout.write(ctx.json ? `${toJson(data)}\n` : `${human}\n`);
 }
 
-function databaseOf(values: Values, ctx: CliContext, options: { migrate?: boolean } = {}) {
-  return createDatabase({ url: values['database-url'] as string | undefined, dataDir: values['data-dir'] as string | undefined, env: ctx.env, ...options });
+async function databaseOf(values: Values, ctx: CliContext, options: { migrate?: boolean } = {}) {
+  try {
+    return await createDatabase({ url: values['database-url'] as string | undefined, dataDir: values['data-dir'] as string | undefined, env: ctx.env, ...options });
+  } catch (error) {
+    // Prisma's bare "Database `x` does not exist on the database server" says neither where it came from nor what to check.
+    throw explainDatabaseError(error, 'connect');
+  }
 }
 
 /** Opens the database and a service that neither schedules nor listens (one-shot commands). */
@@ -244,7 +249,8 @@ export async function runCommand(positionals: string[], values: Values, ctx: Cli
       const prisma = await databaseOf(values, ctx, { migrate: false });
       try {
         const { migrate } = await import('../store/index.js');
-        const result = await migrate(prisma);
+        // createDatabase({ migrate: false }) connects lazily: an unusable database shows here.
+        const result = await migrate(prisma).catch((error: unknown) => { throw explainDatabaseError(error, 'migrate'); });
         print(ctx, result.applied.length ? `applied: ${result.applied.join(', ')}` : 'database is up to date', result);
       } finally {
         await prisma.$disconnect();

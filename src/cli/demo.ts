@@ -13,7 +13,7 @@ import { rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
-import { createDatabase, createDatabaseHandle } from '../store/index.js';
+import { createDatabase, createDatabaseHandle, explainDatabaseError } from '../store/index.js';
 import { createIngestionService } from '../service.js';
 import { createJsonLogger } from '../logger.js';
 import { createShopifySimulator, type ShopifySimulator } from '../testing/index.js';
@@ -70,7 +70,7 @@ export async function runDemo({ ctx, values }: { ctx: CliContext; values: Values
 
   let simulator: ShopifySimulator | undefined;
   let server: Server | undefined;
-  const prisma = await createDatabase({ url: databaseUrl, dataDir, env });
+  const prisma = await createDatabase({ url: databaseUrl, dataDir, env }).catch((error: unknown) => { throw explainDatabaseError(error, 'connect'); });
   const logger = createJsonLogger({ level: (env.LOG_LEVEL as 'warn') ?? 'warn', write: (line) => ctx.stderr.write(`${line}\n`) });
   const progress = createProgress({ stream: ctx.stderr as NodeJS.WriteStream, plain: ctx.json });
   const service = createIngestionService(createDatabaseHandle(prisma, { pool: prisma.pool }), {

@@ -154,13 +154,16 @@ export async function main(argv: string[] = process.argv.slice(2), context: Main
 /** Commands that pass the abort signal on (a sync run ends `cancelled`, its lock released). */
 const INTERRUPTIBLE = new Set(['sync', 'retry-failures', 'demo']);
 
+/** Errors fixed in the configuration (the key, DATABASE_URL) or by `migrate`, not by running again: exit 3. */
+const CONFIGURATION_CODES: ReadonlySet<string> = new Set(['ENCRYPTION_KEY_MISMATCH', 'DATABASE_UNREACHABLE', 'DATABASE_NOT_MIGRATED']);
+
 /** Prints an error (as JSON with `--json`) and returns its exit code. */
 function report(error: unknown, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; json: boolean }): number {
   const message = error instanceof Error ? error.message : String(error);
   const details = (error as ShopifyIngestError).details as { errors?: string[] } | undefined;
   if (io.json) io.stdout.write(`${JSON.stringify({ ok: false, error: message, code: (error as ShopifyIngestError).code, ...(details?.errors ? { errors: details.errors } : {}) })}\n`);
   else io.stderr.write(`${message}\n`);
-  if (error instanceof ConfigError || (error as ShopifyIngestError).code === 'ENCRYPTION_KEY_MISMATCH') return EXIT.config;
+  if (error instanceof ConfigError || CONFIGURATION_CODES.has((error as ShopifyIngestError).code)) return EXIT.config;
   return onlyAlreadyRunning(error) ? EXIT.busy : EXIT.failed;
 }
 

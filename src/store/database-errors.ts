@@ -4,7 +4,6 @@
  * what to do.
  */
 import { ShopifyIngestError } from '../errors.js';
-import { pgCodeOf } from './store-errors.js';
 
 /** Codes of {@link DatabaseSetupError}. */
 export type DatabaseSetupCode = 'DATABASE_UNREACHABLE' | 'DATABASE_NOT_MIGRATED' | 'DATABASE_SCHEMA_MISMATCH' | 'DATABASE_IN_USE' | 'DATABASE_ERROR';
@@ -30,6 +29,16 @@ export class DatabaseSetupError extends ShopifyIngestError {
   constructor(code: DatabaseSetupCode, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
     super(code, message, options);
   }
+}
+
+/** PostgreSQL SQLSTATE of a driver/Prisma error, when it carries one. */
+export function pgCodeOf(error: unknown): string | undefined {
+  const e = error as { code?: unknown; message?: unknown; meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } } | null;
+  const original = e?.meta?.driverAdapterError?.cause?.originalCode;
+  if (typeof original === 'string') return original;
+  const fromMessage = typeof e?.message === 'string' ? /Code: `([0-9A-Z]{5})`/.exec(e.message)?.[1] : undefined;
+  if (fromMessage) return fromMessage;
+  return typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : undefined;
 }
 
 const UNREACHABLE_ERRNO = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH']);
@@ -87,6 +96,8 @@ function lastLine(error: unknown): string {
  * ```
  */
 export function explainDatabaseError(error: unknown, stage: string): unknown {
+  // A store call already named the missing tables; say it again for `stage`, the step the user ran.
+  if (error instanceof DatabaseSetupError && error.code === 'DATABASE_NOT_MIGRATED' && error.cause !== undefined) return explainDatabaseError(error.cause, stage);
   if (error instanceof ShopifyIngestError && !['STORE_FAILED', 'MIGRATION_FAILED'].includes(error.code)) return error;
   const codes = codesOf(error);
   const has = (set: ReadonlySet<string> | readonly string[]) => codes.some((c) => (set instanceof Set ? set.has(c) : (set as readonly string[]).includes(c)));
@@ -94,12 +105,32 @@ export function explainDatabaseError(error: unknown, stage: string): unknown {
   if (has(UNREACHABLE_ERRNO) || has(UNREACHABLE_SQLSTATE) || has(UNREACHABLE_PRISMA)) {
     return new DatabaseSetupError('DATABASE_UNREACHABLE', `${stage}: cannot use the database (${cause}). Check DATABASE_URL (host, port, user, password, database name) and that PostgreSQL is running.`, { cause: error, details: { stage, codes } });
   }
-  if (has(['42P01', '3F000'])) {
-    return new DatabaseSetupError('DATABASE_NOT_MIGRATED', `${stage}: the shopify_* tables are missing (${cause}). Run \`npx shopify-ingest migrate\` (with the same DATABASE_URL), or leave autoMigrate on; if you merged the models into your own schema, create and apply your migration.`, { cause: error, details: { stage, codes } });
-  }
+  if (has(['42P01', '3F000'])) return notMigratedError(stage, error, { codes });
   if (has(['42703', '42804', '42883'])) {
     return new DatabaseSetupError('DATABASE_SCHEMA_MISMATCH', `${stage}: the shopify_* tables do not match this version of shopify-ingest (${cause}). Run \`npx shopify-ingest migrate\`; if you merged the models into your own schema, copy them again from node_modules/shopify-ingest/prisma/schema.prisma and migrate.`, { cause: error, details: { stage, codes } });
   }
   if (error instanceof ShopifyIngestError) return error;
   return new DatabaseSetupError('DATABASE_ERROR', `${stage}: database error: ${cause}. Check DATABASE_URL and that \`npx shopify-ingest migrate\` ran.`, { cause: error, details: { stage, codes } });
+}
+
+/** PostgreSQL's `relation "shopify_tenants" does not exist` (42P01, undefined_table) for one of the SDK's tables. */
+const MISSING_SHOPIFY_TABLE = /relation "(?:[^"]*\.)?shopify_[^"]*" does not exist/i;
+
+/**
+ * Whether a store call failed because one of the SDK's `shopify_*` tables is missing: the database
+ * was never migrated. A missing table of the host's own is not this.
+ */
+export function isMissingShopifyTable(error: unknown): boolean {
+  return chain(error).some((e) => {
+    const message = (e as { message?: unknown })?.message;
+    return typeof message === 'string' && MISSING_SHOPIFY_TABLE.test(message) && (pgCodeOf(e) ?? '42P01') === '42P01';
+  });
+}
+
+/**
+ * `DATABASE_NOT_MIGRATED` for `stage`, naming the command that fixes it. Raised by `initialize`
+ * and by any store call (importData, addTenant, getSyncStatus...) made before the tables exist.
+ */
+export function notMigratedError(stage: string, error: unknown, details: Record<string, unknown> = {}): DatabaseSetupError {
+  return new DatabaseSetupError('DATABASE_NOT_MIGRATED', `${stage}: the shopify_* tables are missing (${lastLine(error)}). Run \`npx shopify-ingest migrate\` (with the same DATABASE_URL), or leave autoMigrate on; if you merged the models into your own schema, create and apply your migration.`, { cause: error, details: { stage, ...details } });
 }

@@ -3,6 +3,7 @@
  * the number of tenants (no query per tenant).
  */
 import type { SqlExecutor } from './prisma-like.js';
+import { notMigratedError } from './database-errors.js';
 import { runLockHeldSql } from './run-locks.js';
 import { syncingRunSql } from './sync-state.js';
 
@@ -45,9 +46,14 @@ export interface ResourceSyncFacts {
 
 const DELIVERY_COLUMNS = `"id", "tenant_id" AS "tenantId", "topic", "received_at" AS "receivedAt", "attempts", "last_error" AS "lastError"`;
 
-/** `SELECT 1`; resolves when the database answers. */
+/**
+ * Resolves when the database answers and holds the SDK's tables. A database that answers without
+ * them stores nothing, so it fails the check with `DATABASE_NOT_MIGRATED` rather than passing as
+ * "reachable" (`to_regclass` follows the search_path, as the store's unqualified queries do).
+ */
 export async function pingDatabase(db: SqlExecutor): Promise<void> {
-  await db.$queryRawUnsafe('SELECT 1');
+  const rows = await db.$queryRawUnsafe<Array<{ tenants: string | null }>>(`SELECT to_regclass('shopify_tenants')::text AS "tenants"`);
+  if (rows[0]?.tenants == null) throw notMigratedError('health check', new Error('relation "shopify_tenants" does not exist'));
 }
 
 /** Active tenants whose credentials can no longer be renewed (`auth_status = 'needs_reauth'`), first 100 by id. */

@@ -1,5 +1,8 @@
 import { StoreError } from '../errors.js';
 import type { ErrorCode } from '../error-codes.js';
+import { DatabaseSetupError, isMissingShopifyTable, notMigratedError, pgCodeOf } from './database-errors.js';
+
+export { pgCodeOf };
 
 /** SQLSTATEs of conditions that pass by themselves: lost or refused connections, shutdowns, too many connections, serialisation failures, deadlocks. */
 const TRANSIENT_SQLSTATE = /^(08...|57P0[123]|53300|40001|40P01)$/;
@@ -12,9 +15,14 @@ export function isTransientSqlState(code: string | undefined): boolean {
 /**
  * Wraps a driver/Prisma error as a {@link StoreError} naming the operation and tenant.
  * Prisma's raw-query errors are several lines of banner; the last line carries PostgreSQL's message.
+ * A missing `shopify_*` table is `DATABASE_NOT_MIGRATED` (docs/errors.md), whichever call met it
+ * first: the fix is `npx shopify-ingest migrate`, not a retry.
  */
-export function storeFailure(operation: string, tenantId: string | undefined, error: unknown, details: Record<string, unknown> = {}, code?: ErrorCode): StoreError {
-  if (error instanceof StoreError) return error;
+export function storeFailure(operation: string, tenantId: string | undefined, error: unknown, details: Record<string, unknown> = {}, code?: ErrorCode): StoreError | DatabaseSetupError {
+  if (error instanceof StoreError || error instanceof DatabaseSetupError) return error;
+  if (isMissingShopifyTable(error)) {
+    return notMigratedError(`${operation}${tenantId ? ` (tenant ${tenantId})` : ''}`, error, { operation, tenantId, pgCode: '42P01', ...details });
+  }
   const raw = error instanceof Error ? error.message : String(error);
   const lines = raw.split('\n').map((l) => l.trim()).filter(Boolean);
   const message = lines[lines.length - 1] ?? raw;
@@ -39,14 +47,4 @@ export function checkTenantOfRows(tenantId: string, kind: string, rows: readonly
       });
     }
   }
-}
-
-/** PostgreSQL SQLSTATE of a driver/Prisma error, when it carries one. */
-export function pgCodeOf(error: unknown): string | undefined {
-  const e = error as { code?: unknown; message?: unknown; meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } } | null;
-  const original = e?.meta?.driverAdapterError?.cause?.originalCode;
-  if (typeof original === 'string') return original;
-  const fromMessage = typeof e?.message === 'string' ? /Code: `([0-9A-Z]{5})`/.exec(e.message)?.[1] : undefined;
-  if (fromMessage) return fromMessage;
-  return typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : undefined;
 }

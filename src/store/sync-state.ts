@@ -235,6 +235,7 @@ function warningsOf(value: unknown): string[] {
 }
 
 export async function readResourceSyncStates(db: SqlExecutor, resources: readonly string[], now: Date): Promise<ResourceSyncState[]> {
+  // Wrapped like every store call, so a database without the tables says DATABASE_NOT_MIGRATED here too.
   const rows = await db.$queryRawUnsafe<Array<{
     tenantId: string; resource: string;
     latestId: string | null; latestStatus: SyncRunRecord['status'] | null; latestMode: SyncRunRecord['mode'] | null; latestError: string | null; latestErrorCode: string | null; latestStartedAt: Date | null; latestFinishedAt: Date | null; latestWarnings: string[] | null;
@@ -264,7 +265,7 @@ export async function readResourceSyncStates(db: SqlExecutor, resources: readonl
        LEFT JOIN "shopify_sync_checkpoints" c ON c."tenant_id" = t."id" AND c."resource" = r.resource
       ORDER BY t."id", r.resource`,
     [...resources], now.toISOString(),
-  );
+  ).catch((error: unknown) => { throw storeFailure('readResourceSyncStates', undefined, error); });
   const date = (v: Date | null) => (v === null ? null : new Date(v));
   return rows.map((r) => ({
     tenantId: r.tenantId,

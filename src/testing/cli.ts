@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { createShopifySimulator, type ShopifySimulator, type ShopifySimulatorOptions } from './simulator.js';
 import { FAULT_KINDS, type FaultKind } from './faults.js';
 import { ConfigError } from '../errors.js';
+import { DEFAULT_API_VERSION } from '../client/config.js';
 
 /** `shopify-ingest simulator --help`. */
 export const SIMULATOR_USAGE = `Usage: shopify-ingest simulator [options]
@@ -119,7 +120,7 @@ export async function runSimulatorCli(
     stdout.write(`Shopify simulator listening on ${sim.url}\n`);
     for (const s of shops) stdout.write(`  ${s.domain}  token ${s.accessToken}  baseUrl ${s.baseUrl}\n`);
     stdout.write(`Webhook secret: ${options.apiSecret ?? 'simulator_secret'}\n`);
-    stdout.write(`Try: curl -H 'X-Shopify-Access-Token: ${shops[0]?.accessToken}' '${sim.url}/admin/api/2025-10/orders.json?status=any&limit=2'\n`);
+    stdout.write(`Try: curl -H 'X-Shopify-Access-Token: ${shops[0]?.accessToken}' '${sim.url}/admin/api/${options.apiVersion ?? DEFAULT_API_VERSION}/orders.json?status=any&limit=2'\n`);
     stdout.write('Press Ctrl+C to stop.\n');
   }
   io.onStarted?.(sim);

@@ -22,6 +22,7 @@ import type { Clock } from './clock.js';
 import { stringifyShopifyJson } from '../json.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { ConfigError } from '../errors.js';
+import { DEFAULT_API_VERSION } from '../client/config.js';
 
 /** Options of {@link createShopifySimulator}. */
 export interface ShopifySimulatorOptions {
@@ -35,7 +36,7 @@ export interface ShopifySimulatorOptions {
   shops?: number | ShopConfig[];
   /** Defaults applied to every shop (e.g. `{ orders: 1_000_000 }`). */
   shopDefaults?: ShopConfig;
-  /** API version announced in webhook headers (requests may use any `YYYY-MM`). Default 2025-10 (the client's default). */
+  /** API version announced in webhook headers and given to subscriptions (requests may use any `YYYY-MM`). Default the client's `DEFAULT_API_VERSION`, so the SDK's subscription check finds them in sync. */
   apiVersion?: string;
   /** App secret used to sign webhooks (X-Shopify-Hmac-Sha256). Default `simulator_secret`. */
   apiSecret?: string;
@@ -118,7 +119,6 @@ export interface ShopifySimulator {
   stop(): Promise<void>;
 }
 
-const DEFAULT_VERSION = '2025-10';
 const VERSION_RE = /^(\d{4}-\d{2}|unstable)$/;
 
 function emptyStats(): ShopStats {
@@ -161,7 +161,7 @@ export async function createShopifySimulator(options: ShopifySimulatorOptions = 
   const clock = options.clock ?? Date.now;
   const timeScale = options.timeScale ?? 1;
   if (!(timeScale > 0)) throw new ConfigError('simulator timeScale must be > 0', { details: { timeScale } });
-  const apiVersion = options.apiVersion ?? DEFAULT_VERSION;
+  const apiVersion = options.apiVersion ?? DEFAULT_API_VERSION;
   const logger = options.logger ?? silentLogger;
   const configs: ShopConfig[] = typeof options.shops === 'number' || options.shops === undefined
     ? Array.from({ length: typeof options.shops === 'number' ? options.shops : 1 }, () => ({ ...options.shopDefaults }))

@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createShopifySimulator, signWebhookBody } from '../../src/testing/index.js';
+import { DEFAULT_API_VERSION } from '../../src/client/config.js';
 import { startReceiver } from './helpers.js';
 
 /** Shopify's documented verification: base64 HMAC-SHA256 of the raw body, constant-time compare. */
@@ -32,7 +33,7 @@ describe('simulator webhooks', () => {
     for (const r of receiver.received) {
       expect(shopifyVerify(r.body, String(r.headers['x-shopify-hmac-sha256']), 'hush')).toBe(true);
       expect(r.headers['x-shopify-shop-domain']).toBe('hooks.myshopify.com');
-      expect(r.headers['x-shopify-api-version']).toBe('2025-10');
+      expect(r.headers['x-shopify-api-version']).toBe(DEFAULT_API_VERSION);
       expect(String(r.headers['x-shopify-webhook-id'])).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
       expect(r.headers['x-shopify-event-id']).toBeTruthy();
       expect(Number.isNaN(Date.parse(String(r.headers['x-shopify-triggered-at'])))).toBe(false);
