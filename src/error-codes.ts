@@ -47,7 +47,7 @@ const CODES = {
   BULK_OPERATION_INVALID: { retryable: false, meaning: 'Shopify refused a bulk query, or its mutation returned no operation.' },
   BULK_OPERATION_LIMIT: { retryable: true, meaning: 'The shop stayed at Shopify\'s limit of concurrent bulk operations for longer than the wait allowed.' },
   BULK_OPERATION_NOT_FOUND: { retryable: false, meaning: 'Shopify does not know the bulk operation being polled.' },
-  BULK_OPERATION_FAILED: { retryable: true, meaning: 'A bulk operation failed on every attempt, down to the smallest window.' },
+  BULK_OPERATION_FAILED: { retryable: true, meaning: 'A bulk operation failed on every attempt, down to the smallest window; the next run starts that window with a new operation.' },
   BULK_FILE_EXPIRED: { retryable: true, meaning: 'A bulk operation\'s result file is no longer available; the next run starts a new operation.' },
   BULK_FILE_UNREADABLE: { retryable: true, meaning: 'A bulk operation\'s result file could not be downloaded after retries.' },
   BULK_FILE_MALFORMED: { retryable: false, meaning: 'A line of a bulk result file is not JSON or not the object it should be.' },

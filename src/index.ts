@@ -65,7 +65,7 @@ export type {
   ShopifyId, CustomerPayload, ProductPayload, OrderPayload, OrderEditedPayload, DeletePayload, AppUninstalledPayload,
   BulkOperationFinishPayload, CustomersRedactPayload, ShopRedactPayload, CustomersDataRequestPayload, WebhookPayloads, WebhookTopic, WebhookEvent,
 } from './webhooks/topics.js';
-export type { AppWebhookSecrets, ResolvedTenant, WebhookCore, WebhookResult } from './webhooks/handler.js';
+export type { AppWebhookSecrets, WebhookCore, WebhookRequestInput, WebhookResult } from './webhooks/handler.js';
 export type { WebhookDispatcher, WebhookEmitter, WebhookHandlerFn } from './webhooks/dispatcher.js';
 export type { ApplyHooks, CustomerDataExport } from './webhooks/apply.js';
 export type { InboxStatus } from './store/inbox.js';

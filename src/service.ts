@@ -13,6 +13,7 @@ import { createWebhookService, type WebhookService, type WebhookServiceOptions, 
 import { createSchedulerService, type ScheduledRun, type SchedulerOptions, type SchedulerService, type SchedulerStatus, type SyncConfigOverrides } from './scheduler/index.js';
 import { assertTenantSyncConfig } from './scheduler/sync-config.js';
 import { createAuthMiddleware as createAuth, type AuthMiddleware } from './auth/index.js';
+import { writeRefusal } from './auth/middleware.js';
 import { authOptionsOf, loadConfig, requireFor, webhookSecretsOf, type IngestionConfig } from './config/index.js';
 import { createStore, explainDatabaseError, migrate, type IngestStore, type PrismaLike, type RecordCounts, type TenantRecord } from './store/index.js';
 import { isDatabaseHandle, resolveDatabase, type DatabaseHandle } from './store/database-handle.js';
@@ -23,6 +24,7 @@ import { createStoredTokenSource, TenantAuthError, type AppCredentials } from '.
 import { OAuthError } from './auth/oauth.js';
 import { RESOURCE_NAMES, RESOURCES, getResource, type ResourceName } from './resources/registry.js';
 import { fetchRecord } from './importer/pages-listing.js';
+import { SHOP_IDENTITY_QUERY } from './importer/queries.js';
 import type { BulkDeps } from './importer/bulk-listing.js';
 import { createBulkWaiters, type BulkWaiters } from './importer/bulk-waiters.js';
 import { assertResourceList, enabledResources } from './resources/tenant-resources.js';
@@ -442,6 +444,7 @@ export class IngestionService {
     // service adds each tenant's jobs itself, from its config, and runs them itself (runJob).
     this.schedulerValue = createSchedulerService(this.db, null, {
       logger: this.logger,
+      clock: this.clock,
       ...schedulerOptions,
       runJob: schedulerOptions.runJob ?? ((run) => (run.jobType === 'webhookSubscriptions' ? this.verifyWebhookSubscriptions(run.tenantId, run.options as { repair?: boolean }) : this.runScheduledImport(run))),
     });
@@ -524,7 +527,7 @@ export class IngestionService {
     let shopName: string | null = null;
     let answeredFor: string | null = null;
     try {
-      const data = await probe.graphql<{ shop?: { name?: string; myshopifyDomain?: string } }>('query ShopifyIngestShop { shop { name myshopifyDomain } }');
+      const data = await probe.graphql<{ shop?: { name?: string; myshopifyDomain?: string } }>(SHOP_IDENTITY_QUERY);
       shopName = data?.shop?.name ?? null;
       answeredFor = data?.shop?.myshopifyDomain ?? null;
     } catch (error) {
@@ -558,6 +561,8 @@ export class IngestionService {
       config: { ...(config.syncConfig ? { syncConfig: config.syncConfig } : {}), ...(config.client ? { client: config.client } : {}), ...(config.resources ? { resources: config.resources } : {}), ...(credentials.apiVersion ? { apiVersion: credentials.apiVersion } : {}) },
     });
     await this.store.setTenantActive(tenantId, true);
+    // Its shop (maybe cached as unknown or inactive) and the one it left (cached as its own) are looked up again.
+    this.webhooksValue?.forgetShops(shopDomain, ...(previousShop !== undefined ? [previousShop] : []));
     if (previousShop !== undefined && previousShop !== shopDomain) await this.forgetMovedTenant(tenantId, previousShop, shopDomain);
     this.restoreClient(record);
     // Replaces the tenant's jobs (their schedules were checked above).
@@ -622,6 +627,7 @@ export class IngestionService {
     this.importers.delete(tenantId);
     if (options.purge) await this.store.purgeTenant(tenantId, { includeTenant: true });
     else await this.store.setTenantActive(tenantId, false);
+    this.webhooksValue?.forgetShops(tenant.shopDomain);
     this.logger.info('tenant removed', { tenantId, purged: Boolean(options.purge) });
   }
 
@@ -847,13 +853,23 @@ export class IngestionService {
     if (options.parseJson !== false && typeof app.use === 'function') app.use(hostExpressJson() as Parameters<NonNullable<ExpressLikeApp['use']>>[0]);
   }
 
-  /** Express-style middleware protecting the host's sync endpoints (Shopify session tokens and/or INGEST_API_KEYS). */
+  /** Middleware guarding sync routes (session tokens, INGEST_API_KEYS); a token reaches only its shop's `:tenantId`. */
   createAuthMiddleware(): AuthMiddleware {
     const auth = authOptionsOf(this.config);
     if (!auth.apiKeys.length && !(auth.apiKey && auth.apiSecret)) {
       throw new ConfigError('createAuthMiddleware: nothing to authenticate with: set INGEST_API_KEYS, or SHOPIFY_API_KEY and SHOPIFY_API_SECRET for session tokens');
     }
-    return createAuth({ ...auth, logger: this.logger, now: this.clock });
+    const authenticated = createAuth({ ...auth, logger: this.logger, now: this.clock });
+    return (req, res, next) => authenticated(req, res, () => {
+      const principal = req.shopifyIngestAuth;
+      const tenantId = (req as { params?: Record<string, unknown> }).params?.tenantId;
+      if (principal?.type !== 'session-token' || typeof tenantId !== 'string') return next();
+      // Express and Fastify take an error as next's argument (their error handlers answer it).
+      this.store.getTenant(tenantId).then(
+        (tenant) => (tenant !== null && tenant.shopDomain.toLowerCase() === principal.shop.toLowerCase() ? next() : writeRefusal(res, 403)),
+        (error: unknown) => (next as (error?: unknown) => void)(error),
+      );
+    });
   }
 
   /**
@@ -861,7 +877,15 @@ export class IngestionService {
    * drains the webhook worker and stops the clients' limiters. The Prisma client is yours to disconnect.
    */
   async shutdown(options: { timeoutMs?: number } = {}): Promise<void> {
-    if (this.stopping) return;
+    // A second call (SIGINT then SIGTERM) waits for the first: resolving at once would let the
+    // caller disconnect the database while runs are still recording how they ended.
+    this.#shutdown ??= this.#stop(options);
+    return this.#shutdown;
+  }
+
+  #shutdown: Promise<void> | undefined;
+
+  async #stop(options: { timeoutMs?: number }): Promise<void> {
     this.stopping = true;
     this.draining.abort();
     const timeoutMs = options.timeoutMs ?? this.options.shutdownTimeoutMs ?? 30_000;
@@ -877,10 +901,15 @@ export class IngestionService {
       this.logger.info('waiting for running imports', { count: this.running.size, timeoutMs: Math.max(0, abortAt - Date.now()) });
       await withTimeout(Promise.allSettled([...this.running]), Math.max(0, abortAt - Date.now()));
     }
-    if (this.running.size > 0) {
+    const stopJobs = (this.schedulerValue?.getStatus().runningJobs ?? 0) > 0;
+    if (this.running.size > 0 || stopJobs) {
       this.logger.warn('stopping running imports at their next batch', { count: this.running.size });
       for (const controller of this.tenantAborts.values()) controller.abort(new ShopifyIngestError('SERVICE_STOPPING', 'the service is shutting down'));
-      await withTimeout(Promise.allSettled([...this.running]), Math.max(0, deadline - Date.now()));
+      // Scheduled jobs that are not imports (the host's own runJob, the subscriptions check) get their run.signal aborted.
+      await Promise.all([
+        withTimeout(Promise.allSettled([...this.running]), Math.max(0, deadline - Date.now())),
+        stopJobs ? this.schedulerValue?.stopScheduler({ abortRunning: true, waitMs: Math.max(0, deadline - Date.now()) }) : undefined,
+      ]);
     }
     await this.webhooksValue?.stop();
     await this.clientManager.close();

@@ -32,19 +32,13 @@ export function createNextWebhookHandler(service: WebhookEndpoint): {
   };
 }
 
-const PAGES_HINT = 'In the Next.js Pages Router, export const config = { api: { bodyParser: false } } from this API route (see pagesRouterConfig).';
-
-/** The route config the Pages Router handler needs: `export const config = pagesRouterConfig`. */
-export const pagesRouterConfig = {
-  /** API route settings. */
-  api: {
-    /** Keep the raw body: the HMAC covers its exact bytes. */
-    bodyParser: false,
-  },
-} as const;
+// Next reads a route's `config` statically: it must be written as a literal in the route file (an
+// imported or computed value makes Next refuse the route), so the package exports no config object.
+const PAGES_HINT = 'In the Next.js Pages Router, write export const config = { api: { bodyParser: false } }; as a literal in this API route file.';
 
 /**
- * Pages Router API route (`pages/api/webhooks/shopify.ts`).
+ * Pages Router API route (`pages/api/webhooks/shopify.ts`). Write the `config` literal in the
+ * route file, as below: Next refuses an imported one.
  *
  * @example
  * ```ts

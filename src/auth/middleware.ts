@@ -49,19 +49,24 @@ export interface AuthResponseLike {
 /** `(req, res, next)` middleware; also usable as a Fastify `preHandler` hook. */
 export type AuthMiddleware = (req: AuthRequestLike, res: AuthResponseLike, next: () => void) => void;
 
-function writeUnauthorized(res: AuthResponseLike): void {
+/** The body of a 403: an authenticated caller asked for a tenant that is not its shop's. */
+export const FORBIDDEN_BODY = '{"error":"forbidden"}';
+
+/** Answers 401 (no credentials that pass) or 403 (not this caller's tenant) on Express/Node or Fastify. */
+export function writeRefusal(res: AuthResponseLike, status: 401 | 403): void {
+  const body = status === 401 ? UNAUTHORIZED_BODY : FORBIDDEN_BODY;
   // A Fastify reply has code/send and no writable Node response of its own.
   if (typeof res.code === 'function' && typeof res.send === 'function' && typeof res.setHeader !== 'function') {
-    res.code(401);
+    res.code(status);
     res.header?.('content-type', 'application/json');
-    res.header?.('www-authenticate', 'Bearer');
-    res.send(UNAUTHORIZED_BODY);
+    if (status === 401) res.header?.('www-authenticate', 'Bearer');
+    res.send(body);
     return;
   }
-  res.statusCode = 401;
+  res.statusCode = status;
   res.setHeader?.('content-type', 'application/json');
-  res.setHeader?.('www-authenticate', 'Bearer');
-  res.end?.(UNAUTHORIZED_BODY);
+  if (status === 401) res.setHeader?.('www-authenticate', 'Bearer');
+  res.end?.(body);
 }
 
 /**
@@ -81,7 +86,7 @@ export function createAuthMiddleware(options: AuthOptions = {}): AuthMiddleware 
   const authenticate = createAuthenticator(options);
   return (req, res, next) => {
     const result = authenticate(req.headers ?? {});
-    if (!result.ok) return writeUnauthorized(res);
+    if (!result.ok) return writeRefusal(res, 401);
     req.shopifyIngestAuth = result.principal;
     next();
   };

@@ -7,6 +7,7 @@ import { listOutstandingFailures } from '../store/failures.js';
 import type { PrismaLike } from '../store/prisma-like.js';
 import { createProgress } from './progress.js';
 import { EXIT, UsageError } from './exit.js';
+import { cliLogLevel, databaseFlags } from './spec.js';
 import { doctorReport, renderDoctor, withSubscriptionDrift, type DoctorTenantReport } from './doctor.js';
 import { readDoctorFacts } from '../store/doctor.js';
 import { loadConfig } from '../config/index.js';
@@ -39,8 +40,10 @@ function print(ctx: CliContext, human: string, data: unknown): void {
 }
 
 async function databaseOf(values: Values, ctx: CliContext, options: { migrate?: boolean } = {}) {
+  // --data-dir wins over an exported DATABASE_URL (createDatabase alone prefers the URL); with --database-url it is a usage error.
+  const target = databaseFlags(values, ctx.env);
   try {
-    return await createDatabase({ url: values['database-url'] as string | undefined, dataDir: values['data-dir'] as string | undefined, env: ctx.env, ...options });
+    return await createDatabase({ ...target, ...options });
   } catch (error) {
     // Prisma's bare "Database `x` does not exist on the database server" says neither where it came from nor what to check.
     throw explainDatabaseError(error, 'connect');
@@ -49,7 +52,7 @@ async function databaseOf(values: Values, ctx: CliContext, options: { migrate?: 
 
 /** Opens the database and a service that neither schedules nor listens (one-shot commands). */
 async function openService(values: Values, ctx: CliContext, options: { progress?: boolean; checkEncryptionKey?: boolean } = {}): Promise<{ service: IngestionService; prisma: PrismaLike; close(): Promise<void> }> {
-  const logger = createJsonLogger({ level: (ctx.env.LOG_LEVEL as 'info') ?? 'warn', write: (line) => ctx.stderr.write(`${line}\n`) });
+  const logger = createJsonLogger({ level: cliLogLevel(ctx.env), write: (line) => ctx.stderr.write(`${line}\n`) });
   const prisma = await databaseOf(values, ctx);
   // With --json, progress events are JSON lines on stdout before the result line; otherwise text on stderr.
   const renderer = options.progress ? createProgress({ stream: ctx.json ? ctx.stdout : ctx.stderr, json: ctx.json, env: ctx.env }) : undefined;
@@ -251,7 +254,14 @@ export async function runCommand(positionals: string[], values: Values, ctx: Cli
         const { migrate } = await import('../store/index.js');
         // createDatabase({ migrate: false }) connects lazily: an unusable database shows here.
         const result = await migrate(prisma).catch((error: unknown) => { throw explainDatabaseError(error, 'migrate'); });
-        print(ctx, result.applied.length ? `applied: ${result.applied.join(', ')}` : 'database is up to date', result);
+        const unknown = result.unknown ?? [];
+        if (unknown.length) {
+          // migrate() only logs this, and this command gives it no logger: say it where it cannot be missed.
+          ctx.stderr.write(`warning: this shopify-ingest is older than the database: it was migrated by a newer version, with ${unknown.length} migration(s) this one does not know: ${unknown.join(', ')}. `
+            + 'Upgrade shopify-ingest before syncing into this database.\n');
+        }
+        const human = result.applied.length ? `applied: ${result.applied.join(', ')}` : unknown.length ? 'nothing to apply (the database is ahead of this version)' : 'database is up to date';
+        print(ctx, human, result);
       } finally {
         await prisma.$disconnect();
       }

@@ -23,8 +23,9 @@ export function checkConfiguration(spec: CommandSpec, values: Record<string, str
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     const listed = (error.details.errors as string[] | undefined) ?? [error.message];
-    // DATABASE_URL does not matter when --database-url replaces it.
-    errors.push(...listed.filter((e) => !(flagUrl !== undefined && e.startsWith('DATABASE_URL'))));
+    // DATABASE_URL does not matter when --database-url replaces it, or --data-dir (the embedded database) wins over it.
+    const urlIgnored = flagUrl !== undefined || typeof values['data-dir'] === 'string';
+    errors.push(...listed.filter((e) => !(urlIgnored && e.startsWith('DATABASE_URL'))));
   }
   if (errors.length > 0) {
     throw new ConfigError(`invalid configuration for \`shopify-ingest ${spec.name}\`:\n  - ${errors.join('\n  - ')}`, { details: { errors } });

@@ -9,17 +9,19 @@
  * 5. checks the database against the simulator and prints a summary and how to query the data.
  */
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { createDatabase, createDatabaseHandle, explainDatabaseError } from '../store/index.js';
+import { EMBEDDED_LOCK_FILE, lockEmbeddedDatabase } from '../store/embedded-lock.js';
 import { createIngestionService } from '../service.js';
 import { createJsonLogger } from '../logger.js';
 import { createShopifySimulator, type ShopifySimulator } from '../testing/index.js';
 import { WEBHOOK_TOPICS } from '../webhooks/index.js';
 import { createProgress } from './progress.js';
-import { EXIT } from './exit.js';
+import { EXIT, UsageError } from './exit.js';
+import { cliLogLevel, databaseFlags, DEMO_DATA_DIR } from './spec.js';
 import type { CliContext } from './context.js';
 
 type Values = Record<string, string | boolean | undefined>;
@@ -46,10 +48,60 @@ async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<
   return check();
 }
 
+/** Written into every folder the demo creates: the only folders it ever deletes. */
+const DEMO_MARKER_FILE = '.shopify-ingest-demo';
+
+/**
+ * Leaves `dataDir` an empty folder the demo owns. The demo starts fresh every run (its keys are
+ * throwaway), but `--data-dir` may name any folder, the real embedded database included: so only a
+ * folder carrying the marker is emptied, under the database's lock (a process that has it open
+ * keeps it: DATABASE_IN_USE); a missing or empty folder is marked; anything else is refused.
+ */
+async function prepareDemoFolder(dataDir: string): Promise<void> {
+  if (dataDir.startsWith('memory://')) return;
+  const marker = path.join(dataDir, DEMO_MARKER_FILE);
+  const mark = () => writeFile(marker, 'Created by `shopify-ingest demo`, which deletes and recreates this folder on every run.\n');
+  let entries: string[];
+  try {
+    entries = await readdir(dataDir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') throw new UsageError(`--data-dir ${dataDir} is a file, not a folder`);
+    if (code !== 'ENOENT') throw error;
+    await mkdir(dataDir, { recursive: true });
+    return mark();
+  }
+  if (!entries.includes(DEMO_MARKER_FILE)) {
+    if (entries.length > 0) {
+      throw new UsageError(`${dataDir} was not created by the demo (it has no ${DEMO_MARKER_FILE} file) and is not empty: the demo deletes its folder on every run, so it will not use this one. `
+        + 'Give --data-dir a new or empty folder; if this is a demo database of an older version, delete it yourself.');
+    }
+    return mark();
+  }
+  const unlock = lockEmbeddedDatabase(dataDir);
+  try {
+    for (const entry of await readdir(dataDir)) {
+      if (entry !== DEMO_MARKER_FILE && entry !== EMBEDDED_LOCK_FILE) await rm(path.join(dataDir, entry), { recursive: true, force: true });
+    }
+  } finally {
+    unlock();
+  }
+}
+
+/** `url` without its password, for printing: messages never repeat a secret. */
+function withoutPassword(url: string): string {
+  const parsed = new URL(url);
+  parsed.password = '';
+  parsed.searchParams.delete('password');
+  return parsed.toString();
+}
+
 export async function runDemo({ ctx, values }: { ctx: CliContext; values: Values }): Promise<number> {
   const started = Date.now();
   const out = (line = '') => { if (!ctx.json) ctx.stdout.write(`${line}\n`); };
-  const env = { ...ctx.env };
+  // --data-dir wins over an exported DATABASE_URL; with --database-url it is a usage error.
+  const target = databaseFlags(values, ctx.env);
+  const env = { ...target.env };
   // A demo needs secrets; generate throwaway ones rather than asking a newcomer for them.
   const generatedKey = !env.ENCRYPTION_KEY;
   if (generatedKey) env.ENCRYPTION_KEY = randomBytes(32).toString('base64');
@@ -58,10 +110,10 @@ export async function runDemo({ ctx, values }: { ctx: CliContext; values: Values
   const orders = option(values, 'orders', 2000);
   const customers = option(values, 'customers', Math.round(orders / 3));
   const products = option(values, 'products', Math.max(10, Math.round(orders / 30)));
-  const databaseUrl = (values['database-url'] as string | undefined) ?? env.DATABASE_URL;
-  const dataDir = (values['data-dir'] as string | undefined) ?? path.join('.shopify-ingest', 'demo-db');
+  const databaseUrl = target.url ?? (env.DATABASE_URL?.trim() || undefined);
+  const dataDir = target.dataDir ?? path.normalize(DEMO_DATA_DIR);
   // The demo database holds throwaway keys: start it fresh every time.
-  if (!databaseUrl) await rm(dataDir, { recursive: true, force: true });
+  if (!databaseUrl) await prepareDemoFolder(dataDir);
 
   out('shopify-ingest demo');
   out(`  database:  ${databaseUrl ? `PostgreSQL ${new URL(databaseUrl).host}` : `embedded PostgreSQL (PGlite) in ${dataDir}`}`);
@@ -71,7 +123,7 @@ export async function runDemo({ ctx, values }: { ctx: CliContext; values: Values
   let simulator: ShopifySimulator | undefined;
   let server: Server | undefined;
   const prisma = await createDatabase({ url: databaseUrl, dataDir, env }).catch((error: unknown) => { throw explainDatabaseError(error, 'connect'); });
-  const logger = createJsonLogger({ level: (env.LOG_LEVEL as 'warn') ?? 'warn', write: (line) => ctx.stderr.write(`${line}\n`) });
+  const logger = createJsonLogger({ level: cliLogLevel(env), write: (line) => ctx.stderr.write(`${line}\n`) });
   const progress = createProgress({ stream: ctx.stderr as NodeJS.WriteStream, plain: ctx.json });
   const service = createIngestionService(createDatabaseHandle(prisma, { pool: prisma.pool }), {
     env,
@@ -191,7 +243,7 @@ export async function runDemo({ ctx, values }: { ctx: CliContext; values: Values
       out('Query the data with your own Prisma client (PII columns are encrypted; use the blind index to find by email):');
       out("  const orders = await prisma.shopifyOrder.findMany({ where: { tenantId: 'acme', deletedAt: null }, include: { lineItems: true }, take: 10 });");
       out("  const customer = await prisma.shopifyCustomer.findFirst({ where: { tenantId: 'acme', emailHash: keyRing.blindIndex('someone@example.com') } });");
-      out(databaseUrl ? `  psql ${databaseUrl} -c 'select tenant_id, count(*) from shopify_orders group by 1'` : `  (the embedded database is in ${dataDir}; run the demo with DATABASE_URL=postgresql://... to keep the data in PostgreSQL)`);
+      out(databaseUrl ? `  psql '${withoutPassword(databaseUrl)}' -c 'select tenant_id, count(*) from shopify_orders group by 1'` : `  (the embedded database is in ${dataDir}; run the demo with DATABASE_URL=postgresql://... to keep the data in PostgreSQL)`);
     }
     return allMatch ? EXIT.ok : EXIT.failed;
   } finally {

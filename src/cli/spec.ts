@@ -3,8 +3,10 @@
  * The parser (index.ts) reads flags from here, so a flag that is not listed for a command is an
  * error with a suggestion, and `<command> --help` always matches what the command takes.
  */
-import type { ConfigFeature } from '../config/index.js';
+import { loadConfig, type ConfigFeature } from '../config/index.js';
+import type { LogLevel } from '../logger.js';
 import { RESOURCE_NAMES } from '../resources/registry.js';
+import { UsageError } from './exit.js';
 
 /** One flag of a command. */
 export interface FlagSpec {
@@ -35,8 +37,32 @@ const JSON_FLAG: Record<string, FlagSpec> = {
 
 const DATABASE_FLAGS: Record<string, FlagSpec> = {
   'database-url': { type: 'string', value: '<url>', description: 'PostgreSQL URL (default DATABASE_URL; without either, the embedded database)' },
-  'data-dir': { type: 'string', value: '<dir>', description: 'Folder of the embedded database (default ./.shopify-ingest/db)' },
+  'data-dir': { type: 'string', value: '<dir>', description: 'Folder of the embedded database (default ./.shopify-ingest/db); given, it wins over DATABASE_URL' },
 };
+
+/** The demo's own folder: never the real embedded database, since the demo recreates it on every run. */
+export const DEMO_DATA_DIR = './.shopify-ingest/demo-db';
+
+const DEMO_DATABASE_FLAGS: Record<string, FlagSpec> = {
+  'database-url': DATABASE_FLAGS['database-url']!,
+  'data-dir': { type: 'string', value: '<dir>', description: `Folder of the demo's embedded database (default ${DEMO_DATA_DIR}), recreated on every run; wins over DATABASE_URL` },
+};
+
+/**
+ * The database the flags ask for: `--data-dir` wins over an exported DATABASE_URL (the env passed on
+ * lacks it), since a flag typed on the command line is the more deliberate choice; both flags at once is a usage error.
+ */
+export function databaseFlags(values: Record<string, string | boolean | undefined>, env: Record<string, string | undefined>): { url?: string; dataDir?: string; env: Record<string, string | undefined> } {
+  const url = values['database-url'] as string | undefined;
+  const dataDir = values['data-dir'] as string | undefined;
+  if (url !== undefined && dataDir !== undefined) throw new UsageError('--data-dir and --database-url name two databases: give one of them');
+  return dataDir === undefined ? { url, env } : { dataDir, env: { ...env, DATABASE_URL: undefined } };
+}
+
+/** The CLI's log level: LOG_LEVEL read as the configuration reads it (`DEBUG` is `debug`), `warn` when unset. */
+export function cliLogLevel(env: Record<string, string | undefined>): LogLevel {
+  return env.LOG_LEVEL?.trim() ? loadConfig({}, { LOG_LEVEL: env.LOG_LEVEL }, { require: [] }).logLevel : 'warn';
+}
 
 /** Flags every command accepts. */
 export const GLOBAL_FLAGS: Record<string, FlagSpec> = {
@@ -55,13 +81,15 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'demo',
     summary: 'Simulator + embedded database + full sync + live webhooks, with a summary',
     details: 'Generates throwaway secrets unless ENCRYPTION_KEY / SHOPIFY_API_SECRET are set. With DATABASE_URL the data stays\n'
-      + 'in that database: run it again with the same ENCRYPTION_KEY, or on an empty database.',
+      + 'in that database: run it again with the same ENCRYPTION_KEY, or on an empty database. Without it, the demo deletes\n'
+      + 'and recreates its folder on every run, but only a folder it created (marked with a .shopify-ingest-demo file):\n'
+      + 'a --data-dir that is not empty and not marked (your own embedded database, say) is refused.',
     flags: {
       orders: { type: 'string', value: '<n>', description: 'Orders of the first shop (default 2000; the second gets half)' },
       customers: { type: 'string', value: '<n>', description: 'Customers of the first shop (default orders/3)' },
       products: { type: 'string', value: '<n>', description: 'Products of the first shop (default orders/30)' },
       seed: { type: 'string', value: '<n>', description: 'Data seed (default 42)' },
-      ...DATABASE_FLAGS,
+      ...DEMO_DATABASE_FLAGS,
       ...JSON_FLAG,
     },
     requires: [],

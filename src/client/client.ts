@@ -543,6 +543,8 @@ export class ShopifyClient {
         shop: this.shopDomain,
         method,
         path,
+        // Behind a `baseUrl` (a proxy, the simulator) the host that did not answer is not the shop's.
+        ...(this.baseUrl !== `https://${this.shopDomain}` ? { origin: this.baseUrl } : {}),
         retryable: true,
         reason: timedOut ? `no response within ${this.timeoutMs} ms` : networkReason(error),
         cause: error,

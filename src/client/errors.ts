@@ -37,6 +37,8 @@ export interface ShopifyApiErrorInit {
   method: string;
   /** URL path (no host, no query string, never the token). */
   path: string;
+  /** Where an unanswered request went, when not the shop itself (a `baseUrl`): named in the message. */
+  origin?: string;
   /** Shopify's `X-Request-Id`: quote it to Shopify support. */
   requestId?: string;
   /** Milliseconds Shopify asked to wait (`Retry-After`), when it did. */
@@ -95,7 +97,7 @@ export class ShopifyApiError extends ShopifyIngestError {
     const tail = attempts > 1 ? ` after ${attempts} attempts` : '';
     const reason = init.reason ? `: ${truncate(init.reason, 300)}` : '';
     const rid = init.requestId ? ` (request id ${init.requestId})` : '';
-    super(init.code, `${init.method} ${init.path} on ${init.shop} failed with ${what}${tail}${reason}${rid}`, {
+    super(init.code, `${init.method} ${init.path} on ${init.shop}${init.origin ? ` (at ${init.origin})` : ''} failed with ${what}${tail}${reason}${rid}`, {
       cause: init.cause,
       details: {
         status: init.status,

@@ -15,7 +15,7 @@
  *   is protected customer data, and the window is listed with paged queries instead, which return
  *   the rest of the data with the protected fields null.
  * - CANCELED (by Shopify: this SDK never cancels) or EXPIRED, or a result link that expired: the
- *   window is run again, a bounded number of times.
+ *   window is run again, a bounded number of times; then the run fails and the next one starts anew.
  * - Resume: the operation's id and how far its file is committed are in the checkpoint; a restarted
  *   run re-attaches to a running operation (also one found by its query when the id was not saved
  *   yet), and continues a file from the committed line.
@@ -86,7 +86,7 @@ const MAX_LATE_PARENTS = 20_000;
 interface ChildTally {
   /** By child table key: parent id -> [expected, seen]. */
   byTable: Map<string, Map<bigint, [number, number]>>;
-  /** Each counted record's gid as the file gave it (its real type, e.g. `DiscountCodeNode`), to read it again by. */
+  /** Each counted record's gid as the file gave it, to read it again by. */
   gids: Map<bigint, string>;
   /**
    * Counted records this run read from the file and counted (a line that transformed): read again
@@ -159,6 +159,21 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
     maxUpdatedAt: plan.maxUpdatedAt, field: plan.field, windows, attempts, op, ...(askedAfter ? { askedAfter } : {}), ...(outcome.fallback ? { fallback: outcome.fallback } : {}),
   });
   const save = () => { if (plan.resumable) frame.saveCursor(encodeCursor(cursorOf())); };
+  /** The window's operation came to nothing: run again (saved), or, attempts spent, a typed error. */
+  const rerun = (failed: BulkCursor, why: string): void => {
+    const attempt = attempts + 1;
+    // Either way the cursor no longer names the operation: the next run starts a new one for the
+    // window (as after BULK_FILE_INCOMPLETE) instead of resuming this one and failing again at once.
+    op = null;
+    attempts = attempt >= maxAttempts ? 0 : attempt;
+    save();
+    if (attempt >= maxAttempts) {
+      throw new ImportError(`${frame.name} bulk operation of tenant ${frame.tenantId} for window ${JSON.stringify(windows[0])} did not complete after ${attempt} attempts: ${why}`, {
+        code: 'BULK_OPERATION_FAILED', details: { operation: failed.id, window: windows[0] },
+      });
+    }
+    logger.warn('bulk operation will be run again', { tenantId: frame.tenantId, resource: frame.name, operation: failed.id, why, attempt });
+  };
   const g = frame.resource.graphql;
   const sortKey = sortKeyFor(g, plan.field) ?? undefined;
 
@@ -199,8 +214,7 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
       // An operation Shopify does not know (any more, or another app's after a reinstall): the cursor
       // must not name it for good; the window is listed again.
       if (!(error instanceof ShopifyIngestError && error.code === 'BULK_OPERATION_NOT_FOUND')) throw error;
-      ({ op, attempts } = rerun(frame, windows, op, attempts, maxAttempts, 'Shopify does not know it'));
-      save();
+      rerun(op, 'Shopify does not know it');
       continue;
     }
 
@@ -211,7 +225,7 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
       const writes: FileWrites = { fromStart: op.line === 0, upsertedBefore: frame.upsertedBulkBatches, late: new Set() };
       if (state.url) {
         const read = await readFile(frame, deps, state.url, op, childByType, rootType, save, false, complete, tally, writes);
-        if (read === 'expired') { ({ op, attempts } = rerun(frame, windows, op, attempts, maxAttempts, 'its result link expired')); save(); continue; }
+        if (read === 'expired') { rerun(op, 'its result link expired'); continue; }
         if (frame.failed !== null) break;
       }
       const expected = Number(state.rootObjectCount);
@@ -254,6 +268,11 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
     if (state.status === 'FAILED' && state.errorCode === 'ACCESS_DENIED') {
       const missing = await missingScopes(frame, client);
       if (missing.length > 0) {
+        // Not resumed by the next run: granted the scope by then, it would take this denial for
+        // protected customer data and page the window. A new operation is asked for instead.
+        op = null;
+        attempts = 0;
+        save();
         throw new ImportError(`${frame.name} of tenant ${frame.tenantId}: Shopify denied access; the app lacks the scope(s) ${missing.join(', ')}`, {
           code: 'SHOPIFY_ACCESS_DENIED', details: { missingScopes: missing, operation: state.id },
         });
@@ -278,21 +297,17 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
         if (frame.failed !== null) break;
       }
       const halves = await splitWindow(frame, client, plan.field, windows[0], state, minWindowMs);
-      if (halves) {
-        windows.splice(0, 1, ...halves);
-        op = null;
-        attempts = 0;
-        logger.info('bulk window split after a failure', { tenantId: frame.tenantId, resource: frame.name, windows: halves });
-      } else {
-        ({ op, attempts } = rerun(frame, windows, op, attempts, maxAttempts, `it failed with ${state.errorCode ?? 'an error'} at the smallest window`));
-      }
+      if (!halves) { rerun(op, `it failed with ${state.errorCode ?? 'an error'} at the smallest window`); continue; }
+      windows.splice(0, 1, ...halves);
+      op = null;
+      attempts = 0;
+      logger.info('bulk window split after a failure', { tenantId: frame.tenantId, resource: frame.name, windows: halves });
       save();
       continue;
     }
 
     // CANCELED (by Shopify) or EXPIRED.
-    ({ op, attempts } = rerun(frame, windows, op, attempts, maxAttempts, `Shopify reported it ${state.status}`));
-    save();
+    rerun(op, `Shopify reported it ${state.status}`);
   }
   outcome.operations = operations;
   if (withheld.size > 0) frame.warnings.push(`Shopify withheld protected customer data (${[...withheld].sort().join(', ')}): stored as null`);
@@ -313,16 +328,6 @@ export function tagOf(operationId: string): string {
 function observedFrom(op: BulkCursor, state: BulkOperationState): Date | null {
   const ms = Date.parse(op.sentAt ?? state.createdAt ?? '');
   return Number.isNaN(ms) ? null : new Date(ms);
-}
-
-function rerun(frame: RunFrame, windows: Window[], op: BulkCursor, attempts: number, maxAttempts: number, why: string): { op: null; attempts: number } {
-  if (attempts + 1 >= maxAttempts) {
-    throw new ImportError(`${frame.name} bulk operation of tenant ${frame.tenantId} for window ${JSON.stringify(windows[0])} did not complete after ${attempts + 1} attempts: ${why}`, {
-      code: 'BULK_OPERATION_FAILED', details: { operation: op.id, window: windows[0] },
-    });
-  }
-  frame.deps.logger.warn('bulk operation will be run again', { tenantId: frame.tenantId, resource: frame.name, operation: op.id, why, attempt: attempts + 1 });
-  return { op: null, attempts: attempts + 1 };
 }
 
 /** Two halves of a window, or null when it is already at the smallest span. Open ends get bounds first. */

@@ -37,8 +37,8 @@ const NEWLINE = 0x0a;
 
 /**
  * Lines of the file at `url`. Throws `BULK_FILE_EXPIRED` when the link no longer works (HTTP 403,
- * 404 or 410: the 7 days are over; a fresh operation is needed) and `BULK_FILE_UNREADABLE` after the
- * retries of a failing download.
+ * 404 or 410, or a 400 saying the signature expired: the 7 days are over; a fresh operation is
+ * needed) and `BULK_FILE_UNREADABLE` after the retries of a failing download.
  *
  * @example
  * ```ts
@@ -66,7 +66,7 @@ export async function* readJsonl(url: string, options: ReadJsonlOptions = {}): A
       failures = await retryOrThrow(error, failures, retries, sleep, logger, url);
       continue;
     }
-    if (response.status === 403 || response.status === 404 || response.status === 410) {
+    if (response.status === 403 || response.status === 404 || response.status === 410 || (response.status === 400 && await saysExpired(response))) {
       await response.body?.cancel().catch(() => {});
       throw new ShopifyIngestError('BULK_FILE_EXPIRED', `the bulk operation's result file is no longer available (HTTP ${response.status}); a new operation is needed`, { details: { status: response.status } });
     }
@@ -142,6 +142,31 @@ export async function* readJsonl(url: string, options: ReadJsonlOptions = {}): A
     }
     failures = await retryOrThrow(new Error('connection dropped mid-download'), failures, retries, sleep, logger, url);
   }
+}
+
+/**
+ * Whether an error answer says the signed link expired: Google Cloud Storage (Shopify's result
+ * files) may answer an expired signed URL with HTTP 400 and `<Code>ExpiredToken</Code>` or
+ * "Request has expired" in its XML body. Reads at most 8 KiB of it.
+ */
+async function saysExpired(response: Response): Promise<boolean> {
+  if (!response.body) return false;
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  try {
+    while (text.length < 8192) {
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      text += decoder.decode(chunk.value, { stream: true });
+    }
+  } catch {
+    // A body cut off is read as far as it came.
+  } finally {
+    await reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
+  return /ExpiredToken|Request has expired/i.test(text);
 }
 
 function concat(parts: Uint8Array[], length: number): Uint8Array {

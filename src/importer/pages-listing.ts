@@ -171,7 +171,9 @@ export async function completeRecord(resource: ResourceDefinition, client: Graph
 
 /**
  * One record by id with all its children (GraphQL node), or null when Shopify no longer has it:
- * for webhooks whose body names a record without being it (`orders/edited`).
+ * for webhooks whose body names a record without being it (`orders/edited`). A node without the
+ * fields asked for (`{}`: the gid names another type than `graphql.type`) throws
+ * `SHOPIFY_BAD_RESPONSE`: it is not gone.
  *
  * @example
  * ```ts
@@ -182,8 +184,13 @@ export async function fetchRecord(client: GraphqlImportClient, resource: Resourc
   const gid = typeof id === 'string' ? id : `gid://shopify/${resource.graphql.type}/${id}`;
   const withheld = new Set<string>();
   const data = await queryKeepingPartialData<{ node: Record<string, unknown> | null }>(client, recordQuery(resource), { id: gid }, signal, withheld);
-  const node = data?.node ? liftRecord(resource.graphql, data.node) : null;
-  if (!node || typeof node.id !== 'string') return null;
+  if (!data?.node) return null;
+  // `node(id:)` answers the type the gid names: of another type, the fragment selects nothing.
+  const within = resource.graphql.within?.field;
+  if (typeof data.node.id !== 'string' || (within !== undefined && !isObject(data.node[within]))) {
+    throw new ImportError(`${resource.name} ${gid}: node(id:) answered no ${resource.graphql.type} fields (the gid names another type?)`, { code: 'SHOPIFY_BAD_RESPONSE', details: { id: gid, type: resource.graphql.type } });
+  }
+  const node = liftRecord(resource.graphql, data.node);
   await completeRecord(resource, client, node, withheld, signal);
   await completeListFields(resource, client, node, withheld, signal);
   return node;

@@ -233,3 +233,6 @@ export function destroyEventsSearch(subjectType: string, since: Date): string {
 
 /** The access scopes granted to the app on this shop. */
 export const ACCESS_SCOPES_QUERY = 'query ShopifyIngestScopes { currentAppInstallation { accessScopes { handle } } }';
+
+/** The shop a token answers for (`addTenant`'s check of new credentials). */
+export const SHOP_IDENTITY_QUERY = 'query ShopifyIngestShop { shop { name myshopifyDomain } }';

@@ -257,9 +257,12 @@ async function syncResource(ctx: RunContext, resourceName: ResourceType, options
     const code = aborted ? 'IMPORT_ABORTED' : lockLost ? 'IMPORT_LOCK_LOST' : codeOf(error) ?? 'IMPORT_FAILED';
     if (!dry) {
       await store.finishRun(runId, tenantId, { status, error: message, errorCode: code, counts: { ...frame.counts }, warnings: frame.warnings }).catch((e) => logger.error('could not record run failure', { error: e }));
-      await store.setTenantSyncStatus(tenantId, 'error', { error: message }).catch(() => {});
+      // Cancelled: idle again, its last error (of a failed run) kept as it was.
+      await store.setTenantSyncStatus(tenantId, aborted ? 'idle' : 'error', aborted ? {} : { error: message }).catch(() => {});
     }
-    logger.error('sync failed; the checkpoint keeps the last committed position', { tenantId, resource: resourceName, runId, error });
+    // A cancelled run (Ctrl-C, stop(), an uninstall) is not a failure: logged as such, at warn.
+    if (aborted) logger.warn('sync cancelled; the checkpoint keeps the last committed position', { tenantId, resource: resourceName, runId, reason: message });
+    else logger.error('sync failed; the checkpoint keeps the last committed position', { tenantId, resource: resourceName, runId, error });
     frame.emit(true);
     throw error instanceof ImportError && error.result
       ? error

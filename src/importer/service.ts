@@ -262,6 +262,7 @@ export class ImportService {
       this.session.deleted += r.deleted;
     };
     try {
+      if (!resolved.dryRun) await checkClientShop(this.client, this.store, this.tenantId);
       const result = await runResourceSync(ctx, resource, resolved, options?.onProgress);
       tally(result);
       return result;
@@ -269,6 +270,20 @@ export class ImportService {
       if (error instanceof ImportError && error.result) tally(error.result);
       throw error;
     }
+  }
+}
+
+/**
+ * A client of one shop must not write into a tenant of another: when the client is a
+ * `ShopifyClient` talking to the shop itself (behind a `baseUrl`, a proxy or the simulator, the
+ * host does not name the shop) and the tenant is registered, their shops must agree.
+ */
+async function checkClientShop(client: ImportClient, store: IngestStore, tenantId: string): Promise<void> {
+  const { shopDomain, baseUrl } = client as { shopDomain?: unknown; baseUrl?: unknown };
+  if (typeof shopDomain !== 'string' || baseUrl !== `https://${shopDomain}`) return;
+  const tenant = await store.getTenant(tenantId);
+  if (tenant && tenant.shopDomain.toLowerCase() !== shopDomain.toLowerCase()) {
+    throw new ImportError(`the client given for tenant ${tenantId} is for ${shopDomain}, but the tenant's shop is ${tenant.shopDomain}: nothing was imported`, { code: 'CONFIG_INVALID', details: { tenantId, shop: shopDomain, tenantShop: tenant.shopDomain } });
   }
 }
 

@@ -33,6 +33,14 @@ export interface ToWebRequestOptions {
 
 const isBytes = (v: unknown): v is Uint8Array => v instanceof Uint8Array;
 
+/** The client went away before the end of the body (Node's ECONNRESET "aborted"): nothing to store, nobody to answer. */
+const ABORTED = 'WEBHOOK_REQUEST_ABORTED';
+const requestAborted = (cause?: unknown) => new ShopifyIngestError(ABORTED, 'request closed before its body was complete', { retryable: true, cause });
+/** An error of a request's stream means the request was destroyed: say so with the SDK's code, keeping Node's error as the cause. */
+const readFailure = (req: IncomingMessage, error: Error) =>
+  req.destroyed || (error as { code?: unknown }).code === 'ECONNRESET' || error.message === 'aborted' ? requestAborted(error) : error;
+const isAborted = (error: unknown) => (error as { code?: unknown } | null)?.code === ABORTED;
+
 /**
  * Finds the raw body: explicit `body`, then `req.rawBody`, then `req.body` when it is bytes or a
  * string, else the unread stream (`'stream'`). When the stream was consumed and only a parsed object
@@ -68,7 +76,7 @@ function nodeStreamToWeb(req: IncomingMessage): ReadableStream<Uint8Array> {
         if ((controller.desiredSize ?? 1) <= 0) req.pause();
       };
       const onEnd = () => { if (!finished) { finished = true; detach(); controller.close(); } };
-      const onError = (error: Error) => { if (!finished) { finished = true; detach(); controller.error(error); } };
+      const onError = (error: Error) => { if (!finished) { finished = true; detach(); controller.error(readFailure(req, error)); } };
       detach = () => { req.off('data', onData); req.off('end', onEnd); req.off('error', onError); };
       req.on('data', onData);
       req.on('end', onEnd);
@@ -133,7 +141,8 @@ export interface NodeHandlerOptions {
   /**
    * Called once with the cause of every 500 this handler answers: a misconfigured mount (a JSON
    * parser consumed the body: `WEBHOOK_RAW_BODY_UNAVAILABLE`) or an unexpected error. Adapters pass
-   * the service's `reportError`, so the app's logger sees it, not only Shopify.
+   * the service's `reportError`, so the app's logger sees it, not only Shopify. Not called when the
+   * client left mid-body (`WEBHOOK_REQUEST_ABORTED`): nobody is answered.
    */
   onError?: (error: unknown) => void;
 }
@@ -158,7 +167,7 @@ export function createNodeHandler(handler: (request: Request) => Promise<Respons
       const request = toWebRequest(req as NodeRequestLike, { mountHint: options.mountHint, body });
       response = await handler(request);
     } catch (error) {
-      options.onError?.(error);
+      if (!isAborted(error)) options.onError?.(error);
       if (error instanceof RawBodyUnavailableError) {
         response = new Response(error.message, { status: 500, headers: { 'content-type': 'text/plain; charset=utf-8' } });
       } else {
@@ -177,9 +186,7 @@ const utf8Encoder = new TextEncoder();
  */
 function readNodeBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
-    // The client went away before the end of the body: nothing to store, nobody to answer.
-    const closed = () => new ShopifyIngestError('WEBHOOK_REQUEST_ABORTED', 'request closed before its body was complete', { retryable: true });
-    if (req.destroyed) { reject(closed()); return; }
+    if (req.destroyed) { reject(requestAborted()); return; }
     const chunks: Buffer[] = [];
     let size = 0;
     const detach = () => {
@@ -202,13 +209,14 @@ function readNodeBody(req: IncomingMessage, limit: number): Promise<Uint8Array> 
       detach();
       resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     }
+    // Node emits `error` (ECONNRESET "aborted") before `close` when the client drops mid-body.
     function onError(error: Error) {
       detach();
-      reject(error);
+      reject(readFailure(req, error));
     }
     function onClose() {
       detach();
-      reject(closed());
+      reject(requestAborted());
     }
     req.on('data', onData);
     req.on('end', onEnd);
@@ -266,7 +274,7 @@ export function createNodeWebhookHandler(core: WebhookCore, options: NodeHandler
     try {
       result = await core(nodeInput(req as NodeRequestLike, { mountHint: options.mountHint, body }));
     } catch (error) {
-      options.onError?.(error);
+      if (!isAborted(error)) options.onError?.(error);
       if (error instanceof RawBodyUnavailableError) {
         result = { status: 500, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: error.message };
       } else {

@@ -216,8 +216,8 @@ export interface WebhookTopics {
   delete: readonly string[];
   /**
    * Bodies that name the record but are not it (`orders/edited`): the record is fetched again, by the
-   * gid `gidOf` reads from the body when it has one (`DiscountCodeNode/…`: the exact type), else by
-   * `gid://shopify/<graphql.type>/<idOf>`.
+   * gid `gidOf` reads from the body when it has one, else by `gid://shopify/<graphql.type>/<idOf>`
+   * (`node(id:)` answers the type its gid names: it must be the query's `graphql.type`).
    */
   refetch: readonly { topic: string; idOf(body: JsonObject): bigint | null; gidOf?(body: JsonObject): string | null }[];
 }
@@ -293,6 +293,12 @@ export interface ResourceDefinition<S extends RowSet = RowSet, N extends string 
   deletions: DeletionSource;
   /** Where the resource holds a customer's PII, or null when it holds none (products). */
   privacy: PrivacyDefinition | null;
+  /**
+   * The rows hold a customer's data through another resource's records (a refund's note, through its
+   * order): customers/redact scrubs, and customers/data_request exports, the root rows whose `column`
+   * holds the id of a record of `resource` the request matched (its `privacy`), and their children.
+   */
+  privacyVia?: { resource: string; column: string };
   schedule: ScheduleDefaults;
 }
 

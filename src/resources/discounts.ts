@@ -7,8 +7,9 @@
  * discount, SHOPIFY-API.md): each discount's `codesCount` is checked against the lines read, and a
  * discount that falls short is read again with all its codes by paged queries (`countField`).
  * Webhooks: `discounts/create|update` bodies are not the node (`admin_graphql_api_id`, title,
- * status, times): the discount is read again; `discounts/delete` tombstones it. Codes added or
- * removed alone (`discounts/redeemcode_added|removed`) read the discount again too.
+ * status, times): the discount is read again by its `DiscountNode` gid; `discounts/delete`
+ * tombstones it. Codes added or removed alone (`discounts/redeemcode_added|removed`) read the
+ * discount again too.
  * https://shopify.dev/docs/api/admin-graphql/latest/queries/discountNodes
  * https://shopify.dev/docs/api/admin-graphql/latest/unions/Discount
  */
@@ -68,11 +69,6 @@ function valueOf(record: JsonObject): { type: string | null; value: string | nul
 /** The discount a webhook body names (`admin_graphql_api_id`, or `id`). */
 function discountIdOf(body: JsonObject): bigint | null {
   try { return parseGid(body.admin_graphql_api_id) ?? toBigId(body.id ?? null); } catch (error) { if (error instanceof FieldError) return null; throw error; }
-}
-
-function discountGidOf(body: JsonObject): string | null {
-  const gid = body.admin_graphql_api_id;
-  return typeof gid === 'string' && /^gid:\/\/shopify\/Discount\w*Node\/\d+$/.test(gid) ? gid : null;
 }
 
 export const discounts = defineResource<{ discounts: DiscountRow[]; discountCodes: DiscountCodeRow[] }, 'discounts'>({
@@ -158,8 +154,10 @@ export const discounts = defineResource<{ discounts: DiscountRow[]; discountCode
   webhooks: {
     upsert: [],
     delete: ['discounts/delete'],
-    // The body's gid names the node's real type (DiscountCodeNode or DiscountAutomaticNode): fetched by it.
-    refetch: ['discounts/create', 'discounts/update', 'discounts/redeemcode_added', 'discounts/redeemcode_removed'].map((topic) => ({ topic, idOf: discountIdOf, gidOf: discountGidOf })),
+    // Read again as `gid://shopify/DiscountNode/<id>`, not by the body's gid: that names a DiscountCodeNode
+    // or DiscountAutomaticNode, and `node(id:)` answers the type the gid names, which the record
+    // query's `... on DiscountNode` selects nothing from.
+    refetch: ['discounts/create', 'discounts/update', 'discounts/redeemcode_added', 'discounts/redeemcode_removed'].map((topic) => ({ topic, idOf: discountIdOf })),
   },
   // Shopify's events have no discount subject: deletions come from `discounts/delete` and, on full syncs, id reconciliation.
   deletions: { eventSubjectType: null, reconcileIds: true },

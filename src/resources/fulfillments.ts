@@ -140,5 +140,7 @@ export const fulfillments = defineResource<{ fulfillments: FulfillmentRow[]; ful
   },
   deletions: { eventSubjectType: null, reconcileIds: false },
   privacy: null,
+  // A customer's orders' fulfillments are their data: redacted and exported with the orders.
+  privacyVia: { resource: 'orders', column: 'order_id' },
   schedule: { enabled: true, schedule: '*/30 * * * *', options: { batchSize: 50, concurrency: 3 } },
 });

@@ -107,5 +107,7 @@ export const orderTransactions = defineResource<{ transactions: OrderTransaction
   },
   deletions: { eventSubjectType: null, reconcileIds: false },
   privacy: null,
+  // A customer's orders' transactions are their data: redacted and exported with the orders.
+  privacyVia: { resource: 'orders', column: 'order_id' },
   schedule: { enabled: true, schedule: '*/30 * * * *', options: { batchSize: 50, concurrency: 3 } },
 });

@@ -170,5 +170,7 @@ export const refunds = defineResource<{ refunds: RefundRow[]; refundLineItems: R
   // Refunds are never deleted on their own; a deleted order's refunds are tombstoned with it (ridesOn).
   deletions: { eventSubjectType: null, reconcileIds: false },
   privacy: null,
+  // A customer's orders' refunds are their data (a note may quote them): redacted and exported with the orders.
+  privacyVia: { resource: 'orders', column: 'order_id' },
   schedule: { enabled: true, schedule: '*/30 * * * *', options: { batchSize: 50, concurrency: 3 } },
 });

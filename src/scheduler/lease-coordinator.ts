@@ -50,6 +50,9 @@ export interface LeaseCoordinator extends RunCoordinator {
 export function createLeaseCoordinator(db: SqlExecutor, options: LeaseCoordinatorOptions): LeaseCoordinator {
   const { jobId, holder, clock, logger } = options;
   const heartbeats = new Map<string, NodeJS.Timeout>();
+  // Renewals sent and not yet answered: onComplete waits for them, or one landing after the release
+  // would extend the finished run's lease and block the job everywhere until it expired.
+  const renewals = new Map<string, Promise<void>>();
   const begun = new Set<string>();
   const runKeyOf = (key: string) => (key.startsWith(`${jobId}:`) ? key.slice(jobId.length + 1) : key);
 
@@ -64,9 +67,12 @@ export function createLeaseCoordinator(db: SqlExecutor, options: LeaseCoordinato
       }
       // Heartbeat: a run longer than the TTL keeps its lease; a crashed process stops renewing.
       const timer = setInterval(() => {
-        renewLease(db, { jobId, runKey, holder, now: clock(), ttlMs: ttl })
+        if (renewals.has(key)) return; // the previous one is still on its way
+        const renewal = renewLease(db, { jobId, runKey, holder, now: clock(), ttlMs: ttl })
           .then((ours) => { if (!ours) logger.warn('scheduler lease lost while running', { jobId, runKey }); })
-          .catch((error: unknown) => logger.warn('scheduler lease renewal failed', { jobId, runKey, error }));
+          .catch((error: unknown) => logger.warn('scheduler lease renewal failed', { jobId, runKey, error }))
+          .finally(() => renewals.delete(key));
+        renewals.set(key, renewal);
       }, Math.max(50, Math.floor(ttl / 3)));
       timer.unref?.();
       heartbeats.set(key, timer);
@@ -76,6 +82,7 @@ export function createLeaseCoordinator(db: SqlExecutor, options: LeaseCoordinato
       const timer = heartbeats.get(key);
       if (timer) clearInterval(timer);
       heartbeats.delete(key);
+      await renewals.get(key);
       const ran = begun.delete(key);
       if (ran) await releaseLease(db, { jobId, runKey: runKeyOf(key), holder, now: clock() });
       else await abandonLease(db, { jobId, runKey: runKeyOf(key), holder });

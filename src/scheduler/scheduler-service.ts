@@ -153,7 +153,6 @@ interface JobState {
   coordinator?: LeaseCoordinator;
   running: boolean;
   runningSince: Date | null;
-  current?: { promise: Promise<unknown>; controller: AbortController };
   lastRunAt: Date | null;
   lastFinishedAt: Date | null;
   lastDurationMs: number | null;
@@ -204,6 +203,9 @@ export class SchedulerService {
   private readonly logger: Logger;
   private readonly cronLogger: CronLogger;
   private readonly jobs = new Map<string, JobState>();
+  // Runs in progress, kept apart from `jobs`: a run whose job was removed meanwhile is still one that
+  // stopScheduler({ abortRunning, waitMs }) aborts and waits for.
+  private readonly runs = new Set<{ jobId: string; promise: Promise<unknown>; controller: AbortController }>();
   private started = false;
   private cleanupTimer: NodeJS.Timeout | undefined;
 
@@ -271,17 +273,17 @@ export class SchedulerService {
     for (const job of this.jobs.values()) this.disarm(job);
     if (this.cleanupTimer) clearInterval(this.cleanupTimer);
     this.cleanupTimer = undefined;
-    const running = [...this.jobs.values()].filter((j) => j.current);
-    if (options.abortRunning) for (const job of running) job.current?.controller.abort(new SchedulerError('SCHEDULER_STOPPED', `scheduler stopped while ${job.id} was running`, { jobId: job.id }));
+    const running = [...this.runs];
+    if (options.abortRunning) for (const run of running) run.controller.abort(new SchedulerError('SCHEDULER_STOPPED', `scheduler stopped while ${run.jobId} was running`, { jobId: run.jobId }));
     if (options.waitMs && running.length > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
-        Promise.allSettled(running.map((j) => j.current!.promise)),
+        Promise.allSettled(running.map((r) => r.promise)),
         new Promise((resolve) => { timer = setTimeout(resolve, options.waitMs); }),
       ]);
       clearTimeout(timer);
     }
-    this.logger.info('scheduler stopped', { instanceId: this.instanceId, stillRunning: [...this.jobs.values()].filter((j) => j.running).length });
+    this.logger.info('scheduler stopped', { instanceId: this.instanceId, stillRunning: this.runs.size });
   }
 
   /**
@@ -478,6 +480,13 @@ export class SchedulerService {
     if (job.task) return;
     if (this.distributed && !job.coordinator) job.coordinator = this.newCoordinator(job);
     const task = cron.createTask(job.config.schedule, async (ctx) => {
+      // node-cron calls this as soon as the lease is won, even if the task was stopped (stopScheduler,
+      // disableJob, removeTenantJobs, a replaced job) while it was being taken: such a tick does not
+      // run, and its lease, whose run never began, is deleted in onComplete.
+      if (!this.started || job.task !== task || this.jobs.get(job.id) !== job) {
+        this.logger.debug('scheduled run not started: the job was stopped while its lease was taken', { jobId: job.id, tick: ctx.date.toISOString() });
+        return;
+      }
       // A manual run (runJobNow) is not seen by node-cron's own overlap check.
       if (job.running) return this.recordSkip(job);
       job.coordinator?.begin();
@@ -533,16 +542,17 @@ export class SchedulerService {
       scheduledFor,
       signal: controller.signal,
     }));
-    job.current = { promise, controller };
+    const run = { jobId: job.id, promise, controller };
+    this.runs.add(run);
     let outcome: RunOutcome;
     try {
       outcome = { ok: true, result: await promise };
     } catch (error) {
       outcome = { ok: false, error };
     }
+    this.runs.delete(run);
     job.running = false;
     job.runningSince = null;
-    job.current = undefined;
     if (!outcome.ok && job.type !== 'fullSync' && isAlreadyRunning(outcome.error)) {
       // Another run of this resource (another job, a manual import, another instance) holds its run
       // lock: nothing ran, so this is a skipped tick, not a failure; the previous outcome stays.

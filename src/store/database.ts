@@ -13,11 +13,12 @@ export interface DatabaseOptions {
   /**
    * A `postgres://` / `postgresql://` URL: PostgreSQL through `@prisma/adapter-pg`.
    * Defaults to `DATABASE_URL`; when neither is set, the embedded database is used. A set URL of
-   * another kind (`mysql://`, `file:`) is a {@link ConfigError}, not a fallback.
+   * another kind (`mysql://`, `file:`), or one with a `?schema=` other than `public`, is a {@link ConfigError}, not a fallback.
    */
   url?: string;
   /**
    * Folder of the embedded database (PGlite), created when missing. Default `./.shopify-ingest/db`.
+   * Used only without a URL: a set `DATABASE_URL` wins over it (the CLI's `--data-dir` flag wins over `DATABASE_URL`).
    * `memory://` keeps it in memory (gone on exit). Only one process may open a folder at a time.
    */
   dataDir?: string;

@@ -5,6 +5,7 @@ import { col, type ColumnSpec } from './columns.js';
 import { copyIntoStage, stageTableDdl, type PgSessionClient } from './copy-stage.js';
 import type { DirectWrite } from './resource-writer.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { ConfigError } from '../errors.js';
 
 /** The part of a `pg.Pool` (or `pg.Client`) the SDK's batch writes use. */
 export interface PgQueryable {
@@ -48,6 +49,19 @@ export function guardPgErrors(target: PgQueryable, logger: Logger = silentLogger
 }
 
 /**
+ * The SDK's tables live in `public`: its migrations and batch SQL name them unqualified. A URL's
+ * `?schema=` (Prisma's convention) is ignored by pg itself, so the tables silently landed in `public`
+ * while the user expected another schema: refused instead. The URL is not echoed (it may hold a password).
+ */
+function assertPublicSchema(url: string): void {
+  let schema: string | null = null;
+  try { schema = new URL(url).searchParams.get('schema'); } catch { return; }
+  if (schema !== null && schema !== 'public') {
+    throw new ConfigError(`the database URL asks for schema=${schema}, but shopify-ingest keeps its tables in the public schema: remove ?schema= from the URL (or set it to public)`, { details: { schema } });
+  }
+}
+
+/**
  * A `pg.Pool` for `url` and a Prisma adapter over it that ends the pool on `$disconnect`: one pool for
  * Prisma and, through a database handle ({@link createDatabaseHandle}), for the SDK's batch writes.
  *
@@ -58,6 +72,7 @@ export function guardPgErrors(target: PgQueryable, logger: Logger = silentLogger
  * ```
  */
 export function pooledPgAdapter(url: string, logger?: Logger): { adapter: PrismaPg; pool: pg.Pool } {
+  assertPublicSchema(url);
   const pool = new pg.Pool({ connectionString: url });
   guardPgErrors(pool, logger);
   return { adapter: new PrismaPg(pool, { disposeExternalPool: true }), pool };

@@ -86,7 +86,7 @@ export interface WebhookInbox {
    * Stores a delivery durably; a duplicate increments `duplicates` instead. Concurrent calls are
    * grouped into one multi-row INSERT (group commit), so throughput does not cost one round trip each.
    * A delivery the database refuses fails alone (the rest of its INSERT is written again without
-   * it); one whose tenant no longer exists rejects with code `TENANT_NOT_FOUND`.
+   * it); one whose tenant no longer exists, or is no longer the delivery's shop's, rejects with code `TENANT_NOT_FOUND`.
    */
   insert(delivery: InboxDelivery): Promise<InboxInsertResult>;
   /**
@@ -145,6 +145,9 @@ const INSERT_SQL = `INSERT INTO shopify_webhook_inbox
   SELECT t.id, t.tenant_id, t.webhook_id, t.event_id, t.topic, t.shop_domain, t.api_version, t.triggered_at, t.body_enc,
          t.received_at, t.received_at, 'pending'
     FROM ${recordsetFrom(INSERT_COLUMNS, 1, 't')}
+   -- Stored only while the tenant is still the shop's: a process may cache the shop as the tenant's
+   -- after it moved to another shop (or was deleted), and the delivery is no longer its data.
+   WHERE EXISTS (SELECT 1 FROM shopify_tenants s WHERE s.id = t.tenant_id AND lower(s.shop_domain) = lower(t.shop_domain))
   ON CONFLICT (tenant_id, webhook_id) DO UPDATE SET duplicates = shopify_webhook_inbox.duplicates + 1
   RETURNING id, tenant_id AS "tenantId", webhook_id AS "webhookId", (xmax = 0) AS inserted`;
 
@@ -159,6 +162,13 @@ const FOREIGN_KEY_VIOLATION = '23503';
 function causedByARow(error: unknown): boolean {
   const code = pgCodeOf(error);
   return code !== undefined && ROW_ERROR_CLASSES.has(code.slice(0, 2));
+}
+
+/** A delivery the INSERT's shop check left out: its tenant is gone or is another shop's now (answered as an unknown shop). */
+function notTheShopsTenant(delivery: InboxDelivery): StoreError {
+  return new StoreError(`inbox insert failed (tenant ${delivery.tenantId}): the tenant no longer exists or is no longer shop ${delivery.shopDomain}'s`, {
+    code: 'TENANT_NOT_FOUND', retryable: false, details: { operation: 'inbox insert', tenantId: delivery.tenantId, shopDomain: delivery.shopDomain },
+  });
 }
 
 /** The error a refused delivery rejects with; the only foreign key of the inbox is its tenant's. */
@@ -223,12 +233,12 @@ export function createWebhookInbox(database: PrismaLike | SqlExecutor | Database
     const byKey = new Map(rows.map((r) => [`${r.tenantId}\u0000${r.webhookId}`, r]));
     for (const item of unique) {
       const row = byKey.get(`${item.delivery.tenantId}\u0000${item.delivery.webhookId}`);
-      if (!row) item.reject(new StoreError('inbox insert returned no row'));
+      if (!row) item.reject(notTheShopsTenant(item.delivery));
       else item.resolve({ id: row.id, inserted: Boolean(row.inserted) });
     }
     for (const { item, first } of repeats) {
       const row = byKey.get(`${first.delivery.tenantId}\u0000${first.delivery.webhookId}`);
-      if (!row) { item.reject(new StoreError('inbox insert returned no row')); continue; }
+      if (!row) { item.reject(notTheShopsTenant(item.delivery)); continue; }
       try {
         await db.$executeRawUnsafe(`UPDATE shopify_webhook_inbox SET duplicates = duplicates + 1 WHERE id = $1`, row.id);
         item.resolve({ id: row.id, inserted: false });

@@ -33,7 +33,12 @@ function fail(op: string, cause: unknown, jobId?: string): never {
 }
 
 /**
- * Tries to take the lease of one tick; one statement, so concurrent instances race on the primary key.
+ * Tries to take the lease of one tick. Instances claiming the same tick race on the primary key.
+ * Claims of *different* ticks of one job (`runJobNow` on two instances, or one and a tick) do not
+ * meet on the key, and the "no other unexpired lease" check of one claim's INSERT does not see
+ * another claim not yet committed: both could pass it. So claims of a job are serialised by an
+ * advisory lock, and a granted claim is checked again once committed (see {@link withdrawIfLater}).
+ * Two statements and no transaction, so any raw-SQL executor works (the scheduler takes one).
  *
  * @example
  * ```ts
@@ -47,9 +52,13 @@ export async function acquireLease(
 ): Promise<LeaseResult> {
   const expiresAt = new Date(lease.now.getTime() + lease.ttlMs);
   try {
+    // The lock is taken before the row is inserted (the row is made from the subquery, which is
+    // neither flattened nor dropped: its function is volatile) and held until the statement
+    // commits. It does not refresh the statement's snapshot, taken before the lock was granted.
     const rows = await db.$queryRawUnsafe<Array<{ holder: string }>>(
       `INSERT INTO shopify_scheduler_leases (job_id, run_key, holder, acquired_at, expires_at)
        SELECT $1, $2, $3, $4::timestamptz, $5::timestamptz
+       FROM (SELECT pg_advisory_xact_lock(hashtext('shopify_scheduler_leases'), hashtext($1))) AS claim
        WHERE NOT EXISTS (
          SELECT 1 FROM shopify_scheduler_leases
          WHERE job_id = $1 AND run_key <> $2 AND expires_at > $4::timestamptz
@@ -58,7 +67,7 @@ export async function acquireLease(
        RETURNING holder`,
       lease.jobId, lease.runKey, lease.holder, lease.now, expiresAt,
     );
-    if (rows.length === 1) return { acquired: true };
+    if (rows.length === 1) return (await withdrawIfLater(db, lease)) ?? { acquired: true };
     // Not granted: find out why, for the status (one extra read, only on the losing instances).
     const blockers = await db.$queryRawUnsafe<Array<{ run_key: string; holder: string; expires_at: Date }>>(
       `SELECT run_key, holder, expires_at FROM shopify_scheduler_leases
@@ -73,6 +82,37 @@ export async function acquireLease(
   } catch (cause) {
     return fail('acquire', cause, lease.jobId);
   }
+}
+
+/**
+ * The second half of a granted claim, in a new statement, whose snapshot sees every claim committed
+ * before ours. Claims of one job that passed the check together committed one after the other (the
+ * lock), and took their transaction ids in that order, so the row with the oldest `xmin` is the
+ * claim that came first: it keeps the job, and a later one deletes its own row and is refused as
+ * busy. A row renewed since (its `expires_at` pushed past `acquired_at + ttl`, so a newer `xmin`)
+ * is a run that already began: it wins too. Returns the refusal, or undefined when ours stands.
+ */
+async function withdrawIfLater(
+  db: SqlExecutor,
+  lease: { jobId: string; runKey: string; holder: string; now: Date; ttlMs: number },
+): Promise<LeaseResult | undefined> {
+  const earlier = await db.$queryRawUnsafe<Array<{ run_key: string; holder: string; expires_at: Date }>>(
+    `WITH ours AS (
+       SELECT xmin FROM shopify_scheduler_leases WHERE job_id = $1 AND run_key = $2 AND holder = $3
+     ), earlier AS (
+       SELECT l.run_key, l.holder, l.expires_at FROM shopify_scheduler_leases l, ours
+       WHERE l.job_id = $1 AND l.run_key <> $2 AND l.expires_at > $4::timestamptz
+         AND (age(l.xmin) > age(ours.xmin) OR l.expires_at > l.acquired_at + $5 * interval '1 millisecond')
+       ORDER BY age(l.xmin) DESC LIMIT 1
+     ), withdrawn AS (
+       DELETE FROM shopify_scheduler_leases
+       WHERE job_id = $1 AND run_key = $2 AND holder = $3 AND EXISTS (SELECT 1 FROM earlier)
+     )
+     SELECT run_key, holder, expires_at FROM earlier`,
+    lease.jobId, lease.runKey, lease.holder, lease.now, lease.ttlMs,
+  );
+  const e = earlier[0];
+  return e && { acquired: false, reason: 'busy', holder: e.holder, runKey: e.run_key, expiresAt: new Date(e.expires_at) };
 }
 
 /** Extends a held lease (heartbeat while the run lasts). Returns false when it is no longer ours. */

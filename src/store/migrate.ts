@@ -54,6 +54,8 @@ export interface MigrateResult {
   alreadyApplied: string[];
   /** Migrations recorded without running because the host's `prisma migrate deploy` had applied them. */
   baselined: string[];
+  /** Recorded migrations this version does not know (a newer version migrated the database); absent when none. */
+  unknown?: string[];
 }
 
 interface AppliedRow { name: string; checksum: string }
@@ -142,7 +144,7 @@ export async function migrate(database: PrismaLike | DatabaseHandle, options: Mi
         applied.push(m.name);
         logger.info('migration applied', { migration: m.name, ms: Date.now() - t0 });
       }
-      return { applied, alreadyApplied: migrations.filter((m) => byName.has(m.name)).map((m) => m.name), baselined };
+      return { applied, alreadyApplied: migrations.filter((m) => byName.has(m.name)).map((m) => m.name), baselined, ...(unknown.length ? { unknown } : {}) };
     },
     { timeout, maxWait: timeout },
   );

@@ -5,8 +5,9 @@
  *
  * What it models that syncs depend on:
  * - `discountNodes(query:, sortKey:)` with `updated_at`/`created_at` search terms, and
- *   `discountNodesCount`; node ids are `DiscountCodeNode` or `DiscountAutomaticNode` gids
- *   (`node(id:)` also takes `DiscountNode`).
+ *   `discountNodesCount`; a `DiscountNode`'s id is a `DiscountNode` gid. `node(id:)` answers the
+ *   type the gid names: a `DiscountNode`, or a `DiscountCodeNode` (`codeDiscount`) or
+ *   `DiscountAutomaticNode` (`automaticDiscount`), the gids webhook bodies give.
  * - Bulk output truncates a discount's `codes` at 100 lines (`bulkLimit`), as reported of Shopify;
  *   `codesCount` always says how many there are.
  * - Webhooks with REST-shaped bodies that are not the node: `discounts/create|update`
@@ -33,7 +34,9 @@ const DAY = 86_400_000;
 const START_MS = Date.UTC(2024, 1, 1, 9, 0, 0);
 const utc = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const isCode = (d: Discount) => d.type.startsWith('DiscountCode');
-const gidOf = (d: Discount) => `gid://shopify/${isCode(d) ? 'DiscountCodeNode' : 'DiscountAutomaticNode'}/${d.id}`;
+/** The node type a webhook body names a discount by (`admin_graphql_api_id`). */
+const nodeTypeOf = (d: Discount) => (isCode(d) ? 'DiscountCodeNode' : 'DiscountAutomaticNode');
+const gidOf = (d: Discount) => `gid://shopify/${nodeTypeOf(d)}/${d.id}`;
 
 /** A `query:` search's bounds on `field` (quoted values; inclusive, as the SDK treats them). */
 function bounds(query: unknown, field: string): [number, number] {
@@ -87,7 +90,8 @@ export function createDiscounts(init: { seed: number; shopNumber: number; clock:
   // A bulk-generated code campaign: more codes than a bulk operation's output holds per discount.
   add('DiscountCodeBasic', 250, START_MS + 200 * DAY);
 
-  const node = (d: Discount): JsonObject => {
+  /** The member of the `Discount` union a discount is. */
+  const discountOf = (d: Discount): JsonObject => {
     const value = d.percentage !== null
       ? { __typename: 'DiscountPercentage', percentage: d.percentage }
       : { __typename: 'DiscountAmount', amount: { __typename: 'MoneyV2', amount: d.amount, currencyCode: init.currency }, appliesOnEachItem: false };
@@ -105,7 +109,14 @@ export function createDiscounts(init: { seed: number; shopNumber: number; clock:
         codes: new ConnectionSource(d.codes.map((c) => ({ __typename: 'DiscountRedeemCode', id: `gid://shopify/DiscountRedeemCode/${c.id}`, code: c.code, asyncUsageCount: c.used })), { bulkLimit: BULK_CODES_LIMIT }),
       });
     } else if (d.type.endsWith('FreeShipping')) discount.totalSales = sales;
-    return { __typename: 'DiscountNode', id: gidOf(d), discount };
+    return discount;
+  };
+  const node = (d: Discount): JsonObject => ({ __typename: 'DiscountNode', id: `gid://shopify/DiscountNode/${d.id}`, discount: discountOf(d) });
+  /** The discount as the node type `type` (2026-10: `DiscountCodeNode.codeDiscount`, `DiscountAutomaticNode.automaticDiscount`). */
+  const nodeAs = (d: Discount, type: string): JsonObject | null => {
+    if (type === 'DiscountNode') return node(d);
+    if (type !== nodeTypeOf(d)) return null;
+    return { __typename: type, id: gidOf(d), [isCode(d) ? 'codeDiscount' : 'automaticDiscount']: discountOf(d) };
   };
 
   const find = (id: bigint): Discount => {
@@ -133,12 +144,12 @@ export function createDiscounts(init: { seed: number; shopNumber: number; clock:
     /** `discountNodesCount`, or undefined for other fields. */
     count: (field: string, args: Record<string, unknown>): JsonObject | undefined =>
       (field === 'discountNodesCount' ? { __typename: 'Count', count: live(args.query, null).length, precision: 'EXACT' } : undefined),
-    /** A discount by gid (`DiscountCodeNode`, `DiscountAutomaticNode` or `DiscountNode`), or undefined for other gids. */
+    /** A discount as the node type its gid names (`DiscountNode`, `DiscountCodeNode`, `DiscountAutomaticNode`), or undefined for other gids. */
     node(id: string): JsonObject | null | undefined {
-      const m = /^gid:\/\/shopify\/Discount(?:Code|Automatic)?Node\/(\d+)$/.exec(id);
+      const m = /^gid:\/\/shopify\/(Discount(?:Code|Automatic)?Node)\/(\d+)$/.exec(id);
       if (!m) return undefined;
-      const d = discounts.find((x) => x.id === BigInt(m[1]) && !x.deleted);
-      return d ? node(d) : null;
+      const d = discounts.find((x) => x.id === BigInt(m[2]) && !x.deleted);
+      return d ? nodeAs(d, m[1]) : null;
     },
     /** Ids of the live discounts, oldest first. */
     ids: (): bigint[] => discounts.filter((d) => !d.deleted).map((d) => d.id),

@@ -57,6 +57,8 @@ export const DEFAULT_PII_KEYS: readonly string[] = Object.freeze([
   'browser_ip', 'browserIp', 'client_ip', 'clientIp', 'user_agent', 'userAgent',
   // payment holder (REST payment_details; gateway receipts such as PayPal's carry the payer's email)
   'credit_card_name', 'creditCardName', 'payer_email', 'payerEmail', 'receiver_email',
+  // links whose `key` opens the buyer's order status page (drafts' and checkouts' links are `*_enc` columns)
+  'order_status_url', 'statusPageUrl',
 ]);
 
 /**

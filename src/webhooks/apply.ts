@@ -38,10 +38,10 @@ export interface CustomerDataExport {
   /** The customer's stored orders and the requested ones (PII decrypted). */
   orders: Array<Record<string, unknown>>;
   /**
-   * Every stored row that holds the customer's data, by table: in each resource with a `privacy`
-   * entry (src/resources/), the customer's rows (the customer, their orders and the requested ones,
-   * their draft orders, abandoned checkouts...) and their children (line items), with their columns
-   * as stored (`*_enc` decrypted under the name without `_enc`, JSON ones parsed) and their payloads revealed.
+   * Every stored row that holds the customer's data, by table: the customer, their orders and the
+   * requested ones, the orders' refunds, transactions, fulfillments, their drafts, checkouts... with
+   * their children (line items), and the customer's and the orders' metafields; columns as stored
+   * (`*_enc` decrypted under the name without `_enc`, JSON ones parsed), payloads revealed.
    */
   records: Record<string, Array<Record<string, unknown>>>;
   /** Shopify's data request id, to quote when answering the merchant. */
@@ -293,12 +293,12 @@ async function applyOne(ctx: ApplyContext, event: WebhookEvent): Promise<void> {
  * single bad record does not fail the others.
  *
  * @returns `failures`: the error of each event that could not be applied, by inbox id; `skipped`: inbox
- *   ids of events not applied because their tenant is inactive (nothing of them may be stored or handled)
+ *   ids of events not applied because their tenant is inactive or moved (nothing of them may be stored or handled)
  */
 export async function applyWebhookEvents(ctx: ApplyContext, events: WebhookEvent[]): Promise<{
   /** The error of each event that could not be applied, by inbox id. */
   failures: Map<string, unknown>;
-  /** Inbox ids of events not applied because their tenant is inactive. */
+  /** Inbox ids of events not applied because their tenant is inactive or moved. */
   skipped: Set<string>;
 }> {
   const failures = new Map<string, unknown>();
@@ -308,12 +308,22 @@ export async function applyWebhookEvents(ctx: ApplyContext, events: WebhookEvent
   const singles: WebhookEvent[] = [];
   // A tenant deactivated (app/uninstalled, shop/redact) after a delivery was accepted stores nothing
   // from it: only the topics an inactive tenant still receives are applied.
-  const active = new Map<string, boolean>();
+  const tenants = new Map<string, { active: boolean; shop: string | null }>();
   for (const tenantId of new Set(events.map((e) => e.tenantId))) {
-    active.set(tenantId, (await ctx.store.getTenant(tenantId))?.isActive ?? false);
+    const tenant = await ctx.store.getTenant(tenantId);
+    tenants.set(tenantId, { active: tenant?.isActive ?? false, shop: tenant?.shopDomain.toLowerCase() ?? null });
   }
   for (const event of events) {
-    if (!active.get(event.tenantId) && !INACTIVE_TENANT_TOPICS.includes(event.topic)) {
+    const tenant = tenants.get(event.tenantId)!;
+    // A tenant moved to another shop (updateTenant) since the delivery was stored: the old shop's
+    // deliveries, whatever their topic, are not its data any more (an app/uninstalled or shop/redact
+    // of the old shop must not deactivate or erase it either). Skipped like an inactive tenant's.
+    if (tenant.shop !== null && tenant.shop !== event.shopDomain.toLowerCase()) {
+      ctx.logger.info('webhook not applied: its tenant has moved to another shop since it was received', { tenantId: event.tenantId, shopDomain: event.shopDomain, tenantShop: tenant.shop, topic: event.topic, webhookId: event.webhookId });
+      skipped.add(event.id);
+      continue;
+    }
+    if (!tenant.active && !INACTIVE_TENANT_TOPICS.includes(event.topic)) {
       ctx.logger.info('webhook not applied: its tenant is inactive', { tenantId: event.tenantId, topic: event.topic, webhookId: event.webhookId });
       skipped.add(event.id);
       continue;

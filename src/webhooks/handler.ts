@@ -81,7 +81,7 @@ export interface WebhookRequestInput {
   header(name: string): string | null | undefined;
   /** The declared `content-length` of a body not read yet (an early 413 without reading it). */
   declaredLength?: number;
-  /** Reads the whole body; rejects with {@link BodyTooLargeError} as soon as it passes `limit` bytes, reading no further. */
+  /** Reads the whole body; rejects with a `BodyTooLargeError` as soon as it passes `limit` bytes, reading no further. */
   readBody(limit: number): Promise<Uint8Array>;
   /** Drops a body that will not be read (answers sent before reading it). */
   discardBody(): void | Promise<void>;
@@ -236,7 +236,7 @@ export function createWebhookCore(options: WebhookHandlerOptions): WebhookCore {
       // The tenant was deleted after its shop was looked up (a purge in this or another process):
       // the same answer as an unknown shop, not a 503 Shopify would retry for 4 hours.
       if (codeOf(error) === 'TENANT_NOT_FOUND') {
-        logger.warn('webhook rejected: the shop\'s tenant was removed', { topic: headers.topic, shopDomain: headers.shopDomain, tenantId, webhookId: headers.webhookId });
+        logger.warn('webhook rejected: the shop has no tenant now (removed, or moved to another shop)', { topic: headers.topic, shopDomain: headers.shopDomain, tenantId, webhookId: headers.webhookId });
         return text(404, 'Unknown shop');
       }
       logger.error('webhook not stored: inbox insert failed', { topic: headers.topic, shopDomain: headers.shopDomain, webhookId: headers.webhookId, error });
@@ -257,7 +257,7 @@ export function createWebhookCore(options: WebhookHandlerOptions): WebhookCore {
  * | 400 | the body nests deeper than 64 levels (no Shopify record does; it would overflow the worker's stack) |
  * | 400 | the body names another shop than `X-Shopify-Shop-Domain` (a replayed delivery; no side effect) |
  * | 401 | HMAC does not verify, or verifies only with another app's secret than the shop's (no side effect, no detail) |
- * | 404 | shop without an (active) tenant, or whose tenant was removed while the delivery was stored (no side effect) |
+ * | 404 | shop without an (active) tenant, or whose tenant was removed or moved to another shop while the delivery was stored (no side effect) |
  * | 503 | the database is unavailable: Shopify retries, nothing is lost |
  * | 200 | stored durably (or already stored: a duplicate; or dropped: a topic the tenant does not sync) |
  *

@@ -1,6 +1,6 @@
 import { ShopifyIngestError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { silentLogger } from '../logger.js';
+import { redactText, silentLogger } from '../logger.js';
 import type { InboxRow, WebhookInbox } from '../store/inbox.js';
 
 /** Options of the inbox worker. */
@@ -88,10 +88,11 @@ export interface InboxWorkerStatus { running: boolean; busyForMs: number | null;
  */
 const DEFAULT_MAX_ATTEMPTS = 25;
 
+/** An error as stored (`last_error`) and reported: masked like a failed sync's reason (tokens, emails). */
 export function errorMessage(error: unknown): string {
-  if (error instanceof ShopifyIngestError) return error.message;
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
+  if (error instanceof ShopifyIngestError) return redactText(error.message);
+  if (error instanceof Error) return redactText(`${error.name}: ${error.message}`);
+  return redactText(String(error));
 }
 
 /**

@@ -167,6 +167,11 @@ export interface WebhookService extends WebhookEmitter {
    * @internal
    */
   readonly inbox: WebhookInbox;
+  /**
+   * Drops this process's cached shop -> tenant lookups of these shops (the facade calls it when a tenant is added, moved or removed).
+   * @internal
+   */
+  forgetShops(...shopDomains: string[]): void;
 }
 
 function secretsFrom(options: WebhookServiceOptions, env: Record<string, string | undefined>): string[] {
@@ -240,6 +245,12 @@ export function createWebhookService(database: PrismaLike | DatabaseHandle, opti
       cached.lookup.then((t) => { if (!t.tenantId) cached.expires = now + Math.min(ttl, 1000); }, () => { if (tenantCache.get(shopDomain) === cached) tenantCache.delete(shopDomain); });
     }
     return entry.lookup;
+  }
+
+  // Keys are the shops as their deliveries name them; a lookup matches any case (getTenantByShop).
+  function forgetShops(...shopDomains: string[]): void {
+    const forgotten = new Set(shopDomains.map((shop) => shop.toLowerCase()));
+    for (const shop of tenantCache.keys()) if (forgotten.has(shop.toLowerCase())) tenantCache.delete(shop);
   }
 
   const nextInboxId = createInboxIdFactory();
@@ -344,7 +355,8 @@ export function createWebhookService(database: PrismaLike | DatabaseHandle, opti
         bodyEnc: keyRing.encrypt(packBody(delivery.rawBody), delivery.tenantId),
         receivedAt,
       }).catch((error: unknown) => {
-        // The tenant was removed (in another process) while its shop was cached here: look it up again.
+        // The tenant was removed, or moved to another shop (in another process), while its shop was
+        // cached here: the insert refused it (404, like an unknown shop); the next delivery looks the shop up again.
         if ((error as { code?: unknown } | null)?.code === 'TENANT_NOT_FOUND') tenantCache.delete(delivery.shopDomain);
         throw error;
       });
@@ -363,6 +375,9 @@ export function createWebhookService(database: PrismaLike | DatabaseHandle, opti
     const code = (error as { code?: unknown } | null)?.code;
     if (code === 'WEBHOOK_RAW_BODY_UNAVAILABLE') {
       logger.error('webhook answered 500: the route is mounted behind a JSON body parser, so no delivery can be verified', { code, advice: (error as Error).message });
+    } else if (code === 'WEBHOOK_REQUEST_ABORTED') {
+      // The sender gave up mid-body (Shopify closes after 5 s and retries): not a fault of the app.
+      logger.debug('webhook request closed by the sender before its body was complete', { code });
     } else {
       logger.error('webhook answered 500: unexpected error', { error });
     }
@@ -377,6 +392,7 @@ export function createWebhookService(database: PrismaLike | DatabaseHandle, opti
     reportError,
     maxBodyBytes,
     inbox,
+    forgetShops,
     on: dispatcher.on,
     onAny: dispatcher.onAny,
     onError: dispatcher.onError,

@@ -256,6 +256,32 @@ describe('REST', () => {
   });
 });
 
+describe('unanswered requests name where they went', () => {
+  it('behind a baseUrl, a refused connection names that origin (userinfo left out); at the shop itself, only the shop', async () => {
+    nock.enableNetConnect('127.0.0.1');
+    try {
+      // A port nothing listens on: bind one, note it, close it.
+      const { createServer } = await import('node:net');
+      const server = createServer();
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const port = (server.address() as { port: number }).port;
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const client = createShopifyClient({ shopDomain: SHOP, accessToken: TOKEN, baseUrl: `http://user:secret@127.0.0.1:${port}/`, retryOptions: { retries: 0 } });
+      const error = await client.get('/shop.json').catch((e: ShopifyApiError) => e);
+      expect(error).toMatchObject({ code: 'SHOPIFY_NETWORK_ERROR', reason: 'ECONNREFUSED' });
+      expect(error.message).toContain(`on ${SHOP} (at http://127.0.0.1:${port}) failed with network error: ECONNREFUSED`);
+      expect(error.message).not.toContain('secret');
+      await client.close();
+    } finally {
+      nock.disableNetConnect();
+    }
+    const { client, api } = setup({ retryOptions: { retries: 0 } });
+    api.get(`${API}/shop.json`).replyWithError(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }));
+    const error = await client.get('/shop.json').catch((e: ShopifyApiError) => e);
+    expect(error.message).toContain(`on ${SHOP} failed with network error: ECONNREFUSED`);
+  });
+});
+
 describe('timeouts and cancellation', () => {
   it('retries a request that exceeds timeoutMs, then reports SHOPIFY_TIMEOUT with the attempt count', async () => {
     const { client, api } = setup({ timeoutMs: 50, retryOptions: { retries: 1 } });

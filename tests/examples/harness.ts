@@ -246,14 +246,18 @@ export async function expectSessionTokensScopedToTheirShop(baseUrl: string, shop
   expect(sync.status).toBe(403);
   expect(await sync.json()).toEqual({ error: 'forbidden' });
 
-  type Status = { tenants: Array<{ tenantId: string }>; statistics?: unknown };
+  type Status = { tenants: Array<{ tenantId: string }>; statistics?: unknown; health: Record<string, unknown> };
   const theirs = await (await fetch(`${baseUrl}/api/shopify/status`, { headers: other })).json() as Status;
   expect(theirs.tenants).toEqual([]);
   expect(theirs.statistics).toBeUndefined();
+  // Health's detail names tenants (failing syncs, reauth, dead letters): a session token gets the status alone.
+  expect(Object.keys(theirs.health)).toEqual(['status']);
+  expect(JSON.stringify(theirs)).not.toContain(TENANT);
   const own = await (await fetch(`${baseUrl}/api/shopify/status`, { headers: bearer(shopDomain) })).json() as Status;
   expect(own.tenants.map((t) => t.tenantId)).toEqual([TENANT]);
   const operator = await (await fetch(`${baseUrl}/api/shopify/status`, { headers: { 'x-api-key': INGEST_KEY } })).json() as Status;
   expect(operator.statistics).toBeDefined();
+  expect(Object.keys(operator.health).length).toBeGreaterThan(1);
 }
 
 /** A malformed JSON body on the sync route is the caller's mistake: 400, not 500. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RESOURCES } from '../../src/resources/index.js';
 import { graphqlSourcesOf, type ResourceDefinition } from '../../src/resources/definition.js';
-import { ACCESS_SCOPES_QUERY, bulkIdsQuery, bulkQuery, countQuery, DESTROY_EVENTS_QUERY, destroyEventsSearch, earliestQuery, listItemsQuery, nestedRestQuery, pageQuery, pageRecordCost, pageSizeFor, recordQuery, singletonQuery, timeWindowQuery } from '../../src/importer/queries.js';
+import { ACCESS_SCOPES_QUERY, SHOP_IDENTITY_QUERY, bulkIdsQuery, bulkQuery, countQuery, DESTROY_EVENTS_QUERY, destroyEventsSearch, earliestQuery, listItemsQuery, nestedRestQuery, pageQuery, pageRecordCost, pageSizeFor, recordQuery, singletonQuery, timeWindowQuery } from '../../src/importer/queries.js';
 import { createShopifyClient, type ShopifyClient } from '../../src/client/index.js';
 import { BULK_CANCEL_MUTATION, BULK_CURRENT_QUERY, BULK_FIND_QUERY, BULK_GET_QUERY, BULK_NEWEST_QUERY, BULK_NODE_QUERY, BULK_RUN_MUTATION, BULK_RUNNING_QUERY } from '../../src/client/bulk-operations.js';
 import { createShopifySimulator, type ShopifySimulator } from '../../src/testing/index.js';
@@ -36,9 +36,10 @@ describe.skipIf(adminSchemaMissing)(`every query the engine sends is valid again
     });
   }
 
-  it('events and scopes', () => {
+  it('events, scopes and the shop a token answers for', () => {
     expect(adminSchemaErrors(DESTROY_EVENTS_QUERY)).toEqual([]);
     expect(adminSchemaErrors(ACCESS_SCOPES_QUERY)).toEqual([]);
+    expect(adminSchemaErrors(SHOP_IDENTITY_QUERY)).toEqual([]);
   });
 
   it('bulk operations: run, get, lookup (2026-01+ and before), cancel', () => {

@@ -368,10 +368,16 @@ describe('run loop (fakes)', () => {
     const controller = new AbortController();
     const fake = createFakeStore();
     const { client } = createFakeClient({ orders: makeRecords(1000) });
-    const ctx = context(client, fake.store);
+    const logged: Array<[string, string]> = [];
+    const logger = { ...silentLogger, error: (m: string) => { logged.push(['error', m]); }, warn: (m: string) => { logged.push(['warn', m]); } };
+    const ctx = { ...context(client, fake.store), logger };
     const err = await runResourceSync(ctx, 'orders', resolveImportOptions({ pageSize: 100, signal: controller.signal, source: 'rest' }), (p) => { if (p.fetched >= 300) controller.abort(); }).catch((e) => e);
     expect(err.code).toBe('IMPORT_ABORTED');
     expect([...fake.runs.values()][0].status).toBe('cancelled');
+    // A cancelled run is not reported as a failure (the CLI's Ctrl-C printed "sync failed" first).
+    expect(logged.filter(([level]) => level === 'error')).toEqual([]);
+    expect(logged).toContainEqual(['warn', 'sync cancelled; the checkpoint keeps the last committed position']);
+    expect(fake.tenantStatus).toEqual(['running', 'idle']);
     expect(decodeCursor(fake.checkpoints.get('orders')!.cursor)).not.toBeNull();
   });
 });

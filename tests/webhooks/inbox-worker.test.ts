@@ -51,7 +51,7 @@ describe('webhook inbox', () => {
     const results = await Promise.all([
       inbox.insert(delivery({ webhookId: 'A' })),
       inbox.insert(delivery({ webhookId: 'A' })),
-      inbox.insert(delivery({ webhookId: 'A', tenantId: 't2' })),
+      inbox.insert(delivery({ webhookId: 'A', tenantId: 't2', shopDomain: 'two.myshopify.com' })),
       inbox.insert(delivery({ webhookId: 'B' })),
       inbox.insert(delivery({ webhookId: 'A' })),
     ]);

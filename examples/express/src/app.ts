@@ -77,7 +77,9 @@ export async function createApp(options: AppOptions = {}): Promise<ExampleApp> {
     const tenants = (await service.getSyncStatus()).filter((t) => shop === undefined || t.shopDomain === shop);
     // Totals span every tenant: operators only.
     const statistics = shop === undefined ? await service.getStatistics() : undefined;
-    res.json({ health: service.getHealthStatus(), tenants, statistics });
+    // Health names every tenant (failing syncs, dead letters): its detail is an operator's too.
+    const health = service.getHealthStatus();
+    res.json({ health: shop === undefined ? health : { status: health.status }, tenants, statistics });
   });
 
   // For load balancers: no auth, no detail beyond the status.

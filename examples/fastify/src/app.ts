@@ -80,7 +80,9 @@ export async function createApp(options: AppOptions = {}): Promise<ExampleApp> {
     const tenants = (await service.getSyncStatus()).filter((t) => shop === undefined || t.shopDomain === shop);
     // Totals span every tenant: operators only.
     const statistics = shop === undefined ? await service.getStatistics() : undefined;
-    return { health: service.getHealthStatus(), tenants, statistics };
+    // Health names every tenant (failing syncs, dead letters): its detail is an operator's too.
+    const health = service.getHealthStatus();
+    return { health: shop === undefined ? health : { status: health.status }, tenants, statistics };
   });
 
   // For load balancers: no auth, no detail beyond the status.

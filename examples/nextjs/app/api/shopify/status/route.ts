@@ -12,6 +12,8 @@ export async function GET(request: Request): Promise<Response> {
     const tenants = (await service.getSyncStatus()).filter((t) => shop === undefined || t.shopDomain === shop);
     // Totals span every tenant: operators only.
     const statistics = shop === undefined ? await service.getStatistics() : undefined;
-    return Response.json({ health: service.getHealthStatus(), tenants, statistics }, { headers: { 'cache-control': 'no-store' } });
+    // Health names every tenant (failing syncs, dead letters): its detail is an operator's too.
+    const health = service.getHealthStatus();
+    return Response.json({ health: shop === undefined ? health : { status: health.status }, tenants, statistics }, { headers: { 'cache-control': 'no-store' } });
   })(request);
 }
