@@ -34,7 +34,8 @@ import type { RunFrame } from './run-frame.js';
 import type { Unit } from './pipeline.js';
 import { RegroupWindow } from './regroup.js';
 import type { GraphqlImportClient } from './types.js';
-import type { NestedConnection } from '../resources/definition.js';
+import type { NestedConnection, RowSet } from '../resources/definition.js';
+import { EncodedRow } from '../store/encoded-rows.js';
 import { SPANS } from '../telemetry/instruments.js';
 
 /**
@@ -402,7 +403,21 @@ async function readFileInto(
     save();
   });
   let unknownTypes = 0;
+  const countedKeys = countedChildren(frame).map((c) => c.key);
   const window = regroupWindowFor(frame, deps, complete);
+  // Rows encoded as COPY text as soon as they are made (store/encoded-rows.ts): what waits for its
+  // batch is bytes outside the V8 heap, not row objects promoted to its old generation.
+  const encoder = frame.dry ? null : frame.deps.store.rowEncoder?.(frame.name, window ? countedKeys : []) ?? null;
+  const encoded = <U extends { rows: RowSet | null }>(unit: U): U => {
+    // In place: the unit and its row arrays are this unit's own (run-frame.ts, recordUnit/childUnit).
+    if (encoder && unit.rows !== null) {
+      for (const key in unit.rows) {
+        const list = unit.rows[key];
+        for (let k = 0; k < list.length; k++) list[k] = encoder.encode(key, list[k] as Record<string, unknown>);
+      }
+    }
+    return unit;
+  };
   // Child tables counted on their parent (`countColumn`): their late lines' parents are recounted.
   const countedTables = new Set(frame.resource.children.filter((c) => c.countColumn !== undefined).map((c) => c.key));
   // Position just before the line being read (the low-water mark of records the window holds).
@@ -414,7 +429,7 @@ async function readFileInto(
   // A failed operation's partial file is listed again by the split windows, which count its records:
   // written here, they are not counted twice.
   const recordUnit = (node: Record<string, unknown>, position: LinePosition): Unit => {
-    const unit = frame.recordUnit(node, position, op.tag);
+    const unit = encoded(frame.recordUnit(node, position, op.tag));
     if (tally && !unit.failure && !partial) {
       const id = parseGid(node.id);
       if (id !== null && tally.gids.has(id)) tally.counted.add(id);
@@ -467,7 +482,7 @@ async function readFileInto(
         }
         const seen = tally?.byTable.get(child.key)?.get(parentId);
         if (seen) seen[1]++;
-        const unit = frame.childUnit(child.key, node, parentId, position, op.tag, childLineText(line.text, parent));
+        const unit = encoded(frame.childUnit(child.key, node, parentId, position, op.tag, childLineText(line.text, parent)));
         if (!window?.join(parentId, unit, child.key)) {
           if (writes?.late && countedTables.has(child.key)) {
             writes.late.add(parentId);
@@ -531,7 +546,7 @@ async function readFileInto(
  */
 function regroupWindowFor(frame: RunFrame, deps: BulkDeps, complete: Completion | null): RegroupWindow<LinePosition> | null {
   const root = frame.resource.root;
-  const counted = frame.resource.children.filter((c) => c.bulkType && c.parent === root.key && c.countColumn && c.countKey);
+  const counted = countedChildren(frame);
   const lines = deps.regroupLines ?? DEFAULT_REGROUP_LINES;
   if (counted.length === 0 || complete || lines <= 0) return null;
   return new RegroupWindow<LinePosition>({
@@ -539,9 +554,16 @@ function regroupWindowFor(frame: RunFrame, deps: BulkDeps, complete: Completion 
     counted: new Set(counted.map((c) => c.key)),
     setCounts: (unit, counts) => {
       const row = unit.rows?.[root.key]?.[0] as Record<string, unknown> | undefined;
-      if (row) for (const c of counted) row[c.countKey!] = counts.get(c.key) ?? 0;
+      if (row instanceof EncodedRow) counted.forEach((c, k) => row.setCount(k, counts.get(c.key) ?? 0));
+      else if (row) for (const c of counted) row[c.countKey!] = counts.get(c.key) ?? 0;
     },
   });
+}
+
+/** Bulk child tables counted on the root (`countColumn`, set by the regroup window through `countKey`). */
+function countedChildren(frame: RunFrame) {
+  const root = frame.resource.root;
+  return frame.resource.children.filter((c) => c.bulkType && c.parent === root.key && c.countColumn && c.countKey);
 }
 
 /** A unit that does not wait for the window: at its low-water position when records are held. */

@@ -24,8 +24,10 @@ interface Held<P> {
   line: number;
   /** Position just before the record's line. */
   before: P;
-  children: Unit<P>[];
-  counts: Map<string, number>;
+  /** Children joined so far (null: none yet). */
+  children: Unit<P>[] | null;
+  /** Held children per counted table, in `counted` order (null: none yet). */
+  counts: number[] | null;
 }
 
 export interface RegroupOptions<P> {
@@ -52,8 +54,12 @@ export interface RegroupOptions<P> {
 export class RegroupWindow<P> {
   /** Held records by id, oldest first (a Map keeps insertion order). */
   private readonly held = new Map<bigint, Held<P>>();
+  /** The counted tables, in the order of `Held.counts`. */
+  private readonly counted: readonly string[];
 
-  constructor(private readonly options: RegroupOptions<P>) {}
+  constructor(private readonly options: RegroupOptions<P>) {
+    this.counted = [...options.counted];
+  }
 
   /** Records held now. */
   get size(): number {
@@ -79,7 +85,9 @@ export class RegroupWindow<P> {
    */
   hold(id: bigint, unit: Unit<P>, line: number, before: P): void {
     if (this.held.has(id)) throw new Error(`record ${id} is held twice: release it first with take()`);
-    this.held.set(id, { unit, line, before, children: [], counts: new Map() });
+    // Nothing allocated per record until a child joins: a held record lives long enough to be
+    // promoted to V8's old generation, with everything it points to (store/encoded-rows.ts).
+    this.held.set(id, { unit, line, before, children: null, counts: null });
   }
 
   /** True when `id` is held. */
@@ -95,12 +103,23 @@ export class RegroupWindow<P> {
     return out;
   }
 
-  /** A child line: joins its held parent (true), or false when the parent is not held. */
+  /**
+   * A child line: joins its held parent (true), or false when the parent is not held. A child with
+   * rows, that no later line needs (`provides`) and that did not fail, is merged into its parent's
+   * unit: one unit per record and its children, instead of one per line held this long.
+   */
   join(parentId: bigint, unit: Unit<P>, table: string): boolean {
     const entry = this.held.get(parentId);
     if (!entry) return false;
-    entry.children.push(unit);
-    if (this.options.counted.has(table)) entry.counts.set(table, (entry.counts.get(table) ?? 0) + 1);
+    const into = entry.unit.rows;
+    if (into !== null && unit.rows !== null && unit.provides === undefined && unit.failure === undefined && unit.records === 0) {
+      for (const key in unit.rows) {
+        const list = into[key] ?? (into[key] = []);
+        for (const row of unit.rows[key]) list.push(row);
+      }
+    } else (entry.children ??= []).push(unit);
+    const k = this.counted.indexOf(table);
+    if (k >= 0) (entry.counts ??= this.counted.map(() => 0))[k]++;
     return true;
   }
 
@@ -129,8 +148,8 @@ export class RegroupWindow<P> {
   private release(id: bigint, entry: Held<P>, readTo: P, out: Unit<P>[]): void {
     const from = this.oldest()!.before;
     this.held.delete(id);
-    this.options.setCounts(entry.unit, entry.counts);
-    const group = [entry.unit, ...entry.children];
+    this.options.setCounts(entry.unit, new Map(this.counted.flatMap((table, k) => entry.counts?.[k] ? [[table, entry.counts[k]]] : [])));
+    const group = entry.children ? [entry.unit, ...entry.children] : [entry.unit];
     const after = this.oldest()?.before ?? readTo;
     group.forEach((unit, k) => out.push({ ...unit, position: k === group.length - 1 ? after : from }));
   }

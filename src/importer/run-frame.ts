@@ -7,6 +7,7 @@
 import { redactText, type Logger } from '../logger.js';
 import type { ResourceDefinition, RowSet } from '../resources/definition.js';
 import { isTagged, stampObserved, type Tagged } from '../store/resource-writer.js';
+import { releaseEncoded } from '../store/encoded-rows.js';
 import type { Checkpoint, IngestStore, SyncFailureInput } from '../store/types.js';
 import type { ResourceType } from '../store/rows.js';
 import { isObject, resolveId } from '../transform/values.js';
@@ -316,6 +317,8 @@ export class RunFrame {
     }
     const direct = mode === 'bulk' && this.tryDirect();
     const result = await withRetry(() => store.writeRows(this.tenantId, this.name, rows, direct ? { mode, direct } : { mode }), this.options.retry, sleep, this.retryLog('batch write'));
+    // Rows encoded when read give their bytes back for the next ones (never before the write is done).
+    releaseEncoded(rows);
     if (direct) this.directDone(result.direct === true);
     if (mode === 'bulk' && !(direct && result.direct === true)) this.upsertedBulkBatches++;
     // A batch of units that count no record (a truncated bulk record re-read whole, written again)

@@ -47,7 +47,7 @@ export function copyTextValue(text: string | null): string {
 }
 
 /** Roughly how many bytes are handed to the socket at a time: large enough to be cheap per write, small enough to overlap with the server. */
-const CHUNK_BYTES = 64 * 1024;
+export const CHUNK_BYTES = 64 * 1024;
 const TAB = 0x09;
 const NEWLINE = 0x0a;
 
@@ -88,9 +88,12 @@ export interface PgSessionClient {
   release(error?: Error | boolean): void;
 }
 
-/** Streams `rows` into the stage with COPY; the stream is encoded as the socket takes it. */
-export async function copyIntoStage<R>(client: PgSessionClient, stage: StageSpec<R>, rows: readonly R[]): Promise<void> {
+/**
+ * Streams `rows` into the stage with COPY; the stream is encoded as the socket takes it. `chunks`:
+ * the COPY text already made (rows encoded when they were read, encoded-rows.ts).
+ */
+export async function copyIntoStage<R>(client: PgSessionClient, stage: StageSpec<R>, rows: readonly R[], chunks?: Iterable<Buffer>): Promise<void> {
   if (rows.length === 0) return;
   const stream = (client as unknown as pg.PoolClient).query(copyStreams.from(`COPY "${stage.name}" (${quoteColumns(stage.columns)}) FROM STDIN`));
-  await pipeline(Readable.from(copyChunks(stage.columns, rows), { objectMode: false }), stream);
+  await pipeline(Readable.from(chunks ?? copyChunks(stage.columns, rows), { objectMode: false }), stream);
 }

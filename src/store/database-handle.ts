@@ -7,6 +7,7 @@
 import { ShopifyIngestError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { jsonParams, type BatchStatement } from './batch-statement.js';
+import { areEncoded } from './encoded-rows.js';
 import { directWrite, guardPgErrors, stagedWrite, type BatchCommitOptions, type PgQueryable } from './direct-pg.js';
 import type { DirectWrite } from './resource-writer.js';
 import type { PrismaLike, SqlExecutor } from './prisma-like.js';
@@ -109,7 +110,9 @@ export function batchRunnerFor(db: DatabaseHandle): BatchRunner {
       all: async <T>(sql: string, params: unknown[]) => (await pool.query(sql, params)).rows as T[],
       async write<T>(statement: BatchStatement, tenantId: string, inputs: readonly (readonly unknown[])[], options?: BatchCommitOptions) {
         const rows = inputs.reduce((n, input) => n + input.length, 0);
-        if (typeof pool.connect !== 'function' || rows < copyFromRows) {
+        // Rows encoded when read (encoded-rows.ts) only travel by COPY.
+        if (typeof pool.connect !== 'function' || (rows < copyFromRows && !inputs.some(areEncoded))) {
+          if (inputs.some(areEncoded)) throw new Error('[shopify-ingest] encoded rows need a pool that checks out connections');
           const r = await pool.query(statement.json, jsonParams(statement, tenantId, inputs));
           return { count: r.rowCount ?? 0, rows: r.rows as T[] };
         }
@@ -123,6 +126,7 @@ export function batchRunnerFor(db: DatabaseHandle): BatchRunner {
   return {
     all: <T>(sql: string, params: unknown[]) => prisma.$queryRawUnsafe<T[]>(sql, ...params),
     async write<T>(statement: BatchStatement, tenantId: string, inputs: readonly (readonly unknown[])[]) {
+      if (inputs.some(areEncoded)) throw new Error('[shopify-ingest] encoded rows need a database handle with a pool');
       const params = jsonParams(statement, tenantId, inputs);
       if (statement.result === 'count') return { count: await prisma.$executeRawUnsafe(statement.json, ...params), rows: [] };
       const rows = await prisma.$queryRawUnsafe<T[]>(statement.json, ...params);

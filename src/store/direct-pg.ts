@@ -2,7 +2,8 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import type { BatchStatement } from './batch-statement.js';
 import { col, type ColumnSpec } from './columns.js';
-import { copyIntoStage, stageTableDdl, type PgSessionClient } from './copy-stage.js';
+import { CHUNK_BYTES, copyIntoStage, stageTableDdl, type PgSessionClient } from './copy-stage.js';
+import { areEncoded, encodedChunks } from './encoded-rows.js';
 import type { DirectWrite } from './resource-writer.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { ConfigError } from '../errors.js';
@@ -135,7 +136,10 @@ async function inTransaction<T>(pool: Required<PgQueryable>, options: BatchCommi
 export async function stagedWrite<T>(pool: Required<PgQueryable>, statement: BatchStatement, tenantId: string, inputs: readonly (readonly unknown[])[], options: BatchCommitOptions = {}): Promise<{ count: number; rows: T[] }> {
   const result = await inTransaction(pool, options, async (client) => {
     await client.query(`${beginSql(options)}; ${statement.stages.map(stageTableDdl).join('; ')}`);
-    for (let k = 0; k < statement.stages.length; k++) await copyIntoStage(client, statement.stages[k], inputs[k] as never[]);
+    for (let k = 0; k < statement.stages.length; k++) {
+      const rows = inputs[k];
+      await copyIntoStage(client, statement.stages[k], rows as never[], areEncoded(rows) ? encodedChunks(rows, CHUNK_BYTES) : undefined);
+    }
     const r = await client.query(statement.staged, [tenantId]);
     return { count: r.rowCount ?? 0, rows: r.rows as T[] };
   });
@@ -160,7 +164,9 @@ export async function directWrite(pool: Required<PgQueryable>, direct: DirectWri
         if (rows.length === 0) continue;
         const table = direct.tables[k];
         const columns: ColumnSpec<unknown>[] = [col('tenant_id', 'text', () => tenantId), ...table.columns];
-        await copyIntoStage(client, { name: table.name, columns: columns as readonly ColumnSpec<never>[] }, rows as never[]);
+        // Encoded rows (encoded-rows.ts) lack the tenant column: it goes before each line.
+        const encoded = areEncoded(rows) ? encodedChunks(rows, CHUNK_BYTES, `${tenantId}\t`) : undefined;
+        await copyIntoStage(client, { name: table.name, columns: columns as readonly ColumnSpec<never>[] }, rows as never[], encoded);
       }
       const check = direct.parentCheck;
       if (check && check.inputs.some((c) => inputs[c.input].length > 0)) {

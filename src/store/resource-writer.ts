@@ -20,6 +20,7 @@ import { parentOf, type ChildTableDefinition, type ResourceDefinition, type RowS
 import { batchStatement, type BatchSource, type BatchStatement } from './batch-statement.js';
 import { col, quoteColumns, setExcluded, type ColumnSpec } from './columns.js';
 import type { StageSpec } from './copy-stage.js';
+import { parentIdOfRow } from './encoded-rows.js';
 import { OBSERVED_AT, VERSION_GUARD, type Observed } from './versioning.js';
 
 /** The column holding a bulk operation's tag, on tables that take part in bulk child matching. */
@@ -209,7 +210,7 @@ function directWriteOf(resource: ResourceDefinition): DirectWrite {
     if (!child.bulkType) return;
     const parent = parentOf(resource, child);
     const n = 2 + 2 * inputs.length;
-    inputs.push({ input: k + 1, parentId: (row) => child.parentIdOf(row as never) });
+    inputs.push({ input: k + 1, parentId: (row) => parentIdOfRow(child, row) });
     // As in the bulk statement's parent lookup: a probe of the parent's primary key per parent.
     checks.push(`(SELECT count(*) FROM unnest($${n}::bigint[], $${n + 1}::text[]) AS c("id", "tag")
       WHERE NOT EXISTS (SELECT 1 FROM "${parent.table}" p WHERE p."tenant_id" = $1 AND p."id" = c."id" AND p."${SYNC_TAG}" = c."tag"${parent.versioned ? ' AND p."deleted_at" IS NULL' : ''} OFFSET 0))`);

@@ -2,7 +2,8 @@ import { assertTenantId } from '../errors.js';
 import { getResource, RESOURCES } from '../resources/registry.js';
 import { parentOf, type ChildTableDefinition, type ResourceDefinition, type RowSet } from '../resources/definition.js';
 import { batchRunnerFor, type DatabaseHandle } from './database-handle.js';
-import { bulkFinalizeSql, bulkRecountSql, countsOf, directCounts, resourceStatements } from './resource-writer.js';
+import { EncodedRow, parentIdOfRow, RowEncoder, SlabPool } from './encoded-rows.js';
+import { bulkFinalizeSql, bulkRecountSql, countsOf, directCounts, resourceStatements, writtenColumns } from './resource-writer.js';
 import type { CustomerRow, OrderBundle, ProductBundle, ResourceType, UpsertResult } from './rows.js';
 import { checkTenantOfRows, storeFailure } from './store-errors.js';
 import { retrying } from '../retry.js';
@@ -93,7 +94,7 @@ function prepareRows(op: string, tenantId: string, resource: ResourceDefinition,
     checkTenantOfRows(tenantId, child.key, list as { tenantId?: string }[]);
     if (mode === 'complete' || !child.bulkType) {
       const parentRows = (child.parent === resource.root.key ? root : rows[child.parent] ?? []) as { id: bigint }[];
-      checkParents(op, tenantId, parentRows, list, (c) => child.parentIdOf(c));
+      checkParents(op, tenantId, parentRows, list, (c) => parentIdOfRow(child, c));
     }
     out.push(dedupeChild(child, list));
   }
@@ -102,7 +103,7 @@ function prepareRows(op: string, tenantId: string, resource: ResourceDefinition,
 
 function dedupeChild(child: ChildTableDefinition, list: Array<Record<string, unknown>>): unknown[] {
   if (child.versioned) return sortById(newestById(list as unknown as Array<{ id: bigint; shopifyUpdatedAt: Date; deletedAt: Date | null }>));
-  const keyOf = (row: Record<string, unknown>) => child.columns.filter((c) => child.conflict.includes(c.column)).map((c) => String(c.value(row))).join(':');
+  const keyOf = (row: Record<string, unknown>) => row instanceof EncodedRow ? row.key : child.columns.filter((c) => child.conflict.includes(c.column)).map((c) => String(c.value(row))).join(':');
   const unique = lastByKey(list, keyOf);
   return child.conflict.includes('id') ? sortById(unique as unknown as { id: bigint }[]) : unique;
 }
@@ -113,6 +114,16 @@ export function createSyncedDataStore(db: DatabaseHandle) {
   const batches = batchRunnerFor(db);
   const markDeletedSqls = new Map<string, string>();
   const api = {
+    /**
+     * An encoder of `resource`'s rows into COPY text as they are read (encoded-rows.ts), whose rows
+     * {@link writeRows} takes in place of row objects; null when this database's writes do not stream
+     * COPY (no pool that checks out connections). `counted`: count columns set after encoding.
+     */
+    rowEncoder(resourceName: string, counted: readonly string[] = []): RowEncoder | null {
+      if (!batches.direct) return null;
+      const resource = getResource(resourceName);
+      return new RowEncoder(resource, new SlabPool(), { columnsOf: (t) => writtenColumns(resource, t), counted });
+    },
     /**
      * Writes one batch of a resource's rows (every table) in one statement. See resource-writer.ts
      * for the two modes.

@@ -1,6 +1,7 @@
 import type { RowSet } from '../resources/definition.js';
 import type { CustomerRow, OrderBundle, ProductBundle, ResourceType, UpsertResult } from './rows.js';
 import type { ResourceWriteCounts } from './resource-writer.js';
+import type { RowEncoder } from './encoded-rows.js';
 
 /** How a tenant authenticates: a static token, an expiring offline token with its refresh token, or the client credentials grant. */
 export type TokenKind = 'static' | 'expiring' | 'client_credentials';
@@ -208,6 +209,8 @@ export interface IngestStore {
   // synced data
   /** One batch of a resource's rows, every table in one statement (see `WriteRowsOptions.mode`). */
   writeRows(tenantId: string, resource: string, rows: RowSet, options?: WriteRowsOptions): Promise<WriteRowsResult>;
+  /** Encodes rows into COPY text as they are read, for {@link IngestStore.writeRows} (null: this database cannot take them). */
+  rowEncoder?(resource: string, counted?: readonly string[]): RowEncoder | null;
   /** After a bulk operation's output is written: children its tagged parents no longer have go, count columns are recounted. */
   finalizeBulk(tenantId: string, resource: string, syncTag: string, options?: FinalizeBulkOptions): Promise<{
     /** Child rows removed per table key. */

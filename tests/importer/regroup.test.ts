@@ -114,4 +114,24 @@ describe('RegroupWindow', () => {
       }
     }
   });
+
+  it('merges the rows of a joined child into the unit of its record; a child that failed, provides an id or has no rows stays a unit', () => {
+    const window = windowOf(100);
+    const record: Unit<number> = { rows: { orders: [{ id: 1n }], events: [{ id: 5n }] }, records: 1, position: 1, provides: 1n };
+    window.hold(1n, record, 1, 0);
+    const child = (id: bigint, extra: Partial<Unit<number>> = {}): Unit<number> => ({ rows: { items: [{ id }] }, records: 0, position: 2, requires: 1n, ...extra });
+    expect(window.join(1n, child(10n), 'items')).toBe(true);
+    expect(window.join(1n, child(11n), 'items')).toBe(true);
+    const failed: Unit<number> = { rows: null, records: 0, position: 3, failure: { shopifyId: 12n, reason: 'bad' } };
+    const parentOfOthers = child(13n, { provides: 13n });
+    expect(window.join(1n, failed, 'items')).toBe(true);
+    expect(window.join(1n, parentOfOthers, 'items')).toBe(true);
+    const out = window.flush(9);
+    // The record's unit now holds both merged children; the other two leave after it, as units.
+    expect(out.map((u) => u.rows)).toEqual([{ orders: [{ id: 1n }], events: [{ id: 5n }], items: [{ id: 10n }, { id: 11n }] }, null, { items: [{ id: 13n }] }]);
+    expect(out[1].failure?.shopifyId).toBe(12n);
+    // Counted all the same (failed children included, as before the merge).
+    expect((out[0] as U).count).toBe(4);
+    expect(out.map((u) => u.position)).toEqual([0, 0, 9]);
+  });
 });
