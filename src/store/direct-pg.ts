@@ -2,7 +2,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import type { BatchStatement } from './batch-statement.js';
 import { col, type ColumnSpec } from './columns.js';
-import { CHUNK_BYTES, copyIntoStage, stageTableDdl, type PgSessionClient } from './copy-stage.js';
+import { CHUNK_BYTES, copyIntoStage, copyTextValue, stageTableDdl, type PgSessionClient } from './copy-stage.js';
 import { areEncoded, encodedChunks } from './encoded-rows.js';
 import type { DirectWrite } from './resource-writer.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -164,8 +164,8 @@ export async function directWrite(pool: Required<PgQueryable>, direct: DirectWri
         if (rows.length === 0) continue;
         const table = direct.tables[k];
         const columns: ColumnSpec<unknown>[] = [col('tenant_id', 'text', () => tenantId), ...table.columns];
-        // Encoded rows (encoded-rows.ts) lack the tenant column: it goes before each line.
-        const encoded = areEncoded(rows) ? encodedChunks(rows, CHUNK_BYTES, `${tenantId}\t`) : undefined;
+        // Encoded rows (encoded-rows.ts) lack the tenant column: it goes before each line, escaped as any value.
+        const encoded = areEncoded(rows) ? encodedChunks(rows, CHUNK_BYTES, `${copyTextValue(tenantId)}\t`) : undefined;
         await copyIntoStage(client, { name: table.name, columns: columns as readonly ColumnSpec<never>[] }, rows as never[], encoded);
       }
       const check = direct.parentCheck;
