@@ -4,7 +4,7 @@ import type { BatchStatement } from './batch-statement.js';
 import { col, type ColumnSpec } from './columns.js';
 import { CHUNK_BYTES, copyIntoStage, copyTextValue, stageTableDdl, type PgSessionClient } from './copy-stage.js';
 import { areEncoded, encodedChunks } from './encoded-rows.js';
-import type { DirectWrite } from './resource-writer.js';
+import type { DirectWrite, ParentCheckInput } from './resource-writer.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { ConfigError } from '../errors.js';
 
@@ -150,6 +150,26 @@ export async function stagedWrite<T>(pool: Required<PgQueryable>, statement: Bat
 const DIRECT_REFUSALS = new Set(['23505', '23503']);
 
 /**
+ * The distinct (parent id, tag) pairs of a child input that the parent check must probe: its
+ * children whose parent the same batch does not write (the `bulk` statement takes those whatever the
+ * parent's tag). A bulk file's children are written with their parent (the regroup window merges
+ * them into its unit), so most batches probe nothing and skip the query.
+ */
+function parentsToProbe(c: ParentCheckInput, inputs: readonly (readonly unknown[])[]): Array<[string, string | null]> {
+  const written = new Set<bigint>();
+  if (c.parentInput !== null) for (const parent of inputs[c.parentInput] as readonly { id: bigint }[]) written.add(parent.id);
+  const pairs = new Map<string, [string, string | null]>();
+  for (const row of inputs[c.input]) {
+    const parentId = c.parentId(row);
+    if (written.has(parentId)) continue;
+    const id = parentId.toString();
+    const tag = (row as { syncTag?: string | null }).syncTag ?? null;
+    pairs.set(`${id}\u0000${tag}`, [id, tag]);
+  }
+  return [...pairs.values()];
+}
+
+/**
  * A bulk batch streamed with COPY straight into its tables, in one transaction (see
  * {@link DirectWrite}). Resolves true when written, false when PostgreSQL refused it (a row already
  * stored, a child whose parent is not stored) or a bulk child's parent is not this operation's:
@@ -169,19 +189,18 @@ export async function directWrite(pool: Required<PgQueryable>, direct: DirectWri
         await copyIntoStage(client, { name: table.name, columns: columns as readonly ColumnSpec<never>[] }, rows as never[], encoded);
       }
       const check = direct.parentCheck;
-      if (check && check.inputs.some((c) => inputs[c.input].length > 0)) {
+      if (check) {
         const params: unknown[] = [tenantId];
+        let probes = 0;
         for (const c of check.inputs) {
-          const pairs = new Map<string, [string, string | null]>();
-          for (const row of inputs[c.input]) {
-            const id = c.parentId(row).toString();
-            const tag = (row as { syncTag?: string | null }).syncTag ?? null;
-            pairs.set(`${id}\u0000${tag}`, [id, tag]);
-          }
-          params.push([...pairs.values()].map((p) => p[0]), [...pairs.values()].map((p) => p[1]));
+          const pairs = parentsToProbe(c, inputs);
+          probes += pairs.length;
+          params.push(pairs.map((p) => p[0]), pairs.map((p) => p[1]));
         }
-        const { rows: [r] } = await client.query(check.sql, params);
-        if ((r as { bad: number }).bad > 0) return undefined;
+        if (probes > 0) {
+          const { rows: [r] } = await client.query(check.sql, params);
+          if ((r as { bad: number }).bad > 0) return undefined;
+        }
       }
       return true;
     });

@@ -24,7 +24,6 @@ const SLAB_BYTES = 256 * 1024;
 const KEEP_FREE = 16;
 /** Digits a count column is written with when it is set after the row is encoded (leading zeros). */
 const COUNT_DIGITS = 10;
-const NO_COUNTS: number[] = [];
 const TAB = 0x09;
 const NEWLINE = 0x0a;
 
@@ -38,13 +37,18 @@ class Slab {
 /**
  * One row as COPY text in a slab, with what the writer reads besides its bytes: the names are the
  * row object's (`id`, `shopifyUpdatedAt`, `deletedAt`, `observedAt`, `syncTag`, `tenantId`), so the
- * version rule and the tenant check read it as they read a row.
+ * version rule and the tenant check read it as they read a row. What it holds waits for its batch
+ * long enough to be promoted to V8's old generation, so it keeps no object of its own that it can do
+ * without: `updated_at` as milliseconds (a `Date` is made when read), one count offset as a number.
  */
 export class EncodedRow {
+  /** Shopify's `updated_at` of the row in milliseconds; NaN when it has none (unversioned tables). */
+  private readonly updatedMs: number;
+
   constructor(
     readonly tenantId: string | undefined,
     readonly id: bigint,
-    readonly shopifyUpdatedAt: Date,
+    shopifyUpdatedAt: Date | undefined,
     readonly deletedAt: Date | null,
     readonly observedAt: Date | null | undefined,
     readonly syncTag: string | null | undefined,
@@ -55,9 +59,19 @@ export class EncodedRow {
     private slab: Slab | null,
     private readonly offset: number,
     private readonly length: number,
-    /** Offsets (in the row's bytes) of count columns written with {@link COUNT_DIGITS} digits. */
-    private readonly counts: readonly number[],
-  ) {}
+    /**
+     * Offsets (in the row's bytes) of count columns written with {@link COUNT_DIGITS} digits: a
+     * single one as a number (-1: the row has none), several as an array.
+     */
+    private readonly counts: number | readonly number[],
+  ) {
+    this.updatedMs = shopifyUpdatedAt instanceof Date ? shopifyUpdatedAt.getTime() : Number.NaN;
+  }
+
+  /** Shopify's `updated_at` of the row (a new `Date` at each read); undefined when it has none. */
+  get shopifyUpdatedAt(): Date | undefined {
+    return Number.isNaN(this.updatedMs) ? undefined : new Date(this.updatedMs);
+  }
 
   /**
    * The row's conflict key as the store's one-per-key rule reads it (synced-data.ts, `dedupeChild`):
@@ -78,7 +92,7 @@ export class EncodedRow {
 
   /** Sets the k-th count column the encoder padded (see `RowEncoderOptions.counted`). */
   setCount(k: number, value: number): void {
-    const at = this.counts[k];
+    const at = typeof this.counts === 'number' ? (k === 0 && this.counts >= 0 ? this.counts : undefined) : this.counts[k];
     if (at === undefined) throw new Error(`[shopify-ingest] encoded row has no count column ${k}`);
     const text = String(value).padStart(COUNT_DIGITS, '0');
     if (text.length !== COUNT_DIGITS) throw new Error(`[shopify-ingest] count ${value} does not fit ${COUNT_DIGITS} digits`);
@@ -210,10 +224,15 @@ export class RowEncoder {
     const slab = this.pool.room(most);
     const start = slab.at;
     let at = start;
-    const counts: number[] = plan.paddedCount === 0 ? NO_COUNTS : new Array(plan.paddedCount);
+    // One count column (the usual case) is kept as a number, more as an array.
+    const counts: number[] | null = plan.paddedCount > 1 ? new Array(plan.paddedCount) : null;
+    let count = -1;
     for (let c = 0; c < texts.length; c++) {
       if (c > 0) slab.bytes[at++] = TAB;
-      if (padded[c] >= 0) counts[padded[c]] = at - start;
+      if (padded[c] >= 0) {
+        if (counts === null) count = at - start;
+        else counts[padded[c]] = at - start;
+      }
       at += slab.bytes.write(texts[c], at, 'utf8');
     }
     slab.bytes[at++] = NEWLINE;
@@ -222,13 +241,13 @@ export class RowEncoder {
     return new EncodedRow(
       row.tenantId as string | undefined,
       row.id as bigint,
-      row.shopifyUpdatedAt as Date,
+      row.shopifyUpdatedAt as Date | undefined,
       (row.deletedAt as Date | null | undefined) ?? null,
       row.observedAt as Date | null | undefined,
       row.syncTag as string | null | undefined,
       plan.parentIdOf ? plan.parentIdOf(row) : undefined,
       plan.keyIndexes,
-      slab, start, at - start, counts,
+      slab, start, at - start, counts ?? count,
     );
   }
 }

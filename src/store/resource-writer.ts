@@ -195,8 +195,23 @@ export interface DirectWrite {
   /**
    * Counts (`bad`) the bulk children whose parent is not stored live with the child's tag: `$1` the
    * tenant, then per entry of `inputs` two arrays, the parent ids and the tags. Null: no bulk children.
+   * Per entry, `parentInput` is the input holding the parent table's rows: a child whose parent is
+   * among them needs no probe, as in the `bulk` statement (a parent written by the same statement
+   * takes its children whatever its tag), so it is left out.
    */
-  parentCheck: { sql: string; inputs: ReadonlyArray<{ input: number; parentId: (row: unknown) => bigint }> } | null;
+  parentCheck: { sql: string; inputs: ReadonlyArray<ParentCheckInput> } | null;
+}
+
+/** One bulk child table of a {@link DirectWrite.parentCheck}. */
+export interface ParentCheckInput {
+  /** The child table's input. */
+  input: number;
+  parentId: (row: unknown) => bigint;
+  /**
+   * The parent table's input (0: the root); null when children must be probed even with their
+   * parent in the batch (parent ids unique only with more columns, `parentKey`).
+   */
+  parentInput: number | null;
 }
 
 function directWriteOf(resource: ResourceDefinition): DirectWrite {
@@ -205,12 +220,13 @@ function directWriteOf(resource: ResourceDefinition): DirectWrite {
     columns: writtenColumns(resource, t),
   }));
   const checks: string[] = [];
-  const inputs: Array<{ input: number; parentId: (row: unknown) => bigint }> = [];
+  const inputs: ParentCheckInput[] = [];
   resource.children.forEach((child, k) => {
     if (!child.bulkType) return;
     const parent = parentOf(resource, child);
     const n = 2 + 2 * inputs.length;
-    inputs.push({ input: k + 1, parentId: (row) => parentIdOfRow(child, row) });
+    const parentInput = child.parentKey?.length ? null : parent === resource.root ? 0 : resource.children.indexOf(parent as ChildTableDefinition) + 1;
+    inputs.push({ input: k + 1, parentId: (row) => parentIdOfRow(child, row), parentInput });
     // As in the bulk statement's parent lookup: a probe of the parent's primary key per parent.
     checks.push(`(SELECT count(*) FROM unnest($${n}::bigint[], $${n + 1}::text[]) AS c("id", "tag")
       WHERE NOT EXISTS (SELECT 1 FROM "${parent.table}" p WHERE p."tenant_id" = $1 AND p."id" = c."id" AND p."${SYNC_TAG}" = c."tag"${parent.versioned ? ' AND p."deleted_at" IS NULL' : ''} OFFSET 0))`);

@@ -71,6 +71,28 @@ describe('encoded rows', () => {
     expect(() => row.setCount(1, 1)).toThrow(/no count column 1/);
     expect(() => row.setCount(0, 1e11)).toThrow(/does not fit/);
     expect(() => new RowEncoder({ ...resource, children: [{ ...items, countColumn: undefined }] } as unknown as ResourceDefinition, new SlabPool(), { columnsOf, counted: ['lineItems'] })).toThrow(/no count column/);
+    // Without counted tables a row has no count column to set.
+    expect(() => new RowEncoder(resource, new SlabPool(), { columnsOf }).encode('orders', order(5, 'n')).setCount(0, 1)).toThrow(/no count column 0/);
+    // Two counted tables: each count is set in its own column, the k-th key's in the k-th.
+    const withNotes = {
+      ...root,
+      columns: [...root.columns, col<Order & { noteCount?: number }>('note_count', 'integer', (r) => r.noteCount ?? null)],
+    } as unknown as TableDefinition;
+    const notes = { ...items, key: 'notes', table: 'x_notes', bulkType: 'Note', countColumn: 'note_count', countKey: 'noteCount' };
+    const two = new RowEncoder({ ...resource, root: withNotes, children: [items, notes] } as unknown as ResourceDefinition, new SlabPool(), { columnsOf, counted: ['notes', 'lineItems'] });
+    const both = two.encode('orders', order(6, 'n'));
+    both.setCount(0, 7);
+    both.setCount(1, 12);
+    expect(both.bytes().toString()).toBe(`6\tn\t0000000012\t${order(6, 'n').shopifyUpdatedAt.toISOString()}\t0000000007\n`);
+    expect(() => both.setCount(2, 1)).toThrow(/no count column 2/);
+  });
+
+  it('keep updated_at as a number, and give it back as an equal Date (none for an unversioned row)', () => {
+    const encoder = new RowEncoder(resource, new SlabPool(), { columnsOf });
+    const row = encoder.encode('orders', order(7, 'n'));
+    expect(row.shopifyUpdatedAt).toEqual(order(7, 'n').shopifyUpdatedAt);
+    expect(row.shopifyUpdatedAt).not.toBe(row.shopifyUpdatedAt);
+    expect(encoder.encode('lineItems', { tenantId: 't1', id: 10n, orderId: 7n, title: 'x', syncTag: 'op1' }).shopifyUpdatedAt).toBeUndefined();
   });
 
   it('never reuse bytes of a row not released; reuse a slab once all its rows are released', () => {

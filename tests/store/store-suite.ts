@@ -368,6 +368,16 @@ export function defineStoreSuite(backend: string, open: () => Promise<OpenedData
         expect(fresh).toMatchObject({ written: 1, direct: pooled, tables: { written: { orders: 1, lineItems: 1, events: 2 } } });
         expect(await lineItemIds(d, 5n)).toEqual(['51']);
         expect(await sql(`SELECT count(*)::int AS n FROM shopify_order_line_items WHERE tenant_id = $1 AND order_id = 77`, d)).toEqual([{ n: 0 }]);
+        // A child whose parent the same batch writes needs no probe (direct-pg.ts, parentsToProbe): the
+        // upsert takes it whatever the parent's tag or tombstone, and so does the direct write, still direct.
+        for (const [id, over, parentTag] of [[11n, {}, 'other-operation'], [12n, { deletedAt: at('2024-02-01T00:00:00Z') }, tag]] as const) {
+          const batch = (t: string) => ({ orders: tagged(orderBundle(t, id, 1, over).orders, parentTag), lineItems: tagged([lineItem(t, id, id * 10n + 1n)]) });
+          const viaDirect = await store.writeRows(d, 'orders', batch(d), { mode: 'bulk', direct: true });
+          const viaUpsert = await store.writeRows(u, 'orders', batch(u), { mode: 'bulk' });
+          expect(viaDirect).toEqual({ ...viaUpsert, direct: pooled });
+          expect(viaDirect.tables.written).toMatchObject({ orders: 1, lineItems: 1 });
+          expect(await lineItemIds(d, id)).toEqual([`${id}1`]);
+        }
         // Customers (no children): a stored customer makes the batch fall back to the version rule.
         await store.upsertCustomers(d, [customer(d, 3n, { shopifyUpdatedAt: at('2025-01-01T00:00:00Z'), totalSpent: '5.00' })]);
         const customers = await store.writeRows(d, 'customers', { customers: [customer(d, 3n), customer(d, 4n)] }, { mode: 'bulk', direct: true });
