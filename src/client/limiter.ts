@@ -222,6 +222,8 @@ export function createLimiterRegistry(options: LimiterRegistryOptions = {}): Lim
 class LocalRestLimiter implements RestLimiter {
   private readonly bucket: RestBucket;
   private readonly gate = new Bottleneck({ maxConcurrent: 1 });
+  /** Fires on {@link stop}: the turn being waited for in the gate ends (see {@link stopSignal}). */
+  private readonly stopping = new AbortController();
 
   constructor(settings: LimiterRegistryOptions, private readonly timing: Timing) {
     this.bucket = new RestBucket({ now: timing.now(), size: settings.bucketSize, leakRate: settings.leakRate, safetyMargin: settings.safetyMargin });
@@ -241,7 +243,7 @@ class LocalRestLimiter implements RestLimiter {
       try {
         // An aborted caller leaves the queue at once; a slot its turn took just before is settled unsent
         // (counted as used, the safe side).
-        const turn = this.gate.schedule(() => this.waitForRoom(signal));
+        const turn = this.gate.schedule(() => this.waitForRoom(stopSignal(signal, this.stopping)));
         try {
           seq = await untilAborted(turn, signal);
         } catch (error) {
@@ -292,6 +294,7 @@ class LocalRestLimiter implements RestLimiter {
   }
 
   async stop(): Promise<void> {
+    this.stopping.abort(limiterStopped());
     await this.gate.stop({ dropWaitingJobs: true }).catch(() => undefined);
   }
 }
@@ -398,6 +401,8 @@ class ClusterRestLimiter implements RestLimiter {
 class LocalGraphqlLimiter implements GraphqlLimiter {
   readonly bucket: GraphqlBucket;
   private readonly gate = new Bottleneck({ maxConcurrent: 1 });
+  /** Fires on {@link stop}: the turn being waited for in the gate ends (see {@link stopSignal}). */
+  private readonly stopping = new AbortController();
 
   constructor(settings: LimiterRegistryOptions, private readonly timing: Timing) {
     this.bucket = new GraphqlBucket({ defaultCost: settings.graphqlDefaultCost });
@@ -414,10 +419,11 @@ class LocalGraphqlLimiter implements GraphqlLimiter {
       try {
         // An aborted caller leaves the queue at once; points its turn reserved just before are given back.
         const turn = this.gate.schedule(async () => {
+          const waiting = stopSignal(signal, this.stopping);
           for (let wait = this.bucket.waitTime(cost, this.timing.now()); wait > 0; wait = this.bucket.waitTime(cost, this.timing.now())) {
-            await abortableSleep(this.timing.sleep, wait, signal);
+            await abortableSleep(this.timing.sleep, wait, waiting);
           }
-          signal?.throwIfAborted();
+          waiting.throwIfAborted();
           this.bucket.reserve(cost);
         });
         try {
@@ -447,8 +453,26 @@ class LocalGraphqlLimiter implements GraphqlLimiter {
   }
 
   async stop(): Promise<void> {
+    this.stopping.abort(limiterStopped());
     await this.gate.stop({ dropWaitingJobs: true }).catch(() => undefined);
   }
+}
+
+/**
+ * The signal a turn waits with in a local limiter's gate: its caller's, and the limiter's stop.
+ * Bottleneck's `stop()` waits for the job executing in the gate; a turn waiting for room (a sleep
+ * until the bucket drains, or the answers of requests in flight) would hold it, and with it
+ * `removeClient` and the `app/uninstalled` hook behind it, for as long as the bucket needs (a 429's
+ * `Retry-After`, a GraphQL bucket refilling), or for good when it waits for the answers of requests
+ * in flight and the caller is gone without a signal (tests/client/limiter-stop.test.ts).
+ */
+function stopSignal(signal: AbortSignal | undefined, stopping: AbortController): AbortSignal {
+  return signal ? AbortSignal.any([signal, stopping.signal]) : stopping.signal;
+}
+
+/** Why a turn waiting in a stopped limiter's gate ended: as Bottleneck rejects the jobs it drops. */
+function limiterStopped(): Error {
+  return new Bottleneck.BottleneckError('This limiter has been stopped.');
 }
 
 function bucketStatus(bucket: RestBucket, now: number, mode: 'local' | 'cluster'): RestRateLimitStatus {
