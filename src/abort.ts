@@ -37,6 +37,11 @@ export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undef
   });
 }
 
+/** A signal that fires when `own` does or, when given, the caller's `signal` does (whichever first). */
+export function eitherSignal(signal: AbortSignal | undefined, own: AbortSignal): AbortSignal {
+  return signal ? AbortSignal.any([signal, own]) : own;
+}
+
 /**
  * Sleeps `ms` with `sleep` (an injected one may ignore the signal), ending early with the signal's
  * reason when it fires.

@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { ConfigError, ShopifyIngestError, TenantError, assertTenantId } from './errors.js';
 import { createJsonLogger, type Logger } from './logger.js';
+import { eitherSignal } from './abort.js';
 import { createKeyRing, DecryptError, EncryptionKeyMismatchError, type KeyRing } from './crypto/index.js';
 import { ClientManager, ShopifyApiError, createShopifyClient, normalizeShopDomain, type ClientDefaults, type ShopifyClient } from './client/index.js';
 import { createImportService, type ImportAllResult, type ImportOptions, type ImportProgress, type ImportResult, type ImportService } from './importer/index.js';
@@ -680,7 +681,7 @@ export class IngestionService {
     const importer = await this.getImportService(tenantId);
     let controller = this.tenantAborts.get(tenantId);
     if (!controller) this.tenantAborts.set(tenantId, (controller = new AbortController()));
-    const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+    const signal = eitherSignal(options.signal, controller.signal);
     const run = dataType === 'all'
       ? importer.importAll({ resources: enabledResources(tenantConfigOf((await this.store.getTenant(tenantId))!)), allOf: true, ...options, signal, stopBefore: this.draining.signal } as ImportOptions)
       : importer.importResource(dataType, { ...options, signal });

@@ -14,7 +14,7 @@ import { parseCallLimit, type CallLimit } from './rest-bucket.js';
 import { isTokenSource, type AccessTokenSource } from '../auth/token-source.js';
 import { codeOf, ShopifyIngestError } from '../errors.js';
 import { ATTR, NO_TELEMETRY, type Telemetry } from '../telemetry/index.js';
-import { abortableSleep } from '../abort.js';
+import { abortableSleep, eitherSignal } from '../abort.js';
 
 /** The seed's retry settings: exponential backoff for 5xx and network errors. */
 export interface RetryOptions {
@@ -514,7 +514,7 @@ export class ShopifyClient {
   private async send(method: string, path: string, query: Query | undefined, body: unknown, signal: AbortSignal | undefined, token: string): Promise<RawResponse> {
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new TimeoutAbort(this.timeoutMs)), this.timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal;
+    const combined = eitherSignal(signal, timeout.signal);
     const started = this.#telemetry.enabled ? performance.now() : 0;
     let statusClass = 'error';
     try {

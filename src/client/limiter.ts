@@ -4,7 +4,7 @@ import { silentLogger } from '../logger.js';
 import { ClusterGraphqlLimiter, type RedisEval } from './cluster-graphql-limiter.js';
 import { GraphqlBucket, type GraphqlCost, type GraphqlObserve, type GraphqlRateLimitStatus, type ScheduledQuery } from './graphql-bucket.js';
 import { RestBucket, type CallLimit } from './rest-bucket.js';
-import { abortableSleep, timerSleep, untilAborted, type Sleep } from '../abort.js';
+import { abortableSleep, eitherSignal, timerSleep, untilAborted, type Sleep } from '../abort.js';
 
 /** Milliseconds clock and sleep, injectable so tests run in virtual time. */
 export interface Timing {
@@ -222,7 +222,14 @@ export function createLimiterRegistry(options: LimiterRegistryOptions = {}): Lim
 class LocalRestLimiter implements RestLimiter {
   private readonly bucket: RestBucket;
   private readonly gate = new Bottleneck({ maxConcurrent: 1 });
-  /** Fires on {@link stop}: the turn being waited for in the gate ends (see {@link stopSignal}). */
+  /**
+   * Fires on {@link stop}; a turn waits in the gate with it and its caller's signal. Bottleneck's
+   * `stop()` waits for the job executing in the gate, and a turn waiting for room (a sleep until the
+   * bucket drains, or the answers of requests in flight) would hold it, and with it `removeClient` and
+   * the `app/uninstalled` hook behind it, for as long as the bucket needs (a 429's `Retry-After`), or
+   * for good when it waits for answers and its caller is gone without a signal
+   * (tests/client/limiter-stop.test.ts).
+   */
   private readonly stopping = new AbortController();
 
   constructor(settings: LimiterRegistryOptions, private readonly timing: Timing) {
@@ -243,7 +250,7 @@ class LocalRestLimiter implements RestLimiter {
       try {
         // An aborted caller leaves the queue at once; a slot its turn took just before is settled unsent
         // (counted as used, the safe side).
-        const turn = this.gate.schedule(() => this.waitForRoom(stopSignal(signal, this.stopping)));
+        const turn = this.gate.schedule(() => this.waitForRoom(eitherSignal(signal, this.stopping.signal)));
         try {
           seq = await untilAborted(turn, signal);
         } catch (error) {
@@ -401,7 +408,7 @@ class ClusterRestLimiter implements RestLimiter {
 class LocalGraphqlLimiter implements GraphqlLimiter {
   readonly bucket: GraphqlBucket;
   private readonly gate = new Bottleneck({ maxConcurrent: 1 });
-  /** Fires on {@link stop}: the turn being waited for in the gate ends (see {@link stopSignal}). */
+  /** Fires on {@link stop}: the turn waiting for points in the gate ends (as in LocalRestLimiter). */
   private readonly stopping = new AbortController();
 
   constructor(settings: LimiterRegistryOptions, private readonly timing: Timing) {
@@ -419,7 +426,7 @@ class LocalGraphqlLimiter implements GraphqlLimiter {
       try {
         // An aborted caller leaves the queue at once; points its turn reserved just before are given back.
         const turn = this.gate.schedule(async () => {
-          const waiting = stopSignal(signal, this.stopping);
+          const waiting = eitherSignal(signal, this.stopping.signal);
           for (let wait = this.bucket.waitTime(cost, this.timing.now()); wait > 0; wait = this.bucket.waitTime(cost, this.timing.now())) {
             await abortableSleep(this.timing.sleep, wait, waiting);
           }
@@ -456,18 +463,6 @@ class LocalGraphqlLimiter implements GraphqlLimiter {
     this.stopping.abort(limiterStopped());
     await this.gate.stop({ dropWaitingJobs: true }).catch(() => undefined);
   }
-}
-
-/**
- * The signal a turn waits with in a local limiter's gate: its caller's, and the limiter's stop.
- * Bottleneck's `stop()` waits for the job executing in the gate; a turn waiting for room (a sleep
- * until the bucket drains, or the answers of requests in flight) would hold it, and with it
- * `removeClient` and the `app/uninstalled` hook behind it, for as long as the bucket needs (a 429's
- * `Retry-After`, a GraphQL bucket refilling), or for good when it waits for the answers of requests
- * in flight and the caller is gone without a signal (tests/client/limiter-stop.test.ts).
- */
-function stopSignal(signal: AbortSignal | undefined, stopping: AbortController): AbortSignal {
-  return signal ? AbortSignal.any([signal, stopping.signal]) : stopping.signal;
 }
 
 /** Why a turn waiting in a stopped limiter's gate ended: as Bottleneck rejects the jobs it drops. */

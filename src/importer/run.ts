@@ -3,6 +3,7 @@
  * an interrupted run), list it through the frame's pipeline, find deletions, and record the outcome.
  * The listings themselves are in rest-listing.ts, pages-listing.ts and bulk-listing.ts.
  */
+import { eitherSignal } from '../abort.js';
 import type { Logger } from '../logger.js';
 import { graphqlSourcesOf } from '../resources/definition.js';
 import { getResource } from '../resources/registry.js';
@@ -140,7 +141,7 @@ async function lockedSync(ctx: RunContext, resource: ResourceType, options: Reso
     waitMs: options.waitForLockMs, sleep: ctx.sleep, signal: options.signal,
     onLost: () => lost.abort(lockLostError(resource, ctx.tenantId)),
   });
-  const signal = options.signal ? AbortSignal.any([options.signal, lost.signal]) : lost.signal;
+  const signal = eitherSignal(options.signal, lost.signal);
   try {
     return await syncResource(ctx, resource, { ...options, signal }, onProgress, runId, lock, span);
   } finally {

@@ -156,6 +156,7 @@ const DIRECT_REFUSALS = new Set(['23505', '23503']);
  * them into its unit), so most batches probe nothing and skip the query.
  */
 function parentsToProbe(c: ParentCheckInput, inputs: readonly (readonly unknown[])[]): Array<[string, string | null]> {
+  if (inputs[c.input].length === 0) return [];
   const written = new Set<bigint>();
   if (c.parentInput !== null) for (const parent of inputs[c.parentInput] as readonly { id: bigint }[]) written.add(parent.id);
   const pairs = new Map<string, [string, string | null]>();
