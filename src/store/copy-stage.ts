@@ -1,8 +1,4 @@
-import { once } from 'node:events';
-import { finished } from 'node:stream/promises';
-import type pg from 'pg';
-import copyStreams from 'pg-copy-streams';
-import { encodeValue, quoteColumns, type ColumnSpec } from './columns.js';
+import { encodeValue, type ColumnSpec } from './columns.js';
 
 /**
  * Batch writes through COPY: the rows of a batch are streamed with `COPY ... FROM STDIN` into a
@@ -86,31 +82,4 @@ export function* copyChunks<R>(columns: readonly ColumnSpec<R>[], rows: readonly
 export interface PgSessionClient {
   query(text: string, values?: unknown[]): Promise<{ rows: unknown[]; rowCount: number | null }>;
   release(error?: Error | boolean): void;
-}
-
-/**
- * Streams `rows` into the stage with COPY; the stream is encoded as the socket takes it. `chunks`:
- * the COPY text already made (rows encoded when they were read, encoded-rows.ts).
- */
-export async function copyIntoStage<R>(client: PgSessionClient, stage: StageSpec<R>, rows: readonly R[], chunks?: Iterable<Buffer>): Promise<void> {
-  if (rows.length === 0) return;
-  const stream = (client as unknown as pg.PoolClient).query(copyStreams.from(`COPY "${stage.name}" (${quoteColumns(stage.columns)}) FROM STDIN`));
-  // Written straight into the COPY stream, waiting for 'drain' when it asks (a Readable and a
-  // pipeline per table and batch cost more than the few chunks they carry).
-  const done = finished(stream);
-  done.catch(() => undefined); // awaited below; an error while writing must not go unhandled meanwhile
-  try {
-    for (const chunk of chunks ?? copyChunks(stage.columns, rows)) {
-      if (stream.destroyed) break;
-      if (!stream.write(chunk)) await Promise.race([once(stream, 'drain'), done]);
-    }
-  } catch (error) {
-    // The source failed (rows that could not be encoded) or the stream did: the COPY is failed
-    // (CopyFail) as a pipeline would, and the caller gets the error.
-    stream.destroy(error as Error);
-    await done.catch(() => undefined);
-    throw error;
-  }
-  if (!stream.destroyed) stream.end();
-  await done;
 }

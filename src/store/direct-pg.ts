@@ -2,7 +2,8 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import type { BatchStatement } from './batch-statement.js';
 import { col, type ColumnSpec } from './columns.js';
-import { CHUNK_BYTES, copyIntoStage, copyTextValue, stageTableDdl, type PgSessionClient } from './copy-stage.js';
+import { CHUNK_BYTES, copyTextValue, stageTableDdl, type PgSessionClient } from './copy-stage.js';
+import { copyInOneTrip } from './copy-trip.js';
 import { areEncoded, encodedChunks } from './encoded-rows.js';
 import type { DirectWrite, ParentCheckInput } from './resource-writer.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -100,11 +101,12 @@ function beginSql(options: BatchCommitOptions): string {
 }
 
 /**
- * Runs `work` in one transaction on one pooled connection and commits; on any failure rolls back. A
- * connection that cannot even roll back is discarded rather than returned to the pool. `work`
- * returning `undefined` asks for a rollback without an error (the direct write's refusal).
+ * Runs `work` in one transaction on one pooled connection and commits (unless `work` committed it
+ * itself and said so in `tx`); on any failure rolls back. A connection that cannot even roll back is
+ * discarded rather than returned to the pool. `work` returning `undefined` asks for a rollback
+ * without an error (the direct write's refusal).
  */
-async function inTransaction<T>(pool: Required<PgQueryable>, options: BatchCommitOptions, work: (client: PgSessionClient) => Promise<T | undefined>): Promise<T | undefined> {
+async function inTransaction<T>(pool: Required<PgQueryable>, work: (client: PgSessionClient, tx: { committed: boolean }) => Promise<T | undefined>): Promise<T | undefined> {
   const client = await pool.connect();
   let broken: Error | undefined;
   // While checked out, a connection's own `error` event has no listener of the pool's: a connection
@@ -112,9 +114,10 @@ async function inTransaction<T>(pool: Required<PgQueryable>, options: BatchCommi
   const onError = (error: Error) => { broken ??= error; };
   const events = client as unknown as { on?(e: 'error', l: (error: Error) => void): unknown; removeListener?(e: 'error', l: (error: Error) => void): unknown };
   events.on?.('error', onError);
+  const tx = { committed: false };
   try {
-    const result = await work(client);
-    await client.query(result === undefined ? 'ROLLBACK' : 'COMMIT');
+    const result = await work(client, tx);
+    if (!tx.committed) await client.query(result === undefined ? 'ROLLBACK' : 'COMMIT');
     return result;
   } catch (error) {
     await client.query('ROLLBACK').catch((rollbackError: Error) => { broken = rollbackError; });
@@ -130,16 +133,15 @@ async function inTransaction<T>(pool: Required<PgQueryable>, options: BatchCommi
 /**
  * One transaction on one pooled connection: make sure the staging tables exist (created once per
  * connection, in the transaction so a transaction-pooling proxy cannot split them off), COPY each
- * input into its stage, run the statement, commit (which empties the stages). On any failure the
- * transaction rolls back: nothing of the batch is written.
+ * input into its stage (all in one round trip, copy-trip.ts), run the statement, commit (which
+ * empties the stages). On any failure the transaction rolls back: nothing of the batch is written.
  */
 export async function stagedWrite<T>(pool: Required<PgQueryable>, statement: BatchStatement, tenantId: string, inputs: readonly (readonly unknown[])[], options: BatchCommitOptions = {}): Promise<{ count: number; rows: T[] }> {
-  const result = await inTransaction(pool, options, async (client) => {
-    await client.query(`${beginSql(options)}; ${statement.stages.map(stageTableDdl).join('; ')}`);
-    for (let k = 0; k < statement.stages.length; k++) {
+  const result = await inTransaction(pool, async (client) => {
+    await copyInOneTrip(client, `${beginSql(options)}; ${statement.stages.map(stageTableDdl).join('; ')}`, statement.stages.map((stage, k) => {
       const rows = inputs[k];
-      await copyIntoStage(client, statement.stages[k], rows as never[], areEncoded(rows) ? encodedChunks(rows, CHUNK_BYTES) : undefined);
-    }
+      return { table: stage, rows, chunks: areEncoded(rows) ? encodedChunks(rows, CHUNK_BYTES) : undefined };
+    }));
     const r = await client.query(statement.staged, [tenantId]);
     return { count: r.rowCount ?? 0, rows: r.rows as T[] };
   });
@@ -178,32 +180,31 @@ function parentsToProbe(c: ParentCheckInput, inputs: readonly (readonly unknown[
  */
 export async function directWrite(pool: Required<PgQueryable>, direct: DirectWrite, tenantId: string, inputs: readonly (readonly unknown[])[], options: BatchCommitOptions = {}): Promise<boolean> {
   try {
-    const done = await inTransaction(pool, options, async (client) => {
-      await client.query(beginSql(options));
-      for (let k = 0; k < direct.tables.length; k++) {
+    const done = await inTransaction(pool, async (client, tx) => {
+      // The parent check's probes are known before anything is sent: without any, the batch commits
+      // in the same round trip as its COPYs.
+      const check = direct.parentCheck;
+      const params: unknown[] = [tenantId];
+      let probes = 0;
+      for (const c of check?.inputs ?? []) {
+        const pairs = parentsToProbe(c, inputs);
+        probes += pairs.length;
+        params.push(pairs.map((p) => p[0]), pairs.map((p) => p[1]));
+      }
+      const copies = direct.tables.map((table, k) => {
         const rows = inputs[k];
-        if (rows.length === 0) continue;
-        const table = direct.tables[k];
         const columns: ColumnSpec<unknown>[] = [col('tenant_id', 'text', () => tenantId), ...table.columns];
         // Encoded rows (encoded-rows.ts) lack the tenant column: it goes before each line, escaped as any value.
-        const encoded = areEncoded(rows) ? encodedChunks(rows, CHUNK_BYTES, `${copyTextValue(tenantId)}\t`) : undefined;
-        await copyIntoStage(client, { name: table.name, columns: columns as readonly ColumnSpec<never>[] }, rows as never[], encoded);
+        const chunks = areEncoded(rows) ? encodedChunks(rows, CHUNK_BYTES, `${copyTextValue(tenantId)}\t`) : undefined;
+        return { table: { name: table.name, columns: columns as readonly ColumnSpec<never>[] }, rows, chunks };
+      });
+      await copyInOneTrip(client, beginSql(options), copies, probes === 0 ? 'COMMIT' : '');
+      if (probes === 0) {
+        tx.committed = true;
+        return true;
       }
-      const check = direct.parentCheck;
-      if (check) {
-        const params: unknown[] = [tenantId];
-        let probes = 0;
-        for (const c of check.inputs) {
-          const pairs = parentsToProbe(c, inputs);
-          probes += pairs.length;
-          params.push(pairs.map((p) => p[0]), pairs.map((p) => p[1]));
-        }
-        if (probes > 0) {
-          const { rows: [r] } = await client.query(check.sql, params);
-          if ((r as { bad: number }).bad > 0) return undefined;
-        }
-      }
-      return true;
+      const { rows: [r] } = await client.query(check!.sql, params);
+      return (r as { bad: number }).bad > 0 ? undefined : true;
     });
     return done === true;
   } catch (error) {

@@ -105,13 +105,14 @@ describe('createDatabaseHandle', () => {
   it('streams batches of copyFromRows rows or more with COPY through staging tables, atomically; smaller ones as one statement', async () => {
     const pool = new pg.Pool({ connectionString: db.url, max: 1 });
     const seen: string[] = [];
+    const whole: string[] = [];
     const counting = {
       query: (text: string, values?: unknown[]) => pool.query(text, values),
       async connect() {
         const client = await pool.connect();
         const query = client.query.bind(client) as (...args: unknown[]) => unknown;
         return Object.assign(Object.create(client) as pg.PoolClient, {
-          query: (...args: unknown[]) => { const a = args[0] as string | { text?: string }; seen.push(String(typeof a === 'string' ? a : a.text).trim().slice(0, 30)); return query(...args); },
+          query: (...args: unknown[]) => { const a = args[0] as string | { text?: string }; const text = String(typeof a === 'string' ? a : a.text).trim(); whole.push(text); seen.push(text.slice(0, 30)); return query(...args); },
           release: (error?: Error | boolean) => client.release(error),
         });
       },
@@ -123,7 +124,9 @@ describe('createDatabaseHandle', () => {
       expect(await store.upsertCustomers('direct-d', [customer('direct-d', 1n)])).toEqual({ written: 1, stale: 0 });
       expect(seen).toEqual([]);
       expect(await store.upsertCustomers('direct-d', [customer('direct-d', 1n), customer('direct-d', 2n)])).toEqual({ written: 2, stale: 0 });
-      expect(seen).toEqual(['BEGIN; SET LOCAL client_min_me', 'COPY "si_stage_customers" ("id', 'WITH t_customers AS (INSERT IN', 'COMMIT']);
+      // The transaction's start, the stage's DDL and its COPY travel as one message (copy-trip.ts).
+      expect(seen).toEqual(['BEGIN; SET LOCAL client_min_me', 'WITH t_customers AS (INSERT IN', 'COMMIT']);
+      expect(whole[0]).toMatch(/; CREATE TEMP TABLE IF NOT EXISTS "si_stage_customers" .*; COPY "si_stage_customers" \("id"/);
       // The commit emptied the stage (ON COMMIT DELETE ROWS); the session keeps the table for the next batch.
       const [{ staged }] = (await pool.query('SELECT count(*)::int AS staged FROM si_stage_customers')).rows;
       expect(staged).toBe(0);
