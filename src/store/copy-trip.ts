@@ -1,5 +1,5 @@
 import type { PgSessionClient, StageSpec } from './copy-stage.js';
-import { copyChunks } from './copy-stage.js';
+import { CHUNK_BYTES, copyChunks } from './copy-stage.js';
 import { quoteColumns } from './columns.js';
 
 /**
@@ -36,8 +36,6 @@ interface PgConnection {
 const COPY_DATA = 0x64; // 'd'
 const COPY_DONE = Buffer.from([0x63, 0, 0, 0, 4]); // 'c', length 4
 const COPY_FAIL = 0x66; // 'f'
-/** Bytes held back (corked) before they are handed to the socket in one write. */
-const FLUSH_BYTES = 64 * 1024;
 
 function copyFailMessage(reason: string): Buffer {
   const text = Buffer.from(`${reason.replace(/\0/g, ' ')}\0`, 'utf8');
@@ -74,7 +72,7 @@ class OneTripQuery {
     this.sending = this.send(stream);
   }
 
-  /** Every source's chunks as CopyData messages, each followed by CopyDone; held back in about {@link FLUSH_BYTES} pieces. */
+  /** Every source's chunks as CopyData messages, each followed by CopyDone; held back (corked) and handed to the socket in writes of about {@link CHUNK_BYTES}. */
   private async send(stream: PgConnection['stream']): Promise<void> {
     let corked = true;
     try {
@@ -86,7 +84,7 @@ class OneTripQuery {
           head.writeUInt32BE(chunk.length + 4, 1);
           stream.write(head);
           const room = stream.write(chunk);
-          if (!room || stream.writableLength >= FLUSH_BYTES) {
+          if (!room || stream.writableLength >= CHUNK_BYTES) {
             stream.uncork();
             corked = false;
             if (!room) await this.drained(stream);
