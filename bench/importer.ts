@@ -21,6 +21,7 @@
  *   BENCH_HEAP_SNAPSHOT_AT     write a heap snapshot once this many orders are imported
  *   BENCH_HEAP_SAMPLING        a file: where the orders phase's promoted bytes were allocated (V8's sampling heap
  *                              profiler keeping objects that survived the young generation; a .heapprofile)
+ *   BENCH_HEAP_SAMPLING_ALL=1  the same profile of every allocation (young ones included): what makes scavenges frequent
  *   BENCH_REGROUP_LINES        the bulk importer's regroupLines (default: its own, 4,000; 0 writes records at once)
  *   BENCH_SOURCE [graphql]     graphql: full syncs as bulk operations (the default engine); rest: the legacy REST pages
  *   BENCH_BULK_FILES [disk]    disk: the simulator writes each bulk operation's result file while the operation runs, as
@@ -285,7 +286,7 @@ async function startPromotedSampling(): Promise<{ stop(file: string): Promise<st
   session.connect();
   const post = (method: string, params?: object) => new Promise<any>((resolve, reject) => session.post(method, params ?? {}, (error, result) => (error ? reject(error) : resolve(result))));
   await post('HeapProfiler.enable');
-  await post('HeapProfiler.startSampling', { samplingInterval: 8192, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: false });
+  await post('HeapProfiler.startSampling', { samplingInterval: 8192, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: env.BENCH_HEAP_SAMPLING_ALL === '1' });
   return {
     async stop(file) {
       const { profile } = await post('HeapProfiler.stopSampling');

@@ -409,11 +409,15 @@ async function readFileInto(
   // batch is bytes outside the V8 heap, not row objects promoted to its old generation.
   const encoder = frame.dry ? null : frame.deps.store.rowEncoder?.(frame.name, window ? countedKeys : []) ?? null;
   const encoded = <U extends { rows: RowSet | null }>(unit: U): U => {
-    // In place: the unit and its row arrays are this unit's own (run-frame.ts, recordUnit/childUnit).
+    // The unit is this unit's own (run-frame.ts, recordUnit/childUnit): its row arrays are replaced
+    // by arrays of their exact length, since an array grown by push keeps room for 16 rows or more
+    // and this one may wait in the regroup window long enough to reach V8's old generation.
     if (encoder && unit.rows !== null) {
       for (const key in unit.rows) {
         const list = unit.rows[key];
-        for (let k = 0; k < list.length; k++) list[k] = encoder.encode(key, list[k] as Record<string, unknown>);
+        const out: unknown[] = new Array(list.length);
+        for (let k = 0; k < list.length; k++) out[k] = encoder.encode(key, list[k] as Record<string, unknown>);
+        unit.rows[key] = out;
       }
     }
     return unit;

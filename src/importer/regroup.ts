@@ -18,6 +18,9 @@
  */
 import type { Unit } from './pipeline.js';
 
+/** Lists of a held record shorter than this are copied when a child joins instead of grown. */
+const SHORT_LIST = 8;
+
 interface Held<P> {
   unit: Unit<P>;
   /** Line number of the record. */
@@ -114,8 +117,13 @@ export class RegroupWindow<P> {
     const into = entry.unit.rows;
     if (into !== null && unit.rows !== null && unit.provides === undefined && unit.failure === undefined && unit.records === 0) {
       for (const key in unit.rows) {
-        const list = into[key] ?? (into[key] = []);
-        for (const row of unit.rows[key]) list.push(row);
+        const list = into[key];
+        const rows = unit.rows[key];
+        // A held record waits long enough for its lists to reach V8's old generation: short lists are
+        // remade at their exact length (push would leave room for 16 rows), long ones grow by push.
+        if (list === undefined || list.length === 0) into[key] = rows;
+        else if (list.length < SHORT_LIST) into[key] = list.concat(rows);
+        else for (const row of rows) list.push(row);
       }
     } else (entry.children ??= []).push(unit);
     const k = this.counted.indexOf(table);

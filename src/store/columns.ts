@@ -3,6 +3,9 @@ import { stringifyShopifyJson } from '../json.js';
 /** PostgreSQL type of a batch column; each column travels as one array parameter of this type. */
 export type PgType = 'bigint' | 'text' | 'integer' | 'numeric' | 'timestamptz' | 'boolean' | 'jsonb';
 
+/** The column holding a bulk operation's tag, on tables that take part in bulk child matching. */
+export const SYNC_TAG = 'sync_tag';
+
 export interface ColumnSpec<R> {
   /** Column name in the table. */
   column: string;

@@ -15,8 +15,10 @@
  * the JSON-parameter path needs the row objects.
  */
 import type { ChildTableDefinition, ResourceDefinition, TableDefinition } from '../resources/definition.js';
-import { encodeValue, type ColumnSpec } from './columns.js';
+import { encodeValue, SYNC_TAG, type ColumnSpec } from './columns.js';
 import { copyTextValue } from './copy-stage.js';
+import { checkTenantOfRows } from './store-errors.js';
+import { OBSERVED_AT } from './versioning.js';
 
 /** Bytes of a slab; a row longer than this gets a slab of its own. */
 const SLAB_BYTES = 256 * 1024;
@@ -35,27 +37,42 @@ class Slab {
 }
 
 /**
- * One row as COPY text in a slab, with what the writer reads besides its bytes: the names are the
- * row object's (`id`, `shopifyUpdatedAt`, `deletedAt`, `observedAt`, `syncTag`, `tenantId`), so the
- * version rule and the tenant check read it as they read a row. What it holds waits for its batch
- * long enough to be promoted to V8's old generation, so it keeps no object of its own that it can do
- * without: `updated_at` as milliseconds (a `Date` is made when read), one count offset as a number.
+ * What the rows of one table share: the tenant (one per encoder) and where the values the writer
+ * reads sit among the row's columns, so that a row keeps none of them itself.
+ */
+class EncodedTable {
+  constructor(
+    readonly owner: { tenantId: string | undefined },
+    /** Indexes of the conflict key's columns (null: the key is `id` alone). */
+    readonly keyColumns: readonly number[] | null,
+    /** Indexes of the columns read back: -1 where the table has none. */
+    readonly idColumn: number,
+    readonly parentColumn: number,
+    readonly updatedColumn: number,
+    readonly deletedColumn: number,
+    readonly observedColumn: number,
+    readonly tagColumn: number,
+  ) {}
+}
+
+/**
+ * One row as COPY text in a slab. The writer reads a few values besides its bytes, under the row
+ * object's names (`id`, `shopifyUpdatedAt`, `deletedAt`, `observedAt`, `syncTag`, `tenantId`,
+ * `parentId`), so the version rule and the tenant check read it as they read a row: each is read
+ * back from the bytes when asked (the id once, then kept), and the tenant is the encoder's.
+ *
+ * Why so little: a row waits for its batch (the regroup window, then batches in flight) long
+ * enough to be promoted to V8's old generation with everything it points to, and how fast that
+ * generation fills sets how far V8 lets the heap grow past its live size (about 4x at ~2.4 KB per
+ * order, docs/benchmarks.md). Holding the values as fields kept an id and a parent id (bigints), a
+ * Date and seven other fields per row: about 180 bytes, now 72 and no object of its own until read.
  */
 export class EncodedRow {
-  /** Shopify's `updated_at` of the row in milliseconds; NaN when it has none (unversioned tables). */
-  private readonly updatedMs: number;
+  /** The id once read (at write time, when the row is about to go). */
+  private idValue: bigint | undefined;
 
   constructor(
-    readonly tenantId: string | undefined,
-    readonly id: bigint,
-    shopifyUpdatedAt: Date | undefined,
-    readonly deletedAt: Date | null,
-    readonly observedAt: Date | null | undefined,
-    readonly syncTag: string | null | undefined,
-    /** The parent's id (child tables). */
-    readonly parentId: bigint | undefined,
-    /** Indexes of the conflict key's columns (null: the key is `id` alone). */
-    private readonly keyColumns: readonly number[] | null,
+    private readonly table: EncodedTable,
     private slab: Slab | null,
     private readonly offset: number,
     private readonly length: number,
@@ -64,13 +81,43 @@ export class EncodedRow {
      * single one as a number (-1: the row has none), several as an array.
      */
     private readonly counts: number | readonly number[],
-  ) {
-    this.updatedMs = shopifyUpdatedAt instanceof Date ? shopifyUpdatedAt.getTime() : Number.NaN;
+  ) {}
+
+  /** The tenant of the encoder's rows (every row of one encoder has the same, checked when encoded). */
+  get tenantId(): string | undefined {
+    return this.table.owner.tenantId;
+  }
+
+  /** The row's `id` column (undefined where the table has none). */
+  get id(): bigint {
+    if (this.idValue === undefined && this.table.idColumn >= 0) this.idValue = BigInt(this.field(this.table.idColumn) as string);
+    return this.idValue as bigint;
+  }
+
+  /** The parent's id (child tables; undefined for a root row). */
+  get parentId(): bigint | undefined {
+    const text = this.table.parentColumn >= 0 ? this.field(this.table.parentColumn) : null;
+    return text === null ? undefined : BigInt(text);
   }
 
   /** Shopify's `updated_at` of the row (a new `Date` at each read); undefined when it has none. */
   get shopifyUpdatedAt(): Date | undefined {
-    return Number.isNaN(this.updatedMs) ? undefined : new Date(this.updatedMs);
+    return this.date(this.table.updatedColumn) ?? undefined;
+  }
+
+  get deletedAt(): Date | null {
+    return this.date(this.table.deletedColumn) ?? null;
+  }
+
+  /** When its version was observed: null when not stamped, undefined where the table has no such column. */
+  get observedAt(): Date | null | undefined {
+    return this.table.observedColumn < 0 ? undefined : this.date(this.table.observedColumn);
+  }
+
+  get syncTag(): string | null | undefined {
+    if (this.table.tagColumn < 0) return undefined;
+    const text = this.field(this.table.tagColumn);
+    return text === null ? null : uncopyText(text);
   }
 
   /**
@@ -79,9 +126,11 @@ export class EncodedRow {
    * whose key is not `id`), so that no key string waits with the row.
    */
   get key(): string {
-    if (this.keyColumns === null) return String(this.id);
-    const fields = this.bytes().toString('utf8', 0, this.length - 1).split('\t');
-    return this.keyColumns.map((k) => fields[k]).join('\t');
+    const keyColumns = this.table.keyColumns;
+    if (keyColumns === null) return String(this.id);
+    let key = '';
+    for (let k = 0; k < keyColumns.length; k++) key += (k === 0 ? '' : '\t') + this.text(keyColumns[k]);
+    return key;
   }
 
   /** The row's COPY text line, newline included. */
@@ -106,6 +155,37 @@ export class EncodedRow {
     this.slab = null;
     slab.pool.drop(slab);
   }
+
+  /** The COPY text of column `index` (escapes left as they are), or null for `\N`. */
+  private field(index: number): string | null {
+    const text = this.text(index);
+    return text === '\\N' ? null : text;
+  }
+
+  /** The COPY text of column `index` as written (`\N` for null). */
+  private text(index: number): string {
+    const slab = this.slab;
+    if (slab === null) throw new Error('[shopify-ingest] an encoded row was read after it was released');
+    const bytes = slab.bytes;
+    const last = this.offset + this.length - 1;
+    let start = this.offset;
+    for (let k = 0; k < index; k++) start = bytes.indexOf(TAB, start) + 1;
+    let end = bytes.indexOf(TAB, start);
+    if (end < 0 || end > last) end = last;
+    return bytes.toString('utf8', start, end);
+  }
+
+  private date(index: number): Date | null {
+    const text = index < 0 ? null : this.field(index);
+    return text === null ? null : new Date(text);
+  }
+}
+
+const COPY_UNESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', '\\': '\\' };
+
+/** A value's text from its COPY text (see `copyTextValue`). */
+function uncopyText(text: string): string {
+  return text.includes('\\') ? text.replace(/\\(.)/g, (_, ch: string) => COPY_UNESCAPES[ch] ?? ch) : text;
 }
 
 /** True when the rows of an input are encoded (a batch's rows of one table are all encoded or none). */
@@ -171,14 +251,15 @@ interface TablePlan {
   padded: number[];
   /** How many columns are padded. */
   paddedCount: number;
-  /** Indexes of the conflict key's columns; null when the key is `id` alone. */
-  keyIndexes: readonly number[] | null;
-  parentIdOf: ((row: unknown) => bigint) | null;
+  /** What its rows share. */
+  shared: EncodedTable;
 }
 
 /** Encodes a resource's rows (every table) into a pool's slabs. */
 export class RowEncoder {
   private readonly plans = new Map<string, TablePlan>();
+  private tenant: string | undefined;
+  private encoded = 0;
 
   constructor(resource: ResourceDefinition, readonly pool: SlabPool, options: RowEncoderOptions) {
     for (const table of [resource.root, ...resource.children]) {
@@ -192,25 +273,29 @@ export class RowEncoder {
         if (index < 0) throw new Error(`[shopify-ingest] ${resource.name} has no count column for ${key}`);
         padded[index] = k;
       });
-      this.plans.set(table.key, {
-        table,
-        columns,
-        padded,
-        paddedCount: counted.length,
-        keyIndexes: table.conflict.length === 1 && table.conflict[0] === 'id' ? null : table.conflict.map((name) => {
-          const index = columns.findIndex((c) => c.column === name);
-          if (index < 0) throw new Error(`[shopify-ingest] ${table.table} has no column ${name} of its key`);
-          return index;
-        }),
-        parentIdOf: child ? (row) => child.parentIdOf(row) : null,
+      const indexOf = (name: string) => columns.findIndex((c) => c.column === name);
+      const keyColumns = table.conflict.length === 1 && table.conflict[0] === 'id' ? null : table.conflict.map((name) => {
+        const index = indexOf(name);
+        if (index < 0) throw new Error(`[shopify-ingest] ${table.table} has no column ${name} of its key`);
+        return index;
       });
+      const shared = new EncodedTable(this, keyColumns, indexOf('id'), child ? indexOf(child.parentColumn) : -1, indexOf('shopify_updated_at'), indexOf('deleted_at'), indexOf(OBSERVED_AT), indexOf(SYNC_TAG));
+      this.plans.set(table.key, { table, columns, padded, paddedCount: counted.length, shared });
     }
+  }
+
+  /** The tenant of the rows encoded: the first row's (every other row must have the same). */
+  get tenantId(): string | undefined {
+    return this.tenant;
   }
 
   /** One row of table `key` as an {@link EncodedRow}. */
   encode(key: string, row: Record<string, unknown>): EncodedRow {
     const plan = this.plans.get(key);
     if (!plan) throw new Error(`[shopify-ingest] no table ${key} to encode`);
+    // The rows keep no tenant of their own: the encoder's is theirs (the writer checks it against its own).
+    if (this.encoded++ === 0) this.tenant = row.tenantId as string | undefined;
+    else if (row.tenantId !== this.tenant) checkTenantOfRows(String(this.tenant), key, [row as { tenantId?: string }]);
     const { columns, padded } = plan;
     const texts: string[] = new Array(columns.length);
     let most = 1;
@@ -238,17 +323,7 @@ export class RowEncoder {
     slab.bytes[at++] = NEWLINE;
     slab.at = at;
     slab.live++;
-    return new EncodedRow(
-      row.tenantId as string | undefined,
-      row.id as bigint,
-      row.shopifyUpdatedAt as Date | undefined,
-      (row.deletedAt as Date | null | undefined) ?? null,
-      row.observedAt as Date | null | undefined,
-      row.syncTag as string | null | undefined,
-      plan.parentIdOf ? plan.parentIdOf(row) : undefined,
-      plan.keyIndexes,
-      slab, start, at - start, counts ?? count,
-    );
+    return new EncodedRow(plan.shared, slab, start, at - start, counts ?? count);
   }
 }
 

@@ -18,13 +18,10 @@
  */
 import { parentOf, type ChildTableDefinition, type ResourceDefinition, type RowSet, type TableDefinition } from '../resources/definition.js';
 import { batchStatement, type BatchSource, type BatchStatement } from './batch-statement.js';
-import { col, quoteColumns, setExcluded, type ColumnSpec } from './columns.js';
+import { col, quoteColumns, setExcluded, SYNC_TAG, type ColumnSpec } from './columns.js';
 import type { StageSpec } from './copy-stage.js';
 import { parentIdOfRow } from './encoded-rows.js';
 import { OBSERVED_AT, VERSION_GUARD, type Observed } from './versioning.js';
-
-/** The column holding a bulk operation's tag, on tables that take part in bulk child matching. */
-export const SYNC_TAG = 'sync_tag';
 
 /** A row a bulk operation wrote carries its tag. */
 export interface Tagged {

@@ -134,4 +134,22 @@ describe('RegroupWindow', () => {
     expect((out[0] as U).count).toBe(4);
     expect(out.map((u) => u.position)).toEqual([0, 0, 9]);
   });
+  it('merges many children in file order, whether the record\'s list starts empty or not (short lists copied, long ones grown)', () => {
+    const window = windowOf(1_000);
+    const record: Unit<number> = { rows: { orders: [{ id: 1n }], items: [], notes: [{ id: 900n }] }, records: 1, position: 1, provides: 1n };
+    window.hold(1n, record, 1, 0);
+    const expected: { items: unknown[]; notes: unknown[] } = { items: [], notes: [{ id: 900n }] };
+    for (let k = 0; k < 30; k++) {
+      // One or two rows per child, sometimes a row of a second table too.
+      const items = k % 3 === 0 ? [{ id: BigInt(100 + 2 * k) }, { id: BigInt(101 + 2 * k) }] : [{ id: BigInt(100 + 2 * k) }];
+      const notes = k % 4 === 0 ? [{ id: BigInt(1000 + k) }] : [];
+      const rows: Record<string, unknown[]> = notes.length > 0 ? { items, notes } : { items };
+      expected.items.push(...items);
+      expected.notes.push(...notes);
+      expect(window.join(1n, { rows, records: 0, position: 2 + k, requires: 1n }, 'items')).toBe(true);
+    }
+    const [out] = window.flush(99);
+    expect(out.rows).toEqual({ orders: [{ id: 1n }], ...expected });
+    expect((out as U).count).toBe(30);
+  });
 });

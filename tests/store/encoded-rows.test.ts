@@ -45,7 +45,10 @@ describe('encoded rows', () => {
     const encoded = rows.map((r) => encoder.encode('orders', r));
     expect(text(encodedChunks(encoded, 64))).toBe(text(copyChunks(root.columns, rows)));
     expect(text(encodedChunks(encoded, 64 * 1024, 't1\t'))).toBe(text(copyChunks(root.columns, rows)).split('\n').filter(Boolean).map((l) => `t1\t${l}\n`).join(''));
-    expect(encoded[1]).toMatchObject({ id: 2n, tenantId: 't1', syncTag: 'op1', deletedAt: null, shopifyUpdatedAt: rows[1].shopifyUpdatedAt, key: '2' });
+    expect(encoded[1]).toMatchObject({ id: 2n, tenantId: 't1', deletedAt: null, shopifyUpdatedAt: rows[1].shopifyUpdatedAt, key: '2' });
+    // No sync_tag or observed_at column in this table: nothing to read.
+    expect(encoded[1].syncTag).toBeUndefined();
+    expect(encoded[1].observedAt).toBeUndefined();
     // A key of several columns is read back from the bytes: equal for equal keys, whatever the other columns hold.
     const byTitle = new RowEncoder({ ...resource, children: [{ ...items, conflict: ['order_id', 'title'] }] } as unknown as ResourceDefinition, new SlabPool(), { columnsOf });
     const a = byTitle.encode('lineItems', { tenantId: 't1', id: 10n, orderId: 1n, title: 'a\tb 東京', syncTag: 'op1' });
@@ -93,6 +96,45 @@ describe('encoded rows', () => {
     expect(row.shopifyUpdatedAt).toEqual(order(7, 'n').shopifyUpdatedAt);
     expect(row.shopifyUpdatedAt).not.toBe(row.shopifyUpdatedAt);
     expect(encoder.encode('lineItems', { tenantId: 't1', id: 10n, orderId: 7n, title: 'x', syncTag: 'op1' }).shopifyUpdatedAt).toBeUndefined();
+  });
+
+  it('read the values the writer needs back from their bytes, and keep no tenant but the encoder\'s', () => {
+    type Full = Order & { observedAt: Date | null; parentTag: string };
+    const full = {
+      ...root,
+      columns: [
+        col<Full>('note', 'text', (r) => r.note),
+        col<Full>('id', 'bigint', (r) => r.id),
+        col<Full>('shopify_updated_at', 'timestamptz', (r) => r.shopifyUpdatedAt),
+        col<Full>('deleted_at', 'timestamptz', (r) => r.deletedAt),
+        col<Full>('observed_at', 'timestamptz', (r) => r.observedAt),
+        col<Full>('sync_tag', 'text', (r) => r.syncTag),
+      ],
+    } as unknown as TableDefinition;
+    const encoder = new RowEncoder({ ...resource, root: full } as unknown as ResourceDefinition, new SlabPool(), { columnsOf });
+    const big = 2n ** 63n - 1n;
+    const deleted = new Date(Date.UTC(2026, 5, 1, 12, 30, 45, 678));
+    const observed = new Date(Date.UTC(2026, 5, 2));
+    const a = encoder.encode('orders', { ...order(1, 'tab\there\\N'), id: big, deletedAt: deleted, observedAt: observed, syncTag: 'op\t1\\x\n' });
+    const b = encoder.encode('orders', { ...order(2, null), observedAt: null, syncTag: null });
+    expect(a.id).toBe(big);
+    expect(a.id).toBe(a.id);
+    expect(a.shopifyUpdatedAt).toEqual(order(1, '').shopifyUpdatedAt);
+    expect(a.deletedAt).toEqual(deleted);
+    expect(a.observedAt).toEqual(observed);
+    expect(a.syncTag).toBe('op\t1\\x\n');
+    expect(a.parentId).toBeUndefined();
+    expect([b.id, b.deletedAt, b.observedAt, b.syncTag]).toEqual([2n, null, null, null]);
+    // Children read their parent id from their own column.
+    const item = encoder.encode('lineItems', { tenantId: 't1', id: 10n, orderId: big, title: '\\N', syncTag: 'op1' });
+    expect(item.parentId).toBe(big);
+    expect([item.shopifyUpdatedAt, item.deletedAt, item.observedAt]).toEqual([undefined, null, undefined]);
+    expect(item.tenantId).toBe('t1');
+    // A row of another tenant is refused when encoded, with the writer's own error.
+    expect(() => encoder.encode('orders', { ...order(3, null), tenantId: 't2' })).toThrow(expect.objectContaining({ code: 'TENANT_MISMATCH' }));
+    // An encoded row is small: no id, date or tag is kept as an object of its own until read.
+    const fresh = encoder.encode('orders', order(4, 'n'));
+    expect(Object.values(fresh).filter((v) => typeof v === 'bigint' || v instanceof Date || typeof v === 'string')).toEqual([]);
   });
 
   it('never reuse bytes of a row not released; reuse a slab once all its rows are released', () => {
