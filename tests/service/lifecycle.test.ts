@@ -235,7 +235,11 @@ describe('app lifecycle', () => {
       expect((await deliver(address, LIFE, 'app/uninstalled', { id: 3, domain: LIFE, myshopify_domain: LIFE }, 'uninstall-1')).status).toBe(200);
       const outcome = await run;
       // The hook runs as the delivery is applied; the run can see its lock lost first (CI, once).
-      await expect.poll(() => requestsAt, { timeout: 10_000, interval: 20 }).not.toBeNull();
+      await expect.poll(() => requestsAt, { timeout: 10_000, interval: 20 }).not.toBeNull().catch(async (error: Error) => {
+        // Says why when it fails (seen once in CI, never alone): the delivery's inbox row and how the run ended.
+        const rows = await db.query(`SELECT status, attempts, last_error, next_attempt_at, locked_at FROM shopify_webhook_inbox WHERE webhook_id = 'uninstall-1'`);
+        throw new Error(`${error.message}\ninbox: ${JSON.stringify(rows)}\nrun: ${outcome.ok ? 'succeeded' : String((outcome.e as Error)?.message)}`);
+      });
       expect(outcome.ok).toBe(false);
       const error = (outcome as { e: { code: string; result?: ImportResult } }).e;
       expect(error.code).toBe('IMPORT_ABORTED');
