@@ -42,6 +42,13 @@ export function copyTextValue(text: string | null): string {
   return COPY_SPECIAL.test(text) ? text.replace(COPY_SPECIAL_ALL, (ch) => COPY_ESCAPES[ch]) : text;
 }
 
+const COPY_UNESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', '\\': '\\' };
+
+/** The text {@link copyTextValue} escaped, from its COPY text (not `\N`: the caller reads that as null). */
+export function textOfCopyValue(copy: string): string {
+  return copy.includes('\\') ? copy.replace(/\\(.)/g, (_, ch: string) => COPY_UNESCAPES[ch] ?? ch) : copy;
+}
+
 /** Roughly how many bytes are handed to the socket at a time: large enough to be cheap per write, small enough to overlap with the server. */
 export const CHUNK_BYTES = 64 * 1024;
 const TAB = 0x09;

@@ -16,7 +16,7 @@
  */
 import type { ChildTableDefinition, ResourceDefinition, TableDefinition } from '../resources/definition.js';
 import { encodeValue, SYNC_TAG, type ColumnSpec } from './columns.js';
-import { copyTextValue } from './copy-stage.js';
+import { copyTextValue, textOfCopyValue } from './copy-stage.js';
 import { checkTenantOfRows } from './store-errors.js';
 import { OBSERVED_AT } from './versioning.js';
 
@@ -117,7 +117,7 @@ export class EncodedRow {
   get syncTag(): string | null | undefined {
     if (this.table.tagColumn < 0) return undefined;
     const text = this.field(this.table.tagColumn);
-    return text === null ? null : uncopyText(text);
+    return text === null ? null : textOfCopyValue(text);
   }
 
   /**
@@ -179,13 +179,6 @@ export class EncodedRow {
     const text = index < 0 ? null : this.field(index);
     return text === null ? null : new Date(text);
   }
-}
-
-const COPY_UNESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', '\\': '\\' };
-
-/** A value's text from its COPY text (see `copyTextValue`). */
-function uncopyText(text: string): string {
-  return text.includes('\\') ? text.replace(/\\(.)/g, (_, ch: string) => COPY_UNESCAPES[ch] ?? ch) : text;
 }
 
 /** True when the rows of an input are encoded (a batch's rows of one table are all encoded or none). */
