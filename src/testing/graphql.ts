@@ -6,7 +6,9 @@
  * - `customers|products|orders(first|last, after, reverse, query)` connections with `edges { cursor node }`,
  *   `nodes` and `pageInfo`; `query` understands `updated_at:>=...`, `updated_at:<...`,
  *   `created_at:...`, `id:>...` and, for orders, `status:open|closed|cancelled|any` (terms joined by spaces/AND).
- *   Results come in id order (`sortKey` is accepted and ignored).
+ *   Results come in id order, or with `sortKey: UPDATED_AT|CREATED_AT` in that time's order (ties by
+ *   id; a record changed after a page was served comes again later, and a cursor of another sort is
+ *   refused); other sort keys are served in id order.
  * - `customer|product|order(id:)`, `node(id:)`, nested `lineItems`, `variants`, `images`, `addressesV2` connections.
  * - Bulk operations: `bulkOperationRunQuery`, `bulkOperationCancel`, `bulkOperation(id:)`,
  *   `currentBulkOperation`, the JSONL result file and the `bulk_operations/finish` webhook.
@@ -29,7 +31,7 @@ import type { Clock } from './clock.js';
 import type { WebhookDispatcher } from './webhooks.js';
 import type { Logger } from '../logger.js';
 import type { JsonObject, ResourceName } from './generator.js';
-import type { RecordFilter } from './resource-table.js';
+import type { RecordFilter, SortPosition, SortTime } from './resource-table.js';
 import { parseGraphql, resolveArgs, GraphqlSyntaxError, GraphqlValidationError, type FieldNode, type OperationNode } from './graphql-parser.js';
 import { getNamedType, isInterfaceType, isListType, isNonNullType, isObjectType, type GraphQLNamedType, type GraphQLObjectType, type GraphQLType } from 'graphql';
 import { adminSchema } from './admin-schema.js';
@@ -127,12 +129,35 @@ function encodeCursor(index: number): string {
 }
 
 function decodeCursor(cursor: unknown): number {
+  const { i, m } = cursorFields(cursor);
+  if (m === undefined) return i;
+  throw new GraphqlError(`Invalid cursor for current pagination sort.`, { code: 'BAD_USER_INPUT' });
+}
+
+/** A cursor of a listing sorted by a time (`sortKey: CREATED_AT|UPDATED_AT`): the record's time and index. */
+function encodeSortedCursor(position: SortPosition): string {
+  return Buffer.from(JSON.stringify({ i: position.index, m: position.ms }), 'utf8').toString('base64url');
+}
+
+/** A sorted listing's cursor; one of another sort is refused, as Shopify refuses it. */
+function decodeSortedCursor(cursor: unknown): SortPosition {
+  const { i, m } = cursorFields(cursor);
+  if (m !== undefined) return { index: i, ms: m };
+  throw new GraphqlError(`Invalid cursor for current pagination sort.`, { code: 'BAD_USER_INPUT' });
+}
+
+function cursorFields(cursor: unknown): { i: number; m?: number } {
   if (typeof cursor !== 'string') throw new GraphqlError('Invalid cursor.', { code: 'BAD_USER_INPUT' });
   try {
-    const { i } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { i: unknown };
-    if (typeof i === 'number' && Number.isInteger(i)) return i;
+    const { i, m } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { i: unknown; m?: unknown };
+    if (typeof i === 'number' && Number.isInteger(i) && (m === undefined || (typeof m === 'number' && Number.isFinite(m)))) return { i, m: m as number | undefined };
   } catch { /* fall through */ }
   throw new GraphqlError(`Invalid cursor for current pagination sort.`, { code: 'BAD_USER_INPUT' });
+}
+
+/** The time a `sortKey` orders customers, products or orders by; undefined: id order (`ID`, none, or a key the simulator does not model). */
+function sortTimeOf(sortKey: unknown): SortTime | undefined {
+  return sortKey === 'UPDATED_AT' ? 'updated' : sortKey === 'CREATED_AT' ? 'created' : undefined;
 }
 
 /** Parses Shopify search syntax terms the simulator supports into a filter. https://shopify.dev/docs/api/usage/search-syntax */
@@ -305,6 +330,41 @@ function fieldCost(field: FieldNode, vars: Record<string, unknown>): number {
 }
 
 /**
+ * Shopify's actual cost of one field as answered: a connection costs 2 plus each node it returned
+ * (not each it could have), at every depth, so a page of orders with 3 line items each is charged
+ * for 3 line items, not the `first: 50` asked for. Where the answer cannot tell (a field of a
+ * fragment on one type, a list field, `nodes(ids:)`, an object that came back null) the requested
+ * cost stands: the refund errs on the small side.
+ */
+function actualFieldCost(field: FieldNode, value: unknown, vars: Record<string, unknown>): number {
+  if (!field.selections.length) return 0;
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || (field.name === 'nodes' && !isConnection(field))) return fieldCost(field, vars);
+  const object = value as JsonObject;
+  if (!isConnection(field)) return 1 + actualFieldsCost(field.selections, object, vars);
+  const node = connectionNode(field);
+  if (!node) return 2;
+  const nodesField = field.selections.find((s) => s.name === 'nodes');
+  const edgesField = field.selections.find((s) => s.name === 'edges');
+  const returned = nodesField
+    ? (object[nodesField.alias] as unknown[] | null) ?? []
+    : ((edgesField ? object[edgesField.alias] : null) as JsonObject[] | null ?? []).map((edge) => edge?.[node.alias]);
+  let cost = 2;
+  for (const item of returned) cost += 1 + (item !== null && typeof item === 'object' ? actualFieldsCost(node.selections, item as JsonObject, vars) : fieldsCost(node.selections, vars));
+  return cost;
+}
+
+/** Actual cost of a selection on one answered object (see {@link actualFieldCost}); per-type fields at their requested maximum. */
+function actualFieldsCost(selections: FieldNode[], object: JsonObject, vars: Record<string, unknown>): number {
+  let common = 0;
+  const perType = new Map<string, number>();
+  for (const f of selections) {
+    if (f.on) perType.set(f.on, (perType.get(f.on) ?? 0) + fieldCost(f, vars));
+    else common += actualFieldCost(f, object[f.alias], vars);
+  }
+  return common + (perType.size ? Math.max(...perType.values()) : 0);
+}
+
+/**
  * Creates the GraphQL endpoint handler (one per simulator).
  *
  * @example
@@ -335,7 +395,12 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
     if (typeof value === 'object') {
       const obj = value as JsonObject;
       const out: JsonObject = {};
-      for (const sel of field.selections) out[sel.alias] = sel.name === '__typename' ? obj.__typename ?? null : project(obj[sel.name], sel, vars);
+      for (const sel of field.selections) {
+        // A field of a fragment on another object type than this object's is left out, as GraphQL
+        // leaves it out (not null).
+        if (sel.on !== undefined && typeof obj.__typename === 'string' && sel.on !== obj.__typename) continue;
+        out[sel.alias] = sel.name === '__typename' ? obj.__typename ?? null : project(obj[sel.name], sel, vars);
+      }
       return out;
     }
     return value;
@@ -375,7 +440,7 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
     return connectionResult(page, { hasNextPage: start + first < items.length, hasPreviousPage: start > 0 }, field, vars);
   }
 
-  function resourceConnection(shop: SimulatedShop, resource: ResourceName, field: FieldNode, vars: Record<string, unknown>): { value: JsonObject; returned: number; requested: number } {
+  function resourceConnection(shop: SimulatedShop, resource: ResourceName, field: FieldNode, vars: Record<string, unknown>): JsonObject {
     const args = resolveArgs(field.args, vars);
     if (args.first === undefined && args.last === undefined) throw new GraphqlError('you must provide one of first or last', { code: 'BAD_USER_INPUT' });
     const requested = Number(args.first ?? args.last);
@@ -386,14 +451,22 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
     // `last` and `reverse` both walk from the newest id; `reverse` with `last` walks from the oldest.
     const descending = Boolean(args.reverse) !== (args.last !== undefined && args.first === undefined);
     const cursorArg = args.after ?? args.before;
+    const by = sortTimeOf(args.sortKey);
+    if (by !== undefined) {
+      // Sorted by a time: Shopify's cursor marks a place in that order, so a record changed after a
+      // page was served (a later updated_at) comes again further on.
+      const position = cursorArg !== undefined && cursorArg !== null ? decodeSortedCursor(cursorArg) : undefined;
+      const sorted = table.listSorted(filter, by, position, descending, requested);
+      const edges = sorted.indices.map((i) => ({ cursor: encodeSortedCursor(table.sortPosition(i, by)!), node: shop.metafields.decorate(toGraphqlNode(resource, table.get(i)!)) }));
+      return connectionResult(edges, { hasNextPage: sorted.hasMore, hasPreviousPage: position !== undefined }, field, vars);
+    }
     const cursor = cursorArg !== undefined && cursorArg !== null ? decodeCursor(cursorArg) : undefined;
     const page = descending
       ? table.list(filter, { before: cursor ?? Number.MAX_SAFE_INTEGER }, requested)
       : table.list(filter, { after: cursor ?? -1 }, requested);
     const indices = descending ? [...page.indices].reverse() : page.indices;
     const edges = indices.map((i) => ({ cursor: encodeCursor(i), node: shop.metafields.decorate(toGraphqlNode(resource, table.get(i)!)) }));
-    const value = connectionResult(edges, { hasNextPage: page.hasMore, hasPreviousPage: cursor !== undefined }, field, vars);
-    return { value, returned: edges.length, requested };
+    return connectionResult(edges, { hasNextPage: page.hasMore, hasPreviousPage: cursor !== undefined }, field, vars);
   }
 
   function nodeById(shop: SimulatedShop, gid: unknown): JsonObject | null {
@@ -780,7 +853,7 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
     }
   }
 
-  function resolveRoot(shop: SimulatedShop, op: 'query' | 'mutation', field: FieldNode, vars: Record<string, unknown>, actual: { saved: number }, version: string, errors: JsonObject[]): unknown {
+  function resolveRoot(shop: SimulatedShop, op: 'query' | 'mutation', field: FieldNode, vars: Record<string, unknown>, version: string, errors: JsonObject[]): unknown {
     const args = resolveArgs(field.args, vars);
     if (op === 'mutation') {
       if (field.name === 'bulkOperationRunQuery') return project(startBulk(shop, args.query, args.groupObjects === true, version), field, vars);
@@ -797,9 +870,7 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
       : shop.stock.count(field.name, args) ?? shop.discounts.count(field.name, args) ?? shop.drafts.count(field.name, args);
     if (stockCount) return project(stockCount, field, vars);
     if (RESOURCES.includes(field.name as ResourceName)) {
-      const { value, returned, requested } = resourceConnection(shop, field.name as ResourceName, field, vars);
-      const node = connectionNode(field);
-      actual.saved += (requested - returned) * (1 + (node ? fieldsCost(node.selections, vars) : 0));
+      const value = resourceConnection(shop, field.name as ResourceName, field, vars);
       withholdProtected(shop, field, value, errors);
       return value;
     }
@@ -883,7 +954,9 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
       const actual = { saved: 0 };
       for (const field of op.selections) {
         try {
-          data[field.alias] = resolveRoot(shop, op.kind, field, vars, actual, opts.version ?? '2026-10', errors);
+          data[field.alias] = resolveRoot(shop, op.kind, field, vars, opts.version ?? '2026-10', errors);
+          // What the answer holds is charged, what it could have held refunded (queries; a mutation costs 10).
+          if (op.kind === 'query') actual.saved += Math.max(0, fieldCost(field, vars) - actualFieldCost(field, data[field.alias], vars));
         } catch (error) {
           if (!(error instanceof GraphqlError)) throw error;
           data[field.alias] = null;

@@ -76,6 +76,15 @@ function statusMatches(status: OrderStatusFilter | undefined, state: OrderState)
   return state === OrderState.Cancelled;
 }
 
+/** The time a sorted listing orders by. */
+export type SortTime = 'created' | 'updated';
+
+/** A place in a time-sorted listing: a record's time, ties broken by its index (id order). */
+export interface SortPosition {
+  ms: number;
+  index: number;
+}
+
 /** Page of a listing: record indices in id order, and whether more match beyond either end. */
 export interface ListResult {
   indices: number[];
@@ -220,6 +229,74 @@ export function createResourceTable(
     return { indices: page, hasMore };
   }
 
+  /**
+   * Up to `limit` matching indices in `by` time order (ties by index, as Shopify breaks them by id),
+   * strictly past `from` (a position in that order) walking forwards, or backwards when
+   * `descending` (returned in walking order), plus whether more match in that direction.
+   * Base records are already in both orders by index; changed records (the overlay) are merged in
+   * at their own times, so a record updated after a page was served comes again on a later page of
+   * an `UPDATED_AT` listing, as on Shopify.
+   */
+  function listSorted(f: RecordFilter, by: SortTime, from: SortPosition | undefined, descending: boolean, limit: number): ListResult {
+    const baseMs = by === 'created' ? createdAt : updatedAt;
+    const entryMs = (e: OverlayEntry) => (by === 'created' ? e.createdMs : e.updatedMs);
+    const bound = from;
+    const precedes = (ms: number, i: number, p: SortPosition) => ms < p.ms || (ms === p.ms && i < p.index);
+    const beyond = (x: { ms: number; i: number }) => bound === undefined || (descending ? precedes(x.ms, x.i, bound) : precedes(bound.ms, bound.index, { ms: x.ms, index: x.i }));
+    const walkOrder = (a: { ms: number; i: number }, b: { ms: number; i: number }) => (descending ? b.ms - a.ms || b.i - a.i : a.ms - b.ms || a.i - b.i);
+    if (f.indices) {
+      // A few given records (`id:=`): sorted as they are.
+      const picked = [...new Set(f.indices)].filter((i) => matches(i, f)).map((i) => ({ i, ms: sortPosition(i, by)!.ms })).filter(beyond).sort(walkOrder);
+      return { indices: picked.slice(0, limit).map((x) => x.i), hasMore: picked.length > limit };
+    }
+    const checkStatus = isOrders && f.status && f.status !== 'any';
+    const baseOk = (b: number) => !overlay.has(b) && (!checkStatus || statusMatches(f.status, baseState(b)));
+    const [lo, hi] = baseRange(f);
+    const extra = overlayMatches(f).map((i) => ({ i, ms: entryMs(overlay.get(i)!) })).filter(beyond).sort(walkOrder);
+    // First base index past the bound in walking order (base keys increase with the index).
+    let b: number;
+    if (bound === undefined) b = descending ? hi - 1 : lo;
+    else {
+      // The first index in [lo, hi) whose key is after the bound (ascending) or not before it
+      // (descending): the walk starts there, or just below it.
+      const past = (i: number) => (descending ? !precedes(baseMs(i), i, bound) : precedes(bound.ms, bound.index, { ms: baseMs(i), index: i }));
+      let l = lo;
+      let h = hi;
+      while (l < h) {
+        const mid = (l + h) >>> 1;
+        if (past(mid)) h = mid;
+        else l = mid + 1;
+      }
+      b = descending ? l - 1 : l;
+    }
+    const want = limit + 1;
+    const found: number[] = [];
+    let k = 0;
+    while (found.length < want) {
+      while (descending ? b >= lo && !baseOk(b) : b < hi && !baseOk(b)) b += descending ? -1 : 1;
+      const haveBase = descending ? b >= lo : b < hi;
+      const next = k < extra.length ? extra[k] : undefined;
+      if (!haveBase && next === undefined) break;
+      const baseFirst = haveBase && (next === undefined || (descending ? precedes(next.ms, next.i, { ms: baseMs(b), index: b }) : precedes(baseMs(b), b, { ms: next.ms, index: next.i })));
+      if (baseFirst) {
+        found.push(b);
+        b += descending ? -1 : 1;
+      } else {
+        found.push(next!.i);
+        k++;
+      }
+    }
+    return { indices: found.slice(0, limit), hasMore: found.length > limit };
+  }
+
+  /** A record's position in `by` time order (for a cursor), or undefined when it is absent. */
+  function sortPosition(i: number, by: SortTime): SortPosition | undefined {
+    const e = overlay.get(i);
+    if (e) return e.patch ? { ms: by === 'created' ? e.createdMs : e.updatedMs, index: i } : undefined;
+    if (i < 0 || i >= baseCount) return undefined;
+    return { ms: by === 'created' ? createdAt(i) : updatedAt(i), index: i };
+  }
+
   /** Per-block status counts of base orders, computed once per block (245 blocks at 1M orders). */
   function blockCounts(block: number): Uint32Array {
     let c = statusBlocks.get(block);
@@ -310,6 +387,10 @@ export function createResourceTable(
     resource,
     /** A page of records matching a filter, by ascending id. */
     list,
+    /** A page of records matching a filter, by creation or update time (`sortKey: CREATED_AT|UPDATED_AT`). */
+    listSorted,
+    /** A record's position in creation or update time order. */
+    sortPosition,
     /** Number of records matching a filter. */
     count,
     /** The current record at an index, or undefined when absent or deleted. */

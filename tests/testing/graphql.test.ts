@@ -78,6 +78,19 @@ describe('simulator GraphQL', () => {
     expect((await gql(sim, token(), basicOnly)).extensions.cost.requestedQueryCost).toBe(92);
   });
 
+  it('leaves out the fields of a fragment on another type than the object\'s, as GraphQL does (not null)', async () => {
+    const res = await gql(sim, token(), '{ discountNodes(first: 50) { nodes { discount { __typename ... on DiscountCodeBasic { title } ... on DiscountCodeFreeShipping { t: title appliesOncePerCustomer } } } } }');
+    const discounts = (res.data.discountNodes.nodes as Array<{ discount: Record<string, unknown> }>).map((n) => n.discount);
+    const basic = discounts.filter((d) => d.__typename === 'DiscountCodeBasic');
+    const other = discounts.filter((d) => d.__typename !== 'DiscountCodeBasic' && d.__typename !== 'DiscountCodeFreeShipping');
+    const free = discounts.filter((d) => d.__typename === 'DiscountCodeFreeShipping');
+    expect(basic.length).toBeGreaterThan(0);
+    expect(other.length + free.length).toBeGreaterThan(0);
+    for (const d of basic) expect(Object.keys(d).sort()).toEqual(['__typename', 'title']);
+    for (const d of free) expect(Object.keys(d).sort()).toEqual(['__typename', 'appliesOncePerCustomer', 't']);
+    for (const d of other) expect(Object.keys(d)).toEqual(['__typename']);
+  });
+
   it('answers THROTTLED in a 200 when the point bucket is short, and restores over time', async () => {
     const clock = manualClock();
     const small = await createShopifySimulator({ shops: [{ products: 50 }], graphql: { maximumAvailable: 100, restoreRate: 10 }, clock: clock.now });
