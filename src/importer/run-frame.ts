@@ -63,7 +63,7 @@ export class RunFrame {
   readonly warnings: string[] = [];
   /** Highest `updated_at` among committed records (ms), for the watermark. */
   committedMax: number | null = null;
-  /** Records Shopify may return in total for the listing being run (a count query or a bulk operation's objectCount), for progress. */
+  /** Records Shopify may return in total for the listing being run (a count query or a bulk operation's rootObjectCount), for progress. */
   total: number | null = null;
   /**
    * When the read whose records are being turned into units began (a page request sent, a bulk

@@ -112,8 +112,8 @@ interface BulkOperation {
   scattered: boolean;
   /** Cancelled by Shopify, not by the app. */
   byShopify?: boolean;
-  /** The result file written while it ran (`BulkOptions.resultDir`). */
-  file?: { path: string; bytes: number };
+  /** The result file written while it ran (`BulkOptions.resultDir`), its size and lines (every object, nested ones included). */
+  file?: { path: string; bytes: number; objects: number };
   durationMs: number;
   timers: NodeJS.Timeout[];
 }
@@ -546,8 +546,9 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
       __typename: 'BulkOperation', id: gidOf(op), status: op.status, errorCode: op.errorCode, type: 'QUERY', query: op.query,
       createdAt: new Date(op.createdAtMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
       completedAt: op.completedAtMs ? new Date(op.completedAtMs).toISOString().replace(/\.\d{3}Z$/, 'Z') : null,
-      // objectCount counts root objects: nested lines are only known once the file is written.
-      objectCount: String(roots), rootObjectCount: String(roots), fileSize: done && op.file ? String(op.file.bytes) : null,
+      // objectCount counts every object, nested ones included, as Shopify's does, once the file is
+      // written (resultDir); before that, and for files generated as they are read, its roots.
+      objectCount: String(op.file && op.status !== 'RUNNING' ? op.file.objects : roots), rootObjectCount: String(roots), fileSize: done && op.file ? String(op.file.bytes) : null,
       url: done && op.rootsInFile > 0 ? fileUrl(op, false) : null,
       partialDataUrl: op.status === 'FAILED' && op.rootsInFile > 0 ? fileUrl(op, true) : null,
     };
@@ -725,6 +726,16 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
     }
   }
 
+  /** The chunks as they are, counting their lines on the way. */
+  function* countLines(chunks: Iterable<string>, count: (lines: number) => void): Generator<string> {
+    for (const chunk of chunks) {
+      let n = 0;
+      for (let i = chunk.indexOf('\n'); i !== -1; i = chunk.indexOf('\n', i + 1)) n++;
+      count(n);
+      yield chunk;
+    }
+  }
+
   /** Result files written to `BulkOptions.resultDir`, what writing them cost (stats). */
   const written: ResultFileStats = { files: 0, bytes: 0, ms: 0, cpuMs: 0 };
 
@@ -734,13 +745,14 @@ export function createGraphqlApi(init: { clock: Clock; timeScale: number; webhoo
    */
   async function writeResultFile(op: BulkOperation, dir: string, roots: number): Promise<void> {
     const file = path.join(dir, `shopify-simulator-${process.pid}-${op.shop.shopNumber}-${op.number}.jsonl`);
-    op.file = { path: file, bytes: 0 };
+    op.file = { path: file, bytes: 0, objects: 0 };
+    const objects = op.file;
     op.rootsInFile = roots;
     const t = performance.now();
     const cpu = process.cpuUsage();
     const out = createWriteStream(file);
     try {
-      await pipeline(fileChunks(op), out);
+      await pipeline(countLines(fileChunks(op), (n) => { objects.objects += n; }), out);
     } catch (error) {
       rmSync(file, { force: true });
       op.file = undefined;

@@ -209,6 +209,12 @@ describe('result files written while the operation runs (bulk.resultDir)', () =>
       expect(text.split('\n').length).toBeGreaterThan(51);
       expect(a.fileSize).toBeNull();
       expect(b.fileSize).toBe(String(Buffer.byteLength(text)));
+      // objectCount: every object of the written file, line items included (Shopify's); its roots
+      // when the file is generated as it is read.
+      expect(b.op.objectCount).toBe(String(text.split('\n').filter(Boolean).length));
+      expect(Number(b.op.objectCount)).toBeGreaterThan(50);
+      expect(b.op.rootObjectCount).toBe('50');
+      expect(a.op.objectCount).toBe('50');
       expect(disk.graphql.resultFiles()).toMatchObject({ files: 1, bytes: Buffer.byteLength(text) });
       // The file holds the data as the operation ran; a file generated on reading shows later changes.
       disk.shops[0].update('orders', disk.shops[0].idOf('orders', 0), { name: '#changed' });
@@ -228,7 +234,9 @@ describe('result files written while the operation runs (bulk.resultDir)', () =>
       disk.graphql.failNextBulkOperation('TIMEOUT', 0.4);
       const failed = (await run(disk)).op;
       expect(failed).toMatchObject({ status: 'FAILED', url: null, rootObjectCount: '20' });
-      expect((await (await fetch(failed.partialDataUrl)).text()).split('\n').filter((l) => l && !l.includes('__parentId'))).toHaveLength(20);
+      const partial = (await (await fetch(failed.partialDataUrl)).text()).split('\n').filter(Boolean);
+      expect(partial.filter((l) => !l.includes('__parentId'))).toHaveLength(20);
+      expect(failed.objectCount).toBe(String(partial.length));
       expect(await readdir(dir)).toHaveLength(2);
     } finally {
       await live.stop();
