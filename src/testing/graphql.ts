@@ -342,14 +342,16 @@ function actualFieldCost(field: FieldNode, value: unknown, vars: Record<string, 
   const object = value as JsonObject;
   if (!isConnection(field)) return 1 + actualFieldsCost(field.selections, object, vars);
   const node = connectionNode(field);
-  if (!node) return 2;
   const nodesField = field.selections.find((s) => s.name === 'nodes');
   const edgesField = field.selections.find((s) => s.name === 'edges');
   const returned = nodesField
     ? (object[nodesField.alias] as unknown[] | null) ?? []
-    : ((edgesField ? object[edgesField.alias] : null) as JsonObject[] | null ?? []).map((edge) => edge?.[node.alias]);
+    : ((edgesField ? object[edgesField.alias] : null) as JsonObject[] | null ?? []).map((edge) => (node ? edge?.[node.alias] : null));
   let cost = 2;
-  for (const item of returned) cost += 1 + (item !== null && typeof item === 'object' ? actualFieldsCost(node.selections, item as JsonObject, vars) : fieldsCost(node.selections, vars));
+  for (const item of returned) {
+    if (!node) cost += 1;
+    else cost += 1 + (item !== null && typeof item === 'object' ? actualFieldsCost(node.selections, item as JsonObject, vars) : fieldsCost(node.selections, vars));
+  }
   return cost;
 }
 

@@ -231,16 +231,15 @@ export function createResourceTable(
 
   /**
    * Up to `limit` matching indices in `by` time order (ties by index, as Shopify breaks them by id),
-   * strictly past `from` (a position in that order) walking forwards, or backwards when
+   * strictly past `bound` (a position in that order) walking forwards, or backwards when
    * `descending` (returned in walking order), plus whether more match in that direction.
    * Base records are already in both orders by index; changed records (the overlay) are merged in
    * at their own times, so a record updated after a page was served comes again on a later page of
    * an `UPDATED_AT` listing, as on Shopify.
    */
-  function listSorted(f: RecordFilter, by: SortTime, from: SortPosition | undefined, descending: boolean, limit: number): ListResult {
+  function listSorted(f: RecordFilter, by: SortTime, bound: SortPosition | undefined, descending: boolean, limit: number): ListResult {
     const baseMs = by === 'created' ? createdAt : updatedAt;
     const entryMs = (e: OverlayEntry) => (by === 'created' ? e.createdMs : e.updatedMs);
-    const bound = from;
     const precedes = (ms: number, i: number, p: SortPosition) => ms < p.ms || (ms === p.ms && i < p.index);
     const beyond = (x: { ms: number; i: number }) => bound === undefined || (descending ? precedes(x.ms, x.i, bound) : precedes(bound.ms, bound.index, { ms: x.ms, index: x.i }));
     const walkOrder = (a: { ms: number; i: number }, b: { ms: number; i: number }) => (descending ? b.ms - a.ms || b.i - a.i : a.ms - b.ms || a.i - b.i);

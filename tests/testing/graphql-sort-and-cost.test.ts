@@ -154,5 +154,10 @@ describe('simulator: time-sorted listings', () => {
     const last = await gql(sim, '{ orders(first: 10, query: "id:>0", reverse: true, sortKey: UPDATED_AT) { nodes { id lineItems(first: 10) { nodes { id } } } } }');
     const items = (last.data.orders.nodes as Array<{ lineItems: { nodes: unknown[] } }>).reduce((sum, o) => sum + 1 + 2 + o.lineItems.nodes.length, 0);
     expect(last.extensions.cost.actualQueryCost).toBe(2 + items);
+    // Edges without their nodes: 2 + 1 per edge asked for, 2 + 1 per edge returned.
+    const one = String(sim.shops[0].idOf('orders', 5));
+    const cursors = await gql(sim, `{ orders(first: 10, query: "id:${one}") { edges { cursor } } }`);
+    expect(cursors.data.orders.edges).toHaveLength(1);
+    expect(cursors.extensions.cost).toMatchObject({ requestedQueryCost: 12, actualQueryCost: 3 });
   });
 });
