@@ -205,13 +205,29 @@ const PROTECTED: Record<string, ReadonlySet<string>> = {
   orders: new Set(['email', 'phone', 'billingAddress', 'shippingAddress']),
 };
 
-function nodeSelection(field: FieldNode): FieldNode | undefined {
+/** The node selection of a connection field: its `nodes`, or its `edges { node }`. */
+function connectionNode(field: FieldNode): FieldNode | undefined {
   return field.selections.find((s) => s.name === 'nodes') ?? field.selections.find((s) => s.name === 'edges')?.selections.find((s) => s.name === 'node');
+}
+
+/**
+ * The nodes a connection's answer holds, through `nodes` or `edges { node }` under their aliases,
+ * each with its path below the connection (an edge selected without its node yields undefined).
+ */
+function returnedNodes(field: FieldNode, value: JsonObject): Array<{ node: unknown; path: Array<string | number> }> {
+  const nodesField = field.selections.find((s) => s.name === 'nodes');
+  if (nodesField) return ((value[nodesField.alias] as unknown[] | null) ?? []).map((node, i) => ({ node, path: [nodesField.alias, i] }));
+  const edgesField = field.selections.find((s) => s.name === 'edges');
+  if (!edgesField) return [];
+  const nodeField = edgesField.selections.find((s) => s.name === 'node');
+  return ((value[edgesField.alias] as JsonObject[] | null) ?? []).map((edge, i) => (nodeField
+    ? { node: edge?.[nodeField.alias], path: [edgesField.alias, i, nodeField.alias] }
+    : { node: undefined, path: [edgesField.alias, i] }));
 }
 
 /** Does a query of `resource` select a protected field? */
 function selectsProtected(resource: ResourceName, root: FieldNode): boolean {
-  const node = nodeSelection(root);
+  const node = connectionNode(root);
   return Boolean(node?.selections.some((s) => PROTECTED[resource]?.has(s.name)));
 }
 
@@ -223,23 +239,21 @@ function selectsProtected(resource: ResourceName, root: FieldNode): boolean {
 function withholdProtected(shop: SimulatedShop, field: FieldNode, value: JsonObject, errors: JsonObject[]): void {
   const protectedFields = PROTECTED[field.name];
   if (shop.protectedCustomerData || !protectedFields) return;
-  const node = nodeSelection(field);
+  const node = connectionNode(field);
   const selected = node?.selections.filter((s) => protectedFields.has(s.name)) ?? [];
   if (!selected.length) return;
   const type = field.name === 'customers' ? 'Customer' : 'Order';
-  const viaNodes = Array.isArray(value.nodes);
-  const list = (viaNodes ? value.nodes : (value.edges as JsonObject[] | undefined)?.map((e) => e.node)) as Array<JsonObject | null> | undefined;
-  list?.forEach((record, i) => {
-    if (!record) return;
+  for (const { node: record, path } of returnedNodes(field, value)) {
+    if (record === null || typeof record !== 'object') continue;
     for (const sel of selected) {
-      record[sel.alias] = null;
+      (record as JsonObject)[sel.alias] = null;
       errors.push({
         message: `This app is not approved to access the ${type} object. See https://shopify.dev/docs/apps/launch/protected-customer-data for more details.`,
-        path: viaNodes ? [field.alias, 'nodes', i, sel.alias] : [field.alias, 'edges', i, 'node', sel.alias],
+        path: [field.alias, ...path, sel.alias],
         extensions: { code: 'ACCESS_DENIED' },
       });
     }
-  });
+  }
 }
 
 /**
@@ -271,7 +285,7 @@ function bulkQueryProblem(op: OperationNode): string | null {
         if (inList) { problem = `Queries that contain a connection field within a list field are not currently supported (${sel.name}).`; return; }
         if (depth >= 2) { problem = 'Bulk queries cannot contain connections nested more than 2 levels deep.'; return; }
         if (depth >= 1 && !selections.some((s) => s.name === 'id')) { problem = `The parent 'node' field for a nested connection must select the 'id' field. Connection fields without 'id': ${sel.name}.`; return; }
-        const node = nodeSelection(sel);
+        const node = connectionNode(sel);
         const nodeType = (isObjectType(named) ? named.getFields() : {})[sel.selections.some((s) => s.name === 'nodes') ? 'nodes' : 'edges'];
         let inner: GraphQLNamedType | undefined = nodeType ? getNamedType(nodeType.type) : undefined;
         if (inner && inner.name.endsWith('Edge') && isObjectType(inner)) inner = getNamedType(inner.getFields().node.type);
@@ -302,10 +316,6 @@ function fieldsCost(selections: FieldNode[], vars: Record<string, unknown>): num
     else common += cost;
   }
   return common + (perType.size ? Math.max(...perType.values()) : 0);
-}
-
-function connectionNode(field: FieldNode): FieldNode | undefined {
-  return field.selections.find((s) => s.name === 'nodes') ?? field.selections.find((s) => s.name === 'edges')?.selections.find((s) => s.name === 'node');
 }
 
 function isConnection(field: FieldNode): boolean {
@@ -342,13 +352,8 @@ function actualFieldCost(field: FieldNode, value: unknown, vars: Record<string, 
   const object = value as JsonObject;
   if (!isConnection(field)) return 1 + actualFieldsCost(field.selections, object, vars);
   const node = connectionNode(field);
-  const nodesField = field.selections.find((s) => s.name === 'nodes');
-  const edgesField = field.selections.find((s) => s.name === 'edges');
-  const returned = nodesField
-    ? (object[nodesField.alias] as unknown[] | null) ?? []
-    : ((edgesField ? object[edgesField.alias] : null) as JsonObject[] | null ?? []).map((edge) => (node ? edge?.[node.alias] : null));
   let cost = 2;
-  for (const item of returned) {
+  for (const { node: item } of returnedNodes(field, object)) {
     if (!node) cost += 1;
     else cost += 1 + (item !== null && typeof item === 'object' ? actualFieldsCost(node.selections, item as JsonObject, vars) : fieldsCost(node.selections, vars));
   }

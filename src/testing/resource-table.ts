@@ -239,7 +239,6 @@ export function createResourceTable(
    */
   function listSorted(f: RecordFilter, by: SortTime, bound: SortPosition | undefined, descending: boolean, limit: number): ListResult {
     const baseMs = by === 'created' ? createdAt : updatedAt;
-    const entryMs = (e: OverlayEntry) => (by === 'created' ? e.createdMs : e.updatedMs);
     const precedes = (ms: number, i: number, p: SortPosition) => ms < p.ms || (ms === p.ms && i < p.index);
     const beyond = (x: { ms: number; i: number }) => bound === undefined || (descending ? precedes(x.ms, x.i, bound) : precedes(bound.ms, bound.index, { ms: x.ms, index: x.i }));
     const walkOrder = (a: { ms: number; i: number }, b: { ms: number; i: number }) => (descending ? b.ms - a.ms || b.i - a.i : a.ms - b.ms || a.i - b.i);
@@ -251,7 +250,7 @@ export function createResourceTable(
     const checkStatus = isOrders && f.status && f.status !== 'any';
     const baseOk = (b: number) => !overlay.has(b) && (!checkStatus || statusMatches(f.status, baseState(b)));
     const [lo, hi] = baseRange(f);
-    const extra = overlayMatches(f).map((i) => ({ i, ms: entryMs(overlay.get(i)!) })).filter(beyond).sort(walkOrder);
+    const extra = overlayMatches(f).map((i) => ({ i, ms: sortPosition(i, by)!.ms })).filter(beyond).sort(walkOrder);
     // First base index past the bound in walking order (base keys increase with the index).
     let b: number;
     if (bound === undefined) b = descending ? hi - 1 : lo;
