@@ -50,7 +50,9 @@ export function createSyncStateStore(prisma: PrismaLike) {
     /**
      * Creates or updates the checkpoint; only the fields present in `patch` change (`null` clears one).
      * With `fence`, the write happens only while `fence.heldBy` holds the run lock (the row of
-     * `shopify_run_locks`, expired or not, as `renewRunLock` sees it); returns whether it was written.
+     * `shopify_run_locks`, expired or not, as `renewRunLock` sees it) and the tenant is active (an
+     * app/uninstalled applied by any process stops a run at its next committed page, not only at its
+     * next lock renewal); returns whether it was written.
      */
     async saveCheckpoint(tenantId: string, resource: ResourceType, patch: Partial<Pick<Checkpoint, 'watermark' | 'cursor' | 'runId' | 'fullSyncCompletedAt' | 'deletionsCheckedAt' | 'deletionError'>>, fence?: { heldBy: string }): Promise<boolean> {
       assertTenantId(tenantId);
@@ -68,7 +70,8 @@ export function createSyncStateStore(prisma: PrismaLike) {
       });
       const sets = fields.filter(([key]) => key in patch && patch[key] !== undefined).map(([, column]) => `"${column}" = excluded."${column}"`);
       sets.push('"updated_at" = now()');
-      const held = `EXISTS (SELECT 1 FROM "shopify_run_locks" WHERE "tenant_id" = $1 AND "resource" = $2 AND "run_id" = $9)`;
+      const held = `EXISTS (SELECT 1 FROM "shopify_run_locks" WHERE "tenant_id" = $1 AND "resource" = $2 AND "run_id" = $9)`
+        + ` AND EXISTS (SELECT 1 FROM "shopify_tenants" WHERE "id" = $1 AND "is_active")`;
       try {
         const n = await prisma.$executeRawUnsafe(
           `INSERT INTO "shopify_sync_checkpoints" ("tenant_id", "resource", "watermark", "cursor", "run_id", "full_sync_completed_at", "deletions_checked_at", "deletion_error", "updated_at")

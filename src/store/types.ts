@@ -287,7 +287,8 @@ export interface IngestStore {
   getCheckpoint(tenantId: string, resource: ResourceType): Promise<Checkpoint | null>;
   /**
    * Updates the checkpoint (creates it when missing). With `fence`, only while the run `heldBy`
-   * holds the resource's run lock: false, and nothing written, when it does not (another run took it).
+   * holds the resource's run lock and the tenant is active: false, and nothing written, when it does
+   * not (another run took the lock, or the tenant was deactivated, by this process or another).
    */
   saveCheckpoint(tenantId: string, resource: ResourceType, patch: Partial<Pick<Checkpoint, 'watermark' | 'cursor' | 'runId' | 'fullSyncCompletedAt' | 'deletionsCheckedAt' | 'deletionError'>>, fence?: { heldBy: string }): Promise<boolean>;
   /** Records a run as `running`. */

@@ -5,7 +5,8 @@
  * - deliveries of a disabled resource's topics acknowledged and dropped, counted;
  * - app/uninstalled stops a running import at its next batch, with no further request, data kept;
  *   adding the tenant again resumes its syncing;
- * - an app/uninstalled triggered before the reinstall (a late retry) leaves the new installation active.
+ * - an app/uninstalled triggered before the reinstall (a late retry) leaves the new installation active;
+ * - one applied by another instance stops this instance's run at its next committed page.
  * Tests run in order and share the database and the simulator.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +29,7 @@ const CALLBACK = 'https://ingest.example.com/api/webhooks/shopify';
 const SUBS = 'subs-shop.myshopify.com';
 const DROP = 'drop-shop.myshopify.com';
 const LIFE = 'life-shop.myshopify.com';
+const OTHER = 'other-process-shop.myshopify.com';
 
 /**
  * Every topic the SDK subscribes with all resources enabled: the registry's (resources other helpers
@@ -97,6 +99,7 @@ beforeAll(async () => {
       { domain: SUBS, customers: 2, products: 1, orders: 1 },
       { domain: DROP, customers: 2, products: 1, orders: 1 },
       { domain: LIFE, customers: 60, products: 1, orders: 1 },
+      { domain: OTHER, customers: 60, products: 1, orders: 1 },
     ],
   });
 });
@@ -215,6 +218,12 @@ describe('deliveries of disabled resources', () => {
 });
 
 describe('app lifecycle', () => {
+  // The earlier tests' services would apply these deliveries too (every instance's worker claims
+  // rows of the shared inbox): stopped, so each test says which instance applies what.
+  beforeAll(async () => {
+    for (const service of services.splice(0)) await service.shutdown({ timeoutMs: 2_000 });
+  });
+
   it('app/uninstalled mid-import: the run stops within one batch, no request follows, data is kept; adding the tenant again resumes', async () => {
     let importedAt: number | null = null;
     let requestsAt: number | null = null;
@@ -284,5 +293,47 @@ describe('app lifecycle', () => {
     await expect.poll(async () => (await service.getTenant('life'))?.isActive, { timeout: 10_000 }).toBe(false);
     expect(service.scheduler!.getStatus().jobs.filter((j) => j.tenantId === 'life')).toEqual([]);
     expect(service.clientManager.hasClient('life')).toBe(false);
+  });
+
+  it('app/uninstalled applied by another instance: the run here stops at its next committed page (IMPORT_LOCK_LOST), data kept', async () => {
+    // This instance imports and applies no deliveries; the other receives and applies them.
+    const importing = makeService({ webhooks: { worker: { autoStart: false } } });
+    await importing.initialize();
+    let imported = 0;
+    let importedAt: number | null = null;
+    let requestsAt: number | null = null;
+    const applying = makeService({ webhooks: { onTenantDeactivated: () => { importedAt = imported; requestsAt = simulator.stats(OTHER).requests; } } });
+    await applying.initialize();
+    await importing.addTenant('other', { shopDomain: OTHER, accessToken: simulator.shop(OTHER).accessToken });
+    const address = await mountWebhooks(applying);
+    simulator.resetStats();
+    simulator.faults.configure({ rates: { slow: 1 }, slowMs: 120, shops: [OTHER] });
+    try {
+      const run = importing.importData('other', 'customers', {
+        mode: 'full', source: 'rest', pageSize: 5, batchSize: 5, onProgress: (p) => { imported = p.imported; },
+      }).then((r) => ({ ok: true as const, r }), (e: unknown) => ({ ok: false as const, e }));
+      await expect.poll(() => imported, { timeout: 10_000, interval: 20 }).toBeGreaterThanOrEqual(10);
+      expect((await deliver(address, OTHER, 'app/uninstalled', { id: 4, domain: OTHER, myshopify_domain: OTHER }, 'uninstall-other')).status).toBe(200);
+      const outcome = await run;
+      await expect.poll(() => requestsAt, { timeout: 10_000, interval: 20 }).not.toBeNull();
+      expect(outcome.ok).toBe(false);
+      const error = (outcome as { e: { code: string; message: string; result?: ImportResult } }).e;
+      // The run lock's renewal (every ttl / 3) would find it much later: the page's checkpoint did.
+      expect(error.code).toBe('IMPORT_LOCK_LOST');
+      expect(error.message).toMatch(/deactivated/);
+      // Pages committed after the deactivation: the one in flight, and at most one fetched meanwhile.
+      expect(error.result!.imported - importedAt!).toBeLessThanOrEqual(10);
+      expect(error.result!.imported).toBeLessThan(60);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(simulator.stats(OTHER).requests - requestsAt!).toBeLessThanOrEqual(2);
+      expect((await importing.store.countRecords('other')).customers).toBe(error.result!.imported);
+      expect((await importing.getTenant('other'))?.isActive).toBe(false);
+      // The checkpoint kept the last page committed before the deactivation: a reinstall resumes there.
+      const checkpoint = await importing.store.getCheckpoint('other', 'customers');
+      expect(checkpoint?.cursor).not.toBeNull();
+      expect(checkpoint?.fullSyncCompletedAt).toBeNull();
+    } finally {
+      simulator.faults.clear();
+    }
   });
 });

@@ -720,6 +720,22 @@ export function defineStoreSuite(backend: string, open: () => Promise<OpenedData
         expect(await store.saveCheckpoint(t, 'orders', { cursor: 'c-1' }, { heldBy: 'c' })).toBe(false);
       });
 
+      it('a fenced checkpoint write is refused once the tenant is deactivated (by any process), lock held or not', async () => {
+        const t = await tenant();
+        const t0 = at('2024-01-01T00:00:00Z');
+        expect(await store.acquireRunLock({ tenantId: t, resource: 'orders', runId: 'a', now: t0, ttlMs: 60_000 })).toEqual({ acquired: true });
+        expect(await store.saveCheckpoint(t, 'orders', { cursor: 'a-1', runId: 'a' }, { heldBy: 'a' })).toBe(true);
+        expect(await store.deactivateTenantUninstalledAt(t, new Date(Date.now() + 60_000))).toBe(true);
+        expect(await store.saveCheckpoint(t, 'orders', { cursor: 'a-2', watermark: t0 }, { heldBy: 'a' })).toBe(false);
+        expect(await store.getCheckpoint(t, 'orders')).toMatchObject({ cursor: 'a-1', watermark: null });
+        // Active again (installed again): the run that holds the lock writes again; unfenced writes always land.
+        await store.setTenantActive(t, true);
+        expect(await store.saveCheckpoint(t, 'orders', { cursor: 'a-3' }, { heldBy: 'a' })).toBe(true);
+        await store.setTenantActive(t, false);
+        expect(await store.saveCheckpoint(t, 'orders', { cursor: null })).toBe(true);
+        expect(await store.getCheckpoint(t, 'orders')).toMatchObject({ cursor: null });
+      });
+
       it('round-trips runs and failures', async () => {
         const t = await tenant();
         const other = await tenant();
