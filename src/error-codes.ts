@@ -57,7 +57,7 @@ const CODES = {
   IMPORT_FAILED: { retryable: true, meaning: 'A sync run failed for a reason without its own code; `cause` holds it. The checkpoint keeps the last committed position.' },
   IMPORT_ABORTED: { retryable: true, meaning: 'The run\'s signal fired; it stopped at the last committed batch and resumes next time.' },
   IMPORT_ALREADY_RUNNING: { retryable: true, meaning: 'Another run of this tenant and resource holds the run lock (details.runningRunId).' },
-  IMPORT_LOCK_LOST: { retryable: true, meaning: 'The run could not renew its lock within its TTL and another run took it; this one stopped.' },
+  IMPORT_LOCK_LOST: { retryable: true, meaning: 'The run could not renew its lock within its TTL and another run took it, or its tenant was deactivated by another process (app/uninstalled); this one stopped.' },
   LISTING_INCOMPLETE: { retryable: true, meaning: 'A listing ended with fewer records than Shopify counts, or before records Shopify still lists; the run failed and deleted nothing.' },
   RECONCILE_INCOMPLETE: { retryable: true, meaning: 'An id reconciliation could not prove its listing complete; nothing was marked deleted.' },
   TRANSFORM_FAILED: { retryable: false, meaning: 'A record could not be turned into rows (malformed field, too deep); it is recorded in shopify_sync_failures.' },
