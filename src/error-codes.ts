@@ -84,6 +84,7 @@ const CODES = {
   WEBHOOK_RAW_BODY_UNAVAILABLE: { retryable: false, meaning: 'The route got a parsed body instead of the raw bytes (a JSON parser runs before it): the HMAC cannot be checked.' },
   WEBHOOK_BODY_TOO_LARGE: { retryable: false, meaning: 'A delivery\'s body passed the body limit (2 MiB by default); answered 413.' },
   WEBHOOK_REQUEST_ABORTED: { retryable: true, meaning: 'The request closed before its body was complete.' },
+  WEBHOOK_REPLAYED: { retryable: false, meaning: 'A delivery\'s X-Shopify-Webhook-Id was already received for another shop: a captured delivery replayed under another shop\'s X-Shopify-Shop-Domain (the HMAC does not cover headers); answered 400, nothing stored.' },
   WEBHOOK_PAYLOAD_INVALID: { retryable: false, meaning: 'A verified delivery\'s body lacks what its topic needs (e.g. the record id).' },
   WEBHOOK_REFETCH_UNAVAILABLE: { retryable: false, meaning: 'A topic needs the record fetched from Shopify, but no client was given to do it.' },
   WEBHOOK_PROCESSING_FAILED: { retryable: true, meaning: 'Applying a stored delivery failed; it stays in the inbox and is retried, then dead-lettered.' },

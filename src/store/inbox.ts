@@ -148,6 +148,10 @@ const INSERT_SQL = `INSERT INTO shopify_webhook_inbox
    -- Stored only while the tenant is still the shop's: a process may cache the shop as the tenant's
    -- after it moved to another shop (or was deleted), and the delivery is no longer its data.
    WHERE EXISTS (SELECT 1 FROM shopify_tenants s WHERE s.id = t.tenant_id AND lower(s.shop_domain) = lower(t.shop_domain))
+   -- Nor when its webhook id was received for another tenant: the HMAC does not cover the shop's
+   -- header, and Shopify's webhook ids are unique per delivery, so that is a captured delivery
+   -- replayed under another shop's name.
+     AND NOT EXISTS (SELECT 1 FROM shopify_webhook_inbox o WHERE o.webhook_id = t.webhook_id AND o.tenant_id <> t.tenant_id)
   ON CONFLICT (tenant_id, webhook_id) DO UPDATE SET duplicates = shopify_webhook_inbox.duplicates + 1
   RETURNING id, tenant_id AS "tenantId", webhook_id AS "webhookId", (xmax = 0) AS inserted`;
 
@@ -168,6 +172,13 @@ function causedByARow(error: unknown): boolean {
 function notTheShopsTenant(delivery: InboxDelivery): StoreError {
   return new StoreError(`inbox insert failed (tenant ${delivery.tenantId}): the tenant no longer exists or is no longer shop ${delivery.shopDomain}'s`, {
     code: 'TENANT_NOT_FOUND', retryable: false, details: { operation: 'inbox insert', tenantId: delivery.tenantId, shopDomain: delivery.shopDomain },
+  });
+}
+
+/** A delivery whose webhook id was received for another tenant (a replay under another shop's header). */
+function replayedForAnotherShop(delivery: InboxDelivery): StoreError {
+  return new StoreError(`inbox insert refused (tenant ${delivery.tenantId}): webhook ${delivery.webhookId} was already received for another shop`, {
+    code: 'WEBHOOK_REPLAYED', retryable: false, details: { operation: 'inbox insert', tenantId: delivery.tenantId, shopDomain: delivery.shopDomain, webhookId: delivery.webhookId },
   });
 }
 
@@ -213,7 +224,14 @@ export function createWebhookInbox(database: PrismaLike | SqlExecutor | Database
     // of a key inside the batch wait for the first one and are reported as duplicates.
     const firstByKey = new Map<string, PendingInsert>();
     const repeats: Array<{ item: PendingInsert; first: PendingInsert }> = [];
+    // A webhook id under a second tenant in the same statement would not see the first's row: it
+    // goes in a statement after this one, which refuses it.
+    const tenantOfWebhook = new Map<string, string>();
+    const afterThis: PendingInsert[] = [];
     for (const item of batch) {
+      const owner = tenantOfWebhook.get(item.delivery.webhookId);
+      if (owner !== undefined && owner !== item.delivery.tenantId) { afterThis.push(item); continue; }
+      tenantOfWebhook.set(item.delivery.webhookId, item.delivery.tenantId);
       const key = `${item.delivery.tenantId}\u0000${item.delivery.webhookId}`;
       const first = firstByKey.get(key);
       if (first) repeats.push({ item, first });
@@ -227,18 +245,20 @@ export function createWebhookInbox(database: PrismaLike | SqlExecutor | Database
       // thing between a delivery and its 200.
       rows = await writes.all<{ id: string; tenantId: string; webhookId: string; inserted: boolean }>(INSERT_SQL, [recordsetJson(INSERT_COLUMNS, unique.map((u) => u.delivery))]);
     } catch (error) {
-      await insertedWithout(batch, error);
+      await insertedWithout([...unique, ...repeats.map((r) => r.item)], error);
+      if (afterThis.length > 0) await insertMany(afterThis);
       return;
     }
     const byKey = new Map(rows.map((r) => [`${r.tenantId}\u0000${r.webhookId}`, r]));
+    const refusals = await refusalsOf(unique.filter((item) => !byKey.has(`${item.delivery.tenantId}\u0000${item.delivery.webhookId}`)));
     for (const item of unique) {
       const row = byKey.get(`${item.delivery.tenantId}\u0000${item.delivery.webhookId}`);
-      if (!row) item.reject(notTheShopsTenant(item.delivery));
+      if (!row) item.reject(refusals.get(item)!);
       else item.resolve({ id: row.id, inserted: Boolean(row.inserted) });
     }
     for (const { item, first } of repeats) {
       const row = byKey.get(`${first.delivery.tenantId}\u0000${first.delivery.webhookId}`);
-      if (!row) { item.reject(notTheShopsTenant(item.delivery)); continue; }
+      if (!row) { item.reject(refusals.get(first)!); continue; }
       try {
         await db.$executeRawUnsafe(`UPDATE shopify_webhook_inbox SET duplicates = duplicates + 1 WHERE id = $1`, row.id);
         item.resolve({ id: row.id, inserted: false });
@@ -246,6 +266,32 @@ export function createWebhookInbox(database: PrismaLike | SqlExecutor | Database
         item.reject(insertFailure(item.delivery, error));
       }
     }
+    if (afterThis.length > 0) await insertMany(afterThis);
+  }
+
+  /**
+   * Why the INSERT left each of these deliveries out: its webhook id was received for another
+   * tenant (a replay), or its tenant is gone or another shop's now. One query for all of them; if it
+   * fails, each is refused with that failure (answered 503: Shopify delivers it again).
+   */
+  async function refusalsOf(refused: PendingInsert[]): Promise<Map<PendingInsert, StoreError>> {
+    const out = new Map<PendingInsert, StoreError>();
+    if (refused.length === 0) return out;
+    let taken: Array<{ webhookId: string; tenantId: string }>;
+    try {
+      taken = await db.$queryRawUnsafe<Array<{ webhookId: string; tenantId: string }>>(
+        'SELECT DISTINCT webhook_id AS "webhookId", tenant_id AS "tenantId" FROM shopify_webhook_inbox WHERE webhook_id = ANY($1::text[])',
+        [...new Set(refused.map((item) => item.delivery.webhookId))],
+      );
+    } catch (error) {
+      for (const item of refused) out.set(item, insertFailure(item.delivery, error));
+      return out;
+    }
+    for (const item of refused) {
+      const replayed = taken.some((t) => t.webhookId === item.delivery.webhookId && t.tenantId !== item.delivery.tenantId);
+      out.set(item, replayed ? replayedForAnotherShop(item.delivery) : notTheShopsTenant(item.delivery));
+    }
+    return out;
   }
 
   /**

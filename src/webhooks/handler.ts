@@ -233,6 +233,11 @@ export function createWebhookCore(options: WebhookHandlerOptions): WebhookCore {
       const stored = await options.accept({ ...headers, tenantId, rawBody });
       return { status: 200, headers: { 'content-type': 'application/json' }, body: stored.dropped ? DROPPED : stored.inserted ? ACCEPTED : DUPLICATE };
     } catch (error) {
+      // Its webhook id was received for another shop: a captured delivery replayed under this shop's name.
+      if (codeOf(error) === 'WEBHOOK_REPLAYED') {
+        logger.warn('webhook rejected: its webhook id was already received for another shop (a replayed delivery)', { topic: headers.topic, shopDomain: headers.shopDomain, tenantId, webhookId: headers.webhookId });
+        return text(400, 'Webhook id already received for another shop');
+      }
       // The tenant was deleted after its shop was looked up (a purge in this or another process):
       // the same answer as an unknown shop, not a 503 Shopify would retry for 4 hours.
       if (codeOf(error) === 'TENANT_NOT_FOUND') {
@@ -255,7 +260,7 @@ export function createWebhookCore(options: WebhookHandlerOptions): WebhookCore {
  * | 400 | a required `X-Shopify-*` header is missing, `X-Shopify-Webhook-Id` is over 255 characters or not printable ASCII, or the body is not JSON |
  * | 413 | body larger than `maxBodyBytes` (read with a cap, never buffered whole) |
  * | 400 | the body nests deeper than 64 levels (no Shopify record does; it would overflow the worker's stack) |
- * | 400 | the body names another shop than `X-Shopify-Shop-Domain` (a replayed delivery; no side effect) |
+ * | 400 | the body names another shop than `X-Shopify-Shop-Domain`, or its `X-Shopify-Webhook-Id` was already received for another shop (a replayed delivery; no side effect) |
  * | 401 | HMAC does not verify, or verifies only with another app's secret than the shop's (no side effect, no detail) |
  * | 404 | shop without an (active) tenant, or whose tenant was removed or moved to another shop while the delivery was stored (no side effect) |
  * | 503 | the database is unavailable: Shopify retries, nothing is lost |

@@ -38,6 +38,25 @@ const delivery = (over: Partial<InboxDelivery> = {}): InboxDelivery => ({
 });
 
 describe('group commit isolation', () => {
+  it('one webhook id for two shops in one INSERT (a replay under another shop\'s header): the first is stored, the other refused with WEBHOOK_REPLAYED; the rest of the statement is stored', async () => {
+    const inbox = createWebhookInbox(db.database);
+    const original = delivery({ webhookId: 'one-id-two-shops' });
+    const replay = delivery({ webhookId: 'one-id-two-shops', tenantId: 't2', shopDomain: 'other.myshopify.com' });
+    const retry = delivery({ webhookId: 'one-id-two-shops' });
+    const other = delivery({ tenantId: 't2', shopDomain: 'other.myshopify.com' });
+    // Inserted in one event-loop turn: one statement.
+    const results = await Promise.allSettled([original, replay, retry, other].map((d) => inbox.insert(d)));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'WEBHOOK_REPLAYED', retryable: false });
+    expect((results[2] as PromiseFulfilledResult<{ inserted: boolean }>).value.inserted).toBe(false);
+    expect(await db.query(`SELECT tenant_id, webhook_id, duplicates FROM shopify_webhook_inbox ORDER BY tenant_id, webhook_id`)).toEqual([
+      { tenant_id: 't1', webhook_id: 'one-id-two-shops', duplicates: 1 },
+      { tenant_id: 't2', webhook_id: other.webhookId, duplicates: 0 },
+    ]);
+    // A tenant whose shop is not the delivery's is still told apart: TENANT_NOT_FOUND, not a replay.
+    await expect(inbox.insert(delivery({ tenantId: 't2', shopDomain: 'shop.myshopify.com' }))).rejects.toMatchObject({ code: 'TENANT_NOT_FOUND' });
+  });
+
   it('an X-Shopify-Webhook-Id longer than 255 characters is answered 400 and stored nowhere; the deliveries arriving with it get 200', async () => {
     const s = service();
     const answers = await Promise.all([

@@ -21,7 +21,7 @@ const delivery = (over: Partial<InboxDelivery> = {}): InboxDelivery => ({
 });
 
 describe('webhook inbox', () => {
-  it('inserts, groups concurrent inserts, and counts duplicates per (tenant, webhook id)', async () => {
+  it('inserts, groups concurrent inserts, counts duplicates per (tenant, webhook id), and refuses a webhook id held by another tenant', async () => {
     const inbox = createWebhookInbox(db.database);
     await insertsAndCountsDuplicates(inbox);
   });
@@ -48,25 +48,29 @@ describe('webhook inbox', () => {
   });
 
   async function insertsAndCountsDuplicates(inbox: ReturnType<typeof createWebhookInbox>): Promise<void> {
-    const results = await Promise.all([
+    const settled = await Promise.allSettled([
       inbox.insert(delivery({ webhookId: 'A' })),
       inbox.insert(delivery({ webhookId: 'A' })),
       inbox.insert(delivery({ webhookId: 'A', tenantId: 't2', shopDomain: 'two.myshopify.com' })),
       inbox.insert(delivery({ webhookId: 'B' })),
       inbox.insert(delivery({ webhookId: 'A' })),
+      inbox.insert(delivery({ webhookId: 'C', tenantId: 't2', shopDomain: 'two.myshopify.com' })),
     ]);
+    // Shopify's webhook ids are unique per delivery: t1's id A under t2 is a replay, refused.
+    expect(settled[2]).toMatchObject({ status: 'rejected', reason: { code: 'WEBHOOK_REPLAYED' } });
+    const results = settled.map((r) => (r.status === 'fulfilled' ? r.value : null));
     // Concurrent statements race for t1/A: exactly one of its three deliveries is the insert.
     const a1 = [results[0]!, results[1]!, results[4]!];
     expect(a1.filter((r) => r.inserted)).toHaveLength(1);
     expect(new Set(a1.map((r) => r.id)).size).toBe(1);
-    expect([results[2]!.inserted, results[3]!.inserted]).toEqual([true, true]);
+    expect([results[3]!.inserted, results[5]!.inserted]).toEqual([true, true]);
     const later = await inbox.insert(delivery({ webhookId: 'B' }));
     expect(later).toEqual({ id: results[3]!.id, inserted: false });
     const rows = await db.query(`SELECT tenant_id, webhook_id, duplicates, status FROM shopify_webhook_inbox ORDER BY tenant_id, webhook_id`);
     expect(rows).toEqual([
       { tenant_id: 't1', webhook_id: 'A', duplicates: 2, status: 'pending' },
       { tenant_id: 't1', webhook_id: 'B', duplicates: 1, status: 'pending' },
-      { tenant_id: 't2', webhook_id: 'A', duplicates: 0, status: 'pending' },
+      { tenant_id: 't2', webhook_id: 'C', duplicates: 0, status: 'pending' },
     ]);
     expect(await inbox.countByStatus()).toEqual({ pending: 3, processing: 0, processed: 0, failed: 0 });
     expect(await inbox.countByStatus('t2')).toEqual({ pending: 1, processing: 0, processed: 0, failed: 0 });

@@ -189,6 +189,26 @@ describe('a signed body replayed against another shop', () => {
     // Topics whose bodies do not name the shop (orders, customers) are not affected.
     expect((await send(s, 'customers/update', { id: 1, updated_at: '2025-01-01T00:00:00Z' })).status).toBe(200);
   });
+
+  it('a body that names no shop (an order), replayed with shop B\'s header and its webhook id: 400 WEBHOOK_REPLAYED, nothing stored for B; A\'s retry is still a duplicate', async () => {
+    const s = service();
+    const order = { id: 4401, name: '#4401', email: 'buyer@example.com', updated_at: '2025-01-01T00:00:00Z', line_items: [] };
+    const captured = signedDelivery('orders/create', order, { webhookId: 'captured-delivery-1' });
+    expect((await s.handler(toRequest(captured))).status).toBe(200);
+    const replayed = { headers: { ...captured.headers, 'x-shopify-shop-domain': 'other.myshopify.com' }, body: captured.body };
+    const res = await s.handler(toRequest(replayed));
+    expect(res.status).toBe(400);
+    expect(await res.text()).toMatch(/already received for another shop/);
+    // Shopify's own retry of the original is acknowledged as a duplicate, and applied once.
+    const retry = await s.handler(toRequest(captured));
+    expect(await retry.json()).toEqual({ ok: true, duplicate: true });
+    await s.processPending();
+    expect(await db.query(`SELECT tenant_id, duplicates FROM shopify_webhook_inbox WHERE webhook_id = 'captured-delivery-1'`)).toEqual([{ tenant_id: 't1', duplicates: 1 }]);
+    expect(await db.query(`SELECT tenant_id FROM shopify_orders WHERE id = 4401`)).toEqual([{ tenant_id: 't1' }]);
+    // Still refused once the original is processed (its row is kept, without its body).
+    expect((await s.handler(toRequest(replayed))).status).toBe(400);
+    expect(await db.query(`SELECT count(*)::int AS n FROM shopify_webhook_inbox WHERE tenant_id = 't2'`)).toEqual([{ n: 0 }]);
+  });
 });
 
 describe('several apps', () => {
