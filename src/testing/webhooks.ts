@@ -118,6 +118,14 @@ export function createWebhookDispatcher(init: WebhookDeliveryOptions & {
 }) {
   let options: WebhookDeliveryOptions = { ...init };
   const random: Random = createRandom(hashString(`webhooks:${init.seed}`));
+  // Webhook ids drawn per shop: two simulators with one seed give their shops different ids, as
+  // Shopify's are unique per delivery (the SDK refuses an id it holds for another shop as a replay).
+  const idStreams = new Map<string, Random>();
+  const webhookIdFor = (shop: string): string => {
+    let stream = idStreams.get(shop);
+    if (!stream) idStreams.set(shop, (stream = createRandom(hashString(`webhook-ids:${init.seed}:${shop}`))));
+    return uuidFrom(stream);
+  };
   const doFetch = init.fetch ?? globalThis.fetch;
   const deliveries: WebhookDeliveryRecord[] = [];
   const timers = new Set<NodeJS.Timeout>();
@@ -222,7 +230,7 @@ export function createWebhookDispatcher(init: WebhookDeliveryOptions & {
     const event = eventId ?? String(++eventCounter + 1_000_000_000);
     const triggeredAt = new Date(init.clock()).toISOString();
     for (const sub of subs) {
-      enqueue({ shop: shop.domain, topic, address: sub.address, body, webhookId: uuidFrom(random), eventId: event, triggeredAt, attempt: 1, duplicate: false });
+      enqueue({ shop: shop.domain, topic, address: sub.address, body, webhookId: webhookIdFor(shop.domain), eventId: event, triggeredAt, attempt: 1, duplicate: false });
     }
   }
 

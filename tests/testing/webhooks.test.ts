@@ -52,6 +52,25 @@ describe('simulator webhooks', () => {
     await receiver.close();
   });
 
+  it('webhook ids are unique per delivery across simulators with one seed (per shop), and replay with the seed', async () => {
+    const idsOf = async (domain: string): Promise<string[]> => {
+      const receiver = await startReceiver();
+      const sim = await createShopifySimulator({ seed: 7, shops: [{ domain, orders: 3 }] });
+      const shop = sim.shops[0];
+      shop.subscribe('orders/updated', receiver.url);
+      for (let i = 0; i < 3; i++) shop.update('orders', shop.idOf('orders', i), { note: `n${i}` });
+      await sim.webhooks.waitForDeliveries();
+      await sim.stop();
+      await receiver.close();
+      return sim.webhooks.deliveries.map((d) => d.webhookId);
+    };
+    const a = await idsOf('one.myshopify.com');
+    const b = await idsOf('two.myshopify.com');
+    expect(new Set(a).size).toBe(3);
+    expect(a.filter((id) => b.includes(id))).toEqual([]);
+    expect(await idsOf('one.myshopify.com')).toEqual(a);
+  });
+
   it('retries non-2xx and slow answers with backoff, keeping the webhook id', async () => {
     const receiver = await startReceiver((n) => (n === 0 ? { status: 500 } : n === 1 ? { status: 200, delayMs: 1500 } : { status: 200 }));
     const sim = await createShopifySimulator({ shops: [{ orders: 3 }], timeScale: 1000, webhooks: { timeoutMs: 1000, backoffMs: 20_000 } });
