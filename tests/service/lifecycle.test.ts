@@ -296,7 +296,9 @@ describe('app lifecycle', () => {
   });
 
   it('app/uninstalled applied by another instance: the run here stops at its next committed page (IMPORT_LOCK_LOST), data kept', async () => {
-    // This instance imports and applies no deliveries; the other receives and applies them.
+    // The previous test's instance would apply the delivery too: stopped. This instance imports and
+    // applies no deliveries; the other receives and applies them.
+    for (const service of services.splice(0)) await service.shutdown({ timeoutMs: 2_000 });
     const importing = makeService({ webhooks: { worker: { autoStart: false } } });
     await importing.initialize();
     let imported = 0;
