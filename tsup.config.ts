@@ -9,6 +9,8 @@ export default defineConfig({
     'adapters/next': 'src/adapters/next.ts',
     'testing/index': 'src/testing/index.ts',
     'cli/index': 'src/cli/index.ts',
+    // Reads bulk files in a worker thread (src/importer/bulk-file-worker.ts finds it beside its chunk).
+    'bulk-worker': 'src/importer/bulk-worker.ts',
   },
   format: ['esm', 'cjs'],
   // @internal members (injection points for tests, the store) stay out of the published types.

@@ -12,5 +12,9 @@ export async function bundleBench(entryUrl: string, name: string): Promise<strin
   const entry = fileURLToPath(entryUrl);
   const outfile = path.resolve(path.dirname(entry), `../node_modules/.cache/shopify-ingest-bench/${name}.mjs`);
   await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile, logLevel: 'warning' });
+  // The importer reads bulk files in a worker thread whose script it finds beside its own module,
+  // as in the built package (src/importer/bulk-file-worker.ts).
+  const worker = fileURLToPath(new URL('../src/importer/bulk-worker.ts', import.meta.url));
+  await build({ entryPoints: [worker], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: path.join(path.dirname(outfile), 'bulk-worker.mjs'), logLevel: 'warning' });
   return outfile;
 }

@@ -23,6 +23,7 @@
  *                              profiler keeping objects that survived the young generation; a .heapprofile)
  *   BENCH_HEAP_SAMPLING_ALL=1  the same profile of every allocation (young ones included): what makes scavenges frequent
  *   BENCH_REGROUP_LINES        the bulk importer's regroupLines (default: its own, 4,000; 0 writes records at once)
+ *   BENCH_BULK_WORKER [1]      0 reads bulk files in the job's own thread (`bulk: { worker: false }`) instead of the worker thread
  *   BENCH_SOURCE [graphql]     graphql: full syncs as bulk operations (the default engine); rest: the legacy REST pages
  *   BENCH_BULK_FILES [disk]    disk: the simulator writes each bulk operation's result file while the operation runs, as
  *                              Shopify does, and serves it from disk; the phase's time and the simulator's CPU leave that
@@ -219,7 +220,7 @@ async function runJob(spec: JobSpec): Promise<JobResult> {
     const shop = sim.shops[0];
     await createStore(db.database).upsertTenant({ id: 'bench', shopDomain: shop.domain, accessTokenEnc: 'x' });
     const client = createShopifyClient({ shopDomain: shop.domain, accessToken: shop.accessToken, baseUrl: sim.url });
-    const service = createImportService(db.database, client, 'bench', { keyRing: createKeyRing({ key: randomBytes(32) }), bulk: { minPollMs: 50, maxPollMs: 200, ...(env.BENCH_REGROUP_LINES ? { regroupLines: Number(env.BENCH_REGROUP_LINES) } : {}) } });
+    const service = createImportService(db.database, client, 'bench', { keyRing: createKeyRing({ key: randomBytes(32) }), bulk: { minPollMs: 50, maxPollMs: 200, ...(env.BENCH_REGROUP_LINES ? { regroupLines: Number(env.BENCH_REGROUP_LINES) } : {}), ...(env.BENCH_BULK_WORKER === '0' ? { worker: false } : {}) } });
     const options = { batchSize: num('BENCH_BATCH', 100), concurrency: num('BENCH_CONCURRENCY', 3), source: (env.BENCH_SOURCE ?? 'graphql') as 'graphql' | 'rest' };
     const phases: JobResult['phases'] = [];
     const t0 = performance.now();

@@ -68,6 +68,25 @@ const BLIND_INDEX_INFO = 'shopify-ingest/blind-index/v1';
 
 interface RingKey { id: string; key: KeyObject }
 
+/** The key material a ring was built from, to build the same ring in a worker thread. */
+export interface KeyRingMaterial {
+  key: Buffer;
+  previousKeys: Buffer[];
+  blindIndexKey: Buffer;
+}
+
+/** Rings built by {@link createKeyRing} with the default random source -> their material. */
+const materials = new WeakMap<KeyRing, KeyRingMaterial>();
+
+/**
+ * The material `ring` was built from, when {@link createKeyRing} built it with the default random
+ * source; null for any other ring (one of the host's own, or one with an injected `randomFill`).
+ * @internal
+ */
+export function keyRingMaterialOf(ring: KeyRing): KeyRingMaterial | null {
+  return materials.get(ring) ?? null;
+}
+
 /**
  * Creates a {@link KeyRing}. Throws {@link ConfigError} for a missing, short or malformed key.
  *
@@ -163,7 +182,7 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
   }
 
   const keyIds = keys.map((k) => k.id);
-  return {
+  const ring: KeyRing = {
     keyId: current.id,
     keyIds,
     encrypt,
@@ -181,6 +200,9 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
       return createHmac('sha256', blindKey).update(normaliseEmail(email), 'utf8').digest('hex');
     },
   };
+  // A ring with an injected random source (tests) cannot be rebuilt elsewhere the same.
+  if (!options.randomFill) materials.set(ring, { key: primary, previousKeys: previous, blindIndexKey: blindMaterial });
+  return ring;
 }
 
 /**

@@ -22,7 +22,11 @@
  */
 import { BulkOperations, type BulkOperationState } from '../client/bulk-operations.js';
 import { ShopifyIngestError } from '../errors.js';
-import { flatString } from '../json.js';
+import { childLineText, kindOfLine } from './bulk-lines.js';
+import { BulkWorkerError, bundledWorkerFile, unitsFromWorker, type WorkerOutcome } from './bulk-file-worker.js';
+import type { WorkerInit } from './bulk-worker-protocol.js';
+import { transformerSpecOf } from '../transform/transformer.js';
+import { getResource } from '../resources/registry.js';
 import { parseGid } from '../transform/values.js';
 import { encodeCursor, type BulkCursor, type GraphqlCursor } from './checkpoint.js';
 import { ImportError } from './errors.js';
@@ -34,19 +38,11 @@ import type { RunFrame } from './run-frame.js';
 import type { Unit } from './pipeline.js';
 import { RegroupWindow } from './regroup.js';
 import type { GraphqlImportClient } from './types.js';
-import type { NestedConnection, RowSet } from '../resources/definition.js';
+import { graphqlSourcesOf, type NestedConnection, type RowSet } from '../resources/definition.js';
 import { EncodedRow } from '../store/encoded-rows.js';
 import { SPANS } from '../telemetry/instruments.js';
 
-/**
- * A bulk child line's JSON text without its `__parentId`, which Shopify writes last
- * (`{…,"__parentId":"gid://shopify/Order/1"}`); undefined when the line does not end that way.
- */
-export function childLineText(text: string, parentId: string): string | undefined {
-  const suffix = `,"__parentId":${JSON.stringify(parentId)}}`;
-  // Flat while young: a slice joined to '}' is a tree holding the whole line (src/json.ts, flatString).
-  return text.endsWith(suffix) ? flatString(`${text.slice(0, text.length - suffix.length)}}`) : undefined;
-}
+export { childLineText } from './bulk-lines.js';
 
 /** A window `[from, to]` (ISO strings, null = open). */
 export type Window = [string | null, string | null];
@@ -396,12 +392,13 @@ async function readFileInto(
 ): Promise<'done' | 'expired'> {
   let roots = op.roots;
   const counted = frame.resource.graphql.connections.filter((c) => c.countField);
-  const pipeline = frame.pipeline<LinePosition>('bulk', (position) => {
+  const newPipeline = () => frame.pipeline<LinePosition>('bulk', (position) => {
     op.line = position.line;
     op.byte = position.byte;
     op.roots = position.roots;
     save();
   });
+  let pipeline = newPipeline();
   let unknownTypes = 0;
   const countedKeys = countedChildren(frame).map((c) => c.key);
   const window = regroupWindowFor(frame, deps, complete);
@@ -463,67 +460,104 @@ async function readFileInto(
     // Resumed past some lines: their records' counts and children are tallied first (read, not
     // written), or a truncated connection among them would never be read again.
     if (tally && counted.length > 0 && op.line > 0) await tallyCommittedLines(frame, deps, url, op.line, tally, counted, childByType);
-    for await (const line of readJsonl(url, { from: { line: op.line, byte: op.byte }, fetch: deps.fetch, signal: frame.options.signal, logger: frame.deps.logger })) {
-      let node: Record<string, unknown>;
+    const init = encoder && !partial && complete === null && counted.length === 0 ? workerInitFor(frame, deps, url, op, roots, window ? countedKeys : []) : null;
+    let inThisThread = init === null;
+    if (init) {
+      // Read, parsed, transformed, encoded and regrouped in a worker thread (bulk-worker.ts).
+      frame.deps.logger.debug('bulk file read in a worker thread', { tenantId: frame.tenantId, resource: frame.name, operation: op.id, fromLine: op.line });
+      let outcome: WorkerOutcome | null = null;
+      const read = { url, from: { line: op.line, byte: op.byte }, fetch: deps.fetch, signal: frame.options.signal, logger: frame.deps.logger };
       try {
-        node = JSON.parse(line.text) as Record<string, unknown>;
-      } catch (cause) {
-        throw new ImportError(`${frame.name} bulk file line ${line.line} is not JSON`, { code: 'BULK_FILE_MALFORMED', cause, details: { line: line.line } });
+        for await (let unit of unitsFromWorker(init.file, init.init, frame.resource, encoder!, read, (o) => { outcome = o; })) {
+          if (unit.records > 0) frame.counts.fetched++;
+          if (unit.failure) unit = frame.failedWith(unit.position, unit.failure, unit.records);
+          await pipeline.add(unit);
+          if (pipeline.failed !== null || frame.shouldStop()) break;
+        }
+      } catch (error) {
+        if (!(error instanceof BulkWorkerError)) throw error;
+        // The thread died (out of its memory, or killed): what it sent is written, and the file is
+        // read on from the committed position here, as a resumed run would.
+        frame.deps.logger.warn('the bulk file worker thread failed: the rest of the file is read in this thread', { tenantId: frame.tenantId, resource: frame.name, operation: op.id, error });
+        await frame.endPipeline(pipeline);
+        if (frame.failed !== null) return 'done';
+        pipeline = newPipeline();
+        roots = op.roots;
+        before = { line: op.line, byte: op.byte, roots };
+        // Parents whose children it saw after they left its window are not known: every parent is recounted.
+        if (writes) writes.late = null;
+        inThisThread = true;
       }
-      const parent = node.__parentId;
-      const type = node.__typename;
-      if (window) for (const unit of window.due(line.line, before)) await add(unit);
-      if (typeof parent === 'string') {
-        delete node.__parentId;
-        const child = typeof type === 'string' ? childByType.get(type) : undefined;
-        const parentId = parseGid(parent);
-        const position = { line: line.end.line, byte: line.end.byte, roots };
-        before = position;
-        if (!child || parentId === null) {
-          unknownTypes++;
-          await add(pass(window, { rows: null, records: 0, position }));
-          continue;
+      const ended = outcome as WorkerOutcome | null;
+      if (ended && !inThisThread) {
+        unknownTypes += ended.unknown;
+        if (writes?.late) {
+          if (ended.late === null || writes.late.size + ended.late.length > MAX_LATE_PARENTS) writes.late = null;
+          else for (const id of ended.late) writes.late.add(id);
         }
-        const seen = tally?.byTable.get(child.key)?.get(parentId);
-        if (seen) seen[1]++;
-        const unit = encoded(frame.childUnit(child.key, node, parentId, position, op.tag, childLineText(line.text, parent)));
-        if (!window?.join(parentId, unit, child.key)) {
-          if (writes?.late && countedTables.has(child.key)) {
-            writes.late.add(parentId);
-            if (writes.late.size > MAX_LATE_PARENTS) writes.late = null;
+      }
+    }
+    if (inThisThread) {
+      for await (const line of readJsonl(url, { from: { line: op.line, byte: op.byte }, fetch: deps.fetch, signal: frame.options.signal, logger: frame.deps.logger })) {
+        let node: Record<string, unknown>;
+        try {
+          node = JSON.parse(line.text) as Record<string, unknown>;
+        } catch (cause) {
+          throw new ImportError(`${frame.name} bulk file line ${line.line} is not JSON`, { code: 'BULK_FILE_MALFORMED', cause, details: { line: line.line } });
+        }
+        const kind = kindOfLine(node, childByType);
+        if (window) for (const unit of window.due(line.line, before)) await add(unit);
+        if (kind.kind !== 'record') {
+          const position = { line: line.end.line, byte: line.end.byte, roots };
+          before = position;
+          if (kind.kind === 'unknown') {
+            unknownTypes++;
+            await add(pass(window, { rows: null, records: 0, position }));
+            continue;
           }
-          await add(pass(window, unit));
-        }
-      } else {
-        if (typeof type === 'string' && type !== rootType) {
-          throw new ImportError(`${frame.name} bulk file line ${line.line} is a ${type}, not a ${rootType}`, { code: 'BULK_FILE_MALFORMED', details: { line: line.line } });
-        }
-        roots++;
-        node = liftRecord(frame.resource.graphql, node);
-        if (tally) countChildren(tally, counted, node);
-        const position = { line: line.end.line, byte: line.end.byte, roots };
-        const items = complete ? complete.itemsOf(node) : 0;
-        if (window) {
-          const unit = recordUnit(node, position);
-          const id = unit.provides;
-          if (id === undefined) await add(window.pass(unit));
-          else {
-            // Listed twice in one file: the first leaves before the second is held.
-            if (window.has(id)) for (const earlier of window.take(id, before)) await add(earlier);
-            window.hold(id, unit, line.line, before);
+          const { child, parentId, parent } = kind;
+          const seen = tally?.byTable.get(child.key)?.get(parentId);
+          if (seen) seen[1]++;
+          const unit = encoded(frame.childUnit(child.key, node, parentId, position, op.tag, childLineText(line.text, parent)));
+          if (!window?.join(parentId, unit, child.key)) {
+            if (writes?.late && countedTables.has(child.key)) {
+              writes.late.add(parentId);
+              if (writes.late.size > MAX_LATE_PARENTS) writes.late = null;
+            }
+            await add(pass(window, unit));
           }
-        } else if (items > 0) {
-          const record = node;
-          heldRoots.push(record);
-          heldItems += items;
-          held.push(() => recordUnit(record, position));
         } else {
-          await add(recordUnit(node, position));
+          const type = node.__typename;
+          if (typeof type === 'string' && type !== rootType) {
+            throw new ImportError(`${frame.name} bulk file line ${line.line} is a ${type}, not a ${rootType}`, { code: 'BULK_FILE_MALFORMED', details: { line: line.line } });
+          }
+          roots++;
+          node = liftRecord(frame.resource.graphql, node);
+          if (tally) countChildren(tally, counted, node);
+          const position = { line: line.end.line, byte: line.end.byte, roots };
+          const items = complete ? complete.itemsOf(node) : 0;
+          if (window) {
+            const unit = recordUnit(node, position);
+            const id = unit.provides;
+            if (id === undefined) await add(window.pass(unit));
+            else {
+            // Listed twice in one file: the first leaves before the second is held.
+              if (window.has(id)) for (const earlier of window.take(id, before)) await add(earlier);
+              window.hold(id, unit, line.line, before);
+            }
+          } else if (items > 0) {
+            const record = node;
+            heldRoots.push(record);
+            heldItems += items;
+            held.push(() => recordUnit(record, position));
+          } else {
+            await add(recordUnit(node, position));
+          }
+          before = position;
         }
-        before = position;
+        if (held.length > 0 && (heldItems >= complete!.perQuery || held.length >= MAX_HELD_LINES)) await release();
+        if (pipeline.failed !== null || frame.shouldStop()) break;
       }
-      if (held.length > 0 && (heldItems >= complete!.perQuery || held.length >= MAX_HELD_LINES)) await release();
-      if (pipeline.failed !== null || frame.shouldStop()) break;
     }
     // Held lines and records are released only at a clean end: a run that stops resumes before them.
     if (window && pipeline.failed === null && !frame.shouldStop()) for (const unit of window.flush(before)) await add(unit);
@@ -541,6 +575,33 @@ async function readFileInto(
   if (unknownTypes > 0) frame.deps.logger.warn('bulk file lines of unknown types were skipped', { tenantId: frame.tenantId, resource: frame.name, count: unknownTypes });
   await frame.endPipeline(pipeline);
   return 'done';
+}
+
+/**
+ * What a worker thread needs to read the file as this thread would (bulk-file-worker.ts), or null
+ * when it cannot: turned off (`BulkDeps.worker: false`), no worker script (running from the
+ * TypeScript sources, or bundled by the host's bundler), a transformer or key ring of the host's
+ * own, or a resource definition that is not the registry's.
+ */
+function workerInitFor(frame: RunFrame, deps: BulkDeps, url: string, op: BulkCursor, roots: number, counted: string[]): { file: string; init: WorkerInit } | null {
+  if (deps.worker === false) return null;
+  const file = deps.workerFile ?? bundledWorkerFile();
+  const transformer = transformerSpecOf(frame.deps.transformer);
+  if (file === null || transformer === null) return null;
+  const definition = getResource(frame.name);
+  if (graphqlSourcesOf(definition)[frame.sourceIndex] !== frame.resource.graphql) return null;
+  return {
+    file,
+    init: {
+      resource: frame.name, source: frame.sourceIndex, tenantId: frame.tenantId, tag: op.tag,
+      observedAt: frame.observedAt?.getTime() ?? null, transformer, counted,
+      regroupLines: counted.length > 0 ? deps.regroupLines ?? DEFAULT_REGROUP_LINES : 0,
+      maxLateParents: MAX_LATE_PARENTS, from: { line: op.line, byte: op.byte, roots },
+      // With the global fetch the worker downloads the file itself; a fetch of the host's (or a
+      // test's) runs here and the worker is sent the lines.
+      url: deps.fetch ? null : url,
+    },
+  };
 }
 
 /**

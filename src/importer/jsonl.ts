@@ -36,26 +36,18 @@ export interface ReadJsonlOptions {
 const NEWLINE = 0x0a;
 
 /**
- * Lines of the file at `url`. Throws `BULK_FILE_EXPIRED` when the link no longer works (HTTP 403,
- * 404 or 410, or a 400 saying the signature expired: the 7 days are over; a fresh operation is
- * needed) and `BULK_FILE_UNREADABLE` after the retries of a failing download.
- *
- * @example
- * ```ts
- * for await (const { text, end } of readJsonl(op.url!, { from: checkpoint })) {
- *   handle(JSON.parse(text));
- *   checkpoint = end;
- * }
- * ```
+ * Whole lines of the file as they arrive: each run holds the bytes of one or more lines (newlines
+ * included; the file's last line may lack one), with the position before its first line and after
+ * its last. The bytes are the run's own (a copy where lines spanned chunks, else a view of the
+ * chunk): they may be handed to another thread. See {@link readJsonl} for errors and resuming.
  */
-export async function* readJsonl(url: string, options: ReadJsonlOptions = {}): AsyncGenerator<JsonlLine, void, undefined> {
+export async function* readJsonlRuns(url: string, options: ReadJsonlOptions = {}): AsyncGenerator<JsonlRun, void, undefined> {
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const logger = options.logger ?? silentLogger;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const retries = options.retries ?? 5;
   let position: JsonlPosition = options.from ?? { line: 0, byte: 0 };
   let failures = 0;
-  const decoder = new TextDecoder('utf-8', { fatal: false });
 
   for (;;) {
     let response: Response;
@@ -100,33 +92,36 @@ export async function* readJsonl(url: string, options: ReadJsonlOptions = {}): A
         }
         if (chunk.done) { completed = true; break; }
         const bytes = chunk.value;
-        let start = 0;
-        for (let i = bytes.indexOf(NEWLINE); i !== -1; i = bytes.indexOf(NEWLINE, start)) {
-          const piece = bytes.subarray(start, i);
-          const size = pendingBytes + piece.length + 1;
-          let text: string;
-          if (pendingBytes > 0) {
-            pending.push(piece);
-            text = decoder.decode(concat(pending, pendingBytes + piece.length));
-            pending = [];
-            pendingBytes = 0;
-          } else {
-            text = decoder.decode(piece);
-          }
-          start = i + 1;
-          line++;
-          byte += size;
-          if (skipLines > 0) { skipLines--; continue; }
-          if (text.length === 0) continue;
-          position = { line, byte };
-          failures = 0;
-          yield { text, line, end: position };
-        }
-        if (start < bytes.length) {
+        const last = bytes.lastIndexOf(NEWLINE);
+        if (last === -1) {
           // Copy: the reader may reuse its buffer.
-          pending.push(bytes.slice(start));
-          pendingBytes += bytes.length - start;
+          pending.push(bytes.slice());
+          pendingBytes += bytes.length;
+          continue;
         }
+        let run = pendingBytes > 0 ? concat([...pending, bytes.subarray(0, last + 1)], pendingBytes + last + 1) : bytes.subarray(0, last + 1);
+        pending = [];
+        pendingBytes = 0;
+        if (last + 1 < bytes.length) {
+          pending.push(bytes.slice(last + 1));
+          pendingBytes = bytes.length - last - 1;
+        }
+        // Lines a 200 answer repeats from the start of the file are skipped.
+        let start = 0;
+        while (skipLines > 0 && start < run.length) {
+          start = run.indexOf(NEWLINE, start) + 1;
+          skipLines--;
+          line++;
+        }
+        byte += start;
+        run = run.subarray(start);
+        if (run.length === 0) continue;
+        const from = { line, byte };
+        line += countNewlines(run);
+        byte += run.length;
+        position = { line, byte };
+        failures = 0;
+        yield { bytes: run, from, to: position };
       }
     } finally {
       reader.releaseLock?.();
@@ -134,14 +129,66 @@ export async function* readJsonl(url: string, options: ReadJsonlOptions = {}): A
     if (completed) {
       if (pendingBytes > 0 && skipLines === 0) {
         // A last line without a newline.
-        const text = decoder.decode(concat(pending, pendingBytes));
+        const from = { line, byte };
         position = { line: line + 1, byte: byte + pendingBytes };
-        if (text.trim().length > 0) yield { text, line: position.line, end: position };
+        yield { bytes: concat(pending, pendingBytes), from, to: position };
       }
       return;
     }
     failures = await retryOrThrow(new Error('connection dropped mid-download'), failures, retries, sleep, logger, url);
   }
+}
+
+/** Bytes of whole lines of a bulk file, between two positions (see {@link readJsonlRuns}). */
+export interface JsonlRun {
+  bytes: Uint8Array;
+  from: JsonlPosition;
+  to: JsonlPosition;
+}
+
+/**
+ * The lines of a run that hold something (an empty line is counted, not handed out; a last line
+ * without a newline only when it is not blank), decoded as UTF-8.
+ */
+export function* linesOf(run: JsonlRun, decoder: TextDecoder = new TextDecoder('utf-8', { fatal: false })): Generator<JsonlLine, void, undefined> {
+  const bytes = run.bytes;
+  let { line, byte } = run.from;
+  let start = 0;
+  while (start < bytes.length) {
+    let end = bytes.indexOf(NEWLINE, start);
+    const terminated = end !== -1;
+    if (!terminated) end = bytes.length;
+    const text = decoder.decode(bytes.subarray(start, end));
+    line++;
+    byte += end - start + (terminated ? 1 : 0);
+    start = end + 1;
+    if (terminated ? text.length === 0 : text.trim().length === 0) continue;
+    yield { text, line, end: { line, byte } };
+  }
+}
+
+/**
+ * Lines of the file at `url`. Throws `BULK_FILE_EXPIRED` when the link no longer works (HTTP 403,
+ * 404 or 410, or a 400 saying the signature expired: the 7 days are over; a fresh operation is
+ * needed) and `BULK_FILE_UNREADABLE` after the retries of a failing download.
+ *
+ * @example
+ * ```ts
+ * for await (const { text, end } of readJsonl(op.url!, { from: checkpoint })) {
+ *   handle(JSON.parse(text));
+ *   checkpoint = end;
+ * }
+ * ```
+ */
+export async function* readJsonl(url: string, options: ReadJsonlOptions = {}): AsyncGenerator<JsonlLine, void, undefined> {
+  const decoder = new TextDecoder('utf-8', { fatal: false });
+  for await (const run of readJsonlRuns(url, options)) yield* linesOf(run, decoder);
+}
+
+function countNewlines(bytes: Uint8Array): number {
+  let n = 0;
+  for (let i = bytes.indexOf(NEWLINE); i !== -1; i = bytes.indexOf(NEWLINE, i + 1)) n++;
+  return n;
 }
 
 /**

@@ -4,19 +4,19 @@
  * fatal), the batch pipeline and its writes (retried, `skipExisting`), checkpoint writes, and the
  * checks that stop a run (abort, a lost run lock, a failed write).
  */
-import { redactText, type Logger } from '../logger.js';
+import type { Logger } from '../logger.js';
 import type { ResourceDefinition, RowSet } from '../resources/definition.js';
-import { isTagged, stampObserved, type Tagged } from '../store/resource-writer.js';
 import { releaseEncoded } from '../store/encoded-rows.js';
 import type { Checkpoint, IngestStore, SyncFailureInput } from '../store/types.js';
 import type { ResourceType } from '../store/rows.js';
-import { isObject, resolveId } from '../transform/values.js';
+import { isObject } from '../transform/values.js';
 import { createLatestWriter } from './checkpoint.js';
 import { ImportError } from './errors.js';
 import type { ResolvedImportOptions } from './options.js';
 import { BatchPipeline, type Batch, type Unit } from './pipeline.js';
 import { lockLostError, type HeldRunLock } from './run-lock.js';
 import { withRetry } from './retry.js';
+import { childRows, reasonOf, recordRows, shopifyIdOf } from './units.js';
 import type { ImportProgress, ImportTransformer } from './types.js';
 import { ATTR, NO_SPAN, NO_TELEMETRY, SPANS, type Attributes, type Telemetry, type TelemetrySpan } from '../telemetry/index.js';
 
@@ -33,12 +33,6 @@ export interface FrameDeps {
   telemetry?: Telemetry;
 }
 
-/** A failure's reason as stored: masked like log lines (tokens, emails), at most 2,000 characters. */
-function reasonOf(error: unknown): string {
-  const message = redactText(error instanceof Error ? error.message : String(error));
-  return message.length > 2000 ? message.slice(0, 2000) : message;
-}
-
 /** `updated_at` of a raw record in ms, or null. */
 export function updatedAtOf(raw: unknown): number | null {
   if (!isObject(raw)) return null;
@@ -48,11 +42,7 @@ export function updatedAtOf(raw: unknown): number | null {
   return Number.isNaN(ms) ? null : ms;
 }
 
-/** Shopify id of a raw record, or null. */
-export function shopifyIdOf(raw: unknown): bigint | null {
-  if (!isObject(raw)) return null;
-  try { return resolveId(raw); } catch { return null; }
-}
+export { shopifyIdOf } from './units.js';
 
 export class RunFrame {
   readonly counts = { fetched: 0, imported: 0, skipped: 0, failed: 0 };
@@ -173,12 +163,8 @@ export class RunFrame {
   recordUnit<P>(raw: unknown, position: P, syncTag: string | null = null): Unit<P> {
     this.counts.fetched++;
     try {
-      const rows = stampObserved(this.resource, this.deps.transformer.toRows(this.name, raw, this.tenantId), this.observedAt);
-      if (syncTag) this.tag(rows, syncTag);
-      // A record riding on another (an order's refunds) has any number of root rows, none of them the
-      // record: it provides no id (skipExisting never drops an order's new refunds for an old one).
-      const id = this.resource.ridesOn ? undefined : (rows[this.resource.root.key]?.[0] as { id?: bigint } | undefined)?.id;
-      return { rows, records: 1, position, provides: id };
+      const { rows, provides } = recordRows(this.resource, this.deps.transformer, this.tenantId, raw, this.observedAt, syncTag);
+      return { rows, records: 1, position, provides };
     } catch (error) {
       return this.failureUnit(raw, position, error);
     }
@@ -190,11 +176,8 @@ export class RunFrame {
    */
   childUnit<P>(table: string, raw: unknown, parentId: bigint, position: P, syncTag: string, text?: string): Unit<P> {
     try {
-      const row = this.deps.transformer.childRow(this.name, table, raw, parentId, this.tenantId, text === undefined ? undefined : { text }) as Tagged & { id?: bigint };
-      row.syncTag = syncTag;
-      stampObserved(this.resource, { [table]: [row] }, this.observedAt);
-      const hasChildren = this.resource.children.some((c) => c.parent === table);
-      return { rows: { [table]: [row] }, records: 0, position, requires: parentId, provides: hasChildren ? row.id : undefined };
+      const { rows, provides } = childRows(this.resource, this.deps.transformer, this.tenantId, table, raw, parentId, this.observedAt, syncTag, text);
+      return { rows, records: 0, position, requires: parentId, provides };
     } catch (error) {
       return this.failureUnit(raw, position, error, 0);
     }
@@ -207,17 +190,18 @@ export class RunFrame {
   }
 
   private failureUnit<P>(raw: unknown, position: P, error: unknown, records = 1): Unit<P> {
-    this.counts.failed++;
     const id = shopifyIdOf(raw);
-    this.deps.logger.warn('record could not be transformed; recorded as a failure', { tenantId: this.tenantId, resource: this.name, runId: this.runId, shopifyId: id?.toString(), error });
-    return { rows: null, records, position, failure: { shopifyId: id, reason: reasonOf(error) } };
+    return this.failedWith(position, { shopifyId: id, reason: reasonOf(error) }, records, error);
   }
 
-  private tag(rows: RowSet, syncTag: string): void {
-    for (const table of [this.resource.root, ...this.resource.children]) {
-      if (!isTagged(this.resource, table)) continue;
-      for (const row of rows[table.key] ?? []) (row as Tagged).syncTag = syncTag;
-    }
+  /**
+   * A unit for a record (`records` 1) or child line (0) that could not be transformed, counted and
+   * logged; `error` is what was thrown, when it was thrown here (a worker thread sends its reason only).
+   */
+  failedWith<P>(position: P, failure: SyncFailureInput, records: number, error: unknown = failure.reason): Unit<P> {
+    this.counts.failed++;
+    this.deps.logger.warn('record could not be transformed; recorded as a failure', { tenantId: this.tenantId, resource: this.name, runId: this.runId, shopifyId: failure.shopifyId?.toString(), error });
+    return { rows: null, records, position, failure };
   }
 
   /** Opens the span of a page or bulk file (ending the previous one); batch writes started while it is open are its children. */

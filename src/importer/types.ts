@@ -259,4 +259,14 @@ export interface BulkDeps {
    * recounted after the file). Memory: the records and children of that many lines.
    */
   regroupLines?: number;
+  /**
+   * Reads bulk files in a worker thread where it can (default true; docs/importing.md, "In a
+   * worker thread"): memory stays small and flat. `false` reads them in the calling thread.
+   */
+  worker?: boolean;
+  /**
+   * The worker script (tests and benchmarks run the sources, which have none beside them).
+   * @internal
+   */
+  workerFile?: string;
 }

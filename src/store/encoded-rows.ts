@@ -33,7 +33,24 @@ class Slab {
   /** Rows encoded into it and not released yet. */
   live = 0;
   at = 0;
-  constructor(readonly bytes: Buffer, readonly pool: SlabPool) {}
+  constructor(readonly bytes: Buffer, readonly pool: { drop(slab: Slab): void }) {}
+}
+
+/**
+ * Bytes encoded elsewhere (a worker thread, bulk-file-worker.ts) whose rows are adopted with
+ * {@link RowEncoder.adopt}; `onFree` is called once every row adopted from them is released.
+ */
+export class AdoptedBytes {
+  /** @internal */
+  readonly slab: Slab;
+  constructor(bytes: Buffer, onFree: (bytes: Buffer) => void) {
+    this.slab = new Slab(bytes, { drop: (slab) => { if (--slab.live === 0) onFree(slab.bytes); } });
+  }
+
+  /** True when no adopted row holds them (none adopted yet, or every one released). */
+  get free(): boolean {
+    return this.slab.live === 0;
+  }
 }
 
 /**
@@ -280,6 +297,23 @@ export class RowEncoder {
   /** The tenant of the rows encoded: the first row's (every other row must have the same). */
   get tenantId(): string | undefined {
     return this.tenant;
+  }
+
+  /**
+   * A row of table `key` encoded by another encoder of the same resource and columns (a worker
+   * thread's), `length` bytes at `offset` of `bytes`, its count columns already set.
+   */
+  adopt(key: string, bytes: AdoptedBytes, offset: number, length: number): EncodedRow {
+    const plan = this.plans.get(key);
+    if (!plan) throw new Error(`[shopify-ingest] no table ${key} to adopt`);
+    bytes.slab.live++;
+    return new EncodedRow(plan.shared, bytes.slab, offset, length, -1);
+  }
+
+  /** Sets the tenant of rows adopted without any encoded here (see {@link RowEncoder.adopt}). */
+  adoptTenant(tenantId: string): void {
+    if (this.encoded++ === 0) this.tenant = tenantId;
+    else if (tenantId !== this.tenant) checkTenantOfRows(String(this.tenant), 'adopted', [{ tenantId }]);
   }
 
   /** One row of table `key` as an {@link EncodedRow}. */

@@ -1,5 +1,5 @@
 import { assertTenantId, ShopifyIngestError } from '../errors.js';
-import { envKeyRing, type KeyRing, type KeyRingEnv } from '../crypto/key-ring.js';
+import { createKeyRing, envKeyRing, keyRingMaterialOf, type KeyRing, type KeyRingEnv, type KeyRingMaterial } from '../crypto/key-ring.js';
 import type { CustomerRow, OrderBundle, ProductBundle } from '../store/rows.js';
 import { FieldError, TransformError, type TransformFailure } from './errors.js';
 import { createRecordSealer, DEFAULT_PII_KEYS, type RecordSealer } from './pii.js';
@@ -82,9 +82,16 @@ export class ShopifyTransformer {
   private readonly piiKeys: ReadonlySet<string>;
   private readonly blindIndex: (email: string) => string;
 
+  /**
+   * What another thread needs to build the same transformer (see {@link transformerSpecOf}).
+   * @internal
+   */
+  private readonly extraPiiKeys: readonly string[];
+
   constructor(options: ShopifyTransformerOptions) {
     if (!options || !options.keyRing) throw new ShopifyIngestError('INVALID_ARGUMENT', 'new ShopifyTransformer({ keyRing }) needs a key ring (createKeyRing / keyRingFromEnv)');
     this.keyRing = options.keyRing;
+    this.extraPiiKeys = [...(options.extraPiiKeys ?? [])];
     this.piiKeys = new Set([...DEFAULT_PII_KEYS, ...(options.extraPiiKeys ?? [])]);
     this.blindIndex = (email) => this.keyRing.blindIndex(email);
   }
@@ -290,3 +297,30 @@ export class ShopifyTransformer {
 
 // Transformers for environment key rings, held weakly by their ring (envKeyRing keeps one ring per env signature).
 const envTransformers = new WeakMap<KeyRing, ShopifyTransformer>();
+
+/** How to build a transformer again in a worker thread: its key ring's material and options. */
+export interface TransformerSpec {
+  keyRing: KeyRingMaterial;
+  extraPiiKeys: string[];
+}
+
+/**
+ * The spec of `transformer` when it is a {@link ShopifyTransformer} whose key ring
+ * {@link createKeyRing} built with its default random source; null otherwise (a host's own
+ * transformer or key ring runs where the host put it).
+ * @internal
+ */
+export function transformerSpecOf(transformer: unknown): TransformerSpec | null {
+  if (!(transformer instanceof ShopifyTransformer)) return null;
+  const keyRing = keyRingMaterialOf(transformer.keyRing);
+  if (!keyRing) return null;
+  return { keyRing, extraPiiKeys: [...(transformer as unknown as { extraPiiKeys: string[] }).extraPiiKeys] };
+}
+
+/** The transformer a {@link TransformerSpec} describes. */
+export function transformerFromSpec(spec: TransformerSpec): ShopifyTransformer {
+  // Buffers arrive in another thread as plain Uint8Arrays.
+  const { key, previousKeys, blindIndexKey } = spec.keyRing;
+  const keyRing = createKeyRing({ key: Buffer.from(key), previousKeys: previousKeys.map((k) => Buffer.from(k)), blindIndexKey: Buffer.from(blindIndexKey) });
+  return new ShopifyTransformer({ keyRing, extraPiiKeys: spec.extraPiiKeys });
+}

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { testDatabaseConfig } from './pg-config.js';
 import { fixturesAvailable, fixturesSkipNote } from './fixtures.js';
+import { buildBulkWorker } from './bulk-worker.js';
 
 /** Fails fast, with a clear message, when the test PostgreSQL is not reachable. */
 export default async function setup(): Promise<void> {
@@ -15,4 +16,7 @@ export default async function setup(): Promise<void> {
   } finally {
     await client.end().catch(() => {});
   }
+  // Bulk files are read in the worker thread, as with the built package (tests that need the
+  // calling thread say `bulk: { worker: false }`).
+  process.env.SHOPIFY_INGEST_BULK_WORKER_FILE ??= await buildBulkWorker();
 }

@@ -35,7 +35,7 @@ function importer(tenantId: string, bulk: { regroupLines?: number } = {}) {
   const client = { shopDomain: shop.shopDomain, graphql: shop.graphql.bind(shop), pages: async function* () { /* REST unused */ } };
   return createImportService(db.database, client, tenantId, {
     keyRing, sleep: async () => {},
-    bulk: { minPollMs: 1, maxPollMs: 2, minWindowMs: 60_000, ...bulk },
+    bulk: { worker, minPollMs: 1, maxPollMs: 2, minWindowMs: 60_000, ...bulk },
   });
 }
 
@@ -43,7 +43,12 @@ const lineItems = async (t: string) => (await db.query<{ n: number }>('SELECT co
 const orders = async (t: string) => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM shopify_orders WHERE tenant_id = $1 AND deleted_at IS NULL', [t]))[0].n;
 const expectedItems = () => shop.orders.reduce((n, o) => n + (o.lineItems as { nodes: unknown[] }).nodes.length, 0);
 
-describe('bulk backfill against a scripted Shopify', () => {
+// Every scenario with the file read in the worker thread (the default) and in the calling thread.
+let worker = true;
+
+describe.each([{ worker: true }, { worker: false }])('bulk backfill against a scripted Shopify (%o)', (mode) => {
+  beforeAll(() => { worker = mode.worker; });
+
   it('copies a first backfill straight into the tables; a second full sync is refused three times, then upserted without trying', async () => {
     const t = await tenant();
     const store = createStore(db.database);
@@ -59,7 +64,7 @@ describe('bulk backfill against a scripted Shopify', () => {
       return done;
     } };
     const client = { shopDomain: shop.shopDomain, graphql: shop.graphql.bind(shop), pages: async function* () { /* REST unused */ } };
-    const service = createImportService(db.database, client, t, { keyRing, sleep: async () => {}, store: spy, bulk: { minPollMs: 1, maxPollMs: 2, minWindowMs: 60_000 } });
+    const service = createImportService(db.database, client, t, { keyRing, sleep: async () => {}, store: spy, bulk: { worker, minPollMs: 1, maxPollMs: 2, minWindowMs: 60_000 } });
     expect(await service.importOrders({ mode: 'full', batchSize: 5, concurrency: 1 })).toMatchObject({ status: 'succeeded', imported: 40 });
     // 40 orders in batches of 5, each order with the line items it waited for (regroup.ts).
     expect(calls.length).toBeGreaterThanOrEqual(8);
@@ -97,7 +102,7 @@ describe('bulk backfill against a scripted Shopify', () => {
         return done;
       } };
       const client = { shopDomain: shop.shopDomain, graphql: shop.graphql.bind(shop), pages: async function* () { /* REST unused */ } };
-      const service = createImportService(db.database, client, t, { keyRing, sleep: async () => {}, store: spy, bulk: { minPollMs: 1, maxPollMs: 2, minWindowMs: 60_000, regroupLines } });
+      const service = createImportService(db.database, client, t, { keyRing, sleep: async () => {}, store: spy, bulk: { worker, minPollMs: 1, maxPollMs: 2, minWindowMs: 60_000, regroupLines } });
       expect(await service.importOrders({ mode: 'full', batchSize: 7 })).toMatchObject({ status: 'succeeded', method: 'bulk', fetched: 40, imported: 40 });
       return t;
     };

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readJsonl, type JsonlPosition } from '../../src/importer/jsonl.js';
+import { linesOf, readJsonl, readJsonlRuns, type JsonlPosition } from '../../src/importer/jsonl.js';
 
 /** A file server like a bulk operation's storage: Range (206) unless told to ignore it, drops mid-body on request, 403 when expired. */
 function fileServer(body: Buffer) {
@@ -48,6 +48,30 @@ describe('readJsonl', () => {
     for await (const line of readJsonl(url)) { got.push(line.text); last = line.end; }
     expect(got).toEqual(lines);
     expect(last).toEqual({ line: 500, byte: body.length });
+  });
+
+  it('hands out runs of whole lines that join up, each with its positions, split again into the same lines', async () => {
+    for (const honourRange of [true, false]) {
+      reset();
+      state.honourRange = honourRange;
+      // Resumed after a dropped connection too: the runs go on from the last one handed out.
+      state.dropAfterBytes = 20_000;
+      const from = { line: 17, byte: Buffer.byteLength(lines.slice(0, 17).join('\n') + '\n') };
+      let at = from;
+      const got: string[] = [];
+      let runs = 0;
+      for await (const run of readJsonlRuns(url, { from, sleep: noSleep })) {
+        expect(run.from).toEqual(at);
+        expect(run.to.byte - run.from.byte).toBe(run.bytes.length);
+        expect(run.bytes[run.bytes.length - 1]).toBe(0x0a);
+        for (const line of linesOf(run)) got.push(line.text);
+        at = run.to;
+        runs++;
+      }
+      expect(runs).toBeGreaterThan(1);
+      expect(got).toEqual(lines.slice(17));
+      expect(at).toEqual({ line: 500, byte: body.length });
+    }
   });
 
   it('resumes from a position with a Range request (206)', async () => {
