@@ -221,7 +221,7 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
       const tally: ChildTally = { byTable: new Map(), gids: new Map(), counted: new Set() };
       const writes: FileWrites = { fromStart: op.line === 0, upsertedBefore: frame.upsertedBulkBatches, late: new Set() };
       if (state.url) {
-        const read = await readFile(frame, deps, state.url, op, childByType, rootType, save, false, complete, tally, writes);
+        const read = await readFile(frame, deps, state.url, Number(state.objectCount), op, childByType, rootType, save, false, complete, tally, writes);
         if (read === 'expired') { rerun(op, 'its result link expired'); continue; }
         if (frame.failed !== null) break;
       }
@@ -290,7 +290,7 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
       if (state.partialDataUrl && !op.partial) { op = { ...op, line: 0, byte: 0, roots: 0, partial: true }; save(); }
       if (state.partialDataUrl) {
         // What it wrote is real data: store it now; the halves below list it again (idempotently) and complete it.
-        await readFile(frame, deps, state.partialDataUrl, op, childByType, rootType, save, true, complete, null, null);
+        await readFile(frame, deps, state.partialDataUrl, 0, op, childByType, rootType, save, true, complete, null, null);
         if (frame.failed !== null) break;
       }
       const halves = await splitWindow(frame, client, plan.field, windows[0], state, minWindowMs);
@@ -365,14 +365,14 @@ export async function missingScopes(frame: RunFrame, client: GraphqlImportClient
 
 /** {@link readFileInto} inside the file's span (batch writes of the file are its children). */
 async function readFile(
-  frame: RunFrame, deps: BulkDeps, url: string, op: BulkCursor,
+  frame: RunFrame, deps: BulkDeps, url: string, lines: number, op: BulkCursor,
   childByType: Map<string, { key: string }>, rootType: string, save: () => void, partial: boolean,
   complete: Completion | null, tally: ChildTally | null, writes: FileWrites | null,
 ): Promise<'done' | 'expired'> {
   const failedBefore = frame.failed;
   frame.openListingSpan(SPANS.bulkFile, { 'shopify_ingest.bulk.operation': op.id, 'shopify_ingest.bulk.partial': partial, 'shopify_ingest.bulk.from_line': op.line });
   try {
-    const read = await readFileInto(frame, deps, url, op, childByType, rootType, save, partial, complete, tally, writes);
+    const read = await readFileInto(frame, deps, url, lines, op, childByType, rootType, save, partial, complete, tally, writes);
     frame.closeListingSpan(frame.failed !== failedBefore ? frame.failed : undefined, { 'shopify_ingest.bulk.lines': op.line, 'shopify_ingest.bulk.expired': read === 'expired' });
     return read;
   } catch (error) {
@@ -382,11 +382,12 @@ async function readFile(
 }
 
 /**
- * Reads a result file from the operation's committed position into a pipeline. Returns 'expired'
- * when the link no longer works, else 'done' (the frame carries any error).
+ * Reads a result file (`lines`: the operation's `objectCount`) from the operation's committed
+ * position into a pipeline. Returns 'expired' when the link no longer works, else 'done' (the frame
+ * carries any error).
  */
 async function readFileInto(
-  frame: RunFrame, deps: BulkDeps, url: string, op: BulkCursor,
+  frame: RunFrame, deps: BulkDeps, url: string, lines: number, op: BulkCursor,
   childByType: Map<string, { key: string }>, rootType: string, save: () => void, partial: boolean,
   complete: Completion | null, tally: ChildTally | null, writes: FileWrites | null,
 ): Promise<'done' | 'expired'> {
@@ -460,7 +461,7 @@ async function readFileInto(
     // Resumed past some lines: their records' counts and children are tallied first (read, not
     // written), or a truncated connection among them would never be read again.
     if (tally && counted.length > 0 && op.line > 0) await tallyCommittedLines(frame, deps, url, op.line, tally, counted, childByType);
-    const init = encoder && !partial && complete === null && counted.length === 0 ? workerInitFor(frame, deps, url, op, roots, window ? countedKeys : []) : null;
+    const init = encoder && !partial && complete === null && counted.length === 0 ? workerInitFor(frame, deps, url, lines - op.line, op, roots, window ? countedKeys : []) : null;
     let inThisThread = init === null;
     if (init) {
       // Read, parsed, transformed, encoded and regrouped in a worker thread (bulk-worker.ts).
@@ -578,13 +579,28 @@ async function readFileInto(
 }
 
 /**
+ * Lines left to read below which a file is read in this thread: starting a worker costs ~90 ms of
+ * CPU (loading its modules), more than reading a few thousand lines, and a small file's objects
+ * cannot grow the heap much. `BulkDeps.workerMinLines`, else `SHOPIFY_INGEST_BULK_WORKER_MIN_LINES`
+ * (the tests set 0 to read every file in the worker), else 10,000.
+ */
+function workerMinLines(deps: BulkDeps): number {
+  if (deps.workerMinLines !== undefined) return deps.workerMinLines;
+  const named = Number(process.env.SHOPIFY_INGEST_BULK_WORKER_MIN_LINES);
+  return process.env.SHOPIFY_INGEST_BULK_WORKER_MIN_LINES && Number.isFinite(named) ? named : WORKER_MIN_LINES;
+}
+
+const WORKER_MIN_LINES = 10_000;
+
+/**
  * What a worker thread needs to read the file as this thread would (bulk-file-worker.ts), or null
- * when it cannot: turned off (`BulkDeps.worker: false`), no worker script (running from the
+ * when it cannot or need not: turned off (`BulkDeps.worker: false`), fewer than
+ * {@link workerMinLines} lines left to read, no worker script (running from the
  * TypeScript sources, or bundled by the host's bundler), a transformer or key ring of the host's
  * own, or a resource definition that is not the registry's.
  */
-function workerInitFor(frame: RunFrame, deps: BulkDeps, url: string, op: BulkCursor, roots: number, counted: string[]): { file: string; init: WorkerInit } | null {
-  if (deps.worker === false) return null;
+function workerInitFor(frame: RunFrame, deps: BulkDeps, url: string, lines: number, op: BulkCursor, roots: number, counted: string[]): { file: string; init: WorkerInit } | null {
+  if (deps.worker === false || lines < workerMinLines(deps)) return null;
   const file = deps.workerFile ?? bundledWorkerFile();
   const transformer = transformerSpecOf(frame.deps.transformer);
   if (file === null || transformer === null) return null;

@@ -129,7 +129,7 @@ class RunQueue {
   }
 }
 
-/** Line number, error code and message of a line that stops the file. */
+/** A line that stops the file: its number and what is wrong with it. */
 class LineError extends Error {
   constructor(readonly line: number, message: string) { super(message); }
 }

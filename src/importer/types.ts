@@ -269,4 +269,9 @@ export interface BulkDeps {
    * @internal
    */
   workerFile?: string;
+  /**
+   * Files with fewer lines left to read are read in the calling thread (default 10,000).
+   * @internal
+   */
+  workerMinLines?: number;
 }

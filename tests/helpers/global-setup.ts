@@ -16,7 +16,9 @@ export default async function setup(): Promise<void> {
   } finally {
     await client.end().catch(() => {});
   }
-  // Bulk files are read in the worker thread, as with the built package (tests that need the
+  // Bulk files are read in the worker thread, as with the built package, small ones too (the
+  // package reads files of fewer than 10,000 lines in the calling thread; tests that need the
   // calling thread say `bulk: { worker: false }`).
   process.env.SHOPIFY_INGEST_BULK_WORKER_FILE ??= await buildBulkWorker();
+  process.env.SHOPIFY_INGEST_BULK_WORKER_MIN_LINES ??= '0';
 }

@@ -76,6 +76,22 @@ describe('bulk files read in a worker thread, against the simulator', () => {
     expect(await image('bw-own-ring')).toEqual(worker);
   }, 120_000);
 
+  it('a file with fewer lines left than workerMinLines (the operation\'s objectCount) is read in the calling thread', async () => {
+    const shop = h.sim.shops[0];
+    const run = async (tenant: string, workerMinLines: number) => {
+      await createStore(h.db.database).upsertTenant({ id: tenant, shopDomain: `${tenant}.myshopify.com`, accessTokenEnc: 'not-used-here' });
+      const client = createShopifyClient({ shopDomain: shop.domain, accessToken: shop.accessToken, baseUrl: shop.baseUrl, retryOptions: { retries: 8, minTimeout: 5, maxTimeout: 50 } });
+      const logger = recordingLogger();
+      const result = await importer(h, client, tenant, { bulk: { ...BULK, workerMinLines }, logger }).importOrders({ mode: 'full' });
+      return { imported: result.imported, inWorker: logger.messages.includes(WORKER) };
+    };
+    // 300 orders (the simulator's objectCount for a file generated as it is read counts its roots
+    // only; Shopify's, and the simulator's for a file written first, count every line).
+    expect(await run('bw-min-small', 100_000)).toEqual({ imported: 300, inWorker: false });
+    expect(await run('bw-min-small-2', 301)).toEqual({ imported: 300, inWorker: false });
+    expect(await run('bw-min-large', 300)).toEqual({ imported: 300, inWorker: true });
+  }, 60_000);
+
   it('a worker thread that dies midway: what it sent is written, the rest of the file is read in this thread, the same rows', async () => {
     // A worker script that runs the real one and ends its thread once the calling thread has taken
     // three messages of units (a thread killed, or out of its memory, midway through the file).
