@@ -8,7 +8,7 @@
  *   BENCH_ORDERS [200000]      orders of job 1 (1-4 line items each, as the simulator generates)
  *   BENCH_CUSTOMERS [50000]    customers of job 1
  *   BENCH_BIG_ORDERS [1000000] orders of job 2 (memory must stay flat); 0 skips job 2
- *   BENCH_BATCH [100]          rows per database write (the importer's own default, as the seed gives it)
+ *   BENCH_BATCH                rows per database write (default: the importer's own, 250)
  *   BENCH_CONCURRENCY [3]      batch writes in flight (the importer's own default)
  *   BENCH_JOB_NODE_OPTIONS     extra node flags of the job processes, e.g. --max-old-space-size=192
  *   BENCH_JOB_CGROUP           a cgroup directory (v1 memory or v2) the job processes run in, e.g. one
@@ -221,7 +221,7 @@ async function runJob(spec: JobSpec): Promise<JobResult> {
     await createStore(db.database).upsertTenant({ id: 'bench', shopDomain: shop.domain, accessTokenEnc: 'x' });
     const client = createShopifyClient({ shopDomain: shop.domain, accessToken: shop.accessToken, baseUrl: sim.url });
     const service = createImportService(db.database, client, 'bench', { keyRing: createKeyRing({ key: randomBytes(32) }), bulk: { minPollMs: 50, maxPollMs: 200, ...(env.BENCH_REGROUP_LINES ? { regroupLines: Number(env.BENCH_REGROUP_LINES) } : {}), ...(env.BENCH_BULK_WORKER === '0' ? { worker: false } : {}) } });
-    const options = { batchSize: num('BENCH_BATCH', 100), concurrency: num('BENCH_CONCURRENCY', 3), source: (env.BENCH_SOURCE ?? 'graphql') as 'graphql' | 'rest' };
+    const options = { batchSize: env.BENCH_BATCH ? num('BENCH_BATCH', 0) : undefined, concurrency: num('BENCH_CONCURRENCY', 3), source: (env.BENCH_SOURCE ?? 'graphql') as 'graphql' | 'rest' };
     const phases: JobResult['phases'] = [];
     const t0 = performance.now();
     let lastLog = 0;
@@ -351,7 +351,7 @@ if (process.argv[2] === '--job') {
   process.send!(result);
   process.exit(0);
 } else {
-  const batch = num('BENCH_BATCH', 100), concurrency = num('BENCH_CONCURRENCY', 3);
+  const batch = env.BENCH_BATCH ? num('BENCH_BATCH', 0) : 'default (250)', concurrency = num('BENCH_CONCURRENCY', 3);
   const os = await import('node:os');
   const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
   console.log(`importer bench: source ${env.BENCH_SOURCE ?? 'graphql'}, bulk files ${env.BENCH_BULK_FILES ?? 'disk'}, batchSize ${batch}, concurrency ${concurrency}, node ${process.version}, ${new Date().toISOString()}, load average ${load()}`);

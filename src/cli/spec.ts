@@ -111,7 +111,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       mode: { type: 'string', value: 'full|incremental|auto', description: 'Default auto: incremental once a full sync completed' },
       resources: { type: 'string', value: '<a,b,...>', description: 'Several resources, synced in dependency order (instead of the [resource] argument)' },
       'dry-run': { type: 'boolean', description: 'Fetch and transform, write nothing' },
-      'batch-size': { type: 'string', value: '<n>', description: 'Rows per database write (default 100, or the DEFAULT_BATCH_SIZE variable)' },
+      'batch-size': { type: 'string', value: '<n>', description: 'Rows per database write (default 250, or the DEFAULT_BATCH_SIZE variable)' },
       concurrency: { type: 'string', value: '<n>', description: 'Batch writes in flight (default 3, or the DEFAULT_CONCURRENCY variable)' },
       wait: { type: 'string', value: '<seconds>', description: 'Wait this long for another run of the same resource to finish (default 0)' },
       source: { type: 'string', value: 'graphql|rest', description: 'Default graphql (bulk operations, then pages); rest for custom apps still on the REST Admin API' },

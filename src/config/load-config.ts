@@ -3,6 +3,7 @@ import type { LogLevel } from '../logger.js';
 import { parseKeyMaterial } from '../crypto/key-material.js';
 import { createKeyRing } from '../crypto/key-ring.js';
 import { DEFAULT_API_VERSION, assertApiVersion } from '../client/config.js';
+import { DEFAULT_BATCH_SIZE } from '../importer/options.js';
 import { parseList } from './parse.js';
 
 /**
@@ -11,7 +12,7 @@ import { parseList } from './parse.js';
  * @example
  * ```ts
  * const config = loadConfig({ logLevel: 'debug' });
- * config.defaultBatchSize; // 100 unless DEFAULT_BATCH_SIZE says otherwise
+ * config.defaultBatchSize; // 250 unless DEFAULT_BATCH_SIZE says otherwise
  * ```
  */
 export interface IngestionConfig {
@@ -39,7 +40,7 @@ export interface IngestionConfig {
   apiCallLimit: number;
   /** SHOPIFY_LEAK_RATE: REST requests per second the bucket drains (default 2). */
   leakRate: number;
-  /** DEFAULT_BATCH_SIZE: rows per database write (default 100). */
+  /** DEFAULT_BATCH_SIZE: rows per database write (default 250). */
   defaultBatchSize: number;
   /** DEFAULT_CONCURRENCY: batch writes in flight (default 3). */
   defaultConcurrency: number;
@@ -145,7 +146,7 @@ const SETTINGS: { [K in keyof IngestionConfig]: Setting<K> } = {
       return Number.isFinite(n) && n > 0 && n <= 1000 ? { value: n } : { error: `SHOPIFY_LEAK_RATE must be a number of requests per second > 0 (got ${JSON.stringify(raw)})` };
     },
   },
-  defaultBatchSize: { key: 'defaultBatchSize', variable: 'DEFAULT_BATCH_SIZE', parse: integer('DEFAULT_BATCH_SIZE', 1, 250, 100) },
+  defaultBatchSize: { key: 'defaultBatchSize', variable: 'DEFAULT_BATCH_SIZE', parse: integer('DEFAULT_BATCH_SIZE', 1, 250, DEFAULT_BATCH_SIZE) },
   defaultConcurrency: { key: 'defaultConcurrency', variable: 'DEFAULT_CONCURRENCY', parse: integer('DEFAULT_CONCURRENCY', 1, 32, 3) },
   apiVersion: {
     key: 'apiVersion', variable: 'SHOPIFY_API_VERSION',

@@ -108,6 +108,13 @@ function spanOf(a: Window | null, b: Window): Window {
 }
 
 const MIN_WINDOW_MS = 3_600_000;
+/**
+ * A bulk file's committed position moves with every batch (dozens a second in a backfill): its
+ * checkpoint is written at most every this many milliseconds (the latest position then; always at
+ * the file's end). Each write is a synchronous commit; a crash redoes at most this long of batches,
+ * which the idempotent writer absorbs.
+ */
+const BULK_CHECKPOINT_GAP_MS = 250;
 /** Bulk lines held at most while list items wait for their shared `nodes(ids:)` query. */
 const MAX_HELD_LINES = 2_000;
 
@@ -155,7 +162,7 @@ export async function bulkListing(frame: RunFrame, client: GraphqlImportClient, 
     v: 2, runId: plan.resumedRunId ?? frame.runId, mode: frame.mode, method: 'bulk', startedAt: plan.startedAt.toISOString(),
     maxUpdatedAt: plan.maxUpdatedAt, field: plan.field, windows, attempts, op, ...(askedAfter ? { askedAfter } : {}), ...(outcome.fallback ? { fallback: outcome.fallback } : {}),
   });
-  const save = () => { if (plan.resumable) frame.saveCursor(encodeCursor(cursorOf())); };
+  const save = (gapMs = 0) => { if (plan.resumable) frame.saveCursor(encodeCursor(cursorOf()), gapMs); };
   /** The window's operation came to nothing: run again (saved), or, attempts spent, a typed error. */
   const rerun = (failed: BulkCursor, why: string): void => {
     const attempt = attempts + 1;
@@ -366,7 +373,7 @@ export async function missingScopes(frame: RunFrame, client: GraphqlImportClient
 /** {@link readFileInto} inside the file's span (batch writes of the file are its children). */
 async function readFile(
   frame: RunFrame, deps: BulkDeps, url: string, lines: number, op: BulkCursor,
-  childByType: Map<string, { key: string }>, rootType: string, save: () => void, partial: boolean,
+  childByType: Map<string, { key: string }>, rootType: string, save: (gapMs?: number) => void, partial: boolean,
   complete: Completion | null, tally: ChildTally | null, writes: FileWrites | null,
 ): Promise<'done' | 'expired'> {
   const failedBefore = frame.failed;
@@ -388,7 +395,7 @@ async function readFile(
  */
 async function readFileInto(
   frame: RunFrame, deps: BulkDeps, url: string, lines: number, op: BulkCursor,
-  childByType: Map<string, { key: string }>, rootType: string, save: () => void, partial: boolean,
+  childByType: Map<string, { key: string }>, rootType: string, save: (gapMs?: number) => void, partial: boolean,
   complete: Completion | null, tally: ChildTally | null, writes: FileWrites | null,
 ): Promise<'done' | 'expired'> {
   let roots = op.roots;
@@ -397,7 +404,7 @@ async function readFileInto(
     op.line = position.line;
     op.byte = position.byte;
     op.roots = position.roots;
-    save();
+    save(BULK_CHECKPOINT_GAP_MS);
   });
   let pipeline = newPipeline();
   let unknownTypes = 0;
@@ -407,17 +414,8 @@ async function readFileInto(
   // batch is bytes outside the V8 heap, not row objects promoted to its old generation.
   const encoder = frame.dry ? null : frame.deps.store.rowEncoder?.(frame.name, window ? countedKeys : []) ?? null;
   const encoded = <U extends { rows: RowSet | null }>(unit: U): U => {
-    // The unit is this unit's own (run-frame.ts, recordUnit/childUnit): its row arrays are replaced
-    // by arrays of their exact length, since an array grown by push keeps room for 16 rows or more
-    // and this one may wait in the regroup window long enough to reach V8's old generation.
-    if (encoder && unit.rows !== null) {
-      for (const key in unit.rows) {
-        const list = unit.rows[key];
-        const out: unknown[] = new Array(list.length);
-        for (let k = 0; k < list.length; k++) out[k] = encoder.encode(key, list[k] as Record<string, unknown>);
-        unit.rows[key] = out;
-      }
-    }
+    // The unit is this unit's own (run-frame.ts, recordUnit/childUnit), its row lists too.
+    if (encoder && unit.rows !== null) encoder.encodeAll(unit.rows);
     return unit;
   };
   // Child tables counted on their parent (`countColumn`): their late lines' parents are recounted.

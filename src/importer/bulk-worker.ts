@@ -14,7 +14,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { getResource } from '../resources/registry.js';
-import { graphqlSourcesOf, type ResourceDefinition, type RowSet } from '../resources/definition.js';
+import { graphqlSourcesOf, type ResourceDefinition } from '../resources/definition.js';
 import { transformerFromSpec } from '../transform/transformer.js';
 import { writtenColumns } from '../store/resource-writer.js';
 import { EncodedRow, RowEncoder, SlabPool, releaseEncoded } from '../store/encoded-rows.js';
@@ -152,15 +152,6 @@ async function run(init: WorkerInit, port: NonNullable<typeof parentPort>): Prom
     else if (message.type === 'recycle') out.recycle(message.buffer);
   });
 
-  const encoded = (rows: RowSet): RowSet => {
-    for (const key in rows) {
-      const list = rows[key];
-      const made: unknown[] = new Array(list.length);
-      for (let k = 0; k < list.length; k++) made[k] = encoder.encode(key, list[k] as Record<string, unknown>);
-      rows[key] = made;
-    }
-    return rows;
-  };
   const window = init.regroupLines > 0 && counted.length > 0
     ? new RegroupWindow<Pos>({
       lines: init.regroupLines,
@@ -204,7 +195,7 @@ async function run(init: WorkerInit, port: NonNullable<typeof parentPort>): Prom
         let unit: Unit<Pos>;
         try {
           const made = childRows(resource, transformer, init.tenantId, child.key, node, parentId, observedAt, init.tag, childLineText(line.text, parent));
-          unit = { rows: encoded(made.rows), records: 0, position, requires: parentId, provides: made.provides };
+          unit = { rows: encoder.encodeAll(made.rows), records: 0, position, requires: parentId, provides: made.provides };
         } catch (error) {
           unit = { rows: null, records: 0, position, failure: { shopifyId: shopifyIdOf(node), reason: reasonOf(error) } };
         }
@@ -224,7 +215,7 @@ async function run(init: WorkerInit, port: NonNullable<typeof parentPort>): Prom
         let unit: Unit<Pos>;
         try {
           const made = recordRows(resource, transformer, init.tenantId, record, observedAt, init.tag);
-          unit = { rows: encoded(made.rows), records: 1, position, provides: made.provides };
+          unit = { rows: encoder.encodeAll(made.rows), records: 1, position, provides: made.provides };
         } catch (error) {
           unit = { rows: null, records: 1, position, failure: { shopifyId: shopifyIdOf(record), reason: reasonOf(error) } };
         }

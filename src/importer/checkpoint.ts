@@ -185,25 +185,49 @@ export class CommitTracker {
 /**
  * Serialises writes of a value that only matters in its latest version (checkpoint, run counts):
  * at most one write in flight, intermediate values are dropped, `flush()` waits for the last one.
+ * A value pushed with `gapMs` is followed by a pause of that long (from its write's start) before
+ * the next write, unless `flush()` or a value pushed without a gap asks for it at once: values
+ * pushed meanwhile are dropped but the latest, so a value that changes many times a second is
+ * written a few times a second.
  */
-export function createLatestWriter<T>(write: (value: T) => Promise<void>, onError: (error: unknown) => void): { push(value: T): void; flush(): Promise<void> } {
+export function createLatestWriter<T>(write: (value: T) => Promise<void>, onError: (error: unknown) => void): { push(value: T, gapMs?: number): void; flush(): Promise<void> } {
   let running: Promise<void> | null = null;
-  let next: { value: T } | null = null;
+  let next: { value: T; gapMs: number } | null = null;
+  let hurry: (() => void) | null = null;
+  let flushing = 0;
+  const pause = (ms: number) => new Promise<void>((resolve) => {
+    const done = () => { clearTimeout(timer); hurry = null; resolve(); };
+    const timer = setTimeout(done, ms);
+    timer.unref?.();
+    hurry = done;
+  });
   const drain = async (): Promise<void> => {
     while (next) {
-      const { value } = next;
+      const { value, gapMs } = next;
       next = null;
+      const started = Date.now();
       try { await write(value); } catch (error) { onError(error); }
+      const left = gapMs - (Date.now() - started);
+      if (left > 0 && flushing === 0) await pause(left);
     }
     running = null;
   };
   return {
-    push(value: T) {
-      next = { value };
+    push(value: T, gapMs = 0) {
+      next = { value, gapMs };
       if (!running) running = drain();
+      else if (gapMs === 0) hurry?.();
     },
     async flush() {
-      while (running) await running;
+      flushing++;
+      try {
+        while (running) {
+          hurry?.();
+          await running;
+        }
+      } finally {
+        flushing--;
+      }
     },
   };
 }

@@ -149,10 +149,14 @@ export class RunFrame {
     this.resource = index === 0 ? definition : { ...definition, graphql: source };
   }
 
-  /** Saves a resume cursor (latest wins, one write in flight). Dry and windowed runs pass `enabled: false`. */
-  saveCursor(cursor: string): void {
+  /**
+   * Saves a resume cursor (latest wins, one write in flight). Dry and windowed runs pass `enabled: false`.
+   * With `gapMs`, cursors saved within that long of this one's write are dropped but the latest
+   * (a bulk file's, which moves with every batch: see BULK_CHECKPOINT_GAP_MS).
+   */
+  saveCursor(cursor: string, gapMs = 0): void {
     if (this.dry) return;
-    this.checkpointWriter.push(this.sourceIndex > 0 ? JSON.stringify({ ...JSON.parse(cursor) as object, source: this.sourceIndex }) : cursor);
+    this.checkpointWriter.push(this.sourceIndex > 0 ? JSON.stringify({ ...JSON.parse(cursor) as object, source: this.sourceIndex }) : cursor, gapMs);
   }
 
   async flushCursor(): Promise<void> {

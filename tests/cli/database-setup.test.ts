@@ -32,7 +32,7 @@ describe('help names defaults, not constants', () => {
   it('sync --help gives the batch size and concurrency defaults and the variables that change them', async () => {
     const help = (await cli(['sync', '--help'], {})).stdout;
     expect(help).not.toMatch(/default DEFAULT_/);
-    expect(help).toMatch(/--batch-size <n> +Rows per database write \(default 100, or the DEFAULT_BATCH_SIZE variable\)/);
+    expect(help).toMatch(/--batch-size <n> +Rows per database write \(default 250, or the DEFAULT_BATCH_SIZE variable\)/);
     expect(help).toMatch(/--concurrency <n> +Batch writes in flight \(default 3, or the DEFAULT_CONCURRENCY variable\)/);
   });
 });

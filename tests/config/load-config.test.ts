@@ -25,7 +25,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       apiCallLimit: 40,
       leakRate: 2,
-      defaultBatchSize: 100,
+      defaultBatchSize: 250,
       defaultConcurrency: 3,
       apiVersion: expect.stringMatching(/^\d{4}-\d{2}$/),
       webhookSecrets: [],

@@ -92,6 +92,43 @@ describe('bulk files read in a worker thread, against the simulator', () => {
     expect(await run('bw-min-large', 300)).toEqual({ imported: 300, inWorker: true });
   }, 60_000);
 
+  it('a bulk file\'s committed line is checkpointed at most every 250 ms, not after every batch; the run still ends complete', async () => {
+    for (const worker of [true, false]) {
+      const tenant = `bw-gap-${worker}`;
+      await createStore(h.db.database).upsertTenant({ id: tenant, shopDomain: `${tenant}.myshopify.com`, accessTokenEnc: 'not-used-here' });
+      const shop = h.sim.shops[0];
+      const client = createShopifyClient({ shopDomain: shop.domain, accessToken: shop.accessToken, baseUrl: shop.baseUrl, retryOptions: { retries: 8, minTimeout: 5, maxTimeout: 50 } });
+      const store = createStore(h.db.database);
+      // Each write is slowed a little so that the file takes a known while to read.
+      let batches = 0;
+      const cursors: Array<{ at: number; line: number | null }> = [];
+      const spy = {
+        ...store,
+        writeRows: async (...args: Parameters<typeof store.writeRows>) => { batches++; await new Promise((r) => setTimeout(r, 10)); return store.writeRows(...args); },
+        saveCheckpoint: (...args: Parameters<typeof store.saveCheckpoint>) => {
+          const cursor = args[2].cursor;
+          if (typeof cursor === 'string') cursors.push({ at: performance.now(), line: (JSON.parse(cursor) as { op?: { line?: number } }).op?.line ?? null });
+          return store.saveCheckpoint(...args);
+        },
+      };
+      const started = performance.now();
+      const result = await importer(h, client, tenant, { bulk: { ...BULK, ...(worker ? {} : { worker: false }) }, store: spy }).importOrders({ mode: 'full', batchSize: 5, concurrency: 1 });
+      const took = performance.now() - started;
+      expect(result).toMatchObject({ status: 'succeeded', method: 'bulk', imported: 300 });
+      const reading = cursors.filter((c) => c.line !== null && c.line > 0);
+      expect(batches, `batches written (worker: ${worker})`).toBeGreaterThanOrEqual(60);
+      // Every batch moved the committed line, yet at most one save per 250 ms of the run (plus the
+      // file's end) wrote it: 60 batches of at least 10 ms each.
+      expect(reading.length, `cursor saves while reading ${JSON.stringify(reading.map((c) => c.line))} in ${Math.round(took)} ms`).toBeLessThanOrEqual(Math.ceil(took / 250) + 2);
+      expect(reading.length).toBeLessThan(batches / 2);
+      // (The last one, at the file's end, is written at once.)
+      for (let i = 1; i < reading.length - 1; i++) expect(reading[i].at - reading[i - 1].at).toBeGreaterThanOrEqual(240);
+      // The completed run leaves no cursor.
+      const checkpoint = (await store.getCheckpoint(tenant, 'orders'))!;
+      expect(checkpoint.cursor).toBeNull();
+    }
+  }, 120_000);
+
   it('a worker thread that dies midway: what it sent is written, the rest of the file is read in this thread, the same rows', async () => {
     // A worker script that runs the real one and ends its thread once the calling thread has taken
     // three messages of units (a thread killed, or out of its memory, midway through the file).

@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../src/logger.js';
 import { CommitTracker, createLatestWriter, decodeCursor } from '../../src/importer/checkpoint.js';
 import { ImportError } from '../../src/importer/errors.js';
@@ -22,9 +22,9 @@ const run = (ctx: RunContext, resource: 'customers' | 'orders', options: ImportO
   runResourceSync(ctx, resource, resolveImportOptions({ retryOptions: { retries: 2, minTimeout: 0 }, source: 'rest', ...options }));
 
 describe('options', () => {
-  it('applies the seed defaults and rejects nonsense with the option name', () => {
+  it('applies the defaults (a batch of one page, 250 records) and rejects nonsense with the option name', () => {
     const o = resolveImportOptions();
-    expect(o).toMatchObject({ batchSize: 100, concurrency: 3, skipExisting: false, dryRun: false, mode: 'auto', pageSize: 250, overlapMs: 300_000 });
+    expect(o).toMatchObject({ batchSize: 250, concurrency: 3, skipExisting: false, dryRun: false, mode: 'auto', pageSize: 250, overlapMs: 300_000 });
     expect(o.retry).toEqual({ retries: 3, factor: 2, minTimeout: 1000, maxTimeout: 5000 });
     expect(() => resolveImportOptions({ batchSize: 0 })).toThrow(/batchSize/);
     expect(() => resolveImportOptions({ concurrency: 1.5 })).toThrow(/concurrency/);
@@ -57,6 +57,45 @@ describe('CommitTracker', () => {
     await w.flush();
     expect(written).toEqual([1, 3]);
   });
+
+  describe('latest writer with a gap after a write', () => {
+    afterEach(() => { vi.useRealTimers(); });
+    const settle = async () => { for (let i = 0; i < 5; i++) await Promise.resolve(); };
+
+    it('writes the newest value pushed during the gap once the gap is over, and nothing before', async () => {
+      vi.useFakeTimers();
+      const written: number[] = [];
+      const w = createLatestWriter<number>(async (v) => { written.push(v); }, () => {});
+      w.push(1, 1000);
+      await settle();
+      w.push(2, 1000); w.push(3, 1000);
+      await vi.advanceTimersByTimeAsync(999);
+      expect(written).toEqual([1]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(written).toEqual([1, 3]);
+      await vi.advanceTimersByTimeAsync(1000);
+      await w.flush();
+      expect(written).toEqual([1, 3]);
+    });
+
+    it('a value pushed without a gap, or a flush, is written at once', async () => {
+      vi.useFakeTimers();
+      const written: number[] = [];
+      const w = createLatestWriter<number>(async (v) => { written.push(v); }, () => {});
+      w.push(1, 60_000);
+      await settle();
+      w.push(2, 60_000);
+      w.push(3);
+      await settle();
+      expect(written).toEqual([1, 3]);
+      w.push(4, 60_000);
+      await settle();
+      w.push(5, 60_000);
+      await w.flush();
+      expect(written).toEqual([1, 3, 4, 5]);
+      expect(vi.getTimerCount()).toBe(0);
+    });
+  });
 });
 
 describe('planning and watermark', () => {
@@ -83,7 +122,7 @@ describe('run loop (fakes)', () => {
   it('full sync: every record written, batches bounded, concurrency bounded, run recorded, checkpoint completed', async () => {
     const records = makeRecords(1234);
     const { client, requests } = createFakeClient({ orders: records });
-    const fake = createFakeStore({ beforeWrite: async (_r, ids) => { expect(ids.length).toBeLessThanOrEqual(100); await new Promise((r) => setTimeout(r, 2)); } });
+    const fake = createFakeStore({ beforeWrite: async (_r, ids) => { expect(ids.length).toBeLessThanOrEqual(250); await new Promise((r) => setTimeout(r, 2)); } });
     const progress: ImportProgress[] = [];
     const result = await run(context(client, fake.store, progress), 'orders', { concurrency: 2, pageSize: 50 });
     expect(result).toMatchObject({ status: 'succeeded', mode: 'full', fetched: 1234, imported: 1234, failed: 0, skipped: 0 });
@@ -98,7 +137,7 @@ describe('run loop (fakes)', () => {
     expect([...fake.runs.values()][0]).toMatchObject({ status: 'succeeded', fetched: 1234, imported: 1234, mode: 'full' });
     expect(fake.tenantStatus).toEqual(['running', 'idle']);
     expect(progress.at(-1)).toMatchObject({ done: true, fetched: 1234, imported: 1234, tenantId: 't1', resource: 'orders' });
-    expect(progress.filter((p) => !p.done).length).toBeGreaterThanOrEqual(12);
+    expect(progress.filter((p) => !p.done).length).toBeGreaterThanOrEqual(5);
   });
 
   it('a batch that keeps failing fails the run; the cursor never passes an uncommitted record; a rerun resumes and completes', async () => {
