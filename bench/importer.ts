@@ -17,7 +17,9 @@
  *                              with COPY FROM afterwards (the database's ceiling for the very rows written)
  *   BENCH_COPY_SAMPLE          also a ceiling of only this many orders' rows, after the whole one, for comparison: a
  *                              sample that fits PostgreSQL's cache loads faster per row (docs/benchmarks.md)
- *   BENCH_LOG_MS [10000]       progress line interval (memory by V8 space)
+ *   BENCH_LOG_MS [10000]       progress line interval (memory by V8 space: used/size MB)
+ *   BENCH_SMAPS=1              where the RSS sits (malloc arenas, V8 heaps and other anonymous memory, files; bench/smaps.ts)
+ *                              when the orders phase begins and at the highest sample, every 2 s
  *   BENCH_HEAP_SNAPSHOT_AT     write a heap snapshot once this many orders are imported
  *   BENCH_HEAP_SAMPLING        a file: where the orders phase's promoted bytes were allocated (V8's sampling heap
  *                              profiler keeping objects that survived the young generation; a .heapprofile)
@@ -38,7 +40,9 @@
  * on a shared machine wall time follows the load, CPU per record much less.
  */
 import { fork, spawn } from 'node:child_process';
+import { describeBreakdown, memoryBreakdown, type MemoryBreakdown } from './smaps.js';
 import v8 from 'node:v8';
+import { inspect } from 'node:util';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleBench } from './compile.js';
@@ -59,6 +63,8 @@ interface JobResult {
   peakHeapMb: number;
   /** V8's heap limit and the memory node found itself limited to (a container's), in MB. */
   heapLimitMb: number;
+  /** BENCH_SMAPS=1: where the RSS sat at its highest sample (every 2 s) and when the orders phase began. */
+  memory?: { peak: MemoryBreakdown | null; beforeOrders: MemoryBreakdown | null };
   constrainedMb: number | null;
   rssSamplesMb: number[];
   ceiling?: Ceiling;
@@ -166,7 +172,7 @@ async function copyCeiling(db: Pick<import('../tests/helpers/test-database.js').
   }
 }
 
-const memLine = () => { const sp = v8.getHeapSpaceStatistics().map((s) => `${s.space_name.replace('_space', '')}=${(s.space_used_size / 2 ** 20).toFixed(0)}`).join(' '); const m = process.memoryUsage(); const mb = (b: number) => (b / 2 ** 20).toFixed(0); return `rss ${mb(m.rss)} MB (heap ${mb(m.heapUsed)}/${mb(m.heapTotal)}, external ${mb(m.external)}, arrayBuffers ${mb(m.arrayBuffers)}) [${sp}]`; };
+const memLine = () => { const sp = v8.getHeapSpaceStatistics().map((s) => `${s.space_name.replace('_space', '')}=${(s.space_used_size / 2 ** 20).toFixed(0)}/${(s.space_size / 2 ** 20).toFixed(0)}`).join(' '); const m = process.memoryUsage(); const mb = (b: number) => (b / 2 ** 20).toFixed(0); return `rss ${mb(m.rss)} MB (heap ${mb(m.heapUsed)}/${mb(m.heapTotal)}, external ${mb(m.external)}, arrayBuffers ${mb(m.arrayBuffers)}) [${sp}]`; };
 
 async function startSimulator(options: Record<string, unknown>) {
   const child = fork(path.join(here, 'client-simulator-process.ts'), [JSON.stringify(options)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -207,6 +213,11 @@ async function runJob(spec: JobSpec): Promise<JobResult> {
     peakHeap = Math.max(peakHeap, m.heapUsed);
     samples.push(m.rss);
   }, 200);
+  const memory = env.BENCH_SMAPS === '1' ? { peak: null as MemoryBreakdown | null, beforeOrders: null as MemoryBreakdown | null } : undefined;
+  const smapsTimer = memory && setInterval(() => {
+    const b = memoryBreakdown();
+    if (b && (memory.peak === null || b.rssMb > memory.peak.rssMb)) memory.peak = b;
+  }, 2000);
   // The benchmark measures reading and writing bulk operations' files, not how long Shopify takes to
   // prepare one: operations start at once, and with BENCH_BULK_FILES=disk (the default) the time and
   // CPU the simulator spends writing a file before its operation completes are taken out of the phase.
@@ -220,7 +231,10 @@ async function runJob(spec: JobSpec): Promise<JobResult> {
     const shop = sim.shops[0];
     await createStore(db.database).upsertTenant({ id: 'bench', shopDomain: shop.domain, accessTokenEnc: 'x' });
     const client = createShopifyClient({ shopDomain: shop.domain, accessToken: shop.accessToken, baseUrl: sim.url });
-    const service = createImportService(db.database, client, 'bench', { keyRing: createKeyRing({ key: randomBytes(32) }), bulk: { minPollMs: 50, maxPollMs: 200, ...(env.BENCH_REGROUP_LINES ? { regroupLines: Number(env.BENCH_REGROUP_LINES) } : {}), ...(env.BENCH_BULK_WORKER === '0' ? { worker: false } : {}) } });
+    // Warnings are printed: a bulk file's worker thread that failed (the rest of the file then read in
+    // this thread, with this thread's memory) must not pass unseen.
+    const logger = { debug() {}, info() {}, warn: (message: string, meta?: Record<string, unknown>) => process.stderr.write(`  warn: ${message} ${inspect(meta, { depth: 3, breakLength: Infinity })}\n`), error: (message: string, meta?: Record<string, unknown>) => process.stderr.write(`  error: ${message} ${inspect(meta, { depth: 3, breakLength: Infinity })}\n`) };
+    const service = createImportService(db.database, client, 'bench', { logger, keyRing: createKeyRing({ key: randomBytes(32) }), bulk: { minPollMs: 50, maxPollMs: 200, ...(env.BENCH_REGROUP_LINES ? { regroupLines: Number(env.BENCH_REGROUP_LINES) } : {}), ...(env.BENCH_BULK_WORKER === '0' ? { worker: false } : {}) } });
     const options = { batchSize: env.BENCH_BATCH ? num('BENCH_BATCH', 0) : undefined, concurrency: num('BENCH_CONCURRENCY', 3), source: (env.BENCH_SOURCE ?? 'graphql') as 'graphql' | 'rest' };
     const phases: JobResult['phases'] = [];
     const t0 = performance.now();
@@ -239,6 +253,7 @@ async function runJob(spec: JobSpec): Promise<JobResult> {
     const pgCpu = backendCpu(db);
     for (const resource of ['customers', 'products', 'orders'] as const) {
       if (spec[resource] === 0) continue;
+      if (memory && resource === 'orders') memory.beforeOrders = memoryBreakdown();
       await pgCpu.begin();
       const files0 = await sim.resultFiles();
       const cpu0 = { job: process.cpuUsage(), simulator: await procCpuMs(sim.pid) };
@@ -262,13 +277,15 @@ async function runJob(spec: JobSpec): Promise<JobResult> {
     const [{ lines }] = await db.query<{ lines: string }>(`SELECT count(*) AS lines FROM shopify_order_line_items`);
     const [{ events }] = await db.query<{ events: string }>(`SELECT count(*) AS events FROM shopify_order_events`);
     clearInterval(timer);
+    if (smapsTimer) clearInterval(smapsTimer);
     const maxRss = process.resourceUsage().maxRSS * 1024;
     const ceiling = spec.ceiling ? await copyCeiling(db, spec.orders) : undefined;
     // After the whole ceiling the tables hold the same rows again, so the sample's are the job's.
     const sampleCeiling = spec.copySample ? await copyCeiling(db, spec.copySample) : undefined;
-    return { name: spec.name, phases, lineItems: Number(lines), events: Number(events), totalSeconds, peakRssMb: Math.round(Math.max(peak, maxRss) / 2 ** 20), peakHeapMb: Math.round(peakHeap / 2 ** 20), heapLimitMb: Math.round(v8.getHeapStatistics().heap_size_limit / 2 ** 20), constrainedMb: process.constrainedMemory() > 0 && process.constrainedMemory() < 2 ** 52 ? Math.round(process.constrainedMemory() / 2 ** 20) : null, rssSamplesMb: samples.filter((_, i) => i % Math.max(1, Math.floor(samples.length / 10)) === 0).map((b) => Math.round(b / 2 ** 20)), ceiling, sampleCeiling };
+    return { name: spec.name, phases, lineItems: Number(lines), events: Number(events), totalSeconds, peakRssMb: Math.round(Math.max(peak, maxRss) / 2 ** 20), peakHeapMb: Math.round(peakHeap / 2 ** 20), heapLimitMb: Math.round(v8.getHeapStatistics().heap_size_limit / 2 ** 20), constrainedMb: process.constrainedMemory() > 0 && process.constrainedMemory() < 2 ** 52 ? Math.round(process.constrainedMemory() / 2 ** 20) : null, rssSamplesMb: samples.filter((_, i) => i % Math.max(1, Math.floor(samples.length / 10)) === 0).map((b) => Math.round(b / 2 ** 20)), ceiling, sampleCeiling, memory };
   } finally {
     clearInterval(timer);
+    if (smapsTimer) clearInterval(smapsTimer);
     await db.drop().catch(() => {});
     await sim.stop();
     if (resultDir) await rm(resultDir, { recursive: true, force: true });
@@ -338,6 +355,8 @@ function print(r: JobResult): void {
     }
   }
   console.log(`  total ${r.totalSeconds.toFixed(1)} s; peak RSS ${r.peakRssMb} MB (peak JS heap used ${r.peakHeapMb} MB; V8 heap limit ${r.heapLimitMb} MB${r.constrainedMb === null ? '' : `, memory limit ${r.constrainedMb} MB`}); RSS over the run (MB): ${r.rssSamplesMb.join(' ')}`);
+  if (r.memory?.beforeOrders) console.log(`  when the orders phase began: ${describeBreakdown(r.memory.beforeOrders)}`);
+  if (r.memory?.peak) console.log(`  highest sample (every 2 s): ${describeBreakdown(r.memory.peak)}`);
 }
 
 /** The ceilings a job of `orders` orders measures: all its rows unless BENCH_CEILING=0, and a sample when BENCH_COPY_SAMPLE is set. */
