@@ -42,7 +42,6 @@
 import { fork, spawn } from 'node:child_process';
 import { describeBreakdown, memoryBreakdown, type MemoryBreakdown } from './smaps.js';
 import v8 from 'node:v8';
-import { inspect } from 'node:util';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleBench } from './compile.js';
@@ -202,6 +201,7 @@ async function runJob(spec: JobSpec): Promise<JobResult> {
   const { createKeyRing } = await import('../src/crypto/index.js');
   const { createImportService } = await import('../src/importer/index.js');
   const { createStore } = await import('../src/store/index.js');
+  const { createJsonLogger } = await import('../src/logger.js');
   const { randomBytes } = await import('node:crypto');
 
   const samples: number[] = [];
@@ -233,7 +233,7 @@ async function runJob(spec: JobSpec): Promise<JobResult> {
     const client = createShopifyClient({ shopDomain: shop.domain, accessToken: shop.accessToken, baseUrl: sim.url });
     // Warnings are printed: a bulk file's worker thread that failed (the rest of the file then read in
     // this thread, with this thread's memory) must not pass unseen.
-    const logger = { debug() {}, info() {}, warn: (message: string, meta?: Record<string, unknown>) => process.stderr.write(`  warn: ${message} ${inspect(meta, { depth: 3, breakLength: Infinity })}\n`), error: (message: string, meta?: Record<string, unknown>) => process.stderr.write(`  error: ${message} ${inspect(meta, { depth: 3, breakLength: Infinity })}\n`) };
+    const logger = createJsonLogger({ level: 'warn', write: (line) => process.stderr.write(`  ${line}\n`) });
     const service = createImportService(db.database, client, 'bench', { logger, keyRing: createKeyRing({ key: randomBytes(32) }), bulk: { minPollMs: 50, maxPollMs: 200, ...(env.BENCH_REGROUP_LINES ? { regroupLines: Number(env.BENCH_REGROUP_LINES) } : {}), ...(env.BENCH_BULK_WORKER === '0' ? { worker: false } : {}) } });
     const options = { batchSize: env.BENCH_BATCH ? num('BENCH_BATCH', 0) : undefined, concurrency: num('BENCH_CONCURRENCY', 3), source: (env.BENCH_SOURCE ?? 'graphql') as 'graphql' | 'rest' };
     const phases: JobResult['phases'] = [];
