@@ -62,11 +62,12 @@ export interface WorkerOutcome {
  * The units of the file at `url` from position `init.from`, read in a worker thread running `file`.
  * Throws as reading in the calling thread does: `BULK_FILE_EXPIRED` / `BULK_FILE_UNREADABLE` from
  * the download, `BULK_FILE_MALFORMED` for a line that is not a record of the resource. Stopping
- * early (a `return` from the consumer) ends the worker and the download.
+ * early (a `return` from the consumer) ends the worker and the download. `read.merge`: records
+ * per unit at most, for units of several records (see `adoptUnits`; 0 or none: one unit each).
  */
 export async function* unitsFromWorker(
   file: string, init: WorkerInit, resource: ResourceDefinition, encoder: RowEncoder,
-  read: ReadJsonlOptions & { url: string }, done: (outcome: WorkerOutcome) => void,
+  read: ReadJsonlOptions & { url: string; merge?: number }, done: (outcome: WorkerOutcome) => void,
 ): AsyncGenerator<Unit<WorkerPosition>, void, undefined> {
   const worker = new Worker(file, { workerData: init, resourceLimits: RESOURCE_LIMITS });
   const tables = [resource.root, ...resource.children].map((t) => t.key);
@@ -136,7 +137,7 @@ export async function* unitsFromWorker(
       post({ type: 'taken' });
       yield* adoptUnits(message, tables, encoder, (buffer) => {
         if (buffer.byteLength === OUT_BYTES) post({ type: 'recycle', buffer: buffer.buffer as ArrayBuffer }, [buffer.buffer as ArrayBuffer]);
-      });
+      }, read.merge ?? 0);
     }
   } finally {
     closed = true;
@@ -148,42 +149,111 @@ export async function* unitsFromWorker(
   }
 }
 
-/** The units of one message, their rows adopted by `encoder` (every one before any is written). */
+/** Records a merged unit holds at most, whatever the batch size (see {@link mergedRecordsFor}). */
+const MERGED_RECORDS = 32;
+
+/**
+ * How many records `adoptUnits` merges into one unit for batches of `batchSize` records: an eighth
+ * of a batch, at most {@link MERGED_RECORDS} (a batch is cut before a unit, so it may exceed its
+ * size by this many less one); 0 with `skipExisting`, which drops records one by one.
+ */
+export function mergedRecordsFor(batchSize: number, skipExisting: boolean): number {
+  return skipExisting ? 0 : Math.min(MERGED_RECORDS, Math.max(1, Math.floor(batchSize / 8)));
+}
+
+/**
+ * The units of one message, their rows adopted by `encoder` (every one before any is written).
+ *
+ * With `merge` > 0, consecutive units become one unit of up to `merge` records (their
+ * rows in one list per table, their ids in `providesAll`/`requiresAll`, the last one's position):
+ * each unit the calling thread holds waits for its batch's write, long enough for V8 to promote it
+ * with everything it points to, so fewer, larger units keep that thread's heap smaller
+ * (docs/benchmarks.md, "Where the peak goes"). A unit that failed stays on its own (its record is
+ * recorded apart), and child lines before a message's first record stay apart from it (the batch
+ * is cut before a record: see `BatchPipeline.add`; they stay with their parent's batch).
+ */
 function adoptUnits(
-  message: Extract<FromWorker, { type: 'units' }>, tables: readonly string[], encoder: RowEncoder, recycle: (buffer: Buffer) => void,
+  message: Extract<FromWorker, { type: 'units' }>, tables: readonly string[], encoder: RowEncoder, recycle: (buffer: Buffer) => void, merge: number,
 ): Array<Unit<WorkerPosition>> {
   const meta = new Float64Array(message.meta);
   const ids = new BigInt64Array(message.ids);
   const bytes = new AdoptedBytes(Buffer.from(message.bytes), recycle);
   const units: Array<Unit<WorkerPosition>> = [];
-  let failure = 0;
-  for (let i = 0, j = 0; i < meta.length;) {
-    const records = meta[i++];
-    const position = { line: meta[i++], byte: meta[i++], roots: meta[i++] };
-    const count = meta[i++];
-    const provides = ids[j++];
-    const requires = ids[j++];
-    let rows: RowSet | null = null;
-    if (count >= 0) {
-      rows = {};
-      for (let k = 0; k < count; k++) {
-        const key = tables[meta[i++]];
-        const row = encoder.adopt(key, bytes, meta[i++], meta[i++]);
-        const list = rows[key];
-        if (list) list.push(row);
-        else rows[key] = [row];
+  // Where each unit's entry starts in `meta`, read first so that a merged unit's lists get their exact lengths.
+  const starts: number[] = [];
+  for (let i = 0; i < meta.length; i += 5 + 3 * Math.max(0, meta[i + 4])) starts.push(i);
+  const failed = new Map(message.failures.map((f) => [f.unit, f]));
+  for (let u = 0; u < starts.length;) {
+    let end = u + 1;
+    if (merge > 0 && !failed.has(u)) {
+      let records = meta[starts[u]];
+      while (end < starts.length && !failed.has(end)) {
+        const next = meta[starts[end]];
+        if (next > 0 && (records === 0 || records + next > merge)) break;
+        records += next;
+        end++;
       }
     }
-    const unit: Unit<WorkerPosition> = { rows, records, position };
-    if (provides >= 0n) unit.provides = provides;
-    if (requires >= 0n) unit.requires = requires;
-    const failed = message.failures[failure];
-    if (failed && failed.unit === units.length) {
-      unit.failure = { shopifyId: failed.shopifyId === null ? null : BigInt(failed.shopifyId), reason: failed.reason };
-      failure++;
-    }
+    const unit = adoptRange(meta, ids, starts, u, end, tables, encoder, bytes);
+    const failure = failed.get(u);
+    if (failure) unit.failure = { shopifyId: failure.shopifyId === null ? null : BigInt(failure.shopifyId), reason: failure.reason };
     units.push(unit);
+    u = end;
   }
   if (bytes.free) recycle(Buffer.from(message.bytes));
   return units;
+}
+
+/**
+ * Units `from` to `to` (exclusive) of a message as one unit: `meta` per unit is records, position
+ * (line, byte, roots), row count (-1: no rows), then per row its table, offset and length; `ids`
+ * per unit: provides, requires (-1: none).
+ */
+function adoptRange(
+  meta: Float64Array, ids: BigInt64Array, starts: readonly number[], from: number, to: number,
+  tables: readonly string[], encoder: RowEncoder, bytes: AdoptedBytes,
+): Unit<WorkerPosition> {
+  const last = starts[to - 1];
+  const position = { line: meta[last + 1], byte: meta[last + 2], roots: meta[last + 3] };
+  let records = 0;
+  let anyRows = false;
+  const counts = new Array<number>(tables.length).fill(0);
+  for (let u = from; u < to; u++) {
+    const at = starts[u];
+    records += meta[at];
+    const count = meta[at + 4];
+    if (count >= 0) anyRows = true;
+    for (let k = 0; k < count; k++) counts[meta[at + 5 + 3 * k]]++;
+  }
+  let rows: RowSet | null = null;
+  if (anyRows) {
+    // Lists of their exact lengths (one grown by push keeps room for 16 rows or more), in table order.
+    const lists: unknown[][] = counts.map((n) => new Array(n));
+    const filled = new Array<number>(tables.length).fill(0);
+    for (let u = from; u < to; u++) {
+      const at = starts[u];
+      const count = meta[at + 4];
+      for (let k = 0, i = at + 5; k < count; k++, i += 3) {
+        const table = meta[i];
+        lists[table][filled[table]++] = encoder.adopt(tables[table], bytes, meta[i + 1], meta[i + 2]);
+      }
+    }
+    rows = {};
+    for (let t = 0; t < tables.length; t++) if (counts[t] > 0) rows[tables[t]] = lists[t];
+  }
+  const unit: Unit<WorkerPosition> = { rows, records, position };
+  if (to - from === 1) {
+    if (ids[2 * from] >= 0n) unit.provides = ids[2 * from];
+    if (ids[2 * from + 1] >= 0n) unit.requires = ids[2 * from + 1];
+    return unit;
+  }
+  const provided: bigint[] = [];
+  const required: bigint[] = [];
+  for (let u = from; u < to; u++) {
+    if (ids[2 * u] >= 0n) provided.push(ids[2 * u]);
+    if (ids[2 * u + 1] >= 0n) required.push(ids[2 * u + 1]);
+  }
+  if (provided.length > 0) unit.providesAll = BigInt64Array.from(provided);
+  if (required.length > 0) unit.requiresAll = BigInt64Array.from(required);
+  return unit;
 }

@@ -23,7 +23,7 @@
 import { BulkOperations, type BulkOperationState } from '../client/bulk-operations.js';
 import { ShopifyIngestError } from '../errors.js';
 import { childLineText, kindOfLine } from './bulk-lines.js';
-import { BulkWorkerError, bundledWorkerFile, unitsFromWorker, type WorkerOutcome } from './bulk-file-worker.js';
+import { BulkWorkerError, bundledWorkerFile, mergedRecordsFor, unitsFromWorker, type WorkerOutcome } from './bulk-file-worker.js';
 import type { WorkerInit } from './bulk-worker-protocol.js';
 import { transformerSpecOf } from '../transform/transformer.js';
 import { getResource } from '../resources/registry.js';
@@ -465,10 +465,11 @@ async function readFileInto(
       // Read, parsed, transformed, encoded and regrouped in a worker thread (bulk-worker.ts).
       frame.deps.logger.debug('bulk file read in a worker thread', { tenantId: frame.tenantId, resource: frame.name, operation: op.id, fromLine: op.line });
       let outcome: WorkerOutcome | null = null;
-      const read = { url, from: { line: op.line, byte: op.byte }, fetch: deps.fetch, signal: frame.options.signal, logger: frame.deps.logger };
+      const merge = mergedRecordsFor(frame.options.batchSize, frame.options.skipExisting);
+      const read = { url, from: { line: op.line, byte: op.byte }, fetch: deps.fetch, signal: frame.options.signal, logger: frame.deps.logger, merge };
       try {
         for await (let unit of unitsFromWorker(init.file, init.init, frame.resource, encoder!, read, (o) => { outcome = o; })) {
-          if (unit.records > 0) frame.counts.fetched++;
+          frame.counts.fetched += unit.records;
           if (unit.failure) unit = frame.failedWith(unit.position, unit.failure, unit.records);
           await pipeline.add(unit);
           if (pipeline.failed !== null || frame.shouldStop()) break;

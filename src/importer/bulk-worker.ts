@@ -68,7 +68,7 @@ class UnitWriter {
   /** Adds a unit to the message being built; sends it first when the unit's rows do not fit. */
   async add(unit: Unit<Pos>): Promise<void> {
     let size = 0;
-    if (unit.rows) for (const key in unit.rows) for (const row of unit.rows[key]) size += (row as EncodedRow).bytes().length;
+    if (unit.rows) for (const key in unit.rows) for (const row of unit.rows[key]) size += (row as EncodedRow).byteLength;
     if (this.at + size > this.bytes.length) {
       await this.flush();
       if (size > this.bytes.length) this.bytes = Buffer.allocUnsafeSlow(size);
@@ -82,10 +82,9 @@ class UnitWriter {
     if (unit.rows) {
       for (const key in unit.rows) {
         for (const row of unit.rows[key]) {
-          const b = (row as EncodedRow).bytes();
-          b.copy(this.bytes, this.at);
-          this.meta.push(this.tableIndex.get(key)!, this.at, b.length);
-          this.at += b.length;
+          const length = (row as EncodedRow).copyTo(this.bytes, this.at);
+          this.meta.push(this.tableIndex.get(key)!, this.at, length);
+          this.at += length;
         }
       }
       releaseEncoded(unit.rows);

@@ -15,7 +15,7 @@ import type { SyncFailureInput } from '../store/types.js';
 /** One record's (or one child line's) rows, with where it sits in the listing. */
 export interface Unit<P> {
   rows: RowSet | null;
-  /** Root records this unit counts as (1 for a record, 0 for a child line). */
+  /** Root records this unit counts as (1 for a record, 0 for a child line; a merged unit: the sum). */
   records: number;
   /** Position to resume after, once this unit and everything before it is committed. */
   position: P;
@@ -23,6 +23,12 @@ export interface Unit<P> {
   provides?: bigint;
   /** An id an earlier unit provides, which must be committed before this unit is written. */
   requires?: bigint;
+  /**
+   * A unit of several records and child lines (adopted from a bulk file's worker thread in one
+   * piece, bulk-file-worker.ts): every id they provide and require, beside `provides`/`requires`.
+   */
+  providesAll?: BigInt64Array;
+  requiresAll?: BigInt64Array;
   /** A record that could not be transformed: recorded, not written. */
   failure?: SyncFailureInput;
 }
@@ -111,12 +117,15 @@ export class BatchPipeline<P> {
 
     const waits = new Set<Promise<void>>();
     const provides: bigint[] = [];
+    const waitFor = (id: bigint) => {
+      const wait = this.providers.get(id);
+      if (wait) waits.add(wait);
+    };
     for (const unit of units) {
-      if (unit.requires !== undefined) {
-        const wait = this.providers.get(unit.requires);
-        if (wait) waits.add(wait);
-      }
+      if (unit.requires !== undefined) waitFor(unit.requires);
+      if (unit.requiresAll !== undefined) for (const id of unit.requiresAll) waitFor(id);
       if (unit.provides !== undefined) provides.push(unit.provides);
+      if (unit.providesAll !== undefined) for (const id of unit.providesAll) provides.push(id);
     }
     const seq = this.nextSeq++;
     const batch: Batch<P> = { seq, units, records, position: units[units.length - 1].position };

@@ -307,6 +307,7 @@ export class RunFrame {
     const result = await withRetry(() => store.writeRows(this.tenantId, this.name, rows, direct ? { mode, direct } : { mode }), this.options.retry, sleep, this.retryLog('batch write'));
     // Rows encoded when read give their bytes back for the next ones (never before the write is done).
     releaseEncoded(rows);
+    forgetRows(batch.units, rows);
     if (direct) this.directDone(result.direct === true);
     if (mode === 'bulk' && !(direct && result.direct === true)) this.upsertedBulkBatches++;
     // A batch of units that count no record (a truncated bulk record re-read whole, written again)
@@ -360,4 +361,16 @@ export class RunFrame {
 
   /** The checkpoint at the start of the run. */
   checkpoint: Checkpoint | null = null;
+}
+
+/**
+ * Drops a written batch's links to its rows: its units' row sets and the lists merged from them.
+ * The units and lists waited for the write, long enough that V8 may have promoted them to the old
+ * generation (or allocated them there, once their allocation site looked long-lived); dead there,
+ * they would keep every row they point to alive until the next full collection, and those rows
+ * would be promoted in turn (docs/benchmarks.md, "Where the peak goes").
+ */
+function forgetRows(units: ReadonlyArray<{ rows: RowSet | null }>, rows: RowSet): void {
+  for (const unit of units) unit.rows = null;
+  for (const key in rows) rows[key].length = 0;
 }

@@ -29,7 +29,7 @@ export type ImportMode = 'full' | 'incremental' | 'auto';
  * ```
  */
 export interface ImportOptions {
-  /** Rows per database write (default 250). Independent of the Shopify page size. */
+  /** Records per database write (default 250; a bulk file's may hold up to 31 more: docs/importing.md). */
   batchSize?: number;
   /** Batch writes in flight at once (default 3, at most 32). Fetching pauses while all are busy. */
   concurrency?: number;

@@ -156,6 +156,20 @@ export class EncodedRow {
     return this.slab.bytes.subarray(this.offset, this.offset + this.length);
   }
 
+  /** Bytes of the row's line, newline included. */
+  get byteLength(): number {
+    return this.length;
+  }
+
+  /**
+   * Copies the row's line to `target` at `at`; returns the bytes copied. Unlike {@link bytes}, makes
+   * no view of the slab: the write path copies every row of a batch, and a view is an object each.
+   */
+  copyTo(target: Buffer, at: number): number {
+    if (this.slab === null) throw new Error('[shopify-ingest] an encoded row was read after it was released');
+    return this.slab.bytes.copy(target, at, this.offset, this.offset + this.length);
+  }
+
   /** Sets the k-th count column the encoder padded (see `RowEncoderOptions.counted`). */
   setCount(k: number, value: number): void {
     const at = typeof this.counts === 'number' ? (k === 0 && this.counts >= 0 ? this.counts : undefined) : this.counts[k];
@@ -388,15 +402,14 @@ export function* encodedChunks(rows: readonly EncodedRow[], chunkBytes: number, 
   let buffer = Buffer.allocUnsafe(chunkBytes);
   let at = 0;
   for (const row of rows) {
-    const line = row.bytes();
-    const need = line.length + (head?.length ?? 0);
+    const need = row.byteLength + (head?.length ?? 0);
     if (at + need > buffer.length) {
       if (at > 0) yield buffer.subarray(0, at);
       buffer = Buffer.allocUnsafe(Math.max(chunkBytes, need));
       at = 0;
     }
     if (head) at += head.copy(buffer, at);
-    at += line.copy(buffer, at);
+    at += row.copyTo(buffer, at);
   }
   if (at > 0) yield buffer.subarray(0, at);
 }

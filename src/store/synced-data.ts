@@ -19,7 +19,7 @@ function retryOnConflict<T>(run: () => Promise<T>): Promise<T> {
 }
 import type { FinalizeBulkOptions, RecordCounts, StoredIdRange, WriteRowsOptions, WriteRowsResult } from './types.js';
 export type { WriteRowsOptions, WriteRowsResult } from './types.js';
-import { lastByKey, newestById, sortById } from './versioning.js';
+import { lastByKey, lastSortedById, newestSortedById, sortById } from './versioning.js';
 
 /**
  * Tombstones for ids of a resource's root table (a tombstone row for ids never stored), and for the
@@ -88,7 +88,7 @@ export interface ProductsWriteResult extends UpsertResult {
 function prepareRows(op: string, tenantId: string, resource: ResourceDefinition, rows: RowSet, mode: 'complete' | 'bulk'): unknown[][] {
   const root = (rows[resource.root.key] ?? []) as Array<{ id: bigint; shopifyUpdatedAt: Date; deletedAt: Date | null }>;
   checkTenantOfRows(tenantId, resource.root.key, root as { tenantId?: string }[]);
-  const out: unknown[][] = [resource.root.versioned ? sortById(newestById(root)) : sortById(lastByKey(root, (r) => r.id))];
+  const out: unknown[][] = [resource.root.versioned ? newestSortedById(root) : lastSortedById(root)];
   for (const child of resource.children) {
     const list = (rows[child.key] ?? []) as Array<Record<string, unknown>>;
     checkTenantOfRows(tenantId, child.key, list as { tenantId?: string }[]);
@@ -102,7 +102,8 @@ function prepareRows(op: string, tenantId: string, resource: ResourceDefinition,
 }
 
 function dedupeChild(child: ChildTableDefinition, list: Array<Record<string, unknown>>): unknown[] {
-  if (child.versioned) return sortById(newestById(list as unknown as Array<{ id: bigint; shopifyUpdatedAt: Date; deletedAt: Date | null }>));
+  if (child.versioned) return newestSortedById(list as unknown as Array<{ id: bigint; shopifyUpdatedAt: Date; deletedAt: Date | null }>);
+  if (child.conflict.length === 1 && child.conflict[0] === 'id') return lastSortedById(list as unknown as Array<{ id: bigint }>);
   const keyOf = (row: Record<string, unknown>) => row instanceof EncodedRow ? row.key : child.columns.filter((c) => child.conflict.includes(c.column)).map((c) => String(c.value(row))).join(':');
   const unique = lastByKey(list, keyOf);
   return child.conflict.includes('id') ? sortById(unique as unknown as { id: bigint }[]) : unique;

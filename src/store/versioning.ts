@@ -54,27 +54,40 @@ export function incomingWins(incoming: Versioned, stored: Versioned): boolean {
 }
 
 /**
- * Keeps one row per id, the one that would win by {@link VERSION_GUARD} (the later one on a tie).
- * PostgreSQL refuses an `INSERT ... ON CONFLICT DO UPDATE` that touches the same row twice
- * ("command cannot affect row a second time"), and a Shopify page can repeat a record that
- * changed while it was being paged.
+ * One row per id, in id order (see {@link sortById}): the one that would win by
+ * {@link VERSION_GUARD} (the later one on a tie). PostgreSQL refuses an `INSERT ... ON CONFLICT DO
+ * UPDATE` that touches the same row twice ("command cannot affect row a second time"), and a
+ * Shopify page can repeat a record that changed while it was being paged.
  */
-export function newestById<R extends Versioned>(rows: readonly R[]): R[] {
-  if (rows.length < 2) return rows.slice();
-  const byId = new Map<bigint, R>();
-  let duplicates = false;
-  for (const row of rows) {
-    const seen = byId.get(row.id);
-    if (seen === undefined) byId.set(row.id, row);
-    else {
-      duplicates = true;
-      if (incomingWins(row, seen)) byId.set(row.id, row);
-    }
-  }
-  return duplicates ? [...byId.values()] : rows.slice();
+export function newestSortedById<R extends Versioned>(rows: readonly R[]): R[] {
+  return uniqueSortedById(rows, incomingWins);
 }
 
-/** Keeps the last row per key (rows without a version of their own: line items, events). */
+/** One row per id, in id order: the last of each id (rows without a version of their own). */
+export function lastSortedById<R extends { id: bigint }>(rows: readonly R[]): R[] {
+  return uniqueSortedById(rows, () => true);
+}
+
+/**
+ * Sorts a copy of `rows` by id (a stable sort: rows of one id stay in their order) and keeps one row
+ * of each id, folding its rows in order with `wins(incoming, kept)`. No map and no key per row: a
+ * batch's rows wait for their write long enough that whatever is allocated per row for the write
+ * may be promoted to V8's old generation (docs/benchmarks.md, "Where the peak goes").
+ */
+function uniqueSortedById<R extends { id: bigint }>(rows: readonly R[], wins: (incoming: R, kept: R) => boolean): R[] {
+  const sorted = sortById(rows.slice());
+  let kept = 0;
+  for (let k = 0; k < sorted.length; k++) {
+    const row = sorted[k];
+    if (kept > 0 && sorted[kept - 1].id === row.id) {
+      if (wins(row, sorted[kept - 1])) sorted[kept - 1] = row;
+    } else sorted[kept++] = row;
+  }
+  sorted.length = kept;
+  return sorted;
+}
+
+/** Keeps the last row per key (rows without a version of their own whose key is not their id alone: events). */
 export function lastByKey<R>(rows: readonly R[], key: (row: R) => string | bigint): R[] {
   const byKey = new Map<string | bigint, R>();
   for (const row of rows) byKey.set(key(row), row);

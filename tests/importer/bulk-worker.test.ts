@@ -21,6 +21,13 @@ import { FakeBulkShop, makeOrders } from './fake-bulk-shop.js';
 const BULK = { minPollMs: 10, maxPollMs: 50, minWindowMs: 60_000 };
 const WORKER = 'bulk file read in a worker thread';
 
+/** A tenant's tables as `databaseImage` gives them, without the tenant's id (to compare two tenants). */
+async function imageWithoutTenant(h: Harness, tenant: string) {
+  const tables = await databaseImage(h, tenant);
+  for (const rows of Object.values(tables)) for (const row of rows as Array<Record<string, unknown>>) delete row.tenant_id;
+  return tables;
+}
+
 /** A logger that keeps the messages it is given. */
 function recordingLogger(): Logger & { messages: string[] } {
   const messages: string[] = [];
@@ -35,6 +42,14 @@ describe('bulk files read in a worker thread, against the simulator', () => {
     h = await createHarness({ timeScale: 50, bulk: { startDelayMs: 20, rowsPerSecond: 1_000_000 }, shops: [{ customers: 40, products: 25, orders: 300 }] });
   }, 60_000);
   afterAll(async () => { await h?.close(); });
+
+  /** A tenant of the simulator's shop, with a client of it, a logger that keeps its lines and the store. */
+  const tenantOfShop = async (tenant: string) => {
+    const shop = h.sim.shops[0];
+    await createStore(h.db.database).upsertTenant({ id: tenant, shopDomain: `${tenant}.myshopify.com`, accessTokenEnc: 'not-used-here' });
+    const client = createShopifyClient({ shopDomain: shop.domain, accessToken: shop.accessToken, baseUrl: shop.baseUrl, retryOptions: { retries: 8, minTimeout: 5, maxTimeout: 50 } });
+    return { client, logger: recordingLogger(), store: createStore(h.db.database) };
+  };
 
   it('stores the same rows as reading in the calling thread, for every resource of the seed, with the same counts', async () => {
     const sync = async (tenant: string, options: { worker?: boolean; keyRing?: ReturnType<typeof createKeyRing> }) => {
@@ -64,16 +79,46 @@ describe('bulk files read in a worker thread, against the simulator', () => {
     expect(inWorker.results).toEqual(inThread.results);
     expect(inWorker.results.find((r) => r.resource === 'orders')?.imported).toBe(300);
     // Every column but the tenant's id (PII decrypted, the operation's tag and observed_at left out).
-    const image = async (tenant: string) => {
-      const tables = await databaseImage(h, tenant);
-      for (const rows of Object.values(tables)) for (const row of rows as Array<Record<string, unknown>>) delete row.tenant_id;
-      return tables;
-    };
+    const image = (tenant: string) => imageWithoutTenant(h, tenant);
     const worker = await image('bw-worker');
     expect(worker.shopify_order_line_items.length).toBeGreaterThan(300);
     expect(worker.shopify_product_variants.length).toBeGreaterThan(25);
     expect(await image('bw-thread')).toEqual(worker);
     expect(await image('bw-own-ring')).toEqual(worker);
+  }, 120_000);
+
+  it('units of several records (batches of 100: up to 12 records per unit) store the same rows and counts, late children waiting for their parents\' batches', async () => {
+    const run = async (tenant: string, bulk: Record<string, unknown>) => {
+      const { client, logger, store } = await tenantOfShop(tenant);
+      // Orders per batch written.
+      const batches: number[] = [];
+      // The first batch is slow: the next ones, with line items of its orders, would be written
+      // before those orders were stored (and left out as orphans), were they not made to wait.
+      const spy = {
+        ...store,
+        writeRows: async (...args: Parameters<typeof store.writeRows>) => {
+          batches.push(args[2].orders?.length ?? 0);
+          if (batches.length === 1) await new Promise((r) => setTimeout(r, 300));
+          return store.writeRows(...args);
+        },
+      };
+      // A short regroup window: line items that come after it require their order's batch.
+      const result = await importer(h, client, tenant, { bulk: { ...BULK, regroupLines: 30, ...bulk }, logger, store: spy }).importOrders({ mode: 'full', batchSize: 100, concurrency: 3 });
+      return { result, batches, inWorker: logger.messages.includes(WORKER) };
+    };
+    const merged = await run('bw-merged', {});
+    const thread = await run('bw-merged-thread', { worker: false });
+    expect(merged.inWorker).toBe(true);
+    expect(thread.inWorker).toBe(false);
+    for (const r of [merged.result, thread.result]) expect(r).toMatchObject({ status: 'succeeded', method: 'bulk', fetched: 300, imported: 300, failed: 0, skipped: 0 });
+    // Units are cut before, so a batch of merged units may pass 100 orders; one of single records never does.
+    expect(Math.max(...merged.batches), `orders per batch: ${merged.batches.join(', ')}`).toBeGreaterThan(100);
+    expect(Math.max(...merged.batches)).toBeLessThanOrEqual(111);
+    expect(Math.max(...thread.batches)).toBeLessThanOrEqual(100);
+    const image = (tenant: string) => imageWithoutTenant(h, tenant);
+    const stored = await image('bw-merged');
+    expect(stored.shopify_order_line_items.length).toBeGreaterThan(300);
+    expect(await image('bw-merged-thread')).toEqual(stored);
   }, 120_000);
 
   it('a file with fewer lines left than workerMinLines (the operation\'s objectCount) is read in the calling thread', async () => {
@@ -141,13 +186,9 @@ describe('bulk files read in a worker thread, against the simulator', () => {
       `await import(${JSON.stringify(pathToFileURL(process.env.SHOPIFY_INGEST_BULK_WORKER_FILE!).href)});`,
     ].join('\n'));
     try {
-      const shop = h.sim.shops[0];
       const run = async (tenant: string, bulk: Record<string, unknown>) => {
-        await createStore(h.db.database).upsertTenant({ id: tenant, shopDomain: `${tenant}.myshopify.com`, accessTokenEnc: 'not-used-here' });
-        const client = createShopifyClient({ shopDomain: shop.domain, accessToken: shop.accessToken, baseUrl: shop.baseUrl, retryOptions: { retries: 8, minTimeout: 5, maxTimeout: 50 } });
-        const logger = recordingLogger();
+        const { client, logger, store } = await tenantOfShop(tenant);
         // Batch writes go into the same record as the log lines, to see which came first.
-        const store = createStore(h.db.database);
         const spy = { ...store, writeRows: (...args: Parameters<typeof store.writeRows>) => { logger.messages.push('write'); return store.writeRows(...args); } };
         // A short regroup window, so that the worker sends orders before it dies.
         const result = await importer(h, client, tenant, { bulk: { ...BULK, regroupLines: 30, ...bulk }, logger, store: spy }).importOrders({ mode: 'full', batchSize: 7 });
@@ -163,8 +204,7 @@ describe('bulk files read in a worker thread, against the simulator', () => {
       expect(died.result).toMatchObject({ status: 'succeeded', method: 'bulk', failed: 0 });
       expect(died.result.fetched).toBeGreaterThanOrEqual(300);
       const image = async (tenant: string) => {
-        const tables = await databaseImage(h, tenant);
-        for (const rows of Object.values(tables)) for (const row of rows as Array<Record<string, unknown>>) delete row.tenant_id;
+        const tables = await imageWithoutTenant(h, tenant);
         return { orders: tables.orders, lineItems: tables.shopify_order_line_items, events: tables.shopify_order_events };
       };
       expect(clean.result).toMatchObject({ status: 'succeeded', imported: 300 });

@@ -163,9 +163,14 @@ describe('encoded rows', () => {
       while (live.length > target) {
         const [gone] = live.splice(Math.floor(rand() * live.length), 1);
         expect(gone.row.bytes().toString()).toBe(gone.expected);
+        // Copied out (as the write path does): the same line, at the place asked, its length returned.
+        const copy = Buffer.alloc(gone.row.byteLength + 3, '#');
+        expect(gone.row.copyTo(copy, 2)).toBe(Buffer.byteLength(gone.expected));
+        expect(copy.toString()).toBe(`##${gone.expected}#`);
         gone.row.release();
         gone.row.release(); // twice: no effect
         expect(() => gone.row.bytes()).toThrow(/after it was released/);
+        expect(() => gone.row.copyTo(copy, 0)).toThrow(/after it was released/);
       }
       if (n % 997 === 0) for (const entry of live) expect(entry.row.bytes().toString()).toBe(entry.expected);
     }
