@@ -13,6 +13,7 @@ const CODES = {
   SOURCE_UNAVAILABLE: { retryable: false, meaning: 'The resource cannot be listed from the requested source (Shopify\'s REST Admin API has no listing for it): use source \'graphql\'.' },
   INVALID_ARGUMENT: { retryable: false, meaning: 'A function was called with an argument of the wrong kind (a programming error).' },
   SERVICE_STOPPING: { retryable: false, meaning: 'The ingestion service is shutting down and takes no new work.' },
+  CLI_USAGE: { retryable: false, meaning: 'The command line was not understood (unknown command or option, missing argument); nothing ran. CLI exit code 2.' },
   CLI_INTERRUPTED: { retryable: true, meaning: 'The CLI was interrupted (Ctrl-C, SIGTERM); the sync stopped cleanly and resumes next time.' },
   SECRETS_IN_LOGS: { retryable: false, meaning: 'A log-safety check found a configured secret in log output.' },
 

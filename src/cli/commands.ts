@@ -35,8 +35,9 @@ function toJson(data: unknown): string {
   return JSON.stringify(data, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
-function print(ctx: CliContext, human: string, data: unknown): void {
-  ctx.stdout.write(ctx.json ? `${toJson(data)}\n` : `${human}\n`);
+/** Prints `human`, or with `--json` one JSON object: `ok` (true unless `data` says) and `data`'s fields. */
+function print(ctx: CliContext, human: string, data: { ok?: boolean; [field: string]: unknown }): void {
+  ctx.stdout.write(ctx.json ? `${toJson({ ok: true, ...data })}\n` : `${human}\n`);
 }
 
 async function databaseOf(values: Values, ctx: CliContext, options: { migrate?: boolean } = {}) {
@@ -196,7 +197,7 @@ async function failures(values: Values, ctx: CliContext): Promise<number> {
         '',
         `${rows.length} record(s). Fetch and import them again: shopify-ingest retry-failures${values.tenant ? ` --tenant ${String(values.tenant)}` : ''}${values.resource ? ` --resource ${String(values.resource)}` : ''}`,
       ].join('\n');
-    print(ctx, human, rows);
+    print(ctx, human, { failures: rows });
     return EXIT.ok;
   } finally {
     await prisma.$disconnect();
@@ -261,7 +262,7 @@ export async function runCommand(positionals: string[], values: Values, ctx: Cli
             + 'Upgrade shopify-ingest before syncing into this database.\n');
         }
         const human = result.applied.length ? `applied: ${result.applied.join(', ')}` : unknown.length ? 'nothing to apply (the database is ahead of this version)' : 'database is up to date';
-        print(ctx, human, result);
+        print(ctx, human, { ...result });
       } finally {
         await prisma.$disconnect();
       }
@@ -282,8 +283,9 @@ export async function runCommand(positionals: string[], values: Values, ctx: Cli
         const now = new Date();
         let reports = facts.map((f) => doctorReport(f, { now, defaultApiVersion }));
         if (values.subscriptions) reports = await withSubscriptions(reports, values, ctx);
-        print(ctx, renderDoctor(reports), { tenants: reports });
-        return reports.some((r) => r.findings.some((f) => f.severity === 'problem')) ? EXIT.failed : EXIT.ok;
+        const problem = reports.some((r) => r.findings.some((f) => f.severity === 'problem'));
+        print(ctx, renderDoctor(reports), { ok: !problem, tenants: reports });
+        return problem ? EXIT.failed : EXIT.ok;
       } finally {
         await prisma.$disconnect();
       }
@@ -293,7 +295,7 @@ export async function runCommand(positionals: string[], values: Values, ctx: Cli
       try {
         const status = await service.getSyncStatus();
         const lines = status.map((s) => `${s.tenantId.padEnd(16)} ${s.shopDomain.padEnd(32)} ${(s.isActive ? 'active' : 'inactive').padEnd(9)} ${s.syncStatus.padEnd(8)} last sync ${s.lastSync ?? 'never'}  ${RESOURCE_NAMES.map((name) => `${name} ${s.stats[name]}`).join(' ')}`);
-        print(ctx, lines.length ? lines.join('\n') : 'no tenants', status);
+        print(ctx, lines.length ? lines.join('\n') : 'no tenants', { tenants: status });
       } finally {
         await close();
       }
@@ -305,7 +307,7 @@ export async function runCommand(positionals: string[], values: Values, ctx: Cli
         const { service, close } = await openService(values, ctx);
         try {
           const tenants = await service.store.listTenants();
-          print(ctx, tenants.map((t) => `${t.id}\t${t.shopDomain}\t${t.isActive ? 'active' : 'inactive'}`).join('\n') || 'no tenants', tenants.map(({ accessTokenEnc: _secret, ...t }) => t));
+          print(ctx, tenants.map((t) => `${t.id}\t${t.shopDomain}\t${t.isActive ? 'active' : 'inactive'}`).join('\n') || 'no tenants', { tenants: tenants.map(({ accessTokenEnc: _secret, ...t }) => t) });
         } finally {
           await close();
         }

@@ -88,10 +88,12 @@ export async function main(argv: string[] = process.argv.slice(2), context: Main
     return main([...positionals.slice(1), '--help'], context);
   }
   if (positionals[0] === 'simulator') return runSimulator(argv.slice(argv.indexOf('simulator') + 1), stdout, stderr);
+  // With --json, a usage error is also one JSON object on stdout (code CLI_USAGE), as every other outcome is.
+  const usage = (message: string, help: string) => usageError(message, help, { stdout, stderr, json: loose.values.json === true });
   if (positionals.length === 0) {
-    // No command is a usage error: the help goes to stderr then, so a script's stdout stays empty.
-    (loose.values.help ? stdout : stderr).write(USAGE);
-    return loose.values.help ? EXIT.ok : EXIT.usage;
+    // No command is a usage error: the help goes to stderr then, so a script's stdout stays empty (or holds the JSON error).
+    if (loose.values.help) { stdout.write(USAGE); return EXIT.ok; }
+    return usage('no command given', USAGE);
   }
   const found = findCommand(positionals);
   if (!found) {
@@ -99,13 +101,11 @@ export async function main(argv: string[] = process.argv.slice(2), context: Main
     if (first !== undefined && GROUPS[first]) {
       if (loose.values.help && second === undefined) { stdout.write(groupHelp(first)); return EXIT.ok; }
       const hint = second !== undefined ? closest(second, GROUPS[first]!) : undefined;
-      stderr.write(`${second === undefined ? `${first}: which one?` : `unknown command: ${first} ${second}`}${hint ? ` (did you mean ${first} ${hint}?)` : ''}\n\n${groupHelp(first)}`);
-      return EXIT.usage;
+      return usage(`${second === undefined ? `${first}: which one?` : `unknown command: ${first} ${second}`}${hint ? ` (did you mean ${first} ${hint}?)` : ''}`, groupHelp(first));
     }
     const names = [...new Set(COMMANDS.map((c) => c.name.split(' ')[0]!)), 'help'];
     const hint = closest(first!, names);
-    stderr.write(`unknown command: ${first}${hint ? ` (did you mean ${hint}?)` : ''}\n\n${USAGE}`);
-    return EXIT.usage;
+    return usage(`unknown command: ${first}${hint ? ` (did you mean ${hint}?)` : ''}`, USAGE);
   }
   const { spec } = found;
   if (loose.values.help) {
@@ -120,8 +120,7 @@ export async function main(argv: string[] = process.argv.slice(2), context: Main
   } catch (error) {
     const code = String((error as { code?: string }).code ?? '');
     const message = code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? unknownOptionMessage(error as Error, spec) : `${(error as Error).message}\nRun \`shopify-ingest ${spec.name} --help\` for the options.`;
-    stderr.write(`${message}\n`);
-    return EXIT.usage;
+    return usage(message, '');
   }
   const json = Boolean(values.json);
 
@@ -140,10 +139,7 @@ export async function main(argv: string[] = process.argv.slice(2), context: Main
     const code = await runCommand(positionals, values, ctx);
     return controller.signal.aborted && code !== EXIT.ok ? EXIT.interrupted : code;
   } catch (error) {
-    if (error instanceof UsageError) {
-      stderr.write(`${error.message}\n\n${commandHelp(spec)}`);
-      return EXIT.usage;
-    }
+    if (error instanceof UsageError) return usage(error.message, commandHelp(spec));
     const code = report(error, { stdout, stderr, json });
     return controller.signal.aborted ? EXIT.interrupted : code;
   } finally {
@@ -156,6 +152,13 @@ const INTERRUPTIBLE = new Set(['sync', 'retry-failures', 'demo']);
 
 /** Errors fixed in the configuration (the key, DATABASE_URL) or by `migrate`, not by running again: exit 3. */
 const CONFIGURATION_CODES: ReadonlySet<string> = new Set(['ENCRYPTION_KEY_MISMATCH', 'DATABASE_UNREACHABLE', 'DATABASE_NOT_MIGRATED']);
+
+/** Prints a usage error on stderr (with `help` after it), also as JSON on stdout with `--json`; returns exit 2. */
+function usageError(message: string, help: string, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; json: boolean }): number {
+  io.stderr.write(help ? `${message}\n\n${help}` : `${message}\n`);
+  if (io.json) io.stdout.write(`${JSON.stringify({ ok: false, error: message, code: 'CLI_USAGE' })}\n`);
+  return EXIT.usage;
+}
 
 /** Prints an error (as JSON with `--json`) and returns its exit code. */
 function report(error: unknown, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; json: boolean }): number {

@@ -115,7 +115,7 @@ export async function runSimulatorCli(
   if (help) { stdout.write(SIMULATOR_USAGE); return; }
   const sim = await createShopifySimulator(options);
   const shops = sim.shops.map((s) => ({ domain: s.domain, accessToken: s.accessToken, baseUrl: s.baseUrl }));
-  if (json) stdout.write(`${JSON.stringify({ url: sim.url, apiSecret: options.apiSecret ?? 'simulator_secret', shops })}\n`);
+  if (json) stdout.write(`${JSON.stringify({ ok: true, url: sim.url, apiSecret: options.apiSecret ?? 'simulator_secret', shops })}\n`);
   else {
     stdout.write(`Shopify simulator listening on ${sim.url}\n`);
     for (const s of shops) stdout.write(`  ${s.domain}  token ${s.accessToken}  baseUrl ${s.baseUrl}\n`);

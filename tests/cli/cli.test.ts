@@ -98,7 +98,7 @@ describe('shopify-ingest CLI', () => {
 
     const second = await cli(['migrate', '--database-url', db.url, '--json']);
     expect(second.code).toBe(0);
-    expect(JSON.parse(second.stdout)).toMatchObject({ applied: [] });
+    expect(JSON.parse(second.stdout)).toMatchObject({ ok: true, applied: [] });
   });
 
   it('a missing ENCRYPTION_KEY is a configuration error (exit 3)', async () => {
@@ -129,7 +129,8 @@ describe('shopify-ingest CLI', () => {
     const list = await cli(['tenants', 'list', '--json', '--database-url', db.url]);
     expect(list.code).toBe(0);
     expect(list.stdout).not.toContain(token);
-    const tenants = JSON.parse(list.stdout) as Array<Record<string, unknown>>;
+    const { ok: listed, tenants } = JSON.parse(list.stdout) as { ok: boolean; tenants: Array<Record<string, unknown>> };
+    expect(listed).toBe(true);
     expect(tenants).toHaveLength(1);
     expect(tenants[0]).toMatchObject({ id: 'cli-tenant', shopDomain: SHOP, name: 'CLI Store', isActive: true });
     expect(tenants[0]).not.toHaveProperty('accessTokenEnc');
@@ -177,7 +178,8 @@ describe('shopify-ingest CLI', () => {
 
     const status = await cli(['status', '--json', '--database-url', db.url]);
     expect(status.code).toBe(0);
-    const entries = JSON.parse(status.stdout) as Array<Record<string, unknown>>;
+    const { ok: statusOk, tenants: entries } = JSON.parse(status.stdout) as { ok: boolean; tenants: Array<Record<string, unknown>> };
+    expect(statusOk).toBe(true);
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({ tenantId: 'cli-tenant', shopDomain: SHOP, isActive: true, syncStatus: 'idle', stats: { customers: 20, products: 5, orders: 25 } });
     expect(typeof entries[0]!.lastSync).toBe('string');
@@ -236,7 +238,7 @@ describe('shopify-ingest CLI', () => {
     const list = await bin(['tenants', 'list', '--json'], { DATABASE_URL: db.url, ENCRYPTION_KEY, LOG_LEVEL: 'warn' });
     expect(list.stderr).toBe('');
     expect(list.code).toBe(0);
-    expect(JSON.parse(list.stdout)).toEqual([]);
+    expect(JSON.parse(list.stdout)).toEqual({ ok: true, tenants: [] });
   }, 90_000);
 
   it('simulator runs as a child process until SIGTERM, printing a url and tokens that work', async () => {

@@ -109,7 +109,8 @@ describe('shopify-ingest doctor', () => {
     const run = await cli(['doctor', '--json', '--database-url', db.url], env);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(1);
-    const { tenants } = JSON.parse(run.stdout) as { tenants: Array<{ tenantId: string; scopes: { missing: string[]; granted: string[] }; apiVersion: { requested: string; answeredBy: string[] }; inbox: { deadLetters: number }; syncs: Array<{ resource: string; lastSuccessAt: string | null }>; findings: Array<{ severity: string; area: string; message: string }> }> };
+    const { ok, tenants } = JSON.parse(run.stdout) as { ok: boolean; tenants: Array<{ tenantId: string; scopes: { missing: string[]; granted: string[] }; apiVersion: { requested: string; answeredBy: string[] }; inbox: { deadLetters: number }; syncs: Array<{ resource: string; lastSuccessAt: string | null }>; findings: Array<{ severity: string; area: string; message: string }> }> };
+    expect(ok).toBe(false); // as the exit code says: something needs action
     const old = tenants.find((t) => t.tenantId === 'old')!;
     expect(old.apiVersion).toEqual({ requested: '2025-07', answeredBy: ['2026-01'] });
     expect(old.scopes.missing).toEqual(['read_orders']); // write_products grants read_products

@@ -45,10 +45,11 @@ describe('failed records, end to end', () => {
 
     const listed = await cli(['failures', '--tenant', 'fails', '--json'], env);
     expect(listed.code).toBe(0);
-    const failures = JSON.parse(listed.stdout) as FailureJson[];
+    const { ok, failures } = JSON.parse(listed.stdout) as { ok: boolean; failures: FailureJson[] };
+    expect(ok).toBe(true);
     expect(failures.map((f) => f.shopifyId).sort()).toEqual([fixed, deleted, broken].map(String).sort());
     for (const f of failures) expect(f).toMatchObject({ tenantId: 'fails', resource: 'orders', reason: expect.stringMatching(/total_price/) });
-    expect(JSON.parse((await cli(['failures', '--resource', 'customers', '--json'], env)).stdout)).toEqual([]);
+    expect(JSON.parse((await cli(['failures', '--resource', 'customers', '--json'], env)).stdout)).toEqual({ ok: true, failures: [] });
     const human = await cli(['failures', '--tenant', 'fails'], env);
     expect(human.stdout).toContain(String(broken));
     expect(human.stdout).toMatch(/3 record\(s\)\. Fetch and import them again: shopify-ingest retry-failures --tenant fails/);
@@ -65,14 +66,14 @@ describe('failed records, end to end', () => {
     const [run] = await db.query(`SELECT status, imported, failed, options FROM shopify_sync_runs WHERE id = $1`, [retryRun]);
     expect(run).toMatchObject({ status: 'succeeded', imported: 1, failed: 1 });
 
-    const still = JSON.parse((await cli(['failures', '--tenant', 'fails', '--json'], env)).stdout) as FailureJson[];
+    const still = (JSON.parse((await cli(['failures', '--tenant', 'fails', '--json'], env)).stdout) as { failures: FailureJson[] }).failures;
     expect(still).toEqual([expect.objectContaining({ shopifyId: String(broken), runId: retryRun })]);
 
     shop.update('orders', broken, { total_price: '1.50' });
     const last = await cli(['retry-failures', '--tenant', 'fails'], env);
     expect(last.code).toBe(0);
     expect(last.stdout).toMatch(/fails orders: 1 retried, 1 imported, 0 failed again, 0 gone from Shopify/);
-    expect(JSON.parse((await cli(['failures', '--json'], env)).stdout)).toEqual([]);
+    expect(JSON.parse((await cli(['failures', '--json'], env)).stdout)).toEqual({ ok: true, failures: [] });
     expect((await cli(['retry-failures'], env)).stdout).toBe('no outstanding failures to retry\n');
   });
 
@@ -81,9 +82,9 @@ describe('failed records, end to end', () => {
     const id = shop.idOf('orders', 22);
     shop.update('orders', id, { total_price: 'n/a' });
     expect((await cli(['sync', 'fails', 'orders', '--mode', 'full'], env)).code).toBe(4);
-    expect((JSON.parse((await cli(['failures', '--json'], env)).stdout) as FailureJson[]).map((f) => f.shopifyId)).toEqual([String(id)]);
+    expect((JSON.parse((await cli(['failures', '--json'], env)).stdout) as { failures: FailureJson[] }).failures.map((f) => f.shopifyId)).toEqual([String(id)]);
     shop.update('orders', id, { total_price: '3.00' });
     expect((await cli(['sync', 'fails', 'orders'], env)).code).toBe(0);
-    expect(JSON.parse((await cli(['failures', '--json'], env)).stdout)).toEqual([]);
+    expect(JSON.parse((await cli(['failures', '--json'], env)).stdout)).toEqual({ ok: true, failures: [] });
   });
 });

@@ -120,6 +120,28 @@ describe('configuration is checked before anything opens', () => {
     expect(run.stdout).not.toContain('secret');
   });
 
+  it('with --json a usage error is a JSON object too (CLI_USAGE, exit 2); without it stdout stays empty', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['frobnicate', '--json'], /^unknown command: frobnicate/],
+      [['tenants', 'frob', '--json'], /^unknown command: tenants frob/],
+      [['sync', '--batchsize', '5', '--json'], /^unknown option --batchsize for sync \(did you mean --batch-size\?\)/],
+      [['--json'], /^no command given/],
+    ];
+    for (const [argv, message] of cases) {
+      const run = await cli(argv, {});
+      expect(run.code, argv.join(' ')).toBe(2);
+      expect(run.stderr, argv.join(' ')).toMatch(message);
+      expect(JSON.parse(run.stdout), argv.join(' ')).toEqual({ ok: false, code: 'CLI_USAGE', error: expect.stringMatching(message) });
+      const plain = await cli(argv.filter((a) => a !== '--json'), {});
+      expect(plain.code, argv.join(' ')).toBe(2);
+      expect(plain.stdout, argv.join(' ')).toBe('');
+    }
+    // A command's own usage error (a missing argument), found after its configuration was checked.
+    const missing = await cli(['tenants', 'add', 'acme', '--json', '--data-dir', path.join(cwd, 'usage-db')], { ENCRYPTION_KEY: 'a'.repeat(64) });
+    expect(missing.code).toBe(2);
+    expect(JSON.parse(missing.stdout)).toEqual({ ok: false, code: 'CLI_USAGE', error: 'tenants add <tenant> --shop <domain> --token <token>' });
+  });
+
   it('the demo, which generates its own key, still refuses a wrong DATABASE_URL', async () => {
     const run = await cli(['demo'], { DATABASE_URL: 'file:./dev.db' });
     expect(run.code).toBe(3);

@@ -18,6 +18,7 @@ describe('simulator CLI', () => {
     });
     await done;
     const printed = JSON.parse(out);
+    expect(printed.ok).toBe(true);
     expect(printed.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(printed.shops.map((s: { domain: string }) => s.domain)).toEqual(['sim-shop-1.myshopify.com', 'sim-shop-2.myshopify.com']);
     expect(printed.shops[0].accessToken).toMatch(/^shpat_[0-9a-f]{32}$/);
