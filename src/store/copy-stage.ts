@@ -64,8 +64,8 @@ const NEWLINE = 0x0a;
  * (3.5 → 3.0 GB for 60,000 orders and 5,000 customers, `--trace-gc-nvp`) and its CPU per order by
  * about a tenth (alternating runs, docs/benchmarks.md).
  */
-export function* copyChunks<R>(columns: readonly ColumnSpec<R>[], rows: readonly R[]): Generator<Buffer> {
-  let buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+export function* copyChunks<R>(columns: readonly ColumnSpec<R>[], rows: readonly R[], pool?: ChunkPool): Generator<Buffer> {
+  let buffer = pool ? pool.take() : Buffer.allocUnsafe(CHUNK_BYTES);
   let at = 0;
   for (const row of rows) {
     for (let c = 0; c < columns.length; c++) {
@@ -74,7 +74,7 @@ export function* copyChunks<R>(columns: readonly ColumnSpec<R>[], rows: readonly
       const most = text.length * 3 + 2;
       if (at + most > buffer.length) {
         if (at > 0) yield buffer.subarray(0, at);
-        buffer = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, most));
+        buffer = pool && most <= CHUNK_BYTES ? pool.take() : Buffer.allocUnsafe(Math.max(CHUNK_BYTES, most));
         at = 0;
       }
       if (c > 0) buffer[at++] = TAB;
@@ -83,6 +83,40 @@ export function* copyChunks<R>(columns: readonly ColumnSpec<R>[], rows: readonly
     buffer[at++] = NEWLINE;
   }
   if (at > 0) yield buffer.subarray(0, at);
+}
+
+/**
+ * Buffers of {@link CHUNK_BYTES} for `COPY` chunks, taken by the chunk generators and given back once
+ * the socket has written them (copy-trip.ts). Without it each chunk is a buffer of its own, freed when
+ * the garbage collector finds it: between two collections of a busy process that was tens of MB of
+ * chunks already written, which the allocator then kept (docs/benchmarks.md).
+ */
+export class ChunkPool {
+  private readonly free: Buffer[] = [];
+  /** Buffers allocated so far (tests). */
+  allocated = 0;
+
+  /** `keep`: buffers held for reuse at most (more are left to the garbage collector). */
+  constructor(private readonly keep = 32) {}
+
+  /** A buffer of {@link CHUNK_BYTES}: a given-back one, or a new one. */
+  take(): Buffer {
+    const reused = this.free.pop();
+    if (reused) return reused;
+    this.allocated++;
+    return Buffer.allocUnsafeSlow(CHUNK_BYTES);
+  }
+
+  /** A chunk the socket has written (a view of a buffer of `take`, or any other, ignored). */
+  give(chunk: Uint8Array): void {
+    if (chunk.byteOffset !== 0 || chunk.buffer.byteLength !== CHUNK_BYTES || this.free.length >= this.keep) return;
+    this.free.push(Buffer.from(chunk.buffer as ArrayBuffer, 0, CHUNK_BYTES));
+  }
+
+  /** Buffers waiting for reuse (tests). */
+  get size(): number {
+    return this.free.length;
+  }
 }
 
 /** The part of a `pg.PoolClient` (a connection checked out of a `pg.Pool`) staged writes use; COPY also needs its `query(submittable)`. */

@@ -1,4 +1,4 @@
-import type { PgSessionClient, StageSpec } from './copy-stage.js';
+import type { ChunkPool, PgSessionClient, StageSpec } from './copy-stage.js';
 import { CHUNK_BYTES, copyChunks } from './copy-stage.js';
 import { quoteColumns } from './columns.js';
 
@@ -61,7 +61,7 @@ class OneTripQuery {
   private wake: (() => void) | null = null;
   private sending: Promise<void> = Promise.resolve();
 
-  constructor(readonly text: string, private readonly sources: readonly Iterable<Buffer>[]) {
+  constructor(readonly text: string, private readonly sources: readonly Iterable<Buffer>[], private readonly pool?: ChunkPool) {
     this.done = new Promise((resolve, reject) => { this.resolve = resolve; this.reject = reject; });
   }
 
@@ -83,7 +83,8 @@ class OneTripQuery {
           head[0] = COPY_DATA;
           head.writeUInt32BE(chunk.length + 4, 1);
           stream.write(head);
-          const room = stream.write(chunk);
+          // Given back once the socket has written it (or failed to: a destroyed socket calls back with an error).
+          const room = this.pool ? stream.write(chunk, () => this.pool!.give(chunk)) : stream.write(chunk);
           if (!room || stream.writableLength >= CHUNK_BYTES) {
             stream.uncork();
             corked = false;
@@ -149,10 +150,10 @@ class OneTripQuery {
  * each COPY's row count; rejects with the first failure (the transaction is then failed or gone:
  * roll back).
  */
-export function copyInOneTrip(client: PgSessionClient, leading: string, copies: readonly TripCopy[], trailing = ''): Promise<number[]> {
+export function copyInOneTrip(client: PgSessionClient, leading: string, copies: readonly TripCopy[], trailing = '', pool?: ChunkPool): Promise<number[]> {
   const present = copies.filter((c) => c.rows.length > 0);
   const statements = [leading, ...present.map((c) => `COPY "${c.table.name}" (${quoteColumns(c.table.columns)}) FROM STDIN`), trailing].filter((s) => s !== '');
-  const query = new OneTripQuery(statements.join('; '), present.map((c) => c.chunks ?? copyChunks(c.table.columns, c.rows as never[])));
+  const query = new OneTripQuery(statements.join('; '), present.map((c) => c.chunks ?? copyChunks(c.table.columns, c.rows as never[], pool)), pool);
   (client as unknown as { query(q: OneTripQuery): unknown }).query(query);
   return query.done;
 }

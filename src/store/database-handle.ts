@@ -8,6 +8,7 @@ import { ShopifyIngestError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { jsonParams, type BatchStatement } from './batch-statement.js';
 import { areEncoded } from './encoded-rows.js';
+import { ChunkPool } from './copy-stage.js';
 import { directWrite, guardPgErrors, stagedWrite, type BatchCommitOptions, type PgQueryable } from './direct-pg.js';
 import type { DirectWrite } from './resource-writer.js';
 import type { PrismaLike, SqlExecutor } from './prisma-like.js';
@@ -106,6 +107,8 @@ export interface BatchRunner {
 export function batchRunnerFor(db: DatabaseHandle): BatchRunner {
   const { prisma, pool, copyFromRows } = db;
   if (pool) {
+    // COPY chunks' buffers, reused across this runner's writes once their socket has written them.
+    const chunks = new ChunkPool();
     return {
       all: async <T>(sql: string, params: unknown[]) => (await pool.query(sql, params)).rows as T[],
       async write<T>(statement: BatchStatement, tenantId: string, inputs: readonly (readonly unknown[])[], options?: BatchCommitOptions) {
@@ -116,10 +119,10 @@ export function batchRunnerFor(db: DatabaseHandle): BatchRunner {
           const r = await pool.query(statement.json, jsonParams(statement, tenantId, inputs));
           return { count: r.rowCount ?? 0, rows: r.rows as T[] };
         }
-        return stagedWrite<T>(pool as Required<PgQueryable>, statement, tenantId, inputs, options);
+        return stagedWrite<T>(pool as Required<PgQueryable>, statement, tenantId, inputs, options, chunks);
       },
       ...(typeof pool.connect === 'function'
-        ? { direct: (direct: DirectWrite, tenantId: string, inputs: readonly (readonly unknown[])[], options?: BatchCommitOptions) => directWrite(pool as Required<PgQueryable>, direct, tenantId, inputs, options) }
+        ? { direct: (direct: DirectWrite, tenantId: string, inputs: readonly (readonly unknown[])[], options?: BatchCommitOptions) => directWrite(pool as Required<PgQueryable>, direct, tenantId, inputs, options, chunks) }
         : {}),
     };
   }

@@ -2,7 +2,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import type { BatchStatement } from './batch-statement.js';
 import { col, type ColumnSpec } from './columns.js';
-import { CHUNK_BYTES, copyTextValue, stageTableDdl, type PgSessionClient } from './copy-stage.js';
+import { CHUNK_BYTES, copyTextValue, stageTableDdl, type ChunkPool, type PgSessionClient } from './copy-stage.js';
 import { copyInOneTrip } from './copy-trip.js';
 import { areEncoded, encodedChunks } from './encoded-rows.js';
 import type { DirectWrite, ParentCheckInput } from './resource-writer.js';
@@ -136,12 +136,12 @@ async function inTransaction<T>(pool: Required<PgQueryable>, work: (client: PgSe
  * input into its stage (all in one round trip, copy-trip.ts), run the statement, commit (which
  * empties the stages). On any failure the transaction rolls back: nothing of the batch is written.
  */
-export async function stagedWrite<T>(pool: Required<PgQueryable>, statement: BatchStatement, tenantId: string, inputs: readonly (readonly unknown[])[], options: BatchCommitOptions = {}): Promise<{ count: number; rows: T[] }> {
+export async function stagedWrite<T>(pool: Required<PgQueryable>, statement: BatchStatement, tenantId: string, inputs: readonly (readonly unknown[])[], options: BatchCommitOptions = {}, chunks?: ChunkPool): Promise<{ count: number; rows: T[] }> {
   const result = await inTransaction(pool, async (client) => {
     await copyInOneTrip(client, `${beginSql(options)}; ${statement.stages.map(stageTableDdl).join('; ')}`, statement.stages.map((stage, k) => {
       const rows = inputs[k];
-      return { table: stage, rows, chunks: areEncoded(rows) ? encodedChunks(rows, CHUNK_BYTES) : undefined };
-    }));
+      return { table: stage, rows, chunks: areEncoded(rows) ? encodedChunks(rows, CHUNK_BYTES, '', chunks) : undefined };
+    }), '', chunks);
     const r = await client.query(statement.staged, [tenantId]);
     return { count: r.rowCount ?? 0, rows: r.rows as T[] };
   });
@@ -178,7 +178,7 @@ function parentsToProbe(c: ParentCheckInput, inputs: readonly (readonly unknown[
  * stored, a child whose parent is not stored) or a bulk child's parent is not this operation's:
  * then nothing was written and the caller runs the upsert statement instead.
  */
-export async function directWrite(pool: Required<PgQueryable>, direct: DirectWrite, tenantId: string, inputs: readonly (readonly unknown[])[], options: BatchCommitOptions = {}): Promise<boolean> {
+export async function directWrite(pool: Required<PgQueryable>, direct: DirectWrite, tenantId: string, inputs: readonly (readonly unknown[])[], options: BatchCommitOptions = {}, chunks?: ChunkPool): Promise<boolean> {
   try {
     const done = await inTransaction(pool, async (client, tx) => {
       // The parent check's probes are known before anything is sent: without any, the batch commits
@@ -195,10 +195,10 @@ export async function directWrite(pool: Required<PgQueryable>, direct: DirectWri
         const rows = inputs[k];
         const columns: ColumnSpec<unknown>[] = [col('tenant_id', 'text', () => tenantId), ...table.columns];
         // Encoded rows (encoded-rows.ts) lack the tenant column: it goes before each line, escaped as any value.
-        const chunks = areEncoded(rows) ? encodedChunks(rows, CHUNK_BYTES, `${copyTextValue(tenantId)}\t`) : undefined;
-        return { table: { name: table.name, columns: columns as readonly ColumnSpec<never>[] }, rows, chunks };
+        const encoded = areEncoded(rows) ? encodedChunks(rows, CHUNK_BYTES, `${copyTextValue(tenantId)}\t`, chunks) : undefined;
+        return { table: { name: table.name, columns: columns as readonly ColumnSpec<never>[] }, rows, chunks: encoded };
       });
-      await copyInOneTrip(client, beginSql(options), copies, probes === 0 ? 'COMMIT' : '');
+      await copyInOneTrip(client, beginSql(options), copies, probes === 0 ? 'COMMIT' : '', chunks);
       if (probes === 0) {
         tx.committed = true;
         return true;

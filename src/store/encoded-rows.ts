@@ -16,7 +16,7 @@
  */
 import type { ChildTableDefinition, ResourceDefinition, TableDefinition } from '../resources/definition.js';
 import { encodeValue, SYNC_TAG, type ColumnSpec } from './columns.js';
-import { copyTextValue, textOfCopyValue } from './copy-stage.js';
+import { CHUNK_BYTES, copyTextValue, textOfCopyValue, type ChunkPool } from './copy-stage.js';
 import { checkTenantOfRows } from './store-errors.js';
 import { OBSERVED_AT } from './versioning.js';
 
@@ -396,16 +396,20 @@ export function parentIdOfRow(child: ChildTableDefinition, row: unknown): bigint
   return row instanceof EncodedRow ? row.parentId! : child.parentIdOf(row);
 }
 
-/** Copies encoded rows' lines into chunks of about `chunkBytes` (each line prefixed with `prefix`, e.g. a tenant column). */
-export function* encodedChunks(rows: readonly EncodedRow[], chunkBytes: number, prefix = ''): Generator<Buffer> {
+/**
+ * Copies encoded rows' lines into chunks of about `chunkBytes` (each line prefixed with `prefix`, e.g.
+ * a tenant column); with `pool`, chunks of {@link CHUNK_BYTES} are the pool's buffers.
+ */
+export function* encodedChunks(rows: readonly EncodedRow[], chunkBytes: number, prefix = '', pool?: ChunkPool): Generator<Buffer> {
   const head = prefix === '' ? null : Buffer.from(prefix, 'utf8');
-  let buffer = Buffer.allocUnsafe(chunkBytes);
+  const fresh = (need: number) => (pool && chunkBytes === CHUNK_BYTES && need <= CHUNK_BYTES ? pool.take() : Buffer.allocUnsafe(Math.max(chunkBytes, need)));
+  let buffer = fresh(0);
   let at = 0;
   for (const row of rows) {
     const need = row.byteLength + (head?.length ?? 0);
     if (at + need > buffer.length) {
       if (at > 0) yield buffer.subarray(0, at);
-      buffer = Buffer.allocUnsafe(Math.max(chunkBytes, need));
+      buffer = fresh(need);
       at = 0;
     }
     if (head) at += head.copy(buffer, at);

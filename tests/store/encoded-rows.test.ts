@@ -5,7 +5,7 @@
  * that cannot stream COPY gets no encoder.
  */
 import { describe, expect, it } from 'vitest';
-import { copyChunks } from '../../src/store/copy-stage.js';
+import { CHUNK_BYTES, ChunkPool, copyChunks } from '../../src/store/copy-stage.js';
 import { col, type ColumnSpec } from '../../src/store/columns.js';
 import { areEncoded, encodedChunks, EncodedRow, parentIdOfRow, releaseEncoded, RowEncoder, SlabPool } from '../../src/store/encoded-rows.js';
 import { createSyncedDataStore } from '../../src/store/synced-data.js';
@@ -45,6 +45,16 @@ describe('encoded rows', () => {
     const encoded = rows.map((r) => encoder.encode('orders', r));
     expect(text(encodedChunks(encoded, 64))).toBe(text(copyChunks(root.columns, rows)));
     expect(text(encodedChunks(encoded, 64 * 1024, 't1\t'))).toBe(text(copyChunks(root.columns, rows)).split('\n').filter(Boolean).map((l) => `t1\t${l}\n`).join(''));
+    // With a chunk pool: the pool's buffers, the same text; a buffer given back is taken again.
+    const pool = new ChunkPool();
+    const pooled = [...encodedChunks(encoded, CHUNK_BYTES, '', pool)];
+    expect(text(pooled)).toBe(text(copyChunks(root.columns, rows, pool)));
+    expect(pool.allocated).toBe(2);
+    pooled.forEach((chunk) => pool.give(chunk));
+    pool.give(Buffer.alloc(10)); // not the pool's size: ignored
+    expect(pool.size).toBe(1);
+    expect([...encodedChunks(encoded, CHUNK_BYTES, '', pool)][0].buffer).toBe(pooled[0].buffer);
+    expect(pool.allocated).toBe(2);
     expect(encoded[1]).toMatchObject({ id: 2n, tenantId: 't1', deletedAt: null, shopifyUpdatedAt: rows[1].shopifyUpdatedAt, key: '2' });
     // No sync_tag or observed_at column in this table: nothing to read.
     expect(encoded[1].syncTag).toBeUndefined();
