@@ -87,9 +87,9 @@ export function* copyChunks<R>(columns: readonly ColumnSpec<R>[], rows: readonly
 
 /**
  * Buffers of {@link CHUNK_BYTES} for `COPY` chunks, taken by the chunk generators and given back once
- * the socket has written them (copy-trip.ts). Without it each chunk is a buffer of its own, freed when
- * the garbage collector finds it: between two collections of a busy process that was tens of MB of
- * chunks already written, which the allocator then kept (docs/benchmarks.md).
+ * the socket has written them (copy-trip.ts). Without it each chunk was a buffer of its own, freed
+ * when the garbage collector found it: their external memory made V8 run full collections of the
+ * calling thread's heap to free them (94 in a 200,000-order import, 12 with the pool; docs/benchmarks.md).
  */
 export class ChunkPool {
   private readonly free: Buffer[] = [];
