@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linesOf, readJsonl, readJsonlRuns, type JsonlPosition } from '../../src/importer/jsonl.js';
+import { createRandom } from '../../src/testing/prng.js';
 
 /** A file server like a bulk operation's storage: Range (206) unless told to ignore it, drops mid-body on request, 403 when expired. */
 function fileServer(body: Buffer) {
@@ -115,5 +116,50 @@ describe('readJsonl', () => {
     const got: string[] = [];
     for await (const line of readJsonl(url, { from: { line: 500, byte: body.length } })) got.push(line.text);
     expect(got).toEqual([]);
+  });
+});
+
+describe('readJsonlRuns over chunks cut anywhere', () => {
+  it('hands out every line exactly once, whatever the chunks, lines longer than a chunk included', async () => {
+    const seed = Number(process.env.JSONL_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    console.log(`jsonl chunks: JSONL_SEED=${seed}`);
+    const rand = createRandom(seed);
+    const pick = (n: number) => Math.floor(rand() * n);
+    // Lines of up to ~300 KB (a long one spans several of the reader's chunks), multi-byte
+    // characters split anywhere, and a last line without a newline.
+    const text = Array.from({ length: 120 }, (_, i) => JSON.stringify({ i, note: 'ü🚚x'.repeat(pick(4) === 0 ? pick(80_000) : pick(200)) }));
+    const file = Buffer.from(text.join('\n'), 'utf8');
+    const server = http.createServer(async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/jsonl' });
+      for (let at = 0; at < file.length;) {
+        const size = 1 + pick(pick(3) === 0 ? 200_000 : 3_000);
+        const piece = file.subarray(at, at + size);
+        at += piece.length;
+        if (!res.write(piece)) await new Promise((r) => res.once('drain', r));
+        if (pick(4) === 0) await new Promise((r) => setTimeout(r, 1));
+      }
+      res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/file.jsonl`;
+      const got: string[] = [];
+      const kept: Uint8Array[] = [];
+      let at: JsonlPosition = { line: 0, byte: 0 };
+      for await (const run of readJsonlRuns(url)) {
+        expect(run.from, `seed ${seed}`).toEqual(at);
+        expect(run.to.byte - run.from.byte).toBe(run.bytes.length);
+        // A run's bytes are its own (they may be handed to another thread): kept as they are, they
+        // still hold the file's bytes after the runs that follow.
+        kept.push(run.bytes);
+        for (const line of linesOf(run)) got.push(line.text);
+        at = run.to;
+      }
+      expect(got, `seed ${seed}`).toEqual(text.filter((t) => t.length > 0));
+      expect(Buffer.concat(kept).equals(file), `seed ${seed}`).toBe(true);
+      expect(at).toEqual({ line: text.length, byte: file.length });
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });
