@@ -591,6 +591,12 @@ function workerMinLines(deps: BulkDeps): number {
 
 const WORKER_MIN_LINES = 10_000;
 
+/** Logged when a large bulk file is read in the calling thread because the worker script is not beside the SDK. */
+export const NO_WORKER_SCRIPT = 'bulk file read in this thread: the worker script (bulk-worker.js) is not beside the SDK, as when a '
+  + 'bundler packs the SDK into your server, and reading here takes more memory (docs/importing.md, "In a worker thread"). Keep '
+  + 'shopify-ingest external to the bundle (Next.js: serverExternalPackages), or copy node_modules/shopify-ingest/dist/bulk-worker.js '
+  + '(.cjs for CommonJS) beside it and name it in SHOPIFY_INGEST_BULK_WORKER_FILE; `bulk: { worker: false }` reads here without this warning';
+
 /**
  * What a worker thread needs to read the file as this thread would (bulk-file-worker.ts), or null
  * when it cannot or need not: turned off (`BulkDeps.worker: false`), fewer than
@@ -600,11 +606,16 @@ const WORKER_MIN_LINES = 10_000;
  */
 function workerInitFor(frame: RunFrame, deps: BulkDeps, url: string, lines: number, op: BulkCursor, roots: number, counted: string[]): { file: string; init: WorkerInit } | null {
   if (deps.worker === false || lines < workerMinLines(deps)) return null;
-  const file = deps.workerFile ?? bundledWorkerFile();
   const transformer = transformerSpecOf(frame.deps.transformer);
-  if (file === null || transformer === null) return null;
+  if (transformer === null) return null;
   const definition = getResource(frame.name);
   if (graphqlSourcesOf(definition)[frame.sourceIndex] !== frame.resource.graphql) return null;
+  const file = deps.workerFile ?? bundledWorkerFile();
+  if (file === null) {
+    // Silent, this costs a bundled host its memory bound (docs/importing.md): say why, and the fix.
+    frame.deps.logger.warn(NO_WORKER_SCRIPT, { tenantId: frame.tenantId, resource: frame.name, lines });
+    return null;
+  }
   return {
     file,
     init: {

@@ -17,6 +17,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { createShopifyClient } from '../../src/client/index.js';
 import { createHarness, databaseImage, importer, type Harness } from './harness.js';
 import { FakeBulkShop, makeOrders } from './fake-bulk-shop.js';
+import { NO_WORKER_SCRIPT } from '../../src/importer/bulk-listing.js';
 
 const BULK = { minPollMs: 10, maxPollMs: 50, minWindowMs: 60_000 };
 const WORKER = 'bulk file read in a worker thread';
@@ -135,6 +136,41 @@ describe('bulk files read in a worker thread, against the simulator', () => {
     expect(await run('bw-min-small', 100_000)).toEqual({ imported: 300, inWorker: false });
     expect(await run('bw-min-small-2', 301)).toEqual({ imported: 300, inWorker: false });
     expect(await run('bw-min-large', 300)).toEqual({ imported: 300, inWorker: true });
+  }, 60_000);
+
+  it('without the worker script beside the SDK (a bundled host), a large file is read in the calling thread with a warning naming the fix', async () => {
+    const run = async (tenant: string, bulk: Record<string, unknown>, options: { keyRing?: ReturnType<typeof createKeyRing> } = {}) => {
+      const { client, logger } = await tenantOfShop(tenant);
+      const warnings: Array<{ message: string; meta?: Record<string, unknown> }> = [];
+      const result = await importer(h, client, tenant, {
+        bulk: { ...BULK, workerMinLines: 0, ...bulk },
+        logger: { ...logger, warn: (message: string, meta?: Record<string, unknown>) => { warnings.push({ message, meta }); logger.warn(message); } },
+        ...options,
+      }).importOrders({ mode: 'full' });
+      return { imported: result.imported, inWorker: logger.messages.includes(WORKER), missing: warnings.filter((w) => w.message === NO_WORKER_SCRIPT) };
+    };
+    // The tests run the SDK's sources, which have no worker script beside them (the global set-up
+    // names a build of it): without that name the SDK finds none, as in a host's bundle.
+    const named = process.env.SHOPIFY_INGEST_BULK_WORKER_FILE;
+    delete process.env.SHOPIFY_INGEST_BULK_WORKER_FILE;
+    try {
+      const missing = await run('bw-no-script', {});
+      expect(missing.imported).toBe(300);
+      expect(missing.inWorker).toBe(false);
+      expect(missing.missing).toHaveLength(1);
+      expect(missing.missing[0].meta).toMatchObject({ tenantId: 'bw-no-script', resource: 'orders' });
+      expect(missing.missing[0].message).toMatch(/SHOPIFY_INGEST_BULK_WORKER_FILE/);
+      expect(missing.missing[0].message).toMatch(/serverExternalPackages/);
+      // Turned off by the host, or not applicable (a key ring the worker cannot rebuild): nothing to fix, no warning.
+      expect((await run('bw-no-script-off', { worker: false })).missing).toHaveLength(0);
+      const seeded = createKeyRing({ key: h.encryptionKey, randomFill: (b) => { randomBytes(b.length).copy(b); } });
+      expect((await run('bw-no-script-ring', {}, { keyRing: seeded })).missing).toHaveLength(0);
+    } finally {
+      process.env.SHOPIFY_INGEST_BULK_WORKER_FILE = named;
+    }
+    // With the script found, no warning either.
+    const found = await run('bw-script', {});
+    expect(found).toMatchObject({ imported: 300, inWorker: true, missing: [] });
   }, 60_000);
 
   it('a bulk file\'s committed line is checkpointed at most every 250 ms, not after every batch; the run still ends complete', async () => {
