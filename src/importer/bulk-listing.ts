@@ -612,7 +612,7 @@ function workerInitFor(frame: RunFrame, deps: BulkDeps, url: string, lines: numb
   if (graphqlSourcesOf(definition)[frame.sourceIndex] !== frame.resource.graphql) return null;
   const file = deps.workerFile ?? bundledWorkerFile();
   if (file === null) {
-    // Silent, this costs a bundled host its memory bound (docs/importing.md): say why, and the fix.
+    // Falling back in silence would cost a bundled host its memory bound (docs/importing.md): say so, and the fix.
     frame.deps.logger.warn(NO_WORKER_SCRIPT, { tenantId: frame.tenantId, resource: frame.name, lines });
     return null;
   }

@@ -125,7 +125,7 @@ describe('readJsonlRuns over chunks cut anywhere', () => {
     console.log(`jsonl chunks: JSONL_SEED=${seed}`);
     const rand = createRandom(seed);
     const pick = (n: number) => Math.floor(rand() * n);
-    // Lines of up to ~300 KB (a long one spans several of the reader's chunks), multi-byte
+    // Lines of up to ~560 KB (a long one spans several of the reader's chunks), multi-byte
     // characters split anywhere, and a last line without a newline.
     const text = Array.from({ length: 120 }, (_, i) => JSON.stringify({ i, note: 'ü🚚x'.repeat(pick(4) === 0 ? pick(80_000) : pick(200)) }));
     const file = Buffer.from(text.join('\n'), 'utf8');
