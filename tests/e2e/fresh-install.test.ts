@@ -81,7 +81,7 @@ describe.skipIf(skip)('a new user, from a fresh clone to a running app', () => {
     expectOk(pack, 'npm pack');
     tarball = path.join(work, readdirSync(work).find((f) => f.endsWith('.tgz'))!);
     const listing = await run('tar', ['-tzf', tarball], work);
-    for (const file of ['package/dist/index.js', 'package/dist/index.cjs', 'package/dist/index.d.ts', 'package/dist/index.d.cts', 'package/dist/cli/index.js', 'package/dist/adapters/express.js', 'package/dist/testing/index.cjs', 'package/prisma/schema.prisma']) {
+    for (const file of ['package/dist/index.js', 'package/dist/index.cjs', 'package/dist/index.d.ts', 'package/dist/index.d.cts', 'package/dist/cli/index.js', 'package/dist/bulk-worker.js', 'package/dist/bulk-worker.cjs', 'package/dist/adapters/express.js', 'package/dist/testing/index.cjs', 'package/prisma/schema.prisma']) {
       expect(listing.stdout, file).toContain(file);
     }
     expect(listing.stdout).toMatch(/package\/prisma\/migrations\/\d+_init\/migration\.sql/);

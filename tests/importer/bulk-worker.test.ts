@@ -4,7 +4,7 @@
  * PostgreSQL. The script is the one tests/helpers/global-setup.ts builds from the sources.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,6 +18,7 @@ import { createShopifyClient } from '../../src/client/index.js';
 import { createHarness, databaseImage, importer, type Harness } from './harness.js';
 import { FakeBulkShop, makeOrders } from './fake-bulk-shop.js';
 import { NO_WORKER_SCRIPT } from '../../src/importer/bulk-listing.js';
+import { ensureBuilt, root } from '../cli/helpers.js';
 
 const BULK = { minPollMs: 10, maxPollMs: 50, minWindowMs: 60_000 };
 const WORKER = 'bulk file read in a worker thread';
@@ -172,6 +173,41 @@ describe('bulk files read in a worker thread, against the simulator', () => {
     const found = await run('bw-script', {});
     expect(found).toMatchObject({ imported: 300, inWorker: true, missing: [] });
   }, 60_000);
+
+  it('the published worker script, copied alone beside a host\'s bundle and named in SHOPIFY_INGEST_BULK_WORKER_FILE, reads the file: the same rows', async () => {
+    // The fix the warning above names: dist/bulk-worker.js (or .cjs) must work with nothing beside it.
+    await ensureBuilt();
+    const dir = await mkdtemp(path.join(tmpdir(), 'bundled-host-'));
+    const named = process.env.SHOPIFY_INGEST_BULK_WORKER_FILE;
+    try {
+      const sync = async (tenant: string, script: string | null) => {
+        const { client, logger } = await tenantOfShop(tenant);
+        const warnings: string[] = [];
+        if (script !== null) process.env.SHOPIFY_INGEST_BULK_WORKER_FILE = script;
+        const result = await importer(h, client, tenant, {
+          bulk: { ...BULK, workerMinLines: 0, ...(script === null ? { worker: false } : {}) },
+          logger: { ...logger, warn: (message: string) => { warnings.push(message); logger.warn(message); } },
+        }).importOrders({ mode: 'full' });
+        return { imported: result.imported, failed: result.failed, inWorker: logger.messages.includes(WORKER), warnings };
+      };
+      const here = await sync('bw-published-thread', null);
+      const image = (tenant: string) => imageWithoutTenant(h, tenant);
+      const expected = await image('bw-published-thread');
+      expect(expected.shopify_order_line_items.length).toBeGreaterThan(300);
+      for (const file of ['bulk-worker.js', 'bulk-worker.cjs']) {
+        await copyFile(path.join(root, 'dist', file), path.join(dir, file));
+        const tenant = `bw-published-${file.replace(/\W/g, '-')}`;
+        const copied = await sync(tenant, path.join(dir, file));
+        expect(copied, file).toEqual({ ...here, inWorker: true });
+        expect(await image(tenant), file).toEqual(expected);
+      }
+      // Nothing else was needed beside them: no chunk of the package, no node_modules.
+      expect((await readdir(dir)).sort()).toEqual(['bulk-worker.cjs', 'bulk-worker.js']);
+    } finally {
+      process.env.SHOPIFY_INGEST_BULK_WORKER_FILE = named;
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('a bulk file\'s committed line is checkpointed at most every 250 ms, not after every batch; the run still ends complete', async () => {
     for (const worker of [true, false]) {
