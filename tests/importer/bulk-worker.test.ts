@@ -31,10 +31,12 @@ async function imageWithoutTenant(h: Harness, tenant: string) {
 }
 
 /** A logger that keeps the messages it is given. */
-function recordingLogger(): Logger & { messages: string[] } {
+function recordingLogger(): Logger & { messages: string[]; warnings: Array<{ message: string; meta?: Record<string, unknown> }> } {
   const messages: string[] = [];
+  const warnings: Array<{ message: string; meta?: Record<string, unknown> }> = [];
   const keep = (message: string) => { messages.push(message); };
-  return { messages, debug: keep, info: keep, warn: keep, error: keep };
+  const warn = (message: string, meta?: Record<string, unknown>) => { messages.push(message); warnings.push({ message, meta }); };
+  return { messages, warnings, debug: keep, info: keep, warn, error: keep };
 }
 
 describe('bulk files read in a worker thread, against the simulator', () => {
@@ -142,13 +144,8 @@ describe('bulk files read in a worker thread, against the simulator', () => {
   it('without the worker script beside the SDK (a bundled host), a large file is read in the calling thread with a warning naming the fix', async () => {
     const run = async (tenant: string, bulk: Record<string, unknown>, options: { keyRing?: ReturnType<typeof createKeyRing> } = {}) => {
       const { client, logger } = await tenantOfShop(tenant);
-      const warnings: Array<{ message: string; meta?: Record<string, unknown> }> = [];
-      const result = await importer(h, client, tenant, {
-        bulk: { ...BULK, workerMinLines: 0, ...bulk },
-        logger: { ...logger, warn: (message: string, meta?: Record<string, unknown>) => { warnings.push({ message, meta }); logger.warn(message); } },
-        ...options,
-      }).importOrders({ mode: 'full' });
-      return { imported: result.imported, inWorker: logger.messages.includes(WORKER), missing: warnings.filter((w) => w.message === NO_WORKER_SCRIPT) };
+      const result = await importer(h, client, tenant, { bulk: { ...BULK, workerMinLines: 0, ...bulk }, logger, ...options }).importOrders({ mode: 'full' });
+      return { imported: result.imported, inWorker: logger.messages.includes(WORKER), missing: logger.warnings.filter((w) => w.message === NO_WORKER_SCRIPT) };
     };
     // The tests run the SDK's sources, which have no worker script beside them (the global set-up
     // names a build of it): without that name the SDK finds none, as in a host's bundle.
@@ -182,13 +179,12 @@ describe('bulk files read in a worker thread, against the simulator', () => {
     try {
       const sync = async (tenant: string, script: string | null) => {
         const { client, logger } = await tenantOfShop(tenant);
-        const warnings: string[] = [];
         if (script !== null) process.env.SHOPIFY_INGEST_BULK_WORKER_FILE = script;
         const result = await importer(h, client, tenant, {
           bulk: { ...BULK, workerMinLines: 0, ...(script === null ? { worker: false } : {}) },
-          logger: { ...logger, warn: (message: string) => { warnings.push(message); logger.warn(message); } },
+          logger,
         }).importOrders({ mode: 'full' });
-        return { imported: result.imported, failed: result.failed, inWorker: logger.messages.includes(WORKER), warnings };
+        return { imported: result.imported, failed: result.failed, inWorker: logger.messages.includes(WORKER), warnings: logger.warnings.map((w) => w.message) };
       };
       const here = await sync('bw-published-thread', null);
       const image = (tenant: string) => imageWithoutTenant(h, tenant);
