@@ -11,6 +11,8 @@
  *   BENCH_BATCH                rows per database write (default: the importer's own, 250)
  *   BENCH_CONCURRENCY [3]      batch writes in flight (the importer's own default)
  *   BENCH_JOB_NODE_OPTIONS     extra node flags of the job processes, e.g. --max-old-space-size=192
+ *   BENCH_JOB_GLIBC_TUNABLES   GLIBC_TUNABLES of the job processes only, e.g. glibc.malloc.mmap_threshold=131072 (glibc's
+ *                              malloc thresholds fixed: docs/importing.md, "Bounding a sync worker's memory")
  *   BENCH_JOB_CGROUP           a cgroup directory (v1 memory or v2) the job processes run in, e.g. one
  *                              with a 1 GiB memory limit: node then sizes its default heap for it
  *   BENCH_CEILING [1]          0 skips the ceiling: every order the job wrote, with its line items and events, reloaded
@@ -321,7 +323,8 @@ async function runChildJob(spec: JobSpec): Promise<JobResult> {
   return new Promise((resolve, reject) => {
     // BENCH_JOB_NODE_OPTIONS (e.g. --max-old-space-size=128) shows how little heap the job really needs.
     const extra = (env.BENCH_JOB_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
-    const options: { env: NodeJS.ProcessEnv; stdio: Array<'ignore' | 'inherit' | 'ipc'> } = { env: { ...process.env, BENCH_DIR: here }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] };
+    const tunables = env.BENCH_JOB_GLIBC_TUNABLES ? { GLIBC_TUNABLES: env.BENCH_JOB_GLIBC_TUNABLES } : {};
+    const options: { env: NodeJS.ProcessEnv; stdio: Array<'ignore' | 'inherit' | 'ipc'> } = { env: { ...process.env, ...tunables, BENCH_DIR: here }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] };
     // BENCH_JOB_CGROUP: the job joins that cgroup before node starts, so node sizes its heap for the
     // container's memory limit as it would in one (a shell writes its pid, then execs node; the IPC
     // channel's descriptor survives the exec).
@@ -373,7 +376,8 @@ if (process.argv[2] === '--job') {
   const batch = env.BENCH_BATCH ? num('BENCH_BATCH', 0) : 'default (250)', concurrency = num('BENCH_CONCURRENCY', 3);
   const os = await import('node:os');
   const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
-  console.log(`importer bench: source ${env.BENCH_SOURCE ?? 'graphql'}, bulk files ${env.BENCH_BULK_FILES ?? 'disk'}, batchSize ${batch}, concurrency ${concurrency}, node ${process.version}, ${new Date().toISOString()}, load average ${load()}`);
+  const tunables = env.BENCH_JOB_GLIBC_TUNABLES ?? env.GLIBC_TUNABLES;
+  console.log(`importer bench: source ${env.BENCH_SOURCE ?? 'graphql'}, bulk files ${env.BENCH_BULK_FILES ?? 'disk'}, batchSize ${batch}, concurrency ${concurrency}, node ${process.version}, ${new Date().toISOString()}, load average ${load()}${tunables ? `, the jobs' GLIBC_TUNABLES ${tunables}` : ''}`);
   const job1 = await runChildJob({ name: `job 1: ${num('BENCH_CUSTOMERS', 50_000)} customers + ${num('BENCH_ORDERS', 200_000)} orders`, customers: num('BENCH_CUSTOMERS', 50_000), products: 200, orders: num('BENCH_ORDERS', 200_000), ...ceilings(num('BENCH_ORDERS', 200_000)) });
   print(job1);
   const big = num('BENCH_BIG_ORDERS', 1_000_000);
