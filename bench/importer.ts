@@ -12,7 +12,7 @@
  *   BENCH_CONCURRENCY [3]      batch writes in flight (the importer's own default)
  *   BENCH_JOB_NODE_OPTIONS     extra node flags of the job processes, e.g. --max-old-space-size=192
  *   BENCH_JOB_GLIBC_TUNABLES   GLIBC_TUNABLES of the job processes only, e.g. glibc.malloc.mmap_threshold=131072 (glibc's
- *                              malloc thresholds fixed: docs/importing.md, "Bounding a sync worker's memory")
+ *                              malloc thresholds fixed: docs/importing.md, "A sync worker's memory")
  *   BENCH_JOB_CGROUP           a cgroup directory (v1 memory or v2) the job processes run in, e.g. one
  *                              with a 1 GiB memory limit: node then sizes its default heap for it
  *   BENCH_CEILING [1]          0 skips the ceiling: every order the job wrote, with its line items and events, reloaded
