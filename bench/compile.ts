@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildBulkWorker } from '../tests/helpers/bulk-worker.js';
 
 /** Bundles the bench file at `entryUrl` (its `import.meta.url`) into node_modules/.cache; resolves to the bundle's path. */
 export async function bundleBench(entryUrl: string, name: string): Promise<string> {
@@ -14,7 +15,6 @@ export async function bundleBench(entryUrl: string, name: string): Promise<strin
   await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile, logLevel: 'warning' });
   // The importer reads bulk files in a worker thread whose script it finds beside its own module,
   // as in the built package (src/importer/bulk-file-worker.ts).
-  const worker = fileURLToPath(new URL('../src/importer/bulk-worker.ts', import.meta.url));
-  await build({ entryPoints: [worker], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: path.join(path.dirname(outfile), 'bulk-worker.mjs'), logLevel: 'warning' });
+  await buildBulkWorker(path.join(path.dirname(outfile), 'bulk-worker.mjs'));
   return outfile;
 }

@@ -8,10 +8,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** Builds the worker script into node_modules/.cache; resolves to its path. */
-export async function buildBulkWorker(): Promise<string> {
+/** Builds the worker script (its dependencies external) into `outfile`, node_modules/.cache by default; resolves to its path. */
+export async function buildBulkWorker(outfile = path.join(root, 'node_modules/.cache/shopify-ingest-tests/bulk-worker.mjs')): Promise<string> {
   const { build } = await import('esbuild');
-  const outfile = path.join(root, 'node_modules/.cache/shopify-ingest-tests/bulk-worker.mjs');
   await build({ entryPoints: [path.join(root, 'src/importer/bulk-worker.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile, logLevel: 'warning' });
   return outfile;
 }
